@@ -1,0 +1,101 @@
+//! The command line: global options, the subcommands, and the dispatch to each stage's `run`.
+//! `main` only parses and calls [`run`], mapping its result to the exit-code contract ([`Exit`]).
+
+use crate::error::{Error, Result};
+use crate::exit::Exit;
+use crate::ui::{ColorChoice, Ui};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Migrate workforce-management data from a Zendesk WFM (Tymeshift) export into Genesys Cloud WFM.
+///
+/// Stages, each its own command: extract → map → validate → plan → load → verify.
+/// Exit codes: 0 ok, 1 findings or user error, 2 tool failure, 3 partial load, 130 interrupted.
+#[derive(Debug, Parser)]
+#[command(name = "zd2gc", version, propagate_version = true, max_term_width = 110)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Args, Clone)]
+pub struct GlobalArgs {
+    /// The migration directory (holds zd2gc.toml, mappings/, zd2gc.db).
+    #[arg(long, global = true, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Print only warnings, errors and data.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Never draw progress bars (plain lines only).
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+    /// When to use colour on stderr (NO_COLOR is respected with `auto`).
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print a machine-readable summary of the command on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a migration directory: zd2gc.toml, mappings/, and the state database.
+    Init(crate::init::InitArgs),
+    /// Read a Zendesk WFM export and stage every record (with its file and line) in snapshot.db.
+    Extract(crate::extract::ExtractArgs),
+    /// Turn the staged export into Genesys shapes and fill the crosswalk.
+    Map(StageArgs),
+    /// Pre-flight validation report (terminal, HTML, JSON).
+    Validate(StageArgs),
+    /// Show what `load` would do per business-unit week.
+    Plan(StageArgs),
+    /// Write the mapped schedules to Genesys Cloud (optimistic locking, resumable).
+    Load(StageArgs),
+    /// Progress of the load journal, parked conflicts and failures.
+    Status(StageArgs),
+    /// Re-read Genesys Cloud and compare with the desired state.
+    Verify(StageArgs),
+    /// Look up and export the legacy ↔ Genesys crosswalk.
+    Crosswalk(StageArgs),
+    /// Run the Genesys Cloud WFM emulator on a loopback port.
+    Emulate(crate::emulator::EmulateArgs),
+    /// Run the whole pipeline on an export (default: samples/paris-cutover) against the in-process
+    /// emulator.
+    Rehearse(crate::rehearse::RehearseArgs),
+}
+
+/// Placeholder arguments of a stage that has not landed yet.
+#[derive(Debug, clap::Args)]
+pub struct StageArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub rest: Vec<String>,
+}
+
+/// What every command gets: the migration directory and the terminal.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub dir: PathBuf,
+    pub ui: Ui,
+    /// The arguments as given (for the audit trail; secrets never come from argv).
+    pub argv: Vec<String>,
+}
+
+pub fn run(cli: Cli) -> Result<Exit> {
+    let ui = Ui::new(cli.global.quiet, cli.global.no_progress, cli.global.color, cli.global.json);
+    let ctx = Ctx { dir: cli.global.dir.clone(), ui, argv: std::env::args().skip(1).collect() };
+    match cli.command {
+        Command::Init(a) => crate::init::run(&a, &ctx),
+        Command::Extract(a) => crate::extract::run(&a, &ctx),
+        Command::Emulate(a) => crate::emulator::run_cli(&a, &ctx),
+        Command::Rehearse(a) => crate::rehearse::run(&a, &ctx),
+        Command::Map(_) => Err(Error::NotImplemented { command: "map" }),
+        Command::Validate(_) => Err(Error::NotImplemented { command: "validate" }),
+        Command::Plan(_) => Err(Error::NotImplemented { command: "plan" }),
+        Command::Load(_) => Err(Error::NotImplemented { command: "load" }),
+        Command::Status(_) => Err(Error::NotImplemented { command: "status" }),
+        Command::Verify(_) => Err(Error::NotImplemented { command: "verify" }),
+        Command::Crosswalk(_) => Err(Error::NotImplemented { command: "crosswalk" }),
+    }
+}

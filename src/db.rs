@@ -1,0 +1,158 @@
+//! The state database `zd2gc.db` of a migration directory (SQLite, WAL): runs, the crosswalk, the load
+//! journal, the org binding. Its schema changes only through the numbered migrations below, stepping
+//! `PRAGMA user_version`; a migration is never edited once released, only followed by a new one.
+//!
+//! The staged export lives apart, in `snapshot.db` (see `extract::stage`), so that re-extracting
+//! replaces it atomically by a rename while the state survives.
+
+use crate::error::{Error, Result};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+
+pub const STATE_DB: &str = "zd2gc.db";
+pub const SNAPSHOT_DB: &str = "snapshot.db";
+
+/// Numbered migrations; index + 1 is the `user_version` after applying it.
+const MIGRATIONS: &[&str] = &[
+    // 1: runs (audit) and key/value metadata (org binding, last validation, …).
+    r#"
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        command TEXT NOT NULL,
+        args TEXT NOT NULL,
+        tool_version TEXT NOT NULL,
+        inputs_sha256 TEXT,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        outcome TEXT,
+        exit_code INTEGER,
+        counts TEXT
+    );
+    "#,
+];
+
+pub fn state_path(dir: &Path) -> PathBuf {
+    dir.join(STATE_DB)
+}
+
+pub fn snapshot_path(dir: &Path) -> PathBuf {
+    dir.join(SNAPSHOT_DB)
+}
+
+/// Open (creating if needed) the state database of a migration directory and bring its schema up to
+/// date. The file is created readable by its owner only.
+pub fn open_state(dir: &Path) -> Result<Connection> {
+    let path = state_path(dir);
+    let fresh = !path.exists();
+    let conn = Connection::open(&path)?;
+    if fresh {
+        restrict_permissions(&path);
+    }
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    migrate(&conn)?;
+    Ok(conn)
+}
+
+/// Apply every migration above the database's `user_version`, each in its own transaction.
+pub fn migrate(conn: &Connection) -> Result<()> {
+    let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    if current > MIGRATIONS.len() {
+        return Err(Error::failure(
+            format!(
+                "the state database has schema version {current}, newer than this zd2gc knows ({})",
+                MIGRATIONS.len()
+            ),
+            Some("use the zd2gc version that last wrote this migration directory, or a newer one".into()),
+        ));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+pub fn schema_version() -> usize {
+    MIGRATIONS.len()
+}
+
+/// Make a file readable and writable by its owner only (state, reports: they name real people).
+pub fn restrict_permissions(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+pub fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+pub fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
+    Ok(())
+}
+
+/// Audit: one row per run of a command.
+pub struct RunRecord {
+    pub id: i64,
+}
+
+pub fn run_start(conn: &Connection, command: &str, args: &str) -> Result<RunRecord> {
+    conn.execute(
+        "INSERT INTO runs(command, args, tool_version, started_at) VALUES (?1, ?2, ?3, ?4)",
+        rusqlite::params![command, args, env!("CARGO_PKG_VERSION"), now_rfc3339()],
+    )?;
+    Ok(RunRecord { id: conn.last_insert_rowid() })
+}
+
+pub fn run_end(
+    conn: &Connection,
+    run: &RunRecord,
+    outcome: &str,
+    exit_code: i32,
+    inputs_sha256: Option<&str>,
+    counts: &serde_json::Value,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE runs SET ended_at = ?1, outcome = ?2, exit_code = ?3, inputs_sha256 = COALESCE(?4, inputs_sha256), counts = ?5 WHERE id = ?6",
+        rusqlite::params![now_rfc3339(), outcome, exit_code, inputs_sha256, counts.to_string(), run.id],
+    )?;
+    Ok(())
+}
+
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_once_and_reach_latest() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = open_state(dir.path()).unwrap();
+        let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v as usize, schema_version());
+        drop(c);
+        let c = open_state(dir.path()).unwrap();
+        let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+    }
+}

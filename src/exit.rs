@@ -1,0 +1,49 @@
+//! The one exit-code contract of every `zd2gc` command. Documented in the README; defined only here.
+
+/// Process exit status of a `zd2gc` command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 0: the command did what it was asked and found nothing that blocks the migration.
+    Ok,
+    /// 1: findings (validation errors, rejected rows, conflicts) or a user error (bad arguments,
+    /// bad configuration, missing input).
+    Findings,
+    /// 2: the tool itself could not run (I/O failure, database failure, a stage not built yet, a bug).
+    Failure,
+    /// 3: a load finished only in part (some weeks failed or were parked); resume with `zd2gc load`.
+    Partial,
+    /// 130: interrupted (Ctrl-C); state is checkpointed and the command can be resumed.
+    Interrupted,
+}
+
+impl Exit {
+    pub fn code(self) -> i32 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Findings => 1,
+            Exit::Failure => 2,
+            Exit::Partial => 3,
+            Exit::Interrupted => 130,
+        }
+    }
+
+    /// The worse of two outcomes (for commands that run several steps).
+    pub fn worst(self, other: Exit) -> Exit {
+        fn rank(e: Exit) -> u8 {
+            match e {
+                Exit::Ok => 0,
+                Exit::Findings => 1,
+                Exit::Partial => 2,
+                Exit::Failure => 3,
+                Exit::Interrupted => 4,
+            }
+        }
+        if rank(other) > rank(self) { other } else { self }
+    }
+}
+
+impl std::process::Termination for Exit {
+    fn report(self) -> std::process::ExitCode {
+        std::process::ExitCode::from(self.code() as u8)
+    }
+}

@@ -1,0 +1,1 @@
+//! The Genesys Cloud side: API models and the HTTP client. Placeholder until it lands.

@@ -1,0 +1,76 @@
+//! `zd2gc init [DIR]`: create a migration directory with a commented `zd2gc.toml`, a copy of the
+//! mapping tables, and the state database. Never overwrites a file that exists.
+
+use crate::cli::Ctx;
+use crate::error::{Error, Result};
+use crate::exit::Exit;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// Directory to create (default: the `--dir` migration directory).
+    pub dir: Option<PathBuf>,
+    /// Copy the mapping tables from this folder instead of the built-in sample tables.
+    #[arg(long, value_name = "DIR")]
+    pub mappings: Option<PathBuf>,
+}
+
+/// The mapping tables shipped with zd2gc (they match `samples/`).
+pub const BUILTIN_MAPPINGS: &[(&str, &str)] = &[
+    ("agents.csv", include_str!("../mappings/agents.csv")),
+    ("business_units.csv", include_str!("../mappings/business_units.csv")),
+    ("locations.csv", include_str!("../mappings/locations.csv")),
+    ("activities.csv", include_str!("../mappings/activities.csv")),
+];
+
+pub fn run(args: &InitArgs, ctx: &Ctx) -> Result<Exit> {
+    let dir = args.dir.clone().unwrap_or_else(|| ctx.dir.clone());
+    let created = init_dir(&dir, args.mappings.as_deref())?;
+    for c in &created {
+        ctx.ui.info(format!("created {}", c.display()));
+    }
+    ctx.ui.info(format!(
+        "migration directory ready: {}\nnext: edit zd2gc.toml and mappings/, then `zd2gc --dir {} extract EXPORT_DIR`",
+        dir.display(),
+        dir.display()
+    ));
+    ctx.ui.json_summary(&serde_json::json!({
+        "command": "init",
+        "dir": dir.display().to_string(),
+        "created": created.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+    }));
+    Ok(Exit::Ok)
+}
+
+/// Create the migration directory; returns what was created (existing files are left alone).
+pub fn init_dir(dir: &Path, mappings_from: Option<&Path>) -> Result<Vec<PathBuf>> {
+    let mut created = Vec::new();
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let cfg = dir.join(crate::config::FILE_NAME);
+    if !cfg.exists() {
+        std::fs::write(&cfg, crate::config::TEMPLATE).map_err(|e| Error::io(&cfg, e))?;
+        created.push(cfg);
+    }
+    let mdir = dir.join("mappings");
+    std::fs::create_dir_all(&mdir).map_err(|e| Error::io(&mdir, e))?;
+    for (name, builtin) in BUILTIN_MAPPINGS {
+        let target = mdir.join(name);
+        if target.exists() {
+            continue;
+        }
+        match mappings_from {
+            Some(src) => {
+                let from = src.join(name);
+                std::fs::copy(&from, &target).map_err(|e| Error::io(&from, e))?;
+            }
+            None => std::fs::write(&target, builtin).map_err(|e| Error::io(&target, e))?,
+        }
+        created.push(target);
+    }
+    let db = crate::db::state_path(dir);
+    if !db.exists() {
+        crate::db::open_state(dir)?;
+        created.push(db);
+    }
+    Ok(created)
+}

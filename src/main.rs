@@ -1,0 +1,14 @@
+use clap::Parser;
+
+fn main() -> zd2gc::exit::Exit {
+    let cli = zd2gc::cli::Cli::parse();
+    let color = cli.global.color;
+    match zd2gc::cli::run(cli) {
+        Ok(exit) => exit,
+        Err(err) => {
+            let exit = err.exit();
+            zd2gc::report_error(&err, color);
+            exit
+        }
+    }
+}

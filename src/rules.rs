@@ -1,0 +1,63 @@
+//! The validation rules of `shared/spec/validation-report.md`: stable ids and default severities.
+//! Extract's rejects use the same ids (`malformed-row`, `missing-field`), so a rejected row and a
+//! validation finding speak one language.
+
+use crate::config::Severity::{self, Error, Info, Warning};
+
+pub struct Rule {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+}
+
+macro_rules! rules {
+    ($($id:literal $sev:ident $sum:literal;)*) => {
+        pub const RULES: &[Rule] = &[$(Rule { id: $id, severity: $sev, summary: $sum }),*];
+    };
+}
+
+rules! {
+    "malformed-row" Error "a row that cannot be parsed: wrong column count, bad number, bad date, bad UTF-8";
+    "missing-field" Error "a required value is empty";
+    "unknown-timezone" Error "a zone name that is not in the tz database";
+    "missing-timezone" Error "no zone applies to a local wall-clock value";
+    "dst-nonexistent" Error "a local time inside a spring-forward gap";
+    "dst-ambiguous" Error "a local time inside a fall-back overlap";
+    "dst-length-change" Info "a shift that crosses a DST transition";
+    "shift-end-before-start" Error "end at or before start";
+    "sub-minute-time" Error "a time with non-zero seconds";
+    "shift-too-long" Warning "longer than the configured maximum";
+    "shift-overlap" Error "two shifts of one agent overlap in time";
+    "duplicate-shift-id" Warning "the same shift_id again with identical content";
+    "conflicting-shift-id" Error "the same shift_id again with different content";
+    "duplicate-trade-id" Warning "the same trade_id again with identical content";
+    "conflicting-trade-id" Error "the same trade_id again with different content";
+    "trade-unknown-shift" Error "a trade names a shift that is not in the export";
+    "trade-unknown-agent" Error "a trade names an agent that is not in the export";
+    "trade-shift-owner-mismatch" Warning "a pending trade's shift is not owned by the agent the trade says";
+    "trade-self" Error "requester and recipient are the same agent";
+    "multiple-approved-trades" Error "more than one approved trade for one swap request";
+    "trade-pending" Warning "a trade still pending at export time";
+    "unmapped-agent" Error "no Genesys Cloud user for an agent that owns shifts or trades";
+    "ambiguous-agent-mapping" Error "an agent matches more than one Genesys Cloud user, or two agents one user";
+    "unmapped-activity" Error "a task name with no Genesys activity code";
+    "task-outside-shift" Error "a task that does not lie inside its shift";
+    "deactivated-agent" Warning "a deactivated agent still owns future shifts";
+}
+
+pub fn is_rule(id: &str) -> bool {
+    RULES.iter().any(|r| r.id == id)
+}
+
+pub fn default_severity(id: &str) -> Option<Severity> {
+    RULES.iter().find(|r| r.id == id).map(|r| r.severity)
+}
+
+/// The severity in force for a rule: the configuration's override, else the default.
+pub fn severity(cfg: &crate::config::Config, id: &str) -> Severity {
+    cfg.severity
+        .get(id)
+        .copied()
+        .or_else(|| default_severity(id))
+        .unwrap_or(Severity::Error)
+}

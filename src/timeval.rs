@@ -1,0 +1,312 @@
+//! Time values as the export writes them, and their resolution to UTC instants.
+//!
+//! Invariant: a local wall-clock value is kept exactly as written, next to its zone, until `map`
+//! resolves it; resolution reports `Ambiguous` (both candidates) and `Nonexistent` explicitly and never
+//! picks one silently. Every instant the toolkit stores is UTC seconds since the Unix epoch.
+
+use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+/// How a value was written. Stored in the snapshot as a small integer so the exact text can be
+/// rebuilt (`render`) without storing it.
+pub mod fmt {
+    /// Local wall clock, no offset: `secs` are the naive date-time as if it were UTC.
+    pub const LOCAL: u8 = 0;
+    /// RFC 3339 with offset or `Z`: `secs` are UTC; the text as written is stored beside it.
+    pub const RFC3339: u8 = 1;
+    /// Unix seconds (UTC), as the WFM API returns.
+    pub const UNIX: u8 = 2;
+    pub const KIND_MASK: u8 = 3;
+    /// `T` between date and time (else a space).
+    pub const T_SEP: u8 = 4;
+    /// Seconds were written (`HH:MM:SS`).
+    pub const SECS: u8 = 8;
+}
+
+/// Years outside this range are rejected as absurd (a typo or a sentinel such as 0001 or 9999).
+pub const MIN_YEAR: i32 = 1970;
+pub const MAX_YEAR: i32 = 2200;
+
+/// A parsed time value: seconds (naive local or UTC, per `fmt`) and how it was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeVal {
+    pub secs: i64,
+    pub fmt: u8,
+}
+
+impl TimeVal {
+    pub fn is_local(self) -> bool {
+        self.fmt & fmt::KIND_MASK == fmt::LOCAL
+    }
+    /// Non-zero seconds: Genesys schedules in whole minutes.
+    pub fn has_sub_minute(self) -> bool {
+        self.secs.rem_euclid(60) != 0 || self.fmt & FRACTION != 0
+    }
+    pub fn naive(self) -> NaiveDateTime {
+        DateTime::from_timestamp(self.secs, 0).expect("in range by construction").naive_utc()
+    }
+}
+
+fn digits(b: &[u8]) -> Option<u32> {
+    let mut v = 0u32;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (c - b'0') as u32;
+    }
+    Some(v)
+}
+
+/// Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+pub fn days_from_civil(y: i32, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y } as i64;
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+fn days_in_month(y: i32, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// Why a value could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimeError {
+    Malformed,
+    YearOutOfRange(i32),
+    OutOfRange,
+}
+
+impl std::fmt::Display for TimeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TimeError::Malformed => f.write_str(
+                "not a date-time: expected `YYYY-MM-DD HH:MM[:SS]` (local), RFC 3339 with an offset, or Unix seconds",
+            ),
+            TimeError::YearOutOfRange(y) => {
+                write!(f, "year {y} is outside {MIN_YEAR}–{MAX_YEAR}: a typo or a placeholder date")
+            }
+            TimeError::OutOfRange => f.write_str("a date or time field is out of range (month 13, day 31 of a 30-day month, 25:00, …)"),
+        }
+    }
+}
+
+fn check_date(y: u32, mo: u32, d: u32) -> Result<(), TimeError> {
+    let y = y as i32;
+    if !(MIN_YEAR..=MAX_YEAR).contains(&y) {
+        return Err(TimeError::YearOutOfRange(y));
+    }
+    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) {
+        return Err(TimeError::OutOfRange);
+    }
+    Ok(())
+}
+
+/// Parse a local wall-clock value `YYYY-MM-DD HH:MM[:SS]` or `YYYY-MM-DDTHH:MM[:SS]` (no offset).
+pub fn parse_local(s: &str) -> Result<TimeVal, TimeError> {
+    let b = s.as_bytes();
+    if !(b.len() == 16 || b.len() == 19) || b[4] != b'-' || b[7] != b'-' || b[13] != b':' {
+        return Err(TimeError::Malformed);
+    }
+    let sep = b[10];
+    if sep != b' ' && sep != b'T' {
+        return Err(TimeError::Malformed);
+    }
+    let y = digits(&b[0..4]).ok_or(TimeError::Malformed)?;
+    let mo = digits(&b[5..7]).ok_or(TimeError::Malformed)?;
+    let d = digits(&b[8..10]).ok_or(TimeError::Malformed)?;
+    let h = digits(&b[11..13]).ok_or(TimeError::Malformed)?;
+    let mi = digits(&b[14..16]).ok_or(TimeError::Malformed)?;
+    let (sec, has_secs) = if b.len() == 19 {
+        if b[16] != b':' {
+            return Err(TimeError::Malformed);
+        }
+        (digits(&b[17..19]).ok_or(TimeError::Malformed)?, true)
+    } else {
+        (0, false)
+    };
+    check_date(y, mo, d)?;
+    if h > 23 || mi > 59 || sec > 59 {
+        return Err(TimeError::OutOfRange);
+    }
+    let secs = days_from_civil(y as i32, mo, d) * 86400 + (h * 3600 + mi * 60 + sec) as i64;
+    let mut f = fmt::LOCAL;
+    if sep == b'T' {
+        f |= fmt::T_SEP;
+    }
+    if has_secs {
+        f |= fmt::SECS;
+    }
+    Ok(TimeVal { secs, fmt: f })
+}
+
+/// Parse an RFC 3339 instant with an offset or `Z`.
+pub fn parse_rfc3339(s: &str) -> Result<TimeVal, TimeError> {
+    let dt = DateTime::parse_from_rfc3339(s).map_err(|_| TimeError::Malformed)?;
+    let y = chrono::Datelike::year(&dt.naive_utc());
+    if !(MIN_YEAR..=MAX_YEAR).contains(&y) {
+        return Err(TimeError::YearOutOfRange(y));
+    }
+    let mut f = fmt::RFC3339;
+    if s.as_bytes().get(10) == Some(&b'T') || s.as_bytes().get(10) == Some(&b't') {
+        f |= fmt::T_SEP;
+    }
+    // Sub-second precision is kept out of `secs`; a non-zero fraction is flagged (a sub-minute time).
+    let frac = if dt.timestamp_subsec_nanos() != 0 { FRACTION } else { 0 };
+    Ok(TimeVal { secs: dt.timestamp(), fmt: f | frac })
+}
+
+/// Set on an RFC 3339 value that had a non-zero fraction of a second.
+pub const FRACTION: u8 = 0x10;
+
+/// Parse Unix seconds (UTC).
+pub fn parse_unix(s: &str) -> Result<TimeVal, TimeError> {
+    let v: i64 = s.trim().parse().map_err(|_| TimeError::Malformed)?;
+    unix(v)
+}
+
+pub fn unix(v: i64) -> Result<TimeVal, TimeError> {
+    let min = days_from_civil(MIN_YEAR, 1, 1) * 86400;
+    let max = days_from_civil(MAX_YEAR + 1, 1, 1) * 86400;
+    if !(min..max).contains(&v) {
+        let y = DateTime::from_timestamp(v, 0).map(|d| chrono::Datelike::year(&d.naive_utc()));
+        return Err(y.map_or(TimeError::OutOfRange, TimeError::YearOutOfRange));
+    }
+    Ok(TimeVal { secs: v, fmt: fmt::UNIX })
+}
+
+/// Parse any accepted form: local wall clock, RFC 3339, or (when `allow_unix`) Unix seconds.
+pub fn parse_any(s: &str, allow_unix: bool) -> Result<TimeVal, TimeError> {
+    let b = s.as_bytes();
+    if (b.len() == 16 || b.len() == 19) && !s.ends_with('Z') && !s.ends_with('z') {
+        return parse_local(s);
+    }
+    if allow_unix && !b.is_empty() && b.iter().enumerate().all(|(i, c)| c.is_ascii_digit() || (i == 0 && *c == b'-')) {
+        return parse_unix(s);
+    }
+    parse_rfc3339(s)
+}
+
+/// Rebuild the text of a value from its seconds and format, exactly as written (local and Unix
+/// forms; RFC 3339 values keep their own text beside them and render here in canonical UTC form).
+pub fn render(v: TimeVal) -> String {
+    match v.fmt & fmt::KIND_MASK {
+        fmt::UNIX => v.secs.to_string(),
+        fmt::RFC3339 => utc_string(v.secs),
+        _ => {
+            let n = v.naive();
+            let sep = if v.fmt & fmt::T_SEP != 0 { 'T' } else { ' ' };
+            if v.fmt & fmt::SECS != 0 {
+                n.format(&format!("%Y-%m-%d{sep}%H:%M:%S")).to_string()
+            } else {
+                n.format(&format!("%Y-%m-%d{sep}%H:%M")).to_string()
+            }
+        }
+    }
+}
+
+/// An instant in Genesys' form: `yyyy-MM-ddTHH:mm:ssZ`.
+pub fn utc_string(secs: i64) -> String {
+    DateTime::from_timestamp(secs, 0)
+        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|| format!("@{secs}"))
+}
+
+/// What a local wall-clock value means in a zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolved {
+    /// One instant (UTC seconds).
+    Single(i64),
+    /// Happened twice (fall-back overlap): the earlier and the later instant.
+    Ambiguous(i64, i64),
+    /// Never happened (spring-forward gap).
+    Nonexistent,
+}
+
+/// Resolve a naive local time (seconds as if UTC) in a zone. Never picks silently.
+pub fn resolve(tz: Tz, naive_secs: i64) -> Resolved {
+    let n = DateTime::from_timestamp(naive_secs, 0).expect("in range").naive_utc();
+    match tz.from_local_datetime(&n) {
+        LocalResult::Single(d) => Resolved::Single(d.timestamp()),
+        LocalResult::Ambiguous(a, b) => {
+            let (a, b) = (a.timestamp(), b.timestamp());
+            Resolved::Ambiguous(a.min(b), a.max(b))
+        }
+        LocalResult::None => Resolved::Nonexistent,
+    }
+}
+
+/// The local wall clock of an instant in a zone (naive seconds).
+pub fn to_local(tz: Tz, utc_secs: i64) -> i64 {
+    let d = Utc.timestamp_opt(utc_secs, 0).single().expect("in range").with_timezone(&tz);
+    d.naive_local().and_utc().timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_forms_round_trip_exactly() {
+        for s in ["2026-10-25 02:30", "2026-10-25T02:30", "2026-10-25 02:30:00", "2026-03-29T02:15:45"] {
+            let v = parse_local(s).unwrap();
+            assert_eq!(render(v), s);
+        }
+    }
+
+    #[test]
+    fn rejects_malformed_and_absurd() {
+        assert_eq!(parse_local("2026-13-01 10:00"), Err(TimeError::OutOfRange));
+        assert_eq!(parse_local("2026-02-29 10:00"), Err(TimeError::OutOfRange));
+        assert_eq!(parse_local("0000-01-01 10:00"), Err(TimeError::YearOutOfRange(0)));
+        assert_eq!(parse_local("9999-01-01 10:00"), Err(TimeError::YearOutOfRange(9999)));
+        assert_eq!(parse_local("2026-01-01 24:00"), Err(TimeError::OutOfRange));
+        assert_eq!(parse_local("2026/01/01 10:00"), Err(TimeError::Malformed));
+        assert!(parse_any("yesterday", true).is_err());
+        assert!(parse_any("253402300800", true).is_err());
+    }
+
+    #[test]
+    fn any_form_detects_kind() {
+        assert!(parse_any("2026-10-25 02:30", false).unwrap().is_local());
+        let r = parse_any("2026-10-25T00:30:00Z", false).unwrap();
+        assert_eq!(r.fmt & fmt::KIND_MASK, fmt::RFC3339);
+        assert_eq!(utc_string(r.secs), "2026-10-25T00:30:00Z");
+        let u = parse_any("1792888200", true).unwrap();
+        assert_eq!(u.fmt, fmt::UNIX);
+    }
+
+    #[test]
+    fn paris_2026_transitions() {
+        let tz: Tz = "Europe/Paris".parse().unwrap();
+        let amb = parse_local("2026-10-25 02:30").unwrap();
+        match resolve(tz, amb.secs) {
+            Resolved::Ambiguous(a, b) => {
+                assert_eq!(utc_string(a), "2026-10-25T00:30:00Z");
+                assert_eq!(utc_string(b), "2026-10-25T01:30:00Z");
+            }
+            other => panic!("{other:?}"),
+        }
+        let gap = parse_local("2026-03-29 02:15").unwrap();
+        assert_eq!(resolve(tz, gap.secs), Resolved::Nonexistent);
+        let ok = parse_local("2026-03-29 03:00").unwrap();
+        assert_eq!(resolve(tz, ok.secs), Resolved::Single(parse_any("2026-03-29T01:00:00Z", false).unwrap().secs));
+    }
+
+    #[test]
+    fn civil_days_match_chrono() {
+        for (y, m, d) in [(1970, 1, 1), (2000, 2, 29), (2026, 10, 25), (2199, 12, 31)] {
+            let c = chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(0, 0, 0).unwrap();
+            assert_eq!(days_from_civil(y, m, d) * 86400, c.and_utc().timestamp());
+        }
+    }
+}
