@@ -1,1 +1,5 @@
+//! The one integration-test binary (`autotests = false`): each module is a test area.
 
+mod common;
+mod emulator;
+mod extract;
