@@ -43,6 +43,12 @@ pub fn snapshot_path(dir: &Path) -> PathBuf {
 /// Open (creating if needed) the state database of a migration directory and bring its schema up to
 /// date. The file is created readable by its owner only.
 pub fn open_state(dir: &Path) -> Result<Connection> {
+    if !dir.is_dir() {
+        return Err(Error::usage(
+            format!("migration directory {} does not exist", dir.display()),
+            Some(format!("create it with `zd2gc init {}`", dir.display())),
+        ));
+    }
     let path = state_path(dir);
     let fresh = !path.exists();
     let conn = Connection::open(&path)?;
@@ -59,14 +65,18 @@ pub fn open_state(dir: &Path) -> Result<Connection> {
 
 /// Apply every migration above the database's `user_version`, each in its own transaction.
 pub fn migrate(conn: &Connection) -> Result<()> {
-    let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    let current: usize =
+        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
     if current > MIGRATIONS.len() {
         return Err(Error::failure(
             format!(
                 "the state database has schema version {current}, newer than this zd2gc knows ({})",
                 MIGRATIONS.len()
             ),
-            Some("use the zd2gc version that last wrote this migration directory, or a newer one".into()),
+            Some(
+                "use the zd2gc version that last wrote this migration directory, or a newer one"
+                    .into(),
+            ),
         ));
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
@@ -118,7 +128,9 @@ pub fn run_start(conn: &Connection, command: &str, args: &str) -> Result<RunReco
         "INSERT INTO runs(command, args, tool_version, started_at) VALUES (?1, ?2, ?3, ?4)",
         rusqlite::params![command, args, env!("CARGO_PKG_VERSION"), now_rfc3339()],
     )?;
-    Ok(RunRecord { id: conn.last_insert_rowid() })
+    Ok(RunRecord {
+        id: conn.last_insert_rowid(),
+    })
 }
 
 pub fn run_end(
@@ -148,11 +160,15 @@ mod tests {
     fn migrations_apply_once_and_reach_latest() {
         let dir = tempfile::tempdir().unwrap();
         let c = open_state(dir.path()).unwrap();
-        let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v as usize, schema_version());
         drop(c);
         let c = open_state(dir.path()).unwrap();
-        let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = c
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
     }
 }

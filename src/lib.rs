@@ -25,7 +25,8 @@ pub fn report_error(err: &error::Error, color: ui::ColorChoice) {
         ui::ColorChoice::Always => true,
         ui::ColorChoice::Never => false,
         ui::ColorChoice::Auto => {
-            std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
     if let error::Error::Source(d) = err {

@@ -1,17 +1,328 @@
-//! placeholder
-use crate::cli::Ctx;
-use crate::error::Result;
-use crate::exit::Exit;
-use std::path::PathBuf;
+//! `zd2gc extract EXPORT_DIR`: read a Zendesk WFM export (CSV or JSON Lines, see
+//! `shared/spec/zendesk-export.md`) and stage every record with its file and physical line in
+//! `snapshot.db`. Bad rows go to the `rejects` table and are reported; the good rows beside them are
+//! staged. The new snapshot replaces the previous one atomically.
+//!
+//! Threads: one reader per file parses and sends batches; the calling thread is the only writer.
 
-#[derive(Debug, clap::Args)]
+pub mod columns;
+pub mod records;
+pub mod source;
+pub mod stage;
+
+use crate::cli::Ctx;
+use crate::config::Config;
+use crate::diag::SourceDiag;
+use crate::error::{Error, Result};
+use crate::exit::Exit;
+use columns::Kind;
+use sha2::{Digest, Sha256};
+use source::{FileSpec, FileStats, Format};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, clap::Args)]
 pub struct ExtractArgs {
     /// The export directory (agents, shifts, shift_tasks, shift_trades, time_off; CSV or JSON Lines).
     pub export_dir: PathBuf,
 }
 
-pub struct Outcome { pub exit: Exit }
-impl Outcome { pub fn describe(&self) -> String { String::new() } }
+/// What an extract did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Outcome {
+    #[serde(skip)]
+    pub exit: Exit,
+    pub snapshot_id: String,
+    pub export_dir: String,
+    pub files: Vec<FileStats>,
+    pub records_staged: u64,
+    pub rejected: u64,
+    pub seconds: f64,
+}
 
-pub fn run(_a: &ExtractArgs, _c: &Ctx) -> Result<Exit> { todo!() }
-pub fn run_quietly(_a: &ExtractArgs, _c: &Ctx) -> Result<Outcome> { todo!() }
+impl Outcome {
+    pub fn describe(&self) -> String {
+        format!(
+            "{} records staged from {} files, {} rejected ({:.2}s)",
+            self.records_staged,
+            self.files.len(),
+            self.rejected,
+            self.seconds
+        )
+    }
+}
+
+/// Find the export's files: `<kind>.csv` or `<kind>.jsonl` (also `.ndjson`), at most one per kind.
+pub fn discover(export_dir: &Path) -> Result<Vec<FileSpec>> {
+    if !export_dir.is_dir() {
+        return Err(Error::usage(
+            format!(
+                "export directory {} does not exist or is not a directory",
+                export_dir.display()
+            ),
+            Some("name the folder that holds agents.csv and shifts.csv (or .jsonl)".into()),
+        ));
+    }
+    let mut specs = Vec::new();
+    for kind in Kind::ALL {
+        let mut found: Vec<(PathBuf, Format)> = Vec::new();
+        for (ext, fmt) in [
+            ("csv", Format::Csv),
+            ("jsonl", Format::Jsonl),
+            ("ndjson", Format::Jsonl),
+        ] {
+            let p = export_dir.join(format!("{}.{ext}", kind.name()));
+            if p.is_file() {
+                found.push((p, fmt));
+            }
+        }
+        match found.len() {
+            0 if kind.required() => {
+                return Err(Error::usage(
+                    format!(
+                        "{} has no {}.csv or {}.jsonl",
+                        export_dir.display(),
+                        kind.name(),
+                        kind.name()
+                    ),
+                    Some(
+                        "agents and shifts are required; tasks, trades and time off are optional"
+                            .into(),
+                    ),
+                ));
+            }
+            0 => {}
+            1 => {
+                let (path, format) = found.pop().expect("one");
+                specs.push(FileSpec {
+                    file_id: specs.len() as i64 + 1,
+                    kind,
+                    name: path
+                        .file_name()
+                        .expect("file")
+                        .to_string_lossy()
+                        .into_owned(),
+                    path,
+                    format,
+                });
+            }
+            _ => {
+                return Err(Error::usage(
+                    format!(
+                        "{} has {} files for {}: {}",
+                        export_dir.display(),
+                        found.len(),
+                        kind.name(),
+                        found
+                            .iter()
+                            .map(|(p, _)| p.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    Some("keep one format per file kind".into()),
+                ));
+            }
+        }
+    }
+    Ok(specs)
+}
+
+/// Stage an export into `<dir>/snapshot.db`. Returns the outcome (rejects included); whole-file
+/// problems (missing required column, unreadable file) are errors and leave the old snapshot.
+pub fn extract(
+    dir: &Path,
+    export_dir: &Path,
+    cfg: &Config,
+    mut progress: impl FnMut(u64),
+) -> Result<Outcome> {
+    let started = std::time::Instant::now();
+    let unknown = columns::unknown_alias_targets(cfg);
+    if !unknown.is_empty() {
+        return Err(Error::usage(
+            format!(
+                "zd2gc.toml: header aliases for unknown columns: {}",
+                unknown.join(", ")
+            ),
+            Some("the columns of each file are listed in shared/spec/zendesk-export.md".into()),
+        ));
+    }
+    let specs = discover(export_dir)?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut staging = stage::Staging::create(&crate::db::snapshot_path(dir))?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<stage::Batch>(32);
+    let results: Vec<Result<FileStats>> = std::thread::scope(|s| {
+        let handles: Vec<_> = specs
+            .iter()
+            .map(|spec| {
+                let tx = tx.clone();
+                s.spawn(move || source::read(cfg, spec, &tx))
+            })
+            .collect();
+        drop(tx);
+        let written = staging.consume(rx, &mut progress);
+        let mut out: Vec<Result<FileStats>> = handles
+            .into_iter()
+            .map(|h| h.join().expect("reader thread panicked"))
+            .collect();
+        if let Err(e) = written {
+            out.push(Err(e));
+        }
+        out
+    });
+    let mut files = Vec::new();
+    for r in results {
+        match r {
+            Ok(f) => files.push(f),
+            Err(e) => {
+                staging.abandon();
+                return Err(e);
+            }
+        }
+    }
+    let mut h = Sha256::new();
+    for f in &files {
+        h.update(format!("{}\t{}\t{}\n", f.kind, f.file, f.sha256));
+    }
+    let snapshot_id = format!("{:x}", h.finalize());
+    let export_abs = std::fs::canonicalize(export_dir).unwrap_or_else(|_| export_dir.to_path_buf());
+    staging.finish(
+        &files,
+        &[
+            ("snapshot_id", snapshot_id.clone()),
+            ("export_dir", export_abs.display().to_string()),
+            ("extracted_at", crate::db::now_rfc3339()),
+            ("tool_version", env!("CARGO_PKG_VERSION").to_string()),
+            (
+                "default_timezone",
+                cfg.default_timezone.clone().unwrap_or_default(),
+            ),
+        ],
+    )?;
+    staging.commit()?;
+    let rejected: u64 = files.iter().map(|f| f.rejected).sum();
+    let staged: u64 = files.iter().map(|f| f.staged + f.nested_tasks).sum();
+    Ok(Outcome {
+        exit: if rejected > 0 {
+            Exit::Findings
+        } else {
+            Exit::Ok
+        },
+        snapshot_id,
+        export_dir: export_abs.display().to_string(),
+        files,
+        records_staged: staged,
+        rejected,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// A reject as a diagnostic pointing at its file and line, with the offending value underlined.
+pub fn reject_diag(file: &str, r: &records::Reject) -> SourceDiag {
+    let help = match r.code {
+        "missing-field" => {
+            "fill the value in the export, or map the right column with a header alias in zd2gc.toml"
+        }
+        _ if r.message.contains("UTF-8") => "re-export the file as UTF-8",
+        _ if r.message.contains("column count") => {
+            "check the row's quoting: a comma inside a value must be quoted"
+        }
+        _ if r.message.contains("date") => {
+            "local times are `YYYY-MM-DD HH:MM`, absolute ones RFC 3339 with an offset"
+        }
+        _ => "correct the row in the export and run `zd2gc extract` again",
+    };
+    let mut d = SourceDiag::new(r.code, file, r.line, r.message.clone()).help(help);
+    if !r.text.is_empty() {
+        let label = r.field.clone().unwrap_or_else(|| "this row".into());
+        d = d
+            .text(r.text.clone())
+            .label_text(r.value.as_deref().unwrap_or(""), label);
+    }
+    d
+}
+
+/// Run extract and record it in the state database's runs table.
+pub fn run_quietly(args: &ExtractArgs, ctx: &Ctx) -> Result<Outcome> {
+    let cfg = Config::load(&ctx.dir)?;
+    let state = crate::db::open_state(&ctx.dir)?;
+    let run = crate::db::run_start(&state, "extract", &ctx.argv.join(" "))?;
+    let ui = ctx.ui.clone();
+    let t0 = std::time::Instant::now();
+    let res = extract(&ctx.dir, &args.export_dir, &cfg, |n| {
+        let secs = t0.elapsed().as_secs_f64().max(1e-3);
+        ui.progress(format!(
+            "extract: {n} records staged ({:.0}/s)",
+            n as f64 / secs
+        ));
+    });
+    ctx.ui.progress_done();
+    match &res {
+        Ok(o) => crate::db::run_end(
+            &state,
+            &run,
+            if o.rejected > 0 { "rejects" } else { "ok" },
+            o.exit.code(),
+            Some(&o.snapshot_id),
+            &serde_json::json!({"staged": o.records_staged, "rejected": o.rejected}),
+        )?,
+        Err(e) => crate::db::run_end(
+            &state,
+            &run,
+            "error",
+            e.exit().code(),
+            None,
+            &serde_json::json!({"error": e.to_string()}),
+        )?,
+    }
+    res
+}
+
+pub fn run(args: &ExtractArgs, ctx: &Ctx) -> Result<Exit> {
+    let o = run_quietly(args, ctx)?;
+    let ui = &ctx.ui;
+    ui.step(format!("extract {}", args.export_dir.display()));
+    ui.info(format!(
+        "  {:<22} {:>6} {:>10} {:>10} {:>9}",
+        "file", "format", "rows read", "staged", "rejected"
+    ));
+    for f in &o.files {
+        let staged = if f.nested_tasks > 0 {
+            format!("{}+{}t", f.staged, f.nested_tasks)
+        } else {
+            f.staged.to_string()
+        };
+        ui.info(format!(
+            "  {:<22} {:>6} {:>10} {:>10} {:>9}",
+            f.file, f.format, f.rows_read, staged, f.rejected
+        ));
+    }
+    ui.info(format!(
+        "  {} (snapshot {})",
+        o.describe(),
+        &o.snapshot_id[..12]
+    ));
+    let mut shown = 0;
+    for f in &o.files {
+        for r in &f.sample {
+            if shown < 20 {
+                ui.diag(&reject_diag(&f.file, r));
+                shown += 1;
+            }
+        }
+    }
+    if o.rejected > shown as u64 {
+        ui.warn(format!(
+            "{} more rejected rows are in snapshot.db (table `rejects`); `zd2gc validate` lists them all",
+            o.rejected - shown as u64
+        ));
+    }
+    ui.json_summary(&serde_json::json!({
+        "command": "extract",
+        "snapshot_id": o.snapshot_id,
+        "export_dir": o.export_dir,
+        "records_staged": o.records_staged,
+        "rejected": o.rejected,
+        "seconds": o.seconds,
+        "files": o.files,
+    }));
+    Ok(o.exit)
+}

@@ -1,0 +1,338 @@
+//! Typed records built from one row's fields, and the rejects for rows that cannot be built.
+//! Pure functions: the readers hand in the fields, these decide what the record is or why not.
+
+use super::columns::{self, Kind, MAX_COLS};
+use crate::timeval::{self, TimeError, TimeVal};
+
+/// One row's values by canonical column; `None` is an absent column or an empty value.
+pub type Fields<'a> = [Option<&'a str>; MAX_COLS];
+
+#[derive(Debug, Clone)]
+pub struct AgentRow {
+    pub line: u64,
+    pub agent_id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub timezone: Option<String>,
+    pub location: Option<String>,
+    pub team: Option<String>,
+    pub deactivated: Option<bool>,
+}
+
+/// A start or end as written: the parsed value, plus the text when it cannot be rebuilt from it.
+#[derive(Debug, Clone)]
+pub struct Stamp {
+    pub val: TimeVal,
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ShiftRow {
+    pub line: u64,
+    pub shift_id: String,
+    pub agent_id: String,
+    pub start: Stamp,
+    pub end: Stamp,
+    pub timezone: Option<String>,
+    pub published: Option<bool>,
+    pub parent_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TaskRow {
+    pub line: u64,
+    pub task_id: Option<String>,
+    pub shift_id: String,
+    pub name: String,
+    pub start: Stamp,
+    pub end: Stamp,
+    pub paid: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TradeRow {
+    pub line: u64,
+    /// Values by `columns::trade::*`.
+    pub vals: Vec<Option<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TimeOffRow {
+    pub line: u64,
+    pub id: String,
+    pub agent_id: String,
+    pub start: Stamp,
+    pub end: Stamp,
+    pub status: Option<String>,
+    pub reason: Option<String>,
+    pub full_day: Option<bool>,
+}
+
+/// A row that could not be staged: kept with its code, the field at fault and the text as written.
+#[derive(Debug, Clone)]
+pub struct Reject {
+    pub line: u64,
+    pub code: &'static str,
+    pub field: Option<String>,
+    pub message: String,
+    /// The offending value (for the label); the whole row text is in `text`.
+    pub value: Option<String>,
+    pub text: String,
+    pub record_id: Option<String>,
+    /// For a task: the shift it belongs to (so the shift can be held back).
+    pub shift_id: Option<String>,
+}
+
+impl Reject {
+    pub fn new(line: u64, code: &'static str, message: impl Into<String>) -> Reject {
+        Reject {
+            line,
+            code,
+            field: None,
+            message: message.into(),
+            value: None,
+            text: String::new(),
+            record_id: None,
+            shift_id: None,
+        }
+    }
+}
+
+fn owned(v: Option<&str>) -> Option<String> {
+    v.map(str::to_string)
+}
+
+struct Ctx<'a> {
+    kind: Kind,
+    f: &'a Fields<'a>,
+    line: u64,
+    id: Option<&'a str>,
+}
+
+impl Ctx<'_> {
+    fn col(&self, i: usize) -> &'static str {
+        self.kind.columns()[i].name
+    }
+
+    fn reject(&self, code: &'static str, col: usize, msg: String) -> Reject {
+        Reject {
+            line: self.line,
+            code,
+            field: Some(self.col(col).to_string()),
+            message: msg,
+            value: self.f[col].map(str::to_string),
+            text: String::new(),
+            record_id: self.id.map(str::to_string),
+            shift_id: None,
+        }
+    }
+
+    fn required(&self, col: usize) -> Result<&str, Reject> {
+        self.f[col].ok_or_else(|| {
+            self.reject(
+                "missing-field",
+                col,
+                format!("required value `{}` is empty", self.col(col)),
+            )
+        })
+    }
+
+    fn bool(&self, col: usize) -> Result<Option<bool>, Reject> {
+        match self.f[col] {
+            None => Ok(None),
+            Some(v) => match v.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "y" | "t" => Ok(Some(true)),
+                "false" | "0" | "no" | "n" | "f" => Ok(Some(false)),
+                _ => Err(self.reject(
+                    "malformed-row",
+                    col,
+                    format!("`{}` must be true/false or 1/0, not `{v}`", self.col(col)),
+                )),
+            },
+        }
+    }
+
+    fn time(
+        &self,
+        col: usize,
+        parse: fn(&str) -> Result<TimeVal, TimeError>,
+    ) -> Result<Stamp, Reject> {
+        let v = self.required(col)?;
+        match parse(v) {
+            Ok(val) => {
+                let text = (val.fmt & timeval::fmt::KIND_MASK == timeval::fmt::RFC3339)
+                    .then(|| v.to_string());
+                Ok(Stamp { val, text })
+            }
+            Err(e) => Err(self.reject(
+                "malformed-row",
+                col,
+                format!("bad date in `{}`: {e}", self.col(col)),
+            )),
+        }
+    }
+
+    /// The first start/end pair with a value; which parser applies depends on the pair.
+    fn times(&self) -> Result<(Stamp, Stamp), Reject> {
+        let pairs = self.kind.time_pairs();
+        let chosen = pairs
+            .iter()
+            .find(|(s, e)| self.f[*s].is_some() || self.f[*e].is_some());
+        let Some(&(s, e)) = chosen else {
+            let (s, _) = pairs[0];
+            return Err(self.reject(
+                "missing-field",
+                s,
+                format!(
+                    "no start time: none of {} has a value",
+                    pairs
+                        .iter()
+                        .map(|(s, _)| format!("`{}`", self.col(*s)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        };
+        let parser: fn(&str) -> Result<TimeVal, TimeError> = match self.col(s) {
+            "start_local" => timeval::parse_local,
+            "start" => timeval::parse_rfc3339,
+            _ => timeval::parse_unix,
+        };
+        Ok((self.time(s, parser)?, self.time(e, parser)?))
+    }
+}
+
+pub fn agent(f: &Fields, line: u64) -> Result<AgentRow, Reject> {
+    use columns::agent::*;
+    let c = Ctx {
+        kind: Kind::Agents,
+        f,
+        line,
+        id: f[ID],
+    };
+    Ok(AgentRow {
+        line,
+        agent_id: c.required(ID)?.to_string(),
+        name: owned(f[NAME]),
+        email: owned(f[EMAIL]),
+        timezone: owned(f[TZ]),
+        location: owned(f[LOCATION]),
+        team: owned(f[TEAM]),
+        deactivated: c.bool(DEACTIVATED)?,
+    })
+}
+
+pub fn shift(f: &Fields, line: u64) -> Result<ShiftRow, Reject> {
+    use columns::shift::*;
+    let c = Ctx {
+        kind: Kind::Shifts,
+        f,
+        line,
+        id: f[ID],
+    };
+    let shift_id = c.required(ID)?.to_string();
+    let agent_id = c.required(AGENT)?.to_string();
+    let (start, end) = c.times()?;
+    Ok(ShiftRow {
+        line,
+        shift_id,
+        agent_id,
+        start,
+        end,
+        timezone: owned(f[TZ]),
+        published: c.bool(PUBLISHED)?,
+        parent_id: owned(f[PARENT]),
+    })
+}
+
+pub fn task(f: &Fields, line: u64) -> Result<TaskRow, Reject> {
+    use columns::task::*;
+    let c = Ctx {
+        kind: Kind::Tasks,
+        f,
+        line,
+        id: f[ID],
+    };
+    let with_shift = |mut r: Reject| {
+        r.shift_id = f[SHIFT].map(str::to_string);
+        r
+    };
+    let shift_id = c.required(SHIFT).map_err(with_shift)?.to_string();
+    let name = c.required(NAME).map_err(with_shift)?.to_string();
+    let (start, end) = c.times().map_err(with_shift)?;
+    Ok(TaskRow {
+        line,
+        task_id: owned(f[ID]),
+        shift_id,
+        name,
+        start,
+        end,
+        paid: c.bool(PAID).map_err(with_shift)?,
+    })
+}
+
+pub const TRADE_STATUSES: &[&str] = &[
+    "requested",
+    "offered",
+    "accepted",
+    "approved",
+    "denied",
+    "cancelled",
+    "expired",
+];
+
+pub fn trade(f: &Fields, line: u64) -> Result<TradeRow, Reject> {
+    use columns::trade::*;
+    let c = Ctx {
+        kind: Kind::Trades,
+        f,
+        line,
+        id: f[ID],
+    };
+    for col in [ID, SWAP, STATUS, REQ_AGENT, REQ_SHIFT, REC_AGENT] {
+        c.required(col)?;
+    }
+    let status = f[STATUS].unwrap_or_default();
+    let lower = status.to_ascii_lowercase();
+    if !TRADE_STATUSES.contains(&lower.as_str()) {
+        return Err(c.reject(
+            "malformed-row",
+            STATUS,
+            format!(
+                "unknown trade status `{status}` (expected one of {})",
+                TRADE_STATUSES.join(", ")
+            ),
+        ));
+    }
+    for col in [REQ_START, REC_START, CREATED, RESOLVED] {
+        if f[col].is_some() {
+            c.time(col, timeval::parse_local)?;
+        }
+    }
+    let mut vals: Vec<Option<String>> = (0..columns::TRADES.len()).map(|i| owned(f[i])).collect();
+    vals[STATUS] = Some(lower);
+    Ok(TradeRow { line, vals })
+}
+
+pub fn time_off(f: &Fields, line: u64) -> Result<TimeOffRow, Reject> {
+    use columns::time_off::*;
+    let c = Ctx {
+        kind: Kind::TimeOff,
+        f,
+        line,
+        id: f[ID],
+    };
+    let id = c.required(ID)?.to_string();
+    let agent_id = c.required(AGENT)?.to_string();
+    let (start, end) = c.times()?;
+    Ok(TimeOffRow {
+        line,
+        id,
+        agent_id,
+        start,
+        end,
+        status: owned(f[STATUS]),
+        reason: owned(f[REASON]),
+        full_day: c.bool(FULL_DAY)?,
+    })
+}

@@ -1,0 +1,657 @@
+//! Streaming readers of the export's files (CSV and JSON Lines). Each reads one file start to end,
+//! hashing it as it goes, builds typed records with their physical line, and sends them in batches
+//! to the staging writer. Memory does not grow with the file: one record and one batch at a time.
+
+use super::columns::{self, Kind, MAX_COLS};
+use super::records::{self, Fields, Reject};
+use super::stage::Batch;
+use crate::config::Config;
+use crate::diag::SourceDiag;
+use crate::error::{Error, Result};
+use sha2::{Digest, Sha256};
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::sync::mpsc::SyncSender;
+
+pub const BATCH: usize = 4096;
+/// Longest JSON Lines record accepted (a longer one is rejected, and skipped to its end).
+pub const MAX_LINE: usize = 1 << 20;
+/// Longest single value accepted.
+pub const MAX_FIELD: usize = 64 * 1024;
+/// How many rejects per file are kept for the terminal (all go to the database).
+pub const SAMPLE: usize = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Jsonl,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Jsonl => "jsonl",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct FileSpec {
+    pub file_id: i64,
+    pub kind: Kind,
+    /// Name relative to the export directory.
+    pub name: String,
+    pub path: PathBuf,
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct FileStats {
+    pub file_id: i64,
+    pub kind: String,
+    pub file: String,
+    pub format: String,
+    pub bytes: u64,
+    pub sha256: String,
+    pub rows_read: u64,
+    pub staged: u64,
+    pub rejected: u64,
+    /// Nested tasks staged from a JSON Lines shifts file.
+    pub nested_tasks: u64,
+    #[serde(skip)]
+    pub sample: Vec<Reject>,
+}
+
+/// A reader that hashes and counts what passes through it.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// Typed rows of one kind, accumulated into a batch and sent when full.
+struct Sink<'a> {
+    file_id: i64,
+    tx: &'a SyncSender<Batch>,
+    agents: Vec<records::AgentRow>,
+    shifts: Vec<records::ShiftRow>,
+    tasks: Vec<records::TaskRow>,
+    trades: Vec<records::TradeRow>,
+    time_off: Vec<records::TimeOffRow>,
+    rejects: Vec<Reject>,
+    stats: FileStats,
+}
+
+impl<'a> Sink<'a> {
+    fn new(spec: &FileSpec, tx: &'a SyncSender<Batch>) -> Self {
+        Sink {
+            file_id: spec.file_id,
+            tx,
+            agents: Vec::new(),
+            shifts: Vec::with_capacity(BATCH),
+            tasks: Vec::with_capacity(BATCH),
+            trades: Vec::new(),
+            time_off: Vec::new(),
+            rejects: Vec::new(),
+            stats: FileStats {
+                file_id: spec.file_id,
+                kind: spec.kind.name().into(),
+                file: spec.name.clone(),
+                format: spec.format.as_str().into(),
+                ..Default::default()
+            },
+        }
+    }
+
+    fn send(tx: &SyncSender<Batch>, b: Batch) -> Result<()> {
+        tx.send(b)
+            .map_err(|_| Error::failure("the staging writer stopped early", None))
+    }
+
+    fn reject(&mut self, r: Reject) -> Result<()> {
+        self.stats.rejected += 1;
+        if self.stats.sample.len() < SAMPLE {
+            self.stats.sample.push(r.clone());
+        }
+        self.rejects.push(r);
+        if self.rejects.len() >= 256 {
+            Self::send(
+                self.tx,
+                Batch::Rejects(self.file_id, std::mem::take(&mut self.rejects)),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Build and keep one record (or its reject) from its fields.
+    fn record(
+        &mut self,
+        kind: Kind,
+        f: &Fields,
+        line: u64,
+        text: impl FnOnce() -> String,
+    ) -> Result<()> {
+        let res = match kind {
+            Kind::Agents => records::agent(f, line).map(|r| self.agents.push(r)),
+            Kind::Shifts => records::shift(f, line).map(|r| self.shifts.push(r)),
+            Kind::Tasks => records::task(f, line).map(|r| self.tasks.push(r)),
+            Kind::Trades => records::trade(f, line).map(|r| self.trades.push(r)),
+            Kind::TimeOff => records::time_off(f, line).map(|r| self.time_off.push(r)),
+        };
+        match res {
+            Ok(()) => {
+                if kind == Kind::Tasks && self.stats.kind == Kind::Shifts.name() {
+                    self.stats.nested_tasks += 1;
+                } else {
+                    self.stats.staged += 1;
+                }
+                self.flush(false)
+            }
+            Err(mut r) => {
+                r.text = text();
+                self.reject(r)
+            }
+        }
+    }
+
+    fn flush(&mut self, all: bool) -> Result<()> {
+        let full = |n: usize| (all && n > 0) || n >= BATCH;
+        let id = self.file_id;
+        if full(self.agents.len()) {
+            Self::send(self.tx, Batch::Agents(id, std::mem::take(&mut self.agents)))?;
+        }
+        if full(self.shifts.len()) {
+            Self::send(
+                self.tx,
+                Batch::Shifts(
+                    id,
+                    std::mem::replace(&mut self.shifts, Vec::with_capacity(BATCH)),
+                ),
+            )?;
+        }
+        if full(self.tasks.len()) {
+            Self::send(
+                self.tx,
+                Batch::Tasks(
+                    id,
+                    std::mem::replace(&mut self.tasks, Vec::with_capacity(BATCH)),
+                ),
+            )?;
+        }
+        if full(self.trades.len()) {
+            Self::send(self.tx, Batch::Trades(id, std::mem::take(&mut self.trades)))?;
+        }
+        if full(self.time_off.len()) {
+            Self::send(
+                self.tx,
+                Batch::TimeOff(id, std::mem::take(&mut self.time_off)),
+            )?;
+        }
+        if all && !self.rejects.is_empty() {
+            Self::send(
+                self.tx,
+                Batch::Rejects(id, std::mem::take(&mut self.rejects)),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn open(spec: &FileSpec) -> Result<Hashing<std::fs::File>> {
+    let f = std::fs::File::open(&spec.path).map_err(|e| Error::io(&spec.path, e))?;
+    Ok(Hashing {
+        inner: f,
+        hasher: Sha256::new(),
+        bytes: 0,
+    })
+}
+
+fn finish(mut sink: Sink, hashing: Hashing<std::fs::File>) -> Result<FileStats> {
+    sink.flush(true)?;
+    let mut stats = std::mem::take(&mut sink.stats);
+    stats.bytes = hashing.bytes;
+    stats.sha256 = format!("{:x}", hashing.hasher.finalize());
+    Ok(stats)
+}
+
+/// The error for a file that lacks a required column: names the column and every alias tried.
+fn missing_column(cfg: &Config, spec: &FileSpec, header_text: &str, cols: &[usize]) -> Error {
+    let kind = spec.kind;
+    let described: Vec<String> = cols
+        .iter()
+        .map(|&i| {
+            let col = &kind.columns()[i];
+            let names = columns::names_for(cfg, kind, col);
+            format!("`{}` (tried: {})", col.name, names.join(", "))
+        })
+        .collect();
+    let what = if cols.len() == 1 {
+        "required column"
+    } else {
+        "one of the columns"
+    };
+    let msg = format!("{} has no {what} {}", spec.name, described.join(" or "));
+    let kind_name = kind.name();
+    let first = &kind.columns()[cols[0]].name;
+    Error::from(
+        SourceDiag::new("missing-column", spec.name.clone(), 1, msg)
+            .help(format!(
+                "rename the header, or add an alias in zd2gc.toml:\n[columns.{kind_name}]\n{first} = [\"Your header\"]"
+            ))
+            .text(header_text.to_string())
+            .label_text("", "header row"),
+    )
+}
+
+fn check_columns(
+    cfg: &Config,
+    spec: &FileSpec,
+    map: &[Option<usize>],
+    header_text: &str,
+) -> Result<()> {
+    for &col in spec.kind.required_columns() {
+        if map[col].is_none() {
+            return Err(missing_column(cfg, spec, header_text, &[col]));
+        }
+    }
+    let pairs = spec.kind.time_pairs();
+    if !pairs.is_empty()
+        && !pairs
+            .iter()
+            .any(|(s, e)| map[*s].is_some() && map[*e].is_some())
+    {
+        let starts: Vec<usize> = pairs.iter().map(|(s, _)| *s).collect();
+        return Err(missing_column(cfg, spec, header_text, &starts));
+    }
+    Ok(())
+}
+
+fn too_long(line: u64, what: &str, n: usize, limit: usize) -> Reject {
+    Reject::new(
+        line,
+        "malformed-row",
+        format!("{what} is {n} bytes, over the limit of {limit}"),
+    )
+}
+
+/// Read a CSV file: header row, RFC 4180 quoting, a BOM tolerated; records keep their physical line.
+pub fn read_csv(cfg: &Config, spec: &FileSpec, tx: &SyncSender<Batch>) -> Result<FileStats> {
+    let hashing = open(spec)?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(hashing);
+    let headers = rdr
+        .byte_headers()
+        .map_err(|e| {
+            Error::from(SourceDiag::new(
+                "malformed-row",
+                spec.name.clone(),
+                1,
+                format!("cannot read the header row: {e}"),
+            ))
+        })?
+        .clone();
+    let header_strs: Vec<String> = headers
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).into_owned())
+        .collect();
+    let header_text = header_strs.join(",");
+    let map = columns::resolve_headers(cfg, spec.kind, &header_strs);
+    check_columns(cfg, spec, &map, &header_text)?;
+    let width = headers.len();
+    let mut sink = Sink::new(spec, tx);
+    let mut rec = csv::ByteRecord::new();
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                // csv only fails on I/O errors here (flexible, byte records); report at its line.
+                let line = e.position().map_or(0, |p| p.line());
+                sink.stats.rows_read += 1;
+                sink.reject(Reject::new(
+                    line,
+                    "malformed-row",
+                    format!("unreadable record: {e}"),
+                ))?;
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    break;
+                }
+                continue;
+            }
+        }
+        let line = rec.position().map_or(0, |p| p.line());
+        sink.stats.rows_read += 1;
+        let text = || {
+            let t = rec
+                .iter()
+                .map(|f| String::from_utf8_lossy(f))
+                .collect::<Vec<_>>()
+                .join(",");
+            if t.len() > 400 {
+                format!("{}…", &t[..t.floor_char_boundary(400)])
+            } else {
+                t
+            }
+        };
+        if rec.len() != width {
+            let mut r = Reject::new(
+                line,
+                "malformed-row",
+                format!(
+                    "wrong column count: {} fields where the header has {width}",
+                    rec.len()
+                ),
+            );
+            r.text = text();
+            sink.reject(r)?;
+            continue;
+        }
+        if let Err(e) = std::str::from_utf8(rec.as_slice()) {
+            let bad = e.valid_up_to();
+            let col = (0..rec.len())
+                .find(|&i| rec.range(i).is_some_and(|r| r.end > bad))
+                .unwrap_or(0);
+            let mut r = Reject::new(
+                line,
+                "malformed-row",
+                format!(
+                    "bad UTF-8 in column `{}`",
+                    header_strs.get(col).map_or("?", |s| s.as_str())
+                ),
+            );
+            r.field = header_strs.get(col).cloned();
+            r.value = rec
+                .get(col)
+                .map(|v| String::from_utf8_lossy(v).into_owned());
+            r.text = text();
+            sink.reject(r)?;
+            continue;
+        }
+        if let Some(big) = rec.iter().map(<[u8]>::len).max().filter(|&n| n > MAX_FIELD) {
+            let mut r = too_long(line, "a value", big, MAX_FIELD);
+            r.text = text();
+            sink.reject(r)?;
+            continue;
+        }
+        let mut f: Fields = [None; MAX_COLS];
+        for (slot, idx) in map.iter().enumerate() {
+            if let Some(i) = idx {
+                // SAFETY-free: validated as UTF-8 above, so each field slice is valid UTF-8.
+                let v = std::str::from_utf8(&rec[*i]).expect("validated").trim();
+                if !v.is_empty() {
+                    f[slot] = Some(v);
+                }
+            }
+        }
+        sink.record(spec.kind, &f, line, text)?;
+    }
+    let hashing = rdr.into_inner();
+    finish(sink, hashing)
+}
+
+/// Read one line of at most `max` bytes into `buf` (without the newline). Returns `None` at the end,
+/// else whether the line was longer than `max` (then `buf` holds its first `max` bytes and the rest
+/// was skipped).
+pub fn read_line_bounded<R: BufRead>(
+    r: &mut R,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Option<bool>> {
+    buf.clear();
+    let mut over = false;
+    let mut any = false;
+    loop {
+        let avail = r.fill_buf()?;
+        if avail.is_empty() {
+            return Ok(any.then_some(over));
+        }
+        any = true;
+        let (chunk, done) = match memchr(avail) {
+            Some(i) => (&avail[..i], Some(i + 1)),
+            None => (avail, None),
+        };
+        let room = max.saturating_sub(buf.len());
+        if chunk.len() > room {
+            over = true;
+        }
+        buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let used = done.unwrap_or(avail.len());
+        r.consume(used);
+        if done.is_some() {
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+            return Ok(Some(over));
+        }
+    }
+}
+
+fn memchr(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == b'\n')
+}
+
+/// Lower-cased names → canonical column index, for matching JSON keys.
+fn json_keys(cfg: &Config, kind: Kind) -> Vec<(String, usize)> {
+    let mut v = Vec::new();
+    for (i, col) in kind.columns().iter().enumerate() {
+        for n in columns::names_for(cfg, kind, col) {
+            v.push((n.trim().to_ascii_lowercase(), i));
+        }
+    }
+    v
+}
+
+/// A JSON value as the text a CSV cell would hold; objects and arrays are not values.
+fn json_text(v: &serde_json::Value) -> Result<Option<String>, &'static str> {
+    use serde_json::Value;
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.trim().to_string()).filter(|s| !s.is_empty())),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        Value::Bool(b) => Ok(Some(b.to_string())),
+        Value::Array(_) | Value::Object(_) => Err("a nested object or array where a value belongs"),
+    }
+}
+
+fn json_fields(
+    obj: &serde_json::Map<String, serde_json::Value>,
+    keys: &[(String, usize)],
+    skip: &str,
+) -> Result<[Option<String>; MAX_COLS], (String, String)> {
+    let mut out: [Option<String>; MAX_COLS] = Default::default();
+    for (k, v) in obj {
+        let lk = k.to_ascii_lowercase();
+        if lk == skip {
+            continue;
+        }
+        // The first listed name wins (configured alias, canonical name, built-in).
+        let Some(&(_, idx)) = keys.iter().find(|(n, _)| *n == lk) else {
+            continue;
+        };
+        if out[idx].is_some() {
+            continue;
+        }
+        match json_text(v) {
+            Ok(t) => {
+                if t.as_ref().is_some_and(|t| t.len() > MAX_FIELD) {
+                    return Err((
+                        k.clone(),
+                        format!("value of `{k}` is over {MAX_FIELD} bytes"),
+                    ));
+                }
+                out[idx] = t
+            }
+            Err(why) => return Err((k.clone(), format!("`{k}`: {why}"))),
+        }
+    }
+    Ok(out)
+}
+
+fn view(owned: &[Option<String>; MAX_COLS]) -> Fields<'_> {
+    let mut f: Fields = [None; MAX_COLS];
+    for (i, v) in owned.iter().enumerate() {
+        f[i] = v.as_deref();
+    }
+    f
+}
+
+/// Read a JSON Lines file: one object per line, field names as the WFM API's (or as the CSV's).
+/// A shifts file may nest its tasks in `tasks[]`; they are staged as tasks of that shift, at its line.
+pub fn read_jsonl(cfg: &Config, spec: &FileSpec, tx: &SyncSender<Batch>) -> Result<FileStats> {
+    let hashing = open(spec)?;
+    let mut rdr = BufReader::with_capacity(1 << 16, hashing);
+    let keys = json_keys(cfg, spec.kind);
+    let task_keys = json_keys(cfg, Kind::Tasks);
+    let mut sink = Sink::new(spec, tx);
+    let mut buf = Vec::new();
+    let mut line = 0u64;
+    let mut seen_keys = false;
+    let mut present = vec![false; spec.kind.columns().len()];
+    while let Some(over) =
+        read_line_bounded(&mut rdr, &mut buf, MAX_LINE).map_err(|e| Error::io(&spec.path, e))?
+    {
+        line += 1;
+        let mut bytes: &[u8] = &buf;
+        if line == 1 && bytes.starts_with(b"\xEF\xBB\xBF") {
+            bytes = &bytes[3..];
+        }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        sink.stats.rows_read += 1;
+        let text = || {
+            let t = String::from_utf8_lossy(bytes);
+            if t.len() > 400 {
+                format!("{}…", &t[..t.floor_char_boundary(400)])
+            } else {
+                t.into_owned()
+            }
+        };
+        if over {
+            let mut r = too_long(line, "the record", MAX_LINE + 1, MAX_LINE);
+            r.message = format!("the record is longer than {MAX_LINE} bytes");
+            r.text = text();
+            sink.reject(r)?;
+            continue;
+        }
+        if let Err(e) = std::str::from_utf8(bytes) {
+            let mut r = Reject::new(
+                line,
+                "malformed-row",
+                format!("bad UTF-8 at byte {}", e.valid_up_to() + 1),
+            );
+            r.text = text();
+            sink.reject(r)?;
+            continue;
+        }
+        let obj = match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(serde_json::Value::Object(o)) => o,
+            Ok(_) => {
+                let mut r = Reject::new(
+                    line,
+                    "malformed-row",
+                    "a JSON Lines record must be an object",
+                );
+                r.text = text();
+                sink.reject(r)?;
+                continue;
+            }
+            Err(e) => {
+                let mut r = Reject::new(line, "malformed-row", format!("not valid JSON: {e}"));
+                r.text = text();
+                sink.reject(r)?;
+                continue;
+            }
+        };
+        let owned = match json_fields(
+            &obj,
+            &keys,
+            if spec.kind == Kind::Shifts {
+                "tasks"
+            } else {
+                ""
+            },
+        ) {
+            Ok(o) => o,
+            Err((field, msg)) => {
+                let mut r = Reject::new(line, "malformed-row", msg);
+                r.field = Some(field);
+                r.text = text();
+                sink.reject(r)?;
+                continue;
+            }
+        };
+        if !seen_keys {
+            // The first record stands for the file's columns: a missing required key is a file error.
+            for (i, v) in owned.iter().enumerate().take(present.len()) {
+                present[i] = v.is_some();
+            }
+            let map: Vec<Option<usize>> = present.iter().map(|p| p.then_some(0)).collect();
+            check_columns(cfg, spec, &map, &text())?;
+            seen_keys = true;
+        }
+        let fields = view(&owned);
+        let shift_ok = spec.kind != Kind::Shifts || records::shift(&fields, line).is_ok();
+        sink.record(spec.kind, &fields, line, text)?;
+        if spec.kind == Kind::Shifts && shift_ok {
+            let sid = owned[columns::shift::ID].clone();
+            match obj.get("tasks") {
+                None | Some(serde_json::Value::Null) => {}
+                Some(serde_json::Value::Array(tasks)) => {
+                    for t in tasks {
+                        let res = match t {
+                            serde_json::Value::Object(o) => json_fields(o, &task_keys, ""),
+                            _ => Err(("tasks".into(), "a task must be an object".into())),
+                        };
+                        match res {
+                            Ok(mut tf) => {
+                                if tf[columns::task::SHIFT].is_none() {
+                                    tf[columns::task::SHIFT] = sid.clone();
+                                }
+                                let tv = view(&tf);
+                                sink.record(Kind::Tasks, &tv, line, text)?;
+                            }
+                            Err((field, msg)) => {
+                                let mut r =
+                                    Reject::new(line, "malformed-row", format!("task: {msg}"));
+                                r.field = Some(field);
+                                r.shift_id = sid.clone();
+                                r.text = text();
+                                sink.reject(r)?;
+                            }
+                        }
+                    }
+                }
+                Some(_) => {
+                    let mut r =
+                        Reject::new(line, "malformed-row", "`tasks` must be an array of objects");
+                    r.field = Some("tasks".into());
+                    r.shift_id = sid;
+                    r.text = text();
+                    sink.reject(r)?;
+                }
+            }
+        }
+    }
+    let hashing = rdr.into_inner();
+    finish(sink, hashing)
+}
+
+pub fn read(cfg: &Config, spec: &FileSpec, tx: &SyncSender<Batch>) -> Result<FileStats> {
+    match spec.format {
+        Format::Csv => read_csv(cfg, spec, tx),
+        Format::Jsonl => read_jsonl(cfg, spec, tx),
+    }
+}
