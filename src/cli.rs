@@ -12,7 +12,12 @@ use std::path::PathBuf;
 /// Stages, each its own command: extract → map → validate → plan → load → verify.
 /// Exit codes: 0 ok, 1 findings or user error, 2 tool failure, 3 partial load, 130 interrupted.
 #[derive(Debug, Parser)]
-#[command(name = "zd2gc", version, propagate_version = true, max_term_width = 110)]
+#[command(
+    name = "zd2gc",
+    version,
+    propagate_version = true,
+    max_term_width = 110
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -83,19 +88,32 @@ pub struct Ctx {
 }
 
 pub fn run(cli: Cli) -> Result<Exit> {
-    let ui = Ui::new(cli.global.quiet, cli.global.no_progress, cli.global.color, cli.global.json);
-    let ctx = Ctx { dir: cli.global.dir.clone(), ui, argv: std::env::args().skip(1).collect() };
+    let ui = Ui::new(
+        cli.global.quiet,
+        cli.global.no_progress,
+        cli.global.color,
+        cli.global.json,
+    );
+    let ctx = Ctx {
+        dir: cli.global.dir.clone(),
+        ui,
+        argv: std::env::args().skip(1).collect(),
+    };
     match cli.command {
         Command::Init(a) => crate::init::run(&a, &ctx),
         Command::Extract(a) => crate::extract::run(&a, &ctx),
         Command::Emulate(a) => crate::emulator::run_cli(&a, &ctx),
         Command::Rehearse(a) => crate::rehearse::run(&a, &ctx),
         Command::Map(_) => Err(Error::NotImplemented { command: "map" }),
-        Command::Validate(_) => Err(Error::NotImplemented { command: "validate" }),
+        Command::Validate(_) => Err(Error::NotImplemented {
+            command: "validate",
+        }),
         Command::Plan(_) => Err(Error::NotImplemented { command: "plan" }),
         Command::Load(_) => Err(Error::NotImplemented { command: "load" }),
         Command::Status(_) => Err(Error::NotImplemented { command: "status" }),
         Command::Verify(_) => Err(Error::NotImplemented { command: "verify" }),
-        Command::Crosswalk(_) => Err(Error::NotImplemented { command: "crosswalk" }),
+        Command::Crosswalk(_) => Err(Error::NotImplemented {
+            command: "crosswalk",
+        }),
     }
 }

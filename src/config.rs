@@ -114,9 +114,15 @@ impl Config {
             let (line, line_text, col) = match e.span() {
                 Some(span) => {
                     let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-                    let start = text[..span.start.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+                    let start = text[..span.start.min(text.len())]
+                        .rfind('\n')
+                        .map_or(0, |i| i + 1);
                     let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-                    (line as u64, text[start..end].to_string(), span.start - start)
+                    (
+                        line as u64,
+                        text[start..end].to_string(),
+                        span.start - start,
+                    )
                 }
                 None => (1, String::new(), 0),
             };
@@ -125,7 +131,11 @@ impl Config {
             if !line_text.is_empty() {
                 let len = line_text.len();
                 d = d.text(line_text);
-                d.span = Some((col.min(len), (len - col.min(len)).max(1).min(len), "here".into()));
+                d.span = Some((
+                    col.min(len),
+                    (len - col.min(len)).max(1).min(len),
+                    "here".into(),
+                ));
             }
             Error::from(d)
         })?;
@@ -149,7 +159,10 @@ impl Config {
         }
         if !(self.max_shift_hours > 0.0 && self.max_shift_hours <= 72.0) {
             return Err(Error::usage(
-                format!("{file}: max_shift_hours must be between 0 and 72, not {}", self.max_shift_hours),
+                format!(
+                    "{file}: max_shift_hours must be between 0 and 72, not {}",
+                    self.max_shift_hours
+                ),
                 None,
             ));
         }
@@ -157,7 +170,14 @@ impl Config {
             if !crate::rules::is_rule(rule) {
                 return Err(Error::usage(
                     format!("{file}: [severity] names unknown rule `{rule}`"),
-                    Some(format!("known rules: {}", crate::rules::RULES.iter().map(|r| r.id).collect::<Vec<_>>().join(", "))),
+                    Some(format!(
+                        "known rules: {}",
+                        crate::rules::RULES
+                            .iter()
+                            .map(|r| r.id)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
                 ));
             }
         }
@@ -184,7 +204,9 @@ impl Config {
     }
 
     pub fn default_tz(&self) -> Option<chrono_tz::Tz> {
-        self.default_timezone.as_deref().and_then(|t| t.parse().ok())
+        self.default_timezone
+            .as_deref()
+            .and_then(|t| t.parse().ok())
     }
 }
 
@@ -250,8 +272,11 @@ mod tests {
 
     #[test]
     fn unknown_key_is_an_error_with_line() {
-        let err = Config::parse("default_timezone = \"Europe/Paris\"\ndst_ambigous = \"earlier\"\n", "z.toml")
-            .unwrap_err();
+        let err = Config::parse(
+            "default_timezone = \"Europe/Paris\"\ndst_ambigous = \"earlier\"\n",
+            "z.toml",
+        )
+        .unwrap_err();
         match err {
             Error::Source(d) => {
                 assert_eq!(d.line, 2);

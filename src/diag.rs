@@ -74,7 +74,9 @@ impl Diagnostic for SourceDiag {
         Some(Box::new(&self.code))
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         self.text.as_ref().map(|t| t as &dyn miette::SourceCode)

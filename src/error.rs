@@ -27,7 +27,9 @@ pub enum Error {
     #[error("`zd2gc {command}` is not available yet: its stage has not landed in this version")]
     #[diagnostic(
         code(zd2gc::not_implemented),
-        help("run the stages that exist (see `zd2gc --help`); this one arrives in a later release")
+        help(
+            "run the stages that exist (see `zd2gc --help`); this one arrives in a later release"
+        )
     )]
     NotImplemented { command: &'static str },
 
@@ -63,24 +65,34 @@ pub enum Error {
 
 impl Error {
     pub fn usage(message: impl Into<String>, help: impl Into<Option<String>>) -> Self {
-        Error::Usage { message: message.into(), help: help.into() }
+        Error::Usage {
+            message: message.into(),
+            help: help.into(),
+        }
     }
 
     pub fn failure(message: impl Into<String>, help: impl Into<Option<String>>) -> Self {
-        Error::Failure { message: message.into(), help: help.into() }
+        Error::Failure {
+            message: message.into(),
+            help: help.into(),
+        }
     }
 
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     pub fn exit(&self) -> Exit {
         match self {
             Error::Usage { .. } | Error::Source(_) => Exit::Findings,
             Error::Interrupted => Exit::Interrupted,
-            Error::NotImplemented { .. } | Error::Io { .. } | Error::Db(_) | Error::Failure { .. } => {
-                Exit::Failure
-            }
+            Error::NotImplemented { .. }
+            | Error::Io { .. }
+            | Error::Db(_)
+            | Error::Failure { .. } => Exit::Failure,
         }
     }
 }

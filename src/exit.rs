@@ -38,7 +38,11 @@ impl Exit {
                 Exit::Interrupted => 4,
             }
         }
-        if rank(other) > rank(self) { other } else { self }
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
     }
 }
 

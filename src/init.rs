@@ -18,7 +18,10 @@ pub struct InitArgs {
 /// The mapping tables shipped with zd2gc (they match `samples/`).
 pub const BUILTIN_MAPPINGS: &[(&str, &str)] = &[
     ("agents.csv", include_str!("../mappings/agents.csv")),
-    ("business_units.csv", include_str!("../mappings/business_units.csv")),
+    (
+        "business_units.csv",
+        include_str!("../mappings/business_units.csv"),
+    ),
     ("locations.csv", include_str!("../mappings/locations.csv")),
     ("activities.csv", include_str!("../mappings/activities.csv")),
 ];

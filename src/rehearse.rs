@@ -23,16 +23,29 @@ pub struct RehearseArgs {
 pub fn run(args: &RehearseArgs, ctx: &Ctx) -> Result<Exit> {
     if !args.export_dir.is_dir() {
         return Err(Error::usage(
-            format!("export directory {} does not exist", args.export_dir.display()),
-            Some("run from the project root, or name an export: `zd2gc rehearse path/to/export`".into()),
+            format!(
+                "export directory {} does not exist",
+                args.export_dir.display()
+            ),
+            Some(
+                "run from the project root, or name an export: `zd2gc rehearse path/to/export`"
+                    .into(),
+            ),
         ));
     }
     let work = &args.workdir;
     if work.exists() {
         // Only ever empty a directory that looks like one of ours.
-        if !work.join(crate::config::FILE_NAME).exists() && std::fs::read_dir(work).map(|mut d| d.next().is_some()).unwrap_or(false) {
+        if !work.join(crate::config::FILE_NAME).exists()
+            && std::fs::read_dir(work)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(false)
+        {
             return Err(Error::usage(
-                format!("{} exists and is not a zd2gc migration directory; refusing to empty it", work.display()),
+                format!(
+                    "{} exists and is not a zd2gc migration directory; refusing to empty it",
+                    work.display()
+                ),
                 Some("name another --workdir".into()),
             ));
         }
@@ -42,13 +55,24 @@ pub fn run(args: &RehearseArgs, ctx: &Ctx) -> Result<Exit> {
         let m = PathBuf::from("mappings");
         m.join("agents.csv").exists().then_some(m)
     });
-    ctx.ui.step(format!("rehearse: {} in {}", args.export_dir.display(), work.display()));
+    ctx.ui.step(format!(
+        "rehearse: {} in {}",
+        args.export_dir.display(),
+        work.display()
+    ));
     crate::init::init_dir(work, mappings.as_deref())?;
     ctx.ui.info("  init      done");
-    let wctx = Ctx { dir: work.clone(), ui: ctx.ui.clone(), argv: ctx.argv.clone() };
-    let sub = crate::extract::ExtractArgs { export_dir: args.export_dir.clone() };
+    let wctx = Ctx {
+        dir: work.clone(),
+        ui: ctx.ui.clone(),
+        argv: ctx.argv.clone(),
+    };
+    let sub = crate::extract::ExtractArgs {
+        export_dir: args.export_dir.clone(),
+    };
     let exit = crate::extract::run_quietly(&sub, &wctx)?;
     ctx.ui.info(format!("  extract   {}", exit.describe()));
-    ctx.ui.info("  map, validate, load, verify: not built yet (later releases)");
+    ctx.ui
+        .info("  map, validate, load, verify: not built yet (later releases)");
     Ok(exit.exit)
 }

@@ -43,7 +43,9 @@ impl TimeVal {
         self.secs.rem_euclid(60) != 0 || self.fmt & FRACTION != 0
     }
     pub fn naive(self) -> NaiveDateTime {
-        DateTime::from_timestamp(self.secs, 0).expect("in range by construction").naive_utc()
+        DateTime::from_timestamp(self.secs, 0)
+            .expect("in range by construction")
+            .naive_utc()
     }
 }
 
@@ -161,8 +163,15 @@ pub fn parse_rfc3339(s: &str) -> Result<TimeVal, TimeError> {
         f |= fmt::T_SEP;
     }
     // Sub-second precision is kept out of `secs`; a non-zero fraction is flagged (a sub-minute time).
-    let frac = if dt.timestamp_subsec_nanos() != 0 { FRACTION } else { 0 };
-    Ok(TimeVal { secs: dt.timestamp(), fmt: f | frac })
+    let frac = if dt.timestamp_subsec_nanos() != 0 {
+        FRACTION
+    } else {
+        0
+    };
+    Ok(TimeVal {
+        secs: dt.timestamp(),
+        fmt: f | frac,
+    })
 }
 
 /// Set on an RFC 3339 value that had a non-zero fraction of a second.
@@ -181,7 +190,10 @@ pub fn unix(v: i64) -> Result<TimeVal, TimeError> {
         let y = DateTime::from_timestamp(v, 0).map(|d| chrono::Datelike::year(&d.naive_utc()));
         return Err(y.map_or(TimeError::OutOfRange, TimeError::YearOutOfRange));
     }
-    Ok(TimeVal { secs: v, fmt: fmt::UNIX })
+    Ok(TimeVal {
+        secs: v,
+        fmt: fmt::UNIX,
+    })
 }
 
 /// Parse any accepted form: local wall clock, RFC 3339, or (when `allow_unix`) Unix seconds.
@@ -190,7 +202,12 @@ pub fn parse_any(s: &str, allow_unix: bool) -> Result<TimeVal, TimeError> {
     if (b.len() == 16 || b.len() == 19) && !s.ends_with('Z') && !s.ends_with('z') {
         return parse_local(s);
     }
-    if allow_unix && !b.is_empty() && b.iter().enumerate().all(|(i, c)| c.is_ascii_digit() || (i == 0 && *c == b'-')) {
+    if allow_unix
+        && !b.is_empty()
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| c.is_ascii_digit() || (i == 0 && *c == b'-'))
+    {
         return parse_unix(s);
     }
     parse_rfc3339(s)
@@ -234,7 +251,9 @@ pub enum Resolved {
 
 /// Resolve a naive local time (seconds as if UTC) in a zone. Never picks silently.
 pub fn resolve(tz: Tz, naive_secs: i64) -> Resolved {
-    let n = DateTime::from_timestamp(naive_secs, 0).expect("in range").naive_utc();
+    let n = DateTime::from_timestamp(naive_secs, 0)
+        .expect("in range")
+        .naive_utc();
     match tz.from_local_datetime(&n) {
         LocalResult::Single(d) => Resolved::Single(d.timestamp()),
         LocalResult::Ambiguous(a, b) => {
@@ -247,7 +266,11 @@ pub fn resolve(tz: Tz, naive_secs: i64) -> Resolved {
 
 /// The local wall clock of an instant in a zone (naive seconds).
 pub fn to_local(tz: Tz, utc_secs: i64) -> i64 {
-    let d = Utc.timestamp_opt(utc_secs, 0).single().expect("in range").with_timezone(&tz);
+    let d = Utc
+        .timestamp_opt(utc_secs, 0)
+        .single()
+        .expect("in range")
+        .with_timezone(&tz);
     d.naive_local().and_utc().timestamp()
 }
 
@@ -257,7 +280,12 @@ mod tests {
 
     #[test]
     fn local_forms_round_trip_exactly() {
-        for s in ["2026-10-25 02:30", "2026-10-25T02:30", "2026-10-25 02:30:00", "2026-03-29T02:15:45"] {
+        for s in [
+            "2026-10-25 02:30",
+            "2026-10-25T02:30",
+            "2026-10-25 02:30:00",
+            "2026-03-29T02:15:45",
+        ] {
             let v = parse_local(s).unwrap();
             assert_eq!(render(v), s);
         }
@@ -267,8 +295,14 @@ mod tests {
     fn rejects_malformed_and_absurd() {
         assert_eq!(parse_local("2026-13-01 10:00"), Err(TimeError::OutOfRange));
         assert_eq!(parse_local("2026-02-29 10:00"), Err(TimeError::OutOfRange));
-        assert_eq!(parse_local("0000-01-01 10:00"), Err(TimeError::YearOutOfRange(0)));
-        assert_eq!(parse_local("9999-01-01 10:00"), Err(TimeError::YearOutOfRange(9999)));
+        assert_eq!(
+            parse_local("0000-01-01 10:00"),
+            Err(TimeError::YearOutOfRange(0))
+        );
+        assert_eq!(
+            parse_local("9999-01-01 10:00"),
+            Err(TimeError::YearOutOfRange(9999))
+        );
         assert_eq!(parse_local("2026-01-01 24:00"), Err(TimeError::OutOfRange));
         assert_eq!(parse_local("2026/01/01 10:00"), Err(TimeError::Malformed));
         assert!(parse_any("yesterday", true).is_err());
@@ -299,13 +333,19 @@ mod tests {
         let gap = parse_local("2026-03-29 02:15").unwrap();
         assert_eq!(resolve(tz, gap.secs), Resolved::Nonexistent);
         let ok = parse_local("2026-03-29 03:00").unwrap();
-        assert_eq!(resolve(tz, ok.secs), Resolved::Single(parse_any("2026-03-29T01:00:00Z", false).unwrap().secs));
+        assert_eq!(
+            resolve(tz, ok.secs),
+            Resolved::Single(parse_any("2026-03-29T01:00:00Z", false).unwrap().secs)
+        );
     }
 
     #[test]
     fn civil_days_match_chrono() {
         for (y, m, d) in [(1970, 1, 1), (2000, 2, 29), (2026, 10, 25), (2199, 12, 31)] {
-            let c = chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(0, 0, 0).unwrap();
+            let c = chrono::NaiveDate::from_ymd_opt(y, m, d)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap();
             assert_eq!(days_from_civil(y, m, d) * 86400, c.and_utc().timestamp());
         }
     }
