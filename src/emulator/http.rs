@@ -1,0 +1,680 @@
+//! The HTTP side of the emulator: the listener (whose connections can be dropped on purpose), one
+//! handler that routes every request by its path, and the order in which the contract's rules
+//! apply to an API call: latency → bearer token (`401`) → per-client rate limit (`429`) → injected
+//! `502`/`503` → the call itself → injected `504` (after it was applied) → dropped connection (after
+//! it was applied).
+//!
+//! Every response carries `ININ-Correlation-Id`; every error body carries the same value as
+//! `contextId`.
+
+use super::admin;
+use super::state::{ApiError, State};
+use crate::genesys::model as m;
+use axum::body::Body;
+use axum::extract::connect_info::{ConnectInfo, Connected};
+use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
+use axum::serve::IncomingStream;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::Instant;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+/// What the server shares between requests.
+pub struct App {
+    pub state: Mutex<State>,
+    correlation: AtomicU64,
+    correlation_seed: u64,
+}
+
+impl App {
+    pub fn new(state: State) -> App {
+        let seed = state.faults.seed;
+        App {
+            state: Mutex::new(state),
+            correlation: AtomicU64::new(0),
+            correlation_seed: seed ^ 0xC0AA_E1A7,
+        }
+    }
+
+    /// The state, even if a handler panicked while holding it (a bug; the emulator keeps serving).
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn correlation_id(&self) -> String {
+        let n = self.correlation.fetch_add(1, Ordering::Relaxed);
+        super::faults::Rng::new(
+            self.correlation_seed
+                .wrapping_add(n.wrapping_mul(0x9E37_79B9)),
+        )
+        .uuid()
+    }
+}
+
+// ------------------------------------------------------------------------ listener
+
+/// A TCP listener whose connections the handler can kill (for the dropped-connection fault).
+pub struct KillListener(pub TcpListener);
+
+/// The kill switch of one connection (axum's connect info for it).
+#[derive(Clone, Debug)]
+pub struct Conn(Arc<AtomicBool>);
+
+impl Conn {
+    fn kill(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A TCP stream that fails every read and write once killed, so hyper closes it without answering.
+pub struct KillableStream {
+    io: TcpStream,
+    killed: Arc<AtomicBool>,
+}
+
+fn aborted() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::ConnectionAborted,
+        "connection dropped by fault injection",
+    )
+}
+
+impl AsyncRead for KillableStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if self.killed.load(Ordering::SeqCst) {
+            return Poll::Ready(Err(aborted()));
+        }
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for KillableStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        if self.killed.load(Ordering::SeqCst) {
+            return Poll::Ready(Err(aborted()));
+        }
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        if self.killed.load(Ordering::SeqCst) {
+            return Poll::Ready(Err(aborted()));
+        }
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+impl axum::serve::Listener for KillListener {
+    type Io = KillableStream;
+    type Addr = Conn;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.0.accept().await {
+                Ok((io, _)) => {
+                    let _ = io.set_nodelay(true);
+                    let killed = Arc::new(AtomicBool::new(false));
+                    return (
+                        KillableStream {
+                            io,
+                            killed: killed.clone(),
+                        },
+                        Conn(killed),
+                    );
+                }
+                // Too many open files and the like: wait and accept again, as axum's own listener does.
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.0
+            .local_addr()
+            .map(|_| Conn(Arc::new(AtomicBool::new(false))))
+    }
+}
+
+impl Connected<IncomingStream<'_, KillListener>> for Conn {
+    fn connect_info(stream: IncomingStream<'_, KillListener>) -> Self {
+        stream.remote_addr().clone()
+    }
+}
+
+/// The router: one handler for every path.
+pub fn router(app: Arc<App>) -> axum::Router {
+    axum::Router::new().fallback(handle).with_state(app)
+}
+
+// ------------------------------------------------------------------------ replies
+
+/// An answer before the correlation id is attached.
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(header::HeaderName, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json<T: serde::Serialize>(status: u16, v: &T) -> Reply {
+        let body = serde_json::to_vec(v).expect("emulator replies serialize");
+        Reply {
+            status,
+            headers: vec![(header::CONTENT_TYPE, "application/json".into())],
+            body,
+        }
+    }
+    pub fn empty(status: u16) -> Reply {
+        Reply {
+            status,
+            headers: vec![],
+            body: vec![],
+        }
+    }
+    pub fn error(e: ApiError, context_id: &str) -> Reply {
+        let mut params = std::collections::BTreeMap::new();
+        if let Some(f) = &e.field {
+            params.insert("field".to_string(), f.clone());
+        }
+        let body = m::ErrorBody {
+            message: e.message.clone(),
+            code: e.code.into(),
+            status: e.status,
+            entity_id: e.entity_id.clone(),
+            message_with_params: Some(e.message.clone()),
+            message_params: params,
+            context_id: context_id.into(),
+            details: e
+                .field
+                .as_ref()
+                .map(|f| {
+                    vec![m::Detail {
+                        error_code: Some(e.code.into()),
+                        field_name: Some(f.clone()),
+                        entity_id: e.entity_id.clone(),
+                    }]
+                })
+                .unwrap_or_default(),
+            errors: vec![],
+            limit: (e.status == 429).then(|| m::Limit {
+                key: "client.credentials.token.rate.per.minute".into(),
+                namespace: "platform.api".into(),
+                value: 0,
+            }),
+        };
+        let mut r = Reply::json(e.status, &body);
+        if let Some(s) = e.retry_after {
+            r.headers.push((header::RETRY_AFTER, s.to_string()));
+        }
+        r
+    }
+    fn with_etag(mut self, version: i64) -> Reply {
+        self.headers.push((header::ETAG, format!("\"{version}\"")));
+        self
+    }
+}
+
+fn ok_or_error<T: serde::Serialize>(r: Result<T, ApiError>, cid: &str) -> Reply {
+    match r {
+        Ok(v) => Reply::json(200, &v),
+        Err(e) => Reply::error(e, cid),
+    }
+}
+
+/// A parsed request, handed to the routes.
+pub struct Req<'a> {
+    pub method: &'a Method,
+    pub segs: Vec<&'a str>,
+    pub query: Vec<(String, String)>,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+    pub cid: &'a str,
+}
+
+impl Req<'_> {
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
+        if self.body.is_empty() {
+            return Err(ApiError::bad_request("a JSON body is required"));
+        }
+        serde_json::from_slice(self.body)
+            .map_err(|e| ApiError::bad_request(format!("the request body is invalid: {e}")))
+    }
+    fn header(&self, name: header::HeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    fn query_flag(&self, name: &str) -> bool {
+        self.query
+            .iter()
+            .any(|(k, v)| k == name && v.eq_ignore_ascii_case("true"))
+    }
+    fn query_has(&self, name: &str, value: &str) -> bool {
+        self.query.iter().any(|(k, v)| {
+            k == name
+                && v.split(',')
+                    .any(|x| x.trim() == value || x.trim().starts_with(&format!("{value}.")))
+        })
+    }
+}
+
+fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
+    q.unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+                {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Decode standard base64 (for Basic credentials).
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => (c - b'A') as u32,
+            b'a'..=b'z' => (c - b'a' + 26) as u32,
+            b'0'..=b'9' => (c - b'0' + 52) as u32,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        })
+    };
+    let s = s.trim().trim_end_matches('=');
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes() {
+        acc = (acc << 6) | val(c)?;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+// ------------------------------------------------------------------------ the handler
+
+async fn handle(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    ConnectInfo(conn): ConnectInfo<Conn>,
+    req: axum::extract::Request,
+) -> Response<Body> {
+    let cid = app.correlation_id();
+    let (parts, body) = req.into_parts();
+    let body = match axum::body::to_bytes(body, 512 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(_) => {
+            return finish(
+                Reply::error(
+                    ApiError::bad_request("the request body could not be read"),
+                    &cid,
+                ),
+                &cid,
+            );
+        }
+    };
+    let path = parts.uri.path();
+    let is_api = path.starts_with("/api/v2/") || path == "/oauth/token";
+    if is_api {
+        let latency = app.lock().faults.latency_ms;
+        if latency > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
+        }
+    }
+    let req = Req {
+        method: &parts.method,
+        segs: path.trim_matches('/').split('/').collect(),
+        query: parse_query(parts.uri.query()),
+        headers: &parts.headers,
+        body: &body,
+        cid: &cid,
+    };
+    let (reply, kill) = {
+        let mut st = app.lock();
+        let now = Instant::now();
+        st.settle(now);
+        dispatch(&mut st, &req, now)
+    };
+    if kill {
+        conn.kill();
+    }
+    finish(reply, &cid)
+}
+
+fn finish(reply: Reply, cid: &str) -> Response<Body> {
+    let mut resp = Response::new(Body::from(reply.body));
+    *resp.status_mut() =
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = resp.headers_mut();
+    for (k, v) in reply.headers {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.append(k, v);
+        }
+    }
+    h.insert(
+        "inin-correlation-id",
+        HeaderValue::from_str(cid).expect("uuid is a valid header"),
+    );
+    resp
+}
+
+/// Route one request; the flag says whether to drop the connection instead of answering.
+fn dispatch(st: &mut State, req: &Req<'_>, now: Instant) -> (Reply, bool) {
+    let cid = req.cid;
+    match (req.method, req.segs.as_slice()) {
+        (&Method::POST, ["oauth", "token"]) => (token(st, req), false),
+        (&Method::PUT, ["upload", key]) => {
+            let r = st
+                .put_upload(key, req.headers, req.body)
+                .map(|()| Reply::empty(200));
+            (r.unwrap_or_else(|e| Reply::error(e, cid)), false)
+        }
+        (&Method::GET, ["download", key]) => {
+            if req.headers.contains_key(header::AUTHORIZATION) {
+                return (
+                    Reply::error(
+                        ApiError::bad_request(
+                            "the download URL is signed: send no Authorization header",
+                        ),
+                        cid,
+                    ),
+                    false,
+                );
+            }
+            match st.download(key) {
+                Some(body) => (
+                    Reply {
+                        status: 200,
+                        headers: vec![(header::CONTENT_TYPE, "application/json".into())],
+                        body,
+                    },
+                    false,
+                ),
+                None => (
+                    Reply::error(
+                        ApiError::new(404, "not.found", format!("no download {key}")),
+                        cid,
+                    ),
+                    false,
+                ),
+            }
+        }
+        (_, ["emulator", rest @ ..]) => (admin::handle(st, req, rest, now), false),
+        (_, ["api", "v2", rest @ ..]) => api(st, req, rest, now),
+        _ => (
+            Reply::error(
+                ApiError::new(
+                    404,
+                    "not.found",
+                    "The requested operation failed with status 404",
+                ),
+                cid,
+            ),
+            false,
+        ),
+    }
+}
+
+fn token(st: &mut State, req: &Req<'_>) -> Reply {
+    let oauth_error = |status: u16, error: &str, text: &str| {
+        Reply::json(
+            status,
+            &m::OAuthError {
+                error: error.into(),
+                description: text.into(),
+                error_description: text.into(),
+            },
+        )
+    };
+    let form = parse_query(std::str::from_utf8(req.body).ok());
+    if !form
+        .iter()
+        .any(|(k, v)| k == "grant_type" && v == "client_credentials")
+    {
+        return oauth_error(
+            400,
+            "unsupported_grant_type",
+            "grant_type must be client_credentials",
+        );
+    }
+    let creds = req
+        .header(header::AUTHORIZATION)
+        .and_then(|h| {
+            h.strip_prefix("Basic ")
+                .or_else(|| h.strip_prefix("basic "))
+        })
+        .and_then(base64_decode)
+        .and_then(|b| String::from_utf8(b).ok());
+    let Some((id, secret)) = creds.as_deref().and_then(|c| c.split_once(':')) else {
+        return oauth_error(
+            401,
+            "invalid_client",
+            "client credentials are required as HTTP Basic authorization",
+        );
+    };
+    match st.issue_token(id, secret, Instant::now()) {
+        Some(t) => Reply::json(200, &t),
+        None => oauth_error(
+            401,
+            "invalid_client",
+            "client not found or secret does not match",
+        ),
+    }
+}
+
+fn api(st: &mut State, req: &Req<'_>, rest: &[&str], now: Instant) -> (Reply, bool) {
+    let cid = req.cid;
+    let client = match st.authenticate(req.header(header::AUTHORIZATION), now) {
+        Ok(c) => c,
+        Err(e) => return (Reply::error(e, cid), false),
+    };
+    if let Err(e) = st.rate_limit(&client, now) {
+        return (Reply::error(e, cid), false);
+    }
+    let (error_rate, drop_rate) = (st.faults.error_rate, st.faults.drop_rate);
+    let rng = st.rng();
+    let fail = rng.chance(error_rate);
+    let which = rng.below(3);
+    let drop = rng.chance(drop_rate);
+    if fail && which < 2 {
+        let (status, code, msg) = if which == 0 {
+            (
+                502,
+                "bad.gateway",
+                "The upstream service answered with an invalid response",
+            )
+        } else {
+            (
+                503,
+                "service.unavailable",
+                "The service is currently unavailable",
+            )
+        };
+        return (Reply::error(ApiError::new(status, code, msg), cid), false);
+    }
+    let reply = route(st, req, rest, now);
+    if fail {
+        return (
+            Reply::error(
+                ApiError::new(
+                    504,
+                    "request.timeout",
+                    "The request timed out at the gateway",
+                ),
+                cid,
+            ),
+            drop,
+        );
+    }
+    (reply, drop)
+}
+
+fn route(st: &mut State, req: &Req<'_>, rest: &[&str], now: Instant) -> Reply {
+    let cid = req.cid;
+    let if_match = req.header(header::IF_MATCH);
+    let m = req.method;
+    match rest {
+        ["users", "search"] if m == Method::POST => {
+            ok_or_error(req.json().and_then(|r| st.users_search(&r)), cid)
+        }
+        ["workforcemanagement", "agents", uid, "managementunit"] if m == Method::GET => {
+            ok_or_error(st.agent_management_unit(uid), cid)
+        }
+        ["workforcemanagement", "businessunits"] if m == Method::GET => {
+            Reply::json(200, &st.business_units())
+        }
+        ["workforcemanagement", "businessunits", bu] if m == Method::GET => ok_or_error(
+            st.business_unit(bu, req.query_has("expand", "settings")),
+            cid,
+        ),
+        [
+            "workforcemanagement",
+            "businessunits",
+            bu,
+            "managementunits",
+        ] if m == Method::GET => ok_or_error(st.management_units(bu), cid),
+        ["workforcemanagement", "businessunits", bu, "activitycodes"] if m == Method::GET => {
+            ok_or_error(st.activity_codes(bu), cid)
+        }
+        [
+            "workforcemanagement",
+            "businessunits",
+            bu,
+            "weeks",
+            wk,
+            "schedules",
+            tail @ ..,
+        ] => schedules(st, req, bu, wk, tail, if_match, now),
+        [
+            "workforcemanagement",
+            "managementunits",
+            mu,
+            "weeks",
+            wk,
+            "shifttrades",
+        ] if m == Method::GET => ok_or_error(st.shift_trades(mu, wk), cid),
+        _ => Reply::error(
+            ApiError::new(
+                404,
+                "not.found",
+                "The requested operation failed with status 404",
+            ),
+            cid,
+        ),
+    }
+}
+
+fn schedules(
+    st: &mut State,
+    req: &Req<'_>,
+    bu: &str,
+    wk: &str,
+    tail: &[&str],
+    if_match: Option<&str>,
+    now: Instant,
+) -> Reply {
+    let cid = req.cid;
+    let m = req.method;
+    let accepted = |r: Result<super::state::Accepted, ApiError>| match r {
+        Ok(a) => Reply::json(a.status, &a.body),
+        Err(e) => Reply::error(e, cid),
+    };
+    match tail {
+        [] if m == Method::GET => ok_or_error(st.week_schedules(bu, wk), cid),
+        ["import", "uploadurl"] if m == Method::POST => ok_or_error(
+            req.json::<m::UploadUrlRequestBody>()
+                .and_then(|b| st.import_upload_url(bu, wk, b.content_length_bytes)),
+            cid,
+        ),
+        ["import"] if m == Method::POST => accepted(
+            req.json::<m::ProcessUploadRequest>()
+                .and_then(|b| st.process_import(bu, wk, &b.upload_key, now)),
+        ),
+        [sid] if m == Method::GET => match st.schedule(bu, wk, sid) {
+            Ok(s) => {
+                let v = s.metadata.version;
+                Reply::json(200, &s).with_etag(v)
+            }
+            Err(e) => Reply::error(e, cid),
+        },
+        [sid] if m == Method::DELETE => accepted(st.delete_schedule(bu, wk, sid, if_match, now)),
+        [sid, "agentschedules", "query"] if m == Method::POST => ok_or_error(
+            req.json::<m::BuQueryAgentSchedulesRequest>().and_then(|b| {
+                st.query_agent_schedules(bu, wk, sid, &b, req.query_flag("forceDownloadService"))
+            }),
+            cid,
+        ),
+        [sid, "update", "uploadurl"] if m == Method::POST => ok_or_error(
+            req.json::<m::UploadUrlRequestBody>().and_then(|b| {
+                st.update_upload_url(bu, wk, sid, if_match, b.content_length_bytes, now)
+            }),
+            cid,
+        ),
+        [sid, "update"] if m == Method::POST => accepted(
+            req.json::<m::ProcessUploadRequest>()
+                .and_then(|b| st.process_update(bu, wk, sid, if_match, &b.upload_key, now)),
+        ),
+        _ => Reply::error(
+            ApiError::new(
+                404,
+                "not.found",
+                "The requested operation failed with status 404",
+            ),
+            cid,
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_and_query() {
+        assert_eq!(base64_decode("aWQ6c2VjcmV0").unwrap(), b"id:secret");
+        assert_eq!(base64_decode("YQ==").unwrap(), b"a");
+        assert!(base64_decode("a$b").is_none());
+        let q = parse_query(Some("expand=settings%2Cx&forceDownloadService=true"));
+        assert_eq!(q[0], ("expand".into(), "settings,x".into()));
+        assert_eq!(q[1].1, "true");
+    }
+}
