@@ -51,7 +51,7 @@ pub enum Command {
     /// Read a Zendesk WFM export and stage every record (with its file and line) in snapshot.db.
     Extract(crate::extract::ExtractArgs),
     /// Turn the staged export into Genesys shapes and fill the crosswalk.
-    Map(StageArgs),
+    Map(crate::map::MapArgs),
     /// Pre-flight validation report (terminal, HTML, JSON).
     Validate(StageArgs),
     /// Show what `load` would do per business-unit week.
@@ -63,7 +63,7 @@ pub enum Command {
     /// Re-read Genesys Cloud and compare with the desired state.
     Verify(StageArgs),
     /// Look up and export the legacy ↔ Genesys crosswalk.
-    Crosswalk(StageArgs),
+    Crosswalk(crate::crosswalk::CrosswalkArgs),
     /// Run the Genesys Cloud WFM emulator on a loopback port.
     Emulate(crate::emulator::EmulateArgs),
     /// Run the whole pipeline on an export (default: samples/paris-cutover) against the in-process
@@ -104,7 +104,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Extract(a) => crate::extract::run(&a, &ctx),
         Command::Emulate(a) => crate::emulator::run_cli(&a, &ctx),
         Command::Rehearse(a) => crate::rehearse::run(&a, &ctx),
-        Command::Map(_) => Err(Error::NotImplemented { command: "map" }),
+        Command::Map(a) => crate::map::run(&a, &ctx),
         Command::Validate(_) => Err(Error::NotImplemented {
             command: "validate",
         }),
@@ -112,8 +112,6 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Load(_) => Err(Error::NotImplemented { command: "load" }),
         Command::Status(_) => Err(Error::NotImplemented { command: "status" }),
         Command::Verify(_) => Err(Error::NotImplemented { command: "verify" }),
-        Command::Crosswalk(_) => Err(Error::NotImplemented {
-            command: "crosswalk",
-        }),
+        Command::Crosswalk(a) => crate::crosswalk::run(&a, &ctx),
     }
 }

@@ -30,6 +30,113 @@ const MIGRATIONS: &[&str] = &[
         counts TEXT
     );
     "#,
+    // 2: map: the desired Genesys state, map's findings, the crosswalk, and the Genesys read cache.
+    // Instants are UTC seconds; a shift's activities are a JSON array (one row per shift keeps
+    // `map` fast); the view `desired_activities` unfolds them.
+    r#"
+    CREATE TABLE desired_shifts (
+        legacy_shift_id TEXT PRIMARY KEY,
+        agent_id TEXT NOT NULL,
+        exported_agent_id TEXT NOT NULL,
+        user_id TEXT,
+        business_unit_id TEXT,
+        management_unit_id TEXT,
+        week_id TEXT,
+        start_utc INTEGER,
+        length_minutes INTEGER,
+        activities TEXT NOT NULL,
+        file TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        snapshot_id TEXT NOT NULL,
+        run_id INTEGER NOT NULL,
+        content_hash INTEGER NOT NULL,
+        held_back_reason TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX desired_shifts_by_week ON desired_shifts(business_unit_id, week_id, user_id);
+    CREATE VIEW desired_activities AS
+        SELECT s.legacy_shift_id AS legacy_shift_id, CAST(j.key AS INTEGER) AS seq,
+               json_extract(j.value, '$.code') AS activity_code_id,
+               json_extract(j.value, '$.start') AS start_utc,
+               json_extract(j.value, '$.len') AS length_minutes,
+               json_extract(j.value, '$.desc') AS description,
+               json_extract(j.value, '$.task') AS legacy_task_id
+        FROM desired_shifts s, json_each(s.activities) j;
+    CREATE TABLE map_findings (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL,
+        rule TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        file TEXT,
+        line INTEGER,
+        record_id TEXT,
+        field TEXT,
+        value TEXT,
+        timezone TEXT,
+        candidates TEXT,
+        message TEXT NOT NULL,
+        help TEXT
+    );
+    CREATE TABLE xw_agents (
+        agent_id TEXT PRIMARY KEY,
+        email TEXT,
+        user_id TEXT,
+        management_unit_id TEXT,
+        business_unit_id TEXT,
+        resolved_by TEXT NOT NULL,
+        candidates TEXT,
+        run_id INTEGER NOT NULL
+    );
+    CREATE INDEX xw_agents_by_user ON xw_agents(user_id);
+    -- Written by `load`: where each legacy shift went. The view `crosswalk_shifts` joins it with
+    -- the desired state, so a shift map knows and load has not written yet still shows.
+    CREATE TABLE xw_shifts (
+        legacy_shift_id TEXT PRIMARY KEY,
+        user_id TEXT,
+        business_unit_id TEXT,
+        week_id TEXT,
+        schedule_id TEXT,
+        genesys_shift_id TEXT,
+        run_id INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX xw_shifts_by_genesys ON xw_shifts(genesys_shift_id);
+    CREATE VIEW crosswalk_shifts AS
+        SELECT d.legacy_shift_id, d.agent_id, d.exported_agent_id,
+               COALESCE(x.user_id, d.user_id) AS user_id,
+               COALESCE(x.business_unit_id, d.business_unit_id) AS business_unit_id,
+               COALESCE(x.week_id, d.week_id) AS week_id,
+               x.schedule_id, x.genesys_shift_id, d.held_back_reason,
+               MAX(d.run_id, COALESCE(x.run_id, 0)) AS run_id
+        FROM desired_shifts d LEFT JOIN xw_shifts x USING (legacy_shift_id)
+        UNION ALL
+        SELECT x.legacy_shift_id, NULL, NULL, x.user_id, x.business_unit_id, x.week_id,
+               x.schedule_id, x.genesys_shift_id, 'removed-from-export', x.run_id
+        FROM xw_shifts x WHERE x.legacy_shift_id NOT IN (SELECT legacy_shift_id FROM desired_shifts);
+    CREATE INDEX desired_shifts_by_agent ON desired_shifts(agent_id);
+    CREATE TABLE xw_trades (
+        trade_id TEXT PRIMARY KEY,
+        swap_request_id TEXT NOT NULL,
+        legacy_status TEXT NOT NULL,
+        requester_agent_id TEXT NOT NULL,
+        requester_user_id TEXT,
+        requester_shift_id TEXT NOT NULL,
+        recipient_agent_id TEXT NOT NULL,
+        recipient_user_id TEXT,
+        recipient_shift_id TEXT,
+        genesys_trade_id TEXT,
+        action TEXT NOT NULL,
+        note TEXT,
+        run_id INTEGER NOT NULL
+    );
+    CREATE INDEX xw_trades_by_swap ON xw_trades(swap_request_id);
+    CREATE TABLE genesys_cache (
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        fetched_at TEXT NOT NULL,
+        run_id INTEGER NOT NULL,
+        PRIMARY KEY (kind, key)
+    );
+    "#,
 ];
 
 pub fn state_path(dir: &Path) -> PathBuf {

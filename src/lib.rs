@@ -4,7 +4,9 @@
 //! See ARCHITECTURE.md for the pipeline, the code map and the invariants.
 
 pub mod cli;
+pub mod client;
 pub mod config;
+pub mod crosswalk;
 pub mod db;
 pub mod diag;
 pub mod emulator;
@@ -13,6 +15,7 @@ pub mod exit;
 pub mod extract;
 pub mod genesys;
 pub mod init;
+pub mod map;
 pub mod rehearse;
 pub mod rules;
 pub mod timeval;

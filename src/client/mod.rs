@@ -1,0 +1,591 @@
+//! A client of the Genesys Cloud Platform API (async, reqwest): the client-credentials token, the
+//! bearer on every call, and the retry rules of `genesys-contract.md` through the one pure decision
+//! function [`retry::decide`]. `map --online` uses its reads; the loader reuses it for writes.
+//!
+//! Invariants: the client secret and the access token are never logged, printed or put in an error
+//! (both are [`Secret`]s whose `Debug` is redacted); a secret file readable by group or others is
+//! refused; the environment wins over the configuration (`GENESYSCLOUD_*`, `ZD2GC_*_URL`).
+
+pub mod retry;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::genesys::Endpoints;
+use crate::genesys::model;
+use retry::{Action, Attempt, CallKind, Policy, Reply};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// A value that must never be shown.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The client-credentials pair.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub client_id: String,
+    pub secret: Secret,
+}
+
+impl Credentials {
+    /// From `GENESYSCLOUD_OAUTHCLIENT_ID`/`_SECRET`, else `[genesys] client_id` and
+    /// `client_secret_file` (which must be readable by its owner only).
+    pub fn resolve(cfg: &Config) -> Result<Credentials> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let client_id = env("GENESYSCLOUD_OAUTHCLIENT_ID").or_else(|| cfg.genesys.client_id.clone());
+        let Some(client_id) = client_id.filter(|c| !c.trim().is_empty()) else {
+            return Err(Error::usage(
+                "no Genesys Cloud client id",
+                Some(
+                    "set GENESYSCLOUD_OAUTHCLIENT_ID, or `[genesys] client_id` in zd2gc.toml"
+                        .into(),
+                ),
+            ));
+        };
+        if let Some(s) = env("GENESYSCLOUD_OAUTHCLIENT_SECRET") {
+            return Ok(Credentials {
+                client_id,
+                secret: Secret(s),
+            });
+        }
+        let Some(file) = cfg
+            .genesys
+            .client_secret_file
+            .as_deref()
+            .filter(|f| !f.trim().is_empty())
+        else {
+            return Err(Error::usage(
+                "no Genesys Cloud client secret",
+                Some(
+                    "set GENESYSCLOUD_OAUTHCLIENT_SECRET, or `[genesys] client_secret_file` in zd2gc.toml"
+                        .into(),
+                ),
+            ));
+        };
+        let secret = read_secret_file(std::path::Path::new(file))?;
+        Ok(Credentials {
+            client_id,
+            secret: Secret(secret),
+        })
+    }
+}
+
+/// Read a secret file, refusing one that group or others may read.
+pub fn read_secret_file(path: &std::path::Path) -> Result<String> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(Error::usage(
+                format!(
+                    "the client secret file {} is readable by others (mode {:o})",
+                    path.display(),
+                    mode & 0o777
+                ),
+                Some(format!("restrict it: chmod 600 {}", path.display())),
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = meta;
+    let s = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let s = s.trim().to_string();
+    if s.is_empty() {
+        return Err(Error::usage(
+            format!("the client secret file {} is empty", path.display()),
+            None,
+        ));
+    }
+    Ok(s)
+}
+
+/// Endpoints from the environment, else the configuration (explicit URLs win over the region).
+pub fn endpoints(cfg: &Config) -> Result<Endpoints> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let region = env("GENESYSCLOUD_REGION").or_else(|| cfg.genesys.region.clone());
+    let api = env("ZD2GC_API_URL").or_else(|| cfg.genesys.api_url.clone());
+    let login = env("ZD2GC_LOGIN_URL").or_else(|| cfg.genesys.login_url.clone());
+    Endpoints::resolve(region.as_deref(), api.as_deref(), login.as_deref()).map_err(|e| {
+        Error::usage(
+            e.to_string(),
+            Some("see `[genesys]` in zd2gc.toml or shared/spec/genesys-contract.md".into()),
+        )
+    })
+}
+
+/// A failed call: the status, the API's message and code, and its correlation id.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{method} {path}: {}{message} (code {code}, correlation id {context_id})", status.map_or("no answer".to_string(), |s| format!("HTTP {s}: ")))]
+pub struct ApiError {
+    pub method: &'static str,
+    pub path: String,
+    pub status: Option<u16>,
+    pub message: String,
+    pub code: String,
+    pub context_id: String,
+    /// A write whose outcome is unknown (a transient failure after it was sent): re-read first.
+    pub outcome_unknown: bool,
+}
+
+impl From<ApiError> for Error {
+    fn from(e: ApiError) -> Self {
+        let help = match e.status {
+            Some(401) | Some(403) => {
+                "check the OAuth client's credentials and its roles (WFM administrator, user search)"
+            }
+            Some(429) => "the org's rate limit was hit repeatedly; run again later",
+            _ => "Genesys Cloud or the network failed; run the command again (what was read is cached)",
+        };
+        Error::failure(e.to_string(), Some(help.to_string()))
+    }
+}
+
+struct Token {
+    value: Secret,
+    expires: Instant,
+}
+
+/// The client. Cheap to share by reference across tasks.
+pub struct Client {
+    http: reqwest::Client,
+    pub endpoints: Endpoints,
+    creds: Credentials,
+    token: Mutex<Option<Token>>,
+    pub policy: Policy,
+    calls: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoints", &self.endpoints)
+            .field("client_id", &self.creds.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+impl Client {
+    pub fn new(endpoints: Endpoints, creds: Credentials) -> Result<Client> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("zd2gc/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::failure(format!("cannot build the HTTP client: {e}"), None))?;
+        Ok(Client {
+            http,
+            endpoints,
+            creds,
+            token: Mutex::new(None),
+            policy: Policy::default(),
+            calls: Default::default(),
+        })
+    }
+
+    /// Endpoints and credentials from the environment and the configuration.
+    pub fn from_config(cfg: &Config) -> Result<Client> {
+        Client::new(endpoints(cfg)?, Credentials::resolve(cfg)?)
+    }
+
+    /// HTTP requests sent so far (token requests included).
+    pub fn calls(&self) -> u64 {
+        self.calls.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    async fn fetch_token(&self) -> Result<Token> {
+        let url = self.endpoints.token_url();
+        let mut attempt = Attempt {
+            number: 0,
+            token_refreshed: true,
+            jitter: jitter(),
+        };
+        loop {
+            self.calls
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let res = self
+                .http
+                .post(&url)
+                .basic_auth(&self.creds.client_id, Some(self.creds.secret.expose()))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await;
+            let (reply, headers) = match &res {
+                Ok(r) => (Reply::Status(r.status().as_u16()), r.headers().clone()),
+                Err(e) if e.is_timeout() => (Reply::Timeout, Default::default()),
+                Err(_) => (Reply::Connection, Default::default()),
+            };
+            match retry::decide(reply, &headers, attempt, CallKind::Read, &self.policy) {
+                Action::Retry(d) => {
+                    tokio::time::sleep(d).await;
+                    attempt.number += 1;
+                    attempt.jitter = jitter();
+                    continue;
+                }
+                _ => {}
+            }
+            let r = res.map_err(|e| {
+                Error::failure(
+                    format!("token request to {url} failed: {}", without_url(&e)),
+                    Some("check ZD2GC_LOGIN_URL / GENESYSCLOUD_REGION and the network".into()),
+                )
+            })?;
+            let status = r.status();
+            if !status.is_success() {
+                return Err(Error::usage(
+                    format!("the token request was refused (HTTP {})", status.as_u16()),
+                    Some(
+                        "check GENESYSCLOUD_OAUTHCLIENT_ID and the secret, and that the OAuth client uses the client-credentials grant"
+                            .into(),
+                    ),
+                ));
+            }
+            let t: model::TokenResponse = r.json().await.map_err(|e| {
+                Error::failure(format!("unreadable token answer: {}", without_url(&e)), None)
+            })?;
+            let life = Duration::from_secs(t.expires_in.max(1));
+            return Ok(Token {
+                value: Secret(t.access_token),
+                // Refresh a little before it expires.
+                expires: Instant::now() + life.mul_f64(0.9),
+            });
+        }
+    }
+
+    async fn bearer(&self, force: bool) -> Result<Secret> {
+        let mut g = self.token.lock().await;
+        if !force
+            && let Some(t) = g.as_ref()
+            && t.expires > Instant::now()
+        {
+            return Ok(t.value.clone());
+        }
+        let t = self.fetch_token().await?;
+        let v = t.value.clone();
+        *g = Some(t);
+        Ok(v)
+    }
+
+    /// Send one API call with the retry rules; `None` body for a GET. Returns the status and body of
+    /// the final answer (2xx or not); transport failures and exhausted retries are errors.
+    pub async fn send<B: Serialize + ?Sized>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+        kind: CallKind,
+    ) -> std::result::Result<(u16, reqwest::header::HeaderMap, bytes_body::Body), ApiError> {
+        let url = format!("{}{}", self.endpoints.api, path);
+        let method_name: &'static str = match method {
+            reqwest::Method::GET => "GET",
+            reqwest::Method::POST => "POST",
+            reqwest::Method::PUT => "PUT",
+            reqwest::Method::DELETE => "DELETE",
+            reqwest::Method::PATCH => "PATCH",
+            _ => "REQUEST",
+        };
+        let fail = |status: Option<u16>, message: String, unknown: bool| ApiError {
+            method: method_name,
+            path: path.to_string(),
+            status,
+            message,
+            code: String::new(),
+            context_id: String::new(),
+            outcome_unknown: unknown,
+        };
+        let mut attempt = Attempt {
+            number: 0,
+            token_refreshed: false,
+            jitter: jitter(),
+        };
+        let mut force_token = false;
+        loop {
+            let token = self
+                .bearer(force_token)
+                .await
+                .map_err(|e| fail(None, e.to_string(), false))?;
+            force_token = false;
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(token.expose());
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            self.calls
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let res = req.send().await;
+            let (reply, headers) = match &res {
+                Ok(r) => (Reply::Status(r.status().as_u16()), r.headers().clone()),
+                Err(e) if e.is_timeout() => (Reply::Timeout, Default::default()),
+                Err(_) => (Reply::Connection, Default::default()),
+            };
+            match retry::decide(reply, &headers, attempt, kind, &self.policy) {
+                Action::Retry(d) => {
+                    tracing::debug!(path, ?reply, wait_ms = d.as_millis() as u64, "retrying");
+                    tokio::time::sleep(d).await;
+                    attempt.number += 1;
+                    attempt.jitter = jitter();
+                }
+                Action::RefreshToken => {
+                    attempt.token_refreshed = true;
+                    force_token = true;
+                }
+                Action::ReadBack => {
+                    return Err(fail(
+                        match reply {
+                            Reply::Status(s) => Some(s),
+                            _ => None,
+                        },
+                        "the write's outcome is unknown; re-read before writing again".into(),
+                        true,
+                    ));
+                }
+                Action::GiveUp | Action::Done => {
+                    let r = match res {
+                        Ok(r) => r,
+                        Err(e) => return Err(fail(None, without_url(&e), false)),
+                    };
+                    let status = r.status().as_u16();
+                    let headers = r.headers().clone();
+                    let bytes = r
+                        .bytes()
+                        .await
+                        .map_err(|e| fail(Some(status), without_url(&e), false))?;
+                    return Ok((status, headers, bytes_body::Body(bytes.to_vec())));
+                }
+            }
+        }
+    }
+
+    /// A call whose 2xx answer is JSON `T`; a non-2xx answer becomes an [`ApiError`] with the
+    /// API's message, code and correlation id.
+    pub async fn call<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+        kind: CallKind,
+    ) -> std::result::Result<T, ApiError> {
+        let m = method.clone();
+        let (status, headers, body) = self.send(method, path, body, kind).await?;
+        let method_name = match m {
+            reqwest::Method::GET => "GET",
+            reqwest::Method::POST => "POST",
+            reqwest::Method::PUT => "PUT",
+            reqwest::Method::DELETE => "DELETE",
+            _ => "REQUEST",
+        };
+        if (200..300).contains(&status) {
+            return serde_json::from_slice(&body.0).map_err(|e| ApiError {
+                method: method_name,
+                path: path.to_string(),
+                status: Some(status),
+                message: format!("unreadable answer: {e}"),
+                code: String::new(),
+                context_id: correlation(&headers),
+                outcome_unknown: false,
+            });
+        }
+        let err: model::ErrorBody = serde_json::from_slice(&body.0).unwrap_or_default();
+        Err(ApiError {
+            method: method_name,
+            path: path.to_string(),
+            status: Some(status),
+            message: if err.message.is_empty() {
+                String::from_utf8_lossy(&body.0).chars().take(200).collect()
+            } else {
+                err.message
+            },
+            code: err.code,
+            context_id: if err.context_id.is_empty() {
+                correlation(&headers)
+            } else {
+                err.context_id
+            },
+            outcome_unknown: false,
+        })
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> std::result::Result<T, ApiError> {
+        self.call::<(), T>(reqwest::Method::GET, path, None, CallKind::Read)
+            .await
+    }
+
+    /// Users whose e-mail is exactly `email` (trimmed and lower-cased here).
+    pub async fn users_by_email(
+        &self,
+        email: &str,
+    ) -> std::result::Result<Vec<model::User>, ApiError> {
+        let q = model::UserSearchRequest::exact_email(&email.trim().to_lowercase());
+        // A search is a read, even though it is a POST.
+        let r: model::UsersSearchResponse = self
+            .call(
+                reqwest::Method::POST,
+                "/api/v2/users/search",
+                Some(&q),
+                CallKind::Read,
+            )
+            .await?;
+        Ok(r.results)
+    }
+
+    /// The management and business unit of an agent; `None` when the user is in no management unit.
+    pub async fn agent_management_unit(
+        &self,
+        user_id: &str,
+    ) -> std::result::Result<Option<model::AgentManagementUnitReference>, ApiError> {
+        match self
+            .get(&format!(
+                "/api/v2/workforcemanagement/agents/{}/managementunit",
+                enc(user_id)
+            ))
+            .await
+        {
+            Ok(r) => Ok(Some(r)),
+            Err(e) if e.status == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A business unit with its settings (zone, first day of week).
+    pub async fn business_unit(
+        &self,
+        bu_id: &str,
+    ) -> std::result::Result<model::BusinessUnitResponse, ApiError> {
+        self.get(&format!(
+            "/api/v2/workforcemanagement/businessunits/{}?expand=settings",
+            enc(bu_id)
+        ))
+        .await
+    }
+
+    /// A business unit's activity codes.
+    pub async fn activity_codes(
+        &self,
+        bu_id: &str,
+    ) -> std::result::Result<Vec<model::BusinessUnitActivityCode>, ApiError> {
+        let l: model::Listing<model::BusinessUnitActivityCode> = self
+            .get(&format!(
+                "/api/v2/workforcemanagement/businessunits/{}/activitycodes",
+                enc(bu_id)
+            ))
+            .await?;
+        Ok(l.entities)
+    }
+
+    /// The shift trades of a management unit's week.
+    pub async fn week_shift_trades(
+        &self,
+        mu_id: &str,
+        week: &str,
+    ) -> std::result::Result<Vec<model::ShiftTradeResponse>, ApiError> {
+        let l: model::WeekShiftTradeListResponse = self
+            .get(&format!(
+                "/api/v2/workforcemanagement/managementunits/{}/weeks/{}/shifttrades",
+                enc(mu_id),
+                enc(week)
+            ))
+            .await?;
+        Ok(l.entities.into_iter().map(|t| t.trade).collect())
+    }
+}
+
+/// The answer body of [`Client::send`].
+pub mod bytes_body {
+    #[derive(Debug, Clone)]
+    pub struct Body(pub Vec<u8>);
+}
+
+fn correlation(h: &reqwest::header::HeaderMap) -> String {
+    h.get("ININ-Correlation-Id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A reqwest error's text without its URL (a signed upload URL must not reach a log).
+fn without_url(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    if let Some(u) = e.url() {
+        s = s.replace(u.as_str(), "<url>");
+    }
+    s
+}
+
+/// Percent-encode a path segment.
+pub fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted() {
+        let c = Credentials {
+            client_id: "id".into(),
+            secret: Secret::new("hunter2"),
+        };
+        let s = format!("{c:?}");
+        assert!(!s.contains("hunter2"), "{s}");
+    }
+
+    #[test]
+    fn secret_file_must_be_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("secret");
+        std::fs::write(&p, "s3cret\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = read_secret_file(&p).unwrap_err();
+        assert!(e.to_string().contains("readable by others"), "{e}");
+        assert!(!e.to_string().contains("s3cret"));
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(read_secret_file(&p).unwrap(), "s3cret");
+    }
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(enc("a b/c"), "a%20b%2Fc");
+        assert_eq!(enc("2026-10-19"), "2026-10-19");
+    }
+}

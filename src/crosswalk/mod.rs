@@ -1,0 +1,335 @@
+//! `zd2gc crosswalk`: the legacy ↔ Genesys crosswalk in zd2gc.db, for people and audits.
+//!
+//! Tables (written by `map`, completed by `load`; every row names the run that last wrote it):
+//! - `xw_agents`: legacy agent id ↔ Genesys user id, management and business unit, and how the user
+//!   was found (`table:agent_id`, `table:email`, `online:email`, `unmapped`, `ambiguous`);
+//! - `crosswalk_shifts` (view over `desired_shifts` and `xw_shifts`): legacy shift id ↔ business unit,
+//!   week, schedule id and Genesys shift id;
+//! - `xw_trades`: trade id and swap request id ↔ both agents' users, both shifts, the Genesys trade
+//!   id when one matches, and what was done (`history`, `reported`, `applied`, `dropped`,
+//!   `not-in-export`).
+//!
+//! `lookup ID` finds any legacy or Genesys id and everything linked to it (one step out);
+//! `export` writes the whole crosswalk as JSON or CSV.
+
+use crate::cli::Ctx;
+use crate::error::{Error, Result};
+use crate::exit::Exit;
+use rusqlite::Connection;
+use serde_json::{Map, Value};
+use std::collections::BTreeSet;
+use std::io::Write;
+
+/// Look up and export the legacy ↔ Genesys crosswalk.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CrosswalkArgs {
+    #[command(subcommand)]
+    pub command: CrosswalkCommand,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum CrosswalkCommand {
+    /// Everything linked to one id: a Zendesk agent, shift, trade or swap request id, or a Genesys
+    /// user, shift, schedule or trade id (JSON on stdout).
+    Lookup {
+        /// The id to look up.
+        id: String,
+    },
+    /// The whole crosswalk, for audit.
+    Export {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        /// Which table (CSV holds one table; JSON holds all of them by default).
+        #[arg(long, value_enum, default_value_t = Table::All)]
+        table: Table,
+        /// Write to this file instead of stdout.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Table {
+    All,
+    Agents,
+    Shifts,
+    Trades,
+}
+
+const AGENTS: &str = "SELECT agent_id, email, user_id, management_unit_id, business_unit_id, resolved_by, candidates, run_id FROM xw_agents";
+const SHIFTS: &str = "SELECT legacy_shift_id, agent_id, exported_agent_id, user_id, business_unit_id, week_id, schedule_id, genesys_shift_id, held_back_reason, run_id FROM crosswalk_shifts";
+const TRADES: &str = "SELECT t.trade_id, t.swap_request_id, t.legacy_status, t.action, t.note,
+    t.requester_agent_id, t.requester_user_id, t.requester_shift_id, rs.genesys_shift_id AS requester_genesys_shift_id,
+    t.recipient_agent_id, t.recipient_user_id, t.recipient_shift_id, cs.genesys_shift_id AS recipient_genesys_shift_id,
+    t.genesys_trade_id, t.run_id
+    FROM xw_trades t LEFT JOIN xw_shifts rs ON rs.legacy_shift_id = t.requester_shift_id
+    LEFT JOIN xw_shifts cs ON cs.legacy_shift_id = t.recipient_shift_id";
+
+fn rows(conn: &Connection, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Value>> {
+    let mut st = conn.prepare(sql)?;
+    let names: Vec<String> = st.column_names().map(|s| s.to_string()).collect();
+    let mut rs = st.query(params)?;
+    let mut out = Vec::new();
+    while let Some(r) = rs.next()? {
+        let mut m = Map::new();
+        for (i, n) in names.iter().enumerate() {
+            let v = match r.get_ref(i)? {
+                rusqlite::types::ValueRef::Null => Value::Null,
+                rusqlite::types::ValueRef::Integer(x) => Value::from(x),
+                rusqlite::types::ValueRef::Real(x) => Value::from(x),
+                rusqlite::types::ValueRef::Text(t) => Value::from(String::from_utf8_lossy(t)),
+                rusqlite::types::ValueRef::Blob(_) => Value::Null,
+            };
+            m.insert(n.clone(), v);
+        }
+        out.push(Value::Object(m));
+    }
+    Ok(out)
+}
+
+fn strs(v: &[Value], keys: &[&str]) -> BTreeSet<String> {
+    v.iter()
+        .flat_map(|r| keys.iter().filter_map(move |k| r.get(*k)?.as_str()))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Shifts listed per agent in a lookup (the total is always given).
+pub const MAX_SHIFTS: usize = 100;
+
+/// Everything linked to `id`, or `None` when nothing matches.
+pub fn lookup(conn: &Connection, id: &str) -> Result<Option<Value>> {
+    let email = id.trim().to_lowercase();
+    let mut matched = Vec::new();
+    let mut agents = rows(
+        conn,
+        &format!("{AGENTS} WHERE agent_id = ?1 OR user_id = ?1 OR email = ?2"),
+        &[&id, &email],
+    )?;
+    if !agents.is_empty() {
+        matched.push("agent");
+    }
+    let mut shifts = rows(
+        conn,
+        &format!(
+            "{SHIFTS} WHERE legacy_shift_id = ?1 OR genesys_shift_id = ?1 OR schedule_id = ?1 LIMIT {MAX_SHIFTS}"
+        ),
+        &[&id],
+    )?;
+    if !shifts.is_empty() {
+        matched.push("shift");
+    }
+    let mut trades = rows(
+        conn,
+        &format!(
+            "{TRADES} WHERE t.trade_id = ?1 OR t.swap_request_id = ?1 OR t.genesys_trade_id = ?1"
+        ),
+        &[&id],
+    )?;
+    if !trades.is_empty() {
+        matched.push(if trades.iter().any(|t| t["trade_id"] == id) {
+            "trade"
+        } else if trades.iter().any(|t| t["swap_request_id"] == id) {
+            "swap_request"
+        } else {
+            "genesys_trade"
+        });
+    }
+    if matched.is_empty() {
+        return Ok(None);
+    }
+    // One step out: the agents of shifts and trades, the shifts of trades, the trades of agents
+    // and shifts.
+    let mut agent_ids = strs(&agents, &["agent_id"]);
+    agent_ids.extend(strs(&shifts, &["agent_id", "exported_agent_id"]));
+    agent_ids.extend(strs(&trades, &["requester_agent_id", "recipient_agent_id"]));
+    let shift_ids = {
+        let mut s = strs(&shifts, &["legacy_shift_id"]);
+        s.extend(strs(&trades, &["requester_shift_id", "recipient_shift_id"]));
+        s
+    };
+    let known_agents = strs(&agents, &["agent_id"]);
+    for a in &agent_ids {
+        if !known_agents.contains(a) {
+            agents.extend(rows(conn, &format!("{AGENTS} WHERE agent_id = ?1"), &[a])?);
+        }
+    }
+    let known_trades = strs(&trades, &["trade_id"]);
+    let mut more_trades = Vec::new();
+    for a in &agent_ids {
+        more_trades.extend(rows(
+            conn,
+            &format!("{TRADES} WHERE t.requester_agent_id = ?1 OR t.recipient_agent_id = ?1"),
+            &[a],
+        )?);
+    }
+    for s in &shift_ids {
+        more_trades.extend(rows(
+            conn,
+            &format!("{TRADES} WHERE t.requester_shift_id = ?1 OR t.recipient_shift_id = ?1"),
+            &[s],
+        )?);
+    }
+    let mut seen = known_trades;
+    for t in more_trades {
+        if let Some(tid) = t["trade_id"].as_str()
+            && seen.insert(tid.to_string())
+        {
+            trades.push(t);
+        }
+    }
+    let known_shifts = strs(&shifts, &["legacy_shift_id"]);
+    for s in &shift_ids {
+        if !known_shifts.contains(s) {
+            shifts.extend(rows(conn, &format!("{SHIFTS} WHERE legacy_shift_id = ?1"), &[s])?);
+        }
+    }
+    let mut totals = Map::new();
+    for a in strs(&agents, &["agent_id"]) {
+        let n: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM desired_shifts WHERE agent_id = ?1",
+            [&a],
+            |r| r.get(0),
+        )?;
+        totals.insert(a, Value::from(n));
+    }
+    Ok(Some(serde_json::json!({
+        "id": id,
+        "matched": matched,
+        "agents": agents,
+        "shifts": shifts,
+        "shifts_per_agent": totals,
+        "trades": trades,
+    })))
+}
+
+/// Write the crosswalk (all tables as one JSON object, or one table as JSON or CSV).
+pub fn export(conn: &Connection, format: Format, table: Table, w: &mut dyn Write) -> Result<()> {
+    let tables: Vec<(&str, &str)> = match table {
+        Table::All => vec![("agents", AGENTS), ("shifts", SHIFTS), ("trades", TRADES)],
+        Table::Agents => vec![("agents", AGENTS)],
+        Table::Shifts => vec![("shifts", SHIFTS)],
+        Table::Trades => vec![("trades", TRADES)],
+    };
+    let io = |e: std::io::Error| Error::io("<output>", e);
+    match format {
+        Format::Csv => {
+            if tables.len() != 1 {
+                return Err(Error::usage(
+                    "CSV holds one table",
+                    Some("add `--table agents`, `--table shifts` or `--table trades`".into()),
+                ));
+            }
+            let mut st = conn.prepare(&format!("{} ORDER BY 1", tables[0].1))?;
+            let names: Vec<String> = st.column_names().map(|s| s.to_string()).collect();
+            let mut cw = csv::Writer::from_writer(w);
+            cw.write_record(&names)
+                .map_err(|e| Error::failure(e.to_string(), None))?;
+            let mut rs = st.query([])?;
+            let mut rec: Vec<String> = Vec::with_capacity(names.len());
+            while let Some(r) = rs.next()? {
+                rec.clear();
+                for i in 0..names.len() {
+                    rec.push(match r.get_ref(i)? {
+                        rusqlite::types::ValueRef::Null => String::new(),
+                        rusqlite::types::ValueRef::Integer(x) => x.to_string(),
+                        rusqlite::types::ValueRef::Real(x) => x.to_string(),
+                        rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                        rusqlite::types::ValueRef::Blob(_) => String::new(),
+                    });
+                }
+                cw.write_record(&rec)
+                    .map_err(|e| Error::failure(e.to_string(), None))?;
+            }
+            cw.flush().map_err(io)?;
+        }
+        Format::Json => {
+            // Streamed: a crosswalk of a million shifts must not be built in memory.
+            w.write_all(b"{").map_err(io)?;
+            for (n, (name, sql)) in tables.iter().enumerate() {
+                if n > 0 {
+                    w.write_all(b",").map_err(io)?;
+                }
+                write!(w, "\n  {}: [", Value::from(*name)).map_err(io)?;
+                let mut st = conn.prepare(&format!("{sql} ORDER BY 1"))?;
+                let names: Vec<String> = st.column_names().map(|s| s.to_string()).collect();
+                let mut rs = st.query([])?;
+                let mut first = true;
+                while let Some(r) = rs.next()? {
+                    let mut m = Map::new();
+                    for (i, c) in names.iter().enumerate() {
+                        m.insert(
+                            c.clone(),
+                            match r.get_ref(i)? {
+                                rusqlite::types::ValueRef::Integer(x) => Value::from(x),
+                                rusqlite::types::ValueRef::Text(t) => {
+                                    Value::from(String::from_utf8_lossy(t))
+                                }
+                                rusqlite::types::ValueRef::Real(x) => Value::from(x),
+                                _ => Value::Null,
+                            },
+                        );
+                    }
+                    w.write_all(if first { b"\n    " } else { b",\n    " })
+                        .map_err(io)?;
+                    first = false;
+                    serde_json::to_writer(&mut *w, &m)
+                        .map_err(|e| Error::failure(e.to_string(), None))?;
+                }
+                w.write_all(if first { b"]" } else { b"\n  ]" }).map_err(io)?;
+            }
+            w.write_all(b"\n}\n").map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
+/// `zd2gc crosswalk`.
+pub fn run(args: &CrosswalkArgs, ctx: &Ctx) -> Result<Exit> {
+    let conn = crate::db::open_state(&ctx.dir)?;
+    match &args.command {
+        CrosswalkCommand::Lookup { id } => match lookup(&conn, id)? {
+            Some(v) => {
+                ctx.ui
+                    .data(serde_json::to_string_pretty(&v).expect("json serializes"));
+                Ok(Exit::Ok)
+            }
+            None => Err(Error::usage(
+                format!("`{id}` is not in the crosswalk"),
+                Some(
+                    "give a Zendesk agent, shift, trade or swap request id, or a Genesys user, shift, schedule or trade id; run `zd2gc map` first"
+                        .into(),
+                ),
+            )),
+        },
+        CrosswalkCommand::Export {
+            format,
+            table,
+            output,
+        } => {
+            match output {
+                Some(p) => {
+                    let f = std::fs::File::create(p).map_err(|e| Error::io(p, e))?;
+                    crate::db::restrict_permissions(p);
+                    let mut w = std::io::BufWriter::new(f);
+                    export(&conn, *format, *table, &mut w)?;
+                    w.flush().map_err(|e| Error::io(p, e))?;
+                }
+                None => {
+                    let out = std::io::stdout();
+                    let mut w = std::io::BufWriter::new(out.lock());
+                    export(&conn, *format, *table, &mut w)?;
+                    w.flush().map_err(|e| Error::io("<stdout>", e))?;
+                }
+            }
+            Ok(Exit::Ok)
+        }
+    }
+}

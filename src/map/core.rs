@@ -1,0 +1,474 @@
+//! The pure core of `map`: which zone applies to a row, what a time value means under the DST
+//! policy, which week a shift belongs to, and a shift's activities. No I/O here; everything is a
+//! plain function with unit and property tests.
+//!
+//! Invariants:
+//! - a local wall-clock value is resolved only with the zone of its row (row → agent → location →
+//!   default); an ambiguous value is mapped only under an explicit `earlier`/`later` policy, a
+//!   nonexistent one never;
+//! - lengths are differences of instants (a shift across a DST night is an hour shorter or longer
+//!   than its wall-clock difference);
+//! - a week id is the start instant's local date in the business unit's zone, moved back to the
+//!   unit's first day of week (an overnight shift belongs to the week of its start);
+//! - activities cover their shift exactly: the tasks, plus the default activity in every gap.
+
+use crate::config::DstPolicy;
+use crate::timeval::{self, Resolved, TimeVal};
+use chrono::{Datelike, NaiveDate, Weekday};
+use chrono_tz::Tz;
+use std::collections::HashMap;
+
+/// Where a row's zone came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZoneSource {
+    Row,
+    Agent,
+    Location,
+    Default,
+}
+
+/// The zone chain of one row: the first name given wins, even when it is not a valid zone (a bad
+/// name is an error to report, never silently skipped for the next one).
+pub fn zone_name<'a>(
+    row: Option<&'a str>,
+    agent: Option<&'a str>,
+    location: Option<&'a str>,
+    default: Option<&'a str>,
+) -> Option<(&'a str, ZoneSource)> {
+    let nz = |s: Option<&'a str>| s.map(str::trim).filter(|s| !s.is_empty());
+    nz(row)
+        .map(|z| (z, ZoneSource::Row))
+        .or_else(|| nz(agent).map(|z| (z, ZoneSource::Agent)))
+        .or_else(|| nz(location).map(|z| (z, ZoneSource::Location)))
+        .or_else(|| nz(default).map(|z| (z, ZoneSource::Default)))
+}
+
+/// Parses each distinct zone name once.
+#[derive(Debug, Default)]
+pub struct ZoneCache {
+    zones: HashMap<String, Option<Tz>>,
+}
+
+impl ZoneCache {
+    pub fn get(&mut self, name: &str) -> Option<Tz> {
+        if let Some(z) = self.zones.get(name) {
+            return *z;
+        }
+        let z = name.parse::<Tz>().ok();
+        self.zones.insert(name.to_string(), z);
+        z
+    }
+}
+
+/// Why a time value could not be turned into an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeIssue {
+    /// A local value and no zone applies.
+    NoZone,
+    /// The zone name is not in the tz database.
+    UnknownZone,
+    /// Happened twice and the policy is `reject`: both candidates.
+    Ambiguous(i64, i64),
+    /// Never happened (spring-forward gap).
+    Nonexistent,
+}
+
+/// An instant, and whether a DST policy chose it (the chosen instant and the other candidate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Instant {
+    pub utc: i64,
+    /// `Some((earlier, later))` when the value was ambiguous and the policy picked one.
+    pub chosen_from: Option<(i64, i64)>,
+}
+
+/// Resolve a value to UTC seconds: absolute forms as they are, local forms in `tz` under `policy`.
+pub fn resolve_value(
+    v: TimeVal,
+    tz: Result<Tz, TimeIssue>,
+    policy: DstPolicy,
+) -> Result<Instant, TimeIssue> {
+    if !v.is_local() {
+        return Ok(Instant {
+            utc: v.secs,
+            chosen_from: None,
+        });
+    }
+    let tz = tz?;
+    match timeval::resolve(tz, v.secs) {
+        Resolved::Single(utc) => Ok(Instant {
+            utc,
+            chosen_from: None,
+        }),
+        Resolved::Ambiguous(a, b) => match policy {
+            DstPolicy::Reject => Err(TimeIssue::Ambiguous(a, b)),
+            DstPolicy::Earlier => Ok(Instant {
+                utc: a,
+                chosen_from: Some((a, b)),
+            }),
+            DstPolicy::Later => Ok(Instant {
+                utc: b,
+                chosen_from: Some((a, b)),
+            }),
+        },
+        Resolved::Nonexistent => Err(TimeIssue::Nonexistent),
+    }
+}
+
+/// The week id of a shift starting at `start_utc` in a business unit: the local date of the start
+/// in the unit's zone, moved back to the unit's first day of week.
+pub fn week_id(start_utc: i64, tz: Tz, start_day: Weekday) -> NaiveDate {
+    let local = timeval::to_local(tz, start_utc);
+    let date = NaiveDate::from_num_days_from_ce_opt(
+        (local.div_euclid(86_400) + 719_163) as i32, // 719163 = days from 0001-01-01 to 1970-01-01
+    )
+    .expect("in range");
+    let back = (date.weekday().num_days_from_monday() + 7 - start_day.num_days_from_monday()) % 7;
+    date - chrono::Days::new(back as u64)
+}
+
+/// A task of a shift, resolved to instants, with its activity code (`None`: no mapping).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskIn<'a> {
+    pub task_id: Option<&'a str>,
+    pub name: &'a str,
+    pub start: i64,
+    pub end: i64,
+    pub code: Option<&'a str>,
+}
+
+/// One Genesys activity of a shift (instants in UTC seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activity {
+    pub code: String,
+    pub start: i64,
+    pub length_minutes: i64,
+    pub description: String,
+    pub task_id: Option<String>,
+}
+
+/// Why a shift's activities could not be built; the shift is held back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActivityIssue {
+    /// Task `index` does not lie inside the shift.
+    TaskOutside(usize),
+    /// Task `index` has no activity code.
+    Unmapped(usize),
+    /// Part of the shift is not covered by a task and there is no default activity.
+    Uncovered { start: i64, end: i64 },
+}
+
+/// Build a shift's activities: its tasks in start order, and the default activity (code, name) in
+/// every part of `[start, end)` that no task covers. Every issue is returned, not just the first.
+pub fn build_activities(
+    start: i64,
+    end: i64,
+    tasks: &[TaskIn<'_>],
+    default: Option<(&str, &str)>,
+) -> Result<Vec<Activity>, Vec<ActivityIssue>> {
+    let mut issues = Vec::new();
+    for (i, t) in tasks.iter().enumerate() {
+        if t.start < start || t.end > end || t.end <= t.start {
+            issues.push(ActivityIssue::TaskOutside(i));
+        } else if t.code.is_none() {
+            issues.push(ActivityIssue::Unmapped(i));
+        }
+    }
+    if !issues.is_empty() {
+        return Err(issues);
+    }
+    let mut order: Vec<usize> = (0..tasks.len()).collect();
+    order.sort_by_key(|&i| (tasks[i].start, tasks[i].end));
+    let mut out = Vec::with_capacity(tasks.len() * 2 + 1);
+    let mut covered = start;
+    let gap = |from: i64, to: i64, out: &mut Vec<Activity>, issues: &mut Vec<ActivityIssue>| {
+        if to > from {
+            match default {
+                Some((code, name)) => out.push(Activity {
+                    code: code.to_string(),
+                    start: from,
+                    length_minutes: (to - from) / 60,
+                    description: name.to_string(),
+                    task_id: None,
+                }),
+                None => issues.push(ActivityIssue::Uncovered {
+                    start: from,
+                    end: to,
+                }),
+            }
+        }
+    };
+    for i in order {
+        let t = &tasks[i];
+        gap(covered, t.start, &mut out, &mut issues);
+        out.push(Activity {
+            code: t.code.unwrap_or_default().to_string(),
+            start: t.start,
+            length_minutes: (t.end - t.start) / 60,
+            description: t.name.to_string(),
+            task_id: t.task_id.map(str::to_string),
+        });
+        covered = covered.max(t.end);
+    }
+    gap(covered, end, &mut out, &mut issues);
+    if issues.is_empty() {
+        Ok(out)
+    } else {
+        Err(issues)
+    }
+}
+
+/// FNV-1a, 64 bits: a stable content hash (unlike `std`'s hasher, it never changes between Rust
+/// versions, so a re-run recognises unchanged rows).
+#[derive(Debug, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    pub fn bytes(&mut self, b: &[u8]) -> &mut Self {
+        for &c in b {
+            self.0 ^= c as u64;
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        // field separator, so ("ab","c") and ("a","bc") differ
+        self.0 ^= 0xff;
+        self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        self
+    }
+    pub fn str(&mut self, s: Option<&str>) -> &mut Self {
+        match s {
+            Some(s) => self.bytes(s.as_bytes()),
+            None => self.bytes(&[0xfe]),
+        }
+    }
+    pub fn int(&mut self, v: i64) -> &mut Self {
+        self.bytes(&v.to_le_bytes())
+    }
+    pub fn finish(&self) -> i64 {
+        self.0 as i64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeval::parse_local;
+    use proptest::prelude::*;
+
+    fn paris() -> Tz {
+        "Europe/Paris".parse().unwrap()
+    }
+    fn utc(s: &str) -> i64 {
+        crate::timeval::parse_rfc3339(s).unwrap().secs
+    }
+    fn local(s: &str) -> TimeVal {
+        parse_local(s).unwrap()
+    }
+
+    #[test]
+    fn zone_chain_first_given_wins() {
+        assert_eq!(
+            zone_name(None, Some(" "), Some("Europe/Paris"), Some("UTC")),
+            Some(("Europe/Paris", ZoneSource::Location))
+        );
+        assert_eq!(
+            zone_name(Some("Bad/Zone"), Some("UTC"), None, None),
+            Some(("Bad/Zone", ZoneSource::Row))
+        );
+        assert_eq!(zone_name(None, None, None, None), None);
+    }
+
+    #[test]
+    fn dst_policy_is_explicit() {
+        let amb = local("2026-10-25 02:30");
+        assert_eq!(
+            resolve_value(amb, Ok(paris()), DstPolicy::Reject),
+            Err(TimeIssue::Ambiguous(
+                utc("2026-10-25T00:30:00Z"),
+                utc("2026-10-25T01:30:00Z")
+            ))
+        );
+        let e = resolve_value(amb, Ok(paris()), DstPolicy::Earlier).unwrap();
+        assert_eq!(e.utc, utc("2026-10-25T00:30:00Z"));
+        assert!(e.chosen_from.is_some());
+        let l = resolve_value(amb, Ok(paris()), DstPolicy::Later).unwrap();
+        assert_eq!(l.utc, utc("2026-10-25T01:30:00Z"));
+        for p in [DstPolicy::Reject, DstPolicy::Earlier, DstPolicy::Later] {
+            assert_eq!(
+                resolve_value(local("2026-03-29 02:15"), Ok(paris()), p),
+                Err(TimeIssue::Nonexistent)
+            );
+        }
+        assert_eq!(
+            resolve_value(local("2026-03-29 12:00"), Err(TimeIssue::NoZone), DstPolicy::Later),
+            Err(TimeIssue::NoZone)
+        );
+        // Absolute forms need no zone.
+        let abs = crate::timeval::parse_rfc3339("2026-10-25T02:30:00+01:00").unwrap();
+        assert_eq!(
+            resolve_value(abs, Err(TimeIssue::NoZone), DstPolicy::Reject)
+                .unwrap()
+                .utc,
+            utc("2026-10-25T01:30:00Z")
+        );
+    }
+
+    #[test]
+    fn overnight_dst_shift_lengths_come_from_instants() {
+        // Saturday 22:00 → Sunday 06:00 across the autumn change: 9 hours, not 8.
+        let s = resolve_value(local("2026-10-24 22:00"), Ok(paris()), DstPolicy::Reject).unwrap();
+        let e = resolve_value(local("2026-10-25 06:00"), Ok(paris()), DstPolicy::Reject).unwrap();
+        assert_eq!((e.utc - s.utc) / 60, 540);
+        // And across the spring change: 7 hours.
+        let s = resolve_value(local("2026-03-28 22:00"), Ok(paris()), DstPolicy::Reject).unwrap();
+        let e = resolve_value(local("2026-03-29 06:00"), Ok(paris()), DstPolicy::Reject).unwrap();
+        assert_eq!((e.utc - s.utc) / 60, 420);
+    }
+
+    #[test]
+    fn week_ids_follow_start_day_and_zone() {
+        // Sunday 2026-10-25 23:30 in Paris is Sunday 22:30 UTC.
+        let t = utc("2026-10-25T22:30:00Z");
+        assert_eq!(week_id(t, paris(), Weekday::Mon).to_string(), "2026-10-19");
+        assert_eq!(week_id(t, paris(), Weekday::Sun).to_string(), "2026-10-25");
+        // Monday 00:30 in Paris is still Sunday in UTC: the zone decides.
+        let t = utc("2026-10-25T23:30:00Z");
+        assert_eq!(week_id(t, paris(), Weekday::Mon).to_string(), "2026-10-26");
+        let ny: Tz = "America/New_York".parse().unwrap();
+        assert_eq!(week_id(t, ny, Weekday::Mon).to_string(), "2026-10-19");
+    }
+
+    fn task<'a>(name: &'a str, s: i64, e: i64, code: Option<&'a str>) -> TaskIn<'a> {
+        TaskIn {
+            task_id: Some(name),
+            name,
+            start: s,
+            end: e,
+            code,
+        }
+    }
+
+    #[test]
+    fn activities_fill_gaps_with_default() {
+        let h = 3600;
+        let tasks = [
+            task("Lunch", 4 * h, 5 * h, Some("ac-lunch")),
+            task("Email", 0, h, Some("ac-mail")),
+        ];
+        let acts = build_activities(0, 8 * h, &tasks, Some(("ac-q", "On Queue Work"))).unwrap();
+        let got: Vec<(&str, i64, i64)> = acts
+            .iter()
+            .map(|a| (a.code.as_str(), a.start / 60, a.length_minutes))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("ac-mail", 0, 60),
+                ("ac-q", 60, 180),
+                ("ac-lunch", 240, 60),
+                ("ac-q", 300, 180)
+            ]
+        );
+        assert_eq!(acts[1].description, "On Queue Work");
+        assert_eq!(acts[2].task_id.as_deref(), Some("Lunch"));
+    }
+
+    #[test]
+    fn activity_issues_hold_the_shift_back() {
+        let h = 3600;
+        let tasks = [
+            task("Late", 7 * h, 9 * h, Some("a")),
+            task("Odd", h, 2 * h, None),
+        ];
+        assert_eq!(
+            build_activities(0, 8 * h, &tasks, Some(("q", "Q"))),
+            Err(vec![ActivityIssue::TaskOutside(0), ActivityIssue::Unmapped(1)])
+        );
+        assert_eq!(
+            build_activities(0, 2 * h, &[task("x", 0, h, Some("a"))], None),
+            Err(vec![ActivityIssue::Uncovered {
+                start: h,
+                end: 2 * h
+            }])
+        );
+        assert_eq!(build_activities(0, h, &[task("x", 0, h, Some("a"))], None).unwrap().len(), 1);
+    }
+
+    /// All zones of the tz database, sorted.
+    fn zones() -> Vec<Tz> {
+        chrono_tz::TZ_VARIANTS.to_vec()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// For every zone and every local minute of 2024–2027 that is neither ambiguous nor
+        /// nonexistent, local → UTC → local round-trips (sampled).
+        #[test]
+        fn local_utc_local_round_trips(zi in 0..chrono_tz::TZ_VARIANTS.len(),
+                                       minute in 0i64..(4 * 366 * 24 * 60)) {
+            let tz = zones()[zi];
+            let base = timeval::days_from_civil(2024, 1, 1) * 86_400;
+            let naive = base + minute * 60;
+            prop_assume!(naive < timeval::days_from_civil(2028, 1, 1) * 86_400);
+            let v = TimeVal { secs: naive, fmt: timeval::fmt::LOCAL };
+            match resolve_value(v, Ok(tz), DstPolicy::Reject) {
+                Ok(i) => prop_assert_eq!(timeval::to_local(tz, i.utc), naive),
+                Err(TimeIssue::Ambiguous(a, b)) => {
+                    prop_assert!(a < b);
+                    prop_assert_eq!(timeval::to_local(tz, a), naive);
+                    prop_assert_eq!(timeval::to_local(tz, b), naive);
+                }
+                Err(TimeIssue::Nonexistent) => {}
+                Err(e) => prop_assert!(false, "unexpected {:?}", e),
+            }
+        }
+
+        /// A shift's length is the difference of its instants, and its activities cover it exactly.
+        #[test]
+        fn lengths_are_instant_differences(zi in 0..chrono_tz::TZ_VARIANTS.len(),
+                                           minute in 0i64..(4 * 365 * 24 * 60),
+                                           len in 1i64..(14 * 60),
+                                           cut in 0i64..(14 * 60)) {
+            let tz = zones()[zi];
+            let s_naive = timeval::days_from_civil(2024, 1, 1) * 86_400 + minute * 60;
+            let e_naive = s_naive + len * 60;
+            let sv = TimeVal { secs: s_naive, fmt: timeval::fmt::LOCAL };
+            let ev = TimeVal { secs: e_naive, fmt: timeval::fmt::LOCAL };
+            let (Ok(s), Ok(e)) = (resolve_value(sv, Ok(tz), DstPolicy::Earlier),
+                                  resolve_value(ev, Ok(tz), DstPolicy::Earlier)) else {
+                return Ok(());
+            };
+            prop_assume!(e.utc > s.utc);
+            let length = (e.utc - s.utc) / 60;
+            // The wall-clock difference differs from the real one by the offset change only.
+            let offset_change = (timeval::to_local(tz, e.utc) - e.utc) - (timeval::to_local(tz, s.utc) - s.utc);
+            prop_assert_eq!(length * 60 + offset_change, len * 60);
+            let cut = s.utc + (cut % length) * 60;
+            let tasks = [TaskIn { task_id: None, name: "t", start: s.utc, end: cut.max(s.utc + 60), code: Some("c") }];
+            let acts = build_activities(s.utc, e.utc, &tasks, Some(("d", "D"))).unwrap();
+            prop_assert_eq!(acts.iter().map(|a| a.length_minutes).sum::<i64>(), length);
+            prop_assert_eq!(acts[0].start, s.utc);
+        }
+
+        /// Week ids start on the unit's first day, contain the start's local date, and are at most
+        /// six days before it.
+        #[test]
+        fn week_ids_follow_first_day(zi in 0..chrono_tz::TZ_VARIANTS.len(),
+                                     minute in 0i64..(4 * 365 * 24 * 60),
+                                     day in 0u8..7) {
+            let tz = zones()[zi];
+            let start_day = Weekday::try_from(day).expect("0..7");
+            let t = timeval::days_from_civil(2024, 1, 1) * 86_400 + minute * 60;
+            let w = week_id(t, tz, start_day);
+            prop_assert_eq!(w.weekday(), start_day);
+            let local_date = chrono::DateTime::from_timestamp(t, 0).unwrap().with_timezone(&tz).date_naive();
+            let diff = (local_date - w).num_days();
+            prop_assert!((0..7).contains(&diff), "{} {} {}", w, local_date, diff);
+        }
+    }
+}

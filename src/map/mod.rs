@@ -1,0 +1,1412 @@
+//! `zd2gc map`: turn the staged export (snapshot.db) into the desired Genesys state and fill the
+//! crosswalk (zd2gc.db).
+//!
+//! Inputs: the snapshot, the mapping tables (`mappings/`, see [`tables`]), the configuration, and
+//! with `--online` Genesys Cloud itself (see [`online`], cached). Outputs, all in zd2gc.db:
+//! - `desired_shifts`: per legacy shift, the owner's Genesys user, business and management unit,
+//!   week id, `start_utc` (UTC seconds) and `length_minutes`, its activities (JSON; the view
+//!   `desired_activities` unfolds them), or the reason it is held back;
+//! - `map_findings`: what could not be mapped, with its rule id, file and line (read by `validate`);
+//! - `xw_agents`, `xw_trades`: the crosswalk of agents and trades (shifts: the view
+//!   `crosswalk_shifts`, completed by `load` in `xw_shifts`).
+//!
+//! Invariants: nothing ambiguous is guessed (see [`core`]); every row records the run that wrote
+//! it, and a re-run on the same inputs writes nothing (rows are compared by a content hash).
+//! Memory is bounded: shifts and tasks are streamed in shift-id order and merge-joined with each
+//! other and with the previous desired state, in one write transaction.
+
+pub mod agents;
+pub mod core;
+pub mod online;
+pub mod tables;
+pub mod trades;
+
+use crate::cli::Ctx;
+use crate::config::{Config, DstPolicy, Severity};
+use crate::error::{Error, Result};
+use crate::exit::Exit;
+use crate::timeval::{self, TimeVal, fmt};
+use agents::{AgentIssue, AgentRes, ExportAgent};
+use chrono::Weekday;
+use chrono_tz::Tz;
+use core::{Fnv, TaskIn, TimeIssue, ZoneCache};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// Turn the staged export into Genesys shapes and fill the crosswalk.
+///
+/// Offline (default) from `mappings/*.csv` alone; `--online` fills what the tables leave blank from
+/// Genesys Cloud (users by e-mail, management and business units, unit settings, activity codes)
+/// and caches the answers in zd2gc.db.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MapArgs {
+    /// Also ask Genesys Cloud (credentials and region from the environment or zd2gc.toml).
+    #[arg(long)]
+    pub online: bool,
+    /// With --online: read again what earlier runs cached.
+    #[arg(long, requires = "online")]
+    pub refresh: bool,
+    /// The mapping tables (default: DIR/mappings).
+    #[arg(long, value_name = "DIR")]
+    pub mappings: Option<PathBuf>,
+}
+
+/// Where online answers come from.
+#[derive(Debug, Clone, Default)]
+pub enum OnlineMode {
+    /// Tables only.
+    #[default]
+    Off,
+    /// A client built from the environment and the configuration.
+    FromConfig,
+    /// This client (tests, the rehearsal).
+    With(std::sync::Arc<crate::client::Client>),
+}
+
+/// Options of [`map_dir`].
+#[derive(Debug, Clone, Default)]
+pub struct MapOptions {
+    /// The mapping tables' directory (default: `<dir>/mappings`).
+    pub mappings: Option<PathBuf>,
+    pub online: OnlineMode,
+    pub refresh: bool,
+    /// The command line, for the run's audit record.
+    pub argv: String,
+}
+
+/// A few ids of each kind of change, for the summary.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Changes {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub removed: u64,
+    pub examples: BTreeMap<&'static str, Vec<String>>,
+}
+
+impl Changes {
+    fn note(&mut self, kind: &'static str, id: &str) {
+        let v = self.examples.entry(kind).or_default();
+        if v.len() < 5 {
+            v.push(id.to_string());
+        }
+    }
+}
+
+/// What a `map` run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MapOutcome {
+    pub run_id: i64,
+    pub snapshot_id: String,
+    pub online: bool,
+    /// Shift rows and task rows read from the snapshot.
+    pub shifts_read: u64,
+    pub tasks_read: u64,
+    pub drafts_skipped: u64,
+    pub shifts_mapped: u64,
+    pub shifts_held_back: u64,
+    pub activities: u64,
+    pub held_back_by_reason: BTreeMap<String, u64>,
+    pub shifts: Changes,
+    pub agents_mapped: u64,
+    pub agents_unmapped: u64,
+    pub agents_ambiguous: u64,
+    pub agents_changed: u64,
+    pub trades_by_action: BTreeMap<String, u64>,
+    pub trades_changed: u64,
+    pub findings: u64,
+    pub findings_by_rule: BTreeMap<String, u64>,
+    pub errors: u64,
+    pub online_calls: u64,
+    pub online_cache_hits: u64,
+    pub seconds: f64,
+}
+
+impl MapOutcome {
+    /// Records (shifts and tasks) per second.
+    pub fn throughput(&self) -> f64 {
+        (self.shifts_read + self.tasks_read) as f64 / self.seconds.max(1e-9)
+    }
+}
+
+/// One finding of `map` (the columns of `map_findings`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub file: Option<String>,
+    pub line: Option<u64>,
+    pub record_id: Option<String>,
+    pub field: Option<&'static str>,
+    pub value: Option<String>,
+    pub timezone: Option<String>,
+    pub candidates: Vec<String>,
+    pub message: String,
+    pub help: String,
+}
+
+/// A business unit's zone, week start and activity codes by task name.
+#[derive(Debug, Clone)]
+struct BuInfo {
+    tz: Tz,
+    start_day: Weekday,
+    /// Task name → activity code (table rows of the unit over rows for all units over the unit's
+    /// own activity codes by name, online).
+    codes: HashMap<String, String>,
+    /// The default activity's code and name.
+    default: Option<(String, String)>,
+}
+
+/// An agent, resolved, ready for its shifts.
+struct AgentCtx {
+    res: AgentRes,
+    /// The agent's fallback zone name (agent, else location), before the default.
+    tz: Option<String>,
+    location_tz: Option<String>,
+}
+
+/// One shift row of the snapshot.
+#[derive(Debug, Clone, PartialEq)]
+struct ShiftRow {
+    file_id: i64,
+    line: i64,
+    shift_id: String,
+    agent_id: String,
+    start: i64,
+    end: i64,
+    fmt: i64,
+    timezone: Option<String>,
+    published: Option<i64>,
+}
+
+impl ShiftRow {
+    fn same_content(&self, o: &ShiftRow) -> bool {
+        self.agent_id == o.agent_id
+            && self.start == o.start
+            && self.end == o.end
+            && self.fmt == o.fmt
+            && self.timezone == o.timezone
+            && self.published == o.published
+    }
+}
+
+struct TaskRow {
+    file_id: i64,
+    line: i64,
+    task_id: Option<String>,
+    shift_id: String,
+    name: String,
+    start: i64,
+    end: i64,
+    fmt: i64,
+}
+
+/// The activity as stored in `desired_shifts.activities`.
+#[derive(Serialize)]
+struct ActivityJson<'a> {
+    code: &'a str,
+    start: i64,
+    len: i64,
+    desc: &'a str,
+    task: Option<&'a str>,
+}
+
+/// Map the staged export of a migration directory. The library entry point of `zd2gc map` (and of
+/// the benchmark): no terminal output.
+pub fn map_dir(dir: &Path, cfg: &Config, opts: &MapOptions) -> Result<MapOutcome> {
+    let started = std::time::Instant::now();
+    let mappings = opts
+        .mappings
+        .clone()
+        .unwrap_or_else(|| dir.join("mappings"));
+    let mut diags = Vec::new();
+    let tables = tables::load(&mappings, &mut diags).map_err(|e| {
+        if diags.len() > 1 {
+            Error::usage(
+                format!(
+                    "{} problems in the mapping tables; the first: {}",
+                    diags.len(),
+                    diags[0]
+                ),
+                Some(
+                    diags
+                        .iter()
+                        .skip(1)
+                        .take(10)
+                        .map(|d| d.to_string())
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                ),
+            )
+        } else {
+            e
+        }
+    })?;
+    let snap = crate::extract::stage::open_snapshot(dir)?;
+    snap.execute_batch("PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY;")?;
+    let snapshot_id: String = snap
+        .query_row(
+            "SELECT value FROM snapshot_meta WHERE key = 'snapshot_id'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or_default();
+    let files: HashMap<i64, String> = {
+        let mut st = snap.prepare("SELECT file_id, name FROM files")?;
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    let agents_file: Option<String> = snap
+        .query_row("SELECT name FROM files WHERE kind = 'agents'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+
+    let mut state = crate::db::open_state(dir)?;
+    state.pragma_update(None, "synchronous", "NORMAL")?;
+    state.execute_batch("PRAGMA cache_size = -65536;")?;
+    let run = crate::db::run_start(&state, "map", &opts.argv)?;
+    let res = map_inner(
+        dir, cfg, opts, &tables, &snap, &snapshot_id, &files, agents_file, &mut state, run.id,
+    );
+    let (outcome, exit_code, counts) = match &res {
+        Ok(o) => (
+            if o.errors > 0 { "findings" } else { "ok" },
+            if o.errors > 0 { 1 } else { 0 },
+            serde_json::to_value(o).unwrap_or_default(),
+        ),
+        Err(e) => (
+            "error",
+            e.exit().code(),
+            serde_json::json!({"error": e.to_string()}),
+        ),
+    };
+    crate::db::run_end(
+        &state,
+        &run,
+        outcome,
+        exit_code,
+        Some(&snapshot_id),
+        &counts,
+    )?;
+    let mut o = res?;
+    o.seconds = started.elapsed().as_secs_f64();
+    Ok(o)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn map_inner(
+    dir: &Path,
+    cfg: &Config,
+    opts: &MapOptions,
+    tables: &tables::Tables,
+    snap: &Connection,
+    snapshot_id: &str,
+    files: &HashMap<i64, String>,
+    agents_file: Option<String>,
+    state: &mut Connection,
+    run_id: i64,
+) -> Result<MapOutcome> {
+    let mut out = MapOutcome {
+        run_id,
+        snapshot_id: snapshot_id.to_string(),
+        ..Default::default()
+    };
+    let file_name = |id: i64| files.get(&id).cloned();
+
+    // ---- agents -------------------------------------------------------------------------------
+    let mut export_agents: Vec<ExportAgent> = Vec::new();
+    let mut agent_idx: HashMap<String, usize> = HashMap::new();
+    {
+        let mut st = snap.prepare(
+            "SELECT agent_id, email, timezone, location, line, file_id FROM agents ORDER BY file_id, line",
+        )?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            if agent_idx.contains_key(&id) {
+                continue;
+            }
+            let email: Option<String> = r.get(1)?;
+            agent_idx.insert(id.clone(), export_agents.len());
+            export_agents.push(ExportAgent {
+                agent_id: id,
+                email: email.as_deref().and_then(tables::norm_email),
+                timezone: r.get(2)?,
+                location: r.get(3)?,
+                file: file_name(r.get(5)?),
+                line: Some(r.get::<_, i64>(4)? as u64),
+                owns: false,
+            });
+        }
+    }
+    let mut owner_ids: Vec<String> = {
+        let mut st = snap.prepare("SELECT DISTINCT agent_id FROM shifts")?;
+        st.query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    let trade_rows = read_trades(snap)?;
+    for t in &trade_rows {
+        owner_ids.push(t.0.requester_agent_id.clone());
+        owner_ids.push(t.0.recipient_agent_id.clone());
+    }
+    for id in owner_ids {
+        let i = *agent_idx.entry(id.clone()).or_insert_with(|| {
+            export_agents.push(ExportAgent {
+                agent_id: id,
+                ..Default::default()
+            });
+            export_agents.len() - 1
+        });
+        export_agents[i].owns = true;
+    }
+    let mut res = agents::resolve_offline(&export_agents, tables);
+
+    // ---- online -------------------------------------------------------------------------------
+    let client = match &opts.online {
+        OnlineMode::Off => None,
+        OnlineMode::FromConfig => Some(std::sync::Arc::new(crate::client::Client::from_config(
+            cfg,
+        )?)),
+        OnlineMode::With(c) => Some(c.clone()),
+    };
+    out.online = client.is_some();
+    let mut online = match &client {
+        Some(c) => Some(online::Online::new(c, state, run_id, opts.refresh)?),
+        None => None,
+    };
+    if let Some(on) = online.as_mut() {
+        on.fill_agents(&export_agents, &mut res)?;
+    }
+
+    // ---- business units -----------------------------------------------------------------------
+    let mut bus: HashMap<String, BuInfo> = HashMap::new();
+    let used_bus: std::collections::BTreeSet<String> = res
+        .iter()
+        .filter(|r| r.issue.is_none())
+        .filter_map(|r| r.business_unit_id.clone())
+        .collect();
+    for bu in &used_bus {
+        let (tz, start_day) = match tables.business_unit(bu) {
+            Some(row) => (row.time_zone, row.start_day_of_week),
+            None => match online.as_mut() {
+                Some(on) => {
+                    let b = on.business_unit(bu)?;
+                    let Some(s) = b.settings else { continue };
+                    match (s.time_zone.parse::<Tz>(), tables::parse_weekday(&s.start_day_of_week)) {
+                        (Ok(tz), Some(d)) => (tz, d),
+                        _ => continue,
+                    }
+                }
+                None => continue,
+            },
+        };
+        let mut codes: HashMap<String, String> = HashMap::new();
+        let mut default = None;
+        if let Some(on) = online.as_mut() {
+            for c in on.activity_codes(bu)?.into_iter().filter(|c| c.active) {
+                if cfg.default_activity.as_deref() == Some(c.name.as_str()) {
+                    default = Some((c.id.clone(), c.name.clone()));
+                }
+                codes.entry(c.name).or_insert(c.id);
+            }
+        }
+        for scope in [None, Some(bu.as_str())] {
+            for a in tables
+                .activities
+                .iter()
+                .filter(|a| a.business_unit_id.as_deref() == scope)
+            {
+                codes.insert(
+                    a.zendesk_task_name.clone(),
+                    a.genesys_activity_code_id.clone(),
+                );
+            }
+        }
+        // Offline, the default activity (a name) is resolved through activities.csv: the row whose
+        // `zendesk_task_name` is that name. A table row wins over the unit's code of that name.
+        if let Some(name) = &cfg.default_activity
+            && let Some(code) = codes.get(name)
+        {
+            default = Some((code.clone(), name.clone()));
+        }
+        bus.insert(
+            bu.clone(),
+            BuInfo {
+                tz,
+                start_day,
+                codes,
+                default,
+            },
+        );
+    }
+    agents::finish(&export_agents, &mut res, &|b| bus.contains_key(b));
+    if let Some(on) = &online {
+        out.online_calls = on.fetched;
+        out.online_cache_hits = on.hits;
+    }
+
+    let mut zones = ZoneCache::default();
+    let default_tz = cfg.default_timezone.clone();
+    let loc_tz: HashMap<&str, String> = tables
+        .locations
+        .iter()
+        .filter_map(|l| Some((l.location.as_str(), l.time_zone?.name().to_string())))
+        .collect();
+    let agent_ctx: Vec<AgentCtx> = export_agents
+        .iter()
+        .zip(res.iter())
+        .map(|(a, r)| AgentCtx {
+            res: r.clone(),
+            tz: a.timezone.clone().filter(|s| !s.trim().is_empty()),
+            location_tz: a
+                .location
+                .as_deref()
+                .and_then(|l| loc_tz.get(l))
+                .cloned(),
+        })
+        .collect();
+
+    // ---- trades -------------------------------------------------------------------------------
+    let trade_in: Vec<trades::TradeIn> = trade_rows.iter().map(|t| t.0.clone()).collect();
+    let (actions, overrides) = {
+        let mut st = snap.prepare("SELECT agent_id FROM shifts WHERE shift_id = ?1 LIMIT 1")?;
+        let mut owner = |s: &str| -> Option<String> {
+            st.query_row([s], |r| r.get(0)).optional().ok().flatten()
+        };
+        trades::decide(&trade_in, cfg.pending_trades, &mut owner)
+    };
+
+    // ---- the write transaction ----------------------------------------------------------------
+    let old = Connection::open_with_flags(
+        crate::db::state_path(dir),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )?;
+    drop(online);
+    let tx = state.transaction()?;
+    tx.execute("DELETE FROM map_findings", [])?;
+    let mut sink = FindingSink {
+        stmt: tx.prepare(
+            "INSERT INTO map_findings(run_id, rule, severity, file, line, record_id, field, value, timezone, candidates, message, help)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+        )?,
+        run_id,
+        count: 0,
+        errors: 0,
+        by_rule: BTreeMap::new(),
+        cfg,
+    };
+
+    // Agent findings, one per agent that owns shifts or trades.
+    for (a, c) in export_agents.iter().zip(agent_ctx.iter()) {
+        match &c.res.issue {
+            None => {
+                if a.owns {
+                    out.agents_mapped += 1
+                }
+            }
+            Some(issue) => {
+                if !a.owns {
+                    continue;
+                }
+                match issue {
+                    AgentIssue::Unmapped(_) => out.agents_unmapped += 1,
+                    AgentIssue::Ambiguous { .. } => out.agents_ambiguous += 1,
+                }
+                let (message, candidates) = match issue {
+                    AgentIssue::Unmapped(m) => (m.clone(), vec![]),
+                    AgentIssue::Ambiguous {
+                        message,
+                        candidates,
+                    } => (message.clone(), candidates.clone()),
+                };
+                sink.push(Finding {
+                    rule: issue.rule(),
+                    severity: Severity::Error,
+                    file: a.file.clone().or_else(|| agents_file.clone()),
+                    line: a.line,
+                    record_id: Some(a.agent_id.clone()),
+                    field: Some(if a.email.is_some() {
+                        "email"
+                    } else {
+                        "agent_id"
+                    }),
+                    value: a.email.clone().or_else(|| Some(a.agent_id.clone())),
+                    timezone: None,
+                    candidates,
+                    message,
+                    help: agents::help(issue).to_string(),
+                })?;
+            }
+        }
+    }
+
+    // Shifts: three sorted streams merge-joined by shift id.
+    {
+        let mut shifts_st = snap.prepare(
+            "SELECT file_id, line, shift_id, agent_id, start, end, fmt, timezone, published FROM shifts ORDER BY shift_id",
+        )?;
+        let mut shifts = shifts_st
+            .query_map([], |r| {
+                Ok(ShiftRow {
+                    file_id: r.get(0)?,
+                    line: r.get(1)?,
+                    shift_id: r.get(2)?,
+                    agent_id: r.get(3)?,
+                    start: r.get(4)?,
+                    end: r.get(5)?,
+                    fmt: r.get(6)?,
+                    timezone: r.get(7)?,
+                    published: r.get(8)?,
+                })
+            })?
+            .peekable();
+        let mut tasks_st = snap.prepare(
+            "SELECT file_id, line, task_id, shift_id, name, start, end, fmt FROM tasks ORDER BY shift_id",
+        )?;
+        let mut tasks = tasks_st
+            .query_map([], |r| {
+                Ok(TaskRow {
+                    file_id: r.get(0)?,
+                    line: r.get(1)?,
+                    task_id: r.get(2)?,
+                    shift_id: r.get(3)?,
+                    name: r.get(4)?,
+                    start: r.get(5)?,
+                    end: r.get(6)?,
+                    fmt: r.get(7)?,
+                })
+            })?
+            .peekable();
+        let mut old_st = old.prepare(
+            "SELECT legacy_shift_id, content_hash, snapshot_id FROM desired_shifts ORDER BY legacy_shift_id",
+        )?;
+        let mut olds = old_st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?
+            .peekable();
+        let mut upsert = tx.prepare(
+            "INSERT OR REPLACE INTO desired_shifts(legacy_shift_id, agent_id, exported_agent_id, user_id, business_unit_id,
+                management_unit_id, week_id, start_utc, length_minutes, activities, file, line, snapshot_id, run_id,
+                content_hash, held_back_reason)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
+        )?;
+        let mut relocate = tx.prepare(
+            "UPDATE desired_shifts SET file = ?2, line = ?3, snapshot_id = ?4 WHERE legacy_shift_id = ?1",
+        )?;
+        let mut delete = tx.prepare("DELETE FROM desired_shifts WHERE legacy_shift_id = ?1")?;
+
+        let mut group: Vec<ShiftRow> = Vec::with_capacity(2);
+        let mut group_tasks: Vec<TaskRow> = Vec::with_capacity(8);
+        let shared = Shared {
+            cfg,
+            files,
+            agent_idx: &agent_idx,
+            agents: &agent_ctx,
+            bus: &bus,
+            overrides: &overrides,
+            default_tz: default_tz.as_deref(),
+        };
+        loop {
+            group.clear();
+            let Some(first) = shifts.next() else { break };
+            let first = first?;
+            out.shifts_read += 1;
+            while let Some(Ok(n)) = shifts.peek() {
+                if n.shift_id != first.shift_id {
+                    break;
+                }
+                let n = shifts.next().expect("peeked")?;
+                out.shifts_read += 1;
+                group.push(n);
+            }
+            group.insert(0, first);
+            let id = group[0].shift_id.clone();
+            // Tasks of this shift (orphans before it are skipped; validate reports them).
+            group_tasks.clear();
+            while let Some(Ok(t)) = tasks.peek() {
+                if t.shift_id.as_str() > id.as_str() {
+                    break;
+                }
+                let t = tasks.next().expect("peeked")?;
+                out.tasks_read += 1;
+                if t.shift_id == id {
+                    group_tasks.push(t);
+                }
+            }
+            if let Some(Err(_)) = tasks.peek() {
+                tasks.next().expect("peeked")?;
+            }
+            // Previous state before this id: removed.
+            let mut previous: Option<(i64, String)> = None;
+            while let Some(Ok((oid, _, _))) = olds.peek() {
+                if oid.as_str() > id.as_str() {
+                    break;
+                }
+                let (oid, h, snap_id) = olds.next().expect("peeked")?;
+                if oid == id {
+                    previous = Some((h, snap_id));
+                } else {
+                    delete.execute([&oid])?;
+                    out.shifts.removed += 1;
+                    out.shifts.note("removed", &oid);
+                }
+            }
+            if let Some(Err(_)) = olds.peek() {
+                olds.next().expect("peeked")?;
+            }
+            let draft = group.iter().all(|s| s.published == Some(0));
+            if draft && !cfg.include_drafts {
+                out.drafts_skipped += group.len() as u64;
+                if previous.is_some() {
+                    delete.execute([&id])?;
+                    out.shifts.removed += 1;
+                    out.shifts.note("removed", &id);
+                }
+                continue;
+            }
+            let d = map_shift(&shared, &group, &group_tasks, &mut zones, &mut sink)?;
+            let main = &group[0];
+            let file = file_name(main.file_id).unwrap_or_default();
+            match &d.held_back {
+                None => {
+                    out.shifts_mapped += 1;
+                    out.activities += d.n_activities;
+                }
+                Some(r) => {
+                    out.shifts_held_back += 1;
+                    *out.held_back_by_reason.entry(r.to_string()).or_default() += 1;
+                }
+            }
+            match previous {
+                Some((h, old_snap)) if h == d.hash => {
+                    out.shifts.unchanged += 1;
+                    if old_snap != snapshot_id {
+                        relocate.execute(params![id, file, main.line, snapshot_id])?;
+                    }
+                }
+                prev => {
+                    if prev.is_some() {
+                        out.shifts.updated += 1;
+                        out.shifts.note("updated", &id);
+                    } else {
+                        out.shifts.inserted += 1;
+                        out.shifts.note("inserted", &id);
+                    }
+                    upsert.execute(params![
+                        id,
+                        d.agent_id,
+                        main.agent_id,
+                        d.user_id,
+                        d.bu,
+                        d.mu,
+                        d.week,
+                        d.start,
+                        d.length,
+                        d.activities,
+                        file,
+                        main.line,
+                        snapshot_id,
+                        run_id,
+                        d.hash,
+                        d.held_back
+                    ])?;
+                }
+            }
+        }
+        for o in olds {
+            let (oid, _, _) = o?;
+            delete.execute([&oid])?;
+            out.shifts.removed += 1;
+            out.shifts.note("removed", &oid);
+        }
+        for t in tasks {
+            t?;
+            out.tasks_read += 1;
+        }
+    }
+
+    // ---- crosswalk: agents ----------------------------------------------------------------------
+    {
+        let mut st = tx.prepare(
+            "INSERT INTO xw_agents(agent_id, email, user_id, management_unit_id, business_unit_id, resolved_by, candidates, run_id)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8)
+             ON CONFLICT(agent_id) DO UPDATE SET email = excluded.email, user_id = excluded.user_id,
+                management_unit_id = excluded.management_unit_id, business_unit_id = excluded.business_unit_id,
+                resolved_by = excluded.resolved_by, candidates = excluded.candidates, run_id = excluded.run_id
+             WHERE (xw_agents.email, xw_agents.user_id, xw_agents.management_unit_id, xw_agents.business_unit_id,
+                    xw_agents.resolved_by, xw_agents.candidates)
+                IS NOT (excluded.email, excluded.user_id, excluded.management_unit_id, excluded.business_unit_id,
+                    excluded.resolved_by, excluded.candidates)",
+        )?;
+        for (a, c) in export_agents.iter().zip(agent_ctx.iter()) {
+            let r = &c.res;
+            let (how, cands) = match &r.issue {
+                Some(AgentIssue::Ambiguous { candidates, .. }) => (
+                    "ambiguous".to_string(),
+                    Some(serde_json::to_string(candidates).expect("strings serialize")),
+                ),
+                Some(AgentIssue::Unmapped(_)) if r.user_id.is_none() => ("unmapped".into(), None),
+                _ => (r.resolved_by.clone(), None),
+            };
+            let user = match &r.issue {
+                Some(AgentIssue::Ambiguous { .. }) => None,
+                _ => r.user_id.clone(),
+            };
+            out.agents_changed += st.execute(params![
+                a.agent_id,
+                a.email,
+                user,
+                r.management_unit_id,
+                r.business_unit_id,
+                how,
+                cands,
+                run_id
+            ])? as u64;
+        }
+    }
+
+    // ---- crosswalk: trades ----------------------------------------------------------------------
+    {
+        let user_of = |agent: &str| -> Option<String> {
+            let c = &agent_ctx[*agent_idx.get(agent)?];
+            if c.res.issue.is_some() {
+                None
+            } else {
+                c.res.user_id.clone()
+            }
+        };
+        let mut st = tx.prepare(
+            "INSERT INTO xw_trades(trade_id, swap_request_id, legacy_status, requester_agent_id, requester_user_id,
+                requester_shift_id, recipient_agent_id, recipient_user_id, recipient_shift_id, genesys_trade_id, action, note, run_id)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)
+             ON CONFLICT(trade_id) DO UPDATE SET swap_request_id = excluded.swap_request_id,
+                legacy_status = excluded.legacy_status, requester_agent_id = excluded.requester_agent_id,
+                requester_user_id = excluded.requester_user_id, requester_shift_id = excluded.requester_shift_id,
+                recipient_agent_id = excluded.recipient_agent_id, recipient_user_id = excluded.recipient_user_id,
+                recipient_shift_id = excluded.recipient_shift_id,
+                genesys_trade_id = COALESCE(excluded.genesys_trade_id, xw_trades.genesys_trade_id),
+                action = excluded.action, note = excluded.note, run_id = excluded.run_id
+             WHERE (xw_trades.swap_request_id, xw_trades.legacy_status, xw_trades.requester_agent_id, xw_trades.requester_user_id,
+                    xw_trades.requester_shift_id, xw_trades.recipient_agent_id, xw_trades.recipient_user_id,
+                    xw_trades.recipient_shift_id, xw_trades.action, xw_trades.note)
+                IS NOT (excluded.swap_request_id, excluded.legacy_status, excluded.requester_agent_id, excluded.requester_user_id,
+                    excluded.requester_shift_id, excluded.recipient_agent_id, excluded.recipient_user_id,
+                    excluded.recipient_shift_id, excluded.action, excluded.note)
+                OR (excluded.genesys_trade_id IS NOT NULL AND excluded.genesys_trade_id IS NOT xw_trades.genesys_trade_id)",
+        )?;
+        let mut seen: HashSet<&str> = HashSet::new();
+        for ((t, _line), a) in trade_rows.iter().zip(actions.iter()) {
+            if !seen.insert(t.trade_id.as_str()) {
+                continue;
+            }
+            *out.trades_by_action.entry(a.action.to_string()).or_default() += 1;
+            out.trades_changed += st.execute(params![
+                t.trade_id,
+                t.swap_request_id,
+                t.status,
+                t.requester_agent_id,
+                user_of(&t.requester_agent_id),
+                t.requester_shift_id,
+                t.recipient_agent_id,
+                user_of(&t.recipient_agent_id),
+                t.recipient_shift_id,
+                Option::<String>::None,
+                a.action,
+                a.note,
+                run_id
+            ])? as u64;
+        }
+        // Trades no longer in the export stay in the crosswalk, marked.
+        let ids: Vec<&str> = seen.into_iter().collect();
+        tx.execute("CREATE TEMP TABLE IF NOT EXISTS current_trades(id TEXT PRIMARY KEY)", [])?;
+        tx.execute("DELETE FROM current_trades", [])?;
+        {
+            let mut ins = tx.prepare("INSERT OR IGNORE INTO current_trades VALUES (?1)")?;
+            for id in ids {
+                ins.execute([id])?;
+            }
+        }
+        out.trades_changed += tx.execute(
+            "UPDATE xw_trades SET action = 'not-in-export', run_id = ?1
+             WHERE action != 'not-in-export' AND trade_id NOT IN (SELECT id FROM current_trades)",
+            [run_id],
+        )? as u64;
+    }
+    out.findings = sink.count;
+    out.errors = sink.errors;
+    out.findings_by_rule = sink.by_rule.clone();
+    drop(sink);
+    tx.commit()?;
+    Ok(out)
+}
+
+/// Trades of the snapshot in file order, with their line.
+fn read_trades(snap: &Connection) -> Result<Vec<(trades::TradeIn, i64)>> {
+    let mut st = snap.prepare(
+        "SELECT trade_id, swap_request_id, status, requester_agent_id, requester_shift_id, recipient_agent_id,
+                recipient_shift_id, line FROM trades ORDER BY file_id, line",
+    )?;
+    let rows = st
+        .query_map([], |r| {
+            Ok((
+                trades::TradeIn {
+                    trade_id: r.get(0)?,
+                    swap_request_id: r.get(1)?,
+                    status: r.get::<_, String>(2)?.to_ascii_lowercase(),
+                    requester_agent_id: r.get(3)?,
+                    requester_shift_id: r.get(4)?,
+                    recipient_agent_id: r.get(5)?,
+                    recipient_shift_id: r
+                        .get::<_, Option<String>>(6)?
+                        .filter(|s| !s.trim().is_empty()),
+                },
+                r.get(7)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+struct FindingSink<'c, 'a> {
+    stmt: rusqlite::Statement<'c>,
+    run_id: i64,
+    count: u64,
+    errors: u64,
+    by_rule: BTreeMap<String, u64>,
+    cfg: &'a Config,
+}
+
+impl FindingSink<'_, '_> {
+    fn push(&mut self, f: Finding) -> Result<()> {
+        // A configured severity override applies, except to a DST value a policy resolved.
+        let sev = if f.severity == Severity::Warning && f.rule == "dst-ambiguous" {
+            Severity::Warning
+        } else {
+            crate::rules::severity(self.cfg, f.rule)
+        };
+        self.count += 1;
+        if sev == Severity::Error {
+            self.errors += 1;
+        }
+        *self.by_rule.entry(f.rule.to_string()).or_default() += 1;
+        let cands = (!f.candidates.is_empty())
+            .then(|| serde_json::to_string(&f.candidates).expect("strings serialize"));
+        self.stmt.execute(params![
+            self.run_id,
+            f.rule,
+            sev.as_str(),
+            f.file,
+            f.line.map(|l| l as i64),
+            f.record_id,
+            f.field,
+            f.value,
+            f.timezone,
+            cands,
+            f.message,
+            f.help
+        ])?;
+        Ok(())
+    }
+}
+
+/// Read-only context of the shift loop.
+struct Shared<'a> {
+    cfg: &'a Config,
+    files: &'a HashMap<i64, String>,
+    agent_idx: &'a HashMap<String, usize>,
+    agents: &'a [AgentCtx],
+    bus: &'a HashMap<String, BuInfo>,
+    overrides: &'a HashMap<String, String>,
+    default_tz: Option<&'a str>,
+}
+
+/// The desired row of one shift.
+struct Desired {
+    agent_id: String,
+    user_id: Option<String>,
+    bu: Option<String>,
+    mu: Option<String>,
+    week: Option<String>,
+    start: Option<i64>,
+    length: Option<i64>,
+    activities: String,
+    n_activities: u64,
+    held_back: Option<&'static str>,
+    hash: i64,
+}
+
+const DST_HELP_AMBIGUOUS: &str = "set `dst_ambiguous = \"earlier\"` or `\"later\"` in zd2gc.toml after checking which one is meant, or write the time with an offset in the export";
+const DST_HELP_GAP: &str = "this wall-clock time never happened in that zone; correct the export (the shift most likely starts an hour later)";
+
+/// Resolve one value of a row; push a finding for a DST problem.
+#[allow(clippy::too_many_arguments)]
+fn resolve_field(
+    v: TimeVal,
+    tz: Result<Tz, TimeIssue>,
+    tz_name: Option<&str>,
+    policy: DstPolicy,
+    file: Option<&String>,
+    line: i64,
+    record: &str,
+    field: &'static str,
+    sink: &mut FindingSink<'_, '_>,
+) -> Result<std::result::Result<i64, TimeIssue>> {
+    let r = core::resolve_value(v, tz, policy);
+    let mk = |rule: &'static str, severity, cands: Vec<String>, message: String, help: &str| Finding {
+        rule,
+        severity,
+        file: file.cloned(),
+        line: Some(line as u64),
+        record_id: Some(record.to_string()),
+        field: Some(field),
+        value: Some(timeval::render(v)),
+        timezone: tz_name.map(str::to_string),
+        candidates: cands,
+        message,
+        help: help.to_string(),
+    };
+    match r {
+        Ok(i) => {
+            if let Some((a, b)) = i.chosen_from {
+                sink.push(mk(
+                    "dst-ambiguous",
+                    Severity::Warning,
+                    vec![timeval::utc_string(a), timeval::utc_string(b)],
+                    format!(
+                        "`{}` happened twice in {}; the policy `{}` chose {}",
+                        timeval::render(v),
+                        tz_name.unwrap_or("?"),
+                        policy.as_str(),
+                        timeval::utc_string(i.utc)
+                    ),
+                    "check that the chosen instant is the one meant",
+                ))?;
+            }
+            Ok(Ok(i.utc))
+        }
+        Err(TimeIssue::Ambiguous(a, b)) => {
+            sink.push(mk(
+                "dst-ambiguous",
+                Severity::Error,
+                vec![timeval::utc_string(a), timeval::utc_string(b)],
+                format!(
+                    "`{}` happened twice in {} ({} and {}); the record is held back",
+                    timeval::render(v),
+                    tz_name.unwrap_or("?"),
+                    timeval::utc_string(a),
+                    timeval::utc_string(b)
+                ),
+                DST_HELP_AMBIGUOUS,
+            ))?;
+            Ok(Err(TimeIssue::Ambiguous(a, b)))
+        }
+        Err(TimeIssue::Nonexistent) => {
+            sink.push(mk(
+                "dst-nonexistent",
+                Severity::Error,
+                vec![],
+                format!(
+                    "`{}` never happened in {} (the clocks skipped it); the record is held back",
+                    timeval::render(v),
+                    tz_name.unwrap_or("?")
+                ),
+                DST_HELP_GAP,
+            ))?;
+            Ok(Err(TimeIssue::Nonexistent))
+        }
+        Err(e) => Ok(Err(e)),
+    }
+}
+
+fn map_shift(
+    sh: &Shared<'_>,
+    group: &[ShiftRow],
+    tasks: &[TaskRow],
+    zones: &mut ZoneCache,
+    sink: &mut FindingSink<'_, '_>,
+) -> Result<Desired> {
+    let s = &group[0];
+    let policy = sh.cfg.dst_ambiguous;
+    let owner = sh
+        .overrides
+        .get(&s.shift_id)
+        .cloned()
+        .unwrap_or_else(|| s.agent_id.clone());
+    let agent = sh.agent_idx.get(&owner).map(|&i| &sh.agents[i]);
+    let mut held: Option<&'static str> = None;
+    let mut hold = |r: &'static str| {
+        if held.is_none() {
+            held = Some(r);
+        }
+    };
+    if group.len() > 1 && group.iter().any(|g| !g.same_content(s)) {
+        hold("conflicting-shift-id");
+    }
+    let res = agent.map(|a| &a.res);
+    match res.and_then(|r| r.issue.as_ref()) {
+        Some(i) => hold(i.rule()),
+        None if res.is_none() => hold("unmapped-agent"),
+        None => {}
+    }
+    // Zone chain: row → agent → location → default.
+    let zone = core::zone_name(
+        s.timezone.as_deref(),
+        agent.and_then(|a| a.tz.as_deref()),
+        agent.and_then(|a| a.location_tz.as_deref()),
+        sh.default_tz,
+    );
+    let tz: std::result::Result<Tz, TimeIssue> = match zone {
+        None => Err(TimeIssue::NoZone),
+        Some((name, _)) => zones.get(name).ok_or(TimeIssue::UnknownZone),
+    };
+    let tz_name = zone.map(|z| z.0);
+    let file = sh.files.get(&s.file_id);
+    let sv = TimeVal {
+        secs: s.start,
+        fmt: (s.fmt & 0xff) as u8,
+    };
+    let ev = TimeVal {
+        secs: s.end,
+        fmt: ((s.fmt >> 8) & 0xff) as u8,
+    };
+    let start = resolve_field(sv, tz, tz_name, policy, file, s.line, &s.shift_id, local_field(sv, "start"), sink)?;
+    let end = resolve_field(ev, tz, tz_name, policy, file, s.line, &s.shift_id, local_field(ev, "end"), sink)?;
+    let mut task_times: Vec<Option<(i64, i64)>> = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        let tf = sh.files.get(&t.file_id);
+        let rid = t.task_id.as_deref().unwrap_or(&t.shift_id);
+        let a = TimeVal {
+            secs: t.start,
+            fmt: (t.fmt & 0xff) as u8,
+        };
+        let b = TimeVal {
+            secs: t.end,
+            fmt: ((t.fmt >> 8) & 0xff) as u8,
+        };
+        let ta = resolve_field(a, tz, tz_name, policy, tf, t.line, rid, local_field(a, "start"), sink)?;
+        let tb = resolve_field(b, tz, tz_name, policy, tf, t.line, rid, local_field(b, "end"), sink)?;
+        task_times.push(match (ta, tb) {
+            (Ok(a), Ok(b)) => Some((a, b)),
+            (Err(e), _) | (_, Err(e)) => {
+                hold(issue_reason(e));
+                None
+            }
+        });
+    }
+    let (start, end) = match (start, end) {
+        (Ok(a), Ok(b)) => (Some(a), Some(b)),
+        (Err(e), _) | (_, Err(e)) => {
+            hold(issue_reason(e));
+            (None, None)
+        }
+    };
+    let mut week = None;
+    let mut length = None;
+    let mut activities = String::from("[]");
+    let mut n_activities = 0;
+    let bu = res.filter(|r| r.issue.is_none()).and_then(|r| r.business_unit_id.as_deref());
+    let bu_info = bu.and_then(|b| sh.bus.get(b));
+    if let (Some(a), Some(b)) = (start, end) {
+        if b <= a {
+            hold("shift-end-before-start");
+        } else if a % 60 != 0 || b % 60 != 0 || sv.has_sub_minute() || ev.has_sub_minute() {
+            hold("sub-minute-time");
+        } else {
+            length = Some((b - a) / 60);
+        }
+        if let Some(info) = bu_info {
+            week = Some(core::week_id(a, info.tz, info.start_day).format("%Y-%m-%d").to_string());
+        }
+    }
+    if let (Some(a), Some(b), Some(info)) = (start, end, bu_info)
+        && length.is_some()
+        && task_times.iter().all(Option::is_some)
+    {
+        let tin: Vec<TaskIn<'_>> = tasks
+            .iter()
+            .zip(task_times.iter())
+            .map(|(t, tt)| {
+                let (ts, te) = tt.expect("checked above");
+                TaskIn {
+                    task_id: t.task_id.as_deref(),
+                    name: &t.name,
+                    start: ts,
+                    end: te,
+                    code: info.codes.get(&t.name).map(String::as_str),
+                }
+            })
+            .collect();
+        let default = info
+            .default
+            .as_ref()
+            .map(|(c, n)| (c.as_str(), n.as_str()));
+        match core::build_activities(a, b, &tin, default) {
+            Ok(acts) => {
+                n_activities = acts.len() as u64;
+                let j: Vec<ActivityJson<'_>> = acts
+                    .iter()
+                    .map(|x| ActivityJson {
+                        code: &x.code,
+                        start: x.start,
+                        len: x.length_minutes,
+                        desc: &x.description,
+                        task: x.task_id.as_deref(),
+                    })
+                    .collect();
+                activities = serde_json::to_string(&j).expect("activities serialize");
+                if acts.iter().any(|x| x.start % 60 != 0) {
+                    hold("sub-minute-time");
+                }
+            }
+            Err(issues) => {
+                for i in issues {
+                    let f = match i {
+                        core::ActivityIssue::TaskOutside(k) => {
+                            hold("task-outside-shift");
+                            let t = &tasks[k];
+                            Finding {
+                                rule: "task-outside-shift",
+                                severity: Severity::Error,
+                                file: sh.files.get(&t.file_id).cloned(),
+                                line: Some(t.line as u64),
+                                record_id: Some(t.task_id.clone().unwrap_or_else(|| t.shift_id.clone())),
+                                field: None,
+                                value: Some(t.name.clone()),
+                                timezone: tz_name.map(str::to_string),
+                                candidates: vec![],
+                                message: format!(
+                                    "task `{}` ({} – {}) does not lie inside shift `{}` ({} – {}); the shift is held back",
+                                    t.name,
+                                    timeval::utc_string(tin[k].start),
+                                    timeval::utc_string(tin[k].end),
+                                    s.shift_id,
+                                    timeval::utc_string(a),
+                                    timeval::utc_string(b)
+                                ),
+                                help: "correct the task's or the shift's times in the export".into(),
+                            }
+                        }
+                        core::ActivityIssue::Unmapped(k) => {
+                            hold("unmapped-activity");
+                            let t = &tasks[k];
+                            Finding {
+                                rule: "unmapped-activity",
+                                severity: Severity::Error,
+                                file: sh.files.get(&t.file_id).cloned(),
+                                line: Some(t.line as u64),
+                                record_id: Some(t.task_id.clone().unwrap_or_else(|| t.shift_id.clone())),
+                                field: Some("name"),
+                                value: Some(t.name.clone()),
+                                timezone: None,
+                                candidates: vec![],
+                                message: format!(
+                                    "task `{}` has no Genesys activity code in business unit `{}`; the shift is held back",
+                                    t.name,
+                                    bu.unwrap_or_default()
+                                ),
+                                help: format!(
+                                    "add `{}` to mappings/activities.csv (exact, case-sensitive name)",
+                                    t.name
+                                ),
+                            }
+                        }
+                        core::ActivityIssue::Uncovered { start: ua, end: ub } => {
+                            hold("unmapped-activity");
+                            Finding {
+                                rule: "unmapped-activity",
+                                severity: Severity::Error,
+                                file: file.cloned(),
+                                line: Some(s.line as u64),
+                                record_id: Some(s.shift_id.clone()),
+                                field: None,
+                                value: None,
+                                timezone: None,
+                                candidates: vec![],
+                                message: format!(
+                                    "{} – {} of shift `{}` is covered by no task and no default activity applies in business unit `{}`; the shift is held back",
+                                    timeval::utc_string(ua),
+                                    timeval::utc_string(ub),
+                                    s.shift_id,
+                                    bu.unwrap_or_default()
+                                ),
+                                help: match &sh.cfg.default_activity {
+                                    Some(n) => format!(
+                                        "map the default activity `{n}` in mappings/activities.csv (zendesk_task_name = `{n}`)"
+                                    ),
+                                    None => "set `default_activity` in zd2gc.toml".into(),
+                                },
+                            }
+                        }
+                    };
+                    sink.push(f)?;
+                }
+            }
+        }
+    }
+    let user_id = res.filter(|r| r.issue.is_none()).and_then(|r| r.user_id.clone());
+    let mu = res.filter(|r| r.issue.is_none()).and_then(|r| r.management_unit_id.clone());
+    let bu = bu.map(str::to_string);
+    let mut h = Fnv::default();
+    h.str(Some(&owner))
+        .str(Some(&s.agent_id))
+        .str(user_id.as_deref())
+        .str(bu.as_deref())
+        .str(mu.as_deref())
+        .str(week.as_deref())
+        .int(start.unwrap_or(i64::MIN))
+        .int(length.unwrap_or(i64::MIN))
+        .str(Some(&activities))
+        .str(held);
+    Ok(Desired {
+        agent_id: owner,
+        user_id,
+        bu,
+        mu,
+        week,
+        start,
+        length,
+        activities,
+        n_activities,
+        held_back: held,
+        hash: h.finish(),
+    })
+}
+
+fn local_field(v: TimeVal, which: &'static str) -> &'static str {
+    match (v.fmt & fmt::KIND_MASK, which) {
+        (fmt::LOCAL, "start") => "start_local",
+        (fmt::LOCAL, _) => "end_local",
+        (fmt::UNIX, "start") => "startTime",
+        (fmt::UNIX, _) => "endTime",
+        (_, "start") => "start",
+        _ => "end",
+    }
+}
+
+fn issue_reason(e: TimeIssue) -> &'static str {
+    match e {
+        TimeIssue::NoZone => "missing-timezone",
+        TimeIssue::UnknownZone => "unknown-timezone",
+        TimeIssue::Ambiguous(..) => "dst-ambiguous",
+        TimeIssue::Nonexistent => "dst-nonexistent",
+    }
+}
+
+/// `zd2gc map`.
+pub fn run(args: &MapArgs, ctx: &Ctx) -> Result<Exit> {
+    let cfg = Config::load(&ctx.dir)?;
+    let opts = MapOptions {
+        mappings: args.mappings.clone(),
+        online: if args.online {
+            OnlineMode::FromConfig
+        } else {
+            OnlineMode::Off
+        },
+        refresh: args.refresh,
+        argv: ctx.argv.join(" "),
+    };
+    let ui = &ctx.ui;
+    ui.step(format!(
+        "map {}{}",
+        ctx.dir.display(),
+        if args.online { " (online)" } else { "" }
+    ));
+    let o = map_dir(&ctx.dir, &cfg, &opts)?;
+    ui.info(format!(
+        "  {} shifts and {} tasks read in {:.2}s ({:.0} records/s); {} drafts skipped",
+        o.shifts_read,
+        o.tasks_read,
+        o.seconds,
+        o.throughput(),
+        o.drafts_skipped
+    ));
+    ui.info(format!(
+        "  {} shifts mapped ({} activities), {} held back{}",
+        o.shifts_mapped,
+        o.activities,
+        o.shifts_held_back,
+        if o.held_back_by_reason.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ": {}",
+                o.held_back_by_reason
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    ));
+    ui.info(format!(
+        "  agents: {} mapped, {} unmapped, {} ambiguous",
+        o.agents_mapped, o.agents_unmapped, o.agents_ambiguous
+    ));
+    if !o.trades_by_action.is_empty() {
+        ui.info(format!(
+            "  trades ({} policy): {}",
+            cfg.pending_trades.as_str(),
+            o.trades_by_action
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let c = &o.shifts;
+    if c.inserted + c.updated + c.removed == 0 && o.agents_changed == 0 && o.trades_changed == 0 {
+        ui.info("  nothing changed since the last map");
+    } else {
+        let ex = |k: &str| {
+            c.examples
+                .get(k)
+                .filter(|v| !v.is_empty())
+                .map_or(String::new(), |v| format!(" (e.g. {})", v.join(", ")))
+        };
+        ui.info(format!(
+            "  changes: {} new{}, {} updated{}, {} removed{}, {} unchanged shifts; {} agents and {} trades changed",
+            c.inserted,
+            ex("inserted"),
+            c.updated,
+            ex("updated"),
+            c.removed,
+            ex("removed"),
+            c.unchanged,
+            o.agents_changed,
+            o.trades_changed
+        ));
+    }
+    if o.online {
+        ui.info(format!(
+            "  Genesys Cloud: {} calls, {} answers from the cache",
+            o.online_calls, o.online_cache_hits
+        ));
+    }
+    if o.findings > 0 {
+        ui.warn(format!(
+            "{} findings ({} errors): {} — `zd2gc validate` lists them with their lines",
+            o.findings,
+            o.errors,
+            o.findings_by_rule
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let mut v = serde_json::to_value(&o).unwrap_or_default();
+    if let Some(m) = v.as_object_mut() {
+        m.insert("command".into(), "map".into());
+    }
+    ui.json_summary(&v);
+    Ok(if o.errors > 0 { Exit::Findings } else { Exit::Ok })
+}

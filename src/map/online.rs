@@ -1,0 +1,160 @@
+//! `map --online`: fill what the mapping tables leave blank from Genesys Cloud (users by e-mail, an
+//! agent's management and business unit, business-unit settings, activity codes), caching every
+//! answer in `genesys_cache` so that a re-run makes no repeated calls (`--refresh` reads again).
+//!
+//! Ambiguity is reported, not resolved: an e-mail search with several users makes the agent
+//! ambiguous.
+
+use super::agents::{AgentIssue, AgentRes, ExportAgent};
+use crate::client::{ApiError, Client};
+use crate::error::{Error, Result};
+use crate::genesys::model;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeSet;
+use std::future::Future;
+
+/// Reads through the cache.
+pub struct Online<'a> {
+    pub client: &'a Client,
+    conn: &'a Connection,
+    rt: tokio::runtime::Runtime,
+    run_id: i64,
+    refresh: bool,
+    /// Answers taken from the cache.
+    pub hits: u64,
+    /// Calls made (answers not in the cache).
+    pub fetched: u64,
+}
+
+impl<'a> Online<'a> {
+    pub fn new(client: &'a Client, conn: &'a Connection, run_id: i64, refresh: bool) -> Result<Self> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::failure(format!("cannot start the async runtime: {e}"), None))?;
+        Ok(Online {
+            client,
+            conn,
+            rt,
+            run_id,
+            refresh,
+            hits: 0,
+            fetched: 0,
+        })
+    }
+
+    /// The cached answer of (`kind`, `key`), else `fetch`'s, cached. With `refresh`, an answer
+    /// cached by an earlier run is read again (once per run).
+    pub fn cached<T, F, Fut>(&mut self, kind: &str, key: &str, fetch: F) -> Result<T>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce(&'a Client) -> Fut,
+        Fut: Future<Output = std::result::Result<T, ApiError>>,
+    {
+        let row: Option<(String, i64)> = self
+            .conn
+            .query_row(
+                "SELECT value, run_id FROM genesys_cache WHERE kind = ?1 AND key = ?2",
+                params![kind, key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((v, run)) = row
+            && (!self.refresh || run == self.run_id)
+            && let Ok(t) = serde_json::from_str(&v)
+        {
+            self.hits += 1;
+            return Ok(t);
+        }
+        let t = self.rt.block_on(fetch(self.client)).map_err(Error::from)?;
+        self.fetched += 1;
+        let v = serde_json::to_string(&t).expect("model serializes");
+        self.conn.execute(
+            "INSERT INTO genesys_cache(kind, key, value, fetched_at, run_id) VALUES (?1,?2,?3,?4,?5)
+             ON CONFLICT(kind, key) DO UPDATE SET value = excluded.value, fetched_at = excluded.fetched_at, run_id = excluded.run_id",
+            params![kind, key, v, crate::db::now_rfc3339(), self.run_id],
+        )?;
+        Ok(t)
+    }
+
+    /// Find users by e-mail and units by user, for the agents that own shifts or trades.
+    pub fn fill_agents(&mut self, agents: &[ExportAgent], res: &mut [AgentRes]) -> Result<()> {
+        for (a, r) in agents.iter().zip(res.iter_mut()) {
+            if !a.owns || r.issue.is_some() {
+                continue;
+            }
+            if r.user_id.is_none()
+                && let Some(email) = &a.email
+            {
+                let users: Vec<model::User> = self.cached("users-by-email", email, |c| async move {
+                    c.users_by_email(email).await
+                })?;
+                let ids: BTreeSet<String> = users
+                    .into_iter()
+                    .filter(|u| {
+                        u.email.as_deref().map(|e| e.trim().to_lowercase()).as_deref()
+                            == Some(email.as_str())
+                            && u.state.as_deref() != Some("deleted")
+                    })
+                    .map(|u| u.id)
+                    .collect();
+                match ids.len() {
+                    0 => {}
+                    1 => {
+                        r.user_id = ids.into_iter().next();
+                        r.resolved_by = "online:email".into();
+                    }
+                    _ => {
+                        r.issue = Some(AgentIssue::Ambiguous {
+                            message: format!(
+                                "the e-mail <{email}> of agent `{}` finds {} Genesys Cloud users",
+                                a.agent_id,
+                                ids.len()
+                            ),
+                            candidates: ids.into_iter().collect(),
+                        });
+                        continue;
+                    }
+                }
+            }
+            if let Some(user) = r.user_id.clone()
+                && (r.management_unit_id.is_none() || r.business_unit_id.is_none())
+            {
+                let u = user.as_str();
+                let mu: Option<model::AgentManagementUnitReference> = self
+                    .cached("agent-management-unit", u, |c| async move {
+                        c.agent_management_unit(u).await
+                    })?;
+                if let Some(mu) = mu {
+                    if r.management_unit_id.is_none() {
+                        r.management_unit_id = Some(mu.management_unit.id);
+                    }
+                    if r.business_unit_id.is_none() {
+                        r.business_unit_id = mu.business_unit.map(|b| b.id);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A business unit's settings.
+    pub fn business_unit(&mut self, bu: &str) -> Result<model::BusinessUnitResponse> {
+        self.cached("business-unit", bu, |c| async move { c.business_unit(bu).await })
+    }
+
+    /// A business unit's activity codes.
+    pub fn activity_codes(&mut self, bu: &str) -> Result<Vec<model::BusinessUnitActivityCode>> {
+        self.cached("activity-codes", bu, |c| async move { c.activity_codes(bu).await })
+    }
+
+    /// The Genesys trades of a management unit's week.
+    pub fn week_trades(&mut self, mu: &str, week: &str) -> Result<Vec<model::ShiftTradeResponse>> {
+        let key = format!("{mu}/{week}");
+        self.cached("shift-trades", &key, |c| async move {
+            c.week_shift_trades(mu, week).await
+        })
+    }
+}

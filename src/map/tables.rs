@@ -1,0 +1,545 @@
+//! The mapping tables of a migration (`mappings/*.csv`, see `shared/spec/mappings.md`), read into
+//! memory with every problem reported as a [`SourceDiag`] at its file and line.
+//!
+//! Invariants: column order is free; an unknown column is an error (a typo must never be ignored);
+//! a missing file is an empty table (offline mapping then reports what it could not map); every
+//! problem of every table is collected before failing, so one run shows all of them.
+
+use crate::diag::SourceDiag;
+use crate::error::{Error, Result};
+use chrono::Weekday;
+use chrono_tz::Tz;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// One row of `agents.csv`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentMapRow {
+    pub line: u64,
+    pub zendesk_agent_id: Option<String>,
+    /// Trimmed and lower-cased.
+    pub email: Option<String>,
+    pub genesys_user_id: Option<String>,
+    pub management_unit_id: Option<String>,
+    pub business_unit_id: Option<String>,
+}
+
+/// One row of `business_units.csv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusinessUnitRow {
+    pub line: u64,
+    pub business_unit_id: String,
+    pub name: String,
+    pub time_zone: Tz,
+    pub start_day_of_week: Weekday,
+}
+
+/// One row of `locations.csv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocationRow {
+    pub line: u64,
+    pub location: String,
+    pub time_zone: Option<Tz>,
+    pub business_unit_id: Option<String>,
+}
+
+/// One row of `activities.csv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityRow {
+    pub line: u64,
+    pub zendesk_task_name: String,
+    pub genesys_activity_code_id: String,
+    /// `None` = every business unit.
+    pub business_unit_id: Option<String>,
+}
+
+/// All four tables.
+#[derive(Debug, Clone, Default)]
+pub struct Tables {
+    pub agents: Vec<AgentMapRow>,
+    pub business_units: Vec<BusinessUnitRow>,
+    pub locations: Vec<LocationRow>,
+    pub activities: Vec<ActivityRow>,
+    /// SHA-256 of each table read (file name → hex), for the run's audit record.
+    pub sha256: Vec<(String, String)>,
+}
+
+impl Tables {
+    /// The business unit row of an id.
+    pub fn business_unit(&self, id: &str) -> Option<&BusinessUnitRow> {
+        self.business_units.iter().find(|b| b.business_unit_id == id)
+    }
+
+    /// Activity code of a task name in a business unit: a row of that unit wins over a row for all.
+    pub fn activity_index(&self) -> HashMap<(String, Option<String>), String> {
+        self.activities
+            .iter()
+            .map(|a| {
+                (
+                    (a.zendesk_task_name.clone(), a.business_unit_id.clone()),
+                    a.genesys_activity_code_id.clone(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Parse a day name (`Monday` … `Sunday`, case-insensitive).
+pub fn parse_weekday(s: &str) -> Option<Weekday> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "monday" => Some(Weekday::Mon),
+        "tuesday" => Some(Weekday::Tue),
+        "wednesday" => Some(Weekday::Wed),
+        "thursday" => Some(Weekday::Thu),
+        "friday" => Some(Weekday::Fri),
+        "saturday" => Some(Weekday::Sat),
+        "sunday" => Some(Weekday::Sun),
+        _ => None,
+    }
+}
+
+/// Normalise an e-mail for comparison: trimmed, lower-cased; empty is none.
+pub fn norm_email(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_lowercase())
+}
+
+/// One table's rows as (line, raw line text, column → value), with header checks done.
+struct Csv {
+    file: String,
+    rows: Vec<(u64, String, HashMap<&'static str, String>)>,
+}
+
+fn read_csv(
+    path: &Path,
+    file: &str,
+    columns: &[&'static str],
+    required: &[&'static str],
+    diags: &mut Vec<SourceDiag>,
+) -> Result<Option<(Csv, String)>> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let sha = {
+        use sha2::Digest;
+        format!("{:x}", sha2::Sha256::digest(&bytes))
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let line = e.as_bytes()[..e.utf8_error().valid_up_to()]
+                .iter()
+                .filter(|&&c| c == b'\n')
+                .count() as u64
+                + 1;
+            diags.push(
+                SourceDiag::new("malformed-row", file, line, "the table is not valid UTF-8")
+                    .help("save the spreadsheet as CSV UTF-8"),
+            );
+            return Ok(None);
+        }
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    let line_text = |l: u64| lines.get(l as usize - 1).copied().unwrap_or("").to_string();
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = match rdr.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            diags.push(SourceDiag::new("malformed-row", file, 1, format!("bad header: {e}")));
+            return Ok(None);
+        }
+    };
+    let mut map: Vec<Option<&'static str>> = Vec::with_capacity(headers.len());
+    let mut header_ok = true;
+    for h in headers.iter() {
+        let h = h.trim();
+        match columns.iter().find(|c| **c == h) {
+            Some(c) => {
+                if map.contains(&Some(*c)) {
+                    diags.push(
+                        SourceDiag::new("bad-mapping", file, 1, format!("column `{h}` appears twice"))
+                            .help("remove one of the two columns")
+                            .text(line_text(1))
+                            .label_text(h, "again"),
+                    );
+                    header_ok = false;
+                }
+                map.push(Some(*c));
+            }
+            None => {
+                diags.push(
+                    SourceDiag::new("bad-mapping", file, 1, format!("unknown column `{h}`"))
+                        .help(format!("the columns of {file} are: {}", columns.join(", ")))
+                        .text(line_text(1))
+                        .label_text(h, "unknown"),
+                );
+                header_ok = false;
+                map.push(None);
+            }
+        }
+    }
+    for r in required {
+        if !map.contains(&Some(*r)) {
+            diags.push(
+                SourceDiag::new("bad-mapping", file, 1, format!("required column `{r}` is missing"))
+                    .help(format!("the columns of {file} are: {}", columns.join(", ")))
+                    .text(line_text(1)),
+            );
+            header_ok = false;
+        }
+    }
+    if !header_ok {
+        return Ok(None);
+    }
+    let mut rows = Vec::new();
+    for rec in rdr.records() {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                diags.push(SourceDiag::new("malformed-row", file, line, e.to_string()));
+                continue;
+            }
+        };
+        let line = rec.position().map_or(0, |p| p.line());
+        if rec.iter().all(|v| v.trim().is_empty()) {
+            continue;
+        }
+        if rec.len() != map.len() {
+            diags.push(
+                SourceDiag::new(
+                    "malformed-row",
+                    file,
+                    line,
+                    format!("{} values for {} columns", rec.len(), map.len()),
+                )
+                .help("check the row's quoting: a comma inside a value must be quoted")
+                .text(line_text(line)),
+            );
+            continue;
+        }
+        let mut vals = HashMap::new();
+        for (i, v) in rec.iter().enumerate() {
+            if let Some(c) = map[i] {
+                let v = v.trim();
+                if !v.is_empty() {
+                    vals.insert(c, v.to_string());
+                }
+            }
+        }
+        rows.push((line, line_text(line), vals));
+    }
+    Ok(Some((
+        Csv {
+            file: file.to_string(),
+            rows,
+        },
+        sha,
+    )))
+}
+
+fn missing(file: &str, line: u64, text: &str, col: &str) -> SourceDiag {
+    SourceDiag::new("missing-field", file, line, format!("`{col}` is empty"))
+        .help(format!("fill `{col}` or remove the row"))
+        .text(text)
+}
+
+fn parse_tz(
+    csv: &Csv,
+    line: u64,
+    text: &str,
+    v: &str,
+    diags: &mut Vec<SourceDiag>,
+) -> Option<Tz> {
+    match v.parse::<Tz>() {
+        Ok(tz) => Some(tz),
+        Err(_) => {
+            diags.push(
+                SourceDiag::new(
+                    "unknown-timezone",
+                    &csv.file,
+                    line,
+                    format!("`{v}` is not a zone of the tz database"),
+                )
+                .help("use an IANA name such as `Europe/Paris`")
+                .text(text)
+                .label_text(v, "unknown zone"),
+            );
+            None
+        }
+    }
+}
+
+/// Read the four tables from a `mappings/` directory. All problems are collected; if any, the
+/// error carries the first and `diags` all of them.
+pub fn load(dir: &Path, diags: &mut Vec<SourceDiag>) -> Result<Tables> {
+    let mut t = Tables::default();
+    let start = diags.len();
+
+    if let Some((csv, sha)) = read_csv(
+        &dir.join("agents.csv"),
+        "mappings/agents.csv",
+        &[
+            "zendesk_agent_id",
+            "email",
+            "genesys_user_id",
+            "management_unit_id",
+            "business_unit_id",
+        ],
+        &[],
+        diags,
+    )? {
+        t.sha256.push(("agents.csv".into(), sha));
+        for (line, text, v) in csv.rows {
+            let row = AgentMapRow {
+                line,
+                zendesk_agent_id: v.get("zendesk_agent_id").cloned(),
+                email: v.get("email").and_then(|e| norm_email(e)),
+                genesys_user_id: v.get("genesys_user_id").cloned(),
+                management_unit_id: v.get("management_unit_id").cloned(),
+                business_unit_id: v.get("business_unit_id").cloned(),
+            };
+            if row.zendesk_agent_id.is_none() && row.email.is_none() {
+                diags.push(
+                    SourceDiag::new(
+                        "missing-field",
+                        &csv.file,
+                        line,
+                        "neither `zendesk_agent_id` nor `email` is given",
+                    )
+                    .help("one of the two identifies the Zendesk agent")
+                    .text(text),
+                );
+                continue;
+            }
+            t.agents.push(row);
+        }
+    }
+
+    if let Some((csv, sha)) = read_csv(
+        &dir.join("business_units.csv"),
+        "mappings/business_units.csv",
+        &["business_unit_id", "name", "time_zone", "start_day_of_week"],
+        &["business_unit_id", "time_zone", "start_day_of_week"],
+        diags,
+    )? {
+        t.sha256.push(("business_units.csv".into(), sha));
+        for (line, text, v) in &csv.rows {
+            let (Some(id), Some(tz), Some(day)) = (
+                v.get("business_unit_id"),
+                v.get("time_zone"),
+                v.get("start_day_of_week"),
+            ) else {
+                let col = ["business_unit_id", "time_zone", "start_day_of_week"]
+                    .into_iter()
+                    .find(|c| !v.contains_key(c))
+                    .unwrap_or("business_unit_id");
+                diags.push(missing(&csv.file, *line, text, col));
+                continue;
+            };
+            let tz = parse_tz(&csv, *line, text, tz, diags);
+            let wd = parse_weekday(day);
+            if wd.is_none() {
+                diags.push(
+                    SourceDiag::new(
+                        "bad-mapping",
+                        &csv.file,
+                        *line,
+                        format!("`{day}` is not a day of the week"),
+                    )
+                    .help("write Monday, Tuesday, … or Sunday")
+                    .text(text.clone())
+                    .label_text(day, "not a day"),
+                );
+            }
+            if t.business_units.iter().any(|b| &b.business_unit_id == id) {
+                diags.push(
+                    SourceDiag::new(
+                        "bad-mapping",
+                        &csv.file,
+                        *line,
+                        format!("business unit `{id}` appears twice"),
+                    )
+                    .help("keep one row per business unit")
+                    .text(text.clone()),
+                );
+                continue;
+            }
+            if let (Some(tz), Some(wd)) = (tz, wd) {
+                t.business_units.push(BusinessUnitRow {
+                    line: *line,
+                    business_unit_id: id.clone(),
+                    name: v.get("name").cloned().unwrap_or_default(),
+                    time_zone: tz,
+                    start_day_of_week: wd,
+                });
+            }
+        }
+    }
+
+    if let Some((csv, sha)) = read_csv(
+        &dir.join("locations.csv"),
+        "mappings/locations.csv",
+        &["location", "time_zone", "business_unit_id"],
+        &["location"],
+        diags,
+    )? {
+        t.sha256.push(("locations.csv".into(), sha));
+        for (line, text, v) in &csv.rows {
+            let Some(loc) = v.get("location") else {
+                diags.push(missing(&csv.file, *line, text, "location"));
+                continue;
+            };
+            let tz = match v.get("time_zone") {
+                Some(z) => match parse_tz(&csv, *line, text, z, diags) {
+                    Some(tz) => Some(tz),
+                    None => continue,
+                },
+                None => None,
+            };
+            t.locations.push(LocationRow {
+                line: *line,
+                location: loc.clone(),
+                time_zone: tz,
+                business_unit_id: v.get("business_unit_id").cloned(),
+            });
+        }
+    }
+
+    if let Some((csv, sha)) = read_csv(
+        &dir.join("activities.csv"),
+        "mappings/activities.csv",
+        &[
+            "zendesk_task_name",
+            "genesys_activity_code_id",
+            "business_unit_id",
+        ],
+        &["zendesk_task_name", "genesys_activity_code_id"],
+        diags,
+    )? {
+        t.sha256.push(("activities.csv".into(), sha));
+        for (line, text, v) in &csv.rows {
+            let (Some(name), Some(code)) = (
+                v.get("zendesk_task_name"),
+                v.get("genesys_activity_code_id"),
+            ) else {
+                let col = if v.contains_key("zendesk_task_name") {
+                    "genesys_activity_code_id"
+                } else {
+                    "zendesk_task_name"
+                };
+                diags.push(missing(&csv.file, *line, text, col));
+                continue;
+            };
+            let bu = v.get("business_unit_id").cloned();
+            if t
+                .activities
+                .iter()
+                .any(|a| &a.zendesk_task_name == name && a.business_unit_id == bu)
+            {
+                diags.push(
+                    SourceDiag::new(
+                        "bad-mapping",
+                        &csv.file,
+                        *line,
+                        format!(
+                            "task `{name}` is mapped twice for {}",
+                            bu.as_deref().map_or("every business unit".to_string(), |b| {
+                                format!("business unit `{b}`")
+                            })
+                        ),
+                    )
+                    .help("keep one row per task name and business unit")
+                    .text(text.clone()),
+                );
+                continue;
+            }
+            t.activities.push(ActivityRow {
+                line: *line,
+                zendesk_task_name: name.clone(),
+                genesys_activity_code_id: code.clone(),
+                business_unit_id: bu,
+            });
+        }
+    }
+
+    if diags.len() > start {
+        let first = diags[start].clone();
+        return Err(Error::from(first));
+    }
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, body: &str) {
+        std::fs::write(dir.join(name), body).unwrap();
+    }
+
+    #[test]
+    fn reads_tables_with_free_column_order() {
+        let d = tempfile::tempdir().unwrap();
+        write(
+            d.path(),
+            "agents.csv",
+            "email,zendesk_agent_id,genesys_user_id,management_unit_id,business_unit_id\n  Camille@Acme.Example ,101,u1,,\n,102,,,bu1\n",
+        );
+        write(
+            d.path(),
+            "business_units.csv",
+            "business_unit_id,name,time_zone,start_day_of_week\nbu1,Paris,Europe/Paris,Sunday\n",
+        );
+        write(
+            d.path(),
+            "activities.csv",
+            "zendesk_task_name,genesys_activity_code_id,business_unit_id\nBreak,ac-break,\nBreak,ac-break-paris,bu1\n",
+        );
+        let mut diags = Vec::new();
+        let t = load(d.path(), &mut diags).unwrap();
+        assert!(diags.is_empty());
+        assert_eq!(t.agents.len(), 2);
+        assert_eq!(t.agents[0].email.as_deref(), Some("camille@acme.example"));
+        assert_eq!(t.agents[0].line, 2);
+        assert_eq!(t.business_units[0].start_day_of_week, Weekday::Sun);
+        assert_eq!(t.activities.len(), 2);
+        assert!(t.locations.is_empty());
+    }
+
+    #[test]
+    fn unknown_column_and_bad_values_are_reported_with_lines() {
+        let d = tempfile::tempdir().unwrap();
+        write(
+            d.path(),
+            "agents.csv",
+            "zendesk_agent_id,emial\n101,a@b.c\n",
+        );
+        write(
+            d.path(),
+            "business_units.csv",
+            "business_unit_id,time_zone,start_day_of_week\nbu1,Europe/Pariss,Monday\nbu2,Europe/Paris,Mon\n",
+        );
+        let mut diags = Vec::new();
+        let err = load(d.path(), &mut diags).unwrap_err();
+        assert!(matches!(err, Error::Source(_)));
+        let summary: Vec<(String, String, u64)> = diags
+            .iter()
+            .map(|d| (d.code.clone(), d.file.clone(), d.line))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("bad-mapping".into(), "mappings/agents.csv".into(), 1),
+                ("unknown-timezone".into(), "mappings/business_units.csv".into(), 2),
+                ("bad-mapping".into(), "mappings/business_units.csv".into(), 3),
+            ]
+        );
+        assert!(diags[0].message.contains("emial"));
+    }
+}
