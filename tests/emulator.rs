@@ -1,1 +1,16 @@
-//! Emulator contract tests.
+//! Emulator contract tests: real HTTP (reqwest) against an in-process emulator, through every path of
+//! the contract and every fault knob.
+
+#[path = "emulator/support.rs"]
+mod support;
+
+#[path = "emulator/auth.rs"]
+mod auth;
+#[path = "emulator/cli.rs"]
+mod cli;
+#[path = "emulator/faults.rs"]
+mod faults;
+#[path = "emulator/reads.rs"]
+mod reads;
+#[path = "emulator/writes.rs"]
+mod writes;

@@ -487,7 +487,7 @@ impl State {
                     a.user_id.clone(),
                     AgentSchedule {
                         version,
-                        modified: now,
+                        modified: modified_at(a.metadata.as_ref(), now),
                         shifts,
                     },
                 );
@@ -502,7 +502,7 @@ impl State {
                     description: s.description.clone(),
                     published: s.published,
                     version: s.metadata.as_ref().map_or(1, |m| m.version),
-                    modified: now,
+                    modified: modified_at(s.metadata.as_ref(), now),
                     agents,
                 },
             );
@@ -2106,6 +2106,13 @@ fn check_in_week(
         ));
     }
     Ok(())
+}
+
+/// `dateModified` of a fixture's metadata (kept across a dump and a reload), else `now`.
+fn modified_at(meta: Option<&m::WfmVersionedEntityMetadata>, now: DateTime<Utc>) -> DateTime<Utc> {
+    meta.and_then(|m| m.date_modified.as_deref())
+        .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
+        .map_or(now, |d| d.with_timezone(&Utc))
 }
 
 fn metadata(version: i64, modified: DateTime<Utc>) -> m::WfmVersionedEntityMetadata {
