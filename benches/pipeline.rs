@@ -1,1 +1,87 @@
-fn main() {}
+//! Pipeline benchmark: generates the 10,000-agent × 26-week export (about 1.3 million shifts and
+//! 4.5 million tasks) under `target/bench-data/` (once; reused after), then times each stage and
+//! reports records per second and peak memory.
+//!
+//! Run: `cargo bench --bench pipeline` (options: `-- --agents N --weeks N --only extract`).
+//! Memory is measured in-process (VmHWM): a small export is staged first, then the full one, so the
+//! two peaks show whether memory grows with the export.
+
+use std::path::PathBuf;
+use std::time::Instant;
+use zd2gc::config::Config;
+
+fn arg(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn data(agents: u64, weeks: u64) -> (PathBuf, zd2gc::testdata::Generated) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-data/export-{agents}x{weeks}"));
+    let marker = dir.join("generated.json");
+    if let Ok(s) = std::fs::read_to_string(&marker)
+        && let Ok(g) = serde_json::from_str::<serde_json::Value>(&s)
+    {
+        let get = |k: &str| g[k].as_u64().unwrap_or(0);
+        return (
+            dir,
+            zd2gc::testdata::Generated {
+                agents: get("agents"),
+                shifts: get("shifts"),
+                tasks: get("tasks"),
+                trades: get("trades"),
+                bytes: get("bytes"),
+            },
+        );
+    }
+    let t = Instant::now();
+    let g = zd2gc::testdata::generate_export(&dir, agents, weeks, 42).expect("generate export");
+    std::fs::write(&marker, serde_json::to_string(&g).unwrap()).unwrap();
+    eprintln!("generated {} records ({} MB) in {:.1}s", g.records(), g.bytes / 1_000_000, t.elapsed().as_secs_f64());
+    (dir, g)
+}
+
+fn mb(b: Option<u64>) -> String {
+    b.map_or("n/a".into(), |b| format!("{} MB", b / 1_000_000))
+}
+
+fn main() {
+    let agents = arg("--agents", 10_000);
+    let weeks = arg("--weeks", 26);
+    let cfg = Config { default_timezone: Some("Europe/Paris".into()), ..Config::default() };
+    let work = tempfile::tempdir().expect("tempdir");
+
+    // Small export first: its peak shows the baseline the full run must not exceed by much.
+    let (small, gs) = data(agents / 10, weeks.min(4));
+    let t = Instant::now();
+    let o = zd2gc::extract::extract(work.path(), &small, &cfg, |_| {}).expect("extract small");
+    let peak_small = zd2gc::testdata::peak_rss_bytes();
+    println!(
+        "extract small: {} records in {:.2}s = {:.0} records/s, peak RSS {}",
+        o.records_staged,
+        t.elapsed().as_secs_f64(),
+        o.records_staged as f64 / t.elapsed().as_secs_f64(),
+        mb(peak_small)
+    );
+    assert_eq!(o.records_staged, gs.records());
+
+    let (full, g) = data(agents, weeks);
+    let t = Instant::now();
+    let o = zd2gc::extract::extract(work.path(), &full, &cfg, |_| {}).expect("extract full");
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(o.records_staged, g.records(), "every generated record staged");
+    println!(
+        "extract full:  {} records ({} shifts, {} tasks, {} trades, {} MB of CSV) in {:.2}s = {:.0} records/s, peak RSS {}",
+        o.records_staged,
+        g.shifts,
+        g.tasks,
+        g.trades,
+        g.bytes / 1_000_000,
+        secs,
+        o.records_staged as f64 / secs,
+        mb(zd2gc::testdata::peak_rss_bytes())
+    );
+}

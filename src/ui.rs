@@ -28,12 +28,22 @@ impl Ui {
             ColorChoice::Never => false,
             ColorChoice::Auto => tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         };
-        Ui { quiet, progress: tty && !no_progress && !quiet, color, json }
+        Ui {
+            quiet,
+            progress: tty && !no_progress && !quiet,
+            color,
+            json,
+        }
     }
 
     /// A silent UI for tests and in-process runs.
     pub fn silent() -> Ui {
-        Ui { quiet: true, progress: false, color: false, json: false }
+        Ui {
+            quiet: true,
+            progress: false,
+            color: false,
+            json: false,
+        }
     }
 
     /// A status line on stderr (suppressed by `--quiet`).

@@ -10,8 +10,10 @@ pub fn root() -> PathBuf {
 
 /// A `zd2gc` command ready to run, with colour off.
 pub fn zd2gc() -> assert_cmd::Command {
-    let mut c = assert_cmd::Command::cargo_bin("zd2gc").expect("binary built");
-    c.env("NO_COLOR", "1").env_remove("GENESYSCLOUD_OAUTHCLIENT_SECRET");
+    // The binary cargo built for this test run (not whatever target/debug holds).
+    let mut c = assert_cmd::Command::new(env!("CARGO_BIN_EXE_zd2gc"));
+    c.env("NO_COLOR", "1")
+        .env_remove("GENESYSCLOUD_OAUTHCLIENT_SECRET");
     c
 }
 

@@ -1,1 +1,250 @@
-//! Extract tests.
+//! `zd2gc extract` run as a user runs it: samples, every bad-input case, aliases, atomic replacement.
+
+use crate::common::{root, write_files, zd2gc};
+use rusqlite::Connection;
+use serde_json::Value;
+use std::path::Path;
+
+fn extract_json(dir: &Path, export: &Path) -> (i32, Value, String) {
+    let out = zd2gc()
+        .arg("--dir")
+        .arg(dir)
+        .arg("--json")
+        .arg("extract")
+        .arg(export)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let v = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap(), v, stderr)
+}
+
+fn file<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["files"].as_array().unwrap().iter().find(|f| f["file"] == name).unwrap_or_else(|| panic!("{name} in {v}"))
+}
+
+fn snapshot(dir: &Path) -> Connection {
+    zd2gc::extract::stage::open_snapshot(dir).expect("snapshot opens")
+}
+
+fn count(c: &Connection, sql: &str) -> i64 {
+    c.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn paris_sample_reports_every_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, v, _) = extract_json(dir.path(), &root().join("samples/paris-cutover"));
+    assert_eq!(code, 0);
+    for (name, rows) in [("agents.csv", 47), ("shifts.csv", 470), ("shift_tasks.csv", 1308), ("shift_trades.csv", 24)] {
+        let f = file(&v, name);
+        assert_eq!(f["rows_read"], rows, "{name}");
+        assert_eq!(f["staged"], rows, "{name}");
+        assert_eq!(f["rejected"], 0, "{name}");
+    }
+    let c = snapshot(dir.path());
+    assert_eq!(count(&c, "SELECT count(*) FROM shifts"), 470);
+    assert_eq!(count(&c, "SELECT count(*) FROM tasks"), 1308);
+    // The ambiguous Paris time is kept exactly as written, next to its zone; nothing resolved it.
+    let (start, fmt): (i64, i64) =
+        c.query_row("SELECT start, fmt FROM shifts WHERE shift_id = 'S-10221'", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    let tv = zd2gc::timeval::TimeVal { secs: start, fmt: (fmt & 0xff) as u8 };
+    assert!(tv.is_local());
+    assert_eq!(zd2gc::timeval::render(tv), "2026-10-25 02:30");
+}
+
+#[test]
+fn quoted_newlines_do_not_shift_line_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let ex = tempfile::tempdir().unwrap();
+    write_files(
+        ex.path(),
+        &[
+            ("agents.csv", b"agent_id,name,team\n1,Ann,\"Tier 1\nBilingual\"\n2,Bob,\"a\nb\nc\"\n3,Cy,T\n"),
+            ("shifts.csv", b"shift_id,agent_id,start_local,end_local\nS1,1,2026-10-26 08:00,2026-10-26 16:00\n"),
+        ],
+    );
+    let (code, _, _) = extract_json(dir.path(), ex.path());
+    assert_eq!(code, 0);
+    let c = snapshot(dir.path());
+    let lines: Vec<(String, i64)> = c
+        .prepare("SELECT agent_id, line FROM agents ORDER BY line")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(lines, vec![("1".into(), 2), ("2".into(), 4), ("3".into(), 7)]);
+}
+
+/// Every bad-input case: the diagnostic's code, file and line, and the good rows beside it staged.
+#[test]
+fn bad_rows_are_rejected_with_file_and_line_and_good_rows_staged() {
+    let dir = tempfile::tempdir().unwrap();
+    let ex = tempfile::tempdir().unwrap();
+    write_files(
+        ex.path(),
+        &[
+            ("agents.csv", b"\xEF\xBB\xBFagent_id,name,email,deactivated\n1,Ann,a@x.example,false\n2,Caf\xE9,b@x.example,0\n3,Cy,c@x.example,maybe\n4,Di,d@x.example,1\n"),
+            (
+                "shifts.csv",
+                b"shift_id,agent_id,start_local,end_local\n\
+S1,1,2026-10-26 08:00,2026-10-26 16:00\n\
+S2,1,2026-10-27 08:00\n\
+S3,1,2026-13-01 08:00,2026-10-26 09:00\n\
+S4,,2026-10-28 08:00,2026-10-28 16:00\n\
+S5,4,2026-10-29T08:00:00,2026-10-29T16:00:00\n\
+S6,4,0001-01-01 08:00,2026-10-29 16:00\n",
+            ),
+            (
+                "shift_trades.jsonl",
+                b"{\"trade_id\":\"TR1\",\"swap_request_id\":\"SR1\",\"status\":\"approved\",\"requester_agent_id\":1,\"requester_shift_id\":\"S1\",\"recipient_agent_id\":4}\n\
+{\"trade_id\":\"TR2\",\"swap_request_id\":\"SR1\",\"status\":\"maybe\",\"requester_agent_id\":1,\"requester_shift_id\":\"S1\",\"recipient_agent_id\":4}\n\
+not json\n\
+\n\
+{\"trade_id\":\"TR3\",\"swap_request_id\":\"SR2\",\"status\":\"denied\",\"requester_agent_id\":1,\"requester_shift_id\":\"S1\",\"recipient_agent_id\":4}\n",
+            ),
+        ],
+    );
+    let (code, v, stderr) = extract_json(dir.path(), ex.path());
+    assert_eq!(code, 1, "rejects are findings: {stderr}");
+    let rejects = |name: &str| -> Vec<(String, u64, String)> {
+        file(&v, name)["rejects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["code"].as_str().unwrap().to_string(), r["line"].as_u64().unwrap(), r["field"].as_str().unwrap_or("").to_string()))
+            .collect()
+    };
+    assert_eq!(
+        rejects("agents.csv"),
+        vec![("malformed-row".into(), 3, "name".into()), ("malformed-row".into(), 4, "deactivated".into())]
+    );
+    assert_eq!(
+        rejects("shifts.csv"),
+        vec![
+            ("malformed-row".into(), 3, "".into()),
+            ("malformed-row".into(), 4, "start_local".into()),
+            ("missing-field".into(), 5, "agent_id".into()),
+            ("malformed-row".into(), 7, "start_local".into()),
+        ]
+    );
+    assert_eq!(
+        rejects("shift_trades.jsonl"),
+        vec![("malformed-row".into(), 2, "status".into()), ("malformed-row".into(), 3, "".into())]
+    );
+    // The terminal shows them as diagnostics with file:line and the offending text.
+    assert!(stderr.contains("agents.csv:3: bad UTF-8 in column `name`"), "{stderr}");
+    assert!(stderr.contains("shifts.csv:3: wrong column count: 3 fields where the header has 4"), "{stderr}");
+    assert!(stderr.contains("2026-13-01 08:00"), "{stderr}");
+    assert!(stderr.contains("year 1 is outside"), "{stderr}");
+    // The good rows beside them were staged, and the rejects are kept in the snapshot.
+    let c = snapshot(dir.path());
+    assert_eq!(count(&c, "SELECT count(*) FROM agents"), 2);
+    assert_eq!(count(&c, "SELECT count(*) FROM shifts"), 2);
+    assert_eq!(count(&c, "SELECT count(*) FROM trades"), 2);
+    assert_eq!(count(&c, "SELECT count(*) FROM rejects"), 8);
+    assert_eq!(count(&c, "SELECT count(*) FROM shifts WHERE shift_id IN ('S1','S5')"), 2);
+}
+
+#[test]
+fn unix_seconds_must_be_numbers_and_nested_tasks_are_staged() {
+    let dir = tempfile::tempdir().unwrap();
+    let ex = tempfile::tempdir().unwrap();
+    write_files(
+        ex.path(),
+        &[
+            ("agents.jsonl", b"{\"id\": 7, \"name\": \"Ann\", \"email\": \"a@x.example\"}\n"),
+            (
+                "shifts.jsonl",
+                b"{\"id\":\"S1\",\"agentId\":7,\"startTime\":1792915200,\"endTime\":1792944000,\"tasks\":[{\"id\":\"T1\",\"name\":\"Phone\",\"startTime\":1792915200,\"endTime\":1792918800},{\"id\":\"T2\",\"name\":\"Break\",\"startTime\":1792918800,\"endTime\":1792919700}]}\n\
+{\"id\":\"S2\",\"agentId\":7,\"startTime\":\"soon\",\"endTime\":1792944000}\n",
+            ),
+        ],
+    );
+    let (code, v, _) = extract_json(dir.path(), ex.path());
+    assert_eq!(code, 1);
+    let f = file(&v, "shifts.jsonl");
+    assert_eq!(f["staged"], 1);
+    assert_eq!(f["nested_tasks"], 2);
+    assert_eq!(f["rejects"][0]["line"], 2);
+    assert_eq!(f["rejects"][0]["field"], "startTime");
+    let c = snapshot(dir.path());
+    assert_eq!(count(&c, "SELECT count(*) FROM tasks WHERE shift_id = 'S1' AND line = 1"), 2);
+}
+
+#[test]
+fn missing_required_column_names_it_and_the_aliases_tried_and_keeps_the_old_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, v, _) = extract_json(dir.path(), &root().join("samples/paris-cutover"));
+    assert_eq!(code, 0);
+    let old_id = v["snapshot_id"].as_str().unwrap().to_string();
+
+    std::fs::write(dir.path().join("zd2gc.toml"), "[columns.shifts]\nagent_id = [\"Agent\", \"Owner\"]\n").unwrap();
+    let ex = tempfile::tempdir().unwrap();
+    write_files(
+        ex.path(),
+        &[
+            ("agents.csv", b"agent_id\n1\n"),
+            ("shifts.csv", b"shift_id,Employee,start_local,end_local\nS1,1,2026-10-26 08:00,2026-10-26 16:00\n"),
+        ],
+    );
+    let (code, _, stderr) = extract_json(dir.path(), ex.path());
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("missing-column"), "{stderr}");
+    assert!(stderr.contains("shifts.csv has no required column `agent_id` (tried: Agent, Owner, agent_id, agentId)"), "{stderr}");
+    // The previous snapshot is intact.
+    let c = snapshot(dir.path());
+    let id: String = c.query_row("SELECT value FROM snapshot_meta WHERE key='snapshot_id'", [], |r| r.get(0)).unwrap();
+    assert_eq!(id, old_id);
+    assert_eq!(count(&c, "SELECT count(*) FROM shifts"), 470);
+}
+
+#[test]
+fn header_aliases_from_the_configuration_are_used() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("zd2gc.toml"), "[columns.shifts]\nstart_local = [\"Shift start\"]\nend_local = [\"Shift end\"]\n").unwrap();
+    let ex = tempfile::tempdir().unwrap();
+    write_files(
+        ex.path(),
+        &[
+            ("agents.csv", b"id,email\n1,a@x.example\n"),
+            ("shifts.csv", b"ID,Agent_Id,Shift start,Shift end\nS1,1,2026-10-26 08:00,2026-10-26 16:00\n"),
+        ],
+    );
+    let (code, v, stderr) = extract_json(dir.path(), ex.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(file(&v, "shifts.csv")["staged"], 1);
+}
+
+#[test]
+fn re_extract_replaces_the_snapshot_and_cleans_leftovers() {
+    let dir = tempfile::tempdir().unwrap();
+    // A leftover of a killed extract (a pid that cannot exist) must not survive or be used.
+    std::fs::write(dir.path().join("snapshot.db.tmp-4294967"), b"junk").unwrap();
+    let (code, a, _) = extract_json(dir.path(), &root().join("samples/paris-cutover"));
+    assert_eq!(code, 0);
+    let (code, b, _) = extract_json(dir.path(), &root().join("samples/clean"));
+    assert_eq!(code, 0);
+    assert_ne!(a["snapshot_id"], b["snapshot_id"]);
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("snapshot"))
+        .collect();
+    assert_eq!(names.len(), 2, "snapshot.db and its one tasks file: {names:?}");
+    let c = snapshot(dir.path());
+    assert_eq!(count(&c, "SELECT count(*) FROM shifts"), 101);
+    assert_eq!(count(&c, "SELECT count(*) FROM tasks"), 312);
+}
+
+#[test]
+fn both_csv_and_jsonl_for_one_kind_is_a_user_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let ex = tempfile::tempdir().unwrap();
+    write_files(ex.path(), &[("agents.csv", b"agent_id\n1\n"), ("agents.jsonl", b"{\"id\":1}\n"), ("shifts.csv", b"shift_id,agent_id,start,end\n")]);
+    let (code, _, stderr) = extract_json(dir.path(), ex.path());
+    assert_eq!(code, 1);
+    assert!(stderr.contains("2 files for agents"), "{stderr}");
+}

@@ -132,7 +132,7 @@ pub fn extract(
     dir: &Path,
     export_dir: &Path,
     cfg: &Config,
-    mut progress: impl FnMut(u64),
+    mut progress: impl FnMut(u64) + Send,
 ) -> Result<Outcome> {
     let started = std::time::Instant::now();
     let unknown = columns::unknown_alias_targets(cfg);
@@ -148,24 +148,38 @@ pub fn extract(
     let specs = discover(export_dir)?;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut staging = stage::Staging::create(&crate::db::snapshot_path(dir))?;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<stage::Batch>(32);
+    let (tx_main, rx_main) = std::sync::mpsc::sync_channel::<stage::Batch>(16);
+    let (tx_tasks, rx_tasks) = std::sync::mpsc::sync_channel::<stage::Batch>(16);
+    let senders = source::Senders { main: tx_main, tasks: tx_tasks };
+    let written = std::sync::atomic::AtomicU64::new(0);
+    let next_report = std::sync::atomic::AtomicU64::new(100_000);
+    let report = std::sync::Mutex::new(&mut progress);
+    let on_batch = |n: u64| {
+        use std::sync::atomic::Ordering::Relaxed;
+        let total = written.fetch_add(n, Relaxed) + n;
+        if total >= next_report.load(Relaxed) {
+            next_report.store(total + 200_000, Relaxed);
+            if let Ok(mut p) = report.try_lock() {
+                (**p)(total);
+            }
+        }
+    };
     let results: Vec<Result<FileStats>> = std::thread::scope(|s| {
         let handles: Vec<_> = specs
             .iter()
             .map(|spec| {
-                let tx = tx.clone();
+                let tx = senders.clone();
                 s.spawn(move || source::read(cfg, spec, &tx))
             })
             .collect();
-        drop(tx);
-        let written = staging.consume(rx, &mut progress);
-        let mut out: Vec<Result<FileStats>> = handles
-            .into_iter()
-            .map(|h| h.join().expect("reader thread panicked"))
-            .collect();
-        if let Err(e) = written {
-            out.push(Err(e));
-        }
+        drop(senders);
+        let tasks_writer = s.spawn(|| staging.tasks.consume(rx_tasks, &on_batch));
+        let main_written = staging.main.consume(rx_main, &on_batch);
+        let tasks_written = tasks_writer.join().expect("tasks writer panicked");
+        // A writer's own error explains the readers' "writer stopped early": report it first.
+        let mut out: Vec<Result<FileStats>> =
+            [main_written, tasks_written].into_iter().filter_map(|r| r.err()).map(Err).collect();
+        out.extend(handles.into_iter().map(|h| h.join().expect("reader thread panicked")));
         out
     });
     let mut files = Vec::new();
@@ -184,20 +198,16 @@ pub fn extract(
     }
     let snapshot_id = format!("{:x}", h.finalize());
     let export_abs = std::fs::canonicalize(export_dir).unwrap_or_else(|_| export_dir.to_path_buf());
-    staging.finish(
+    staging.commit(
         &files,
         &[
             ("snapshot_id", snapshot_id.clone()),
             ("export_dir", export_abs.display().to_string()),
             ("extracted_at", crate::db::now_rfc3339()),
             ("tool_version", env!("CARGO_PKG_VERSION").to_string()),
-            (
-                "default_timezone",
-                cfg.default_timezone.clone().unwrap_or_default(),
-            ),
+            ("default_timezone", cfg.default_timezone.clone().unwrap_or_default()),
         ],
     )?;
-    staging.commit()?;
     let rejected: u64 = files.iter().map(|f| f.rejected).sum();
     let staged: u64 = files.iter().map(|f| f.staged + f.nested_tasks).sum();
     Ok(Outcome {
@@ -302,7 +312,7 @@ pub fn run(args: &ExtractArgs, ctx: &Ctx) -> Result<Exit> {
     ));
     let mut shown = 0;
     for f in &o.files {
-        for r in &f.sample {
+        for r in f.sample.iter().take(5) {
             if shown < 20 {
                 ui.diag(&reject_diag(&f.file, r));
                 shown += 1;

@@ -69,7 +69,7 @@ pub struct TimeOffRow {
 }
 
 /// A row that could not be staged: kept with its code, the field at fault and the text as written.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Reject {
     pub line: u64,
     pub code: &'static str,

@@ -14,12 +14,19 @@ use std::path::PathBuf;
 use std::sync::mpsc::SyncSender;
 
 pub const BATCH: usize = 4096;
+
+/// Where readers send their batches: tasks to the tasks writer, everything else to the main one.
+#[derive(Clone)]
+pub struct Senders {
+    pub main: SyncSender<Batch>,
+    pub tasks: SyncSender<Batch>,
+}
 /// Longest JSON Lines record accepted (a longer one is rejected, and skipped to its end).
 pub const MAX_LINE: usize = 1 << 20;
 /// Longest single value accepted.
 pub const MAX_FIELD: usize = 64 * 1024;
 /// How many rejects per file are kept for the terminal (all go to the database).
-pub const SAMPLE: usize = 5;
+pub const SAMPLE: usize = 50;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -59,7 +66,8 @@ pub struct FileStats {
     pub rejected: u64,
     /// Nested tasks staged from a JSON Lines shifts file.
     pub nested_tasks: u64,
-    #[serde(skip)]
+    /// The first rejects of the file (all of them are in the `rejects` table).
+    #[serde(rename = "rejects")]
     pub sample: Vec<Reject>,
 }
 
@@ -83,6 +91,8 @@ impl<R: Read> Read for Hashing<R> {
 struct Sink<'a> {
     file_id: i64,
     tx: &'a SyncSender<Batch>,
+    /// Tasks go to their own writer.
+    tx_tasks: &'a SyncSender<Batch>,
     agents: Vec<records::AgentRow>,
     shifts: Vec<records::ShiftRow>,
     tasks: Vec<records::TaskRow>,
@@ -93,10 +103,11 @@ struct Sink<'a> {
 }
 
 impl<'a> Sink<'a> {
-    fn new(spec: &FileSpec, tx: &'a SyncSender<Batch>) -> Self {
+    fn new(spec: &FileSpec, tx: &'a Senders) -> Self {
         Sink {
             file_id: spec.file_id,
-            tx,
+            tx: &tx.main,
+            tx_tasks: &tx.tasks,
             agents: Vec::new(),
             shifts: Vec::with_capacity(BATCH),
             tasks: Vec::with_capacity(BATCH),
@@ -180,9 +191,7 @@ impl<'a> Sink<'a> {
             )?;
         }
         if full(self.tasks.len()) {
-            Self::send(
-                self.tx,
-                Batch::Tasks(
+            Self::send(self.tx_tasks, Batch::Tasks(
                     id,
                     std::mem::replace(&mut self.tasks, Vec::with_capacity(BATCH)),
                 ),
@@ -285,7 +294,7 @@ fn too_long(line: u64, what: &str, n: usize, limit: usize) -> Reject {
 }
 
 /// Read a CSV file: header row, RFC 4180 quoting, a BOM tolerated; records keep their physical line.
-pub fn read_csv(cfg: &Config, spec: &FileSpec, tx: &SyncSender<Batch>) -> Result<FileStats> {
+pub fn read_csv(cfg: &Config, spec: &FileSpec, tx: &Senders) -> Result<FileStats> {
     let hashing = open(spec)?;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -509,7 +518,7 @@ fn view(owned: &[Option<String>; MAX_COLS]) -> Fields<'_> {
 
 /// Read a JSON Lines file: one object per line, field names as the WFM API's (or as the CSV's).
 /// A shifts file may nest its tasks in `tasks[]`; they are staged as tasks of that shift, at its line.
-pub fn read_jsonl(cfg: &Config, spec: &FileSpec, tx: &SyncSender<Batch>) -> Result<FileStats> {
+pub fn read_jsonl(cfg: &Config, spec: &FileSpec, tx: &Senders) -> Result<FileStats> {
     let hashing = open(spec)?;
     let mut rdr = BufReader::with_capacity(1 << 16, hashing);
     let keys = json_keys(cfg, spec.kind);
@@ -649,7 +658,7 @@ pub fn read_jsonl(cfg: &Config, spec: &FileSpec, tx: &SyncSender<Batch>) -> Resu
     finish(sink, hashing)
 }
 
-pub fn read(cfg: &Config, spec: &FileSpec, tx: &SyncSender<Batch>) -> Result<FileStats> {
+pub fn read(cfg: &Config, spec: &FileSpec, tx: &Senders) -> Result<FileStats> {
     match spec.format {
         Format::Csv => read_csv(cfg, spec, tx),
         Format::Jsonl => read_jsonl(cfg, spec, tx),

@@ -33,10 +33,6 @@ CREATE TABLE shifts (
     start INTEGER NOT NULL, end INTEGER NOT NULL, fmt INTEGER NOT NULL, start_text TEXT, end_text TEXT,
     timezone TEXT, published INTEGER, parent_id TEXT
 );
-CREATE TABLE tasks (
-    file_id INTEGER NOT NULL, line INTEGER NOT NULL, task_id TEXT, shift_id TEXT NOT NULL, name TEXT NOT NULL,
-    start INTEGER NOT NULL, end INTEGER NOT NULL, fmt INTEGER NOT NULL, start_text TEXT, end_text TEXT, paid INTEGER
-);
 CREATE TABLE trades (
     file_id INTEGER NOT NULL, line INTEGER NOT NULL, trade_id TEXT NOT NULL, swap_request_id TEXT NOT NULL,
     status TEXT NOT NULL, requester_agent_id TEXT NOT NULL, requester_shift_id TEXT NOT NULL,
@@ -55,11 +51,20 @@ CREATE TABLE rejects (
 );
 "#;
 
+/// The tasks file (written by its own thread; see [`Staging`]).
+pub const TASKS_SCHEMA: &str = r#"
+CREATE TABLE tasks (
+    file_id INTEGER NOT NULL, line INTEGER NOT NULL, task_id TEXT, shift_id TEXT NOT NULL, name TEXT NOT NULL,
+    start INTEGER NOT NULL, end INTEGER NOT NULL, fmt INTEGER NOT NULL, start_text TEXT, end_text TEXT, paid INTEGER
+);
+"#;
+
+pub const TASKS_INDEXES: &str = "CREATE INDEX tasks_by_shift ON tasks(shift_id);";
+
 /// Indexes built once the rows are in (faster than maintaining them row by row).
 pub const INDEXES: &str = r#"
 CREATE INDEX shifts_by_id ON shifts(shift_id);
 CREATE INDEX shifts_by_agent ON shifts(agent_id, start);
-CREATE INDEX tasks_by_shift ON tasks(shift_id);
 CREATE INDEX trades_by_id ON trades(trade_id);
 CREATE INDEX agents_by_id ON agents(agent_id);
 "#;
@@ -91,167 +96,91 @@ impl Batch {
     }
 }
 
-/// A staging file being written; becomes the snapshot on [`Staging::commit`].
-pub struct Staging {
-    conn: Connection,
-    tmp: PathBuf,
-    target: PathBuf,
-}
-
 fn b(v: Option<bool>) -> Option<i64> {
     v.map(i64::from)
 }
 
-impl Staging {
-    /// Create a fresh staging file beside `target` (removing leftovers of a crashed extract).
-    pub fn create(target: &Path) -> Result<Staging> {
-        let tmp = target.with_extension(format!("db.tmp-{}", std::process::id()));
-        if let Some(dir) = target.parent() {
-            remove_stale_tmp(dir, target);
-        }
+/// One SQLite file being written by one thread: no journal, no sync, exclusive, one transaction.
+pub struct Writer {
+    conn: Connection,
+    tmp: PathBuf,
+}
+
+impl Writer {
+    fn create(tmp: PathBuf, schema: &str) -> Result<Writer> {
+        let _ = std::fs::remove_file(&tmp);
         let conn = Connection::open(&tmp)?;
         crate::db::restrict_permissions(&tmp);
         conn.execute_batch(
             "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE;
-             PRAGMA page_size = 16384; PRAGMA cache_size = -65536; PRAGMA temp_store = FILE;",
+             PRAGMA page_size = 16384; PRAGMA cache_size = -32768; PRAGMA temp_store = FILE;",
         )?;
-        conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(schema)?;
         conn.pragma_update(None, "user_version", SNAPSHOT_SCHEMA)?;
         conn.execute_batch("BEGIN")?;
-        Ok(Staging {
-            conn,
-            tmp,
-            target: target.to_path_buf(),
-        })
+        Ok(Writer { conn, tmp })
     }
 
     /// Insert everything the readers send until they all hang up.
-    pub fn consume(&mut self, rx: Receiver<Batch>, progress: &mut dyn FnMut(u64)) -> Result<()> {
-        let mut n: u64 = 0;
-        let mut next_report: u64 = 100_000;
+    pub fn consume(&mut self, rx: Receiver<Batch>, progress: &(dyn Fn(u64) + Sync)) -> Result<()> {
         let c = &self.conn;
-        let mut ins_agent = c.prepare("INSERT INTO agents VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)")?;
-        let mut ins_shift =
-            c.prepare("INSERT INTO shifts VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")?;
-        let mut ins_task =
-            c.prepare("INSERT INTO tasks VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)")?;
-        let mut ins_trade = c.prepare(
-            "INSERT INTO trades VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
-        )?;
-        let mut ins_off =
-            c.prepare("INSERT INTO time_off VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")?;
-        let mut ins_rej = c.prepare("INSERT INTO rejects VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)")?;
         for batch in rx {
-            n += batch.len() as u64;
-            if n >= next_report {
-                progress(n);
-                next_report = n + 200_000;
-            }
+            progress(batch.len() as u64);
             match batch {
                 Batch::Agents(f, rows) => {
+                    let mut ins_agent = c.prepare_cached("INSERT INTO agents VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)")?;
                     for r in rows {
                         ins_agent.execute(params![
-                            f,
-                            r.line as i64,
-                            r.agent_id,
-                            r.name,
-                            r.email,
-                            r.timezone,
-                            r.location,
-                            r.team,
+                            f, r.line as i64, r.agent_id, r.name, r.email, r.timezone, r.location, r.team,
                             b(r.deactivated)
                         ])?;
                     }
                 }
                 Batch::Shifts(f, rows) => {
+                    let mut ins_shift = c.prepare_cached("INSERT INTO shifts VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")?;
                     for r in rows {
                         let fmt = r.start.val.fmt as i64 | (r.end.val.fmt as i64) << 8;
                         ins_shift.execute(params![
-                            f,
-                            r.line as i64,
-                            r.shift_id,
-                            r.agent_id,
-                            r.start.val.secs,
-                            r.end.val.secs,
-                            fmt,
-                            r.start.text,
-                            r.end.text,
-                            r.timezone,
-                            b(r.published),
-                            r.parent_id
+                            f, r.line as i64, r.shift_id, r.agent_id, r.start.val.secs, r.end.val.secs, fmt,
+                            r.start.text, r.end.text, r.timezone, b(r.published), r.parent_id
                         ])?;
                     }
                 }
                 Batch::Tasks(f, rows) => {
+                    let mut ins_task = c.prepare_cached("INSERT INTO tasks VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)")?;
                     for r in rows {
                         let fmt = r.start.val.fmt as i64 | (r.end.val.fmt as i64) << 8;
                         ins_task.execute(params![
-                            f,
-                            r.line as i64,
-                            r.task_id,
-                            r.shift_id,
-                            r.name,
-                            r.start.val.secs,
-                            r.end.val.secs,
-                            fmt,
-                            r.start.text,
-                            r.end.text,
-                            b(r.paid)
+                            f, r.line as i64, r.task_id, r.shift_id, r.name, r.start.val.secs, r.end.val.secs,
+                            fmt, r.start.text, r.end.text, b(r.paid)
                         ])?;
                     }
                 }
                 Batch::Trades(f, rows) => {
+                    let mut ins_trade = c.prepare_cached("INSERT INTO trades VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)")?;
                     for r in rows {
                         let v = &r.vals;
                         ins_trade.execute(params![
-                            f,
-                            r.line as i64,
-                            v[0],
-                            v[1],
-                            v[2],
-                            v[3],
-                            v[4],
-                            v[5],
-                            v[6],
-                            v[7],
-                            v[8],
-                            v[9],
-                            v[10],
+                            f, r.line as i64, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10],
                             v[11]
                         ])?;
                     }
                 }
                 Batch::TimeOff(f, rows) => {
+                    let mut ins_off = c.prepare_cached("INSERT INTO time_off VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")?;
                     for r in rows {
                         let fmt = r.start.val.fmt as i64 | (r.end.val.fmt as i64) << 8;
                         ins_off.execute(params![
-                            f,
-                            r.line as i64,
-                            r.id,
-                            r.agent_id,
-                            r.start.val.secs,
-                            r.end.val.secs,
-                            fmt,
-                            r.start.text,
-                            r.end.text,
-                            r.status,
-                            r.reason,
-                            b(r.full_day)
+                            f, r.line as i64, r.id, r.agent_id, r.start.val.secs, r.end.val.secs, fmt,
+                            r.start.text, r.end.text, r.status, r.reason, b(r.full_day)
                         ])?;
                     }
                 }
                 Batch::Rejects(f, rows) => {
+                    let mut ins_rej = c.prepare_cached("INSERT INTO rejects VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)")?;
                     for r in rows {
                         ins_rej.execute(params![
-                            f,
-                            r.line as i64,
-                            r.code,
-                            r.field,
-                            r.message,
-                            r.value,
-                            r.text,
-                            r.record_id,
-                            r.shift_id
+                            f, r.line as i64, r.code, r.field, r.message, r.value, r.text, r.record_id, r.shift_id
                         ])?;
                     }
                 }
@@ -260,83 +189,120 @@ impl Staging {
         Ok(())
     }
 
-    /// Record the files and the snapshot's identity, build the indexes, and make it durable.
-    pub fn finish(&mut self, files: &[FileStats], meta: &[(&str, String)]) -> Result<()> {
-        let c = &self.conn;
-        for f in files {
-            c.execute(
-                "INSERT INTO files VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
-                params![
-                    f.file_id,
-                    f.kind,
-                    f.file,
-                    f.format,
-                    f.bytes as i64,
-                    f.sha256,
-                    f.rows_read as i64,
-                    f.staged as i64,
-                    f.rejected as i64,
-                    f.nested_tasks as i64
-                ],
-            )?;
-        }
-        for (k, v) in meta {
-            c.execute("INSERT INTO snapshot_meta VALUES (?1, ?2)", params![k, v])?;
-        }
-        c.execute_batch(INDEXES)?;
-        c.execute_batch("COMMIT")?;
-        Ok(())
-    }
-
-    /// Atomically replace the previous snapshot with this one (fsync, then rename).
-    pub fn commit(self) -> Result<()> {
-        let Staging { conn, tmp, target } = self;
+    /// Build the indexes, commit, close and fsync.
+    fn seal(self, indexes: &str) -> Result<PathBuf> {
+        self.conn.execute_batch(indexes)?;
+        self.conn.execute_batch("COMMIT")?;
+        let Writer { conn, tmp } = self;
         conn.close().map_err(|(_, e)| Error::Db(e))?;
         let f = std::fs::File::open(&tmp).map_err(|e| Error::io(&tmp, e))?;
         f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-        std::fs::rename(&tmp, &target).map_err(|e| Error::io(&target, e))?;
-        if let Some(dir) = target.parent()
-            && let Ok(d) = std::fs::File::open(if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            })
-        {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    }
-
-    /// Drop the staging file (the previous snapshot stays).
-    pub fn abandon(self) {
-        let Staging { conn, tmp, .. } = self;
-        drop(conn);
-        let _ = std::fs::remove_file(&tmp);
+        Ok(tmp)
     }
 }
 
-/// Remove `snapshot.db.tmp-<pid>` files left by extracts that were killed (their pid is gone).
-fn remove_stale_tmp(dir: &Path, target: &Path) {
-    let Some(stem) = target.file_name().and_then(|n| n.to_str()) else {
-        return;
-    };
-    let prefix = format!("{stem}.tmp-");
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
+/// A snapshot being written: the main file (agents, shifts, trades, time off, rejects) and the tasks
+/// file, each by its own thread so the two cores share the inserts and the index builds. It becomes
+/// the snapshot on [`Staging::commit`]: the tasks file is renamed to a fresh unique name, then the main
+/// file (which names it) replaces `snapshot.db` in one rename. A crash at any point leaves the previous
+/// snapshot whole; leftovers are removed by the next extract.
+pub struct Staging {
+    pub main: Writer,
+    pub tasks: Writer,
+    target: PathBuf,
+    tasks_name: String,
+}
+
+impl Staging {
+    /// Create fresh staging files beside `target` (removing leftovers of a crashed extract).
+    pub fn create(target: &Path) -> Result<Staging> {
+        let dir = target.parent().map(Path::to_path_buf).unwrap_or_default();
+        remove_stale(&dir, target);
+        let pid = std::process::id();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let main = Writer::create(target.with_extension(format!("db.tmp-{pid}")), SCHEMA)?;
+        let tasks = Writer::create(dir.join(format!("{TASKS_PREFIX}{pid}-{nanos}.db.tmp-{pid}")), TASKS_SCHEMA)?;
+        Ok(Staging { main, tasks, target: target.to_path_buf(), tasks_name: format!("{TASKS_PREFIX}{pid}-{nanos}.db") })
+    }
+
+    /// Record the files and the snapshot's identity, build the indexes (both files at once), make
+    /// both durable, and switch `snapshot.db` to the new snapshot.
+    pub fn commit(self, files: &[FileStats], meta: &[(&str, String)]) -> Result<()> {
+        let Staging { main, tasks, target, tasks_name } = self;
+        {
+            let c = &main.conn;
+            for f in files {
+                c.execute(
+                    "INSERT INTO files VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+                    params![
+                        f.file_id, f.kind, f.file, f.format, f.bytes as i64, f.sha256, f.rows_read as i64,
+                        f.staged as i64, f.rejected as i64, f.nested_tasks as i64
+                    ],
+                )?;
+            }
+            for (k, v) in meta {
+                c.execute("INSERT INTO snapshot_meta VALUES (?1, ?2)", params![k, v])?;
+            }
+            c.execute("INSERT INTO snapshot_meta VALUES ('tasks_file', ?1)", [&tasks_name])?;
+        }
+        let (main_tmp, tasks_tmp) = std::thread::scope(|s| {
+            let t = s.spawn(|| tasks.seal(TASKS_INDEXES));
+            let m = main.seal(INDEXES);
+            (m, t.join().expect("index thread panicked"))
+        });
+        let (main_tmp, tasks_tmp) = (main_tmp?, tasks_tmp?);
+        let dir = target.parent().map(Path::to_path_buf).unwrap_or_default();
+        let tasks_final = dir.join(&tasks_name);
+        std::fs::rename(&tasks_tmp, &tasks_final).map_err(|e| Error::io(&tasks_final, e))?;
+        sync_dir(&dir);
+        std::fs::rename(&main_tmp, &target).map_err(|e| Error::io(&target, e))?;
+        sync_dir(&dir);
+        remove_stale(&dir, &target);
+        Ok(())
+    }
+
+    /// Drop the staging files (the previous snapshot stays).
+    pub fn abandon(self) {
+        for w in [self.main, self.tasks] {
+            let Writer { conn, tmp } = w;
+            drop(conn);
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+}
+
+fn sync_dir(dir: &Path) {
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+pub const TASKS_PREFIX: &str = "snapshot-tasks-";
+
+/// The tasks file the current snapshot names, if any.
+fn current_tasks_file(target: &Path) -> Option<String> {
+    let c = Connection::open_with_flags(target, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+    c.query_row("SELECT value FROM snapshot_meta WHERE key = 'tasks_file'", [], |r| r.get(0)).ok()
+}
+
+/// Remove what killed extracts left: `*.tmp-<pid>` files whose process is gone, and tasks files the
+/// current snapshot does not name.
+fn remove_stale(dir: &Path, target: &Path) {
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let keep = current_tasks_file(target);
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
     for e in entries.flatten() {
         let name = e.file_name();
         let Some(name) = name.to_str() else { continue };
-        if let Some(pid) = name
-            .strip_prefix(&prefix)
-            .and_then(|p| p.parse::<u32>().ok())
-            && !Path::new(&format!("/proc/{pid}")).exists()
-        {
+        let tmp_pid = name.rsplit_once(".tmp-").and_then(|(_, p)| p.parse::<u32>().ok());
+        let stale = match tmp_pid {
+            Some(pid) => pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists(),
+            None => name.starts_with(TASKS_PREFIX) && name.ends_with(".db") && keep.as_deref() != Some(name),
+        };
+        if stale && (name.starts_with("snapshot")) {
             let _ = std::fs::remove_file(e.path());
         }
     }
@@ -359,5 +325,32 @@ pub fn open_snapshot(dir: &Path) -> Result<Connection> {
             Some("run `zd2gc extract` again with this version".into()),
         ));
     }
+    attach_tasks(&c, dir, "snapshot_tasks")?;
     Ok(c)
+}
+
+/// Attach the snapshot's tasks file to a connection that has the main snapshot file as `main` or
+/// attached: unqualified `tasks` then resolves to it. Use this (or [`open_snapshot`]) rather than
+/// opening the files by hand.
+pub fn attach_tasks(conn: &Connection, dir: &Path, schema: &str) -> Result<()> {
+    let name = current_tasks_file(&crate::db::snapshot_path(dir)).ok_or_else(|| {
+        Error::failure("snapshot.db names no tasks file", Some("run `zd2gc extract` again".into()))
+    })?;
+    let path = dir.join(name);
+    conn.execute("ATTACH DATABASE ?1 AS ?2", params![path.display().to_string(), schema])?;
+    Ok(())
+}
+
+/// Attach the whole snapshot (main file as `schema`, tasks as `<schema>_tasks`) to another
+/// connection, e.g. the state database, for joins across the two.
+pub fn attach_snapshot(conn: &Connection, dir: &Path, schema: &str) -> Result<()> {
+    let p = crate::db::snapshot_path(dir);
+    if !p.exists() {
+        return Err(Error::usage(
+            format!("no staged export in {}", dir.display()),
+            Some("run `zd2gc extract EXPORT_DIR` first".into()),
+        ));
+    }
+    conn.execute("ATTACH DATABASE ?1 AS ?2", params![p.display().to_string(), schema])?;
+    attach_tasks(conn, dir, &format!("{schema}_tasks"))
 }

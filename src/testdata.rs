@@ -1,0 +1,119 @@
+//! Synthetic exports for benchmarks and scale tests: `agents` agents × `weeks` weeks of shifts (five a
+//! week), three or four tasks per shift, and a trade for about one shift in fifty. Deterministic for a
+//! seed; written streaming, so generating millions of rows takes little memory.
+
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+/// A tiny deterministic PRNG (splitmix64), so the data does not depend on a crate's version.
+pub struct SplitMix(pub u64);
+
+impl SplitMix {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Generated {
+    pub agents: u64,
+    pub shifts: u64,
+    pub tasks: u64,
+    pub trades: u64,
+    pub bytes: u64,
+}
+
+impl Generated {
+    pub fn records(&self) -> u64 {
+        self.agents + self.shifts + self.tasks + self.trades
+    }
+}
+
+const TASKS: &[&str] = &["Phone", "Email", "Chat", "Training", "Team Meeting"];
+
+/// Write `agents.csv`, `shifts.csv`, `shift_tasks.csv` and `shift_trades.csv` into `dir`. Weeks start
+/// on Monday 2026-08-31 (so 26 weeks cover both DST nights of the Paris autumn and the next spring).
+pub fn generate_export(dir: &Path, agents: u64, weeks: u64, seed: u64) -> std::io::Result<Generated> {
+    std::fs::create_dir_all(dir)?;
+    let mut rng = SplitMix(seed);
+    let mut g = Generated::default();
+    let mut a = BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join("agents.csv"))?);
+    writeln!(a, "agent_id,name,email,timezone,location,team,deactivated")?;
+    for i in 0..agents {
+        let (loc, tz) = if i % 10 == 9 { ("Chicago", "") } else { ("Paris", "") };
+        writeln!(a, "{},Agent {i},agent{i}@bench.example,{tz},{loc},Team {},false", 100_000 + i, i % 37)?;
+        g.agents += 1;
+    }
+    a.flush()?;
+    let mut s = BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join("shifts.csv"))?);
+    let mut t = BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join("shift_tasks.csv"))?);
+    let mut tr = BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join("shift_trades.csv"))?);
+    writeln!(s, "shift_id,agent_id,start_local,end_local,published")?;
+    writeln!(t, "task_id,shift_id,name,start_local,end_local,paid")?;
+    writeln!(
+        tr,
+        "trade_id,swap_request_id,status,requester_agent_id,requester_shift_id,recipient_agent_id,recipient_shift_id"
+    )?;
+    // 2026-08-31 00:00 as naive seconds.
+    let base = crate::timeval::days_from_civil(2026, 8, 31) * 86400;
+    let mut shift_no = 0u64;
+    let mut task_no = 0u64;
+    for w in 0..weeks {
+        for i in 0..agents {
+            let agent = 100_000 + i;
+            let start_hour = 6 + (i % 4) as i64 * 2 + rng.below(2) as i64; // 6..=13
+            for d in 0..5i64 {
+                let day = base + (w as i64 * 7 + d) * 86400;
+                let start = day + start_hour * 3600 + (rng.below(4) as i64) * 900;
+                let len = 8 * 3600 + (rng.below(3) as i64) * 1800;
+                let end = start + len;
+                shift_no += 1;
+                let sid = format!("S{shift_no}");
+                writeln!(s, "{sid},{agent},{},{},true", fmt_local(start), fmt_local(end))?;
+                g.shifts += 1;
+                let ntasks = 3 + rng.below(2);
+                let step = len / (ntasks as i64 + 1);
+                for k in 0..ntasks {
+                    task_no += 1;
+                    let ts = start + step * (k as i64 + 1) - 1800;
+                    let te = ts + 1800 + 900 * rng.below(2) as i64;
+                    let name = TASKS[rng.below(TASKS.len() as u64) as usize];
+                    writeln!(t, "T{task_no},{sid},{name},{},{},true", fmt_local(ts), fmt_local(te.min(end)))?;
+                    g.tasks += 1;
+                }
+                if rng.below(50) == 0 {
+                    g.trades += 1;
+                    let other = 100_000 + (i + 1) % agents.max(1);
+                    let status = ["approved", "requested", "denied", "offered"][rng.below(4) as usize];
+                    writeln!(tr, "TR{},SR{},{status},{agent},{sid},{other},", g.trades, g.trades)?;
+                }
+            }
+        }
+    }
+    s.flush()?;
+    t.flush()?;
+    tr.flush()?;
+    for f in ["agents.csv", "shifts.csv", "shift_tasks.csv", "shift_trades.csv"] {
+        g.bytes += std::fs::metadata(dir.join(f))?.len();
+    }
+    Ok(g)
+}
+
+fn fmt_local(naive: i64) -> String {
+    crate::timeval::render(crate::timeval::TimeVal { secs: naive, fmt: crate::timeval::fmt::LOCAL })
+}
+
+/// Peak resident memory of this process so far (VmHWM), in bytes, where the OS tells it.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
