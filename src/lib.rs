@@ -18,6 +18,7 @@ pub mod init;
 pub mod map;
 pub mod rehearse;
 pub mod rules;
+pub mod testdata;
 pub mod timeval;
 pub mod ui;
 
