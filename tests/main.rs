@@ -3,3 +3,4 @@
 mod common;
 mod emulator;
 mod extract;
+mod map;

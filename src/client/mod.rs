@@ -196,7 +196,15 @@ fn jitter() -> f64 {
 
 impl Client {
     pub fn new(endpoints: Endpoints, creds: Credentials) -> Result<Client> {
-        let http = reqwest::Client::builder()
+        let loopback = |u: &str| {
+            u.starts_with("http://127.0.0.1") || u.starts_with("http://localhost")
+        };
+        let mut b = reqwest::Client::builder();
+        if loopback(&endpoints.api) && loopback(&endpoints.login) {
+            // An emulator: never through a proxy.
+            b = b.no_proxy();
+        }
+        let http = b
             .timeout(Duration::from_secs(60))
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("zd2gc/", env!("CARGO_PKG_VERSION")))

@@ -1168,6 +1168,11 @@ fn map_shift(
                 }
             }
             Err(issues) => {
+                let gaps = issues
+                    .iter()
+                    .filter(|i| matches!(i, core::ActivityIssue::Uncovered { .. }))
+                    .count();
+                let mut gap_reported = false;
                 for i in issues {
                     let f = match i {
                         core::ActivityIssue::TaskOutside(k) => {
@@ -1221,6 +1226,11 @@ fn map_shift(
                         }
                         core::ActivityIssue::Uncovered { start: ua, end: ub } => {
                             hold("unmapped-activity");
+                            // One finding per shift row, naming the first uncovered part.
+                            if gap_reported {
+                                continue;
+                            }
+                            gap_reported = true;
                             Finding {
                                 rule: "unmapped-activity",
                                 severity: Severity::Error,
@@ -1232,10 +1242,11 @@ fn map_shift(
                                 timezone: None,
                                 candidates: vec![],
                                 message: format!(
-                                    "{} – {} of shift `{}` is covered by no task and no default activity applies in business unit `{}`; the shift is held back",
+                                    "{} – {} of shift `{}`{} is covered by no task and no default activity applies in business unit `{}`; the shift is held back",
                                     timeval::utc_string(ua),
                                     timeval::utc_string(ub),
                                     s.shift_id,
+                                    if gaps > 1 { format!(" (and {} more parts)", gaps - 1) } else { String::new() },
                                     bu.unwrap_or_default()
                                 ),
                                 help: match &sh.cfg.default_activity {

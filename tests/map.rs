@@ -1,0 +1,431 @@
+//! `map` and `crosswalk` end to end: the paris-cutover sample offline and online (against the
+//! in-process emulator), the pending-trade policies, and crosswalk lookups.
+
+use crate::common::{root, write_files};
+use crate::common::zd2gc as cli;
+use rusqlite::Connection;
+use std::path::Path;
+use std::sync::Arc;
+use zd2gc::config::{Config, PendingTradePolicy};
+use zd2gc::map::{MapOptions, MapOutcome, OnlineMode, map_dir};
+
+const PARIS_BU: &str = "5eac3200-a43b-4440-a8a1-a35668257610";
+const AMERICAS_BU: &str = "68e02e6a-099a-4b77-bcba-8c5ab5e60698";
+
+fn template() -> Config {
+    Config::parse(zd2gc::config::TEMPLATE, "zd2gc.toml").unwrap()
+}
+
+/// A migration directory with the export extracted; `mappings` written as given.
+fn prepared(export: &Path, cfg: &Config, mappings: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    let files: Vec<(String, &[u8])> = mappings
+        .iter()
+        .map(|(n, b)| (format!("mappings/{n}"), *b))
+        .collect();
+    let files: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), *b)).collect();
+    write_files(d.path(), &files);
+    zd2gc::extract::extract(d.path(), export, cfg, |_| {}).unwrap();
+    d
+}
+
+fn read(name: &str) -> Vec<u8> {
+    std::fs::read(root().join("mappings").join(name)).unwrap()
+}
+
+/// The sample tables, with the default activity mapped by name (offline needs a row whose
+/// `zendesk_task_name` is the configured `default_activity`).
+fn offline_tables() -> Vec<(&'static str, Vec<u8>)> {
+    let mut acts = read("activities.csv");
+    acts.extend_from_slice(
+        format!(
+            "On Queue Work,df75a749-0526-4be9-9416-3f1dab473c4e,{PARIS_BU}\nOn Queue Work,5d344c30-b375-4553-861b-16cf7852c805,{AMERICAS_BU}\n"
+        )
+        .as_bytes(),
+    );
+    vec![
+        ("agents.csv", read("agents.csv")),
+        ("business_units.csv", read("business_units.csv")),
+        ("locations.csv", read("locations.csv")),
+        ("activities.csv", acts),
+    ]
+}
+
+fn as_refs<'a>(v: &'a [(&'static str, Vec<u8>)]) -> Vec<(&'static str, &'a [u8])> {
+    v.iter().map(|(n, b)| (*n, b.as_slice())).collect()
+}
+
+/// The desired state without run bookkeeping, in id order.
+fn desired(dir: &Path) -> Vec<Vec<String>> {
+    let c = Connection::open(dir.join("zd2gc.db")).unwrap();
+    let mut st = c
+        .prepare(
+            "SELECT legacy_shift_id, agent_id, user_id, business_unit_id, management_unit_id, week_id,
+                    start_utc, length_minutes, activities, held_back_reason
+             FROM desired_shifts ORDER BY legacy_shift_id",
+        )
+        .unwrap();
+    st.query_map([], |r| {
+        (0..10)
+            .map(|i| {
+                Ok(match r.get_ref(i)? {
+                    rusqlite::types::ValueRef::Null => "∅".to_string(),
+                    rusqlite::types::ValueRef::Integer(x) => x.to_string(),
+                    rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                    _ => "?".into(),
+                })
+            })
+            .collect()
+    })
+    .unwrap()
+    .collect::<rusqlite::Result<_>>()
+    .unwrap()
+}
+
+fn findings(dir: &Path) -> Vec<(String, String, i64, String)> {
+    let c = Connection::open(dir.join("zd2gc.db")).unwrap();
+    let mut st = c
+        .prepare("SELECT rule, file, line, record_id FROM map_findings ORDER BY file, line")
+        .unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+fn offline(dir: &Path, cfg: &Config) -> MapOutcome {
+    map_dir(dir, cfg, &MapOptions::default()).unwrap()
+}
+
+#[test]
+fn paris_cutover_offline_maps_with_the_planted_findings_and_rerun_changes_nothing() {
+    let cfg = template();
+    let tables = offline_tables();
+    let d = prepared(&root().join("samples/paris-cutover"), &cfg, &as_refs(&tables));
+    let o = offline(d.path(), &cfg);
+    assert_eq!((o.shifts_read, o.tasks_read, o.drafts_skipped), (470, 1308, 4));
+    assert_eq!(o.shifts_mapped + o.shifts_held_back, 466);
+    assert_eq!(o.shifts.inserted, 466);
+    let f = findings(d.path());
+    let expected: Vec<(String, String, i64, String)> = [
+        ("unmapped-agent", "agents.csv", 46, "381447042"),
+        ("task-outside-shift", "shift_tasks.csv", 808, "T-20807"),
+        ("unmapped-activity", "shift_tasks.csv", 260, "T-20259"),
+        ("unmapped-activity", "shift_tasks.csv", 269, "T-20268"),
+        ("dst-nonexistent", "shifts.csv", 7, "S-10006"),
+        ("dst-ambiguous", "shifts.csv", 222, "S-10221"),
+    ]
+    .iter()
+    .map(|(a, b, c, e)| (a.to_string(), b.to_string(), *c, e.to_string()))
+    .collect();
+    let mut got = f.clone();
+    got.sort_by(|a, b| (&a.1, a.2).cmp(&(&b.1, b.2)));
+    let mut exp = expected.clone();
+    exp.sort_by(|a, b| (&a.1, a.2).cmp(&(&b.1, b.2)));
+    assert_eq!(got, exp);
+
+    // DST nights: lengths from instants; overnight shifts in the week of their start.
+    let rows = desired(d.path());
+    let row = |id: &str| rows.iter().find(|r| r[0] == id).unwrap().clone();
+    assert_eq!((row("S-10004")[5].as_str(), row("S-10004")[7].as_str()), ("2026-03-23", "420"));
+    assert_eq!(row("S-10218")[7], "540");
+    // Chicago's fall-back night, in the Sunday-start Americas unit.
+    assert_eq!((row("S-10456")[5].as_str(), row("S-10456")[7].as_str()), ("2026-10-25", "540"));
+    assert_eq!(row("S-10006")[9], "dst-nonexistent");
+    assert_eq!(row("S-10221")[9], "dst-ambiguous");
+
+    // Same inputs again: nothing written.
+    let before = desired(d.path());
+    let o2 = offline(d.path(), &cfg);
+    assert_eq!(
+        (o2.shifts.inserted, o2.shifts.updated, o2.shifts.removed, o2.agents_changed, o2.trades_changed),
+        (0, 0, 0, 0, 0)
+    );
+    assert_eq!(o2.shifts.unchanged, 466);
+    assert_eq!(desired(d.path()), before);
+    let runs: i64 = Connection::open(d.path().join("zd2gc.db"))
+        .unwrap()
+        .query_row("SELECT COUNT(DISTINCT run_id) FROM desired_shifts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(runs, 1, "unchanged rows keep the run that wrote them");
+
+    // An explicit policy maps the ambiguous start and keeps a warning.
+    let later = Config {
+        dst_ambiguous: zd2gc::config::DstPolicy::Later,
+        ..cfg.clone()
+    };
+    let o3 = offline(d.path(), &later);
+    assert_eq!(o3.shifts.updated, 1);
+    assert_eq!(o3.shifts.examples["updated"], vec!["S-10221".to_string()]);
+    let r = desired(d.path()).into_iter().find(|r| r[0] == "S-10221").unwrap();
+    assert_eq!(r[9], "∅");
+    assert_eq!(r[6], (1_792_888_200i64 + 3600).to_string()); // 2026-10-25T01:30:00Z
+}
+
+#[test]
+fn offline_and_online_mapping_of_paris_cutover_agree() {
+    use zd2gc::emulator::{Emulator, EmulatorConfig, Fixture};
+    let cfg = template();
+    let export = root().join("samples/paris-cutover");
+    let off_tables = offline_tables();
+    let off = prepared(&export, &cfg, &as_refs(&off_tables));
+    let o_off = offline(off.path(), &cfg);
+
+    // Online: agents by id and e-mail only, no business-unit table, the activities as shipped
+    // (the default activity is found by name among the unit's activity codes).
+    let agents: String = String::from_utf8(read("agents.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| l.split(',').take(2).collect::<Vec<_>>().join(","))
+        .map(|l| l + "\n")
+        .collect();
+    let on_tables = vec![
+        ("agents.csv", agents.into_bytes()),
+        ("locations.csv", read("locations.csv")),
+        ("activities.csv", read("activities.csv")),
+    ];
+    let on = prepared(&export, &cfg, &as_refs(&on_tables));
+    let fixture: Fixture =
+        serde_json::from_slice(&std::fs::read(root().join("samples/org.json")).unwrap()).unwrap();
+    let mut ec = EmulatorConfig::with_fixture(fixture);
+    ec.client_id = Some("map-test".into());
+    ec.client_secret = Some("map-secret".into());
+    // A tight rate limit and short tokens: the client must wait and refresh, not fail.
+    ec.faults.rate_limit_rpm = 600;
+    let emu = Emulator::start(ec).unwrap();
+    let client = zd2gc::client::Client::new(
+        emu.endpoints(),
+        zd2gc::client::Credentials {
+            client_id: "map-test".into(),
+            secret: zd2gc::client::Secret::new("map-secret"),
+        },
+    )
+    .unwrap();
+    let client = Arc::new(client);
+    let opts = MapOptions {
+        online: OnlineMode::With(client.clone()),
+        ..Default::default()
+    };
+    let o_on = map_dir(on.path(), &cfg, &opts).unwrap();
+    assert!(o_on.online_calls > 0);
+    assert_eq!(desired(on.path()), desired(off.path()));
+    assert_eq!(findings(on.path()), findings(off.path()));
+    assert_eq!(
+        (o_on.shifts_mapped, o_on.shifts_held_back, o_on.agents_unmapped),
+        (o_off.shifts_mapped, o_off.shifts_held_back, o_off.agents_unmapped)
+    );
+    // Online answers are cached: a re-run asks Genesys nothing.
+    let calls = client.calls();
+    let o_again = map_dir(on.path(), &cfg, &opts).unwrap();
+    assert_eq!(o_again.online_calls, 0);
+    assert_eq!(client.calls(), calls);
+    assert_eq!(o_again.shifts.unchanged, 466);
+}
+
+/// A tiny export: agents A (1) and B (2), their shifts, and one trade with the given status.
+fn trade_export(dir: &Path, status: &str, recipient_shift: &str) {
+    write_files(
+        dir,
+        &[
+            (
+                "agents.csv",
+                b"agent_id,name,email,location\n1,Ann,ann@x.test,Paris\n2,Bob,bob@x.test,Paris\n3,Cy,cy@x.test,Paris\n",
+            ),
+            (
+                "shifts.csv",
+                b"shift_id,agent_id,start_local,end_local\nS1,1,2026-10-20 09:00,2026-10-20 17:00\nS2,2,2026-10-21 09:00,2026-10-21 17:00\nS3,3,2026-10-22 09:00,2026-10-22 17:00\n",
+            ),
+            (
+                "shift_trades.csv",
+                format!(
+                    "trade_id,swap_request_id,status,requester_agent_id,requester_shift_id,recipient_agent_id,recipient_shift_id\nT1,R1,{status},1,S1,2,{recipient_shift}\nT9,R9,approved,3,S3,1,\n"
+                )
+                .as_bytes(),
+            ),
+        ],
+    );
+}
+
+fn trade_tables() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        (
+            "agents.csv",
+            b"zendesk_agent_id,genesys_user_id,business_unit_id\n1,u-ann,bu\n2,u-bob,bu\n3,u-cy,bu\n".to_vec(),
+        ),
+        (
+            "business_units.csv",
+            b"business_unit_id,name,time_zone,start_day_of_week\nbu,Paris,Europe/Paris,Monday\n".to_vec(),
+        ),
+        (
+            "activities.csv",
+            b"zendesk_task_name,genesys_activity_code_id,business_unit_id\nOn Queue Work,ac-q,\n".to_vec(),
+        ),
+    ]
+}
+
+fn owners(dir: &Path) -> Vec<(String, String, String)> {
+    desired(dir)
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone(), r[2].clone()))
+        .collect()
+}
+
+fn trade_row(dir: &Path, id: &str) -> (String, String, Option<String>, Option<String>) {
+    Connection::open(dir.join("zd2gc.db"))
+        .unwrap()
+        .query_row(
+            "SELECT action, legacy_status, requester_user_id, recipient_user_id FROM xw_trades WHERE trade_id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap()
+}
+
+#[test]
+fn pending_trade_policies() {
+    let as_exported = vec![
+        ("S1".to_string(), "1".to_string(), "u-ann".to_string()),
+        ("S2".into(), "2".into(), "u-bob".into()),
+        ("S3".into(), "3".into(), "u-cy".into()),
+    ];
+    for (policy, action, swapped) in [
+        (PendingTradePolicy::Report, "reported", false),
+        (PendingTradePolicy::Apply, "applied", true),
+        (PendingTradePolicy::Drop, "dropped", false),
+    ] {
+        let cfg = Config {
+            pending_trades: policy,
+            ..template()
+        };
+        let export = tempfile::tempdir().unwrap();
+        trade_export(export.path(), "accepted", "S2");
+        let d = prepared(export.path(), &cfg, &as_refs(&trade_tables()));
+        let o = offline(d.path(), &cfg);
+        assert_eq!(o.errors, 0, "{o:?}");
+        let got = owners(d.path());
+        if swapped {
+            assert_eq!(
+                got,
+                vec![
+                    ("S1".to_string(), "2".to_string(), "u-bob".to_string()),
+                    ("S2".into(), "1".into(), "u-ann".into()),
+                    ("S3".into(), "3".into(), "u-cy".into()),
+                ],
+                "{policy:?}"
+            );
+        } else {
+            assert_eq!(got, as_exported, "{policy:?}");
+        }
+        let t = trade_row(d.path(), "T1");
+        assert_eq!(t.0, action, "{policy:?}");
+        assert_eq!((t.2.as_deref(), t.3.as_deref()), (Some("u-ann"), Some("u-bob")));
+        // Approved: history, the shifts already reflect it.
+        assert_eq!(trade_row(d.path(), "T9").0, "history");
+    }
+    // A give-away under `apply`: the requester's shift goes to the recipient.
+    let cfg = Config {
+        pending_trades: PendingTradePolicy::Apply,
+        ..template()
+    };
+    let export = tempfile::tempdir().unwrap();
+    trade_export(export.path(), "offered", "");
+    let d = prepared(export.path(), &cfg, &as_refs(&trade_tables()));
+    offline(d.path(), &cfg);
+    assert_eq!(owners(d.path())[0], ("S1".to_string(), "2".to_string(), "u-bob".to_string()));
+    assert_eq!(owners(d.path())[1].1, "2");
+}
+
+#[test]
+fn crosswalk_lookup_finds_a_swap_request_from_either_side() {
+    let cfg = template();
+    let export = tempfile::tempdir().unwrap();
+    trade_export(export.path(), "offered", "S2");
+    let d = prepared(export.path(), &cfg, &as_refs(&trade_tables()));
+    offline(d.path(), &cfg);
+    let conn = zd2gc::db::open_state(d.path()).unwrap();
+    for id in ["R1", "T1", "1", "2", "u-ann", "u-bob", "S1", "S2", "ann@x.test"] {
+        let v = zd2gc::crosswalk::lookup(&conn, id).unwrap().unwrap_or_else(|| panic!("{id}"));
+        let trades: Vec<&str> = v["trades"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["swap_request_id"].as_str().unwrap())
+            .collect();
+        assert!(trades.contains(&"R1"), "{id}: {v}");
+    }
+    assert!(zd2gc::crosswalk::lookup(&conn, "nope").unwrap().is_none());
+
+    // Through the command line, and the export.
+    let out = cli()
+        .args(["--dir", d.path().to_str().unwrap(), "crosswalk", "lookup", "R1"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["matched"][0], "swap_request");
+    assert_eq!(v["agents"].as_array().unwrap().len(), 2);
+    let csv = cli()
+        .args(["--dir", d.path().to_str().unwrap(), "crosswalk", "export", "--format", "csv", "--table", "trades"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(csv).unwrap();
+    assert!(text.starts_with("trade_id,swap_request_id,"), "{text}");
+    assert_eq!(text.lines().count(), 3);
+    let json = cli()
+        .args(["--dir", d.path().to_str().unwrap(), "crosswalk", "export"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(v["shifts"].as_array().unwrap().len(), 3);
+    assert_eq!(v["agents"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn newer_export_updates_what_changed_and_says_what() {
+    let cfg = template();
+    let export = tempfile::tempdir().unwrap();
+    trade_export(export.path(), "offered", "S2");
+    let d = prepared(export.path(), &cfg, &as_refs(&trade_tables()));
+    offline(d.path(), &cfg);
+    // S2 moves an hour, S3 disappears, S4 is new.
+    write_files(
+        export.path(),
+        &[(
+            "shifts.csv",
+            b"shift_id,agent_id,start_local,end_local\nS1,1,2026-10-20 09:00,2026-10-20 17:00\nS2,2,2026-10-21 10:00,2026-10-21 18:00\nS4,3,2026-10-23 09:00,2026-10-23 17:00\n",
+        )],
+    );
+    zd2gc::extract::extract(d.path(), export.path(), &cfg, |_| {}).unwrap();
+    let o = offline(d.path(), &cfg);
+    assert_eq!(
+        (o.shifts.inserted, o.shifts.updated, o.shifts.removed, o.shifts.unchanged),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(o.shifts.examples["updated"], vec!["S2".to_string()]);
+    assert_eq!(o.shifts.examples["removed"], vec!["S3".to_string()]);
+    assert_eq!(o.shifts.examples["inserted"], vec!["S4".to_string()]);
+}
+
+#[test]
+fn mapping_table_errors_point_at_file_and_line() {
+    let cfg = template();
+    let export = tempfile::tempdir().unwrap();
+    trade_export(export.path(), "offered", "S2");
+    let mut tables = trade_tables();
+    tables[0].1 = b"zendesk_agent_id,genesys_user,business_unit_id\n1,u-ann,bu\n".to_vec();
+    let d = prepared(export.path(), &cfg, &as_refs(&tables));
+    cli()
+        .args(["--dir", d.path().to_str().unwrap(), "map"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("mappings/agents.csv:1"))
+        .stderr(predicates::str::contains("unknown column `genesys_user`"));
+}
