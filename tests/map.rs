@@ -1,8 +1,8 @@
 //! `map` and `crosswalk` end to end: the paris-cutover sample offline and online (against the
 //! in-process emulator), the pending-trade policies, and crosswalk lookups.
 
-use crate::common::{root, write_files};
 use crate::common::zd2gc as cli;
+use crate::common::{root, write_files};
 use rusqlite::Connection;
 use std::path::Path;
 use std::sync::Arc;
@@ -101,9 +101,16 @@ fn offline(dir: &Path, cfg: &Config) -> MapOutcome {
 fn paris_cutover_offline_maps_with_the_planted_findings_and_rerun_changes_nothing() {
     let cfg = template();
     let tables = offline_tables();
-    let d = prepared(&root().join("samples/paris-cutover"), &cfg, &as_refs(&tables));
+    let d = prepared(
+        &root().join("samples/paris-cutover"),
+        &cfg,
+        &as_refs(&tables),
+    );
     let o = offline(d.path(), &cfg);
-    assert_eq!((o.shifts_read, o.tasks_read, o.drafts_skipped), (470, 1308, 4));
+    assert_eq!(
+        (o.shifts_read, o.tasks_read, o.drafts_skipped),
+        (470, 1308, 4)
+    );
     assert_eq!(o.shifts_mapped + o.shifts_held_back, 466);
     assert_eq!(o.shifts.inserted, 466);
     let f = findings(d.path());
@@ -127,10 +134,16 @@ fn paris_cutover_offline_maps_with_the_planted_findings_and_rerun_changes_nothin
     // DST nights: lengths from instants; overnight shifts in the week of their start.
     let rows = desired(d.path());
     let row = |id: &str| rows.iter().find(|r| r[0] == id).unwrap().clone();
-    assert_eq!((row("S-10004")[5].as_str(), row("S-10004")[7].as_str()), ("2026-03-23", "420"));
+    assert_eq!(
+        (row("S-10004")[5].as_str(), row("S-10004")[7].as_str()),
+        ("2026-03-23", "420")
+    );
     assert_eq!(row("S-10218")[7], "540");
     // Chicago's fall-back night, in the Sunday-start Americas unit.
-    assert_eq!((row("S-10456")[5].as_str(), row("S-10456")[7].as_str()), ("2026-10-25", "540"));
+    assert_eq!(
+        (row("S-10456")[5].as_str(), row("S-10456")[7].as_str()),
+        ("2026-10-25", "540")
+    );
     assert_eq!(row("S-10006")[9], "dst-nonexistent");
     assert_eq!(row("S-10221")[9], "dst-ambiguous");
 
@@ -138,14 +151,24 @@ fn paris_cutover_offline_maps_with_the_planted_findings_and_rerun_changes_nothin
     let before = desired(d.path());
     let o2 = offline(d.path(), &cfg);
     assert_eq!(
-        (o2.shifts.inserted, o2.shifts.updated, o2.shifts.removed, o2.agents_changed, o2.trades_changed),
+        (
+            o2.shifts.inserted,
+            o2.shifts.updated,
+            o2.shifts.removed,
+            o2.agents_changed,
+            o2.trades_changed
+        ),
         (0, 0, 0, 0, 0)
     );
     assert_eq!(o2.shifts.unchanged, 466);
     assert_eq!(desired(d.path()), before);
     let runs: i64 = Connection::open(d.path().join("zd2gc.db"))
         .unwrap()
-        .query_row("SELECT COUNT(DISTINCT run_id) FROM desired_shifts", [], |r| r.get(0))
+        .query_row(
+            "SELECT COUNT(DISTINCT run_id) FROM desired_shifts",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(runs, 1, "unchanged rows keep the run that wrote them");
 
@@ -157,7 +180,10 @@ fn paris_cutover_offline_maps_with_the_planted_findings_and_rerun_changes_nothin
     let o3 = offline(d.path(), &later);
     assert_eq!(o3.shifts.updated, 1);
     assert_eq!(o3.shifts.examples["updated"], vec!["S-10221".to_string()]);
-    let r = desired(d.path()).into_iter().find(|r| r[0] == "S-10221").unwrap();
+    let r = desired(d.path())
+        .into_iter()
+        .find(|r| r[0] == "S-10221")
+        .unwrap();
     assert_eq!(r[9], "∅");
     assert_eq!(r[6], (1_792_888_200i64 + 3600).to_string()); // 2026-10-25T01:30:00Z
 }
@@ -211,8 +237,16 @@ fn offline_and_online_mapping_of_paris_cutover_agree() {
     assert_eq!(desired(on.path()), desired(off.path()));
     assert_eq!(findings(on.path()), findings(off.path()));
     assert_eq!(
-        (o_on.shifts_mapped, o_on.shifts_held_back, o_on.agents_unmapped),
-        (o_off.shifts_mapped, o_off.shifts_held_back, o_off.agents_unmapped)
+        (
+            o_on.shifts_mapped,
+            o_on.shifts_held_back,
+            o_on.agents_unmapped
+        ),
+        (
+            o_off.shifts_mapped,
+            o_off.shifts_held_back,
+            o_off.agents_unmapped
+        )
     );
     // Online answers are cached: a re-run asks Genesys nothing.
     let calls = client.calls();
@@ -318,7 +352,10 @@ fn pending_trade_policies() {
         }
         let t = trade_row(d.path(), "T1");
         assert_eq!(t.0, action, "{policy:?}");
-        assert_eq!((t.2.as_deref(), t.3.as_deref()), (Some("u-ann"), Some("u-bob")));
+        assert_eq!(
+            (t.2.as_deref(), t.3.as_deref()),
+            (Some("u-ann"), Some("u-bob"))
+        );
         // Approved: history, the shifts already reflect it.
         assert_eq!(trade_row(d.path(), "T9").0, "history");
     }
@@ -331,7 +368,10 @@ fn pending_trade_policies() {
     trade_export(export.path(), "offered", "");
     let d = prepared(export.path(), &cfg, &as_refs(&trade_tables()));
     offline(d.path(), &cfg);
-    assert_eq!(owners(d.path())[0], ("S1".to_string(), "2".to_string(), "u-bob".to_string()));
+    assert_eq!(
+        owners(d.path())[0],
+        ("S1".to_string(), "2".to_string(), "u-bob".to_string())
+    );
     assert_eq!(owners(d.path())[1].1, "2");
 }
 
@@ -343,8 +383,20 @@ fn crosswalk_lookup_finds_a_swap_request_from_either_side() {
     let d = prepared(export.path(), &cfg, &as_refs(&trade_tables()));
     offline(d.path(), &cfg);
     let conn = zd2gc::db::open_state(d.path()).unwrap();
-    for id in ["R1", "T1", "1", "2", "u-ann", "u-bob", "S1", "S2", "ann@x.test"] {
-        let v = zd2gc::crosswalk::lookup(&conn, id).unwrap().unwrap_or_else(|| panic!("{id}"));
+    for id in [
+        "R1",
+        "T1",
+        "1",
+        "2",
+        "u-ann",
+        "u-bob",
+        "S1",
+        "S2",
+        "ann@x.test",
+    ] {
+        let v = zd2gc::crosswalk::lookup(&conn, id)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{id}"));
         let trades: Vec<&str> = v["trades"]
             .as_array()
             .unwrap()
@@ -357,7 +409,13 @@ fn crosswalk_lookup_finds_a_swap_request_from_either_side() {
 
     // Through the command line, and the export.
     let out = cli()
-        .args(["--dir", d.path().to_str().unwrap(), "crosswalk", "lookup", "R1"])
+        .args([
+            "--dir",
+            d.path().to_str().unwrap(),
+            "crosswalk",
+            "lookup",
+            "R1",
+        ])
         .assert()
         .success()
         .get_output()
@@ -367,7 +425,16 @@ fn crosswalk_lookup_finds_a_swap_request_from_either_side() {
     assert_eq!(v["matched"][0], "swap_request");
     assert_eq!(v["agents"].as_array().unwrap().len(), 2);
     let csv = cli()
-        .args(["--dir", d.path().to_str().unwrap(), "crosswalk", "export", "--format", "csv", "--table", "trades"])
+        .args([
+            "--dir",
+            d.path().to_str().unwrap(),
+            "crosswalk",
+            "export",
+            "--format",
+            "csv",
+            "--table",
+            "trades",
+        ])
         .assert()
         .success()
         .get_output()
@@ -406,7 +473,12 @@ fn newer_export_updates_what_changed_and_says_what() {
     zd2gc::extract::extract(d.path(), export.path(), &cfg, |_| {}).unwrap();
     let o = offline(d.path(), &cfg);
     assert_eq!(
-        (o.shifts.inserted, o.shifts.updated, o.shifts.removed, o.shifts.unchanged),
+        (
+            o.shifts.inserted,
+            o.shifts.updated,
+            o.shifts.removed,
+            o.shifts.unchanged
+        ),
         (1, 1, 1, 1)
     );
     assert_eq!(o.shifts.examples["updated"], vec!["S2".to_string()]);
@@ -428,4 +500,69 @@ fn mapping_table_errors_point_at_file_and_line() {
         .code(1)
         .stderr(predicates::str::contains("mappings/agents.csv:1"))
         .stderr(predicates::str::contains("unknown column `genesys_user`"));
+}
+
+/// Throughput on the generated export (`--agents`/`--weeks` via ZD2GC_BENCH_AGENTS/_WEEKS; default
+/// the 10,000 × 26 export of `benches/pipeline.rs`). Run in release:
+/// `cargo test --release --test integration map::map_throughput -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, minutes long; run in release"]
+fn map_throughput() {
+    let n = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let (agents, weeks) = (n("ZD2GC_BENCH_AGENTS", 10_000), n("ZD2GC_BENCH_WEEKS", 26));
+    let export = root().join(format!("target/bench-data/export-{agents}x{weeks}"));
+    if !export.join("generated.json").exists() {
+        let g = zd2gc::testdata::generate_export(&export, agents, weeks, 42).unwrap();
+        std::fs::write(
+            export.join("generated.json"),
+            serde_json::to_string(&g).unwrap(),
+        )
+        .unwrap();
+    }
+    let cfg = template();
+    let tables: Vec<(&str, Vec<u8>)> = vec![
+        ("agents.csv", {
+            let mut s = String::from("zendesk_agent_id,genesys_user_id,business_unit_id\n");
+            for i in 0..agents {
+                s.push_str(&format!("{},u-{i},{}\n", 100_000 + i, if i % 10 == 9 { "bu-chi" } else { "bu-par" }));
+            }
+            s.into_bytes()
+        }),
+        (
+            "business_units.csv",
+            b"business_unit_id,time_zone,start_day_of_week\nbu-par,Europe/Paris,Monday\nbu-chi,America/Chicago,Sunday\n".to_vec(),
+        ),
+        ("locations.csv", b"location,time_zone\nParis,Europe/Paris\nChicago,America/Chicago\n".to_vec()),
+        (
+            "activities.csv",
+            b"zendesk_task_name,genesys_activity_code_id\nPhone,ac-1\nEmail,ac-2\nChat,ac-3\nTraining,ac-4\nTeam Meeting,ac-5\nOn Queue Work,ac-q\n".to_vec(),
+        ),
+    ];
+    let t = std::time::Instant::now();
+    let d = prepared(&export, &cfg, &as_refs(&tables));
+    eprintln!("extract: {:.1}s", t.elapsed().as_secs_f64());
+    let o = offline(d.path(), &cfg);
+    eprintln!(
+        "map (first run): {} shifts + {} tasks in {:.2}s = {:.0} records/s; {} mapped, {} held back {:?}; peak RSS {:?} MB",
+        o.shifts_read,
+        o.tasks_read,
+        o.seconds,
+        o.throughput(),
+        o.shifts_mapped,
+        o.shifts_held_back,
+        o.held_back_by_reason,
+        zd2gc::testdata::peak_rss_bytes().map(|b| b / 1_000_000)
+    );
+    let o = offline(d.path(), &cfg);
+    eprintln!(
+        "map (re-run, unchanged): {:.2}s = {:.0} records/s; unchanged {}",
+        o.seconds,
+        o.throughput(),
+        o.shifts.unchanged
+    );
 }

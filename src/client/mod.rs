@@ -49,7 +49,8 @@ impl Credentials {
     /// `client_secret_file` (which must be readable by its owner only).
     pub fn resolve(cfg: &Config) -> Result<Credentials> {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        let client_id = env("GENESYSCLOUD_OAUTHCLIENT_ID").or_else(|| cfg.genesys.client_id.clone());
+        let client_id =
+            env("GENESYSCLOUD_OAUTHCLIENT_ID").or_else(|| cfg.genesys.client_id.clone());
         let Some(client_id) = client_id.filter(|c| !c.trim().is_empty()) else {
             return Err(Error::usage(
                 "no Genesys Cloud client id",
@@ -153,7 +154,9 @@ impl From<ApiError> for Error {
                 "check the OAuth client's credentials and its roles (WFM administrator, user search)"
             }
             Some(429) => "the org's rate limit was hit repeatedly; run again later",
-            _ => "Genesys Cloud or the network failed; run the command again (what was read is cached)",
+            _ => {
+                "Genesys Cloud or the network failed; run the command again (what was read is cached)"
+            }
         };
         Error::failure(e.to_string(), Some(help.to_string()))
     }
@@ -196,9 +199,8 @@ fn jitter() -> f64 {
 
 impl Client {
     pub fn new(endpoints: Endpoints, creds: Credentials) -> Result<Client> {
-        let loopback = |u: &str| {
-            u.starts_with("http://127.0.0.1") || u.starts_with("http://localhost")
-        };
+        let loopback =
+            |u: &str| u.starts_with("http://127.0.0.1") || u.starts_with("http://localhost");
         let mut b = reqwest::Client::builder();
         if loopback(&endpoints.api) && loopback(&endpoints.login) {
             // An emulator: never through a proxy.
@@ -252,14 +254,13 @@ impl Client {
                 Err(e) if e.is_timeout() => (Reply::Timeout, Default::default()),
                 Err(_) => (Reply::Connection, Default::default()),
             };
-            match retry::decide(reply, &headers, attempt, CallKind::Read, &self.policy) {
-                Action::Retry(d) => {
-                    tokio::time::sleep(d).await;
-                    attempt.number += 1;
-                    attempt.jitter = jitter();
-                    continue;
-                }
-                _ => {}
+            if let Action::Retry(d) =
+                retry::decide(reply, &headers, attempt, CallKind::Read, &self.policy)
+            {
+                tokio::time::sleep(d).await;
+                attempt.number += 1;
+                attempt.jitter = jitter();
+                continue;
             }
             let r = res.map_err(|e| {
                 Error::failure(
@@ -278,7 +279,10 @@ impl Client {
                 ));
             }
             let t: model::TokenResponse = r.json().await.map_err(|e| {
-                Error::failure(format!("unreadable token answer: {}", without_url(&e)), None)
+                Error::failure(
+                    format!("unreadable token answer: {}", without_url(&e)),
+                    None,
+                )
             })?;
             let life = Duration::from_secs(t.expires_in.max(1));
             return Ok(Token {

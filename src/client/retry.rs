@@ -108,7 +108,7 @@ pub fn decide(
                 .min(policy.max_retry_after);
             return Action::Retry(wait);
         }
-        Reply::Status(502 | 503 | 504) | Reply::Timeout | Reply::Connection => true,
+        Reply::Status(502..=504) | Reply::Timeout | Reply::Connection => true,
         Reply::Status(_) => false,
     };
     if !transient {
@@ -171,7 +171,13 @@ mod tests {
         );
         // No header: backoff.
         assert!(matches!(
-            decide(Reply::Status(429), &HeaderMap::new(), at(1), CallKind::Read, &P),
+            decide(
+                Reply::Status(429),
+                &HeaderMap::new(),
+                at(1),
+                CallKind::Read,
+                &P
+            ),
             Action::Retry(_)
         ));
     }
@@ -194,17 +200,29 @@ mod tests {
             assert_eq!(decide(r, &h, at(3), CallKind::Read, &P), Action::GiveUp);
         }
         // Capped: 100ms·2^5 > 1s → between 0.5s and 1s.
-        let Action::Retry(d) = decide(Reply::Timeout, &h, at(2), CallKind::Read, &Policy {
-            max_retries: 10,
-            ..P
-        }) else {
+        let Action::Retry(d) = decide(
+            Reply::Timeout,
+            &h,
+            at(2),
+            CallKind::Read,
+            &Policy {
+                max_retries: 10,
+                ..P
+            },
+        ) else {
             panic!()
         };
         assert_eq!(d, Duration::from_millis(300));
-        let Action::Retry(d) = decide(Reply::Timeout, &h, at(9), CallKind::Read, &Policy {
-            max_retries: 10,
-            ..P
-        }) else {
+        let Action::Retry(d) = decide(
+            Reply::Timeout,
+            &h,
+            at(9),
+            CallKind::Read,
+            &Policy {
+                max_retries: 10,
+                ..P
+            },
+        ) else {
             panic!()
         };
         assert_eq!(d, Duration::from_millis(750));

@@ -188,7 +188,11 @@ pub fn lookup(conn: &Connection, id: &str) -> Result<Option<Value>> {
     let known_shifts = strs(&shifts, &["legacy_shift_id"]);
     for s in &shift_ids {
         if !known_shifts.contains(s) {
-            shifts.extend(rows(conn, &format!("{SHIFTS} WHERE legacy_shift_id = ?1"), &[s])?);
+            shifts.extend(rows(
+                conn,
+                &format!("{SHIFTS} WHERE legacy_shift_id = ?1"),
+                &[s],
+            )?);
         }
     }
     let mut totals = Map::new();
@@ -241,7 +245,9 @@ pub fn export(conn: &Connection, format: Format, table: Table, w: &mut dyn Write
                         rusqlite::types::ValueRef::Null => String::new(),
                         rusqlite::types::ValueRef::Integer(x) => x.to_string(),
                         rusqlite::types::ValueRef::Real(x) => x.to_string(),
-                        rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                        rusqlite::types::ValueRef::Text(t) => {
+                            String::from_utf8_lossy(t).into_owned()
+                        }
                         rusqlite::types::ValueRef::Blob(_) => String::new(),
                     });
                 }
@@ -283,7 +289,8 @@ pub fn export(conn: &Connection, format: Format, table: Table, w: &mut dyn Write
                     serde_json::to_writer(&mut *w, &m)
                         .map_err(|e| Error::failure(e.to_string(), None))?;
                 }
-                w.write_all(if first { b"]" } else { b"\n  ]" }).map_err(io)?;
+                w.write_all(if first { b"]" } else { b"\n  ]" })
+                    .map_err(io)?;
             }
             w.write_all(b"\n}\n").map_err(io)?;
         }

@@ -30,7 +30,10 @@ pub enum AgentIssue {
     /// No user (or no business unit): the message says which.
     Unmapped(String),
     /// Several users for this agent, or this agent's user is also another agent's.
-    Ambiguous { message: String, candidates: Vec<String> },
+    Ambiguous {
+        message: String,
+        candidates: Vec<String>,
+    },
 }
 
 impl AgentIssue {
@@ -158,7 +161,10 @@ pub fn finish(agents: &[ExportAgent], res: &mut [AgentRes], bu_known: &dyn Fn(&s
                 res[i].issue = Some(AgentIssue::Ambiguous {
                     message: format!(
                         "agents {} all resolve to Genesys user `{user}`",
-                        ids.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                        ids.iter()
+                            .map(|s| format!("`{s}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                     candidates: ids.clone(),
                 });
@@ -175,7 +181,9 @@ pub fn finish(agents: &[ExportAgent], res: &mut [AgentRes], bu_known: &dyn Fn(&s
                 a.agent_id,
                 a.email
                     .as_deref()
-                    .map_or(" (no e-mail in the export)".to_string(), |e| format!(" <{e}>"))
+                    .map_or(" (no e-mail in the export)".to_string(), |e| format!(
+                        " <{e}>"
+                    ))
             ))),
             (Some(u), None) => Some(AgentIssue::Unmapped(format!(
                 "agent `{}` (user `{u}`) has no business unit: none in mappings/agents.csv, none for its location",
@@ -217,7 +225,13 @@ mod tests {
         }
     }
 
-    fn row(line: u64, id: Option<&str>, email: Option<&str>, user: Option<&str>, bu: Option<&str>) -> AgentMapRow {
+    fn row(
+        line: u64,
+        id: Option<&str>,
+        email: Option<&str>,
+        user: Option<&str>,
+        bu: Option<&str>,
+    ) -> AgentMapRow {
         AgentMapRow {
             line,
             zendesk_agent_id: id.map(str::to_string),
@@ -282,10 +296,19 @@ mod tests {
             Some(AgentIssue::Ambiguous { candidates, .. }) => assert_eq!(candidates, &["u3", "u4"]),
             other => panic!("{other:?}"),
         }
-        assert_eq!(res[3].issue.as_ref().map(AgentIssue::rule), Some("unmapped-agent"));
+        assert_eq!(
+            res[3].issue.as_ref().map(AgentIssue::rule),
+            Some("unmapped-agent")
+        );
         // Two agents, one user.
-        assert_eq!(res[4].issue.as_ref().map(AgentIssue::rule), Some("ambiguous-agent-mapping"));
-        assert_eq!(res[5].issue.as_ref().map(AgentIssue::rule), Some("ambiguous-agent-mapping"));
+        assert_eq!(
+            res[4].issue.as_ref().map(AgentIssue::rule),
+            Some("ambiguous-agent-mapping")
+        );
+        assert_eq!(
+            res[5].issue.as_ref().map(AgentIssue::rule),
+            Some("ambiguous-agent-mapping")
+        );
     }
 
     #[test]

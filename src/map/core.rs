@@ -304,7 +304,11 @@ mod tests {
             );
         }
         assert_eq!(
-            resolve_value(local("2026-03-29 12:00"), Err(TimeIssue::NoZone), DstPolicy::Later),
+            resolve_value(
+                local("2026-03-29 12:00"),
+                Err(TimeIssue::NoZone),
+                DstPolicy::Later
+            ),
             Err(TimeIssue::NoZone)
         );
         // Absolute forms need no zone.
@@ -386,7 +390,10 @@ mod tests {
         ];
         assert_eq!(
             build_activities(0, 8 * h, &tasks, Some(("q", "Q"))),
-            Err(vec![ActivityIssue::TaskOutside(0), ActivityIssue::Unmapped(1)])
+            Err(vec![
+                ActivityIssue::TaskOutside(0),
+                ActivityIssue::Unmapped(1)
+            ])
         );
         assert_eq!(
             build_activities(0, 2 * h, &[task("x", 0, h, Some("a"))], None),
@@ -395,7 +402,12 @@ mod tests {
                 end: 2 * h
             }])
         );
-        assert_eq!(build_activities(0, h, &[task("x", 0, h, Some("a"))], None).unwrap().len(), 1);
+        assert_eq!(
+            build_activities(0, h, &[task("x", 0, h, Some("a"))], None)
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     /// All zones of the tz database, sorted.

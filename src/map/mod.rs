@@ -270,7 +270,16 @@ pub fn map_dir(dir: &Path, cfg: &Config, opts: &MapOptions) -> Result<MapOutcome
     state.execute_batch("PRAGMA cache_size = -65536;")?;
     let run = crate::db::run_start(&state, "map", &opts.argv)?;
     let res = map_inner(
-        dir, cfg, opts, &tables, &snap, &snapshot_id, &files, agents_file, &mut state, run.id,
+        dir,
+        cfg,
+        opts,
+        &tables,
+        &snap,
+        &snapshot_id,
+        &files,
+        agents_file,
+        &mut state,
+        run.id,
     );
     let (outcome, exit_code, counts) = match &res {
         Ok(o) => (
@@ -396,7 +405,10 @@ fn map_inner(
                 Some(on) => {
                     let b = on.business_unit(bu)?;
                     let Some(s) = b.settings else { continue };
-                    match (s.time_zone.parse::<Tz>(), tables::parse_weekday(&s.start_day_of_week)) {
+                    match (
+                        s.time_zone.parse::<Tz>(),
+                        tables::parse_weekday(&s.start_day_of_week),
+                    ) {
                         (Ok(tz), Some(d)) => (tz, d),
                         _ => continue,
                     }
@@ -462,11 +474,7 @@ fn map_inner(
         .map(|(a, r)| AgentCtx {
             res: r.clone(),
             tz: a.timezone.clone().filter(|s| !s.trim().is_empty()),
-            location_tz: a
-                .location
-                .as_deref()
-                .and_then(|l| loc_tz.get(l))
-                .cloned(),
+            location_tz: a.location.as_deref().and_then(|l| loc_tz.get(l)).cloned(),
         })
         .collect();
 
@@ -808,7 +816,9 @@ fn map_inner(
             if !seen.insert(t.trade_id.as_str()) {
                 continue;
             }
-            *out.trades_by_action.entry(a.action.to_string()).or_default() += 1;
+            *out.trades_by_action
+                .entry(a.action.to_string())
+                .or_default() += 1;
             out.trades_changed += st.execute(params![
                 t.trade_id,
                 t.swap_request_id,
@@ -827,7 +837,10 @@ fn map_inner(
         }
         // Trades no longer in the export stay in the crosswalk, marked.
         let ids: Vec<&str> = seen.into_iter().collect();
-        tx.execute("CREATE TEMP TABLE IF NOT EXISTS current_trades(id TEXT PRIMARY KEY)", [])?;
+        tx.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS current_trades(id TEXT PRIMARY KEY)",
+            [],
+        )?;
         tx.execute("DELETE FROM current_trades", [])?;
         {
             let mut ins = tx.prepare("INSERT OR IGNORE INTO current_trades VALUES (?1)")?;
@@ -961,19 +974,20 @@ fn resolve_field(
     sink: &mut FindingSink<'_, '_>,
 ) -> Result<std::result::Result<i64, TimeIssue>> {
     let r = core::resolve_value(v, tz, policy);
-    let mk = |rule: &'static str, severity, cands: Vec<String>, message: String, help: &str| Finding {
-        rule,
-        severity,
-        file: file.cloned(),
-        line: Some(line as u64),
-        record_id: Some(record.to_string()),
-        field: Some(field),
-        value: Some(timeval::render(v)),
-        timezone: tz_name.map(str::to_string),
-        candidates: cands,
-        message,
-        help: help.to_string(),
-    };
+    let mk =
+        |rule: &'static str, severity, cands: Vec<String>, message: String, help: &str| Finding {
+            rule,
+            severity,
+            file: file.cloned(),
+            line: Some(line as u64),
+            record_id: Some(record.to_string()),
+            field: Some(field),
+            value: Some(timeval::render(v)),
+            timezone: tz_name.map(str::to_string),
+            candidates: cands,
+            message,
+            help: help.to_string(),
+        };
     match r {
         Ok(i) => {
             if let Some((a, b)) = i.chosen_from {
@@ -1078,8 +1092,28 @@ fn map_shift(
         secs: s.end,
         fmt: ((s.fmt >> 8) & 0xff) as u8,
     };
-    let start = resolve_field(sv, tz, tz_name, policy, file, s.line, &s.shift_id, local_field(sv, "start"), sink)?;
-    let end = resolve_field(ev, tz, tz_name, policy, file, s.line, &s.shift_id, local_field(ev, "end"), sink)?;
+    let start = resolve_field(
+        sv,
+        tz,
+        tz_name,
+        policy,
+        file,
+        s.line,
+        &s.shift_id,
+        local_field(sv, "start"),
+        sink,
+    )?;
+    let end = resolve_field(
+        ev,
+        tz,
+        tz_name,
+        policy,
+        file,
+        s.line,
+        &s.shift_id,
+        local_field(ev, "end"),
+        sink,
+    )?;
     let mut task_times: Vec<Option<(i64, i64)>> = Vec::with_capacity(tasks.len());
     for t in tasks {
         let tf = sh.files.get(&t.file_id);
@@ -1092,8 +1126,28 @@ fn map_shift(
             secs: t.end,
             fmt: ((t.fmt >> 8) & 0xff) as u8,
         };
-        let ta = resolve_field(a, tz, tz_name, policy, tf, t.line, rid, local_field(a, "start"), sink)?;
-        let tb = resolve_field(b, tz, tz_name, policy, tf, t.line, rid, local_field(b, "end"), sink)?;
+        let ta = resolve_field(
+            a,
+            tz,
+            tz_name,
+            policy,
+            tf,
+            t.line,
+            rid,
+            local_field(a, "start"),
+            sink,
+        )?;
+        let tb = resolve_field(
+            b,
+            tz,
+            tz_name,
+            policy,
+            tf,
+            t.line,
+            rid,
+            local_field(b, "end"),
+            sink,
+        )?;
         task_times.push(match (ta, tb) {
             (Ok(a), Ok(b)) => Some((a, b)),
             (Err(e), _) | (_, Err(e)) => {
@@ -1113,7 +1167,9 @@ fn map_shift(
     let mut length = None;
     let mut activities = String::from("[]");
     let mut n_activities = 0;
-    let bu = res.filter(|r| r.issue.is_none()).and_then(|r| r.business_unit_id.as_deref());
+    let bu = res
+        .filter(|r| r.issue.is_none())
+        .and_then(|r| r.business_unit_id.as_deref());
     let bu_info = bu.and_then(|b| sh.bus.get(b));
     if let (Some(a), Some(b)) = (start, end) {
         if b <= a {
@@ -1124,7 +1180,11 @@ fn map_shift(
             length = Some((b - a) / 60);
         }
         if let Some(info) = bu_info {
-            week = Some(core::week_id(a, info.tz, info.start_day).format("%Y-%m-%d").to_string());
+            week = Some(
+                core::week_id(a, info.tz, info.start_day)
+                    .format("%Y-%m-%d")
+                    .to_string(),
+            );
         }
     }
     if let (Some(a), Some(b), Some(info)) = (start, end, bu_info)
@@ -1145,10 +1205,7 @@ fn map_shift(
                 }
             })
             .collect();
-        let default = info
-            .default
-            .as_ref()
-            .map(|(c, n)| (c.as_str(), n.as_str()));
+        let default = info.default.as_ref().map(|(c, n)| (c.as_str(), n.as_str()));
         match core::build_activities(a, b, &tin, default) {
             Ok(acts) => {
                 n_activities = acts.len() as u64;
@@ -1183,7 +1240,9 @@ fn map_shift(
                                 severity: Severity::Error,
                                 file: sh.files.get(&t.file_id).cloned(),
                                 line: Some(t.line as u64),
-                                record_id: Some(t.task_id.clone().unwrap_or_else(|| t.shift_id.clone())),
+                                record_id: Some(
+                                    t.task_id.clone().unwrap_or_else(|| t.shift_id.clone()),
+                                ),
                                 field: None,
                                 value: Some(t.name.clone()),
                                 timezone: tz_name.map(str::to_string),
@@ -1197,7 +1256,8 @@ fn map_shift(
                                     timeval::utc_string(a),
                                     timeval::utc_string(b)
                                 ),
-                                help: "correct the task's or the shift's times in the export".into(),
+                                help: "correct the task's or the shift's times in the export"
+                                    .into(),
                             }
                         }
                         core::ActivityIssue::Unmapped(k) => {
@@ -1208,7 +1268,9 @@ fn map_shift(
                                 severity: Severity::Error,
                                 file: sh.files.get(&t.file_id).cloned(),
                                 line: Some(t.line as u64),
-                                record_id: Some(t.task_id.clone().unwrap_or_else(|| t.shift_id.clone())),
+                                record_id: Some(
+                                    t.task_id.clone().unwrap_or_else(|| t.shift_id.clone()),
+                                ),
                                 field: Some("name"),
                                 value: Some(t.name.clone()),
                                 timezone: None,
@@ -1246,7 +1308,11 @@ fn map_shift(
                                     timeval::utc_string(ua),
                                     timeval::utc_string(ub),
                                     s.shift_id,
-                                    if gaps > 1 { format!(" (and {} more parts)", gaps - 1) } else { String::new() },
+                                    if gaps > 1 {
+                                        format!(" (and {} more parts)", gaps - 1)
+                                    } else {
+                                        String::new()
+                                    },
                                     bu.unwrap_or_default()
                                 ),
                                 help: match &sh.cfg.default_activity {
@@ -1263,8 +1329,12 @@ fn map_shift(
             }
         }
     }
-    let user_id = res.filter(|r| r.issue.is_none()).and_then(|r| r.user_id.clone());
-    let mu = res.filter(|r| r.issue.is_none()).and_then(|r| r.management_unit_id.clone());
+    let user_id = res
+        .filter(|r| r.issue.is_none())
+        .and_then(|r| r.user_id.clone());
+    let mu = res
+        .filter(|r| r.issue.is_none())
+        .and_then(|r| r.management_unit_id.clone());
     let bu = bu.map(str::to_string);
     let mut h = Fnv::default();
     h.str(Some(&owner))
@@ -1419,5 +1489,9 @@ pub fn run(args: &MapArgs, ctx: &Ctx) -> Result<Exit> {
         m.insert("command".into(), "map".into());
     }
     ui.json_summary(&v);
-    Ok(if o.errors > 0 { Exit::Findings } else { Exit::Ok })
+    Ok(if o.errors > 0 {
+        Exit::Findings
+    } else {
+        Exit::Ok
+    })
 }

@@ -29,7 +29,12 @@ pub struct Online<'a> {
 }
 
 impl<'a> Online<'a> {
-    pub fn new(client: &'a Client, conn: &'a Connection, run_id: i64, refresh: bool) -> Result<Self> {
+    pub fn new(
+        client: &'a Client,
+        conn: &'a Connection,
+        run_id: i64,
+        refresh: bool,
+    ) -> Result<Self> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -88,13 +93,17 @@ impl<'a> Online<'a> {
             if r.user_id.is_none()
                 && let Some(email) = &a.email
             {
-                let users: Vec<model::User> = self.cached("users-by-email", email, |c| async move {
-                    c.users_by_email(email).await
-                })?;
+                let users: Vec<model::User> =
+                    self.cached("users-by-email", email, |c| async move {
+                        c.users_by_email(email).await
+                    })?;
                 let ids: BTreeSet<String> = users
                     .into_iter()
                     .filter(|u| {
-                        u.email.as_deref().map(|e| e.trim().to_lowercase()).as_deref()
+                        u.email
+                            .as_deref()
+                            .map(|e| e.trim().to_lowercase())
+                            .as_deref()
                             == Some(email.as_str())
                             && u.state.as_deref() != Some("deleted")
                     })
@@ -123,8 +132,8 @@ impl<'a> Online<'a> {
                 && (r.management_unit_id.is_none() || r.business_unit_id.is_none())
             {
                 let u = user.as_str();
-                let mu: Option<model::AgentManagementUnitReference> = self
-                    .cached("agent-management-unit", u, |c| async move {
+                let mu: Option<model::AgentManagementUnitReference> =
+                    self.cached("agent-management-unit", u, |c| async move {
                         c.agent_management_unit(u).await
                     })?;
                 if let Some(mu) = mu {
@@ -142,12 +151,18 @@ impl<'a> Online<'a> {
 
     /// A business unit's settings.
     pub fn business_unit(&mut self, bu: &str) -> Result<model::BusinessUnitResponse> {
-        self.cached("business-unit", bu, |c| async move { c.business_unit(bu).await })
+        self.cached(
+            "business-unit",
+            bu,
+            |c| async move { c.business_unit(bu).await },
+        )
     }
 
     /// A business unit's activity codes.
     pub fn activity_codes(&mut self, bu: &str) -> Result<Vec<model::BusinessUnitActivityCode>> {
-        self.cached("activity-codes", bu, |c| async move { c.activity_codes(bu).await })
+        self.cached("activity-codes", bu, |c| async move {
+            c.activity_codes(bu).await
+        })
     }
 
     /// The Genesys trades of a management unit's week.

@@ -67,7 +67,9 @@ pub struct Tables {
 impl Tables {
     /// The business unit row of an id.
     pub fn business_unit(&self, id: &str) -> Option<&BusinessUnitRow> {
-        self.business_units.iter().find(|b| b.business_unit_id == id)
+        self.business_units
+            .iter()
+            .find(|b| b.business_unit_id == id)
     }
 
     /// Activity code of a task name in a business unit: a row of that unit wins over a row for all.
@@ -150,7 +152,12 @@ fn read_csv(
     let headers = match rdr.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            diags.push(SourceDiag::new("malformed-row", file, 1, format!("bad header: {e}")));
+            diags.push(SourceDiag::new(
+                "malformed-row",
+                file,
+                1,
+                format!("bad header: {e}"),
+            ));
             return Ok(None);
         }
     };
@@ -162,10 +169,15 @@ fn read_csv(
             Some(c) => {
                 if map.contains(&Some(*c)) {
                     diags.push(
-                        SourceDiag::new("bad-mapping", file, 1, format!("column `{h}` appears twice"))
-                            .help("remove one of the two columns")
-                            .text(line_text(1))
-                            .label_text(h, "again"),
+                        SourceDiag::new(
+                            "bad-mapping",
+                            file,
+                            1,
+                            format!("column `{h}` appears twice"),
+                        )
+                        .help("remove one of the two columns")
+                        .text(line_text(1))
+                        .label_text(h, "again"),
                     );
                     header_ok = false;
                 }
@@ -186,9 +198,14 @@ fn read_csv(
     for r in required {
         if !map.contains(&Some(*r)) {
             diags.push(
-                SourceDiag::new("bad-mapping", file, 1, format!("required column `{r}` is missing"))
-                    .help(format!("the columns of {file} are: {}", columns.join(", ")))
-                    .text(line_text(1)),
+                SourceDiag::new(
+                    "bad-mapping",
+                    file,
+                    1,
+                    format!("required column `{r}` is missing"),
+                )
+                .help(format!("the columns of {file} are: {}", columns.join(", ")))
+                .text(line_text(1)),
             );
             header_ok = false;
         }
@@ -249,13 +266,7 @@ fn missing(file: &str, line: u64, text: &str, col: &str) -> SourceDiag {
         .text(text)
 }
 
-fn parse_tz(
-    csv: &Csv,
-    line: u64,
-    text: &str,
-    v: &str,
-    diags: &mut Vec<SourceDiag>,
-) -> Option<Tz> {
+fn parse_tz(csv: &Csv, line: u64, text: &str, v: &str, diags: &mut Vec<SourceDiag>) -> Option<Tz> {
     match v.parse::<Tz>() {
         Ok(tz) => Some(tz),
         Err(_) => {
@@ -437,8 +448,7 @@ pub fn load(dir: &Path, diags: &mut Vec<SourceDiag>) -> Result<Tables> {
                 continue;
             };
             let bu = v.get("business_unit_id").cloned();
-            if t
-                .activities
+            if t.activities
                 .iter()
                 .any(|a| &a.zendesk_task_name == name && a.business_unit_id == bu)
             {
@@ -449,9 +459,10 @@ pub fn load(dir: &Path, diags: &mut Vec<SourceDiag>) -> Result<Tables> {
                         *line,
                         format!(
                             "task `{name}` is mapped twice for {}",
-                            bu.as_deref().map_or("every business unit".to_string(), |b| {
-                                format!("business unit `{b}`")
-                            })
+                            bu.as_deref()
+                                .map_or("every business unit".to_string(), |b| {
+                                    format!("business unit `{b}`")
+                                })
                         ),
                     )
                     .help("keep one row per task name and business unit")
@@ -536,8 +547,16 @@ mod tests {
             summary,
             vec![
                 ("bad-mapping".into(), "mappings/agents.csv".into(), 1),
-                ("unknown-timezone".into(), "mappings/business_units.csv".into(), 2),
-                ("bad-mapping".into(), "mappings/business_units.csv".into(), 3),
+                (
+                    "unknown-timezone".into(),
+                    "mappings/business_units.csv".into(),
+                    2
+                ),
+                (
+                    "bad-mapping".into(),
+                    "mappings/business_units.csv".into(),
+                    3
+                ),
             ]
         );
         assert!(diags[0].message.contains("emial"));

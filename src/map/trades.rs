@@ -104,11 +104,19 @@ pub fn decide(
             .any(|&i| trades[i].status.eq_ignore_ascii_case("approved"))
         {
             for &i in idx {
-                note(&mut out, i, "another trade of this swap request was approved".into());
+                note(
+                    &mut out,
+                    i,
+                    "another trade of this swap request was approved".into(),
+                );
             }
             continue;
         }
-        let pending: Vec<usize> = idx.iter().copied().filter(|&i| trades[i].is_pending()).collect();
+        let pending: Vec<usize> = idx
+            .iter()
+            .copied()
+            .filter(|&i| trades[i].is_pending())
+            .collect();
         let accepted: Vec<usize> = pending
             .iter()
             .copied()
@@ -124,7 +132,14 @@ pub fn decide(
                 chosen.push(p);
                 for &i in &pending {
                     if i != p {
-                        note(&mut out, i, format!("trade `{}` of this swap request was chosen", trades[p].trade_id));
+                        note(
+                            &mut out,
+                            i,
+                            format!(
+                                "trade `{}` of this swap request was chosen",
+                                trades[p].trade_id
+                            ),
+                        );
                     }
                 }
             }
@@ -133,7 +148,10 @@ pub fn decide(
                     note(
                         &mut out,
                         i,
-                        format!("{} pending offers for this swap request: none can be chosen", pending.len()),
+                        format!(
+                            "{} pending offers for this swap request: none can be chosen",
+                            pending.len()
+                        ),
                     );
                 }
             }
@@ -142,7 +160,9 @@ pub fn decide(
     // A shift in two chosen trades: apply neither.
     let mut uses: HashMap<&str, usize> = HashMap::new();
     for &i in &chosen {
-        *uses.entry(trades[i].requester_shift_id.as_str()).or_default() += 1;
+        *uses
+            .entry(trades[i].requester_shift_id.as_str())
+            .or_default() += 1;
         if let Some(s) = &trades[i].recipient_shift_id {
             *uses.entry(s.as_str()).or_default() += 1;
         }
@@ -198,7 +218,15 @@ pub fn decide(
 mod tests {
     use super::*;
 
-    fn t(id: &str, req: &str, status: &str, ra: &str, rs: &str, ca: &str, cs: Option<&str>) -> TradeIn {
+    fn t(
+        id: &str,
+        req: &str,
+        status: &str,
+        ra: &str,
+        rs: &str,
+        ca: &str,
+        cs: Option<&str>,
+    ) -> TradeIn {
         TradeIn {
             trade_id: id.into(),
             swap_request_id: req.into(),
@@ -227,7 +255,10 @@ mod tests {
             t("T2", "R2", "denied", "C", "S3", "A", None),
         ];
         let (a, o) = decide(&trades, PendingTradePolicy::Report, &mut owners);
-        assert_eq!(a.iter().map(|x| x.action).collect::<Vec<_>>(), ["reported", "history", "history"]);
+        assert_eq!(
+            a.iter().map(|x| x.action).collect::<Vec<_>>(),
+            ["reported", "history", "history"]
+        );
         assert!(o.is_empty());
         let (a, o) = decide(&trades, PendingTradePolicy::Drop, &mut owners);
         assert_eq!(a[0].action, "dropped");
@@ -256,7 +287,11 @@ mod tests {
         assert_eq!(a[1].action, "reported");
         assert!(a[1].note.as_deref().unwrap().contains("2 pending offers"));
         assert_eq!(a[3].action, "reported");
-        assert!(a[3].note.as_deref().unwrap().contains("not owned"), "{:?}", a[3]);
+        assert!(
+            a[3].note.as_deref().unwrap().contains("not owned"),
+            "{:?}",
+            a[3]
+        );
         assert_eq!(o.len(), 1);
     }
 
