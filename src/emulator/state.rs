@@ -2119,12 +2119,8 @@ fn metadata(version: i64, modified: DateTime<Utc>) -> m::WfmVersionedEntityMetad
     m::WfmVersionedEntityMetadata {
         version,
         modified_by: None,
-        date_modified: Some(format_instant_ms(modified)),
+        date_modified: Some(format_instant(modified)),
     }
-}
-
-fn format_instant_ms(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 fn reference(id: &str, uri: String) -> m::UserReference {

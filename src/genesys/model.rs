@@ -523,7 +523,23 @@ pub fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, InstantEr
 
 /// Format an instant as the API does (`yyyy-MM-ddTHH:mm:ss.fffZ`).
 pub fn format_instant(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    // Written by hand: chrono's `format` parses its pattern on every call, and the emulator formats
+    // every instant of every agent schedule it answers with.
+    let mut s = String::with_capacity(24);
+    let _ = write!(
+        s,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.timestamp_subsec_millis().min(999)
+    );
+    s
 }
 
 #[cfg(test)]
