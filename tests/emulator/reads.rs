@@ -326,3 +326,17 @@ async fn every_answer_carries_a_correlation_id() {
         assert!(seen.insert(cid));
     }
 }
+
+#[test]
+fn the_sample_org_fixture_loads() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/org.json");
+    let fixture: zd2gc::emulator::Fixture =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let emu = zd2gc::emulator::Emulator::start(zd2gc::emulator::EmulatorConfig::with_fixture(
+        fixture.clone(),
+    ))
+    .unwrap();
+    let dump = emu.dump();
+    assert_eq!(dump.org.users.len(), fixture.users.len());
+    assert_eq!(dump.org.schedules.len(), fixture.schedules.len());
+}
