@@ -9,7 +9,7 @@ use std::path::Path;
 pub struct SplitMix(pub u64);
 
 impl SplitMix {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -17,7 +17,7 @@ impl SplitMix {
         z ^ (z >> 31)
     }
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.next_u64() % n
     }
 }
 
@@ -40,21 +40,39 @@ const TASKS: &[&str] = &["Phone", "Email", "Chat", "Training", "Team Meeting"];
 
 /// Write `agents.csv`, `shifts.csv`, `shift_tasks.csv` and `shift_trades.csv` into `dir`. Weeks start
 /// on Monday 2026-08-31 (so 26 weeks cover both DST nights of the Paris autumn and the next spring).
-pub fn generate_export(dir: &Path, agents: u64, weeks: u64, seed: u64) -> std::io::Result<Generated> {
+pub fn generate_export(
+    dir: &Path,
+    agents: u64,
+    weeks: u64,
+    seed: u64,
+) -> std::io::Result<Generated> {
     std::fs::create_dir_all(dir)?;
     let mut rng = SplitMix(seed);
     let mut g = Generated::default();
     let mut a = BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join("agents.csv"))?);
     writeln!(a, "agent_id,name,email,timezone,location,team,deactivated")?;
     for i in 0..agents {
-        let (loc, tz) = if i % 10 == 9 { ("Chicago", "") } else { ("Paris", "") };
-        writeln!(a, "{},Agent {i},agent{i}@bench.example,{tz},{loc},Team {},false", 100_000 + i, i % 37)?;
+        let (loc, tz) = if i % 10 == 9 {
+            ("Chicago", "")
+        } else {
+            ("Paris", "")
+        };
+        writeln!(
+            a,
+            "{},Agent {i},agent{i}@bench.example,{tz},{loc},Team {},false",
+            100_000 + i,
+            i % 37
+        )?;
         g.agents += 1;
     }
     a.flush()?;
     let mut s = BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join("shifts.csv"))?);
-    let mut t = BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join("shift_tasks.csv"))?);
-    let mut tr = BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join("shift_trades.csv"))?);
+    let mut t =
+        BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join("shift_tasks.csv"))?);
+    let mut tr = BufWriter::with_capacity(
+        1 << 20,
+        std::fs::File::create(dir.join("shift_trades.csv"))?,
+    );
     writeln!(s, "shift_id,agent_id,start_local,end_local,published")?;
     writeln!(t, "task_id,shift_id,name,start_local,end_local,paid")?;
     writeln!(
@@ -76,7 +94,12 @@ pub fn generate_export(dir: &Path, agents: u64, weeks: u64, seed: u64) -> std::i
                 let end = start + len;
                 shift_no += 1;
                 let sid = format!("S{shift_no}");
-                writeln!(s, "{sid},{agent},{},{},true", fmt_local(start), fmt_local(end))?;
+                writeln!(
+                    s,
+                    "{sid},{agent},{},{},true",
+                    fmt_local(start),
+                    fmt_local(end)
+                )?;
                 g.shifts += 1;
                 let ntasks = 3 + rng.below(2);
                 let step = len / (ntasks as i64 + 1);
@@ -85,14 +108,24 @@ pub fn generate_export(dir: &Path, agents: u64, weeks: u64, seed: u64) -> std::i
                     let ts = start + step * (k as i64 + 1) - 1800;
                     let te = ts + 1800 + 900 * rng.below(2) as i64;
                     let name = TASKS[rng.below(TASKS.len() as u64) as usize];
-                    writeln!(t, "T{task_no},{sid},{name},{},{},true", fmt_local(ts), fmt_local(te.min(end)))?;
+                    writeln!(
+                        t,
+                        "T{task_no},{sid},{name},{},{},true",
+                        fmt_local(ts),
+                        fmt_local(te.min(end))
+                    )?;
                     g.tasks += 1;
                 }
                 if rng.below(50) == 0 {
                     g.trades += 1;
                     let other = 100_000 + (i + 1) % agents.max(1);
-                    let status = ["approved", "requested", "denied", "offered"][rng.below(4) as usize];
-                    writeln!(tr, "TR{},SR{},{status},{agent},{sid},{other},", g.trades, g.trades)?;
+                    let status =
+                        ["approved", "requested", "denied", "offered"][rng.below(4) as usize];
+                    writeln!(
+                        tr,
+                        "TR{},SR{},{status},{agent},{sid},{other},",
+                        g.trades, g.trades
+                    )?;
                 }
             }
         }
@@ -100,14 +133,22 @@ pub fn generate_export(dir: &Path, agents: u64, weeks: u64, seed: u64) -> std::i
     s.flush()?;
     t.flush()?;
     tr.flush()?;
-    for f in ["agents.csv", "shifts.csv", "shift_tasks.csv", "shift_trades.csv"] {
+    for f in [
+        "agents.csv",
+        "shifts.csv",
+        "shift_tasks.csv",
+        "shift_trades.csv",
+    ] {
         g.bytes += std::fs::metadata(dir.join(f))?.len();
     }
     Ok(g)
 }
 
 fn fmt_local(naive: i64) -> String {
-    crate::timeval::render(crate::timeval::TimeVal { secs: naive, fmt: crate::timeval::fmt::LOCAL })
+    crate::timeval::render(crate::timeval::TimeVal {
+        secs: naive,
+        fmt: crate::timeval::fmt::LOCAL,
+    })
 }
 
 /// Peak resident memory of this process so far (VmHWM), in bytes, where the OS tells it.

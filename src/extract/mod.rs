@@ -150,7 +150,10 @@ pub fn extract(
     let mut staging = stage::Staging::create(&crate::db::snapshot_path(dir))?;
     let (tx_main, rx_main) = std::sync::mpsc::sync_channel::<stage::Batch>(16);
     let (tx_tasks, rx_tasks) = std::sync::mpsc::sync_channel::<stage::Batch>(16);
-    let senders = source::Senders { main: tx_main, tasks: tx_tasks };
+    let senders = source::Senders {
+        main: tx_main,
+        tasks: tx_tasks,
+    };
     let written = std::sync::atomic::AtomicU64::new(0);
     let next_report = std::sync::atomic::AtomicU64::new(100_000);
     let report = std::sync::Mutex::new(&mut progress);
@@ -177,9 +180,16 @@ pub fn extract(
         let main_written = staging.main.consume(rx_main, &on_batch);
         let tasks_written = tasks_writer.join().expect("tasks writer panicked");
         // A writer's own error explains the readers' "writer stopped early": report it first.
-        let mut out: Vec<Result<FileStats>> =
-            [main_written, tasks_written].into_iter().filter_map(|r| r.err()).map(Err).collect();
-        out.extend(handles.into_iter().map(|h| h.join().expect("reader thread panicked")));
+        let mut out: Vec<Result<FileStats>> = [main_written, tasks_written]
+            .into_iter()
+            .filter_map(|r| r.err())
+            .map(Err)
+            .collect();
+        out.extend(
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("reader thread panicked")),
+        );
         out
     });
     let mut files = Vec::new();
@@ -205,7 +215,10 @@ pub fn extract(
             ("export_dir", export_abs.display().to_string()),
             ("extracted_at", crate::db::now_rfc3339()),
             ("tool_version", env!("CARGO_PKG_VERSION").to_string()),
-            ("default_timezone", cfg.default_timezone.clone().unwrap_or_default()),
+            (
+                "default_timezone",
+                cfg.default_timezone.clone().unwrap_or_default(),
+            ),
         ],
     )?;
     let rejected: u64 = files.iter().map(|f| f.rejected).sum();

@@ -114,8 +114,8 @@ impl Ctx<'_> {
         self.kind.columns()[i].name
     }
 
-    fn reject(&self, code: &'static str, col: usize, msg: String) -> Reject {
-        Reject {
+    fn reject(&self, code: &'static str, col: usize, msg: String) -> Box<Reject> {
+        Box::new(Reject {
             line: self.line,
             code,
             field: Some(self.col(col).to_string()),
@@ -124,10 +124,10 @@ impl Ctx<'_> {
             text: String::new(),
             record_id: self.id.map(str::to_string),
             shift_id: None,
-        }
+        })
     }
 
-    fn required(&self, col: usize) -> Result<&str, Reject> {
+    fn required(&self, col: usize) -> Result<&str, Box<Reject>> {
         self.f[col].ok_or_else(|| {
             self.reject(
                 "missing-field",
@@ -137,7 +137,7 @@ impl Ctx<'_> {
         })
     }
 
-    fn bool(&self, col: usize) -> Result<Option<bool>, Reject> {
+    fn bool(&self, col: usize) -> Result<Option<bool>, Box<Reject>> {
         match self.f[col] {
             None => Ok(None),
             Some(v) => match v.to_ascii_lowercase().as_str() {
@@ -156,7 +156,7 @@ impl Ctx<'_> {
         &self,
         col: usize,
         parse: fn(&str) -> Result<TimeVal, TimeError>,
-    ) -> Result<Stamp, Reject> {
+    ) -> Result<Stamp, Box<Reject>> {
         let v = self.required(col)?;
         match parse(v) {
             Ok(val) => {
@@ -173,7 +173,7 @@ impl Ctx<'_> {
     }
 
     /// The first start/end pair with a value; which parser applies depends on the pair.
-    fn times(&self) -> Result<(Stamp, Stamp), Reject> {
+    fn times(&self) -> Result<(Stamp, Stamp), Box<Reject>> {
         let pairs = self.kind.time_pairs();
         let chosen = pairs
             .iter()
@@ -202,7 +202,7 @@ impl Ctx<'_> {
     }
 }
 
-pub fn agent(f: &Fields, line: u64) -> Result<AgentRow, Reject> {
+pub fn agent(f: &Fields, line: u64) -> Result<AgentRow, Box<Reject>> {
     use columns::agent::*;
     let c = Ctx {
         kind: Kind::Agents,
@@ -222,7 +222,7 @@ pub fn agent(f: &Fields, line: u64) -> Result<AgentRow, Reject> {
     })
 }
 
-pub fn shift(f: &Fields, line: u64) -> Result<ShiftRow, Reject> {
+pub fn shift(f: &Fields, line: u64) -> Result<ShiftRow, Box<Reject>> {
     use columns::shift::*;
     let c = Ctx {
         kind: Kind::Shifts,
@@ -245,7 +245,7 @@ pub fn shift(f: &Fields, line: u64) -> Result<ShiftRow, Reject> {
     })
 }
 
-pub fn task(f: &Fields, line: u64) -> Result<TaskRow, Reject> {
+pub fn task(f: &Fields, line: u64) -> Result<TaskRow, Box<Reject>> {
     use columns::task::*;
     let c = Ctx {
         kind: Kind::Tasks,
@@ -253,7 +253,7 @@ pub fn task(f: &Fields, line: u64) -> Result<TaskRow, Reject> {
         line,
         id: f[ID],
     };
-    let with_shift = |mut r: Reject| {
+    let with_shift = |mut r: Box<Reject>| {
         r.shift_id = f[SHIFT].map(str::to_string);
         r
     };
@@ -281,7 +281,7 @@ pub const TRADE_STATUSES: &[&str] = &[
     "expired",
 ];
 
-pub fn trade(f: &Fields, line: u64) -> Result<TradeRow, Reject> {
+pub fn trade(f: &Fields, line: u64) -> Result<TradeRow, Box<Reject>> {
     use columns::trade::*;
     let c = Ctx {
         kind: Kind::Trades,
@@ -314,7 +314,7 @@ pub fn trade(f: &Fields, line: u64) -> Result<TradeRow, Reject> {
     Ok(TradeRow { line, vals })
 }
 
-pub fn time_off(f: &Fields, line: u64) -> Result<TimeOffRow, Reject> {
+pub fn time_off(f: &Fields, line: u64) -> Result<TimeOffRow, Box<Reject>> {
     use columns::time_off::*;
     let c = Ctx {
         kind: Kind::TimeOff,

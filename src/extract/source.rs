@@ -170,7 +170,7 @@ impl<'a> Sink<'a> {
             }
             Err(mut r) => {
                 r.text = text();
-                self.reject(r)
+                self.reject(*r)
             }
         }
     }
@@ -191,7 +191,9 @@ impl<'a> Sink<'a> {
             )?;
         }
         if full(self.tasks.len()) {
-            Self::send(self.tx_tasks, Batch::Tasks(
+            Self::send(
+                self.tx_tasks,
+                Batch::Tasks(
                     id,
                     std::mem::replace(&mut self.tasks, Vec::with_capacity(BATCH)),
                 ),

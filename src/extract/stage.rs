@@ -128,31 +128,62 @@ impl Writer {
             progress(batch.len() as u64);
             match batch {
                 Batch::Agents(f, rows) => {
-                    let mut ins_agent = c.prepare_cached("INSERT INTO agents VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)")?;
+                    let mut ins_agent =
+                        c.prepare_cached("INSERT INTO agents VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)")?;
                     for r in rows {
                         ins_agent.execute(params![
-                            f, r.line as i64, r.agent_id, r.name, r.email, r.timezone, r.location, r.team,
+                            f,
+                            r.line as i64,
+                            r.agent_id,
+                            r.name,
+                            r.email,
+                            r.timezone,
+                            r.location,
+                            r.team,
                             b(r.deactivated)
                         ])?;
                     }
                 }
                 Batch::Shifts(f, rows) => {
-                    let mut ins_shift = c.prepare_cached("INSERT INTO shifts VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")?;
+                    let mut ins_shift = c.prepare_cached(
+                        "INSERT INTO shifts VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+                    )?;
                     for r in rows {
                         let fmt = r.start.val.fmt as i64 | (r.end.val.fmt as i64) << 8;
                         ins_shift.execute(params![
-                            f, r.line as i64, r.shift_id, r.agent_id, r.start.val.secs, r.end.val.secs, fmt,
-                            r.start.text, r.end.text, r.timezone, b(r.published), r.parent_id
+                            f,
+                            r.line as i64,
+                            r.shift_id,
+                            r.agent_id,
+                            r.start.val.secs,
+                            r.end.val.secs,
+                            fmt,
+                            r.start.text,
+                            r.end.text,
+                            r.timezone,
+                            b(r.published),
+                            r.parent_id
                         ])?;
                     }
                 }
                 Batch::Tasks(f, rows) => {
-                    let mut ins_task = c.prepare_cached("INSERT INTO tasks VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)")?;
+                    let mut ins_task = c.prepare_cached(
+                        "INSERT INTO tasks VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+                    )?;
                     for r in rows {
                         let fmt = r.start.val.fmt as i64 | (r.end.val.fmt as i64) << 8;
                         ins_task.execute(params![
-                            f, r.line as i64, r.task_id, r.shift_id, r.name, r.start.val.secs, r.end.val.secs,
-                            fmt, r.start.text, r.end.text, b(r.paid)
+                            f,
+                            r.line as i64,
+                            r.task_id,
+                            r.shift_id,
+                            r.name,
+                            r.start.val.secs,
+                            r.end.val.secs,
+                            fmt,
+                            r.start.text,
+                            r.end.text,
+                            b(r.paid)
                         ])?;
                     }
                 }
@@ -161,26 +192,60 @@ impl Writer {
                     for r in rows {
                         let v = &r.vals;
                         ins_trade.execute(params![
-                            f, r.line as i64, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10],
+                            f,
+                            r.line as i64,
+                            v[0],
+                            v[1],
+                            v[2],
+                            v[3],
+                            v[4],
+                            v[5],
+                            v[6],
+                            v[7],
+                            v[8],
+                            v[9],
+                            v[10],
                             v[11]
                         ])?;
                     }
                 }
                 Batch::TimeOff(f, rows) => {
-                    let mut ins_off = c.prepare_cached("INSERT INTO time_off VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)")?;
+                    let mut ins_off = c.prepare_cached(
+                        "INSERT INTO time_off VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+                    )?;
                     for r in rows {
                         let fmt = r.start.val.fmt as i64 | (r.end.val.fmt as i64) << 8;
                         ins_off.execute(params![
-                            f, r.line as i64, r.id, r.agent_id, r.start.val.secs, r.end.val.secs, fmt,
-                            r.start.text, r.end.text, r.status, r.reason, b(r.full_day)
+                            f,
+                            r.line as i64,
+                            r.id,
+                            r.agent_id,
+                            r.start.val.secs,
+                            r.end.val.secs,
+                            fmt,
+                            r.start.text,
+                            r.end.text,
+                            r.status,
+                            r.reason,
+                            b(r.full_day)
                         ])?;
                     }
                 }
                 Batch::Rejects(f, rows) => {
-                    let mut ins_rej = c.prepare_cached("INSERT INTO rejects VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)")?;
+                    let mut ins_rej = c.prepare_cached(
+                        "INSERT INTO rejects VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                    )?;
                     for r in rows {
                         ins_rej.execute(params![
-                            f, r.line as i64, r.code, r.field, r.message, r.value, r.text, r.record_id, r.shift_id
+                            f,
+                            r.line as i64,
+                            r.code,
+                            r.field,
+                            r.message,
+                            r.value,
+                            r.text,
+                            r.record_id,
+                            r.shift_id
                         ])?;
                     }
                 }
@@ -223,29 +288,53 @@ impl Staging {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         let main = Writer::create(target.with_extension(format!("db.tmp-{pid}")), SCHEMA)?;
-        let tasks = Writer::create(dir.join(format!("{TASKS_PREFIX}{pid}-{nanos}.db.tmp-{pid}")), TASKS_SCHEMA)?;
-        Ok(Staging { main, tasks, target: target.to_path_buf(), tasks_name: format!("{TASKS_PREFIX}{pid}-{nanos}.db") })
+        let tasks = Writer::create(
+            dir.join(format!("{TASKS_PREFIX}{pid}-{nanos}.db.tmp-{pid}")),
+            TASKS_SCHEMA,
+        )?;
+        Ok(Staging {
+            main,
+            tasks,
+            target: target.to_path_buf(),
+            tasks_name: format!("{TASKS_PREFIX}{pid}-{nanos}.db"),
+        })
     }
 
     /// Record the files and the snapshot's identity, build the indexes (both files at once), make
     /// both durable, and switch `snapshot.db` to the new snapshot.
     pub fn commit(self, files: &[FileStats], meta: &[(&str, String)]) -> Result<()> {
-        let Staging { main, tasks, target, tasks_name } = self;
+        let Staging {
+            main,
+            tasks,
+            target,
+            tasks_name,
+        } = self;
         {
             let c = &main.conn;
             for f in files {
                 c.execute(
                     "INSERT INTO files VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
                     params![
-                        f.file_id, f.kind, f.file, f.format, f.bytes as i64, f.sha256, f.rows_read as i64,
-                        f.staged as i64, f.rejected as i64, f.nested_tasks as i64
+                        f.file_id,
+                        f.kind,
+                        f.file,
+                        f.format,
+                        f.bytes as i64,
+                        f.sha256,
+                        f.rows_read as i64,
+                        f.staged as i64,
+                        f.rejected as i64,
+                        f.nested_tasks as i64
                     ],
                 )?;
             }
             for (k, v) in meta {
                 c.execute("INSERT INTO snapshot_meta VALUES (?1, ?2)", params![k, v])?;
             }
-            c.execute("INSERT INTO snapshot_meta VALUES ('tasks_file', ?1)", [&tasks_name])?;
+            c.execute(
+                "INSERT INTO snapshot_meta VALUES ('tasks_file', ?1)",
+                [&tasks_name],
+            )?;
         }
         let (main_tmp, tasks_tmp) = std::thread::scope(|s| {
             let t = s.spawn(|| tasks.seal(TASKS_INDEXES));
@@ -274,7 +363,11 @@ impl Staging {
 }
 
 fn sync_dir(dir: &Path) {
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
@@ -285,22 +378,39 @@ pub const TASKS_PREFIX: &str = "snapshot-tasks-";
 /// The tasks file the current snapshot names, if any.
 fn current_tasks_file(target: &Path) -> Option<String> {
     let c = Connection::open_with_flags(target, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
-    c.query_row("SELECT value FROM snapshot_meta WHERE key = 'tasks_file'", [], |r| r.get(0)).ok()
+    c.query_row(
+        "SELECT value FROM snapshot_meta WHERE key = 'tasks_file'",
+        [],
+        |r| r.get(0),
+    )
+    .ok()
 }
 
 /// Remove what killed extracts left: `*.tmp-<pid>` files whose process is gone, and tasks files the
 /// current snapshot does not name.
 fn remove_stale(dir: &Path, target: &Path) {
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     let keep = current_tasks_file(target);
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let name = e.file_name();
         let Some(name) = name.to_str() else { continue };
-        let tmp_pid = name.rsplit_once(".tmp-").and_then(|(_, p)| p.parse::<u32>().ok());
+        let tmp_pid = name
+            .rsplit_once(".tmp-")
+            .and_then(|(_, p)| p.parse::<u32>().ok());
         let stale = match tmp_pid {
             Some(pid) => pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists(),
-            None => name.starts_with(TASKS_PREFIX) && name.ends_with(".db") && keep.as_deref() != Some(name),
+            None => {
+                name.starts_with(TASKS_PREFIX)
+                    && name.ends_with(".db")
+                    && keep.as_deref() != Some(name)
+            }
         };
         if stale && (name.starts_with("snapshot")) {
             let _ = std::fs::remove_file(e.path());
@@ -334,10 +444,16 @@ pub fn open_snapshot(dir: &Path) -> Result<Connection> {
 /// opening the files by hand.
 pub fn attach_tasks(conn: &Connection, dir: &Path, schema: &str) -> Result<()> {
     let name = current_tasks_file(&crate::db::snapshot_path(dir)).ok_or_else(|| {
-        Error::failure("snapshot.db names no tasks file", Some("run `zd2gc extract` again".into()))
+        Error::failure(
+            "snapshot.db names no tasks file",
+            Some("run `zd2gc extract` again".into()),
+        )
     })?;
     let path = dir.join(name);
-    conn.execute("ATTACH DATABASE ?1 AS ?2", params![path.display().to_string(), schema])?;
+    conn.execute(
+        "ATTACH DATABASE ?1 AS ?2",
+        params![path.display().to_string(), schema],
+    )?;
     Ok(())
 }
 
@@ -351,6 +467,9 @@ pub fn attach_snapshot(conn: &Connection, dir: &Path, schema: &str) -> Result<()
             Some("run `zd2gc extract EXPORT_DIR` first".into()),
         ));
     }
-    conn.execute("ATTACH DATABASE ?1 AS ?2", params![p.display().to_string(), schema])?;
+    conn.execute(
+        "ATTACH DATABASE ?1 AS ?2",
+        params![p.display().to_string(), schema],
+    )?;
     attach_tasks(conn, dir, &format!("{schema}_tasks"))
 }
