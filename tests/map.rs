@@ -248,6 +248,16 @@ fn offline_and_online_mapping_of_paris_cutover_agree() {
             o_off.agents_unmapped
         )
     );
+    // The approved swap TR-5001 is linked to the trade the org already holds.
+    let linked: String = Connection::open(on.path().join("zd2gc.db"))
+        .unwrap()
+        .query_row(
+            "SELECT genesys_trade_id FROM xw_trades WHERE trade_id = 'TR-5001'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(linked, "b3b5c9bc-3f56-48b0-aaa4-cfa284f6c539");
     // Online answers are cached: a re-run asks Genesys nothing.
     let calls = client.calls();
     let o_again = map_dir(on.path(), &cfg, &opts).unwrap();

@@ -859,6 +859,12 @@ fn map_inner(
     out.findings_by_rule = sink.by_rule.clone();
     drop(sink);
     tx.commit()?;
+    if let Some(c) = &client {
+        let mut on = online::Online::new(c, state, run_id, opts.refresh)?;
+        out.trades_changed += on.link_trades(run_id)?;
+        out.online_calls += on.fetched;
+        out.online_cache_hits += on.hits;
+    }
     Ok(out)
 }
 

@@ -165,6 +165,57 @@ impl<'a> Online<'a> {
         })
     }
 
+    /// Link legacy trades to the Genesys trades that match them: the same initiating (requester)
+    /// and receiving (recipient) users, and the initiating shift starting at the requester shift's
+    /// start. Looks in the requester's management unit, in the week of the requester's shift.
+    /// Returns the crosswalk rows changed.
+    pub fn link_trades(&mut self, run_id: i64) -> Result<u64> {
+        let rows: Vec<(String, String, Option<String>, i64, String, String)> = {
+            let mut st = self.conn.prepare(
+                "SELECT t.trade_id, t.requester_user_id, t.recipient_user_id, d.start_utc, d.week_id, a.management_unit_id
+                 FROM xw_trades t JOIN desired_shifts d ON d.legacy_shift_id = t.requester_shift_id
+                 JOIN xw_agents a ON a.agent_id = t.requester_agent_id
+                 WHERE t.requester_user_id IS NOT NULL AND d.start_utc IS NOT NULL AND d.week_id IS NOT NULL
+                   AND a.management_unit_id IS NOT NULL AND t.action != 'not-in-export'",
+            )?;
+            st.query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?
+        };
+        let mut changed = 0;
+        for (trade_id, req_user, rec_user, start, week, mu) in rows {
+            let found = self.week_trades(&mu, &week)?;
+            let hit: Vec<&model::ShiftTradeResponse> = found
+                .iter()
+                .filter(|g| {
+                    g.initiating_user.id == req_user
+                        && g.receiving_user.as_ref().map(|u| &u.id) == rec_user.as_ref()
+                        && g.initiating_shift_start
+                            .as_deref()
+                            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                            .is_some_and(|d| d.timestamp() == start)
+                })
+                .collect();
+            // Only an unambiguous match is linked.
+            if let [g] = hit.as_slice() {
+                changed += self.conn.execute(
+                    "UPDATE xw_trades SET genesys_trade_id = ?2, run_id = ?3
+                     WHERE trade_id = ?1 AND genesys_trade_id IS NOT ?2",
+                    params![trade_id, g.id, run_id],
+                )? as u64;
+            }
+        }
+        Ok(changed)
+    }
+
     /// The Genesys trades of a management unit's week.
     pub fn week_trades(&mut self, mu: &str, week: &str) -> Result<Vec<model::ShiftTradeResponse>> {
         let key = format!("{mu}/{week}");
