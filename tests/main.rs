@@ -3,4 +3,5 @@
 mod common;
 mod emulator;
 mod extract;
+mod hostile;
 mod map;
