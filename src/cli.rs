@@ -53,7 +53,7 @@ pub enum Command {
     /// Turn the staged export into Genesys shapes and fill the crosswalk.
     Map(crate::map::MapArgs),
     /// Pre-flight validation report (terminal, HTML, JSON).
-    Validate(StageArgs),
+    Validate(crate::validate::ValidateArgs),
     /// Show what `load` would do per business-unit week.
     Plan(StageArgs),
     /// Write the mapped schedules to Genesys Cloud (optimistic locking, resumable).
@@ -105,9 +105,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Emulate(a) => crate::emulator::run_cli(&a, &ctx),
         Command::Rehearse(a) => crate::rehearse::run(&a, &ctx),
         Command::Map(a) => crate::map::run(&a, &ctx),
-        Command::Validate(_) => Err(Error::NotImplemented {
-            command: "validate",
-        }),
+        Command::Validate(a) => crate::validate::run(&a, &ctx),
         Command::Plan(_) => Err(Error::NotImplemented { command: "plan" }),
         Command::Load(_) => Err(Error::NotImplemented { command: "load" }),
         Command::Status(_) => Err(Error::NotImplemented { command: "status" }),

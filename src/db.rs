@@ -137,6 +137,79 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (kind, key)
     );
     "#,
+    // 3: validate: one row per validation run, so `load` can refuse to start while the last
+    // validation of the current snapshot has errors.
+    r#"
+    CREATE TABLE validations (
+        id INTEGER PRIMARY KEY,
+        snapshot_id TEXT NOT NULL,
+        run_id INTEGER NOT NULL,
+        validated_at TEXT NOT NULL,
+        errors INTEGER NOT NULL,
+        warnings INTEGER NOT NULL,
+        infos INTEGER NOT NULL,
+        ready_to_load INTEGER NOT NULL,
+        report_path TEXT NOT NULL,
+        report_sha256 TEXT NOT NULL,
+        config_sha256 TEXT NOT NULL
+    );
+    CREATE INDEX validations_by_snapshot ON validations(snapshot_id, id);
+    "#,
+    // 4: load: the base of each owned shift (what zd2gc last wrote or adopted), the per-week journal,
+    // its append-only event log, and the conflicts with both sides.
+    r#"
+    ALTER TABLE xw_shifts ADD COLUMN base TEXT;
+    ALTER TABLE xw_shifts ADD COLUMN adopted INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE load_weeks (
+        business_unit_id TEXT NOT NULL,
+        week_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        schedule_id TEXT,
+        step TEXT,
+        upload_key TEXT,
+        operation_id TEXT,
+        sent_version INTEGER,
+        sent_at INTEGER,
+        refusals INTEGER NOT NULL DEFAULT 0,
+        lock_waits INTEGER NOT NULL DEFAULT 0,
+        writes INTEGER NOT NULL DEFAULT 0,
+        shifts_desired INTEGER NOT NULL DEFAULT 0,
+        shifts_done INTEGER NOT NULL DEFAULT 0,
+        conflicts INTEGER NOT NULL DEFAULT 0,
+        reason TEXT,
+        context_id TEXT,
+        run_id INTEGER NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (business_unit_id, week_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE load_events (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL,
+        business_unit_id TEXT NOT NULL,
+        week_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        event TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE TABLE load_conflicts (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL,
+        business_unit_id TEXT NOT NULL,
+        week_id TEXT NOT NULL,
+        schedule_id TEXT,
+        user_id TEXT NOT NULL,
+        legacy_shift_id TEXT,
+        genesys_shift_id TEXT,
+        kind TEXT NOT NULL,
+        resolution TEXT NOT NULL,
+        base TEXT,
+        ours TEXT,
+        theirs TEXT,
+        at TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE INDEX load_conflicts_by_week ON load_conflicts(business_unit_id, week_id, active);
+    "#,
 ];
 
 pub fn state_path(dir: &Path) -> PathBuf {

@@ -17,10 +17,12 @@ pub mod genesys;
 pub mod init;
 pub mod map;
 pub mod rehearse;
+pub mod report;
 pub mod rules;
 pub mod testdata;
 pub mod timeval;
 pub mod ui;
+pub mod validate;
 
 /// Print an error that ended a command to stderr, as a miette diagnostic.
 pub fn report_error(err: &error::Error, color: ui::ColorChoice) {

@@ -1,0 +1,260 @@
+//! The validation report: one model ([`Report`]) and its three renderings — the terminal summary
+//! ([`terminal`]), the published JSON form ([`json`], `validation-report/v1`, see
+//! `shared/spec/validation-report.md`) and a self-contained HTML page ([`html`]).
+//!
+//! Invariants: `ready_to_load` is true exactly when no finding has severity `error`; the summary
+//! counts are computed from the findings, never kept apart from them; findings are in a stable
+//! order (file, line, rule, field) so two runs on the same inputs give the same report.
+
+pub mod html;
+pub mod json;
+pub mod terminal;
+
+use crate::config::Severity;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The schema name of the JSON form.
+pub const SCHEMA: &str = "validation-report/v1";
+
+/// One finding: one offence of one rule at one place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule: String,
+    pub severity: Severity,
+    /// The export file's name relative to the export directory.
+    pub file: Option<String>,
+    /// 1-based physical line of the record (the CSV header is line 1).
+    pub line: Option<u64>,
+    /// The record's own id (shift_id, trade_id, agent_id, task_id).
+    pub record_id: Option<String>,
+    pub field: Option<String>,
+    /// The value as written.
+    pub value: Option<String>,
+    pub timezone: Option<String>,
+    /// DST rules only: both instants of an ambiguous time, none for a gap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidates: Option<Vec<String>>,
+    pub message: String,
+    pub help: String,
+    /// The Monday-based week (days since 1970-01-01 of its Monday) of the record's local start, for
+    /// the HTML week strip. Not part of the JSON form.
+    #[serde(skip)]
+    pub week: Option<i64>,
+    /// The source line as written, when it was read back for rendering. Not part of the JSON form.
+    #[serde(skip)]
+    pub text: Option<String>,
+}
+
+impl Finding {
+    /// A finding with the given rule, severity and message; everything else empty.
+    pub fn new(rule: &str, severity: Severity, message: impl Into<String>) -> Finding {
+        Finding {
+            rule: rule.to_string(),
+            severity,
+            file: None,
+            line: None,
+            record_id: None,
+            field: None,
+            value: None,
+            timezone: None,
+            candidates: None,
+            message: message.into(),
+            help: String::new(),
+            week: None,
+            text: None,
+        }
+    }
+
+    /// `file:line` (or what is known of it).
+    pub fn location(&self) -> String {
+        match (&self.file, self.line) {
+            (Some(f), Some(l)) => format!("{f}:{l}"),
+            (Some(f), None) => f.clone(),
+            _ => "-".into(),
+        }
+    }
+
+    fn sort_key(&self) -> (Option<&str>, Option<u64>, &str, Option<&str>) {
+        (
+            self.file.as_deref(),
+            self.line,
+            self.rule.as_str(),
+            self.field.as_deref(),
+        )
+    }
+}
+
+/// One input file of the snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Input {
+    pub path: String,
+    pub rows: u64,
+    pub sha256: String,
+}
+
+/// The policies in force (they change what some rules report).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Policy {
+    pub dst_ambiguous: String,
+    pub pending_trades: String,
+    pub include_drafts: bool,
+    pub max_shift_hours: f64,
+}
+
+/// Counts by severity and by rule.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub errors: u64,
+    pub warnings: u64,
+    pub infos: u64,
+    pub by_rule: BTreeMap<String, u64>,
+}
+
+/// Shifts per week, for the HTML strip (not part of the JSON form).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WeekStat {
+    /// Days since 1970-01-01 of the week's Monday.
+    pub monday: i64,
+    pub shifts: u64,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema: String,
+    pub generated_at: String,
+    pub tool_version: String,
+    pub snapshot_id: String,
+    pub inputs: Vec<Input>,
+    pub policy: Policy,
+    pub summary: Summary,
+    pub ready_to_load: bool,
+    pub findings: Vec<Finding>,
+    /// Shifts per week (not part of the JSON form).
+    #[serde(skip)]
+    pub weeks: Vec<WeekStat>,
+    /// Records that went through the rules, and how long it took (not part of the JSON form).
+    #[serde(skip)]
+    pub records: u64,
+    #[serde(skip)]
+    pub seconds: f64,
+}
+
+impl Report {
+    /// Build a report from its findings: sorted, counted, with the verdict.
+    pub fn new(
+        snapshot_id: String,
+        inputs: Vec<Input>,
+        policy: Policy,
+        mut findings: Vec<Finding>,
+        weeks: Vec<WeekStat>,
+    ) -> Report {
+        findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        let summary = summarize(&findings);
+        Report {
+            schema: SCHEMA.into(),
+            generated_at: crate::db::now_rfc3339(),
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            snapshot_id,
+            inputs,
+            policy,
+            ready_to_load: summary.errors == 0,
+            summary,
+            findings,
+            weeks,
+            records: 0,
+            seconds: 0.0,
+        }
+    }
+
+    /// Rules that have findings, worst severity first, then by id: (rule, severity, count).
+    pub fn rule_counts(&self) -> Vec<(&str, Severity, u64)> {
+        let mut sev: BTreeMap<&str, Severity> = BTreeMap::new();
+        for f in &self.findings {
+            let e = sev.entry(f.rule.as_str()).or_insert(f.severity);
+            *e = (*e).max(f.severity);
+        }
+        let mut v: Vec<(&str, Severity, u64)> = self
+            .summary
+            .by_rule
+            .iter()
+            .map(|(r, n)| {
+                (
+                    r.as_str(),
+                    sev.get(r.as_str()).copied().unwrap_or(Severity::Info),
+                    *n,
+                )
+            })
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        v
+    }
+}
+
+fn summarize(findings: &[Finding]) -> Summary {
+    let mut s = Summary::default();
+    for f in findings {
+        match f.severity {
+            Severity::Error => s.errors += 1,
+            Severity::Warning => s.warnings += 1,
+            Severity::Info => s.infos += 1,
+        }
+        *s.by_rule.entry(f.rule.clone()).or_default() += 1;
+    }
+    s
+}
+
+/// The Monday (days since the epoch) of the week holding a naive local instant (seconds).
+pub fn week_of(naive_secs: i64) -> i64 {
+    let days = naive_secs.div_euclid(86400);
+    // 1970-01-01 was a Thursday: Monday-based weeks start 3 days before it.
+    (days + 3).div_euclid(7) * 7 - 3
+}
+
+/// `YYYY-MM-DD` of days since the epoch.
+pub fn date_of(days: i64) -> String {
+    chrono::DateTime::from_timestamp(days * 86400, 0)
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weeks_start_on_monday() {
+        let d = crate::timeval::days_from_civil(2026, 10, 25) * 86400 + 3600; // a Sunday
+        assert_eq!(date_of(week_of(d)), "2026-10-19");
+        let m = crate::timeval::days_from_civil(2026, 10, 26) * 86400; // a Monday
+        assert_eq!(date_of(week_of(m)), "2026-10-26");
+    }
+
+    #[test]
+    fn verdict_follows_errors() {
+        let p = Policy {
+            dst_ambiguous: "reject".into(),
+            pending_trades: "report".into(),
+            include_drafts: false,
+            max_shift_hours: 16.0,
+        };
+        let r = Report::new(
+            "x".into(),
+            vec![],
+            p.clone(),
+            vec![Finding::new("trade-pending", Severity::Warning, "m")],
+            vec![],
+        );
+        assert!(r.ready_to_load);
+        let r = Report::new(
+            "x".into(),
+            vec![],
+            p,
+            vec![Finding::new("shift-overlap", Severity::Error, "m")],
+            vec![],
+        );
+        assert!(!r.ready_to_load);
+        assert_eq!(r.summary.errors, 1);
+    }
+}

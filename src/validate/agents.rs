@@ -1,0 +1,110 @@
+//! Agent rows (their zone chain, `unknown-timezone` on the `timezone` field) and the findings only
+//! `map` can make: `unmapped-agent`, `ambiguous-agent-mapping` and `unmapped-activity` (read from
+//! `map_findings`, one per agent / per task as map records them).
+
+use super::zones::ZoneSel;
+use super::{AgentInfo, Env};
+use crate::config::Severity;
+use crate::error::Result;
+use crate::report::Finding;
+use rusqlite::Connection;
+
+/// Rules computed by `map` and taken from its findings.
+pub const FROM_MAP: &[&str] = &[
+    "unmapped-agent",
+    "ambiguous-agent-mapping",
+    "unmapped-activity",
+];
+
+/// Read the agents (the first row of an id wins) and report unknown zone names on them.
+pub fn check_agents(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
+    let mut st = snap.prepare(
+        "SELECT file_id, line, agent_id, timezone, location, deactivated FROM agents ORDER BY file_id, line",
+    )?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        env.records += 1;
+        let file_id: i64 = r.get(0)?;
+        let line: i64 = r.get(1)?;
+        let id: String = r.get(2)?;
+        let tz: Option<String> = r.get(3)?;
+        let location: Option<String> = r.get(4)?;
+        let deactivated = r.get::<_, Option<i64>>(5)?.unwrap_or(0) != 0;
+        let own = env.zones.sel(tz.as_deref());
+        if own == ZoneSel::Unknown {
+            let mut f = Finding::new(
+                "unknown-timezone",
+                Severity::Error,
+                format!(
+                    "agent `{id}`'s zone `{}` is not in the tz database; none of the agent's local times can be resolved",
+                    tz.as_deref().unwrap_or_default().trim()
+                ),
+            );
+            f.file = env.file(file_id);
+            f.line = Some(line as u64);
+            f.record_id = Some(id.clone());
+            f.field = Some("timezone".into());
+            f.value = tz.clone();
+            f.help = "use an IANA zone name such as `Europe/Paris` or `America/Chicago`, or leave it empty for the location's zone".into();
+            env.sink.push(f);
+        }
+        if env.agents.contains_key(&id) {
+            continue;
+        }
+        let zone = match own {
+            ZoneSel::Missing => {
+                let loc = location
+                    .as_deref()
+                    .and_then(|l| env.location_tz.get(l.trim()))
+                    .cloned();
+                match env.zones.sel(loc.as_deref()) {
+                    ZoneSel::Missing => env.default_zone,
+                    z => z,
+                }
+            }
+            z => z,
+        };
+        env.agents.insert(
+            id,
+            AgentInfo {
+                zone,
+                deactivated,
+                file_id,
+                line,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// map's agent and activity findings.
+pub fn map_findings(env: &mut Env<'_>, state: &Connection) -> Result<()> {
+    let mut st = state.prepare(
+        "SELECT rule, file, line, record_id, field, value, timezone, candidates, message, help
+         FROM map_findings WHERE rule IN ('unmapped-agent', 'ambiguous-agent-mapping', 'unmapped-activity')
+         ORDER BY id",
+    )?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let rule: String = r.get(0)?;
+        let mut f = Finding::new(&rule, Severity::Error, r.get::<_, String>(8)?);
+        f.file = r.get(1)?;
+        f.line = r.get::<_, Option<i64>>(2)?.map(|l| l as u64);
+        f.record_id = r.get(3)?;
+        f.field = r.get(4)?;
+        f.value = r.get(5)?;
+        f.timezone = r.get(6)?;
+        if rule == "ambiguous-agent-mapping"
+            && let Some(c) = r.get::<_, Option<String>>(7)?
+        {
+            // Genesys users the agent matches: kept in the message's help for the reader.
+            let users: Vec<String> = serde_json::from_str(&c).unwrap_or_default();
+            if !users.is_empty() {
+                f.message = format!("{} (candidates: {})", f.message, users.join(", "));
+            }
+        }
+        f.help = r.get::<_, Option<String>>(9)?.unwrap_or_default();
+        env.sink.push(f);
+    }
+    Ok(())
+}

@@ -1,0 +1,564 @@
+//! `zd2gc validate`: the pre-flight validation report (`shared/spec/validation-report.md`).
+//!
+//! Reads what `extract` staged (snapshot.db) and what `map` found (`map_findings` in zd2gc.db), runs
+//! every rule of [`crate::rules`] and writes one [`Report`] in three forms: the terminal summary,
+//! JSON (`--report-json FILE|-`) and a self-contained HTML page (`--html FILE`). Every run is
+//! recorded in the `validations` table of zd2gc.db ([`last_validation`] is what `load` asks).
+//!
+//! The rules, by family: [`rows`] (extract's rejects), [`agents`] (agent rows, and map's
+//! agent/activity findings), [`shifts`] (time, DST, shift and task rules, overlaps), [`trades`].
+//!
+//! Invariants:
+//! - one finding per offence (spec: "One finding per offence"), severities from the configuration;
+//! - memory does not grow with the export: shifts and tasks are streamed in SQLite index order
+//!   (by shift id, merge-joined; then by agent, one agent's shifts at a time); only findings,
+//!   agents and per-week counts are held;
+//! - mapping-dependent rules come from `map`; when map's results are missing or older than the
+//!   snapshot, the mapping tables or zd2gc.toml, validate runs map's offline resolution first.
+
+pub mod agents;
+pub mod record;
+pub mod rows;
+pub mod shifts;
+pub mod trades;
+pub mod zones;
+
+use crate::cli::Ctx;
+use crate::config::{Config, Severity};
+use crate::error::{Error, Result};
+use crate::exit::Exit;
+use crate::report::{self, Finding, Input, Policy, Report};
+pub use record::{ValidationSummary, last_validation};
+use rusqlite::{Connection, OptionalExtension};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use zones::{ZoneSel, Zones};
+
+/// Pre-flight validation report (terminal, HTML, JSON).
+///
+/// Runs every validation rule on the staged export (and map's results; map runs offline first when
+/// its results are missing or stale). Exit status: 0 ready to load, 1 error findings, 2 the tool
+/// could not run. The JSON report is also kept in DIR/reports/.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ValidateArgs {
+    /// Write the JSON report (schema validation-report/v1) to FILE; `-` for stdout. (Named
+    /// `--report-json` because the global `--json` flag prints the command's summary.)
+    #[arg(long = "report-json", value_name = "FILE")]
+    pub report_json: Option<PathBuf>,
+    /// Write the self-contained HTML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// The mapping tables (default: DIR/mappings).
+    #[arg(long, value_name = "DIR")]
+    pub mappings: Option<PathBuf>,
+}
+
+/// Whether validate runs `map` first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Remap {
+    /// When map's results are missing or stale (the default).
+    #[default]
+    Auto,
+    /// Always (tests).
+    Always,
+    /// Never: use whatever map_findings holds.
+    Never,
+}
+
+/// Options of [`validate_dir`].
+#[derive(Debug, Clone, Default)]
+pub struct ValidateOptions {
+    pub mappings: Option<PathBuf>,
+    pub remap: Remap,
+    /// The command line, for the audit record.
+    pub argv: String,
+}
+
+/// What a validation run produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub report: Report,
+    pub run_id: i64,
+    /// The JSON report kept in the migration directory.
+    pub report_path: PathBuf,
+    /// Whether map ran first (and its seconds).
+    pub mapped: Option<f64>,
+}
+
+/// Findings being collected, with the configured severities.
+pub struct Sink<'a> {
+    pub cfg: &'a Config,
+    pub findings: Vec<Finding>,
+}
+
+impl Sink<'_> {
+    /// Add a finding of `rule` at the configured severity.
+    pub fn push(&mut self, mut f: Finding) {
+        f.severity = crate::rules::severity(self.cfg, &f.rule);
+        self.findings.push(f);
+    }
+
+    /// Add a finding whose severity a policy decided (a DST time the policy resolved).
+    pub fn push_as(&mut self, f: Finding) {
+        self.findings.push(f);
+    }
+}
+
+/// An agent of the export, as the rules need it.
+#[derive(Debug, Clone)]
+pub struct AgentInfo {
+    /// The agent's zone (agent, else location, else default).
+    pub zone: ZoneSel,
+    pub deactivated: bool,
+    pub file_id: i64,
+    pub line: i64,
+}
+
+/// What every rule family shares.
+pub struct Env<'a> {
+    pub cfg: &'a Config,
+    pub files: HashMap<i64, String>,
+    pub agents: HashMap<String, AgentInfo>,
+    pub zones: Zones,
+    pub default_zone: ZoneSel,
+    /// Location name → zone name (mappings/locations.csv).
+    pub location_tz: HashMap<String, String>,
+    /// When the export was staged (UTC seconds): "future" shifts start after it.
+    pub extracted_at: i64,
+    pub sink: Sink<'a>,
+    /// Shifts per Monday-week.
+    pub weeks: std::collections::BTreeMap<i64, u64>,
+    pub records: u64,
+}
+
+impl Env<'_> {
+    pub fn file(&self, id: i64) -> Option<String> {
+        self.files.get(&id).cloned()
+    }
+
+    /// The zone of a row: its own zone name when written, else the agent's chain, else the default.
+    pub fn row_zone(&mut self, row_tz: Option<&str>, agent_id: &str) -> ZoneSel {
+        match self.zones.sel(row_tz) {
+            ZoneSel::Missing => self
+                .agents
+                .get(agent_id)
+                .map_or(self.default_zone, |a| a.zone),
+            z => z,
+        }
+    }
+
+    pub fn zone_name(&self, z: ZoneSel) -> Option<String> {
+        match z {
+            ZoneSel::Zone(i) => Some(self.zones.name(i).to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// Validate the staged export of a migration directory: the library entry point of `zd2gc validate`
+/// (and of the benchmark). Writes the JSON report to DIR/reports/ and records the run; no terminal
+/// output.
+pub fn validate_dir(dir: &Path, cfg: &Config, opts: &ValidateOptions) -> Result<Outcome> {
+    let started = std::time::Instant::now();
+    let mappings = opts
+        .mappings
+        .clone()
+        .unwrap_or_else(|| dir.join("mappings"));
+    let snap = crate::extract::stage::open_snapshot(dir)?;
+    snap.execute_batch("PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY;")?;
+    let meta = |k: &str| -> Result<Option<String>> {
+        Ok(snap
+            .query_row("SELECT value FROM snapshot_meta WHERE key = ?1", [k], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    };
+    let snapshot_id = meta("snapshot_id")?.unwrap_or_default();
+    let extracted_at = meta("extracted_at")?
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(&s).ok())
+        .map_or(i64::MAX, |d| d.timestamp());
+
+    // Map first when its results are missing or stale.
+    let mut state = crate::db::open_state(dir)?;
+    let fresh = match opts.remap {
+        Remap::Always => false,
+        Remap::Never => true,
+        Remap::Auto => map_is_fresh(&state, dir, &mappings, &snapshot_id)?,
+    };
+    let mut mapped = None;
+    if !fresh {
+        let o = crate::map::map_dir(
+            dir,
+            cfg,
+            &crate::map::MapOptions {
+                mappings: Some(mappings.clone()),
+                argv: "(run by validate)".into(),
+                ..Default::default()
+            },
+        )?;
+        mapped = Some(o.seconds);
+    }
+    let run = crate::db::run_start(&state, "validate", &opts.argv)?;
+    let res = run_rules(
+        dir,
+        cfg,
+        &mappings,
+        &snap,
+        &state,
+        &snapshot_id,
+        extracted_at,
+    );
+    let (mut report, run_id) = match res {
+        Ok(r) => (r, run.id),
+        Err(e) => {
+            crate::db::run_end(
+                &state,
+                &run,
+                "error",
+                Exit::Failure.code(),
+                Some(&snapshot_id),
+                &serde_json::json!({"error": e.to_string()}),
+            )?;
+            return Err(e);
+        }
+    };
+    report.seconds = started.elapsed().as_secs_f64();
+    attach_lines(&snap, &mut report);
+
+    // Keep the JSON report beside the state, and record the validation.
+    let reports = dir.join("reports");
+    std::fs::create_dir_all(&reports).map_err(|e| Error::io(&reports, e))?;
+    let report_path = reports.join(format!("validate-{run_id}.json"));
+    let json = report::json::to_string(&report);
+    write_file(&report_path, json.as_bytes())?;
+    crate::db::restrict_permissions(&report_path);
+    record::record(
+        &mut state,
+        &record::NewValidation {
+            snapshot_id: &snapshot_id,
+            run_id,
+            report: &report,
+            report_path: &report_path,
+            report_sha256: &sha256_hex(json.as_bytes()),
+            config_sha256: &config_hash(dir, &mappings),
+        },
+    )?;
+    let s = &report.summary;
+    crate::db::run_end(
+        &state,
+        &run,
+        if report.ready_to_load {
+            "ok"
+        } else {
+            "findings"
+        },
+        if report.ready_to_load { 0 } else { 1 },
+        Some(&snapshot_id),
+        &serde_json::json!({
+            "errors": s.errors, "warnings": s.warnings, "infos": s.infos,
+            "ready_to_load": report.ready_to_load, "records": report.records,
+            "seconds": report.seconds,
+        }),
+    )?;
+    Ok(Outcome {
+        report,
+        run_id,
+        report_path,
+        mapped,
+    })
+}
+
+fn run_rules(
+    dir: &Path,
+    cfg: &Config,
+    mappings: &Path,
+    snap: &Connection,
+    state: &Connection,
+    snapshot_id: &str,
+    extracted_at: i64,
+) -> Result<Report> {
+    let mut diags = Vec::new();
+    let tables = crate::map::tables::load(mappings, &mut diags)?;
+    let _ = dir;
+    let files: HashMap<i64, String> = {
+        let mut st = snap.prepare("SELECT file_id, name FROM files")?;
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    let inputs: Vec<Input> = {
+        let mut st = snap.prepare("SELECT name, rows_read, sha256 FROM files ORDER BY file_id")?;
+        st.query_map([], |r| {
+            Ok(Input {
+                path: r.get(0)?,
+                rows: r.get::<_, i64>(1)? as u64,
+                sha256: r.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?
+    };
+    let mut zones = Zones::default();
+    let default_zone = zones.sel(cfg.default_timezone.as_deref());
+    let location_tz = tables
+        .locations
+        .iter()
+        .filter_map(|l| Some((l.location.clone(), l.time_zone?.name().to_string())))
+        .collect();
+    let mut env = Env {
+        cfg,
+        files,
+        agents: HashMap::new(),
+        zones,
+        default_zone,
+        location_tz,
+        extracted_at,
+        sink: Sink {
+            cfg,
+            findings: Vec::new(),
+        },
+        weeks: Default::default(),
+        records: 0,
+    };
+    rows::check_rejects(&mut env, snap)?;
+    agents::check_agents(&mut env, snap)?;
+    agents::map_findings(&mut env, state)?;
+    shifts::check_shifts(&mut env, snap)?;
+    shifts::check_overlaps(&mut env, snap)?;
+    trades::check_trades(&mut env, snap)?;
+    let policy = Policy {
+        dst_ambiguous: cfg.dst_ambiguous.as_str().into(),
+        pending_trades: cfg.pending_trades.as_str().into(),
+        include_drafts: cfg.include_drafts,
+        max_shift_hours: cfg.max_shift_hours,
+    };
+    let weeks = env
+        .weeks
+        .iter()
+        .map(|(&monday, &shifts)| report::WeekStat { monday, shifts })
+        .collect();
+    let records = env.records;
+    let mut r = Report::new(
+        snapshot_id.to_string(),
+        inputs,
+        policy,
+        env.sink.findings,
+        weeks,
+    );
+    r.records = records;
+    Ok(r)
+}
+
+/// Whether map's results belong to this snapshot and are newer than the mapping tables and the
+/// configuration.
+fn map_is_fresh(
+    state: &Connection,
+    dir: &Path,
+    mappings: &Path,
+    snapshot_id: &str,
+) -> Result<bool> {
+    let started: Option<String> = state
+        .query_row(
+            "SELECT started_at FROM runs WHERE command = 'map' AND outcome IN ('ok', 'findings')
+             AND inputs_sha256 = ?1 ORDER BY id DESC LIMIT 1",
+            [snapshot_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(started) = started
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(&s).ok())
+        .map(|d| d.timestamp())
+    else {
+        return Ok(false);
+    };
+    let mut paths = vec![dir.join(crate::config::FILE_NAME)];
+    if let Ok(rd) = std::fs::read_dir(mappings) {
+        paths.extend(rd.flatten().map(|e| e.path()));
+    }
+    for p in paths {
+        if let Ok(m) = std::fs::metadata(&p).and_then(|m| m.modified()) {
+            let secs = m
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            if secs >= started {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Read back the source line of the findings the terminal shows (one pass per file).
+fn attach_lines(snap: &Connection, report: &mut Report) {
+    use std::io::BufRead;
+    let Ok(Some(export_dir)) = snap
+        .query_row(
+            "SELECT value FROM snapshot_meta WHERE key = 'export_dir'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()
+    else {
+        return;
+    };
+    let shown = report::terminal::shown(report);
+    let mut wanted: HashMap<String, Vec<(u64, usize)>> = HashMap::new();
+    for i in shown {
+        let f = &report.findings[i];
+        if f.text.is_some() {
+            continue;
+        }
+        if let (Some(file), Some(line)) = (&f.file, f.line) {
+            wanted.entry(file.clone()).or_default().push((line, i));
+        }
+    }
+    for (file, mut want) in wanted {
+        want.sort_unstable();
+        let path = if file.starts_with("mappings/") {
+            continue;
+        } else {
+            Path::new(&export_dir).join(&file)
+        };
+        let Ok(fh) = std::fs::File::open(&path) else {
+            continue;
+        };
+        let mut rd = std::io::BufReader::with_capacity(1 << 16, fh);
+        let mut buf = Vec::new();
+        let mut n = 0u64;
+        let mut k = 0;
+        while k < want.len() {
+            buf.clear();
+            match rd.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            n += 1;
+            while k < want.len() && want[k].0 == n {
+                let mut t = String::from_utf8_lossy(&buf).into_owned();
+                if n == 1 {
+                    t = t.trim_start_matches('\u{feff}').to_string();
+                }
+                let t = t.trim_end_matches(['\n', '\r']).to_string();
+                report.findings[want[k].1].text = Some(t);
+                k += 1;
+            }
+        }
+    }
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+}
+
+pub(crate) fn sha256_hex(b: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(b))
+}
+
+/// SHA-256 over zd2gc.toml and the mapping tables (what the findings depend on besides the export).
+fn config_hash(dir: &Path, mappings: &Path) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    let mut paths = vec![dir.join(crate::config::FILE_NAME)];
+    if let Ok(rd) = std::fs::read_dir(mappings) {
+        let mut v: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+        v.sort();
+        paths.extend(v);
+    }
+    for p in paths {
+        if let Ok(b) = std::fs::read(&p) {
+            h.update(
+                p.file_name()
+                    .map(|n| n.as_encoded_bytes())
+                    .unwrap_or_default(),
+            );
+            h.update([0]);
+            h.update(&b);
+        }
+    }
+    format!("{:x}", h.finalize())
+}
+
+/// `zd2gc validate`. Any failure to run is exit 2 (the spec's "the tool itself could not run"),
+/// shown as its diagnostic.
+pub fn run(args: &ValidateArgs, ctx: &Ctx) -> Result<Exit> {
+    match run_inner(args, ctx) {
+        Ok(e) => Ok(e),
+        Err(e) => {
+            crate::report_error(
+                &e,
+                if ctx.ui.color {
+                    crate::ui::ColorChoice::Always
+                } else {
+                    crate::ui::ColorChoice::Never
+                },
+            );
+            Ok(Exit::Failure)
+        }
+    }
+}
+
+fn run_inner(args: &ValidateArgs, ctx: &Ctx) -> Result<Exit> {
+    let ui = &ctx.ui;
+    let cfg = Config::load(&ctx.dir)?;
+    let opts = ValidateOptions {
+        mappings: args.mappings.clone(),
+        remap: Remap::Auto,
+        argv: ctx.argv.join(" "),
+    };
+    let o = validate_dir(&ctx.dir, &cfg, &opts)?;
+    if let Some(secs) = o.mapped {
+        ui.info(format!(
+            "map: the desired state was missing or stale; mapped offline first ({secs:.2}s)"
+        ));
+    }
+    let r = &o.report;
+    if let Some(p) = &args.report_json {
+        let json = report::json::to_string(r);
+        if p.as_os_str() == "-" {
+            ui.data(json.trim_end());
+        } else {
+            write_file(p, json.as_bytes())?;
+            crate::db::restrict_permissions(p);
+        }
+    }
+    if let Some(p) = &args.html {
+        write_file(p, report::html::render(r).as_bytes())?;
+        crate::db::restrict_permissions(p);
+    }
+    ui.info(report::terminal::render(r, ui.color).trim_end());
+    if ui.quiet {
+        let s = &r.summary;
+        ui.warn(format!(
+            "validate: {} errors, {} warnings, {} infos; {}",
+            s.errors,
+            s.warnings,
+            s.infos,
+            if r.ready_to_load {
+                "ready to load"
+            } else {
+                "not ready to load"
+            }
+        ));
+    }
+    ui.info(format!(
+        "{} records through {} rules in {:.2}s; report kept in {}",
+        r.records,
+        crate::rules::RULES.len(),
+        r.seconds,
+        o.report_path.display()
+    ));
+    ui.json_summary(&serde_json::json!({
+        "command": "validate",
+        "snapshot_id": r.snapshot_id,
+        "ready_to_load": r.ready_to_load,
+        "summary": r.summary,
+        "report": o.report_path,
+    }));
+    Ok(if r.ready_to_load {
+        Exit::Ok
+    } else {
+        Exit::Findings
+    })
+}
+
+/// The severity a DST policy gives an ambiguous time it resolved: a warning (never overridden).
+pub const POLICY_RESOLVED: Severity = Severity::Warning;

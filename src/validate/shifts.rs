@@ -1,0 +1,830 @@
+//! Time, DST, shift and task rules, in two streaming passes over the snapshot.
+//!
+//! 1. Shifts by shift id (index `shifts_by_id`), merge-joined with tasks by shift id
+//!    (`tasks_by_shift`): duplicate/conflicting ids, zones, DST (field level), end before start,
+//!    sub-minute times, too long, length change across a transition, and each task's times and
+//!    whether it lies inside its shift.
+//! 2. Shifts by agent (`shifts_by_agent`), one agent's shifts at a time sorted by their resolved
+//!    UTC instants (the naive local order of the index is not the UTC order across a fall-back night
+//!    or between zones): `shift-overlap` (one finding per pair, on the later-starting shift) and
+//!    `deactivated-agent`.
+//!
+//! Drafts (`published = false`) are skipped unless `include_drafts`; an included draft edit
+//! (`parent_id`) replaces its parent for the overlap check.
+
+use super::Env;
+use super::zones::ZoneSel;
+use crate::config::{DstPolicy, Severity};
+use crate::error::Result;
+use crate::report::{Finding, week_of};
+use crate::timeval::{self, Resolved, TimeVal, fmt};
+use rusqlite::{Connection, Row};
+
+/// Where a time value was written.
+pub(crate) struct At<'a> {
+    pub file_id: i64,
+    pub line: i64,
+    pub record: &'a str,
+    pub field: &'a str,
+    pub week: Option<i64>,
+}
+
+const HELP_GAP: &str = "this wall-clock time never happened in that zone (the clocks jumped over it): correct the row, e.g. to 03:00 or 01:59";
+
+/// Resolve one value, reporting `dst-nonexistent` / `dst-ambiguous`; the instant under the policy,
+/// or `None` when it has none (a gap, an ambiguous time under `reject`, no usable zone).
+pub(crate) fn check_time(env: &mut Env<'_>, zone: ZoneSel, v: TimeVal, at: &At<'_>) -> Option<i64> {
+    if !v.is_local() {
+        return Some(v.secs);
+    }
+    let ZoneSel::Zone(z) = zone else { return None };
+    let r = env.zones.resolve(z, v.secs);
+    let policy = env.cfg.dst_ambiguous;
+    let (rule, sev, cands, chosen, message, help) = match r {
+        Resolved::Single(u) => return Some(u),
+        Resolved::Ambiguous(a, b) => {
+            let cands = vec![timeval::utc_string(a), timeval::utc_string(b)];
+            let written = timeval::render(v);
+            let zn = env.zones.name(z);
+            match policy {
+                DstPolicy::Reject => (
+                    "dst-ambiguous",
+                    None,
+                    cands,
+                    None,
+                    format!(
+                        "`{written}` happened twice in {zn} (at {} and at {}): the instant is ambiguous",
+                        timeval::utc_string(a),
+                        timeval::utc_string(b)
+                    ),
+                    format!(
+                        "set `dst_ambiguous = \"earlier\"` or `\"later\"` in zd2gc.toml after checking which is meant, or correct the row to {} / {}",
+                        hh_mm(v.secs - 3600),
+                        hh_mm(v.secs + 3600)
+                    ),
+                ),
+                DstPolicy::Earlier | DstPolicy::Later => {
+                    let c = if policy == DstPolicy::Earlier { a } else { b };
+                    (
+                        "dst-ambiguous",
+                        Some(super::POLICY_RESOLVED),
+                        cands,
+                        Some(c),
+                        format!(
+                            "`{written}` happened twice in {zn}; the policy `dst_ambiguous = \"{}\"` chose {}",
+                            policy.as_str(),
+                            timeval::utc_string(c)
+                        ),
+                        "check that the chosen instant is the one meant".to_string(),
+                    )
+                }
+            }
+        }
+        Resolved::Nonexistent => (
+            "dst-nonexistent",
+            None,
+            vec![],
+            None,
+            format!(
+                "`{}` never happened in {} (spring-forward gap)",
+                timeval::render(v),
+                env.zones.name(z)
+            ),
+            HELP_GAP.to_string(),
+        ),
+    };
+    let mut f = Finding::new(rule, Severity::Error, message);
+    f.file = env.file(at.file_id);
+    f.line = Some(at.line as u64);
+    f.record_id = Some(at.record.to_string());
+    f.field = Some(at.field.to_string());
+    f.value = Some(timeval::render(v));
+    f.timezone = Some(env.zones.name(z).to_string());
+    f.candidates = Some(cands);
+    f.help = help;
+    f.week = at.week;
+    match sev {
+        Some(s) => {
+            f.severity = s;
+            env.sink.push_as(f);
+        }
+        None => env.sink.push(f),
+    }
+    chosen
+}
+
+fn hh_mm(naive: i64) -> String {
+    let s = naive.rem_euclid(86400);
+    format!("{:02}:{:02}", s / 3600, s % 3600 / 60)
+}
+
+/// The column name a value was written in.
+pub(crate) fn field_name(v: TimeVal, start: bool) -> &'static str {
+    match (v.fmt & fmt::KIND_MASK, start) {
+        (fmt::LOCAL, true) => "start_local",
+        (fmt::LOCAL, false) => "end_local",
+        (fmt::UNIX, true) => "startTime",
+        (fmt::UNIX, false) => "endTime",
+        (_, true) => "start",
+        (_, false) => "end",
+    }
+}
+
+fn split(f: i64) -> (u8, u8) {
+    ((f & 0xff) as u8, ((f >> 8) & 0xff) as u8)
+}
+
+/// The text of a value as written (RFC 3339 keeps its own text).
+fn written(v: TimeVal, text: Option<&str>) -> String {
+    text.map_or_else(|| timeval::render(v), str::to_string)
+}
+
+/// One shift row of the first pass.
+#[derive(Debug, Clone, PartialEq)]
+struct Shift {
+    file_id: i64,
+    line: i64,
+    id: String,
+    agent: String,
+    start: i64,
+    end: i64,
+    fmt: i64,
+    start_text: Option<String>,
+    end_text: Option<String>,
+    tz: Option<String>,
+    published: Option<i64>,
+    parent: Option<String>,
+}
+
+impl Shift {
+    fn read(r: &Row<'_>) -> rusqlite::Result<Shift> {
+        Ok(Shift {
+            file_id: r.get(0)?,
+            line: r.get(1)?,
+            id: r.get(2)?,
+            agent: r.get(3)?,
+            start: r.get(4)?,
+            end: r.get(5)?,
+            fmt: r.get(6)?,
+            start_text: r.get(7)?,
+            end_text: r.get(8)?,
+            tz: r.get(9)?,
+            published: r.get(10)?,
+            parent: r.get(11)?,
+        })
+    }
+
+    fn same_content(&self, o: &Shift) -> bool {
+        (
+            &self.agent,
+            self.start,
+            self.end,
+            self.fmt,
+            &self.start_text,
+            &self.end_text,
+            self.tz.as_deref().map(str::trim).filter(|s| !s.is_empty()),
+            self.published,
+            &self.parent,
+        ) == (
+            &o.agent,
+            o.start,
+            o.end,
+            o.fmt,
+            &o.start_text,
+            &o.end_text,
+            o.tz.as_deref().map(str::trim).filter(|s| !s.is_empty()),
+            o.published,
+            &o.parent,
+        )
+    }
+
+    fn vals(&self) -> (TimeVal, TimeVal) {
+        let (a, b) = split(self.fmt);
+        (
+            TimeVal {
+                secs: self.start,
+                fmt: a,
+            },
+            TimeVal {
+                secs: self.end,
+                fmt: b,
+            },
+        )
+    }
+}
+
+/// The resolved shift the tasks are checked against.
+struct Resolved2 {
+    zone: ZoneSel,
+    start: Option<i64>,
+    end: Option<i64>,
+    start_text: String,
+    end_text: String,
+}
+
+/// A task row held while the merge advances (buffers reused: no allocation per task).
+#[derive(Default)]
+struct TaskBuf {
+    has: bool,
+    file_id: i64,
+    line: i64,
+    shift_id: String,
+    task_id: String,
+    start: i64,
+    end: i64,
+    fmt: i64,
+}
+
+fn next_task(rows: &mut rusqlite::Rows<'_>, t: &mut TaskBuf) -> Result<()> {
+    match rows.next()? {
+        None => t.has = false,
+        Some(r) => {
+            t.has = true;
+            t.file_id = r.get(0)?;
+            t.line = r.get(1)?;
+            t.task_id.clear();
+            if let Some(s) = opt_str(r, 2)? {
+                t.task_id.push_str(s);
+            }
+            t.shift_id.clear();
+            t.shift_id.push_str(opt_str(r, 3)?.unwrap_or_default());
+            t.start = r.get(4)?;
+            t.end = r.get(5)?;
+            t.fmt = r.get(6)?;
+        }
+    }
+    Ok(())
+}
+
+/// A text column borrowed from the row (no allocation).
+fn opt_str<'r>(r: &'r Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
+    r.get_ref(i)?.as_str_or_null().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn included(cfg: &crate::config::Config, published: Option<i64>) -> bool {
+    cfg.include_drafts || published != Some(0)
+}
+
+/// Pass 1: shifts by id, merge-joined with their tasks.
+pub fn check_shifts(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
+    let mut sst = snap.prepare(
+        "SELECT file_id, line, shift_id, agent_id, start, end, fmt, start_text, end_text, timezone, published, parent_id
+         FROM shifts ORDER BY shift_id",
+    )?;
+    let mut tst = snap.prepare(
+        "SELECT file_id, line, task_id, shift_id, start, end, fmt FROM tasks ORDER BY shift_id",
+    )?;
+    let mut srows = sst.query([])?;
+    let mut trows = tst.query([])?;
+    let mut task = TaskBuf::default();
+    next_task(&mut trows, &mut task)?;
+
+    // The current group: its id and its first included row.
+    let mut group_id: Option<String> = None;
+    let mut primary: Option<Shift> = None;
+    loop {
+        let row = srows.next()?;
+        let next = match row {
+            Some(r) => Some(Shift::read(r)?),
+            None => None,
+        };
+        if let Some(s) = &next {
+            env.records += 1;
+            if group_id.as_deref() == Some(s.id.as_str()) {
+                if !included(env.cfg, s.published) {
+                    continue;
+                }
+                match &primary {
+                    None => primary = next,
+                    Some(p) => duplicate(env, p, s),
+                }
+                continue;
+            }
+        }
+        // The group ends: its rules, then its tasks.
+        if let Some(id) = group_id.take() {
+            let res = primary.take().map(|p| shift_rules(env, &p));
+            while task.has && task.shift_id.as_str() < id.as_str() {
+                orphan(env, &task);
+                next_task(&mut trows, &mut task)?;
+            }
+            while task.has && task.shift_id == id {
+                env.records += 1;
+                if let Some(res) = &res {
+                    task_rules(env, &task, &id, res);
+                }
+                next_task(&mut trows, &mut task)?;
+            }
+        }
+        let Some(s) = next else { break };
+        group_id = Some(s.id.clone());
+        if included(env.cfg, s.published) {
+            primary = Some(s);
+        }
+    }
+    while task.has {
+        orphan(env, &task);
+        next_task(&mut trows, &mut task)?;
+    }
+    Ok(())
+}
+
+/// A repeated shift id: identical (duplicate, collapsed) or different (conflicting).
+fn duplicate(env: &mut Env<'_>, first: &Shift, s: &Shift) {
+    let file = env.file(s.file_id);
+    let first_at = format!(
+        "{}:{}",
+        env.file(first.file_id).unwrap_or_default(),
+        first.line
+    );
+    let mut f = if first.same_content(s) {
+        let mut f = Finding::new(
+            "duplicate-shift-id",
+            Severity::Warning,
+            format!(
+                "shift `{}` appears again with identical content (first at {first_at}); collapsed to one",
+                s.id
+            ),
+        );
+        f.help = "nothing to do unless the repeat is a mistake in the export".into();
+        f
+    } else {
+        let mut f = Finding::new(
+            "conflicting-shift-id",
+            Severity::Error,
+            format!(
+                "shift `{}` appears again with different content (first at {first_at}); every occurrence is held back",
+                s.id
+            ),
+        );
+        f.help =
+            "keep one version of the shift in the export (or give the other its own id)".into();
+        f
+    };
+    f.file = file;
+    f.line = Some(s.line as u64);
+    f.record_id = Some(s.id.clone());
+    f.field = Some("shift_id".into());
+    f.value = Some(s.id.clone());
+    env.sink.push(f);
+}
+
+fn base(env: &Env<'_>, rule: &str, file_id: i64, line: i64, id: &str, message: String) -> Finding {
+    let mut f = Finding::new(rule, Severity::Error, message);
+    f.file = env.file(file_id);
+    f.line = Some(line as u64);
+    f.record_id = Some(id.to_string());
+    f
+}
+
+/// The zone of a row for its local values; reports an unknown zone name written on the row and a
+/// local value with no zone at all.
+fn row_zone(env: &mut Env<'_>, s: &Shift, any_local: bool, week: Option<i64>) -> ZoneSel {
+    let zone = env.row_zone(s.tz.as_deref(), &s.agent);
+    let own = env.zones.sel(s.tz.as_deref());
+    if own == ZoneSel::Unknown {
+        let name = s.tz.as_deref().unwrap_or_default().trim().to_string();
+        let mut f = base(
+            env,
+            "unknown-timezone",
+            s.file_id,
+            s.line,
+            &s.id,
+            format!(
+                "zone `{name}` is not in the tz database; the shift's local times cannot be resolved"
+            ),
+        );
+        f.field = Some("timezone".into());
+        f.value = Some(name);
+        f.help =
+            "use an IANA zone name such as `Europe/Paris`, or leave it empty for the agent's zone"
+                .into();
+        f.week = week;
+        env.sink.push(f);
+    } else if zone == ZoneSel::Missing && any_local {
+        let (sv, _) = s.vals();
+        let mut f = base(
+            env,
+            "missing-timezone",
+            s.file_id,
+            s.line,
+            &s.id,
+            format!(
+                "`{}` is a local wall-clock time and no zone applies (none on the row, agent `{}`, its location, or `default_timezone`)",
+                timeval::render(sv),
+                s.agent
+            ),
+        );
+        f.field = Some(field_name(sv, true).into());
+        f.value = Some(timeval::render(sv));
+        f.help = "set `default_timezone` in zd2gc.toml, a zone for the agent's location in mappings/locations.csv, or the row's `timezone`".into();
+        f.week = week;
+        env.sink.push(f);
+    }
+    zone
+}
+
+fn shift_rules(env: &mut Env<'_>, s: &Shift) -> Resolved2 {
+    let (sv, ev) = s.vals();
+    let any_local = sv.is_local() || ev.is_local();
+    let pre_zone = env.row_zone(s.tz.as_deref(), &s.agent);
+    let local_start = if sv.is_local() {
+        sv.secs
+    } else {
+        env.zones.local_of(pre_zone, sv.secs)
+    };
+    let week = week_of(local_start);
+    *env.weeks.entry(week).or_default() += 1;
+    let zone = row_zone(env, s, any_local, Some(week));
+    let start_text = written(sv, s.start_text.as_deref());
+    let end_text = written(ev, s.end_text.as_deref());
+    let a = check_time(
+        env,
+        zone,
+        sv,
+        &At {
+            file_id: s.file_id,
+            line: s.line,
+            record: &s.id,
+            field: field_name(sv, true),
+            week: Some(week),
+        },
+    );
+    let b = check_time(
+        env,
+        zone,
+        ev,
+        &At {
+            file_id: s.file_id,
+            line: s.line,
+            record: &s.id,
+            field: field_name(ev, false),
+            week: Some(week),
+        },
+    );
+    if sv.has_sub_minute() || ev.has_sub_minute() {
+        let (v, t, start) = if sv.has_sub_minute() {
+            (sv, &start_text, true)
+        } else {
+            (ev, &end_text, false)
+        };
+        let mut f = base(
+            env,
+            "sub-minute-time",
+            s.file_id,
+            s.line,
+            &s.id,
+            format!("`{t}` has seconds: Genesys schedules in whole minutes"),
+        );
+        f.field = Some(field_name(v, start).into());
+        f.value = Some(t.clone());
+        f.help = "round the time to the minute in the export".into();
+        f.week = Some(week);
+        env.sink.push(f);
+    }
+    if let (Some(a), Some(b)) = (a, b) {
+        if b <= a {
+            let mut f = base(
+                env,
+                "shift-end-before-start",
+                s.file_id,
+                s.line,
+                &s.id,
+                format!(
+                    "shift `{}` ends ({end_text}) at or before it starts ({start_text})",
+                    s.id
+                ),
+            );
+            f.field = Some(field_name(ev, false).into());
+            f.value = Some(end_text.clone());
+            f.help = "correct the end time (an overnight shift ends on the next day's date)".into();
+            f.week = Some(week);
+            env.sink.push(f);
+        } else {
+            let real = b - a;
+            if real as f64 > env.cfg.max_shift_hours * 3600.0 {
+                let mut f = base(
+                    env,
+                    "shift-too-long",
+                    s.file_id,
+                    s.line,
+                    &s.id,
+                    format!(
+                        "shift `{}` lasts {} min, longer than max_shift_hours = {}",
+                        s.id,
+                        real / 60,
+                        env.cfg.max_shift_hours
+                    ),
+                );
+                f.field = Some(field_name(ev, false).into());
+                f.value = Some(end_text.clone());
+                f.help = "check the end date; if such shifts are real, raise `max_shift_hours` in zd2gc.toml".into();
+                f.week = Some(week);
+                env.sink.push(f);
+            }
+            if sv.is_local() && ev.is_local() && real != ev.secs - sv.secs {
+                let mut f = base(
+                    env,
+                    "dst-length-change",
+                    s.file_id,
+                    s.line,
+                    &s.id,
+                    format!(
+                        "shift `{}` ({start_text} → {end_text}) crosses a DST transition: it lasts {} min, not the {} min of its wall clock",
+                        s.id,
+                        real / 60,
+                        (ev.secs - sv.secs) / 60
+                    ),
+                );
+                f.severity = Severity::Info;
+                f.field = Some(field_name(ev, false).into());
+                f.value = Some(end_text.clone());
+                f.timezone = env.zone_name(zone);
+                f.help = "nothing to do if the real length is meant (pay and adherence follow it)"
+                    .into();
+                f.week = Some(week);
+                f.candidates = Some(vec![]);
+                env.sink.push(f);
+            }
+        }
+    }
+    Resolved2 {
+        zone,
+        start: a,
+        end: b,
+        start_text,
+        end_text,
+    }
+}
+
+fn task_rules(env: &mut Env<'_>, t: &TaskBuf, shift_id: &str, sh: &Resolved2) {
+    let (fa, fb) = split(t.fmt);
+    let (tv, uv) = (
+        TimeVal {
+            secs: t.start,
+            fmt: fa,
+        },
+        TimeVal {
+            secs: t.end,
+            fmt: fb,
+        },
+    );
+    let record = if t.task_id.is_empty() {
+        shift_id
+    } else {
+        t.task_id.as_str()
+    };
+    let week = tv.is_local().then(|| week_of(tv.secs));
+    let a = check_time(
+        env,
+        sh.zone,
+        tv,
+        &At {
+            file_id: t.file_id,
+            line: t.line,
+            record,
+            field: field_name(tv, true),
+            week,
+        },
+    );
+    let b = check_time(
+        env,
+        sh.zone,
+        uv,
+        &At {
+            file_id: t.file_id,
+            line: t.line,
+            record,
+            field: field_name(uv, false),
+            week,
+        },
+    );
+    if tv.has_sub_minute() || uv.has_sub_minute() {
+        let (v, start) = if tv.has_sub_minute() {
+            (tv, true)
+        } else {
+            (uv, false)
+        };
+        let mut f = base(
+            env,
+            "sub-minute-time",
+            t.file_id,
+            t.line,
+            record,
+            format!(
+                "`{}` has seconds: Genesys schedules in whole minutes",
+                timeval::render(v)
+            ),
+        );
+        f.field = Some(field_name(v, start).into());
+        f.value = Some(timeval::render(v));
+        f.help = "round the time to the minute in the export".into();
+        env.sink.push(f);
+    }
+    if let (Some(a), Some(b), Some(s), Some(e)) = (a, b, sh.start, sh.end)
+        && (a < s || b > e)
+    {
+        let (v, start) = if a < s { (tv, true) } else { (uv, false) };
+        let mut f = base(
+            env,
+            "task-outside-shift",
+            t.file_id,
+            t.line,
+            record,
+            format!(
+                "task `{record}` ({} → {}) does not lie inside its shift `{shift_id}` ({} → {})",
+                timeval::render(tv),
+                timeval::render(uv),
+                sh.start_text,
+                sh.end_text
+            ),
+        );
+        f.field = Some(field_name(v, start).into());
+        f.value = Some(timeval::render(v));
+        f.timezone = env.zone_name(sh.zone);
+        f.help = "correct the task's or the shift's times in the export".into();
+        f.week = week;
+        env.sink.push(f);
+    }
+}
+
+fn orphan(env: &mut Env<'_>, t: &TaskBuf) {
+    env.records += 1;
+    let record = if t.task_id.is_empty() {
+        t.shift_id.as_str()
+    } else {
+        t.task_id.as_str()
+    };
+    let mut f = base(
+        env,
+        "task-outside-shift",
+        t.file_id,
+        t.line,
+        record,
+        format!(
+            "task `{record}` names shift `{}`, which is not in the export",
+            t.shift_id
+        ),
+    );
+    f.field = Some("shift_id".into());
+    f.value = Some(t.shift_id.clone());
+    f.help = "export the shift too, or remove the task".into();
+    env.sink.push(f);
+}
+
+/// One shift of an agent in the overlap pass.
+struct Item {
+    start: i64,
+    end: i64,
+    file_id: i64,
+    line: i64,
+    id: String,
+    parent: Option<String>,
+    draft: bool,
+    start_text: String,
+    end_text: String,
+    field: &'static str,
+}
+
+/// Pass 2: shifts by agent.
+pub fn check_overlaps(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
+    let mut st = snap.prepare(
+        "SELECT file_id, line, shift_id, agent_id, start, end, fmt, timezone, published, parent_id
+         FROM shifts ORDER BY agent_id, start",
+    )?;
+    let mut rows = st.query([])?;
+    let mut agent = String::new();
+    let mut items: Vec<Item> = Vec::new();
+    let policy = env.cfg.dst_ambiguous;
+    loop {
+        let r = rows.next()?;
+        let same = match r {
+            Some(r) => opt_str(r, 3)?.unwrap_or_default() == agent,
+            None => false,
+        };
+        if !same {
+            agent_done(env, &agent, &mut items);
+        }
+        let Some(r) = r else { break };
+        if !same {
+            agent.clear();
+            agent.push_str(opt_str(r, 3)?.unwrap_or_default());
+        }
+        let published: Option<i64> = r.get(8)?;
+        if !included(env.cfg, published) {
+            continue;
+        }
+        let (fa, fb) = split(r.get(6)?);
+        let sv = TimeVal {
+            secs: r.get(4)?,
+            fmt: fa,
+        };
+        let ev = TimeVal {
+            secs: r.get(5)?,
+            fmt: fb,
+        };
+        let zone = env.row_zone(opt_str(r, 7)?, &agent);
+        let (Some(a), Some(b)) = (
+            env.zones.instant(zone, sv, policy),
+            env.zones.instant(zone, ev, policy),
+        ) else {
+            continue;
+        };
+        if b <= a {
+            continue;
+        }
+        items.push(Item {
+            start: a,
+            end: b,
+            file_id: r.get(0)?,
+            line: r.get(1)?,
+            id: r.get(2)?,
+            parent: r.get(9)?,
+            draft: published == Some(0),
+            start_text: timeval::render(sv),
+            end_text: timeval::render(ev),
+            field: field_name(sv, true),
+        });
+    }
+    Ok(())
+}
+
+fn agent_done(env: &mut Env<'_>, agent: &str, items: &mut Vec<Item>) {
+    if items.is_empty() {
+        return;
+    }
+    items.sort_by(|x, y| (x.start, x.file_id, x.line).cmp(&(y.start, y.file_id, y.line)));
+    // A repeated shift id is one shift (its duplicate/conflict is reported by pass 1); a draft edit
+    // replaces its parent.
+    let mut seen = std::collections::HashSet::new();
+    let replaced: std::collections::HashSet<String> = items
+        .iter()
+        .filter(|i| i.draft)
+        .filter_map(|i| i.parent.clone())
+        .collect();
+    items.retain(|i| !replaced.contains(&i.id) && seen.insert(i.id.clone()));
+
+    let info = env.agents.get(agent).cloned();
+    if let Some(info) = &info
+        && info.deactivated
+        && let Some(fut) = items.iter().find(|i| i.start > env.extracted_at)
+    {
+        let n = items.iter().filter(|i| i.start > env.extracted_at).count();
+        let mut f = Finding::new(
+            "deactivated-agent",
+            Severity::Warning,
+            format!(
+                "agent `{agent}` is deactivated but owns {n} shift{} after the export (the first: `{}` at {})",
+                if n == 1 { "" } else { "s" },
+                fut.id,
+                fut.start_text
+            ),
+        );
+        f.file = env.file(info.file_id);
+        f.line = Some(info.line as u64);
+        f.record_id = Some(agent.to_string());
+        f.field = Some("deactivated".into());
+        f.value = Some("true".into());
+        f.help = "reassign or delete the agent's future shifts in Zendesk before the export, or reactivate the agent".into();
+        env.sink.push(f);
+    }
+
+    // Sweep: every earlier shift still running when this one starts overlaps it.
+    let mut active: Vec<usize> = Vec::new();
+    for i in 0..items.len() {
+        active.retain(|&j| items[j].end > items[i].start);
+        for &j in &active {
+            let (x, y) = (&items[i], &items[j]);
+            let mut f = Finding::new(
+                "shift-overlap",
+                Severity::Error,
+                format!(
+                    "shift `{}` ({} → {}) of agent `{agent}` overlaps its shift `{}` ({} → {}, {}:{}); the later-starting one is held back",
+                    x.id,
+                    x.start_text,
+                    x.end_text,
+                    y.id,
+                    y.start_text,
+                    y.end_text,
+                    env.file(y.file_id).unwrap_or_default(),
+                    y.line
+                ),
+            );
+            f.file = env.file(x.file_id);
+            f.line = Some(x.line as u64);
+            f.record_id = Some(x.id.clone());
+            f.field = Some(x.field.into());
+            f.value = Some(x.start_text.clone());
+            f.help = format!(
+                "remove or shorten one of `{}` and `{}` in the export",
+                y.id, x.id
+            );
+            f.week = Some(week_of(x.start));
+            env.sink.push(f);
+        }
+        active.push(i);
+    }
+    items.clear();
+}

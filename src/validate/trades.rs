@@ -1,0 +1,391 @@
+//! Trade rules: repeated trade ids (duplicate or conflicting), unknown shifts and agents, trades
+//! with oneself, several approved trades for one swap request, pending trades and who owns their
+//! shifts, and the DST rules on the trade's local times (zone: the trade's, else the requester's).
+//!
+//! Trades are streamed by trade id (index `trades_by_id`); a repeated id is judged against its
+//! first occurrence and then collapsed. Owners are looked up by shift id (index `shifts_by_id`).
+
+use super::Env;
+use super::shifts::{At, check_time};
+use super::zones::ZoneSel;
+use crate::config::{PendingTradePolicy, Severity};
+use crate::error::Result;
+use crate::report::Finding;
+use crate::timeval;
+use rusqlite::{Connection, OptionalExtension};
+
+const COLS: [&str; 14] = [
+    "file_id",
+    "line",
+    "trade_id",
+    "swap_request_id",
+    "status",
+    "requester_agent_id",
+    "requester_shift_id",
+    "recipient_agent_id",
+    "recipient_shift_id",
+    "requester_shift_start_local",
+    "recipient_shift_start_local",
+    "created_at_local",
+    "resolved_at_local",
+    "timezone",
+];
+
+/// A trade row: file id, line, and the text columns (index 2.. of [`COLS`]; empty = `None`).
+struct Trade {
+    file_id: i64,
+    line: i64,
+    v: Vec<Option<String>>,
+}
+
+impl Trade {
+    fn get(&self, col: usize) -> Option<&str> {
+        self.v[col - 2].as_deref()
+    }
+    fn s(&self, col: usize) -> &str {
+        self.get(col).unwrap_or_default()
+    }
+    fn status(&self) -> String {
+        self.s(4).to_ascii_lowercase()
+    }
+    fn is_pending(&self) -> bool {
+        matches!(self.status().as_str(), "requested" | "offered" | "accepted")
+    }
+}
+
+fn nz(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// Every trade rule.
+pub fn check_trades(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
+    let sql = format!("SELECT {} FROM trades ORDER BY trade_id", COLS.join(", "));
+    let mut st = snap.prepare(&sql)?;
+    let mut owner_st = snap.prepare(
+        "SELECT agent_id FROM shifts WHERE shift_id = ?1 ORDER BY published = 0 LIMIT 1",
+    )?;
+    let mut rows = st.query([])?;
+    let mut first: Option<Trade> = None;
+    loop {
+        let t = match rows.next()? {
+            None => None,
+            Some(r) => {
+                let mut v = Vec::with_capacity(12);
+                for i in 2..COLS.len() {
+                    v.push(nz(r.get(i)?));
+                }
+                Some(Trade {
+                    file_id: r.get(0)?,
+                    line: r.get(1)?,
+                    v,
+                })
+            }
+        };
+        if let (Some(f), Some(t)) = (&first, &t)
+            && f.get(2) == t.get(2)
+        {
+            env.records += 1;
+            repeated(env, f, t);
+            continue;
+        }
+        if let Some(f) = first.take() {
+            trade_rules(env, &f, &mut |s| {
+                owner_st
+                    .query_row([s], |r| r.get::<_, String>(0))
+                    .optional()
+                    .ok()
+                    .flatten()
+            });
+        }
+        let Some(t) = t else { break };
+        env.records += 1;
+        first = Some(t);
+    }
+    multiple_approved(env, snap)
+}
+
+fn at(env: &Env<'_>, rule: &str, sev: Severity, t: &Trade, message: String) -> Finding {
+    let mut f = Finding::new(rule, sev, message);
+    f.file = env.file(t.file_id);
+    f.line = Some(t.line as u64);
+    f.record_id = t.get(2).map(str::to_string);
+    f
+}
+
+fn repeated(env: &mut Env<'_>, first: &Trade, t: &Trade) {
+    let id = t.s(2);
+    let first_at = format!(
+        "{}:{}",
+        env.file(first.file_id).unwrap_or_default(),
+        first.line
+    );
+    let mut f = if first.v == t.v {
+        let mut f = at(
+            env,
+            "duplicate-trade-id",
+            Severity::Warning,
+            t,
+            format!(
+                "trade `{id}` appears again with identical content (first at {first_at}); collapsed to one"
+            ),
+        );
+        f.help = "nothing to do unless the repeat is a mistake in the export".into();
+        f
+    } else {
+        let diff: Vec<&str> = (3..COLS.len())
+            .filter(|&c| first.get(c) != t.get(c))
+            .map(|c| COLS[c])
+            .collect();
+        let mut f = at(
+            env,
+            "conflicting-trade-id",
+            Severity::Error,
+            t,
+            format!(
+                "trade `{id}` appears again with different content (first at {first_at}; differs in {})",
+                diff.join(", ")
+            ),
+        );
+        if let Some(c) = diff.first() {
+            let col = COLS.iter().position(|x| x == c).unwrap_or(2);
+            f.field = Some(c.to_string());
+            f.value = t.get(col).map(str::to_string);
+        }
+        f.help = "keep the one true version of the trade in the export".into();
+        f
+    };
+    if f.field.is_none() {
+        f.field = Some("trade_id".into());
+        f.value = Some(id.to_string());
+    }
+    env.sink.push(f);
+}
+
+fn trade_rules(env: &mut Env<'_>, t: &Trade, owner: &mut dyn FnMut(&str) -> Option<String>) {
+    let id = t.s(2).to_string();
+    let (req, rec) = (t.s(5).to_string(), t.s(7).to_string());
+    if !req.is_empty() && req == rec {
+        let mut f = at(
+            env,
+            "trade-self",
+            Severity::Error,
+            t,
+            format!("trade `{id}`: requester and recipient are the same agent `{req}`"),
+        );
+        f.field = Some("recipient_agent_id".into());
+        f.value = Some(rec.clone());
+        f.help = "correct the recipient in the export, or remove the trade".into();
+        env.sink.push(f);
+    }
+    let unknown: Vec<(&str, &str)> = [(5, "requester_agent_id"), (7, "recipient_agent_id")]
+        .into_iter()
+        .filter(|&(c, _)| t.get(c).is_some_and(|a| !env.agents.contains_key(a)))
+        .map(|(c, n)| (n, t.s(c)))
+        .collect();
+    if let Some(&(field, value)) = unknown.first() {
+        let mut f = at(
+            env,
+            "trade-unknown-agent",
+            Severity::Error,
+            t,
+            format!(
+                "trade `{id}` names agent{} {} not in the agents file",
+                if unknown.len() > 1 { "s" } else { "" },
+                unknown
+                    .iter()
+                    .map(|(_, v)| format!("`{v}`"))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
+        );
+        f.field = Some(field.into());
+        f.value = Some(value.into());
+        f.help = "export the agent too, or correct the id".into();
+        env.sink.push(f);
+    }
+    let mut owners: [Option<String>; 2] = [None, None];
+    let mut missing: Vec<(&str, String)> = Vec::new();
+    for (k, (c, name)) in [(6, "requester_shift_id"), (8, "recipient_shift_id")]
+        .into_iter()
+        .enumerate()
+    {
+        if let Some(s) = t.get(c) {
+            match owner(s) {
+                Some(o) => owners[k] = Some(o),
+                None => missing.push((name, s.to_string())),
+            }
+        }
+    }
+    if let Some((field, value)) = missing.first() {
+        let mut f = at(
+            env,
+            "trade-unknown-shift",
+            Severity::Error,
+            t,
+            format!(
+                "trade `{id}` names shift{} {} not in the export",
+                if missing.len() > 1 { "s" } else { "" },
+                missing
+                    .iter()
+                    .map(|(_, v)| format!("`{v}`"))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
+        );
+        f.field = Some(field.to_string());
+        f.value = Some(value.clone());
+        f.help = "export the shift too (its period may lie outside the export's range), or correct the id".into();
+        env.sink.push(f);
+    }
+    if t.is_pending() {
+        for (k, (agent, field)) in [
+            (req.as_str(), "requester_shift_id"),
+            (rec.as_str(), "recipient_shift_id"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if let Some(o) = &owners[k]
+                && o != agent
+            {
+                let shift = t.s(if k == 0 { 6 } else { 8 });
+                let mut f = at(
+                    env,
+                    "trade-shift-owner-mismatch",
+                    Severity::Warning,
+                    t,
+                    format!(
+                        "pending trade `{id}` says shift `{shift}` belongs to agent `{agent}`, but the export gives it to `{o}`"
+                    ),
+                );
+                f.field = Some(field.into());
+                f.value = Some(shift.into());
+                f.help = "the trade is stale: resolve it in Zendesk before the final export, or set `pending_trades = \"drop\"`".into();
+                env.sink.push(f);
+            }
+        }
+        let what = match env.cfg.pending_trades {
+            PendingTradePolicy::Report => {
+                "`pending_trades = \"report\"`: the shifts load as exported and the trade is listed"
+            }
+            PendingTradePolicy::Apply => {
+                "`pending_trades = \"apply\"`: the shifts swap owners before load"
+            }
+            PendingTradePolicy::Drop => "`pending_trades = \"drop\"`: the trade is ignored",
+        };
+        let mut f = at(
+            env,
+            "trade-pending",
+            Severity::Warning,
+            t,
+            format!(
+                "trade `{id}` (swap request `{}`) is still `{}` at export time; {what}",
+                t.s(3),
+                t.s(4)
+            ),
+        );
+        f.field = Some("status".into());
+        f.value = Some(t.s(4).into());
+        f.help = "resolve the trade in Zendesk before the final export, or choose `pending_trades` in zd2gc.toml".into();
+        env.sink.push(f);
+    }
+
+    // The trade's local times.
+    let own = env.zones.sel(t.get(13));
+    if own == ZoneSel::Unknown {
+        let mut f = at(
+            env,
+            "unknown-timezone",
+            Severity::Error,
+            t,
+            format!(
+                "zone `{}` is not in the tz database; the trade's local times cannot be resolved",
+                t.s(13)
+            ),
+        );
+        f.field = Some("timezone".into());
+        f.value = t.get(13).map(str::to_string);
+        f.help = "use an IANA zone name such as `Europe/Paris`, or leave it empty for the requester's zone".into();
+        env.sink.push(f);
+    }
+    let zone = env.row_zone(t.get(13), &req);
+    for c in 9..=12 {
+        let Some(text) = t.get(c) else { continue };
+        let Ok(v) = timeval::parse_any(text, false) else {
+            continue;
+        };
+        if v.is_local() && zone == ZoneSel::Missing {
+            let mut f = at(
+                env,
+                "missing-timezone",
+                Severity::Error,
+                t,
+                format!("`{text}` is a local wall-clock time and no zone applies to trade `{id}`"),
+            );
+            f.field = Some(COLS[c].into());
+            f.value = Some(text.into());
+            f.help = "set `default_timezone` in zd2gc.toml or the trade's `timezone`".into();
+            env.sink.push(f);
+            break;
+        }
+        check_time(
+            env,
+            zone,
+            v,
+            &At {
+                file_id: t.file_id,
+                line: t.line,
+                record: &id,
+                field: COLS[c],
+                week: v.is_local().then(|| crate::report::week_of(v.secs)),
+            },
+        );
+    }
+}
+
+/// More than one approved trade (distinct ids) for one swap request: one finding on each after the
+/// first.
+fn multiple_approved(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
+    let mut st = snap.prepare(
+        "SELECT swap_request_id FROM trades WHERE lower(status) = 'approved'
+         GROUP BY swap_request_id HAVING count(DISTINCT trade_id) > 1 ORDER BY swap_request_id",
+    )?;
+    let requests: Vec<String> = st
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut each = snap.prepare(
+        "SELECT file_id, line, trade_id FROM trades WHERE swap_request_id = ?1 AND lower(status) = 'approved'
+         ORDER BY file_id, line",
+    )?;
+    for sr in requests {
+        let rows: Vec<(i64, i64, String)> = each
+            .query_map([&sr], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut seen: Vec<&str> = Vec::new();
+        for (file_id, line, id) in &rows {
+            if seen.contains(&id.as_str()) {
+                continue;
+            }
+            seen.push(id);
+            if seen.len() == 1 {
+                continue;
+            }
+            let mut f = Finding::new(
+                "multiple-approved-trades",
+                Severity::Error,
+                format!(
+                    "swap request `{sr}` has more than one approved trade: `{id}` after `{}`",
+                    seen[0]
+                ),
+            );
+            f.file = env.file(*file_id);
+            f.line = Some(*line as u64);
+            f.record_id = Some(id.clone());
+            f.field = Some("swap_request_id".into());
+            f.value = Some(sr.clone());
+            f.help = "only one offer of a swap request can have been approved: correct the statuses in the export".into();
+            env.sink.push(f);
+        }
+    }
+    Ok(())
+}
