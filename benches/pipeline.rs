@@ -20,7 +20,8 @@ fn arg(name: &str, default: u64) -> u64 {
 }
 
 fn data(agents: u64, weeks: u64) -> (PathBuf, zd2gc::testdata::Generated) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-data/export-{agents}x{weeks}"));
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("target/bench-data/export-{agents}x{weeks}"));
     let marker = dir.join("generated.json");
     if let Ok(s) = std::fs::read_to_string(&marker)
         && let Ok(g) = serde_json::from_str::<serde_json::Value>(&s)
@@ -40,7 +41,12 @@ fn data(agents: u64, weeks: u64) -> (PathBuf, zd2gc::testdata::Generated) {
     let t = Instant::now();
     let g = zd2gc::testdata::generate_export(&dir, agents, weeks, 42).expect("generate export");
     std::fs::write(&marker, serde_json::to_string(&g).unwrap()).unwrap();
-    eprintln!("generated {} records ({} MB) in {:.1}s", g.records(), g.bytes / 1_000_000, t.elapsed().as_secs_f64());
+    eprintln!(
+        "generated {} records ({} MB) in {:.1}s",
+        g.records(),
+        g.bytes / 1_000_000,
+        t.elapsed().as_secs_f64()
+    );
     (dir, g)
 }
 
@@ -51,7 +57,13 @@ fn mb(b: Option<u64>) -> String {
 fn main() {
     let agents = arg("--agents", 10_000);
     let weeks = arg("--weeks", 26);
-    let cfg = Config { default_timezone: Some("Europe/Paris".into()), ..Config::default() };
+    let cfg = Config {
+        default_timezone: Some("Europe/Paris".into()),
+        default_activity: Some("On Queue Work".into()),
+        ..Config::default()
+    };
+    let only = std::env::args().skip_while(|a| a != "--only").nth(1);
+    let wants = |stage: &str| only.as_deref().is_none_or(|o| o == stage);
     let work = tempfile::tempdir().expect("tempdir");
 
     // Small export first: its peak shows the baseline the full run must not exceed by much.
@@ -72,7 +84,11 @@ fn main() {
     let t = Instant::now();
     let o = zd2gc::extract::extract(work.path(), &full, &cfg, |_| {}).expect("extract full");
     let secs = t.elapsed().as_secs_f64();
-    assert_eq!(o.records_staged, g.records(), "every generated record staged");
+    assert_eq!(
+        o.records_staged,
+        g.records(),
+        "every generated record staged"
+    );
     println!(
         "extract full:  {} records ({} shifts, {} tasks, {} trades, {} MB of CSV) in {:.2}s = {:.0} records/s, peak RSS {}",
         o.records_staged,
@@ -83,5 +99,34 @@ fn main() {
         secs,
         o.records_staged as f64 / secs,
         mb(zd2gc::testdata::peak_rss_bytes())
+    );
+
+    if !wants("map") {
+        return;
+    }
+    zd2gc::testdata::generate_mappings(&work.path().join("mappings"), agents).expect("mappings");
+    let t = Instant::now();
+    let m =
+        zd2gc::map::map_dir(work.path(), &cfg, &zd2gc::map::MapOptions::default()).expect("map");
+    let secs = t.elapsed().as_secs_f64();
+    let records = m.shifts_read + m.tasks_read;
+    println!(
+        "map (first run): {} records ({} shifts, {} tasks) in {secs:.2}s = {:.0} records/s; {} mapped, {} held back; peak RSS {}",
+        records,
+        m.shifts_read,
+        m.tasks_read,
+        records as f64 / secs,
+        m.shifts_mapped,
+        m.shifts_held_back,
+        mb(zd2gc::testdata::peak_rss_bytes())
+    );
+    let t = Instant::now();
+    let m = zd2gc::map::map_dir(work.path(), &cfg, &zd2gc::map::MapOptions::default())
+        .expect("map again");
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "map (re-run, unchanged): {secs:.2}s = {:.0} records/s; {} unchanged",
+        (m.shifts_read + m.tasks_read) as f64 / secs,
+        m.shifts.unchanged
     );
 }

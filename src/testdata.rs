@@ -158,3 +158,30 @@ pub fn peak_rss_bytes() -> Option<u64> {
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
 }
+
+/// Mapping tables that match [`generate_export`]: every agent mapped by id to a user of one of two
+/// business units (Paris, Monday weeks; Chicago, Sunday weeks), every task name to an activity code,
+/// and the default activity `On Queue Work`.
+pub fn generate_mappings(dir: &Path, agents: u64) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut a = BufWriter::new(std::fs::File::create(dir.join("agents.csv"))?);
+    writeln!(a, "zendesk_agent_id,genesys_user_id,business_unit_id")?;
+    for i in 0..agents {
+        let bu = if i % 10 == 9 { "bu-chi" } else { "bu-par" };
+        writeln!(a, "{},u-{i},{bu}", 100_000 + i)?;
+    }
+    a.flush()?;
+    std::fs::write(
+        dir.join("business_units.csv"),
+        "business_unit_id,time_zone,start_day_of_week\nbu-par,Europe/Paris,Monday\nbu-chi,America/Chicago,Sunday\n",
+    )?;
+    std::fs::write(
+        dir.join("locations.csv"),
+        "location,time_zone\nParis,Europe/Paris\nChicago,America/Chicago\n",
+    )?;
+    std::fs::write(
+        dir.join("activities.csv"),
+        "zendesk_task_name,genesys_activity_code_id\nPhone,ac-1\nEmail,ac-2\nChat,ac-3\nTraining,ac-4\nTeam Meeting,ac-5\nOn Queue Work,ac-q\n",
+    )?;
+    Ok(())
+}

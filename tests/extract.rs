@@ -21,7 +21,12 @@ fn extract_json(dir: &Path, export: &Path) -> (i32, Value, String) {
 }
 
 fn file<'a>(v: &'a Value, name: &str) -> &'a Value {
-    v["files"].as_array().unwrap().iter().find(|f| f["file"] == name).unwrap_or_else(|| panic!("{name} in {v}"))
+    v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["file"] == name)
+        .unwrap_or_else(|| panic!("{name} in {v}"))
 }
 
 fn snapshot(dir: &Path) -> Connection {
@@ -37,7 +42,12 @@ fn paris_sample_reports_every_file() {
     let dir = tempfile::tempdir().unwrap();
     let (code, v, _) = extract_json(dir.path(), &root().join("samples/paris-cutover"));
     assert_eq!(code, 0);
-    for (name, rows) in [("agents.csv", 47), ("shifts.csv", 470), ("shift_tasks.csv", 1308), ("shift_trades.csv", 24)] {
+    for (name, rows) in [
+        ("agents.csv", 47),
+        ("shifts.csv", 470),
+        ("shift_tasks.csv", 1308),
+        ("shift_trades.csv", 24),
+    ] {
         let f = file(&v, name);
         assert_eq!(f["rows_read"], rows, "{name}");
         assert_eq!(f["staged"], rows, "{name}");
@@ -47,9 +57,17 @@ fn paris_sample_reports_every_file() {
     assert_eq!(count(&c, "SELECT count(*) FROM shifts"), 470);
     assert_eq!(count(&c, "SELECT count(*) FROM tasks"), 1308);
     // The ambiguous Paris time is kept exactly as written, next to its zone; nothing resolved it.
-    let (start, fmt): (i64, i64) =
-        c.query_row("SELECT start, fmt FROM shifts WHERE shift_id = 'S-10221'", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-    let tv = zd2gc::timeval::TimeVal { secs: start, fmt: (fmt & 0xff) as u8 };
+    let (start, fmt): (i64, i64) = c
+        .query_row(
+            "SELECT start, fmt FROM shifts WHERE shift_id = 'S-10221'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let tv = zd2gc::timeval::TimeVal {
+        secs: start,
+        fmt: (fmt & 0xff) as u8,
+    };
     assert!(tv.is_local());
     assert_eq!(zd2gc::timeval::render(tv), "2026-10-25 02:30");
 }
@@ -75,7 +93,10 @@ fn quoted_newlines_do_not_shift_line_numbers() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(lines, vec![("1".into(), 2), ("2".into(), 4), ("3".into(), 7)]);
+    assert_eq!(
+        lines,
+        vec![("1".into(), 2), ("2".into(), 4), ("3".into(), 7)]
+    );
 }
 
 /// Every bad-input case: the diagnostic's code, file and line, and the good rows beside it staged.
@@ -114,12 +135,21 @@ not json\n\
             .as_array()
             .unwrap()
             .iter()
-            .map(|r| (r["code"].as_str().unwrap().to_string(), r["line"].as_u64().unwrap(), r["field"].as_str().unwrap_or("").to_string()))
+            .map(|r| {
+                (
+                    r["code"].as_str().unwrap().to_string(),
+                    r["line"].as_u64().unwrap(),
+                    r["field"].as_str().unwrap_or("").to_string(),
+                )
+            })
             .collect()
     };
     assert_eq!(
         rejects("agents.csv"),
-        vec![("malformed-row".into(), 3, "name".into()), ("malformed-row".into(), 4, "deactivated".into())]
+        vec![
+            ("malformed-row".into(), 3, "name".into()),
+            ("malformed-row".into(), 4, "deactivated".into())
+        ]
     );
     assert_eq!(
         rejects("shifts.csv"),
@@ -132,11 +162,20 @@ not json\n\
     );
     assert_eq!(
         rejects("shift_trades.jsonl"),
-        vec![("malformed-row".into(), 2, "status".into()), ("malformed-row".into(), 3, "".into())]
+        vec![
+            ("malformed-row".into(), 2, "status".into()),
+            ("malformed-row".into(), 3, "".into())
+        ]
     );
     // The terminal shows them as diagnostics with file:line and the offending text.
-    assert!(stderr.contains("agents.csv:3: bad UTF-8 in column `name`"), "{stderr}");
-    assert!(stderr.contains("shifts.csv:3: wrong column count: 3 fields where the header has 4"), "{stderr}");
+    assert!(
+        stderr.contains("agents.csv:3: bad UTF-8 in column `name`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("shifts.csv:3: wrong column count: 3 fields where the header has 4"),
+        "{stderr}"
+    );
     assert!(stderr.contains("2026-13-01 08:00"), "{stderr}");
     assert!(stderr.contains("year 1 is outside"), "{stderr}");
     // The good rows beside them were staged, and the rejects are kept in the snapshot.
@@ -145,7 +184,13 @@ not json\n\
     assert_eq!(count(&c, "SELECT count(*) FROM shifts"), 2);
     assert_eq!(count(&c, "SELECT count(*) FROM trades"), 2);
     assert_eq!(count(&c, "SELECT count(*) FROM rejects"), 8);
-    assert_eq!(count(&c, "SELECT count(*) FROM shifts WHERE shift_id IN ('S1','S5')"), 2);
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM shifts WHERE shift_id IN ('S1','S5')"
+        ),
+        2
+    );
 }
 
 #[test]
@@ -171,7 +216,13 @@ fn unix_seconds_must_be_numbers_and_nested_tasks_are_staged() {
     assert_eq!(f["rejects"][0]["line"], 2);
     assert_eq!(f["rejects"][0]["field"], "startTime");
     let c = snapshot(dir.path());
-    assert_eq!(count(&c, "SELECT count(*) FROM tasks WHERE shift_id = 'S1' AND line = 1"), 2);
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM tasks WHERE shift_id = 'S1' AND line = 1"
+        ),
+        2
+    );
 }
 
 #[test]
@@ -181,7 +232,11 @@ fn missing_required_column_names_it_and_the_aliases_tried_and_keeps_the_old_snap
     assert_eq!(code, 0);
     let old_id = v["snapshot_id"].as_str().unwrap().to_string();
 
-    std::fs::write(dir.path().join("zd2gc.toml"), "[columns.shifts]\nagent_id = [\"Agent\", \"Owner\"]\n").unwrap();
+    std::fs::write(
+        dir.path().join("zd2gc.toml"),
+        "[columns.shifts]\nagent_id = [\"Agent\", \"Owner\"]\n",
+    )
+    .unwrap();
     let ex = tempfile::tempdir().unwrap();
     write_files(
         ex.path(),
@@ -193,10 +248,21 @@ fn missing_required_column_names_it_and_the_aliases_tried_and_keeps_the_old_snap
     let (code, _, stderr) = extract_json(dir.path(), ex.path());
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("missing-column"), "{stderr}");
-    assert!(stderr.contains("shifts.csv has no required column `agent_id` (tried: Agent, Owner, agent_id, agentId)"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "shifts.csv has no required column `agent_id` (tried: Agent, Owner, agent_id, agentId)"
+        ),
+        "{stderr}"
+    );
     // The previous snapshot is intact.
     let c = snapshot(dir.path());
-    let id: String = c.query_row("SELECT value FROM snapshot_meta WHERE key='snapshot_id'", [], |r| r.get(0)).unwrap();
+    let id: String = c
+        .query_row(
+            "SELECT value FROM snapshot_meta WHERE key='snapshot_id'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(id, old_id);
     assert_eq!(count(&c, "SELECT count(*) FROM shifts"), 470);
 }
@@ -204,13 +270,20 @@ fn missing_required_column_names_it_and_the_aliases_tried_and_keeps_the_old_snap
 #[test]
 fn header_aliases_from_the_configuration_are_used() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("zd2gc.toml"), "[columns.shifts]\nstart_local = [\"Shift start\"]\nend_local = [\"Shift end\"]\n").unwrap();
+    std::fs::write(
+        dir.path().join("zd2gc.toml"),
+        "[columns.shifts]\nstart_local = [\"Shift start\"]\nend_local = [\"Shift end\"]\n",
+    )
+    .unwrap();
     let ex = tempfile::tempdir().unwrap();
     write_files(
         ex.path(),
         &[
             ("agents.csv", b"id,email\n1,a@x.example\n"),
-            ("shifts.csv", b"ID,Agent_Id,Shift start,Shift end\nS1,1,2026-10-26 08:00,2026-10-26 16:00\n"),
+            (
+                "shifts.csv",
+                b"ID,Agent_Id,Shift start,Shift end\nS1,1,2026-10-26 08:00,2026-10-26 16:00\n",
+            ),
         ],
     );
     let (code, v, stderr) = extract_json(dir.path(), ex.path());
@@ -233,7 +306,11 @@ fn re_extract_replaces_the_snapshot_and_cleans_leftovers() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with("snapshot"))
         .collect();
-    assert_eq!(names.len(), 2, "snapshot.db and its one tasks file: {names:?}");
+    assert_eq!(
+        names.len(),
+        2,
+        "snapshot.db and its one tasks file: {names:?}"
+    );
     let c = snapshot(dir.path());
     assert_eq!(count(&c, "SELECT count(*) FROM shifts"), 101);
     assert_eq!(count(&c, "SELECT count(*) FROM tasks"), 312);
@@ -243,7 +320,14 @@ fn re_extract_replaces_the_snapshot_and_cleans_leftovers() {
 fn both_csv_and_jsonl_for_one_kind_is_a_user_error() {
     let dir = tempfile::tempdir().unwrap();
     let ex = tempfile::tempdir().unwrap();
-    write_files(ex.path(), &[("agents.csv", b"agent_id\n1\n"), ("agents.jsonl", b"{\"id\":1}\n"), ("shifts.csv", b"shift_id,agent_id,start,end\n")]);
+    write_files(
+        ex.path(),
+        &[
+            ("agents.csv", b"agent_id\n1\n"),
+            ("agents.jsonl", b"{\"id\":1}\n"),
+            ("shifts.csv", b"shift_id,agent_id,start,end\n"),
+        ],
+    );
     let (code, _, stderr) = extract_json(dir.path(), ex.path());
     assert_eq!(code, 1);
     assert!(stderr.contains("2 files for agents"), "{stderr}");
