@@ -826,6 +826,8 @@ def write_mappings():
         for bu in BUS:
             for task, code in TASK_TO_CODE.items():
                 w.writerow([task, code_id(bu, code), bu["id"]])
+            # The default activity by its Genesys name, so `map` can fill uncovered time offline.
+            w.writerow([DEFAULT_ACTIVITY, code_id(bu, DEFAULT_ACTIVITY), bu["id"]])
 
 
 def activities_for(s):
