@@ -1936,10 +1936,10 @@ impl State {
                 let sh = &mut agent.shifts[i];
                 let end = sh.start + Duration::minutes(sh.length);
                 sh.length += 15;
-                if let Some(last) = sh.activities.iter_mut().max_by_key(|a| a.start) {
-                    if last.start + Duration::minutes(last.length) == end {
-                        last.length += 15;
-                    }
+                if let Some(last) = sh.activities.iter_mut().max_by_key(|a| a.start)
+                    && last.start + Duration::minutes(last.length) == end
+                {
+                    last.length += 15;
                 }
                 (
                     "extended",
