@@ -5,3 +5,4 @@ mod emulator;
 mod extract;
 mod hostile;
 mod map;
+mod validate;

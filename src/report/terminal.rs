@@ -38,7 +38,8 @@ pub fn to_diag(f: &Finding) -> SourceDiag {
     if !f.help.is_empty() {
         d = d.help(f.help.clone());
     }
-    if let Some(t) = &f.text {
+    // A snippet only when there is a value to point at (a whole long line says nothing).
+    if let (Some(t), Some(_)) = (&f.text, &f.value) {
         let label = match (&f.field, &f.timezone) {
             (Some(field), Some(tz)) if f.candidates.is_some() => format!("{field} ({tz})"),
             (Some(field), _) => field.clone(),

@@ -524,7 +524,27 @@ fn shift_rules(env: &mut Env<'_>, s: &Shift) -> Resolved2 {
                 f.week = Some(week);
                 env.sink.push(f);
             }
-            if sv.is_local() && ev.is_local() && real != ev.secs - sv.secs {
+            // The wall-clock difference in the row's zone (absolute values read on that clock).
+            let wall = match zone {
+                ZoneSel::Zone(_) => {
+                    let la = if sv.is_local() {
+                        sv.secs
+                    } else {
+                        env.zones.local_of(zone, a)
+                    };
+                    let lb = if ev.is_local() {
+                        ev.secs
+                    } else {
+                        env.zones.local_of(zone, b)
+                    };
+                    Some(lb - la)
+                }
+                _ if sv.is_local() && ev.is_local() => Some(ev.secs - sv.secs),
+                _ => None,
+            };
+            if let Some(wall) = wall
+                && real != wall
+            {
                 let mut f = base(
                     env,
                     "dst-length-change",
@@ -535,7 +555,7 @@ fn shift_rules(env: &mut Env<'_>, s: &Shift) -> Resolved2 {
                         "shift `{}` ({start_text} → {end_text}) crosses a DST transition: it lasts {} min, not the {} min of its wall clock",
                         s.id,
                         real / 60,
-                        (ev.secs - sv.secs) / 60
+                        wall / 60
                     ),
                 );
                 f.severity = Severity::Info;

@@ -1,0 +1,431 @@
+//! `zd2gc validate`: data-driven rule fixtures, the two samples (terminal snapshots, expected
+//! counts, JSON form, exit codes), the HTML report in headless Chromium, and the validations table.
+//!
+//! Fixtures: `tests/fixtures/validate/<rule>/<case>/` holds the export files, optionally a
+//! `zd2gc.toml` (default: Paris zone, default activity) and a `mappings/` folder whose files replace
+//! the shared `tests/fixtures/validate/mappings/` ones, and `expected.json`: the findings as
+//! `{rule, file, line, record_id, field}` (optionally `severity`, `timezone`, `candidates`, `value`,
+//! compared when given). Every finding of the run must be listed: a near-miss case lists none.
+//! Adding a case needs no Rust code.
+
+use crate::common::{root, zd2gc};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use zd2gc::config::Config;
+
+const DEFAULT_TOML: &str =
+    "default_timezone = \"Europe/Paris\"\ndefault_activity = \"On Queue Work\"\n";
+
+fn fixtures() -> PathBuf {
+    root().join("tests/fixtures/validate")
+}
+
+fn cases() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for rule in std::fs::read_dir(fixtures()).unwrap().flatten() {
+        if !rule.path().is_dir() || rule.file_name() == "mappings" {
+            continue;
+        }
+        for case in std::fs::read_dir(rule.path()).unwrap().flatten() {
+            if case.path().join("expected.json").exists() {
+                out.push(case.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Stage a case's export and validate it in a fresh migration directory.
+fn run_case(case: &Path) -> (zd2gc::report::Report, tempfile::TempDir) {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let toml =
+        std::fs::read_to_string(case.join("zd2gc.toml")).unwrap_or_else(|_| DEFAULT_TOML.into());
+    std::fs::write(dir.join("zd2gc.toml"), &toml).unwrap();
+    let maps = dir.join("mappings");
+    std::fs::create_dir_all(&maps).unwrap();
+    for src in [fixtures().join("mappings"), case.join("mappings")] {
+        if let Ok(rd) = std::fs::read_dir(&src) {
+            for f in rd.flatten() {
+                std::fs::copy(f.path(), maps.join(f.file_name())).unwrap();
+            }
+        }
+    }
+    let export = dir.join("export");
+    std::fs::create_dir_all(&export).unwrap();
+    for f in std::fs::read_dir(case).unwrap().flatten() {
+        let name = f.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".csv") || name.ends_with(".jsonl") {
+            std::fs::copy(f.path(), export.join(&name)).unwrap();
+        }
+    }
+    let cfg = Config::parse(&toml, "zd2gc.toml").unwrap();
+    zd2gc::extract::extract(dir, &export, &cfg, |_| {}).expect("extract");
+    let o = zd2gc::validate::validate_dir(
+        dir,
+        &cfg,
+        &zd2gc::validate::ValidateOptions {
+            remap: zd2gc::validate::Remap::Always,
+            ..Default::default()
+        },
+    )
+    .expect("validate");
+    (o.report, work)
+}
+
+fn key(v: &Value) -> String {
+    format!(
+        "{} {}:{} {} {}",
+        v["rule"].as_str().unwrap_or("?"),
+        v["file"].as_str().unwrap_or("-"),
+        v["line"],
+        v["record_id"].as_str().unwrap_or("-"),
+        v["field"].as_str().unwrap_or("-")
+    )
+}
+
+#[test]
+fn rule_fixtures() {
+    let cases = cases();
+    assert!(
+        cases.len() >= 52,
+        "a positive and a near-miss case per rule"
+    );
+    let mut failures = Vec::new();
+    let mut covered = std::collections::BTreeSet::new();
+    for case in &cases {
+        let name = case.strip_prefix(fixtures()).unwrap().display().to_string();
+        let expected: Value =
+            serde_json::from_str(&std::fs::read_to_string(case.join("expected.json")).unwrap())
+                .unwrap();
+        let (report, _work) = run_case(case);
+        let actual: Vec<Value> = report
+            .findings
+            .iter()
+            .map(|f| serde_json::to_value(f).unwrap())
+            .collect();
+        let exp: Vec<&Value> = expected["findings"].as_array().unwrap().iter().collect();
+        let mut a_keys: Vec<String> = actual.iter().map(key).collect();
+        let mut e_keys: Vec<String> = exp.iter().map(|v| key(v)).collect();
+        a_keys.sort();
+        e_keys.sort();
+        if a_keys != e_keys {
+            failures.push(format!(
+                "{name}:\n  expected {e_keys:#?}\n  actual   {a_keys:#?}\n  messages: {:#?}",
+                report
+                    .findings
+                    .iter()
+                    .map(|f| format!("{} {}", f.rule, f.message))
+                    .collect::<Vec<_>>()
+            ));
+            continue;
+        }
+        // Optional attributes, compared when the expectation gives them.
+        for e in &exp {
+            let k = key(e);
+            let a = actual.iter().find(|a| key(a) == k).unwrap();
+            for attr in ["severity", "timezone", "candidates", "value"] {
+                if let Some(ev) = e.get(attr)
+                    && a.get(attr) != Some(ev)
+                {
+                    failures.push(format!(
+                        "{name}: {k}: {attr} expected {ev}, got {:?}",
+                        a.get(attr)
+                    ));
+                }
+            }
+            covered.insert(e["rule"].as_str().unwrap().to_string());
+        }
+        // Every finding has a message and a help line.
+        for f in &report.findings {
+            if f.message.is_empty() || f.help.is_empty() {
+                failures.push(format!("{name}: {} has no message or help", f.rule));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    let missing: Vec<&str> = zd2gc::rules::RULES
+        .iter()
+        .map(|r| r.id)
+        .filter(|r| !covered.contains(*r))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "rules without a positive fixture: {missing:?}"
+    );
+}
+
+/// A migration directory with a sample staged (mappings from the project).
+fn sample_dir(sample: &str, extra_toml: &str) -> tempfile::TempDir {
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    zd2gc()
+        .args(["--dir", d.to_str().unwrap(), "init", d.to_str().unwrap()])
+        .assert()
+        .success();
+    for f in std::fs::read_dir(root().join("mappings"))
+        .unwrap()
+        .flatten()
+    {
+        std::fs::copy(f.path(), d.join("mappings").join(f.file_name())).unwrap();
+    }
+    if !extra_toml.is_empty() {
+        let mut t = std::fs::read_to_string(d.join("zd2gc.toml")).unwrap();
+        t = t.replace("dst_ambiguous = \"reject\"", extra_toml);
+        std::fs::write(d.join("zd2gc.toml"), t).unwrap();
+    }
+    let _ = zd2gc()
+        .args(["--dir", d.to_str().unwrap(), "--no-progress", "extract"])
+        .arg(root().join("samples").join(sample))
+        .assert();
+    work
+}
+
+fn validate(d: &Path, extra: &[&str]) -> (i32, String, String) {
+    let out = zd2gc()
+        .args(["--dir", d.to_str().unwrap(), "--no-progress", "validate"])
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn terminal_filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (r"snapshot [0-9a-f]{12}", "snapshot [SNAPSHOT]"),
+        (r"in \d+\.\d+s", "in [SECS]"),
+        (r"\(\d+\.\d+s\)", "([SECS])"),
+        (r"report kept in \S+", "report kept in [PATH]"),
+    ]
+}
+
+#[test]
+fn paris_cutover_sample() {
+    let work = sample_dir("paris-cutover", "");
+    let d = work.path();
+    let (code, stdout, stderr) = validate(d, &["--report-json", "-"]);
+    assert_eq!(code, 1, "{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["schema"], "validation-report/v1");
+    assert_eq!(v["ready_to_load"], false);
+    assert_eq!(
+        (
+            &v["summary"]["errors"],
+            &v["summary"]["warnings"],
+            &v["summary"]["infos"]
+        ),
+        (
+            &serde_json::json!(8),
+            &serde_json::json!(8),
+            &serde_json::json!(6)
+        ),
+        "samples/README.md: errors 8, warnings 8, infos 6"
+    );
+    let by_rule = &v["summary"]["by_rule"];
+    for (rule, n) in [
+        ("dst-nonexistent", 1),
+        ("dst-ambiguous", 1),
+        ("shift-overlap", 1),
+        ("unmapped-agent", 1),
+        ("task-outside-shift", 1),
+        ("conflicting-trade-id", 1),
+        ("trade-pending", 7),
+        ("duplicate-trade-id", 1),
+        ("dst-length-change", 6),
+    ] {
+        assert_eq!(by_rule[rule], n, "{rule}: {by_rule}");
+    }
+    // The two planted unmapped tasks.
+    let tasks: Vec<u64> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "unmapped-activity" && f["file"] == "shift_tasks.csv")
+        .map(|f| f["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(tasks, vec![260, 269]);
+    let amb = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "dst-ambiguous")
+        .unwrap();
+    assert_eq!(amb["line"], 222);
+    assert_eq!(amb["record_id"], "S-10221");
+    assert_eq!(amb["field"], "start_local");
+    assert_eq!(amb["value"], "2026-10-25 02:30");
+    assert_eq!(amb["timezone"], "Europe/Paris");
+    assert_eq!(
+        amb["candidates"],
+        serde_json::json!(["2026-10-25T00:30:00Z", "2026-10-25T01:30:00Z"])
+    );
+    let lengths: Vec<u64> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "dst-length-change")
+        .map(|f| f["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lengths, vec![5, 6, 219, 220, 221, 457]);
+
+    // The terminal report.
+    let (_, _, stderr) = validate(d, &[]);
+    insta::with_settings!({filters => terminal_filters()}, {
+        insta::assert_snapshot!("validate_paris_cutover_terminal", stderr);
+    });
+
+    // Recorded for load.
+    let conn = zd2gc::db::open_state(d).unwrap();
+    let snap: String = conn
+        .query_row(
+            "SELECT inputs_sha256 FROM runs WHERE command = 'validate' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let last = zd2gc::validate::last_validation(&conn, &snap)
+        .unwrap()
+        .unwrap();
+    assert!(!last.ready_to_load);
+    assert_eq!(last.errors, v["summary"]["errors"].as_u64().unwrap());
+    assert!(Path::new(&last.report_path).exists());
+    assert_eq!(
+        zd2gc::validate::last_validation(&conn, "no-such-snapshot").unwrap(),
+        None
+    );
+}
+
+#[test]
+fn paris_cutover_policy_earlier() {
+    let work = sample_dir("paris-cutover", "dst_ambiguous = \"earlier\"");
+    let (code, stdout, _) = validate(work.path(), &["--report-json", "-"]);
+    assert_eq!(code, 1);
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    let amb = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "dst-ambiguous")
+        .unwrap();
+    assert_eq!(amb["severity"], "warning");
+    assert!(
+        amb["message"]
+            .as_str()
+            .unwrap()
+            .contains("2026-10-25T00:30:00Z")
+    );
+    assert_eq!(v["summary"]["by_rule"]["dst-length-change"], 7);
+}
+
+#[test]
+fn clean_sample_is_ready() {
+    let work = sample_dir("clean", "");
+    let d = work.path();
+    let json = d.join("report.json");
+    let (code, _, stderr) = validate(d, &["--report-json", json.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["ready_to_load"], true);
+    assert_eq!(v["summary"]["errors"], 0);
+    assert_eq!(v["summary"]["warnings"], 0);
+    assert_eq!(v["summary"]["infos"], 1);
+    let f = &v["findings"][0];
+    assert_eq!(f["rule"], "dst-length-change");
+    assert_eq!(f["file"], "shifts.jsonl");
+    assert_eq!(f["line"], 101);
+    assert_eq!(f["record_id"], "S-10218");
+    insta::with_settings!({filters => terminal_filters()}, {
+        insta::assert_snapshot!("validate_clean_terminal", stderr);
+    });
+}
+
+#[test]
+fn tool_failure_is_exit_2() {
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    // No staged export.
+    let (code, _, stderr) = validate(d, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("zd2gc extract"), "{stderr}");
+    // A bad configuration.
+    std::fs::write(d.join("zd2gc.toml"), "dst_ambiguous = \"sometimes\"\n").unwrap();
+    let (code, _, _) = validate(d, &[]);
+    assert_eq!(code, 2);
+}
+
+/// The HTML report of the paris sample in headless Chromium: it loads, shows the verdict and the
+/// findings table. Skipped (with a note) where Chromium is not installed.
+#[test]
+fn html_report_renders_in_chromium() {
+    let work = sample_dir("paris-cutover", "");
+    let d = work.path();
+    let html = d.join("report.html");
+    let (code, _, _) = validate(d, &["--html", html.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("id=\"verdict\""));
+    assert!(
+        !page.contains("src=\"http") && !page.contains("href=\"http"),
+        "no external assets"
+    );
+    let chromium = Path::new("/usr/bin/chromium");
+    if !chromium.exists() {
+        eprintln!("chromium not installed: HTML checked statically only");
+        return;
+    }
+    let run = |extra: &[&str]| {
+        let profile = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--window-size=1280,2000",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(extra)
+            .arg(format!("file://{}", html.display()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let dom = run(&["--dump-dom"]);
+    assert!(
+        dom.contains("id=\"verdict\"") && dom.contains("Not ready to load"),
+        "verdict"
+    );
+    let rows = dom.matches("<tr class=\"finding\"").count();
+    assert!(rows >= 20, "findings rows: {rows}");
+    assert!(dom.contains("id=\"week-strip\"") && dom.contains("id=\"rule-chart\""));
+    let png = d.join("report.png");
+    run(&[&format!("--screenshot={}", png.display())]);
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(
+        bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
+        "a real screenshot"
+    );
+    if std::env::var_os("ZD2GC_UPDATE_SCREENSHOT").is_some() {
+        std::fs::copy(&png, root().join("docs/validate-report.png")).unwrap();
+    }
+}
