@@ -1,7 +1,7 @@
 //! The command line: global options, the subcommands, and the dispatch to each stage's `run`.
 //! `main` only parses and calls [`run`], mapping its result to the exit-code contract ([`Exit`]).
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::exit::Exit;
 use crate::ui::{ColorChoice, Ui};
 use clap::{Parser, Subcommand};
@@ -55,13 +55,13 @@ pub enum Command {
     /// Pre-flight validation report (terminal, HTML, JSON).
     Validate(crate::validate::ValidateArgs),
     /// Show what `load` would do per business-unit week.
-    Plan(StageArgs),
+    Plan(crate::load::PlanArgs),
     /// Write the mapped schedules to Genesys Cloud (optimistic locking, resumable).
-    Load(StageArgs),
+    Load(crate::load::LoadArgs),
     /// Progress of the load journal, parked conflicts and failures.
-    Status(StageArgs),
+    Status(crate::load::StatusArgs),
     /// Re-read Genesys Cloud and compare with the desired state.
-    Verify(StageArgs),
+    Verify(crate::load::VerifyArgs),
     /// Look up and export the legacy ↔ Genesys crosswalk.
     Crosswalk(crate::crosswalk::CrosswalkArgs),
     /// Run the Genesys Cloud WFM emulator on a loopback port.
@@ -106,10 +106,10 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Rehearse(a) => crate::rehearse::run(&a, &ctx),
         Command::Map(a) => crate::map::run(&a, &ctx),
         Command::Validate(a) => crate::validate::run(&a, &ctx),
-        Command::Plan(_) => Err(Error::NotImplemented { command: "plan" }),
-        Command::Load(_) => Err(Error::NotImplemented { command: "load" }),
-        Command::Status(_) => Err(Error::NotImplemented { command: "status" }),
-        Command::Verify(_) => Err(Error::NotImplemented { command: "verify" }),
+        Command::Plan(a) => crate::load::run_plan(&a, &ctx),
+        Command::Load(a) => crate::load::run_load(&a, &ctx),
+        Command::Status(a) => crate::load::run_status(&a, &ctx),
+        Command::Verify(a) => crate::load::run_verify(&a, &ctx),
         Command::Crosswalk(a) => crate::crosswalk::run(&a, &ctx),
     }
 }

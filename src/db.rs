@@ -173,6 +173,7 @@ const MIGRATIONS: &[&str] = &[
         refusals INTEGER NOT NULL DEFAULT 0,
         lock_waits INTEGER NOT NULL DEFAULT 0,
         writes INTEGER NOT NULL DEFAULT 0,
+        desired_hash INTEGER,
         shifts_desired INTEGER NOT NULL DEFAULT 0,
         shifts_done INTEGER NOT NULL DEFAULT 0,
         conflicts INTEGER NOT NULL DEFAULT 0,

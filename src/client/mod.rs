@@ -147,6 +147,32 @@ pub struct ApiError {
     pub outcome_unknown: bool,
 }
 
+/// How a refused conditional write is to be treated (`genesys-contract.md`, "Optimistic locking").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// `409` "…being modified by another process": a transient lock; send the same request again
+    /// after a pause.
+    Lock,
+    /// A stale version (`409`, `412`, or `400` "does not match the current version"): re-read and
+    /// merge again; never resend unchanged.
+    Stale,
+    /// Not a refusal of the version: another error.
+    Other,
+}
+
+impl ApiError {
+    /// Classify a failed write.
+    pub fn refusal(&self) -> Refusal {
+        let m = self.message.to_ascii_lowercase();
+        match self.status {
+            Some(409) if m.contains("being modified by another process") => Refusal::Lock,
+            Some(409) | Some(412) => Refusal::Stale,
+            Some(400) if m.contains("does not match the current version") => Refusal::Stale,
+            _ => Refusal::Other,
+        }
+    }
+}
+
 impl From<ApiError> for Error {
     fn from(e: ApiError) -> Self {
         let help = match e.status {
@@ -175,6 +201,24 @@ pub struct Client {
     token: Mutex<Option<Token>>,
     pub policy: Policy,
     calls: std::sync::atomic::AtomicU64,
+    gate: std::sync::OnceLock<std::sync::Arc<dyn Gate>>,
+}
+
+/// A hook every request passes through: the loader's global pace ([`Gate::reserve`] says how long to
+/// wait before sending) and its accounting ([`Gate::observe`] sees every answer, or its absence).
+pub trait Gate: Send + Sync {
+    /// Reserve a slot for one API request; the caller sleeps for the returned time first. Not
+    /// called for the token or for upload/download URLs (they are not the rate-limited API).
+    fn reserve(&self) -> Duration;
+    /// One request ended: which call (`method`, `path` without the query), what came back, and a
+    /// `Retry-After` if one was sent.
+    fn observe(
+        &self,
+        method: &'static str,
+        path: &str,
+        reply: Reply,
+        retry_after: Option<Duration>,
+    );
 }
 
 impl std::fmt::Debug for Client {
@@ -219,12 +263,156 @@ impl Client {
             token: Mutex::new(None),
             policy: Policy::default(),
             calls: Default::default(),
+            gate: std::sync::OnceLock::new(),
         })
     }
 
     /// Endpoints and credentials from the environment and the configuration.
     pub fn from_config(cfg: &Config) -> Result<Client> {
         Client::new(endpoints(cfg)?, Credentials::resolve(cfg)?)
+    }
+
+    /// The OAuth client id (not a secret; identifies the org binding of a migration).
+    pub fn client_id(&self) -> &str {
+        &self.creds.client_id
+    }
+
+    /// Route every later request through `gate` (set once; a second call is ignored).
+    pub fn set_gate(&self, gate: std::sync::Arc<dyn Gate>) {
+        let _ = self.gate.set(gate);
+    }
+
+    fn observe(
+        &self,
+        method: &'static str,
+        path: &str,
+        reply: Reply,
+        headers: &reqwest::header::HeaderMap,
+    ) {
+        if let Some(g) = self.gate.get() {
+            g.observe(method, path, reply, retry::retry_after(headers));
+        }
+    }
+
+    /// `PUT` a gzip body to a signed upload URL with exactly the headers handed out and no
+    /// `Authorization` (the bearer token never reaches the upload host). Transient failures are
+    /// retried: the upload key is not consumed by a PUT, so repeating it is harmless.
+    pub async fn put_upload(
+        &self,
+        url: &str,
+        headers: &std::collections::BTreeMap<String, String>,
+        body: Vec<u8>,
+    ) -> std::result::Result<(), ApiError> {
+        let fail = |status: Option<u16>, message: String| ApiError {
+            method: "PUT",
+            path: "<upload url>".into(),
+            status,
+            message,
+            code: String::new(),
+            context_id: String::new(),
+            outcome_unknown: false,
+        };
+        let mut attempt = Attempt {
+            number: 0,
+            token_refreshed: true,
+            jitter: jitter(),
+        };
+        loop {
+            let mut req = self.http.put(url).body(body.clone());
+            for (k, v) in headers {
+                req = req.header(k.as_str(), v.as_str());
+            }
+            self.calls
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let res = req.send().await;
+            let (reply, h) = match &res {
+                Ok(r) => (Reply::Status(r.status().as_u16()), r.headers().clone()),
+                Err(e) if e.is_timeout() => (Reply::Timeout, Default::default()),
+                Err(_) => (Reply::Connection, Default::default()),
+            };
+            self.observe("PUT", "<upload>", reply, &h);
+            match retry::decide(reply, &h, attempt, CallKind::Read, &self.policy) {
+                Action::Retry(d) => {
+                    tokio::time::sleep(d).await;
+                    attempt.number += 1;
+                    attempt.jitter = jitter();
+                }
+                _ => {
+                    let r = res.map_err(|e| fail(None, without_url(&e)))?;
+                    let status = r.status().as_u16();
+                    if (200..300).contains(&status) {
+                        return Ok(());
+                    }
+                    let err: model::ErrorBody =
+                        serde_json::from_slice(&r.bytes().await.unwrap_or_default())
+                            .unwrap_or_default();
+                    return Err(ApiError {
+                        code: err.code,
+                        context_id: if err.context_id.is_empty() {
+                            correlation(&h)
+                        } else {
+                            err.context_id
+                        },
+                        ..fail(Some(status), err.message)
+                    });
+                }
+            }
+        }
+    }
+
+    /// Fetch a signed download URL (plain JSON, no bearer token), retrying transient failures.
+    pub async fn download<T: DeserializeOwned>(
+        &self,
+        url: &str,
+    ) -> std::result::Result<T, ApiError> {
+        let fail = |status: Option<u16>, message: String| ApiError {
+            method: "GET",
+            path: "<download url>".into(),
+            status,
+            message,
+            code: String::new(),
+            context_id: String::new(),
+            outcome_unknown: false,
+        };
+        let mut attempt = Attempt {
+            number: 0,
+            token_refreshed: true,
+            jitter: jitter(),
+        };
+        loop {
+            self.calls
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let res = self.http.get(url).send().await;
+            let (reply, h) = match &res {
+                Ok(r) => (Reply::Status(r.status().as_u16()), r.headers().clone()),
+                Err(e) if e.is_timeout() => (Reply::Timeout, Default::default()),
+                Err(_) => (Reply::Connection, Default::default()),
+            };
+            self.observe("GET", "<download>", reply, &h);
+            match retry::decide(reply, &h, attempt, CallKind::Read, &self.policy) {
+                Action::Retry(d) => {
+                    tokio::time::sleep(d).await;
+                    attempt.number += 1;
+                    attempt.jitter = jitter();
+                }
+                _ => {
+                    let r = res.map_err(|e| fail(None, without_url(&e)))?;
+                    let status = r.status().as_u16();
+                    let bytes = r
+                        .bytes()
+                        .await
+                        .map_err(|e| fail(Some(status), without_url(&e)))?;
+                    if !(200..300).contains(&status) {
+                        return Err(fail(
+                            Some(status),
+                            String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+                        ));
+                    }
+                    return serde_json::from_slice(&bytes)
+                        .map_err(|e| fail(Some(status), format!("unreadable download: {e}")));
+                }
+            }
+        }
     }
 
     /// HTTP requests sent so far (token requests included).
@@ -254,6 +442,7 @@ impl Client {
                 Err(e) if e.is_timeout() => (Reply::Timeout, Default::default()),
                 Err(_) => (Reply::Connection, Default::default()),
             };
+            self.observe("POST", "/oauth/token", reply, &headers);
             if let Action::Retry(d) =
                 retry::decide(reply, &headers, attempt, CallKind::Read, &self.policy)
             {
@@ -316,6 +505,18 @@ impl Client {
         body: Option<&B>,
         kind: CallKind,
     ) -> std::result::Result<(u16, reqwest::header::HeaderMap, bytes_body::Body), ApiError> {
+        self.send_with(method, path, body, kind, &[]).await
+    }
+
+    /// [`Client::send`] with extra request headers (e.g. `If-Match`).
+    pub async fn send_with<B: Serialize + ?Sized>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+        kind: CallKind,
+        extra: &[(&str, String)],
+    ) -> std::result::Result<(u16, reqwest::header::HeaderMap, bytes_body::Body), ApiError> {
         let url = format!("{}{}", self.endpoints.api, path);
         let method_name: &'static str = match method {
             reqwest::Method::GET => "GET",
@@ -350,8 +551,17 @@ impl Client {
                 .http
                 .request(method.clone(), &url)
                 .bearer_auth(token.expose());
+            for (k, v) in extra {
+                req = req.header(*k, v.as_str());
+            }
             if let Some(b) = body {
                 req = req.json(b);
+            }
+            if let Some(g) = self.gate.get() {
+                let wait = g.reserve();
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
             }
             self.calls
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -361,6 +571,12 @@ impl Client {
                 Err(e) if e.is_timeout() => (Reply::Timeout, Default::default()),
                 Err(_) => (Reply::Connection, Default::default()),
             };
+            self.observe(
+                method_name,
+                path.split('?').next().unwrap_or(path),
+                reply,
+                &headers,
+            );
             match retry::decide(reply, &headers, attempt, kind, &self.policy) {
                 Action::Retry(d) => {
                     tracing::debug!(path, ?reply, wait_ms = d.as_millis() as u64, "retrying");
@@ -408,8 +624,20 @@ impl Client {
         body: Option<&B>,
         kind: CallKind,
     ) -> std::result::Result<T, ApiError> {
+        self.call_with(method, path, body, kind, &[]).await
+    }
+
+    /// [`Client::call`] with extra request headers (e.g. `If-Match`).
+    pub async fn call_with<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+        kind: CallKind,
+        extra: &[(&str, String)],
+    ) -> std::result::Result<T, ApiError> {
         let m = method.clone();
-        let (status, headers, body) = self.send(method, path, body, kind).await?;
+        let (status, headers, body) = self.send_with(method, path, body, kind, extra).await?;
         let method_name = match m {
             reqwest::Method::GET => "GET",
             reqwest::Method::POST => "POST",
@@ -593,6 +821,31 @@ mod tests {
         assert!(!e.to_string().contains("s3cret"));
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert_eq!(read_secret_file(&p).unwrap(), "s3cret");
+    }
+
+    #[test]
+    fn refusals_are_classified() {
+        let e = |status: u16, message: &str| ApiError {
+            method: "POST",
+            path: "/x".into(),
+            status: Some(status),
+            message: message.into(),
+            code: String::new(),
+            context_id: String::new(),
+            outcome_unknown: false,
+        };
+        let lock = "The requested resource is currently being modified by another process";
+        assert_eq!(e(409, lock).refusal(), Refusal::Lock);
+        assert_eq!(
+            e(409, "metadata.version 3 does not match").refusal(),
+            Refusal::Stale
+        );
+        assert_eq!(e(412, "If-Match").refusal(), Refusal::Stale);
+        assert_eq!(
+            e(400, "Version 2 does not match the current version 3").refusal(),
+            Refusal::Stale
+        );
+        assert_eq!(e(400, "unknown shift id").refusal(), Refusal::Other);
     }
 
     #[test]

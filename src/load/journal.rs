@@ -1,0 +1,344 @@
+//! The load journal in the state database: one row per business-unit week (`load_weeks`) with its
+//! state and the step in flight (operation, upload key, version sent, when), an append-only event
+//! log (`load_events`), the parked conflicts with both sides (`load_conflicts`), and the crosswalk
+//! links of each shift (`xw_shifts`, with the base the merge needs).
+//!
+//! Invariant: every state change is one transaction, committed with `synchronous=FULL` before the
+//! external step it announces is taken ("process-sent" is on disk before the process call goes
+//! out), so a SIGKILL at any instant leaves a journal that says what may be in doubt.
+
+use super::merge::{Conflict, LinkChange};
+use super::model::{Content, Link};
+use crate::error::Result;
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// The states of a week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Planned,
+    Reading,
+    Uploading,
+    Processing,
+    Verifying,
+    Done,
+    Conflict,
+    Failed,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Planned => "planned",
+            State::Reading => "reading",
+            State::Uploading => "uploading",
+            State::Processing => "processing",
+            State::Verifying => "verifying",
+            State::Done => "done",
+            State::Conflict => "conflict",
+            State::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> State {
+        match s {
+            "reading" => State::Reading,
+            "uploading" => State::Uploading,
+            "processing" => State::Processing,
+            "verifying" => State::Verifying,
+            "done" => State::Done,
+            "conflict" => State::Conflict,
+            "failed" => State::Failed,
+            _ => State::Planned,
+        }
+    }
+}
+
+/// The journal row of one week.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeekRow {
+    pub bu: String,
+    pub week: String,
+    pub state: State,
+    pub schedule_id: Option<String>,
+    /// `import` or `update` while a write is in flight.
+    pub step: Option<String>,
+    pub upload_key: Option<String>,
+    pub operation_id: Option<String>,
+    pub sent_version: Option<i64>,
+    /// Unix milliseconds when the process call was (about to be) sent.
+    pub sent_at: Option<i64>,
+    pub refusals: i64,
+    pub lock_waits: i64,
+    pub writes: i64,
+    pub desired_hash: Option<i64>,
+    pub shifts_desired: i64,
+    pub shifts_done: i64,
+    pub conflicts: i64,
+    pub reason: Option<String>,
+    pub context_id: Option<String>,
+}
+
+impl WeekRow {
+    pub fn new(bu: &str, week: &str) -> WeekRow {
+        WeekRow {
+            bu: bu.into(),
+            week: week.into(),
+            state: State::Planned,
+            schedule_id: None,
+            step: None,
+            upload_key: None,
+            operation_id: None,
+            sent_version: None,
+            sent_at: None,
+            refusals: 0,
+            lock_waits: 0,
+            writes: 0,
+            desired_hash: None,
+            shifts_desired: 0,
+            shifts_done: 0,
+            conflicts: 0,
+            reason: None,
+            context_id: None,
+        }
+    }
+}
+
+const COLS: &str = "business_unit_id, week_id, state, schedule_id, step, upload_key, operation_id, sent_version, sent_at, refusals, lock_waits, writes, desired_hash, shifts_desired, shifts_done, conflicts, reason, context_id";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<WeekRow> {
+    Ok(WeekRow {
+        bu: r.get(0)?,
+        week: r.get(1)?,
+        state: State::parse(&r.get::<_, String>(2)?),
+        schedule_id: r.get(3)?,
+        step: r.get(4)?,
+        upload_key: r.get(5)?,
+        operation_id: r.get(6)?,
+        sent_version: r.get(7)?,
+        sent_at: r.get(8)?,
+        refusals: r.get(9)?,
+        lock_waits: r.get(10)?,
+        writes: r.get(11)?,
+        desired_hash: r.get(12)?,
+        shifts_desired: r.get(13)?,
+        shifts_done: r.get(14)?,
+        conflicts: r.get(15)?,
+        reason: r.get(16)?,
+        context_id: r.get(17)?,
+    })
+}
+
+pub fn get(conn: &Connection, bu: &str, week: &str) -> Result<Option<WeekRow>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLS} FROM load_weeks WHERE business_unit_id = ?1 AND week_id = ?2"),
+            [bu, week],
+            row,
+        )
+        .optional()?)
+}
+
+pub fn all(conn: &Connection) -> Result<Vec<WeekRow>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {COLS} FROM load_weeks ORDER BY business_unit_id, week_id"
+    ))?;
+    let v = st.query_map([], row)?.collect::<rusqlite::Result<_>>()?;
+    Ok(v)
+}
+
+/// Save a week's row and log `event` with `detail`, in one durable transaction.
+pub fn save(conn: &Connection, run_id: i64, w: &WeekRow, event: &str, detail: &str) -> Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    tx.execute(
+        &format!(
+            "INSERT OR REPLACE INTO load_weeks ({COLS}, run_id, updated_at)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)"
+        ),
+        params![
+            w.bu,
+            w.week,
+            w.state.as_str(),
+            w.schedule_id,
+            w.step,
+            w.upload_key,
+            w.operation_id,
+            w.sent_version,
+            w.sent_at,
+            w.refusals,
+            w.lock_waits,
+            w.writes,
+            w.desired_hash,
+            w.shifts_desired,
+            w.shifts_done,
+            w.conflicts,
+            w.reason,
+            w.context_id,
+            run_id,
+            crate::db::now_rfc3339()
+        ],
+    )?;
+    tx.execute(
+        "INSERT INTO load_events (run_id, business_unit_id, week_id, at, event, detail) VALUES (?1,?2,?3,?4,?5,?6)",
+        params![run_id, w.bu, w.week, crate::db::now_rfc3339(), event, detail],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The crosswalk links of a week: every legacy shift linked to a Genesys shift there.
+pub fn links(conn: &Connection, bu: &str, week: &str) -> Result<Vec<Link>> {
+    let mut st = conn.prepare_cached(
+        "SELECT legacy_shift_id, genesys_shift_id, base FROM xw_shifts
+         WHERE business_unit_id = ?1 AND week_id = ?2 AND genesys_shift_id IS NOT NULL",
+    )?;
+    let v = st
+        .query_map([bu, week], |r| {
+            Ok(Link {
+                legacy: r.get(0)?,
+                gid: r.get(1)?,
+                base: r
+                    .get::<_, Option<String>>(2)?
+                    .as_deref()
+                    .and_then(Content::from_json),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(v)
+}
+
+/// Apply a plan's local crosswalk changes (adoptions, bases, forgotten links). `written` says which
+/// legacy ids zd2gc itself wrote in this run (so they are not marked adopted).
+pub fn apply_links(
+    conn: &Connection,
+    run_id: i64,
+    bu: &str,
+    week: &str,
+    schedule_id: Option<&str>,
+    changes: &[LinkChange],
+    written: &std::collections::HashSet<String>,
+) -> Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let tx = conn.unchecked_transaction()?;
+    for c in changes {
+        match c {
+            LinkChange::Set {
+                legacy,
+                gid,
+                base,
+                adopted,
+            } => {
+                tx.execute(
+                    "INSERT INTO xw_shifts (legacy_shift_id, user_id, business_unit_id, week_id, schedule_id, genesys_shift_id, run_id, base, adopted)
+                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)
+                     ON CONFLICT(legacy_shift_id) DO UPDATE SET user_id = excluded.user_id,
+                       business_unit_id = excluded.business_unit_id, week_id = excluded.week_id,
+                       schedule_id = excluded.schedule_id, genesys_shift_id = excluded.genesys_shift_id,
+                       run_id = excluded.run_id, base = excluded.base,
+                       adopted = CASE WHEN xw_shifts.genesys_shift_id = excluded.genesys_shift_id
+                                      THEN xw_shifts.adopted ELSE excluded.adopted END",
+                    params![
+                        legacy,
+                        base.user,
+                        bu,
+                        week,
+                        schedule_id,
+                        gid,
+                        run_id,
+                        base.to_json(),
+                        (*adopted && !written.contains(legacy)) as i64
+                    ],
+                )?;
+            }
+            LinkChange::Forget { legacy } => {
+                tx.execute("DELETE FROM xw_shifts WHERE legacy_shift_id = ?1", [legacy])?;
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Replace the week's active conflicts with `conflicts`.
+pub fn record_conflicts(
+    conn: &Connection,
+    run_id: i64,
+    bu: &str,
+    week: &str,
+    schedule_id: Option<&str>,
+    conflicts: &[Conflict],
+) -> Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    tx.execute(
+        "UPDATE load_conflicts SET active = 0 WHERE business_unit_id = ?1 AND week_id = ?2 AND active = 1",
+        [bu, week],
+    )?;
+    let js = |c: &Option<Content>| c.as_ref().map(Content::to_json);
+    for c in conflicts {
+        tx.execute(
+            "INSERT INTO load_conflicts (run_id, business_unit_id, week_id, schedule_id, user_id, legacy_shift_id, genesys_shift_id, kind, resolution, base, ours, theirs, at, active)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,1)",
+            params![
+                run_id,
+                bu,
+                week,
+                schedule_id,
+                c.user,
+                c.legacy,
+                c.gid,
+                c.kind.as_str(),
+                if c.overwritten { "ours" } else { "parked" },
+                js(&c.base),
+                js(&c.ours),
+                js(&c.theirs),
+                crate::db::now_rfc3339()
+            ],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// A recorded conflict (for `status` and the tests).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConflictRow {
+    pub business_unit_id: String,
+    pub week_id: String,
+    pub schedule_id: Option<String>,
+    pub user_id: String,
+    pub legacy_shift_id: Option<String>,
+    pub genesys_shift_id: Option<String>,
+    pub kind: String,
+    pub resolution: String,
+    pub base: Option<serde_json::Value>,
+    pub ours: Option<serde_json::Value>,
+    pub theirs: Option<serde_json::Value>,
+}
+
+/// The active conflicts of every week.
+pub fn conflicts(conn: &Connection) -> Result<Vec<ConflictRow>> {
+    let mut st = conn.prepare(
+        "SELECT business_unit_id, week_id, schedule_id, user_id, legacy_shift_id, genesys_shift_id, kind, resolution, base, ours, theirs
+         FROM load_conflicts WHERE active = 1 ORDER BY business_unit_id, week_id, user_id, id",
+    )?;
+    let j = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+    let v = st
+        .query_map([], |r| {
+            Ok(ConflictRow {
+                business_unit_id: r.get(0)?,
+                week_id: r.get(1)?,
+                schedule_id: r.get(2)?,
+                user_id: r.get(3)?,
+                legacy_shift_id: r.get(4)?,
+                genesys_shift_id: r.get(5)?,
+                kind: r.get(6)?,
+                resolution: r.get(7)?,
+                base: j(r.get(8)?),
+                ours: j(r.get(9)?),
+                theirs: j(r.get(10)?),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(v)
+}

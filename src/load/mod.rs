@@ -1,0 +1,971 @@
+//! `zd2gc plan`, `load`, `status` and `verify`: make Genesys Cloud hold the desired state `map`
+//! produced, convergently and resumably (issue #6).
+//!
+//! Code map:
+//! - [`model`]: a shift's content as compared and written;
+//! - [`merge`]: the three-way merge of one week, pure (ours = desired, base = what zd2gc last wrote
+//!   or adopted, theirs = Genesys now);
+//! - [`desired`]: the desired state by week, the records held back, the validation gate;
+//! - [`journal`]: the per-week journal, events, conflicts and crosswalk links in `zd2gc.db`;
+//! - [`pacer`]: the one global request pace (AIMD on `429`) and the request accounting;
+//! - [`worker`]: the week state machine (read → merge → upload → follow → read back);
+//! - [`guard`]: one load per migration directory, and the org the migration is bound to.
+//!
+//! Invariants: a run never replays requests from a log; it reads, merges and writes the
+//! difference, so re-running a finished load sends no write. Every external write is announced in
+//! the journal before it is sent. A shift zd2gc does not own is never changed.
+
+pub mod desired;
+pub mod guard;
+pub mod journal;
+pub mod merge;
+pub mod model;
+pub mod pacer;
+pub mod worker;
+
+use crate::cli::Ctx;
+use crate::client::Client;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::exit::Exit;
+use crate::ui::Ui;
+use merge::OnConflict;
+use pacer::{Pacer, RequestStats};
+use rusqlite::Connection;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Options shared by `plan`, `load` and `verify`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnArgs {
+    /// Most requests per minute to Genesys (the pace starts here, slows on 429 and recovers).
+    #[arg(long, default_value_t = 300, value_name = "N")]
+    pub max_rpm: u32,
+    /// Business-unit weeks in flight at once.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub concurrency: usize,
+    /// Point this migration at another Genesys org than the one it was loaded against (recorded).
+    #[arg(long)]
+    pub rebind: bool,
+    /// Read again the weeks the journal says are done with an unchanged desired state.
+    #[arg(long)]
+    pub recheck: bool,
+}
+
+/// Write the mapped schedules to Genesys Cloud.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LoadArgs {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// When both sides changed a shift: park the conflict (default) or overwrite with ours.
+    #[arg(long, value_enum, default_value_t = OnConflict::Park)]
+    pub on_conflict: OnConflict,
+    /// Load although the validation found errors: the records with errors are held back.
+    #[arg(long)]
+    pub allow_errors: bool,
+    /// Refused writes one week may meet before it ends `failed`.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub max_refusals: u32,
+    /// How long a write that is processing (or whose answer was lost) is awaited, in seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub settle_timeout: u64,
+}
+
+/// Show what `load` would do per business-unit week.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    #[arg(long)]
+    pub allow_errors: bool,
+}
+
+/// Re-read Genesys Cloud and compare it with the desired state.
+#[derive(Debug, Clone, clap::Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// Progress of the load journal, parked conflicts and failures.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StatusArgs {}
+
+/// Everything a load is told.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub on_conflict: OnConflict,
+    pub concurrency: usize,
+    pub max_rpm: u32,
+    pub max_refusals: u32,
+    pub max_lock_waits: u32,
+    pub lock_wait_ms: u64,
+    pub settle_timeout: Duration,
+    pub poll_ms: u64,
+    pub recheck: bool,
+    pub rebind: bool,
+    pub allow_errors: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            on_conflict: OnConflict::Park,
+            concurrency: 4,
+            max_rpm: 300,
+            max_refusals: 8,
+            max_lock_waits: 30,
+            lock_wait_ms: 250,
+            settle_timeout: Duration::from_secs(60),
+            poll_ms: 200,
+            recheck: false,
+            rebind: false,
+            allow_errors: false,
+        }
+    }
+}
+
+/// Requests a week needed, by purpose.
+#[derive(Debug, Clone, Default)]
+pub struct Counters {
+    /// Reads that tell a week's state (its first read in a run).
+    pub state_reads: u64,
+    /// Reads after a write (the read-back that gives the crosswalk its ids).
+    pub confirm_reads: u64,
+    /// Polls of asynchronous operations.
+    pub polls: u64,
+    /// Upload URLs, PUTs and process calls.
+    pub writes: u64,
+    pub weeks_written: BTreeSet<(String, String)>,
+}
+
+/// Live progress, for the progress line.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub weeks_total: AtomicU64,
+    pub weeks_done: AtomicU64,
+    pub shifts_total: AtomicU64,
+    pub shifts_done: AtomicU64,
+    pub conflicts: AtomicU64,
+    pub failed: AtomicU64,
+    pub locks: AtomicU64,
+}
+
+/// What every week worker shares.
+pub struct Shared {
+    pub client: Arc<Client>,
+    pub pacer: Arc<Pacer>,
+    db: Mutex<Connection>,
+    pub run_id: i64,
+    pub migration: String,
+    pub opts: LoadOptions,
+    pub held: HashSet<String>,
+    pub progress: Progress,
+    pub stop: AtomicBool,
+    read_only: bool,
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    totals: Mutex<Counters>,
+}
+
+impl Shared {
+    pub fn with_db<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let c = self.db.lock().expect("db lock");
+        f(&c)
+    }
+
+    pub fn row(&self, bu: &str, week: &str) -> journal::WeekRow {
+        self.with_db(|c| journal::get(c, bu, week))
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| journal::WeekRow::new(bu, week))
+    }
+
+    /// Journal a state change (durably, before the step it announces). A journal that cannot be
+    /// written stops the process: going on would break the resume guarantee.
+    pub fn save(&self, row: &journal::WeekRow, event: &str, detail: &str) {
+        if self.read_only {
+            return;
+        }
+        if let Err(e) = self.with_db(|c| journal::save(c, self.run_id, row, event, detail)) {
+            panic!(
+                "the load journal cannot be written ({e}); stopping so that a resume stays safe"
+            );
+        }
+    }
+
+    pub fn schedule_lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.locks
+            .lock()
+            .expect("locks")
+            .entry(key.to_string())
+            .or_default()
+            .clone()
+    }
+
+    pub fn add(&self, c: &Counters) {
+        let mut t = self.totals.lock().expect("totals");
+        t.state_reads += c.state_reads;
+        t.confirm_reads += c.confirm_reads;
+        t.polls += c.polls;
+        t.writes += c.writes;
+        t.weeks_written.extend(c.weeks_written.iter().cloned());
+    }
+}
+
+/// The summary of a load.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LoadReport {
+    pub weeks: u64,
+    pub weeks_done: u64,
+    pub weeks_skipped: u64,
+    pub weeks_conflict: u64,
+    pub weeks_failed: u64,
+    pub weeks_not_started: u64,
+    pub weeks_written: u64,
+    pub shifts_desired: u64,
+    pub shifts_held_back: u64,
+    pub held_back_by_reason: BTreeMap<String, u64>,
+    pub conflicts: u64,
+    pub failures: Vec<(String, String, String)>,
+    pub requests: RequestStats,
+    pub state_reads: u64,
+    pub confirm_reads: u64,
+    pub polls: u64,
+    pub write_requests: u64,
+    /// The token, the reads that tell each week's state, and one upload-URL / PUT / process triple per week written.
+    pub minimum_requests: u64,
+    pub seconds: f64,
+    pub interrupted: bool,
+    pub notes: Vec<String>,
+}
+
+impl LoadReport {
+    pub fn exit(&self) -> Exit {
+        if self.interrupted {
+            Exit::Interrupted
+        } else if self.weeks_failed > 0 || self.weeks_conflict > 0 {
+            Exit::Partial
+        } else {
+            Exit::Ok
+        }
+    }
+}
+
+/// A migration id, created once: the stable marker of this migration's schedules.
+fn migration_id(conn: &Connection) -> Result<String> {
+    if let Some(id) = crate::db::meta_get(conn, "migration_id")? {
+        return Ok(id);
+    }
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let id = format!(
+        "{:012x}",
+        (t as u64 ^ ((std::process::id() as u64) << 40)) & 0xffff_ffff_ffff
+    );
+    crate::db::meta_set(conn, "migration_id", &id)?;
+    Ok(id)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::failure(format!("cannot start the async runtime: {e}"), None))
+}
+
+/// What `plan`, `load` and `verify` start from.
+struct Prepared {
+    shared: Arc<Shared>,
+    state: desired::DesiredState,
+    notes: Vec<String>,
+}
+
+fn prepare(
+    dir: &Path,
+    client: Arc<Client>,
+    opts: &LoadOptions,
+    command: &str,
+    argv: &str,
+    read_only: bool,
+) -> Result<Prepared> {
+    let conn = crate::db::open_state(dir)?;
+    let mut notes = Vec::new();
+    notes.extend(guard::bind_org(&conn, &client, opts.rebind, read_only)?);
+    let (gate_notes, error_ids) = if command == "verify" {
+        (vec![], HashSet::new())
+    } else {
+        desired::gate(&conn, dir, opts.allow_errors)?
+    };
+    notes.extend(gate_notes);
+    let state = desired::read(&conn, &error_ids)?;
+    let migration = migration_id(&conn)?;
+    let run = crate::db::run_start(&conn, command, argv)?;
+    let pacer = Arc::new(Pacer::new(opts.max_rpm as f64));
+    client.set_gate(pacer.clone());
+    let shared = Arc::new(Shared {
+        client,
+        pacer,
+        db: Mutex::new(conn),
+        run_id: run.id,
+        migration,
+        opts: opts.clone(),
+        held: state.held.clone(),
+        progress: Progress::default(),
+        stop: AtomicBool::new(false),
+        read_only,
+        locks: Mutex::default(),
+        totals: Mutex::default(),
+    });
+    Ok(Prepared {
+        shared,
+        state,
+        notes,
+    })
+}
+
+fn finish_run(sh: &Shared, command: &str, exit: Exit, counts: &serde_json::Value) {
+    let _ = sh.with_db(|c| {
+        crate::db::run_end(
+            c,
+            &crate::db::RunRecord { id: sh.run_id },
+            command,
+            exit.code(),
+            None,
+            counts,
+        )
+    });
+}
+
+/// Load a migration directory (the library entry point of `zd2gc load`, tests and benches).
+pub fn load_dir(
+    dir: &Path,
+    client: Arc<Client>,
+    opts: &LoadOptions,
+    ui: &Ui,
+    argv: &str,
+) -> Result<LoadReport> {
+    let _lock = guard::DirLock::acquire(dir, ui)?;
+    let started = Instant::now();
+    let p = prepare(dir, client, opts, "load", argv, false)?;
+    for n in &p.notes {
+        ui.warn(n);
+    }
+    let sh = p.shared.clone();
+    let rt = runtime()?;
+    let weeks: Vec<((String, String), desired::WeekInput)> =
+        p.state.weeks.clone().into_iter().collect();
+    sh.progress
+        .weeks_total
+        .store(weeks.len() as u64, Ordering::Relaxed);
+    sh.progress
+        .shifts_total
+        .store(p.state.shifts(), Ordering::Relaxed);
+    let mut report = LoadReport {
+        weeks: weeks.len() as u64,
+        shifts_desired: p.state.shifts(),
+        shifts_held_back: p.state.held.len() as u64,
+        held_back_by_reason: p.state.held_by_reason.clone(),
+        notes: p.notes.clone(),
+        ..Default::default()
+    };
+    let outcomes = rt.block_on(async {
+        let sig = sh.clone();
+        let sig_ui = ui.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                sig.stop.store(true, Ordering::SeqCst);
+                sig_ui.warn(
+                    "interrupted: finishing the weeks in flight (Ctrl-C again to stop at once)",
+                );
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(Exit::Interrupted.code());
+                }
+            }
+        });
+        let ticker = progress_ticker(sh.clone(), ui.clone(), started);
+        let sem = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
+        let mut set = tokio::task::JoinSet::new();
+        let mut not_started = 0u64;
+        for ((bu, week), input) in weeks {
+            let permit = sem.clone().acquire_owned().await.expect("semaphore open");
+            if sh.stop.load(Ordering::SeqCst) {
+                not_started += 1;
+                continue;
+            }
+            let sh2 = sh.clone();
+            set.spawn(async move {
+                let o = worker::run_week(&sh2, &bu, &week, &input).await;
+                sh2.progress.weeks_done.fetch_add(1, Ordering::Relaxed);
+                if matches!(o, worker::Outcome::Failed(_)) {
+                    sh2.progress.failed.fetch_add(1, Ordering::Relaxed);
+                }
+                drop(permit);
+                (bu, week, o)
+            });
+        }
+        let mut outs = Vec::new();
+        while let Some(r) = set.join_next().await {
+            match r {
+                Ok(o) => outs.push(o),
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(_) => {}
+            }
+        }
+        ticker.abort();
+        (outs, not_started)
+    });
+    ui.progress_done();
+    let (outs, not_started) = outcomes;
+    report.weeks_not_started = not_started;
+    for (bu, week, o) in outs {
+        match o {
+            worker::Outcome::Done => report.weeks_done += 1,
+            worker::Outcome::Skipped => report.weeks_skipped += 1,
+            worker::Outcome::Conflict(n) => {
+                report.weeks_conflict += 1;
+                report.conflicts += n as u64;
+            }
+            worker::Outcome::Failed(r) => {
+                report.weeks_failed += 1;
+                report.failures.push((bu, week, r));
+            }
+        }
+    }
+    report.interrupted = sh.stop.load(Ordering::SeqCst);
+    let t = sh.totals.lock().expect("totals").clone();
+    report.requests = sh.pacer.stats();
+    report.state_reads = t.state_reads;
+    report.confirm_reads = t.confirm_reads;
+    report.polls = t.polls;
+    report.write_requests = t.writes;
+    report.weeks_written = t.weeks_written.len() as u64;
+    let token = report
+        .requests
+        .by_kind
+        .get("token")
+        .copied()
+        .unwrap_or(0)
+        .min(1);
+    report.minimum_requests = token + t.state_reads + 3 * t.weeks_written.len() as u64;
+    report.seconds = started.elapsed().as_secs_f64();
+    let exit = report.exit();
+    finish_run(
+        &sh,
+        "load",
+        exit,
+        &serde_json::to_value(&report).unwrap_or_default(),
+    );
+    Ok(report)
+}
+
+fn progress_ticker(sh: Arc<Shared>, ui: Ui, started: Instant) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let tty = ui.progress;
+        let every = if tty {
+            Duration::from_millis(500)
+        } else {
+            Duration::from_secs(10)
+        };
+        loop {
+            tokio::time::sleep(every).await;
+            let p = &sh.progress;
+            let (wd, wt) = (
+                p.weeks_done.load(Ordering::Relaxed),
+                p.weeks_total.load(Ordering::Relaxed),
+            );
+            let (sd, st) = (
+                p.shifts_done.load(Ordering::Relaxed),
+                p.shifts_total.load(Ordering::Relaxed),
+            );
+            let s = sh.pacer.stats();
+            let el = started.elapsed().as_secs_f64();
+            let eta = if wd > 0 && wt > wd {
+                format!("{:.0}s", el / wd as f64 * (wt - wd) as f64)
+            } else {
+                "-".into()
+            };
+            let line = format!(
+                "load: weeks {wd}/{wt}, shifts {sd}/{st}, {:.0} req/min, 409: {}, 429: {}, ETA {eta}",
+                sh.pacer.observed_rpm(),
+                s.status_409,
+                s.status_429
+            );
+            if tty {
+                ui.progress(line);
+            } else {
+                ui.info(line);
+            }
+        }
+    })
+}
+
+/// What `plan` or `verify` found in one week.
+#[derive(Debug, Clone, Serialize)]
+pub struct WeekFinding {
+    pub business_unit_id: String,
+    pub week_id: String,
+    pub schedule_id: Option<String>,
+    /// `import`, `update`, `nothing`, `done` (journal, unchanged) or `error`.
+    pub action: String,
+    pub counts: merge::PlanCounts,
+    pub conflicts: Vec<merge::Conflict>,
+    /// Shifts of one user in Genesys identical to each other (a duplicate).
+    pub duplicates: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Read every week and merge without writing: what `load` would do (plan) or what differs (verify).
+fn survey(p: &Prepared, use_journal: bool) -> Result<Vec<WeekFinding>> {
+    let sh = p.shared.clone();
+    let rt = runtime()?;
+    let weeks: Vec<((String, String), desired::WeekInput)> =
+        p.state.weeks.clone().into_iter().collect();
+    let conc = sh.opts.concurrency.max(1);
+    let found = rt.block_on(async {
+        let sem = Arc::new(tokio::sync::Semaphore::new(conc));
+        let mut set = tokio::task::JoinSet::new();
+        for (i, ((bu, week), input)) in weeks.into_iter().enumerate() {
+            let permit = sem.clone().acquire_owned().await.expect("semaphore open");
+            let sh2 = sh.clone();
+            set.spawn(async move {
+                let f = survey_week(&sh2, &bu, &week, &input, use_journal).await;
+                drop(permit);
+                (i, f)
+            });
+        }
+        let mut v = Vec::new();
+        while let Some(r) = set.join_next().await {
+            if let Ok(x) = r {
+                v.push(x);
+            }
+        }
+        v.sort_by_key(|(i, _)| *i);
+        v.into_iter().map(|(_, f)| f).collect::<Vec<_>>()
+    });
+    Ok(found)
+}
+
+async fn survey_week(
+    sh: &Shared,
+    bu: &str,
+    week: &str,
+    input: &desired::WeekInput,
+    use_journal: bool,
+) -> WeekFinding {
+    let mut f = WeekFinding {
+        business_unit_id: bu.into(),
+        week_id: week.into(),
+        schedule_id: None,
+        action: "nothing".into(),
+        counts: Default::default(),
+        conflicts: vec![],
+        duplicates: 0,
+        error: None,
+    };
+    let row = sh.row(bu, week);
+    if use_journal
+        && !sh.opts.recheck
+        && row.state == journal::State::Done
+        && row.desired_hash == Some(input.hash)
+    {
+        f.action = "done".into();
+        f.schedule_id = row.schedule_id;
+        f.counts.noop = input.desired.len() as u64;
+        return f;
+    }
+    let links = match sh.with_db(|c| journal::links(c, bu, week)) {
+        Ok(l) => l,
+        Err(e) => {
+            f.action = "error".into();
+            f.error = Some(e.to_string());
+            return f;
+        }
+    };
+    let mut reads = 0;
+    match worker::read_week(sh, bu, week, &input.mus, None, &mut reads).await {
+        Ok(view) => {
+            let plan = merge::merge(
+                &input.desired,
+                &links,
+                &sh.held,
+                view.as_ref(),
+                OnConflict::Park,
+            );
+            f.schedule_id = view.as_ref().map(|v| v.schedule_id.clone());
+            f.action = if plan.import.is_some() {
+                "import"
+            } else if plan.writes() {
+                "update"
+            } else {
+                "nothing"
+            }
+            .into();
+            f.counts = plan.counts;
+            f.conflicts = plan.conflicts;
+            if let Some(v) = &view {
+                let users: HashSet<&str> = input
+                    .desired
+                    .iter()
+                    .map(|d| d.content.user.as_str())
+                    .collect();
+                for (u, a) in &v.agents {
+                    if !users.contains(u.as_str()) {
+                        continue;
+                    }
+                    let mut seen = HashSet::new();
+                    for (_, c) in &a.shifts {
+                        if !seen.insert(c) {
+                            f.duplicates += 1;
+                        }
+                    }
+                }
+            }
+        }
+        Err(e) => {
+            f.action = "error".into();
+            f.error = Some(e.to_string());
+        }
+    }
+    f
+}
+
+/// `plan`: per week, what `load` would do.
+pub fn plan_dir(
+    dir: &Path,
+    client: Arc<Client>,
+    opts: &LoadOptions,
+    argv: &str,
+) -> Result<Vec<WeekFinding>> {
+    let p = prepare(dir, client, opts, "plan", argv, true)?;
+    let f = survey(&p, true)?;
+    finish_run(
+        &p.shared,
+        "plan",
+        Exit::Ok,
+        &serde_json::json!({"weeks": f.len()}),
+    );
+    Ok(f)
+}
+
+/// The result of `verify`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerifyReport {
+    pub weeks: u64,
+    pub matching_shifts: u64,
+    pub missing: u64,
+    pub different: u64,
+    pub unexpected: u64,
+    pub duplicates: u64,
+    pub conflicts: u64,
+    pub kept_planner_edits: u64,
+    pub held_back: u64,
+    pub errors: u64,
+    pub weeks_differing: Vec<WeekFinding>,
+}
+
+impl VerifyReport {
+    pub fn matches(&self) -> bool {
+        self.missing == 0
+            && self.different == 0
+            && self.unexpected == 0
+            && self.duplicates == 0
+            && self.errors == 0
+    }
+}
+
+/// `verify`: re-read Genesys and compare with the desired state.
+pub fn verify_dir(
+    dir: &Path,
+    client: Arc<Client>,
+    opts: &LoadOptions,
+    argv: &str,
+) -> Result<VerifyReport> {
+    let p = prepare(dir, client, opts, "verify", argv, true)?;
+    let found = survey(&p, false)?;
+    let mut r = VerifyReport {
+        weeks: found.len() as u64,
+        held_back: p.state.held.len() as u64,
+        ..Default::default()
+    };
+    for f in found {
+        let c = &f.counts;
+        r.matching_shifts += c.noop + c.adopt;
+        r.kept_planner_edits += c.kept_theirs;
+        r.missing += c.create;
+        r.different += c.update;
+        r.unexpected += c.delete;
+        r.duplicates += f.duplicates;
+        r.conflicts += c.conflicts;
+        if f.error.is_some() {
+            r.errors += 1;
+        }
+        if c.create + c.update + c.delete + f.duplicates + c.conflicts > 0 || f.error.is_some() {
+            r.weeks_differing.push(f);
+        }
+    }
+    let exit = if r.matches() {
+        Exit::Ok
+    } else {
+        Exit::Findings
+    };
+    finish_run(
+        &p.shared,
+        "verify",
+        exit,
+        &serde_json::to_value(&r).unwrap_or_default(),
+    );
+    Ok(r)
+}
+
+/// The journal's view for `status`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StatusReport {
+    pub by_state: BTreeMap<String, u64>,
+    pub weeks: Vec<serde_json::Value>,
+    pub conflicts: Vec<journal::ConflictRow>,
+    pub failures: Vec<serde_json::Value>,
+    pub org: Option<String>,
+}
+
+pub fn status_dir(dir: &Path) -> Result<StatusReport> {
+    let conn = crate::db::open_state(dir)?;
+    let mut r = StatusReport {
+        org: crate::db::meta_get(&conn, guard::ORG_KEY)?,
+        ..Default::default()
+    };
+    for w in journal::all(&conn)? {
+        *r.by_state.entry(w.state.as_str().to_string()).or_default() += 1;
+        let v = serde_json::json!({
+            "business_unit_id": w.bu, "week_id": w.week, "state": w.state.as_str(),
+            "schedule_id": w.schedule_id, "step": w.step, "upload_key": w.upload_key,
+            "operation_id": w.operation_id, "refusals": w.refusals, "lock_waits": w.lock_waits,
+            "writes": w.writes, "shifts_desired": w.shifts_desired, "shifts_done": w.shifts_done,
+            "conflicts": w.conflicts, "reason": w.reason, "context_id": w.context_id,
+        });
+        if w.state == journal::State::Failed {
+            r.failures.push(v.clone());
+        }
+        r.weeks.push(v);
+    }
+    r.conflicts = journal::conflicts(&conn)?;
+    Ok(r)
+}
+
+fn client_for(dir: &Path) -> Result<Arc<Client>> {
+    let cfg = Config::load(dir)?;
+    Ok(Arc::new(Client::from_config(&cfg)?))
+}
+
+impl ConnArgs {
+    fn apply(&self, o: &mut LoadOptions) {
+        o.max_rpm = self.max_rpm.max(1);
+        o.concurrency = self.concurrency.max(1);
+        o.rebind = self.rebind;
+        o.recheck = self.recheck;
+    }
+}
+
+/// Print a load's final summary on stderr (and `--json` on stdout).
+pub fn print_load_summary(ui: &Ui, r: &LoadReport, dir: &Path) {
+    ui.step(format!(
+        "load: {} week(s): {} done, {} unchanged, {} with parked conflicts, {} failed{}",
+        r.weeks,
+        r.weeks_done,
+        r.weeks_skipped,
+        r.weeks_conflict,
+        r.weeks_failed,
+        if r.weeks_not_started > 0 {
+            format!(", {} not started", r.weeks_not_started)
+        } else {
+            String::new()
+        }
+    ));
+    ui.info(format!(
+        "  shifts: {} desired, {} held back{}",
+        r.shifts_desired,
+        r.shifts_held_back,
+        if r.held_back_by_reason.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({})",
+                r.held_back_by_reason
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    ));
+    let kinds: Vec<String> = r
+        .requests
+        .by_kind
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    ui.info(format!(
+        "  requests: {} ({})",
+        r.requests.total,
+        kinds.join(", ")
+    ));
+    ui.info(format!(
+        "  minimum possible {} (token, state reads, one triple per week written); read-backs {}, polls {}",
+        r.minimum_requests, r.confirm_reads, r.polls
+    ));
+    ui.info(format!(
+        "  retries: 429 ×{}, 409 ×{}, 412 ×{}, 5xx ×{}, no answer ×{}, 401 ×{}; conflicts {}; {:.1}s",
+        r.requests.status_429, r.requests.status_409, r.requests.status_412, r.requests.status_5xx, r.requests.no_answer, r.requests.status_401, r.conflicts, r.seconds
+    ));
+    for (bu, week, why) in &r.failures {
+        ui.warn(format!("week {week} of business unit {bu} failed: {why}"));
+    }
+    if r.conflicts > 0 {
+        ui.info(format!(
+            "  parked conflicts: `zd2gc --dir {} status` shows both sides",
+            dir.display()
+        ));
+    }
+    if r.interrupted || r.weeks_failed > 0 || r.weeks_conflict > 0 {
+        ui.info(format!("  resume with: zd2gc --dir {} load", dir.display()));
+    }
+    ui.json_summary(&serde_json::to_value(r).unwrap_or_default());
+}
+
+pub fn run_load(a: &LoadArgs, ctx: &Ctx) -> Result<Exit> {
+    let mut o = LoadOptions {
+        on_conflict: a.on_conflict,
+        max_refusals: a.max_refusals,
+        settle_timeout: Duration::from_secs(a.settle_timeout.max(1)),
+        allow_errors: a.allow_errors,
+        ..Default::default()
+    };
+    a.conn.apply(&mut o);
+    let client = client_for(&ctx.dir)?;
+    let r = load_dir(&ctx.dir, client, &o, &ctx.ui, &ctx.argv.join(" "))?;
+    print_load_summary(&ctx.ui, &r, &ctx.dir);
+    Ok(r.exit())
+}
+
+pub fn run_plan(a: &PlanArgs, ctx: &Ctx) -> Result<Exit> {
+    let mut o = LoadOptions {
+        allow_errors: a.allow_errors,
+        ..Default::default()
+    };
+    a.conn.apply(&mut o);
+    let f = plan_dir(&ctx.dir, client_for(&ctx.dir)?, &o, &ctx.argv.join(" "))?;
+    if ctx.ui.json {
+        ctx.ui
+            .json_summary(&serde_json::to_value(&f).unwrap_or_default());
+    } else {
+        ctx.ui.data("business_unit\tweek\taction\tcreate\tupdate\tdelete\tadopt\tnoop\tkept_theirs\tconflicts");
+        for w in &f {
+            let c = &w.counts;
+            ctx.ui.data(format!(
+                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                w.business_unit_id,
+                w.week_id,
+                w.action,
+                c.create,
+                c.update,
+                c.delete,
+                c.adopt,
+                c.noop,
+                c.kept_theirs,
+                c.conflicts
+            ));
+        }
+    }
+    Ok(if f.iter().any(|w| w.error.is_some()) {
+        Exit::Failure
+    } else {
+        Exit::Ok
+    })
+}
+
+pub fn run_verify(a: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
+    let mut o = LoadOptions::default();
+    a.conn.apply(&mut o);
+    let r = verify_dir(&ctx.dir, client_for(&ctx.dir)?, &o, &ctx.argv.join(" "))?;
+    print_verify(&ctx.ui, &r);
+    Ok(if r.matches() {
+        Exit::Ok
+    } else {
+        Exit::Findings
+    })
+}
+
+pub fn print_verify(ui: &Ui, r: &VerifyReport) {
+    ui.step(format!(
+        "verify: {} week(s): {} shift(s) match; missing {}, different {}, unexpected {}, duplicated {}; {} conflict(s) reported, {} planner edit(s) kept, {} held back",
+        r.weeks, r.matching_shifts, r.missing, r.different, r.unexpected, r.duplicates, r.conflicts, r.kept_planner_edits, r.held_back
+    ));
+    for w in r.weeks_differing.iter().take(20) {
+        ui.info(format!(
+            "  {} {}: missing {}, different {}, unexpected {}, duplicated {}, conflicts {}{}",
+            w.business_unit_id,
+            w.week_id,
+            w.counts.create,
+            w.counts.update,
+            w.counts.delete,
+            w.duplicates,
+            w.counts.conflicts,
+            w.error
+                .as_deref()
+                .map(|e| format!(" (error: {e})"))
+                .unwrap_or_default()
+        ));
+    }
+    ui.json_summary(&serde_json::to_value(r).unwrap_or_default());
+}
+
+pub fn run_status(_a: &StatusArgs, ctx: &Ctx) -> Result<Exit> {
+    let r = status_dir(&ctx.dir)?;
+    if ctx.ui.json {
+        ctx.ui
+            .json_summary(&serde_json::to_value(&r).unwrap_or_default());
+        return Ok(Exit::Ok);
+    }
+    let states: Vec<String> = r.by_state.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    ctx.ui.data(format!(
+        "weeks: {}",
+        if states.is_empty() {
+            "none loaded yet".into()
+        } else {
+            states.join(", ")
+        }
+    ));
+    if let Some(o) = &r.org {
+        ctx.ui.data(format!("bound to: {o}"));
+    }
+    for c in &r.conflicts {
+        ctx.ui.data(format!(
+            "conflict {} {} user {} shift {} ({}, {}):\n  base   {}\n  ours   {}\n  theirs {}",
+            c.business_unit_id,
+            c.week_id,
+            c.user_id,
+            c.legacy_shift_id.as_deref().unwrap_or("-"),
+            c.kind,
+            c.resolution,
+            c.base.as_ref().map_or("-".into(), |v| v.to_string()),
+            c.ours.as_ref().map_or("-".into(), |v| v.to_string()),
+            c.theirs.as_ref().map_or("-".into(), |v| v.to_string()),
+        ));
+    }
+    for f in &r.failures {
+        ctx.ui.data(format!(
+            "failed {} {}: {} (contextId {})",
+            f["business_unit_id"].as_str().unwrap_or(""),
+            f["week_id"].as_str().unwrap_or(""),
+            f["reason"].as_str().unwrap_or(""),
+            f["context_id"].as_str().unwrap_or("-")
+        ));
+    }
+    Ok(Exit::Ok)
+}

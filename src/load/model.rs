@@ -1,0 +1,199 @@
+//! The loader's own view of a shift: what is compared in a three-way merge and what is written.
+//! Instants are UTC seconds; activities are kept sorted, so two equal shifts compare equal however
+//! Genesys or the export ordered them.
+
+use crate::genesys::model as m;
+use serde::{Deserialize, Serialize};
+
+/// One activity of a shift.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Act {
+    pub start: i64,
+    pub len: i64,
+    pub code: String,
+    pub desc: String,
+}
+
+/// A shift's content: who, when, how long, and its activities. Two shifts are "the same" exactly when
+/// their contents are equal (the Genesys shift id is not content).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Content {
+    pub user: String,
+    pub start: i64,
+    pub len: i64,
+    pub acts: Vec<Act>,
+}
+
+impl Content {
+    /// Sort the activities (the canonical form every comparison uses).
+    pub fn normalized(mut self) -> Content {
+        self.acts.sort();
+        self
+    }
+
+    pub fn end(&self) -> i64 {
+        self.start + self.len * 60
+    }
+
+    /// Whether two shifts of one agent overlap in time.
+    pub fn overlaps(&self, o: &Content) -> bool {
+        self.user == o.user && self.start < o.end() && o.start < self.end()
+    }
+
+    /// From an API shift of `user`; `None` when an instant is unreadable.
+    pub fn from_api(user: &str, s: &m::BuAgentScheduleShift) -> Option<Content> {
+        let secs = |t: &str| m::parse_instant(t).ok().map(|d| d.timestamp());
+        let mut acts = Vec::with_capacity(s.activities.len());
+        for a in &s.activities {
+            acts.push(Act {
+                start: secs(&a.start_date)?,
+                len: a.length_minutes,
+                code: a.activity_code_id.clone(),
+                desc: a.description.clone(),
+            });
+        }
+        Some(
+            Content {
+                user: user.to_string(),
+                start: secs(&s.start_date)?,
+                len: s.length_minutes,
+                acts,
+            }
+            .normalized(),
+        )
+    }
+
+    fn instant(secs: i64) -> String {
+        m::format_instant(chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default())
+    }
+
+    fn api_acts(&self) -> Vec<m::BuAgentScheduleActivity> {
+        self.acts
+            .iter()
+            .map(|a| m::BuAgentScheduleActivity {
+                start_date: Content::instant(a.start),
+                length_minutes: a.len,
+                description: a.desc.clone(),
+                activity_code_id: a.code.clone(),
+                paid: None,
+            })
+            .collect()
+    }
+
+    /// The shift of an import.
+    pub fn to_import(&self) -> m::BuAgentScheduleShift {
+        m::BuAgentScheduleShift {
+            id: None,
+            start_date: Content::instant(self.start),
+            length_minutes: self.len,
+            activities: self.api_acts(),
+            manually_edited: None,
+        }
+    }
+
+    /// The shift of an update: added (no id) or replacing `id`.
+    pub fn to_update(&self, id: Option<&str>) -> m::BuUpdateAgentScheduleShift {
+        m::BuUpdateAgentScheduleShift {
+            id: id.map(str::to_string),
+            start_date: Some(Content::instant(self.start)),
+            length_minutes: Some(self.len),
+            activities: Some(self.api_acts()),
+            delete: None,
+        }
+    }
+
+    /// Compact JSON for the journal and the crosswalk's base.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("content serializes")
+    }
+
+    pub fn from_json(s: &str) -> Option<Content> {
+        serde_json::from_str::<Content>(s)
+            .ok()
+            .map(Content::normalized)
+    }
+
+    /// "2026-10-19T07:00Z +480m (3 activities)" for people.
+    pub fn describe(&self) -> String {
+        let t = chrono::DateTime::from_timestamp(self.start, 0).unwrap_or_default();
+        format!(
+            "{} +{}m ({} activit{})",
+            t.format("%Y-%m-%dT%H:%MZ"),
+            self.len,
+            self.acts.len(),
+            if self.acts.len() == 1 { "y" } else { "ies" }
+        )
+    }
+}
+
+/// A shift of the desired state (`desired_shifts`), ready to load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    pub legacy: String,
+    pub mu: String,
+    pub content: Content,
+}
+
+/// What the crosswalk knows of a legacy shift of this week: the Genesys shift it went to and the
+/// content zd2gc last wrote or adopted there (the merge's base).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub legacy: String,
+    pub gid: String,
+    pub base: Option<Content>,
+}
+
+/// One agent schedule as read from Genesys.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AgentView {
+    pub version: i64,
+    pub shifts: Vec<(String, Content)>,
+}
+
+/// The schedule of a business-unit week as read from Genesys (for the management units read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeekView {
+    pub schedule_id: String,
+    /// The schedule's own week (a multi-week schedule may start before this week).
+    pub week_date: String,
+    pub version: i64,
+    pub ours: bool,
+    pub agents: std::collections::BTreeMap<String, AgentView>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_round_trip_and_overlap() {
+        let c = Content {
+            user: "u".into(),
+            start: 1_792_393_200,
+            len: 480,
+            acts: vec![
+                Act {
+                    start: 1_792_396_800,
+                    len: 60,
+                    code: "b".into(),
+                    desc: "Email".into(),
+                },
+                Act {
+                    start: 1_792_393_200,
+                    len: 60,
+                    code: "a".into(),
+                    desc: "Phone".into(),
+                },
+            ],
+        }
+        .normalized();
+        let back = Content::from_api("u", &c.to_import()).unwrap();
+        assert_eq!(back, c);
+        assert_eq!(Content::from_json(&c.to_json()).unwrap(), c);
+        let mut later = c.clone();
+        later.start = c.end();
+        assert!(!c.overlaps(&later));
+        later.start -= 60;
+        assert!(c.overlaps(&later));
+    }
+}

@@ -1,0 +1,660 @@
+//! The week worker: the state machine that makes one business-unit week in Genesys hold its desired
+//! shifts. Each round reads the week (schedule list, agent schedules of the management units that
+//! matter), merges three-way ([`super::merge`]), applies the local crosswalk changes, and, when the
+//! plan has writes, sends exactly one upload (upload URL → gzip PUT → import or update) and follows
+//! it to its end by re-reading. A round with nothing to write ends the week.
+//!
+//! Refusals (`409`/`412`, an update ending in a version error) re-read and merge again, never resend
+//! unchanged; a lock waits and resends; a write whose answer was lost is settled by reading (an
+//! import by its description marker, which is polled for until the settle timeout, an update by the
+//! versions it carried, which make a second attempt harmless). Every state change is journalled
+//! before the step it announces.
+
+use super::desired::WeekInput;
+use super::journal::{self, State, WeekRow};
+use super::merge::{self, Conflict, Op, WeekPlan};
+use super::model::{AgentView, Content, WeekView};
+use super::{Counters, Shared};
+use crate::client::retry::CallKind;
+use crate::client::{ApiError, Refusal, enc};
+use crate::genesys::model as m;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// How a week ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    Skipped,
+    Conflict(usize),
+    Failed(String),
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn week_path(bu: &str, week: &str) -> String {
+    format!(
+        "/api/v2/workforcemanagement/businessunits/{}/weeks/{}/schedules",
+        enc(bu),
+        enc(week)
+    )
+}
+
+/// The description marker of this migration's schedule of a week.
+pub fn marker(migration: &str, bu: &str, week: &str) -> String {
+    format!("[zd2gc:{migration}:{bu}:{week}]")
+}
+
+/// Read a week: its schedule (ours by marker, else a planner's), and the agent schedules of `mus`.
+/// `known` skips the list when the schedule is already known (the answer of a write).
+pub async fn read_week(
+    sh: &Shared,
+    bu: &str,
+    week: &str,
+    mus: &std::collections::BTreeSet<String>,
+    known: Option<m::BuScheduleMetadata>,
+    reads: &mut u64,
+) -> Result<Option<WeekView>, ApiError> {
+    let mark = marker(&sh.migration, bu, week);
+    let meta = match known {
+        Some(k) => Some(k),
+        None => {
+            *reads += 1;
+            let list: m::Listing<m::BuScheduleMetadata> =
+                sh.client.get(&week_path(bu, week)).await?;
+            pick(list.entities, &mark, week)
+        }
+    };
+    let Some(meta) = meta else { return Ok(None) };
+    let ours = meta.description.contains(&mark);
+    let mut agents = BTreeMap::new();
+    for mu in mus {
+        *reads += 1;
+        let req = m::BuQueryAgentSchedulesRequest {
+            management_unit_id: mu.clone(),
+            user_ids: None,
+        };
+        let r: m::BuAsyncAgentSchedulesQueryResponse = sh
+            .client
+            .call(
+                reqwest::Method::POST,
+                &format!(
+                    "{}/{}/agentschedules/query",
+                    week_path(bu, &meta.week_date),
+                    enc(&meta.id)
+                ),
+                Some(&req),
+                CallKind::Read,
+            )
+            .await?;
+        let result = match (r.result, r.download_url) {
+            (Some(res), _) => res,
+            (None, Some(url)) => {
+                *reads += 1;
+                sh.client
+                    .download::<m::BuAgentSchedulesQueryResponse>(&url)
+                    .await?
+            }
+            (None, None) => Default::default(),
+        };
+        for a in result.agent_schedules {
+            let user = a.user.id.clone();
+            let shifts = a
+                .shifts
+                .iter()
+                .filter_map(|s| Some((s.id.clone()?, Content::from_api(&user, s)?)))
+                .collect();
+            agents.insert(
+                user,
+                AgentView {
+                    version: a.metadata.version,
+                    shifts,
+                },
+            );
+        }
+    }
+    Ok(Some(WeekView {
+        schedule_id: meta.id,
+        week_date: meta.week_date,
+        version: meta.metadata.version,
+        ours,
+        agents,
+    }))
+}
+
+/// The schedule to write to: ours (by marker; the first if an import was ever doubled), else the
+/// planners' schedule of that week, else one spanning it.
+fn pick(
+    mut list: Vec<m::BuScheduleMetadata>,
+    mark: &str,
+    week: &str,
+) -> Option<m::BuScheduleMetadata> {
+    list.sort_by(|a, b| a.id.cmp(&b.id));
+    if let Some(i) = list.iter().position(|s| s.description.contains(mark)) {
+        return Some(list.swap_remove(i));
+    }
+    if let Some(i) = list.iter().position(|s| s.week_date == week) {
+        return Some(list.swap_remove(i));
+    }
+    list.into_iter().next()
+}
+
+enum Step {
+    /// Written: `Complete` (the answer's schedule, when it says) or still processing.
+    Sent(Option<m::BuScheduleMetadata>, bool),
+    /// Refused for a stale version: merge again.
+    Stale(String),
+    /// The answer was lost: settle by reading.
+    Unknown,
+}
+
+struct Failed(String, Option<String>);
+
+impl From<ApiError> for Failed {
+    fn from(e: ApiError) -> Self {
+        let cid = (!e.context_id.is_empty()).then(|| e.context_id.clone());
+        Failed(e.to_string(), cid)
+    }
+}
+
+/// Run one week to its end.
+pub async fn run_week(sh: &Shared, bu: &str, week: &str, input: &WeekInput) -> Outcome {
+    let mut counters = Counters::default();
+    let out = run_week_inner(sh, bu, week, input, &mut counters).await;
+    sh.add(&counters);
+    match out {
+        Ok(o) => o,
+        Err(Failed(reason, cid)) => {
+            let mut row = sh.row(bu, week);
+            row.state = State::Failed;
+            row.reason = Some(reason.clone());
+            row.context_id = cid;
+            sh.save(&row, "failed", &reason);
+            Outcome::Failed(reason)
+        }
+    }
+}
+
+async fn run_week_inner(
+    sh: &Shared,
+    bu: &str,
+    week: &str,
+    input: &WeekInput,
+    counters: &mut Counters,
+) -> Result<Outcome, Failed> {
+    let mut row = sh.row(bu, week);
+    if !sh.opts.recheck && matches!(row.state, State::Done) && row.desired_hash == Some(input.hash)
+    {
+        return Ok(Outcome::Skipped);
+    }
+    let mark = marker(&sh.migration, bu, week);
+    // A step in doubt from an earlier run: an import is settled by waiting for its marker.
+    let mut known: Option<m::BuScheduleMetadata> = None;
+    if matches!(row.state, State::Processing) && row.step.as_deref() == Some("import") {
+        let since = row.sent_at.unwrap_or_else(now_ms);
+        known = settle_import(sh, bu, week, &mark, since, counters).await?;
+        sh.save(
+            &row,
+            "reconciled",
+            if known.is_some() {
+                "import found"
+            } else {
+                "import not found"
+            },
+        );
+    }
+    row.desired_hash = Some(input.hash);
+    row.shifts_desired = input.desired.len() as i64;
+    let mut written: HashSet<String> = HashSet::new();
+    let mut overwritten: Vec<Conflict> = Vec::new();
+    let mut refusals = 0u32;
+    let mut lock_waits = 0u32;
+    for round in 0u32.. {
+        row.state = State::Reading;
+        let links = sh
+            .with_db(|c| journal::links(c, bu, week))
+            .map_err(|e| Failed(e.to_string(), None))?;
+        let reads = if round == 0 {
+            &mut counters.state_reads
+        } else {
+            &mut counters.confirm_reads
+        };
+        let view = read_week(sh, bu, week, &input.mus, known.take(), reads).await?;
+        let plan = merge::merge(
+            &input.desired,
+            &links,
+            &sh.held,
+            view.as_ref(),
+            sh.opts.on_conflict,
+        );
+        let sid = view.as_ref().map(|v| v.schedule_id.clone());
+        sh.with_db(|c| {
+            journal::apply_links(
+                c,
+                sh.run_id,
+                bu,
+                week,
+                sid.as_deref(),
+                &plan.links,
+                &written,
+            )
+        })
+        .map_err(|e| Failed(e.to_string(), None))?;
+        overwritten.extend(plan.conflicts.iter().filter(|c| c.overwritten).cloned());
+        if !plan.writes() {
+            let mut conflicts: Vec<Conflict> = plan.conflicts.clone();
+            for c in &overwritten {
+                if !conflicts
+                    .iter()
+                    .any(|x| x.legacy == c.legacy && x.kind == c.kind)
+                {
+                    conflicts.push(c.clone());
+                }
+            }
+            sh.with_db(|c| {
+                journal::record_conflicts(c, sh.run_id, bu, week, sid.as_deref(), &conflicts)
+            })
+            .map_err(|e| Failed(e.to_string(), None))?;
+            let parked = conflicts.iter().filter(|c| !c.overwritten).count();
+            row.state = if parked > 0 {
+                State::Conflict
+            } else {
+                State::Done
+            };
+            row.schedule_id = sid;
+            row.step = None;
+            row.upload_key = None;
+            row.operation_id = None;
+            row.conflicts = conflicts.len() as i64;
+            row.shifts_done =
+                (input.desired.len() as u64).saturating_sub(plan.counts.conflicts) as i64;
+            row.reason = None;
+            row.context_id = None;
+            sh.save(&row, row.state.as_str(), &format!("{:?}", plan.counts));
+            sh.progress
+                .shifts_done
+                .fetch_add(row.shifts_done as u64, Ordering::Relaxed);
+            sh.progress
+                .conflicts
+                .fetch_add(parked as u64, Ordering::Relaxed);
+            return Ok(if parked > 0 {
+                Outcome::Conflict(parked)
+            } else {
+                Outcome::Done
+            });
+        }
+        if refusals > sh.opts.max_refusals {
+            return Err(Failed(
+                format!(
+                    "gave up after {refusals} refused writes (the week keeps changing under the load)"
+                ),
+                None,
+            ));
+        }
+        counters
+            .weeks_written
+            .insert((bu.to_string(), week.to_string()));
+        // One write at a time per schedule.
+        let lock_key = sid.clone().unwrap_or_else(|| format!("{bu}/{week}"));
+        let guard = sh.schedule_lock(&lock_key);
+        let _held = guard.lock().await;
+        for (legacy, _) in plan_adds(&plan) {
+            written.insert(legacy);
+        }
+        let step = write(
+            sh,
+            bu,
+            week,
+            &mark,
+            view.as_ref(),
+            &plan,
+            &mut row,
+            &mut lock_waits,
+            counters,
+        )
+        .await?;
+        match step {
+            Step::Sent(meta, processing) => {
+                row.state = State::Verifying;
+                sh.save(&row, "verifying", "");
+                if processing {
+                    known = follow(sh, bu, week, &mark, view.as_ref(), &row, counters).await?;
+                } else {
+                    known = meta;
+                }
+            }
+            Step::Stale(why) => {
+                refusals += 1;
+                row.refusals += 1;
+                row.state = State::Planned;
+                row.step = None;
+                sh.save(&row, "refused", &why);
+            }
+            Step::Unknown => {
+                row.state = State::Verifying;
+                sh.save(&row, "outcome-unknown", "");
+                known = match view {
+                    // An import is settled by its marker, never by importing again blindly.
+                    None => follow(sh, bu, week, &mark, None, &row, counters).await?,
+                    // An update carried its versions: read at once.
+                    Some(_) => None,
+                };
+            }
+        }
+    }
+    unreachable!("the rounds end by returning")
+}
+
+fn plan_adds(plan: &WeekPlan) -> Vec<(String, ())> {
+    let mut v = Vec::new();
+    if let Some(i) = &plan.import {
+        for shifts in i.values() {
+            v.extend(shifts.iter().map(|(l, _)| (l.clone(), ())));
+        }
+    }
+    for p in plan.update.values() {
+        for op in &p.ops {
+            match op {
+                Op::Add {
+                    legacy: Some(l), ..
+                }
+                | Op::Replace { legacy: l, .. } => v.push((l.clone(), ())),
+                _ => {}
+            }
+        }
+    }
+    v
+}
+
+/// Build the upload of a plan: the JSON body, the upload-URL path, the process path, the version
+/// for `If-Match`.
+fn upload_of(
+    sh: &Shared,
+    bu: &str,
+    week: &str,
+    mark: &str,
+    view: Option<&WeekView>,
+    plan: &WeekPlan,
+) -> (Vec<u8>, String, String, Option<i64>, &'static str) {
+    match (view, &plan.import) {
+        (None, Some(import)) => {
+            let body = m::ImportScheduleUploadSchema {
+                description: format!("Migrated from Zendesk WFM {mark}"),
+                week_count: 1,
+                published: Some(true),
+                agent_schedules: import
+                    .iter()
+                    .map(|(user, shifts)| m::BuImportAgentScheduleUploadSchema {
+                        user_id: user.clone(),
+                        shifts: shifts.iter().map(|(_, c)| c.to_import()).collect(),
+                    })
+                    .collect(),
+            };
+            let base = week_path(bu, week);
+            (
+                serde_json::to_vec(&body).expect("upload serializes"),
+                format!("{base}/import/uploadurl"),
+                format!("{base}/import"),
+                None,
+                "import",
+            )
+        }
+        (Some(v), _) => {
+            let body = m::UpdateScheduleUploadSchema {
+                metadata: m::WfmVersionedEntityMetadata::version(v.version),
+                description: None,
+                published: None,
+                agent_schedules: plan
+                    .update
+                    .iter()
+                    .map(|(user, p)| m::BuUpdateAgentScheduleUploadSchema {
+                        user_id: user.clone(),
+                        shifts: p
+                            .ops
+                            .iter()
+                            .map(|op| match op {
+                                Op::Add { content, .. } => content.to_update(None),
+                                Op::Replace { gid, content, .. } => content.to_update(Some(gid)),
+                                Op::Delete { gid } => m::BuUpdateAgentScheduleShift {
+                                    id: Some(gid.clone()),
+                                    delete: Some(true),
+                                    ..Default::default()
+                                },
+                            })
+                            .collect(),
+                        metadata: p.version.map(m::WfmVersionedEntityMetadata::version),
+                        delete: None,
+                    })
+                    .collect(),
+            };
+            let _ = sh;
+            let base = format!("{}/{}", week_path(bu, &v.week_date), enc(&v.schedule_id));
+            (
+                serde_json::to_vec(&body).expect("upload serializes"),
+                format!("{base}/update/uploadurl"),
+                format!("{base}/update"),
+                Some(v.version),
+                "update",
+            )
+        }
+        (None, None) => unreachable!("a plan with writes has an import or a view"),
+    }
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).expect("gzip to memory");
+    e.finish().expect("gzip to memory")
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn write(
+    sh: &Shared,
+    bu: &str,
+    week: &str,
+    mark: &str,
+    view: Option<&WeekView>,
+    plan: &WeekPlan,
+    row: &mut WeekRow,
+    lock_waits: &mut u32,
+    counters: &mut Counters,
+) -> Result<Step, Failed> {
+    let (json, url_path, process_path, version, kind) = upload_of(sh, bu, week, mark, view, plan);
+    let body = gzip(&json);
+    let if_match: Vec<(&str, String)> = version
+        .map(|v| vec![("If-Match", format!("\"{v}\""))])
+        .unwrap_or_default();
+    row.state = State::Uploading;
+    row.step = Some(kind.into());
+    row.schedule_id = view.map(|v| v.schedule_id.clone());
+    row.sent_version = version;
+    row.upload_key = None;
+    row.operation_id = None;
+    sh.save(row, "uploading", kind);
+    // Upload URL (harmless to repeat: a key is only used when processed).
+    let up: m::UploadUrlResponse = loop {
+        counters.writes += 1;
+        match sh
+            .client
+            .call_with(
+                reqwest::Method::POST,
+                &url_path,
+                Some(&m::UploadUrlRequestBody {
+                    content_length_bytes: body.len() as u64,
+                }),
+                CallKind::Read,
+                &if_match,
+            )
+            .await
+        {
+            Ok(u) => break u,
+            Err(e) => match e.refusal() {
+                Refusal::Lock => lock_wait(sh, row, lock_waits).await?,
+                Refusal::Stale => return Ok(Step::Stale(e.to_string())),
+                Refusal::Other => return Err(e.into()),
+            },
+        }
+    };
+    counters.writes += 1;
+    sh.client.put_upload(&up.url, &up.headers, body).await?;
+    // Intent before the process call: a crash from here on leaves this step in doubt.
+    row.state = State::Processing;
+    row.upload_key = Some(up.upload_key.clone());
+    row.sent_at = Some(now_ms());
+    row.writes += 1;
+    sh.save(
+        row,
+        "process-sent",
+        &format!("{kind} key={}", up.upload_key),
+    );
+    loop {
+        counters.writes += 1;
+        let r: Result<m::AsyncScheduleResponse, ApiError> = sh
+            .client
+            .call_with(
+                reqwest::Method::POST,
+                &process_path,
+                Some(&m::ProcessUploadRequest {
+                    upload_key: up.upload_key.clone(),
+                }),
+                CallKind::Write,
+                &if_match,
+            )
+            .await;
+        match r {
+            Ok(a) => {
+                row.operation_id = a.operation_id.clone();
+                match a.status.as_str() {
+                    "Complete" => {
+                        sh.save(
+                            row,
+                            "process-complete",
+                            a.operation_id.as_deref().unwrap_or(""),
+                        );
+                        return Ok(Step::Sent(a.result, false));
+                    }
+                    "Processing" => {
+                        sh.save(
+                            row,
+                            "process-accepted",
+                            a.operation_id.as_deref().unwrap_or(""),
+                        );
+                        return Ok(Step::Sent(None, true));
+                    }
+                    other => {
+                        sh.save(row, "process-error", other);
+                        return Ok(Step::Stale(format!("the {kind} ended with status {other}")));
+                    }
+                }
+            }
+            Err(e) if e.outcome_unknown => {
+                sh.save(row, "process-unknown", &e.to_string());
+                return Ok(Step::Unknown);
+            }
+            Err(e) => match e.refusal() {
+                Refusal::Lock => lock_wait(sh, row, lock_waits).await?,
+                Refusal::Stale => return Ok(Step::Stale(e.to_string())),
+                Refusal::Other => return Err(e.into()),
+            },
+        }
+    }
+}
+
+async fn lock_wait(sh: &Shared, row: &mut WeekRow, lock_waits: &mut u32) -> Result<(), Failed> {
+    *lock_waits += 1;
+    row.lock_waits += 1;
+    sh.progress.locks.fetch_add(1, Ordering::Relaxed);
+    if *lock_waits > sh.opts.max_lock_waits {
+        return Err(Failed(
+            format!(
+                "the schedule stayed locked by another process through {} waits",
+                *lock_waits - 1
+            ),
+            None,
+        ));
+    }
+    let ms = (sh.opts.lock_wait_ms * (*lock_waits as u64).min(8)).min(10_000);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    Ok(())
+}
+
+/// After a write that is processing or whose answer was lost: wait until its effect can be seen.
+/// An import: poll the week's list for the marker (until the settle timeout from when it was sent).
+/// An update: poll the schedule's version until it moves (or, when the answer was lost, read
+/// at once: the versions the update carried make a second attempt harmless).
+async fn follow(
+    sh: &Shared,
+    bu: &str,
+    week: &str,
+    mark: &str,
+    view: Option<&WeekView>,
+    row: &WeekRow,
+    counters: &mut Counters,
+) -> Result<Option<m::BuScheduleMetadata>, Failed> {
+    match view {
+        None => {
+            settle_import(
+                sh,
+                bu,
+                week,
+                mark,
+                row.sent_at.unwrap_or_else(now_ms),
+                counters,
+            )
+            .await
+        }
+        Some(v) => {
+            let deadline = Instant::now() + sh.opts.settle_timeout;
+            let mut wait = sh.opts.poll_ms;
+            let path = format!("{}/{}", week_path(bu, &v.week_date), enc(&v.schedule_id));
+            loop {
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+                counters.polls += 1;
+                let meta: m::BuScheduleMetadata = match sh.client.get(&path).await {
+                    Ok(mm) => mm,
+                    Err(e) if e.status == Some(404) => return Ok(None),
+                    Err(e) => return Err(e.into()),
+                };
+                if meta.metadata.version != v.version || Instant::now() >= deadline {
+                    return Ok(Some(meta));
+                }
+                wait = (wait * 3 / 2).min(2_000);
+            }
+        }
+    }
+}
+
+/// Poll the week's schedule list for our marker until `settle_timeout` after `since_ms`.
+async fn settle_import(
+    sh: &Shared,
+    bu: &str,
+    week: &str,
+    mark: &str,
+    since_ms: i64,
+    counters: &mut Counters,
+) -> Result<Option<m::BuScheduleMetadata>, Failed> {
+    let deadline_ms = since_ms + sh.opts.settle_timeout.as_millis() as i64;
+    let mut wait = sh.opts.poll_ms;
+    loop {
+        counters.polls += 1;
+        let list: m::Listing<m::BuScheduleMetadata> = sh.client.get(&week_path(bu, week)).await?;
+        if let Some(s) = list
+            .entities
+            .into_iter()
+            .find(|s| s.description.contains(mark))
+        {
+            return Ok(Some(s));
+        }
+        if now_ms() >= deadline_ms {
+            return Ok(None);
+        }
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        wait = (wait * 3 / 2).min(2_000);
+    }
+}
