@@ -69,11 +69,11 @@ fn main() {
     // Smaller exports first (peak RSS is the process's high-water mark): a tenth and a half of the
     // full one. If memory grew with the export, each step would raise the peak in proportion.
     for (label, a, w) in [("tenth", agents / 10, weeks), ("half", agents / 2, weeks)] {
-        let (path, gen) = data(a, w);
+        let (path, generated) = data(a, w);
         let t = Instant::now();
         let o = zd2gc::extract::extract(work.path(), &path, &cfg, |_| {}).expect("extract");
         let secs = t.elapsed().as_secs_f64();
-        assert_eq!(o.records_staged, gen.records());
+        assert_eq!(o.records_staged, generated.records());
         println!(
             "extract {label:<5}: {:>8} records in {secs:.2}s = {:.0} records/s, peak RSS so far {}",
             o.records_staged,
@@ -103,13 +103,21 @@ fn main() {
         mb(zd2gc::testdata::peak_rss_bytes())
     );
 
-    if !wants("map") {
-        return;
-    }
+    let extract_secs = secs;
     zd2gc::testdata::generate_mappings(&work.path().join("mappings"), agents).expect("mappings");
+    if wants("map") {
+        map_stage(work.path(), &cfg);
+    }
+    if wants("validate") {
+        validate_stage(work.path(), &cfg, extract_secs, wants("map"));
+    }
+}
+
+fn map_stage(dir: &std::path::Path, cfg: &Config) {
+    let work = dir;
+    let cfg = cfg.clone();
     let t = Instant::now();
-    let m =
-        zd2gc::map::map_dir(work.path(), &cfg, &zd2gc::map::MapOptions::default()).expect("map");
+    let m = zd2gc::map::map_dir(work, &cfg, &zd2gc::map::MapOptions::default()).expect("map");
     let secs = t.elapsed().as_secs_f64();
     let records = m.shifts_read + m.tasks_read;
     println!(
@@ -123,12 +131,47 @@ fn main() {
         mb(zd2gc::testdata::peak_rss_bytes())
     );
     let t = Instant::now();
-    let m = zd2gc::map::map_dir(work.path(), &cfg, &zd2gc::map::MapOptions::default())
-        .expect("map again");
+    let m = zd2gc::map::map_dir(work, &cfg, &zd2gc::map::MapOptions::default()).expect("map again");
     let secs = t.elapsed().as_secs_f64();
     println!(
         "map (re-run, unchanged): {secs:.2}s = {:.0} records/s; {} unchanged",
         (m.shifts_read + m.tasks_read) as f64 / secs,
         m.shifts.unchanged
+    );
+}
+
+/// Validate: every rule over the staged export (map's results are fresh: map ran above, or runs
+/// here first, untimed).
+fn validate_stage(dir: &std::path::Path, cfg: &Config, extract_secs: f64, mapped: bool) {
+    if !mapped {
+        zd2gc::map::map_dir(dir, cfg, &zd2gc::map::MapOptions::default()).expect("map");
+    }
+    let opts = zd2gc::validate::ValidateOptions {
+        remap: zd2gc::validate::Remap::Never,
+        ..Default::default()
+    };
+    let t = Instant::now();
+    let o = zd2gc::validate::validate_dir(dir, cfg, &opts).expect("validate");
+    let secs = t.elapsed().as_secs_f64();
+    let r = &o.report;
+    println!(
+        "validate: {} records through {} rules in {secs:.2}s = {:.0} records/s; {} errors, {} warnings, {} infos; peak RSS {}",
+        r.records,
+        zd2gc::rules::RULES.len(),
+        r.records as f64 / secs,
+        r.summary.errors,
+        r.summary.warnings,
+        r.summary.infos,
+        mb(zd2gc::testdata::peak_rss_bytes())
+    );
+    println!("extract + validate: {:.2}s", extract_secs + secs);
+    let t = Instant::now();
+    let html = zd2gc::report::html::render(r);
+    let json = zd2gc::report::json::to_string(r);
+    println!(
+        "report rendering: HTML {} KB, JSON {} KB in {:.2}s",
+        html.len() / 1000,
+        json.len() / 1000,
+        t.elapsed().as_secs_f64()
     );
 }
