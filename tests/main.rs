@@ -4,5 +4,6 @@ mod common;
 mod emulator;
 mod extract;
 mod hostile;
+mod load;
 mod map;
 mod validate;

@@ -21,6 +21,8 @@ pub mod journal;
 pub mod merge;
 pub mod model;
 pub mod pacer;
+#[doc(hidden)]
+pub mod synth;
 pub mod worker;
 
 use crate::cli::Ctx;

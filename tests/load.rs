@@ -1,0 +1,350 @@
+//! `load`, `plan`, `verify` and `status` against the in-process emulator: convergence, faults,
+//! concurrent edits and conflicts, the directory lock and the org binding, and a crash test that
+//! SIGKILLs the loader binary at seeded random instants and resumes.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use zd2gc::client::{Client, Credentials, Secret};
+use zd2gc::emulator::{
+    Dump, Emulator, EmulatorConfig, Faults, RunningEmulator, SyntheticOrg, synthetic,
+};
+use zd2gc::load::{LoadOptions, load_dir, synth, verify_dir};
+use zd2gc::ui::Ui;
+
+fn org(users: usize, bus: usize) -> zd2gc::emulator::Fixture {
+    synthetic(SyntheticOrg {
+        users,
+        business_units: bus,
+        users_per_management_unit: 10,
+        schedules: 0,
+        agents_per_schedule: 0,
+        shifts_per_agent: 0,
+    })
+}
+
+fn client(emu: &RunningEmulator) -> Arc<Client> {
+    Arc::new(
+        Client::new(
+            emu.endpoints(),
+            Credentials {
+                client_id: emu.client_id().to_string(),
+                secret: Secret::new(emu.client_secret()),
+            },
+        )
+        .unwrap(),
+    )
+}
+
+fn migration_dir() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    zd2gc::init::init_dir(d.path(), None).unwrap();
+    d
+}
+
+fn fast() -> LoadOptions {
+    LoadOptions {
+        max_rpm: 20_000,
+        concurrency: 3,
+        settle_timeout: Duration::from_secs(3),
+        poll_ms: 20,
+        lock_wait_ms: 50,
+        ..LoadOptions::default()
+    }
+}
+
+/// Every shift in the emulator: (business unit, week, user) → sorted (start, length, activities).
+fn shifts_of(d: &Dump) -> BTreeMap<(String, String, String), Vec<String>> {
+    let mut m: BTreeMap<_, Vec<String>> = BTreeMap::new();
+    for s in &d.org.schedules {
+        for a in &s.agent_schedules {
+            let e = m
+                .entry((
+                    s.business_unit_id.clone(),
+                    s.week_id.clone(),
+                    a.user_id.clone(),
+                ))
+                .or_default();
+            for sh in &a.shifts {
+                let mut x = sh.clone();
+                x.id = None;
+                let c = zd2gc::load::model::Content::from_api(&a.user_id, &x).unwrap();
+                e.push(c.to_json());
+            }
+            e.sort();
+        }
+    }
+    m
+}
+
+fn schedules_per_week(d: &Dump) -> HashMap<(String, String), usize> {
+    let mut m = HashMap::new();
+    for s in &d.org.schedules {
+        *m.entry((s.business_unit_id.clone(), s.week_id.clone()))
+            .or_default() += 1;
+    }
+    m
+}
+
+#[test]
+fn converges_without_faults_then_rerun_sends_no_writes() {
+    let emu = Emulator::start(EmulatorConfig::with_fixture(org(40, 2))).unwrap();
+    let dir = migration_dir();
+    let n = synth::write_desired(dir.path(), &org(40, 2), 20, 3, 0).unwrap();
+    assert_eq!(n, 2 * 20 * 3 * 5);
+    let c = client(&emu);
+    let r = load_dir(dir.path(), c.clone(), &fast(), &Ui::silent(), "load").unwrap();
+    assert_eq!(r.weeks, 6);
+    assert_eq!(r.weeks_done, 6, "{r:?}");
+    assert_eq!(r.weeks_written, 6);
+    // One token, one list per week, one triple per week: the minimum; the read-backs apart.
+    assert_eq!(r.minimum_requests, 1 + 6 + 18);
+    assert_eq!(
+        r.requests.total,
+        r.minimum_requests + r.confirm_reads + r.polls
+    );
+    let v = verify_dir(dir.path(), c.clone(), &fast(), "verify").unwrap();
+    assert!(v.matches(), "{v:?}");
+    assert_eq!(v.matching_shifts, n);
+    // Every legacy shift has its Genesys shift id in the crosswalk.
+    let conn = rusqlite::Connection::open(dir.path().join("zd2gc.db")).unwrap();
+    let linked: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM xw_shifts WHERE genesys_shift_id IS NOT NULL AND adopted = 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(linked as u64, n);
+    // Re-running a finished load: no write, and with --recheck only reads.
+    let again = load_dir(dir.path(), c.clone(), &fast(), &Ui::silent(), "load").unwrap();
+    assert_eq!(again.weeks_skipped, 6);
+    assert_eq!(again.write_requests, 0);
+    let recheck = LoadOptions {
+        recheck: true,
+        ..fast()
+    };
+    let again = load_dir(dir.path(), c.clone(), &recheck, &Ui::silent(), "load").unwrap();
+    assert_eq!(again.write_requests, 0, "{again:?}");
+    assert_eq!(again.weeks_done, 6);
+    // A fresh migration directory against the same org adopts everything, duplicates nothing.
+    let other = migration_dir();
+    synth::write_desired(other.path(), &org(40, 2), 20, 3, 0).unwrap();
+    let before = emu.dump();
+    let r = load_dir(other.path(), c.clone(), &fast(), &Ui::silent(), "load").unwrap();
+    assert_eq!(r.write_requests, 0, "{r:?}");
+    assert_eq!(shifts_of(&emu.dump()), shifts_of(&before));
+}
+
+#[test]
+fn faults_concurrent_edits_and_conflicts() {
+    let fixture = org(40, 2);
+    let emu = Emulator::start(EmulatorConfig::with_fixture(fixture.clone())).unwrap();
+    let faults = Faults {
+        seed: 11,
+        error_rate: 0.05,
+        drop_rate: 0.03,
+        lock_rate: 0.2,
+        lock_ms: 80,
+        rate_limit_rpm: 900,
+        processing_ms: 30,
+        token_lifetime_secs: 2,
+        ..Faults::default()
+    };
+    emu.set_faults(faults.clone()).unwrap();
+    let dir = migration_dir();
+    synth::write_desired(dir.path(), &fixture, 20, 3, 0).unwrap();
+    let c = client(&emu);
+    let opts = LoadOptions {
+        max_rpm: 1800,
+        ..fast()
+    };
+    let r = load_dir(dir.path(), c.clone(), &opts, &Ui::silent(), "load").unwrap();
+    assert_eq!(r.weeks_done, 6, "{r:?}");
+    assert_eq!(schedules_per_week(&emu.dump()).values().max(), Some(&1));
+    // The newer export (cutover night) moves every fifth shift; planners and agents edit 15% of
+    // the time between our read and our write.
+    synth::write_desired(dir.path(), &fixture, 20, 3, 1).unwrap();
+    // Two planner edits after the first load, then 15% of the writes meet one.
+    for s in emu.dump().org.schedules.iter().take(2) {
+        emu.concurrent_edit(&s.id, None, Some(zd2gc::emulator::Actor::Planner))
+            .unwrap();
+    }
+    emu.set_faults(Faults {
+        concurrent_edit_rate: 0.15,
+        seed: 12,
+        ..faults
+    })
+    .unwrap();
+    let r = load_dir(dir.path(), c.clone(), &opts, &Ui::silent(), "load").unwrap();
+    assert_eq!(r.weeks_failed, 0, "{r:?}");
+    let dump = emu.dump();
+    assert_eq!(schedules_per_week(&dump).values().max(), Some(&1));
+    // What both sides changed: an edited shift whose legacy shift the newer export moved.
+    let conn = rusqlite::Connection::open(dir.path().join("zd2gc.db")).unwrap();
+    let legacy_of: HashMap<String, String> = {
+        let mut st = conn
+            .prepare("SELECT genesys_shift_id, legacy_shift_id FROM xw_shifts")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|x| x.unwrap())
+            .collect()
+    };
+    let moved = |legacy: &str| {
+        let p: Vec<usize> = legacy[2..].split('-').map(|x| x.parse().unwrap()).collect();
+        (p[2] + p[3]) % 5 == 0
+    };
+    let edits: Vec<_> = dump.concurrent_edits.iter().collect();
+    assert!(!edits.is_empty(), "the faults made no concurrent edit");
+    let mut expected = HashSet::new();
+    let mut last_after: HashMap<String, &zd2gc::genesys::model::BuAgentScheduleShift> =
+        HashMap::new();
+    for e in &edits {
+        last_after.insert(e.shift_id.clone(), &e.after);
+        if let Some(l) = legacy_of.get(&e.shift_id)
+            && moved(l)
+        {
+            expected.insert(l.clone());
+        }
+    }
+    let reported: HashSet<String> = zd2gc::load::journal::conflicts(&conn)
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.kind == "both-changed")
+        .filter_map(|c| c.legacy_shift_id)
+        .collect();
+    assert_eq!(
+        reported, expected,
+        "conflicts reported are exactly the shifts both sides changed"
+    );
+    // Every concurrent edit is still there.
+    for (sid, after) in last_after {
+        let found = dump
+            .org
+            .schedules
+            .iter()
+            .flat_map(|s| s.agent_schedules.iter())
+            .flat_map(|a| a.shifts.iter())
+            .find(|s| s.id.as_deref() == Some(sid.as_str()))
+            .unwrap_or_else(|| panic!("edited shift {sid} was lost"));
+        assert_eq!(found.start_date, after.start_date);
+        assert_eq!(found.length_minutes, after.length_minutes);
+    }
+    emu.set_faults(Faults::default()).unwrap();
+    let v = verify_dir(dir.path(), c, &fast(), "verify").unwrap();
+    assert!(v.matches(), "{v:?}");
+    assert_eq!(v.conflicts as usize, expected.len());
+}
+
+#[test]
+fn one_load_per_directory_and_one_org_per_migration() {
+    let dir = migration_dir();
+    let first = zd2gc::load::guard::DirLock::acquire(dir.path(), &Ui::silent()).unwrap();
+    let e = zd2gc::load::guard::DirLock::acquire(dir.path(), &Ui::silent()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains(&format!("pid {}", std::process::id())),
+        "{e}"
+    );
+    drop(first);
+    zd2gc::load::guard::DirLock::acquire(dir.path(), &Ui::silent()).unwrap();
+
+    let fixture = org(20, 1);
+    let a = Emulator::start(EmulatorConfig::with_fixture(fixture.clone())).unwrap();
+    let b = Emulator::start(EmulatorConfig::with_fixture(fixture.clone())).unwrap();
+    synth::write_desired(dir.path(), &fixture, 5, 1, 0).unwrap();
+    load_dir(dir.path(), client(&a), &fast(), &Ui::silent(), "load").unwrap();
+    let e = load_dir(dir.path(), client(&b), &fast(), &Ui::silent(), "load").unwrap_err();
+    assert!(e.to_string().contains("another Genesys org"), "{e}");
+    let rebind = LoadOptions {
+        rebind: true,
+        ..fast()
+    };
+    let r = load_dir(dir.path(), client(&b), &rebind, &Ui::silent(), "load").unwrap();
+    assert!(r.notes.iter().any(|n| n.contains("--rebind")));
+}
+
+fn run_load_child(dir: &Path, emu: &RunningEmulator) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_zd2gc"))
+        .args([
+            "--dir",
+            dir.to_str().unwrap(),
+            "-q",
+            "--no-progress",
+            "load",
+            "--max-rpm",
+            "20000",
+            "--settle-timeout",
+            "2",
+            "--concurrency",
+            "3",
+        ])
+        .env("ZD2GC_API_URL", emu.base_url())
+        .env("ZD2GC_LOGIN_URL", emu.base_url())
+        .env("GENESYSCLOUD_OAUTHCLIENT_ID", emu.client_id())
+        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", emu.client_secret())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn sigkill_at_twenty_instants_then_resume_equals_an_uninterrupted_run() {
+    let fixture = org(40, 2);
+    let faults = Faults {
+        processing_ms: 40,
+        seed: 5,
+        ..Faults::default()
+    };
+    // The uninterrupted run.
+    let clean = Emulator::start(EmulatorConfig {
+        faults: faults.clone(),
+        ..EmulatorConfig::with_fixture(fixture.clone())
+    })
+    .unwrap();
+    let d1 = migration_dir();
+    synth::write_desired(d1.path(), &fixture, 20, 6, 0).unwrap();
+    let t0 = std::time::Instant::now();
+    assert!(run_load_child(d1.path(), &clean).wait().unwrap().success());
+    let full = t0.elapsed();
+    let want = shifts_of(&clean.dump());
+
+    // The same load, killed 20 times.
+    let emu = Emulator::start(EmulatorConfig {
+        faults,
+        ..EmulatorConfig::with_fixture(fixture.clone())
+    })
+    .unwrap();
+    let d2 = migration_dir();
+    synth::write_desired(d2.path(), &fixture, 20, 6, 0).unwrap();
+    let mut rng = zd2gc::testdata::SplitMix(2026);
+    let span = full.as_millis().max(50) as u64;
+    for _ in 0..20 {
+        let mut child = run_load_child(d2.path(), &emu);
+        std::thread::sleep(Duration::from_millis(rng.below(span)));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+    }
+    assert!(run_load_child(d2.path(), &emu).wait().unwrap().success());
+    let dump = emu.dump();
+    assert_eq!(
+        schedules_per_week(&dump).values().max(),
+        Some(&1),
+        "a schedule was imported twice"
+    );
+    let got = shifts_of(&dump);
+    assert_eq!(
+        got, want,
+        "the resumed state differs from the uninterrupted run"
+    );
+    for v in got.values() {
+        let set: HashSet<_> = v.iter().collect();
+        assert_eq!(set.len(), v.len(), "a duplicated shift");
+    }
+    let v = verify_dir(d2.path(), client(&emu), &fast(), "verify").unwrap();
+    assert!(v.matches(), "{v:?}");
+}
