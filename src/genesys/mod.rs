@@ -48,6 +48,37 @@ pub enum EndpointError {
         "no Genesys Cloud region: set GENESYSCLOUD_REGION, or ZD2GC_API_URL and ZD2GC_LOGIN_URL"
     )]
     Missing,
+    #[error(
+        "`{0}` is not a usable base URL: Genesys Cloud is reached over https; plain http is accepted only on loopback (an emulator)"
+    )]
+    Insecure(String),
+}
+
+/// Whether a base URL may be used: `https://` anywhere, `http://` only to a loopback host
+/// (127.0.0.0/8, `localhost`, `[::1]`), where the emulator runs. The client credentials and the bearer
+/// token travel on every call, so they must never cross a network in clear text.
+pub fn transport_ok(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    if let Some(rest) = lower.strip_prefix("https://") {
+        return !rest.is_empty();
+    }
+    let Some(rest) = lower.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return false;
+    }
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        authority.split(':').next().unwrap_or("")
+    };
+    host == "localhost"
+        || host == "::1"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The domain of a region given as a domain or as an SDK region name (`eu_west_1` is accepted too).
@@ -93,6 +124,11 @@ impl Endpoints {
         };
         let api = api_url.filter(|s| !s.trim().is_empty()).map(clean);
         let login = login_url.filter(|s| !s.trim().is_empty()).map(clean);
+        for url in [&api, &login].into_iter().flatten() {
+            if !transport_ok(url) {
+                return Err(EndpointError::Insecure(url.clone()));
+            }
+        }
         match (api, login, from_region) {
             (Some(api), Some(login), _) => Ok(Endpoints { api, login }),
             (Some(api), None, Some(r)) => Ok(Endpoints {
@@ -173,5 +209,37 @@ mod tests {
             Endpoints::resolve(None, None, None),
             Err(EndpointError::Missing)
         );
+    }
+
+    #[test]
+    fn plain_http_only_on_loopback() {
+        for ok in [
+            "https://api.mypurecloud.ie",
+            "http://127.0.0.1:8080",
+            "http://127.3.4.5",
+            "http://localhost:9000/",
+            "http://[::1]:8080",
+        ] {
+            assert!(transport_ok(ok), "{ok}");
+            assert!(Endpoints::resolve(None, Some(ok), Some(ok)).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://api.mypurecloud.ie",
+            "http://10.0.0.5:8080",
+            "http://127.0.0.1.evil.example",
+            "http://localhost.evil.example",
+            "http://user@127.0.0.1.evil.example",
+            "ftp://127.0.0.1",
+            "api.mypurecloud.ie",
+        ] {
+            assert!(!transport_ok(bad), "{bad}");
+            assert_eq!(
+                Endpoints::resolve(None, Some(bad), None),
+                Err(EndpointError::Insecure(
+                    bad.trim_end_matches('/').to_string()
+                )),
+                "{bad}"
+            );
+        }
     }
 }
