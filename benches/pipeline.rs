@@ -2,7 +2,7 @@
 //! 4.5 million tasks) under `target/bench-data/` (once; reused after), then times each stage and
 //! reports records per second and peak memory.
 //!
-//! Run: `cargo bench --bench pipeline` (options: `-- --agents N --weeks N --only extract`).
+//! Run: `cargo bench --bench pipeline` (options: `-- --agents N --weeks N --only extract|map|validate`).
 //! Memory is measured in-process (VmHWM): a small export is staged first, then the full one, so the
 //! two peaks show whether memory grows with the export.
 

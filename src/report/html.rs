@@ -265,7 +265,7 @@ fn week_strip(o: &mut String, r: &Report) {
         top + 10.0,
         max as u64
     );
-    o.push_str("<div class=\"legend mut\"><span>bars: shifts per week (Monday start)</span><span><i class=\"dot\" style=\"background:#b3261e\"></i>● DST finding</span><span>■ shift overlap</span><span>colour = worst severity</span></div>\n");
+    o.push_str("<div class=\"legend mut\"><span>bars: shifts per week (Monday start)</span><span>● DST finding</span><span>■ shift overlap</span><span>colour = worst severity</span></div>\n");
 }
 
 fn table(o: &mut String, r: &Report) {

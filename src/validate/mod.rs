@@ -131,7 +131,36 @@ pub struct Env<'a> {
     pub records: u64,
 }
 
-impl Env<'_> {
+impl<'a> Env<'a> {
+    /// A copy for a second thread: the same agents and zones (zone indexes stay valid), no
+    /// findings yet.
+    pub fn fork(&self) -> Env<'a> {
+        Env {
+            cfg: self.cfg,
+            files: self.files.clone(),
+            agents: self.agents.clone(),
+            zones: self.zones.clone(),
+            default_zone: self.default_zone,
+            location_tz: self.location_tz.clone(),
+            extracted_at: self.extracted_at,
+            sink: Sink {
+                cfg: self.cfg,
+                findings: Vec::new(),
+            },
+            weeks: Default::default(),
+            records: 0,
+        }
+    }
+
+    /// Take a fork's findings and counts back.
+    pub fn absorb(&mut self, other: Env<'_>) {
+        self.sink.findings.extend(other.sink.findings);
+        for (w, n) in other.weeks {
+            *self.weeks.entry(w).or_default() += n;
+        }
+        self.records += other.records;
+    }
+
     pub fn file(&self, id: i64) -> Option<String> {
         self.files.get(&id).cloned()
     }
@@ -279,7 +308,6 @@ fn run_rules(
 ) -> Result<Report> {
     let mut diags = Vec::new();
     let tables = crate::map::tables::load(mappings, &mut diags)?;
-    let _ = dir;
     let files: HashMap<i64, String> = {
         let mut st = snap.prepare("SELECT file_id, name FROM files")?;
         st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -318,12 +346,38 @@ fn run_rules(
         weeks: Default::default(),
         records: 0,
     };
+    let mut t = std::time::Instant::now();
+    let mut lap = |what: &str| {
+        tracing::debug!(
+            pass = what,
+            seconds = t.elapsed().as_secs_f64(),
+            "validate pass"
+        );
+        if std::env::var_os("ZD2GC_VALIDATE_TIMINGS").is_some() {
+            eprintln!("validate pass {what}: {:.2}s", t.elapsed().as_secs_f64());
+        }
+        t = std::time::Instant::now();
+    };
     rows::check_rejects(&mut env, snap)?;
     agents::check_agents(&mut env, snap)?;
     agents::map_findings(&mut env, state)?;
-    shifts::check_shifts(&mut env, snap)?;
-    shifts::check_overlaps(&mut env, snap)?;
-    trades::check_trades(&mut env, snap)?;
+    lap("rejects, agents, map findings");
+    // Two streams at once (the machine has two cores): shifts with their tasks here; the overlap
+    // pass and the trades on a second read-only connection in a fork of the environment.
+    let mut fork = env.fork();
+    let snap2 = crate::extract::stage::open_snapshot(dir)?;
+    snap2.execute_batch("PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;")?;
+    std::thread::scope(|s| -> Result<()> {
+        let forked = &mut fork;
+        let h = s.spawn(move || -> Result<()> {
+            shifts::check_overlaps(forked, &snap2)?;
+            trades::check_trades(forked, &snap2)
+        });
+        shifts::check_shifts(&mut env, snap)?;
+        h.join().expect("overlap thread panicked")
+    })?;
+    env.absorb(fork);
+    lap("shifts, tasks, overlaps, trades");
     let policy = Policy {
         dst_ambiguous: cfg.dst_ambiguous.as_str().into(),
         pending_trades: cfg.pending_trades.as_str().into(),

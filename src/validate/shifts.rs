@@ -134,9 +134,18 @@ fn split(f: i64) -> (u8, u8) {
     ((f & 0xff) as u8, ((f >> 8) & 0xff) as u8)
 }
 
-/// The text of a value as written (RFC 3339 keeps its own text).
-fn written(v: TimeVal, text: Option<&str>) -> String {
-    text.map_or_else(|| timeval::render(v), str::to_string)
+/// The text of a value as written (RFC 3339 keeps its own text), rendered only when displayed:
+/// the hot loops never format a time unless a finding needs it.
+#[derive(Clone, Copy)]
+struct Txt<'a>(TimeVal, Option<&'a str>);
+
+impl std::fmt::Display for Txt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.1 {
+            Some(t) => f.write_str(t),
+            None => f.write_str(&timeval::render(self.0)),
+        }
+    }
 }
 
 /// One shift row of the first pass.
@@ -218,8 +227,10 @@ struct Resolved2 {
     zone: ZoneSel,
     start: Option<i64>,
     end: Option<i64>,
-    start_text: String,
-    end_text: String,
+    sv: TimeVal,
+    ev: TimeVal,
+    start_raw: Option<String>,
+    end_raw: Option<String>,
 }
 
 /// A task row held while the merge advances (buffers reused: no allocation per task).
@@ -438,8 +449,8 @@ fn shift_rules(env: &mut Env<'_>, s: &Shift) -> Resolved2 {
     let week = week_of(local_start);
     *env.weeks.entry(week).or_default() += 1;
     let zone = row_zone(env, s, any_local, Some(week));
-    let start_text = written(sv, s.start_text.as_deref());
-    let end_text = written(ev, s.end_text.as_deref());
+    let start_text = Txt(sv, s.start_text.as_deref());
+    let end_text = Txt(ev, s.end_text.as_deref());
     let a = check_time(
         env,
         zone,
@@ -479,7 +490,7 @@ fn shift_rules(env: &mut Env<'_>, s: &Shift) -> Resolved2 {
             format!("`{t}` has seconds: Genesys schedules in whole minutes"),
         );
         f.field = Some(field_name(v, start).into());
-        f.value = Some(t.clone());
+        f.value = Some(t.to_string());
         f.help = "round the time to the minute in the export".into();
         f.week = Some(week);
         env.sink.push(f);
@@ -498,7 +509,7 @@ fn shift_rules(env: &mut Env<'_>, s: &Shift) -> Resolved2 {
                 ),
             );
             f.field = Some(field_name(ev, false).into());
-            f.value = Some(end_text.clone());
+            f.value = Some(end_text.to_string());
             f.help = "correct the end time (an overnight shift ends on the next day's date)".into();
             f.week = Some(week);
             env.sink.push(f);
@@ -519,7 +530,7 @@ fn shift_rules(env: &mut Env<'_>, s: &Shift) -> Resolved2 {
                     ),
                 );
                 f.field = Some(field_name(ev, false).into());
-                f.value = Some(end_text.clone());
+                f.value = Some(end_text.to_string());
                 f.help = "check the end date; if such shifts are real, raise `max_shift_hours` in zd2gc.toml".into();
                 f.week = Some(week);
                 env.sink.push(f);
@@ -560,7 +571,7 @@ fn shift_rules(env: &mut Env<'_>, s: &Shift) -> Resolved2 {
                 );
                 f.severity = Severity::Info;
                 f.field = Some(field_name(ev, false).into());
-                f.value = Some(end_text.clone());
+                f.value = Some(end_text.to_string());
                 f.timezone = env.zone_name(zone);
                 f.help = "nothing to do if the real length is meant (pay and adherence follow it)"
                     .into();
@@ -574,8 +585,10 @@ fn shift_rules(env: &mut Env<'_>, s: &Shift) -> Resolved2 {
         zone,
         start: a,
         end: b,
-        start_text,
-        end_text,
+        sv,
+        ev,
+        start_raw: s.start_text.clone(),
+        end_raw: s.end_text.clone(),
     }
 }
 
@@ -657,8 +670,8 @@ fn task_rules(env: &mut Env<'_>, t: &TaskBuf, shift_id: &str, sh: &Resolved2) {
                 "task `{record}` ({} → {}) does not lie inside its shift `{shift_id}` ({} → {})",
                 timeval::render(tv),
                 timeval::render(uv),
-                sh.start_text,
-                sh.end_text
+                Txt(sh.sv, sh.start_raw.as_deref()),
+                Txt(sh.ev, sh.end_raw.as_deref())
             ),
         );
         f.field = Some(field_name(v, start).into());
@@ -703,8 +716,8 @@ struct Item {
     id: String,
     parent: Option<String>,
     draft: bool,
-    start_text: String,
-    end_text: String,
+    sv: TimeVal,
+    ev: TimeVal,
     field: &'static str,
 }
 
@@ -763,8 +776,8 @@ pub fn check_overlaps(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
             id: r.get(2)?,
             parent: r.get(9)?,
             draft: published == Some(0),
-            start_text: timeval::render(sv),
-            end_text: timeval::render(ev),
+            sv,
+            ev,
             field: field_name(sv, true),
         });
     }
@@ -799,7 +812,7 @@ fn agent_done(env: &mut Env<'_>, agent: &str, items: &mut Vec<Item>) {
                 "agent `{agent}` is deactivated but owns {n} shift{} after the export (the first: `{}` at {})",
                 if n == 1 { "" } else { "s" },
                 fut.id,
-                fut.start_text
+                timeval::render(fut.sv)
             ),
         );
         f.file = env.file(info.file_id);
@@ -823,11 +836,11 @@ fn agent_done(env: &mut Env<'_>, agent: &str, items: &mut Vec<Item>) {
                 format!(
                     "shift `{}` ({} → {}) of agent `{agent}` overlaps its shift `{}` ({} → {}, {}:{}); the later-starting one is held back",
                     x.id,
-                    x.start_text,
-                    x.end_text,
+                    timeval::render(x.sv),
+                    timeval::render(x.ev),
                     y.id,
-                    y.start_text,
-                    y.end_text,
+                    timeval::render(y.sv),
+                    timeval::render(y.ev),
                     env.file(y.file_id).unwrap_or_default(),
                     y.line
                 ),
@@ -836,7 +849,7 @@ fn agent_done(env: &mut Env<'_>, agent: &str, items: &mut Vec<Item>) {
             f.line = Some(x.line as u64);
             f.record_id = Some(x.id.clone());
             f.field = Some(x.field.into());
-            f.value = Some(x.start_text.clone());
+            f.value = Some(timeval::render(x.sv));
             f.help = format!(
                 "remove or shorten one of `{}` and `{}` in the export",
                 y.id, x.id

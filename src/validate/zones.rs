@@ -23,6 +23,7 @@ const CACHE: usize = 1 << 14;
 const TRANSITION: i32 = i32::MIN;
 
 /// Zone names parsed once, and the hour cache.
+#[derive(Clone)]
 pub struct Zones {
     by_name: HashMap<String, Option<u16>>,
     pub tzs: Vec<Tz>,
