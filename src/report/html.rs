@@ -76,14 +76,14 @@ fn color(s: Severity) -> &'static str {
 pub fn render(r: &Report) -> String {
     let mut o = String::with_capacity(64 * 1024 + r.findings.len().min(MAX_ROWS) * 400);
     let s = &r.summary;
-    let _ = write!(
+    let _ = writeln!(
         o,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>zd2gc validation report</title><style>{CSS}</style></head><body>\n"
+         <title>zd2gc validation report</title><style>{CSS}</style></head><body>"
     );
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<h1>Pre-flight validation report</h1><div class=\"mut\">snapshot <code>{}</code> · generated {} · zd2gc {} · policy: dst_ambiguous = <code>{}</code>, pending_trades = <code>{}</code>, include_drafts = <code>{}</code>, max_shift_hours = <code>{}</code></div>\n",
+        "<h1>Pre-flight validation report</h1><div class=\"mut\">snapshot <code>{}</code> · generated {} · zd2gc {} · policy: dst_ambiguous = <code>{}</code>, pending_trades = <code>{}</code>, include_drafts = <code>{}</code>, max_shift_hours = <code>{}</code></div>",
         esc(&r.snapshot_id),
         esc(&r.generated_at),
         esc(&r.tool_version),
@@ -93,21 +93,21 @@ pub fn render(r: &Report) -> String {
         r.policy.max_shift_hours
     );
     if r.ready_to_load {
-        let _ = write!(
+        let _ = writeln!(
             o,
-            "<div id=\"verdict\" class=\"verdict ready\" data-ready=\"true\">Ready to load — no error findings</div>\n"
+            "<div id=\"verdict\" class=\"verdict ready\" data-ready=\"true\">Ready to load — no error findings</div>"
         );
     } else {
-        let _ = write!(
+        let _ = writeln!(
             o,
-            "<div id=\"verdict\" class=\"verdict blocked\" data-ready=\"false\">Not ready to load — {} error finding{} block <code>zd2gc load</code></div>\n",
+            "<div id=\"verdict\" class=\"verdict blocked\" data-ready=\"false\">Not ready to load — {} error finding{} block <code>zd2gc load</code></div>",
             s.errors,
             if s.errors == 1 { "" } else { "s" }
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<div class=\"cards\" id=\"counts\"><div class=\"card error\"><b>{}</b>errors</div><div class=\"card warning\"><b>{}</b>warnings</div><div class=\"card info\"><b>{}</b>infos</div></div>\n",
+        "<div class=\"cards\" id=\"counts\"><div class=\"card error\"><b>{}</b>errors</div><div class=\"card warning\"><b>{}</b>warnings</div><div class=\"card info\"><b>{}</b>infos</div></div>",
         s.errors, s.warnings, s.infos
     );
 
@@ -127,7 +127,7 @@ pub fn render(r: &Report) -> String {
     rule_chart(&mut o, r);
     week_strip(&mut o, r);
     table(&mut o, r);
-    let _ = write!(o, "<script>{JS}</script>\n</body></html>\n");
+    let _ = writeln!(o, "<script>{JS}</script>\n</body></html>");
     o
 }
 
@@ -259,9 +259,9 @@ fn week_strip(o: &mut String, r: &Report) {
             );
         }
     }
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<text x=\"0\" y=\"{}\">{}</text></svg>\n",
+        "<text x=\"0\" y=\"{}\">{}</text></svg>",
         top + 10.0,
         max as u64
     );
@@ -269,7 +269,7 @@ fn week_strip(o: &mut String, r: &Report) {
 }
 
 fn table(o: &mut String, r: &Report) {
-    let _ = write!(o, "<h2>Findings ({})</h2>\n", r.findings.len());
+    let _ = writeln!(o, "<h2>Findings ({})</h2>", r.findings.len());
     if r.findings.is_empty() {
         o.push_str("<p>No findings.</p>\n");
         return;
@@ -300,9 +300,9 @@ fn table(o: &mut String, r: &Report) {
                 )
             })
             .unwrap_or_default();
-        let _ = write!(
+        let _ = writeln!(
             o,
-            "<tr class=\"finding\" data-sev=\"{sev}\"><td class=\"sev {sev}\" data-k=\"{}\">{sev}</td><td><code>{}</code></td><td class=\"loc\" data-k=\"{}\">{}</td><td><code>{}</code></td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}{cands}<br><span class=\"help\">{}</span></td></tr>\n",
+            "<tr class=\"finding\" data-sev=\"{sev}\"><td class=\"sev {sev}\" data-k=\"{}\">{sev}</td><td><code>{}</code></td><td class=\"loc\" data-k=\"{}\">{}</td><td><code>{}</code></td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}{cands}<br><span class=\"help\">{}</span></td></tr>",
             sev_rank(f.severity),
             esc(&f.rule),
             esc(&format!(

@@ -788,7 +788,7 @@ fn agent_done(env: &mut Env<'_>, agent: &str, items: &mut Vec<Item>) {
     if items.is_empty() {
         return;
     }
-    items.sort_by(|x, y| (x.start, x.file_id, x.line).cmp(&(y.start, y.file_id, y.line)));
+    items.sort_by_key(|x| (x.start, x.file_id, x.line));
     // A repeated shift id is one shift (its duplicate/conflict is reported by pass 1); a draft edit
     // replaces its parent.
     let mut seen = std::collections::HashSet::new();

@@ -309,7 +309,7 @@ fn trade_rules(env: &mut Env<'_>, t: &Trade, owner: &mut dyn FnMut(&str) -> Opti
         env.sink.push(f);
     }
     let zone = env.row_zone(t.get(13), &req);
-    for c in 9..=12 {
+    for (c, col) in COLS.iter().enumerate().take(13).skip(9) {
         let Some(text) = t.get(c) else { continue };
         let Ok(v) = timeval::parse_any(text, false) else {
             continue;
@@ -322,7 +322,7 @@ fn trade_rules(env: &mut Env<'_>, t: &Trade, owner: &mut dyn FnMut(&str) -> Opti
                 t,
                 format!("`{text}` is a local wall-clock time and no zone applies to trade `{id}`"),
             );
-            f.field = Some(COLS[c].into());
+            f.field = Some(col.to_string());
             f.value = Some(text.into());
             f.help = "set `default_timezone` in zd2gc.toml or the trade's `timezone`".into();
             env.sink.push(f);
@@ -336,7 +336,7 @@ fn trade_rules(env: &mut Env<'_>, t: &Trade, owner: &mut dyn FnMut(&str) -> Opti
                 file_id: t.file_id,
                 line: t.line,
                 record: &id,
-                field: COLS[c],
+                field: col,
                 week: v.is_local().then(|| crate::report::week_of(v.secs)),
             },
         );
