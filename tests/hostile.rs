@@ -10,7 +10,10 @@ use std::path::Path;
 use zd2gc::config::Config;
 
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48)
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(48)
 }
 
 /// The first lines of a sample file, as the seed that mutations start from.
@@ -100,7 +103,9 @@ fn extract_files(files: &[(&str, Vec<u8>)]) {
                 }
             }
             let snap = zd2gc::extract::stage::open_snapshot(dir.path()).unwrap();
-            let rejects: i64 = snap.query_row("SELECT count(*) FROM rejects", [], |r| r.get(0)).unwrap();
+            let rejects: i64 = snap
+                .query_row("SELECT count(*) FROM rejects", [], |r| r.get(0))
+                .unwrap();
             assert_eq!(rejects as u64, o.rejected);
         }
         Err(e) => {
@@ -187,12 +192,20 @@ fn pathological_inputs_are_rejected_with_clear_messages() {
          {{\"id\":\"S4\",\"agentId\":1,\"startTime\":253402300800,\"endTime\":253402300900}}\n\
          {{\"id\":\"S5\",\"agentId\":1,\"startTime\":1792915200,\"endTime\":1792944000}}\n"
     );
-    std::fs::write(ex.path().join("agents.csv"), "agent_id,name\n1,\"Ann\n2,Bob\n").unwrap();
+    std::fs::write(
+        ex.path().join("agents.csv"),
+        "agent_id,name\n1,\"Ann\n2,Bob\n",
+    )
+    .unwrap();
     std::fs::write(ex.path().join("shifts.jsonl"), shifts).unwrap();
     let o = zd2gc::extract::extract(dir.path(), ex.path(), &Config::default(), |_| {}).unwrap();
     let shifts = o.files.iter().find(|f| f.file == "shifts.jsonl").unwrap();
     assert_eq!(shifts.staged, 2, "S1 and S5 staged around the bad rows");
-    let msgs: Vec<(u64, &str)> = shifts.sample.iter().map(|r| (r.line, r.message.as_str())).collect();
+    let msgs: Vec<(u64, &str)> = shifts
+        .sample
+        .iter()
+        .map(|r| (r.line, r.message.as_str()))
+        .collect();
     assert_eq!(msgs.len(), 3, "{msgs:?}");
     assert_eq!(msgs[0].0, 2);
     assert!(msgs[0].1.contains("recursion limit"), "{msgs:?}");
@@ -212,7 +225,8 @@ fn an_unreadable_export_file_is_an_error_naming_it() {
     std::fs::write(ex.path().join("agents.csv"), "agent_id\n1\n").unwrap();
     std::fs::create_dir(ex.path().join("shifts.csv")).unwrap_or(());
     // shifts.csv is a directory: discover() requires a file, so this is the missing-file error.
-    let err = zd2gc::extract::extract(dir.path(), ex.path(), &Config::default(), |_| {}).unwrap_err();
+    let err =
+        zd2gc::extract::extract(dir.path(), ex.path(), &Config::default(), |_| {}).unwrap_err();
     assert!(err.to_string().contains("shifts"), "{err}");
     let _ = Path::new("");
 }
