@@ -231,11 +231,68 @@ pub fn render(v: TimeVal) -> String {
     }
 }
 
-/// An instant in Genesys' form: `yyyy-MM-ddTHH:mm:ssZ`.
+/// An instant in Genesys' form: `yyyy-MM-ddTHH:mm:ssZ` (written by hand for years 0–9999, as
+/// chrono's `%Y-%m-%dT%H:%M:%SZ` would).
 pub fn utc_string(secs: i64) -> String {
-    DateTime::from_timestamp(secs, 0)
-        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_else(|| format!("@{secs}"))
+    let days = secs.div_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    if !(0..=9999).contains(&y) {
+        return DateTime::from_timestamp(secs, 0)
+            .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_else(|| format!("@{secs}"));
+    }
+    let t = secs.rem_euclid(86_400) as u32;
+    let mut b = [0u8; 20];
+    put_ymd(&mut b, y as u32, m, d);
+    b[10] = b'T';
+    put2(&mut b[11..13], t / 3600);
+    b[13] = b':';
+    put2(&mut b[14..16], t / 60 % 60);
+    b[16] = b':';
+    put2(&mut b[17..19], t % 60);
+    b[19] = b'Z';
+    String::from_utf8(b.to_vec()).expect("ascii")
+}
+
+/// A date as `yyyy-mm-dd` (chrono's `%Y-%m-%d`, written by hand for years 0–9999).
+pub fn date_string(date: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    let y = date.year();
+    if !(0..=9999).contains(&y) {
+        return date.format("%Y-%m-%d").to_string();
+    }
+    let mut b = [0u8; 10];
+    put_ymd(&mut b, y as u32, date.month(), date.day());
+    String::from_utf8(b.to_vec()).expect("ascii")
+}
+
+fn put2(b: &mut [u8], v: u32) {
+    b[0] = b'0' + (v / 10) as u8;
+    b[1] = b'0' + (v % 10) as u8;
+}
+
+fn put_ymd(b: &mut [u8], y: u32, m: u32, d: u32) {
+    put2(&mut b[0..2], y / 100);
+    put2(&mut b[2..4], y % 100);
+    b[4] = b'-';
+    put2(&mut b[5..7], m);
+    b[7] = b'-';
+    put2(&mut b[8..10], d);
+}
+
+/// The civil date of a day count from 1970-01-01 (Howard Hinnant's algorithm; the inverse of
+/// [`days_from_civil`]).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
 }
 
 /// What a local wall-clock value means in a zone.
@@ -337,6 +394,25 @@ mod tests {
             resolve(tz, ok.secs),
             Resolved::Single(parse_any("2026-03-29T01:00:00Z", false).unwrap().secs)
         );
+    }
+
+    #[test]
+    fn hand_formatting_matches_chrono() {
+        let mut t: i64 = -86_400 * 800_000;
+        while t < 86_400 * 3_000_000 {
+            let chrono_form = DateTime::from_timestamp(t, 0)
+                .unwrap()
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string();
+            assert_eq!(utc_string(t), chrono_form, "{t}");
+            let date = DateTime::from_timestamp(t, 0).unwrap().date_naive();
+            assert_eq!(date_string(date), date.format("%Y-%m-%d").to_string());
+            t += 7_777_777 + 13;
+        }
+        assert_eq!(utc_string(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc_string(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(utc_string(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc_string(i64::MAX), format!("@{}", i64::MAX));
     }
 
     #[test]

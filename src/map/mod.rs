@@ -192,25 +192,86 @@ impl ShiftRow {
     }
 }
 
+/// One task row of the snapshot (its shift id is the shift's).
+#[derive(Default)]
 struct TaskRow {
     file_id: i64,
     line: i64,
-    task_id: Option<String>,
-    shift_id: String,
+    has_task_id: bool,
+    task_id: String,
     name: String,
     start: i64,
     end: i64,
     fmt: i64,
 }
 
-/// The activity as stored in `desired_shifts.activities`.
-#[derive(Serialize)]
-struct ActivityJson<'a> {
-    code: &'a str,
-    start: i64,
-    len: i64,
-    desc: &'a str,
-    task: Option<&'a str>,
+impl TaskRow {
+    fn task_id(&self) -> Option<&str> {
+        self.has_task_id.then_some(self.task_id.as_str())
+    }
+}
+
+/// A shift's activities as stored in `desired_shifts.activities`: a JSON array of
+/// `{"code","start","len","desc","task"}` objects, byte for byte what `serde_json` writes for them
+/// (the content hash covers this text, so it must not change), without its per-field machinery.
+fn activities_json(acts: &[core::Activity]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(acts.len() * 96 + 2);
+    s.push('[');
+    for (i, a) in acts.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str("{\"code\":");
+        json_str(&mut s, &a.code);
+        let _ = write!(
+            s,
+            ",\"start\":{},\"len\":{},\"desc\":",
+            a.start, a.length_minutes
+        );
+        json_str(&mut s, &a.description);
+        s.push_str(",\"task\":");
+        match &a.task_id {
+            Some(t) => json_str(&mut s, t),
+            None => s.push_str("null"),
+        }
+        s.push('}');
+    }
+    s.push(']');
+    s
+}
+
+/// A JSON string literal, escaped as `serde_json` does: `"`, `\\`, and control characters
+/// (`\b \t \n \f \r` short, the others `\u00xx`); everything else as is.
+fn json_str(s: &mut String, v: &str) {
+    s.push('"');
+    let b = v.as_bytes();
+    let mut from = 0;
+    for (i, &c) in b.iter().enumerate() {
+        let esc: &str = match c {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        s.push_str(&v[from..i]);
+        if esc.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            s.push_str("\\u00");
+            s.push(HEX[(c >> 4) as usize] as char);
+            s.push(HEX[(c & 0xf) as usize] as char);
+        } else {
+            s.push_str(esc);
+        }
+        from = i + 1;
+    }
+    s.push_str(&v[from..]);
+    s.push('"');
 }
 
 /// Map the staged export of a migration directory. The library entry point of `zd2gc map` (and of
@@ -244,7 +305,14 @@ pub fn map_dir(dir: &Path, cfg: &Config, opts: &MapOptions) -> Result<MapOutcome
             e
         }
     })?;
-    let snap = crate::extract::stage::open_snapshot(dir)?;
+    // Checked by the usual opener, then opened again without SQLite's per-call mutex: each
+    // connection of `map` is used by one thread at a time.
+    drop(crate::extract::stage::open_snapshot(dir)?);
+    let snap = Connection::open_with_flags(
+        crate::db::snapshot_path(dir),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    crate::extract::stage::attach_tasks(&snap, dir, "snapshot_tasks")?;
     snap.execute_batch("PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY;")?;
     let snapshot_id: String = snap
         .query_row(
@@ -274,7 +342,7 @@ pub fn map_dir(dir: &Path, cfg: &Config, opts: &MapOptions) -> Result<MapOutcome
         cfg,
         opts,
         &tables,
-        &snap,
+        snap,
         &snapshot_id,
         &files,
         agents_file,
@@ -312,7 +380,7 @@ fn map_inner(
     cfg: &Config,
     opts: &MapOptions,
     tables: &tables::Tables,
-    snap: &Connection,
+    snap: Connection,
     snapshot_id: &str,
     files: &HashMap<i64, String>,
     agents_file: Option<String>,
@@ -357,7 +425,7 @@ fn map_inner(
         st.query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?
     };
-    let trade_rows = read_trades(snap)?;
+    let trade_rows = read_trades(&snap)?;
     for t in &trade_rows {
         owner_ids.push(t.0.requester_agent_id.clone());
         owner_ids.push(t.0.recipient_agent_id.clone());
@@ -491,7 +559,7 @@ fn map_inner(
     // ---- the write transaction ----------------------------------------------------------------
     let old = Connection::open_with_flags(
         crate::db::state_path(dir),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     drop(online);
     let tx = state.transaction()?;
@@ -552,43 +620,11 @@ fn map_inner(
         }
     }
 
-    // Shifts: three sorted streams merge-joined by shift id.
+    // Shifts: three sorted streams merge-joined by shift id, on the two cores: this thread's
+    // helper reads the snapshot (shifts and tasks in shift-id order) and maps each shift; this
+    // thread merges the results with the previous desired state and writes. They are connected
+    // by a bounded channel of batches, so memory stays bounded whatever the export's size.
     {
-        let mut shifts_st = snap.prepare(
-            "SELECT file_id, line, shift_id, agent_id, start, end, fmt, timezone, published FROM shifts ORDER BY shift_id",
-        )?;
-        let mut shifts = shifts_st
-            .query_map([], |r| {
-                Ok(ShiftRow {
-                    file_id: r.get(0)?,
-                    line: r.get(1)?,
-                    shift_id: r.get(2)?,
-                    agent_id: r.get(3)?,
-                    start: r.get(4)?,
-                    end: r.get(5)?,
-                    fmt: r.get(6)?,
-                    timezone: r.get(7)?,
-                    published: r.get(8)?,
-                })
-            })?
-            .peekable();
-        let mut tasks_st = snap.prepare(
-            "SELECT file_id, line, task_id, shift_id, name, start, end, fmt FROM tasks ORDER BY shift_id",
-        )?;
-        let mut tasks = tasks_st
-            .query_map([], |r| {
-                Ok(TaskRow {
-                    file_id: r.get(0)?,
-                    line: r.get(1)?,
-                    task_id: r.get(2)?,
-                    shift_id: r.get(3)?,
-                    name: r.get(4)?,
-                    start: r.get(5)?,
-                    end: r.get(6)?,
-                    fmt: r.get(7)?,
-                })
-            })?
-            .peekable();
         let mut old_st = old.prepare(
             "SELECT legacy_shift_id, content_hash, snapshot_id FROM desired_shifts ORDER BY legacy_shift_id",
         )?;
@@ -601,6 +637,23 @@ fn map_inner(
                 ))
             })?
             .peekable();
+        // A first run into an empty table: drop the secondary indexes and build them again once
+        // the rows are in (one sorted build instead of 1.3 million random inserts each), in the
+        // same transaction, from their own definitions.
+        let rebuild: Vec<(String, String)> = if olds.peek().is_none() {
+            let mut st = tx.prepare(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'desired_shifts' AND sql IS NOT NULL",
+            )?;
+            let v = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<(String, String)>>>()?;
+            for (name, _) in &v {
+                tx.execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
+            }
+            v
+        } else {
+            Vec::new()
+        };
         let mut upsert = tx.prepare(
             "INSERT OR REPLACE INTO desired_shifts(legacy_shift_id, agent_id, exported_agent_id, user_id, business_unit_id,
                 management_unit_id, week_id, start_utc, length_minutes, activities, file, line, snapshot_id, run_id,
@@ -612,8 +665,6 @@ fn map_inner(
         )?;
         let mut delete = tx.prepare("DELETE FROM desired_shifts WHERE legacy_shift_id = ?1")?;
 
-        let mut group: Vec<ShiftRow> = Vec::with_capacity(2);
-        let mut group_tasks: Vec<TaskRow> = Vec::with_capacity(8);
         let shared = Shared {
             cfg,
             files,
@@ -623,122 +674,111 @@ fn map_inner(
             overrides: &overrides,
             default_tz: default_tz.as_deref(),
         };
-        loop {
-            group.clear();
-            let Some(first) = shifts.next() else { break };
-            let first = first?;
-            out.shifts_read += 1;
-            while let Some(Ok(n)) = shifts.peek() {
-                if n.shift_id != first.shift_id {
-                    break;
-                }
-                let n = shifts.next().expect("peeked")?;
-                out.shifts_read += 1;
-                group.push(n);
-            }
-            group.insert(0, first);
-            let id = group[0].shift_id.clone();
-            // Tasks of this shift (orphans before it are skipped; validate reports them).
-            group_tasks.clear();
-            while let Some(Ok(t)) = tasks.peek() {
-                if t.shift_id.as_str() > id.as_str() {
-                    break;
-                }
-                let t = tasks.next().expect("peeked")?;
-                out.tasks_read += 1;
-                if t.shift_id == id {
-                    group_tasks.push(t);
-                }
-            }
-            if let Some(Err(_)) = tasks.peek() {
-                tasks.next().expect("peeked")?;
-            }
-            // Previous state before this id: removed.
-            let mut previous: Option<(i64, String)> = None;
-            while let Some(Ok((oid, _, _))) = olds.peek() {
-                if oid.as_str() > id.as_str() {
-                    break;
-                }
-                let (oid, h, snap_id) = olds.next().expect("peeked")?;
-                if oid == id {
-                    previous = Some((h, snap_id));
-                } else {
-                    delete.execute([&oid])?;
-                    out.shifts.removed += 1;
-                    out.shifts.note("removed", &oid);
-                }
-            }
-            if let Some(Err(_)) = olds.peek() {
-                olds.next().expect("peeked")?;
-            }
-            let draft = group.iter().all(|s| s.published == Some(0));
-            if draft && !cfg.include_drafts {
-                out.drafts_skipped += group.len() as u64;
-                if previous.is_some() {
-                    delete.execute([&id])?;
-                    out.shifts.removed += 1;
-                    out.shifts.note("removed", &id);
-                }
-                continue;
-            }
-            let d = map_shift(&shared, &group, &group_tasks, &mut zones, &mut sink)?;
-            let main = &group[0];
-            let file = file_name(main.file_id).unwrap_or_default();
-            match &d.held_back {
-                None => {
-                    out.shifts_mapped += 1;
-                    out.activities += d.n_activities;
-                }
-                Some(r) => {
-                    out.shifts_held_back += 1;
-                    *out.held_back_by_reason.entry(r.to_string()).or_default() += 1;
-                }
-            }
-            match previous {
-                Some((h, old_snap)) if h == d.hash => {
-                    out.shifts.unchanged += 1;
-                    if old_snap != snapshot_id {
-                        relocate.execute(params![id, file, main.line, snapshot_id])?;
+        let no_file = String::new();
+        let (produced, written) = std::thread::scope(|scope| {
+            let (btx, brx) = std::sync::mpsc::sync_channel::<Vec<Mapped>>(8);
+            let shared = &shared;
+            let producer = scope.spawn(move || produce(snap, shared, &mut zones, btx));
+            let written = (|| -> Result<()> {
+                for batch in brx {
+                    for m in batch {
+                        let id = m.id;
+                        // Previous state before this id: removed.
+                        let mut previous: Option<(i64, String)> = None;
+                        while let Some(Ok((oid, _, _))) = olds.peek() {
+                            if oid.as_str() > id.as_str() {
+                                break;
+                            }
+                            let (oid, h, snap_id) = olds.next().expect("peeked")?;
+                            if oid == id {
+                                previous = Some((h, snap_id));
+                            } else {
+                                delete.execute([&oid])?;
+                                out.shifts.removed += 1;
+                                out.shifts.note("removed", &oid);
+                            }
+                        }
+                        if let Some(Err(_)) = olds.peek() {
+                            olds.next().expect("peeked")?;
+                        }
+                        let Some(d) = m.desired else {
+                            out.drafts_skipped += m.drafts;
+                            if previous.is_some() {
+                                delete.execute([&id])?;
+                                out.shifts.removed += 1;
+                                out.shifts.note("removed", &id);
+                            }
+                            continue;
+                        };
+                        for f in m.findings {
+                            sink.push(f)?;
+                        }
+                        let file = files.get(&m.file_id).unwrap_or(&no_file);
+                        match &d.held_back {
+                            None => {
+                                out.shifts_mapped += 1;
+                                out.activities += d.n_activities;
+                            }
+                            Some(r) => {
+                                out.shifts_held_back += 1;
+                                *out.held_back_by_reason.entry(r.to_string()).or_default() += 1;
+                            }
+                        }
+                        match previous {
+                            Some((h, old_snap)) if h == d.hash => {
+                                out.shifts.unchanged += 1;
+                                if old_snap != snapshot_id {
+                                    relocate.execute(params![id, file, m.line, snapshot_id])?;
+                                }
+                            }
+                            prev => {
+                                if prev.is_some() {
+                                    out.shifts.updated += 1;
+                                    out.shifts.note("updated", &id);
+                                } else {
+                                    out.shifts.inserted += 1;
+                                    out.shifts.note("inserted", &id);
+                                }
+                                upsert.execute(params![
+                                    id,
+                                    d.agent_id,
+                                    m.exported_agent_id,
+                                    d.user_id,
+                                    d.bu,
+                                    d.mu,
+                                    d.week,
+                                    d.start,
+                                    d.length,
+                                    d.activities,
+                                    file,
+                                    m.line,
+                                    snapshot_id,
+                                    run_id,
+                                    d.hash,
+                                    d.held_back
+                                ])?;
+                            }
+                        }
                     }
                 }
-                prev => {
-                    if prev.is_some() {
-                        out.shifts.updated += 1;
-                        out.shifts.note("updated", &id);
-                    } else {
-                        out.shifts.inserted += 1;
-                        out.shifts.note("inserted", &id);
-                    }
-                    upsert.execute(params![
-                        id,
-                        d.agent_id,
-                        main.agent_id,
-                        d.user_id,
-                        d.bu,
-                        d.mu,
-                        d.week,
-                        d.start,
-                        d.length,
-                        d.activities,
-                        file,
-                        main.line,
-                        snapshot_id,
-                        run_id,
-                        d.hash,
-                        d.held_back
-                    ])?;
-                }
-            }
-        }
+                Ok(())
+            })();
+            (producer.join().expect("map thread panicked"), written)
+        });
+        // A reading error ends the stream early: report it rather than what the writer made of
+        // the shortened stream.
+        written?;
+        let (shifts_read, tasks_read) = produced?;
+        out.shifts_read = shifts_read;
+        out.tasks_read = tasks_read;
         for o in olds {
             let (oid, _, _) = o?;
             delete.execute([&oid])?;
             out.shifts.removed += 1;
             out.shifts.note("removed", &oid);
         }
-        for t in tasks {
-            t?;
-            out.tasks_read += 1;
+        for (_, sql) in &rebuild {
+            tx.execute_batch(sql)?;
         }
     }
 
@@ -868,6 +908,153 @@ fn map_inner(
     Ok(out)
 }
 
+/// One shift id as the mapping thread hands it to the writer.
+struct Mapped {
+    id: String,
+    /// `None`: a draft, skipped (`drafts` rows).
+    desired: Option<Desired>,
+    drafts: u64,
+    file_id: i64,
+    line: i64,
+    exported_agent_id: String,
+    /// What mapping it found, in order.
+    findings: Vec<Finding>,
+}
+
+/// Shifts per batch sent to the writer.
+const BATCH: usize = 1024;
+
+/// Copy a text column into a reused buffer; `false` for NULL.
+fn text_into(v: rusqlite::types::ValueRef<'_>, buf: &mut String) -> rusqlite::Result<bool> {
+    buf.clear();
+    match v {
+        rusqlite::types::ValueRef::Null => Ok(false),
+        _ => {
+            buf.push_str(v.as_str()?);
+            Ok(true)
+        }
+    }
+}
+
+/// The mapping thread: read shifts and tasks in shift-id order, group the rows of each id with
+/// its tasks, map it, and send the results in batches. Returns the shift and task rows read.
+fn produce(
+    snap: Connection,
+    sh: &Shared<'_>,
+    zones: &mut ZoneCache,
+    to_writer: std::sync::mpsc::SyncSender<Vec<Mapped>>,
+) -> Result<(u64, u64)> {
+    let stopped = || Error::failure("the map writer stopped", None);
+    let mut shifts_st = snap.prepare(
+        "SELECT file_id, line, shift_id, agent_id, start, end, fmt, timezone, published FROM shifts ORDER BY shift_id",
+    )?;
+    let mut tasks_st = snap.prepare(
+        "SELECT file_id, line, task_id, shift_id, name, start, end, fmt FROM tasks ORDER BY shift_id",
+    )?;
+    let read_shift = |r: &rusqlite::Row<'_>| -> rusqlite::Result<ShiftRow> {
+        Ok(ShiftRow {
+            file_id: r.get(0)?,
+            line: r.get(1)?,
+            shift_id: r.get(2)?,
+            agent_id: r.get(3)?,
+            start: r.get(4)?,
+            end: r.get(5)?,
+            fmt: r.get(6)?,
+            timezone: r.get(7)?,
+            published: r.get(8)?,
+        })
+    };
+    let mut shifts = shifts_st.query([])?;
+    let mut tasks = tasks_st.query([])?;
+    let (mut shifts_read, mut tasks_read) = (0u64, 0u64);
+    let mut group: Vec<ShiftRow> = Vec::with_capacity(2);
+    // Task rows of the current shift: `n_tasks` of them, buffers reused from shift to shift.
+    let mut group_tasks: Vec<TaskRow> = Vec::with_capacity(8);
+    let mut batch: Vec<Mapped> = Vec::with_capacity(BATCH);
+    let mut next_shift = match shifts.next()? {
+        Some(r) => Some(read_shift(r)?),
+        None => None,
+    };
+    let mut task = tasks.next()?;
+    while let Some(first) = next_shift.take() {
+        shifts_read += 1;
+        group.clear();
+        group.push(first);
+        while let Some(r) = shifts.next()? {
+            let n = read_shift(r)?;
+            if n.shift_id != group[0].shift_id {
+                next_shift = Some(n);
+                break;
+            }
+            shifts_read += 1;
+            group.push(n);
+        }
+        let id = group[0].shift_id.as_str();
+        // Tasks of this shift (orphans before it are skipped; validate reports them).
+        let mut n_tasks = 0;
+        while let Some(r) = task {
+            let sid = r.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?;
+            if sid > id {
+                break;
+            }
+            tasks_read += 1;
+            if sid == id {
+                if n_tasks == group_tasks.len() {
+                    group_tasks.push(TaskRow::default());
+                }
+                let t = &mut group_tasks[n_tasks];
+                n_tasks += 1;
+                t.file_id = r.get(0)?;
+                t.line = r.get(1)?;
+                t.has_task_id = text_into(r.get_ref(2)?, &mut t.task_id)?;
+                text_into(r.get_ref(4)?, &mut t.name)?;
+                t.start = r.get(5)?;
+                t.end = r.get(6)?;
+                t.fmt = r.get(7)?;
+            }
+            task = tasks.next()?;
+        }
+        let draft = group.iter().all(|s| s.published == Some(0));
+        let mut m = Mapped {
+            id: String::new(),
+            desired: None,
+            drafts: 0,
+            file_id: group[0].file_id,
+            line: group[0].line,
+            exported_agent_id: String::new(),
+            findings: Vec::new(),
+        };
+        if draft && !sh.cfg.include_drafts {
+            m.drafts = group.len() as u64;
+        } else {
+            m.desired = Some(map_shift(
+                sh,
+                &group,
+                &group_tasks[..n_tasks],
+                zones,
+                &mut m.findings,
+            ));
+        }
+        let main = group.swap_remove(0);
+        m.id = main.shift_id;
+        m.exported_agent_id = main.agent_id;
+        batch.push(m);
+        if batch.len() == BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            to_writer.send(full).map_err(|_| stopped())?;
+        }
+    }
+    while let Some(r) = task {
+        r.get_ref(3)?;
+        tasks_read += 1;
+        task = tasks.next()?;
+    }
+    if !batch.is_empty() {
+        to_writer.send(batch).map_err(|_| stopped())?;
+    }
+    Ok((shifts_read, tasks_read))
+}
+
 /// Trades of the snapshot in file order, with their line.
 fn read_trades(snap: &Connection) -> Result<Vec<(trades::TradeIn, i64)>> {
     let mut st = snap.prepare(
@@ -977,8 +1164,8 @@ fn resolve_field(
     line: i64,
     record: &str,
     field: &'static str,
-    sink: &mut FindingSink<'_, '_>,
-) -> Result<std::result::Result<i64, TimeIssue>> {
+    sink: &mut Vec<Finding>,
+) -> std::result::Result<i64, TimeIssue> {
     let r = core::resolve_value(v, tz, policy);
     let mk =
         |rule: &'static str, severity, cands: Vec<String>, message: String, help: &str| Finding {
@@ -1009,9 +1196,9 @@ fn resolve_field(
                         timeval::utc_string(i.utc)
                     ),
                     "check that the chosen instant is the one meant",
-                ))?;
+                ));
             }
-            Ok(Ok(i.utc))
+            Ok(i.utc)
         }
         Err(TimeIssue::Ambiguous(a, b)) => {
             sink.push(mk(
@@ -1026,8 +1213,8 @@ fn resolve_field(
                     timeval::utc_string(b)
                 ),
                 DST_HELP_AMBIGUOUS,
-            ))?;
-            Ok(Err(TimeIssue::Ambiguous(a, b)))
+            ));
+            Err(TimeIssue::Ambiguous(a, b))
         }
         Err(TimeIssue::Nonexistent) => {
             sink.push(mk(
@@ -1040,10 +1227,10 @@ fn resolve_field(
                     tz_name.unwrap_or("?")
                 ),
                 DST_HELP_GAP,
-            ))?;
-            Ok(Err(TimeIssue::Nonexistent))
+            ));
+            Err(TimeIssue::Nonexistent)
         }
-        Err(e) => Ok(Err(e)),
+        Err(e) => Err(e),
     }
 }
 
@@ -1052,8 +1239,8 @@ fn map_shift(
     group: &[ShiftRow],
     tasks: &[TaskRow],
     zones: &mut ZoneCache,
-    sink: &mut FindingSink<'_, '_>,
-) -> Result<Desired> {
+    sink: &mut Vec<Finding>,
+) -> Desired {
     let s = &group[0];
     let policy = sh.cfg.dst_ambiguous;
     let owner = sh
@@ -1108,7 +1295,7 @@ fn map_shift(
         &s.shift_id,
         local_field(sv, "start"),
         sink,
-    )?;
+    );
     let end = resolve_field(
         ev,
         tz,
@@ -1119,11 +1306,11 @@ fn map_shift(
         &s.shift_id,
         local_field(ev, "end"),
         sink,
-    )?;
+    );
     let mut task_times: Vec<Option<(i64, i64)>> = Vec::with_capacity(tasks.len());
     for t in tasks {
         let tf = sh.files.get(&t.file_id);
-        let rid = t.task_id.as_deref().unwrap_or(&t.shift_id);
+        let rid = t.task_id().unwrap_or(&s.shift_id);
         let a = TimeVal {
             secs: t.start,
             fmt: (t.fmt & 0xff) as u8,
@@ -1142,7 +1329,7 @@ fn map_shift(
             rid,
             local_field(a, "start"),
             sink,
-        )?;
+        );
         let tb = resolve_field(
             b,
             tz,
@@ -1153,7 +1340,7 @@ fn map_shift(
             rid,
             local_field(b, "end"),
             sink,
-        )?;
+        );
         task_times.push(match (ta, tb) {
             (Ok(a), Ok(b)) => Some((a, b)),
             (Err(e), _) | (_, Err(e)) => {
@@ -1186,11 +1373,11 @@ fn map_shift(
             length = Some((b - a) / 60);
         }
         if let Some(info) = bu_info {
-            week = Some(
-                core::week_id(a, info.tz, info.start_day)
-                    .format("%Y-%m-%d")
-                    .to_string(),
-            );
+            week = Some(timeval::date_string(core::week_id(
+                a,
+                info.tz,
+                info.start_day,
+            )));
         }
     }
     if let (Some(a), Some(b), Some(info)) = (start, end, bu_info)
@@ -1203,7 +1390,7 @@ fn map_shift(
             .map(|(t, tt)| {
                 let (ts, te) = tt.expect("checked above");
                 TaskIn {
-                    task_id: t.task_id.as_deref(),
+                    task_id: t.task_id(),
                     name: &t.name,
                     start: ts,
                     end: te,
@@ -1215,17 +1402,7 @@ fn map_shift(
         match core::build_activities(a, b, &tin, default) {
             Ok(acts) => {
                 n_activities = acts.len() as u64;
-                let j: Vec<ActivityJson<'_>> = acts
-                    .iter()
-                    .map(|x| ActivityJson {
-                        code: &x.code,
-                        start: x.start,
-                        len: x.length_minutes,
-                        desc: &x.description,
-                        task: x.task_id.as_deref(),
-                    })
-                    .collect();
-                activities = serde_json::to_string(&j).expect("activities serialize");
+                activities = activities_json(&acts);
                 if acts.iter().any(|x| x.start % 60 != 0) {
                     hold("sub-minute-time");
                 }
@@ -1246,9 +1423,7 @@ fn map_shift(
                                 severity: Severity::Error,
                                 file: sh.files.get(&t.file_id).cloned(),
                                 line: Some(t.line as u64),
-                                record_id: Some(
-                                    t.task_id.clone().unwrap_or_else(|| t.shift_id.clone()),
-                                ),
+                                record_id: Some(t.task_id().unwrap_or(&s.shift_id).to_string()),
                                 field: None,
                                 value: Some(t.name.clone()),
                                 timezone: tz_name.map(str::to_string),
@@ -1274,9 +1449,7 @@ fn map_shift(
                                 severity: Severity::Error,
                                 file: sh.files.get(&t.file_id).cloned(),
                                 line: Some(t.line as u64),
-                                record_id: Some(
-                                    t.task_id.clone().unwrap_or_else(|| t.shift_id.clone()),
-                                ),
+                                record_id: Some(t.task_id().unwrap_or(&s.shift_id).to_string()),
                                 field: Some("name"),
                                 value: Some(t.name.clone()),
                                 timezone: None,
@@ -1330,7 +1503,7 @@ fn map_shift(
                             }
                         }
                     };
-                    sink.push(f)?;
+                    sink.push(f);
                 }
             }
         }
@@ -1353,7 +1526,7 @@ fn map_shift(
         .int(length.unwrap_or(i64::MIN))
         .str(Some(&activities))
         .str(held);
-    Ok(Desired {
+    Desired {
         agent_id: owner,
         user_id,
         bu,
@@ -1365,7 +1538,7 @@ fn map_shift(
         n_activities,
         held_back: held,
         hash: h.finish(),
-    })
+    }
 }
 
 fn local_field(v: TimeVal, which: &'static str) -> &'static str {
@@ -1500,4 +1673,70 @@ pub fn run(args: &MapArgs, ctx: &Ctx) -> Result<Exit> {
     } else {
         Exit::Ok
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What `serde_json` writes for the activities (the format `activities_json` must keep).
+    #[derive(Serialize)]
+    struct ActivityJson<'a> {
+        code: &'a str,
+        start: i64,
+        len: i64,
+        desc: &'a str,
+        task: Option<&'a str>,
+    }
+
+    fn serde_form(acts: &[core::Activity]) -> String {
+        let j: Vec<ActivityJson<'_>> = acts
+            .iter()
+            .map(|x| ActivityJson {
+                code: &x.code,
+                start: x.start,
+                len: x.length_minutes,
+                desc: &x.description,
+                task: x.task_id.as_deref(),
+            })
+            .collect();
+        serde_json::to_string(&j).unwrap()
+    }
+
+    fn act(code: &str, start: i64, len: i64, desc: &str, task: Option<&str>) -> core::Activity {
+        core::Activity {
+            code: code.into(),
+            start,
+            length_minutes: len,
+            description: desc.into(),
+            task_id: task.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn activities_json_is_serde_json_byte_for_byte() {
+        let acts = [
+            act("ac-q", 1_788_155_100, 90, "On Queue Work", None),
+            act(
+                "a\"b\\c",
+                -5,
+                0,
+                "tab\there\nnl\r\u{1}\u{8}\u{c}\u{1f}\u{7f}é✓",
+                Some("T1"),
+            ),
+        ];
+        assert_eq!(activities_json(&acts), serde_form(&acts));
+        assert_eq!(activities_json(&[]), "[]");
+    }
+
+    proptest! {
+        #[test]
+        fn activities_json_matches_serde_json(code in any::<String>(), desc in "(?s).{0,40}",
+                                              task in proptest::option::of(any::<String>()),
+                                              start in any::<i64>(), len in any::<i64>()) {
+            let acts = [act(&code, start, len, &desc, task.as_deref()), act("x", 0, 1, "", None)];
+            prop_assert_eq!(activities_json(&acts), serde_form(&acts));
+        }
+    }
 }
