@@ -1,5 +1,8 @@
-//! `zd2gc rehearse [EXPORT_DIR]`: the whole pipeline, as far as it has been built, on an export
-//! (default `samples/paris-cutover`) in a fresh rehearsal directory, against the in-process emulator.
+//! `zd2gc rehearse [EXPORT_DIR]`: the whole pipeline on an export (default `samples/paris-cutover`)
+//! in a fresh rehearsal directory, against the in-process emulator started with `samples/org.json`
+//! and faults on (unless `--no-faults`): init, extract, map (online), validate, plan, load with
+//! `--allow-errors` (the planted problems are held back and said so), verify. Exit 0 when verify
+//! matches.
 
 use crate::cli::Ctx;
 use crate::error::{Error, Result};
@@ -18,6 +21,12 @@ pub struct RehearseArgs {
     /// built-in ones).
     #[arg(long, value_name = "DIR")]
     pub mappings: Option<PathBuf>,
+    /// The emulator's org fixture.
+    #[arg(long, default_value = "samples/org.json", value_name = "FILE")]
+    pub org: PathBuf,
+    /// Run the emulator without fault injection.
+    #[arg(long)]
+    pub no_faults: bool,
 }
 
 pub fn run(args: &RehearseArgs, ctx: &Ctx) -> Result<Exit> {
@@ -72,7 +81,119 @@ pub fn run(args: &RehearseArgs, ctx: &Ctx) -> Result<Exit> {
     };
     let exit = crate::extract::run_quietly(&sub, &wctx)?;
     ctx.ui.info(format!("  extract   {}", exit.describe()));
-    ctx.ui
-        .info("  map, validate, load, verify: not built yet (later releases)");
-    Ok(exit.exit)
+    downstream(args, &wctx)
+}
+
+/// map, validate, plan, load and verify against the in-process emulator.
+fn downstream(args: &RehearseArgs, ctx: &Ctx) -> Result<Exit> {
+    use crate::emulator::{Dump, Emulator, EmulatorConfig, Faults, Fixture};
+    let text = std::fs::read_to_string(&args.org).map_err(|e| Error::io(&args.org, e))?;
+    let fixture: Fixture = serde_json::from_str(&text).map_err(|e| {
+        Error::usage(
+            format!("{}: not an org fixture: {e}", args.org.display()),
+            None,
+        )
+    })?;
+    let faults = if args.no_faults {
+        Faults::default()
+    } else {
+        Faults {
+            seed: 7,
+            concurrent_edit_rate: 0.15,
+            lock_rate: 0.1,
+            lock_ms: 200,
+            error_rate: 0.05,
+            drop_rate: 0.02,
+            processing_ms: 50,
+            token_lifetime_secs: 60,
+            ..Faults::default()
+        }
+    };
+    let emu = Emulator::start(EmulatorConfig {
+        faults: Faults::default(),
+        org: Some(Dump {
+            org: fixture,
+            ..Dump::default()
+        }),
+        ..EmulatorConfig::default()
+    })?;
+    let client = std::sync::Arc::new(crate::client::Client::new(
+        emu.endpoints(),
+        crate::client::Credentials {
+            client_id: emu.client_id().to_string(),
+            secret: crate::client::Secret::new(emu.client_secret()),
+        },
+    )?);
+    ctx.ui.info(format!(
+        "  emulator  {} ({})",
+        emu.base_url(),
+        if args.no_faults {
+            "no faults"
+        } else {
+            "faults on: 15% concurrent edits, 10% locks, 5% 5xx, 2% drops"
+        }
+    ));
+    let cfg = crate::config::Config::load(&ctx.dir)?;
+    let m = crate::map::map_dir(
+        &ctx.dir,
+        &cfg,
+        &crate::map::MapOptions {
+            online: crate::map::OnlineMode::With(client.clone()),
+            argv: "rehearse".into(),
+            ..Default::default()
+        },
+    )?;
+    ctx.ui.info(format!(
+        "  map       {} shifts mapped, {} held back",
+        m.shifts_mapped, m.shifts_held_back
+    ));
+    let v = crate::validate::validate_dir(
+        &ctx.dir,
+        &cfg,
+        &crate::validate::ValidateOptions {
+            remap: crate::validate::Remap::Never,
+            argv: "rehearse".into(),
+            ..Default::default()
+        },
+    )?;
+    ctx.ui.info(format!(
+        "  validate  {} error(s), {} warning(s): the records with errors will be held back (--allow-errors)",
+        v.report.summary.errors, v.report.summary.warnings
+    ));
+    emu.set_faults(faults)?;
+    let opts = crate::load::LoadOptions {
+        allow_errors: true,
+        max_rpm: 3000,
+        settle_timeout: std::time::Duration::from_secs(10),
+        ..Default::default()
+    };
+    let plan = crate::load::plan_dir(&ctx.dir, client.clone(), &opts, "rehearse plan")?;
+    let imports = plan.iter().filter(|w| w.action == "import").count();
+    let updates = plan.iter().filter(|w| w.action == "update").count();
+    ctx.ui.info(format!(
+        "  plan      {} week(s): {imports} import(s), {updates} update(s)",
+        plan.len()
+    ));
+    let quiet = crate::ui::Ui {
+        quiet: true,
+        progress: false,
+        ..ctx.ui.clone()
+    };
+    let r = crate::load::load_dir(&ctx.dir, client.clone(), &opts, &quiet, "rehearse load")?;
+    ctx.ui.info(format!(
+        "  load      {} week(s) done, {} with parked conflicts, {} failed; {} shift(s) held back {:?}; {} requests",
+        r.weeks_done, r.weeks_conflict, r.weeks_failed, r.shifts_held_back, r.held_back_by_reason, r.requests.total
+    ));
+    emu.set_faults(Faults::default())?;
+    let ver = crate::load::verify_dir(&ctx.dir, client, &opts, "rehearse verify")?;
+    ctx.ui.info(format!(
+        "  verify    {}: {} shift(s) match, missing {}, different {}, unexpected {}, {} conflict(s) reported",
+        if ver.matches() { "matches" } else { "DIFFERS" },
+        ver.matching_shifts, ver.missing, ver.different, ver.unexpected, ver.conflicts
+    ));
+    Ok(if ver.matches() {
+        Exit::Ok
+    } else {
+        Exit::Findings
+    })
 }
