@@ -136,14 +136,15 @@ pub struct TaskIn<'a> {
     pub code: Option<&'a str>,
 }
 
-/// One Genesys activity of a shift (instants in UTC seconds).
+/// One Genesys activity of a shift (instants in UTC seconds), borrowing its texts from the
+/// tasks and the default activity (no allocation per activity).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Activity {
-    pub code: String,
+pub struct Activity<'a> {
+    pub code: &'a str,
     pub start: i64,
     pub length_minutes: i64,
-    pub description: String,
-    pub task_id: Option<String>,
+    pub description: &'a str,
+    pub task_id: Option<&'a str>,
 }
 
 /// Why a shift's activities could not be built; the shift is held back.
@@ -159,12 +160,12 @@ pub enum ActivityIssue {
 
 /// Build a shift's activities: its tasks in start order, and the default activity (code, name) in
 /// every part of `[start, end)` that no task covers. Every issue is returned, not just the first.
-pub fn build_activities(
+pub fn build_activities<'a>(
     start: i64,
     end: i64,
-    tasks: &[TaskIn<'_>],
-    default: Option<(&str, &str)>,
-) -> Result<Vec<Activity>, Vec<ActivityIssue>> {
+    tasks: &[TaskIn<'a>],
+    default: Option<(&'a str, &'a str)>,
+) -> Result<Vec<Activity<'a>>, Vec<ActivityIssue>> {
     let mut issues = Vec::new();
     for (i, t) in tasks.iter().enumerate() {
         if t.start < start || t.end > end || t.end <= t.start {
@@ -180,14 +181,14 @@ pub fn build_activities(
     order.sort_by_key(|&i| (tasks[i].start, tasks[i].end));
     let mut out = Vec::with_capacity(tasks.len() * 2 + 1);
     let mut covered = start;
-    let gap = |from: i64, to: i64, out: &mut Vec<Activity>, issues: &mut Vec<ActivityIssue>| {
+    let gap = |from: i64, to: i64, out: &mut Vec<Activity<'a>>, issues: &mut Vec<ActivityIssue>| {
         if to > from {
             match default {
                 Some((code, name)) => out.push(Activity {
-                    code: code.to_string(),
+                    code,
                     start: from,
                     length_minutes: (to - from) / 60,
-                    description: name.to_string(),
+                    description: name,
                     task_id: None,
                 }),
                 None => issues.push(ActivityIssue::Uncovered {
@@ -201,11 +202,11 @@ pub fn build_activities(
         let t = &tasks[i];
         gap(covered, t.start, &mut out, &mut issues);
         out.push(Activity {
-            code: t.code.unwrap_or_default().to_string(),
+            code: t.code.unwrap_or_default(),
             start: t.start,
             length_minutes: (t.end - t.start) / 60,
-            description: t.name.to_string(),
-            task_id: t.task_id.map(str::to_string),
+            description: t.name,
+            task_id: t.task_id,
         });
         covered = covered.max(t.end);
     }
@@ -366,7 +367,7 @@ mod tests {
         let acts = build_activities(0, 8 * h, &tasks, Some(("ac-q", "On Queue Work"))).unwrap();
         let got: Vec<(&str, i64, i64)> = acts
             .iter()
-            .map(|a| (a.code.as_str(), a.start / 60, a.length_minutes))
+            .map(|a| (a.code, a.start / 60, a.length_minutes))
             .collect();
         assert_eq!(
             got,
@@ -378,7 +379,7 @@ mod tests {
             ]
         );
         assert_eq!(acts[1].description, "On Queue Work");
-        assert_eq!(acts[2].task_id.as_deref(), Some("Lunch"));
+        assert_eq!(acts[2].task_id, Some("Lunch"));
     }
 
     #[test]

@@ -214,8 +214,7 @@ impl TaskRow {
 /// A shift's activities as stored in `desired_shifts.activities`: a JSON array of
 /// `{"code","start","len","desc","task"}` objects, byte for byte what `serde_json` writes for them
 /// (the content hash covers this text, so it must not change), without its per-field machinery.
-fn activities_json(acts: &[core::Activity]) -> String {
-    use std::fmt::Write;
+fn activities_json(acts: &[core::Activity<'_>]) -> String {
     let mut s = String::with_capacity(acts.len() * 96 + 2);
     s.push('[');
     for (i, a) in acts.iter().enumerate() {
@@ -223,15 +222,15 @@ fn activities_json(acts: &[core::Activity]) -> String {
             s.push(',');
         }
         s.push_str("{\"code\":");
-        json_str(&mut s, &a.code);
-        let _ = write!(
-            s,
-            ",\"start\":{},\"len\":{},\"desc\":",
-            a.start, a.length_minutes
-        );
-        json_str(&mut s, &a.description);
+        json_str(&mut s, a.code);
+        s.push_str(",\"start\":");
+        push_int(&mut s, a.start);
+        s.push_str(",\"len\":");
+        push_int(&mut s, a.length_minutes);
+        s.push_str(",\"desc\":");
+        json_str(&mut s, a.description);
         s.push_str(",\"task\":");
-        match &a.task_id {
+        match a.task_id {
             Some(t) => json_str(&mut s, t),
             None => s.push_str("null"),
         }
@@ -239,6 +238,25 @@ fn activities_json(acts: &[core::Activity]) -> String {
     }
     s.push(']');
     s
+}
+
+/// An integer in decimal, as `Display` writes it.
+fn push_int(s: &mut String, v: i64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = v.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        s.push('-');
+    }
+    s.push_str(std::str::from_utf8(&buf[i..]).expect("digits"));
 }
 
 /// A JSON string literal, escaped as `serde_json` does: `"`, `\\`, and control characters
@@ -361,6 +379,9 @@ pub fn map_dir(dir: &Path, cfg: &Config, opts: &MapOptions) -> Result<MapOutcome
             serde_json::json!({"error": e.to_string()}),
         ),
     };
+    // Back to WAL after a first bulk load through a rollback journal (a no-op otherwise).
+    let _ = state.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0));
+    state.pragma_update(None, "synchronous", "NORMAL")?;
     crate::db::run_end(
         &state,
         &run,
@@ -557,11 +578,36 @@ fn map_inner(
     };
 
     // ---- the write transaction ----------------------------------------------------------------
-    let old = Connection::open_with_flags(
-        crate::db::state_path(dir),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
     drop(online);
+    // A first run (no desired state yet) is a bulk load of about a gigabyte for a large export.
+    // Through the WAL it would be written twice (WAL, then the checkpoint) and synced twice; when
+    // no other connection has the database open, it goes through a rollback journal instead: the
+    // new pages lie past the end of the file, so they are written once and never journaled, and
+    // with `synchronous = FULL` the commit is as durable and crash-safe as in WAL (a crash
+    // before the commit leaves the database as it was). `map_dir` switches back to WAL at the end,
+    // and every opener of the state sets WAL again anyway. When another connection has the
+    // database open the switch is refused and the load goes through the WAL as usual.
+    let first_load: bool = state.query_row(
+        "SELECT NOT EXISTS (SELECT 1 FROM desired_shifts)",
+        [],
+        |r| r.get(0),
+    )?;
+    if first_load {
+        let mode: String = state
+            .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))
+            .unwrap_or_default();
+        if mode.eq_ignore_ascii_case("delete") {
+            state.pragma_update(None, "synchronous", "FULL")?;
+        }
+    }
+    let old = if first_load {
+        None
+    } else {
+        Some(Connection::open_with_flags(
+            crate::db::state_path(dir),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?)
+    };
     let tx = state.transaction()?;
     tx.execute("DELETE FROM map_findings", [])?;
     let mut sink = FindingSink {
@@ -625,18 +671,20 @@ fn map_inner(
     // thread merges the results with the previous desired state and writes. They are connected
     // by a bounded channel of batches, so memory stays bounded whatever the export's size.
     {
-        let mut old_st = old.prepare(
-            "SELECT legacy_shift_id, content_hash, snapshot_id FROM desired_shifts ORDER BY legacy_shift_id",
-        )?;
-        let mut olds = old_st
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })?
-            .peekable();
+        type OldRow = rusqlite::Result<(String, i64, String)>;
+        let mut old_st = old
+            .as_ref()
+            .map(|o| {
+                o.prepare(
+                    "SELECT legacy_shift_id, content_hash, snapshot_id FROM desired_shifts ORDER BY legacy_shift_id",
+                )
+            })
+            .transpose()?;
+        let olds: Box<dyn Iterator<Item = OldRow> + '_> = match old_st.as_mut() {
+            Some(st) => Box::new(st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?),
+            None => Box::new(std::iter::empty()),
+        };
+        let mut olds = olds.peekable();
         // A first run into an empty table: drop the secondary indexes and build them again once
         // the rows are in (one sorted build instead of 1.3 million random inserts each), in the
         // same transaction, from their own definitions.
@@ -1690,27 +1738,33 @@ mod tests {
         task: Option<&'a str>,
     }
 
-    fn serde_form(acts: &[core::Activity]) -> String {
+    fn serde_form(acts: &[core::Activity<'_>]) -> String {
         let j: Vec<ActivityJson<'_>> = acts
             .iter()
             .map(|x| ActivityJson {
-                code: &x.code,
+                code: x.code,
                 start: x.start,
                 len: x.length_minutes,
-                desc: &x.description,
-                task: x.task_id.as_deref(),
+                desc: x.description,
+                task: x.task_id,
             })
             .collect();
         serde_json::to_string(&j).unwrap()
     }
 
-    fn act(code: &str, start: i64, len: i64, desc: &str, task: Option<&str>) -> core::Activity {
+    fn act<'a>(
+        code: &'a str,
+        start: i64,
+        len: i64,
+        desc: &'a str,
+        task: Option<&'a str>,
+    ) -> core::Activity<'a> {
         core::Activity {
-            code: code.into(),
+            code,
             start,
             length_minutes: len,
-            description: desc.into(),
-            task_id: task.map(str::to_string),
+            description: desc,
+            task_id: task,
         }
     }
 
