@@ -201,7 +201,7 @@ pub struct Client {
     token: Mutex<Option<Token>>,
     pub policy: Policy,
     calls: std::sync::atomic::AtomicU64,
-    gate: std::sync::OnceLock<std::sync::Arc<dyn Gate>>,
+    gate: std::sync::RwLock<Option<std::sync::Arc<dyn Gate>>>,
 }
 
 /// A hook every request passes through: the loader's global pace ([`Gate::reserve`] says how long to
@@ -263,7 +263,7 @@ impl Client {
             token: Mutex::new(None),
             policy: Policy::default(),
             calls: Default::default(),
-            gate: std::sync::OnceLock::new(),
+            gate: std::sync::RwLock::new(None),
         })
     }
 
@@ -277,9 +277,13 @@ impl Client {
         &self.creds.client_id
     }
 
-    /// Route every later request through `gate` (set once; a second call is ignored).
+    /// Route every later request through `gate` (replacing the previous one).
     pub fn set_gate(&self, gate: std::sync::Arc<dyn Gate>) {
-        let _ = self.gate.set(gate);
+        *self.gate.write().expect("gate lock") = Some(gate);
+    }
+
+    fn current_gate(&self) -> Option<std::sync::Arc<dyn Gate>> {
+        self.gate.read().expect("gate lock").clone()
     }
 
     fn observe(
@@ -289,7 +293,7 @@ impl Client {
         reply: Reply,
         headers: &reqwest::header::HeaderMap,
     ) {
-        if let Some(g) = self.gate.get() {
+        if let Some(g) = self.current_gate() {
             g.observe(method, path, reply, retry::retry_after(headers));
         }
     }
@@ -557,7 +561,7 @@ impl Client {
             if let Some(b) = body {
                 req = req.json(b);
             }
-            if let Some(g) = self.gate.get() {
+            if let Some(g) = self.current_gate() {
                 let wait = g.reserve();
                 if !wait.is_zero() {
                     tokio::time::sleep(wait).await;
