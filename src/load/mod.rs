@@ -300,7 +300,9 @@ fn prepare(
     let mut notes = Vec::new();
     notes.extend(guard::bind_org(&conn, &client, opts.rebind, read_only)?);
     let (gate_notes, error_ids) = if command == "verify" {
-        (vec![], HashSet::new())
+        // verify holds back what load held back, and refuses nothing.
+        let (_, ids) = desired::gate(&conn, dir, true).unwrap_or_default();
+        (vec![], ids)
     } else {
         desired::gate(&conn, dir, opts.allow_errors)?
     };
