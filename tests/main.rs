@@ -4,6 +4,8 @@ mod common;
 mod emulator;
 mod extract;
 mod hostile;
+mod hostile_genesys;
 mod load;
 mod map;
+mod pipeline;
 mod validate;

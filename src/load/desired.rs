@@ -161,7 +161,7 @@ pub fn gate(
                 "--allow-errors: {} validation error(s); the records concerned are held back",
                 v.errors
             ));
-            error_ids.extend(report_error_ids(dir, &v.report_path));
+            error_ids.extend(report_error_ids(dir, &v.report_path)?);
         }
         Some(_) => {}
         None => {
@@ -190,20 +190,28 @@ fn short(s: &str) -> &str {
     &s[..s.len().min(12)]
 }
 
-/// The record ids of the error findings of a validation report (JSON form).
-fn report_error_ids(dir: &Path, report: &str) -> HashSet<String> {
-    let p = if Path::new(report).is_absolute() {
-        Path::new(report).to_path_buf()
-    } else {
-        dir.join(report)
+/// The record ids of the error findings of a validation report (JSON form). The report is what
+/// decides which records are held back, so a report that cannot be read stops the load: loading
+/// without it would load records that have errors.
+fn report_error_ids(dir: &Path, report: &str) -> Result<HashSet<String>> {
+    let candidates = [dir.join(report), Path::new(report).to_path_buf()];
+    let Some(p) = candidates.iter().find(|p| p.is_file()) else {
+        return Err(Error::usage(
+            format!("the report of the last validation ({report}) is missing"),
+            Some("run `zd2gc validate` again, then load".to_string()),
+        ));
     };
-    let Ok(text) = std::fs::read_to_string(&p) else {
-        return HashSet::new();
-    };
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
-        return HashSet::new();
-    };
-    v.get("findings")
+    let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        Error::usage(
+            format!(
+                "the report of the last validation ({}) is not valid JSON: {e}",
+                p.display()
+            ),
+            Some("run `zd2gc validate` again, then load".to_string()),
+        )
+    })?;
+    Ok(v.get("findings")
         .and_then(|f| f.as_array())
         .into_iter()
         .flatten()
@@ -213,7 +221,7 @@ fn report_error_ids(dir: &Path, report: &str) -> HashSet<String> {
                 .and_then(|r| r.as_str())
                 .map(str::to_string)
         })
-        .collect()
+        .collect())
 }
 
 /// Read the desired state; `error_ids` are record ids (shift, task or agent) to hold back.

@@ -267,7 +267,8 @@ pub fn validate_dir(dir: &Path, cfg: &Config, opts: &ValidateOptions) -> Result<
             snapshot_id: &snapshot_id,
             run_id,
             report: &report,
-            report_path: &report_path,
+            // Relative to the migration directory, so the record stays true wherever zd2gc runs from.
+            report_path: &Path::new("reports").join(format!("validate-{run_id}.json")),
             report_sha256: &sha256_hex(json.as_bytes()),
             config_sha256: &config_hash(dir, &mappings),
         },
