@@ -200,9 +200,36 @@ pub struct Client {
     creds: Credentials,
     token: Mutex<Option<Token>>,
     pub policy: Policy,
+    /// Largest answers read (a hostile or broken server must not exhaust memory).
+    pub limits: Limits,
     calls: std::sync::atomic::AtomicU64,
     gate: std::sync::RwLock<Option<std::sync::Arc<dyn Gate>>>,
 }
+
+/// The largest answer bodies the client reads; a longer one is refused with a diagnostic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// An API answer (JSON of one call).
+    pub answer: usize,
+    /// A signed download URL's body (large agent-schedule queries).
+    pub download: usize,
+    /// The token answer and error bodies.
+    pub small: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            answer: 32 << 20,
+            download: 256 << 20,
+            small: 1 << 20,
+        }
+    }
+}
+
+/// Timeouts of every request: to connect, and for the whole exchange (body included).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A hook every request passes through: the loader's global pace ([`Gate::reserve`] says how long to
 /// wait before sending) and its accounting ([`Gate::observe`] sees every answer, or its absence).
@@ -243,6 +270,16 @@ fn jitter() -> f64 {
 
 impl Client {
     pub fn new(endpoints: Endpoints, creds: Credentials) -> Result<Client> {
+        Client::with_timeouts(endpoints, creds, CONNECT_TIMEOUT, REQUEST_TIMEOUT)
+    }
+
+    /// [`Client::new`] with other timeouts (tests of hostile servers use short ones).
+    pub fn with_timeouts(
+        endpoints: Endpoints,
+        creds: Credentials,
+        connect: Duration,
+        total: Duration,
+    ) -> Result<Client> {
         let loopback =
             |u: &str| u.starts_with("http://127.0.0.1") || u.starts_with("http://localhost");
         let mut b = reqwest::Client::builder();
@@ -251,8 +288,8 @@ impl Client {
             b = b.no_proxy();
         }
         let http = b
-            .timeout(Duration::from_secs(60))
-            .connect_timeout(Duration::from_secs(10))
+            .timeout(total)
+            .connect_timeout(connect)
             .user_agent(concat!("zd2gc/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::failure(format!("cannot build the HTTP client: {e}"), None))?;
@@ -262,6 +299,7 @@ impl Client {
             creds,
             token: Mutex::new(None),
             policy: Policy::default(),
+            limits: Limits::default(),
             calls: Default::default(),
             gate: std::sync::RwLock::new(None),
         })
@@ -347,17 +385,16 @@ impl Client {
                     if (200..300).contains(&status) {
                         return Ok(());
                     }
-                    let err: model::ErrorBody =
-                        serde_json::from_slice(&r.bytes().await.unwrap_or_default())
-                            .unwrap_or_default();
+                    let bytes = read_body(r, self.limits.small).await.unwrap_or_default();
+                    let err = error_body(&bytes);
                     return Err(ApiError {
-                        code: err.code,
+                        code: clean(&err.code),
                         context_id: if err.context_id.is_empty() {
                             correlation(&h)
                         } else {
-                            err.context_id
+                            clean(&err.context_id)
                         },
-                        ..fail(Some(status), err.message)
+                        ..fail(Some(status), clean(&err.message))
                     });
                 }
             }
@@ -402,15 +439,11 @@ impl Client {
                 _ => {
                     let r = res.map_err(|e| fail(None, without_url(&e)))?;
                     let status = r.status().as_u16();
-                    let bytes = r
-                        .bytes()
+                    let bytes = read_body(r, self.limits.download)
                         .await
-                        .map_err(|e| fail(Some(status), without_url(&e)))?;
+                        .map_err(|m| fail(Some(status), m))?;
                     if !(200..300).contains(&status) {
-                        return Err(fail(
-                            Some(status),
-                            String::from_utf8_lossy(&bytes).chars().take(200).collect(),
-                        ));
+                        return Err(fail(Some(status), clean(&String::from_utf8_lossy(&bytes))));
                     }
                     return serde_json::from_slice(&bytes)
                         .map_err(|e| fail(Some(status), format!("unreadable download: {e}")));
@@ -471,12 +504,11 @@ impl Client {
                     ),
                 ));
             }
-            let t: model::TokenResponse = r.json().await.map_err(|e| {
-                Error::failure(
-                    format!("unreadable token answer: {}", without_url(&e)),
-                    None,
-                )
-            })?;
+            let bytes = read_body(r, self.limits.small)
+                .await
+                .map_err(|m| Error::failure(format!("unreadable token answer: {m}"), None))?;
+            let t: model::TokenResponse = serde_json::from_slice(&bytes)
+                .map_err(|e| Error::failure(format!("unreadable token answer: {e}"), None))?;
             let life = Duration::from_secs(t.expires_in.max(1));
             return Ok(Token {
                 value: Secret(t.access_token),
@@ -609,11 +641,16 @@ impl Client {
                     };
                     let status = r.status().as_u16();
                     let headers = r.headers().clone();
-                    let bytes = r
-                        .bytes()
-                        .await
-                        .map_err(|e| fail(Some(status), without_url(&e), false))?;
-                    return Ok((status, headers, bytes_body::Body(bytes.to_vec())));
+                    let limit = if (200..300).contains(&status) {
+                        self.limits.answer
+                    } else {
+                        self.limits.small
+                    };
+                    let bytes = read_body(r, limit).await.map_err(|m| ApiError {
+                        context_id: correlation(&headers),
+                        ..fail(Some(status), m, false)
+                    })?;
+                    return Ok((status, headers, bytes_body::Body(bytes)));
                 }
             }
         }
@@ -660,21 +697,27 @@ impl Client {
                 outcome_unknown: false,
             });
         }
-        let err: model::ErrorBody = serde_json::from_slice(&body.0).unwrap_or_default();
+        let err = error_body(&body.0);
         Err(ApiError {
             method: method_name,
             path: path.to_string(),
             status: Some(status),
-            message: if err.message.is_empty() {
-                String::from_utf8_lossy(&body.0).chars().take(200).collect()
-            } else {
-                err.message
+            message: match (err.message.trim(), String::from_utf8_lossy(&body.0).trim()) {
+                ("", "") => format!(
+                    "{} (the answer had no body)",
+                    reqwest::StatusCode::from_u16(status)
+                        .ok()
+                        .and_then(|s| s.canonical_reason())
+                        .unwrap_or("no reason")
+                ),
+                ("", body) => clean(body),
+                (m, _) => clean(m),
             },
-            code: err.code,
+            code: clean(&err.code),
             context_id: if err.context_id.is_empty() {
                 correlation(&headers)
             } else {
-                err.context_id
+                clean(&err.context_id)
             },
             outcome_unknown: false,
         })
@@ -771,10 +814,64 @@ pub mod bytes_body {
 }
 
 fn correlation(h: &reqwest::header::HeaderMap) -> String {
-    h.get("ININ-Correlation-Id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
+    clean(
+        h.get("ININ-Correlation-Id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default(),
+    )
+}
+
+/// The `message`, `code` and `contextId` of an error answer, each kept when it is a string (a
+/// field of another type does not lose the others).
+fn error_body(bytes: &[u8]) -> model::ErrorBody {
+    let v: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+    let text = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+    model::ErrorBody {
+        message: text("message"),
+        code: text("code"),
+        context_id: text("contextId"),
+        ..Default::default()
+    }
+}
+
+/// Read an answer's body, refusing one longer than `limit` bytes: by its `Content-Length` before
+/// reading, else as it streams in (memory stays bounded whatever the server sends).
+async fn read_body(mut r: reqwest::Response, limit: usize) -> std::result::Result<Vec<u8>, String> {
+    if let Some(n) = r.content_length()
+        && n > limit as u64
+    {
+        return Err(format!(
+            "answer too large: {n} bytes announced, the limit is {limit} bytes"
+        ));
+    }
+    let mut out = Vec::new();
+    while let Some(c) = r
+        .chunk()
+        .await
+        .map_err(|e| format!("answer cut short: {}", without_url(&e)))?
+    {
+        if out.len() + c.len() > limit {
+            return Err(format!(
+                "answer too large: more than {limit} bytes, refused"
+            ));
+        }
+        out.extend_from_slice(&c);
+    }
+    Ok(out)
+}
+
+/// Text from a server made fit for a terminal and a log: control characters (escape sequences)
+/// replaced, at most 300 characters.
+pub fn clean(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .take(300)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if s.chars().nth(300).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 /// A reqwest error's text without its URL (a signed upload URL must not reach a log).

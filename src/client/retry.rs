@@ -79,7 +79,8 @@ impl Default for Policy {
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     let secs: f64 = v.trim().parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+    // A hostile value (1e30, NaN, negative) is no `Retry-After` at all, never a panic.
+    Duration::try_from_secs_f64(secs).ok()
 }
 
 /// The decision. Pure: the same inputs give the same action.
@@ -169,6 +170,14 @@ mod tests {
             decide(Reply::Status(429), &h, at(3), CallKind::Read, &P),
             Action::GiveUp
         );
+        // An absurd header is ignored (backoff), never a panic.
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("99999999999999999999999"),
+        );
+        assert_eq!(retry_after(&h), None);
+        h.insert(RETRY_AFTER, HeaderValue::from_static("NaN"));
+        assert_eq!(retry_after(&h), None);
         // No header: backoff.
         assert!(matches!(
             decide(
