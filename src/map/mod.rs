@@ -683,7 +683,9 @@ fn map_inner(
 
     // Shifts: three sorted streams merge-joined by shift id, on the two cores: this thread's
     // helper reads the snapshot (shifts and tasks in shift-id order) and maps each shift; this
-    // thread merges the results with the previous desired state and writes. They are connected
+    // thread merges the results with the previous desired state and writes. The content hash is
+    // computed by whichever has less to do: the reader on a first load (every row is written),
+    // the writer otherwise (most rows are only compared). They are connected
     // by a bounded channel of batches, so memory stays bounded whatever the export's size.
     {
         type OldRow = rusqlite::Result<(String, i64, String)>;
@@ -743,7 +745,9 @@ fn map_inner(
             let shared = &shared;
             let producer = std::thread::Builder::new()
                 .name("map-read".into())
-                .spawn_scoped(scope, move || produce(snap, shared, &mut zones, btx))
+                .spawn_scoped(scope, move || {
+                    produce(snap, shared, &mut zones, first_load, btx)
+                })
                 .map_err(|e| Error::failure(format!("cannot start a thread: {e}"), None))?;
             let written = (|| -> Result<()> {
                 for batch in brx {
@@ -767,7 +771,7 @@ fn map_inner(
                         if let Some(Err(_)) = olds.peek() {
                             olds.next().expect("peeked")?;
                         }
-                        let Some(d) = m.desired else {
+                        let Some(mut d) = m.desired else {
                             out.drafts_skipped += m.drafts;
                             if previous.is_some() {
                                 delete.execute([&id])?;
@@ -778,6 +782,9 @@ fn map_inner(
                         };
                         for f in m.findings {
                             sink.push(f)?;
+                        }
+                        if !first_load {
+                            d.hash = content_hash(&d, &m.exported_agent_id);
                         }
                         let file = files.get(&m.file_id).unwrap_or(&no_file);
                         match &d.held_back {
@@ -1008,6 +1015,7 @@ fn produce(
     snap: Connection,
     sh: &Shared<'_>,
     zones: &mut ZoneCache,
+    hash_here: bool,
     to_writer: std::sync::mpsc::SyncSender<Vec<Mapped>>,
 ) -> Result<(u64, u64)> {
     let stopped = || Error::failure("the map writer stopped", None);
@@ -1104,6 +1112,9 @@ fn produce(
         let main = group.swap_remove(0);
         m.id = main.shift_id;
         m.exported_agent_id = main.agent_id;
+        if hash_here && let Some(d) = m.desired.as_mut() {
+            d.hash = content_hash(d, &m.exported_agent_id);
+        }
         batch.push(m);
         if batch.len() == BATCH {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
@@ -1581,17 +1592,6 @@ fn map_shift(
         .filter(|r| r.issue.is_none())
         .and_then(|r| r.management_unit_id.clone());
     let bu = bu.map(str::to_string);
-    let mut h = Fnv::default();
-    h.str(Some(&owner))
-        .str(Some(&s.agent_id))
-        .str(user_id.as_deref())
-        .str(bu.as_deref())
-        .str(mu.as_deref())
-        .str(week.as_deref())
-        .int(start.unwrap_or(i64::MIN))
-        .int(length.unwrap_or(i64::MIN))
-        .str(Some(&activities))
-        .str(held);
     Desired {
         agent_id: owner,
         user_id,
@@ -1603,8 +1603,24 @@ fn map_shift(
         activities,
         n_activities,
         held_back: held,
-        hash: h.finish(),
+        hash: 0,
     }
+}
+
+/// The content hash of a desired row (`desired_shifts.content_hash`): what a re-run compares.
+fn content_hash(d: &Desired, exported_agent_id: &str) -> i64 {
+    let mut h = Fnv::default();
+    h.str(Some(&d.agent_id))
+        .str(Some(exported_agent_id))
+        .str(d.user_id.as_deref())
+        .str(d.bu.as_deref())
+        .str(d.mu.as_deref())
+        .str(d.week.as_deref())
+        .int(d.start.unwrap_or(i64::MIN))
+        .int(d.length.unwrap_or(i64::MIN))
+        .str(Some(&d.activities))
+        .str(d.held_back);
+    h.finish()
 }
 
 fn local_field(v: TimeVal, which: &'static str) -> &'static str {
