@@ -167,14 +167,24 @@ pub fn merge(
     let mut owned: HashSet<&str> = links.iter().map(|l| l.gid.as_str()).collect();
     let desired_ids: HashSet<&str> = desired.iter().map(|d| d.legacy.as_str()).collect();
 
-    // Adoption first: an unlinked Genesys shift identical to an unlinked desired shift becomes ours.
+    // Adoption first: an unowned Genesys shift identical to a desired shift becomes ours.
+    // Unlinked desired shifts adopt first, then linked ones whose Genesys shift is gone: a linked
+    // shift whose Genesys shift is still there is never adopted again. When that shift is gone,
+    // an identical unowned one is linked instead: it is what zd2gc itself wrote in the round
+    // before (a trade's move, an overwrite after a deletion), or a planner's copy of ours; either
+    // way the week holds ours, and adding it again would duplicate it (and, with `--on-conflict
+    // ours`, add one more copy every round). The order keeps identical desired shifts stable from
+    // one round to the next.
     let mut adopted: HashMap<&str, &str> = HashMap::new();
-    for d in desired {
-        // A linked shift is never adopted again (if its Genesys shift is gone, that is a
-        // deletion by them, handled below).
-        if link_of.contains_key(d.legacy.as_str()) {
-            continue;
-        }
+    let unlinked = desired
+        .iter()
+        .filter(|d| !link_of.contains_key(d.legacy.as_str()));
+    let relinked = desired.iter().filter(|d| {
+        link_of
+            .get(d.legacy.as_str())
+            .is_some_and(|l| view.is_some() && !theirs_by_id.contains_key(l.gid.as_str()))
+    });
+    for d in unlinked.chain(relinked) {
         let candidates = by_user.get(d.content.user.as_str());
         if let Some((gid, c)) = candidates
             .into_iter()
@@ -448,4 +458,770 @@ pub fn merge(
         }
     }
     plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::model::{Act, AgentView};
+    use proptest::prelude::*;
+
+    const H: i64 = 3600;
+
+    /// A shift of `user` starting `start_h` hours into the week, `len` minutes, one activity `code`.
+    fn shift(user: &str, start_h: i64, len: i64, code: &str) -> Content {
+        Content {
+            user: user.into(),
+            start: start_h * H,
+            len,
+            acts: vec![Act {
+                start: start_h * H,
+                len: 60,
+                code: code.into(),
+                desc: "On Queue Work".into(),
+            }],
+        }
+    }
+
+    fn want(legacy: &str, c: &Content) -> Desired {
+        Desired {
+            legacy: legacy.into(),
+            mu: "mu".into(),
+            content: c.clone(),
+        }
+    }
+
+    fn link(legacy: &str, gid: &str, base: &Content) -> Link {
+        Link {
+            legacy: legacy.into(),
+            gid: gid.into(),
+            base: Some(base.clone()),
+        }
+    }
+
+    /// A week whose agent schedules hold these (gid, content) shifts (grouped by the content's user).
+    fn week(shifts: &[(&str, &Content)]) -> WeekView {
+        let mut agents: BTreeMap<String, AgentView> = BTreeMap::new();
+        for (gid, c) in shifts {
+            agents
+                .entry(c.user.clone())
+                .or_insert_with(|| AgentView {
+                    version: 7,
+                    shifts: vec![],
+                })
+                .shifts
+                .push((gid.to_string(), (*c).clone()));
+        }
+        WeekView {
+            schedule_id: "s1".into(),
+            week_date: "2026-01-05".into(),
+            version: 3,
+            ours: true,
+            agents,
+        }
+    }
+
+    fn no_held() -> HashSet<String> {
+        HashSet::new()
+    }
+
+    fn ops(plan: &WeekPlan) -> Vec<&Op> {
+        plan.update.values().flat_map(|p| p.ops.iter()).collect()
+    }
+
+    #[test]
+    fn theirs_equal_to_base_writes_ours() {
+        let (a, b) = (shift("u", 8, 480, "c"), shift("u", 9, 480, "c"));
+        let v = week(&[("g1", &a)]);
+        let plan = merge(
+            &[want("L1", &b)],
+            &[link("L1", "g1", &a)],
+            &no_held(),
+            Some(&v),
+            OnConflict::Park,
+        );
+        assert!(plan.conflicts.is_empty());
+        assert_eq!(plan.counts.update, 1);
+        let p = &plan.update["u"];
+        assert_eq!(p.version, Some(7), "the agent schedule's current version");
+        assert_eq!(
+            p.ops,
+            vec![Op::Replace {
+                legacy: "L1".into(),
+                gid: "g1".into(),
+                content: b
+            }]
+        );
+    }
+
+    #[test]
+    fn ours_equal_to_base_leaves_a_planner_edit_or_deletion() {
+        let (a, b) = (shift("u", 8, 480, "c"), shift("u", 10, 360, "c"));
+        let links = [link("L1", "g1", &a)];
+        // Edited by a planner.
+        let v = week(&[("g1", &b)]);
+        let plan = merge(
+            &[want("L1", &a)],
+            &links,
+            &no_held(),
+            Some(&v),
+            OnConflict::Ours,
+        );
+        assert!(!plan.writes() && plan.conflicts.is_empty(), "{plan:?}");
+        assert_eq!(plan.counts.kept_theirs, 1);
+        // Deleted by a planner (the schedule stays, the shift is gone).
+        let other = shift("u", 30, 480, "c");
+        let v = week(&[("x", &other)]);
+        let plan = merge(
+            &[want("L1", &a)],
+            &links,
+            &no_held(),
+            Some(&v),
+            OnConflict::Ours,
+        );
+        assert!(!plan.writes() && plan.conflicts.is_empty(), "{plan:?}");
+        assert_eq!(plan.counts.kept_theirs, 1);
+        // The whole schedule deleted: no import either.
+        let plan = merge(
+            &[want("L1", &a)],
+            &links,
+            &no_held(),
+            None,
+            OnConflict::Ours,
+        );
+        assert!(!plan.writes() && plan.conflicts.is_empty(), "{plan:?}");
+        assert_eq!(plan.counts.kept_theirs, 1);
+    }
+
+    #[test]
+    fn theirs_equal_to_ours_is_nothing_but_a_base_refresh() {
+        let (a, b) = (shift("u", 8, 480, "c"), shift("u", 9, 480, "c"));
+        let v = week(&[("g1", &b)]);
+        let plan = merge(
+            &[want("L1", &b)],
+            &[link("L1", "g1", &a)],
+            &no_held(),
+            Some(&v),
+            OnConflict::Park,
+        );
+        assert!(!plan.writes() && plan.conflicts.is_empty());
+        assert_eq!(plan.counts.noop, 1);
+        assert_eq!(
+            plan.links,
+            vec![LinkChange::Set {
+                legacy: "L1".into(),
+                gid: "g1".into(),
+                base: b.clone(),
+                adopted: false
+            }]
+        );
+        // Already the base: not even that.
+        let plan = merge(
+            &[want("L1", &b)],
+            &[link("L1", "g1", &b)],
+            &no_held(),
+            Some(&v),
+            OnConflict::Park,
+        );
+        assert_eq!(
+            plan,
+            WeekPlan {
+                counts: PlanCounts {
+                    noop: 1,
+                    ..Default::default()
+                },
+                ..Default::default()
+            }
+        );
+    }
+
+    #[test]
+    fn all_three_different_is_a_conflict_parked_or_overwritten_and_recorded() {
+        let (base, ours, theirs) = (
+            shift("u", 8, 480, "c"),
+            shift("u", 9, 480, "c"),
+            shift("u", 8, 480, "d"),
+        );
+        let v = week(&[("g1", &theirs)]);
+        let links = [link("L1", "g1", &base)];
+        let plan = merge(
+            &[want("L1", &ours)],
+            &links,
+            &no_held(),
+            Some(&v),
+            OnConflict::Park,
+        );
+        assert!(!plan.writes());
+        assert_eq!(
+            plan.conflicts,
+            vec![Conflict {
+                kind: ConflictKind::BothChanged,
+                user: "u".into(),
+                legacy: Some("L1".into()),
+                gid: Some("g1".into()),
+                base: Some(base.clone()),
+                ours: Some(ours.clone()),
+                theirs: Some(theirs.clone()),
+                overwritten: false,
+            }]
+        );
+        let plan = merge(
+            &[want("L1", &ours)],
+            &links,
+            &no_held(),
+            Some(&v),
+            OnConflict::Ours,
+        );
+        assert_eq!(plan.conflicts.len(), 1);
+        assert!(plan.conflicts[0].overwritten);
+        assert_eq!(
+            ops(&plan),
+            vec![&Op::Replace {
+                legacy: "L1".into(),
+                gid: "g1".into(),
+                content: ours.clone()
+            }]
+        );
+        // Deleted by them while the export changed it; and dropped by the export while they changed it.
+        let v = week(&[]);
+        let plan = merge(
+            &[want("L1", &ours)],
+            &links,
+            &no_held(),
+            Some(&v),
+            OnConflict::Park,
+        );
+        assert_eq!(plan.conflicts[0].kind, ConflictKind::DeletedByThem);
+        assert!(!plan.writes());
+        let v = week(&[("g1", &theirs)]);
+        let plan = merge(&[], &links, &no_held(), Some(&v), OnConflict::Park);
+        assert_eq!(plan.conflicts[0].kind, ConflictKind::RemovedByUs);
+        assert!(!plan.writes());
+        let plan = merge(&[], &links, &no_held(), Some(&v), OnConflict::Ours);
+        assert!(plan.conflicts[0].overwritten);
+        assert_eq!(ops(&plan), vec![&Op::Delete { gid: "g1".into() }]);
+    }
+
+    #[test]
+    fn a_shift_dropped_by_the_export_is_deleted_only_when_theirs_is_still_the_base() {
+        let a = shift("u", 8, 480, "c");
+        let v = week(&[("g1", &a)]);
+        let plan = merge(
+            &[],
+            &[link("L1", "g1", &a)],
+            &no_held(),
+            Some(&v),
+            OnConflict::Park,
+        );
+        assert_eq!(ops(&plan), vec![&Op::Delete { gid: "g1".into() }]);
+        assert_eq!(plan.counts.delete, 1);
+        // Gone on both sides: only the link is forgotten.
+        let plan = merge(
+            &[],
+            &[link("L1", "g1", &a)],
+            &no_held(),
+            Some(&week(&[])),
+            OnConflict::Park,
+        );
+        assert!(!plan.writes());
+        assert_eq!(
+            plan.links,
+            vec![LinkChange::Forget {
+                legacy: "L1".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn unowned_shifts_are_never_changed_or_deleted() {
+        let mine = shift("u", 8, 480, "c");
+        let theirs = shift("u", 32, 480, "d");
+        let v = week(&[("p1", &theirs)]);
+        for mode in [OnConflict::Park, OnConflict::Ours] {
+            // The export has nothing like it; no link names it: it is not ours to delete.
+            let plan = merge(&[want("L1", &mine)], &[], &no_held(), Some(&v), mode);
+            assert_eq!(
+                ops(&plan),
+                vec![&Op::Add {
+                    legacy: Some("L1".into()),
+                    content: mine.clone()
+                }]
+            );
+            assert!(plan.links.is_empty());
+        }
+    }
+
+    #[test]
+    fn an_identical_unowned_shift_is_adopted_not_duplicated() {
+        let a = shift("u", 8, 480, "c");
+        let v = week(&[("p1", &a)]);
+        let plan = merge(
+            &[want("L1", &a)],
+            &[],
+            &no_held(),
+            Some(&v),
+            OnConflict::Park,
+        );
+        assert!(!plan.writes());
+        assert_eq!(plan.counts.adopt, 1);
+        assert_eq!(
+            plan.links,
+            vec![LinkChange::Set {
+                legacy: "L1".into(),
+                gid: "p1".into(),
+                base: a.clone(),
+                adopted: true
+            }]
+        );
+        // Two identical desired shifts and one in Genesys: one adopted, one added.
+        let plan = merge(
+            &[want("L1", &a), want("L2", &a)],
+            &[],
+            &no_held(),
+            Some(&v),
+            OnConflict::Park,
+        );
+        assert_eq!(plan.counts.adopt, 1);
+        assert_eq!(plan.counts.create, 1);
+        // An owned shift is never adopted by another legacy shift.
+        let plan = merge(
+            &[want("L2", &a)],
+            &[link("L1", "p1", &a)],
+            &["L1".to_string()].into(),
+            Some(&v),
+            OnConflict::Park,
+        );
+        assert_eq!(plan.counts.adopt, 0);
+        assert_eq!(plan.counts.create, 1);
+    }
+
+    #[test]
+    fn a_linked_shift_gone_from_genesys_relinks_to_an_identical_one_instead_of_adding_again() {
+        // What zd2gc itself re-created (a trade's move, an overwrite after a deletion) must not
+        // be added once more in the next round.
+        let (base, ours) = (shift("u", 8, 480, "c"), shift("w", 8, 480, "c"));
+        let v = week(&[("n1", &ours)]);
+        for mode in [OnConflict::Park, OnConflict::Ours] {
+            let plan = merge(
+                &[want("L1", &ours)],
+                &[link("L1", "g1", &base)],
+                &no_held(),
+                Some(&v),
+                mode,
+            );
+            assert!(!plan.writes(), "{plan:?}");
+            assert!(plan.conflicts.is_empty(), "{plan:?}");
+            assert_eq!(plan.counts.adopt, 1);
+        }
+    }
+
+    #[test]
+    fn a_desired_shift_overlapping_an_unowned_shift_is_a_conflict() {
+        let planner = shift("u", 8, 480, "d");
+        let mine = shift("u", 12, 480, "c");
+        let v = week(&[("p1", &planner)]);
+        let plan = merge(
+            &[want("L1", &mine)],
+            &[],
+            &no_held(),
+            Some(&v),
+            OnConflict::Park,
+        );
+        assert!(!plan.writes());
+        assert_eq!(plan.conflicts.len(), 1);
+        assert_eq!(plan.conflicts[0].kind, ConflictKind::OverlapsUnowned);
+        assert_eq!(plan.conflicts[0].theirs.as_ref(), Some(&planner));
+        // Overwritten: ours is added, theirs still stands (never changed nor deleted).
+        let plan = merge(
+            &[want("L1", &mine)],
+            &[],
+            &no_held(),
+            Some(&v),
+            OnConflict::Ours,
+        );
+        assert!(plan.conflicts[0].overwritten);
+        assert_eq!(
+            ops(&plan),
+            vec![&Op::Add {
+                legacy: Some("L1".into()),
+                content: mine.clone()
+            }]
+        );
+        // The same for an owned shift whose new time would overlap it.
+        let old = shift("u", 20, 480, "c");
+        let v = week(&[("p1", &planner), ("g1", &old)]);
+        let plan = merge(
+            &[want("L1", &mine)],
+            &[link("L1", "g1", &old)],
+            &no_held(),
+            Some(&v),
+            OnConflict::Park,
+        );
+        assert!(!plan.writes());
+        assert_eq!(plan.conflicts[0].kind, ConflictKind::OverlapsUnowned);
+        // Another agent's shift at the same time does not overlap.
+        let elsewhere = shift("w", 8, 480, "d");
+        let v = week(&[("p1", &elsewhere)]);
+        let plan = merge(
+            &[want("L1", &mine)],
+            &[],
+            &no_held(),
+            Some(&v),
+            OnConflict::Park,
+        );
+        assert!(plan.conflicts.is_empty() && plan.writes());
+    }
+
+    #[test]
+    fn held_back_shifts_are_left_exactly_as_they_are() {
+        let (a, b) = (shift("u", 8, 480, "c"), shift("u", 9, 480, "c"));
+        let held: HashSet<String> = ["L1".to_string()].into();
+        for theirs in [&a, &b] {
+            let v = week(&[("g1", theirs)]);
+            for mode in [OnConflict::Park, OnConflict::Ours] {
+                let plan = merge(&[], &[link("L1", "g1", &a)], &held, Some(&v), mode);
+                assert_eq!(plan, WeekPlan::default(), "{theirs:?} {mode:?}");
+            }
+        }
+        // Even with the schedule gone, its link is kept.
+        let plan = merge(&[], &[link("L1", "g1", &a)], &held, None, OnConflict::Park);
+        assert_eq!(plan, WeekPlan::default());
+    }
+
+    #[test]
+    fn a_week_without_schedule_is_one_import() {
+        let (a, b) = (shift("u", 8, 480, "c"), shift("w", 8, 480, "c"));
+        let plan = merge(
+            &[want("L1", &a), want("L2", &b)],
+            &[],
+            &no_held(),
+            None,
+            OnConflict::Park,
+        );
+        let import = plan.import.as_ref().unwrap();
+        assert_eq!(import["u"], vec![("L1".to_string(), a)]);
+        assert_eq!(import["w"], vec![("L2".to_string(), b)]);
+        assert!(plan.update.is_empty());
+        assert_eq!(plan.counts.create, 2);
+    }
+
+    #[test]
+    fn a_shift_traded_to_another_agent_moves_by_delete_and_add() {
+        let (base, ours) = (shift("u", 8, 480, "c"), shift("w", 8, 480, "c"));
+        let v = week(&[("g1", &base)]);
+        let plan = merge(
+            &[want("L1", &ours)],
+            &[link("L1", "g1", &base)],
+            &no_held(),
+            Some(&v),
+            OnConflict::Park,
+        );
+        assert_eq!(plan.update["u"].ops, vec![Op::Delete { gid: "g1".into() }]);
+        assert_eq!(
+            plan.update["w"].version, None,
+            "a new agent schedule carries no version"
+        );
+        assert_eq!(
+            plan.update["w"].ops,
+            vec![Op::Add {
+                legacy: Some("L1".into()),
+                content: ours
+            }]
+        );
+    }
+
+    // ---- Properties, over small random weeks where equal and overlapping shifts are frequent. ----
+
+    /// What Genesys holds for a linked shift.
+    #[derive(Debug, Clone)]
+    enum Theirs {
+        Gone,
+        Base,
+        Ours,
+        Other(Content),
+    }
+
+    #[derive(Debug, Clone)]
+    struct Entry {
+        ours: Option<Content>,
+        base: Option<Option<Content>>,
+        theirs: Theirs,
+        held: bool,
+    }
+
+    #[derive(Debug, Clone)]
+    struct Case {
+        entries: Vec<Entry>,
+        unowned: Vec<Content>,
+        schedule: bool,
+        mode: OnConflict,
+    }
+
+    fn any_content() -> impl Strategy<Value = Content> {
+        (
+            0..2usize,
+            0..5i64,
+            prop_oneof![Just(240i64), Just(300)],
+            0..2u8,
+        )
+            .prop_map(|(u, slot, len, code)| {
+                shift(&format!("u{u}"), slot * 4, len, &format!("c{code}"))
+            })
+    }
+
+    fn any_entry() -> impl Strategy<Value = Entry> {
+        (
+            proptest::option::weighted(0.8, any_content()),
+            proptest::option::weighted(0.7, proptest::option::weighted(0.95, any_content())),
+            0..4u8,
+            any_content(),
+            any::<bool>(),
+        )
+            .prop_map(|(ours, base, t, other, held)| Entry {
+                held: held && ours.is_none(),
+                theirs: match t {
+                    0 => Theirs::Gone,
+                    1 => Theirs::Base,
+                    2 => Theirs::Ours,
+                    _ => Theirs::Other(other),
+                },
+                ours,
+                base,
+            })
+    }
+
+    fn any_case() -> impl Strategy<Value = Case> {
+        (
+            proptest::collection::vec(any_entry(), 0..8),
+            proptest::collection::vec(any_content(), 0..4),
+            proptest::bool::weighted(0.8),
+            any::<bool>(),
+        )
+            .prop_map(|(entries, unowned, schedule, ours)| Case {
+                entries,
+                unowned,
+                schedule,
+                mode: if ours {
+                    OnConflict::Ours
+                } else {
+                    OnConflict::Park
+                },
+            })
+    }
+
+    /// The merge's inputs of a case.
+    fn inputs(c: &Case) -> (Vec<Desired>, Vec<Link>, HashSet<String>, Option<WeekView>) {
+        let mut desired = vec![];
+        let mut links = vec![];
+        let mut held = HashSet::new();
+        let mut shifts: Vec<(String, Content)> = vec![];
+        for (i, e) in c.entries.iter().enumerate() {
+            let legacy = format!("L{i}");
+            // The export's shifts of one agent never overlap (validate refuses them), so
+            // neither do the desired ones.
+            if let Some(o) = &e.ours
+                && !desired.iter().any(|d: &Desired| d.content.overlaps(o))
+            {
+                desired.push(want(&legacy, o));
+            }
+            if e.held {
+                held.insert(legacy.clone());
+            }
+            if let Some(base) = &e.base {
+                let gid = format!("g{i}");
+                links.push(Link {
+                    legacy: legacy.clone(),
+                    gid: gid.clone(),
+                    base: base.clone(),
+                });
+                let t = match &e.theirs {
+                    Theirs::Gone => None,
+                    Theirs::Base => base.clone(),
+                    Theirs::Ours => e.ours.clone(),
+                    Theirs::Other(x) => Some(x.clone()),
+                };
+                if let Some(t) = t {
+                    shifts.push((gid, t));
+                }
+            }
+        }
+        for (j, u) in c.unowned.iter().enumerate() {
+            shifts.push((format!("p{j}"), u.clone()));
+        }
+        let view = c.schedule.then(|| {
+            let refs: Vec<(&str, &Content)> = shifts.iter().map(|(g, s)| (g.as_str(), s)).collect();
+            week(&refs)
+        });
+        (desired, links, held, view)
+    }
+
+    /// What Genesys and the crosswalk hold once a plan is written and read back (new shifts get
+    /// fresh ids). Panics on an op the server would refuse (an unknown id).
+    fn apply(
+        view: Option<&WeekView>,
+        links: &[Link],
+        plan: &WeekPlan,
+        fresh: &mut u32,
+    ) -> (Option<WeekView>, Vec<Link>) {
+        let mut next = |c: &Content| {
+            *fresh += 1;
+            (format!("n{fresh}"), c.clone())
+        };
+        let out = match (view, &plan.import) {
+            (None, Some(import)) => {
+                let mut v = week(&[]);
+                for (user, shifts) in import {
+                    let a = v.agents.entry(user.clone()).or_default();
+                    a.shifts.extend(shifts.iter().map(|(_, c)| next(c)));
+                }
+                Some(v)
+            }
+            (None, None) => None,
+            (Some(v), _) => {
+                assert!(plan.import.is_none());
+                let mut v = v.clone();
+                for (user, p) in &plan.update {
+                    let a = v.agents.entry(user.clone()).or_default();
+                    for op in &p.ops {
+                        match op {
+                            Op::Add { content, .. } => {
+                                assert_eq!(&content.user, user);
+                                a.shifts.push(next(content));
+                            }
+                            Op::Replace { gid, content, .. } => {
+                                assert_eq!(&content.user, user);
+                                let s = a
+                                    .shifts
+                                    .iter_mut()
+                                    .find(|(g, _)| g == gid)
+                                    .expect("replace of a shift of that agent");
+                                s.1 = content.clone();
+                            }
+                            Op::Delete { gid } => {
+                                let n = a.shifts.len();
+                                a.shifts.retain(|(g, _)| g != gid);
+                                assert_eq!(
+                                    a.shifts.len() + 1,
+                                    n,
+                                    "delete of a shift of that agent"
+                                );
+                            }
+                        }
+                    }
+                }
+                Some(v)
+            }
+        };
+        let mut links: BTreeMap<String, Link> = links
+            .iter()
+            .map(|l| (l.legacy.clone(), l.clone()))
+            .collect();
+        for ch in &plan.links {
+            match ch {
+                LinkChange::Set {
+                    legacy, gid, base, ..
+                } => {
+                    links.insert(
+                        legacy.clone(),
+                        Link {
+                            legacy: legacy.clone(),
+                            gid: gid.clone(),
+                            base: Some(base.clone()),
+                        },
+                    );
+                }
+                LinkChange::Forget { legacy } => {
+                    links.remove(legacy);
+                }
+            }
+        }
+        (out, links.into_values().collect())
+    }
+
+    fn all_shifts(v: Option<&WeekView>) -> BTreeMap<String, Content> {
+        v.into_iter()
+            .flat_map(|v| v.agents.values())
+            .flat_map(|a| a.shifts.iter().cloned())
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// No shift zd2gc does not own (unlinked, or linked to a held-back record) is ever in the
+        /// write set, and every one of them is still there, unchanged, after the writes.
+        #[test]
+        fn unowned_and_held_back_shifts_are_never_written(c in any_case()) {
+            let (desired, links, held, view) = inputs(&c);
+            let plan = merge(&desired, &links, &held, view.as_ref(), c.mode);
+            let writable: HashSet<&str> = links.iter().filter(|l| !held.contains(&l.legacy)).map(|l| l.gid.as_str()).collect();
+            for op in ops(&plan) {
+                match op {
+                    Op::Replace { gid, .. } | Op::Delete { gid } => prop_assert!(writable.contains(gid.as_str()), "{op:?} touches a shift zd2gc does not own"),
+                    Op::Add { .. } => {}
+                }
+            }
+            for ch in &plan.links {
+                let legacy = match ch { LinkChange::Set { legacy, .. } | LinkChange::Forget { legacy } => legacy };
+                prop_assert!(!held.contains(legacy), "a held-back link changed: {ch:?}");
+            }
+            let before = all_shifts(view.as_ref());
+            let (after, _) = apply(view.as_ref(), &links, &plan, &mut 0);
+            let after = all_shifts(after.as_ref());
+            for (gid, s) in &before {
+                if !writable.contains(gid.as_str()) {
+                    prop_assert_eq!(after.get(gid), Some(s), "unowned shift {} changed", gid);
+                }
+            }
+        }
+
+        /// Written and read back, every desired shift not in a parked conflict holds ours, unless
+        /// it is a planner's edit or deletion of a shift the export did not change (theirs stands).
+        #[test]
+        fn the_writes_make_genesys_hold_ours(c in any_case()) {
+            let (desired, links, held, view) = inputs(&c);
+            let plan = merge(&desired, &links, &held, view.as_ref(), c.mode);
+            let parked: HashSet<&str> = plan.conflicts.iter().filter(|x| !x.overwritten).filter_map(|x| x.legacy.as_deref()).collect();
+            let (after, _) = apply(view.as_ref(), &links, &plan, &mut 0);
+            let now = all_shifts(after.as_ref());
+            let theirs = all_shifts(view.as_ref());
+            for d in &desired {
+                if parked.contains(d.legacy.as_str()) {
+                    continue;
+                }
+                let l = links.iter().find(|l| l.legacy == d.legacy);
+                let kept = l.is_some_and(|l| l.base.as_ref() == Some(&d.content) && theirs.get(&l.gid) != Some(&d.content));
+                if kept {
+                    prop_assert_eq!(now.get(&l.unwrap().gid), theirs.get(&l.unwrap().gid));
+                } else {
+                    prop_assert!(now.values().any(|s| *s == d.content), "{} does not hold ours: {:?}", d.legacy, plan);
+                }
+            }
+            // Nothing desired is duplicated by the writes: at most one new copy per desired shift.
+            let added = ops(&plan).iter().filter(|o| matches!(o, Op::Add { .. })).count()
+                + plan.import.as_ref().map_or(0, |i| i.values().map(Vec::len).sum());
+            prop_assert!(added <= desired.len());
+        }
+
+        /// Merging the written result again sends no write, and changes nothing a second time.
+        #[test]
+        fn merging_the_result_again_writes_nothing(c in any_case()) {
+            let (desired, links, held, view) = inputs(&c);
+            let plan = merge(&desired, &links, &held, view.as_ref(), c.mode);
+            let mut fresh = 0;
+            let (view2, links2) = apply(view.as_ref(), &links, &plan, &mut fresh);
+            let again = merge(&desired, &links2, &held, view2.as_ref(), c.mode);
+            prop_assert!(!again.writes(), "second round writes: first {:?}\nsecond {:?}", plan, again);
+            let (view3, links3) = apply(view2.as_ref(), &links2, &again, &mut fresh);
+            let third = merge(&desired, &links3, &held, view3.as_ref(), c.mode);
+            prop_assert!(!third.writes() && third.links.is_empty(), "third round: {:?}", third);
+            // The conflicts left are stable: the same ones are reported every round.
+            let parked = |p: &WeekPlan| -> Vec<(Option<String>, ConflictKind)> {
+                let mut v: Vec<_> = p.conflicts.iter().filter(|x| !x.overwritten).map(|x| (x.legacy.clone(), x.kind)).collect();
+                v.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.as_str().cmp(b.1.as_str())));
+                v
+            };
+            prop_assert_eq!(parked(&again), parked(&third));
+        }
+    }
 }
