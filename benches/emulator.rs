@@ -106,7 +106,7 @@ fn main() {
 /// odd ones (New York business units) on Sunday 2026-01-04.
 fn week_of(s: usize) -> String {
     let mu = s % 100;
-    let first = if (mu % 10) % 2 == 0 {
+    let first = if (mu % 10).is_multiple_of(2) {
         chrono::NaiveDate::from_ymd_opt(2026, 1, 5)
     } else {
         chrono::NaiveDate::from_ymd_opt(2026, 1, 4)

@@ -257,11 +257,11 @@ pub fn read(conn: &Connection, error_ids: &HashSet<String>) -> Result<DesiredSta
         let acts: Vec<ActJson> = serde_json::from_str(&acts).unwrap_or_default();
         let held_reason = if let Some(reason) = reason {
             Some(reason)
-        } else if error_ids.contains(&legacy) || error_ids.contains(&agent) {
-            Some("validation-error".to_string())
-        } else if acts
-            .iter()
-            .any(|a| a.task.as_ref().is_some_and(|t| error_ids.contains(t)))
+        } else if error_ids.contains(&legacy)
+            || error_ids.contains(&agent)
+            || acts
+                .iter()
+                .any(|a| a.task.as_ref().is_some_and(|t| error_ids.contains(t)))
         {
             Some("validation-error".to_string())
         } else {
