@@ -13,7 +13,10 @@
 //! Invariants: nothing ambiguous is guessed (see [`core`]); every row records the run that wrote
 //! it, and a re-run on the same inputs writes nothing (rows are compared by a content hash).
 //! Memory is bounded: shifts and tasks are streamed in shift-id order and merge-joined with each
-//! other and with the previous desired state, in one write transaction.
+//! other and with the previous desired state, in one write transaction. The two cores share the
+//! work: one thread reads and maps, the other merges with the previous state and writes, connected
+//! by a bounded channel of batches. A first run (empty desired state) is a bulk load: written once
+//! through a rollback journal when nothing else has the state open, secondary indexes built after.
 
 pub mod agents;
 pub mod core;
