@@ -267,6 +267,11 @@ fn push_int(s: &mut String, v: i64) {
 fn json_str(s: &mut String, v: &str) {
     s.push('"');
     let b = v.as_bytes();
+    if !b.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\') {
+        s.push_str(v);
+        s.push('"');
+        return;
+    }
     let mut from = 0;
     for (i, &c) in b.iter().enumerate() {
         let esc: &str = match c {
