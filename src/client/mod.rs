@@ -95,7 +95,7 @@ pub fn read_secret_file(path: &std::path::Path) -> Result<String> {
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = meta.permissions().mode();
-        if mode & 0o077 != 0 && false {
+        if mode & 0o077 != 0 {
             return Err(Error::usage(
                 format!(
                     "the client secret file {} is readable by others (mode {:o})",
