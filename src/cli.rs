@@ -97,19 +97,116 @@ pub fn run(cli: Cli) -> Result<Exit> {
     let ctx = Ctx {
         dir: cli.global.dir.clone(),
         ui,
-        argv: std::env::args().skip(1).collect(),
+        argv: redact_argv(std::env::args().skip(1)),
     };
-    match cli.command {
-        Command::Init(a) => crate::init::run(&a, &ctx),
-        Command::Extract(a) => crate::extract::run(&a, &ctx),
-        Command::Emulate(a) => crate::emulator::run_cli(&a, &ctx),
-        Command::Rehearse(a) => crate::rehearse::run(&a, &ctx),
-        Command::Map(a) => crate::map::run(&a, &ctx),
-        Command::Validate(a) => crate::validate::run(&a, &ctx),
-        Command::Plan(a) => crate::load::run_plan(&a, &ctx),
-        Command::Load(a) => crate::load::run_load(&a, &ctx),
-        Command::Status(a) => crate::load::run_status(&a, &ctx),
-        Command::Verify(a) => crate::load::run_verify(&a, &ctx),
-        Command::Crosswalk(a) => crate::crosswalk::run(&a, &ctx),
+    // The audit: one row of `runs` per command that works on a migration directory, begun before
+    // the stage runs and ended after it, whatever the outcome (the stages reuse this record).
+    let audited = match &cli.command {
+        Command::Emulate(_) | Command::Rehearse(_) => None,
+        c => Some(command_name(c)),
+    };
+    let Some(name) = audited else {
+        return dispatch(cli.command, &ctx);
+    };
+    let dir = ctx.dir.clone();
+    let args = ctx.argv.join(" ");
+    let started = crate::db::now_rfc3339();
+    let id = crate::db::audit_begin(&dir, name, &args).map_err(|e| crate::db::explain(e, &dir))?;
+    let res = dispatch(cli.command, &ctx).map_err(|e| crate::db::explain(e, &dir));
+    let end = crate::db::audit_end(&dir, id, name, &args, &started, res.as_ref().copied());
+    match (res, end) {
+        (Ok(exit), Err(e)) => {
+            // The command did its work but its audit record could not be ended: say so.
+            let e = crate::db::explain(e, &dir);
+            ctx.ui.warn(format!(
+                "the run could not be recorded in the audit trail: {e}"
+            ));
+            Ok(exit.worst(Exit::Failure))
+        }
+        (res, _) => res,
+    }
+}
+
+fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::Init(_) => "init",
+        Command::Extract(_) => "extract",
+        Command::Map(_) => "map",
+        Command::Validate(_) => "validate",
+        Command::Plan(_) => "plan",
+        Command::Load(_) => "load",
+        Command::Status(_) => "status",
+        Command::Verify(_) => "verify",
+        Command::Crosswalk(_) => "crosswalk",
+        Command::Emulate(_) => "emulate",
+        Command::Rehearse(_) => "rehearse",
+    }
+}
+
+/// The arguments as the audit keeps them: no flag takes a secret, but a value that equals a
+/// secret of the environment (pasted by mistake) or follows a secret-looking flag is replaced.
+pub fn redact_argv(args: impl Iterator<Item = String>) -> Vec<String> {
+    let secrets = env_secrets();
+    let looks_secret = |a: &str| {
+        let a = a.to_ascii_lowercase();
+        a.starts_with("--")
+            && ["secret", "token", "password", "passwd"]
+                .iter()
+                .any(|w| a.contains(w))
+            && !a.starts_with("--secret-file")
+    };
+    let mut out = Vec::new();
+    let mut hide_next = false;
+    for a in args {
+        let hidden = hide_next || secrets.iter().any(|s| a.contains(s.as_str()));
+        hide_next = false;
+        if hidden {
+            out.push("***".into());
+        } else if looks_secret(&a) {
+            match a.split_once('=') {
+                Some((k, _)) => out.push(format!("{k}=***")),
+                None => {
+                    hide_next = true;
+                    out.push(a);
+                }
+            }
+        } else {
+            out.push(a);
+        }
+    }
+    out
+}
+
+/// The secrets of the environment (the client secret), to keep out of the audit.
+fn env_secrets() -> Vec<String> {
+    ["GENESYSCLOUD_OAUTHCLIENT_SECRET"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .map(|v| v.trim().to_string())
+        .filter(|v| v.len() >= 4)
+        .collect()
+}
+
+/// A text for the audit (an error message that may quote an argument) without the environment's
+/// secrets.
+pub fn redact_text(s: &str) -> String {
+    env_secrets()
+        .iter()
+        .fold(s.to_string(), |t, sec| t.replace(sec.as_str(), "***"))
+}
+
+fn dispatch(command: Command, ctx: &Ctx) -> Result<Exit> {
+    match command {
+        Command::Init(a) => crate::init::run(&a, ctx),
+        Command::Extract(a) => crate::extract::run(&a, ctx),
+        Command::Emulate(a) => crate::emulator::run_cli(&a, ctx),
+        Command::Rehearse(a) => crate::rehearse::run(&a, ctx),
+        Command::Map(a) => crate::map::run(&a, ctx),
+        Command::Validate(a) => crate::validate::run(&a, ctx),
+        Command::Plan(a) => crate::load::run_plan(&a, ctx),
+        Command::Load(a) => crate::load::run_load(&a, ctx),
+        Command::Status(a) => crate::load::run_status(&a, ctx),
+        Command::Verify(a) => crate::load::run_verify(&a, ctx),
+        Command::Crosswalk(a) => crate::crosswalk::run(&a, ctx),
     }
 }

@@ -27,6 +27,17 @@ impl Exit {
         }
     }
 
+    /// The outcome's name in the audit trail.
+    pub fn name(self) -> &'static str {
+        match self {
+            Exit::Ok => "ok",
+            Exit::Findings => "findings",
+            Exit::Failure => "failure",
+            Exit::Partial => "partial",
+            Exit::Interrupted => "interrupted",
+        }
+    }
+
     /// The worse of two outcomes (for commands that run several steps).
     pub fn worst(self, other: Exit) -> Exit {
         fn rank(e: Exit) -> u8 {

@@ -8,4 +8,5 @@ mod hostile_genesys;
 mod load;
 mod map;
 mod pipeline;
+mod security;
 mod validate;

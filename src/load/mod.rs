@@ -21,6 +21,7 @@ pub mod journal;
 pub mod merge;
 pub mod model;
 pub mod pacer;
+pub mod status;
 #[doc(hidden)]
 pub mod synth;
 pub mod worker;
@@ -95,7 +96,12 @@ pub struct VerifyArgs {
 
 /// Progress of the load journal, parked conflicts and failures.
 #[derive(Debug, Clone, clap::Args)]
-pub struct StatusArgs {}
+pub struct StatusArgs {
+    /// List every run recorded in the audit trail (command, arguments, outcome, exit code) instead;
+    /// a table on stdout, or JSON with `--json`.
+    #[arg(long)]
+    pub history: bool,
+}
 
 /// Everything a load is told.
 #[derive(Debug, Clone)]
@@ -414,18 +420,34 @@ pub fn load_dir(
             });
         }
         let mut outs = Vec::new();
+        let mut fatal = None;
         while let Some(r) = set.join_next().await {
             match r {
                 Ok(o) => outs.push(o),
-                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(e) if e.is_panic() => {
+                    // A journal that cannot be written (full disk, read-only) is a tool failure
+                    // with what to do; any other panic is a bug and goes on.
+                    let p = e.into_panic();
+                    let m = p
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+                    match m.and_then(|m| crate::db::explain_text(&m, dir)) {
+                        Some(err) => fatal = fatal.or(Some(err)),
+                        None => std::panic::resume_unwind(p),
+                    }
+                }
                 Err(_) => {}
             }
         }
         ticker.abort();
-        (outs, not_started)
+        (outs, not_started, fatal)
     });
     ui.progress_done();
-    let (outs, not_started) = outcomes;
+    let (outs, not_started, fatal) = outcomes;
+    if let Some(e) = fatal {
+        return Err(e);
+    }
     report.weeks_not_started = not_started;
     for (bu, week, o) in outs {
         match o {
@@ -465,6 +487,15 @@ pub fn load_dir(
         exit,
         &serde_json::to_value(&report).unwrap_or_default(),
     );
+    // A full disk or a read-only state database is a tool failure, not a partial load: stop with
+    // what to do (the journal's transactions keep it consistent; a re-run resumes).
+    if let Some(e) = report
+        .failures
+        .iter()
+        .find_map(|(_, _, why)| crate::db::explain_text(why, dir))
+    {
+        return Err(e);
+    }
     Ok(report)
 }
 
@@ -929,7 +960,10 @@ pub fn print_verify(ui: &Ui, r: &VerifyReport) {
     ui.json_summary(&serde_json::to_value(r).unwrap_or_default());
 }
 
-pub fn run_status(_a: &StatusArgs, ctx: &Ctx) -> Result<Exit> {
+pub fn run_status(a: &StatusArgs, ctx: &Ctx) -> Result<Exit> {
+    if a.history {
+        return status::run_history(ctx);
+    }
     let r = status_dir(&ctx.dir)?;
     if ctx.ui.json {
         ctx.ui
