@@ -144,6 +144,16 @@ fn run(rpm: u32, agents: usize, weeks: usize, with_faults: bool) {
         api,
         (r.seconds / bound - 1.0) * 100.0
     );
+    let l = &r.lost_imports;
+    println!(
+        "  lost import answers: {} ({} found by their marker, {} imported again); {:.1}s settling them in all, largest window {:.1}s (settle timeout {}s)",
+        l.lost,
+        l.found,
+        l.imported_again,
+        l.settle_ms as f64 / 1000.0,
+        l.max_window_ms as f64 / 1000.0,
+        opts.settle_timeout.as_secs()
+    );
     emu.set_faults(Faults::default()).expect("faults off");
     let v = verify_dir(
         dir.path(),

@@ -177,6 +177,8 @@ pub struct Shared {
     read_only: bool,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     totals: Mutex<Counters>,
+    /// Observed import completion times (the settle window of a lost import answer).
+    pub imports: worker::ImportTimes,
 }
 
 impl Shared {
@@ -247,6 +249,8 @@ pub struct LoadReport {
     /// The token, the reads that tell each week's state, and one upload-URL / PUT / process triple per week written.
     pub minimum_requests: u64,
     pub seconds: f64,
+    /// Imports whose answer was lost, and what settling them cost.
+    pub lost_imports: worker::LostImports,
     pub interrupted: bool,
     pub notes: Vec<String>,
 }
@@ -331,6 +335,7 @@ fn prepare(
         read_only,
         locks: Mutex::default(),
         totals: Mutex::default(),
+        imports: worker::ImportTimes::default(),
     });
     Ok(Prepared {
         shared,
@@ -480,6 +485,7 @@ pub fn load_dir(
         .min(1);
     report.minimum_requests = token + t.state_reads + 3 * t.weeks_written.len() as u64;
     report.seconds = started.elapsed().as_secs_f64();
+    report.lost_imports = sh.imports.lost_imports();
     let exit = report.exit();
     finish_run(
         &sh,

@@ -18,9 +18,81 @@ use super::{Counters, Shared};
 use crate::client::retry::CallKind;
 use crate::client::{ApiError, Refusal, enc};
 use crate::genesys::model as m;
+use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+
+/// How long this run's imports took to show in the week's list, and what lost import answers
+/// cost. Shared by every week of a load.
+#[derive(Debug, Default)]
+pub struct ImportTimes {
+    inner: Mutex<(Vec<u64>, LostImports)>,
+}
+
+/// Imports whose process call got no usable answer (`502`/`503`/`504`, a dropped connection).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LostImports {
+    pub lost: u64,
+    /// Found by their marker within the settle window (the import had been applied).
+    pub found: u64,
+    /// Not found within the window: planned and imported again.
+    pub imported_again: u64,
+    /// Time spent settling them, all weeks together.
+    pub settle_ms: u64,
+    /// The largest settle window used.
+    pub max_window_ms: u64,
+}
+
+/// Completions to observe before the settle window of a lost import follows them.
+pub const MIN_OBSERVED_IMPORTS: usize = 3;
+
+/// How long to look for the marker of an import whose answer was lost before importing again:
+/// three times the 95th percentile of the completion times observed so far (send → visible in
+/// the list), at least `floor`, at most `cap` (the settle timeout); `cap` until
+/// [`MIN_OBSERVED_IMPORTS`] completions were seen. Never shorter than what this run's imports
+/// were seen to need, so a lost import that was applied is found, not doubled; and a lost one
+/// that was not (a `502`/`503`) costs a few completion times instead of the whole settle timeout.
+pub fn settle_window(completions_ms: &[u64], floor: Duration, cap: Duration) -> Duration {
+    if completions_ms.len() < MIN_OBSERVED_IMPORTS {
+        return cap;
+    }
+    let mut v = completions_ms.to_vec();
+    v.sort_unstable();
+    let i = ((v.len() as f64 * 0.95).ceil() as usize).clamp(1, v.len()) - 1;
+    Duration::from_millis(v[i].saturating_mul(3))
+        .max(floor)
+        .min(cap.max(floor))
+}
+
+impl ImportTimes {
+    /// An import became visible `ms` after its process call was sent.
+    pub fn completed(&self, ms: u64) {
+        self.inner.lock().expect("import times").0.push(ms);
+    }
+
+    pub fn window(&self, floor: Duration, cap: Duration) -> Duration {
+        settle_window(&self.inner.lock().expect("import times").0, floor, cap)
+    }
+
+    fn lost(&self, found: bool, spent: Duration, window: Duration) {
+        let mut g = self.inner.lock().expect("import times");
+        let l = &mut g.1;
+        l.lost += 1;
+        if found {
+            l.found += 1;
+        } else {
+            l.imported_again += 1;
+        }
+        l.settle_ms += spent.as_millis() as u64;
+        l.max_window_ms = l.max_window_ms.max(window.as_millis() as u64);
+    }
+
+    pub fn lost_imports(&self) -> LostImports {
+        self.inner.lock().expect("import times").1.clone()
+    }
+}
 
 /// How a week ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,7 +269,8 @@ async fn run_week_inner(
     let mut known: Option<m::BuScheduleMetadata> = None;
     if matches!(row.state, State::Processing) && row.step.as_deref() == Some("import") {
         let since = row.sent_at.unwrap_or_else(now_ms);
-        known = settle_import(sh, bu, week, &mark, since, counters).await?;
+        // Nothing observed yet in this run: the whole settle timeout from when it was sent.
+        known = settle_import(sh, bu, week, &mark, since, sh.opts.settle_timeout, counters).await?;
         sh.save(
             &row,
             "reconciled",
@@ -327,6 +400,12 @@ async fn run_week_inner(
                 } else {
                     known = meta;
                 }
+                if view.is_none()
+                    && known.is_some()
+                    && let Some(sent) = row.sent_at
+                {
+                    sh.imports.completed((now_ms() - sent).max(0) as u64);
+                }
             }
             Step::Stale(why) => {
                 refusals += 1;
@@ -339,8 +418,21 @@ async fn run_week_inner(
                 row.state = State::Verifying;
                 sh.save(&row, "outcome-unknown", "");
                 known = match view {
-                    // An import is settled by its marker, never by importing again blindly.
-                    None => follow(sh, bu, week, &mark, None, &row, counters).await?,
+                    // An import is settled by its marker, never by importing again blindly: the
+                    // list is read at once, then with a short backoff, for a window that follows
+                    // this run's observed completion times (see [`settle_window`]).
+                    None => {
+                        let t = Instant::now();
+                        let window = sh.imports.window(
+                            Duration::from_millis((5 * sh.opts.poll_ms).max(1_000)),
+                            sh.opts.settle_timeout,
+                        );
+                        let since = row.sent_at.unwrap_or_else(now_ms);
+                        let found =
+                            settle_import(sh, bu, week, &mark, since, window, counters).await?;
+                        sh.imports.lost(found.is_some(), t.elapsed(), window);
+                        found
+                    }
                     // An update carried its versions: read at once.
                     Some(_) => None,
                 };
@@ -605,6 +697,7 @@ async fn follow(
                 week,
                 mark,
                 row.sent_at.unwrap_or_else(now_ms),
+                sh.opts.settle_timeout,
                 counters,
             )
             .await
@@ -630,16 +723,19 @@ async fn follow(
     }
 }
 
-/// Poll the week's schedule list for our marker until `settle_timeout` after `since_ms`.
+/// Poll the week's schedule list for our marker until `window` after `since_ms`: at once, then
+/// with a backoff from `poll_ms` growing by half, capped at a quarter of the window (and 2 s).
 async fn settle_import(
     sh: &Shared,
     bu: &str,
     week: &str,
     mark: &str,
     since_ms: i64,
+    window: Duration,
     counters: &mut Counters,
 ) -> Result<Option<m::BuScheduleMetadata>, Failed> {
-    let deadline_ms = since_ms + sh.opts.settle_timeout.as_millis() as i64;
+    let deadline_ms = since_ms + window.as_millis() as i64;
+    let cap = (window.as_millis() as u64 / 4).clamp(sh.opts.poll_ms, 2_000);
     let mut wait = sh.opts.poll_ms;
     loop {
         counters.polls += 1;
@@ -654,7 +750,33 @@ async fn settle_import(
         if now_ms() >= deadline_ms {
             return Ok(None);
         }
-        tokio::time::sleep(Duration::from_millis(wait)).await;
-        wait = (wait * 3 / 2).min(2_000);
+        let left = (deadline_ms - now_ms()).max(1) as u64;
+        tokio::time::sleep(Duration::from_millis(wait.min(left))).await;
+        wait = (wait * 3 / 2).min(cap);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_settle_window_of_a_lost_import_follows_observed_completions() {
+        let floor = Duration::from_secs(1);
+        let cap = Duration::from_secs(60);
+        // Too few observations: the whole settle timeout.
+        assert_eq!(settle_window(&[], floor, cap), cap);
+        assert_eq!(settle_window(&[400, 500], floor, cap), cap);
+        // Three times the 95th percentile.
+        let v: Vec<u64> = (1..=100).map(|i| i * 10).collect();
+        assert_eq!(settle_window(&v, floor, cap), Duration::from_millis(2_850));
+        // Never under the floor, never over the cap.
+        assert_eq!(settle_window(&[10, 20, 30], floor, cap), floor);
+        assert_eq!(settle_window(&[90_000, 1, 2], floor, cap), cap);
+        // One slow import among few raises the window (the percentile takes the top).
+        assert_eq!(
+            settle_window(&[100, 100, 100, 5_000], floor, cap),
+            Duration::from_millis(15_000)
+        );
     }
 }
