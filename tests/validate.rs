@@ -301,7 +301,8 @@ fn paris_cutover_sample() {
         .unwrap();
     assert!(!last.ready_to_load);
     assert_eq!(last.errors, v["summary"]["errors"].as_u64().unwrap());
-    assert!(Path::new(&last.report_path).exists());
+    // Stored relative to the migration directory (5e0a551).
+    assert!(d.join(&last.report_path).exists());
     assert_eq!(
         zd2gc::validate::last_validation(&conn, "no-such-snapshot").unwrap(),
         None
