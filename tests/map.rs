@@ -38,12 +38,15 @@ fn read(name: &str) -> Vec<u8> {
 fn offline_tables() -> Vec<(&'static str, Vec<u8>)> {
     // The shipped tables map the default activity (`On Queue Work`) by name per business unit.
     let acts = read("activities.csv");
-    assert!(
-        String::from_utf8_lossy(&acts).contains(&format!(
-            "On Queue Work,df75a749-0526-4be9-9416-3f1dab473c4e,{PARIS_BU}"
-        )),
-        "mappings/activities.csv maps the default activity"
-    );
+    for (code, bu) in [
+        ("df75a749-0526-4be9-9416-3f1dab473c4e", PARIS_BU),
+        ("5d344c30-b375-4553-861b-16cf7852c805", AMERICAS_BU),
+    ] {
+        assert!(
+            String::from_utf8_lossy(&acts).contains(&format!("On Queue Work,{code},{bu}")),
+            "mappings/activities.csv maps the default activity in {bu}"
+        );
+    }
     vec![
         ("agents.csv", read("agents.csv")),
         ("business_units.csv", read("business_units.csv")),
