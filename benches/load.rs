@@ -5,7 +5,8 @@
 //! week written; read-backs and polls counted apart), and wall time against the rate-limit bound
 //! (rate-limited API requests ÷ allowed rate).
 //!
-//! `cargo bench --bench load -- [--rpm N] [--agents N] [--weeks N] [--only plain|faults]`
+//! `cargo bench --bench load -- [--rpm N] [--agents N] [--weeks N] [--only plain|faults] [--settle full]
+//! [--error-permille N]` (5xx per thousand API calls with faults, default 50)
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,7 +56,7 @@ fn run(rpm: u32, agents: usize, weeks: usize, with_faults: bool) {
     if with_faults {
         faults = Faults {
             seed: 7,
-            error_rate: 0.05,
+            error_rate: arg("--error-permille", 50) as f64 / 1000.0,
             drop_rate: 0.02,
             lock_rate: 0.2,
             lock_ms: 300,
@@ -88,6 +89,8 @@ fn run(rpm: u32, agents: usize, weeks: usize, with_faults: bool) {
         concurrency: 4,
         settle_timeout: Duration::from_secs(30),
         poll_ms: 150,
+        // `--settle full`: a lost import answer awaited for the whole settle timeout (as before).
+        adaptive_settle: !std::env::args().any(|a| a == "full"),
         ..LoadOptions::default()
     };
     let r = load_dir(dir.path(), client.clone(), &opts, &Ui::silent(), "bench").expect("load");
@@ -98,13 +101,21 @@ fn run(rpm: u32, agents: usize, weeks: usize, with_faults: bool) {
     let api = r.requests.total - unpaced;
     let bound = api.saturating_sub(1) as f64 / (rpm as f64 / 60.0);
     let excl = r.requests.total - r.confirm_reads - r.polls;
+    let what = if with_faults {
+        format!(
+            "WITH faults ({:.1}% 5xx, 2% drops, 20% locks, 15% concurrent edits, 30 s tokens, 100 ms processing; lost import answers settled {})",
+            arg("--error-permille", 50) as f64 / 10.0,
+            if opts.adaptive_settle {
+                "by observed completion times"
+            } else {
+                "for the whole settle timeout"
+            }
+        )
+    } else {
+        "without faults".to_string()
+    };
     println!(
-        "load {} — {agents} agents × {weeks} weeks, {shifts} shifts, {} business-unit weeks, {rpm} rpm",
-        if with_faults {
-            "WITH faults (5% 5xx, 2% drops, 20% locks, 15% concurrent edits, 30 s tokens, 100 ms processing)"
-        } else {
-            "without faults"
-        },
+        "load {what} — {agents} agents × {weeks} weeks, {shifts} shifts, {} business-unit weeks, {rpm} rpm",
         r.weeks
     );
     println!(
@@ -153,6 +164,17 @@ fn run(rpm: u32, agents: usize, weeks: usize, with_faults: bool) {
         l.settle_ms as f64 / 1000.0,
         l.max_window_ms as f64 / 1000.0,
         opts.settle_timeout.as_secs()
+    );
+    let dump = emu.dump();
+    let mut per_week = std::collections::HashMap::new();
+    for s in &dump.org.schedules {
+        *per_week
+            .entry((s.business_unit_id.clone(), s.week_id.clone()))
+            .or_insert(0u32) += 1;
+    }
+    println!(
+        "  schedules per business-unit week: at most {} (an import doubled would show 2)",
+        per_week.values().max().copied().unwrap_or(0)
     );
     emu.set_faults(Faults::default()).expect("faults off");
     let v = verify_dir(

@@ -423,10 +423,14 @@ async fn run_week_inner(
                     // this run's observed completion times (see [`settle_window`]).
                     None => {
                         let t = Instant::now();
-                        let window = sh.imports.window(
-                            Duration::from_millis((5 * sh.opts.poll_ms).max(1_000)),
-                            sh.opts.settle_timeout,
-                        );
+                        let window = if sh.opts.adaptive_settle {
+                            sh.imports.window(
+                                Duration::from_millis((5 * sh.opts.poll_ms).max(1_000)),
+                                sh.opts.settle_timeout,
+                            )
+                        } else {
+                            sh.opts.settle_timeout
+                        };
                         let since = row.sent_at.unwrap_or_else(now_ms);
                         let found =
                             settle_import(sh, bu, week, &mark, since, window, counters).await?;
