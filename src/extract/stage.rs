@@ -51,29 +51,15 @@ CREATE TABLE rejects (
 );
 "#;
 
-/// The raw tasks file: rows in arrival order, written by the tasks thread (see [`Staging`]).
+/// The tasks file (written by its own thread; see [`Staging`]).
 pub const TASKS_SCHEMA: &str = r#"
-CREATE TABLE tasks_in (
+CREATE TABLE tasks (
     file_id INTEGER NOT NULL, line INTEGER NOT NULL, task_id TEXT, shift_id TEXT NOT NULL, name TEXT NOT NULL,
     start INTEGER NOT NULL, end INTEGER NOT NULL, fmt INTEGER NOT NULL, start_text TEXT, end_text TEXT, paid INTEGER
 );
 "#;
 
-/// The tasks of the snapshot, clustered by shift: a `WITHOUT ROWID` table whose key starts with
-/// `shift_id`, so reading the tasks of the shifts in id order (as `map` and `validate` do) is one
-/// sequential scan instead of millions of scattered row fetches. `seq` keeps the arrival order of
-/// tasks that share a line (a JSON Lines shift's nested tasks).
-pub const TASKS_TABLE: &str = r#"
-CREATE TABLE out.tasks (
-    file_id INTEGER NOT NULL, line INTEGER NOT NULL, seq INTEGER NOT NULL, task_id TEXT,
-    shift_id TEXT NOT NULL, name TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
-    fmt INTEGER NOT NULL, start_text TEXT, end_text TEXT, paid INTEGER,
-    PRIMARY KEY (shift_id, file_id, line, seq)
-) WITHOUT ROWID;
-INSERT INTO out.tasks
-    SELECT file_id, line, rowid, task_id, shift_id, name, start, end, fmt, start_text, end_text, paid
-    FROM tasks_in ORDER BY shift_id, file_id, line, rowid;
-"#;
+pub const TASKS_INDEXES: &str = "CREATE INDEX tasks_by_shift ON tasks(shift_id);";
 
 /// Indexes built once the rows are in (faster than maintaining them row by row).
 pub const INDEXES: &str = r#"
@@ -182,7 +168,7 @@ impl Writer {
                 }
                 Batch::Tasks(f, rows) => {
                     let mut ins_task = c.prepare_cached(
-                        "INSERT INTO tasks_in VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+                        "INSERT INTO tasks VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
                     )?;
                     for r in rows {
                         let fmt = r.start.val.fmt as i64 | (r.end.val.fmt as i64) << 8;
@@ -274,31 +260,9 @@ impl Writer {
         self.conn.execute_batch("COMMIT")?;
         let Writer { conn, tmp } = self;
         conn.close().map_err(|(_, e)| Error::Db(e))?;
-        fsync(&tmp)?;
+        let f = std::fs::File::open(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        f.sync_all().map_err(|e| Error::io(&tmp, e))?;
         Ok(tmp)
-    }
-
-    /// The tasks writer's end: copy the raw rows, sorted by shift, into the clustered table of a
-    /// fresh file `out` (one external sort, sequential writes), fsync it, and drop the raw file.
-    fn seal_tasks(self, out: &Path) -> Result<PathBuf> {
-        self.conn.execute_batch("COMMIT")?;
-        let _ = std::fs::remove_file(out);
-        self.conn
-            .execute("ATTACH DATABASE ?1 AS out", [out.display().to_string()])?;
-        crate::db::restrict_permissions(out);
-        self.conn.execute_batch(
-            "PRAGMA out.journal_mode = OFF; PRAGMA out.synchronous = OFF; PRAGMA out.page_size = 16384;",
-        )?;
-        self.conn
-            .pragma_update(Some("out"), "user_version", SNAPSHOT_SCHEMA)?;
-        self.conn.execute_batch("BEGIN")?;
-        self.conn.execute_batch(TASKS_TABLE)?;
-        self.conn.execute_batch("COMMIT; DETACH DATABASE out;")?;
-        let Writer { conn, tmp } = self;
-        conn.close().map_err(|(_, e)| Error::Db(e))?;
-        let _ = std::fs::remove_file(&tmp);
-        fsync(out)?;
-        Ok(out.to_path_buf())
     }
 }
 
@@ -325,7 +289,7 @@ impl Staging {
             .map_or(0, |d| d.as_nanos());
         let main = Writer::create(target.with_extension(format!("db.tmp-{pid}")), SCHEMA)?;
         let tasks = Writer::create(
-            dir.join(format!("{TASKS_PREFIX}{pid}-{nanos}.raw.tmp-{pid}")),
+            dir.join(format!("{TASKS_PREFIX}{pid}-{nanos}.db.tmp-{pid}")),
             TASKS_SCHEMA,
         )?;
         Ok(Staging {
@@ -372,14 +336,13 @@ impl Staging {
                 [&tasks_name],
             )?;
         }
-        let dir = target.parent().map(Path::to_path_buf).unwrap_or_default();
-        let sorted = dir.join(format!("{tasks_name}.tmp-{}", std::process::id()));
         let (main_tmp, tasks_tmp) = std::thread::scope(|s| {
-            let t = s.spawn(|| tasks.seal_tasks(&sorted));
+            let t = s.spawn(|| tasks.seal(TASKS_INDEXES));
             let m = main.seal(INDEXES);
             (m, t.join().expect("index thread panicked"))
         });
         let (main_tmp, tasks_tmp) = (main_tmp?, tasks_tmp?);
+        let dir = target.parent().map(Path::to_path_buf).unwrap_or_default();
         let tasks_final = dir.join(&tasks_name);
         std::fs::rename(&tasks_tmp, &tasks_final).map_err(|e| Error::io(&tasks_final, e))?;
         sync_dir(&dir);
@@ -397,11 +360,6 @@ impl Staging {
             let _ = std::fs::remove_file(&tmp);
         }
     }
-}
-
-fn fsync(path: &Path) -> Result<()> {
-    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    f.sync_all().map_err(|e| Error::io(path, e))
 }
 
 fn sync_dir(dir: &Path) {
