@@ -38,15 +38,30 @@ pub struct ShiftRow {
     pub parent_id: Option<String>,
 }
 
+/// A task. Tasks are most of an export's rows, so their three texts share one allocation.
 #[derive(Debug, Clone)]
 pub struct TaskRow {
     pub line: u64,
-    pub task_id: Option<String>,
-    pub shift_id: String,
-    pub name: String,
+    /// `task_id`, `shift_id` and `name`, back to back.
+    text: String,
+    /// End of `task_id` in `text` (`None`: no task id) and end of `shift_id`.
+    task_id_end: Option<u32>,
+    shift_id_end: u32,
     pub start: Stamp,
     pub end: Stamp,
     pub paid: Option<bool>,
+}
+
+impl TaskRow {
+    pub fn task_id(&self) -> Option<&str> {
+        self.task_id_end.map(|e| &self.text[..e as usize])
+    }
+    pub fn shift_id(&self) -> &str {
+        &self.text[self.task_id_end.unwrap_or(0) as usize..self.shift_id_end as usize]
+    }
+    pub fn name(&self) -> &str {
+        &self.text[self.shift_id_end as usize..]
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -257,17 +272,26 @@ pub fn task(f: &Fields, line: u64) -> Result<TaskRow, Box<Reject>> {
         r.shift_id = f[SHIFT].map(str::to_string);
         r
     };
-    let shift_id = c.required(SHIFT).map_err(with_shift)?.to_string();
-    let name = c.required(NAME).map_err(with_shift)?.to_string();
+    let shift_id = c.required(SHIFT).map_err(with_shift)?;
+    let name = c.required(NAME).map_err(with_shift)?;
     let (start, end) = c.times().map_err(with_shift)?;
+    let paid = c.bool(PAID).map_err(with_shift)?;
+    let task_id = f[ID].unwrap_or("");
+    // Values are at most `MAX_FIELD` bytes each, so the offsets fit in u32.
+    let mut text = String::with_capacity(task_id.len() + shift_id.len() + name.len());
+    text.push_str(task_id);
+    let task_id_end = f[ID].map(|_| text.len() as u32);
+    text.push_str(shift_id);
+    let shift_id_end = text.len() as u32;
+    text.push_str(name);
     Ok(TaskRow {
         line,
-        task_id: owned(f[ID]),
-        shift_id,
-        name,
+        text,
+        task_id_end,
+        shift_id_end,
         start,
         end,
-        paid: c.bool(PAID).map_err(with_shift)?,
+        paid,
     })
 }
 

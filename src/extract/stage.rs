@@ -175,9 +175,9 @@ impl Writer {
                         ins_task.execute(params![
                             f,
                             r.line as i64,
-                            r.task_id,
-                            r.shift_id,
-                            r.name,
+                            r.task_id(),
+                            r.shift_id(),
+                            r.name(),
                             r.start.val.secs,
                             r.end.val.secs,
                             fmt,
