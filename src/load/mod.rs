@@ -83,6 +83,8 @@ pub struct LoadArgs {
 pub struct PlanArgs {
     #[command(flatten)]
     pub conn: ConnArgs,
+    /// Plan although the validation found errors, as `load --allow-errors` would load: the records
+    /// with errors are held back
     #[arg(long)]
     pub allow_errors: bool,
 }
