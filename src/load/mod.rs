@@ -880,7 +880,13 @@ pub fn print_load_summary(ui: &Ui, r: &LoadReport, dir: &Path) {
             dir.display()
         ));
     }
-    if r.interrupted || r.weeks_failed > 0 || r.weeks_conflict > 0 {
+    if r.interrupted {
+        // Shown even with --quiet: the one line an interrupted operator needs.
+        ui.warn(format!(
+            "interrupted; the journal is checkpointed; resume with: zd2gc --dir {} load",
+            dir.display()
+        ));
+    } else if r.weeks_failed > 0 || r.weeks_conflict > 0 {
         ui.info(format!("  resume with: zd2gc --dir {} load", dir.display()));
     }
     ui.json_summary(&serde_json::to_value(r).unwrap_or_default());
