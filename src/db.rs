@@ -213,6 +213,24 @@ const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
+/// Process-wide SQLite settings, applied once before the first connection opens. Memory statistics
+/// are turned off: with them on, every SQLite allocation takes one global mutex, which the parallel
+/// readers and writers of extract, map and validate would otherwise contend on.
+pub fn sqlite_init() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: sqlite3_config is called before any connection of this process is opened (every
+        // opener calls this first); if SQLite was initialised already it returns SQLITE_MISUSE and
+        // changes nothing, which is harmless.
+        unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
+                0 as std::os::raw::c_int,
+            );
+        }
+    });
+}
+
 pub fn state_path(dir: &Path) -> PathBuf {
     dir.join(STATE_DB)
 }
@@ -224,6 +242,7 @@ pub fn snapshot_path(dir: &Path) -> PathBuf {
 /// Open (creating if needed) the state database of a migration directory and bring its schema up to
 /// date. The file is created readable by its owner only.
 pub fn open_state(dir: &Path) -> Result<Connection> {
+    sqlite_init();
     if !dir.is_dir() {
         return Err(Error::usage(
             format!("migration directory {} does not exist", dir.display()),

@@ -1,6 +1,7 @@
 use clap::Parser;
 
 fn main() -> zd2gc::exit::Exit {
+    zd2gc::db::sqlite_init();
     let cli = zd2gc::cli::Cli::parse();
     let color = cli.global.color;
     match zd2gc::cli::run(cli) {

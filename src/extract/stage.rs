@@ -281,6 +281,7 @@ pub struct Staging {
 impl Staging {
     /// Create fresh staging files beside `target` (removing leftovers of a crashed extract).
     pub fn create(target: &Path) -> Result<Staging> {
+        crate::db::sqlite_init();
         let dir = target.parent().map(Path::to_path_buf).unwrap_or_default();
         remove_stale(&dir, target);
         let pid = std::process::id();
@@ -420,6 +421,7 @@ fn remove_stale(dir: &Path, target: &Path) {
 
 /// Open the current snapshot read-only; a clear error when there is none yet.
 pub fn open_snapshot(dir: &Path) -> Result<Connection> {
+    crate::db::sqlite_init();
     let p = crate::db::snapshot_path(dir);
     if !p.exists() {
         return Err(Error::usage(
@@ -427,7 +429,12 @@ pub fn open_snapshot(dir: &Path) -> Result<Connection> {
             Some("run `zd2gc extract EXPORT_DIR` first".into()),
         ));
     }
-    let c = Connection::open_with_flags(&p, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    // Read-only, and without SQLite's per-call connection mutex (a connection is used by one thread
+    // at a time; with the mutex every column read locks and unlocks it).
+    let c = Connection::open_with_flags(
+        &p,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
     let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if v != SNAPSHOT_SCHEMA {
         return Err(Error::usage(

@@ -303,6 +303,7 @@ fn json_str(s: &mut String, v: &str) {
 /// Map the staged export of a migration directory. The library entry point of `zd2gc map` (and of
 /// the benchmark): no terminal output.
 pub fn map_dir(dir: &Path, cfg: &Config, opts: &MapOptions) -> Result<MapOutcome> {
+    crate::db::sqlite_init();
     let started = std::time::Instant::now();
     let mappings = opts
         .mappings
