@@ -396,7 +396,7 @@ fn drain_rate_limit(emu: &RunningEmulator, bu: &str) {
 /// Why the bound holds: every request waits for a slot of the one global pace. A `429` pauses
 /// every request until its `Retry-After` has passed (those already waiting for a slot too) and
 /// cuts the rate by 30%, once per pause however many requests were in flight. Starting at twice
-/// the limit, two cuts (2,400 → 1,680 → 1,176) bring the pace under it: a fixed cost of about
+/// the limit, two cuts (600 → 420 → 294) bring the pace under it: a fixed cost of about
 /// two `429`s. From there the pace climbs back by 0.2% of the ceiling per answer and only meets
 /// the limit again once the bucket's refill during the climb is spent, so in steady state a
 /// refusal comes once every hundred-odd requests (under 1%); a run of ~190 requests, as here,
@@ -405,8 +405,10 @@ fn drain_rate_limit(emu: &RunningEmulator, bu: &str) {
 fn the_pace_adapts_to_a_rate_limit_below_max_rpm() {
     let fixture = org(60, 3);
     let emu = Emulator::start(EmulatorConfig {
+        // A limit low enough (5 requests a second) that even a debug build on a loaded 2-core CI
+        // machine goes faster than it, so the 429s this test is about always happen.
         faults: Faults {
-            rate_limit_rpm: 1200,
+            rate_limit_rpm: 300,
             ..Faults::default()
         },
         ..EmulatorConfig::with_fixture(fixture.clone())
@@ -416,7 +418,7 @@ fn the_pace_adapts_to_a_rate_limit_below_max_rpm() {
     synth::write_desired(dir.path(), &fixture, 20, 10, 0).unwrap();
     drain_rate_limit(&emu, &fixture.business_units[0].id);
     let opts = LoadOptions {
-        max_rpm: 2400,
+        max_rpm: 600,
         ..fast()
     };
     let t0 = std::time::Instant::now();
@@ -428,9 +430,11 @@ fn the_pace_adapts_to_a_rate_limit_below_max_rpm() {
         rq.status_429 > 0,
         "no 429 was met: the test shows nothing ({rq:?})"
     );
+    // The pacer's bound: a start-up cost of about two refusals, then under 1% (see above). Over a
+    // real cutover's thousands of requests that is well under the 2% target.
     assert!(
-        rq.status_429 * 50 < rq.total,
-        "429s are {} of {} requests (≥ 2%), in {took:?}",
+        rq.status_429 <= 2 + rq.total / 100,
+        "429s are {} of {} requests: more than the start-up cost plus 1%, in {took:?}",
         rq.status_429,
         rq.total
     );
