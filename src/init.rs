@@ -52,6 +52,7 @@ pub fn init_dir(dir: &Path, mappings_from: Option<&Path>) -> Result<Vec<PathBuf>
     let cfg = dir.join(crate::config::FILE_NAME);
     if !cfg.exists() {
         std::fs::write(&cfg, crate::config::TEMPLATE).map_err(|e| Error::io(&cfg, e))?;
+        crate::db::restrict_permissions(&cfg);
         created.push(cfg);
     }
     let mdir = dir.join("mappings");
@@ -68,6 +69,8 @@ pub fn init_dir(dir: &Path, mappings_from: Option<&Path>) -> Result<Vec<PathBuf>
             }
             None => std::fs::write(&target, builtin).map_err(|e| Error::io(&target, e))?,
         }
+        // The tables name real people (agents' e-mails): owner only, like the state database.
+        crate::db::restrict_permissions(&target);
         created.push(target);
     }
     let db = crate::db::state_path(dir);

@@ -239,6 +239,9 @@ fn the_state_database_is_owner_only_from_init_and_stays_so() {
         .assert()
         .code(0);
     assert_eq!(mode(&dir.join("zd2gc.db")), 0o600);
+    // The configuration and the mapping tables (agents' e-mails) are the owner's only too.
+    assert_eq!(mode(&dir.join("zd2gc.toml")), 0o600);
+    assert_eq!(mode(&dir.join("mappings/agents.csv")), 0o600);
     // A state database someone loosened is tightened again by the next command.
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir.join("zd2gc.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
