@@ -274,6 +274,16 @@ fn jitter() -> f64 {
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// What a sent request came back as, for the retry decision: its status and headers, or a timeout,
+/// or a connection that failed (refused, reset, dropped before an answer).
+fn classify(res: &reqwest::Result<reqwest::Response>) -> (Reply, reqwest::header::HeaderMap) {
+    match res {
+        Ok(r) => (Reply::Status(r.status().as_u16()), r.headers().clone()),
+        Err(e) if e.is_timeout() => (Reply::Timeout, Default::default()),
+        Err(_) => (Reply::Connection, Default::default()),
+    }
+}
+
 impl Client {
     pub fn new(endpoints: Endpoints, creds: Credentials) -> Result<Client> {
         Client::with_timeouts(endpoints, creds, CONNECT_TIMEOUT, REQUEST_TIMEOUT)
@@ -373,11 +383,7 @@ impl Client {
             self.calls
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let res = req.send().await;
-            let (reply, h) = match &res {
-                Ok(r) => (Reply::Status(r.status().as_u16()), r.headers().clone()),
-                Err(e) if e.is_timeout() => (Reply::Timeout, Default::default()),
-                Err(_) => (Reply::Connection, Default::default()),
-            };
+            let (reply, h) = classify(&res);
             self.observe("PUT", "<upload>", reply, &h);
             match retry::decide(reply, &h, attempt, CallKind::Read, &self.policy) {
                 Action::Retry(d) => {
@@ -430,11 +436,7 @@ impl Client {
             self.calls
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let res = self.http.get(url).send().await;
-            let (reply, h) = match &res {
-                Ok(r) => (Reply::Status(r.status().as_u16()), r.headers().clone()),
-                Err(e) if e.is_timeout() => (Reply::Timeout, Default::default()),
-                Err(_) => (Reply::Connection, Default::default()),
-            };
+            let (reply, h) = classify(&res);
             self.observe("GET", "<download>", reply, &h);
             match retry::decide(reply, &h, attempt, CallKind::Read, &self.policy) {
                 Action::Retry(d) => {
@@ -480,11 +482,7 @@ impl Client {
                 .form(&[("grant_type", "client_credentials")])
                 .send()
                 .await;
-            let (reply, headers) = match &res {
-                Ok(r) => (Reply::Status(r.status().as_u16()), r.headers().clone()),
-                Err(e) if e.is_timeout() => (Reply::Timeout, Default::default()),
-                Err(_) => (Reply::Connection, Default::default()),
-            };
+            let (reply, headers) = classify(&res);
             self.observe("POST", "/oauth/token", reply, &headers);
             if let Action::Retry(d) =
                 retry::decide(reply, &headers, attempt, CallKind::Read, &self.policy)
@@ -620,11 +618,7 @@ impl Client {
             self.calls
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let res = req.send().await;
-            let (reply, headers) = match &res {
-                Ok(r) => (Reply::Status(r.status().as_u16()), r.headers().clone()),
-                Err(e) if e.is_timeout() => (Reply::Timeout, Default::default()),
-                Err(_) => (Reply::Connection, Default::default()),
-            };
+            let (reply, headers) = classify(&res);
             self.observe(
                 method_name,
                 path.split('?').next().unwrap_or(path),
