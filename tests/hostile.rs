@@ -171,9 +171,9 @@ proptest! {
             prop_assert!(d.line >= 1, "{d:?}");
             prop_assert!(names.contains(&d.file.rsplit('/').next().unwrap_or("")) || d.file.ends_with(".csv"), "{d:?}");
         }
-        if res.is_ok() && diags.is_empty() {
-            // Nothing wrong reported: then the tables must have been read.
-            prop_assert!(true);
+        if let Err(e) = &res {
+            // A refusal always says where: at least one diagnostic with its file and line.
+            prop_assert!(!diags.is_empty(), "refused without a diagnostic: {e}");
         }
     }
 }
