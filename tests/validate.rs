@@ -432,3 +432,119 @@ fn html_report_renders_in_chromium() {
         std::fs::copy(&png, root().join("docs/validate-report.png")).unwrap();
     }
 }
+
+/// Findings without their line (a task's line moves when the tasks file is reordered).
+fn finding_keys(r: &zd2gc::report::Report) -> Vec<String> {
+    let mut v: Vec<String> = r
+        .findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {}",
+                f.rule,
+                f.severity,
+                f.file,
+                f.record_id,
+                f.field,
+                f.value,
+                f.timezone,
+                f.candidates,
+                f.message
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+mod task_order {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Days around Paris's two 2026 transitions, and an ordinary one.
+    const DAYS: [&str; 3] = ["2026-03-29", "2026-05-04", "2026-10-25"];
+
+    fn local() -> impl Strategy<Value = String> {
+        (0..DAYS.len(), 0u32..24, 0u32..4, prop::bool::weighted(0.05)).prop_map(
+            |(d, h, q, secs)| {
+                let s = if secs { ":30" } else { "" };
+                format!("{} {h:02}:{:02}{s}", DAYS[d], q * 15)
+            },
+        )
+    }
+
+    /// (shift id, agent, start, hours, published)
+    fn shift() -> impl Strategy<Value = (u8, u8, String, u8, bool)> {
+        (1u8..7, 0u8..3, local(), 1u8..11, prop::bool::weighted(0.85))
+    }
+
+    /// (shift id, start, minutes): ids 7 and 8 name no shift.
+    fn task() -> impl Strategy<Value = (u8, String, u16)> {
+        (1u8..9, local(), 15u16..180)
+    }
+
+    fn end_of(start: &str, minutes: i64) -> String {
+        let t = chrono::NaiveDateTime::parse_from_str(&start[..16], "%Y-%m-%d %H:%M").unwrap();
+        (t + chrono::Duration::minutes(minutes))
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    }
+
+    fn export(
+        shifts: &[(u8, u8, String, u8, bool)],
+        tasks: &[(usize, (u8, String, u16))],
+    ) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("agents.csv"),
+            "agent_id,name,email,timezone,location,team,deactivated\n1001,A,a1001@fx.example,,Paris,T1,false\n1002,B,a1002@fx.example,,Paris,T1,false\n2001,C,a2001@fx.example,,Chicago,US,false\n",
+        )
+        .unwrap();
+        let agents = ["1001", "1002", "2001"];
+        let mut s =
+            String::from("shift_id,agent_id,start_local,end_local,timezone,published,parent_id\n");
+        for (id, a, start, hours, published) in shifts {
+            s.push_str(&format!(
+                "S{id},{},{start},{},,{published},\n",
+                agents[*a as usize],
+                end_of(start, *hours as i64 * 60)
+            ));
+        }
+        std::fs::write(d.path().join("shifts.csv"), s).unwrap();
+        let mut t = String::from("task_id,shift_id,name,start_local,end_local,paid\n");
+        for (n, (sid, start, minutes)) in tasks {
+            t.push_str(&format!(
+                "T{n},S{sid},Phone,{start},{},true\n",
+                end_of(start, *minutes as i64)
+            ));
+        }
+        std::fs::write(d.path().join("shift_tasks.csv"), t).unwrap();
+        d
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// The task pass walks the tasks in file order beside the shifts: listing the tasks shift
+        /// by shift (the fast path) or in any other order (the index fallback) must give the
+        /// same findings, for repeated and draft shift ids and tasks of missing shifts too.
+        #[test]
+        fn task_order_does_not_change_findings(
+            shifts in prop::collection::vec(shift(), 1..10),
+            tasks in prop::collection::vec(task(), 0..24),
+        ) {
+            let numbered: Vec<(usize, (u8, String, u16))> =
+                tasks.into_iter().enumerate().map(|(i, t)| (i + 1, t)).collect();
+            // Shift by shift, in the order the shifts file first lists each id (missing ids last).
+            let mut grouped = numbered.clone();
+            let rank = |sid: u8| shifts.iter().position(|s| s.0 == sid).unwrap_or(usize::MAX);
+            grouped.sort_by_key(|(n, t)| (rank(t.0), *n));
+            let a = export(&shifts, &numbered);
+            let b = export(&shifts, &grouped);
+            let (ra, _wa) = run_case(a.path());
+            let (rb, _wb) = run_case(b.path());
+            prop_assert_eq!(ra.records, rb.records);
+            prop_assert_eq!(finding_keys(&ra), finding_keys(&rb));
+        }
+    }
+}

@@ -1,13 +1,18 @@
-//! Time, DST, shift and task rules, in two streaming passes over the snapshot.
+//! Time, DST, shift and task rules, in three streaming passes over the snapshot (run on threads of
+//! their own; see `run_rules`).
 //!
-//! 1. Shifts by shift id (index `shifts_by_id`), merge-joined with tasks by shift id
-//!    (`tasks_by_shift`): duplicate/conflicting ids, zones, DST (field level), end before start,
-//!    sub-minute times, too long, length change across a transition, and each task's times and
-//!    whether it lies inside its shift.
+//! 1. Shifts by shift id (index `shifts_by_id`): duplicate/conflicting ids, zones, DST (field
+//!    level), end before start, sub-minute times, too long, length change across a transition.
 //! 2. Shifts by agent (`shifts_by_agent`), one agent's shifts at a time sorted by their resolved
 //!    UTC instants (the naive local order of the index is not the UTC order across a fall-back night
 //!    or between zones): `shift-overlap` (one finding per pair, on the later-starting shift) and
 //!    `deactivated-agent`.
+//! 3. Tasks in file order, walked in step with the shifts in file order ([`ShiftCursor`]): each
+//!    task's times and whether it lies inside its shift. Reading both tables sequentially is about
+//!    three times cheaper than fetching every task through the `tasks_by_shift` index; a task
+//!    whose shift is out of step is found through the index, so any order is correct and the usual
+//!    one is fast. The tasks of a repeated shift id are checked again against pass 1's choice
+//!    ([`recheck_repeated`]).
 //!
 //! Drafts (`published = false`) are skipped unless `include_drafts`; an included draft edit
 //! (`parent_id`) replaces its parent for the overlap check.
@@ -19,6 +24,7 @@ use crate::error::Result;
 use crate::report::{Finding, week_of};
 use crate::timeval::{self, Resolved, TimeVal, fmt};
 use rusqlite::{Connection, Row};
+use std::collections::HashMap;
 
 /// Where a time value was written.
 pub(crate) struct At<'a> {
@@ -223,7 +229,7 @@ impl Shift {
 }
 
 /// The resolved shift the tasks are checked against.
-struct Resolved2 {
+pub struct Resolved2 {
     zone: ZoneSel,
     start: Option<i64>,
     end: Option<i64>,
@@ -278,23 +284,23 @@ fn included(cfg: &crate::config::Config, published: Option<i64>) -> bool {
     cfg.include_drafts || published != Some(0)
 }
 
-/// Pass 1: shifts by id, merge-joined with their tasks.
-pub fn check_shifts(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
+/// The shift ids that occur more than once, with what their tasks are checked against (the first
+/// included occurrence, resolved; `None` when every occurrence is an excluded draft).
+pub type Repeated = HashMap<String, Option<Resolved2>>;
+
+/// Pass 1: shifts by id (duplicates and conflicts are neighbours), every shift-level rule.
+/// Returns the repeated ids for [`recheck_repeated`].
+pub fn check_shifts(env: &mut Env<'_>, snap: &Connection) -> Result<Repeated> {
     let mut sst = snap.prepare(
         "SELECT file_id, line, shift_id, agent_id, start, end, fmt, start_text, end_text, timezone, published, parent_id
          FROM shifts ORDER BY shift_id",
     )?;
-    let mut tst = snap.prepare(
-        "SELECT file_id, line, task_id, shift_id, start, end, fmt FROM tasks ORDER BY shift_id",
-    )?;
     let mut srows = sst.query([])?;
-    let mut trows = tst.query([])?;
-    let mut task = TaskBuf::default();
-    next_task(&mut trows, &mut task)?;
-
-    // The current group: its id and its first included row.
+    let mut repeated = Repeated::new();
+    // The current group: its id, its first included row, whether the id repeats.
     let mut group_id: Option<String> = None;
     let mut primary: Option<Shift> = None;
+    let mut repeats = false;
     loop {
         let row = srows.next()?;
         let next = match row {
@@ -304,6 +310,7 @@ pub fn check_shifts(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
         if let Some(s) = &next {
             env.records += 1;
             if group_id.as_deref() == Some(s.id.as_str()) {
+                repeats = true;
                 if !included(env.cfg, s.published) {
                     continue;
                 }
@@ -314,30 +321,356 @@ pub fn check_shifts(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
                 continue;
             }
         }
-        // The group ends: its rules, then its tasks.
+        // The group ends: its rules.
         if let Some(id) = group_id.take() {
             let res = primary.take().map(|p| shift_rules(env, &p));
-            while task.has && task.shift_id.as_str() < id.as_str() {
-                orphan(env, &task);
-                next_task(&mut trows, &mut task)?;
-            }
-            while task.has && task.shift_id == id {
-                env.records += 1;
-                if let Some(res) = &res {
-                    task_rules(env, &task, &id, res);
-                }
-                next_task(&mut trows, &mut task)?;
+            if repeats {
+                repeated.insert(id, res);
             }
         }
         let Some(s) = next else { break };
         group_id = Some(s.id.clone());
+        repeats = false;
         if included(env.cfg, s.published) {
             primary = Some(s);
         }
     }
-    while task.has {
-        orphan(env, &task);
-        next_task(&mut trows, &mut task)?;
+    Ok(repeated)
+}
+
+/// A shift row as the task pass reads it (buffers reused from row to row).
+#[derive(Default)]
+struct ShiftRow {
+    rowid: i64,
+    id: String,
+    agent: String,
+    start: i64,
+    end: i64,
+    fmt: i64,
+    start_text: Option<String>,
+    end_text: Option<String>,
+    tz: Option<String>,
+    published: Option<i64>,
+}
+
+const SHIFT_ROW_COLUMNS: &str =
+    "rowid, shift_id, agent_id, start, end, fmt, start_text, end_text, timezone, published";
+
+impl ShiftRow {
+    fn fill(&mut self, r: &Row<'_>) -> Result<()> {
+        fn text(dst: &mut Option<String>, v: Option<&str>) {
+            match (v, dst.as_mut()) {
+                (None, _) => *dst = None,
+                (Some(v), Some(d)) => {
+                    d.clear();
+                    d.push_str(v);
+                }
+                (Some(v), None) => *dst = Some(v.to_string()),
+            }
+        }
+        self.rowid = r.get(0)?;
+        self.id.clear();
+        self.id.push_str(opt_str(r, 1)?.unwrap_or_default());
+        self.agent.clear();
+        self.agent.push_str(opt_str(r, 2)?.unwrap_or_default());
+        self.start = r.get(3)?;
+        self.end = r.get(4)?;
+        self.fmt = r.get(5)?;
+        text(&mut self.start_text, opt_str(r, 6)?);
+        text(&mut self.end_text, opt_str(r, 7)?);
+        text(&mut self.tz, opt_str(r, 8)?);
+        self.published = r.get(9)?;
+        Ok(())
+    }
+
+    /// What its tasks are checked against, without reporting anything (pass 1 reports the shift).
+    fn resolve(&self, env: &mut Env<'_>) -> Option<Resolved2> {
+        if !included(env.cfg, self.published) {
+            return None;
+        }
+        let (a, b) = split(self.fmt);
+        let sv = TimeVal {
+            secs: self.start,
+            fmt: a,
+        };
+        let ev = TimeVal {
+            secs: self.end,
+            fmt: b,
+        };
+        let zone = env.row_zone(self.tz.as_deref(), &self.agent);
+        let policy = env.cfg.dst_ambiguous;
+        Some(Resolved2 {
+            zone,
+            start: env.zones.instant(zone, sv, policy),
+            end: env.zones.instant(zone, ev, policy),
+            sv,
+            ev,
+            start_raw: self.start_text.clone(),
+            end_raw: self.end_text.clone(),
+        })
+    }
+}
+
+/// The shifts in file (rowid) order, read a chunk at a time from a position that can move: the
+/// task pass walks it in step with the tasks, which exports list shift by shift in the shifts'
+/// own order. Shifts without tasks are skipped by looking a little ahead; a task whose shift is
+/// elsewhere is found through the index and the cursor moves there.
+struct ShiftCursor<'c> {
+    chunk: rusqlite::Statement<'c>,
+    by_id: rusqlite::Statement<'c>,
+    buf: std::collections::VecDeque<ShiftRow>,
+    spare: Vec<ShiftRow>,
+    /// The rowid after which the next chunk starts.
+    pos: i64,
+    /// Rows per chunk: small after a jump (the next jump would waste it), doubling while the walk
+    /// keeps in step.
+    chunk_rows: i64,
+    done: bool,
+}
+
+/// How far ahead a task's shift is looked for before the index is asked.
+const LOOKAHEAD: usize = 64;
+const CHUNK_MIN: i64 = 64;
+const CHUNK_MAX: i64 = 8192;
+
+/// What a task is checked against.
+enum TaskShift {
+    /// Its shift (`None`: every occurrence is an excluded draft).
+    Found(Option<Resolved2>),
+    /// No shift has its id.
+    Missing,
+}
+
+impl<'c> ShiftCursor<'c> {
+    fn new(snap: &'c Connection) -> Result<Self> {
+        Ok(ShiftCursor {
+            chunk: snap.prepare(&format!(
+                "SELECT {SHIFT_ROW_COLUMNS} FROM shifts WHERE rowid > ?1 ORDER BY rowid LIMIT ?2"
+            ))?,
+            by_id: snap.prepare(&format!(
+                "SELECT {SHIFT_ROW_COLUMNS} FROM shifts WHERE shift_id = ?1 ORDER BY rowid"
+            ))?,
+            buf: Default::default(),
+            spare: Vec::new(),
+            pos: 0,
+            chunk_rows: CHUNK_MAX,
+            done: false,
+        })
+    }
+
+    /// Read the next chunk; false at the end of the table.
+    fn refill(&mut self) -> Result<bool> {
+        if self.done {
+            return Ok(false);
+        }
+        let mut rows = self
+            .chunk
+            .query(rusqlite::params![self.pos, self.chunk_rows])?;
+        let mut n = 0;
+        while let Some(r) = rows.next()? {
+            let mut row = self.spare.pop().unwrap_or_default();
+            row.fill(r)?;
+            self.pos = row.rowid;
+            self.buf.push_back(row);
+            n += 1;
+        }
+        if n < self.chunk_rows {
+            self.done = true;
+        }
+        self.chunk_rows = (self.chunk_rows * 2).min(CHUNK_MAX);
+        Ok(n > 0)
+    }
+
+    /// The shift a task names, resolved.
+    fn find(&mut self, env: &mut Env<'_>, id: &str) -> Result<TaskShift> {
+        let mut i = 0;
+        while i < LOOKAHEAD {
+            if i == self.buf.len() && !self.refill()? {
+                break;
+            }
+            if self.buf[i].id == id {
+                for _ in 0..i {
+                    let r = self.buf.pop_front().expect("within the buffer");
+                    self.spare.push(r);
+                }
+                let row = self.buf.pop_front().expect("found");
+                let res = row.resolve(env);
+                self.spare.push(row);
+                return Ok(TaskShift::Found(res));
+            }
+            i += 1;
+        }
+        // Elsewhere in the file: the first included occurrence by rowid (pass 1's primary), then
+        // walk on from there.
+        let mut rows = self.by_id.query([id])?;
+        let mut first: Option<ShiftRow> = None;
+        let mut last = None;
+        while let Some(r) = rows.next()? {
+            let mut row = ShiftRow::default();
+            row.fill(r)?;
+            last = Some(row.rowid);
+            if first.is_none() && included(env.cfg, row.published) {
+                first = Some(row);
+            }
+        }
+        let Some(last) = last else {
+            return Ok(TaskShift::Missing);
+        };
+        self.spare.extend(self.buf.drain(..));
+        self.pos = last;
+        self.done = false;
+        self.chunk_rows = CHUNK_MIN;
+        Ok(TaskShift::Found(first.and_then(|r| r.resolve(env))))
+    }
+}
+
+/// Which task findings belong to which shift id (to take back those of a repeated id).
+#[derive(Default)]
+pub struct TaskFindings {
+    /// (first finding index, end index, shift id), for tasks that had findings.
+    spans: Vec<(usize, usize, String)>,
+}
+
+/// Whether [`check_time`] would report nothing for this value; its instant then.
+fn quiet_instant(env: &mut Env<'_>, zone: ZoneSel, v: TimeVal) -> Result<Option<i64>, ()> {
+    if !v.is_local() {
+        return Ok(Some(v.secs));
+    }
+    let ZoneSel::Zone(z) = zone else {
+        return Ok(None);
+    };
+    match env.zones.resolve(z, v.secs) {
+        Resolved::Single(u) => Ok(Some(u)),
+        Resolved::Ambiguous(..) | Resolved::Nonexistent => Err(()),
+    }
+}
+
+/// Whether [`task_rules`] would report nothing for a task (the hot path: most tasks are clean,
+/// and only the others are read whole).
+fn task_is_clean(env: &mut Env<'_>, start: i64, end: i64, fmt: i64, sh: &Resolved2) -> bool {
+    let (fa, fb) = split(fmt);
+    let tv = TimeVal {
+        secs: start,
+        fmt: fa,
+    };
+    let uv = TimeVal { secs: end, fmt: fb };
+    if tv.has_sub_minute() || uv.has_sub_minute() {
+        return false;
+    }
+    let (Ok(a), Ok(b)) = (
+        quiet_instant(env, sh.zone, tv),
+        quiet_instant(env, sh.zone, uv),
+    ) else {
+        return false;
+    };
+    !matches!((a, b, sh.start, sh.end), (Some(a), Some(b), Some(s), Some(e)) if a < s || b > e)
+}
+
+const TASK_COLUMNS: &str = "file_id, line, task_id, shift_id, start, end, fmt";
+
+/// Pass 3: every task in file order, checked against its shift (see [`ShiftCursor`]); sequential
+/// reads of both tables instead of one index lookup per task. Only what the check needs is read
+/// for every task; a task with a finding is read whole by rowid. A task of a repeated shift id is
+/// checked against whichever occurrence the walk met; [`recheck_repeated`] corrects those.
+pub fn check_tasks(env: &mut Env<'_>, snap: &Connection) -> Result<TaskFindings> {
+    let mut tst = snap.prepare("SELECT rowid, shift_id, start, end, fmt FROM tasks")?;
+    let mut whole = snap.prepare(&format!(
+        "SELECT {TASK_COLUMNS} FROM tasks WHERE rowid = ?1"
+    ))?;
+    let mut trows = tst.query([])?;
+    let mut cursor = ShiftCursor::new(snap)?;
+    let mut task = TaskBuf::default();
+    let mut out = TaskFindings::default();
+    let mut current_id: Vec<u8> = Vec::new();
+    let mut current: Option<TaskShift> = None;
+    while let Some(r) = trows.next()? {
+        env.records += 1;
+        let sid = r.get_ref(1)?;
+        let sid = match sid {
+            rusqlite::types::ValueRef::Text(b) => b,
+            _ => b"",
+        };
+        if current.is_none() || current_id != sid {
+            current_id.clear();
+            current_id.extend_from_slice(sid);
+            let id = std::str::from_utf8(sid).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    1,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?;
+            current = Some(cursor.find(env, id)?);
+        }
+        let clean = match current.as_ref().expect("set above") {
+            TaskShift::Missing => false,
+            TaskShift::Found(None) => true,
+            TaskShift::Found(Some(res)) => task_is_clean(env, r.get(2)?, r.get(3)?, r.get(4)?, res),
+        };
+        if clean {
+            continue;
+        }
+        let rowid: i64 = r.get(0)?;
+        next_task(&mut whole.query([rowid])?, &mut task)?;
+        debug_assert!(task.has, "the row just read");
+        let before = env.sink.findings.len();
+        match current.as_ref().expect("set above") {
+            TaskShift::Missing => {
+                env.records -= 1; // counted by `orphan`
+                orphan(env, &task);
+            }
+            TaskShift::Found(res) => {
+                if let Some(res) = res {
+                    task_rules(env, &task, &task.shift_id.clone(), res);
+                }
+            }
+        }
+        let after = env.sink.findings.len();
+        if after > before {
+            out.spans.push((before, after, task.shift_id.clone()));
+        }
+    }
+    Ok(out)
+}
+
+/// The tasks of repeated shift ids again, against the occurrence pass 1 chose: the task pass's
+/// findings for them (in `tasks_env`) are dropped and made again in `env` (pass 1's environment,
+/// whose zones the resolved shifts refer to). Records were counted by the task pass.
+pub fn recheck_repeated(
+    env: &mut Env<'_>,
+    tasks_env: &mut Env<'_>,
+    spans: TaskFindings,
+    repeated: &Repeated,
+    snap: &Connection,
+) -> Result<()> {
+    if repeated.is_empty() {
+        return Ok(());
+    }
+    let mut drop = vec![false; tasks_env.sink.findings.len()];
+    for (a, b, id) in &spans.spans {
+        if repeated.contains_key(id) {
+            drop[*a..*b].iter_mut().for_each(|d| *d = true);
+        }
+    }
+    let mut i = 0;
+    tasks_env.sink.findings.retain(|_| {
+        i += 1;
+        !drop[i - 1]
+    });
+    let mut st = snap.prepare(&format!(
+        "SELECT {TASK_COLUMNS} FROM tasks WHERE shift_id = ?1 ORDER BY rowid"
+    ))?;
+    for (id, res) in repeated {
+        let Some(res) = res else { continue };
+        let mut rows = st.query([id])?;
+        let mut task = TaskBuf::default();
+        loop {
+            next_task(&mut rows, &mut task)?;
+            if !task.has {
+                break;
+            }
+            task_rules(env, &task, id, res);
+        }
     }
     Ok(())
 }
