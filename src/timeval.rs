@@ -321,6 +321,86 @@ pub fn resolve(tz: Tz, naive_secs: i64) -> Resolved {
     }
 }
 
+/// Per-(zone, hour) UTC offsets, so that resolving many values skips chrono-tz's search of the
+/// zone's transitions. An hour with one offset at both ends is cached as that offset; an hour that
+/// holds a transition is resolved exactly every time. Results are exactly those of [`resolve`] and
+/// [`to_local`] (tested around transitions, including Lord Howe's half-hour one).
+#[derive(Clone)]
+pub struct OffsetCache {
+    /// Keyed by local hour (for [`resolve`]).
+    local: Vec<(i64, i32)>,
+    /// Keyed by UTC hour (for [`to_local`]).
+    utc: Vec<(i64, i32)>,
+}
+
+const OFFSET_SLOTS: usize = 1 << 14;
+const IN_TRANSITION: i32 = i32::MIN;
+
+impl Default for OffsetCache {
+    fn default() -> Self {
+        OffsetCache {
+            local: vec![(i64::MIN, 0); OFFSET_SLOTS],
+            utc: vec![(i64::MIN, 0); OFFSET_SLOTS],
+        }
+    }
+}
+
+impl OffsetCache {
+    fn slot(tz: Tz, hour: i64) -> (i64, usize) {
+        let z = tz as u32 as i64; // about 600 zones: 12 bits
+        let key = (hour << 12) | z;
+        let slot = (hour as usize ^ (z as usize).wrapping_mul(0x9e37)) & (OFFSET_SLOTS - 1);
+        (key, slot)
+    }
+
+    /// [`resolve`], cached.
+    pub fn resolve(&mut self, tz: Tz, naive: i64) -> Resolved {
+        let hour = naive.div_euclid(3600);
+        let (key, slot) = Self::slot(tz, hour);
+        let (k, off) = self.local[slot];
+        let off = if k == key {
+            off
+        } else {
+            let off = match (resolve(tz, hour * 3600), resolve(tz, hour * 3600 + 3599)) {
+                (Resolved::Single(x), Resolved::Single(y))
+                    if hour * 3600 - x == hour * 3600 + 3599 - y =>
+                {
+                    (hour * 3600 - x) as i32
+                }
+                _ => IN_TRANSITION,
+            };
+            self.local[slot] = (key, off);
+            off
+        };
+        if off == IN_TRANSITION {
+            resolve(tz, naive)
+        } else {
+            Resolved::Single(naive - off as i64)
+        }
+    }
+
+    /// [`to_local`], cached.
+    pub fn to_local(&mut self, tz: Tz, utc: i64) -> i64 {
+        let hour = utc.div_euclid(3600);
+        let (key, slot) = Self::slot(tz, hour);
+        let (k, off) = self.utc[slot];
+        let off = if k == key {
+            off
+        } else {
+            let a = to_local(tz, hour * 3600) - hour * 3600;
+            let b = to_local(tz, hour * 3600 + 3599) - (hour * 3600 + 3599);
+            let off = if a == b { a as i32 } else { IN_TRANSITION };
+            self.utc[slot] = (key, off);
+            off
+        };
+        if off == IN_TRANSITION {
+            to_local(tz, utc)
+        } else {
+            utc + off as i64
+        }
+    }
+}
+
 /// The local wall clock of an instant in a zone (naive seconds).
 pub fn to_local(tz: Tz, utc_secs: i64) -> i64 {
     let d = Utc
@@ -334,6 +414,31 @@ pub fn to_local(tz: Tz, utc_secs: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn offset_cache_matches_chrono_around_transitions() {
+        let mut c = OffsetCache::default();
+        for name in [
+            "Europe/Paris",
+            "America/Chicago",
+            "Australia/Sydney",
+            "Asia/Kolkata",
+            "Australia/Lord_Howe",
+            "America/St_Johns",
+        ] {
+            let tz: Tz = name.parse().unwrap();
+            let start = parse_local("2026-01-01 00:00").unwrap().secs;
+            // Every 15 minutes of a year, twice (cold and warm cache).
+            for _ in 0..2 {
+                let mut t = start;
+                while t < start + 366 * 86400 {
+                    assert_eq!(c.resolve(tz, t), resolve(tz, t), "{name} local {t}");
+                    assert_eq!(c.to_local(tz, t), to_local(tz, t), "{name} utc {t}");
+                    t += 900;
+                }
+            }
+        }
+    }
 
     #[test]
     fn local_forms_round_trip_exactly() {

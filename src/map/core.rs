@@ -43,10 +43,11 @@ pub fn zone_name<'a>(
         .or_else(|| nz(default).map(|z| (z, ZoneSource::Default)))
 }
 
-/// Parses each distinct zone name once.
-#[derive(Debug, Default)]
+/// Parses each distinct zone name once, and caches UTC offsets per zone and hour.
+#[derive(Default)]
 pub struct ZoneCache {
     zones: HashMap<String, Option<Tz>>,
+    pub offsets: timeval::OffsetCache,
 }
 
 impl ZoneCache {
@@ -87,6 +88,17 @@ pub fn resolve_value(
     tz: Result<Tz, TimeIssue>,
     policy: DstPolicy,
 ) -> Result<Instant, TimeIssue> {
+    resolve_value_with(v, tz, policy, timeval::resolve)
+}
+
+/// [`resolve_value`] with the local-time resolution given (e.g. [`timeval::OffsetCache::resolve`],
+/// which returns the same as [`timeval::resolve`], faster).
+pub fn resolve_value_with(
+    v: TimeVal,
+    tz: Result<Tz, TimeIssue>,
+    policy: DstPolicy,
+    resolve: impl FnOnce(Tz, i64) -> Resolved,
+) -> Result<Instant, TimeIssue> {
     if !v.is_local() {
         return Ok(Instant {
             utc: v.secs,
@@ -94,7 +106,7 @@ pub fn resolve_value(
         });
     }
     let tz = tz?;
-    match timeval::resolve(tz, v.secs) {
+    match resolve(tz, v.secs) {
         Resolved::Single(utc) => Ok(Instant {
             utc,
             chosen_from: None,
@@ -117,7 +129,17 @@ pub fn resolve_value(
 /// The week id of a shift starting at `start_utc` in a business unit: the local date of the start
 /// in the unit's zone, moved back to the unit's first day of week.
 pub fn week_id(start_utc: i64, tz: Tz, start_day: Weekday) -> NaiveDate {
-    let local = timeval::to_local(tz, start_utc);
+    week_id_with(start_utc, tz, start_day, timeval::to_local)
+}
+
+/// [`week_id`] with the UTC → local conversion given (e.g. [`timeval::OffsetCache::to_local`]).
+pub fn week_id_with(
+    start_utc: i64,
+    tz: Tz,
+    start_day: Weekday,
+    to_local: impl FnOnce(Tz, i64) -> i64,
+) -> NaiveDate {
+    let local = to_local(tz, start_utc);
     let date = NaiveDate::from_num_days_from_ce_opt(
         (local.div_euclid(86_400) + 719_163) as i32, // 719163 = days from 0001-01-01 to 1970-01-01
     )

@@ -1251,8 +1251,9 @@ fn resolve_field(
     record: &str,
     field: &'static str,
     sink: &mut Vec<Finding>,
+    offsets: &mut timeval::OffsetCache,
 ) -> std::result::Result<i64, TimeIssue> {
-    let r = core::resolve_value(v, tz, policy);
+    let r = core::resolve_value_with(v, tz, policy, |tz, n| offsets.resolve(tz, n));
     let mk =
         |rule: &'static str, severity, cands: Vec<String>, message: String, help: &str| Finding {
             rule,
@@ -1381,6 +1382,7 @@ fn map_shift(
         &s.shift_id,
         local_field(sv, "start"),
         sink,
+        &mut zones.offsets,
     );
     let end = resolve_field(
         ev,
@@ -1392,6 +1394,7 @@ fn map_shift(
         &s.shift_id,
         local_field(ev, "end"),
         sink,
+        &mut zones.offsets,
     );
     let mut task_times: Vec<Option<(i64, i64)>> = Vec::with_capacity(tasks.len());
     for t in tasks {
@@ -1415,6 +1418,7 @@ fn map_shift(
             rid,
             local_field(a, "start"),
             sink,
+            &mut zones.offsets,
         );
         let tb = resolve_field(
             b,
@@ -1426,6 +1430,7 @@ fn map_shift(
             rid,
             local_field(b, "end"),
             sink,
+            &mut zones.offsets,
         );
         task_times.push(match (ta, tb) {
             (Ok(a), Ok(b)) => Some((a, b)),
@@ -1459,10 +1464,11 @@ fn map_shift(
             length = Some((b - a) / 60);
         }
         if let Some(info) = bu_info {
-            week = Some(timeval::date_string(core::week_id(
+            week = Some(timeval::date_string(core::week_id_with(
                 a,
                 info.tz,
                 info.start_day,
+                |tz, u| zones.offsets.to_local(tz, u),
             )));
         }
     }

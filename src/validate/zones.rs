@@ -19,16 +19,13 @@ pub enum ZoneSel {
     Missing,
 }
 
-const CACHE: usize = 1 << 14;
-const TRANSITION: i32 = i32::MIN;
-
 /// Zone names parsed once, and the hour cache.
 #[derive(Clone)]
 pub struct Zones {
     by_name: HashMap<String, Option<u16>>,
     pub tzs: Vec<Tz>,
     names: Vec<String>,
-    cache: Vec<(i64, i32)>,
+    cache: timeval::OffsetCache,
 }
 
 impl Default for Zones {
@@ -37,7 +34,7 @@ impl Default for Zones {
             by_name: HashMap::new(),
             tzs: Vec::new(),
             names: Vec::new(),
-            cache: vec![(i64::MIN, 0); CACHE],
+            cache: Default::default(),
         }
     }
 }
@@ -69,32 +66,7 @@ impl Zones {
 
     /// What a naive local time (seconds as if UTC) means in zone `z`.
     pub fn resolve(&mut self, z: u16, naive: i64) -> Resolved {
-        let hour = naive.div_euclid(3600);
-        let key = (hour << 12) | z as i64;
-        let slot = (hour as usize ^ (z as usize).wrapping_mul(0x9e37)) & (CACHE - 1);
-        let (k, off) = self.cache[slot];
-        let off = if k == key {
-            off
-        } else {
-            let tz = self.tzs[z as usize];
-            let a = timeval::resolve(tz, hour * 3600);
-            let b = timeval::resolve(tz, hour * 3600 + 3599);
-            let off = match (a, b) {
-                (Resolved::Single(x), Resolved::Single(y))
-                    if hour * 3600 - x == hour * 3600 + 3599 - y =>
-                {
-                    (hour * 3600 - x) as i32
-                }
-                _ => TRANSITION,
-            };
-            self.cache[slot] = (key, off);
-            off
-        };
-        if off == TRANSITION {
-            timeval::resolve(self.tzs[z as usize], naive)
-        } else {
-            Resolved::Single(naive - off as i64)
-        }
+        self.cache.resolve(self.tzs[z as usize], naive)
     }
 
     /// The instant of a value under the DST policy (`None` when it has none: no or unknown zone,
@@ -116,9 +88,9 @@ impl Zones {
     }
 
     /// The local wall clock of an instant in a zone (naive seconds; UTC without a zone).
-    pub fn local_of(&self, zone: ZoneSel, utc: i64) -> i64 {
+    pub fn local_of(&mut self, zone: ZoneSel, utc: i64) -> i64 {
         match zone {
-            ZoneSel::Zone(z) => timeval::to_local(self.tzs[z as usize], utc),
+            ZoneSel::Zone(z) => self.cache.to_local(self.tzs[z as usize], utc),
             _ => utc,
         }
     }
