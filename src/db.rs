@@ -211,6 +211,50 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX load_conflicts_by_week ON load_conflicts(business_unit_id, week_id, active);
     "#,
+    // 5: compact activities. `desired_shifts.activities` becomes `[[kind, start offset (s), length
+    // (min), task id], …]` over the dictionary `activity_kinds` (code, description), instead of
+    // objects spelling out both on every activity (a fifth of the size: map writes and re-reads
+    // every row). The snapshot id moves from every row to `meta.mapped_snapshot_id`. Existing rows
+    // are converted, and their content hash recomputed (`zd2gc_row_hash`, registered by `migrate`),
+    // so the next `map` sees them unchanged.
+    r#"
+    CREATE TABLE activity_kinds (
+        kind INTEGER PRIMARY KEY,
+        activity_code_id TEXT NOT NULL,
+        description TEXT NOT NULL,
+        UNIQUE (activity_code_id, description)
+    );
+    INSERT INTO activity_kinds (activity_code_id, description)
+        SELECT DISTINCT json_extract(j.value, '$.code'), json_extract(j.value, '$.desc')
+        FROM desired_shifts s, json_each(s.activities) j
+        ORDER BY 1, 2;
+    INSERT OR REPLACE INTO meta (key, value)
+        SELECT 'mapped_snapshot_id', snapshot_id FROM desired_shifts LIMIT 1;
+    DROP VIEW desired_activities;
+    UPDATE desired_shifts SET activities = (
+        SELECT json_group_array(json_array(
+                   k.kind,
+                   json_extract(j.value, '$.start') - desired_shifts.start_utc,
+                   json_extract(j.value, '$.len'),
+                   json_extract(j.value, '$.task')) ORDER BY CAST(j.key AS INTEGER))
+        FROM json_each(desired_shifts.activities) j
+        JOIN activity_kinds k ON k.activity_code_id = json_extract(j.value, '$.code')
+                             AND k.description = json_extract(j.value, '$.desc'))
+    WHERE activities != '[]';
+    UPDATE desired_shifts SET content_hash = zd2gc_row_hash(agent_id, exported_agent_id, user_id,
+        business_unit_id, management_unit_id, week_id, start_utc, length_minutes, activities,
+        held_back_reason);
+    ALTER TABLE desired_shifts DROP COLUMN snapshot_id;
+    CREATE VIEW desired_activities AS
+        SELECT s.legacy_shift_id AS legacy_shift_id, CAST(j.key AS INTEGER) AS seq,
+               k.activity_code_id AS activity_code_id,
+               s.start_utc + json_extract(j.value, '$[1]') AS start_utc,
+               json_extract(j.value, '$[2]') AS length_minutes,
+               k.description AS description,
+               json_extract(j.value, '$[3]') AS legacy_task_id
+        FROM desired_shifts s, json_each(s.activities) j
+        JOIN activity_kinds k ON k.kind = json_extract(j.value, '$[0]');
+    "#,
 ];
 
 /// Process-wide SQLite settings, applied once before the first connection opens. Memory statistics
@@ -352,12 +396,48 @@ pub fn migrate(conn: &Connection) -> Result<()> {
             ),
         ));
     }
+    if current < MIGRATIONS.len() {
+        register_row_hash(conn)?;
+    }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.unchecked_transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }
+    Ok(())
+}
+
+/// `zd2gc_row_hash(agent_id, exported_agent_id, user_id, business_unit_id, management_unit_id,
+/// week_id, start_utc, length_minutes, activities, held_back_reason)`: [`crate::map::core::row_hash`]
+/// for migrations that rewrite `desired_shifts` rows.
+fn register_row_hash(conn: &Connection) -> Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "zd2gc_row_hash",
+        10,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let s = |i: usize| ctx.get::<Option<String>>(i);
+            let i = |i: usize| ctx.get::<Option<i64>>(i);
+            let (agent, exported) = (s(0)?.unwrap_or_default(), s(1)?.unwrap_or_default());
+            let (user, bu, mu, week) = (s(2)?, s(3)?, s(4)?, s(5)?);
+            let activities = s(8)?.unwrap_or_default();
+            let held = s(9)?;
+            Ok(crate::map::core::row_hash(&crate::map::core::RowContent {
+                agent_id: &agent,
+                exported_agent_id: &exported,
+                user_id: user.as_deref(),
+                business_unit_id: bu.as_deref(),
+                management_unit_id: mu.as_deref(),
+                week_id: week.as_deref(),
+                start_utc: i(6)?,
+                length_minutes: i(7)?,
+                activities: &activities,
+                held_back_reason: held.as_deref(),
+            }))
+        },
+    )?;
     Ok(())
 }
 

@@ -59,14 +59,20 @@ fn as_refs<'a>(v: &'a [(&'static str, Vec<u8>)]) -> Vec<(&'static str, &'a [u8])
     v.iter().map(|(n, b)| (*n, b.as_slice())).collect()
 }
 
-/// The desired state without run bookkeeping, in id order.
+/// The desired state without run bookkeeping, in id order, activities decoded (code, start,
+/// length, description, task) through the view `desired_activities`.
 fn desired(dir: &Path) -> Vec<Vec<String>> {
     let c = Connection::open(dir.join("zd2gc.db")).unwrap();
     let mut st = c
         .prepare(
             "SELECT legacy_shift_id, agent_id, user_id, business_unit_id, management_unit_id, week_id,
-                    start_utc, length_minutes, activities, held_back_reason
-             FROM desired_shifts ORDER BY legacy_shift_id",
+                    start_utc, length_minutes,
+                    (SELECT group_concat(a.activity_code_id || '@' || a.start_utc || '+' || a.length_minutes
+                                         || ' ' || a.description || ' ' || IFNULL(a.legacy_task_id, '-'), '; '
+                                         ORDER BY a.seq)
+                     FROM desired_activities a WHERE a.legacy_shift_id = d.legacy_shift_id),
+                    held_back_reason
+             FROM desired_shifts d ORDER BY legacy_shift_id",
         )
         .unwrap();
     st.query_map([], |r| {
@@ -268,6 +274,94 @@ fn offline_and_online_mapping_of_paris_cutover_agree() {
     assert_eq!(o_again.online_calls, 0);
     assert_eq!(client.calls(), calls);
     assert_eq!(o_again.shifts.unchanged, 466);
+}
+
+/// A state database of schema 4 (activities spelled out as objects, the snapshot id on every row)
+/// is converted by migration 5: the same activities, decoded, and content hashes such that the
+/// next `map` finds every shift unchanged.
+#[test]
+fn schema_4_desired_state_is_converted_and_map_sees_it_unchanged() {
+    let cfg = template();
+    let tables = offline_tables();
+    let d = prepared(
+        &root().join("samples/paris-cutover"),
+        &cfg,
+        &as_refs(&tables),
+    );
+    offline(d.path(), &cfg);
+    let before = desired(d.path());
+    assert!(
+        before.iter().any(|r| r[8].contains("@")),
+        "activities decoded"
+    );
+    let db = d.path().join("zd2gc.db");
+    let snapshot: String = {
+        let c = Connection::open(&db).unwrap();
+        let snapshot = c
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'mapped_snapshot_id'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        // Back to schema 4, as zd2gc 0.1 wrote it.
+        c.execute_batch(
+            "CREATE TEMP TABLE old_acts AS
+                SELECT legacy_shift_id AS id,
+                       json_group_array(json_object('code', activity_code_id, 'start', start_utc,
+                           'len', length_minutes, 'desc', description, 'task', legacy_task_id) ORDER BY seq) AS acts
+                FROM desired_activities GROUP BY legacy_shift_id;
+             DROP VIEW desired_activities;
+             UPDATE desired_shifts SET activities = (SELECT acts FROM old_acts WHERE id = legacy_shift_id)
+                WHERE activities != '[]';
+             ALTER TABLE desired_shifts ADD COLUMN snapshot_id TEXT NOT NULL DEFAULT '';
+             UPDATE desired_shifts SET content_hash = 0,
+                snapshot_id = (SELECT value FROM meta WHERE key = 'mapped_snapshot_id');
+             DELETE FROM meta WHERE key = 'mapped_snapshot_id';
+             DROP TABLE activity_kinds;
+             CREATE VIEW desired_activities AS
+                SELECT s.legacy_shift_id AS legacy_shift_id, CAST(j.key AS INTEGER) AS seq,
+                       json_extract(j.value, '$.code') AS activity_code_id,
+                       json_extract(j.value, '$.start') AS start_utc,
+                       json_extract(j.value, '$.len') AS length_minutes,
+                       json_extract(j.value, '$.desc') AS description,
+                       json_extract(j.value, '$.task') AS legacy_task_id
+                FROM desired_shifts s, json_each(s.activities) j;
+             PRAGMA user_version = 4;",
+        )
+        .unwrap();
+        let old: String = c
+            .query_row(
+                "SELECT activities FROM desired_shifts WHERE activities != '[]' LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(old.starts_with("[{\"code\":"), "{old}");
+        snapshot
+    };
+    // The next command migrates; map then finds nothing to change.
+    let o = offline(d.path(), &cfg);
+    assert_eq!(
+        (
+            o.shifts.inserted,
+            o.shifts.updated,
+            o.shifts.removed,
+            o.shifts.unchanged
+        ),
+        (0, 0, 0, 466)
+    );
+    assert_eq!(desired(d.path()), before);
+    let c = Connection::open(&db).unwrap();
+    let (version, mapped): (i64, String) = c
+        .query_row(
+            "SELECT user_version, (SELECT value FROM meta WHERE key = 'mapped_snapshot_id') FROM pragma_user_version",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(version as usize, zd2gc::db::schema_version());
+    assert_eq!(mapped, snapshot);
 }
 
 /// A tiny export: agents A (1) and B (2), their shifts, and one trade with the given status.

@@ -40,17 +40,6 @@ impl DesiredState {
     }
 }
 
-#[derive(serde::Deserialize)]
-struct ActJson {
-    code: String,
-    start: i64,
-    len: i64,
-    #[serde(default)]
-    desc: String,
-    #[serde(default)]
-    task: Option<String>,
-}
-
 /// The last validation of the migration, if `validate` recorded one (the `validations` table).
 #[derive(Debug, Clone)]
 pub struct LastValidation {
@@ -90,9 +79,11 @@ pub fn last_validation(conn: &Connection) -> Result<Option<LastValidation>> {
 /// The snapshot `map` last mapped.
 pub fn mapped_snapshot(conn: &Connection) -> Result<Option<String>> {
     Ok(conn
-        .query_row("SELECT snapshot_id FROM desired_shifts LIMIT 1", [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'mapped_snapshot_id'",
+            [],
+            |r| r.get(0),
+        )
         .optional()?)
 }
 
@@ -237,6 +228,7 @@ pub fn read(conn: &Connection, error_ids: &HashSet<String>) -> Result<DesiredSta
         st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?
     };
+    let kinds = crate::map::activity_kinds(conn)?;
     let mut st = conn.prepare(
         "SELECT legacy_shift_id, agent_id, user_id, business_unit_id, management_unit_id, week_id,
                 start_utc, length_minutes, activities, held_back_reason
@@ -254,14 +246,20 @@ pub fn read(conn: &Connection, error_ids: &HashSet<String>) -> Result<DesiredSta
         let start: Option<i64> = r.get(6)?;
         let len: Option<i64> = r.get(7)?;
         let acts: String = r.get(8)?;
-        let acts: Vec<ActJson> = serde_json::from_str(&acts).unwrap_or_default();
+        let acts = crate::map::decode_activities(&acts, start.unwrap_or_default(), &kinds)
+            .map_err(|e| {
+                Error::failure(
+                    format!("the desired state of shift `{legacy}` cannot be read: {e}"),
+                    Some("run `zd2gc map` again to rebuild the desired state".into()),
+                )
+            })?;
         let held_reason = if let Some(reason) = reason {
             Some(reason)
         } else if error_ids.contains(&legacy)
             || error_ids.contains(&agent)
             || acts
                 .iter()
-                .any(|a| a.task.as_ref().is_some_and(|t| error_ids.contains(t)))
+                .any(|a| a.task_id.as_ref().is_some_and(|t| error_ids.contains(t)))
         {
             Some("validation-error".to_string())
         } else {
@@ -289,9 +287,9 @@ pub fn read(conn: &Connection, error_ids: &HashSet<String>) -> Result<DesiredSta
                 .into_iter()
                 .map(|a| Act {
                     start: a.start,
-                    len: a.len,
+                    len: a.length_minutes,
                     code: a.code,
-                    desc: a.desc,
+                    desc: a.description,
                 })
                 .collect(),
         }

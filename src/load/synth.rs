@@ -22,6 +22,10 @@ pub fn write_desired(
     let tx = conn.transaction()?;
     let snapshot = format!("synthetic-{variant}");
     tx.execute("DELETE FROM desired_shifts", [])?;
+    tx.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('mapped_snapshot_id', ?1)",
+        [&snapshot],
+    )?;
     let run = 1i64;
     let mut n = 0u64;
     for (b, bu) in org.business_units.iter().enumerate() {
@@ -33,6 +37,18 @@ pub fn write_desired(
         }
         .expect("date");
         let code = |k: usize| format!("ac-{}-{k}", bu.id.trim_start_matches("bu-"));
+        let kind = |code: String, desc: &str| -> Result<i64> {
+            tx.execute(
+                "INSERT OR IGNORE INTO activity_kinds (activity_code_id, description) VALUES (?1, ?2)",
+                params![code, desc],
+            )?;
+            Ok(tx.query_row(
+                "SELECT kind FROM activity_kinds WHERE activity_code_id = ?1 AND description = ?2",
+                params![code, desc],
+                |r| r.get(0),
+            )?)
+        };
+        let kinds = (kind(code(0), "On Queue Work")?, kind(code(1), "Break")?);
         let users: Vec<(&str, &str)> = bu
             .management_units
             .iter()
@@ -55,15 +71,16 @@ pub fn write_desired(
                     if variant > 0 && (a + d) % 5 == 0 {
                         start += 1800 * variant as i64;
                     }
+                    // The compact form `map` writes: [kind, offset (s), length (min), task].
                     let acts = serde_json::json!([
-                        {"code": code(0), "start": start, "len": 240, "desc": "On Queue Work", "task": format!("T-{legacy}-1")},
-                        {"code": code(1), "start": start + 240 * 60, "len": 15, "desc": "Break", "task": format!("T-{legacy}-2")},
-                        {"code": code(0), "start": start + 255 * 60, "len": 225, "desc": "On Queue Work", "task": format!("T-{legacy}-3")},
+                        [kinds.0, 0, 240, format!("T-{legacy}-1")],
+                        [kinds.1, 240 * 60, 15, format!("T-{legacy}-2")],
+                        [kinds.0, 255 * 60, 225, format!("T-{legacy}-3")],
                     ]);
                     tx.execute(
-                        "INSERT INTO desired_shifts (legacy_shift_id, agent_id, exported_agent_id, user_id, business_unit_id, management_unit_id, week_id, start_utc, length_minutes, activities, file, line, snapshot_id, run_id, content_hash)
-                         VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, 480, ?8, 'shifts.csv', 0, ?9, ?10, 0)",
-                        params![legacy, format!("A-{user}"), user, bu.id, mu, week_id, start, acts.to_string(), snapshot, run],
+                        "INSERT INTO desired_shifts (legacy_shift_id, agent_id, exported_agent_id, user_id, business_unit_id, management_unit_id, week_id, start_utc, length_minutes, activities, file, line, run_id, content_hash)
+                         VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, 480, ?8, 'shifts.csv', 0, ?9, 0)",
+                        params![legacy, format!("A-{user}"), user, bu.id, mu, week_id, start, acts.to_string(), run],
                     )?;
                     n += 1;
                 }

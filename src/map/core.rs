@@ -16,7 +16,6 @@ use crate::config::DstPolicy;
 use crate::timeval::{self, Resolved, TimeVal};
 use chrono::{Datelike, NaiveDate, Weekday};
 use chrono_tz::Tz;
-use std::collections::HashMap;
 
 /// Where a row's zone came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +45,7 @@ pub fn zone_name<'a>(
 /// Parses each distinct zone name once, and caches UTC offsets per zone and hour.
 #[derive(Default)]
 pub struct ZoneCache {
-    zones: HashMap<String, Option<Tz>>,
+    zones: rustc_hash::FxHashMap<String, Option<Tz>>,
     pub offsets: timeval::OffsetCache,
 }
 
@@ -240,39 +239,93 @@ pub fn build_activities<'a>(
     }
 }
 
-/// FNV-1a, 64 bits: a stable content hash (unlike `std`'s hasher, it never changes between Rust
-/// versions, so a re-run recognises unchanged rows).
+/// The columns of a `desired_shifts` row that its content hash covers.
 #[derive(Debug, Clone, Copy)]
-pub struct Fnv(u64);
+pub struct RowContent<'a> {
+    pub agent_id: &'a str,
+    pub exported_agent_id: &'a str,
+    pub user_id: Option<&'a str>,
+    pub business_unit_id: Option<&'a str>,
+    pub management_unit_id: Option<&'a str>,
+    pub week_id: Option<&'a str>,
+    pub start_utc: Option<i64>,
+    pub length_minutes: Option<i64>,
+    pub activities: &'a str,
+    pub held_back_reason: Option<&'a str>,
+}
 
-impl Default for Fnv {
+/// `desired_shifts.content_hash`: what a re-run of `map` compares to know a row is unchanged.
+/// Also registered as the SQL function `zd2gc_row_hash` for the migrations that rewrite rows.
+pub fn row_hash(c: &RowContent<'_>) -> i64 {
+    let mut h = RowHasher::default();
+    h.str(Some(c.agent_id))
+        .str(Some(c.exported_agent_id))
+        .str(c.user_id)
+        .str(c.business_unit_id)
+        .str(c.management_unit_id)
+        .str(c.week_id)
+        .int(c.start_utc.unwrap_or(i64::MIN))
+        .int(c.length_minutes.unwrap_or(i64::MIN))
+        .str(Some(c.activities))
+        .str(c.held_back_reason);
+    h.finish()
+}
+
+/// A stable 64-bit content hash (unlike `std`'s hasher it never changes between Rust versions, so
+/// a re-run recognises unchanged rows), eight bytes at a time: each word is mixed in with a
+/// multiply and a shift, each field ends with its length (so ("ab","c") and ("a","bc") differ),
+/// and the result goes through MurmurHash3's finaliser.
+#[derive(Debug, Clone, Copy)]
+pub struct RowHasher(u64);
+
+const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
+
+impl Default for RowHasher {
     fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
+        RowHasher(0xcbf2_9ce4_8422_2325)
     }
 }
 
-impl Fnv {
+impl RowHasher {
+    fn word(&mut self, w: u64) {
+        self.0 = (self.0 ^ w).wrapping_mul(MIX);
+        self.0 ^= self.0 >> 29;
+    }
     pub fn bytes(&mut self, b: &[u8]) -> &mut Self {
-        for &c in b {
-            self.0 ^= c as u64;
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        let mut chunks = b.chunks_exact(8);
+        for c in &mut chunks {
+            self.word(u64::from_le_bytes(c.try_into().expect("8 bytes")));
         }
-        // field separator, so ("ab","c") and ("a","bc") differ
-        self.0 ^= 0xff;
-        self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.word(u64::from_le_bytes(last));
+        }
+        self.word(b.len() as u64 ^ 0xff00_0000_0000_0000);
         self
     }
     pub fn str(&mut self, s: Option<&str>) -> &mut Self {
         match s {
             Some(s) => self.bytes(s.as_bytes()),
-            None => self.bytes(&[0xfe]),
+            None => {
+                self.word(0xfe00_0000_0000_0000);
+                self
+            }
         }
     }
     pub fn int(&mut self, v: i64) -> &mut Self {
-        self.bytes(&v.to_le_bytes())
+        self.word(v as u64);
+        self
     }
     pub fn finish(&self) -> i64 {
-        self.0 as i64
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^= h >> 33;
+        h as i64
     }
 }
 
@@ -290,6 +343,68 @@ mod tests {
     }
     fn local(s: &str) -> TimeVal {
         parse_local(s).unwrap()
+    }
+
+    fn content<'a>(acts: &'a str, agent: &'a str, exported: &'a str) -> RowContent<'a> {
+        RowContent {
+            agent_id: agent,
+            exported_agent_id: exported,
+            user_id: Some("u-1"),
+            business_unit_id: Some("bu"),
+            management_unit_id: None,
+            week_id: Some("2026-10-19"),
+            start_utc: Some(1_788_155_100),
+            length_minutes: Some(480),
+            activities: acts,
+            held_back_reason: None,
+        }
+    }
+
+    #[test]
+    fn row_hash_is_stable_and_sees_every_field() {
+        let base = content("[[1,0,480,null]]", "A1", "A1");
+        // Stored in zd2gc.db: the function must never change without a migration rehashing rows.
+        assert_eq!(row_hash(&base), row_hash(&base.clone()));
+        assert_eq!(
+            row_hash(&base),
+            -250_187_224_973_173_704,
+            "the hash function changed"
+        );
+        let variants = [
+            content("[[1,0,480,null]] ", "A1", "A1"),
+            content("[[2,0,480,null]]", "A1", "A1"),
+            content("[[1,0,480,null]]", "A1x", "A1"),
+            content("[[1,0,480,null]]", "A", "1A1"),
+            RowContent {
+                user_id: None,
+                ..base
+            },
+            RowContent {
+                user_id: Some(""),
+                ..base
+            },
+            RowContent {
+                management_unit_id: Some(""),
+                ..base
+            },
+            RowContent {
+                start_utc: Some(1_788_155_160),
+                ..base
+            },
+            RowContent {
+                length_minutes: None,
+                ..base
+            },
+            RowContent {
+                held_back_reason: Some("unmapped-agent"),
+                ..base
+            },
+        ];
+        let mut seen = std::collections::HashSet::new();
+        seen.insert(row_hash(&base));
+        for v in &variants {
+            assert!(seen.insert(row_hash(v)), "{v:?} collides");
+        }
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! Inputs: the snapshot, the mapping tables (`mappings/`, see [`tables`]), the configuration, and
 //! with `--online` Genesys Cloud itself (see [`online`], cached). Outputs, all in zd2gc.db:
 //! - `desired_shifts`: per legacy shift, the owner's Genesys user, business and management unit,
-//!   week id, `start_utc` (UTC seconds) and `length_minutes`, its activities (JSON; the view
-//!   `desired_activities` unfolds them), or the reason it is held back;
+//!   week id, `start_utc` (UTC seconds) and `length_minutes`, its activities (compact JSON over the
+//!   dictionary `activity_kinds`, see [`activities_compact`]; the view `desired_activities` unfolds
+//!   them), or the reason it is held back; `meta.mapped_snapshot_id` names the snapshot mapped;
 //! - `map_findings`: what could not be mapped, with its rule id, file and line (read by `validate`);
 //! - `xw_agents`, `xw_trades`: the crosswalk of agents and trades (shifts: the view
 //!   `crosswalk_shifts`, completed by `load` in `xw_shifts`).
@@ -32,8 +33,9 @@ use crate::timeval::{self, TimeVal, fmt};
 use agents::{AgentIssue, AgentRes, ExportAgent};
 use chrono::Weekday;
 use chrono_tz::Tz;
-use core::{Fnv, TaskIn, TimeIssue, ZoneCache};
+use core::{TaskIn, TimeIssue, ZoneCache};
 use rusqlite::{Connection, OptionalExtension, params};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -157,7 +159,7 @@ struct BuInfo {
     start_day: Weekday,
     /// Task name → activity code (table rows of the unit over rows for all units over the unit's
     /// own activity codes by name, online).
-    codes: HashMap<String, String>,
+    codes: FxHashMap<String, String>,
     /// The default activity's code and name.
     default: Option<(String, String)>,
 }
@@ -214,33 +216,127 @@ impl TaskRow {
     }
 }
 
+/// The (activity code, description) pairs that compact activities refer to: the table
+/// `activity_kinds`, append-only (a kind keeps its number for good, so unchanged rows keep their
+/// text and hash). Numbers are given in order of first use.
+#[derive(Default)]
+struct Kinds {
+    by_code: FxHashMap<String, FxHashMap<String, i64>>,
+    next: i64,
+    /// Given since the last [`Kinds::take_new`]: to be inserted before the rows that use them.
+    new: Vec<(i64, String, String)>,
+}
+
+impl Kinds {
+    fn load(conn: &Connection) -> Result<Kinds> {
+        let mut k = Kinds {
+            next: 1,
+            ..Default::default()
+        };
+        let mut st =
+            conn.prepare("SELECT kind, activity_code_id, description FROM activity_kinds")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let (kind, code, desc): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            k.next = k.next.max(kind + 1);
+            k.by_code.entry(code).or_default().insert(desc, kind);
+        }
+        Ok(k)
+    }
+
+    fn kind(&mut self, code: &str, desc: &str) -> i64 {
+        if let Some(k) = self.by_code.get(code).and_then(|m| m.get(desc)) {
+            return *k;
+        }
+        let k = self.next;
+        self.next += 1;
+        self.by_code
+            .entry(code.to_string())
+            .or_default()
+            .insert(desc.to_string(), k);
+        self.new.push((k, code.to_string(), desc.to_string()));
+        k
+    }
+
+    fn take_new(&mut self) -> Vec<(i64, String, String)> {
+        std::mem::take(&mut self.new)
+    }
+}
+
 /// A shift's activities as stored in `desired_shifts.activities`: a JSON array of
-/// `{"code","start","len","desc","task"}` objects, byte for byte what `serde_json` writes for them
-/// (the content hash covers this text, so it must not change), without its per-field machinery.
-fn activities_json(acts: &[core::Activity<'_>]) -> String {
-    let mut s = String::with_capacity(acts.len() * 96 + 2);
+/// `[kind, start offset in seconds from the shift's start, length in minutes, legacy task id or
+/// null]`, byte for byte what `serde_json` writes for such tuples (the content hash covers this
+/// text, so it must not change; migration 5 writes the same form). The view `desired_activities`
+/// unfolds it with the kinds' codes and descriptions. About a fifth of the size of objects with
+/// the code and description spelled out on every activity.
+fn activities_compact(acts: &[core::Activity<'_>], shift_start: i64, kinds: &mut Kinds) -> String {
+    let mut s = String::with_capacity(acts.len() * 24 + 2);
     s.push('[');
     for (i, a) in acts.iter().enumerate() {
         if i > 0 {
             s.push(',');
         }
-        s.push_str("{\"code\":");
-        json_str(&mut s, a.code);
-        s.push_str(",\"start\":");
-        push_int(&mut s, a.start);
-        s.push_str(",\"len\":");
+        s.push('[');
+        push_int(&mut s, kinds.kind(a.code, a.description));
+        s.push(',');
+        push_int(&mut s, a.start - shift_start);
+        s.push(',');
         push_int(&mut s, a.length_minutes);
-        s.push_str(",\"desc\":");
-        json_str(&mut s, a.description);
-        s.push_str(",\"task\":");
+        s.push(',');
         match a.task_id {
             Some(t) => json_str(&mut s, t),
             None => s.push_str("null"),
         }
-        s.push('}');
+        s.push(']');
     }
     s.push(']');
     s
+}
+
+/// The activity kinds of `activity_kinds`: kind → (activity code id, description).
+pub fn activity_kinds(conn: &Connection) -> Result<HashMap<i64, (String, String)>> {
+    let mut st = conn.prepare("SELECT kind, activity_code_id, description FROM activity_kinds")?;
+    let v = st
+        .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(v)
+}
+
+/// One activity of the desired state, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredActivity {
+    pub code: String,
+    /// UTC seconds.
+    pub start: i64,
+    pub length_minutes: i64,
+    pub description: String,
+    pub task_id: Option<String>,
+}
+
+/// Decode `desired_shifts.activities` (see [`activities_compact`]) of a shift starting at
+/// `shift_start`. An unreadable text or an unknown kind is an error: a shift must never be loaded
+/// without the activities it was mapped with.
+pub fn decode_activities(
+    text: &str,
+    shift_start: i64,
+    kinds: &HashMap<i64, (String, String)>,
+) -> std::result::Result<Vec<DesiredActivity>, String> {
+    let raw: Vec<(i64, i64, i64, Option<String>)> = serde_json::from_str(text)
+        .map_err(|e| format!("activities are not in the expected form ({e})"))?;
+    raw.into_iter()
+        .map(|(kind, offset, len, task)| {
+            let (code, desc) = kinds
+                .get(&kind)
+                .ok_or_else(|| format!("activity kind {kind} is not in activity_kinds"))?;
+            Ok(DesiredActivity {
+                code: code.clone(),
+                start: shift_start + offset,
+                length_minutes: len,
+                description: desc.clone(),
+                task_id: task,
+            })
+        })
+        .collect()
 }
 
 /// An integer in decimal, as `Display` writes it.
@@ -426,7 +522,7 @@ fn map_inner(
 
     // ---- agents -------------------------------------------------------------------------------
     let mut export_agents: Vec<ExportAgent> = Vec::new();
-    let mut agent_idx: HashMap<String, usize> = HashMap::new();
+    let mut agent_idx: FxHashMap<String, usize> = FxHashMap::default();
     {
         let mut st = snap.prepare(
             "SELECT agent_id, email, timezone, location, line, file_id FROM agents ORDER BY file_id, line",
@@ -490,7 +586,7 @@ fn map_inner(
     }
 
     // ---- business units -----------------------------------------------------------------------
-    let mut bus: HashMap<String, BuInfo> = HashMap::new();
+    let mut bus: FxHashMap<String, BuInfo> = FxHashMap::default();
     let used_bus: std::collections::BTreeSet<String> = res
         .iter()
         .filter(|r| r.issue.is_none())
@@ -514,7 +610,7 @@ fn map_inner(
                 None => continue,
             },
         };
-        let mut codes: HashMap<String, String> = HashMap::new();
+        let mut codes: FxHashMap<String, String> = FxHashMap::default();
         let mut default = None;
         if let Some(on) = online.as_mut() {
             for c in on.activity_codes(bu)?.into_iter().filter(|c| c.active) {
@@ -697,17 +793,19 @@ fn map_inner(
     // the writer otherwise (most rows are only compared). They are connected
     // by a bounded channel of batches, so memory stays bounded whatever the export's size.
     {
-        type OldRow = rusqlite::Result<(String, i64, String)>;
+        type OldRow = rusqlite::Result<(String, i64, String, i64)>;
         let mut old_st = old
             .as_ref()
             .map(|o| {
                 o.prepare(
-                    "SELECT legacy_shift_id, content_hash, snapshot_id FROM desired_shifts ORDER BY legacy_shift_id",
+                    "SELECT legacy_shift_id, content_hash, file, line FROM desired_shifts ORDER BY legacy_shift_id",
                 )
             })
             .transpose()?;
         let olds: Box<dyn Iterator<Item = OldRow> + '_> = match old_st.as_mut() {
-            Some(st) => Box::new(st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?),
+            Some(st) => {
+                Box::new(st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?)
+            }
             None => Box::new(std::iter::empty()),
         };
         let mut olds = olds.peekable();
@@ -730,13 +828,16 @@ fn map_inner(
         };
         let mut upsert = tx.prepare(
             "INSERT OR REPLACE INTO desired_shifts(legacy_shift_id, agent_id, exported_agent_id, user_id, business_unit_id,
-                management_unit_id, week_id, start_utc, length_minutes, activities, file, line, snapshot_id, run_id,
+                management_unit_id, week_id, start_utc, length_minutes, activities, file, line, run_id,
                 content_hash, held_back_reason)
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
         )?;
-        let mut relocate = tx.prepare(
-            "UPDATE desired_shifts SET file = ?2, line = ?3, snapshot_id = ?4 WHERE legacy_shift_id = ?1",
+        let mut relocate = tx
+            .prepare("UPDATE desired_shifts SET file = ?2, line = ?3 WHERE legacy_shift_id = ?1")?;
+        let mut new_kind = tx.prepare(
+            "INSERT INTO activity_kinds(kind, activity_code_id, description) VALUES (?1, ?2, ?3)",
         )?;
+        let kinds = Kinds::load(&tx)?;
         let mut delete = tx.prepare("DELETE FROM desired_shifts WHERE legacy_shift_id = ?1")?;
 
         let shared = Shared {
@@ -750,27 +851,30 @@ fn map_inner(
         };
         let no_file = String::new();
         let (produced, written) = std::thread::scope(|scope| -> Result<_> {
-            let (btx, brx) = std::sync::mpsc::sync_channel::<Vec<Mapped>>(8);
+            let (btx, brx) = std::sync::mpsc::sync_channel::<Batch>(8);
             let shared = &shared;
             let producer = std::thread::Builder::new()
                 .name("map-read".into())
                 .spawn_scoped(scope, move || {
-                    produce(snap, shared, &mut zones, first_load, btx)
+                    produce(snap, shared, &mut zones, first_load, kinds, btx)
                 })
                 .map_err(|e| Error::failure(format!("cannot start a thread: {e}"), None))?;
             let written = (|| -> Result<()> {
-                for batch in brx {
+                for (new_kinds, batch) in brx {
+                    for (kind, code, desc) in new_kinds {
+                        new_kind.execute(params![kind, code, desc])?;
+                    }
                     for m in batch {
                         let id = m.id;
                         // Previous state before this id: removed.
-                        let mut previous: Option<(i64, String)> = None;
-                        while let Some(Ok((oid, _, _))) = olds.peek() {
+                        let mut previous: Option<(i64, String, i64)> = None;
+                        while let Some(Ok((oid, _, _, _))) = olds.peek() {
                             if oid.as_str() > id.as_str() {
                                 break;
                             }
-                            let (oid, h, snap_id) = olds.next().expect("peeked")?;
+                            let (oid, h, old_file, old_line) = olds.next().expect("peeked")?;
                             if oid == id {
-                                previous = Some((h, snap_id));
+                                previous = Some((h, old_file, old_line));
                             } else {
                                 delete.execute([&oid])?;
                                 out.shifts.removed += 1;
@@ -807,10 +911,10 @@ fn map_inner(
                             }
                         }
                         match previous {
-                            Some((h, old_snap)) if h == d.hash => {
+                            Some((h, old_file, old_line)) if h == d.hash => {
                                 out.shifts.unchanged += 1;
-                                if old_snap != snapshot_id {
-                                    relocate.execute(params![id, file, m.line, snapshot_id])?;
+                                if old_file != *file || old_line != m.line {
+                                    relocate.execute(params![id, file, m.line])?;
                                 }
                             }
                             prev => {
@@ -834,7 +938,6 @@ fn map_inner(
                                     d.activities,
                                     file,
                                     m.line,
-                                    snapshot_id,
                                     run_id,
                                     d.hash,
                                     d.held_back
@@ -854,7 +957,7 @@ fn map_inner(
         out.shifts_read = shifts_read;
         out.tasks_read = tasks_read;
         for o in olds {
-            let (oid, _, _) = o?;
+            let (oid, _, _, _) = o?;
             delete.execute([&oid])?;
             out.shifts.removed += 1;
             out.shifts.note("removed", &oid);
@@ -976,6 +1079,12 @@ fn map_inner(
             [run_id],
         )? as u64;
     }
+    // Which snapshot the desired state is of (load refuses a desired state of another one).
+    tx.execute(
+        "INSERT INTO meta(key, value) VALUES ('mapped_snapshot_id', ?1)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [snapshot_id],
+    )?;
     out.findings = sink.count;
     out.errors = sink.errors;
     out.findings_by_rule = sink.by_rule.clone();
@@ -1006,6 +1115,10 @@ struct Mapped {
 /// Shifts per batch sent to the writer.
 const BATCH: usize = 1024;
 
+/// What the mapping thread sends the writer: the activity kinds first used in the batch (to
+/// insert before its rows), and the batch.
+type Batch = (Vec<(i64, String, String)>, Vec<Mapped>);
+
 /// Copy a text column into a reused buffer; `false` for NULL.
 fn text_into(v: rusqlite::types::ValueRef<'_>, buf: &mut String) -> rusqlite::Result<bool> {
     buf.clear();
@@ -1025,7 +1138,8 @@ fn produce(
     sh: &Shared<'_>,
     zones: &mut ZoneCache,
     hash_here: bool,
-    to_writer: std::sync::mpsc::SyncSender<Vec<Mapped>>,
+    mut kinds: Kinds,
+    to_writer: std::sync::mpsc::SyncSender<Batch>,
 ) -> Result<(u64, u64)> {
     let stopped = || Error::failure("the map writer stopped", None);
     let mut shifts_st = snap.prepare(
@@ -1115,6 +1229,7 @@ fn produce(
                 &group,
                 &group_tasks[..n_tasks],
                 zones,
+                &mut kinds,
                 &mut m.findings,
             ));
         }
@@ -1127,7 +1242,9 @@ fn produce(
         batch.push(m);
         if batch.len() == BATCH {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-            to_writer.send(full).map_err(|_| stopped())?;
+            to_writer
+                .send((kinds.take_new(), full))
+                .map_err(|_| stopped())?;
         }
     }
     while let Some(r) = task {
@@ -1136,7 +1253,9 @@ fn produce(
         task = tasks.next()?;
     }
     if !batch.is_empty() {
-        to_writer.send(batch).map_err(|_| stopped())?;
+        to_writer
+            .send((kinds.take_new(), batch))
+            .map_err(|_| stopped())?;
     }
     Ok((shifts_read, tasks_read))
 }
@@ -1214,9 +1333,9 @@ impl FindingSink<'_, '_> {
 struct Shared<'a> {
     cfg: &'a Config,
     files: &'a HashMap<i64, String>,
-    agent_idx: &'a HashMap<String, usize>,
+    agent_idx: &'a FxHashMap<String, usize>,
     agents: &'a [AgentCtx],
-    bus: &'a HashMap<String, BuInfo>,
+    bus: &'a FxHashMap<String, BuInfo>,
     overrides: &'a HashMap<String, String>,
     default_tz: Option<&'a str>,
 }
@@ -1326,6 +1445,7 @@ fn map_shift(
     group: &[ShiftRow],
     tasks: &[TaskRow],
     zones: &mut ZoneCache,
+    kinds: &mut Kinds,
     sink: &mut Vec<Finding>,
 ) -> Desired {
     let s = &group[0];
@@ -1494,7 +1614,7 @@ fn map_shift(
         match core::build_activities(a, b, &tin, default) {
             Ok(acts) => {
                 n_activities = acts.len() as u64;
-                activities = activities_json(&acts);
+                activities = activities_compact(&acts, a, kinds);
                 if acts.iter().any(|x| x.start % 60 != 0) {
                     hold("sub-minute-time");
                 }
@@ -1624,18 +1744,18 @@ fn map_shift(
 
 /// The content hash of a desired row (`desired_shifts.content_hash`): what a re-run compares.
 fn content_hash(d: &Desired, exported_agent_id: &str) -> i64 {
-    let mut h = Fnv::default();
-    h.str(Some(&d.agent_id))
-        .str(Some(exported_agent_id))
-        .str(d.user_id.as_deref())
-        .str(d.bu.as_deref())
-        .str(d.mu.as_deref())
-        .str(d.week.as_deref())
-        .int(d.start.unwrap_or(i64::MIN))
-        .int(d.length.unwrap_or(i64::MIN))
-        .str(Some(&d.activities))
-        .str(d.held_back);
-    h.finish()
+    core::row_hash(&core::RowContent {
+        agent_id: &d.agent_id,
+        exported_agent_id,
+        user_id: d.user_id.as_deref(),
+        business_unit_id: d.bu.as_deref(),
+        management_unit_id: d.mu.as_deref(),
+        week_id: d.week.as_deref(),
+        start_utc: d.start,
+        length_minutes: d.length,
+        activities: &d.activities,
+        held_back_reason: d.held_back,
+    })
 }
 
 fn local_field(v: TimeVal, which: &'static str) -> &'static str {
@@ -1777,28 +1897,39 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// What `serde_json` writes for the activities (the format `activities_json` must keep).
-    #[derive(Serialize)]
-    struct ActivityJson<'a> {
-        code: &'a str,
-        start: i64,
-        len: i64,
-        desc: &'a str,
-        task: Option<&'a str>,
-    }
-
-    fn serde_form(acts: &[core::Activity<'_>]) -> String {
-        let j: Vec<ActivityJson<'_>> = acts
+    /// What `serde_json` writes for the activities (the format `activities_compact` must keep).
+    fn serde_form(acts: &[core::Activity<'_>], start: i64, kinds: &mut Kinds) -> String {
+        let j: Vec<(i64, i64, i64, Option<&str>)> = acts
             .iter()
-            .map(|x| ActivityJson {
-                code: x.code,
-                start: x.start,
-                len: x.length_minutes,
-                desc: x.description,
-                task: x.task_id,
+            .map(|x| {
+                (
+                    kinds.kind(x.code, x.description),
+                    x.start - start,
+                    x.length_minutes,
+                    x.task_id,
+                )
             })
             .collect();
         serde_json::to_string(&j).unwrap()
+    }
+
+    fn decoded(acts: &[core::Activity<'_>]) -> Vec<DesiredActivity> {
+        acts.iter()
+            .map(|a| DesiredActivity {
+                code: a.code.to_string(),
+                start: a.start,
+                length_minutes: a.length_minutes,
+                description: a.description.to_string(),
+                task_id: a.task_id.map(str::to_string),
+            })
+            .collect()
+    }
+
+    fn kind_table(k: &Kinds) -> HashMap<i64, (String, String)> {
+        k.by_code
+            .iter()
+            .flat_map(|(c, m)| m.iter().map(move |(d, k)| (*k, (c.clone(), d.clone()))))
+            .collect()
     }
 
     fn act<'a>(
@@ -1818,28 +1949,55 @@ mod tests {
     }
 
     #[test]
-    fn activities_json_is_serde_json_byte_for_byte() {
+    fn compact_activities_are_serde_json_byte_for_byte_and_decode_back() {
         let acts = [
             act("ac-q", 1_788_155_100, 90, "On Queue Work", None),
             act(
                 "a\"b\\c",
-                -5,
+                1_788_160_500,
                 0,
                 "tab\there\nnl\r\u{1}\u{8}\u{c}\u{1f}\u{7f}é✓",
-                Some("T1"),
+                Some("T1\"\n"),
             ),
+            act("ac-q", 1_788_162_300, 30, "On Queue Work", None),
         ];
-        assert_eq!(activities_json(&acts), serde_form(&acts));
-        assert_eq!(activities_json(&[]), "[]");
+        let mut k = Kinds {
+            next: 1,
+            ..Default::default()
+        };
+        let text = activities_compact(&acts, 1_788_155_100, &mut k);
+        assert_eq!(
+            text,
+            serde_form(
+                &acts,
+                1_788_155_100,
+                &mut Kinds {
+                    next: 1,
+                    ..Default::default()
+                }
+            )
+        );
+        assert_eq!(k.take_new().len(), 2, "one kind per (code, description)");
+        assert!(text.starts_with("[[1,0,90,null],[2,5400,0,"), "{text}");
+        assert_eq!(
+            decode_activities(&text, 1_788_155_100, &kind_table(&k)).unwrap(),
+            decoded(&acts)
+        );
+        assert_eq!(activities_compact(&[], 0, &mut k), "[]");
+        assert!(decode_activities("[[9,0,1,null]]", 0, &kind_table(&k)).is_err());
+        assert!(decode_activities("[{\"code\":\"x\"}]", 0, &kind_table(&k)).is_err());
     }
 
     proptest! {
         #[test]
-        fn activities_json_matches_serde_json(code in any::<String>(), desc in "(?s).{0,40}",
-                                              task in proptest::option::of(any::<String>()),
-                                              start in any::<i64>(), len in any::<i64>()) {
+        fn compact_activities_match_serde_json(code in any::<String>(), desc in "(?s).{0,40}",
+                                               task in proptest::option::of(any::<String>()),
+                                               start in -(1i64 << 40)..(1i64 << 40), len in any::<i64>()) {
             let acts = [act(&code, start, len, &desc, task.as_deref()), act("x", 0, 1, "", None)];
-            prop_assert_eq!(activities_json(&acts), serde_form(&acts));
+            let mut k = Kinds { next: 1, ..Default::default() };
+            let text = activities_compact(&acts, 7, &mut k);
+            prop_assert_eq!(&text, &serde_form(&acts, 7, &mut Kinds { next: 1, ..Default::default() }));
+            prop_assert_eq!(decode_activities(&text, 7, &kind_table(&k)).unwrap(), decoded(&acts));
         }
     }
 }

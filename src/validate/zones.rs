@@ -20,23 +20,12 @@ pub enum ZoneSel {
 }
 
 /// Zone names parsed once, and the hour cache.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Zones {
     by_name: HashMap<String, Option<u16>>,
     pub tzs: Vec<Tz>,
     names: Vec<String>,
     cache: timeval::OffsetCache,
-}
-
-impl Default for Zones {
-    fn default() -> Self {
-        Zones {
-            by_name: HashMap::new(),
-            tzs: Vec::new(),
-            names: Vec::new(),
-            cache: Default::default(),
-        }
-    }
 }
 
 impl Zones {
