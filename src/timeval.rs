@@ -255,6 +255,19 @@ pub fn utc_string(secs: i64) -> String {
 }
 
 /// A date as `yyyy-mm-dd` (chrono's `%Y-%m-%d`, written by hand for years 0–9999).
+/// A date as `YYYY-MM-DD` in a caller's buffer (no allocation); years outside 0..=9999, which no
+/// schedule has, are clamped to them.
+pub fn date_str(date: chrono::NaiveDate, b: &mut [u8; 10]) -> &str {
+    use chrono::Datelike;
+    put_ymd(
+        b,
+        date.year().clamp(0, 9999) as u32,
+        date.month(),
+        date.day(),
+    );
+    std::str::from_utf8(b).expect("ascii")
+}
+
 pub fn date_string(date: chrono::NaiveDate) -> String {
     use chrono::Datelike;
     let y = date.year();

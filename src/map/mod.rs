@@ -173,7 +173,7 @@ struct AgentCtx {
 }
 
 /// One shift row of the snapshot.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 struct ShiftRow {
     file_id: i64,
     line: i64,
@@ -728,6 +728,10 @@ fn map_inner(
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?)
     };
+    let t0 = std::time::Instant::now();
+    let lap = |what: &str| {
+        crate::validate::timing(&format!("map {what}: {:.2}s", t0.elapsed().as_secs_f64()))
+    };
     let tx = state.transaction()?;
     tx.execute("DELETE FROM map_findings", [])?;
     let mut sink = FindingSink {
@@ -853,12 +857,21 @@ fn map_inner(
         let (produced, written) = std::thread::scope(|scope| -> Result<_> {
             let (btx, brx) = std::sync::mpsc::sync_channel::<Batch>(8);
             let shared = &shared;
-            let producer = std::thread::Builder::new()
+            let (rtx, rrx) = std::sync::mpsc::sync_channel::<RawBatch>(4);
+            let (recycle_tx, recycle_rx) = std::sync::mpsc::sync_channel::<RawBatch>(8);
+            let spawn_failed =
+                |e: std::io::Error| Error::failure(format!("cannot start a thread: {e}"), None);
+            let reader = std::thread::Builder::new()
                 .name("map-read".into())
+                .spawn_scoped(scope, move || read_groups(snap, rtx, recycle_rx))
+                .map_err(spawn_failed)?;
+            let zones = &mut zones;
+            let mapper = std::thread::Builder::new()
+                .name("map-shift".into())
                 .spawn_scoped(scope, move || {
-                    produce(snap, shared, &mut zones, first_load, kinds, btx)
+                    map_groups(shared, zones, first_load, kinds, rrx, recycle_tx, btx)
                 })
-                .map_err(|e| Error::failure(format!("cannot start a thread: {e}"), None))?;
+                .map_err(spawn_failed)?;
             let written = (|| -> Result<()> {
                 for (new_kinds, batch) in brx {
                     for (kind, code, desc) in new_kinds {
@@ -925,14 +938,15 @@ fn map_inner(
                                     out.shifts.inserted += 1;
                                     out.shifts.note("inserted", &id);
                                 }
+                                let mut week = [0u8; 10];
                                 upsert.execute(params![
                                     id,
-                                    d.agent_id,
+                                    d.owner_override.unwrap_or(&m.exported_agent_id),
                                     m.exported_agent_id,
                                     d.user_id,
                                     d.bu,
                                     d.mu,
-                                    d.week,
+                                    d.week.map(|w| timeval::date_str(w, &mut week)),
                                     d.start,
                                     d.length,
                                     d.activities,
@@ -948,7 +962,14 @@ fn map_inner(
                 }
                 Ok(())
             })();
-            Ok((producer.join().expect("map thread panicked"), written))
+            let mapped = mapper.join().expect("map thread panicked");
+            let read = reader.join().expect("map reading thread panicked");
+            // The first error in stream order: reading, then mapping.
+            let produced = match (read, mapped) {
+                (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+                (Ok(counts), Ok(())) => Ok(counts),
+            };
+            Ok((produced, written))
         })?;
         // A reading error ends the stream early: report it rather than what the writer made of
         // the shortened stream.
@@ -962,9 +983,11 @@ fn map_inner(
             out.shifts.removed += 1;
             out.shifts.note("removed", &oid);
         }
+        lap("shifts streamed");
         for (_, sql) in &rebuild {
             tx.execute_batch(sql)?;
         }
+        lap("indexes built");
     }
 
     // ---- crosswalk: agents ----------------------------------------------------------------------
@@ -1089,7 +1112,9 @@ fn map_inner(
     out.errors = sink.errors;
     out.findings_by_rule = sink.by_rule.clone();
     drop(sink);
+    lap("crosswalk written");
     tx.commit()?;
+    lap("committed");
     if let Some(c) = &client {
         let mut on = online::Online::new(c, state, run_id, opts.refresh)?;
         out.trades_changed += on.link_trades(run_id)?;
@@ -1100,10 +1125,10 @@ fn map_inner(
 }
 
 /// One shift id as the mapping thread hands it to the writer.
-struct Mapped {
+struct Mapped<'a> {
     id: String,
     /// `None`: a draft, skipped (`drafts` rows).
-    desired: Option<Desired>,
+    desired: Option<Desired<'a>>,
     drafts: u64,
     file_id: i64,
     line: i64,
@@ -1117,7 +1142,7 @@ const BATCH: usize = 1024;
 
 /// What the mapping thread sends the writer: the activity kinds first used in the batch (to
 /// insert before its rows), and the batch.
-type Batch = (Vec<(i64, String, String)>, Vec<Mapped>);
+type Batch<'a> = (Vec<(i64, String, String)>, Vec<Mapped<'a>>);
 
 /// Copy a text column into a reused buffer; `false` for NULL.
 fn text_into(v: rusqlite::types::ValueRef<'_>, buf: &mut String) -> rusqlite::Result<bool> {
@@ -1131,76 +1156,105 @@ fn text_into(v: rusqlite::types::ValueRef<'_>, buf: &mut String) -> rusqlite::Re
     }
 }
 
-/// The mapping thread: read shifts and tasks in shift-id order, group the rows of each id with
-/// its tasks, map it, and send the results in batches. Returns the shift and task rows read.
-fn produce(
+/// Shift groups read from the snapshot, handed from the reading thread to the mapping thread.
+/// The buffers go back to the reader once mapped, so rows are read into reused strings.
+#[derive(Default)]
+struct RawBatch {
+    shifts: Vec<ShiftRow>,
+    tasks: Vec<TaskRow>,
+    /// Per shift id: (first shift row, shift rows, first task row, task rows).
+    groups: Vec<(usize, usize, usize, usize)>,
+    /// Rows in use (the vectors may hold more, kept for reuse).
+    n_shifts: usize,
+    n_tasks: usize,
+}
+
+impl RawBatch {
+    fn clear(&mut self) {
+        self.groups.clear();
+        self.n_shifts = 0;
+        self.n_tasks = 0;
+    }
+
+    fn next_shift(&mut self) -> &mut ShiftRow {
+        if self.n_shifts == self.shifts.len() {
+            self.shifts.push(ShiftRow::default());
+        }
+        self.n_shifts += 1;
+        &mut self.shifts[self.n_shifts - 1]
+    }
+
+    fn next_task(&mut self) -> &mut TaskRow {
+        if self.n_tasks == self.tasks.len() {
+            self.tasks.push(TaskRow::default());
+        }
+        self.n_tasks += 1;
+        &mut self.tasks[self.n_tasks - 1]
+    }
+}
+
+fn fill_shift(r: &rusqlite::Row<'_>, s: &mut ShiftRow) -> rusqlite::Result<()> {
+    s.file_id = r.get(0)?;
+    s.line = r.get(1)?;
+    text_into(r.get_ref(2)?, &mut s.shift_id)?;
+    text_into(r.get_ref(3)?, &mut s.agent_id)?;
+    s.start = r.get(4)?;
+    s.end = r.get(5)?;
+    s.fmt = r.get(6)?;
+    let mut tz = s.timezone.take().unwrap_or_default();
+    if text_into(r.get_ref(7)?, &mut tz)? {
+        s.timezone = Some(tz);
+    }
+    s.published = r.get(8)?;
+    Ok(())
+}
+
+/// The reading thread: shifts and tasks in shift-id order, each id's rows grouped with its tasks
+/// (tasks of ids with no shift are skipped: validate reports them), sent in batches of [`BATCH`]
+/// ids. Returns the shift and task rows read.
+fn read_groups(
     snap: Connection,
-    sh: &Shared<'_>,
-    zones: &mut ZoneCache,
-    hash_here: bool,
-    mut kinds: Kinds,
-    to_writer: std::sync::mpsc::SyncSender<Batch>,
+    to_mapper: std::sync::mpsc::SyncSender<RawBatch>,
+    recycled: std::sync::mpsc::Receiver<RawBatch>,
 ) -> Result<(u64, u64)> {
-    let stopped = || Error::failure("the map writer stopped", None);
+    let stopped = || Error::failure("the map thread stopped", None);
     let mut shifts_st = snap.prepare(
         "SELECT file_id, line, shift_id, agent_id, start, end, fmt, timezone, published FROM shifts ORDER BY shift_id",
     )?;
     let mut tasks_st = snap.prepare(
         "SELECT file_id, line, task_id, shift_id, name, start, end, fmt FROM tasks ORDER BY shift_id",
     )?;
-    let read_shift = |r: &rusqlite::Row<'_>| -> rusqlite::Result<ShiftRow> {
-        Ok(ShiftRow {
-            file_id: r.get(0)?,
-            line: r.get(1)?,
-            shift_id: r.get(2)?,
-            agent_id: r.get(3)?,
-            start: r.get(4)?,
-            end: r.get(5)?,
-            fmt: r.get(6)?,
-            timezone: r.get(7)?,
-            published: r.get(8)?,
-        })
-    };
     let mut shifts = shifts_st.query([])?;
     let mut tasks = tasks_st.query([])?;
     let (mut shifts_read, mut tasks_read) = (0u64, 0u64);
-    let mut group: Vec<ShiftRow> = Vec::with_capacity(2);
-    // Task rows of the current shift: `n_tasks` of them, buffers reused from shift to shift.
-    let mut group_tasks: Vec<TaskRow> = Vec::with_capacity(8);
-    let mut batch: Vec<Mapped> = Vec::with_capacity(BATCH);
-    let mut next_shift = match shifts.next()? {
-        Some(r) => Some(read_shift(r)?),
-        None => None,
-    };
+    let mut batch = RawBatch::default();
+    let mut row = shifts.next()?;
     let mut task = tasks.next()?;
-    while let Some(first) = next_shift.take() {
+    while let Some(r) = row {
+        // One shift id: its rows, then its tasks.
+        let first = batch.n_shifts;
+        fill_shift(r, batch.next_shift())?;
         shifts_read += 1;
-        group.clear();
-        group.push(first);
-        while let Some(r) = shifts.next()? {
-            let n = read_shift(r)?;
-            if n.shift_id != group[0].shift_id {
-                next_shift = Some(n);
+        loop {
+            row = shifts.next()?;
+            let Some(r) = row else { break };
+            let sid = r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?;
+            if sid != batch.shifts[first].shift_id {
                 break;
             }
+            fill_shift(r, batch.next_shift())?;
             shifts_read += 1;
-            group.push(n);
         }
-        let id = group[0].shift_id.as_str();
-        // Tasks of this shift (orphans before it are skipped; validate reports them).
-        let mut n_tasks = 0;
+        let first_task = batch.n_tasks;
         while let Some(r) = task {
             let sid = r.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?;
+            let id = batch.shifts[first].shift_id.as_str();
             if sid > id {
                 break;
             }
             tasks_read += 1;
             if sid == id {
-                if n_tasks == group_tasks.len() {
-                    group_tasks.push(TaskRow::default());
-                }
-                let t = &mut group_tasks[n_tasks];
-                n_tasks += 1;
+                let t = batch.next_task();
                 t.file_id = r.get(0)?;
                 t.line = r.get(1)?;
                 t.has_task_id = text_into(r.get_ref(2)?, &mut t.task_id)?;
@@ -1211,40 +1265,17 @@ fn produce(
             }
             task = tasks.next()?;
         }
-        let draft = group.iter().all(|s| s.published == Some(0));
-        let mut m = Mapped {
-            id: String::new(),
-            desired: None,
-            drafts: 0,
-            file_id: group[0].file_id,
-            line: group[0].line,
-            exported_agent_id: String::new(),
-            findings: Vec::new(),
-        };
-        if draft && !sh.cfg.include_drafts {
-            m.drafts = group.len() as u64;
-        } else {
-            m.desired = Some(map_shift(
-                sh,
-                &group,
-                &group_tasks[..n_tasks],
-                zones,
-                &mut kinds,
-                &mut m.findings,
-            ));
-        }
-        let main = group.swap_remove(0);
-        m.id = main.shift_id;
-        m.exported_agent_id = main.agent_id;
-        if hash_here && let Some(d) = m.desired.as_mut() {
-            d.hash = content_hash(d, &m.exported_agent_id);
-        }
-        batch.push(m);
-        if batch.len() == BATCH {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-            to_writer
-                .send((kinds.take_new(), full))
-                .map_err(|_| stopped())?;
+        batch.groups.push((
+            first,
+            batch.n_shifts - first,
+            first_task,
+            batch.n_tasks - first_task,
+        ));
+        if batch.groups.len() == BATCH {
+            let mut next = recycled.try_recv().unwrap_or_default();
+            next.clear();
+            let full = std::mem::replace(&mut batch, next);
+            to_mapper.send(full).map_err(|_| stopped())?;
         }
     }
     while let Some(r) = task {
@@ -1252,12 +1283,63 @@ fn produce(
         tasks_read += 1;
         task = tasks.next()?;
     }
-    if !batch.is_empty() {
-        to_writer
-            .send((kinds.take_new(), batch))
-            .map_err(|_| stopped())?;
+    if !batch.groups.is_empty() {
+        to_mapper.send(batch).map_err(|_| stopped())?;
     }
     Ok((shifts_read, tasks_read))
+}
+
+/// The mapping thread: map each shift id of the reader's batches and send the results to the
+/// writer in batches (computing the content hash when `hash_here`: on a first load the writer has
+/// more to do).
+fn map_groups<'a>(
+    sh: &Shared<'a>,
+    zones: &mut ZoneCache,
+    hash_here: bool,
+    mut kinds: Kinds,
+    from_reader: std::sync::mpsc::Receiver<RawBatch>,
+    recycle: std::sync::mpsc::SyncSender<RawBatch>,
+    to_writer: std::sync::mpsc::SyncSender<Batch<'a>>,
+) -> Result<()> {
+    let stopped = || Error::failure("the map writer stopped", None);
+    for raw in from_reader {
+        let mut out: Vec<Mapped<'a>> = Vec::with_capacity(raw.groups.len());
+        for &(s0, ns, t0, nt) in &raw.groups {
+            let group = &raw.shifts[s0..s0 + ns];
+            let draft = group.iter().all(|s| s.published == Some(0));
+            let mut m = Mapped {
+                id: group[0].shift_id.clone(),
+                desired: None,
+                drafts: 0,
+                file_id: group[0].file_id,
+                line: group[0].line,
+                exported_agent_id: group[0].agent_id.clone(),
+                findings: Vec::new(),
+            };
+            if draft && !sh.cfg.include_drafts {
+                m.drafts = ns as u64;
+            } else {
+                m.desired = Some(map_shift(
+                    sh,
+                    group,
+                    &raw.tasks[t0..t0 + nt],
+                    zones,
+                    &mut kinds,
+                    &mut m.findings,
+                ));
+            }
+            if hash_here && let Some(d) = m.desired.as_mut() {
+                d.hash = content_hash(d, &m.exported_agent_id);
+            }
+            out.push(m);
+        }
+        // The reader may have stopped (an error); its buffers are then simply dropped.
+        let _ = recycle.try_send(raw);
+        to_writer
+            .send((kinds.take_new(), out))
+            .map_err(|_| stopped())?;
+    }
+    Ok(())
 }
 
 /// Trades of the snapshot in file order, with their line.
@@ -1340,13 +1422,15 @@ struct Shared<'a> {
     default_tz: Option<&'a str>,
 }
 
-/// The desired row of one shift.
-struct Desired {
-    agent_id: String,
-    user_id: Option<String>,
-    bu: Option<String>,
-    mu: Option<String>,
-    week: Option<String>,
+/// The desired row of one shift. Texts that every shift of an agent shares are borrowed from the
+/// mapping context, not copied per shift.
+struct Desired<'a> {
+    /// The owner when a pending-trade policy changed it (else the exported agent).
+    owner_override: Option<&'a str>,
+    user_id: Option<&'a str>,
+    bu: Option<&'a str>,
+    mu: Option<&'a str>,
+    week: Option<chrono::NaiveDate>,
     start: Option<i64>,
     length: Option<i64>,
     activities: String,
@@ -1440,22 +1524,19 @@ fn resolve_field(
     }
 }
 
-fn map_shift(
-    sh: &Shared<'_>,
+fn map_shift<'a>(
+    sh: &Shared<'a>,
     group: &[ShiftRow],
     tasks: &[TaskRow],
     zones: &mut ZoneCache,
     kinds: &mut Kinds,
     sink: &mut Vec<Finding>,
-) -> Desired {
+) -> Desired<'a> {
     let s = &group[0];
     let policy = sh.cfg.dst_ambiguous;
-    let owner = sh
-        .overrides
-        .get(&s.shift_id)
-        .cloned()
-        .unwrap_or_else(|| s.agent_id.clone());
-    let agent = sh.agent_idx.get(&owner).map(|&i| &sh.agents[i]);
+    let owner_override = sh.overrides.get(&s.shift_id).map(String::as_str);
+    let owner = owner_override.unwrap_or(&s.agent_id);
+    let agent = sh.agent_idx.get(owner).map(|&i| &sh.agents[i]);
     let mut held: Option<&'static str> = None;
     let mut hold = |r: &'static str| {
         if held.is_none() {
@@ -1584,12 +1665,9 @@ fn map_shift(
             length = Some((b - a) / 60);
         }
         if let Some(info) = bu_info {
-            week = Some(timeval::date_string(core::week_id_with(
-                a,
-                info.tz,
-                info.start_day,
-                |tz, u| zones.offsets.to_local(tz, u),
-            )));
+            week = Some(core::week_id_with(a, info.tz, info.start_day, |tz, u| {
+                zones.offsets.to_local(tz, u)
+            }));
         }
     }
     if let (Some(a), Some(b), Some(info)) = (start, end, bu_info)
@@ -1722,13 +1800,12 @@ fn map_shift(
     }
     let user_id = res
         .filter(|r| r.issue.is_none())
-        .and_then(|r| r.user_id.clone());
+        .and_then(|r| r.user_id.as_deref());
     let mu = res
         .filter(|r| r.issue.is_none())
-        .and_then(|r| r.management_unit_id.clone());
-    let bu = bu.map(str::to_string);
+        .and_then(|r| r.management_unit_id.as_deref());
     Desired {
-        agent_id: owner,
+        owner_override,
         user_id,
         bu,
         mu,
@@ -1743,14 +1820,15 @@ fn map_shift(
 }
 
 /// The content hash of a desired row (`desired_shifts.content_hash`): what a re-run compares.
-fn content_hash(d: &Desired, exported_agent_id: &str) -> i64 {
+fn content_hash(d: &Desired<'_>, exported_agent_id: &str) -> i64 {
+    let mut week = [0u8; 10];
     core::row_hash(&core::RowContent {
-        agent_id: &d.agent_id,
+        agent_id: d.owner_override.unwrap_or(exported_agent_id),
         exported_agent_id,
-        user_id: d.user_id.as_deref(),
-        business_unit_id: d.bu.as_deref(),
-        management_unit_id: d.mu.as_deref(),
-        week_id: d.week.as_deref(),
+        user_id: d.user_id,
+        business_unit_id: d.bu,
+        management_unit_id: d.mu,
+        week_id: d.week.map(|w| timeval::date_str(w, &mut week)),
         start_utc: d.start,
         length_minutes: d.length,
         activities: &d.activities,

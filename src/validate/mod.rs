@@ -319,9 +319,10 @@ fn open_same_snapshot(dir: &Path, snapshot_id: &str) -> Result<Connection> {
     Ok(c)
 }
 
-/// Per-pass timings on stderr when `ZD2GC_VALIDATE_TIMINGS` is set (for the benchmark's profiling).
-fn timing(what: &str) {
-    if std::env::var_os("ZD2GC_VALIDATE_TIMINGS").is_some() {
+/// Per-pass timings on stderr when `ZD2GC_TIMINGS` is set (for profiling the benchmark; validate
+/// and map use it).
+pub(crate) fn timing(what: &str) {
+    if std::env::var_os("ZD2GC_TIMINGS").is_some() {
         eprintln!("{what}");
     }
 }
@@ -382,9 +383,10 @@ fn run_rules(
             seconds = t.elapsed().as_secs_f64(),
             "validate pass"
         );
-        if std::env::var_os("ZD2GC_VALIDATE_TIMINGS").is_some() {
-            eprintln!("validate pass {what}: {:.2}s", t.elapsed().as_secs_f64());
-        }
+        timing(&format!(
+            "validate pass {what}: {:.2}s",
+            t.elapsed().as_secs_f64()
+        ));
         t = std::time::Instant::now();
     };
     rows::check_rejects(&mut env, snap)?;
