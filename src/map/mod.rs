@@ -14,10 +14,11 @@
 //! Invariants: nothing ambiguous is guessed (see [`core`]); every row records the run that wrote
 //! it, and a re-run on the same inputs writes nothing (rows are compared by a content hash).
 //! Memory is bounded: shifts and tasks are streamed in shift-id order and merge-joined with each
-//! other and with the previous desired state, in one write transaction. The two cores share the
-//! work: one thread reads and maps, the other merges with the previous state and writes, connected
-//! by a bounded channel of batches. A first run (empty desired state) is a bulk load: written once
-//! through a rollback journal when nothing else has the state open, secondary indexes built after.
+//! other and with the previous desired state, in one write transaction. Three threads share the
+//! work, connected by bounded channels of batches: one reads the snapshot (into row buffers the
+//! next one hands back), one maps, one merges with the previous state and writes. A first run
+//! (empty desired state) is a bulk load: written once through a rollback journal when nothing else
+//! has the state open, secondary indexes built after.
 
 pub mod agents;
 pub mod core;
@@ -790,12 +791,12 @@ fn map_inner(
         }
     }
 
-    // Shifts: three sorted streams merge-joined by shift id, on the two cores: this thread's
-    // helper reads the snapshot (shifts and tasks in shift-id order) and maps each shift; this
-    // thread merges the results with the previous desired state and writes. The content hash is
-    // computed by whichever has less to do: the reader on a first load (every row is written),
-    // the writer otherwise (most rows are only compared). They are connected
-    // by a bounded channel of batches, so memory stays bounded whatever the export's size.
+    // Shifts: three sorted streams merge-joined by shift id, on three threads: a reader (shifts and
+    // tasks in shift-id order, grouped per id), a mapper, and this thread, which merges the
+    // results with the previous desired state and writes. The content hash is computed by
+    // whichever has less to do: the mapper on a first load (every row is written), the writer
+    // otherwise (most rows are only compared). They are connected by bounded channels of batches,
+    // so memory stays bounded whatever the export's size.
     {
         type OldRow = rusqlite::Result<(String, i64, String, i64)>;
         let mut old_st = old
