@@ -72,6 +72,11 @@ pub struct ValidateOptions {
     pub remap: Remap,
     /// The command line, for the audit record.
     pub argv: String,
+    /// How many index look-ups the file-order task walk may make before it gives up for the
+    /// shift-id order (`None`: [`shifts::TASK_WALK_MAX_JUMPS`]). Tests set 0 to force the
+    /// fallback.
+    #[doc(hidden)]
+    pub task_walk_max_jumps: Option<u64>,
 }
 
 /// What a validation run produced.
@@ -231,6 +236,7 @@ pub fn validate_dir(dir: &Path, cfg: &Config, opts: &ValidateOptions) -> Result<
     let res = run_rules(
         dir,
         cfg,
+        opts,
         &mappings,
         &snap,
         &state,
@@ -327,9 +333,11 @@ pub(crate) fn timing(what: &str) {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_rules(
     dir: &Path,
     cfg: &Config,
+    opts: &ValidateOptions,
     mappings: &Path,
     snap: &Connection,
     state: &Connection,
@@ -415,7 +423,10 @@ fn run_rules(
         let forked = &mut tasks_env;
         let tasks = s.spawn(move || {
             let t = std::time::Instant::now();
-            let r = shifts::check_tasks(forked, &snap3);
+            let max_jumps = opts
+                .task_walk_max_jumps
+                .unwrap_or(shifts::TASK_WALK_MAX_JUMPS);
+            let r = shifts::check_tasks(forked, &snap3, max_jumps);
             timing(&format!("  tasks {:.2}s", t.elapsed().as_secs_f64()));
             r
         });
@@ -609,6 +620,7 @@ fn run_inner(args: &ValidateArgs, ctx: &Ctx) -> Result<Exit> {
         mappings: args.mappings.clone(),
         remap: Remap::Auto,
         argv: ctx.argv.join(" "),
+        task_walk_max_jumps: None,
     };
     let o = validate_dir(&ctx.dir, &cfg, &opts)?;
     if let Some(secs) = o.mapped {

@@ -426,6 +426,9 @@ struct ShiftCursor<'c> {
     /// keeps in step.
     chunk_rows: i64,
     done: bool,
+    /// Shift ids asked for, and how many of them needed the index.
+    changes: u64,
+    jumps: u64,
 }
 
 /// How far ahead a task's shift is looked for before the index is asked.
@@ -455,6 +458,8 @@ impl<'c> ShiftCursor<'c> {
             pos: 0,
             chunk_rows: CHUNK_MAX,
             done: false,
+            changes: 0,
+            jumps: 0,
         })
     }
 
@@ -502,6 +507,7 @@ impl<'c> ShiftCursor<'c> {
         }
         // Elsewhere in the file: the first included occurrence by rowid (pass 1's primary), then
         // walk on from there.
+        self.jumps += 1;
         let mut rows = self.by_id.query([id])?;
         let mut first: Option<ShiftRow> = None;
         let mut last = None;
@@ -568,17 +574,101 @@ fn task_is_clean(env: &mut Env<'_>, start: i64, end: i64, fmt: i64, sh: &Resolve
 
 const TASK_COLUMNS: &str = "file_id, line, task_id, shift_id, start, end, fmt";
 
-/// Pass 3: every task in file order, checked against its shift (see [`ShiftCursor`]); sequential
-/// reads of both tables instead of one index lookup per task. Only what the check needs is read
-/// for every task; a task with a finding is read whole by rowid. A task of a repeated shift id is
+/// Pass 3: every task checked against its shift. Tasks are read in file order and their shifts
+/// found by walking the shifts in file order beside them ([`ShiftCursor`]): sequential reads of
+/// both tables instead of one index lookup per task. When the tasks turn out not to follow the
+/// shifts' order (more than one shift change in 20 needs the index, e.g. an export sorted by
+/// date), the pass starts again with both tables in shift-id order through their indexes
+/// ([`IdCursor`]), whose cost does not depend on the order. Only what the check needs is read for
+/// every task; a task with a finding is read whole by rowid. A task of a repeated shift id is
 /// checked against whichever occurrence the walk met; [`recheck_repeated`] corrects those.
-pub fn check_tasks(env: &mut Env<'_>, snap: &Connection) -> Result<TaskFindings> {
-    let mut tst = snap.prepare("SELECT rowid, shift_id, start, end, fmt FROM tasks")?;
+pub fn check_tasks(env: &mut Env<'_>, snap: &Connection, max_jumps: u64) -> Result<TaskFindings> {
     let mut whole = snap.prepare(&format!(
         "SELECT {TASK_COLUMNS} FROM tasks WHERE rowid = ?1"
     ))?;
-    let mut trows = tst.query([])?;
-    let mut cursor = ShiftCursor::new(snap)?;
+    {
+        let mut tst = snap.prepare("SELECT rowid, shift_id, start, end, fmt FROM tasks")?;
+        let mut cursor = ShiftCursor::new(snap)?;
+        let walked = tasks_pass(env, &mut tst.query([])?, &mut whole, |env, id| {
+            let found = cursor.find(env, id)?;
+            cursor.changes += 1;
+            let out_of_step = cursor.jumps > max_jumps && cursor.jumps * 20 > cursor.changes;
+            Ok((!out_of_step).then_some(found))
+        })?;
+        if let Some(out) = walked {
+            return Ok(out);
+        }
+    }
+    super::timing("  tasks are not in the shifts' order: read through the index instead");
+    env.sink.findings.clear();
+    env.records = 0;
+    let mut tst =
+        snap.prepare("SELECT rowid, shift_id, start, end, fmt FROM tasks ORDER BY shift_id")?;
+    let mut sst = snap.prepare(&format!(
+        "SELECT {SHIFT_ROW_COLUMNS} FROM shifts ORDER BY shift_id"
+    ))?;
+    let mut cursor = IdCursor {
+        rows: sst.query([])?,
+        next: None,
+    };
+    let out = tasks_pass(env, &mut tst.query([])?, &mut whole, |env, id| {
+        cursor.find(env, id).map(Some)
+    })?;
+    Ok(out.expect("the index walk never gives up"))
+}
+
+/// Index look-ups the file-order task walk makes before it may give up (see [`check_tasks`]).
+pub const TASK_WALK_MAX_JUMPS: u64 = 1000;
+
+/// The shifts in shift-id order, for tasks read in shift-id order.
+struct IdCursor<'s> {
+    rows: rusqlite::Rows<'s>,
+    /// The first row not yet consumed.
+    next: Option<ShiftRow>,
+}
+
+impl IdCursor<'_> {
+    fn peek(&mut self) -> Result<Option<&ShiftRow>> {
+        if self.next.is_none()
+            && let Some(r) = self.rows.next()?
+        {
+            let mut row = ShiftRow::default();
+            row.fill(r)?;
+            self.next = Some(row);
+        }
+        Ok(self.next.as_ref())
+    }
+
+    /// The shift of `id` (ids asked in ascending order): pass 1's occurrence, the first included.
+    fn find(&mut self, env: &mut Env<'_>, id: &str) -> Result<TaskShift> {
+        while self.peek()?.is_some_and(|r| r.id.as_str() < id) {
+            self.next = None;
+        }
+        let mut found = false;
+        let mut first: Option<ShiftRow> = None;
+        while self.peek()?.is_some_and(|r| r.id == id) {
+            found = true;
+            let row = self.next.take().expect("peeked");
+            if first.is_none() && included(env.cfg, row.published) {
+                first = Some(row);
+            }
+        }
+        Ok(if found {
+            TaskShift::Found(first.and_then(|r| r.resolve(env)))
+        } else {
+            TaskShift::Missing
+        })
+    }
+}
+
+/// The task pass over `trows` (rowid, shift_id, start, end, fmt), asking `find` for each new
+/// shift id; `None` from `find` gives up (nothing is kept).
+fn tasks_pass(
+    env: &mut Env<'_>,
+    trows: &mut rusqlite::Rows<'_>,
+    whole: &mut rusqlite::Statement<'_>,
+    mut find: impl FnMut(&mut Env<'_>, &str) -> Result<Option<TaskShift>>,
+) -> Result<Option<TaskFindings>> {
     let mut task = TaskBuf::default();
     let mut out = TaskFindings::default();
     let mut current_id: Vec<u8> = Vec::new();
@@ -600,7 +690,10 @@ pub fn check_tasks(env: &mut Env<'_>, snap: &Connection) -> Result<TaskFindings>
                     Box::new(e),
                 )
             })?;
-            current = Some(cursor.find(env, id)?);
+            match find(env, id)? {
+                Some(f) => current = Some(f),
+                None => return Ok(None),
+            }
         }
         let clean = match current.as_ref().expect("set above") {
             TaskShift::Missing => false,
@@ -630,7 +723,7 @@ pub fn check_tasks(env: &mut Env<'_>, snap: &Connection) -> Result<TaskFindings>
             out.spans.push((before, after, task.shift_id.clone()));
         }
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// The tasks of repeated shift ids again, against the occurrence pass 1 chose: the task pass's
