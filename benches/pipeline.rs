@@ -4,7 +4,8 @@
 //!
 //! Run: `cargo bench --bench pipeline` (options: `-- --agents N --weeks N --only extract|map|validate`).
 //! Memory is measured in-process (VmHWM): a small export is staged first, then the full one, so the
-//! two peaks show whether memory grows with the export.
+//! two peaks show whether memory grows with the export. Each timed stage starts after `sync`, so
+//! that no stage is charged for the write-back of the one before.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -50,6 +51,13 @@ fn data(agents: u64, weeks: u64) -> (PathBuf, zd2gc::testdata::Generated) {
     (dir, g)
 }
 
+/// Let the disk settle before a timed stage: the previous stage's files are still being written
+/// back, and a stage that syncs (extract, map's commit) would otherwise wait for them and be
+/// charged for another stage's writes.
+fn settle() {
+    let _ = std::process::Command::new("sync").status();
+}
+
 fn mb(b: Option<u64>) -> String {
     b.map_or("n/a".into(), |b| format!("{} MB", b / 1_000_000))
 }
@@ -70,6 +78,7 @@ fn main() {
     // full one. If memory grew with the export, each step would raise the peak in proportion.
     for (label, a, w) in [("tenth", agents / 10, weeks), ("half", agents / 2, weeks)] {
         let (path, generated) = data(a, w);
+        settle();
         let t = Instant::now();
         let o = zd2gc::extract::extract(work.path(), &path, &cfg, |_| {}).expect("extract");
         let secs = t.elapsed().as_secs_f64();
@@ -83,6 +92,7 @@ fn main() {
     }
 
     let (full, g) = data(agents, weeks);
+    settle();
     let t = Instant::now();
     let o = zd2gc::extract::extract(work.path(), &full, &cfg, |_| {}).expect("extract full");
     let secs = t.elapsed().as_secs_f64();
@@ -116,6 +126,7 @@ fn main() {
 fn map_stage(dir: &std::path::Path, cfg: &Config) {
     let work = dir;
     let cfg = cfg.clone();
+    settle();
     let t = Instant::now();
     let m = zd2gc::map::map_dir(work, &cfg, &zd2gc::map::MapOptions::default()).expect("map");
     let secs = t.elapsed().as_secs_f64();
@@ -130,6 +141,7 @@ fn map_stage(dir: &std::path::Path, cfg: &Config) {
         m.shifts_held_back,
         mb(zd2gc::testdata::peak_rss_bytes())
     );
+    settle();
     let t = Instant::now();
     let m = zd2gc::map::map_dir(work, &cfg, &zd2gc::map::MapOptions::default()).expect("map again");
     let secs = t.elapsed().as_secs_f64();
@@ -150,6 +162,7 @@ fn validate_stage(dir: &std::path::Path, cfg: &Config, extract_secs: f64, mapped
         remap: zd2gc::validate::Remap::Never,
         ..Default::default()
     };
+    settle();
     let t = Instant::now();
     let o = zd2gc::validate::validate_dir(dir, cfg, &opts).expect("validate");
     let secs = t.elapsed().as_secs_f64();
