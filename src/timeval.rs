@@ -254,20 +254,18 @@ pub fn utc_string(secs: i64) -> String {
     String::from_utf8(b.to_vec()).expect("ascii")
 }
 
-/// A date as `yyyy-mm-dd` (chrono's `%Y-%m-%d`, written by hand for years 0–9999).
-/// A date as `YYYY-MM-DD` in a caller's buffer (no allocation); years outside 0..=9999, which no
-/// schedule has, are clamped to them.
-pub fn date_str(date: chrono::NaiveDate, b: &mut [u8; 10]) -> &str {
+/// [`date_string`] in a caller's buffer: no allocation for the years 0–9999 (every real schedule).
+pub fn date_str(date: chrono::NaiveDate, b: &mut [u8; 10]) -> std::borrow::Cow<'_, str> {
     use chrono::Datelike;
-    put_ymd(
-        b,
-        date.year().clamp(0, 9999) as u32,
-        date.month(),
-        date.day(),
-    );
-    std::str::from_utf8(b).expect("ascii")
+    let y = date.year();
+    if !(0..=9999).contains(&y) {
+        return std::borrow::Cow::Owned(date_string(date));
+    }
+    put_ymd(b, y as u32, date.month(), date.day());
+    std::borrow::Cow::Borrowed(std::str::from_utf8(b).expect("ascii"))
 }
 
+/// A date as `yyyy-mm-dd` (chrono's `%Y-%m-%d`, written by hand for years 0–9999).
 pub fn date_string(date: chrono::NaiveDate) -> String {
     use chrono::Datelike;
     let y = date.year();
@@ -427,6 +425,26 @@ pub fn to_local(tz: Tz, utc_secs: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn date_str_is_date_string_without_allocating() {
+        let mut b = [0u8; 10];
+        for (y, m, d) in [
+            (2026, 8, 31),
+            (0, 1, 1),
+            (9999, 12, 31),
+            (-1, 12, 27),
+            (10000, 1, 1),
+        ] {
+            let date = chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            let s = date_str(date, &mut b);
+            assert_eq!(s, date_string(date));
+            assert_eq!(
+                matches!(s, std::borrow::Cow::Borrowed(_)),
+                (0..=9999).contains(&y)
+            );
+        }
+    }
 
     #[test]
     fn offset_cache_matches_chrono_around_transitions() {

@@ -316,15 +316,19 @@ fn prepare(
     let conn = crate::db::open_state(dir)?;
     let mut notes = Vec::new();
     notes.extend(guard::bind_org(&conn, &client, opts.rebind, read_only)?);
+    // One read transaction: the gate, the activity kinds and the desired rows are read from one
+    // commit of `map`, even when a map finishes meanwhile.
+    let read_tx = conn.unchecked_transaction()?;
     let (gate_notes, error_ids) = if command == "verify" {
         // verify holds back what load held back, and refuses nothing.
-        let (_, ids) = desired::gate(&conn, dir, true).unwrap_or_default();
+        let (_, ids) = desired::gate(&read_tx, dir, true).unwrap_or_default();
         (vec![], ids)
     } else {
-        desired::gate(&conn, dir, opts.allow_errors)?
+        desired::gate(&read_tx, dir, opts.allow_errors)?
     };
     notes.extend(gate_notes);
-    let state = desired::read(&conn, &error_ids)?;
+    let state = desired::read(&read_tx, &error_ids)?;
+    read_tx.commit()?;
     let migration = migration_id(&conn)?;
     let run = crate::db::run_start(&conn, command, argv)?;
     let pacer = Arc::new(Pacer::new(opts.max_rpm as f64));

@@ -1823,13 +1823,14 @@ fn map_shift<'a>(
 /// The content hash of a desired row (`desired_shifts.content_hash`): what a re-run compares.
 fn content_hash(d: &Desired<'_>, exported_agent_id: &str) -> i64 {
     let mut week = [0u8; 10];
+    let week = d.week.map(|w| timeval::date_str(w, &mut week));
     core::row_hash(&core::RowContent {
         agent_id: d.owner_override.unwrap_or(exported_agent_id),
         exported_agent_id,
         user_id: d.user_id,
         business_unit_id: d.bu,
         management_unit_id: d.mu,
-        week_id: d.week.map(|w| timeval::date_str(w, &mut week)),
+        week_id: week.as_deref(),
         start_utc: d.start,
         length_minutes: d.length,
         activities: &d.activities,

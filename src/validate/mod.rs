@@ -315,7 +315,7 @@ fn open_same_snapshot(dir: &Path, snapshot_id: &str) -> Result<Connection> {
             |r| r.get(0),
         )
         .optional()?;
-    if id.as_deref() != Some(snapshot_id) {
+    if id.as_deref().unwrap_or_default() != snapshot_id {
         return Err(Error::usage(
             "the staged export was replaced while validate was reading it",
             Some("run `zd2gc validate` again once `extract` has finished".into()),
