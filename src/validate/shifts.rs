@@ -154,9 +154,10 @@ impl std::fmt::Display for Txt<'_> {
     }
 }
 
-/// One shift row of the first pass.
-#[derive(Debug, Clone, PartialEq)]
+/// One shift row (pass 1 reads them by id, the task pass in file order, into reused buffers).
+#[derive(Debug, Clone, Default, PartialEq)]
 struct Shift {
+    rowid: i64,
     file_id: i64,
     line: i64,
     id: String,
@@ -172,21 +173,39 @@ struct Shift {
 }
 
 impl Shift {
-    fn read(r: &Row<'_>) -> rusqlite::Result<Shift> {
-        Ok(Shift {
-            file_id: r.get(0)?,
-            line: r.get(1)?,
-            id: r.get(2)?,
-            agent: r.get(3)?,
-            start: r.get(4)?,
-            end: r.get(5)?,
-            fmt: r.get(6)?,
-            start_text: r.get(7)?,
-            end_text: r.get(8)?,
-            tz: r.get(9)?,
-            published: r.get(10)?,
-            parent: r.get(11)?,
-        })
+    fn fill(&mut self, r: &Row<'_>) -> Result<()> {
+        fn text(dst: &mut Option<String>, v: Option<&str>) {
+            match (v, dst.as_mut()) {
+                (None, _) => *dst = None,
+                (Some(v), Some(d)) => {
+                    d.clear();
+                    d.push_str(v);
+                }
+                (Some(v), None) => *dst = Some(v.to_string()),
+            }
+        }
+        self.rowid = r.get(0)?;
+        self.file_id = r.get(1)?;
+        self.line = r.get(2)?;
+        self.id.clear();
+        self.id.push_str(opt_str(r, 3)?.unwrap_or_default());
+        self.agent.clear();
+        self.agent.push_str(opt_str(r, 4)?.unwrap_or_default());
+        self.start = r.get(5)?;
+        self.end = r.get(6)?;
+        self.fmt = r.get(7)?;
+        text(&mut self.start_text, opt_str(r, 8)?);
+        text(&mut self.end_text, opt_str(r, 9)?);
+        text(&mut self.tz, opt_str(r, 10)?);
+        self.published = r.get(11)?;
+        text(&mut self.parent, opt_str(r, 12)?);
+        Ok(())
+    }
+
+    fn read(r: &Row<'_>) -> Result<Shift> {
+        let mut s = Shift::default();
+        s.fill(r)?;
+        Ok(s)
     }
 
     fn same_content(&self, o: &Shift) -> bool {
@@ -291,10 +310,9 @@ pub type Repeated = HashMap<String, Option<Resolved2>>;
 /// Pass 1: shifts by id (duplicates and conflicts are neighbours), every shift-level rule.
 /// Returns the repeated ids for [`recheck_repeated`].
 pub fn check_shifts(env: &mut Env<'_>, snap: &Connection) -> Result<Repeated> {
-    let mut sst = snap.prepare(
-        "SELECT file_id, line, shift_id, agent_id, start, end, fmt, start_text, end_text, timezone, published, parent_id
-         FROM shifts ORDER BY shift_id",
-    )?;
+    let mut sst = snap.prepare(&format!(
+        "SELECT {SHIFT_COLUMNS} FROM shifts ORDER BY shift_id"
+    ))?;
     let mut srows = sst.query([])?;
     let mut repeated = Repeated::new();
     // The current group: its id, its first included row, whether the id repeats.
@@ -338,65 +356,15 @@ pub fn check_shifts(env: &mut Env<'_>, snap: &Connection) -> Result<Repeated> {
     Ok(repeated)
 }
 
-/// A shift row as the task pass reads it (buffers reused from row to row).
-#[derive(Default)]
-struct ShiftRow {
-    rowid: i64,
-    id: String,
-    agent: String,
-    start: i64,
-    end: i64,
-    fmt: i64,
-    start_text: Option<String>,
-    end_text: Option<String>,
-    tz: Option<String>,
-    published: Option<i64>,
-}
+const SHIFT_COLUMNS: &str = "rowid, file_id, line, shift_id, agent_id, start, end, fmt, start_text, end_text, timezone, published, parent_id";
 
-const SHIFT_ROW_COLUMNS: &str =
-    "rowid, shift_id, agent_id, start, end, fmt, start_text, end_text, timezone, published";
-
-impl ShiftRow {
-    fn fill(&mut self, r: &Row<'_>) -> Result<()> {
-        fn text(dst: &mut Option<String>, v: Option<&str>) {
-            match (v, dst.as_mut()) {
-                (None, _) => *dst = None,
-                (Some(v), Some(d)) => {
-                    d.clear();
-                    d.push_str(v);
-                }
-                (Some(v), None) => *dst = Some(v.to_string()),
-            }
-        }
-        self.rowid = r.get(0)?;
-        self.id.clear();
-        self.id.push_str(opt_str(r, 1)?.unwrap_or_default());
-        self.agent.clear();
-        self.agent.push_str(opt_str(r, 2)?.unwrap_or_default());
-        self.start = r.get(3)?;
-        self.end = r.get(4)?;
-        self.fmt = r.get(5)?;
-        text(&mut self.start_text, opt_str(r, 6)?);
-        text(&mut self.end_text, opt_str(r, 7)?);
-        text(&mut self.tz, opt_str(r, 8)?);
-        self.published = r.get(9)?;
-        Ok(())
-    }
-
+impl Shift {
     /// What its tasks are checked against, without reporting anything (pass 1 reports the shift).
     fn resolve(&self, env: &mut Env<'_>) -> Option<Resolved2> {
         if !included(env.cfg, self.published) {
             return None;
         }
-        let (a, b) = split(self.fmt);
-        let sv = TimeVal {
-            secs: self.start,
-            fmt: a,
-        };
-        let ev = TimeVal {
-            secs: self.end,
-            fmt: b,
-        };
+        let (sv, ev) = self.vals();
         let zone = env.row_zone(self.tz.as_deref(), &self.agent);
         let policy = env.cfg.dst_ambiguous;
         Some(Resolved2 {
@@ -418,8 +386,8 @@ impl ShiftRow {
 struct ShiftCursor<'c> {
     chunk: rusqlite::Statement<'c>,
     by_id: rusqlite::Statement<'c>,
-    buf: std::collections::VecDeque<ShiftRow>,
-    spare: Vec<ShiftRow>,
+    buf: std::collections::VecDeque<Shift>,
+    spare: Vec<Shift>,
     /// The rowid after which the next chunk starts.
     pos: i64,
     /// Rows per chunk: small after a jump (the next jump would waste it), doubling while the walk
@@ -448,10 +416,10 @@ impl<'c> ShiftCursor<'c> {
     fn new(snap: &'c Connection) -> Result<Self> {
         Ok(ShiftCursor {
             chunk: snap.prepare(&format!(
-                "SELECT {SHIFT_ROW_COLUMNS} FROM shifts WHERE rowid > ?1 ORDER BY rowid LIMIT ?2"
+                "SELECT {SHIFT_COLUMNS} FROM shifts WHERE rowid > ?1 ORDER BY rowid LIMIT ?2"
             ))?,
             by_id: snap.prepare(&format!(
-                "SELECT {SHIFT_ROW_COLUMNS} FROM shifts WHERE shift_id = ?1 ORDER BY rowid"
+                "SELECT {SHIFT_COLUMNS} FROM shifts WHERE shift_id = ?1 ORDER BY rowid"
             ))?,
             buf: Default::default(),
             spare: Vec::new(),
@@ -509,10 +477,10 @@ impl<'c> ShiftCursor<'c> {
         // walk on from there.
         self.jumps += 1;
         let mut rows = self.by_id.query([id])?;
-        let mut first: Option<ShiftRow> = None;
+        let mut first: Option<Shift> = None;
         let mut last = None;
         while let Some(r) = rows.next()? {
-            let mut row = ShiftRow::default();
+            let mut row = Shift::default();
             row.fill(r)?;
             last = Some(row.rowid);
             if first.is_none() && included(env.cfg, row.published) {
@@ -605,7 +573,7 @@ pub fn check_tasks(env: &mut Env<'_>, snap: &Connection, max_jumps: u64) -> Resu
     let mut tst =
         snap.prepare("SELECT rowid, shift_id, start, end, fmt FROM tasks ORDER BY shift_id")?;
     let mut sst = snap.prepare(&format!(
-        "SELECT {SHIFT_ROW_COLUMNS} FROM shifts ORDER BY shift_id"
+        "SELECT {SHIFT_COLUMNS} FROM shifts ORDER BY shift_id"
     ))?;
     let mut cursor = IdCursor {
         rows: sst.query([])?,
@@ -624,15 +592,15 @@ pub const TASK_WALK_MAX_JUMPS: u64 = 1000;
 struct IdCursor<'s> {
     rows: rusqlite::Rows<'s>,
     /// The first row not yet consumed.
-    next: Option<ShiftRow>,
+    next: Option<Shift>,
 }
 
 impl IdCursor<'_> {
-    fn peek(&mut self) -> Result<Option<&ShiftRow>> {
+    fn peek(&mut self) -> Result<Option<&Shift>> {
         if self.next.is_none()
             && let Some(r) = self.rows.next()?
         {
-            let mut row = ShiftRow::default();
+            let mut row = Shift::default();
             row.fill(r)?;
             self.next = Some(row);
         }
@@ -645,7 +613,7 @@ impl IdCursor<'_> {
             self.next = None;
         }
         let mut found = false;
-        let mut first: Option<ShiftRow> = None;
+        let mut first: Option<Shift> = None;
         while self.peek()?.is_some_and(|r| r.id == id) {
             found = true;
             let row = self.next.take().expect("peeked");
