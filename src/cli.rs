@@ -109,6 +109,18 @@ pub fn run(cli: Cli) -> Result<Exit> {
         return dispatch(cli.command, &ctx);
     };
     let dir = ctx.dir.clone();
+    if let Some(v) = crate::db::state_version(&dir)
+        && v > 0
+        && v < crate::db::schema_version()
+    {
+        // The first open migrates; on a large desired state that takes a while (a minute for
+        // 1.3 million shifts), so say what is happening.
+        ctx.ui.info(format!(
+            "upgrading the state database {} from schema {v} to {} (once)",
+            crate::db::state_path(&dir).display(),
+            crate::db::schema_version()
+        ));
+    }
     let args = ctx.argv.join(" ");
     let started = crate::db::now_rfc3339();
     let id = crate::db::audit_begin(&dir, name, &args).map_err(|e| crate::db::explain(e, &dir))?;

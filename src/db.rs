@@ -441,6 +441,19 @@ fn register_row_hash(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// The schema version of a migration directory's state database, if it has one (read-only: the
+/// CLI uses it to announce an upgrade before the first open migrates).
+pub fn state_version(dir: &Path) -> Option<usize> {
+    let path = state_path(dir);
+    if !path.is_file() {
+        return None;
+    }
+    let c = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+    c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+        .ok()
+        .map(|v| v as usize)
+}
+
 pub fn schema_version() -> usize {
     MIGRATIONS.len()
 }

@@ -340,7 +340,22 @@ fn schema_4_desired_state_is_converted_and_map_sees_it_unchanged() {
         assert!(old.starts_with("[{\"code\":"), "{old}");
         snapshot
     };
-    // The next command migrates; map then finds nothing to change.
+    // The next command announces the upgrade and migrates; map then finds nothing to change.
+    let out = cli()
+        .args([
+            "--dir",
+            d.path().to_str().unwrap(),
+            "crosswalk",
+            "lookup",
+            "S-10006",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("upgrading the state database") && stderr.contains("from schema 4 to"),
+        "{stderr}"
+    );
     let o = offline(d.path(), &cfg);
     assert_eq!(
         (
