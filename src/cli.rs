@@ -94,6 +94,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         cli.global.color,
         cli.global.json,
     );
+    init_logging(&ui);
     let ctx = Ctx {
         dir: cli.global.dir.clone(),
         ui,
@@ -137,6 +138,19 @@ pub fn run(cli: Cli) -> Result<Exit> {
         }
         (res, _) => res,
     }
+}
+
+/// Logs on stderr when `RUST_LOG` asks for them (e.g. `RUST_LOG=zd2gc=debug`, or `debug` for the
+/// HTTP stack too); nothing otherwise, so the normal output stays as the UI writes it.
+fn init_logging(ui: &Ui) {
+    if std::env::var_os("RUST_LOG").is_none_or(|v| v.is_empty()) {
+        return;
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .with_ansi(ui.color)
+        .try_init();
 }
 
 fn command_name(c: &Command) -> &'static str {
