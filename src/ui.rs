@@ -109,3 +109,12 @@ impl Ui {
         }
     }
 }
+
+/// A stage's phase timings on stderr when `ZD2GC_TIMINGS` is set (for profiling the benchmark;
+/// map and validate report theirs). Not through a [`Ui`]: the stages run in-process in the
+/// benchmark, where there is none.
+pub fn timing(what: &str) {
+    if std::env::var_os("ZD2GC_TIMINGS").is_some() {
+        eprintln!("{what}");
+    }
+}

@@ -103,6 +103,16 @@ fn findings(dir: &Path) -> Vec<(String, String, i64, String)> {
         .unwrap()
 }
 
+/// samples/paris-cutover extracted, with the offline mapping tables.
+fn paris_offline(cfg: &Config) -> tempfile::TempDir {
+    let tables = offline_tables();
+    prepared(
+        &root().join("samples/paris-cutover"),
+        cfg,
+        &as_refs(&tables),
+    )
+}
+
 fn offline(dir: &Path, cfg: &Config) -> MapOutcome {
     map_dir(dir, cfg, &MapOptions::default()).unwrap()
 }
@@ -110,12 +120,7 @@ fn offline(dir: &Path, cfg: &Config) -> MapOutcome {
 #[test]
 fn paris_cutover_offline_maps_with_the_planted_findings_and_rerun_changes_nothing() {
     let cfg = template();
-    let tables = offline_tables();
-    let d = prepared(
-        &root().join("samples/paris-cutover"),
-        &cfg,
-        &as_refs(&tables),
-    );
+    let d = paris_offline(&cfg);
     let o = offline(d.path(), &cfg);
     assert_eq!(
         (o.shifts_read, o.tasks_read, o.drafts_skipped),
@@ -203,8 +208,7 @@ fn offline_and_online_mapping_of_paris_cutover_agree() {
     use zd2gc::emulator::{Emulator, EmulatorConfig, Fixture};
     let cfg = template();
     let export = root().join("samples/paris-cutover");
-    let off_tables = offline_tables();
-    let off = prepared(&export, &cfg, &as_refs(&off_tables));
+    let off = paris_offline(&cfg);
     let o_off = offline(off.path(), &cfg);
 
     // Online: agents by id and e-mail only, no business-unit table, the activities as shipped
@@ -282,12 +286,7 @@ fn offline_and_online_mapping_of_paris_cutover_agree() {
 #[test]
 fn schema_4_desired_state_is_converted_and_map_sees_it_unchanged() {
     let cfg = template();
-    let tables = offline_tables();
-    let d = prepared(
-        &root().join("samples/paris-cutover"),
-        &cfg,
-        &as_refs(&tables),
-    );
+    let d = paris_offline(&cfg);
     offline(d.path(), &cfg);
     let before = desired(d.path());
     assert!(

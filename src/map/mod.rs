@@ -730,9 +730,8 @@ fn map_inner(
         )?)
     };
     let t0 = std::time::Instant::now();
-    let lap = |what: &str| {
-        crate::validate::timing(&format!("map {what}: {:.2}s", t0.elapsed().as_secs_f64()))
-    };
+    let lap =
+        |what: &str| crate::ui::timing(&format!("map {what}: {:.2}s", t0.elapsed().as_secs_f64()));
     let tx = state.transaction()?;
     tx.execute("DELETE FROM map_findings", [])?;
     let mut sink = FindingSink {
@@ -1284,8 +1283,7 @@ fn read_groups(
             to_mapper.send(full).map_err(|_| stopped())?;
         }
     }
-    while let Some(r) = task {
-        r.get_ref(3)?;
+    while task.is_some() {
         tasks_read += 1;
         task = tasks.next()?;
     }

@@ -325,14 +325,6 @@ fn open_same_snapshot(dir: &Path, snapshot_id: &str) -> Result<Connection> {
     Ok(c)
 }
 
-/// Per-pass timings on stderr when `ZD2GC_TIMINGS` is set (for profiling the benchmark; validate
-/// and map use it).
-pub(crate) fn timing(what: &str) {
-    if std::env::var_os("ZD2GC_TIMINGS").is_some() {
-        eprintln!("{what}");
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 fn run_rules(
     dir: &Path,
@@ -391,7 +383,7 @@ fn run_rules(
             seconds = t.elapsed().as_secs_f64(),
             "validate pass"
         );
-        timing(&format!(
+        crate::ui::timing(&format!(
             "validate pass {what}: {:.2}s",
             t.elapsed().as_secs_f64()
         ));
@@ -414,7 +406,7 @@ fn run_rules(
             shifts::check_overlaps(forked, &snap2)?;
             let o = t.elapsed().as_secs_f64();
             trades::check_trades(forked, &snap2)?;
-            timing(&format!(
+            crate::ui::timing(&format!(
                 "  overlaps {o:.2}s, trades {:.2}s",
                 t.elapsed().as_secs_f64() - o
             ));
@@ -427,12 +419,12 @@ fn run_rules(
                 .task_walk_max_jumps
                 .unwrap_or(shifts::TASK_WALK_MAX_JUMPS);
             let r = shifts::check_tasks(forked, &snap3, max_jumps);
-            timing(&format!("  tasks {:.2}s", t.elapsed().as_secs_f64()));
+            crate::ui::timing(&format!("  tasks {:.2}s", t.elapsed().as_secs_f64()));
             r
         });
         let t = std::time::Instant::now();
         let repeated = shifts::check_shifts(&mut env, snap)?;
-        timing(&format!("  shifts {:.2}s", t.elapsed().as_secs_f64()));
+        crate::ui::timing(&format!("  shifts {:.2}s", t.elapsed().as_secs_f64()));
         overlaps.join().expect("overlap thread panicked")?;
         let spans = tasks.join().expect("task thread panicked")?;
         Ok((repeated, spans))

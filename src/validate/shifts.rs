@@ -567,7 +567,7 @@ pub fn check_tasks(env: &mut Env<'_>, snap: &Connection, max_jumps: u64) -> Resu
             return Ok(out);
         }
     }
-    super::timing("  tasks are not in the shifts' order: read through the index instead");
+    crate::ui::timing("  tasks are not in the shifts' order: read through the index instead");
     env.sink.findings.clear();
     env.records = 0;
     let mut tst =
