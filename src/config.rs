@@ -1,4 +1,4 @@
-//! `zd2gc.toml`, the migration configuration (see `shared/spec/mappings.md`). Every key is optional;
+//! `zd2gc.toml`, the migration configuration (see `docs/mappings.md`). Every key is optional;
 //! unknown keys are an error with the file and line, so a typo is never ignored.
 
 use crate::diag::SourceDiag;
@@ -127,7 +127,7 @@ impl Config {
                 None => (1, String::new(), 0),
             };
             let mut d = SourceDiag::new("bad-config", file, line, e.message().trim().to_string())
-                .help("see the commented template `zd2gc init` writes, or shared/spec/mappings.md");
+                .help("see the commented template `zd2gc init` writes, or docs/mappings.md");
             if !line_text.is_empty() {
                 let len = line_text.len();
                 d = d.text(line_text);
@@ -212,7 +212,7 @@ impl Config {
 
 /// The commented template `zd2gc init` writes.
 pub const TEMPLATE: &str = r#"# zd2gc migration configuration. Every key is optional; an empty file is valid.
-# Reference: shared/spec/mappings.md. Unknown keys are an error, so a typo is never ignored.
+# Reference: docs/mappings.md. Unknown keys are an error, so a typo is never ignored.
 
 # Zone of local wall-clock times when the row, the agent and the location give none.
 default_timezone = "Europe/Paris"

@@ -1,4 +1,4 @@
-//! The validation rules of `shared/spec/validation-report.md`: stable ids and default severities.
+//! The validation rules of `docs/validation-report.md`: stable ids and default severities.
 //! Extract's rejects use the same ids (`malformed-row`, `missing-field`), so a rejected row and a
 //! validation finding speak one language.
 

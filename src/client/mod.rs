@@ -128,7 +128,7 @@ pub fn endpoints(cfg: &Config) -> Result<Endpoints> {
     Endpoints::resolve(region.as_deref(), api.as_deref(), login.as_deref()).map_err(|e| {
         Error::usage(
             e.to_string(),
-            Some("see `[genesys]` in zd2gc.toml or shared/spec/genesys-contract.md".into()),
+            Some("see `[genesys]` in zd2gc.toml or docs/genesys-contract.md".into()),
         )
     })
 }

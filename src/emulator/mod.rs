@@ -1,4 +1,4 @@
-//! The Genesys Cloud WFM emulator (shared/spec/genesys-contract.md, "The emulator"): a loopback HTTP
+//! The Genesys Cloud WFM emulator (docs/genesys-contract.md, "The emulator"): a loopback HTTP
 //! server that serves every call the loader makes, with the contract's versions, validation and
 //! asynchronous processing, plus seeded fault injection and an admin surface under `/emulator/`.
 //!

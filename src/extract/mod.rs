@@ -1,5 +1,5 @@
 //! `zd2gc extract EXPORT_DIR`: read a Zendesk WFM export (CSV or JSON Lines, see
-//! `shared/spec/zendesk-export.md`) and stage every record with its file and physical line in
+//! `docs/export-format.md`) and stage every record with its file and physical line in
 //! `snapshot.db`. Bad rows go to the `rejects` table and are reported; the good rows beside them are
 //! staged. The new snapshot replaces the previous one atomically.
 //!
@@ -142,7 +142,7 @@ pub fn extract(
                 "zd2gc.toml: header aliases for unknown columns: {}",
                 unknown.join(", ")
             ),
-            Some("the columns of each file are listed in shared/spec/zendesk-export.md".into()),
+            Some("the columns of each file are listed in docs/export-format.md".into()),
         ));
     }
     let specs = discover(export_dir)?;

@@ -1,5 +1,5 @@
 //! Genesys Cloud Platform API shapes (JSON, camelCase) used by the loader's client and served by the
-//! emulator. Names follow `shared/reference/genesys-wfm-openapi-subset.json`; only the fields the
+//! emulator. Names follow the official Genesys Cloud SDKs (`platform-client-sdk-*`); only the fields the
 //! toolkit reads or writes are modelled, and unknown fields are ignored when reading.
 //!
 //! Instants stay strings (`yyyy-MM-ddTHH:mm:ss[.fff]Z`) so that the emulator can validate what was

@@ -1,4 +1,4 @@
-//! The mapping tables of a migration (`mappings/*.csv`, see `shared/spec/mappings.md`), read into
+//! The mapping tables of a migration (`mappings/*.csv`, see `docs/mappings.md`), read into
 //! memory with every problem reported as a [`SourceDiag`] at its file and line.
 //!
 //! Invariants: column order is free; an unknown column is an error (a typo must never be ignored);

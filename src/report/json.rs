@@ -1,5 +1,5 @@
 //! The JSON form of the report (`validation-report/v1`): a published interface — fields may be
-//! added, never renamed (see `shared/spec/validation-report.md`).
+//! added, never renamed (see `docs/validation-report.md`).
 
 use super::Report;
 

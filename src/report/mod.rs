@@ -1,6 +1,6 @@
 //! The validation report: one model ([`Report`]) and its three renderings — the terminal summary
 //! ([`terminal`]), the published JSON form ([`json`], `validation-report/v1`, see
-//! `shared/spec/validation-report.md`) and a self-contained HTML page ([`html`]).
+//! `docs/validation-report.md`) and a self-contained HTML page ([`html`]).
 //!
 //! Invariants: `ready_to_load` is true exactly when no finding has severity `error`; the summary
 //! counts are computed from the findings, never kept apart from them; findings are in a stable

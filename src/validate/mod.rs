@@ -1,4 +1,4 @@
-//! `zd2gc validate`: the pre-flight validation report (`shared/spec/validation-report.md`).
+//! `zd2gc validate`: the pre-flight validation report (`docs/validation-report.md`).
 //!
 //! Reads what `extract` staged (snapshot.db) and what `map` found (`map_findings` in zd2gc.db), runs
 //! every rule of [`crate::rules`] and writes one [`Report`] in three forms: the terminal summary,
