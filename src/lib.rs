@@ -15,6 +15,7 @@ pub mod exit;
 pub mod extract;
 pub mod genesys;
 pub mod init;
+pub mod lines;
 pub mod load;
 pub mod map;
 pub mod rehearse;

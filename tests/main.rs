@@ -5,6 +5,7 @@ mod emulator;
 mod extract;
 mod hostile;
 mod hostile_genesys;
+mod lines;
 mod load;
 mod map;
 mod pipeline;

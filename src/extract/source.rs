@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::diag::SourceDiag;
 use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::path::PathBuf;
 use std::sync::mpsc::SyncSender;
 
@@ -301,7 +301,7 @@ pub fn read_csv(cfg: &Config, spec: &FileSpec, tx: &Senders) -> Result<FileStats
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
-        .from_reader(hashing);
+        .from_reader(crate::lines::Counting::new(hashing));
     let headers = rdr
         .byte_headers()
         .map_err(|e| {
@@ -329,7 +329,10 @@ pub fn read_csv(cfg: &Config, spec: &FileSpec, tx: &Senders) -> Result<FileStats
             Ok(true) => {}
             Err(e) => {
                 // csv only fails on I/O errors here (flexible, byte records); report at its line.
-                let line = e.position().map_or(0, |p| p.line());
+                let line = match e.position() {
+                    Some(p) => rdr.get_mut().index.line_at(p.byte()),
+                    None => 0,
+                };
                 sink.stats.rows_read += 1;
                 sink.reject(Reject::new(
                     line,
@@ -342,7 +345,11 @@ pub fn read_csv(cfg: &Config, spec: &FileSpec, tx: &Senders) -> Result<FileStats
                 continue;
             }
         }
-        let line = rec.position().map_or(0, |p| p.line());
+        // The physical line (docs/export-format.md): csv's own line count misses CRs.
+        let line = match rec.position() {
+            Some(p) => rdr.get_mut().index.line_at(p.byte()),
+            None => 0,
+        };
         sink.stats.rows_read += 1;
         let text = || {
             let t = rec
@@ -408,50 +415,11 @@ pub fn read_csv(cfg: &Config, spec: &FileSpec, tx: &Senders) -> Result<FileStats
         }
         sink.record(spec.kind, &f, line, text)?;
     }
-    let hashing = rdr.into_inner();
+    let hashing = rdr.into_inner().inner;
     finish(sink, hashing)
 }
 
-/// Read one line of at most `max` bytes into `buf` (without the newline). Returns `None` at the end,
-/// else whether the line was longer than `max` (then `buf` holds its first `max` bytes and the rest
-/// was skipped).
-pub fn read_line_bounded<R: BufRead>(
-    r: &mut R,
-    buf: &mut Vec<u8>,
-    max: usize,
-) -> std::io::Result<Option<bool>> {
-    buf.clear();
-    let mut over = false;
-    let mut any = false;
-    loop {
-        let avail = r.fill_buf()?;
-        if avail.is_empty() {
-            return Ok(any.then_some(over));
-        }
-        any = true;
-        let (chunk, done) = match memchr(avail) {
-            Some(i) => (&avail[..i], Some(i + 1)),
-            None => (avail, None),
-        };
-        let room = max.saturating_sub(buf.len());
-        if chunk.len() > room {
-            over = true;
-        }
-        buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        let used = done.unwrap_or(avail.len());
-        r.consume(used);
-        if done.is_some() {
-            if buf.last() == Some(&b'\r') {
-                buf.pop();
-            }
-            return Ok(Some(over));
-        }
-    }
-}
-
-fn memchr(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\n')
-}
+pub use crate::lines::read_line_bounded;
 
 /// Lower-cased names → canonical column index, for matching JSON keys.
 fn json_keys(cfg: &Config, kind: Kind) -> Vec<(String, usize)> {

@@ -131,11 +131,7 @@ fn read_csv(
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
-            let line = e.as_bytes()[..e.utf8_error().valid_up_to()]
-                .iter()
-                .filter(|&&c| c == b'\n')
-                .count() as u64
-                + 1;
+            let line = crate::lines::line_of(e.as_bytes(), e.utf8_error().valid_up_to());
             diags.push(
                 SourceDiag::new("malformed-row", file, line, "the table is not valid UTF-8")
                     .help("save the spreadsheet as CSV UTF-8"),
@@ -144,11 +140,18 @@ fn read_csv(
         }
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text).to_string();
-    let lines: Vec<&str> = text.lines().collect();
-    let line_text = |l: u64| lines.get(l as usize - 1).copied().unwrap_or("").to_string();
+    // Physical lines (docs/mappings.md): CRLF, LF and a lone CR each end one.
+    let lines = crate::lines::split(&text);
+    let line_text = |l: u64| {
+        lines
+            .get((l as usize).saturating_sub(1))
+            .copied()
+            .unwrap_or("")
+            .to_string()
+    };
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
-        .from_reader(text.as_bytes());
+        .from_reader(crate::lines::Counting::new(text.as_bytes()));
     let headers = match rdr.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
@@ -214,17 +217,31 @@ fn read_csv(
         return Ok(None);
     }
     let mut rows = Vec::new();
-    for rec in rdr.records() {
-        let rec = match rec {
-            Ok(r) => r,
+    let mut rec = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = match e.position() {
+                    Some(p) => rdr.get_mut().index.line_at(p.byte()),
+                    None => 0,
+                };
                 diags.push(SourceDiag::new("malformed-row", file, line, e.to_string()));
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    break;
+                }
                 continue;
             }
+        }
+        let line = match rec.position() {
+            Some(p) => rdr.get_mut().index.line_at(p.byte()),
+            None => 0,
         };
-        let line = rec.position().map_or(0, |p| p.line());
-        if rec.iter().all(|v| v.trim().is_empty()) {
+        // Blank rows, and comment lines (`#` first, as `zd2gc init` writes one per table).
+        if rec.iter().all(|v| v.trim().is_empty())
+            || rec.get(0).is_some_and(|v| v.trim_start().starts_with('#'))
+        {
             continue;
         }
         if rec.len() != map.len() {
@@ -560,5 +577,31 @@ mod tests {
             ]
         );
         assert!(diags[0].message.contains("emial"));
+    }
+
+    #[test]
+    fn table_lines_are_physical_on_every_line_end_and_comments_are_skipped() {
+        for eol in ["\n", "\r\n", "\r"] {
+            let d = tempfile::tempdir().unwrap();
+            let body = [
+                "\u{feff}business_unit_id,name,time_zone,start_day_of_week",
+                "# one row per Genesys business unit",
+                "bu1,\"Paris",
+                "office\",Europe/Paris,Monday",
+                "",
+                "bu2,Lyon,Europe/Pariss,Monday",
+            ]
+            .join(eol);
+            write(d.path(), "business_units.csv", &body);
+            let mut diags = Vec::new();
+            let _ = load(d.path(), &mut diags);
+            let got: Vec<(String, u64)> = diags.iter().map(|d| (d.code.clone(), d.line)).collect();
+            assert_eq!(got, [("unknown-timezone".to_string(), 6)], "{eol:?}");
+            assert_eq!(
+                diags[0].text.as_deref(),
+                Some("bu2,Lyon,Europe/Pariss,Monday"),
+                "{eol:?}"
+            );
+        }
     }
 }

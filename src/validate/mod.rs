@@ -497,7 +497,6 @@ fn map_is_fresh(
 
 /// Read back the source line of the findings the terminal shows (one pass per file).
 fn attach_lines(snap: &Connection, report: &mut Report) {
-    use std::io::BufRead;
     let Ok(Some(export_dir)) = snap
         .query_row(
             "SELECT value FROM snapshot_meta WHERE key = 'export_dir'",
@@ -534,10 +533,10 @@ fn attach_lines(snap: &Connection, report: &mut Report) {
         let mut n = 0u64;
         let mut k = 0;
         while k < want.len() {
-            buf.clear();
-            match rd.read_until(b'\n', &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
+            // Physical lines, as extract counts them (CRLF, LF or a lone CR end one).
+            match crate::lines::read_line_bounded(&mut rd, &mut buf, 1 << 20) {
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
             }
             n += 1;
             while k < want.len() && want[k].0 == n {
@@ -545,7 +544,6 @@ fn attach_lines(snap: &Connection, report: &mut Report) {
                 if n == 1 {
                     t = t.trim_start_matches('\u{feff}').to_string();
                 }
-                let t = t.trim_end_matches(['\n', '\r']).to_string();
                 report.findings[want[k].1].text = Some(t);
                 k += 1;
             }
