@@ -10,6 +10,8 @@ mod auth;
 mod cli;
 #[path = "emulator/faults.rs"]
 mod faults;
+#[path = "emulator/fidelity.rs"]
+mod fidelity;
 #[path = "emulator/reads.rs"]
 mod reads;
 #[path = "emulator/writes.rs"]

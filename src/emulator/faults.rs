@@ -34,8 +34,16 @@ pub struct Faults {
     pub processing_ms: u64,
     /// `expires_in` of the tokens handed out, in seconds; an expired token gets `401`.
     pub token_lifetime_secs: u64,
-    /// An agent-schedule query with more agent schedules than this answers with a `downloadUrl`.
+    /// An agent-schedule query with more agent schedules than this, or a week's shift-trade list
+    /// with more trades than this, answers with a `downloadUrl` only.
     pub download_threshold: usize,
+    /// Probability that an agent-schedule query answers `status: Processing` with no result (the
+    /// server went asynchronous); asking again later may answer it.
+    pub query_processing_rate: f64,
+    /// Fidelity switch: every business-unit week whose schedule list is read also holds an
+    /// unpublished draft and an unpublished two-week draft starting that week (ids that sort
+    /// first), as real planners' orgs do.
+    pub drafts: bool,
 }
 
 impl Default for Faults {
@@ -52,6 +60,8 @@ impl Default for Faults {
             processing_ms: 0,
             token_lifetime_secs: 86_400,
             download_threshold: 500,
+            query_processing_rate: 0.0,
+            drafts: false,
         }
     }
 }
@@ -64,6 +74,7 @@ impl Faults {
             ("lockRate", self.lock_rate),
             ("errorRate", self.error_rate),
             ("dropRate", self.drop_rate),
+            ("queryProcessingRate", self.query_processing_rate),
         ] {
             if !(0.0..=1.0).contains(&r) {
                 return Err(format!("{name} must be between 0 and 1, not {r}"));

@@ -591,7 +591,11 @@ fn route(st: &mut State, req: &Req<'_>, rest: &[&str], now: Instant) -> Reply {
             "weeks",
             wk,
             "shifttrades",
-        ] if m == Method::GET => ok_or_error(st.shift_trades(mu, wk), cid),
+        ] if m == Method::GET => ok_or_error(
+            // `evaluateMatches` defaults to true, as in the real API.
+            st.shift_trades(mu, wk, !req.query_has("evaluateMatches", "false")),
+            cid,
+        ),
         _ => Reply::error(
             ApiError::new(
                 404,

@@ -322,6 +322,12 @@ pub struct EmulateArgs {
     /// Agent-schedule queries with more agent schedules than this answer with a downloadUrl.
     #[arg(long, default_value_t = 500, value_name = "N")]
     pub download_threshold: usize,
+    /// Probability that an agent-schedule query answers `status: Processing` with no result.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub query_processing_rate: f64,
+    /// Every week whose schedule list is read also holds unpublished drafts (one- and two-week).
+    #[arg(long)]
+    pub drafts: bool,
 }
 
 impl EmulateArgs {
@@ -338,6 +344,8 @@ impl EmulateArgs {
             processing_ms: self.processing_ms,
             token_lifetime_secs: self.token_lifetime,
             download_threshold: self.download_threshold,
+            query_processing_rate: self.query_processing_rate,
+            drafts: self.drafts,
         }
     }
 }

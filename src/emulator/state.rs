@@ -302,6 +302,8 @@ pub struct State {
     buckets: HashMap<String, TokenBucket>,
     locks: HashMap<String, Instant>,
     edits: Vec<ConcurrentEdit>,
+    /// Weeks that got their drafts already (the `drafts` fidelity switch).
+    drafted: std::collections::HashSet<(String, NaiveDate)>,
 }
 
 const MAX_DOWNLOADS: usize = 64;
@@ -338,6 +340,7 @@ impl State {
             buckets: HashMap::new(),
             locks: HashMap::new(),
             edits: vec![],
+            drafted: Default::default(),
         }
     }
 
@@ -526,6 +529,7 @@ impl State {
         self.mus = mus;
         self.user_mu = user_mu;
         self.schedules = schedules;
+        self.drafted.clear();
         self.trades = fx.shift_trades.clone();
         self.uploads.clear();
         self.operations = dump
@@ -937,13 +941,17 @@ impl State {
         }
     }
 
-    /// Schedules of a week: every schedule of the business unit that spans it.
+    /// Schedules of a week: every schedule of the business unit that spans it (drafts, copies and
+    /// multi-week schedules included, as the real list is).
     pub fn week_schedules(
-        &self,
+        &mut self,
         bu: &str,
         week_id: &str,
     ) -> Result<m::Listing<m::BuScheduleMetadata>, ApiError> {
         let week = self.week(bu, week_id)?;
+        if self.faults.drafts {
+            self.add_drafts(bu, week);
+        }
         let mut list: Vec<&Schedule> = self
             .schedules
             .values()
@@ -959,6 +967,39 @@ impl State {
                 .collect(),
             download_url: None,
         })
+    }
+
+    /// The `drafts` fidelity switch: a week read for the first time gets two unpublished
+    /// schedules, one of one week and one of two, with ids that sort before any other (a loader
+    /// that takes the lowest id, or the first of the list, writes into a draft).
+    fn add_drafts(&mut self, bu: &str, week: NaiveDate) {
+        if !self.drafted.insert((bu.to_string(), week)) {
+            return;
+        }
+        let now = Utc::now();
+        for (n, (weeks, what)) in [(1u32, "what-if"), (2, "two-week what-if")]
+            .into_iter()
+            .enumerate()
+        {
+            let id = format!(
+                "00000000-0000-4000-8000-{:012x}",
+                self.id_rng.next_u64() >> 16 | n as u64
+            );
+            self.schedules.insert(
+                id.clone(),
+                Schedule {
+                    id,
+                    bu: bu.to_string(),
+                    week,
+                    week_count: weeks,
+                    description: format!("Planner draft ({what}) {}", week.format("%Y-%m-%d")),
+                    published: false,
+                    version: 1,
+                    modified: now,
+                    agents: BTreeMap::new(),
+                },
+            );
+        }
     }
 
     fn schedule_of(&self, bu: &str, week_id: &str, id: &str) -> Result<&Schedule, ApiError> {
@@ -988,6 +1029,18 @@ impl State {
         req: &m::BuQueryAgentSchedulesRequest,
         force_download: bool,
     ) -> Result<m::BuAsyncAgentSchedulesQueryResponse, ApiError> {
+        self.schedule_of(bu, week_id, id)?;
+        // The server may go asynchronous: `Processing`, an operation id, no result. Drawn only when
+        // the knob is on, so the other knobs' seeded sequences do not move.
+        let processing = self.faults.query_processing_rate;
+        if processing > 0.0 && self.fault_rng.chance(processing) {
+            return Ok(m::BuAsyncAgentSchedulesQueryResponse {
+                status: "Processing".into(),
+                operation_id: Some(self.id_rng.uuid()),
+                result: None,
+                download_url: None,
+            });
+        }
         let s = self.schedule_of(bu, week_id, id)?;
         let mu = match self.mus.get(&req.management_unit_id) {
             Some(mu) if mu.bu == bu => mu,
@@ -1019,17 +1072,12 @@ impl State {
             business_unit_time_zone: Some(self.bus[bu].zone_name.clone()),
         };
         if force_download || result.agent_schedules.len() > self.faults.download_threshold {
-            let key = self.id_rng.uuid();
             let bytes = serde_json::to_vec(&result).expect("query result serializes");
-            self.downloads.push_back((key.clone(), bytes));
-            while self.downloads.len() > MAX_DOWNLOADS {
-                self.downloads.pop_front();
-            }
             return Ok(m::BuAsyncAgentSchedulesQueryResponse {
                 status: "Complete".into(),
                 operation_id: None,
                 result: None,
-                download_url: Some(format!("{}/download/{key}", self.base_url)),
+                download_url: Some(self.offer_download(bytes)),
             });
         }
         Ok(m::BuAsyncAgentSchedulesQueryResponse {
@@ -1040,6 +1088,16 @@ impl State {
         })
     }
 
+    /// Keep `bytes` behind a signed download URL (plain JSON, fetched without a bearer token).
+    fn offer_download(&mut self, bytes: Vec<u8>) -> String {
+        let key = self.id_rng.uuid();
+        self.downloads.push_back((key.clone(), bytes));
+        while self.downloads.len() > MAX_DOWNLOADS {
+            self.downloads.pop_front();
+        }
+        format!("{}/download/{key}", self.base_url)
+    }
+
     pub fn download(&self, key: &str) -> Option<Vec<u8>> {
         self.downloads
             .iter()
@@ -1047,10 +1105,14 @@ impl State {
             .map(|(_, b)| b.clone())
     }
 
+    /// A week's shift trades. `evaluate_matches` (the API's default, `true`) adds each trade's
+    /// `matchReview`, as the real server does at a cost; a list longer than the download threshold
+    /// comes only as a `downloadUrl` (the downloaded JSON never holds one itself).
     pub fn shift_trades(
-        &self,
+        &mut self,
         mu_id: &str,
         week_id: &str,
+        evaluate_matches: bool,
     ) -> Result<m::WeekShiftTradeListResponse, ApiError> {
         let mu = self
             .mus
@@ -1095,9 +1157,23 @@ impl State {
                         receiving_shift_end: rec_end,
                         metadata: Some(m::WfmVersionedEntityMetadata::version(1)),
                     },
+                    match_review: evaluate_matches.then(|| {
+                        serde_json::json!({"initiatingUser": {}, "receivingUser": {}, "violations": []})
+                    }),
                 }
             })
-            .collect();
+            .collect::<Vec<_>>();
+        if entities.len() > self.faults.download_threshold {
+            let bytes = serde_json::to_vec(&m::WeekShiftTradeListResponse {
+                entities,
+                download_url: None,
+            })
+            .expect("trades serialize");
+            return Ok(m::WeekShiftTradeListResponse {
+                entities: vec![],
+                download_url: Some(self.offer_download(bytes)),
+            });
+        }
         Ok(m::WeekShiftTradeListResponse {
             entities,
             download_url: None,

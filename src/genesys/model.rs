@@ -465,6 +465,10 @@ pub struct WeekShiftTradeListResponse {
 #[serde(rename_all = "camelCase")]
 pub struct WeekShiftTradeResponse {
     pub trade: ShiftTradeResponse,
+    /// Present when the list was asked with `evaluateMatches` (the API's default); zd2gc asks
+    /// with `evaluateMatches=false` and never reads it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub match_review: Option<serde_json::Value>,
 }
 
 /// `ShiftTradeResponse` (the fields the crosswalk links on).
