@@ -133,9 +133,9 @@ pub fn endpoints(cfg: &Config) -> Result<Endpoints> {
     })
 }
 
-/// A failed call: the status, the API's message and code, and its correlation id.
+/// A failed call: the status, the API's message and code, and its correlation id. Shown as
+/// `POST /path: HTTP 409: message (code x, correlation id y)`, leaving out what is not known.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{method} {path}: {}{message} (code {code}, correlation id {context_id})", status.map_or("no answer".to_string(), |s| format!("HTTP {s}: ")))]
 pub struct ApiError {
     pub method: &'static str,
     pub path: String,
@@ -145,6 +145,29 @@ pub struct ApiError {
     pub context_id: String,
     /// A write whose outcome is unknown (a transient failure after it was sent): re-read first.
     pub outcome_unknown: bool,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: ", self.method, self.path)?;
+        match self.status {
+            Some(s) if !(200..300).contains(&s) => write!(f, "HTTP {s}: ")?,
+            Some(_) => {}
+            None if self.message.is_empty() => f.write_str("no answer")?,
+            None => f.write_str("no answer: ")?,
+        }
+        f.write_str(&self.message)?;
+        match (self.code.is_empty(), self.context_id.is_empty()) {
+            (true, true) => Ok(()),
+            (false, true) => write!(f, " (code {})", self.code),
+            (true, false) => write!(f, " (correlation id {})", self.context_id),
+            (false, false) => write!(
+                f,
+                " (code {}, correlation id {})",
+                self.code, self.context_id
+            ),
+        }
+    }
 }
 
 /// How a refused conditional write is to be treated (`genesys-contract.md`, "Optimistic locking").
@@ -959,6 +982,41 @@ mod tests {
             Refusal::Stale
         );
         assert_eq!(e(400, "unknown shift id").refusal(), Refusal::Other);
+    }
+
+    #[test]
+    fn an_error_line_leaves_out_what_is_not_known() {
+        let e = ApiError {
+            method: "GET",
+            path: "/x".into(),
+            status: Some(503),
+            message: "down".into(),
+            code: "service.unavailable".into(),
+            context_id: "c-1".into(),
+            outcome_unknown: false,
+        };
+        assert_eq!(
+            e.to_string(),
+            "GET /x: HTTP 503: down (code service.unavailable, correlation id c-1)"
+        );
+        let e = ApiError {
+            status: None,
+            message: "connection refused".into(),
+            code: String::new(),
+            context_id: String::new(),
+            ..e
+        };
+        assert_eq!(e.to_string(), "GET /x: no answer: connection refused");
+        let e = ApiError {
+            status: Some(200),
+            message: "still processing".into(),
+            context_id: "c-2".into(),
+            ..e
+        };
+        assert_eq!(
+            e.to_string(),
+            "GET /x: still processing (correlation id c-2)"
+        );
     }
 
     #[test]
