@@ -825,19 +825,25 @@ impl Client {
         Ok(l.entities)
     }
 
-    /// The shift trades of a management unit's week.
+    /// The shift trades of a management unit's week, asked with `evaluateMatches=false` (zd2gc
+    /// links trades; it never needs Genesys to evaluate matches, which costs the server a review
+    /// per trade). A large answer comes as a `downloadUrl` only: it is fetched (without the bearer
+    /// token), never taken for a week without trades.
     pub async fn week_shift_trades(
         &self,
         mu_id: &str,
         week: &str,
     ) -> std::result::Result<Vec<model::ShiftTradeResponse>, ApiError> {
-        let l: model::WeekShiftTradeListResponse = self
+        let mut l: model::WeekShiftTradeListResponse = self
             .get(&format!(
-                "/api/v2/workforcemanagement/managementunits/{}/weeks/{}/shifttrades",
+                "/api/v2/workforcemanagement/managementunits/{}/weeks/{}/shifttrades?evaluateMatches=false",
                 enc(mu_id),
                 enc(week)
             ))
             .await?;
+        if let Some(url) = l.download_url.take() {
+            l = self.download(&url).await?;
+        }
         Ok(l.entities.into_iter().map(|t| t.trade).collect())
     }
 }
