@@ -7,6 +7,7 @@ mod hostile;
 mod hostile_genesys;
 mod lines;
 mod load;
+mod load_real;
 mod map;
 mod pipeline;
 mod security;

@@ -640,8 +640,8 @@ async fn survey_week(
             return f;
         }
     };
-    let mut reads = 0;
-    match worker::read_week(sh, bu, week, &input.mus, None, &mut reads).await {
+    let (mut reads, mut polls) = (0, 0);
+    match worker::read_week(sh, bu, week, &input.mus, None, &mut reads, &mut polls).await {
         Ok(view) => {
             let plan = merge::merge(
                 &input.desired,

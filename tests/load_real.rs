@@ -1,0 +1,278 @@
+//! `load` against real Genesys semantics (issue 13, part B): agent-schedule queries that answer
+//! `Processing`, weeks holding drafts and multi-week schedules, the shift-trade list
+//! (`evaluateMatches=false`, `downloadUrl`), adoption of a planner's week whose activity
+//! descriptions differ, and failing fast on what retrying cannot fix.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use zd2gc::client::{Client, Credentials, Secret};
+use zd2gc::emulator::fixture::FixtureSchedule;
+use zd2gc::emulator::{
+    Dump, Emulator, EmulatorConfig, Faults, Fixture, RunningEmulator, SyntheticOrg, synthetic,
+};
+use zd2gc::load::{LoadOptions, load_dir, synth, verify_dir};
+use zd2gc::ui::Ui;
+
+fn org(users: usize, bus: usize) -> Fixture {
+    synthetic(SyntheticOrg {
+        users,
+        business_units: bus,
+        users_per_management_unit: 10,
+        schedules: 0,
+        agents_per_schedule: 0,
+        shifts_per_agent: 0,
+    })
+}
+
+fn client(emu: &RunningEmulator) -> Arc<Client> {
+    Arc::new(
+        Client::new(
+            emu.endpoints(),
+            Credentials {
+                client_id: emu.client_id().to_string(),
+                secret: Secret::new(emu.client_secret()),
+            },
+        )
+        .unwrap(),
+    )
+}
+
+fn migration_dir() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    zd2gc::init::init_dir(d.path(), None).unwrap();
+    d
+}
+
+fn fast() -> LoadOptions {
+    LoadOptions {
+        max_rpm: 20_000,
+        concurrency: 3,
+        settle_timeout: Duration::from_secs(3),
+        poll_ms: 20,
+        lock_wait_ms: 50,
+        ..LoadOptions::default()
+    }
+}
+
+/// Every shift (ids left out) by (schedule, user), sorted.
+fn shifts_by_schedule(d: &Dump) -> BTreeMap<(String, String), Vec<String>> {
+    let mut m: BTreeMap<_, Vec<String>> = BTreeMap::new();
+    for s in &d.org.schedules {
+        for a in &s.agent_schedules {
+            let e = m.entry((s.id.clone(), a.user_id.clone())).or_default();
+            for sh in &a.shifts {
+                let mut x = sh.clone();
+                x.id = None;
+                e.push(serde_json::to_string(&x).unwrap());
+            }
+            e.sort();
+        }
+    }
+    m
+}
+
+#[test]
+fn a_processing_agent_schedule_query_is_asked_again_never_read_as_an_empty_week() {
+    // A first migration fills the org; a second one (a fresh directory, another marker) finds
+    // every desired shift already there and must adopt them all, writing nothing. Were a
+    // `Processing` answer read as an empty week, it would import or add them again.
+    let fixture = org(20, 1);
+    let emu = Emulator::start(EmulatorConfig::with_fixture(fixture.clone())).unwrap();
+    let first = migration_dir();
+    let n = synth::write_desired(first.path(), &fixture, 10, 3, 0).unwrap();
+    let c = client(&emu);
+    let r = load_dir(first.path(), c.clone(), &fast(), &Ui::silent(), "load").unwrap();
+    assert_eq!(r.weeks_done, 3, "{r:?}");
+    let before = shifts_by_schedule(&emu.dump());
+    emu.set_faults(Faults {
+        seed: 3,
+        query_processing_rate: 0.6,
+        ..Faults::default()
+    })
+    .unwrap();
+    let second = migration_dir();
+    synth::write_desired(second.path(), &fixture, 10, 3, 0).unwrap();
+    let r = load_dir(second.path(), c.clone(), &fast(), &Ui::silent(), "load").unwrap();
+    assert_eq!(r.weeks_done, 3, "{r:?}");
+    assert_eq!(r.write_requests, 0, "{r:?}");
+    assert!(r.polls > 0, "the query never answered Processing: {r:?}");
+    assert_eq!(shifts_by_schedule(&emu.dump()), before);
+    let v = verify_dir(second.path(), c, &fast(), "verify").unwrap();
+    assert!(v.matches(), "{v:?}");
+    assert_eq!(v.matching_shifts, n);
+}
+
+#[test]
+fn a_query_that_stays_processing_fails_its_week_with_the_reason_and_the_load_ends() {
+    let fixture = org(20, 1);
+    let emu = Emulator::start(EmulatorConfig::with_fixture(fixture.clone())).unwrap();
+    let dir = migration_dir();
+    synth::write_desired(dir.path(), &fixture, 10, 2, 0).unwrap();
+    let c = client(&emu);
+    // A first load gives both weeks a schedule, so the next run must query them.
+    load_dir(dir.path(), c.clone(), &fast(), &Ui::silent(), "load").unwrap();
+    emu.set_faults(Faults {
+        query_processing_rate: 1.0,
+        ..Faults::default()
+    })
+    .unwrap();
+    let opts = LoadOptions {
+        recheck: true,
+        settle_timeout: Duration::from_secs(1),
+        ..fast()
+    };
+    let t = std::time::Instant::now();
+    let r = load_dir(dir.path(), c, &opts, &Ui::silent(), "load").unwrap();
+    assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+    assert_eq!(r.weeks_failed, 2, "{r:?}");
+    assert_eq!(r.exit(), zd2gc::exit::Exit::Partial);
+    for (_, _, why) in &r.failures {
+        assert!(why.contains("still `Processing`"), "{why}");
+        assert!(why.contains("operation id"), "{why}");
+        assert!(!why.contains("code ,"), "{why}");
+    }
+    assert_eq!(r.write_requests, 0);
+}
+
+/// A published schedule of `weeks` weeks from `week`, with no agent schedules yet.
+fn planner_schedule(id: &str, week: &str, weeks: u32) -> FixtureSchedule {
+    FixtureSchedule {
+        id: id.into(),
+        business_unit_id: "bu-0".into(),
+        week_id: week.into(),
+        week_count: weeks,
+        description: format!("Planner schedule from {week}"),
+        published: true,
+        metadata: None,
+        agent_schedules: vec![],
+    }
+}
+
+#[test]
+fn the_week_schedule_is_ours_or_the_published_one_starting_that_week_never_a_draft() {
+    // bu-0 weeks 2026-01-05, -12, -19. The week of the 5th has a published one-week schedule;
+    // a published two-week schedule starts on the 12th (and spans the 19th); every week also
+    // holds two unpublished drafts whose ids sort first.
+    let mut fixture = org(20, 1);
+    fixture.schedules = vec![
+        planner_schedule("p-week-05", "2026-01-05", 1),
+        planner_schedule("p-two-weeks-12", "2026-01-12", 2),
+    ];
+    let emu = Emulator::start(EmulatorConfig::with_fixture(fixture.clone())).unwrap();
+    emu.set_faults(Faults {
+        drafts: true,
+        ..Faults::default()
+    })
+    .unwrap();
+    let dir = migration_dir();
+    let n = synth::write_desired(dir.path(), &fixture, 10, 3, 0).unwrap();
+    let c = client(&emu);
+    let r = load_dir(dir.path(), c.clone(), &fast(), &Ui::silent(), "load").unwrap();
+    assert_eq!(r.weeks_done, 3, "{r:?}");
+    let d = emu.dump();
+    let by_id: HashMap<&str, &FixtureSchedule> =
+        d.org.schedules.iter().map(|s| (s.id.as_str(), s)).collect();
+    // Drafts untouched.
+    let drafts: Vec<&&FixtureSchedule> = by_id.values().filter(|s| !s.published).collect();
+    assert_eq!(drafts.len(), 6, "two drafts per week read");
+    for s in drafts {
+        assert!(s.agent_schedules.is_empty(), "written into draft {}", s.id);
+        assert_eq!(s.metadata.as_ref().unwrap().version, 1, "draft {}", s.id);
+    }
+    // The 5th and the 12th were written into the planners' published schedules; only the 19th
+    // (spanned by a schedule that started earlier) got a schedule of ours.
+    let shifts = |id: &str| -> usize {
+        by_id[id]
+            .agent_schedules
+            .iter()
+            .map(|a| a.shifts.len())
+            .sum()
+    };
+    assert_eq!(shifts("p-week-05"), 10 * 5);
+    assert_eq!(shifts("p-two-weeks-12"), 10 * 5);
+    let ours: Vec<&&FixtureSchedule> = by_id
+        .values()
+        .filter(|s| s.description.contains("[zd2gc:"))
+        .collect();
+    assert_eq!(ours.len(), 1, "{ours:?}");
+    assert_eq!(ours[0].week_id, "2026-01-19");
+    assert_eq!(
+        ours[0]
+            .agent_schedules
+            .iter()
+            .map(|a| a.shifts.len())
+            .sum::<usize>(),
+        10 * 5
+    );
+    let v = verify_dir(dir.path(), c, &fast(), "verify").unwrap();
+    assert!(v.matches(), "{v:?}");
+    assert_eq!(v.matching_shifts, n);
+}
+
+/// What the recording server saw: request lines, and whether each carried a bearer token.
+type Seen = Arc<std::sync::Mutex<Vec<(String, bool)>>>;
+
+/// A loopback server that answers a token, a week's trades as a `downloadUrl` only, and the
+/// download; it records every request.
+async fn recording_trades_server() -> (String, Seen) {
+    use axum::extract::Request;
+    use axum::routing::any;
+    let seen: Seen = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (s2, b2) = (seen.clone(), base.clone());
+    let app = axum::Router::new().fallback(any(move |req: Request| {
+        let (seen, base) = (s2.clone(), b2.clone());
+        async move {
+            let uri = req.uri().to_string();
+            let bearer = req
+                .headers()
+                .get("authorization")
+                .is_some_and(|v| v.to_str().unwrap_or("").starts_with("Bearer"));
+            seen.lock().unwrap().push((format!("{} {uri}", req.method()), bearer));
+            let body = if uri.starts_with("/oauth/token") {
+                serde_json::json!({"access_token": "tok", "token_type": "bearer", "expires_in": 3600})
+            } else if uri.starts_with("/download/") {
+                serde_json::json!({"entities": [{"trade": {
+                    "id": "tr-9", "weekDate": "2026-01-05", "state": "Approved",
+                    "initiatingUser": {"id": "u-1"}, "initiatingShiftId": "sh-1",
+                    "initiatingShiftStart": "2026-01-05T08:00:00Z"}}]})
+            } else {
+                serde_json::json!({"entities": [], "downloadUrl": format!("{base}/download/k1")})
+            };
+            axum::Json(body)
+        }
+    }));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, seen)
+}
+
+#[tokio::test]
+async fn trades_are_listed_without_match_evaluation_and_a_download_url_is_followed_without_the_token()
+ {
+    let (base, seen) = recording_trades_server().await;
+    let c = Client::new(
+        zd2gc::genesys::Endpoints::single(&base),
+        Credentials {
+            client_id: "id".into(),
+            secret: Secret::new("secret"),
+        },
+    )
+    .unwrap();
+    let trades = c.week_shift_trades("mu-0", "2026-01-05").await.unwrap();
+    assert_eq!(trades.len(), 1, "the downloaded trades were dropped");
+    assert_eq!(trades[0].id, "tr-9");
+    let seen = seen.lock().unwrap().clone();
+    let list = seen
+        .iter()
+        .find(|(l, _)| l.contains("/shifttrades"))
+        .expect("trades listed");
+    assert!(list.0.ends_with("?evaluateMatches=false"), "{list:?}");
+    assert!(list.1, "the API call carries the bearer token");
+    let dl = seen
+        .iter()
+        .find(|(l, _)| l.contains("/download/"))
+        .expect("download followed");
+    assert!(!dl.1, "the bearer token reached the download host: {dl:?}");
+}
