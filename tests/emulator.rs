@@ -14,5 +14,7 @@ mod faults;
 mod fidelity;
 #[path = "emulator/reads.rs"]
 mod reads;
+#[path = "emulator/timing.rs"]
+mod timing;
 #[path = "emulator/writes.rs"]
 mod writes;

@@ -32,6 +32,15 @@ pub struct Faults {
     pub latency_ms: u64,
     /// How long an import, update or delete stays `Processing`; 0 answers `200 Complete` at once.
     pub processing_ms: u64,
+    /// When above `processing_ms`: each import, update or delete takes a time drawn (seeded)
+    /// uniformly from `processing_ms..=processing_max_ms` (real processing times vary).
+    pub processing_max_ms: u64,
+    /// Probability that an accepted import or update ends `Error` with nothing applied and no
+    /// reason (a late failure, as a real org reports it).
+    pub late_error_rate: f64,
+    /// Whether `If-Match` is enforced (`412` when it is not the schedule's version). Genesys itself
+    /// shows no If-Match on WFM: switched off, only the body's `metadata.version` protects.
+    pub enforce_if_match: bool,
     /// `expires_in` of the tokens handed out, in seconds; an expired token gets `401`.
     pub token_lifetime_secs: u64,
     /// An agent-schedule query with more agent schedules than this, or a week's shift-trade list
@@ -58,6 +67,9 @@ impl Default for Faults {
             drop_rate: 0.0,
             latency_ms: 0,
             processing_ms: 0,
+            processing_max_ms: 0,
+            late_error_rate: 0.0,
+            enforce_if_match: true,
             token_lifetime_secs: 86_400,
             download_threshold: 500,
             query_processing_rate: 0.0,
@@ -75,6 +87,7 @@ impl Faults {
             ("errorRate", self.error_rate),
             ("dropRate", self.drop_rate),
             ("queryProcessingRate", self.query_processing_rate),
+            ("lateErrorRate", self.late_error_rate),
         ] {
             if !(0.0..=1.0).contains(&r) {
                 return Err(format!("{name} must be between 0 and 1, not {r}"));

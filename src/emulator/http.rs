@@ -624,6 +624,11 @@ fn schedules(
     };
     match tail {
         [] if m == Method::GET => ok_or_error(st.week_schedules(bu, wk), cid),
+        [] if m == Method::POST => ok_or_error(
+            req.json::<m::BuCreateBlankScheduleRequest>()
+                .and_then(|b| st.create_blank(bu, wk, &b)),
+            cid,
+        ),
         ["import", "uploadurl"] if m == Method::POST => ok_or_error(
             req.json::<m::UploadUrlRequestBody>()
                 .and_then(|b| st.import_upload_url(bu, wk, b.content_length_bytes)),

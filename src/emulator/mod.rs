@@ -313,9 +313,19 @@ pub struct EmulateArgs {
     /// Latency added to every API call.
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub latency_ms: u64,
-    /// How long imports, updates and deletes stay `Processing` (0 = `200 Complete` at once).
+    /// How long imports, updates and deletes stay `Processing` (0 = `200 Complete` at once; a
+    /// real org takes seconds to minutes: try 2000).
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub processing_ms: u64,
+    /// When above --processing-ms: each operation takes a (seeded) random time between the two.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub processing_max_ms: u64,
+    /// Probability that an accepted import or update ends `Error` with nothing applied, no reason.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub late_error_rate: f64,
+    /// Do not enforce If-Match (as Genesys itself: only the body's metadata.version protects).
+    #[arg(long)]
+    pub no_if_match: bool,
     /// `expires_in` of the tokens handed out; an expired token gets 401.
     #[arg(long, default_value_t = 86_400, value_name = "SECS")]
     pub token_lifetime: u64,
@@ -342,6 +352,9 @@ impl EmulateArgs {
             drop_rate: self.drop_rate,
             latency_ms: self.latency_ms,
             processing_ms: self.processing_ms,
+            processing_max_ms: self.processing_max_ms,
+            late_error_rate: self.late_error_rate,
+            enforce_if_match: !self.no_if_match,
             token_lifetime_secs: self.token_lifetime,
             download_threshold: self.download_threshold,
             query_processing_rate: self.query_processing_rate,

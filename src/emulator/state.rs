@@ -270,6 +270,8 @@ struct Operation {
     record: OperationRecord,
     due: Instant,
     payload: Option<Payload>,
+    /// Drawn at submission (the `lateErrorRate` knob): ends `Error` with nothing applied.
+    fail_late: bool,
 }
 
 struct TokenRec {
@@ -539,6 +541,7 @@ impl State {
                 record: r.clone(),
                 due: Instant::now(),
                 payload: None,
+                fail_late: false,
             })
             .collect();
         for op in &mut self.operations {
@@ -1391,7 +1394,7 @@ impl State {
     ) -> Result<m::UploadUrlResponse, ApiError> {
         let s = self.schedule_of(bu, week_id, id)?;
         let week = s.week;
-        Self::check_if_match(s, if_match)?;
+        Self::check_if_match(s, if_match.filter(|_| self.faults.enforce_if_match))?;
         self.check_lock(id, now)?;
         check_length(len)?;
         Ok(self.upload_url(
@@ -1402,6 +1405,37 @@ impl State {
             },
             len,
         ))
+    }
+
+    /// `POST …/weeks/{weekId}/schedules`: a blank, unpublished schedule, created at once.
+    pub fn create_blank(
+        &mut self,
+        bu: &str,
+        week_id: &str,
+        req: &m::BuCreateBlankScheduleRequest,
+    ) -> Result<m::BuScheduleMetadata, ApiError> {
+        let week = self.week(bu, week_id)?;
+        if req.week_count == 0 {
+            return Err(ApiError::invalid("weekCount", "must be at least 1"));
+        }
+        if req.description.trim().is_empty() {
+            return Err(ApiError::invalid("description", "is required"));
+        }
+        let id = self.id_rng.uuid();
+        let s = Schedule {
+            id: id.clone(),
+            bu: bu.into(),
+            week,
+            week_count: req.week_count,
+            description: req.description.clone(),
+            published: false,
+            version: 1,
+            modified: Utc::now(),
+            agents: BTreeMap::new(),
+        };
+        let meta = self.schedule_meta(&s, false);
+        self.schedules.insert(id, s);
+        Ok(meta)
     }
 
     pub fn process_import(
@@ -1463,7 +1497,7 @@ impl State {
         }
         self.check_lock(id, now)?;
         let s = self.schedule_of(bu, week_id, id)?;
-        Self::check_if_match(s, if_match)?;
+        Self::check_if_match(s, if_match.filter(|_| self.faults.enforce_if_match))?;
         let target = UploadTarget::Update {
             bu: bu.into(),
             week: s.week,
@@ -1497,7 +1531,7 @@ impl State {
     ) -> Result<Accepted, ApiError> {
         self.check_lock(id, now)?;
         let s = self.schedule_of(bu, week_id, id)?;
-        Self::check_if_match(s, if_match)?;
+        Self::check_if_match(s, if_match.filter(|_| self.faults.enforce_if_match))?;
         let record = OperationRecord {
             operation_id: self.id_rng.uuid(),
             kind: "delete".into(),
@@ -1512,14 +1546,25 @@ impl State {
     }
 
     fn submit(&mut self, record: OperationRecord, payload: Payload, now: Instant) -> Accepted {
-        let due = now + std::time::Duration::from_millis(self.faults.processing_ms);
+        // Draws only for the knobs that are on, so a seeded run without them repeats as before.
+        let (lo, hi) = (self.faults.processing_ms, self.faults.processing_max_ms);
+        let ms = if hi > lo {
+            lo + self.fault_rng.next_u64() % (hi - lo + 1)
+        } else {
+            lo
+        };
+        let fail_late = record.kind != "delete"
+            && self.faults.late_error_rate > 0.0
+            && self.fault_rng.chance(self.faults.late_error_rate);
+        let due = now + std::time::Duration::from_millis(ms);
         self.operations.push(Operation {
             record,
             due,
             payload: Some(payload),
+            fail_late,
         });
         let idx = self.operations.len() - 1;
-        if self.faults.processing_ms == 0 {
+        if ms == 0 {
             self.finish(idx);
             let op = &self.operations[idx].record;
             let result = op
@@ -1527,13 +1572,19 @@ impl State {
                 .as_ref()
                 .and_then(|id| self.schedules.get(id))
                 .map(|s| self.schedule_meta(s, false));
-            let status = if op.status == "Complete" { 200 } else { 409 };
+            // A late failure at once is still an answer, `200` with `status: Error` and no reason;
+            // a version refused when processing ends is `409`.
+            let status = if op.status == "Complete" || fail_late {
+                200
+            } else {
+                409
+            };
             return Accepted {
                 status,
                 body: m::AsyncScheduleResponse {
                     status: op.status.clone(),
                     operation_id: Some(op.operation_id.clone()),
-                    result,
+                    result: if fail_late { None } else { result },
                 },
             };
         }
@@ -1566,6 +1617,13 @@ impl State {
         let Some(payload) = self.operations[idx].payload.take() else {
             return;
         };
+        if self.operations[idx].fail_late {
+            // Nothing applied; Genesys tells no reason (the dump says why, for tests).
+            let rec = &mut self.operations[idx].record;
+            rec.status = "Error".into();
+            rec.error = Some("late failure injected (lateErrorRate): nothing applied".into());
+            return;
+        }
         let now = Utc::now();
         let outcome: Result<Option<String>, String> = match payload {
             Payload::Import {

@@ -431,6 +431,15 @@ pub struct BuUpdateAgentScheduleShift {
     pub delete: Option<bool>,
 }
 
+/// `BuCreateBlankScheduleRequest`: a blank (unpublished) schedule, created synchronously; the answer
+/// is its [`BuScheduleMetadata`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuCreateBlankScheduleRequest {
+    pub description: String,
+    pub week_count: u32,
+}
+
 /// `WfmProcessUploadRequest` / `ProcessScheduleUpdateUploadRequest`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
