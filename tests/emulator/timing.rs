@@ -183,7 +183,8 @@ async fn processing_times_are_drawn_from_the_range_and_stay_processing_meanwhile
     let weeks = ["2026-10-26", "2026-11-02", "2026-11-09", "2026-11-16"];
     let t0 = Instant::now();
     for w in weeks {
-        let body = json!({"description": format!("zd2gc:slow:{w}"), "weekCount": 1, "agentSchedules": []});
+        let body =
+            json!({"description": format!("zd2gc:slow:{w}"), "weekCount": 1, "agentSchedules": []});
         assert_eq!(e.import(w, &body).await.status(), 202);
     }
     let mut landed: Vec<Option<Duration>> = vec![None; weeks.len()];
@@ -226,7 +227,8 @@ async fn if_match_enforcement_can_be_switched_off_and_the_body_version_still_pro
     let e = quiet_env().await;
     let move_u1 = |v: i64| json!({"metadata": {"version": v}, "agentSchedules": [{"userId": "u1", "metadata": {"version": v}, "shifts": [shift(Some("sh-1"), "2026-10-19T10:00:00Z", 60)]}]});
     // On (the default): a stale If-Match is 412.
-    let uploadurl = format!("{WFM}/businessunits/{BU}/weeks/{WEEK}/schedules/{SCHED}/update/uploadurl");
+    let uploadurl =
+        format!("{WFM}/businessunits/{BU}/weeks/{WEEK}/schedules/{SCHED}/update/uploadurl");
     assert_error(
         e.post_if_match(&uploadurl, &json!({"contentLengthBytes": 100}), Some(7))
             .await,
