@@ -712,6 +712,21 @@ impl Client {
         kind: CallKind,
         extra: &[(&str, String)],
     ) -> std::result::Result<T, ApiError> {
+        self.call_cid(method, path, body, kind, extra)
+            .await
+            .map(|(t, _)| t)
+    }
+
+    /// [`Client::call_with`], also returning the answer's correlation id (for a write whose
+    /// outcome is learnt later: a failure is told with it).
+    pub async fn call_cid<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+        kind: CallKind,
+        extra: &[(&str, String)],
+    ) -> std::result::Result<(T, String), ApiError> {
         let m = method.clone();
         let (status, headers, body) = self.send_with(method, path, body, kind, extra).await?;
         let method_name = match m {
@@ -722,15 +737,18 @@ impl Client {
             _ => "REQUEST",
         };
         if (200..300).contains(&status) {
-            return serde_json::from_slice(&body.0).map_err(|e| ApiError {
-                method: method_name,
-                path: path.to_string(),
-                status: Some(status),
-                message: format!("unreadable answer: {e}"),
-                code: String::new(),
-                context_id: correlation(&headers),
-                outcome_unknown: false,
-            });
+            let cid = correlation(&headers);
+            return serde_json::from_slice(&body.0)
+                .map(|t| (t, cid))
+                .map_err(|e| ApiError {
+                    method: method_name,
+                    path: path.to_string(),
+                    status: Some(status),
+                    message: format!("unreadable answer: {e}"),
+                    code: String::new(),
+                    context_id: correlation(&headers),
+                    outcome_unknown: false,
+                });
         }
         let err = error_body(&body.0);
         Err(ApiError {
