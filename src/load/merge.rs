@@ -517,6 +517,7 @@ mod tests {
             week_date: "2026-01-05".into(),
             version: 3,
             ours: true,
+            ours_in_week: 1,
             agents,
         }
     }

@@ -76,6 +76,10 @@ pub struct LoadArgs {
     /// How long a write that is processing (or whose answer was lost) is awaited, in seconds.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub settle_timeout: u64,
+    /// Writes of one week that may end in `Error` or stay invisible through the settle timeout
+    /// before the week ends `failed` (with its operation and correlation ids); the run goes on.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub max_failed_writes: u32,
 }
 
 /// Show what `load` would do per business-unit week.
@@ -112,6 +116,8 @@ pub struct LoadOptions {
     pub concurrency: usize,
     pub max_rpm: u32,
     pub max_refusals: u32,
+    /// Writes of one week that may end `Error` or stay invisible before the week ends `failed`.
+    pub max_failed_writes: u32,
     pub max_lock_waits: u32,
     pub lock_wait_ms: u64,
     pub settle_timeout: Duration,
@@ -132,6 +138,7 @@ impl Default for LoadOptions {
             concurrency: 4,
             max_rpm: 300,
             max_refusals: 8,
+            max_failed_writes: 3,
             max_lock_waits: 30,
             lock_wait_ms: 250,
             settle_timeout: Duration::from_secs(60),
@@ -153,9 +160,11 @@ pub struct Counters {
     pub confirm_reads: u64,
     /// Polls of asynchronous operations.
     pub polls: u64,
-    /// Upload URLs, PUTs and process calls.
+    /// Blank creates, upload URLs, PUTs and process calls.
     pub writes: u64,
     pub weeks_written: BTreeSet<(String, String)>,
+    /// Weeks whose schedule this run created (one blank create each at least).
+    pub weeks_created: BTreeSet<(String, String)>,
 }
 
 /// Live progress, for the progress line.
@@ -230,6 +239,7 @@ impl Shared {
         t.polls += c.polls;
         t.writes += c.writes;
         t.weeks_written.extend(c.weeks_written.iter().cloned());
+        t.weeks_created.extend(c.weeks_created.iter().cloned());
     }
 }
 
@@ -253,8 +263,10 @@ pub struct LoadReport {
     pub confirm_reads: u64,
     pub polls: u64,
     pub write_requests: u64,
-    /// The token, the reads that tell each week's state, and one upload-URL / PUT / process triple per week written.
+    /// The token, the reads that tell each week's state, one blank create per week created, and
+    /// one upload-URL / PUT / process triple per week written.
     pub minimum_requests: u64,
+    pub weeks_created: u64,
     pub seconds: f64,
     /// Imports whose answer was lost, and what settling them cost.
     pub lost_imports: worker::LostImports,
@@ -494,7 +506,9 @@ pub fn load_dir(
         .copied()
         .unwrap_or(0)
         .min(1);
-    report.minimum_requests = token + t.state_reads + 3 * t.weeks_written.len() as u64;
+    report.weeks_created = t.weeks_created.len() as u64;
+    report.minimum_requests =
+        token + t.state_reads + t.weeks_created.len() as u64 + 3 * t.weeks_written.len() as u64;
     report.seconds = started.elapsed().as_secs_f64();
     report.lost_imports = sh.imports.lost_imports();
     let exit = report.exit();
@@ -783,6 +797,9 @@ pub struct StatusReport {
     pub weeks: Vec<serde_json::Value>,
     pub conflicts: Vec<journal::ConflictRow>,
     pub failures: Vec<serde_json::Value>,
+    /// Weeks with a write sent whose outcome is not known yet (a resumed load settles them by
+    /// reading, never by sending again blindly).
+    pub in_doubt: Vec<serde_json::Value>,
     pub org: Option<String>,
 }
 
@@ -803,6 +820,12 @@ pub fn status_dir(dir: &Path) -> Result<StatusReport> {
         });
         if w.state == journal::State::Failed {
             r.failures.push(v.clone());
+        }
+        if matches!(
+            w.state,
+            journal::State::Uploading | journal::State::Processing | journal::State::Verifying
+        ) {
+            r.in_doubt.push(v.clone());
         }
         r.weeks.push(v);
     }
@@ -868,7 +891,7 @@ pub fn print_load_summary(ui: &Ui, r: &LoadReport, dir: &Path) {
         kinds.join(", ")
     ));
     ui.info(format!(
-        "  minimum possible {} (token, state reads, one triple per week written); read-backs {}, polls {}",
+        "  minimum possible {} (token, state reads, a blank create per new week, one triple per week written); read-backs {}, polls {}",
         r.minimum_requests, r.confirm_reads, r.polls
     ));
     ui.info(format!(
@@ -877,6 +900,12 @@ pub fn print_load_summary(ui: &Ui, r: &LoadReport, dir: &Path) {
     ));
     for (bu, week, why) in &r.failures {
         ui.warn(format!("week {week} of business unit {bu} failed: {why}"));
+    }
+    if r.weeks_failed > 0 {
+        ui.info(format!(
+            "  failed weeks: `zd2gc --dir {d} status` lists them with their operation and correlation ids (what Genesys support needs when writes keep ending in Error); `zd2gc --dir {d} load` tries them again",
+            d = dir.display()
+        ));
     }
     if r.conflicts > 0 {
         ui.info(format!(
@@ -900,6 +929,7 @@ pub fn run_load(a: &LoadArgs, ctx: &Ctx) -> Result<Exit> {
     let mut o = LoadOptions {
         on_conflict: a.on_conflict,
         max_refusals: a.max_refusals,
+        max_failed_writes: a.max_failed_writes.max(1),
         settle_timeout: Duration::from_secs(a.settle_timeout.max(1)),
         allow_errors: a.allow_errors,
         ..Default::default()
@@ -1026,6 +1056,21 @@ pub fn run_status(a: &StatusArgs, ctx: &Ctx) -> Result<Exit> {
             f["week_id"].as_str().unwrap_or(""),
             f["reason"].as_str().unwrap_or(""),
             f["context_id"].as_str().unwrap_or("-")
+        ));
+    }
+    for f in &r.in_doubt {
+        ctx.ui.data(format!(
+            "in doubt {} {}: a write ({}) was sent (operation {}) and its outcome is not known yet; the next load settles it by reading Genesys",
+            f["business_unit_id"].as_str().unwrap_or(""),
+            f["week_id"].as_str().unwrap_or(""),
+            f["step"].as_str().unwrap_or("write"),
+            f["operation_id"].as_str().unwrap_or("-"),
+        ));
+    }
+    if !r.failures.is_empty() {
+        ctx.ui.data(format!(
+            "next: `zd2gc --dir {} load` tries the failed weeks again",
+            ctx.dir.display()
         ));
     }
     Ok(Exit::Ok)

@@ -158,6 +158,9 @@ pub struct WeekView {
     pub week_date: String,
     pub version: i64,
     pub ours: bool,
+    /// Schedules carrying this migration's marker in the week's list (more than one is a defect
+    /// `verify` reports); counted when the list was read.
+    pub ours_in_week: usize,
     pub agents: std::collections::BTreeMap<String, AgentView>,
 }
 

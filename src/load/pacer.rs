@@ -143,6 +143,7 @@ pub fn kind_of(method: &str, path: &str) -> &'static str {
         (_, "<download>") => "download",
         ("GET", p) if p.ends_with("/schedules") => "list-schedules",
         ("POST", p) if p.ends_with("/agentschedules/query") => "query-agent-schedules",
+        ("POST", p) if p.ends_with("/schedules") => "create-schedule",
         ("POST", p) if p.ends_with("/uploadurl") => "upload-url",
         ("POST", p) if p.ends_with("/schedules/import") => "import",
         ("POST", p) if p.ends_with("/update") => "update",

@@ -135,17 +135,25 @@ pub async fn read_week(
     polls: &mut u64,
 ) -> Result<Option<WeekView>, ApiError> {
     let mark = marker(&sh.migration, bu, week);
+    let mut ours_in_week = None;
     let meta = match known {
         Some(k) => Some(k),
         None => {
             *reads += 1;
             let list: m::Listing<m::BuScheduleMetadata> =
                 sh.client.get(&week_path(bu, week)).await?;
+            ours_in_week = Some(
+                list.entities
+                    .iter()
+                    .filter(|s| s.description.contains(&mark))
+                    .count(),
+            );
             pick(list.entities, &mark, week)
         }
     };
     let Some(meta) = meta else { return Ok(None) };
     let ours = meta.description.contains(&mark);
+    let ours_in_week = ours_in_week.unwrap_or(usize::from(ours));
     let mut agents = BTreeMap::new();
     for mu in mus {
         *reads += 1;
@@ -176,6 +184,7 @@ pub async fn read_week(
         week_date: meta.week_date,
         version: meta.metadata.version,
         ours,
+        ours_in_week,
         agents,
     }))
 }
@@ -275,6 +284,8 @@ fn pick(
 enum Step {
     /// Written: `Complete` (the answer's schedule, when it says) or still processing.
     Sent(Option<m::BuScheduleMetadata>, bool),
+    /// The process call answered `Error` (or `Canceled`) at once: nothing changed, no reason.
+    Error(String),
     /// Refused for a stale version: merge again.
     Stale(String),
     /// The answer was lost: settle by reading.
@@ -321,21 +332,40 @@ async fn run_week_inner(
         return Ok(Outcome::Skipped);
     }
     let mark = marker(&sh.migration, bu, week);
-    // A step in doubt from an earlier run: an import is settled by waiting for its marker.
+    // A step in doubt from an earlier run. A blank create (killed mid-send, or its answer lost) is
+    // settled by finding its marker, never by creating again blindly; an update needs nothing: it
+    // carried its versions, so sending it again refuses itself if the first one landed. An import
+    // sent by an earlier version of zd2gc is waited for by its marker.
     let mut known: Option<m::BuScheduleMetadata> = None;
-    if matches!(row.state, State::Processing) && row.step.as_deref() == Some("import") {
-        let since = row.sent_at.unwrap_or_else(now_ms);
-        // Nothing observed yet in this run: the whole settle timeout from when it was sent.
-        known = settle_import(sh, bu, week, &mark, since, sh.opts.settle_timeout, counters).await?;
-        sh.save(
-            &row,
-            "reconciled",
-            if known.is_some() {
-                "import found"
-            } else {
-                "import not found"
-            },
-        );
+    match (row.state, row.step.as_deref()) {
+        (State::Processing, Some("create")) => {
+            let since = row.sent_at.unwrap_or_else(now_ms);
+            known = settle_create(sh, bu, week, &mark, since, counters).await?;
+            sh.save(
+                &row,
+                "reconciled",
+                if known.is_some() {
+                    "create found"
+                } else {
+                    "create not found"
+                },
+            );
+        }
+        (State::Processing, Some("import")) => {
+            let since = row.sent_at.unwrap_or_else(now_ms);
+            known =
+                settle_import(sh, bu, week, &mark, since, sh.opts.settle_timeout, counters).await?;
+            sh.save(
+                &row,
+                "reconciled",
+                if known.is_some() {
+                    "import found"
+                } else {
+                    "import not found"
+                },
+            );
+        }
+        _ => {}
     }
     row.desired_hash = Some(input.hash);
     row.shifts_desired = input.desired.len() as i64;
@@ -343,7 +373,15 @@ async fn run_week_inner(
     let mut overwritten: Vec<Conflict> = Vec::new();
     let mut refusals = 0u32;
     let mut lock_waits = 0u32;
-    for round in 0u32.. {
+    // Writes of this run that ended `Error` or stayed invisible, with what is known of each.
+    let mut failures: Vec<String> = Vec::new();
+    // The view of a schedule just created blank (nothing to read in it yet).
+    let mut next_view: Option<WeekView> = None;
+    // Every round reads and either ends the week or writes once; a write is refused (bounded by
+    // `max_refusals`), fails (bounded by `max_failed_writes`) or lands. Landing writes that never
+    // converge (a week changed under every write) are bounded by the round cap.
+    let max_rounds = 4 + 2 * (sh.opts.max_refusals + sh.opts.max_failed_writes);
+    for round in 0..max_rounds {
         row.state = State::Reading;
         let links = sh
             .with_db(|c| journal::links(c, bu, week))
@@ -353,16 +391,21 @@ async fn run_week_inner(
         } else {
             &mut counters.confirm_reads
         };
-        let view = read_week(
-            sh,
-            bu,
-            week,
-            &input.mus,
-            known.take(),
-            reads,
-            &mut counters.polls,
-        )
-        .await?;
+        let view = match next_view.take() {
+            Some(v) => Some(v),
+            None => {
+                read_week(
+                    sh,
+                    bu,
+                    week,
+                    &input.mus,
+                    known.take(),
+                    reads,
+                    &mut counters.polls,
+                )
+                .await?
+            }
+        };
         let plan = merge::merge(
             &input.desired,
             &links,
@@ -437,6 +480,22 @@ async fn run_week_inner(
         counters
             .weeks_written
             .insert((bu.to_string(), week.to_string()));
+        let Some(view) = view else {
+            // No schedule for this week: create ours blank, synchronously, with the marker; the
+            // shifts follow as an update in the next round. Never an import: an import's key
+            // processed twice imports twice, and a resumed load could not tell an import still
+            // processing from one never sent.
+            next_view = create(sh, bu, week, &mark, &mut row, counters).await?;
+            if next_view.is_none() {
+                // Its answer was lost and it is not in the week's list: nothing was created.
+                failures.push("a blank create got no answer and was not found".into());
+                if failures.len() as u32 >= sh.opts.max_failed_writes {
+                    return Err(gave_up(&failures, &row));
+                }
+            }
+            continue;
+        };
+        let view = Some(view);
         // One write at a time per schedule.
         let lock_key = sid.clone().unwrap_or_else(|| format!("{bu}/{week}"));
         let guard = sh.schedule_lock(&lock_key);
@@ -444,11 +503,10 @@ async fn run_week_inner(
         for (legacy, _) in plan_adds(&plan) {
             written.insert(legacy);
         }
+        let sent = describe(view.as_ref(), &plan);
         let step = write(
             sh,
             bu,
-            week,
-            &mark,
             view.as_ref(),
             &plan,
             &mut row,
@@ -460,17 +518,37 @@ async fn run_week_inner(
             Step::Sent(meta, processing) => {
                 row.state = State::Verifying;
                 sh.save(&row, "verifying", "");
-                if processing {
-                    known = follow(sh, bu, week, &mark, view.as_ref(), &row, counters).await?;
+                let (meta, landed) = if processing {
+                    follow(sh, bu, view.as_ref(), counters).await?
                 } else {
-                    known = meta;
+                    (meta, true)
+                };
+                if !landed {
+                    // Nothing changed through the settle timeout: an `Error` (which tells no
+                    // reason) or a write still processing. Sending it again is harmless (its
+                    // versions refuse a second landing) but bounded.
+                    let what = format!(
+                        "stayed invisible for {} s ({})",
+                        sh.opts.settle_timeout.as_secs(),
+                        attempt(&row, &sent)
+                    );
+                    sh.save(&row, "write-invisible", &what);
+                    failures.push(what);
+                    if failures.len() as u32 >= sh.opts.max_failed_writes {
+                        return Err(gave_up(&failures, &row));
+                    }
                 }
-                if view.is_none()
-                    && known.is_some()
-                    && let Some(sent) = row.sent_at
-                {
-                    sh.imports.completed((now_ms() - sent).max(0) as u64);
+                known = meta;
+            }
+            Step::Error(status) => {
+                let what = format!("ended in {status} ({})", attempt(&row, &sent));
+                sh.save(&row, "write-error", &what);
+                failures.push(what);
+                if failures.len() as u32 >= sh.opts.max_failed_writes {
+                    return Err(gave_up(&failures, &row));
                 }
+                row.state = State::Planned;
+                row.step = None;
             }
             Step::Stale(why) => {
                 refusals += 1;
@@ -480,35 +558,135 @@ async fn run_week_inner(
                 sh.save(&row, "refused", &why);
             }
             Step::Unknown => {
+                // An update carried its versions: read at once (sending it again cannot apply
+                // it twice).
                 row.state = State::Verifying;
                 sh.save(&row, "outcome-unknown", "");
-                known = match view {
-                    // An import is settled by its marker, never by importing again blindly: the
-                    // list is read at once, then with a short backoff, for a window that follows
-                    // this run's observed completion times (see [`settle_window`]).
-                    None => {
-                        let t = Instant::now();
-                        let window = if sh.opts.adaptive_settle {
-                            sh.imports.window(
-                                Duration::from_millis((5 * sh.opts.poll_ms).max(1_000)),
-                                sh.opts.settle_timeout,
-                            )
-                        } else {
-                            sh.opts.settle_timeout
-                        };
-                        let since = row.sent_at.unwrap_or_else(now_ms);
-                        let found =
-                            settle_import(sh, bu, week, &mark, since, window, counters).await?;
-                        sh.imports.lost(found.is_some(), t.elapsed(), window);
-                        found
-                    }
-                    // An update carried its versions: read at once.
-                    Some(_) => None,
-                };
             }
         }
     }
-    unreachable!("the rounds end by returning")
+    Err(Failed(
+        format!(
+            "did not converge in {max_rounds} rounds (every write landed, yet the week still differed: it keeps changing under the load); {}",
+            if failures.is_empty() {
+                "no write failed".to_string()
+            } else {
+                failures.join("; ")
+            }
+        ),
+        row.context_id.clone(),
+    ))
+}
+
+/// One attempt's identity: operation id, correlation id, what was sent.
+fn attempt(row: &WeekRow, sent: &str) -> String {
+    format!(
+        "operation {}, correlation id {}, upload key {}; sent {sent}",
+        row.operation_id.as_deref().unwrap_or("-"),
+        row.context_id.as_deref().unwrap_or("-"),
+        row.upload_key.as_deref().unwrap_or("-"),
+    )
+}
+
+/// The week gives up after `max_failed_writes` writes that ended `Error` or stayed invisible.
+fn gave_up(failures: &[String], row: &WeekRow) -> Failed {
+    Failed(
+        format!(
+            "{} write(s) ended in Error or stayed invisible (Genesys gives no reason): {}",
+            failures.len(),
+            failures
+                .iter()
+                .enumerate()
+                .map(|(i, f)| format!("{}. {f}", i + 1))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        row.context_id.clone(),
+    )
+}
+
+/// Create this week's schedule blank with the marker, journalled before it is sent. Synchronous:
+/// the answer is the schedule. When the answer is lost (`502`/`503`/`504`, a dropped connection),
+/// the week's list is read for the marker ([`settle_create`]) before anything else.
+async fn create(
+    sh: &Shared,
+    bu: &str,
+    week: &str,
+    mark: &str,
+    row: &mut WeekRow,
+    counters: &mut Counters,
+) -> Result<Option<WeekView>, Failed> {
+    row.state = State::Processing;
+    row.step = Some("create".into());
+    row.schedule_id = None;
+    row.sent_version = None;
+    row.upload_key = None;
+    row.operation_id = None;
+    row.sent_at = Some(now_ms());
+    row.writes += 1;
+    sh.save(row, "create-sent", mark);
+    counters.writes += 1;
+    counters
+        .weeks_created
+        .insert((bu.to_string(), week.to_string()));
+    let r: Result<(m::BuScheduleMetadata, String), ApiError> = sh
+        .client
+        .call_cid(
+            reqwest::Method::POST,
+            &week_path(bu, week),
+            Some(&m::BuCreateBlankScheduleRequest {
+                description: format!("Migrated from Zendesk WFM {mark}"),
+                week_count: 1,
+            }),
+            CallKind::Write,
+            &[],
+        )
+        .await;
+    let meta = match r {
+        Ok((meta, cid)) => {
+            row.context_id = Some(cid);
+            Some(meta)
+        }
+        Err(e) if e.outcome_unknown => {
+            sh.save(row, "create-unknown", &e.to_string());
+            let since = row.sent_at.unwrap_or_else(now_ms);
+            settle_create(sh, bu, week, mark, since, counters).await?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let Some(meta) = meta else {
+        row.state = State::Planned;
+        row.step = None;
+        sh.save(row, "create-not-found", "");
+        return Ok(None);
+    };
+    row.state = State::Planned;
+    row.step = None;
+    row.schedule_id = Some(meta.id.clone());
+    sh.save(row, "created", &meta.id);
+    Ok(Some(WeekView {
+        schedule_id: meta.id,
+        week_date: meta.week_date,
+        version: meta.metadata.version,
+        ours: true,
+        ours_in_week: 1,
+        agents: BTreeMap::new(),
+    }))
+}
+
+/// Find a blank create in doubt by its marker: the week's list at once, then with a backoff
+/// until a grace period after it was sent (`settle_timeout`, at most 5 s: a synchronous create
+/// that a gateway timed out may still commit a moment later).
+async fn settle_create(
+    sh: &Shared,
+    bu: &str,
+    week: &str,
+    mark: &str,
+    since_ms: i64,
+    counters: &mut Counters,
+) -> Result<Option<m::BuScheduleMetadata>, Failed> {
+    let grace = sh.opts.settle_timeout.min(Duration::from_secs(5));
+    settle_import(sh, bu, week, mark, since_ms, grace, counters).await
 }
 
 fn plan_adds(plan: &WeekPlan) -> Vec<(String, ())> {
@@ -535,41 +713,17 @@ fn plan_adds(plan: &WeekPlan) -> Vec<(String, ())> {
 /// Build the upload of a plan: the JSON body, the upload-URL path, the process path, the version
 /// for `If-Match`.
 fn upload_of(
-    sh: &Shared,
     bu: &str,
-    week: &str,
-    mark: &str,
     view: Option<&WeekView>,
     plan: &WeekPlan,
 ) -> (Vec<u8>, String, String, Option<i64>, &'static str) {
-    match (view, &plan.import) {
-        (None, Some(import)) => {
-            let body = m::ImportScheduleUploadSchema {
-                description: format!("Migrated from Zendesk WFM {mark}"),
-                week_count: 1,
-                published: Some(true),
-                agent_schedules: import
-                    .iter()
-                    .map(|(user, shifts)| m::BuImportAgentScheduleUploadSchema {
-                        user_id: user.clone(),
-                        shifts: shifts.iter().map(|(_, c)| c.to_import()).collect(),
-                    })
-                    .collect(),
-            };
-            let base = week_path(bu, week);
-            (
-                serde_json::to_vec(&body).expect("upload serializes"),
-                format!("{base}/import/uploadurl"),
-                format!("{base}/import"),
-                None,
-                "import",
-            )
-        }
-        (Some(v), _) => {
+    match view {
+        Some(v) => {
             let body = m::UpdateScheduleUploadSchema {
                 metadata: m::WfmVersionedEntityMetadata::version(v.version),
                 description: None,
-                published: None,
+                // Our own schedule starts blank (unpublished): the update publishes it.
+                published: v.ours.then_some(true),
                 agent_schedules: plan
                     .update
                     .iter()
@@ -593,7 +747,6 @@ fn upload_of(
                     })
                     .collect(),
             };
-            let _ = sh;
             let base = format!("{}/{}", week_path(bu, &v.week_date), enc(&v.schedule_id));
             (
                 serde_json::to_vec(&body).expect("upload serializes"),
@@ -603,7 +756,7 @@ fn upload_of(
                 "update",
             )
         }
-        (None, None) => unreachable!("a plan with writes has an import or a view"),
+        None => unreachable!("a week is written only once it has a schedule"),
     }
 }
 
@@ -618,15 +771,13 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 async fn write(
     sh: &Shared,
     bu: &str,
-    week: &str,
-    mark: &str,
     view: Option<&WeekView>,
     plan: &WeekPlan,
     row: &mut WeekRow,
     lock_waits: &mut u32,
     counters: &mut Counters,
 ) -> Result<Step, Failed> {
-    let (json, url_path, process_path, version, kind) = upload_of(sh, bu, week, mark, view, plan);
+    let (json, url_path, process_path, version, kind) = upload_of(bu, view, plan);
     let body = gzip(&json);
     let if_match: Vec<(&str, String)> = version
         .map(|v| vec![("If-Match", format!("\"{v}\""))])
@@ -676,9 +827,9 @@ async fn write(
     );
     loop {
         counters.writes += 1;
-        let r: Result<m::AsyncScheduleResponse, ApiError> = sh
+        let r: Result<(m::AsyncScheduleResponse, String), ApiError> = sh
             .client
-            .call_with(
+            .call_cid(
                 reqwest::Method::POST,
                 &process_path,
                 Some(&m::ProcessUploadRequest {
@@ -689,8 +840,9 @@ async fn write(
             )
             .await;
         match r {
-            Ok(a) => {
+            Ok((a, cid)) => {
                 row.operation_id = a.operation_id.clone();
+                row.context_id = Some(cid);
                 match a.status.as_str() {
                     "Complete" => {
                         sh.save(
@@ -710,11 +862,12 @@ async fn write(
                     }
                     other => {
                         sh.save(row, "process-error", other);
-                        return Ok(Step::Stale(format!("the {kind} ended with status {other}")));
+                        return Ok(Step::Error(other.to_string()));
                     }
                 }
             }
             Err(e) if e.outcome_unknown => {
+                row.context_id = (!e.context_id.is_empty()).then(|| e.context_id.clone());
                 sh.save(row, "process-unknown", &e.to_string());
                 return Ok(Step::Unknown);
             }
@@ -745,51 +898,57 @@ async fn lock_wait(sh: &Shared, row: &mut WeekRow, lock_waits: &mut u32) -> Resu
     Ok(())
 }
 
-/// After a write that is processing or whose answer was lost: wait until its effect can be seen.
-/// An import: poll the week's list for the marker (until the settle timeout from when it was sent).
-/// An update: poll the schedule's version until it moves (or, when the answer was lost, read
-/// at once: the versions the update carried make a second attempt harmless).
+/// After an update that is processing: poll the schedule's version until it moves (the update,
+/// or someone else's edit, landed) or the settle timeout passes. Returns the latest metadata
+/// (`None` if the schedule is gone) and whether the version moved.
 async fn follow(
     sh: &Shared,
     bu: &str,
-    week: &str,
-    mark: &str,
     view: Option<&WeekView>,
-    row: &WeekRow,
     counters: &mut Counters,
-) -> Result<Option<m::BuScheduleMetadata>, Failed> {
-    match view {
-        None => {
-            settle_import(
-                sh,
-                bu,
-                week,
-                mark,
-                row.sent_at.unwrap_or_else(now_ms),
-                sh.opts.settle_timeout,
-                counters,
-            )
-            .await
+) -> Result<(Option<m::BuScheduleMetadata>, bool), Failed> {
+    let Some(v) = view else {
+        return Ok((None, true));
+    };
+    let deadline = Instant::now() + sh.opts.settle_timeout;
+    let mut wait = sh.opts.poll_ms;
+    let path = format!("{}/{}", week_path(bu, &v.week_date), enc(&v.schedule_id));
+    loop {
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        counters.polls += 1;
+        let meta: m::BuScheduleMetadata = match sh.client.get(&path).await {
+            Ok(mm) => mm,
+            Err(e) if e.status == Some(404) => return Ok((None, true)),
+            Err(e) => return Err(e.into()),
+        };
+        if meta.metadata.version != v.version {
+            return Ok((Some(meta), true));
         }
-        Some(v) => {
-            let deadline = Instant::now() + sh.opts.settle_timeout;
-            let mut wait = sh.opts.poll_ms;
-            let path = format!("{}/{}", week_path(bu, &v.week_date), enc(&v.schedule_id));
-            loop {
-                tokio::time::sleep(Duration::from_millis(wait)).await;
-                counters.polls += 1;
-                let meta: m::BuScheduleMetadata = match sh.client.get(&path).await {
-                    Ok(mm) => mm,
-                    Err(e) if e.status == Some(404) => return Ok(None),
-                    Err(e) => return Err(e.into()),
-                };
-                if meta.metadata.version != v.version || Instant::now() >= deadline {
-                    return Ok(Some(meta));
-                }
-                wait = (wait * 3 / 2).min(2_000);
+        if Instant::now() >= deadline {
+            return Ok((Some(meta), false));
+        }
+        wait = (wait * 3 / 2).min(2_000);
+    }
+}
+
+/// What an update sends, in words (for the journal and a failed week's report).
+fn describe(view: Option<&WeekView>, plan: &WeekPlan) -> String {
+    let (mut add, mut rep, mut del) = (0, 0, 0);
+    for p in plan.update.values() {
+        for op in &p.ops {
+            match op {
+                Op::Add { .. } => add += 1,
+                Op::Replace { .. } => rep += 1,
+                Op::Delete { .. } => del += 1,
             }
         }
     }
+    format!(
+        "an update of schedule {} at version {}: {} agent schedule(s), {add} shift(s) added, {rep} replaced, {del} deleted",
+        view.map_or("-", |v| v.schedule_id.as_str()),
+        view.map_or(0, |v| v.version),
+        plan.update.len()
+    )
 }
 
 /// Poll the week's schedule list for our marker until `window` after `since_ms`: at once, then
