@@ -416,15 +416,22 @@ pub fn load_dir(
         let sig = sh.clone();
         let sig_ui = ui.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                sig.stop.store(true, Ordering::SeqCst);
-                sig_ui.warn(
-                    "interrupted: finishing the weeks in flight (Ctrl-C again to stop at once)",
-                );
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(Exit::Interrupted.code());
+            // Ctrl-C, a closed terminal (SIGHUP: an SSH drop) and SIGTERM (a service manager, a
+            // kill) all checkpoint the same way: no new week starts, the weeks in flight finish.
+            let mut signals = match Signals::new() {
+                Ok(s) => s,
+                Err(e) => {
+                    sig_ui.warn(format!("cannot listen for signals: {e}"));
+                    return;
                 }
-            }
+            };
+            let name = signals.next().await;
+            sig.stop.store(true, Ordering::SeqCst);
+            sig_ui.warn(format!(
+                "interrupted ({name}): finishing the weeks in flight (Ctrl-C again to stop at once)"
+            ));
+            signals.next().await;
+            std::process::exit(Exit::Interrupted.code());
         });
         let ticker = progress_ticker(sh.clone(), ui.clone(), started);
         let sem = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
@@ -528,6 +535,46 @@ pub fn load_dir(
         return Err(e);
     }
     Ok(report)
+}
+
+/// The signals that interrupt a load: SIGINT, SIGHUP, SIGTERM.
+struct Signals {
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                hup: signal(SignalKind::hangup())?,
+                term: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    /// The next signal's name.
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = self.hup.recv() => "SIGHUP",
+                _ = self.term.recv() => "SIGTERM",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
+    }
 }
 
 fn progress_ticker(sh: Arc<Shared>, ui: Ui, started: Instant) -> tokio::task::JoinHandle<()> {
