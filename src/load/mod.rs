@@ -630,6 +630,9 @@ pub struct WeekFinding {
     pub conflicts: Vec<merge::Conflict>,
     /// Shifts of one user in Genesys identical to each other (a duplicate).
     pub duplicates: u64,
+    /// Schedules of this migration in the week beyond the first (two schedules of ours for one
+    /// week is a defect: the second's shifts double the first's).
+    pub extra_schedules: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -680,6 +683,7 @@ async fn survey_week(
         counts: Default::default(),
         conflicts: vec![],
         duplicates: 0,
+        extra_schedules: 0,
         error: None,
     };
     let row = sh.row(bu, week);
@@ -723,6 +727,7 @@ async fn survey_week(
             f.counts = plan.counts;
             f.conflicts = plan.conflicts;
             if let Some(v) = &view {
+                f.extra_schedules = v.ours_in_week.saturating_sub(1) as u64;
                 let users: HashSet<&str> = input
                     .desired
                     .iter()
@@ -776,6 +781,8 @@ pub struct VerifyReport {
     pub different: u64,
     pub unexpected: u64,
     pub duplicates: u64,
+    /// Schedules of this migration beyond one per week.
+    pub extra_schedules: u64,
     pub conflicts: u64,
     pub kept_planner_edits: u64,
     pub held_back: u64,
@@ -789,6 +796,7 @@ impl VerifyReport {
             && self.different == 0
             && self.unexpected == 0
             && self.duplicates == 0
+            && self.extra_schedules == 0
             && self.errors == 0
     }
 }
@@ -815,11 +823,14 @@ pub fn verify_dir(
         r.different += c.update;
         r.unexpected += c.delete;
         r.duplicates += f.duplicates;
+        r.extra_schedules += f.extra_schedules;
         r.conflicts += c.conflicts;
         if f.error.is_some() {
             r.errors += 1;
         }
-        if c.create + c.update + c.delete + f.duplicates + c.conflicts > 0 || f.error.is_some() {
+        if c.create + c.update + c.delete + f.duplicates + f.extra_schedules + c.conflicts > 0
+            || f.error.is_some()
+        {
             r.weeks_differing.push(f);
         }
     }
@@ -1038,18 +1049,19 @@ pub fn run_verify(a: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
 
 pub fn print_verify(ui: &Ui, r: &VerifyReport) {
     ui.step(format!(
-        "verify: {} week(s): {} shift(s) match; missing {}, different {}, unexpected {}, duplicated {}; {} conflict(s) reported, {} planner edit(s) kept, {} held back",
-        r.weeks, r.matching_shifts, r.missing, r.different, r.unexpected, r.duplicates, r.conflicts, r.kept_planner_edits, r.held_back
+        "verify: {} week(s): {} shift(s) match; missing {}, different {}, unexpected {}, duplicated {}, second schedules of ours {}; {} conflict(s) reported, {} planner edit(s) kept, {} held back",
+        r.weeks, r.matching_shifts, r.missing, r.different, r.unexpected, r.duplicates, r.extra_schedules, r.conflicts, r.kept_planner_edits, r.held_back
     ));
     for w in r.weeks_differing.iter().take(20) {
         ui.info(format!(
-            "  {} {}: missing {}, different {}, unexpected {}, duplicated {}, conflicts {}{}",
+            "  {} {}: missing {}, different {}, unexpected {}, duplicated {}, second schedules of ours {}, conflicts {}{}",
             w.business_unit_id,
             w.week_id,
             w.counts.create,
             w.counts.update,
             w.counts.delete,
             w.duplicates,
+            w.extra_schedules,
             w.counts.conflicts,
             w.error
                 .as_deref()
