@@ -5,7 +5,7 @@
 //! week written; read-backs and polls counted apart), and wall time against the rate-limit bound
 //! (rate-limited API requests ÷ allowed rate).
 //!
-//! `cargo bench --bench load -- [--rpm N] [--agents N] [--weeks N] [--only plain|faults] [--settle full]
+//! `cargo bench --bench load -- [--rpm N] [--agents N] [--weeks N] [--only plain|faults]
 //! [--error-permille N]` (5xx per thousand API calls with faults, default 50)
 
 use std::sync::Arc;
@@ -89,8 +89,6 @@ fn run(rpm: u32, agents: usize, weeks: usize, with_faults: bool) {
         concurrency: 4,
         settle_timeout: Duration::from_secs(30),
         poll_ms: 150,
-        // `--settle full`: a lost import answer awaited for the whole settle timeout (as before).
-        adaptive_settle: !std::env::args().any(|a| a == "full"),
         ..LoadOptions::default()
     };
     let r = load_dir(dir.path(), client.clone(), &opts, &Ui::silent(), "bench").expect("load");
@@ -103,13 +101,8 @@ fn run(rpm: u32, agents: usize, weeks: usize, with_faults: bool) {
     let excl = r.requests.total - r.confirm_reads - r.polls;
     let what = if with_faults {
         format!(
-            "WITH faults ({:.1}% 5xx, 2% drops, 20% locks, 15% concurrent edits, 30 s tokens, 100 ms processing; lost import answers settled {})",
+            "WITH faults ({:.1}% 5xx, 2% drops, 20% locks, 15% concurrent edits, 30 s tokens, 100 ms processing)",
             arg("--error-permille", 50) as f64 / 10.0,
-            if opts.adaptive_settle {
-                "by observed completion times"
-            } else {
-                "for the whole settle timeout"
-            }
         )
     } else {
         "without faults".to_string()
@@ -154,16 +147,6 @@ fn run(rpm: u32, agents: usize, weeks: usize, with_faults: bool) {
         bound,
         api,
         (r.seconds / bound - 1.0) * 100.0
-    );
-    let l = &r.lost_imports;
-    println!(
-        "  lost import answers: {} ({} found by their marker, {} imported again); {:.1}s settling them in all, largest window {:.1}s (settle timeout {}s)",
-        l.lost,
-        l.found,
-        l.imported_again,
-        l.settle_ms as f64 / 1000.0,
-        l.max_window_ms as f64 / 1000.0,
-        opts.settle_timeout.as_secs()
     );
     let dump = emu.dump();
     let mut per_week = std::collections::HashMap::new();

@@ -125,10 +125,6 @@ pub struct LoadOptions {
     pub recheck: bool,
     pub rebind: bool,
     pub allow_errors: bool,
-    /// Settle a lost import answer for a window that follows the observed import completion
-    /// times (default); `false` waits the whole `settle_timeout` (the earlier behaviour, kept for
-    /// the benchmark's comparison).
-    pub adaptive_settle: bool,
 }
 
 impl Default for LoadOptions {
@@ -146,7 +142,6 @@ impl Default for LoadOptions {
             recheck: false,
             rebind: false,
             allow_errors: false,
-            adaptive_settle: true,
         }
     }
 }
@@ -193,8 +188,6 @@ pub struct Shared {
     read_only: bool,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     totals: Mutex<Counters>,
-    /// Observed import completion times (the settle window of a lost import answer).
-    pub imports: worker::ImportTimes,
 }
 
 impl Shared {
@@ -268,8 +261,6 @@ pub struct LoadReport {
     pub minimum_requests: u64,
     pub weeks_created: u64,
     pub seconds: f64,
-    /// Imports whose answer was lost, and what settling them cost.
-    pub lost_imports: worker::LostImports,
     pub interrupted: bool,
     pub notes: Vec<String>,
 }
@@ -358,7 +349,6 @@ fn prepare(
         read_only,
         locks: Mutex::default(),
         totals: Mutex::default(),
-        imports: worker::ImportTimes::default(),
     });
     Ok(Prepared {
         shared,
@@ -517,7 +507,6 @@ pub fn load_dir(
     report.minimum_requests =
         token + t.state_reads + t.weeks_created.len() as u64 + 3 * t.weeks_written.len() as u64;
     report.seconds = started.elapsed().as_secs_f64();
-    report.lost_imports = sh.imports.lost_imports();
     let exit = report.exit();
     finish_run(
         &sh,

@@ -18,81 +18,9 @@ use super::{Counters, Shared};
 use crate::client::retry::CallKind;
 use crate::client::{ApiError, Refusal, enc};
 use crate::genesys::model as m;
-use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-
-/// How long this run's imports took to show in the week's list, and what lost import answers
-/// cost. Shared by every week of a load.
-#[derive(Debug, Default)]
-pub struct ImportTimes {
-    inner: Mutex<(Vec<u64>, LostImports)>,
-}
-
-/// Imports whose process call got no usable answer (`502`/`503`/`504`, a dropped connection).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct LostImports {
-    pub lost: u64,
-    /// Found by their marker within the settle window (the import had been applied).
-    pub found: u64,
-    /// Not found within the window: planned and imported again.
-    pub imported_again: u64,
-    /// Time spent settling them, all weeks together.
-    pub settle_ms: u64,
-    /// The largest settle window used.
-    pub max_window_ms: u64,
-}
-
-/// Completions to observe before the settle window of a lost import follows them.
-pub const MIN_OBSERVED_IMPORTS: usize = 3;
-
-/// How long to look for the marker of an import whose answer was lost before importing again:
-/// three times the 95th percentile of the completion times observed so far (send → visible in
-/// the list), at least `floor`, at most `cap` (the settle timeout); `cap` until
-/// [`MIN_OBSERVED_IMPORTS`] completions were seen. Never shorter than what this run's imports
-/// were seen to need, so a lost import that was applied is found, not doubled; and a lost one
-/// that was not (a `502`/`503`) costs a few completion times instead of the whole settle timeout.
-pub fn settle_window(completions_ms: &[u64], floor: Duration, cap: Duration) -> Duration {
-    if completions_ms.len() < MIN_OBSERVED_IMPORTS {
-        return cap;
-    }
-    let mut v = completions_ms.to_vec();
-    v.sort_unstable();
-    let i = ((v.len() as f64 * 0.95).ceil() as usize).clamp(1, v.len()) - 1;
-    Duration::from_millis(v[i].saturating_mul(3))
-        .max(floor)
-        .min(cap.max(floor))
-}
-
-impl ImportTimes {
-    /// An import became visible `ms` after its process call was sent.
-    pub fn completed(&self, ms: u64) {
-        self.inner.lock().expect("import times").0.push(ms);
-    }
-
-    pub fn window(&self, floor: Duration, cap: Duration) -> Duration {
-        settle_window(&self.inner.lock().expect("import times").0, floor, cap)
-    }
-
-    fn lost(&self, found: bool, spent: Duration, window: Duration) {
-        let mut g = self.inner.lock().expect("import times");
-        let l = &mut g.1;
-        l.lost += 1;
-        if found {
-            l.found += 1;
-        } else {
-            l.imported_again += 1;
-        }
-        l.settle_ms += spent.as_millis() as u64;
-        l.max_window_ms = l.max_window_ms.max(window.as_millis() as u64);
-    }
-
-    pub fn lost_imports(&self) -> LostImports {
-        self.inner.lock().expect("import times").1.clone()
-    }
-}
 
 /// How a week ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -981,30 +909,5 @@ async fn settle_import(
         let left = (deadline_ms - now_ms()).max(1) as u64;
         tokio::time::sleep(Duration::from_millis(wait.min(left))).await;
         wait = (wait * 3 / 2).min(cap);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_settle_window_of_a_lost_import_follows_observed_completions() {
-        let floor = Duration::from_secs(1);
-        let cap = Duration::from_secs(60);
-        // Too few observations: the whole settle timeout.
-        assert_eq!(settle_window(&[], floor, cap), cap);
-        assert_eq!(settle_window(&[400, 500], floor, cap), cap);
-        // Three times the 95th percentile.
-        let v: Vec<u64> = (1..=100).map(|i| i * 10).collect();
-        assert_eq!(settle_window(&v, floor, cap), Duration::from_millis(2_850));
-        // Never under the floor, never over the cap.
-        assert_eq!(settle_window(&[10, 20, 30], floor, cap), floor);
-        assert_eq!(settle_window(&[90_000, 1, 2], floor, cap), cap);
-        // One slow import among few raises the window (the percentile takes the top).
-        assert_eq!(
-            settle_window(&[100, 100, 100, 5_000], floor, cap),
-            Duration::from_millis(15_000)
-        );
     }
 }
