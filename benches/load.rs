@@ -6,7 +6,10 @@
 //! (rate-limited API requests ÷ allowed rate).
 //!
 //! `cargo bench --bench load -- [--rpm N] [--agents N] [--weeks N] [--only plain|faults]
-//! [--error-permille N]` (5xx per thousand API calls with faults, default 50)
+//! [--processing-ms N] [--error-permille N] [--late-error-permille N]`: processing time of every
+//! update (default 2000, as a real org; the blank creates are synchronous), 5xx per thousand API
+//! calls with faults (default 50), updates ending `Error` per thousand with faults (default 0: each
+//! costs a settle timeout before it is sent again)
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +54,7 @@ fn run(rpm: u32, agents: usize, weeks: usize, with_faults: bool) {
     let mut faults = Faults {
         rate_limit_rpm: rpm,
         download_threshold: 1000,
+        processing_ms: arg("--processing-ms", 2000) as u64,
         ..Faults::default()
     };
     if with_faults {
@@ -60,7 +64,7 @@ fn run(rpm: u32, agents: usize, weeks: usize, with_faults: bool) {
             drop_rate: 0.02,
             lock_rate: 0.2,
             lock_ms: 300,
-            processing_ms: 100,
+            late_error_rate: arg("--late-error-permille", 0) as f64 / 1000.0,
             token_lifetime_secs: 30,
             concurrent_edit_rate: 0.15,
             ..faults
@@ -99,13 +103,15 @@ fn run(rpm: u32, agents: usize, weeks: usize, with_faults: bool) {
     let api = r.requests.total - unpaced;
     let bound = api.saturating_sub(1) as f64 / (rpm as f64 / 60.0);
     let excl = r.requests.total - r.confirm_reads - r.polls;
+    let processing = format!("{} ms processing", arg("--processing-ms", 2000));
     let what = if with_faults {
         format!(
-            "WITH faults ({:.1}% 5xx, 2% drops, 20% locks, 15% concurrent edits, 30 s tokens, 100 ms processing)",
+            "WITH faults ({:.1}% 5xx, 2% drops, 20% locks, 15% concurrent edits, {:.1}% late Errors, 30 s tokens, {processing})",
             arg("--error-permille", 50) as f64 / 10.0,
+            arg("--late-error-permille", 0) as f64 / 10.0,
         )
     } else {
-        "without faults".to_string()
+        format!("without faults ({processing})")
     };
     println!(
         "load {what} — {agents} agents × {weeks} weeks, {shifts} shifts, {} business-unit weeks, {rpm} rpm",
@@ -122,9 +128,10 @@ fn run(rpm: u32, agents: usize, weeks: usize, with_faults: bool) {
         k
     );
     println!(
-        "  minimum possible: {} (1 token + {} state reads + 3 × {} weeks written); sent excluding read-backs and polls: {} ({:+.1}% over the minimum); read-backs {}, polls {}",
+        "  minimum possible: {} (1 token + {} state reads + {} blank creates + 3 × {} weeks written); sent excluding read-backs and polls: {} ({:+.1}% over the minimum); read-backs {}, polls {}",
         r.minimum_requests,
         r.state_reads,
+        r.weeks_created,
         r.weeks_written,
         excl,
         (excl as f64 / r.minimum_requests as f64 - 1.0) * 100.0,
@@ -156,7 +163,7 @@ fn run(rpm: u32, agents: usize, weeks: usize, with_faults: bool) {
             .or_insert(0u32) += 1;
     }
     println!(
-        "  schedules per business-unit week: at most {} (an import doubled would show 2)",
+        "  schedules per business-unit week: at most {} (a week created twice would show 2)",
         per_week.values().max().copied().unwrap_or(0)
     );
     emu.set_faults(Faults::default()).expect("faults off");
@@ -171,11 +178,12 @@ fn run(rpm: u32, agents: usize, weeks: usize, with_faults: bool) {
     )
     .expect("verify");
     println!(
-        "  verify: {} (matching {}, missing {}, different {}, duplicates {})",
+        "  verify: {} (matching {}, missing {}, different {}, duplicates {}, second schedules {})",
         if v.matches() { "matches" } else { "DIFFERS" },
         v.matching_shifts,
         v.missing,
         v.different,
-        v.duplicates
+        v.duplicates,
+        v.extra_schedules
     );
 }
