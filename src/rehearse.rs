@@ -78,6 +78,7 @@ pub fn run(args: &RehearseArgs, ctx: &Ctx) -> Result<Exit> {
     };
     let sub = crate::extract::ExtractArgs {
         export_dir: args.export_dir.clone(),
+        ignore_unknown_files: false,
     };
     let exit = crate::extract::run_quietly(&sub, &wctx)?;
     ctx.ui.info(format!("  extract   {}", exit.describe()));

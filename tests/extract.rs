@@ -332,3 +332,108 @@ fn both_csv_and_jsonl_for_one_kind_is_a_user_error() {
     assert_eq!(code, 1);
     assert!(stderr.contains("2 files for agents"), "{stderr}");
 }
+
+fn export_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let ex = tempfile::tempdir().unwrap();
+    for (n, body) in files {
+        std::fs::write(ex.path().join(n), body).unwrap();
+    }
+    ex
+}
+
+const AGENTS_CSV: &str = "agent_id,name,email\n1,Anne,a@x.example\n";
+const SHIFTS_CSV: &str =
+    "shift_id,agent_id,start_local,end_local\nS1,1,2026-05-04 09:00,2026-05-04 17:00\n";
+
+/// A misnamed optional file is never skipped silently: each unknown file is named with the known
+/// name closest to it, and extract stops unless told `--ignore-unknown-files`.
+#[test]
+fn unknown_files_are_named_with_the_closest_known_name() {
+    let ex = export_with(&[
+        ("agents.csv", AGENTS_CSV),
+        ("shifts.csv", SHIFTS_CSV),
+        (
+            "shift-tasks.csv",
+            "task_id,shift_id,name,start_local,end_local\n",
+        ),
+        ("Shifts (1).csv", SHIFTS_CSV),
+        ("timeoff.csv", ""),
+        ("notes.txt", "hello"),
+        (".DS_Store", ""),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let err = zd2gc::extract::extract(
+        dir.path(),
+        ex.path(),
+        &zd2gc::config::Config::default(),
+        |_| {},
+    )
+    .unwrap_err();
+    let zd2gc::error::Error::Source(d) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(d.code, "unknown-file");
+    assert_eq!(d.file, "Shifts (1).csv");
+    assert_eq!(d.line, 1);
+    for part in [
+        "`Shifts (1).csv` (did you mean `shifts.csv`?)",
+        "`notes.txt`,",
+        "`shift-tasks.csv` (did you mean `shift_tasks.csv`?)",
+        "`timeoff.csv` (did you mean `time_off.csv`?)",
+        "agents.csv, shifts.csv, shift_tasks.csv, shift_trades.csv, time_off.csv",
+    ] {
+        assert!(d.message.contains(part), "{part}: {}", d.message);
+    }
+    assert!(!d.message.contains("DS_Store"));
+    assert_eq!(
+        d.help.as_deref(),
+        Some(
+            "rename `Shifts (1).csv` to `shifts.csv`, `shift-tasks.csv` to `shift_tasks.csv`, `timeoff.csv` to `time_off.csv`, or run `zd2gc extract --ignore-unknown-files` to go on without them (docs/export-format.md)"
+        )
+    );
+    assert!(!dir.path().join("snapshot.db").exists(), "nothing staged");
+    // The command: exit 1, the diagnostic on stderr; with the flag it goes on and names them.
+    let (code, _, stderr) = extract_json(dir.path(), ex.path());
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("unknown-file"), "{stderr}");
+    let out = zd2gc()
+        .arg("--dir")
+        .arg(dir.path())
+        .arg("--json")
+        .arg("extract")
+        .arg("--ignore-unknown-files")
+        .arg(ex.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["ignored_files"],
+        serde_json::json!([
+            "Shifts (1).csv",
+            "notes.txt",
+            "shift-tasks.csv",
+            "timeoff.csv"
+        ])
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not read: shift-tasks.csv"));
+}
+
+/// Empty and header-only files are staged as nothing and said so; never a missing-column error.
+#[test]
+fn empty_and_header_only_files_are_reported_not_missing_columns() {
+    for shifts in [
+        "",
+        "\u{feff}",
+        "shift_id,agent_id,start_local,end_local\r\n",
+        "\n\n",
+    ] {
+        let ex = export_with(&[("agents.csv", AGENTS_CSV), ("shifts.csv", shifts)]);
+        let dir = tempfile::tempdir().unwrap();
+        let (code, v, stderr) = extract_json(dir.path(), ex.path());
+        assert_eq!(code, 0, "{shifts:?}: {stderr}");
+        assert_eq!(file(&v, "shifts.csv")["rows_read"], 0);
+        assert!(stderr.contains("shifts.csv "), "{stderr}");
+        assert!(stderr.contains("nothing staged from it"), "{stderr}");
+    }
+}

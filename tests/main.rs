@@ -10,5 +10,6 @@ mod load;
 mod load_real;
 mod map;
 mod pipeline;
+mod real_exports;
 mod security;
 mod validate;

@@ -24,6 +24,17 @@ use std::path::{Path, PathBuf};
 pub struct ExtractArgs {
     /// The export directory (agents, shifts, shift_tasks, shift_trades, time_off; CSV or JSON Lines).
     pub export_dir: PathBuf,
+    /// Go on when the export directory holds files zd2gc does not know (they are named, and not
+    /// read); without it such a file stops extract, since a misnamed file would be lost silently.
+    #[arg(long)]
+    pub ignore_unknown_files: bool,
+}
+
+/// How an extract treats what it finds.
+#[derive(Debug, Clone, Default)]
+pub struct ExtractOptions {
+    /// Files the export directory holds that zd2gc does not read are named, not an error.
+    pub ignore_unknown_files: bool,
 }
 
 /// What an extract did.
@@ -37,6 +48,8 @@ pub struct Outcome {
     pub records_staged: u64,
     pub rejected: u64,
     pub seconds: f64,
+    /// Files of the export directory that were not read (with `--ignore-unknown-files`).
+    pub ignored_files: Vec<String>,
 }
 
 impl Outcome {
@@ -49,6 +62,112 @@ impl Outcome {
             self.seconds
         )
     }
+}
+
+const EXTENSIONS: [(&str, Format); 3] = [
+    ("csv", Format::Csv),
+    ("jsonl", Format::Jsonl),
+    ("ndjson", Format::Jsonl),
+];
+
+/// A file name as compared for a suggestion: lower case, `-` and spaces as `_`, no copy suffix.
+fn name_key(name: &str) -> String {
+    let lower = name.to_lowercase();
+    let (stem, ext) = lower.rsplit_once('.').unwrap_or((&lower, ""));
+    let stem = stem.trim_end_matches(|c: char| c == ')' || c.is_ascii_digit() || c == '(');
+    let stem: String = stem
+        .trim()
+        .chars()
+        .map(|c| if c == '-' || c == ' ' { '_' } else { c })
+        .collect();
+    format!("{stem}.{ext}")
+}
+
+/// The known file name closest to an unknown one, when it is close enough to be a near miss.
+pub fn closest_known(name: &str) -> Option<String> {
+    let key = name_key(name);
+    let ext = key.rsplit_once('.').map_or("", |(_, e)| e);
+    let ext = if EXTENSIONS.iter().any(|(e, _)| *e == ext) {
+        ext
+    } else {
+        "csv"
+    };
+    Kind::ALL
+        .iter()
+        .map(|k| format!("{}.{ext}", k.name()))
+        .map(|known| (strsim::normalized_levenshtein(&key, &known), known))
+        .filter(|(sim, _)| *sim >= 0.6)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, known)| known)
+}
+
+/// Files of the export directory that are not `<kind>.<csv|jsonl|ndjson>` (hidden files aside).
+pub fn unknown_files(export_dir: &Path) -> Result<Vec<String>> {
+    let rd = std::fs::read_dir(export_dir).map_err(|e| Error::io(export_dir, e))?;
+    let mut out = Vec::new();
+    for e in rd {
+        let e = e.map_err(|e| Error::io(export_dir, e))?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let known = Kind::ALL.iter().any(|k| {
+            EXTENSIONS
+                .iter()
+                .any(|(ext, _)| name == format!("{}.{ext}", k.name()))
+        });
+        if !known {
+            out.push(name);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The error for files zd2gc does not know: each named, with the nearest known name.
+fn unknown_files_error(export_dir: &Path, names: &[String]) -> Error {
+    let listed: Vec<String> = names
+        .iter()
+        .map(|n| match closest_known(n) {
+            Some(k) => format!("`{n}` (did you mean `{k}`?)"),
+            None => format!("`{n}`"),
+        })
+        .collect();
+    let expected: Vec<String> = Kind::ALL
+        .iter()
+        .map(|k| format!("{}.csv", k.name()))
+        .collect();
+    let renames: Vec<String> = names
+        .iter()
+        .filter_map(|n| closest_known(n).map(|k| format!("`{n}` to `{k}`")))
+        .collect();
+    let rename = if renames.is_empty() {
+        "move it out of the export directory".to_string()
+    } else {
+        format!("rename {}", renames.join(", "))
+    };
+    Error::from(
+        SourceDiag::new(
+            "unknown-file",
+            names[0].clone(),
+            1,
+            format!(
+                "{} holds {} zd2gc does not read: {}; the files it reads are {} (or .jsonl)",
+                export_dir.display(),
+                if names.len() == 1 {
+                    "a file"
+                } else {
+                    "files"
+                },
+                listed.join(", "),
+                expected.join(", ")
+            ),
+        )
+        .help(format!(
+            "{rename}, or run `zd2gc extract --ignore-unknown-files` to go on without {} (docs/export-format.md)",
+            if names.len() == 1 { "it" } else { "them" }
+        )),
+    )
 }
 
 /// Find the export's files: `<kind>.csv` or `<kind>.jsonl` (also `.ndjson`), at most one per kind.
@@ -65,11 +184,7 @@ pub fn discover(export_dir: &Path) -> Result<Vec<FileSpec>> {
     let mut specs = Vec::new();
     for kind in Kind::ALL {
         let mut found: Vec<(PathBuf, Format)> = Vec::new();
-        for (ext, fmt) in [
-            ("csv", Format::Csv),
-            ("jsonl", Format::Jsonl),
-            ("ndjson", Format::Jsonl),
-        ] {
+        for (ext, fmt) in EXTENSIONS {
             let p = export_dir.join(format!("{}.{ext}", kind.name()));
             if p.is_file() {
                 found.push((p, fmt));
@@ -132,6 +247,17 @@ pub fn extract(
     dir: &Path,
     export_dir: &Path,
     cfg: &Config,
+    progress: impl FnMut(u64) + Send,
+) -> Result<Outcome> {
+    extract_with(dir, export_dir, cfg, &ExtractOptions::default(), progress)
+}
+
+/// [`extract`] with options.
+pub fn extract_with(
+    dir: &Path,
+    export_dir: &Path,
+    cfg: &Config,
+    opts: &ExtractOptions,
     mut progress: impl FnMut(u64) + Send,
 ) -> Result<Outcome> {
     let started = std::time::Instant::now();
@@ -146,6 +272,11 @@ pub fn extract(
         ));
     }
     let specs = discover(export_dir)?;
+    // A file zd2gc does not know is never skipped silently (docs/export-format.md).
+    let ignored_files = unknown_files(export_dir)?;
+    if !ignored_files.is_empty() && !opts.ignore_unknown_files {
+        return Err(unknown_files_error(export_dir, &ignored_files));
+    }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut staging = stage::Staging::create(&crate::db::snapshot_path(dir))?;
     let (tx_main, rx_main) = std::sync::mpsc::sync_channel::<stage::Batch>(16);
@@ -235,6 +366,7 @@ pub fn extract(
         records_staged: staged,
         rejected,
         seconds: started.elapsed().as_secs_f64(),
+        ignored_files,
     })
 }
 
@@ -270,7 +402,10 @@ pub fn run_quietly(args: &ExtractArgs, ctx: &Ctx) -> Result<Outcome> {
     let run = crate::db::run_start(&state, "extract", &ctx.argv.join(" "))?;
     let ui = ctx.ui.clone();
     let t0 = std::time::Instant::now();
-    let res = extract(&ctx.dir, &args.export_dir, &cfg, |n| {
+    let opts = ExtractOptions {
+        ignore_unknown_files: args.ignore_unknown_files,
+    };
+    let res = extract_with(&ctx.dir, &args.export_dir, &cfg, &opts, |n| {
         let secs = t0.elapsed().as_secs_f64().max(1e-3);
         ui.progress(format!(
             "extract: {n} records staged ({:.0}/s)",
@@ -323,6 +458,24 @@ pub fn run(args: &ExtractArgs, ctx: &Ctx) -> Result<Exit> {
         o.describe(),
         &o.snapshot_id[..12]
     ));
+    for f in &o.files {
+        if f.rows_read == 0 {
+            ui.warn(format!(
+                "{} {}: nothing staged from it",
+                f.file,
+                if f.bytes == 0 {
+                    "is empty"
+                } else {
+                    "has no record"
+                }
+            ));
+        }
+    }
+    for name in &o.ignored_files {
+        ui.warn(format!(
+            "not read: {name} (not a file of the export; --ignore-unknown-files)"
+        ));
+    }
     let mut shown = 0;
     for f in &o.files {
         for r in f.sample.iter().take(5) {
@@ -346,6 +499,7 @@ pub fn run(args: &ExtractArgs, ctx: &Ctx) -> Result<Exit> {
         "rejected": o.rejected,
         "seconds": o.seconds,
         "files": o.files,
+        "ignored_files": o.ignored_files,
     }));
     Ok(o.exit)
 }

@@ -390,6 +390,7 @@ fn run_rules(
         t = std::time::Instant::now();
     };
     rows::check_rejects(&mut env, snap)?;
+    rows::check_empty(&mut env, snap)?;
     agents::check_agents(&mut env, snap)?;
     agents::map_findings(&mut env, state)?;
     lap("rejects, agents, map findings");

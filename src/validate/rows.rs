@@ -25,7 +25,9 @@ pub fn check_rejects(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
             "missing-field" => {
                 "fill the value in the export, or map the right column with a header alias in zd2gc.toml"
             }
-            _ if message.contains("UTF-8") => "re-export the file as UTF-8",
+            _ if message.contains("UTF-8") => {
+                "re-export the file as CSV UTF-8, or read it as it is with `[csv] encoding = \"windows-1252\"` in zd2gc.toml (docs/export-format.md)"
+            }
             _ if message.contains("column count") => {
                 "check the row's quoting: a comma inside a value must be quoted"
             }
@@ -46,6 +48,38 @@ pub fn check_rejects(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
         }
         f.help = help.into();
         env.records += 1;
+        env.sink.push(f);
+    }
+    Ok(())
+}
+
+/// `empty-export`: the export has no agent, or no shift to load: its agents or shifts file is empty
+/// or has a header and no record. One finding per such file, at its line 1. (A file whose rows
+/// were all rejected already has an error finding per row.)
+pub fn check_empty(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
+    let mut st = snap.prepare(
+        "SELECT name, kind, bytes FROM files WHERE kind IN ('agents', 'shifts') AND rows_read = 0 ORDER BY file_id",
+    )?;
+    let empty: Vec<(String, String, i64)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (name, kind, bytes) in empty {
+        let what = if kind == "agents" { "agent" } else { "shift" };
+        let why = if bytes == 0 {
+            "is empty"
+        } else {
+            "has no record"
+        };
+        let mut f = Finding::new(
+            "empty-export",
+            Severity::Error,
+            format!("{name} {why}: the export has no {what} to load"),
+        );
+        f.file = Some(name);
+        f.line = Some(1);
+        f.help = format!(
+            "export the {kind} again: the file holds one {what} per row under its header (docs/export-format.md)"
+        );
         env.sink.push(f);
     }
     Ok(())
