@@ -75,6 +75,37 @@ pub struct GenesysConfig {
     pub client_id: Option<String>,
 }
 
+/// `[csv]`: how the export's CSV files are written, when not comma-separated UTF-8.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct CsvConfig {
+    /// `","` (default), `";"`, `"\t"` or `"|"`.
+    pub delimiter: Option<String>,
+    /// `utf-8` (default), `utf-16` (BOM decides the byte order), `windows-1252` (Latin-1), or
+    /// another WHATWG encoding label.
+    pub encoding: Option<String>,
+}
+
+/// The delimiters `[csv] delimiter` accepts.
+pub const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+impl CsvConfig {
+    /// The field delimiter (one byte; checked when the configuration is read).
+    pub fn delimiter(&self) -> u8 {
+        match self.delimiter.as_deref() {
+            Some("\\t") | Some("tab") => b'\t',
+            Some(d) if d.len() == 1 => d.as_bytes()[0],
+            _ => b',',
+        }
+    }
+
+    /// The encoding to decode from, or `None` for UTF-8 (read as it is, the fast path).
+    pub fn encoding(&self) -> Option<&'static encoding_rs::Encoding> {
+        let e = encoding_rs::Encoding::for_label(self.encoding.as_deref()?.trim().as_bytes())?;
+        (e != encoding_rs::UTF_8).then_some(e)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -85,6 +116,7 @@ pub struct Config {
     pub include_drafts: bool,
     pub max_shift_hours: f64,
     pub genesys: GenesysConfig,
+    pub csv: CsvConfig,
     pub severity: BTreeMap<String, Severity>,
     /// Header aliases per export file kind (`agents`, `shifts`, `shift_tasks`, `shift_trades`,
     /// `time_off`): canonical column → names it may have in the export.
@@ -101,6 +133,7 @@ impl Default for Config {
             include_drafts: false,
             max_shift_hours: 16.0,
             genesys: GenesysConfig::default(),
+            csv: CsvConfig::default(),
             severity: BTreeMap::new(),
             columns: BTreeMap::new(),
         }
@@ -164,6 +197,22 @@ impl Config {
                     self.max_shift_hours
                 ),
                 None,
+            ));
+        }
+        if let Some(d) = self.csv.delimiter.as_deref()
+            && !matches!(d, "," | ";" | "\t" | "|" | "\\t" | "tab")
+        {
+            return Err(Error::usage(
+                format!("{file}: [csv] delimiter `{d}` is not one of \",\" \";\" \"\\t\" \"|\""),
+                Some("see docs/mappings.md".into()),
+            ));
+        }
+        if let Some(e) = &self.csv.encoding
+            && encoding_rs::Encoding::for_label(e.trim().as_bytes()).is_none()
+        {
+            return Err(Error::usage(
+                format!("{file}: [csv] encoding `{e}` is not an encoding zd2gc knows"),
+                Some("use \"utf-8\", \"utf-16\" or \"windows-1252\" (docs/mappings.md)".into()),
             ));
         }
         for rule in self.severity.keys() {
@@ -244,6 +293,12 @@ region = "mypurecloud.ie"
 # login_url = "http://127.0.0.1:8080"
 # client_id = "…"                        # not a secret; the secret comes from the file below
 # client_secret_file = "/home/me/.config/zd2gc/secret"
+
+# Only when the export is not comma-separated UTF-8 (Excel in a European locale writes ";",
+# its "Unicode text" is UTF-16 and tab-separated). See docs/export-format.md.
+# [csv]
+# delimiter = ";"          # "," ";" "\t" "|"
+# encoding = "utf-16"      # "utf-8" "utf-16" "windows-1252"
 
 [severity]
 # Change a validation rule's severity: "error" blocks load; "warning" and "info" do not.

@@ -91,3 +91,145 @@ fn header_only_shifts_is_empty_export_never_ready() {
         )]
     );
 }
+
+const SHIFTS: &str = "shift_id,agent_id,start_local,end_local,timezone,published,parent_id\nS1,1001,2026-05-04 09:00,2026-05-04 17:00,,true,\nS2,1002,2026-05-04 22:00,2026-05-04 06:00,,true,\n";
+
+fn source_err(r: zd2gc::error::Result<Vec<Finding>>) -> zd2gc::diag::SourceDiag {
+    match r {
+        Err(zd2gc::error::Error::Source(d)) => *d,
+        other => panic!("expected a file diagnostic, got {other:?}"),
+    }
+}
+
+fn utf16le_bom(s: &str) -> Vec<u8> {
+    let mut b = vec![0xFF, 0xFE];
+    for u in s.encode_utf16() {
+        b.extend_from_slice(&u.to_le_bytes());
+    }
+    b
+}
+
+/// A `;`-separated export (European-locale Excel) is named as such with the `[csv]` fix, not
+/// "no column shift_id" with a header alias; with `[csv] delimiter` it reads, at the same lines.
+#[test]
+fn semicolon_separated_export_is_named_and_read_when_configured() {
+    let semi = SHIFTS.replace(',', ";").replace("\n", "\r\n");
+    let agents = AGENTS.replace(',', ";");
+    let d = source_err(validate(
+        &[
+            ("agents.csv", agents.as_bytes()),
+            ("shifts.csv", semi.as_bytes()),
+        ],
+        &[],
+        TOML,
+    ));
+    assert_eq!(d.code, "wrong-delimiter");
+    assert_eq!(d.file, "agents.csv");
+    assert_eq!(d.line, 1);
+    assert_eq!(
+        d.message,
+        "agents.csv is `;`-separated (its header has 6 `;` and 0 `,`); zd2gc reads it as comma-separated"
+    );
+    assert_eq!(
+        d.help.as_deref(),
+        Some(
+            "read it as it is with this in zd2gc.toml:\n[csv]\ndelimiter = \";\"\nor save it from the spreadsheet as \"CSV UTF-8 (comma delimited)\" (docs/export-format.md)"
+        )
+    );
+    let toml = format!("{TOML}[csv]\ndelimiter = \";\"\n");
+    let f = validate(
+        &[
+            ("agents.csv", agents.as_bytes()),
+            ("shifts.csv", semi.as_bytes()),
+        ],
+        &[],
+        &toml,
+    )
+    .unwrap();
+    let s = summary(&f);
+    assert_eq!(s.len(), 1, "{s:?}");
+    assert_eq!(
+        (s[0].0.as_str(), s[0].1.as_str(), s[0].2),
+        ("shift-end-before-start", "shifts.csv", 3)
+    );
+}
+
+/// Excel's "Unicode text": UTF-16 with a BOM, tab-separated. Named with both settings; read with
+/// them, with the right lines and the decoded text in the terminal's snippet.
+#[test]
+fn utf16_tab_export_is_named_and_read_when_configured() {
+    let agents = utf16le_bom(&AGENTS.replace(',', "\t").replace('\n', "\r\n"));
+    let shifts = utf16le_bom(&SHIFTS.replace(',', "\t").replace('\n', "\r\n"));
+    let files: &[(&str, &[u8])] = &[("agents.csv", &agents), ("shifts.csv", &shifts)];
+    let d = source_err(validate(files, &[], TOML));
+    assert_eq!(d.code, "wrong-encoding");
+    assert_eq!((d.file.as_str(), d.line), ("agents.csv", 1));
+    assert_eq!(
+        d.message,
+        "agents.csv is UTF-16 (with a byte-order mark, as Excel's \"Unicode text\" saves it) and tab-separated; zd2gc reads it as UTF-8"
+    );
+    assert_eq!(
+        d.help.as_deref(),
+        Some(
+            "read it as it is with this in zd2gc.toml:\n[csv]\nencoding = \"utf-16\"\ndelimiter = \"\\t\"\nor save it from the spreadsheet as \"CSV UTF-8 (comma delimited)\" (docs/export-format.md)"
+        )
+    );
+    let toml = format!("{TOML}[csv]\nencoding = \"utf-16\"\ndelimiter = \"\\t\"\n");
+    let f = validate(files, &[], &toml).unwrap();
+    let s = summary(&f);
+    assert_eq!(s.len(), 1, "{s:?}");
+    assert_eq!((s[0].0.as_str(), s[0].2), ("shift-end-before-start", 3));
+}
+
+/// Windows-1252 (Latin-1): a header with a byte UTF-8 does not allow is named; a data row with one
+/// is a reject whose help gives the setting; with `[csv] encoding` the text is decoded.
+#[test]
+fn windows_1252_export_is_named_and_read_when_configured() {
+    let mut agents = b"agent_id,name,email,timezone,location,team,deactivated\n".to_vec();
+    agents.extend_from_slice(b"1001,Zo\xEB Paris,a1001@fx.example,,Paris,T1,false\n");
+    let shifts = SHIFTS.as_bytes();
+    let f = validate(
+        &[("agents.csv", &agents), ("shifts.csv", shifts)],
+        &[],
+        TOML,
+    )
+    .unwrap();
+    let reject = f.iter().find(|f| f.rule == "malformed-row").unwrap();
+    assert_eq!(
+        (reject.file.as_deref(), reject.line),
+        (Some("agents.csv"), Some(2))
+    );
+    assert_eq!(
+        reject.help,
+        "re-export the file as CSV UTF-8, or read it as it is with `[csv] encoding = \"windows-1252\"` in zd2gc.toml (docs/export-format.md)"
+    );
+    // A header in Latin-1 (an accented column name) stops extract with the setting to use.
+    let mut latin_header =
+        b"agent_id,name,email,timezone,location,team,deactivated,pr\xE9nom\n".to_vec();
+    latin_header.extend_from_slice(b"1001,Anne,a1001@fx.example,,Paris,T1,false,Zo\xEB\n");
+    let latin_shifts = b"shift_id,agent\xA0id,start_local,end_local\n";
+    let d = source_err(validate(
+        &[("agents.csv", &latin_header), ("shifts.csv", latin_shifts)],
+        &[],
+        TOML,
+    ));
+    assert_eq!(d.code, "wrong-encoding");
+    assert_eq!((d.file.as_str(), d.line), ("shifts.csv", 1));
+    assert!(
+        d.help
+            .unwrap()
+            .contains("[csv]\nencoding = \"windows-1252\"\n")
+    );
+    let toml = format!("{TOML}[csv]\nencoding = \"windows-1252\"\n");
+    let f = validate(
+        &[("agents.csv", &agents), ("shifts.csv", shifts)],
+        &[],
+        &toml,
+    )
+    .unwrap();
+    assert!(
+        f.iter().all(|f| f.rule != "malformed-row"),
+        "{:?}",
+        summary(&f)
+    );
+}

@@ -9,8 +9,10 @@ use crate::config::Config;
 use crate::diag::SourceDiag;
 use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
+use std::cell::RefCell;
 use std::io::{BufReader, Read};
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::mpsc::SyncSender;
 
 pub const BATCH: usize = 4096;
@@ -71,18 +73,26 @@ pub struct FileStats {
     pub sample: Vec<Reject>,
 }
 
-/// A reader that hashes and counts what passes through it.
-struct Hashing<R> {
-    inner: R,
+/// The SHA-256 and length of what a [`Hashing`] reader passed on.
+#[derive(Default)]
+struct HashState {
     hasher: Sha256,
     bytes: u64,
+}
+
+/// A reader that hashes and counts what passes through it (the file's raw bytes, before any
+/// decoding). The state is shared, so it can be read after a decoder that owns the reader.
+struct Hashing<R> {
+    inner: R,
+    state: Rc<RefCell<HashState>>,
 }
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
+        let mut st = self.state.borrow_mut();
+        st.hasher.update(&buf[..n]);
+        st.bytes += n as u64;
         Ok(n)
     }
 }
@@ -218,21 +228,161 @@ impl<'a> Sink<'a> {
     }
 }
 
-fn open(spec: &FileSpec) -> Result<Hashing<std::fs::File>> {
+fn open(spec: &FileSpec) -> Result<(Hashing<std::fs::File>, Rc<RefCell<HashState>>)> {
     let f = std::fs::File::open(&spec.path).map_err(|e| Error::io(&spec.path, e))?;
-    Ok(Hashing {
-        inner: f,
-        hasher: Sha256::new(),
-        bytes: 0,
-    })
+    let state = Rc::new(RefCell::new(HashState::default()));
+    Ok((
+        Hashing {
+            inner: f,
+            state: state.clone(),
+        },
+        state,
+    ))
 }
 
-fn finish(mut sink: Sink, hashing: Hashing<std::fs::File>) -> Result<FileStats> {
+fn finish(mut sink: Sink, hashed: Rc<RefCell<HashState>>) -> Result<FileStats> {
     sink.flush(true)?;
     let mut stats = std::mem::take(&mut sink.stats);
-    stats.bytes = hashing.bytes;
-    stats.sha256 = format!("{:x}", hashing.hasher.finalize());
+    let st = std::mem::take(&mut *hashed.borrow_mut());
+    stats.bytes = st.bytes;
+    stats.sha256 = format!("{:x}", st.hasher.finalize());
     Ok(stats)
+}
+
+fn delimiter_name(d: u8) -> String {
+    match d {
+        b',' => "comma-separated".into(),
+        b'\t' => "tab-separated".into(),
+        d => format!("`{}`-separated", d as char),
+    }
+}
+
+fn delimiter_toml(d: u8) -> String {
+    match d {
+        b'\t' => "\"\\t\"".into(),
+        d => format!("\"{}\"", d as char),
+    }
+}
+
+/// When a CSV file's required columns are not found: whether its first bytes say it is written in
+/// another encoding or with another delimiter than the configuration reads. Then the error names
+/// what the file is and the `[csv]` setting that reads it (docs/export-format.md), instead of a
+/// missing column and a header alias, which would be the wrong fix.
+fn sniff(cfg: &Config, spec: &FileSpec) -> Option<Error> {
+    let mut head = Vec::with_capacity(64 * 1024);
+    std::fs::File::open(&spec.path)
+        .ok()?
+        .take(64 * 1024)
+        .read_to_end(&mut head)
+        .ok()?;
+    use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
+    let (found, what): (&'static Encoding, &str) = if head.starts_with(b"\xFF\xFE") {
+        (
+            UTF_16LE,
+            "UTF-16 (with a byte-order mark, as Excel's \"Unicode text\" saves it)",
+        )
+    } else if head.starts_with(b"\xFE\xFF") {
+        (UTF_16BE, "UTF-16 (big-endian, with a byte-order mark)")
+    } else if head.iter().filter(|&&b| b == 0).count() * 4 > head.len() {
+        let odd = head.iter().skip(1).step_by(2).filter(|&&b| b == 0).count();
+        if odd * 2 > head.len() / 2 {
+            (
+                UTF_16LE,
+                "UTF-16 (little-endian, without a byte-order mark)",
+            )
+        } else {
+            (UTF_16BE, "UTF-16 (big-endian, without a byte-order mark)")
+        }
+    } else {
+        let first = head
+            .split(|&b| b == b'\n' || b == b'\r')
+            .next()
+            .unwrap_or_default();
+        match std::str::from_utf8(first) {
+            Ok(_) => (UTF_8, "UTF-8"),
+            Err(e) if e.error_len().is_none() && first.len() == head.len() => (UTF_8, "UTF-8"),
+            Err(_) => (
+                WINDOWS_1252,
+                "not UTF-8: its header has bytes UTF-8 does not allow (Windows-1252 / Latin-1, as older Excel saves CSV)",
+            ),
+        }
+    };
+    let configured = cfg.csv.encoding().unwrap_or(UTF_8);
+    let utf16 = |e: &Encoding| e == UTF_16LE || e == UTF_16BE;
+    let enc_differs = if utf16(found) {
+        // The byte-order mark decides the byte order of a configured utf-16.
+        !utf16(configured)
+    } else {
+        found != configured && !(found == UTF_8 && configured != UTF_8)
+    };
+    let (text, _, _) = found.decode(&head);
+    let first = text
+        .trim_start_matches('\u{feff}')
+        .split(['\n', '\r'])
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let count = |d: u8| first.bytes().filter(|&b| b == d).count();
+    let want = cfg.csv.delimiter();
+    let best = crate::config::DELIMITERS
+        .into_iter()
+        .max_by_key(|&d| (count(d), d == b','))
+        .filter(|&d| count(d) > 0)
+        .unwrap_or(want);
+    let delim_differs = best != want && count(best) > count(want);
+    if !enc_differs && !delim_differs {
+        return None;
+    }
+    let label = if utf16(found) {
+        "utf-16"
+    } else if found == WINDOWS_1252 {
+        "windows-1252"
+    } else {
+        "utf-8"
+    };
+    let mut settings = String::from("[csv]");
+    if enc_differs {
+        settings.push_str(&format!("\nencoding = \"{label}\""));
+    }
+    if delim_differs {
+        settings.push_str(&format!("\ndelimiter = {}", delimiter_toml(best)));
+    }
+    let (code, message) = if enc_differs {
+        (
+            "wrong-encoding",
+            format!(
+                "{} is {what}{}; zd2gc reads it as {}",
+                spec.name,
+                if delim_differs {
+                    format!(" and {}", delimiter_name(best))
+                } else {
+                    String::new()
+                },
+                configured.name()
+            ),
+        )
+    } else {
+        (
+            "wrong-delimiter",
+            format!(
+                "{} is {} (its header has {} `{}` and {} `{}`); zd2gc reads it as {}",
+                spec.name,
+                delimiter_name(best),
+                count(best),
+                (best as char).escape_default(),
+                count(want),
+                (want as char).escape_default(),
+                delimiter_name(want)
+            ),
+        )
+    };
+    Some(Error::from(
+        SourceDiag::new(code, spec.name.clone(), 1, message)
+            .help(format!(
+                "read it as it is with this in zd2gc.toml:\n{settings}\nor save it from the spreadsheet as \"CSV UTF-8 (comma delimited)\" (docs/export-format.md)"
+            ))
+            .text(first),
+    ))
 }
 
 /// The error for a file that lacks a required column: names the column and every alias tried.
@@ -297,11 +447,23 @@ fn too_long(line: u64, what: &str, n: usize, limit: usize) -> Reject {
 
 /// Read a CSV file: header row, RFC 4180 quoting, a BOM tolerated; records keep their physical line.
 pub fn read_csv(cfg: &Config, spec: &FileSpec, tx: &Senders) -> Result<FileStats> {
-    let hashing = open(spec)?;
+    let (hashing, hashed) = open(spec)?;
+    // `[csv] encoding`: decoded on the fly (streaming); line ends are the same in the decoded
+    // text, so physical lines are counted on it.
+    let src: Box<dyn Read> = match cfg.csv.encoding() {
+        None => Box::new(hashing),
+        Some(enc) => Box::new(
+            encoding_rs_io::DecodeReaderBytesBuilder::new()
+                .encoding(Some(enc))
+                .bom_sniffing(true)
+                .build(hashing),
+        ),
+    };
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
-        .from_reader(crate::lines::Counting::new(hashing));
+        .delimiter(cfg.csv.delimiter())
+        .from_reader(crate::lines::Counting::new(src));
     let headers = rdr
         .byte_headers()
         .map_err(|e| {
@@ -323,8 +485,8 @@ pub fn read_csv(cfg: &Config, spec: &FileSpec, tx: &Senders) -> Result<FileStats
         // An empty file: reported as such (by extract, and as `empty-export` by validate for
         // agents and shifts), never as a missing column.
         let sink = Sink::new(spec, tx);
-        let hashing = rdr.into_inner().inner;
-        return finish(sink, hashing);
+        drop(rdr);
+        return finish(sink, hashed);
     }
     let header_strs: Vec<String> = headers
         .iter()
@@ -332,7 +494,9 @@ pub fn read_csv(cfg: &Config, spec: &FileSpec, tx: &Senders) -> Result<FileStats
         .collect();
     let header_text = header_strs.join(",");
     let map = columns::resolve_headers(cfg, spec.kind, &header_strs);
-    check_columns(cfg, spec, &map, &header_text)?;
+    if let Err(e) = check_columns(cfg, spec, &map, &header_text) {
+        return Err(sniff(cfg, spec).unwrap_or(e));
+    }
     let width = headers.len();
     let mut sink = Sink::new(spec, tx);
     let mut rec = csv::ByteRecord::new();
@@ -428,8 +592,8 @@ pub fn read_csv(cfg: &Config, spec: &FileSpec, tx: &Senders) -> Result<FileStats
         }
         sink.record(spec.kind, &f, line, text)?;
     }
-    let hashing = rdr.into_inner().inner;
-    finish(sink, hashing)
+    drop(rdr);
+    finish(sink, hashed)
 }
 
 pub use crate::lines::read_line_bounded;
@@ -502,7 +666,7 @@ fn view(owned: &[Option<String>; MAX_COLS]) -> Fields<'_> {
 /// Read a JSON Lines file: one object per line, field names as the WFM API's (or as the CSV's).
 /// A shifts file may nest its tasks in `tasks[]`; they are staged as tasks of that shift, at its line.
 pub fn read_jsonl(cfg: &Config, spec: &FileSpec, tx: &Senders) -> Result<FileStats> {
-    let hashing = open(spec)?;
+    let (hashing, hashed) = open(spec)?;
     let mut rdr = BufReader::with_capacity(1 << 16, hashing);
     let keys = json_keys(cfg, spec.kind);
     let task_keys = json_keys(cfg, Kind::Tasks);
@@ -637,8 +801,8 @@ pub fn read_jsonl(cfg: &Config, spec: &FileSpec, tx: &Senders) -> Result<FileSta
             }
         }
     }
-    let hashing = rdr.into_inner();
-    finish(sink, hashing)
+    drop(rdr);
+    finish(sink, hashed)
 }
 
 pub fn read(cfg: &Config, spec: &FileSpec, tx: &Senders) -> Result<FileStats> {

@@ -258,7 +258,7 @@ pub fn validate_dir(dir: &Path, cfg: &Config, opts: &ValidateOptions) -> Result<
         }
     };
     report.seconds = started.elapsed().as_secs_f64();
-    attach_lines(&snap, &mut report);
+    attach_lines(cfg, &snap, &mut report);
 
     // Keep the JSON report beside the state, and record the validation.
     let reports = dir.join("reports");
@@ -497,7 +497,7 @@ fn map_is_fresh(
 }
 
 /// Read back the source line of the findings the terminal shows (one pass per file).
-fn attach_lines(snap: &Connection, report: &mut Report) {
+fn attach_lines(cfg: &Config, snap: &Connection, report: &mut Report) {
     let Ok(Some(export_dir)) = snap
         .query_row(
             "SELECT value FROM snapshot_meta WHERE key = 'export_dir'",
@@ -528,6 +528,16 @@ fn attach_lines(snap: &Connection, report: &mut Report) {
         };
         let Ok(fh) = std::fs::File::open(&path) else {
             continue;
+        };
+        // Decoded as extract read it (`[csv] encoding`), so the snippet is the text as written.
+        let fh: Box<dyn std::io::Read> = match cfg.csv.encoding() {
+            Some(enc) if file.ends_with(".csv") => Box::new(
+                encoding_rs_io::DecodeReaderBytesBuilder::new()
+                    .encoding(Some(enc))
+                    .bom_sniffing(true)
+                    .build(fh),
+            ),
+            _ => Box::new(fh),
         };
         let mut rd = std::io::BufReader::with_capacity(1 << 16, fh);
         let mut buf = Vec::new();
