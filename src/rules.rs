@@ -43,6 +43,7 @@ rules! {
     "unmapped-activity" Error "a task name with no Genesys activity code";
     "task-outside-shift" Error "a task that does not lie inside its shift";
     "deactivated-agent" Warning "a deactivated agent still owns future shifts";
+    "shift-unknown-agent" Error "a shift names an agent that is not in the agents file";
     "empty-export" Error "the export has no agent, or no shift to load";
 }
 

@@ -755,7 +755,9 @@ fn map_inner(
                 }
             }
             Some(issue) => {
-                if !a.owns {
+                // An agent the agents file lacks is reported where it is named instead:
+                // `shift-unknown-agent` at each shift, `trade-unknown-agent` at each trade.
+                if !a.owns || a.line.is_none() {
                     continue;
                 }
                 match issue {

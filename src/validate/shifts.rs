@@ -843,6 +843,25 @@ fn shift_rules(env: &mut Env<'_>, s: &Shift) -> Resolved2 {
     let week = week_of(local_start);
     *env.weeks.entry(week).or_default() += 1;
     let zone = row_zone(env, s, any_local, Some(week));
+    if !env.agents.contains_key(&s.agent) {
+        // At the shift's own line: the agents file has none for this agent.
+        let mut f = base(
+            env,
+            "shift-unknown-agent",
+            s.file_id,
+            s.line,
+            &s.id,
+            format!(
+                "shift `{}` names agent `{}`, who is not in the agents file",
+                s.id, s.agent
+            ),
+        );
+        f.field = Some("agent_id".into());
+        f.value = Some(s.agent.clone());
+        f.help = "add the agent to the export's agents file (with its e-mail and zone), or correct the shift's agent_id".into();
+        f.week = Some(week);
+        env.sink.push(f);
+    }
     let start_text = Txt(sv, s.start_text.as_deref());
     let end_text = Txt(ev, s.end_text.as_deref());
     let a = check_time(

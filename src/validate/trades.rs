@@ -309,11 +309,28 @@ fn trade_rules(env: &mut Env<'_>, t: &Trade, owner: &mut dyn FnMut(&str) -> Opti
         env.sink.push(f);
     }
     let zone = env.row_zone(t.get(13), &req);
+    let mut sub_minute = false;
     for (c, col) in COLS.iter().enumerate().take(13).skip(9) {
         let Some(text) = t.get(c) else { continue };
         let Ok(v) = timeval::parse_any(text, false) else {
             continue;
         };
+        // `sub-minute-time` counts every time value of the export, a trade's four local ones
+        // too (one finding per row, at its first such value).
+        if v.has_sub_minute() && !sub_minute {
+            sub_minute = true;
+            let mut f = at(
+                env,
+                "sub-minute-time",
+                Severity::Error,
+                t,
+                format!("`{text}` has seconds: Genesys schedules in whole minutes"),
+            );
+            f.field = Some(col.to_string());
+            f.value = Some(text.into());
+            f.help = "round the time to the minute in the export".into();
+            env.sink.push(f);
+        }
         if v.is_local() && zone == ZoneSel::Missing {
             let mut f = at(
                 env,
