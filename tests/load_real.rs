@@ -276,3 +276,47 @@ async fn trades_are_listed_without_match_evaluation_and_a_download_url_is_follow
         .expect("download followed");
     assert!(!dl.1, "the bearer token reached the download host: {dl:?}");
 }
+
+#[test]
+fn the_paris_sample_adopts_the_planner_week_whose_descriptions_differ() {
+    // samples/org.json holds a planner's published week whose activities say "Meal" where the
+    // export says "Lunch" (same codes, times and lengths): 25 shifts, adopted, none parked.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("rehearsal");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zd2gc"))
+        .arg("rehearse")
+        .arg(root.join("samples/paris-cutover"))
+        .arg("--workdir")
+        .arg(&work)
+        .arg("--mappings")
+        .arg(root.join("mappings"))
+        .arg("--org")
+        .arg(root.join("samples/org.json"))
+        .arg("--no-faults")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("0 with parked conflicts"), "{stderr}");
+    let c = rusqlite::Connection::open(work.join("zd2gc.db")).unwrap();
+    let q = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(q("SELECT COUNT(*) FROM load_conflicts WHERE active = 1"), 0);
+    assert_eq!(q("SELECT COUNT(*) FROM xw_shifts WHERE adopted = 2"), 25);
+    let detail: String = c
+        .query_row(
+            "SELECT detail FROM load_events WHERE event = 'adopted-relabelled'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        detail.starts_with("25 planner shift(s) adopted"),
+        "{detail}"
+    );
+    // Independent of the loader: the adopted shifts in the org keep the planner's "Meal".
+    let org: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("samples/org.json")).unwrap()).unwrap();
+    assert!(org.to_string().contains("\"Meal\""));
+}

@@ -260,6 +260,47 @@ pub fn apply_links(
     Ok(())
 }
 
+/// Record the shifts adopted now whose Genesys activity descriptions differ from the export's:
+/// `xw_shifts.adopted = 2` (0: written by zd2gc, 1: adopted identical), and one
+/// `adopted-relabelled` event listing them.
+pub fn record_relabelled(
+    conn: &Connection,
+    run_id: i64,
+    bu: &str,
+    week: &str,
+    legacy: &[String],
+) -> Result<()> {
+    if legacy.is_empty() {
+        return Ok(());
+    }
+    let tx = conn.unchecked_transaction()?;
+    for l in legacy {
+        tx.execute(
+            "UPDATE xw_shifts SET adopted = 2 WHERE legacy_shift_id = ?1 AND adopted = 1",
+            [l],
+        )?;
+    }
+    let shown: Vec<&str> = legacy.iter().take(50).map(String::as_str).collect();
+    tx.execute(
+        "INSERT INTO load_events (run_id, business_unit_id, week_id, at, event, detail) VALUES (?1,?2,?3,?4,?5,?6)",
+        params![
+            run_id,
+            bu,
+            week,
+            crate::db::now_rfc3339(),
+            "adopted-relabelled",
+            format!(
+                "{} planner shift(s) adopted whose activity descriptions differ from the export's (Genesys' kept): {}{}",
+                legacy.len(),
+                shown.join(", "),
+                if legacy.len() > shown.len() { ", …" } else { "" }
+            )
+        ],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
 /// Replace the week's active conflicts with `conflicts`.
 pub fn record_conflicts(
     conn: &Connection,

@@ -10,7 +10,11 @@
 //!   replaced or deleted, whatever `on_conflict` says;
 //! - theirs = base → write ours; ours = base → leave theirs (a planner's edit or deletion stands);
 //!   theirs = ours → nothing; otherwise a conflict, parked unless `OnConflict::Ours`;
-//! - an unlinked Genesys shift identical to a desired one is adopted, never duplicated;
+//! - an unlinked Genesys shift identical to a desired one is adopted, never duplicated; activity
+//!   descriptions are labels, not content: every comparison is [`Content::same_shape`] (user,
+//!   start, length, activity codes and times), so a planner's shift that says "Meal" where the
+//!   export says "Lunch" is adopted (counted in `relabelled`, its descriptions kept), and a
+//!   description-only difference is never written;
 //! - a desired shift that would overlap a shift zd2gc does not own is a conflict too;
 //! - held-back shifts are left exactly as they are.
 
@@ -117,6 +121,9 @@ pub struct PlanCounts {
     /// Owned shifts a planner changed or deleted since zd2gc wrote them, where the export did not change: theirs stands.
     pub kept_theirs: u64,
     pub conflicts: u64,
+    /// Adopted or matching shifts whose Genesys activity descriptions differ from the export's
+    /// (Genesys' stand; they are counted in `adopt` or `noop` too).
+    pub relabelled: u64,
 }
 
 /// What one week needs.
@@ -129,6 +136,8 @@ pub struct WeekPlan {
     pub links: Vec<LinkChange>,
     pub conflicts: Vec<Conflict>,
     pub counts: PlanCounts,
+    /// Legacy ids adopted now whose Genesys activity descriptions differ from the export's.
+    pub relabelled: Vec<String>,
 }
 
 impl WeekPlan {
@@ -136,6 +145,11 @@ impl WeekPlan {
     pub fn writes(&self) -> bool {
         self.import.as_ref().is_some_and(|i| !i.is_empty()) || !self.update.is_empty()
     }
+}
+
+/// Whether a base (if any) is the same shift as `c` (descriptions aside).
+fn same(base: Option<&Content>, c: &Content) -> bool {
+    base.is_some_and(|b| b.same_shape(c))
 }
 
 /// Merge one week. `links` are the crosswalk's links of this week (any legacy id, desired or not);
@@ -186,11 +200,22 @@ pub fn merge(
     });
     for d in unlinked.chain(relinked) {
         let candidates = by_user.get(d.content.user.as_str());
-        if let Some((gid, c)) = candidates
-            .into_iter()
-            .flatten()
-            .find(|(gid, c)| **c == d.content && !owned.contains(gid))
-        {
+        // An identical shift first, else one that differs only in activity descriptions.
+        let free = |exact: bool| {
+            candidates.into_iter().flatten().find(|(gid, c)| {
+                !owned.contains(gid)
+                    && if exact {
+                        **c == d.content
+                    } else {
+                        c.same_shape(&d.content)
+                    }
+            })
+        };
+        if let Some((gid, c)) = free(true).or_else(|| free(false)) {
+            if **c != d.content {
+                plan.counts.relabelled += 1;
+                plan.relabelled.push(d.legacy.clone());
+            }
             owned.insert(gid);
             adopted.insert(d.legacy.as_str(), gid);
             plan.links.push(LinkChange::Set {
@@ -223,23 +248,27 @@ pub fn merge(
         match (link, theirs) {
             (Some(l), Some(t)) => {
                 let base = l.base.as_ref();
-                if t == ours {
+                if t.same_shape(ours) {
                     plan.counts.noop += 1;
-                    if base != Some(ours) {
+                    if t != ours {
+                        plan.counts.relabelled += 1;
+                    }
+                    // The base is what Genesys holds (its descriptions included).
+                    if base != Some(t) {
                         plan.links.push(LinkChange::Set {
                             legacy: d.legacy.clone(),
                             gid: l.gid.clone(),
-                            base: ours.clone(),
+                            base: t.clone(),
                             adopted: false,
                         });
                     }
                     continue;
                 }
-                if base == Some(ours) {
+                if same(base, ours) {
                     plan.counts.kept_theirs += 1;
                     continue;
                 }
-                let mut overwrite = base == Some(t);
+                let mut overwrite = same(base, t);
                 if !overwrite {
                     plan.conflicts.push(Conflict {
                         kind: ConflictKind::BothChanged,
@@ -298,7 +327,7 @@ pub fn merge(
             (Some(l), None) if view.is_some() => {
                 // Deleted in Genesys since zd2gc wrote it.
                 let base = l.base.as_ref();
-                if base == Some(ours) {
+                if same(base, ours) {
                     plan.counts.kept_theirs += 1;
                     continue;
                 }
@@ -326,7 +355,7 @@ pub fn merge(
             }
             (Some(l), None) => {
                 // The whole schedule is gone: a deletion that stands unless ours changed.
-                if l.base.as_ref() == Some(ours) {
+                if same(l.base.as_ref(), ours) {
                     plan.counts.kept_theirs += 1;
                     continue;
                 }
@@ -396,8 +425,8 @@ pub fn merge(
             None => plan.links.push(LinkChange::Forget {
                 legacy: l.legacy.clone(),
             }),
-            Some(t) if l.base.as_ref() == Some(*t) || ours_wins => {
-                if l.base.as_ref() != Some(*t) {
+            Some(t) if same(l.base.as_ref(), t) || ours_wins => {
+                if !same(l.base.as_ref(), t) {
                     plan.conflicts.push(Conflict {
                         kind: ConflictKind::RemovedByUs,
                         user: t.user.clone(),
@@ -797,6 +826,89 @@ mod tests {
     }
 
     #[test]
+    fn a_planner_shift_differing_only_in_activity_descriptions_is_adopted_and_stays_theirs() {
+        let ours = shift("u", 8, 480, "c");
+        let mut theirs = ours.clone();
+        theirs.acts[0].desc = "Meal".into();
+        // Unlinked: adopted with Genesys' descriptions as the base, recorded, nothing written.
+        let v = week(&[("g1", &theirs)]);
+        let plan = merge(
+            &[want("L1", &ours)],
+            &[],
+            &no_held(),
+            Some(&v),
+            OnConflict::Park,
+        );
+        assert!(!plan.writes() && plan.conflicts.is_empty(), "{plan:?}");
+        assert_eq!((plan.counts.adopt, plan.counts.relabelled), (1, 1));
+        assert_eq!(plan.relabelled, vec!["L1".to_string()]);
+        assert_eq!(
+            plan.links,
+            vec![LinkChange::Set {
+                legacy: "L1".into(),
+                gid: "g1".into(),
+                base: theirs.clone(),
+                adopted: true
+            }]
+        );
+        // The next round: the same, nothing to do (no description rewrite).
+        let links = [link("L1", "g1", &theirs)];
+        let again = merge(
+            &[want("L1", &ours)],
+            &links,
+            &no_held(),
+            Some(&v),
+            OnConflict::Park,
+        );
+        assert!(!again.writes() && again.links.is_empty() && again.conflicts.is_empty());
+        assert_eq!((again.counts.noop, again.counts.relabelled), (1, 1));
+        assert!(again.relabelled.is_empty(), "recorded once, at adoption");
+        // The planner then moves it, the export did not change: theirs stands, no conflict.
+        let moved = shift("u", 9, 480, "c");
+        let v2 = week(&[("g1", &moved)]);
+        let p = merge(
+            &[want("L1", &ours)],
+            &links,
+            &no_held(),
+            Some(&v2),
+            OnConflict::Park,
+        );
+        assert!(!p.writes() && p.conflicts.is_empty(), "{p:?}");
+        assert_eq!(p.counts.kept_theirs, 1);
+        // The export moves it, Genesys did not change: ours is written over the adopted shift.
+        let later = shift("u", 10, 480, "c");
+        let p = merge(
+            &[want("L1", &later)],
+            &links,
+            &no_held(),
+            Some(&v),
+            OnConflict::Park,
+        );
+        assert!(p.conflicts.is_empty(), "{p:?}");
+        assert_eq!(
+            ops(&p),
+            vec![&Op::Replace {
+                legacy: "L1".into(),
+                gid: "g1".into(),
+                content: later
+            }]
+        );
+        // A different activity code or time is not the same shift: no adoption, an overlap.
+        let mut other = ours.clone();
+        other.acts[0].code = "d".into();
+        let v3 = week(&[("g1", &other)]);
+        let p = merge(
+            &[want("L1", &ours)],
+            &[],
+            &no_held(),
+            Some(&v3),
+            OnConflict::Park,
+        );
+        assert_eq!(p.counts.adopt, 0);
+        assert_eq!(p.conflicts[0].kind, ConflictKind::OverlapsUnowned);
+    }
+
+    #[test]
     fn a_linked_shift_gone_from_genesys_relinks_to_an_identical_one_instead_of_adding_again() {
         // What zd2gc itself re-created (a trade's move, an overwrite after a deletion) must not
         // be added once more in the next round.
@@ -964,9 +1076,13 @@ mod tests {
             0..5i64,
             prop_oneof![Just(240i64), Just(300)],
             0..2u8,
+            0..2usize,
         )
-            .prop_map(|(u, slot, len, code)| {
-                shift(&format!("u{u}"), slot * 4, len, &format!("c{code}"))
+            .prop_map(|(u, slot, len, code, desc)| {
+                let mut c = shift(&format!("u{u}"), slot * 4, len, &format!("c{code}"));
+                // A planner's label for the same activity.
+                c.acts[0].desc = ["On Queue Work", "Meal"][desc].into();
+                c
             })
     }
 
@@ -1191,11 +1307,12 @@ mod tests {
                     continue;
                 }
                 let l = links.iter().find(|l| l.legacy == d.legacy);
-                let kept = l.is_some_and(|l| l.base.as_ref() == Some(&d.content) && theirs.get(&l.gid) != Some(&d.content));
+                // Descriptions aside (they are labels: a planner's stand).
+                let kept = l.is_some_and(|l| same(l.base.as_ref(), &d.content) && !theirs.get(&l.gid).is_some_and(|t| t.same_shape(&d.content)));
                 if kept {
                     prop_assert_eq!(now.get(&l.unwrap().gid), theirs.get(&l.unwrap().gid));
                 } else {
-                    prop_assert!(now.values().any(|s| *s == d.content), "{} does not hold ours: {:?}", d.legacy, plan);
+                    prop_assert!(now.values().any(|s| s.same_shape(&d.content)), "{} does not hold ours: {:?}", d.legacy, plan);
                 }
             }
             // Nothing desired is duplicated by the writes: at most one new copy per desired shift.

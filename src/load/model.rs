@@ -31,6 +31,22 @@ impl Content {
         self
     }
 
+    /// Equal in user, start, length and activities' codes and times: equal but for the
+    /// activities' descriptions, which are labels (a planner's "Meal" where the export says
+    /// "Lunch" is the same shift). Activities are sorted by start, length and code first, so the
+    /// comparison is order-independent.
+    pub fn same_shape(&self, o: &Content) -> bool {
+        self.user == o.user
+            && self.start == o.start
+            && self.len == o.len
+            && self.acts.len() == o.acts.len()
+            && self
+                .acts
+                .iter()
+                .zip(&o.acts)
+                .all(|(a, b)| a.start == b.start && a.len == b.len && a.code == b.code)
+    }
+
     pub fn end(&self) -> i64 {
         self.start + self.len * 60
     }

@@ -354,6 +354,8 @@ async fn run_week_inner(
             )
         })
         .map_err(|e| Failed(e.to_string(), None))?;
+        sh.with_db(|c| journal::record_relabelled(c, sh.run_id, bu, week, &plan.relabelled))
+            .map_err(|e| Failed(e.to_string(), None))?;
         overwritten.extend(plan.conflicts.iter().filter(|c| c.overwritten).cloned());
         if !plan.writes() {
             let mut conflicts: Vec<Conflict> = plan.conflicts.clone();
