@@ -10,8 +10,13 @@ pub enum Exit {
     Findings,
     /// 2: the tool itself could not run (I/O failure, database failure, a stage not built yet, a bug).
     Failure,
-    /// 3: a load finished only in part (some weeks failed or were parked); resume with `zd2gc load`.
+    /// 3: a load finished only in part (some weeks failed or were not reached); resume with
+    /// `zd2gc load`.
     Partial,
+    /// 4: a load did everything it could, but some shifts are parked as conflicts (both the export
+    /// and a planner changed them): re-running changes nothing; a person decides (`zd2gc status`
+    /// shows both sides; `load --on-conflict ours` writes ours over them).
+    Conflicts,
     /// 130: interrupted (Ctrl-C); state is checkpointed and the command can be resumed.
     Interrupted,
 }
@@ -23,6 +28,7 @@ impl Exit {
             Exit::Findings => 1,
             Exit::Failure => 2,
             Exit::Partial => 3,
+            Exit::Conflicts => 4,
             Exit::Interrupted => 130,
         }
     }
@@ -34,6 +40,7 @@ impl Exit {
             Exit::Findings => "findings",
             Exit::Failure => "failure",
             Exit::Partial => "partial",
+            Exit::Conflicts => "conflicts",
             Exit::Interrupted => "interrupted",
         }
     }
@@ -44,9 +51,10 @@ impl Exit {
             match e {
                 Exit::Ok => 0,
                 Exit::Findings => 1,
-                Exit::Partial => 2,
-                Exit::Failure => 3,
-                Exit::Interrupted => 4,
+                Exit::Conflicts => 2,
+                Exit::Partial => 3,
+                Exit::Failure => 4,
+                Exit::Interrupted => 5,
             }
         }
         if rank(other) > rank(self) {

@@ -277,6 +277,68 @@ async fn trades_are_listed_without_match_evaluation_and_a_download_url_is_follow
     assert!(!dl.1, "the bearer token reached the download host: {dl:?}");
 }
 
+fn zd2gc_load(
+    dir: &std::path::Path,
+    emu: &RunningEmulator,
+    extra: &[&str],
+) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_zd2gc"))
+        .args(["--dir", dir.to_str().unwrap(), "--no-progress", "load"])
+        .args(["--max-rpm", "20000", "--settle-timeout", "2"])
+        .args(extra)
+        .env("ZD2GC_API_URL", emu.base_url())
+        .env("ZD2GC_LOGIN_URL", emu.base_url())
+        .env("GENESYSCLOUD_OAUTHCLIENT_ID", emu.client_id())
+        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", emu.client_secret())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn parked_conflicts_alone_exit_4_with_what_to_do_not_a_resume() {
+    // A planner's shift of another activity overlaps the first desired shift of u-00000.
+    let mut fixture = org(20, 1);
+    let mut s = planner_schedule("p-week-05", "2026-01-05", 1);
+    s.agent_schedules =
+        vec![serde_json::from_value(serde_json::json!({
+        "userId": "u-00000",
+        "shifts": [{"id": "planner-1", "startDate": "2026-01-05T07:00:00Z", "lengthMinutes": 60,
+            "activities": [{"activityCodeId": "ac-0-2", "startDate": "2026-01-05T07:00:00Z",
+                "lengthMinutes": 60, "description": "Team meeting"}]}]
+    }))
+    .unwrap()];
+    fixture.schedules = vec![s];
+    let emu = Emulator::start(EmulatorConfig::with_fixture(fixture.clone())).unwrap();
+    let dir = migration_dir();
+    synth::write_desired(dir.path(), &fixture, 10, 1, 0).unwrap();
+    for run in 0..2 {
+        let out = zd2gc_load(dir.path(), &emu, &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "run {run}: {stderr}");
+        assert!(
+            stderr.contains("1 shift(s) in 1 week(s) parked as conflicts"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("status") && stderr.contains("--on-conflict ours"),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains("resume"),
+            "a re-run cannot fix a conflict: {stderr}"
+        );
+    }
+    // Writing ours over it ends the load cleanly.
+    let out = zd2gc_load(dir.path(), &emu, &["--on-conflict", "ours"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn the_paris_sample_adopts_the_planner_week_whose_descriptions_differ() {
     // samples/org.json holds a planner's published week whose activities say "Meal" where the

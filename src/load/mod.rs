@@ -269,8 +269,10 @@ impl LoadReport {
     pub fn exit(&self) -> Exit {
         if self.interrupted {
             Exit::Interrupted
-        } else if self.weeks_failed > 0 || self.weeks_conflict > 0 {
+        } else if self.weeks_failed > 0 || self.weeks_not_started > 0 {
             Exit::Partial
+        } else if self.weeks_conflict > 0 {
+            Exit::Conflicts
         } else {
             Exit::Ok
         }
@@ -954,20 +956,23 @@ pub fn print_load_summary(ui: &Ui, r: &LoadReport, dir: &Path) {
             d = dir.display()
         ));
     }
-    if r.conflicts > 0 {
-        ui.info(format!(
-            "  parked conflicts: `zd2gc --dir {} status` shows both sides",
-            dir.display()
-        ));
-    }
     if r.interrupted {
         // Shown even with --quiet: the one line an interrupted operator needs.
         ui.warn(format!(
             "interrupted; the journal is checkpointed; resume with: zd2gc --dir {} load",
             dir.display()
         ));
-    } else if r.weeks_failed > 0 || r.weeks_conflict > 0 {
+    } else if r.weeks_failed > 0 || r.weeks_not_started > 0 {
         ui.info(format!("  resume with: zd2gc --dir {} load", dir.display()));
+    }
+    if r.conflicts > 0 {
+        // Not a resume situation: running load again parks the same conflicts.
+        ui.warn(format!(
+            "{} shift(s) in {} week(s) parked as conflicts: both the export and Genesys changed them since zd2gc wrote them, and running load again changes nothing. Review both sides with `zd2gc --dir {d} status`; leave them (Genesys keeps its version) or write the export's over them with `zd2gc --dir {d} load --on-conflict ours`",
+            r.conflicts,
+            r.weeks_conflict,
+            d = dir.display()
+        ));
     }
     ui.json_summary(&serde_json::to_value(r).unwrap_or_default());
 }
