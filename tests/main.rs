@@ -9,6 +9,7 @@ mod lines;
 mod load;
 mod load_real;
 mod map;
+mod online;
 mod pipeline;
 mod real_exports;
 mod security;

@@ -44,6 +44,8 @@ impl DesiredState {
 #[derive(Debug, Clone)]
 pub struct LastValidation {
     pub snapshot_id: String,
+    /// The validate run (a map run inside validate has the same or a smaller id).
+    pub run_id: i64,
     pub errors: i64,
     pub report_path: String,
 }
@@ -63,13 +65,14 @@ pub fn last_validation(conn: &Connection) -> Result<Option<LastValidation>> {
     }
     Ok(conn
         .query_row(
-            "SELECT snapshot_id, errors, report_path FROM validations ORDER BY id DESC LIMIT 1",
+            "SELECT snapshot_id, errors, report_path, run_id FROM validations ORDER BY id DESC LIMIT 1",
             [],
             |r| {
                 Ok(LastValidation {
                     snapshot_id: r.get(0)?,
                     errors: r.get(1)?,
                     report_path: r.get(2)?,
+                    run_id: r.get(3)?,
                 })
             },
         )
@@ -129,8 +132,34 @@ pub fn gate(
             Some("run `zd2gc map` and `zd2gc validate` again, then load".to_string()),
         ));
     }
+    // Is the desired state current (docs/mappings.md, "Is map current?")? The same answer
+    // validate acts on: load does not map again itself (what it would load must be validated
+    // first), it says what changed.
+    let rec = match crate::map::current::check(conn, dir, None)? {
+        crate::map::current::Currency::Stale(_, changes) => {
+            return Err(Error::usage(
+                format!("the desired state is out of date: {}", changes.join("; ")),
+                Some("run `zd2gc validate`: it maps again the way the last map ran (online stays online), then load".to_string()),
+            ));
+        }
+        crate::map::current::Currency::Current(rec) => Some(rec),
+        crate::map::current::Currency::Missing(_) => None,
+    };
+    let last = last_validation(conn)?;
+    if let (Some(rec), Some(v)) = (&rec, &last)
+        && v.run_id < rec.run_id
+        && v.snapshot_id == mapped
+    {
+        return Err(Error::usage(
+            format!(
+                "map ran again (run {}) after the last validation (run {})",
+                rec.run_id, v.run_id
+            ),
+            Some("run `zd2gc validate` again before loading".to_string()),
+        ));
+    }
     let mut error_ids = HashSet::new();
-    match last_validation(conn)? {
+    match last {
         Some(v) if v.snapshot_id != mapped => {
             return Err(Error::usage(
                 format!(

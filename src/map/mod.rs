@@ -22,6 +22,7 @@
 
 pub mod agents;
 pub mod core;
+pub mod current;
 pub mod online;
 pub mod tables;
 pub mod trades;
@@ -406,6 +407,8 @@ pub fn map_dir(dir: &Path, cfg: &Config, opts: &MapOptions) -> Result<MapOutcome
         .mappings
         .clone()
         .unwrap_or_else(|| dir.join("mappings"));
+    // Hashed before they are read: an edit made while map runs shows as a change next time.
+    let inputs = current::files_now(dir, &mappings);
     let mut diags = Vec::new();
     let tables = tables::load(&mappings, &mut diags).map_err(|e| {
         if diags.len() > 1 {
@@ -472,6 +475,7 @@ pub fn map_dir(dir: &Path, cfg: &Config, opts: &MapOptions) -> Result<MapOutcome
         agents_file,
         &mut state,
         run.id,
+        (&inputs, &mappings),
     );
     let (outcome, exit_code, counts) = match &res {
         Ok(o) => (
@@ -513,6 +517,7 @@ fn map_inner(
     agents_file: Option<String>,
     state: &mut Connection,
     run_id: i64,
+    (inputs, mappings): (&current::Files, &Path),
 ) -> Result<MapOutcome> {
     let mut out = MapOutcome {
         run_id,
@@ -1114,6 +1119,22 @@ fn map_inner(
         "INSERT INTO meta(key, value) VALUES ('mapped_snapshot_id', ?1)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         [snapshot_id],
+    )?;
+    // What this run used: the record `validate` and `load` compare with (see [`current`]).
+    current::record(
+        &tx,
+        &current::MapInputs {
+            run_id,
+            snapshot_id: snapshot_id.to_string(),
+            config_sha256: inputs.config_sha256.clone(),
+            mappings_dir: std::fs::canonicalize(mappings)
+                .unwrap_or_else(|_| mappings.to_path_buf())
+                .display()
+                .to_string(),
+            tables: inputs.tables.clone(),
+            online: out.online,
+            cache_generation: current::cache_generation(&tx)?,
+        },
     )?;
     out.findings = sink.count;
     out.errors = sink.errors;

@@ -66,9 +66,9 @@ impl<'a> Online<'a> {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        if let Some((v, run)) = row
-            && (!self.refresh || run == self.run_id)
-            && let Ok(t) = serde_json::from_str(&v)
+        if let Some((v, run)) = &row
+            && (!self.refresh || *run == self.run_id)
+            && let Ok(t) = serde_json::from_str(v)
         {
             self.hits += 1;
             return Ok(t);
@@ -76,6 +76,14 @@ impl<'a> Online<'a> {
         let t = self.rt.block_on(fetch(self.client)).map_err(Error::from)?;
         self.fetched += 1;
         let v = serde_json::to_string(&t).expect("model serializes");
+        // A refreshed answer that differs from the one an earlier map used makes that map stale
+        // (trades only link the crosswalk: they do not count).
+        if kind != "shift-trades"
+            && let Some((old, _)) = &row
+            && *old != v
+        {
+            super::current::bump_cache_generation(self.conn)?;
+        }
         self.conn.execute(
             "INSERT INTO genesys_cache(kind, key, value, fetched_at, run_id) VALUES (?1,?2,?3,?4,?5)
              ON CONFLICT(kind, key) DO UPDATE SET value = excluded.value, fetched_at = excluded.fetched_at, run_id = excluded.run_id",

@@ -13,8 +13,9 @@
 //! - memory does not grow with the export: shifts and tasks are streamed in SQLite index order
 //!   (by shift id, merge-joined; then by agent, one agent's shifts at a time); only findings,
 //!   agents and per-week counts are held;
-//! - mapping-dependent rules come from `map`; when map's results are missing or older than the
-//!   snapshot, the mapping tables or zd2gc.toml, validate runs map's offline resolution first.
+//! - mapping-dependent rules come from `map`; when something map depends on changed since it ran
+//!   (the snapshot, the mapping tables, zd2gc.toml, refreshed Genesys answers), validate says what
+//!   and maps again the way the last map ran ([`crate::map::current`]): online stays online.
 
 pub mod agents;
 pub mod record;
@@ -36,8 +37,8 @@ use zones::{ZoneSel, Zones};
 
 /// Pre-flight validation report (terminal, HTML, JSON).
 ///
-/// Runs every validation rule on the staged export (and map's results; map runs offline first when
-/// its results are missing or stale). Exit status: 0 ready to load, 1 error findings, 2 the tool
+/// Runs every validation rule on the staged export (and map's results; when something map depends
+/// on changed since it ran, map runs again first, online if it last ran online). Exit status: 0 ready to load, 1 error findings, 2 the tool
 /// could not run. The JSON report is also kept in DIR/reports/.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ValidateArgs {
@@ -56,7 +57,8 @@ pub struct ValidateArgs {
 /// Whether validate runs `map` first.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Remap {
-    /// When map's results are missing or stale (the default).
+    /// When something map depends on changed since it ran (the default; see
+    /// [`crate::map::current`]).
     #[default]
     Auto,
     /// Always (tests).
@@ -70,6 +72,9 @@ pub enum Remap {
 pub struct ValidateOptions {
     pub mappings: Option<PathBuf>,
     pub remap: Remap,
+    /// How to reach Genesys when the last map ran online and must run again (`Off`: no
+    /// credentials; the map then runs offline and says so).
+    pub online: crate::map::OnlineMode,
     /// The command line, for the audit record.
     pub argv: String,
     /// How many index look-ups the file-order task walk may make before it gives up for the
@@ -86,8 +91,8 @@ pub struct Outcome {
     pub run_id: i64,
     /// The JSON report kept in the migration directory.
     pub report_path: PathBuf,
-    /// Whether map ran first (and its seconds).
-    pub mapped: Option<f64>,
+    /// Whether map ran first: what changed, how it mapped.
+    pub mapped: Option<crate::map::current::Remapped>,
 }
 
 /// Findings being collected, with the configured severities.
@@ -212,26 +217,36 @@ pub fn validate_dir(dir: &Path, cfg: &Config, opts: &ValidateOptions) -> Result<
         .and_then(|s| chrono::DateTime::parse_from_rfc3339(&s).ok())
         .map_or(i64::MAX, |d| d.timestamp());
 
-    // Map first when its results are missing or stale.
-    let mut state = crate::db::open_state(dir)?;
-    let fresh = match opts.remap {
-        Remap::Always => false,
-        Remap::Never => true,
-        Remap::Auto => map_is_fresh(&state, dir, &mappings, &snapshot_id)?,
-    };
-    let mut mapped = None;
-    if !fresh {
-        let o = crate::map::map_dir(
+    // Map first when something it depends on changed (the way it last ran).
+    let mapped = match opts.remap {
+        Remap::Never => None,
+        Remap::Auto => crate::map::current::ensure_current(
             dir,
             cfg,
-            &crate::map::MapOptions {
-                mappings: Some(mappings.clone()),
-                argv: "(run by validate)".into(),
-                ..Default::default()
-            },
-        )?;
-        mapped = Some(o.seconds);
-    }
+            &mappings,
+            &opts.online,
+            "(run by validate)",
+        )?,
+        Remap::Always => {
+            let o = crate::map::map_dir(
+                dir,
+                cfg,
+                &crate::map::MapOptions {
+                    mappings: Some(mappings.clone()),
+                    argv: "(run by validate)".into(),
+                    ..Default::default()
+                },
+            )?;
+            Some(crate::map::current::Remapped {
+                changes: vec!["asked to map again".into()],
+                online: false,
+                fallback: None,
+                seconds: o.seconds,
+                online_calls: 0,
+            })
+        }
+    };
+    let mut state = crate::db::open_state(dir)?;
     let run = crate::db::run_start(&state, "validate", &opts.argv)?;
     let res = run_rules(
         dir,
@@ -457,45 +472,6 @@ fn run_rules(
     Ok(r)
 }
 
-/// Whether map's results belong to this snapshot and are newer than the mapping tables and the
-/// configuration.
-fn map_is_fresh(
-    state: &Connection,
-    dir: &Path,
-    mappings: &Path,
-    snapshot_id: &str,
-) -> Result<bool> {
-    let started: Option<String> = state
-        .query_row(
-            "SELECT started_at FROM runs WHERE command = 'map' AND outcome IN ('ok', 'findings')
-             AND inputs_sha256 = ?1 ORDER BY id DESC LIMIT 1",
-            [snapshot_id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let Some(started) = started
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(&s).ok())
-        .map(|d| d.timestamp())
-    else {
-        return Ok(false);
-    };
-    let mut paths = vec![dir.join(crate::config::FILE_NAME)];
-    if let Ok(rd) = std::fs::read_dir(mappings) {
-        paths.extend(rd.flatten().map(|e| e.path()));
-    }
-    for p in paths {
-        if let Ok(m) = std::fs::metadata(&p).and_then(|m| m.modified()) {
-            let secs = m
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64);
-            if secs >= started {
-                return Ok(false);
-            }
-        }
-    }
-    Ok(true)
-}
-
 /// Read back the source line of the findings the terminal shows (one pass per file).
 fn attach_lines(cfg: &Config, snap: &Connection, report: &mut Report) {
     let Ok(Some(export_dir)) = snap
@@ -620,14 +596,17 @@ fn run_inner(args: &ValidateArgs, ctx: &Ctx) -> Result<Exit> {
     let opts = ValidateOptions {
         mappings: args.mappings.clone(),
         remap: Remap::Auto,
+        online: crate::map::OnlineMode::FromConfig,
         argv: ctx.argv.join(" "),
         task_walk_max_jumps: None,
     };
     let o = validate_dir(&ctx.dir, &cfg, &opts)?;
-    if let Some(secs) = o.mapped {
-        ui.info(format!(
-            "map: the desired state was missing or stale; mapped offline first ({secs:.2}s)"
-        ));
+    if let Some(m) = &o.mapped {
+        if m.fallback.is_some() {
+            ui.warn(m.describe());
+        } else {
+            ui.info(m.describe());
+        }
     }
     let r = &o.report;
     if let Some(p) = &args.report_json {
