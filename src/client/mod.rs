@@ -817,6 +817,35 @@ impl Client {
         }
     }
 
+    /// A management unit with its business unit (what the agent's management-unit answer may
+    /// leave out; docs/genesys-contract.md); `None` when there is no such unit.
+    pub async fn management_unit(
+        &self,
+        mu_id: &str,
+    ) -> std::result::Result<Option<model::ManagementUnit>, ApiError> {
+        match self
+            .get(&format!(
+                "/api/v2/workforcemanagement/managementunits/{}",
+                enc(mu_id)
+            ))
+            .await
+        {
+            Ok(r) => Ok(Some(r)),
+            Err(e) if e.status == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every business unit of the org (`GET /businessunits`).
+    pub async fn business_units(
+        &self,
+    ) -> std::result::Result<Vec<model::NamedEntity>, ApiError> {
+        let l: model::Listing<model::NamedEntity> = self
+            .get("/api/v2/workforcemanagement/businessunits")
+            .await?;
+        Ok(l.entities)
+    }
+
     /// A business unit with its settings (zone, first day of week).
     pub async fn business_unit(
         &self,

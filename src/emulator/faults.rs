@@ -53,6 +53,9 @@ pub struct Faults {
     /// unpublished draft and an unpublished two-week draft starting that week (ids that sort
     /// first), as real planners' orgs do.
     pub drafts: bool,
+    /// Fidelity: leave `businessUnit` out of the agent's management-unit answer, as Genesys does
+    /// without `expand=businessUnit` (the client then asks `GET /managementunits/{muId}`).
+    pub omit_agent_business_unit: bool,
 }
 
 impl Default for Faults {
@@ -74,6 +77,7 @@ impl Default for Faults {
             download_threshold: 500,
             query_processing_rate: 0.0,
             drafts: false,
+            omit_agent_business_unit: false,
         }
     }
 }

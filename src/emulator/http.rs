@@ -559,6 +559,9 @@ fn route(st: &mut State, req: &Req<'_>, rest: &[&str], now: Instant) -> Reply {
         ["workforcemanagement", "agents", uid, "managementunit"] if m == Method::GET => {
             ok_or_error(st.agent_management_unit(uid), cid)
         }
+        ["workforcemanagement", "managementunits", mu] if m == Method::GET => {
+            ok_or_error(st.management_unit(mu), cid)
+        }
         ["workforcemanagement", "businessunits"] if m == Method::GET => {
             Reply::json(200, &st.business_units())
         }

@@ -338,6 +338,10 @@ pub struct EmulateArgs {
     /// Every week whose schedule list is read also holds unpublished drafts (one- and two-week).
     #[arg(long)]
     pub drafts: bool,
+    /// Leave `businessUnit` out of the agent's management-unit answer (as Genesys does without
+    /// `expand`): clients must ask `GET /managementunits/{muId}`.
+    #[arg(long)]
+    pub omit_agent_business_unit: bool,
 }
 
 impl EmulateArgs {
@@ -359,6 +363,7 @@ impl EmulateArgs {
             download_threshold: self.download_threshold,
             query_processing_rate: self.query_processing_rate,
             drafts: self.drafts,
+            omit_agent_business_unit: self.omit_agent_business_unit,
         }
     }
 }

@@ -797,9 +797,31 @@ impl State {
                 &mu.id,
                 format!("/api/v2/workforcemanagement/managementunits/{}", mu.id),
             ),
+            business_unit: (!self.faults.omit_agent_business_unit).then(|| {
+                reference(
+                    &mu.bu,
+                    format!("/api/v2/workforcemanagement/businessunits/{}", mu.bu),
+                )
+            }),
+        })
+    }
+
+    /// `GET /managementunits/{muId}`: the unit with its business unit.
+    pub fn management_unit(&self, mu_id: &str) -> Result<m::ManagementUnit, ApiError> {
+        let mu = self
+            .mus
+            .get(mu_id)
+            .ok_or_else(|| ApiError::not_found("management unit", mu_id))?;
+        Ok(m::ManagementUnit {
+            id: mu.id.clone(),
+            name: mu.name.clone(),
             business_unit: Some(reference(
                 &mu.bu,
                 format!("/api/v2/workforcemanagement/businessunits/{}", mu.bu),
+            )),
+            self_uri: Some(format!(
+                "/api/v2/workforcemanagement/managementunits/{}",
+                mu.id
             )),
         })
     }

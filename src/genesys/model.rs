@@ -186,6 +186,20 @@ pub struct AgentManagementUnitReference {
     pub business_unit: Option<EntityReference>,
 }
 
+/// `ManagementUnit` (`GET /workforcemanagement/managementunits/{muId}`): the fields the toolkit
+/// reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagementUnit {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_unit: Option<EntityReference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_uri: Option<String>,
+}
+
 /// `BusinessUnitResponse` (`GET /businessunits/{buId}?expand=settings`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

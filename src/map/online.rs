@@ -92,6 +92,63 @@ impl<'a> Online<'a> {
         Ok(t)
     }
 
+    /// The Genesys users whose e-mail is `email` (trimmed, lower-cased), deleted ones left out,
+    /// compared as the contract says (the search is byte-exact; the answer is checked again here).
+    pub fn users_by_email(&mut self, email: &str) -> Result<Vec<model::User>> {
+        let email = email.trim().to_lowercase();
+        let e = email.as_str();
+        let users: Vec<model::User> = self.cached("users-by-email", e, |c| async move {
+            c.users_by_email(e).await
+        })?;
+        let mut seen = BTreeSet::new();
+        Ok(users
+            .into_iter()
+            .filter(|u| {
+                u.email
+                    .as_deref()
+                    .map(|x| x.trim().to_lowercase())
+                    .as_deref()
+                    == Some(e)
+                    && u.state.as_deref() != Some("deleted")
+            })
+            .filter(|u| seen.insert(u.id.clone()))
+            .collect())
+    }
+
+    /// A management unit (with its business unit).
+    pub fn management_unit(&mut self, mu: &str) -> Result<Option<model::ManagementUnit>> {
+        self.cached("management-unit", mu, |c| async move {
+            c.management_unit(mu).await
+        })
+    }
+
+    /// Every business unit of the org.
+    pub fn business_units(&mut self) -> Result<Vec<model::NamedEntity>> {
+        self.cached("business-units", "", |c| async move {
+            c.business_units().await
+        })
+    }
+
+    /// A user's management unit and that unit's business unit: from the agent's management-unit
+    /// answer, or, when that answer has no `businessUnit` (Genesys fills it only on expand), from
+    /// `GET /managementunits/{muId}`. `None`: the user is in no management unit.
+    pub fn agent_units(&mut self, user: &str) -> Result<Option<(String, Option<String>)>> {
+        let mu: Option<model::AgentManagementUnitReference> =
+            self.cached("agent-management-unit", user, |c| async move {
+                c.agent_management_unit(user).await
+            })?;
+        let Some(mu) = mu else { return Ok(None) };
+        let mu_id = mu.management_unit.id;
+        let bu = match mu.business_unit {
+            Some(b) => Some(b.id),
+            None => self
+                .management_unit(&mu_id)?
+                .and_then(|m| m.business_unit)
+                .map(|b| b.id),
+        };
+        Ok(Some((mu_id, bu)))
+    }
+
     /// Find users by e-mail and units by user, for the agents that own shifts or trades.
     pub fn fill_agents(&mut self, agents: &[ExportAgent], res: &mut [AgentRes]) -> Result<()> {
         for (a, r) in agents.iter().zip(res.iter_mut()) {
@@ -101,22 +158,12 @@ impl<'a> Online<'a> {
             if r.user_id.is_none()
                 && let Some(email) = &a.email
             {
-                let users: Vec<model::User> =
-                    self.cached("users-by-email", email, |c| async move {
-                        c.users_by_email(email).await
-                    })?;
-                let ids: BTreeSet<String> = users
+                let mut ids: Vec<String> = self
+                    .users_by_email(email)?
                     .into_iter()
-                    .filter(|u| {
-                        u.email
-                            .as_deref()
-                            .map(|e| e.trim().to_lowercase())
-                            .as_deref()
-                            == Some(email.as_str())
-                            && u.state.as_deref() != Some("deleted")
-                    })
                     .map(|u| u.id)
                     .collect();
+                ids.sort();
                 match ids.len() {
                     0 => {}
                     1 => {
@@ -130,27 +177,30 @@ impl<'a> Online<'a> {
                                 a.agent_id,
                                 ids.len()
                             ),
-                            candidates: ids.into_iter().collect(),
+                            candidates: ids,
                         });
                         continue;
                     }
                 }
             }
+            // A management unit from the table without its business unit: that unit's.
+            if r.business_unit_id.is_none()
+                && let Some(mu) = r.management_unit_id.clone()
+            {
+                r.business_unit_id = self
+                    .management_unit(&mu)?
+                    .and_then(|m| m.business_unit)
+                    .map(|b| b.id);
+            }
             if let Some(user) = r.user_id.clone()
                 && (r.management_unit_id.is_none() || r.business_unit_id.is_none())
+                && let Some((mu, bu)) = self.agent_units(&user)?
             {
-                let u = user.as_str();
-                let mu: Option<model::AgentManagementUnitReference> =
-                    self.cached("agent-management-unit", u, |c| async move {
-                        c.agent_management_unit(u).await
-                    })?;
-                if let Some(mu) = mu {
-                    if r.management_unit_id.is_none() {
-                        r.management_unit_id = Some(mu.management_unit.id);
-                    }
-                    if r.business_unit_id.is_none() {
-                        r.business_unit_id = mu.business_unit.map(|b| b.id);
-                    }
+                if r.management_unit_id.is_none() {
+                    r.management_unit_id = Some(mu);
+                }
+                if r.business_unit_id.is_none() {
+                    r.business_unit_id = bu;
                 }
             }
         }
