@@ -119,3 +119,77 @@ fn validate_keeps_what_map_online_resolved() {
     assert!(!err.contains("map:"), "{err}");
     assert_eq!(cli.findings("unmapped-agent"), 1, "{err}");
 }
+
+/// When a table changes after `map --online`, validate says what changed and maps again online
+/// (through the cache); without credentials it maps offline and says so; load refuses a desired
+/// state that is out of date, or a validation older than the last map. The agent's
+/// management-unit answer leaves `businessUnit` out here (as Genesys does without expand): the
+/// business unit comes from `GET /managementunits/{muId}`.
+#[test]
+fn validate_maps_again_the_same_way_and_load_says_what_changed() {
+    let cli = Cli::new(sample_org());
+    cli.emu
+        .set_faults(zd2gc::emulator::Faults {
+            omit_agent_business_unit: true,
+            ..Default::default()
+        })
+        .unwrap();
+    let dir = cli.dir();
+    cli.ok(&["init", dir.to_str().unwrap()], &[0]);
+    let export = root().join("samples/paris-cutover");
+    cli.ok(&["extract", export.to_str().unwrap()], &[0]);
+    let header = "zendesk_agent_id,email,genesys_user_id,management_unit_id,business_unit_id";
+    blank(&dir, "agents.csv", header);
+    blank(
+        &dir,
+        "business_units.csv",
+        "business_unit_id,name,time_zone,start_day_of_week",
+    );
+    cli.ok(&["map", "--online"], &[0, 1]);
+    assert_eq!(cli.findings("unmapped-agent"), 1);
+    // Three management units in the org: each asked once for its business unit.
+    let mus: i64 = cli
+        .db()
+        .query_row(
+            "SELECT count(*) FROM genesys_cache WHERE kind = 'management-unit'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(mus, 3);
+
+    // A table changes: validate says which, and maps again online, asking Genesys nothing.
+    let agents = dir.join("mappings/agents.csv");
+    std::fs::write(&agents, format!("{header}\n381447001,,,,\n")).unwrap();
+    let err = cli.ok(&["validate"], &[1]);
+    assert!(err.contains("mappings/agents.csv changed"), "{err}");
+    assert!(err.contains("mapped again online"), "{err}");
+    assert!(err.contains("0 new call(s)"), "{err}");
+    assert_eq!(cli.findings("unmapped-agent"), 1, "{err}");
+
+    // Load after a change it has not seen validated: refused, saying what changed.
+    std::fs::write(&agents, format!("{header}\n")).unwrap();
+    let (code, _, err) = cli.run_with(&["load", "--allow-errors"], true);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("out of date") && err.contains("mappings/agents.csv changed"),
+        "{err}"
+    );
+
+    // Without credentials validate cannot stay online: it maps offline and says so.
+    let (code, _, err) = cli.run_with(&["validate"], false);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("mapped offline"), "{err}");
+    assert!(err.contains("the last map ran online"), "{err}");
+    assert!(cli.findings("unmapped-agent") > 1);
+
+    // map --online again, then validate: current, nothing mapped again; a second map makes the
+    // validation older than the map, which load refuses.
+    cli.ok(&["map", "--online"], &[0, 1]);
+    let err = cli.ok(&["validate"], &[1]);
+    assert!(!err.contains("map:"), "{err}");
+    cli.ok(&["map", "--online"], &[0, 1]);
+    let (code, _, err) = cli.run_with(&["load", "--allow-errors"], true);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("after the last validation"), "{err}");
+}
