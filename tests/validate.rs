@@ -217,8 +217,6 @@ fn terminal_filters() -> Vec<(&'static str, &'static str)> {
         (r"in \d+\.\d+s", "in [SECS]"),
         (r"\(\d+\.\d+s\)", "([SECS])"),
         (r"report kept in \S+", "report kept in [PATH]"),
-        // Whether map ran first depends on file times within the same second.
-        (r"(?m)^map: the desired state.*\n", ""),
     ]
 }
 

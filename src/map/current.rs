@@ -134,7 +134,7 @@ pub fn check(conn: &Connection, dir: &Path, mappings: Option<&Path>) -> Result<C
     let Some(rec) = recorded(conn)? else {
         let mapped = crate::load::desired::mapped_snapshot(conn)?;
         return Ok(Currency::Missing(match mapped {
-            None => "map has not run yet".into(),
+            None => "no desired state yet".into(),
             Some(_) => "the last map did not record what it used (an older zd2gc)".into(),
         }));
     };
