@@ -52,6 +52,8 @@ pub enum Command {
     Extract(crate::extract::ExtractArgs),
     /// Turn the staged export into Genesys shapes and fill the crosswalk.
     Map(crate::map::MapArgs),
+    /// Work on the mapping tables (`mappings pull`: draft them from Genesys Cloud).
+    Mappings(crate::mappings::MappingsArgs),
     /// Pre-flight validation report (terminal, HTML, JSON).
     Validate(crate::validate::ValidateArgs),
     /// Show what `load` would do per business-unit week.
@@ -158,6 +160,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Init(_) => "init",
         Command::Extract(_) => "extract",
         Command::Map(_) => "map",
+        Command::Mappings(_) => "mappings",
         Command::Validate(_) => "validate",
         Command::Plan(_) => "plan",
         Command::Load(_) => "load",
@@ -228,6 +231,7 @@ fn dispatch(command: Command, ctx: &Ctx) -> Result<Exit> {
         Command::Emulate(a) => crate::emulator::run_cli(&a, ctx),
         Command::Rehearse(a) => crate::rehearse::run(&a, ctx),
         Command::Map(a) => crate::map::run(&a, ctx),
+        Command::Mappings(a) => crate::mappings::run(&a, ctx),
         Command::Validate(a) => crate::validate::run(&a, ctx),
         Command::Plan(a) => crate::load::run_plan(&a, ctx),
         Command::Load(a) => crate::load::run_load(&a, ctx),

@@ -18,6 +18,7 @@ pub mod init;
 pub mod lines;
 pub mod load;
 pub mod map;
+pub mod mappings;
 pub mod rehearse;
 pub mod report;
 pub mod rules;

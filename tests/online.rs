@@ -62,10 +62,7 @@ impl Cli {
     /// Run and check the exit code; returns stderr.
     pub fn ok(&self, args: &[&str], want: &[i32]) -> String {
         let (code, out, err) = self.run_with(args, true);
-        assert!(
-            want.contains(&code),
-            "{args:?}: exit {code}\n{err}\n{out}"
-        );
+        assert!(want.contains(&code), "{args:?}: exit {code}\n{err}\n{out}");
         err
     }
 
@@ -192,4 +189,211 @@ fn validate_maps_again_the_same_way_and_load_says_what_changed() {
     let (code, _, err) = cli.run_with(&["load", "--allow-errors"], true);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("after the last validation"), "{err}");
+}
+
+/// The org of the samples, with activity codes named as the clean sample's tasks (a real org's
+/// planners often name them after the legacy tasks), and an inactive duplicate of one of them.
+pub fn clean_org() -> Fixture {
+    let mut org = sample_org();
+    for (b, bu) in org.business_units.iter_mut().enumerate() {
+        for (k, (name, cat, active)) in [
+            ("Phone", "OnQueueWork", true),
+            ("Back Office", "OffQueueWork", true),
+            ("Lunch", "Meal", true),
+            ("Lunch", "Meal", false),
+            ("Team Meeting", "Meeting", true),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            bu.activity_codes
+                .push(zd2gc::genesys::model::BusinessUnitActivityCode {
+                    id: format!("00000000-0000-4000-8000-0000000{b}{k:04}"),
+                    name: name.into(),
+                    active,
+                    default_code: false,
+                    category: cat.into(),
+                    metadata: None,
+                });
+        }
+    }
+    org
+}
+
+/// The clean sample, with one agent's e-mail in another case and padded with blanks (as a real
+/// export has them).
+fn clean_export(tmp: &Path) -> PathBuf {
+    let dir = tmp.join("export");
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["agents.jsonl", "shifts.jsonl", "shift_trades.jsonl"] {
+        let text = std::fs::read_to_string(root().join("samples/clean").join(f)).unwrap();
+        let text = text.replace(
+            "\"lucas.bernard@acme-support.example\"",
+            "\" Lucas.Bernard@ACME-support.example \"",
+        );
+        std::fs::write(dir.join(f), text).unwrap();
+    }
+    dir
+}
+
+const TABLES: &[(&str, &str)] = &[
+    (
+        "agents.csv",
+        "zendesk_agent_id,email,genesys_user_id,management_unit_id,business_unit_id",
+    ),
+    (
+        "business_units.csv",
+        "business_unit_id,name,time_zone,start_day_of_week",
+    ),
+    ("locations.csv", "location,time_zone,business_unit_id"),
+    (
+        "activities.csv",
+        "zendesk_task_name,genesys_activity_code_id,business_unit_id",
+    ),
+];
+
+/// init, every table blank, extract the clean sample (e-mail case and blanks varied), with the
+/// emulator failing as a real org does: 5xx, dropped answers, a rate limit, short tokens, and the
+/// agent's management-unit answer without its business unit.
+fn blank_clean() -> Cli {
+    let cli = Cli::new(clean_org());
+    cli.emu
+        .set_faults(zd2gc::emulator::Faults {
+            seed: 12,
+            error_rate: 0.05,
+            drop_rate: 0.02,
+            rate_limit_rpm: 1200,
+            token_lifetime_secs: 2,
+            omit_agent_business_unit: true,
+            ..Default::default()
+        })
+        .unwrap();
+    let dir = cli.dir();
+    cli.ok(&["init", dir.to_str().unwrap()], &[0]);
+    for (name, header) in TABLES {
+        blank(&dir, name, header);
+    }
+    let export = clean_export(cli.tmp.path());
+    cli.ok(&["extract", export.to_str().unwrap()], &[0]);
+    cli
+}
+
+/// After `map --online`: validate is ready, a second validate maps nothing again, load and verify
+/// succeed, and no command after map ran map again (the state's map record is map's own).
+fn validate_load_verify(cli: &Cli) {
+    let map_run = || -> i64 {
+        let v: String = cli
+            .db()
+            .query_row("SELECT value FROM meta WHERE key = 'map_inputs'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        serde_json::from_str::<serde_json::Value>(&v).unwrap()["run_id"]
+            .as_i64()
+            .unwrap()
+    };
+    let mapped_by = map_run();
+    let err = cli.ok(&["validate"], &[0]);
+    assert!(
+        err.contains("READY TO LOAD") || err.contains("ready to load"),
+        "{err}"
+    );
+    assert!(!err.contains("map:"), "validate mapped again:\n{err}");
+    let err = cli.ok(&["validate"], &[0]);
+    assert!(!err.contains("map:"), "validate mapped again:\n{err}");
+    let err = cli.ok(&["load", "--max-rpm", "3000"], &[0]);
+    assert!(!err.contains("map:"), "{err}");
+    cli.emu
+        .set_faults(zd2gc::emulator::Faults::default())
+        .unwrap();
+    let err = cli.ok(&["verify"], &[0]);
+    assert_eq!(map_run(), mapped_by, "{err}");
+    // The audit: one map run, and it was online.
+    let maps: Vec<(String, String)> = cli
+        .db()
+        .prepare(
+            "SELECT command, args FROM runs WHERE command = 'map' OR args LIKE '%run by validate%'",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(maps.len(), 1, "{maps:?}");
+    assert!(maps[0].1.contains("--online"), "{maps:?}");
+    let shifts: usize = cli
+        .emu
+        .dump()
+        .org
+        .schedules
+        .iter()
+        .flat_map(|s| s.agent_schedules.iter())
+        .map(|a| a.shifts.len())
+        .sum();
+    assert!(shifts >= 100, "{shifts} shifts in Genesys");
+}
+
+/// From `init` with blank tables: extract → `mappings pull` → map --online → validate (ready) →
+/// load → verify, against an emulator with faults.
+#[test]
+fn e2e_blank_tables_pull_then_map_online() {
+    let cli = blank_clean();
+    let dir = cli.dir();
+    let dry = cli.run_with(&["mappings", "pull", "--dry-run"], true);
+    assert_eq!(dry.0, 0, "{}\n{}", dry.2, dry.1);
+    assert!(
+        dry.1.contains("mappings/agents.csv: 10 row(s) added"),
+        "{}",
+        dry.1
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("mappings/agents.csv")).unwrap(),
+        format!("{}\n", TABLES[0].1),
+        "--dry-run writes nothing"
+    );
+    let err = cli.ok(&["mappings", "pull"], &[0]);
+    assert!(err.contains("agents: 10 of 10 resolved"), "{err}");
+    // What the dry run asked is cached: the pull asked nothing again.
+    assert!(err.contains("Genesys: 0 call(s)"), "{err}");
+    let agents = std::fs::read_to_string(dir.join("mappings/agents.csv")).unwrap();
+    // Lucas's e-mail was found whatever its case and blanks in the export.
+    let lucas = agents
+        .lines()
+        .find(|l| l.starts_with("381447002,"))
+        .unwrap();
+    assert_eq!(
+        lucas,
+        "381447002,lucas.bernard@acme-support.example,4df20cb9-5a9b-4857-bce8-fbdd80afc460,fe171370-ee75-45f2-b8f9-e52c2b9d59e9,5eac3200-a43b-4440-a8a1-a35668257610"
+    );
+    let bus = std::fs::read_to_string(dir.join("mappings/business_units.csv")).unwrap();
+    assert!(bus.contains(",America/Chicago,Sunday"), "{bus}");
+    let acts = std::fs::read_to_string(dir.join("mappings/activities.csv")).unwrap();
+    // The active Lunch code, not the inactive one, in each unit in use.
+    assert_eq!(acts.matches("\nLunch,").count(), 2, "{acts}");
+    assert!(
+        !acts.contains("00000000-0000-4000-8000-000000000003"),
+        "{acts}"
+    );
+    // A second pull: nothing asked, nothing changed.
+    let before: Vec<String> = TABLES
+        .iter()
+        .map(|(n, _)| std::fs::read_to_string(dir.join("mappings").join(n)).unwrap())
+        .collect();
+    let err = cli.ok(&["mappings", "pull"], &[0]);
+    assert!(err.contains("Genesys: 0 call(s)"), "{err}");
+    let after: Vec<String> = TABLES
+        .iter()
+        .map(|(n, _)| std::fs::read_to_string(dir.join("mappings").join(n)).unwrap())
+        .collect();
+    assert_eq!(before, after);
+    cli.ok(&["map", "--online"], &[0]);
+    validate_load_verify(&cli);
+}
+
+/// The same with `map --online` and no pull: map resolves from Genesys, validate keeps it.
+#[test]
+fn e2e_blank_tables_map_online_without_pull() {
+    let cli = blank_clean();
+    cli.ok(&["map", "--online"], &[0]);
+    validate_load_verify(&cli);
 }

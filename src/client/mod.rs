@@ -837,9 +837,7 @@ impl Client {
     }
 
     /// Every business unit of the org (`GET /businessunits`).
-    pub async fn business_units(
-        &self,
-    ) -> std::result::Result<Vec<model::NamedEntity>, ApiError> {
+    pub async fn business_units(&self) -> std::result::Result<Vec<model::NamedEntity>, ApiError> {
         let l: model::Listing<model::NamedEntity> = self
             .get("/api/v2/workforcemanagement/businessunits")
             .await?;

@@ -65,9 +65,7 @@ pub fn files_now(dir: &Path, mappings: &Path) -> Files {
     if let Ok(rd) = std::fs::read_dir(mappings) {
         for e in rd.flatten() {
             let p = e.path();
-            let is_csv = p
-                .extension()
-                .is_some_and(|x| x.eq_ignore_ascii_case("csv"));
+            let is_csv = p.extension().is_some_and(|x| x.eq_ignore_ascii_case("csv"));
             if !is_csv {
                 continue;
             }

@@ -97,9 +97,12 @@ impl<'a> Online<'a> {
     pub fn users_by_email(&mut self, email: &str) -> Result<Vec<model::User>> {
         let email = email.trim().to_lowercase();
         let e = email.as_str();
-        let users: Vec<model::User> = self.cached("users-by-email", e, |c| async move {
-            c.users_by_email(e).await
-        })?;
+        let users: Vec<model::User> =
+            self.cached(
+                "users-by-email",
+                e,
+                |c| async move { c.users_by_email(e).await },
+            )?;
         let mut seen = BTreeSet::new();
         Ok(users
             .into_iter()
@@ -124,9 +127,11 @@ impl<'a> Online<'a> {
 
     /// Every business unit of the org.
     pub fn business_units(&mut self) -> Result<Vec<model::NamedEntity>> {
-        self.cached("business-units", "", |c| async move {
-            c.business_units().await
-        })
+        self.cached(
+            "business-units",
+            "",
+            |c| async move { c.business_units().await },
+        )
     }
 
     /// A user's management unit and that unit's business unit: from the agent's management-unit
