@@ -397,3 +397,133 @@ fn e2e_blank_tables_map_online_without_pull() {
     cli.ok(&["map", "--online"], &[0]);
     validate_load_verify(&cli);
 }
+
+/// What a real org brings that the sample does not: two users with one e-mail, a filled row that
+/// Genesys contradicts, a row half filled, a comment line, a business unit whose week the table
+/// starts on another day, a TimeOff code, one task name in two business units.
+#[test]
+fn pull_keeps_filled_rows_reports_differences_and_lists_what_it_cannot_resolve() {
+    use zd2gc::mappings::{PullOptions, pull_dir};
+    let mut org = sample_org();
+    // Léa's e-mail on a second (active) user.
+    org.users.push(zd2gc::emulator::fixture::FixtureUser {
+        id: "11111111-1111-4111-8111-111111111111".into(),
+        name: "Léa Dubois (2)".into(),
+        email: "lea.dubois@acme-support.example".into(),
+        state: "active".into(),
+    });
+    org.business_units[0]
+        .activity_codes
+        .push(zd2gc::genesys::model::BusinessUnitActivityCode {
+            id: "22222222-2222-4222-8222-222222222222".into(),
+            name: "RTT".into(),
+            active: true,
+            default_code: false,
+            category: "TimeOff".into(),
+            metadata: None,
+        });
+    let paris = org.business_units[0].id.clone();
+    let cli = Cli::new(org);
+    let dir = cli.dir();
+    zd2gc::init::init_dir(&dir, None).unwrap();
+    let header = "zendesk_agent_id,email,genesys_user_id,management_unit_id,business_unit_id";
+    let agents = format!(
+        "{header}\r\n# filled by hand, reviewed\r\n381447001,,aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa,,\r\n,LUCAS.bernard@acme-support.example,,,\r\n"
+    );
+    std::fs::write(dir.join("mappings/agents.csv"), &agents).unwrap();
+    std::fs::write(
+        dir.join("mappings/business_units.csv"),
+        format!(
+            "business_unit_id,name,time_zone,start_day_of_week\n{paris},Paris,Europe/Paris,Sunday\n"
+        ),
+    )
+    .unwrap();
+    blank(
+        &dir,
+        "activities.csv",
+        "zendesk_task_name,genesys_activity_code_id,business_unit_id",
+    );
+    let cfg = zd2gc::config::Config::load(&dir).unwrap();
+    zd2gc::extract::extract(&dir, &root().join("samples/paris-cutover"), &cfg, |_| {}).unwrap();
+    let client = std::sync::Arc::new(
+        zd2gc::client::Client::new(
+            cli.emu.endpoints(),
+            zd2gc::client::Credentials {
+                client_id: CLIENT_ID.into(),
+                secret: zd2gc::client::Secret::new(SECRET),
+            },
+        )
+        .unwrap(),
+    );
+    let opts = PullOptions {
+        online: zd2gc::map::OnlineMode::With(client.clone()),
+        ..Default::default()
+    };
+    let o = pull_dir(&dir, &cfg, &opts).unwrap();
+    let text = std::fs::read_to_string(dir.join("mappings/agents.csv")).unwrap();
+    let lines: Vec<&str> = text.split("\r\n").collect();
+    // The comment and the contradicted row stay as written; Lucas's row is completed.
+    assert_eq!(lines[1], "# filled by hand, reviewed");
+    assert_eq!(
+        lines[2], "381447001,,aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa,,",
+        "a filled row is kept"
+    );
+    assert_eq!(
+        lines[3],
+        ",LUCAS.bernard@acme-support.example,4df20cb9-5a9b-4857-bce8-fbdd80afc460,fe171370-ee75-45f2-b8f9-e52c2b9d59e9,5eac3200-a43b-4440-a8a1-a35668257610"
+    );
+    let said = |list: &[zd2gc::mappings::Note], what: &str| {
+        list.iter().any(|n| n.to_string().contains(what))
+    };
+    let all = |list: &[zd2gc::mappings::Note]| {
+        list.iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(
+        said(
+            &o.disagreements,
+            "mappings/agents.csv:3: agent `381447001` <camille.martin@acme-support.example>: genesys_user_id is `aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa`, the e-mail finds `6ba5a1b6"
+        ),
+        "{}",
+        all(&o.disagreements)
+    );
+    assert!(
+        said(&o.disagreements, "mappings/business_units.csv:2")
+            && said(
+                &o.disagreements,
+                "start_day_of_week is `Sunday`, Genesys has `Monday`"
+            ),
+        "{}",
+        all(&o.disagreements)
+    );
+    // Two users, one e-mail: listed, left blank.
+    assert!(
+        said(
+            &o.unresolved,
+            "2 Genesys Cloud users have the e-mail <lea.dubois@acme-support.example>"
+        ),
+        "{}",
+        all(&o.unresolved)
+    );
+    let lea = lines.iter().find(|l| l.starts_with("381447003,")).unwrap();
+    assert_eq!(*lea, "381447003,lea.dubois@acme-support.example,,,");
+    // The planted new hire has no user.
+    assert!(said(&o.unresolved, "no Genesys Cloud user has the e-mail"));
+    // One task name, two business units: one row each, with each unit's code.
+    let acts = std::fs::read_to_string(dir.join("mappings/activities.csv")).unwrap();
+    let breaks: Vec<&str> = acts.lines().filter(|l| l.starts_with("Break,")).collect();
+    assert_eq!(breaks.len(), 2, "{acts}");
+    assert_ne!(breaks[0].split(',').nth(1), breaks[1].split(',').nth(1));
+    // The TimeOff code of that name, in time_off.csv only.
+    let toff = std::fs::read_to_string(dir.join("mappings/time_off.csv")).unwrap();
+    assert!(
+        toff.contains(&format!("RTT,22222222-2222-4222-8222-222222222222,{paris}")),
+        "{toff}"
+    );
+    assert!(!acts.contains("22222222-2222-4222-8222-222222222222"));
+    // The pulled tables are what map reads: offline map resolves what pull resolved.
+    let m = zd2gc::map::map_dir(&dir, &cfg, &Default::default()).unwrap();
+    assert!(m.agents_mapped >= 40, "{m:?}");
+}

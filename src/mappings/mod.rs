@@ -545,14 +545,9 @@ fn pull_inner(
             ("business_unit_id", found.bu.as_deref().unwrap_or("")),
         ];
         match row {
+            // Only the Genesys cells: how the row identifies the agent stays as written.
             Some(i) => {
                 t_agents.fill(i, &values);
-                // Keep the e-mail or id the row lacks, so the row identifies the agent both ways.
-                let mut ids = vec![("zendesk_agent_id", a.id.as_str())];
-                if let Some(e) = &a.email {
-                    ids.push(("email", e.as_str()));
-                }
-                t_agents.fill(i, &ids);
             }
             None => {
                 let mut v = vec![
