@@ -68,6 +68,8 @@ pub enum Command {
     Crosswalk(crate::crosswalk::CrosswalkArgs),
     /// Run the Genesys Cloud WFM emulator on a loopback port.
     Emulate(crate::emulator::EmulateArgs),
+    /// Write the cutover report: one HTML page (and --json) of the whole migration.
+    Report(crate::report::cutover::ReportArgs),
     /// Run the whole pipeline on an export (default: samples/paris-cutover) against the in-process
     /// emulator.
     Rehearse(crate::rehearse::RehearseArgs),
@@ -169,6 +171,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Crosswalk(_) => "crosswalk",
         Command::Emulate(_) => "emulate",
         Command::Rehearse(_) => "rehearse",
+        Command::Report(_) => "report",
     }
 }
 
@@ -238,5 +241,6 @@ fn dispatch(command: Command, ctx: &Ctx) -> Result<Exit> {
         Command::Status(a) => crate::load::run_status(&a, ctx),
         Command::Verify(a) => crate::load::run_verify(&a, ctx),
         Command::Crosswalk(a) => crate::crosswalk::run(&a, ctx),
+        Command::Report(a) => crate::report::cutover::run(&a, ctx),
     }
 }

@@ -12,5 +12,6 @@ mod map;
 mod online;
 mod pipeline;
 mod real_exports;
+mod report;
 mod security;
 mod validate;

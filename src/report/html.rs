@@ -1,15 +1,26 @@
 //! The HTML form of the report: one self-contained page (inline CSS and SVG, no external asset,
-//! readable without JavaScript and on paper). A verdict banner, counts by severity, a chart of
-//! findings by rule, a per-week strip of shifts with DST and overlap findings marked, and the
-//! findings table (sortable and filterable by a few lines of inline script when it runs).
+//! readable without JavaScript and on paper), laid out as a fix list: a header (migration, org,
+//! snapshot, who ran it), the verdict, the findings grouped by cause (rule + value + business unit,
+//! with a count and the first location; errors first), the impact of the errors (what `load
+//! --allow-errors` would hold back per business unit and week, in shifts, agents and hours), a
+//! chart by rule, each unit's shifts per week in its own weeks, and the flat findings table
+//! (filterable and sortable by a few lines of inline script, with a "N shown" counter).
+//!
+//! Rendered by minijinja with auto-escaping (the template's name ends in `.html`): every value
+//! from the export is escaped unless the code marks it safe, and only two things are: our own CSS
+//! and script, and the `md` filter's output (which escapes first, then turns `` `x` `` into
+//! `<code>x</code>`).
 
-use super::{Report, date_of};
+use super::Report;
+use super::context::Context;
 use crate::config::Severity;
+use minijinja::{Environment, Value, context};
 use std::collections::BTreeMap;
-use std::fmt::Write;
 
-/// At most this many findings are listed in the table (the JSON form has them all).
+/// At most this many findings are listed in the flat table (the JSON form has them all).
 pub const MAX_ROWS: usize = 20_000;
+
+const TEMPLATE: &str = include_str!("templates/validation.html");
 
 /// Escape text for HTML content and attribute values.
 pub fn esc(s: &str) -> String {
@@ -27,7 +38,26 @@ pub fn esc(s: &str) -> String {
     o
 }
 
-const CSS: &str = r#"
+/// A message as HTML: escaped, then each `` `span` `` (the messages' Markdown code spans) as
+/// `<code>span</code>`; an unpaired backtick stays as written.
+pub fn md(s: &str) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    let mut o = String::with_capacity(s.len() + 16);
+    let pairs = (parts.len() - 1) / 2 * 2; // backticks that have a partner
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            if i <= pairs {
+                o.push_str(if i % 2 == 1 { "<code>" } else { "</code>" });
+            } else {
+                o.push('`');
+            }
+        }
+        o.push_str(&esc(p));
+    }
+    o
+}
+
+pub const CSS: &str = r#"
 :root{--err:#b3261e;--warn:#a15c00;--info:#1d5fa8;--ok:#1b6e2f;--fg:#1c1c1c;--mut:#5f6368;--bd:#d9d9d9}
 *{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);margin:0 auto;max-width:1240px;padding:16px 24px}
 h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px}.mut{color:var(--mut)}
@@ -42,6 +72,7 @@ td code,.loc{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:1
 .help{color:var(--mut);font-size:12.5px}.controls{margin:8px 0;display:flex;gap:8px;flex-wrap:wrap}
 .controls input,.controls select{font:inherit;padding:3px 6px}svg text{font:11px system-ui,sans-serif;fill:#333}
 .legend span{margin-right:14px}.dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:4px;vertical-align:middle}
+table.meta th{background:none;position:static;width:1%;color:var(--mut);font-weight:normal}h3{font-size:14px;margin:14px 0 4px}tfoot th{position:static}
 @media print{.controls{display:none}th{position:static}body{max-width:none;padding:0}.verdict{-webkit-print-color-adjust:exact;print-color-adjust:exact}tr{break-inside:avoid}}
 "#;
 
@@ -49,7 +80,7 @@ const JS: &str = r#"
 (function(){var t=document.getElementById('findings');if(!t)return;var tb=t.tBodies[0];
 var q=document.getElementById('q'),s=document.getElementById('sev'),n=document.getElementById('shown');
 function f(){var v=(q.value||'').toLowerCase(),sv=s.value,c=0;for(var r of tb.rows){var ok=(!sv||r.dataset.sev===sv)&&(!v||r.textContent.toLowerCase().indexOf(v)>=0);r.style.display=ok?'':'none';if(ok)c++;}n.textContent=c;}
-q.addEventListener('input',f);s.addEventListener('change',f);document.querySelector('.controls').hidden=false;
+if(location.hash.indexOf('#q=')===0)q.value=decodeURIComponent(location.hash.slice(3));f();q.addEventListener('input',f);s.addEventListener('change',f);document.querySelector('.controls').hidden=false;
 var dir={};Array.prototype.forEach.call(t.tHead.rows[0].cells,function(th,i){th.addEventListener('click',function(){
 var d=dir[i]=-(dir[i]||-1);var rows=Array.prototype.slice.call(tb.rows);rows.sort(function(a,b){var x=a.cells[i].dataset.k||a.cells[i].textContent,y=b.cells[i].dataset.k||b.cells[i].textContent;
 var nx=parseFloat(x),ny=parseFloat(y);if(!isNaN(nx)&&!isNaN(ny)&&/^[\d.]+$/.test(x)&&/^[\d.]+$/.test(y))return d*(nx-ny);return d*x.localeCompare(y);});
@@ -72,252 +103,208 @@ fn color(s: Severity) -> &'static str {
     }
 }
 
-/// Render the page.
+/// One cause: findings of one rule, one value and one business unit.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Group {
+    pub severity: &'static str,
+    pub rule: String,
+    pub value: Option<String>,
+    pub business_unit: String,
+    pub count: u64,
+    pub first: String,
+    pub more: String,
+    pub message: String,
+    pub help: String,
+    #[serde(skip)]
+    rank: u8,
+}
+
+/// Rules whose value is the cause itself (a name to map, a status, a zone): grouped by value.
+/// Other rules' values are per record (a time, an id), so they group by rule and unit only.
+fn value_is_cause(rule: &str) -> bool {
+    matches!(
+        rule,
+        "unmapped-activity"
+            | "unmapped-time-off-reason"
+            | "unknown-timezone"
+            | "trade-pending"
+            | "mapping-invalid-value"
+            | "mapping-unknown-reference"
+            | "dst-ambiguous"
+            | "dst-nonexistent"
+            | "missing-field"
+            | "malformed-row"
+    )
+}
+
+/// The findings grouped by cause, errors first, then the largest groups.
+pub fn groups(r: &Report, cx: &Context) -> Vec<Group> {
+    let mut m: BTreeMap<(String, Option<String>, Option<String>), Group> = BTreeMap::new();
+    for (i, f) in r.findings.iter().enumerate() {
+        let bu = cx.finding_bu.get(i).cloned().flatten();
+        let value = f.value.clone().filter(|_| value_is_cause(&f.rule));
+        let key = (f.rule.clone(), value.clone(), bu.clone());
+        let g = m.entry(key).or_insert_with(|| Group {
+            severity: f.severity.as_str(),
+            rule: f.rule.clone(),
+            value,
+            business_unit: cx.bu_name(bu.as_deref()),
+            count: 0,
+            first: f.location(),
+            more: String::new(),
+            message: cx.name_ids(&f.message),
+            help: cx.name_ids(&f.help),
+            rank: sev_rank(f.severity),
+        });
+        if sev_rank(f.severity) > g.rank {
+            g.rank = sev_rank(f.severity);
+            g.severity = f.severity.as_str();
+        }
+        g.count += 1;
+    }
+    let mut v: Vec<Group> = m.into_values().collect();
+    for g in &mut v {
+        if g.count > 1 {
+            g.more = format!("and {} more", g.count - 1);
+        }
+    }
+    v.sort_by(|a, b| {
+        b.rank
+            .cmp(&a.rank)
+            .then(b.count.cmp(&a.count))
+            .then(a.rule.cmp(&b.rule))
+    });
+    v
+}
+
+/// Render the page without a context (no business units, no impact).
 pub fn render(r: &Report) -> String {
-    let mut o = String::with_capacity(64 * 1024 + r.findings.len().min(MAX_ROWS) * 400);
-    let s = &r.summary;
-    let _ = writeln!(
-        o,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>zd2gc validation report</title><style>{CSS}</style></head><body>"
-    );
-    let _ = writeln!(
-        o,
-        "<h1>Pre-flight validation report</h1><div class=\"mut\">snapshot <code>{}</code> · generated {} · zd2gc {} · policy: dst_ambiguous = <code>{}</code>, pending_trades = <code>{}</code>, include_drafts = <code>{}</code>, max_shift_hours = <code>{}</code></div>",
-        esc(&r.snapshot_id),
-        esc(&r.generated_at),
-        esc(&r.tool_version),
-        esc(&r.policy.dst_ambiguous),
-        esc(&r.policy.pending_trades),
-        r.policy.include_drafts,
-        r.policy.max_shift_hours
-    );
-    if r.ready_to_load {
-        let _ = writeln!(
-            o,
-            "<div id=\"verdict\" class=\"verdict ready\" data-ready=\"true\">Ready to load — no error findings</div>"
-        );
-    } else {
-        let _ = writeln!(
-            o,
-            "<div id=\"verdict\" class=\"verdict blocked\" data-ready=\"false\">Not ready to load — {} error finding{} block <code>zd2gc load</code></div>",
-            s.errors,
-            if s.errors == 1 { "" } else { "s" }
-        );
-    }
-    let _ = writeln!(
-        o,
-        "<div class=\"cards\" id=\"counts\"><div class=\"card error\"><b>{}</b>errors</div><div class=\"card warning\"><b>{}</b>warnings</div><div class=\"card info\"><b>{}</b>infos</div></div>",
-        s.errors, s.warnings, s.infos
-    );
-
-    // Inputs.
-    o.push_str("<h2>Inputs</h2><table><thead><tr><th>file</th><th>rows</th><th>sha256</th></tr></thead><tbody>");
-    for i in &r.inputs {
-        let _ = write!(
-            o,
-            "<tr><td><code>{}</code></td><td class=\"num\">{}</td><td><code>{}</code></td></tr>",
-            esc(&i.path),
-            i.rows,
-            esc(&i.sha256)
-        );
-    }
-    o.push_str("</tbody></table>\n");
-
-    rule_chart(&mut o, r);
-    week_strip(&mut o, r);
-    table(&mut o, r);
-    let _ = writeln!(o, "<script>{JS}</script>\n</body></html>");
-    o
+    render_with(r, &Context::bare())
 }
 
-fn rule_chart(o: &mut String, r: &Report) {
+/// Render the page.
+pub fn render_with(r: &Report, cx: &Context) -> String {
+    let mut env = Environment::new();
+    env.add_filter("md", |s: Option<String>| {
+        Value::from_safe_string(md(s.as_deref().unwrap_or("")))
+    });
+    env.add_template("validation.html", TEMPLATE)
+        .expect("the report template parses");
+    let tmpl = env.get_template("validation.html").expect("template added");
+    let groups = groups(r, cx);
+    let error_groups = groups.iter().filter(|g| g.rank == 3).count();
+    // The rule chart.
     let counts = r.rule_counts();
-    o.push_str("<h2>Findings by rule</h2>\n");
-    if counts.is_empty() {
-        o.push_str("<p>No findings.</p>\n");
-        return;
-    }
     let max = counts.iter().map(|c| c.2).max().unwrap_or(1).max(1) as f64;
-    let (lw, bw, rh) = (230.0, 760.0, 22.0);
-    let h = rh * counts.len() as f64 + 8.0;
-    let _ = write!(
-        o,
-        "<svg id=\"rule-chart\" role=\"img\" aria-label=\"findings by rule\" width=\"{}\" height=\"{h}\" viewBox=\"0 0 {} {h}\">",
-        lw + bw + 60.0,
-        lw + bw + 60.0
-    );
-    for (k, (rule, sev, n)) in counts.iter().enumerate() {
-        let y = 4.0 + k as f64 * rh;
-        let w = (*n as f64 / max * bw).max(2.0);
-        let _ = write!(
-            o,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text><rect x=\"{lw}\" y=\"{}\" width=\"{w:.1}\" height=\"{}\" fill=\"{}\"><title>{}: {n} ({})</title></rect><text x=\"{:.1}\" y=\"{}\">{n}</text>",
-            lw - 8.0,
-            y + 14.0,
-            esc(rule),
-            y + 2.0,
-            rh - 6.0,
-            color(*sev),
-            esc(rule),
-            sev.as_str(),
-            lw + w + 6.0,
-            y + 14.0
-        );
-    }
-    o.push_str("</svg>\n");
+    let rule_bars: Vec<Value> = counts
+        .iter()
+        .enumerate()
+        .map(|(k, (rule, sev, n))| {
+            let w = ((*n as f64 / max * 760.0).max(2.0) * 10.0).round() / 10.0;
+            context! { rule => rule, severity => sev.as_str(), n => n, y => 4 + k * 22, w => w, color => color(*sev) }
+        })
+        .collect();
+    let units: Vec<Value> = cx.unit_weeks.iter().map(unit_chart).collect();
+    let total = cx
+        .impact
+        .iter()
+        .fold((0u64, 0f64), |a, i| (a.0 + i.shifts, a.1 + i.hours));
+    let agents: u64 = cx.impact.iter().map(|i| i.agents).sum();
+    let rows: Vec<Value> = r
+        .findings
+        .iter()
+        .enumerate()
+        .take(MAX_ROWS)
+        .map(|(i, f)| {
+            context! {
+                severity => f.severity.as_str(),
+                rank => sev_rank(f.severity),
+                rule => f.rule,
+                lockey => format!("{}:{:09}", f.file.as_deref().unwrap_or(""), f.line.unwrap_or(0)),
+                location => f.location(),
+                business_unit => cx.finding_bu.get(i).cloned().flatten().map(|b| cx.bu_name(Some(&b))).unwrap_or_default(),
+                record_id => f.record_id,
+                field => f.field,
+                value => f.value,
+                timezone => f.timezone,
+                candidates => f.candidates.as_ref().filter(|c| !c.is_empty()).map(|c| c.join(", ")),
+                message => cx.name_ids(&f.message),
+                help => cx.name_ids(&f.help),
+            }
+        })
+        .collect();
+    let s = &r.summary;
+    tmpl.render(context! {
+        css => Value::from_safe_string(CSS.to_string()),
+        js => Value::from_safe_string(JS.to_string()),
+        migration => cx.migration,
+        org => cx.org,
+        run_by => cx.run_by,
+        snapshot_id => r.snapshot_id,
+        generated_at => r.generated_at,
+        tool_version => r.tool_version,
+        policy => r.policy,
+        ready => r.ready_to_load,
+        errors => s.errors,
+        warnings => s.warnings,
+        infos => s.infos,
+        error_groups => error_groups,
+        groups => groups,
+        impact => cx.impact,
+        impact_total => context! { shifts => total.0, agents => agents, hours => (total.1 * 100.0).round() / 100.0 },
+        inputs => r.inputs,
+        rule_bars => rule_bars,
+        rule_w => 1050,
+        rule_h => 22 * counts.len() + 8,
+        units => units,
+        total => r.findings.len(),
+        truncated => r.findings.len() > MAX_ROWS,
+        rows => rows,
+    })
+    .expect("the report template renders")
 }
 
-fn week_strip(o: &mut String, r: &Report) {
-    o.push_str("<h2>Shifts per week</h2>\n");
-    if r.weeks.is_empty() {
-        o.push_str("<p>No shifts.</p>\n");
-        return;
+/// One unit's week chart: a bar per week of the unit (its own week start), held back in red.
+fn unit_chart(u: &super::context::UnitWeeks) -> Value {
+    let n = u.weeks.len().max(1);
+    let colw = (1000.0 / n as f64).clamp(4.0, 48.0);
+    let max = u.weeks.iter().map(|w| w.1).max().unwrap_or(1).max(1) as f64;
+    let (top, bh) = (30.0, 110.0);
+    let label_every = ((80.0 / colw).ceil() as usize).max(1);
+    let r1 = |x: f64| (x * 10.0).round() / 10.0;
+    let cols: Vec<Value> = u
+        .weeks
+        .iter()
+        .enumerate()
+        .map(|(c, (label, shifts, held))| {
+            let x = 30.0 + c as f64 * colw;
+            let h = *shifts as f64 / max * bh;
+            let hh = *held as f64 / max * bh;
+            context! {
+                x => r1(x), w => r1((colw - 2.0).max(1.0)), y => r1(top + bh - h), h => r1(h),
+                hy => r1(top + bh - hh), hh => r1(hh.max(2.0)),
+                label => label, shifts => shifts, held => held, show_label => c % label_every == 0,
+            }
+        })
+        .collect();
+    context! {
+        name => u.business_unit,
+        start_day => u.start_day,
+        width => (colw * n as f64 + 120.0).round(),
+        max => max as u64,
+        cols => cols,
     }
-    // Weeks from the first to the last, gaps included (at most a few years; wider spans are bucketed).
-    let first = r.weeks.first().map_or(0, |w| w.monday);
-    let last = r.weeks.last().map_or(0, |w| w.monday);
-    let n = ((last - first) / 7 + 1) as usize;
-    let per = n.div_ceil(160).max(1); // weeks per column
-    let cols = n.div_ceil(per);
-    let mut shifts = vec![0u64; cols];
-    for w in &r.weeks {
-        shifts[((w.monday - first) / 7) as usize / per] += w.shifts;
-    }
-    // Marked findings per column: DST and overlap.
-    let mut marks: Vec<BTreeMap<&str, (u64, Severity)>> = vec![BTreeMap::new(); cols];
-    for f in &r.findings {
-        let kind = match f.rule.as_str() {
-            "dst-nonexistent" | "dst-ambiguous" | "dst-length-change" => "DST",
-            "shift-overlap" => "overlap",
-            _ => continue,
-        };
-        let Some(wk) = f.week else { continue };
-        if wk < first || wk > last {
-            continue;
-        }
-        let c = ((wk - first) / 7) as usize / per;
-        let e = marks[c].entry(kind).or_insert((0, f.severity));
-        e.0 += 1;
-        if sev_rank(f.severity) > sev_rank(e.1) {
-            e.1 = f.severity;
-        }
-    }
-    let max = shifts.iter().copied().max().unwrap_or(1).max(1) as f64;
-    let colw = (1000.0 / cols as f64).clamp(4.0, 36.0);
-    let (top, bh) = (34.0, 110.0);
-    let width = colw * cols as f64 + 60.0;
-    let height = top + bh + 34.0;
-    let _ = write!(
-        o,
-        "<svg id=\"week-strip\" role=\"img\" aria-label=\"shifts per week\" width=\"{width:.0}\" height=\"{height}\" viewBox=\"0 0 {width:.0} {height}\">"
-    );
-    let label_every = ((40.0 / colw).ceil() as usize).max(1);
-    for c in 0..cols {
-        let x = 30.0 + c as f64 * colw;
-        let h = shifts[c] as f64 / max * bh;
-        let monday = first + (c * per) as i64 * 7;
-        let _ = write!(
-            o,
-            "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"#9aa7b8\"><title>week of {}: {} shifts</title></rect>",
-            top + bh - h,
-            (colw - 1.5).max(1.0),
-            date_of(monday),
-            shifts[c]
-        );
-        for (k, (kind, (count, sev))) in marks[c].iter().enumerate() {
-            let cy = 8.0 + k as f64 * 12.0;
-            let shape = if *kind == "DST" {
-                format!(
-                    "<circle cx=\"{:.1}\" cy=\"{cy}\" r=\"5\" fill=\"{}\">",
-                    x + colw / 2.0,
-                    color(*sev)
-                )
-            } else {
-                format!(
-                    "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"10\" height=\"10\" fill=\"{}\">",
-                    x + colw / 2.0 - 5.0,
-                    cy - 5.0,
-                    color(*sev)
-                )
-            };
-            let _ = write!(
-                o,
-                "{shape}<title>week of {}: {count} {kind} finding{} (worst: {})</title></{}>",
-                date_of(monday),
-                if *count == 1 { "" } else { "s" },
-                sev.as_str(),
-                if *kind == "DST" { "circle" } else { "rect" }
-            );
-        }
-        if c % label_every == 0 {
-            let _ = write!(
-                o,
-                "<text x=\"{x:.1}\" y=\"{}\">{}</text>",
-                top + bh + 14.0,
-                &date_of(monday)[2..]
-            );
-        }
-    }
-    let _ = writeln!(
-        o,
-        "<text x=\"0\" y=\"{}\">{}</text></svg>",
-        top + 10.0,
-        max as u64
-    );
-    o.push_str("<div class=\"legend mut\"><span>bars: shifts per week (Monday start)</span><span>● DST finding</span><span>■ shift overlap</span><span>colour = worst severity</span></div>\n");
 }
 
-fn table(o: &mut String, r: &Report) {
-    let _ = writeln!(o, "<h2>Findings ({})</h2>", r.findings.len());
-    if r.findings.is_empty() {
-        o.push_str("<p>No findings.</p>\n");
-        return;
+#[cfg(test)]
+mod tests {
+    use super::md;
+
+    #[test]
+    fn code_spans_become_code_after_escaping() {
+        assert_eq!(md("add `a<b>` now"), "add <code>a&lt;b&gt;</code> now");
+        // An unpaired backtick stays as written.
+        assert_eq!(md("`x` and `y"), "<code>x</code> and `y");
+        assert_eq!(md("plain"), "plain");
     }
-    o.push_str(
-        "<div class=\"controls\" hidden><input id=\"q\" type=\"search\" placeholder=\"filter: rule, file, id, text…\" size=\"40\">\
-         <select id=\"sev\"><option value=\"\">all severities</option><option value=\"error\">error</option><option value=\"warning\">warning</option><option value=\"info\">info</option></select>\
-         <span class=\"mut\"><span id=\"shown\"></span> shown · click a column header to sort</span></div>\n",
-    );
-    if r.findings.len() > MAX_ROWS {
-        let _ = write!(
-            o,
-            "<p class=\"mut\">The first {MAX_ROWS} findings are listed; the JSON report has all {}.</p>",
-            r.findings.len()
-        );
-    }
-    o.push_str("<table id=\"findings\"><thead><tr><th>severity</th><th>rule</th><th>file:line</th><th>record</th><th>field</th><th>value</th><th>zone</th><th>message</th></tr></thead><tbody>\n");
-    for f in r.findings.iter().take(MAX_ROWS) {
-        let sev = f.severity.as_str();
-        let cands = f
-            .candidates
-            .as_ref()
-            .filter(|c| !c.is_empty())
-            .map(|c| {
-                format!(
-                    "<br><span class=\"help\">candidates: {}</span>",
-                    esc(&c.join(", "))
-                )
-            })
-            .unwrap_or_default();
-        let _ = writeln!(
-            o,
-            "<tr class=\"finding\" data-sev=\"{sev}\"><td class=\"sev {sev}\" data-k=\"{}\">{sev}</td><td><code>{}</code></td><td class=\"loc\" data-k=\"{}\">{}</td><td><code>{}</code></td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}{cands}<br><span class=\"help\">{}</span></td></tr>",
-            sev_rank(f.severity),
-            esc(&f.rule),
-            esc(&format!(
-                "{}:{:09}",
-                f.file.as_deref().unwrap_or(""),
-                f.line.unwrap_or(0)
-            )),
-            esc(&f.location()),
-            esc(f.record_id.as_deref().unwrap_or("")),
-            esc(f.field.as_deref().unwrap_or("")),
-            esc(f.value.as_deref().unwrap_or("")),
-            esc(f.timezone.as_deref().unwrap_or("")),
-            esc(&f.message),
-            esc(&f.help)
-        );
-    }
-    o.push_str("</tbody></table>\n");
 }

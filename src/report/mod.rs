@@ -6,6 +6,8 @@
 //! counts are computed from the findings, never kept apart from them; findings are in a stable
 //! order (file, line, rule, field) so two runs on the same inputs give the same report.
 
+pub mod context;
+pub mod cutover;
 pub mod html;
 pub mod json;
 pub mod terminal;

@@ -619,7 +619,12 @@ fn run_inner(args: &ValidateArgs, ctx: &Ctx) -> Result<Exit> {
         }
     }
     if let Some(p) = &args.html {
-        write_file(p, report::html::render(r).as_bytes())?;
+        let mappings = args
+            .mappings
+            .clone()
+            .unwrap_or_else(|| ctx.dir.join("mappings"));
+        let cx = report::context::gather(&ctx.dir, &mappings, r);
+        write_file(p, report::html::render_with(r, &cx).as_bytes())?;
         crate::db::restrict_permissions(p);
     }
     ui.info(report::terminal::render(r, ui.color).trim_end());
