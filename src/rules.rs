@@ -45,6 +45,8 @@ rules! {
     "deactivated-agent" Warning "a deactivated agent still owns future shifts";
     "shift-unknown-agent" Error "a shift names an agent that is not in the agents file";
     "empty-export" Error "the export has no agent, or no shift to load";
+    "mapping-invalid-value" Error "a mapping-table cell that cannot be right: not a UUID, an e-mail, a zone or a weekday";
+    "mapping-unknown-reference" Error "a mapping table names a business unit the tables (or Genesys) do not have";
 }
 
 pub fn is_rule(id: &str) -> bool {

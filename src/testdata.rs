@@ -165,15 +165,20 @@ pub fn peak_rss_bytes() -> Option<u64> {
 pub fn generate_mappings(dir: &Path, agents: u64) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut a = BufWriter::new(std::fs::File::create(dir.join("agents.csv"))?);
+    // Genesys ids are UUIDs (anything else is a `mapping-invalid-value`).
+    const BU_PAR: &str = "00000000-0000-4000-8000-0000000000b1";
+    const BU_CHI: &str = "00000000-0000-4000-8000-0000000000b2";
     writeln!(a, "zendesk_agent_id,genesys_user_id,business_unit_id")?;
     for i in 0..agents {
-        let bu = if i % 10 == 9 { "bu-chi" } else { "bu-par" };
-        writeln!(a, "{},u-{i},{bu}", 100_000 + i)?;
+        let bu = if i % 10 == 9 { BU_CHI } else { BU_PAR };
+        writeln!(a, "{},00000000-0000-4000-8000-{i:012},{bu}", 100_000 + i)?;
     }
     a.flush()?;
     std::fs::write(
         dir.join("business_units.csv"),
-        "business_unit_id,time_zone,start_day_of_week\nbu-par,Europe/Paris,Monday\nbu-chi,America/Chicago,Sunday\n",
+        format!(
+            "business_unit_id,time_zone,start_day_of_week\n{BU_PAR},Europe/Paris,Monday\n{BU_CHI},America/Chicago,Sunday\n"
+        ),
     )?;
     std::fs::write(
         dir.join("locations.csv"),
@@ -181,7 +186,7 @@ pub fn generate_mappings(dir: &Path, agents: u64) -> std::io::Result<()> {
     )?;
     std::fs::write(
         dir.join("activities.csv"),
-        "zendesk_task_name,genesys_activity_code_id\nPhone,ac-1\nEmail,ac-2\nChat,ac-3\nTraining,ac-4\nTeam Meeting,ac-5\nOn Queue Work,ac-q\n",
+        "zendesk_task_name,genesys_activity_code_id\nPhone,00000000-0000-4000-8000-0000000000a1\nEmail,00000000-0000-4000-8000-0000000000a2\nChat,00000000-0000-4000-8000-0000000000a3\nTraining,00000000-0000-4000-8000-0000000000a4\nTeam Meeting,00000000-0000-4000-8000-0000000000a5\nOn Queue Work,00000000-0000-4000-8000-0000000000aa\n",
     )?;
     Ok(())
 }

@@ -402,19 +402,22 @@ fn trade_export(dir: &Path, status: &str, recipient_shift: &str) {
     );
 }
 
+const BU_PAR: &str = "00000000-0000-4000-8000-0000000000b1";
+const BU_CHI: &str = "00000000-0000-4000-8000-0000000000b2";
+
 fn trade_tables() -> Vec<(&'static str, Vec<u8>)> {
     vec![
         (
             "agents.csv",
-            b"zendesk_agent_id,genesys_user_id,business_unit_id\n1,u-ann,bu\n2,u-bob,bu\n3,u-cy,bu\n".to_vec(),
+            b"zendesk_agent_id,genesys_user_id,business_unit_id\n1,00000000-0000-4000-8000-00000000a001,00000000-0000-4000-8000-0000000000bb\n2,00000000-0000-4000-8000-00000000b001,00000000-0000-4000-8000-0000000000bb\n3,00000000-0000-4000-8000-00000000c001,00000000-0000-4000-8000-0000000000bb\n".to_vec(),
         ),
         (
             "business_units.csv",
-            b"business_unit_id,name,time_zone,start_day_of_week\nbu,Paris,Europe/Paris,Monday\n".to_vec(),
+            b"business_unit_id,name,time_zone,start_day_of_week\n00000000-0000-4000-8000-0000000000bb,Paris,Europe/Paris,Monday\n".to_vec(),
         ),
         (
             "activities.csv",
-            b"zendesk_task_name,genesys_activity_code_id,business_unit_id\nOn Queue Work,ac-q,\n".to_vec(),
+            b"zendesk_task_name,genesys_activity_code_id,business_unit_id\nOn Queue Work,00000000-0000-4000-8000-0000000000aa,\n".to_vec(),
         ),
     ]
 }
@@ -440,9 +443,21 @@ fn trade_row(dir: &Path, id: &str) -> (String, String, Option<String>, Option<St
 #[test]
 fn pending_trade_policies() {
     let as_exported = vec![
-        ("S1".to_string(), "1".to_string(), "u-ann".to_string()),
-        ("S2".into(), "2".into(), "u-bob".into()),
-        ("S3".into(), "3".into(), "u-cy".into()),
+        (
+            "S1".to_string(),
+            "1".to_string(),
+            "00000000-0000-4000-8000-00000000a001".to_string(),
+        ),
+        (
+            "S2".into(),
+            "2".into(),
+            "00000000-0000-4000-8000-00000000b001".into(),
+        ),
+        (
+            "S3".into(),
+            "3".into(),
+            "00000000-0000-4000-8000-00000000c001".into(),
+        ),
     ];
     for (policy, action, swapped) in [
         (PendingTradePolicy::Report, "reported", false),
@@ -463,9 +478,21 @@ fn pending_trade_policies() {
             assert_eq!(
                 got,
                 vec![
-                    ("S1".to_string(), "2".to_string(), "u-bob".to_string()),
-                    ("S2".into(), "1".into(), "u-ann".into()),
-                    ("S3".into(), "3".into(), "u-cy".into()),
+                    (
+                        "S1".to_string(),
+                        "2".to_string(),
+                        "00000000-0000-4000-8000-00000000b001".to_string()
+                    ),
+                    (
+                        "S2".into(),
+                        "1".into(),
+                        "00000000-0000-4000-8000-00000000a001".into()
+                    ),
+                    (
+                        "S3".into(),
+                        "3".into(),
+                        "00000000-0000-4000-8000-00000000c001".into()
+                    ),
                 ],
                 "{policy:?}"
             );
@@ -476,7 +503,10 @@ fn pending_trade_policies() {
         assert_eq!(t.0, action, "{policy:?}");
         assert_eq!(
             (t.2.as_deref(), t.3.as_deref()),
-            (Some("u-ann"), Some("u-bob"))
+            (
+                Some("00000000-0000-4000-8000-00000000a001"),
+                Some("00000000-0000-4000-8000-00000000b001")
+            )
         );
         // Approved: history, the shifts already reflect it.
         assert_eq!(trade_row(d.path(), "T9").0, "history");
@@ -492,7 +522,11 @@ fn pending_trade_policies() {
     offline(d.path(), &cfg);
     assert_eq!(
         owners(d.path())[0],
-        ("S1".to_string(), "2".to_string(), "u-bob".to_string())
+        (
+            "S1".to_string(),
+            "2".to_string(),
+            "00000000-0000-4000-8000-00000000b001".to_string()
+        )
     );
     assert_eq!(owners(d.path())[1].1, "2");
 }
@@ -510,8 +544,8 @@ fn crosswalk_lookup_finds_a_swap_request_from_either_side() {
         "T1",
         "1",
         "2",
-        "u-ann",
-        "u-bob",
+        "00000000-0000-4000-8000-00000000a001",
+        "00000000-0000-4000-8000-00000000b001",
         "S1",
         "S2",
         "ann@x.test",
@@ -614,7 +648,7 @@ fn mapping_table_errors_point_at_file_and_line() {
     let export = tempfile::tempdir().unwrap();
     trade_export(export.path(), "offered", "S2");
     let mut tables = trade_tables();
-    tables[0].1 = b"zendesk_agent_id,genesys_user,business_unit_id\n1,u-ann,bu\n".to_vec();
+    tables[0].1 = b"zendesk_agent_id,genesys_user,business_unit_id\n1,00000000-0000-4000-8000-00000000a001,bu\n".to_vec();
     let d = prepared(export.path(), &cfg, &as_refs(&tables));
     cli()
         .args(["--dir", d.path().to_str().unwrap(), "map"])
@@ -651,18 +685,18 @@ fn map_throughput() {
         ("agents.csv", {
             let mut s = String::from("zendesk_agent_id,genesys_user_id,business_unit_id\n");
             for i in 0..agents {
-                s.push_str(&format!("{},u-{i},{}\n", 100_000 + i, if i % 10 == 9 { "bu-chi" } else { "bu-par" }));
+                s.push_str(&format!("{},00000000-0000-4000-8000-{i:012},{}\n", 100_000 + i, if i % 10 == 9 { BU_CHI } else { BU_PAR }));
             }
             s.into_bytes()
         }),
         (
             "business_units.csv",
-            b"business_unit_id,time_zone,start_day_of_week\nbu-par,Europe/Paris,Monday\nbu-chi,America/Chicago,Sunday\n".to_vec(),
+            format!("business_unit_id,time_zone,start_day_of_week\n{BU_PAR},Europe/Paris,Monday\n{BU_CHI},America/Chicago,Sunday\n").into_bytes(),
         ),
         ("locations.csv", b"location,time_zone\nParis,Europe/Paris\nChicago,America/Chicago\n".to_vec()),
         (
             "activities.csv",
-            b"zendesk_task_name,genesys_activity_code_id\nPhone,ac-1\nEmail,ac-2\nChat,ac-3\nTraining,ac-4\nTeam Meeting,ac-5\nOn Queue Work,ac-q\n".to_vec(),
+            b"zendesk_task_name,genesys_activity_code_id\nPhone,00000000-0000-4000-8000-0000000000a1\nEmail,00000000-0000-4000-8000-0000000000a2\nChat,00000000-0000-4000-8000-0000000000a3\nTraining,00000000-0000-4000-8000-0000000000a4\nTeam Meeting,00000000-0000-4000-8000-0000000000a5\nOn Queue Work,00000000-0000-4000-8000-0000000000aa\n".to_vec(),
         ),
     ];
     let t = std::time::Instant::now();

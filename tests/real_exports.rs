@@ -233,3 +233,140 @@ fn windows_1252_export_is_named_and_read_when_configured() {
         summary(&f)
     );
 }
+
+/// An agent that shifts name but the agents file lacks: at the shift's own line, with the fix that
+/// is one (not agents.csv:0 and "add the agent to mappings/agents.csv").
+#[test]
+fn agent_less_shift_is_reported_at_the_shift_line() {
+    let shifts = "shift_id,agent_id,start_local,end_local\r\nS1,1001,2026-05-04 09:00,2026-05-04 17:00\r\nS2,4242,2026-05-04 09:00,2026-05-04 17:00\r\n";
+    let f = validate(
+        &[
+            ("agents.csv", AGENTS.as_bytes()),
+            ("shifts.csv", shifts.as_bytes()),
+        ],
+        &[],
+        TOML,
+    )
+    .unwrap();
+    assert_eq!(
+        summary(&f),
+        [(
+            "shift-unknown-agent".into(),
+            "shifts.csv".into(),
+            3,
+            "add the agent to the export's agents file (with its e-mail and zone), or correct the shift's agent_id".into()
+        )]
+    );
+}
+
+/// A trade's local values count for `sub-minute-time` (`…08:00:20`).
+#[test]
+fn trade_local_time_with_seconds_is_sub_minute_time() {
+    let shifts = "shift_id,agent_id,start_local,end_local\nS1,1001,2026-05-04 08:00,2026-05-04 16:00\nS2,1002,2026-05-05 08:00,2026-05-05 16:00\n";
+    let trades = "trade_id,swap_request_id,status,requester_agent_id,requester_shift_id,recipient_agent_id,recipient_shift_id,requester_shift_start_local,recipient_shift_start_local\nTR1,SR1,denied,1001,S1,1002,S2,2026-05-04 08:00:20,2026-05-05 08:00\n";
+    let f = validate(
+        &[
+            ("agents.csv", AGENTS.as_bytes()),
+            ("shifts.csv", shifts.as_bytes()),
+            ("shift_trades.csv", trades.as_bytes()),
+        ],
+        &[],
+        TOML,
+    )
+    .unwrap();
+    assert_eq!(
+        summary(&f),
+        [(
+            "sub-minute-time".into(),
+            "shift_trades.csv".into(),
+            2,
+            "round the time to the minute in the export".into()
+        )]
+    );
+    assert_eq!(f[0].field.as_deref(), Some("requester_shift_start_local"));
+}
+
+const MAP_AGENTS_HEADER: &str =
+    "zendesk_agent_id,email,genesys_user_id,management_unit_id,business_unit_id\r\n";
+const PARIS_BU: &str = "11111111-1111-4111-8111-111111111111";
+
+/// A user id that is not a UUID, and a bad e-mail, are findings at the table's file and line
+/// (the agent is then unmapped and held back), never a failure at load.
+#[test]
+fn invalid_mapping_cells_are_findings_at_the_table_line() {
+    let maps = format!(
+        "{MAP_AGENTS_HEADER}# one row per agent\r\n1001,a1001@fx.example,not-a-uuid,,{PARIS_BU}\r\n1002,a1002@fx,00001002-0000-4000-8000-000000000000,,{PARIS_BU}\r\n"
+    );
+    let shifts = "shift_id,agent_id,start_local,end_local\nS1,1001,2026-05-04 09:00,2026-05-04 17:00\nS2,1002,2026-05-04 09:00,2026-05-04 17:00\n";
+    let f = validate(
+        &[
+            ("agents.csv", AGENTS.as_bytes()),
+            ("shifts.csv", shifts.as_bytes()),
+        ],
+        &[("agents.csv", &maps)],
+        TOML,
+    )
+    .unwrap();
+    let s = summary(&f);
+    let uuid_help = "Genesys ids are UUIDs such as `8a5f5c0e-1d2b-4c3a-9e8f-0123456789ab`: copy it from Genesys Cloud (or run `zd2gc mappings pull`), or leave the cell blank (docs/mappings.md)";
+    assert!(
+        s.contains(&(
+            "mapping-invalid-value".into(),
+            "mappings/agents.csv".into(),
+            3,
+            uuid_help.into()
+        )),
+        "{s:#?}"
+    );
+    assert!(
+        s.contains(&(
+            "mapping-invalid-value".into(),
+            "mappings/agents.csv".into(),
+            4,
+            "write the agent's address as Zendesk has it, e.g. `anne.martin@example.com`, or leave it blank and give `zendesk_agent_id` (docs/mappings.md)".into()
+        )),
+        "{s:#?}"
+    );
+    // Both agents are unmapped (their shifts held back), at the export's agents.csv lines.
+    let unmapped: Vec<u64> = f
+        .iter()
+        .filter(|f| f.rule == "unmapped-agent")
+        .map(|f| f.line.unwrap())
+        .collect();
+    assert_eq!(unmapped, [2, 3]);
+    let bad = f
+        .iter()
+        .find(|f| f.line == Some(3) && f.rule == "mapping-invalid-value")
+        .unwrap();
+    assert_eq!(bad.field.as_deref(), Some("genesys_user_id"));
+    assert_eq!(bad.value.as_deref(), Some("not-a-uuid"));
+}
+
+/// A business unit the tables do not have is reported at the table row naming it
+/// (`mapping-unknown-reference`), not only as `unmapped-agent` at the export's line.
+#[test]
+fn unknown_business_unit_is_reported_at_the_table_line() {
+    let maps = format!(
+        "{MAP_AGENTS_HEADER}1001,a1001@fx.example,00001001-0000-4000-8000-000000000000,,{PARIS_BU}\r\n1002,a1002@fx.example,00001002-0000-4000-8000-000000000000,,99999999-9999-4999-8999-999999999999\r\n"
+    );
+    let shifts = "shift_id,agent_id,start_local,end_local\nS1,1001,2026-05-04 09:00,2026-05-04 17:00\nS2,1002,2026-05-04 09:00,2026-05-04 17:00\n";
+    let f = validate(
+        &[
+            ("agents.csv", AGENTS.as_bytes()),
+            ("shifts.csv", shifts.as_bytes()),
+        ],
+        &[("agents.csv", &maps)],
+        TOML,
+    )
+    .unwrap();
+    let s = summary(&f);
+    assert!(
+        s.contains(&(
+            "mapping-unknown-reference".into(),
+            "mappings/agents.csv".into(),
+            3,
+            "add the business unit to mappings/business_units.csv (id, name, time_zone, start_day_of_week), or correct the id (`zd2gc mappings pull` lists the org's units; docs/mappings.md)".into()
+        )),
+        "{s:#?}"
+    );
+}

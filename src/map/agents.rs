@@ -107,6 +107,17 @@ pub fn resolve_offline(agents: &[ExportAgent], t: &Tables) -> Vec<AgentRes> {
                 resolved_by: how.to_string(),
                 ..Default::default()
             };
+            if let Some(l) = a.location.as_deref()
+                && t.bad_locations.iter().any(|b| b == l)
+            {
+                // Its location's row has an invalid value (reported at that row): held back,
+                // never given the default zone or unit instead.
+                res.issue = Some(AgentIssue::Unmapped(format!(
+                    "agent `{}`'s location `{l}` has an invalid row in mappings/locations.csv",
+                    a.agent_id
+                )));
+                return res;
+            }
             if users.len() > 1 {
                 let lines: Vec<String> = rows.iter().map(|&i| t.agents[i].line.to_string()).collect();
                 res.issue = Some(AgentIssue::Ambiguous {

@@ -62,6 +62,17 @@ pub struct Tables {
     pub activities: Vec<ActivityRow>,
     /// SHA-256 of each table read (file name → hex), for the run's audit record.
     pub sha256: Vec<(String, String)>,
+    /// Cells that cannot be right (`mapping-invalid-value`) and references to business units the
+    /// tables do not have (`mapping-unknown-reference`), at the table's file and line. They do not
+    /// stop `map`: the row is left out, so what depends on it is unmapped and held back, and
+    /// `validate` reports them.
+    pub findings: Vec<SourceDiag>,
+    /// Locations whose row was left out for an invalid value: their agents are held back rather
+    /// than given the default zone or unit.
+    pub bad_locations: Vec<String>,
+    /// Business units whose row was left out for an invalid value (reported there; a reference to
+    /// one is not reported again as unknown).
+    pub bad_business_units: Vec<String>,
 }
 
 impl Tables {
@@ -98,6 +109,83 @@ pub fn parse_weekday(s: &str) -> Option<Weekday> {
         "sunday" => Some(Weekday::Sun),
         _ => None,
     }
+}
+
+/// A Genesys id: a UUID (8-4-4-4-12 hex digits).
+pub fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// An e-mail address's shape: one `@`, something before it, a dotted domain after it, no spaces.
+pub fn is_email(s: &str) -> bool {
+    let s = s.trim();
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !domain.contains('@')
+        && !s.chars().any(|c| c.is_whitespace() || c == ',' || c == ';')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+}
+
+/// A `mapping-invalid-value` finding for one cell.
+fn invalid(
+    file: &str,
+    line: u64,
+    text: &str,
+    col: &str,
+    v: &str,
+    what: &str,
+    fix: &str,
+) -> SourceDiag {
+    SourceDiag::new(
+        "mapping-invalid-value",
+        file,
+        line,
+        format!("`{col}` is `{v}`, which is not {what}"),
+    )
+    .help(fix.to_string())
+    .text(text)
+    .label_text(v, col)
+}
+
+const UUID_FIX: &str = "Genesys ids are UUIDs such as `8a5f5c0e-1d2b-4c3a-9e8f-0123456789ab`: copy it from Genesys Cloud (or run `zd2gc mappings pull`), or leave the cell blank (docs/mappings.md)";
+
+/// Check the id columns of a row; returns whether all are UUIDs (a finding for each that is not).
+fn check_ids(
+    file: &str,
+    line: u64,
+    text: &str,
+    v: &HashMap<&'static str, String>,
+    cols: &[&str],
+    out: &mut Vec<SourceDiag>,
+) -> bool {
+    let mut ok = true;
+    for c in cols {
+        if let Some(id) = v.get(c)
+            && !is_uuid(id)
+        {
+            out.push(invalid(
+                file,
+                line,
+                text,
+                c,
+                id,
+                "a Genesys id (a UUID)",
+                UUID_FIX,
+            ));
+            ok = false;
+        }
+    }
+    ok
 }
 
 /// Normalise an e-mail for comparison: trimmed, lower-cased; empty is none.
@@ -283,21 +371,19 @@ fn missing(file: &str, line: u64, text: &str, col: &str) -> SourceDiag {
         .text(text)
 }
 
-fn parse_tz(csv: &Csv, line: u64, text: &str, v: &str, diags: &mut Vec<SourceDiag>) -> Option<Tz> {
+fn parse_tz(csv: &Csv, line: u64, text: &str, v: &str, out: &mut Vec<SourceDiag>) -> Option<Tz> {
     match v.parse::<Tz>() {
         Ok(tz) => Some(tz),
         Err(_) => {
-            diags.push(
-                SourceDiag::new(
-                    "unknown-timezone",
-                    &csv.file,
-                    line,
-                    format!("`{v}` is not a zone of the tz database"),
-                )
-                .help("use an IANA name such as `Europe/Paris`")
-                .text(text)
-                .label_text(v, "unknown zone"),
-            );
+            out.push(invalid(
+                &csv.file,
+                line,
+                text,
+                "time_zone",
+                v,
+                "a zone of the tz database",
+                "use an IANA name such as `Europe/Paris` (docs/mappings.md)",
+            ));
             None
         }
     }
@@ -324,6 +410,32 @@ pub fn load(dir: &Path, diags: &mut Vec<SourceDiag>) -> Result<Tables> {
     )? {
         t.sha256.push(("agents.csv".into(), sha));
         for (line, text, v) in csv.rows {
+            let mut ok = check_ids(
+                &csv.file,
+                line,
+                &text,
+                &v,
+                &["genesys_user_id", "management_unit_id", "business_unit_id"],
+                &mut t.findings,
+            );
+            if let Some(e) = v.get("email")
+                && !is_email(e)
+            {
+                t.findings.push(invalid(
+                    &csv.file,
+                    line,
+                    &text,
+                    "email",
+                    e,
+                    "an e-mail address",
+                    "write the agent's address as Zendesk has it, e.g. `anne.martin@example.com`, or leave it blank and give `zendesk_agent_id` (docs/mappings.md)",
+                ));
+                ok = false;
+            }
+            if !ok {
+                // Left out: the agent is unmapped (and held back), never loaded with a bad id.
+                continue;
+            }
             let row = AgentMapRow {
                 line,
                 zendesk_agent_id: v.get("zendesk_agent_id").cloned(),
@@ -370,20 +482,32 @@ pub fn load(dir: &Path, diags: &mut Vec<SourceDiag>) -> Result<Tables> {
                 diags.push(missing(&csv.file, *line, text, col));
                 continue;
             };
-            let tz = parse_tz(&csv, *line, text, tz, diags);
+            let id_ok = check_ids(
+                &csv.file,
+                *line,
+                text,
+                v,
+                &["business_unit_id"],
+                &mut t.findings,
+            );
+            let tz = parse_tz(&csv, *line, text, tz, &mut t.findings);
             let wd = parse_weekday(day);
             if wd.is_none() {
-                diags.push(
-                    SourceDiag::new(
-                        "bad-mapping",
-                        &csv.file,
-                        *line,
-                        format!("`{day}` is not a day of the week"),
-                    )
-                    .help("write Monday, Tuesday, … or Sunday")
-                    .text(text.clone())
-                    .label_text(day, "not a day"),
-                );
+                t.findings.push(invalid(
+                    &csv.file,
+                    *line,
+                    text,
+                    "start_day_of_week",
+                    day,
+                    "a day of the week",
+                    "write Monday, Tuesday, … or Sunday (docs/mappings.md)",
+                ));
+            }
+            if !id_ok {
+                continue;
+            }
+            if tz.is_none() || wd.is_none() {
+                t.bad_business_units.push(id.clone());
             }
             if t.business_units.iter().any(|b| &b.business_unit_id == id) {
                 diags.push(
@@ -423,13 +547,28 @@ pub fn load(dir: &Path, diags: &mut Vec<SourceDiag>) -> Result<Tables> {
                 diags.push(missing(&csv.file, *line, text, "location"));
                 continue;
             };
+            let ids_ok = check_ids(
+                &csv.file,
+                *line,
+                text,
+                v,
+                &["business_unit_id"],
+                &mut t.findings,
+            );
             let tz = match v.get("time_zone") {
-                Some(z) => match parse_tz(&csv, *line, text, z, diags) {
+                Some(z) => match parse_tz(&csv, *line, text, z, &mut t.findings) {
                     Some(tz) => Some(tz),
-                    None => continue,
+                    None => {
+                        t.bad_locations.push(loc.clone());
+                        continue;
+                    }
                 },
                 None => None,
             };
+            if !ids_ok {
+                t.bad_locations.push(loc.clone());
+                continue;
+            }
             t.locations.push(LocationRow {
                 line: *line,
                 location: loc.clone(),
@@ -464,6 +603,16 @@ pub fn load(dir: &Path, diags: &mut Vec<SourceDiag>) -> Result<Tables> {
                 diags.push(missing(&csv.file, *line, text, col));
                 continue;
             };
+            if !check_ids(
+                &csv.file,
+                *line,
+                text,
+                v,
+                &["genesys_activity_code_id", "business_unit_id"],
+                &mut t.findings,
+            ) {
+                continue;
+            }
             let bu = v.get("business_unit_id").cloned();
             if t.activities
                 .iter()
@@ -503,6 +652,53 @@ pub fn load(dir: &Path, diags: &mut Vec<SourceDiag>) -> Result<Tables> {
     Ok(t)
 }
 
+/// `mapping-unknown-reference`: rows of agents.csv, locations.csv and activities.csv that name a
+/// business unit neither business_units.csv nor `known` (what Genesys answered online) has. One
+/// finding per row, at its line; the agents and locations naming it are unmapped (held back) by
+/// `map` already, since the unit's zone and week start are unknown.
+pub fn unknown_references(dir: &Path, t: &Tables, known: &dyn Fn(&str) -> bool) -> Vec<SourceDiag> {
+    let mut out = Vec::new();
+    let text_of = |file: &str, line: u64| -> String {
+        std::fs::read(dir.join(file))
+            .ok()
+            .and_then(|b| {
+                let s = String::from_utf8_lossy(&b).into_owned();
+                crate::lines::split(s.trim_start_matches('\u{feff}'))
+                    .get((line as usize).saturating_sub(1))
+                    .map(|l| l.to_string())
+            })
+            .unwrap_or_default()
+    };
+    let mut check = |file: &str, line: u64, bu: Option<&String>| {
+        let Some(bu) = bu else { return };
+        if t.business_unit(bu).is_some() || t.bad_business_units.contains(bu) || known(bu) {
+            return;
+        }
+        out.push(
+            SourceDiag::new(
+                "mapping-unknown-reference",
+                format!("mappings/{file}"),
+                line,
+                format!("business unit `{bu}` is not in mappings/business_units.csv"),
+            )
+            .help("add the business unit to mappings/business_units.csv (id, name, time_zone, start_day_of_week), or correct the id (`zd2gc mappings pull` lists the org's units; docs/mappings.md)")
+            .text(text_of(file, line))
+            .label_text(bu, "business_unit_id"),
+        );
+    };
+    for a in &t.agents {
+        check("agents.csv", a.line, a.business_unit_id.as_ref());
+    }
+    for l in &t.locations {
+        check("locations.csv", l.line, l.business_unit_id.as_ref());
+    }
+    for a in &t.activities {
+        check("activities.csv", a.line, a.business_unit_id.as_ref());
+    }
+    out.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -517,17 +713,17 @@ mod tests {
         write(
             d.path(),
             "agents.csv",
-            "email,zendesk_agent_id,genesys_user_id,management_unit_id,business_unit_id\n  Camille@Acme.Example ,101,u1,,\n,102,,,bu1\n",
+            "email,zendesk_agent_id,genesys_user_id,management_unit_id,business_unit_id\n  Camille@Acme.Example ,101,00000000-0000-4000-8000-0000000000a1,,\n,102,,,00000000-0000-4000-8000-0000000000b1\n",
         );
         write(
             d.path(),
             "business_units.csv",
-            "business_unit_id,name,time_zone,start_day_of_week\nbu1,Paris,Europe/Paris,Sunday\n",
+            "business_unit_id,name,time_zone,start_day_of_week\n00000000-0000-4000-8000-0000000000b1,Paris,Europe/Paris,Sunday\n",
         );
         write(
             d.path(),
             "activities.csv",
-            "zendesk_task_name,genesys_activity_code_id,business_unit_id\nBreak,ac-break,\nBreak,ac-break-paris,bu1\n",
+            "zendesk_task_name,genesys_activity_code_id,business_unit_id\nBreak,00000000-0000-4000-8000-0000000000c1,\nBreak,00000000-0000-4000-8000-0000000000c2,00000000-0000-4000-8000-0000000000b1\n",
         );
         let mut diags = Vec::new();
         let t = load(d.path(), &mut diags).unwrap();
@@ -538,20 +734,16 @@ mod tests {
         assert_eq!(t.business_units[0].start_day_of_week, Weekday::Sun);
         assert_eq!(t.activities.len(), 2);
         assert!(t.locations.is_empty());
+        assert!(t.findings.is_empty(), "{:?}", t.findings);
     }
 
     #[test]
-    fn unknown_column_and_bad_values_are_reported_with_lines() {
+    fn unknown_column_is_an_error_and_bad_values_are_findings_with_lines() {
         let d = tempfile::tempdir().unwrap();
         write(
             d.path(),
             "agents.csv",
             "zendesk_agent_id,emial\n101,a@b.c\n",
-        );
-        write(
-            d.path(),
-            "business_units.csv",
-            "business_unit_id,time_zone,start_day_of_week\nbu1,Europe/Pariss,Monday\nbu2,Europe/Paris,Mon\n",
         );
         let mut diags = Vec::new();
         let err = load(d.path(), &mut diags).unwrap_err();
@@ -562,21 +754,56 @@ mod tests {
             .collect();
         assert_eq!(
             summary,
-            vec![
-                ("bad-mapping".into(), "mappings/agents.csv".into(), 1),
-                (
-                    "unknown-timezone".into(),
-                    "mappings/business_units.csv".into(),
-                    2
-                ),
-                (
-                    "bad-mapping".into(),
-                    "mappings/business_units.csv".into(),
-                    3
-                ),
-            ]
+            [("bad-mapping".into(), "mappings/agents.csv".into(), 1)]
         );
         assert!(diags[0].message.contains("emial"));
+
+        write(
+            d.path(),
+            "agents.csv",
+            "zendesk_agent_id,email,genesys_user_id\n101,a@b.c,not-a-uuid\n102,anne@,\n103,b@c.example,00000000-0000-4000-8000-0000000000a1\n",
+        );
+        write(
+            d.path(),
+            "business_units.csv",
+            "business_unit_id,time_zone,start_day_of_week\nbu1,Europe/Paris,Monday\n00000000-0000-4000-8000-0000000000b1,Europe/Pariss,Mon\n",
+        );
+        let mut diags = Vec::new();
+        let t = load(d.path(), &mut diags).unwrap();
+        assert!(diags.is_empty());
+        let got: Vec<(String, String, u64, String)> = t
+            .findings
+            .iter()
+            .map(|d| {
+                (
+                    d.code.clone(),
+                    d.file.clone(),
+                    d.line,
+                    d.span.as_ref().map(|s| s.2.clone()).unwrap_or_default(),
+                )
+            })
+            .collect();
+        let f = |file: &str, line, col: &str| {
+            (
+                "mapping-invalid-value".to_string(),
+                format!("mappings/{file}"),
+                line,
+                col.to_string(),
+            )
+        };
+        assert_eq!(
+            got,
+            [
+                f("agents.csv", 2, "genesys_user_id"),
+                f("agents.csv", 3, "email"),
+                f("business_units.csv", 2, "business_unit_id"),
+                f("business_units.csv", 3, "time_zone"),
+                f("business_units.csv", 3, "start_day_of_week"),
+            ]
+        );
+        // Rows with an invalid value are left out: nothing is mapped with them.
+        assert_eq!(t.agents.len(), 1);
+        assert!(t.business_units.is_empty());
     }
 
     #[test]
@@ -586,22 +813,27 @@ mod tests {
             let body = [
                 "\u{feff}business_unit_id,name,time_zone,start_day_of_week",
                 "# one row per Genesys business unit",
-                "bu1,\"Paris",
+                "00000000-0000-4000-8000-0000000000b1,\"Paris",
                 "office\",Europe/Paris,Monday",
                 "",
-                "bu2,Lyon,Europe/Pariss,Monday",
+                "00000000-0000-4000-8000-0000000000a1,Lyon,Europe/Pariss,Monday",
             ]
             .join(eol);
             write(d.path(), "business_units.csv", &body);
             let mut diags = Vec::new();
-            let _ = load(d.path(), &mut diags);
-            let got: Vec<(String, u64)> = diags.iter().map(|d| (d.code.clone(), d.line)).collect();
-            assert_eq!(got, [("unknown-timezone".to_string(), 6)], "{eol:?}");
+            let t = load(d.path(), &mut diags).unwrap();
+            let got: Vec<(String, u64)> = t
+                .findings
+                .iter()
+                .map(|d| (d.code.clone(), d.line))
+                .collect();
+            assert_eq!(got, [("mapping-invalid-value".to_string(), 6)], "{eol:?}");
             assert_eq!(
-                diags[0].text.as_deref(),
-                Some("bu2,Lyon,Europe/Pariss,Monday"),
+                t.findings[0].text.as_deref(),
+                Some("00000000-0000-4000-8000-0000000000a1,Lyon,Europe/Pariss,Monday"),
                 "{eol:?}"
             );
+            assert_eq!(t.business_units.len(), 1);
         }
     }
 }

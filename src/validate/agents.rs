@@ -108,3 +108,39 @@ pub fn map_findings(env: &mut Env<'_>, state: &Connection) -> Result<()> {
     }
     Ok(())
 }
+
+/// The mapping tables' own findings (`mapping-invalid-value`, `mapping-unknown-reference`), at the
+/// table's file (`mappings/<table>.csv`) and line. A business unit Genesys answered for in an
+/// online `map` (the `genesys_cache`) is known even when the table lacks it.
+pub fn table_findings(
+    env: &mut Env<'_>,
+    mappings: &std::path::Path,
+    tables: &crate::map::tables::Tables,
+    state: &Connection,
+) -> Result<()> {
+    let mut online: std::collections::HashSet<String> = Default::default();
+    {
+        let mut st = state.prepare("SELECT key FROM genesys_cache WHERE kind = 'business-unit'")?;
+        for k in st.query_map([], |r| r.get::<_, String>(0))? {
+            online.insert(k?);
+        }
+    }
+    let refs = crate::map::tables::unknown_references(mappings, tables, &|bu| online.contains(bu));
+    for d in tables.findings.iter().chain(refs.iter()) {
+        let mut f = Finding::new(&d.code, Severity::Error, d.message.clone());
+        f.file = Some(if d.file.starts_with("mappings/") {
+            d.file.clone()
+        } else {
+            format!("mappings/{}", d.file)
+        });
+        f.line = Some(d.line);
+        if let (Some(t), Some((s, l, label))) = (&d.text, &d.span) {
+            f.field = Some(label.clone());
+            f.value = t.get(*s..s + l).map(str::to_string);
+        }
+        f.text = d.text.clone();
+        f.help = d.help.clone().unwrap_or_default();
+        env.sink.push(f);
+    }
+    Ok(())
+}

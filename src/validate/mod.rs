@@ -406,6 +406,7 @@ fn run_rules(
     };
     rows::check_rejects(&mut env, snap)?;
     rows::check_empty(&mut env, snap)?;
+    agents::table_findings(&mut env, mappings, &tables, state)?;
     agents::check_agents(&mut env, snap)?;
     agents::map_findings(&mut env, state)?;
     lap("rejects, agents, map findings");
