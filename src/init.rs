@@ -1,5 +1,6 @@
-//! `zd2gc init [DIR]`: create a migration directory with a commented `zd2gc.toml`, a copy of the
-//! mapping tables, and the state database. Never overwrites a file that exists.
+//! `zd2gc init [DIR]`: create a migration directory with a commented `zd2gc.toml`, empty mapping
+//! tables (a header and a comment line each: a new migration never starts with another org's ids,
+//! docs/mappings.md), and the state database. Never overwrites a file that exists.
 
 use crate::cli::Ctx;
 use crate::error::{Error, Result};
@@ -10,12 +11,32 @@ use std::path::{Path, PathBuf};
 pub struct InitArgs {
     /// Directory to create (default: the `--dir` migration directory).
     pub dir: Option<PathBuf>,
-    /// Copy the mapping tables from this folder instead of the built-in sample tables.
+    /// Copy the mapping tables from this folder instead of writing empty ones.
     #[arg(long, value_name = "DIR")]
     pub mappings: Option<PathBuf>,
 }
 
-/// The mapping tables shipped with zd2gc (they match `samples/`).
+/// The empty tables `init` writes: the header, and a comment line saying what goes in it.
+pub const EMPTY_MAPPINGS: &[(&str, &str)] = &[
+    (
+        "agents.csv",
+        "zendesk_agent_id,email,genesys_user_id,management_unit_id,business_unit_id\n# one row per Zendesk agent: its id or e-mail and its Genesys user / management unit / business unit ids (UUIDs; blank = look up online). See docs/mappings.md\n",
+    ),
+    (
+        "business_units.csv",
+        "business_unit_id,name,time_zone,start_day_of_week\n# one row per Genesys business unit: its id (UUID) and name; time_zone is IANA (Europe/Paris); start_day_of_week is Monday to Sunday. See docs/mappings.md\n",
+    ),
+    (
+        "locations.csv",
+        "location,time_zone,business_unit_id\n# one row per Zendesk location: the zone of its wall-clock times and its default business unit id. See docs/mappings.md\n",
+    ),
+    (
+        "activities.csv",
+        "zendesk_task_name,genesys_activity_code_id,business_unit_id\n# one row per Zendesk task name (exact): the Genesys activity code id; business_unit_id blank = every unit. See docs/mappings.md\n",
+    ),
+];
+
+/// The mapping tables of the samples (`samples/`, the rehearsal's org): only for `rehearse`.
 pub const BUILTIN_MAPPINGS: &[(&str, &str)] = &[
     ("agents.csv", include_str!("../mappings/agents.csv")),
     (
@@ -47,6 +68,15 @@ pub fn run(args: &InitArgs, ctx: &Ctx) -> Result<Exit> {
 
 /// Create the migration directory; returns what was created (existing files are left alone).
 pub fn init_dir(dir: &Path, mappings_from: Option<&Path>) -> Result<Vec<PathBuf>> {
+    init_dir_with(dir, mappings_from, EMPTY_MAPPINGS)
+}
+
+/// [`init_dir`], writing `tables` when no folder to copy from is given.
+pub fn init_dir_with(
+    dir: &Path,
+    mappings_from: Option<&Path>,
+    tables: &[(&str, &str)],
+) -> Result<Vec<PathBuf>> {
     let mut created = Vec::new();
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let cfg = dir.join(crate::config::FILE_NAME);
@@ -57,7 +87,7 @@ pub fn init_dir(dir: &Path, mappings_from: Option<&Path>) -> Result<Vec<PathBuf>
     }
     let mdir = dir.join("mappings");
     std::fs::create_dir_all(&mdir).map_err(|e| Error::io(&mdir, e))?;
-    for (name, builtin) in BUILTIN_MAPPINGS {
+    for (name, builtin) in tables {
         let target = mdir.join(name);
         if target.exists() {
             continue;

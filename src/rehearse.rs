@@ -69,7 +69,8 @@ pub fn run(args: &RehearseArgs, ctx: &Ctx) -> Result<Exit> {
         args.export_dir.display(),
         work.display()
     ));
-    crate::init::init_dir(work, mappings.as_deref())?;
+    // The rehearsal's export is the samples' org: without a mappings folder, its tables.
+    crate::init::init_dir_with(work, mappings.as_deref(), crate::init::BUILTIN_MAPPINGS)?;
     ctx.ui.info("  init      done");
     let wctx = Ctx {
         dir: work.clone(),

@@ -370,3 +370,45 @@ fn unknown_business_unit_is_reported_at_the_table_line() {
         "{s:#?}"
     );
 }
+
+/// `init` starts empty: each table is its header and one comment line (read as no row, no
+/// finding), never the samples' ids; zd2gc.toml's comments point inside the project.
+#[test]
+fn init_writes_empty_tables_and_a_config_citing_the_project_docs() {
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    zd2gc::init::init_dir(d, None).unwrap();
+    let m = d.join("mappings");
+    for name in [
+        "agents.csv",
+        "business_units.csv",
+        "locations.csv",
+        "activities.csv",
+    ] {
+        let t = std::fs::read_to_string(m.join(name)).unwrap();
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 2, "{name}: {t}");
+        assert!(lines[1].starts_with("# "), "{name}");
+        assert!(lines[1].contains("docs/mappings.md"), "{name}");
+        let samples = std::fs::read_to_string(root().join("mappings").join(name)).unwrap();
+        for row in samples.lines().skip(1) {
+            assert!(!t.contains(row), "{name} holds a sample row");
+        }
+    }
+    let mut diags = Vec::new();
+    let t = zd2gc::map::tables::load(&m, &mut diags).unwrap();
+    assert!(diags.is_empty() && t.findings.is_empty());
+    assert!(t.agents.is_empty() && t.business_units.is_empty() && t.activities.is_empty());
+    let toml = std::fs::read_to_string(d.join("zd2gc.toml")).unwrap();
+    assert!(!toml.contains("shared/"), "{toml}");
+    assert!(toml.contains("docs/mappings.md"));
+    assert!(toml.contains("[csv]"));
+    for doc in toml
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ',')
+        .filter(|w| w.starts_with("docs/"))
+    {
+        let doc = doc.trim_end_matches(['.', ':', ';']);
+        assert!(root().join(doc).exists(), "{doc} is cited and missing");
+    }
+    zd2gc::config::Config::parse(&toml, "zd2gc.toml").unwrap();
+}
