@@ -268,7 +268,7 @@ fn one_load_per_directory_and_one_org_per_migration() {
     assert!(r.notes.iter().any(|n| n.contains("--rebind")));
 }
 
-fn run_load_child(dir: &Path, emu: &RunningEmulator) -> std::process::Child {
+fn run_load_child(dir: &Path, emu: &RunningEmulator, settle_secs: u32) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_zd2gc"))
         .args([
             "--dir",
@@ -279,7 +279,7 @@ fn run_load_child(dir: &Path, emu: &RunningEmulator) -> std::process::Child {
             "--max-rpm",
             "20000",
             "--settle-timeout",
-            "2",
+            &settle_secs.to_string(),
             "--concurrency",
             "3",
         ])
@@ -294,61 +294,217 @@ fn run_load_child(dir: &Path, emu: &RunningEmulator) -> std::process::Child {
         .unwrap()
 }
 
-#[test]
-fn sigkill_at_twenty_instants_then_resume_equals_an_uninterrupted_run() {
+/// Shifts per (business unit, week, user) as content, with every concurrent edit of the emulator
+/// undone (an edited shift back to its content before the first edit, an added one removed), and
+/// the shift ids of the edits that are not in the state as they were left.
+fn undo_edits(d: &Dump) -> (BTreeMap<(String, String, String), Vec<String>>, Vec<String>) {
+    use zd2gc::genesys::model::BuAgentScheduleShift;
+    let mut first_before: HashMap<&str, Option<&BuAgentScheduleShift>> = HashMap::new();
+    let mut last_after: HashMap<&str, &BuAgentScheduleShift> = HashMap::new();
+    for e in &d.concurrent_edits {
+        first_before
+            .entry(e.shift_id.as_str())
+            .or_insert(e.before.as_ref());
+        last_after.insert(e.shift_id.as_str(), &e.after);
+    }
+    let content = |user: &str, sh: &BuAgentScheduleShift| {
+        let mut x = sh.clone();
+        x.id = None;
+        zd2gc::load::model::Content::from_api(user, &x)
+            .unwrap()
+            .to_json()
+    };
+    let mut m: BTreeMap<_, Vec<String>> = BTreeMap::new();
+    let mut seen = HashSet::new();
+    let mut lost = Vec::new();
+    for s in &d.org.schedules {
+        for a in &s.agent_schedules {
+            let e = m
+                .entry((
+                    s.business_unit_id.clone(),
+                    s.week_id.clone(),
+                    a.user_id.clone(),
+                ))
+                .or_default();
+            for sh in &a.shifts {
+                let id = sh.id.as_deref().unwrap_or("");
+                match (first_before.get(id), last_after.get(id)) {
+                    (Some(before), Some(after)) => {
+                        seen.insert(id.to_string());
+                        if content(&a.user_id, sh) != content(&a.user_id, after) {
+                            lost.push(id.to_string());
+                        }
+                        if let Some(b) = before {
+                            e.push(content(&a.user_id, b));
+                        }
+                    }
+                    _ => e.push(content(&a.user_id, sh)),
+                }
+            }
+            e.sort();
+        }
+    }
+    lost.extend(
+        last_after
+            .keys()
+            .filter(|id| !seen.contains(**id))
+            .map(|id| id.to_string()),
+    );
+    m.retain(|_, v| !v.is_empty());
+    (m, lost)
+}
+
+/// The issue-13 crash test: processing times of 2–5 s (a resumed load meets its own unfinished
+/// writes), planners and agents editing 25% of the time between the loader's read and its write
+/// (and now and then between two loads), 20 SIGKILLs at seeded instants spread over the run plus one SIGHUP, each followed at once by a
+/// new load. Then: one schedule per week, no shift twice, every concurrent edit still there unless
+/// reported as a conflict, and, with the edits undone and the parked conflicts' shifts set aside,
+/// exactly the state of an uninterrupted run.
+fn crash_test(enforce_if_match: bool, seed: u64) {
     let fixture = org(40, 2);
     let faults = Faults {
-        processing_ms: 40,
-        seed: 5,
+        processing_ms: 2_000,
+        processing_max_ms: 5_000,
+        enforce_if_match,
+        seed,
         ..Faults::default()
     };
-    // The uninterrupted run.
+    // The uninterrupted run (no concurrent edits: the oracle).
     let clean = Emulator::start(EmulatorConfig {
         faults: faults.clone(),
         ..EmulatorConfig::with_fixture(fixture.clone())
     })
     .unwrap();
     let d1 = migration_dir();
-    synth::write_desired(d1.path(), &fixture, 20, 6, 0).unwrap();
+    synth::write_desired(d1.path(), &fixture, 10, 3, 0).unwrap();
     let t0 = std::time::Instant::now();
-    assert!(run_load_child(d1.path(), &clean).wait().unwrap().success());
+    assert!(
+        run_load_child(d1.path(), &clean, 10)
+            .wait()
+            .unwrap()
+            .success()
+    );
     let full = t0.elapsed();
     let want = shifts_of(&clean.dump());
+    assert_eq!(schedules_per_week(&clean.dump()).len(), 6);
 
-    // The same load, killed 20 times.
+    // The same load against an org whose planners edit, killed 20 times and hung up once.
     let emu = Emulator::start(EmulatorConfig {
-        faults,
+        faults: Faults {
+            concurrent_edit_rate: 0.25,
+            ..faults
+        },
         ..EmulatorConfig::with_fixture(fixture.clone())
     })
     .unwrap();
     let d2 = migration_dir();
-    synth::write_desired(d2.path(), &fixture, 20, 6, 0).unwrap();
-    let mut rng = zd2gc::testdata::SplitMix(2026);
-    let span = full.as_millis().max(50) as u64;
-    for _ in 0..20 {
-        let mut child = run_load_child(d2.path(), &emu);
-        std::thread::sleep(Duration::from_millis(rng.below(span)));
-        let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
+    synth::write_desired(d2.path(), &fixture, 10, 3, 0).unwrap();
+    let mut rng = zd2gc::testdata::SplitMix(seed ^ 2026);
+    let span = (full.as_millis() as u64 * 6 / 10).max(100);
+    for i in 0..21 {
+        let mut child = run_load_child(d2.path(), &emu, 10);
+        std::thread::sleep(Duration::from_millis(50 + rng.below(span)));
+        if i == 10 {
+            // An SSH drop: the weeks in flight finish, the journal is checkpointed, exit 130.
+            let ok = std::process::Command::new("kill")
+                .args(["-HUP", &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(ok.success());
+            let code = child.wait().unwrap().code();
+            assert!(
+                code == Some(130) || code == Some(0) || code == Some(3),
+                "after SIGHUP: {code:?}"
+            );
+        } else {
+            let _ = child.kill(); // SIGKILL
+            let _ = child.wait();
+        }
+        // Meanwhile a planner edits one of the schedules already there, now and then.
+        let schedules = emu.dump().org.schedules;
+        if !schedules.is_empty() && rng.below(3) == 0 {
+            let s = &schedules[rng.below(schedules.len() as u64) as usize];
+            let _ = emu.concurrent_edit(&s.id, None, Some(zd2gc::emulator::Actor::Planner));
+        }
     }
-    assert!(run_load_child(d2.path(), &emu).wait().unwrap().success());
+    // The last load, at once: it ends by itself (parked conflicts exit 3).
+    let code = run_load_child(d2.path(), &emu, 10).wait().unwrap().code();
+    assert!(code == Some(0) || code == Some(3), "final load: {code:?}");
     let dump = emu.dump();
-    assert_eq!(
-        schedules_per_week(&dump).values().max(),
-        Some(&1),
-        "a schedule was imported twice"
+    assert!(
+        schedules_per_week(&dump).values().all(|n| *n == 1),
+        "a week has two schedules: {:?}",
+        schedules_per_week(&dump)
     );
     let got = shifts_of(&dump);
+    for (k, v) in &got {
+        let set: HashSet<_> = v.iter().collect();
+        assert_eq!(set.len(), v.len(), "a duplicated shift in {k:?}");
+    }
+    let conn = rusqlite::Connection::open(d2.path().join("zd2gc.db")).unwrap();
+    let open: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM load_weeks WHERE state NOT IN ('done', 'conflict')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(open, 0, "every week ended done or with parked conflicts");
+    let conflicts = zd2gc::load::journal::conflicts(&conn).unwrap();
+    let conflicted: HashSet<String> = conflicts
+        .iter()
+        .filter_map(|c| c.genesys_shift_id.clone())
+        .collect();
+    assert!(
+        !dump.concurrent_edits.is_empty(),
+        "the org made no concurrent edit: the test shows nothing"
+    );
+    let (undone, lost) = undo_edits(&dump);
+    let lost: Vec<_> = lost
+        .into_iter()
+        .filter(|id| !conflicted.contains(id))
+        .collect();
+    assert!(lost.is_empty(), "concurrent edits lost: {lost:?}");
+    // A parked conflict leaves our shift unwritten: set it aside from the uninterrupted run.
+    let mut want = want;
+    for c in &conflicts {
+        let Some(ours) = &c.ours else { continue };
+        let ours: zd2gc::load::model::Content = serde_json::from_value(ours.clone()).unwrap();
+        let key = (
+            c.business_unit_id.clone(),
+            c.week_id.clone(),
+            c.user_id.clone(),
+        );
+        if let Some(v) = want.get_mut(&key)
+            && let Some(i) = v.iter().position(|x| *x == ours.to_json())
+        {
+            v.remove(i);
+        }
+    }
+    want.retain(|_, v| !v.is_empty());
     assert_eq!(
-        got, want,
+        undone, want,
         "the resumed state differs from the uninterrupted run"
     );
-    for v in got.values() {
-        let set: HashSet<_> = v.iter().collect();
-        assert_eq!(set.len(), v.len(), "a duplicated shift");
-    }
     let v = verify_dir(d2.path(), client(&emu), &fast(), "verify").unwrap();
     assert!(v.matches(), "{v:?}");
+    eprintln!(
+        "crash test (If-Match {}): uninterrupted run {:.1}s; {} concurrent edits, {} conflicts parked",
+        if enforce_if_match { "on" } else { "off" },
+        full.as_secs_f64(),
+        dump.concurrent_edits.len(),
+        conflicts.len()
+    );
+}
+
+#[test]
+fn sigkill_twenty_times_and_sighup_once_with_processing_of_seconds() {
+    crash_test(true, 5);
+}
+
+#[test]
+fn sigkill_twenty_times_and_sighup_once_with_if_match_not_enforced() {
+    crash_test(false, 6);
 }
 
 /// Use up the client's rate-limit bucket, as another tool sharing the OAuth client would: raw
@@ -456,6 +612,16 @@ fn the_pace_adapts_to_a_rate_limit_below_max_rpm() {
 /// and the command to resume; a second load completes and verify matches.
 #[test]
 fn ctrl_c_stops_starting_weeks_exits_130_and_resumes() {
+    interrupt_checkpoints("-INT");
+}
+
+/// SIGTERM (a service manager, `kill`) checkpoints exactly like Ctrl-C (SIGHUP: the crash test).
+#[test]
+fn sigterm_checkpoints_like_ctrl_c() {
+    interrupt_checkpoints("-TERM");
+}
+
+fn interrupt_checkpoints(signal: &str) {
     let fixture = org(40, 2);
     let emu = Emulator::start(EmulatorConfig {
         faults: Faults {
@@ -504,7 +670,7 @@ fn ctrl_c_stops_starting_weeks_exits_130_and_resumes() {
         std::thread::sleep(Duration::from_millis(5));
     }
     let ok = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(ok.success());
@@ -532,4 +698,174 @@ fn ctrl_c_stops_starting_weeks_exits_130_and_resumes() {
     let v = verify_dir(dir.path(), client(&emu), &fast(), "verify").unwrap();
     assert!(v.matches(), "{v:?}");
     assert_eq!(schedules_per_week(&emu.dump()).values().max(), Some(&1));
+}
+
+/// Every import and update ends `Error` (no reason given), whether at once or after processing:
+/// the load ends by itself (a deadline), every week `failed` with its operation and correlation
+/// ids and what was sent, exit 3, and nothing is duplicated. A later load with the fault gone
+/// converges into the same schedules.
+#[test]
+fn writes_that_always_end_in_error_fail_their_weeks_and_the_load_ends() {
+    let fixture = org(20, 2);
+    let emu = Emulator::start(EmulatorConfig {
+        faults: Faults {
+            processing_ms: 200,
+            late_error_rate: 1.0,
+            ..Faults::default()
+        },
+        ..EmulatorConfig::with_fixture(fixture.clone())
+    })
+    .unwrap();
+    let dir = migration_dir();
+    synth::write_desired(dir.path(), &fixture, 5, 2, 0).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_zd2gc"))
+        .args([
+            "--dir",
+            dir.path().to_str().unwrap(),
+            "--no-progress",
+            "load",
+            "--max-rpm",
+            "20000",
+            "--settle-timeout",
+            "1",
+            "--concurrency",
+            "2",
+        ])
+        .env("ZD2GC_API_URL", emu.base_url())
+        .env("ZD2GC_LOGIN_URL", emu.base_url())
+        .env("GENESYSCLOUD_OAUTHCLIENT_ID", emu.client_id())
+        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", emu.client_secret())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output().unwrap()));
+    let out = match rx.recv_timeout(Duration::from_secs(90)) {
+        Ok(o) => o,
+        Err(_) => {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
+            panic!("the load did not end by itself within 90 s");
+        }
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("4 week(s): 0 done, 0 unchanged, 0 with parked conflicts, 4 failed"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("failed: 3 write(s) ended in Error").count(),
+        4,
+        "{stderr}"
+    );
+    assert!(stderr.contains("correlation id "), "{stderr}");
+    assert!(stderr.contains("sent an update of schedule"), "{stderr}");
+    assert!(stderr.contains("status` lists them"), "{stderr}");
+    // Nothing duplicated: one (blank) schedule per week, no shift anywhere; three updates a week.
+    let dump = emu.dump();
+    assert_eq!(schedules_per_week(&dump).len(), 4);
+    assert!(schedules_per_week(&dump).values().all(|n| *n == 1));
+    assert!(shifts_of(&dump).values().all(|v| v.is_empty()));
+    let updates: Vec<_> = dump
+        .operations
+        .iter()
+        .filter(|o| o.kind == "update")
+        .collect();
+    assert_eq!(updates.len(), 12);
+    assert!(updates.iter().all(|o| o.status == "Error"));
+    // `status` lists each failed week with the ids of its attempts.
+    let st = zd2gc::load::status_dir(dir.path()).unwrap();
+    assert_eq!(st.failures.len(), 4);
+    for f in &st.failures {
+        let why = f["reason"].as_str().unwrap();
+        for op in updates
+            .iter()
+            .filter(|o| Some(o.week_id.as_str()) == f["week_id"].as_str())
+            .filter(|o| Some(o.business_unit_id.as_str()) == f["business_unit_id"].as_str())
+        {
+            assert!(why.contains(&op.operation_id), "{why}");
+        }
+        assert!(
+            f["context_id"].as_str().is_some_and(|c| !c.is_empty()),
+            "{f}"
+        );
+    }
+
+    // At once (no processing time): `200` with `status: Error`, the same bound.
+    let mut f = emu.faults();
+    f.processing_ms = 0;
+    emu.set_faults(f.clone()).unwrap();
+    let r = load_dir(dir.path(), client(&emu), &fast(), &Ui::silent(), "load").unwrap();
+    assert_eq!(r.weeks_failed, 4, "{r:?}");
+    assert_eq!(r.exit(), zd2gc::exit::Exit::Partial);
+    assert_eq!(schedules_per_week(&emu.dump()).len(), 4);
+
+    // The fault gone, the next load fills the same schedules.
+    f.late_error_rate = 0.0;
+    emu.set_faults(f).unwrap();
+    let r = load_dir(dir.path(), client(&emu), &fast(), &Ui::silent(), "load").unwrap();
+    assert_eq!(r.weeks_done, 4, "{r:?}");
+    assert_eq!(r.weeks_created, 0);
+    let dump = emu.dump();
+    assert!(schedules_per_week(&dump).values().all(|n| *n == 1));
+    assert!(dump.org.schedules.iter().all(|s| s.published));
+    let v = verify_dir(dir.path(), client(&emu), &fast(), "verify").unwrap();
+    assert!(v.matches(), "{v:?}");
+}
+
+/// `verify` fails on what a load must never leave: a second schedule of ours in a week, and a
+/// shift twice.
+#[test]
+fn verify_reports_a_second_schedule_of_ours_and_duplicated_shifts() {
+    let fixture = org(20, 1);
+    let emu = Emulator::start(EmulatorConfig::with_fixture(fixture.clone())).unwrap();
+    let dir = migration_dir();
+    synth::write_desired(dir.path(), &fixture, 5, 2, 0).unwrap();
+    load_dir(dir.path(), client(&emu), &fast(), &Ui::silent(), "load").unwrap();
+    let v = verify_dir(dir.path(), client(&emu), &fast(), "verify").unwrap();
+    assert!(v.matches(), "{v:?}");
+    // A shift twice in the first week.
+    let mut d = emu.dump();
+    let a = &mut d.org.schedules[0].agent_schedules[0];
+    let mut copy = a.shifts[0].clone();
+    copy.id = Some("copy-of-a-shift".into());
+    a.shifts.push(copy);
+    emu.load_dump(&d).unwrap();
+    let v = verify_dir(dir.path(), client(&emu), &fast(), "verify").unwrap();
+    assert!(!v.matches());
+    assert_eq!((v.duplicates, v.extra_schedules), (1, 0), "{v:?}");
+    // A second schedule of ours in the second week (as a doubled import would leave).
+    let mut d = emu.dump();
+    let mut second = d.org.schedules[1].clone();
+    second.id = "second-schedule".into();
+    for a in &mut second.agent_schedules {
+        for (i, s) in a.shifts.iter_mut().enumerate() {
+            s.id = Some(format!("second-{}-{i}", a.user_id));
+        }
+    }
+    d.org.schedules.push(second);
+    emu.load_dump(&d).unwrap();
+    let v = verify_dir(dir.path(), client(&emu), &fast(), "verify").unwrap();
+    assert_eq!((v.duplicates, v.extra_schedules), (1, 1), "{v:?}");
+    // As the user runs it: exit 1, and the summary says so.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zd2gc"))
+        .args(["--dir", dir.path().to_str().unwrap(), "verify"])
+        .env("ZD2GC_API_URL", emu.base_url())
+        .env("ZD2GC_LOGIN_URL", emu.base_url())
+        .env("GENESYSCLOUD_OAUTHCLIENT_ID", emu.client_id())
+        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", emu.client_secret())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("duplicated 1, second schedules of ours 1"),
+        "{stderr}"
+    );
 }
