@@ -106,7 +106,9 @@ fn downstream(args: &RehearseArgs, ctx: &Ctx) -> Result<Exit> {
             lock_ms: 200,
             error_rate: 0.05,
             drop_rate: 0.02,
-            processing_ms: 50,
+            // Seconds, as a real org: where a load meets its own unfinished writes.
+            processing_ms: 1_000,
+            processing_max_ms: 3_000,
             token_lifetime_secs: 60,
             ..Faults::default()
         }
