@@ -615,7 +615,8 @@ pub struct WeekFinding {
     pub business_unit_id: String,
     pub week_id: String,
     pub schedule_id: Option<String>,
-    /// `import`, `update`, `nothing`, `done` (journal, unchanged) or `error`.
+    /// `create` (a blank schedule, then an update), `update`, `nothing`, `done` (journal,
+    /// unchanged) or `error`.
     pub action: String,
     pub counts: merge::PlanCounts,
     pub conflicts: Vec<merge::Conflict>,
@@ -708,7 +709,8 @@ async fn survey_week(
             );
             f.schedule_id = view.as_ref().map(|v| v.schedule_id.clone());
             f.action = if plan.import.is_some() {
-                "import"
+                // A blank schedule, then its shifts as an update.
+                "create"
             } else if plan.writes() {
                 "update"
             } else {

@@ -522,7 +522,7 @@ fn attempt(row: &WeekRow, sent: &str) -> String {
 fn gave_up(failures: &[String], row: &WeekRow) -> Failed {
     Failed(
         format!(
-            "{} write(s) ended in Error or stayed invisible (Genesys gives no reason): {}",
+            "{} write(s) ended in Error or stayed invisible (Genesys gives no reason; if the org is only slow, raise --settle-timeout): {}",
             failures.len(),
             failures
                 .iter()
