@@ -294,10 +294,13 @@ fn run_load_child(dir: &Path, emu: &RunningEmulator, settle_secs: u32) -> std::p
         .unwrap()
 }
 
+/// Shifts as content (sorted JSON) per (business unit, week, user).
+type ShiftsByAgentWeek = BTreeMap<(String, String, String), Vec<String>>;
+
 /// Shifts per (business unit, week, user) as content, with every concurrent edit of the emulator
 /// undone (an edited shift back to its content before the first edit, an added one removed), and
 /// the shift ids of the edits that are not in the state as they were left.
-fn undo_edits(d: &Dump) -> (BTreeMap<(String, String, String), Vec<String>>, Vec<String>) {
+fn undo_edits(d: &Dump) -> (ShiftsByAgentWeek, Vec<String>) {
     use zd2gc::genesys::model::BuAgentScheduleShift;
     let mut first_before: HashMap<&str, Option<&BuAgentScheduleShift>> = HashMap::new();
     let mut last_after: HashMap<&str, &BuAgentScheduleShift> = HashMap::new();
