@@ -17,6 +17,16 @@ pub fn validate(
     maps: &[(&str, &str)],
     toml: &str,
 ) -> zd2gc::error::Result<Vec<Finding>> {
+    validate_with(files, maps, toml, |_| {})
+}
+
+/// [`validate`], with `before` run on the migration directory after extract.
+pub fn validate_with(
+    files: &[(&str, &[u8])],
+    maps: &[(&str, &str)],
+    toml: &str,
+    before: impl FnOnce(&std::path::Path),
+) -> zd2gc::error::Result<Vec<Finding>> {
     let work = tempfile::tempdir().unwrap();
     let d = work.path();
     std::fs::write(d.join("zd2gc.toml"), toml).unwrap();
@@ -38,6 +48,7 @@ pub fn validate(
     }
     let cfg = zd2gc::config::Config::parse(toml, "zd2gc.toml")?;
     zd2gc::extract::extract(d, &export, &cfg, |_| {})?;
+    before(d);
     let o = zd2gc::validate::validate_dir(
         d,
         &cfg,
@@ -411,4 +422,62 @@ fn init_writes_empty_tables_and_a_config_citing_the_project_docs() {
         assert!(root().join(doc).exists(), "{doc} is cited and missing");
     }
     zd2gc::config::Config::parse(&toml, "zd2gc.toml").unwrap();
+}
+
+/// Online, what Genesys answered (the online cache) decides too: a business unit Genesys has is
+/// known though the table lacks it; an activity code not among the unit's codes is unknown.
+#[test]
+fn online_cache_answers_for_business_units_and_activity_codes() {
+    let other_bu = "99999999-9999-4999-8999-999999999999";
+    let maps_agents = format!(
+        "{MAP_AGENTS_HEADER}1001,a1001@fx.example,00001001-0000-4000-8000-000000000000,,{other_bu}\n"
+    );
+    let acts = format!(
+        "zendesk_task_name,genesys_activity_code_id,business_unit_id\nOn Queue Work,aaaaaaaa-0000-4000-8000-000000000001,\nPhone,aaaaaaaa-0000-4000-8000-000000000001,{PARIS_BU}\nBreak,aaaaaaaa-0000-4000-8000-00000000dead,{PARIS_BU}\n"
+    );
+    let shifts =
+        "shift_id,agent_id,start_local,end_local\nS1,1002,2026-05-04 09:00,2026-05-04 17:00\n";
+    let f = validate_with(
+        &[
+            ("agents.csv", AGENTS.as_bytes()),
+            ("shifts.csv", shifts.as_bytes()),
+        ],
+        &[("agents.csv", &maps_agents), ("activities.csv", &acts)],
+        TOML,
+        |d| {
+            let c = zd2gc::db::open_state(d).unwrap();
+            let put = |kind: &str, key: &str, value: String| {
+                c.execute(
+                    "INSERT INTO genesys_cache(kind, key, value, fetched_at, run_id) VALUES (?1, ?2, ?3, '2026-12-06T00:00:00Z', 0)",
+                    rusqlite::params![kind, key, value],
+                )
+                .unwrap();
+            };
+            put(
+                "business-units",
+                "",
+                serde_json::json!([{"id": other_bu, "name": "Lyon"}]).to_string(),
+            );
+            put(
+                "activity-codes",
+                PARIS_BU,
+                serde_json::json!([{"id": "aaaaaaaa-0000-4000-8000-000000000001", "name": "Phone"}])
+                    .to_string(),
+            );
+        },
+    )
+    .unwrap();
+    let refs: Vec<(String, u64, String)> = f
+        .iter()
+        .filter(|f| f.rule == "mapping-unknown-reference")
+        .map(|f| (f.file.clone().unwrap(), f.line.unwrap(), f.help.clone()))
+        .collect();
+    assert_eq!(
+        refs,
+        [(
+            "mappings/activities.csv".to_string(),
+            4,
+            "correct the code id (`zd2gc mappings pull` writes the unit's codes by name; docs/mappings.md)".to_string()
+        )]
+    );
 }

@@ -652,23 +652,61 @@ pub fn load(dir: &Path, diags: &mut Vec<SourceDiag>) -> Result<Tables> {
     Ok(t)
 }
 
+/// The text of a table's physical line (for a finding's snippet).
+fn table_line(dir: &Path, file: &str, line: u64) -> String {
+    std::fs::read(dir.join(file))
+        .ok()
+        .and_then(|b| {
+            let s = String::from_utf8_lossy(&b).into_owned();
+            crate::lines::split(s.trim_start_matches('\u{feff}'))
+                .get((line as usize).saturating_sub(1))
+                .map(|l| l.to_string())
+        })
+        .unwrap_or_default()
+}
+
+/// `mapping-unknown-reference` for activity codes, online: a row of activities.csv for a business
+/// unit whose codes Genesys listed (`codes`, from the online cache) naming a code not among them.
+/// Offline the tables have no list of codes to check against.
+pub fn unknown_activity_codes(
+    dir: &Path,
+    t: &Tables,
+    codes: &HashMap<String, std::collections::HashSet<String>>,
+) -> Vec<SourceDiag> {
+    let mut out = Vec::new();
+    for a in &t.activities {
+        let Some(bu) = &a.business_unit_id else {
+            continue;
+        };
+        let Some(known) = codes.get(bu) else { continue };
+        if known.contains(&a.genesys_activity_code_id) {
+            continue;
+        }
+        out.push(
+            SourceDiag::new(
+                "mapping-unknown-reference",
+                "mappings/activities.csv",
+                a.line,
+                format!(
+                    "activity code `{}` is not an activity code of business unit `{bu}` in Genesys",
+                    a.genesys_activity_code_id
+                ),
+            )
+            .help("correct the code id (`zd2gc mappings pull` writes the unit's codes by name; docs/mappings.md)")
+            .text(table_line(dir, "activities.csv", a.line))
+            .label_text(&a.genesys_activity_code_id, "genesys_activity_code_id"),
+        );
+    }
+    out
+}
+
 /// `mapping-unknown-reference`: rows of agents.csv, locations.csv and activities.csv that name a
 /// business unit neither business_units.csv nor `known` (what Genesys answered online) has. One
 /// finding per row, at its line; the agents and locations naming it are unmapped (held back) by
 /// `map` already, since the unit's zone and week start are unknown.
 pub fn unknown_references(dir: &Path, t: &Tables, known: &dyn Fn(&str) -> bool) -> Vec<SourceDiag> {
     let mut out = Vec::new();
-    let text_of = |file: &str, line: u64| -> String {
-        std::fs::read(dir.join(file))
-            .ok()
-            .and_then(|b| {
-                let s = String::from_utf8_lossy(&b).into_owned();
-                crate::lines::split(s.trim_start_matches('\u{feff}'))
-                    .get((line as usize).saturating_sub(1))
-                    .map(|l| l.to_string())
-            })
-            .unwrap_or_default()
-    };
+    let text_of = |file: &str, line: u64| table_line(dir, file, line);
     let mut check = |file: &str, line: u64, bu: Option<&String>| {
         let Some(bu) = bu else { return };
         if t.business_unit(bu).is_some() || t.bad_business_units.contains(bu) || known(bu) {

@@ -8,6 +8,7 @@ use crate::config::Severity;
 use crate::error::Result;
 use crate::report::Finding;
 use rusqlite::Connection;
+use std::collections::HashMap;
 
 /// Rules computed by `map` and taken from its findings.
 pub const FROM_MAP: &[&str] = &[
@@ -118,14 +119,49 @@ pub fn table_findings(
     tables: &crate::map::tables::Tables,
     state: &Connection,
 ) -> Result<()> {
+    /// Only the id of a cached entity is needed.
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: String,
+    }
     let mut online: std::collections::HashSet<String> = Default::default();
+    let mut codes: HashMap<String, std::collections::HashSet<String>> = HashMap::new();
     {
-        let mut st = state.prepare("SELECT key FROM genesys_cache WHERE kind = 'business-unit'")?;
-        for k in st.query_map([], |r| r.get::<_, String>(0))? {
-            online.insert(k?);
+        let mut st = state.prepare(
+            "SELECT kind, key, value FROM genesys_cache
+             WHERE kind IN ('business-unit', 'business-units', 'activity-codes')",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (kind, key, value) = row?;
+            match kind.as_str() {
+                "business-unit" => {
+                    online.insert(key);
+                }
+                "business-units" => {
+                    if let Ok(list) = serde_json::from_str::<Vec<Id>>(&value) {
+                        online.extend(list.into_iter().map(|b| b.id));
+                    }
+                }
+                _ => {
+                    if let Ok(list) = serde_json::from_str::<Vec<Id>>(&value) {
+                        codes.insert(key, list.into_iter().map(|c| c.id).collect());
+                    }
+                }
+            }
         }
     }
-    let refs = crate::map::tables::unknown_references(mappings, tables, &|bu| online.contains(bu));
+    let mut refs =
+        crate::map::tables::unknown_references(mappings, tables, &|bu| online.contains(bu));
+    refs.extend(crate::map::tables::unknown_activity_codes(
+        mappings, tables, &codes,
+    ));
     for d in tables.findings.iter().chain(refs.iter()) {
         let mut f = Finding::new(&d.code, Severity::Error, d.message.clone());
         f.file = Some(if d.file.starts_with("mappings/") {
