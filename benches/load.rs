@@ -128,7 +128,7 @@ fn run(rpm: u32, agents: usize, weeks: usize, with_faults: bool) {
         k
     );
     println!(
-        "  minimum possible: {} (1 token + {} state reads + {} blank creates + 3 × {} weeks written); sent excluding read-backs and polls: {} ({:+.1}% over the minimum); read-backs {}, polls {}",
+        "  minimum possible: {} (1 token + 1 identifying read + {} state reads + {} blank creates + 3 × {} weeks written); sent excluding read-backs and polls: {} ({:+.1}% over the minimum); read-backs {}, polls {}",
         r.minimum_requests,
         r.state_reads,
         r.weeks_created,

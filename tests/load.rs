@@ -98,10 +98,10 @@ fn converges_without_faults_then_rerun_sends_no_writes() {
     assert_eq!(r.weeks, 6);
     assert_eq!(r.weeks_done, 6, "{r:?}");
     assert_eq!(r.weeks_written, 6);
-    // One token, one list per week, one blank create and one triple per week: the minimum; the
-    // read-backs apart.
+    // One token, one identifying read, one list per week, one blank create and one triple per
+    // week: the minimum; the read-backs apart.
     assert_eq!(r.weeks_created, 6);
-    assert_eq!(r.minimum_requests, 1 + 6 + 6 + 18);
+    assert_eq!(r.minimum_requests, 1 + 1 + 6 + 6 + 18);
     assert_eq!(
         r.requests.total,
         r.minimum_requests + r.confirm_reads + r.polls

@@ -282,6 +282,15 @@ fn zd2gc_load(
     emu: &RunningEmulator,
     extra: &[&str],
 ) -> std::process::Output {
+    zd2gc_load_with(dir, emu, emu.client_secret(), extra)
+}
+
+fn zd2gc_load_with(
+    dir: &std::path::Path,
+    emu: &RunningEmulator,
+    secret: &str,
+    extra: &[&str],
+) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_zd2gc"))
         .args(["--dir", dir.to_str().unwrap(), "--no-progress", "load"])
         .args(["--max-rpm", "20000", "--settle-timeout", "2"])
@@ -289,7 +298,7 @@ fn zd2gc_load(
         .env("ZD2GC_API_URL", emu.base_url())
         .env("ZD2GC_LOGIN_URL", emu.base_url())
         .env("GENESYSCLOUD_OAUTHCLIENT_ID", emu.client_id())
-        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", emu.client_secret())
+        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", secret)
         .env("NO_COLOR", "1")
         .output()
         .unwrap()
@@ -381,4 +390,168 @@ fn the_paris_sample_adopts_the_planner_week_whose_descriptions_differ() {
     let org: serde_json::Value =
         serde_json::from_slice(&std::fs::read(root.join("samples/org.json")).unwrap()).unwrap();
     assert!(org.to_string().contains("\"Meal\""));
+}
+
+/// The org this migration directory is bound to, if any.
+fn bound_org(dir: &std::path::Path) -> Option<String> {
+    let c = rusqlite::Connection::open(dir.join("zd2gc.db")).unwrap();
+    c.query_row(
+        "SELECT value FROM meta WHERE key = ?1",
+        [zd2gc::load::guard::ORG_KEY],
+        |r| r.get(0),
+    )
+    .ok()
+}
+
+fn help_of(e: &zd2gc::error::Error) -> String {
+    use miette::Diagnostic;
+    e.help().map(|h| h.to_string()).unwrap_or_default()
+}
+
+#[test]
+fn a_wrong_secret_is_one_clear_error_within_seconds_and_binds_nothing() {
+    let fixture = org(20, 1);
+    let emu = Emulator::start(EmulatorConfig::with_fixture(fixture.clone())).unwrap();
+    let dir = migration_dir();
+    synth::write_desired(dir.path(), &fixture, 10, 3, 0).unwrap();
+    let t = std::time::Instant::now();
+    let out = zd2gc_load_with(dir.path(), &emu, "not-the-secret", &[]);
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}/oauth/token", emu.base_url())),
+        "names the URL: {stderr}"
+    );
+    assert!(stderr.contains("HTTP 401"), "{stderr}");
+    assert!(
+        stderr.contains("GENESYSCLOUD_OAUTHCLIENT_SECRET (environment)"),
+        "names the setting: {stderr}"
+    );
+    assert!(
+        !stderr.contains("not-the-secret"),
+        "the secret leaked: {stderr}"
+    );
+    for bad in ["resume", "code ,", "2026-01-"] {
+        assert!(!stderr.contains(bad), "`{bad}` in: {stderr}");
+    }
+    assert_eq!(
+        bound_org(dir.path()),
+        None,
+        "bound before any authenticated call"
+    );
+    // Fixed: the same directory loads, with no --rebind.
+    let out = zd2gc_load(dir.path(), &emu, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(bound_org(dir.path()).unwrap().contains(emu.base_url()));
+}
+
+fn creds() -> Credentials {
+    Credentials {
+        client_id: "id".into(),
+        secret: Secret::new("secret"),
+    }
+}
+
+/// A loopback port where nothing listens.
+fn dead_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[test]
+fn a_refused_connection_is_one_clear_error_within_seconds_and_binds_nothing() {
+    let fixture = org(20, 1);
+    let dir = migration_dir();
+    synth::write_desired(dir.path(), &fixture, 10, 3, 0).unwrap();
+    let dead = format!("http://127.0.0.1:{}", dead_port());
+    // The login host refuses.
+    let c = Arc::new(Client::new(zd2gc::genesys::Endpoints::single(&dead), creds()).unwrap());
+    let t = std::time::Instant::now();
+    let e = load_dir(dir.path(), c, &fast(), &Ui::silent(), "load").unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    let msg = e.to_string();
+    assert!(msg.contains(&format!("{dead}/oauth/token")), "{msg}");
+    assert!(msg.contains("connection refused"), "{msg}");
+    assert!(help_of(&e).contains("ZD2GC_LOGIN_URL"), "{}", help_of(&e));
+    assert_eq!(bound_org(dir.path()), None);
+    // The login answers, the API host refuses.
+    let emu = Emulator::start(EmulatorConfig::with_fixture(fixture.clone())).unwrap();
+    let mut c = Client::new(
+        zd2gc::genesys::Endpoints {
+            api: dead.clone(),
+            login: emu.base_url().to_string(),
+        },
+        Credentials {
+            client_id: emu.client_id().to_string(),
+            secret: Secret::new(emu.client_secret()),
+        },
+    )
+    .unwrap();
+    c.policy.base = Duration::from_millis(1);
+    let t = std::time::Instant::now();
+    let e = load_dir(dir.path(), Arc::new(c), &fast(), &Ui::silent(), "load").unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    let msg = e.to_string();
+    assert!(
+        msg.contains(&format!("API at {dead}")) && msg.contains("connection refused"),
+        "{msg}"
+    );
+    assert!(help_of(&e).contains("ZD2GC_API_URL"), "{}", help_of(&e));
+    assert!(!msg.contains("resume") && !help_of(&e).contains("resume"));
+    assert_eq!(bound_org(dir.path()), None);
+    // Fixed: loads with no --rebind.
+    let r = load_dir(dir.path(), client(&emu), &fast(), &Ui::silent(), "load").unwrap();
+    assert_eq!(r.weeks_done, 3, "{r:?}");
+    assert!(
+        r.notes.iter().all(|n| !n.contains("rebind")),
+        "{:?}",
+        r.notes
+    );
+}
+
+/// A resolver that knows no name (a DNS failure, without asking any server).
+struct NoDns;
+
+impl reqwest::dns::Resolve for NoDns {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let n = name.as_str().to_string();
+        Box::pin(async move {
+            Err(Box::new(std::io::Error::other(format!(
+                "failed to lookup address information: {n}"
+            ))) as Box<dyn std::error::Error + Send + Sync>)
+        })
+    }
+}
+
+#[test]
+fn a_host_name_that_does_not_resolve_is_one_clear_error_within_seconds() {
+    let fixture = org(20, 1);
+    let dir = migration_dir();
+    synth::write_desired(dir.path(), &fixture, 10, 3, 0).unwrap();
+    let ep = zd2gc::genesys::Endpoints {
+        api: "https://api.zd2gc-no-such-region.invalid".into(),
+        login: "https://login.zd2gc-no-such-region.invalid".into(),
+    };
+    let c = Arc::new(Client::with_dns_resolver(ep, creds(), Arc::new(NoDns)).unwrap());
+    let t = std::time::Instant::now();
+    let e = load_dir(dir.path(), c, &fast(), &Ui::silent(), "load").unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    let msg = e.to_string();
+    assert!(
+        msg.contains("https://login.zd2gc-no-such-region.invalid/oauth/token"),
+        "{msg}"
+    );
+    assert!(msg.contains("does not resolve"), "{msg}");
+    assert!(
+        help_of(&e).contains("GENESYSCLOUD_REGION"),
+        "{}",
+        help_of(&e)
+    );
+    assert_eq!(bound_org(dir.path()), None);
 }

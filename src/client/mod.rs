@@ -133,6 +133,100 @@ pub fn endpoints(cfg: &Config) -> Result<Endpoints> {
     })
 }
 
+/// Where the endpoints and the credentials of a client came from: the settings an error about
+/// them names (the environment wins over `zd2gc.toml`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub api: String,
+    pub login: String,
+    pub credentials: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            api: "ZD2GC_API_URL or GENESYSCLOUD_REGION (environment), or `api_url` / `region` under [genesys] in zd2gc.toml".into(),
+            login: "ZD2GC_LOGIN_URL or GENESYSCLOUD_REGION (environment), or `login_url` / `region` under [genesys] in zd2gc.toml".into(),
+            credentials: "GENESYSCLOUD_OAUTHCLIENT_ID and GENESYSCLOUD_OAUTHCLIENT_SECRET (environment), or `client_id` and `client_secret_file` under [genesys] in zd2gc.toml".into(),
+        }
+    }
+}
+
+impl Settings {
+    /// The settings that gave `cfg`'s client its URLs and credentials, as [`endpoints`] and
+    /// [`Credentials::resolve`] choose them.
+    pub fn of(cfg: &Config) -> Settings {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
+        let g = &cfg.genesys;
+        let region = if env("GENESYSCLOUD_REGION").is_some() {
+            Some("GENESYSCLOUD_REGION (environment)")
+        } else if set(&g.region) {
+            Some("`region` under [genesys] in zd2gc.toml")
+        } else {
+            None
+        };
+        let url = |var: &str, key: &str, v: &Option<String>| -> Option<String> {
+            if env(var).is_some() {
+                Some(format!("{var} (environment; it wins over zd2gc.toml)"))
+            } else if set(v) {
+                Some(format!("`{key}` under [genesys] in zd2gc.toml"))
+            } else {
+                None
+            }
+        };
+        let d = Settings::default();
+        let api = url("ZD2GC_API_URL", "api_url", &g.api_url)
+            .or(region.map(str::to_string))
+            .unwrap_or(d.api);
+        let login = url("ZD2GC_LOGIN_URL", "login_url", &g.login_url)
+            .or(region.map(str::to_string))
+            .unwrap_or(d.login);
+        let id = if env("GENESYSCLOUD_OAUTHCLIENT_ID").is_some() {
+            "GENESYSCLOUD_OAUTHCLIENT_ID (environment)"
+        } else {
+            "`client_id` under [genesys] in zd2gc.toml"
+        };
+        let secret = if env("GENESYSCLOUD_OAUTHCLIENT_SECRET").is_some() {
+            "GENESYSCLOUD_OAUTHCLIENT_SECRET (environment)"
+        } else {
+            "the file named by `client_secret_file` under [genesys] in zd2gc.toml"
+        };
+        Settings {
+            api,
+            login,
+            credentials: format!("{id} and {secret}"),
+        }
+    }
+}
+
+/// Why a connection could not be made at all (DNS, refused), or `None` for anything a retry may
+/// fix (a timeout, a reset, a dropped answer).
+fn unreachable(e: &reqwest::Error) -> Option<&'static str> {
+    if !e.is_connect() || e.is_timeout() {
+        return None;
+    }
+    let mut src: Option<&dyn std::error::Error> = Some(e);
+    let mut text = String::new();
+    while let Some(x) = src {
+        if let Some(io) = x.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return Some("connection refused (nothing listens at that address)");
+        }
+        text.push_str(&x.to_string().to_ascii_lowercase());
+        text.push(' ');
+        src = x.source();
+    }
+    if text.contains("dns") || text.contains("lookup") || text.contains("resolve") {
+        Some("the host name does not resolve (DNS lookup failed)")
+    } else if text.contains("refused") {
+        Some("connection refused (nothing listens at that address)")
+    } else {
+        Some("no connection could be made")
+    }
+}
+
 /// A failed call: the status, the API's message and code, and its correlation id. Shown as
 /// `POST /path: HTTP 409: message (code x, correlation id y)`, leaving out what is not known.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -227,6 +321,13 @@ pub struct Client {
     pub limits: Limits,
     calls: std::sync::atomic::AtomicU64,
     gate: std::sync::RwLock<Option<std::sync::Arc<dyn Gate>>>,
+    /// The settings to name when the URLs or the credentials are wrong.
+    pub settings: Settings,
+    /// An answer (any status) came from the login host / the API host: from then on a failed
+    /// connection is transient; before, it is a wrong URL or a host that is down, and retrying
+    /// for minutes cannot help.
+    reached_login: std::sync::atomic::AtomicBool,
+    reached_api: std::sync::atomic::AtomicBool,
 }
 
 /// The largest answer bodies the client reads; a longer one is refused with a diagnostic.
@@ -319,12 +420,41 @@ impl Client {
         connect: Duration,
         total: Duration,
     ) -> Result<Client> {
+        Client::build(endpoints, creds, connect, total, None)
+    }
+
+    /// [`Client::new`] resolving host names with `resolver` (tests of a failing DNS, without a
+    /// network).
+    pub fn with_dns_resolver(
+        endpoints: Endpoints,
+        creds: Credentials,
+        resolver: std::sync::Arc<dyn reqwest::dns::Resolve>,
+    ) -> Result<Client> {
+        Client::build(
+            endpoints,
+            creds,
+            CONNECT_TIMEOUT,
+            REQUEST_TIMEOUT,
+            Some(resolver),
+        )
+    }
+
+    fn build(
+        endpoints: Endpoints,
+        creds: Credentials,
+        connect: Duration,
+        total: Duration,
+        resolver: Option<std::sync::Arc<dyn reqwest::dns::Resolve>>,
+    ) -> Result<Client> {
         let loopback =
             |u: &str| u.starts_with("http://127.0.0.1") || u.starts_with("http://localhost");
         let mut b = reqwest::Client::builder();
         if loopback(&endpoints.api) && loopback(&endpoints.login) {
             // An emulator: never through a proxy.
             b = b.no_proxy();
+        }
+        if let Some(r) = resolver {
+            b = b.dns_resolver(r);
         }
         let http = b
             .timeout(total)
@@ -341,12 +471,72 @@ impl Client {
             limits: Limits::default(),
             calls: Default::default(),
             gate: std::sync::RwLock::new(None),
+            settings: Settings::default(),
+            reached_login: Default::default(),
+            reached_api: Default::default(),
         })
     }
 
     /// Endpoints and credentials from the environment and the configuration.
     pub fn from_config(cfg: &Config) -> Result<Client> {
-        Client::new(endpoints(cfg)?, Credentials::resolve(cfg)?)
+        let mut c = Client::new(endpoints(cfg)?, Credentials::resolve(cfg)?)?;
+        c.settings = Settings::of(cfg);
+        Ok(c)
+    }
+
+    /// One authenticated call that proves the URLs and the credentials right before anything is
+    /// bound or written: a token, then the business units this client may read. What retrying
+    /// cannot fix (a refused secret, a host that does not resolve or refuses connections, a
+    /// token the API refuses) is one error naming the URL and the setting to change, within
+    /// seconds.
+    pub async fn identify(&self) -> Result<()> {
+        self.bearer(false).await?;
+        let path = "/api/v2/workforcemanagement/businessunits";
+        let api = &self.endpoints.api;
+        match self.send::<()>(reqwest::Method::GET, path, None, CallKind::Read).await {
+            Ok((s, _, _)) if (200..300).contains(&s) => Ok(()),
+            Ok((401, h, _)) => Err(Error::usage(
+                format!(
+                    "the Genesys Cloud API at {api} refused a token just issued by {} (HTTP 401, correlation id {}): the two URLs point at different regions or orgs",
+                    self.endpoints.login,
+                    correlation(&h)
+                ),
+                Some(format!(
+                    "check {} and {}",
+                    self.settings.api, self.settings.login
+                )),
+            )),
+            Ok((403, h, body)) => Err(Error::usage(
+                format!(
+                    "the OAuth client {} may not read business units at {api} (HTTP 403: {}, correlation id {})",
+                    self.creds.client_id,
+                    clean(&error_body(&body.0).message),
+                    correlation(&h)
+                ),
+                Some(
+                    "give the OAuth client a role with the WFM administrator permissions (and user search)"
+                        .into(),
+                ),
+            )),
+            Ok((s, h, _)) if (500..600).contains(&s) => Err(Error::failure(
+                format!(
+                    "Genesys Cloud at {api} is failing (HTTP {s} on GET {path} after retries, correlation id {})",
+                    correlation(&h)
+                ),
+                Some("try again later; nothing was written or bound".into()),
+            )),
+            Ok((s, h, _)) => Err(Error::usage(
+                format!(
+                    "{api} does not answer as the Genesys Cloud API (HTTP {s} on GET {path}, correlation id {})",
+                    correlation(&h)
+                ),
+                Some(format!("check {}", self.settings.api)),
+            )),
+            Err(e) => Err(Error::usage(
+                format!("cannot reach the Genesys Cloud API at {api}: {}", e.message),
+                Some(format!("check {} and the network", self.settings.api)),
+            )),
+        }
     }
 
     /// The OAuth client id (not a secret; identifies the org binding of a migration).
@@ -507,6 +697,24 @@ impl Client {
                 .await;
             let (reply, headers) = classify(&res);
             self.observe("POST", "/oauth/token", reply, &headers);
+            match &res {
+                Ok(_) => self
+                    .reached_login
+                    .store(true, std::sync::atomic::Ordering::Relaxed),
+                Err(e)
+                    if !self
+                        .reached_login
+                        .load(std::sync::atomic::Ordering::Relaxed) =>
+                {
+                    if let Some(why) = unreachable(e) {
+                        return Err(Error::usage(
+                            format!("cannot reach the Genesys Cloud login at {url}: {why}"),
+                            Some(format!("check {} and the network", self.settings.login)),
+                        ));
+                    }
+                }
+                Err(_) => {}
+            }
             if let Action::Retry(d) =
                 retry::decide(reply, &headers, attempt, CallKind::Read, &self.policy)
             {
@@ -523,12 +731,28 @@ impl Client {
             })?;
             let status = r.status();
             if !status.is_success() {
+                let bytes = read_body(r, self.limits.small).await.unwrap_or_default();
+                let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+                let said = ["error_description", "description", "error", "message"]
+                    .iter()
+                    .find_map(|k| v.get(*k).and_then(|x| x.as_str()).filter(|x| !x.is_empty()))
+                    .map(|x| format!(": {}", clean(x)))
+                    .unwrap_or_default();
+                let what = if matches!(status.as_u16(), 400 | 401 | 403) {
+                    "refused"
+                } else {
+                    "not answered"
+                };
                 return Err(Error::usage(
-                    format!("the token request was refused (HTTP {})", status.as_u16()),
-                    Some(
-                        "check GENESYSCLOUD_OAUTHCLIENT_ID and the secret, and that the OAuth client uses the client-credentials grant"
-                            .into(),
+                    format!(
+                        "the token request to {url} for client {} was {what} (HTTP {}{said})",
+                        self.creds.client_id,
+                        status.as_u16()
                     ),
+                    Some(format!(
+                        "check {}, and that the OAuth client uses the client-credentials grant in the org at {}",
+                        self.settings.credentials, self.endpoints.login
+                    )),
                 ));
             }
             let bytes = read_body(r, self.limits.small)
@@ -641,6 +865,18 @@ impl Client {
             self.calls
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let res = req.send().await;
+            match &res {
+                Ok(_) => self
+                    .reached_api
+                    .store(true, std::sync::atomic::Ordering::Relaxed),
+                Err(e) if !self.reached_api.load(std::sync::atomic::Ordering::Relaxed) => {
+                    // Never answered yet: a wrong URL or a host that is down; no retries.
+                    if let Some(why) = unreachable(e) {
+                        return Err(fail(None, why.to_string(), false));
+                    }
+                }
+                Err(_) => {}
+            }
             let (reply, headers) = classify(&res);
             self.observe(
                 method_name,

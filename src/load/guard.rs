@@ -83,6 +83,9 @@ pub fn org_of(client: &Client) -> String {
 }
 
 /// Bind the migration to the client's org on first use; refuse another org unless `rebind`.
+/// `load` calls it twice: read-only before any request (another org is refused before it is
+/// contacted), then for real once [`Client::identify`] has proved the URLs and the credentials,
+/// so a run with a wrong secret or URL binds nothing and its corrected re-run needs no `--rebind`.
 pub fn bind_org(
     conn: &Connection,
     client: &Client,

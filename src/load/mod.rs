@@ -256,8 +256,9 @@ pub struct LoadReport {
     pub confirm_reads: u64,
     pub polls: u64,
     pub write_requests: u64,
-    /// The token, the reads that tell each week's state, one blank create per week created, and
-    /// one upload-URL / PUT / process triple per week written.
+    /// The token, the identifying read (the business units), the reads that tell each week's
+    /// state, one blank create per week created, and one upload-URL / PUT / process triple per
+    /// week written.
     pub minimum_requests: u64,
     pub weeks_created: u64,
     pub seconds: f64,
@@ -310,6 +311,7 @@ struct Prepared {
     notes: Vec<String>,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn prepare(
     dir: &Path,
     client: Arc<Client>,
@@ -317,10 +319,12 @@ fn prepare(
     command: &str,
     argv: &str,
     read_only: bool,
+    rt: &tokio::runtime::Runtime,
 ) -> Result<Prepared> {
     let conn = crate::db::open_state(dir)?;
     let mut notes = Vec::new();
-    notes.extend(guard::bind_org(&conn, &client, opts.rebind, read_only)?);
+    // Another org than the bound one is refused before any request (nothing written yet).
+    guard::bind_org(&conn, &client, opts.rebind, true)?;
     // One read transaction: the gate, the activity kinds and the desired rows are read from one
     // commit of `map`, even when a map finishes meanwhile.
     let read_tx = conn.unchecked_transaction()?;
@@ -334,10 +338,14 @@ fn prepare(
     notes.extend(gate_notes);
     let state = desired::read(&read_tx, &error_ids)?;
     read_tx.commit()?;
-    let migration = migration_id(&conn)?;
-    let run = crate::db::run_start(&conn, command, argv)?;
     let pacer = Arc::new(Pacer::new(opts.max_rpm as f64));
     client.set_gate(pacer.clone());
+    // One authenticated call before anything is bound or written: a wrong secret or URL is one
+    // clear error now, and the migration is bound only to an org that answered.
+    rt.block_on(client.identify())?;
+    notes.extend(guard::bind_org(&conn, &client, opts.rebind, read_only)?);
+    let migration = migration_id(&conn)?;
+    let run = crate::db::run_start(&conn, command, argv)?;
     let shared = Arc::new(Shared {
         client,
         pacer,
@@ -382,12 +390,12 @@ pub fn load_dir(
 ) -> Result<LoadReport> {
     let _lock = guard::DirLock::acquire(dir, ui)?;
     let started = Instant::now();
-    let p = prepare(dir, client, opts, "load", argv, false)?;
+    let rt = runtime()?;
+    let p = prepare(dir, client, opts, "load", argv, false, &rt)?;
     for n in &p.notes {
         ui.warn(n);
     }
     let sh = p.shared.clone();
-    let rt = runtime()?;
     let weeks: Vec<((String, String), desired::WeekInput)> =
         p.state.weeks.clone().into_iter().collect();
     sh.progress
@@ -506,8 +514,10 @@ pub fn load_dir(
         .unwrap_or(0)
         .min(1);
     report.weeks_created = t.weeks_created.len() as u64;
+    // The token, the identifying read, the reads that tell each week's state, a blank create per
+    // new week and one triple per week written.
     report.minimum_requests =
-        token + t.state_reads + t.weeks_created.len() as u64 + 3 * t.weeks_written.len() as u64;
+        token + 1 + t.state_reads + t.weeks_created.len() as u64 + 3 * t.weeks_written.len() as u64;
     report.seconds = started.elapsed().as_secs_f64();
     let exit = report.exit();
     finish_run(
@@ -630,9 +640,12 @@ pub struct WeekFinding {
 }
 
 /// Read every week and merge without writing: what `load` would do (plan) or what differs (verify).
-fn survey(p: &Prepared, use_journal: bool) -> Result<Vec<WeekFinding>> {
+fn survey(
+    p: &Prepared,
+    use_journal: bool,
+    rt: &tokio::runtime::Runtime,
+) -> Result<Vec<WeekFinding>> {
     let sh = p.shared.clone();
-    let rt = runtime()?;
     let weeks: Vec<((String, String), desired::WeekInput)> =
         p.state.weeks.clone().into_iter().collect();
     let conc = sh.opts.concurrency.max(1);
@@ -754,8 +767,9 @@ pub fn plan_dir(
     opts: &LoadOptions,
     argv: &str,
 ) -> Result<Vec<WeekFinding>> {
-    let p = prepare(dir, client, opts, "plan", argv, true)?;
-    let f = survey(&p, true)?;
+    let rt = runtime()?;
+    let p = prepare(dir, client, opts, "plan", argv, true, &rt)?;
+    let f = survey(&p, true, &rt)?;
     finish_run(
         &p.shared,
         "plan",
@@ -801,8 +815,9 @@ pub fn verify_dir(
     opts: &LoadOptions,
     argv: &str,
 ) -> Result<VerifyReport> {
-    let p = prepare(dir, client, opts, "verify", argv, true)?;
-    let found = survey(&p, false)?;
+    let rt = runtime()?;
+    let p = prepare(dir, client, opts, "verify", argv, true, &rt)?;
+    let found = survey(&p, false, &rt)?;
     let mut r = VerifyReport {
         weeks: found.len() as u64,
         held_back: p.state.held.len() as u64,
@@ -942,7 +957,7 @@ pub fn print_load_summary(ui: &Ui, r: &LoadReport, dir: &Path) {
         kinds.join(", ")
     ));
     ui.info(format!(
-        "  minimum possible {} (token, state reads, a blank create per new week, one triple per week written); read-backs {}, polls {}",
+        "  minimum possible {} (token, identifying read, state reads, a blank create per new week, one triple per week written); read-backs {}, polls {}",
         r.minimum_requests, r.confirm_reads, r.polls
     ));
     ui.info(format!(
