@@ -9,14 +9,21 @@ use crate::error::{Error, Result};
 use crate::exit::Exit;
 use std::path::PathBuf;
 
+/// The file that marks a directory made by `zd2gc rehearse` (the only kind it empties).
+pub const MARKER: &str = ".zd2gc-rehearsal";
+
 #[derive(Debug, clap::Args)]
 pub struct RehearseArgs {
     /// The export to rehearse with.
     #[arg(default_value = "samples/paris-cutover")]
     pub export_dir: PathBuf,
-    /// Where the rehearsal's migration directory is created (emptied first).
+    /// Where the rehearsal's migration directory is created. An existing DIR is emptied first only
+    /// when an earlier `zd2gc rehearse` made it (its `.zd2gc-rehearsal` marker) or it is empty.
     #[arg(long, default_value = "rehearsal", value_name = "DIR")]
     pub workdir: PathBuf,
+    /// Empty an existing --workdir that `zd2gc rehearse` did not make (everything in it is lost).
+    #[arg(long)]
+    pub force: bool,
     /// Mapping tables to use (default: `mappings/` beside the export's parent if present, else the
     /// built-in ones).
     #[arg(long, value_name = "DIR")]
@@ -44,18 +51,28 @@ pub fn run(args: &RehearseArgs, ctx: &Ctx) -> Result<Exit> {
     }
     let work = &args.workdir;
     if work.exists() {
-        // Only ever empty a directory that looks like one of ours.
-        if !work.join(crate::config::FILE_NAME).exists()
-            && std::fs::read_dir(work)
-                .map(|mut d| d.next().is_some())
-                .unwrap_or(false)
-        {
+        // Only ever empty a directory this command made (or an empty one): a real migration
+        // directory holds a journal and a crosswalk that nothing could rebuild.
+        let empty = std::fs::read_dir(work)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if !empty && !work.join(MARKER).is_file() && !args.force {
+            let what = if work.join("zd2gc.db").exists() {
+                "a migration directory (its zd2gc.db holds the journal and the crosswalk)"
+            } else if work.join(crate::config::FILE_NAME).exists() {
+                "a migration directory"
+            } else {
+                "a directory with files in it"
+            };
             return Err(Error::usage(
                 format!(
-                    "{} exists and is not a zd2gc migration directory; refusing to empty it",
+                    "{} is {what} that `zd2gc rehearse` did not make (no {MARKER} in it); refusing to empty it",
                     work.display()
                 ),
-                Some("name another --workdir".into()),
+                Some(
+                    "name another --workdir (a new directory), or add --force to empty this one (everything in it is lost)"
+                        .into(),
+                ),
             ));
         }
         std::fs::remove_dir_all(work).map_err(|e| Error::io(work, e))?;
@@ -71,6 +88,15 @@ pub fn run(args: &RehearseArgs, ctx: &Ctx) -> Result<Exit> {
     ));
     // The rehearsal's export is the samples' org: without a mappings folder, its tables.
     crate::init::init_dir_with(work, mappings.as_deref(), crate::init::BUILTIN_MAPPINGS)?;
+    let marker = work.join(MARKER);
+    std::fs::write(
+        &marker,
+        format!(
+            "made by zd2gc rehearse at {}; the next rehearse with this --workdir empties this directory\n",
+            crate::db::now_rfc3339()
+        ),
+    )
+    .map_err(|e| Error::io(&marker, e))?;
     ctx.ui.info("  init      done");
     let wctx = Ctx {
         dir: work.clone(),

@@ -555,3 +555,90 @@ fn a_host_name_that_does_not_resolve_is_one_clear_error_within_seconds() {
     );
     assert_eq!(bound_org(dir.path()), None);
 }
+
+/// Every file under `dir` with its bytes.
+fn tree(dir: &std::path::Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().display().to_string();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn rehearse_empties_only_a_directory_it_made_itself() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rehearse = |work: &std::path::Path, force: bool| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_zd2gc"));
+        c.arg("rehearse")
+            .arg(root.join("samples/clean"))
+            .arg("--workdir")
+            .arg(work)
+            .arg("--mappings")
+            .arg(root.join("mappings"))
+            .arg("--org")
+            .arg(root.join("samples/org.json"))
+            .arg("--no-faults")
+            .env("NO_COLOR", "1");
+        if force {
+            c.arg("--force");
+        }
+        c.output().unwrap()
+    };
+    // A real migration directory with a journal: refused, left byte for byte as it was.
+    let fixture = org(20, 1);
+    let emu = Emulator::start(EmulatorConfig::with_fixture(fixture.clone())).unwrap();
+    let real = migration_dir();
+    synth::write_desired(real.path(), &fixture, 5, 1, 0).unwrap();
+    load_dir(real.path(), client(&emu), &fast(), &Ui::silent(), "load").unwrap();
+    let before = tree(real.path());
+    assert!(before.contains_key("zd2gc.db"));
+    let out = rehearse(real.path(), false);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("refusing to empty it"), "{stderr}");
+    assert!(
+        stderr.contains("journal") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(
+        tree(real.path()),
+        before,
+        "the migration directory was touched"
+    );
+    // A directory rehearse made is emptied and reused; one it did not make, only with --force.
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("rehearsal");
+    for run in 0..2 {
+        let out = rehearse(&work, false);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "run {run}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(work.join(".zd2gc-rehearsal").is_file());
+    }
+    let other = tmp.path().join("notes");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("todo.txt"), "keep me").unwrap();
+    assert_eq!(rehearse(&other, false).status.code(), Some(1));
+    assert_eq!(std::fs::read(other.join("todo.txt")).unwrap(), b"keep me");
+    let out = rehearse(&other, true);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!other.join("todo.txt").exists());
+}
