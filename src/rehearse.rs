@@ -198,10 +198,10 @@ fn downstream(args: &RehearseArgs, ctx: &Ctx) -> Result<Exit> {
         ..Default::default()
     };
     let plan = crate::load::plan_dir(&ctx.dir, client.clone(), &opts, "rehearse plan")?;
-    let imports = plan.iter().filter(|w| w.action == "import").count();
+    let creates = plan.iter().filter(|w| w.action == "create").count();
     let updates = plan.iter().filter(|w| w.action == "update").count();
     ctx.ui.info(format!(
-        "  plan      {} week(s): {imports} import(s), {updates} update(s)",
+        "  plan      {} week(s): {creates} to create, {updates} to update",
         plan.len()
     ));
     let quiet = crate::ui::Ui {
