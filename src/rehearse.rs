@@ -136,6 +136,9 @@ fn downstream(args: &RehearseArgs, ctx: &Ctx) -> Result<Exit> {
             processing_ms: 1_000,
             processing_max_ms: 3_000,
             token_lifetime_secs: 60,
+            // Real orgs: weeks with planners' drafts, and queries that go asynchronous.
+            drafts: true,
+            query_processing_rate: 0.1,
             ..Faults::default()
         }
     };
