@@ -169,12 +169,16 @@ def main():
     for line, r in rows(p):
         sid = str(r.get("shift_id", r.get("id", "")))
         aid = str(r.get("agent_id", r.get("agentId", "")))
-        start, end = check_times(r, fname, line, sid, aid, times)
         tasks = r.pop("tasks", None) or []
         body = json.dumps(r, sort_keys=True)
+        if seen_shift.get(sid) == body:  # an identical repeat is collapsed into the first: no time checks
+            start = end = None
+        else:
+            start, end = check_times(r, fname, line, sid, aid, times)
         if sid in seen_shift:
             rule = "duplicate-shift-id" if seen_shift[sid] == body else "conflicting-shift-id"
             finding(rule, fname, line, sid)
+            start = end = None  # a repeated id is one shift (or held back): it overlaps nothing again
         else:
             seen_shift[sid] = body
         draft = str(r.get("published", "true")).strip().lower() in ("false", "0")
@@ -229,10 +233,9 @@ def main():
     ):
         if aid != last_agent:
             last_agent, ends = aid, []
-        for other_end in ends:
+        for other_end in ends:  # one finding per overlapping pair, on the later-starting shift
             if other_end > start:
                 finding("shift-overlap", fname, line, sid)
-                break
         ends = [e for e in ends if e > start] + [end]
 
     elapsed = time.perf_counter() - t0

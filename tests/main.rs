@@ -10,6 +10,7 @@ mod load;
 mod load_real;
 mod map;
 mod online;
+mod oracle;
 mod pipeline;
 mod real_exports;
 mod report;
