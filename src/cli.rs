@@ -10,7 +10,8 @@ use std::path::PathBuf;
 /// Migrate workforce-management data from a Zendesk WFM (Tymeshift) export into Genesys Cloud WFM.
 ///
 /// Stages, each its own command: extract → map → validate → plan → load → verify.
-/// Exit codes: 0 ok, 1 findings or user error, 2 tool failure, 3 partial load, 130 interrupted.
+/// Exit codes: 0 ok, 1 findings or user error (bad arguments too), 2 tool failure, 3 partial load,
+/// 4 parked conflicts, 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(
     name = "zd2gc",
@@ -92,12 +93,65 @@ pub struct Ctx {
 }
 
 pub fn run(cli: Cli) -> Result<Exit> {
-    let ui = Ui::new(
+    let mut ui = Ui::new(
         cli.global.quiet,
         cli.global.no_progress,
         cli.global.color,
         cli.global.json,
     );
+    ui.command = command_name(&cli.command);
+    let out = ui.clone();
+    let res = run_audited(cli, ui);
+    // A closed stdout (`zd2gc crosswalk export | head`) ends the command quietly.
+    let res = match res {
+        Err(e) if is_broken_pipe(&e) => return Ok(Exit::Ok),
+        r => r,
+    };
+    // `--json`: every command prints one object; a command that printed none says how it ended,
+    // and a failure prints its error.
+    match &res {
+        Ok(exit) if !out.json_done() => out.json_summary(&serde_json::json!({
+            "exit_code": exit.code(),
+            "outcome": exit.name(),
+        })),
+        Err(e) => out.json_error(e, e.exit()),
+        Ok(_) => {}
+    }
+    res
+}
+
+/// Arguments clap refused: help and version print as asked (exit 0); any other refusal is a user
+/// error, exit 1 as the README's table says (clap alone would exit 2, our "tool failure"), with its
+/// `error/v1` object on stdout under `--json`.
+pub fn usage_error(e: clap::Error) -> Exit {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return Exit::Ok;
+    }
+    let _ = e.print();
+    if std::env::args().skip(1).any(|a| a == "--json") {
+        let text = e.render().to_string();
+        let message = text
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim_start_matches("error: ")
+            .to_string();
+        let err = crate::error::Error::usage(message, Some("see `zd2gc --help`".to_string()));
+        let mut ui = Ui::new(true, true, ColorChoice::Never, true);
+        ui.command = "zd2gc";
+        ui.json_error(&err, Exit::Findings);
+    }
+    Exit::Findings
+}
+
+/// Whether an error is a write to a closed pipe.
+pub fn is_broken_pipe(e: &crate::error::Error) -> bool {
+    matches!(e, crate::error::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+fn run_audited(cli: Cli, ui: Ui) -> Result<Exit> {
     init_logging(&ui);
     let ctx = Ctx {
         dir: cli.global.dir.clone(),

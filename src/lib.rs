@@ -22,6 +22,7 @@ pub mod mappings;
 pub mod rehearse;
 pub mod report;
 pub mod rules;
+pub mod samples;
 pub mod testdata;
 pub mod timeval;
 pub mod ui;

@@ -14,9 +14,9 @@ pub const MARKER: &str = ".zd2gc-rehearsal";
 
 #[derive(Debug, clap::Args)]
 pub struct RehearseArgs {
-    /// The export to rehearse with.
-    #[arg(default_value = "samples/paris-cutover")]
-    pub export_dir: PathBuf,
+    /// The export to rehearse with (default: the built-in sample `samples/paris-cutover`, with its
+    /// org and mapping tables, from any directory).
+    pub export_dir: Option<PathBuf>,
     /// Where the rehearsal's migration directory is created. An existing DIR is emptied first only
     /// when an earlier `zd2gc rehearse` made it (its `.zd2gc-rehearsal` marker) or it is empty.
     #[arg(long, default_value = "rehearsal", value_name = "DIR")]
@@ -28,23 +28,22 @@ pub struct RehearseArgs {
     /// built-in ones).
     #[arg(long, value_name = "DIR")]
     pub mappings: Option<PathBuf>,
-    /// The emulator's org fixture.
-    #[arg(long, default_value = "samples/org.json", value_name = "FILE")]
-    pub org: PathBuf,
+    /// The emulator's org fixture (default: the built-in `samples/org.json`).
+    #[arg(long, value_name = "FILE")]
+    pub org: Option<PathBuf>,
     /// Run the emulator without fault injection.
     #[arg(long)]
     pub no_faults: bool,
 }
 
 pub fn run(args: &RehearseArgs, ctx: &Ctx) -> Result<Exit> {
-    if !args.export_dir.is_dir() {
+    if let Some(export) = &args.export_dir
+        && !export.is_dir()
+    {
         return Err(Error::usage(
-            format!(
-                "export directory {} does not exist",
-                args.export_dir.display()
-            ),
+            format!("export directory {} does not exist", export.display()),
             Some(
-                "run from the project root, or name an export: `zd2gc rehearse path/to/export`"
+                "name an export (`zd2gc rehearse path/to/export`), or none for the built-in sample"
                     .into(),
             ),
         ));
@@ -77,13 +76,22 @@ pub fn run(args: &RehearseArgs, ctx: &Ctx) -> Result<Exit> {
         }
         std::fs::remove_dir_all(work).map_err(|e| Error::io(work, e))?;
     }
+    // The built-in sample goes with the built-in mapping tables; a named export with `mappings/`
+    // of the working directory when there is one.
     let mappings = args.mappings.clone().or_else(|| {
         let m = PathBuf::from("mappings");
-        m.join("agents.csv").exists().then_some(m)
+        (args.export_dir.is_some() && m.join("agents.csv").exists()).then_some(m)
     });
+    let export = match &args.export_dir {
+        Some(e) => e.clone(),
+        None => work.join("sample-export"),
+    };
     ctx.ui.step(format!(
         "rehearse: {} in {}",
-        args.export_dir.display(),
+        match &args.export_dir {
+            Some(e) => e.display().to_string(),
+            None => "the built-in sample (samples/paris-cutover)".into(),
+        },
         work.display()
     ));
     // The rehearsal's export is the samples' org: without a mappings folder, its tables.
@@ -97,31 +105,46 @@ pub fn run(args: &RehearseArgs, ctx: &Ctx) -> Result<Exit> {
         ),
     )
     .map_err(|e| Error::io(&marker, e))?;
+    if args.export_dir.is_none() {
+        crate::samples::write_paris_cutover(&export)?;
+    }
     ctx.ui.info("  init      done");
+    // The stages report to the terminal; the one `--json` object is rehearse's own.
+    let mut ui = ctx.ui.clone();
+    ui.json = false;
     let wctx = Ctx {
         dir: work.clone(),
-        ui: ctx.ui.clone(),
+        ui,
         argv: ctx.argv.clone(),
     };
     let sub = crate::extract::ExtractArgs {
-        export_dir: args.export_dir.clone(),
+        export_dir: export,
         ignore_unknown_files: false,
     };
     let exit = crate::extract::run_quietly(&sub, &wctx)?;
     ctx.ui.info(format!("  extract   {}", exit.describe()));
-    downstream(args, &wctx)
+    let (exit, mut summary) = downstream(args, &wctx)?;
+    summary["workdir"] = serde_json::json!(work);
+    summary["exit_code"] = serde_json::json!(exit.code());
+    ctx.ui.json_summary(&summary);
+    Ok(exit)
 }
 
 /// map, validate, plan, load and verify against the in-process emulator.
-fn downstream(args: &RehearseArgs, ctx: &Ctx) -> Result<Exit> {
+fn downstream(args: &RehearseArgs, ctx: &Ctx) -> Result<(Exit, serde_json::Value)> {
     use crate::emulator::{Dump, Emulator, EmulatorConfig, Faults, Fixture};
-    let text = std::fs::read_to_string(&args.org).map_err(|e| Error::io(&args.org, e))?;
-    let fixture: Fixture = serde_json::from_str(&text).map_err(|e| {
-        Error::usage(
-            format!("{}: not an org fixture: {e}", args.org.display()),
-            None,
-        )
-    })?;
+    let (text, org_name) = match &args.org {
+        Some(p) => (
+            std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?,
+            p.display().to_string(),
+        ),
+        None => (
+            crate::samples::ORG_JSON.to_string(),
+            "samples/org.json (built in)".to_string(),
+        ),
+    };
+    let fixture: Fixture = serde_json::from_str(&text)
+        .map_err(|e| Error::usage(format!("{org_name}: not an org fixture: {e}"), None))?;
     let faults = if args.no_faults {
         Faults::default()
     } else {
@@ -224,9 +247,28 @@ fn downstream(args: &RehearseArgs, ctx: &Ctx) -> Result<Exit> {
         if ver.matches() { "matches" } else { "DIFFERS" },
         ver.matching_shifts, ver.missing, ver.different, ver.unexpected, ver.conflicts
     ));
-    Ok(if ver.matches() {
-        Exit::Ok
-    } else {
-        Exit::Findings
-    })
+    let summary = serde_json::json!({
+        "schema": "rehearse/v1",
+        "map": {"shifts_mapped": m.shifts_mapped, "shifts_held_back": m.shifts_held_back},
+        "validate": {"ready_to_load": v.report.ready_to_load, "summary": v.report.summary},
+        "plan": {"weeks": plan.len(), "creates": creates, "updates": updates},
+        "load": {
+            "weeks_done": r.weeks_done, "weeks_conflict": r.weeks_conflict,
+            "weeks_failed": r.weeks_failed, "shifts_held_back": r.shifts_held_back,
+            "held_back_by_reason": r.held_back_by_reason, "requests": r.requests.total,
+        },
+        "verify": {
+            "matches": ver.matches(), "matching_shifts": ver.matching_shifts,
+            "missing": ver.missing, "different": ver.different,
+            "unexpected": ver.unexpected, "conflicts": ver.conflicts,
+        },
+    });
+    Ok((
+        if ver.matches() {
+            Exit::Ok
+        } else {
+            Exit::Findings
+        },
+        summary,
+    ))
 }

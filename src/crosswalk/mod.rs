@@ -223,6 +223,11 @@ pub fn export(conn: &Connection, format: Format, table: Table, w: &mut dyn Write
         Table::Trades => vec![("trades", TRADES)],
     };
     let io = |e: std::io::Error| Error::io("<output>", e);
+    // A CSV write error is an I/O error (a closed pipe included) when it is one.
+    let csv_err = |e: csv::Error| match e.into_kind() {
+        csv::ErrorKind::Io(e) => Error::io("<output>", e),
+        k => Error::failure(format!("{k:?}"), None),
+    };
     match format {
         Format::Csv => {
             if tables.len() != 1 {
@@ -234,8 +239,7 @@ pub fn export(conn: &Connection, format: Format, table: Table, w: &mut dyn Write
             let mut st = conn.prepare(&format!("{} ORDER BY 1", tables[0].1))?;
             let names: Vec<String> = st.column_names().map(|s| s.to_string()).collect();
             let mut cw = csv::Writer::from_writer(w);
-            cw.write_record(&names)
-                .map_err(|e| Error::failure(e.to_string(), None))?;
+            cw.write_record(&names).map_err(csv_err)?;
             let mut rs = st.query([])?;
             let mut rec: Vec<String> = Vec::with_capacity(names.len());
             while let Some(r) = rs.next()? {
@@ -251,8 +255,7 @@ pub fn export(conn: &Connection, format: Format, table: Table, w: &mut dyn Write
                         rusqlite::types::ValueRef::Blob(_) => String::new(),
                     });
                 }
-                cw.write_record(&rec)
-                    .map_err(|e| Error::failure(e.to_string(), None))?;
+                cw.write_record(&rec).map_err(csv_err)?;
             }
             cw.flush().map_err(io)?;
         }
@@ -303,6 +306,13 @@ pub fn run(args: &CrosswalkArgs, ctx: &Ctx) -> Result<Exit> {
     let conn = crate::db::open_state(&ctx.dir)?;
     match &args.command {
         CrosswalkCommand::Lookup { id } => match lookup(&conn, id)? {
+            Some(v) if ctx.ui.json => {
+                // The lookup is the command's one JSON object.
+                let mut ui = ctx.ui.clone();
+                ui.command = "crosswalk-lookup";
+                ui.json_summary(&v);
+                Ok(Exit::Ok)
+            }
             Some(v) => {
                 ctx.ui
                     .data(serde_json::to_string_pretty(&v).expect("json serializes"));
@@ -321,6 +331,12 @@ pub fn run(args: &CrosswalkArgs, ctx: &Ctx) -> Result<Exit> {
             table,
             output,
         } => {
+            if ctx.ui.json && output.is_none() {
+                return Err(Error::usage(
+                    "`crosswalk export` writes its data on stdout, where `--json` wants one summary object",
+                    Some("name a file with `-o FILE` (the summary then says where it went), or drop `--json`".into()),
+                ));
+            }
             match output {
                 Some(p) => {
                     let f = std::fs::File::create(p).map_err(|e| Error::io(p, e))?;
@@ -328,6 +344,12 @@ pub fn run(args: &CrosswalkArgs, ctx: &Ctx) -> Result<Exit> {
                     let mut w = std::io::BufWriter::new(f);
                     export(&conn, *format, *table, &mut w)?;
                     w.flush().map_err(|e| Error::io(p, e))?;
+                    ctx.ui.json_summary(&serde_json::json!({
+                        "schema": "crosswalk-export/v1",
+                        "output": p,
+                        "format": format!("{format:?}").to_lowercase(),
+                        "table": format!("{table:?}").to_lowercase(),
+                    }));
                 }
                 None => {
                     let out = std::io::stdout();

@@ -441,7 +441,15 @@ pub fn run_cli(args: &EmulateArgs, ctx: &Ctx) -> Result<Exit> {
         ctx.ui
             .info("accepting the client credentials of GENESYSCLOUD_OAUTHCLIENT_ID / _SECRET");
     }
-    ctx.ui.data(emu.base_url());
+    if ctx.ui.json {
+        // Printed at start (the server then runs until Ctrl-C): the command's one object.
+        ctx.ui.json_summary(&serde_json::json!({
+            "base_url": emu.base_url(),
+            "client_id": emu.client_id(),
+        }));
+    } else {
+        ctx.ui.data(emu.base_url());
+    }
     ctx.ui.info("serving on loopback; Ctrl-C stops");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

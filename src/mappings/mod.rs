@@ -761,7 +761,8 @@ fn run_pull(args: &PullArgs, ctx: &Ctx) -> Result<Exit> {
             argv: ctx.argv.join(" "),
         },
     )?;
-    if args.dry_run {
+    // With --json the diff is in the one JSON object (`diff`), not beside it.
+    if args.dry_run && !ui.json {
         for l in &o.diff {
             ui.data(l);
         }

@@ -578,6 +578,7 @@ pub fn run(args: &ValidateArgs, ctx: &Ctx) -> Result<Exit> {
     match run_inner(args, ctx) {
         Ok(e) => Ok(e),
         Err(e) => {
+            ctx.ui.json_error(&e, Exit::Failure);
             crate::report_error(
                 &e,
                 if ctx.ui.color {
