@@ -386,7 +386,8 @@ fn every_command_is_in_the_audit_trail() {
     // JSON, with the start and end times, the version and the inputs' hash.
     let out = rig.ok(&["--json", "status", "--history"], &[0]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let runs = v.as_array().unwrap();
+    assert_eq!(v["schema"], "status-history/v1");
+    let runs = v["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 8);
     for r in &runs[..7] {
         assert!(r["ended_at"].is_string(), "{r}");

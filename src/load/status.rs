@@ -16,8 +16,10 @@ pub fn run_history(ctx: &Ctx) -> Result<Exit> {
     let conn = crate::db::open_state(&ctx.dir)?;
     let runs = crate::db::runs(&conn)?;
     if ctx.ui.json {
-        ctx.ui
-            .json_summary(&serde_json::to_value(&runs).unwrap_or_default());
+        ctx.ui.json_summary(&serde_json::json!({
+            "schema": "status-history/v1",
+            "runs": runs,
+        }));
         return Ok(Exit::Ok);
     }
     ctx.ui
