@@ -353,6 +353,19 @@ fn e2e_blank_tables_pull_then_map_online() {
     );
     let err = cli.ok(&["mappings", "pull"], &[0]);
     assert!(err.contains("agents: 10 of 10 resolved"), "{err}");
+    // Units come from each management unit's user list (3 units), not one call per agent.
+    let kinds = |k: &str| -> i64 {
+        cli.db()
+            .query_row(
+                "SELECT count(*) FROM genesys_cache WHERE kind = ?1",
+                [k],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(kinds("management-unit-users"), 3);
+    assert_eq!(kinds("agent-management-unit"), 0);
+    assert_eq!(kinds("users-by-email"), 10);
     // What the dry run asked is cached: the pull asked nothing again.
     assert!(err.contains("Genesys: 0 call(s)"), "{err}");
     let agents = std::fs::read_to_string(dir.join("mappings/agents.csv")).unwrap();

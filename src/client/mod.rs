@@ -1072,6 +1072,34 @@ impl Client {
         }
     }
 
+    /// A business unit's management units (`GET /businessunits/{buId}/managementunits`).
+    pub async fn management_units(
+        &self,
+        bu_id: &str,
+    ) -> std::result::Result<Vec<model::NamedEntity>, ApiError> {
+        let l: model::Listing<model::NamedEntity> = self
+            .get(&format!(
+                "/api/v2/workforcemanagement/businessunits/{}/managementunits",
+                enc(bu_id)
+            ))
+            .await?;
+        Ok(l.entities)
+    }
+
+    /// The users of a management unit (`GET /managementunits/{muId}/users`, WfmUserEntityListing).
+    pub async fn management_unit_users(
+        &self,
+        mu_id: &str,
+    ) -> std::result::Result<Vec<model::UserReference>, ApiError> {
+        let l: model::Listing<model::UserReference> = self
+            .get(&format!(
+                "/api/v2/workforcemanagement/managementunits/{}/users",
+                enc(mu_id)
+            ))
+            .await?;
+        Ok(l.entities)
+    }
+
     /// Every business unit of the org (`GET /businessunits`).
     pub async fn business_units(&self) -> std::result::Result<Vec<model::NamedEntity>, ApiError> {
         let l: model::Listing<model::NamedEntity> = self

@@ -562,6 +562,9 @@ fn route(st: &mut State, req: &Req<'_>, rest: &[&str], now: Instant) -> Reply {
         ["workforcemanagement", "managementunits", mu] if m == Method::GET => {
             ok_or_error(st.management_unit(mu), cid)
         }
+        ["workforcemanagement", "managementunits", mu, "users"] if m == Method::GET => {
+            ok_or_error(st.management_unit_users(mu), cid)
+        }
         ["workforcemanagement", "businessunits"] if m == Method::GET => {
             Reply::json(200, &st.business_units())
         }

@@ -806,6 +806,25 @@ impl State {
         })
     }
 
+    /// `GET /managementunits/{muId}/users`: the unit's users.
+    pub fn management_unit_users(
+        &self,
+        mu_id: &str,
+    ) -> Result<m::Listing<m::UserReference>, ApiError> {
+        let mu = self
+            .mus
+            .get(mu_id)
+            .ok_or_else(|| ApiError::not_found("management unit", mu_id))?;
+        Ok(m::Listing {
+            entities: mu
+                .users
+                .iter()
+                .map(|u| reference(u, format!("/api/v2/users/{u}")))
+                .collect(),
+            download_url: None,
+        })
+    }
+
     /// `GET /managementunits/{muId}`: the unit with its business unit.
     pub fn management_unit(&self, mu_id: &str) -> Result<m::ManagementUnit, ApiError> {
         let mu = self

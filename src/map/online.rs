@@ -125,6 +125,20 @@ impl<'a> Online<'a> {
         })
     }
 
+    /// A business unit's management units.
+    pub fn management_units(&mut self, bu: &str) -> Result<Vec<model::NamedEntity>> {
+        self.cached("management-units", bu, |c| async move {
+            c.management_units(bu).await
+        })
+    }
+
+    /// The users of a management unit.
+    pub fn management_unit_users(&mut self, mu: &str) -> Result<Vec<model::UserReference>> {
+        self.cached("management-unit-users", mu, |c| async move {
+            c.management_unit_users(mu).await
+        })
+    }
+
     /// Every business unit of the org.
     pub fn business_units(&mut self) -> Result<Vec<model::NamedEntity>> {
         self.cached(
