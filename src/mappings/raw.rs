@@ -103,7 +103,7 @@ impl Table {
             // The reader skipped comment and empty lines before the record.
             let mut rec_start = start;
             while let Some(l) = body[rec_start..].split_inclusive('\n').next()
-                && (is_comment(l) || l.trim().is_empty())
+                && (l.starts_with('#') || l.trim_end_matches(['\r', '\n']).is_empty())
                 && rec_start + l.len() < body.len()
             {
                 rec_start += l.len();
@@ -133,6 +133,14 @@ impl Table {
         }
         for (i, (s, e, line, r)) in rows.iter().enumerate() {
             let next = rows.get(i + 1).map_or(text.len(), |n| n.0);
+            // A comment after blanks (the reader skips only `#` first): kept as text, not a row.
+            if is_comment(&text[*s..*e]) {
+                match t.rows.last_mut() {
+                    Some(prev) => prev.tail.push_str(&text[*s..next]),
+                    None => t.head.push_str(&text[*s..next]),
+                }
+                continue;
+            }
             let cells = t
                 .columns
                 .iter()
@@ -147,9 +155,20 @@ impl Table {
                 changed: false,
             });
         }
-        // A row that is all blanks or a comment is not a row.
-        t.rows
-            .retain(|r| r.cells.values().any(|v| !v.is_empty()) || is_comment(&r.raw));
+        // A row of blank cells only is not a row (kept as text in the one before).
+        let mut kept: Vec<Row> = Vec::with_capacity(t.rows.len());
+        for r in std::mem::take(&mut t.rows) {
+            if r.cells.values().any(|v| !v.is_empty()) {
+                kept.push(r);
+            } else {
+                let text = format!("{}{}", r.raw, r.tail);
+                match kept.last_mut() {
+                    Some(prev) => prev.tail.push_str(&text),
+                    None => t.head.push_str(&text),
+                }
+            }
+        }
+        t.rows = kept;
         Ok(t)
     }
 
@@ -302,6 +321,7 @@ mod tests {
             "\u{feff}b,a\r\n# what goes here\r\n1,\"x, y\"\r\n\r\n2,z\r\n",
             "a,b\n# comment\n1,2\n# trailing\n",
             "a,b\n1,\"two\nlines\"\n3,4",
+            "a,b\n  # indented comment, a\n1,2\n,\n  # another\n",
             "# only a comment\n",
             "",
         ] {
@@ -328,5 +348,14 @@ mod tests {
             "b,a\r\n# say what\r\nx,1\r\nkept,2\r\n\"has,comma\",3\r\n"
         );
         assert_eq!(t.counts(), (1, 1));
+    }
+
+    #[test]
+    fn indented_comments_and_blank_rows_are_not_rows() {
+        let (_d, mut t) = table("a,b\n  # say, what\n,\n1,\n");
+        assert_eq!(t.rows.len(), 1);
+        assert_eq!(t.rows[0].line, 4);
+        t.fill(0, &[("b", "x")]);
+        assert_eq!(t.render(), "a,b\n  # say, what\n,\n1,x\n");
     }
 }
