@@ -255,6 +255,48 @@ const MIGRATIONS: &[&str] = &[
         FROM desired_shifts s, json_each(s.activities) j
         JOIN activity_kinds k ON k.kind = json_extract(j.value, '$[0]');
     "#,
+    // 6: time off (docs/genesys-contract.md, "Time off"). `desired_time_off` is map's Genesys form
+    // of every loadable or held-back request (not those left out by policy): `status` is `APPROVED`
+    // or `PENDING`; `full_day_dates` a JSON array of `yyyy-MM-dd` in the management unit's zone, or
+    // `partial_starts` a JSON array of UTC instants `yyyy-MM-ddTHH:mm:00Z` (one per day);
+    // `notes` starts with the marker `zd2gc:<migration id>:<time_off_request_id>`; `held_back` is
+    // NULL when the request loads, else the reason (then an id map could not resolve is '').
+    // `xw_time_off` is the crosswalk of every exported request, history included: map writes the
+    // legacy side, load fills `genesys_time_off_request_id`.
+    r#"
+    CREATE TABLE desired_time_off (
+        time_off_request_id TEXT PRIMARY KEY,
+        file TEXT,
+        line INTEGER,
+        agent_id TEXT,
+        user_id TEXT NOT NULL,
+        management_unit_id TEXT NOT NULL,
+        business_unit_id TEXT NOT NULL,
+        activity_code_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        full_day_dates TEXT,
+        partial_starts TEXT,
+        daily_minutes INTEGER NOT NULL,
+        paid INTEGER NOT NULL,
+        notes TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        held_back TEXT,
+        run_id INTEGER
+    ) WITHOUT ROWID;
+    CREATE INDEX desired_time_off_by_user ON desired_time_off(management_unit_id, user_id);
+    CREATE TABLE xw_time_off (
+        time_off_request_id TEXT PRIMARY KEY,
+        agent_id TEXT NOT NULL,
+        user_id TEXT,
+        management_unit_id TEXT,
+        business_unit_id TEXT,
+        status TEXT NOT NULL,
+        action TEXT NOT NULL,
+        genesys_time_off_request_id TEXT,
+        run_id INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX xw_time_off_by_genesys ON xw_time_off(genesys_time_off_request_id);
+    "#,
 ];
 
 /// Process-wide SQLite settings, applied once before the first connection opens. Memory statistics
@@ -661,6 +703,53 @@ pub fn now_rfc3339() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The time-off tables carry the columns part B (load, verify) codes against.
+    #[test]
+    fn time_off_tables_have_the_agreed_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = open_state(dir.path()).unwrap();
+        let cols = |t: &str| -> Vec<String> {
+            let mut st = c.prepare(&format!("PRAGMA table_info({t})")).unwrap();
+            st.query_map([], |r| r.get::<_, String>(1))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect()
+        };
+        let d = cols("desired_time_off");
+        for want in [
+            "time_off_request_id",
+            "file",
+            "line",
+            "agent_id",
+            "user_id",
+            "management_unit_id",
+            "business_unit_id",
+            "activity_code_id",
+            "status",
+            "full_day_dates",
+            "partial_starts",
+            "daily_minutes",
+            "paid",
+            "notes",
+            "content_hash",
+            "held_back",
+        ] {
+            assert!(d.iter().any(|c| c == want), "desired_time_off lacks {want}");
+        }
+        let x = cols("xw_time_off");
+        for want in [
+            "time_off_request_id",
+            "agent_id",
+            "user_id",
+            "management_unit_id",
+            "status",
+            "genesys_time_off_request_id",
+            "run_id",
+        ] {
+            assert!(x.iter().any(|c| c == want), "xw_time_off lacks {want}");
+        }
+    }
 
     #[test]
     fn migrations_apply_once_and_reach_latest() {

@@ -318,6 +318,8 @@ fn schema_4_desired_state_is_converted_and_map_sees_it_unchanged() {
                 snapshot_id = (SELECT value FROM meta WHERE key = 'mapped_snapshot_id');
              DELETE FROM meta WHERE key = 'mapped_snapshot_id';
              DROP TABLE activity_kinds;
+             DROP TABLE desired_time_off;
+             DROP TABLE xw_time_off;
              CREATE VIEW desired_activities AS
                 SELECT s.legacy_shift_id AS legacy_shift_id, CAST(j.key AS INTEGER) AS seq,
                        json_extract(j.value, '$.code') AS activity_code_id,
