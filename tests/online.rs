@@ -540,3 +540,59 @@ fn pull_keeps_filled_rows_reports_differences_and_lists_what_it_cannot_resolve()
     let m = zd2gc::map::map_dir(&dir, &cfg, &Default::default()).unwrap();
     assert!(m.agents_mapped >= 40, "{m:?}");
 }
+
+/// A refreshed Genesys answer that differs from the one map used makes map stale: a business unit
+/// whose week moved from Sunday to Monday, seen by `mappings pull --refresh`. Validate says so and
+/// maps again online, and the unit's week ids follow.
+#[test]
+fn a_refreshed_answer_that_changed_makes_validate_map_again_online() {
+    let mut org = sample_org();
+    let cli = Cli::new(org.clone());
+    let dir = cli.dir();
+    cli.ok(&["init", dir.to_str().unwrap()], &[0]);
+    for (name, header) in TABLES {
+        blank(&dir, name, header);
+    }
+    let export = root().join("samples/paris-cutover");
+    cli.ok(&["extract", export.to_str().unwrap()], &[0]);
+    cli.ok(&["map", "--online"], &[0, 1]);
+    let americas = org.business_units[1].id.clone();
+    let weeks = || -> Vec<String> {
+        let c = cli.db();
+        let mut st = c
+            .prepare(
+                "SELECT DISTINCT week_id FROM desired_shifts WHERE business_unit_id = ?1
+                 AND week_id IS NOT NULL ORDER BY 1",
+            )
+            .unwrap();
+        st.query_map([&americas], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    let before = weeks();
+    assert!(!before.is_empty());
+    let weekday = |w: &str| {
+        chrono::NaiveDate::parse_from_str(w, "%Y-%m-%d")
+            .unwrap()
+            .format("%A")
+            .to_string()
+    };
+    assert!(before.iter().all(|w| weekday(w) == "Sunday"), "{before:?}");
+    // Nothing changed: validate maps nothing again.
+    let err = cli.ok(&["validate"], &[1]);
+    assert!(!err.contains("map:"), "{err}");
+    // The planners move the unit's week start; a refreshed pull sees it.
+    assert_eq!(org.business_units[1].start_day_of_week, "Sunday");
+    org.business_units[1].start_day_of_week = "Monday".into();
+    cli.emu.load_fixture(&org).unwrap();
+    cli.ok(&["mappings", "pull", "--refresh", "--dry-run"], &[1]);
+    let err = cli.ok(&["validate"], &[1]);
+    assert!(
+        err.contains("cached Genesys answers were refreshed")
+            && err.contains("mapped again online"),
+        "{err}"
+    );
+    let after = weeks();
+    assert!(after.iter().all(|w| weekday(w) == "Monday"), "{after:?}");
+}
