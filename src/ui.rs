@@ -4,7 +4,9 @@
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
 pub enum ColorChoice {
@@ -59,35 +61,39 @@ impl Ui {
     /// A status line on stderr (suppressed by `--quiet`).
     pub fn info(&self, msg: impl AsRef<str>) {
         if !self.quiet {
-            let _ = writeln!(std::io::stderr(), "{}", msg.as_ref());
+            line(msg.as_ref().to_string());
         }
     }
 
     /// A headline on stderr, bold when colour is on.
     pub fn step(&self, msg: impl AsRef<str>) {
         if !self.quiet {
-            let m = msg.as_ref();
-            if self.color {
-                let _ = writeln!(std::io::stderr(), "\x1b[1m{m}\x1b[0m");
-            } else {
-                let _ = writeln!(std::io::stderr(), "{m}");
-            }
+            let style = self.style(anstyle::Style::new().bold());
+            line(format!("{style}{}{style:#}", msg.as_ref()));
         }
     }
 
     /// A warning on stderr (shown even with `--quiet`).
     pub fn warn(&self, msg: impl AsRef<str>) {
-        let m = msg.as_ref();
-        if self.color {
-            let _ = writeln!(std::io::stderr(), "\x1b[33mwarning\x1b[0m: {m}");
-        } else {
-            let _ = writeln!(std::io::stderr(), "warning: {m}");
-        }
+        let style = self.style(
+            anstyle::Style::new()
+                .bold()
+                .fg_color(Some(anstyle::AnsiColor::Yellow.into())),
+        );
+        line(format!("{style}warning{style:#}: {}", msg.as_ref()));
+    }
+
+    /// A style when colour is on, no style otherwise.
+    fn style(&self, s: anstyle::Style) -> anstyle::Style {
+        if self.color { s } else { anstyle::Style::new() }
     }
 
     /// A rendered diagnostic on stderr (shown even with `--quiet`).
     pub fn diag(&self, d: &crate::diag::SourceDiag) {
-        let _ = write!(std::io::stderr(), "{}", crate::diag::render(d, self.color));
+        let text = crate::diag::render(d, self.color);
+        suspended(|| {
+            let _ = write!(std::io::stderr(), "{text}");
+        });
     }
 
     /// Data on stdout.
@@ -144,19 +150,233 @@ impl Ui {
         );
     }
 
-    /// A throttled progress line on stderr (only when stderr is a terminal and progress is on).
-    pub fn progress(&self, msg: impl AsRef<str>) {
-        if self.progress {
-            let _ = write!(std::io::stderr(), "\r\x1b[2K{}", msg.as_ref());
-            let _ = std::io::stderr().flush();
+    /// A progress display for a step of `total` units (`None`: unknown): an indicatif bar on a
+    /// terminal, a plain line every [`PLAIN_EVERY`] otherwise, nothing with `--quiet`.
+    pub fn progress_bar(&self, what: &str, unit: &str, total: Option<u64>) -> Progress {
+        Progress::new(self, what, unit, total)
+    }
+}
+
+impl Ui {
+    /// A spinner for a step whose amount of work is not known in advance: what it does and the
+    /// time elapsed, no count and no ETA (nothing to base one on). Terminal only.
+    pub fn spinner(&self, what: &str, doing: &str) -> Progress {
+        let p = Progress::new(self, what, "", None);
+        if let Some(b) = &p.bar {
+            b.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {prefix}: {msg} ({elapsed})")
+                    .expect("spinner template"),
+            );
+            b.set_message(doing.to_string());
+        }
+        p
+    }
+}
+
+/// How often a plain progress line is printed when stderr is not a terminal.
+pub const PLAIN_EVERY: Duration = Duration::from_secs(10);
+
+/// The progress bar on screen, if any: every line written to stderr goes above it, never glued
+/// onto it.
+static ACTIVE: Mutex<Option<indicatif::ProgressBar>> = Mutex::new(None);
+
+/// Run `f` (which writes to stderr) with the live progress bar, if any, taken off the screen.
+fn suspended<R>(f: impl FnOnce() -> R) -> R {
+    let bar = ACTIVE.lock().ok().and_then(|a| a.clone());
+    match bar {
+        Some(b) => b.suspend(f),
+        None => f(),
+    }
+}
+
+/// One line on stderr, above any live progress bar.
+fn line(s: String) {
+    suspended(|| {
+        let _ = writeln!(std::io::stderr(), "{s}");
+    });
+}
+
+/// The estimated seconds left of a step: the work left over the pace measured in this run
+/// (`done - done_at_start` units in `elapsed` seconds), and never less than the work left at
+/// `max_rate` units per second when a rate limit bounds it. `None` until the pace is known (no
+/// unit done in this run yet, or under a second of it).
+pub fn eta(
+    done: u64,
+    done_at_start: u64,
+    total: u64,
+    elapsed: f64,
+    max_rate: Option<f64>,
+) -> Option<f64> {
+    if done >= total {
+        return Some(0.0);
+    }
+    let did = done.saturating_sub(done_at_start);
+    if did == 0 || elapsed < 1.0 {
+        return None;
+    }
+    let left = (total - done) as f64;
+    let by_pace = left / (did as f64 / elapsed);
+    let by_limit = max_rate.filter(|r| *r > 0.0).map_or(0.0, |r| left / r);
+    Some(by_pace.max(by_limit))
+}
+
+/// `1m05s`, `42s`, `1h02m`.
+pub fn duration(secs: f64) -> String {
+    let s = secs.round() as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+    }
+}
+
+/// A step's progress (see [`Ui::progress`]). Counts, rate and an ETA when it can be known; extra
+/// text (`409: 3`) through [`Progress::detail`].
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    plain: bool,
+    what: String,
+    unit: String,
+    total: Mutex<Option<u64>>,
+    started: Instant,
+    done_at_start: Mutex<Option<u64>>,
+    max_rate: Mutex<Option<f64>>,
+    last_plain: Mutex<Instant>,
+    detail: Mutex<String>,
+}
+
+impl Progress {
+    fn new(ui: &Ui, what: &str, unit: &str, total: Option<u64>) -> Progress {
+        let bar = ui.progress.then(|| {
+            let b = match total {
+                Some(t) => indicatif::ProgressBar::new(t),
+                None => indicatif::ProgressBar::new_spinner(),
+            };
+            b.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
+            let template = match total {
+                Some(_) => "{spinner} {prefix} [{bar:24}] {msg}",
+                None => "{spinner} {prefix} {msg}",
+            };
+            b.set_style(
+                indicatif::ProgressStyle::with_template(template)
+                    .expect("progress template")
+                    .progress_chars("=> "),
+            );
+            b.set_prefix(what.to_string());
+            b.enable_steady_tick(Duration::from_millis(250));
+            if let Ok(mut a) = ACTIVE.lock() {
+                *a = Some(b.clone());
+            }
+            b
+        });
+        Progress {
+            bar,
+            plain: !ui.progress && !ui.quiet,
+            what: what.to_string(),
+            unit: unit.to_string(),
+            total: Mutex::new(total),
+            started: Instant::now(),
+            done_at_start: Mutex::new(None),
+            max_rate: Mutex::new(None),
+            last_plain: Mutex::new(Instant::now()),
+            detail: Mutex::new(String::new()),
         }
     }
 
-    pub fn progress_done(&self) {
-        if self.progress {
-            let _ = write!(std::io::stderr(), "\r\x1b[2K");
-            let _ = std::io::stderr().flush();
+    /// The total, once known.
+    pub fn set_total(&self, total: u64) {
+        if let Ok(mut t) = self.total.lock() {
+            *t = Some(total);
         }
+        if let Some(b) = &self.bar {
+            b.set_length(total);
+        }
+    }
+
+    /// Units that were done before this run started (a resume): they do not count in the pace.
+    pub fn set_done_at_start(&self, n: u64) {
+        if let Ok(mut d) = self.done_at_start.lock() {
+            *d = Some(n);
+        }
+    }
+
+    /// The most units per second the step can do (a rate limit): the ETA is never below it.
+    pub fn set_max_rate(&self, units_per_sec: f64) {
+        if let Ok(mut r) = self.max_rate.lock() {
+            *r = Some(units_per_sec);
+        }
+    }
+
+    /// Extra text after the counts (`409: 3, 429: 0`).
+    pub fn detail(&self, s: impl Into<String>) {
+        if let Ok(mut d) = self.detail.lock() {
+            *d = s.into();
+        }
+    }
+
+    /// The text of the display for `done` units: counts, rate, ETA when known, detail.
+    pub fn text(&self, done: u64) -> String {
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let total = self.total.lock().ok().and_then(|t| *t);
+        let at_start = self.done_at_start.lock().ok().and_then(|d| *d).unwrap_or(0);
+        let did = done.saturating_sub(at_start);
+        let mut s = match total {
+            Some(t) => format!("{done}/{t} {}", self.unit),
+            None => format!("{done} {}", self.unit),
+        };
+        if elapsed >= 1.0 && did > 0 {
+            let rate = did as f64 / elapsed;
+            if rate >= 10.0 {
+                s.push_str(&format!(", {rate:.0}/s"));
+            } else {
+                s.push_str(&format!(", {:.1}/min", rate * 60.0));
+            }
+        }
+        if let Some(t) = total {
+            let max_rate = self.max_rate.lock().ok().and_then(|r| *r);
+            if let Some(e) = eta(done, at_start, t, elapsed, max_rate) {
+                s.push_str(&format!(", ETA {}", duration(e)));
+            }
+        }
+        s.push_str(&format!(", {} elapsed", duration(elapsed)));
+        if let Ok(d) = self.detail.lock()
+            && !d.is_empty()
+        {
+            s.push_str(", ");
+            s.push_str(&d);
+        }
+        s
+    }
+
+    /// `done` units so far.
+    pub fn set(&self, done: u64) {
+        if let Some(b) = &self.bar {
+            b.set_position(done);
+            b.set_message(self.text(done));
+        } else if self.plain
+            && let Ok(mut last) = self.last_plain.lock()
+            && last.elapsed() >= PLAIN_EVERY
+        {
+            *last = Instant::now();
+            let t = self.text(done);
+            line(format!("{}: {t}", self.what));
+        }
+    }
+
+    /// Take the display off the screen.
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+            if let Ok(mut a) = ACTIVE.lock() {
+                *a = None;
+            }
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
     }
 }
 
@@ -203,4 +423,31 @@ pub fn error_json(
         "exit_code": exit.code(),
         "error": {"code": code, "message": message, "help": help, "file": file, "line": line},
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eta_is_work_left_over_this_runs_pace_bounded_by_the_rate_limit() {
+        // Nothing done in this run yet: unknown.
+        assert_eq!(eta(40, 40, 100, 30.0, None), None);
+        // Under a second: unknown.
+        assert_eq!(eta(5, 0, 100, 0.5, None), None);
+        // 10 units in 20 s, 50 left: 100 s.
+        assert_eq!(eta(50, 40, 100, 20.0, None), Some(100.0));
+        // A resume: the 40 done before do not make it faster.
+        assert_eq!(eta(50, 40, 100, 20.0, None), eta(10, 0, 60, 20.0, None));
+        // A rate limit of 0.25/s: 50 left take at least 200 s.
+        assert_eq!(eta(50, 40, 100, 20.0, Some(0.25)), Some(200.0));
+        assert_eq!(eta(100, 0, 100, 5.0, None), Some(0.0));
+    }
+
+    #[test]
+    fn durations_read_as_time() {
+        assert_eq!(duration(42.4), "42s");
+        assert_eq!(duration(65.0), "1m05s");
+        assert_eq!(duration(3720.0), "1h02m");
+    }
 }

@@ -400,19 +400,13 @@ pub fn run_quietly(args: &ExtractArgs, ctx: &Ctx) -> Result<Outcome> {
     let cfg = Config::load(&ctx.dir)?;
     let state = crate::db::open_state(&ctx.dir)?;
     let run = crate::db::run_start(&state, "extract", &ctx.argv.join(" "))?;
-    let ui = ctx.ui.clone();
-    let t0 = std::time::Instant::now();
     let opts = ExtractOptions {
         ignore_unknown_files: args.ignore_unknown_files,
     };
-    let res = extract_with(&ctx.dir, &args.export_dir, &cfg, &opts, |n| {
-        let secs = t0.elapsed().as_secs_f64().max(1e-3);
-        ui.progress(format!(
-            "extract: {n} records staged ({:.0}/s)",
-            n as f64 / secs
-        ));
-    });
-    ctx.ui.progress_done();
+    // Records staged; the total is not known before the files are read (no ETA).
+    let bar = ctx.ui.progress_bar("extract", "records staged", None);
+    let res = extract_with(&ctx.dir, &args.export_dir, &cfg, &opts, |n| bar.set(n));
+    bar.finish();
     match &res {
         Ok(o) => crate::db::run_end(
             &state,

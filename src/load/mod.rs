@@ -167,6 +167,8 @@ pub struct Counters {
 pub struct Progress {
     pub weeks_total: AtomicU64,
     pub weeks_done: AtomicU64,
+    /// Weeks found done and unchanged (no request): not part of the measured pace.
+    pub weeks_skipped: AtomicU64,
     pub shifts_total: AtomicU64,
     pub shifts_done: AtomicU64,
     pub conflicts: AtomicU64,
@@ -446,6 +448,9 @@ pub fn load_dir(
             let sh2 = sh.clone();
             set.spawn(async move {
                 let o = worker::run_week(&sh2, &bu, &week, &input).await;
+                if matches!(o, worker::Outcome::Skipped) {
+                    sh2.progress.weeks_skipped.fetch_add(1, Ordering::Relaxed);
+                }
                 sh2.progress.weeks_done.fetch_add(1, Ordering::Relaxed);
                 if matches!(o, worker::Outcome::Failed(_)) {
                     sh2.progress.failed.fetch_add(1, Ordering::Relaxed);
@@ -476,9 +481,9 @@ pub fn load_dir(
             }
         }
         ticker.abort();
+        let _ = ticker.await;
         (outs, not_started, fatal)
     });
-    ui.progress_done();
     let (outs, not_started, fatal) = outcomes;
     if let Some(e) = fatal {
         return Err(e);
@@ -578,43 +583,33 @@ impl Signals {
     }
 }
 
-fn progress_ticker(sh: Arc<Shared>, ui: Ui, started: Instant) -> tokio::task::JoinHandle<()> {
+/// Requests a week takes at the least (read the schedules, query the agents, write): with the
+/// pace limit, the bound under the load's ETA.
+const MIN_REQUESTS_PER_WEEK: f64 = 3.0;
+
+fn progress_ticker(sh: Arc<Shared>, ui: Ui, _started: Instant) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let tty = ui.progress;
-        let every = if tty {
-            Duration::from_millis(500)
-        } else {
-            Duration::from_secs(10)
-        };
+        let p = &sh.progress;
+        let bar = ui.progress_bar("load", "weeks", Some(p.weeks_total.load(Ordering::Relaxed)));
+        // The weeks a resume finds done and unchanged take no request: they count as done, not in
+        // the pace.
+        bar.set_max_rate(sh.opts.max_rpm as f64 / 60.0 / MIN_REQUESTS_PER_WEEK);
         loop {
-            tokio::time::sleep(every).await;
-            let p = &sh.progress;
-            let (wd, wt) = (
-                p.weeks_done.load(Ordering::Relaxed),
-                p.weeks_total.load(Ordering::Relaxed),
-            );
+            let skipped = p.weeks_skipped.load(Ordering::Relaxed);
+            bar.set_done_at_start(skipped);
             let (sd, st) = (
                 p.shifts_done.load(Ordering::Relaxed),
                 p.shifts_total.load(Ordering::Relaxed),
             );
             let s = sh.pacer.stats();
-            let el = started.elapsed().as_secs_f64();
-            let eta = if wd > 0 && wt > wd {
-                format!("{:.0}s", el / wd as f64 * (wt - wd) as f64)
-            } else {
-                "-".into()
-            };
-            let line = format!(
-                "load: weeks {wd}/{wt}, shifts {sd}/{st}, {:.0} req/min, 409: {}, 429: {}, ETA {eta}",
+            bar.detail(format!(
+                "shifts {sd}/{st}, {:.0} req/min, 409: {}, 429: {}",
                 sh.pacer.observed_rpm(),
                 s.status_409,
                 s.status_429
-            );
-            if tty {
-                ui.progress(line);
-            } else {
-                ui.info(line);
-            }
+            ));
+            bar.set(p.weeks_done.load(Ordering::Relaxed));
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     })
 }
@@ -644,11 +639,16 @@ fn survey(
     p: &Prepared,
     use_journal: bool,
     rt: &tokio::runtime::Runtime,
+    ui: &Ui,
+    what: &str,
 ) -> Result<Vec<WeekFinding>> {
     let sh = p.shared.clone();
     let weeks: Vec<((String, String), desired::WeekInput)> =
         p.state.weeks.clone().into_iter().collect();
     let conc = sh.opts.concurrency.max(1);
+    let bar = ui.progress_bar(what, "weeks read", Some(weeks.len() as u64));
+    // Reads only: one or two requests a week, under the same pace limit.
+    bar.set_max_rate(sh.opts.max_rpm as f64 / 60.0 / 2.0);
     let found = rt.block_on(async {
         let sem = Arc::new(tokio::sync::Semaphore::new(conc));
         let mut set = tokio::task::JoinSet::new();
@@ -662,11 +662,19 @@ fn survey(
             });
         }
         let mut v = Vec::new();
+        let mut skipped = 0;
         while let Some(r) = set.join_next().await {
             if let Ok(x) = r {
+                // A week the journal says is done and unchanged takes no request: not in the pace.
+                if x.1.action == "done" {
+                    skipped += 1;
+                    bar.set_done_at_start(skipped);
+                }
                 v.push(x);
+                bar.set(v.len() as u64);
             }
         }
+        bar.finish();
         v.sort_by_key(|(i, _)| *i);
         v.into_iter().map(|(_, f)| f).collect::<Vec<_>>()
     });
@@ -767,9 +775,20 @@ pub fn plan_dir(
     opts: &LoadOptions,
     argv: &str,
 ) -> Result<Vec<WeekFinding>> {
+    plan_dir_ui(dir, client, opts, argv, &Ui::silent())
+}
+
+/// [`plan_dir`] with its progress on `ui`.
+pub fn plan_dir_ui(
+    dir: &Path,
+    client: Arc<Client>,
+    opts: &LoadOptions,
+    argv: &str,
+    ui: &Ui,
+) -> Result<Vec<WeekFinding>> {
     let rt = runtime()?;
     let p = prepare(dir, client, opts, "plan", argv, true, &rt)?;
-    let f = survey(&p, true, &rt)?;
+    let f = survey(&p, true, &rt, ui, "plan")?;
     finish_run(
         &p.shared,
         "plan",
@@ -815,9 +834,20 @@ pub fn verify_dir(
     opts: &LoadOptions,
     argv: &str,
 ) -> Result<VerifyReport> {
+    verify_dir_ui(dir, client, opts, argv, &Ui::silent())
+}
+
+/// [`verify_dir`] with its progress on `ui`.
+pub fn verify_dir_ui(
+    dir: &Path,
+    client: Arc<Client>,
+    opts: &LoadOptions,
+    argv: &str,
+    ui: &Ui,
+) -> Result<VerifyReport> {
     let rt = runtime()?;
     let p = prepare(dir, client, opts, "verify", argv, true, &rt)?;
-    let found = survey(&p, false, &rt)?;
+    let found = survey(&p, false, &rt, ui, "verify")?;
     let mut r = VerifyReport {
         weeks: found.len() as u64,
         held_back: p.state.held.len() as u64,
@@ -1016,7 +1046,13 @@ pub fn run_plan(a: &PlanArgs, ctx: &Ctx) -> Result<Exit> {
         ..Default::default()
     };
     a.conn.apply(&mut o);
-    let f = plan_dir(&ctx.dir, client_for(&ctx.dir)?, &o, &ctx.argv.join(" "))?;
+    let f = plan_dir_ui(
+        &ctx.dir,
+        client_for(&ctx.dir)?,
+        &o,
+        &ctx.argv.join(" "),
+        &ctx.ui,
+    )?;
     if ctx.ui.json {
         ctx.ui
             .json_summary(&serde_json::to_value(&f).unwrap_or_default());
@@ -1049,7 +1085,13 @@ pub fn run_plan(a: &PlanArgs, ctx: &Ctx) -> Result<Exit> {
 pub fn run_verify(a: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
     let mut o = LoadOptions::default();
     a.conn.apply(&mut o);
-    let r = verify_dir(&ctx.dir, client_for(&ctx.dir)?, &o, &ctx.argv.join(" "))?;
+    let r = verify_dir_ui(
+        &ctx.dir,
+        client_for(&ctx.dir)?,
+        &o,
+        &ctx.argv.join(" "),
+        &ctx.ui,
+    )?;
     print_verify(&ctx.ui, &r);
     Ok(if r.matches() {
         Exit::Ok

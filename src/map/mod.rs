@@ -1903,7 +1903,10 @@ pub fn run(args: &MapArgs, ctx: &Ctx) -> Result<Exit> {
         ctx.dir.display(),
         if args.online { " (online)" } else { "" }
     ));
-    let o = map_dir(&ctx.dir, &cfg, &opts)?;
+    let spin = ui.spinner("map", "mapping shifts and tasks");
+    let o = map_dir(&ctx.dir, &cfg, &opts);
+    spin.finish();
+    let o = o?;
     ui.info(format!(
         "  {} shifts and {} tasks read in {:.2}s ({:.0} records/s); {} drafts skipped",
         o.shifts_read,

@@ -765,6 +765,7 @@ fn run_pull(args: &PullArgs, ctx: &Ctx) -> Result<Exit> {
         ctx.dir.display(),
         if args.dry_run { " (dry run)" } else { "" }
     ));
+    let spin = ctx.ui.spinner("mappings pull", "reading Genesys Cloud");
     let o = pull_dir(
         &ctx.dir,
         &cfg,
@@ -775,7 +776,9 @@ fn run_pull(args: &PullArgs, ctx: &Ctx) -> Result<Exit> {
             dry_run: args.dry_run,
             argv: ctx.argv.join(" "),
         },
-    )?;
+    );
+    spin.finish();
+    let o = o?;
     // With --json the diff is in the one JSON object (`diff`), not beside it.
     if args.dry_run && !ui.json {
         for l in &o.diff {

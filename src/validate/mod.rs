@@ -602,7 +602,10 @@ fn run_inner(args: &ValidateArgs, ctx: &Ctx) -> Result<Exit> {
         argv: ctx.argv.join(" "),
         task_walk_max_jumps: None,
     };
-    let o = validate_dir(&ctx.dir, &cfg, &opts)?;
+    let spin = ctx.ui.spinner("validate", "running the rules");
+    let o = validate_dir(&ctx.dir, &cfg, &opts);
+    spin.finish();
+    let o = o?;
     if let Some(m) = &o.mapped {
         if m.fallback.is_some() {
             ui.warn(m.describe());
