@@ -18,3 +18,5 @@ mod reads;
 mod timing;
 #[path = "emulator/writes.rs"]
 mod writes;
+#[path = "emulator/timeoff.rs"]
+mod timeoff;

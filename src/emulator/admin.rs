@@ -58,6 +58,7 @@ pub fn handle(st: &mut State, req: &Req<'_>, rest: &[&str], now: Instant) -> Rep
                     "businessUnits": d.org.business_units.len(),
                     "schedules": d.org.schedules.len(),
                     "shiftTrades": d.org.shift_trades.len(),
+                    "timeOffRequests": d.org.time_off_requests.len(),
                 }),
             ))
         }),

@@ -4,7 +4,8 @@
 //! `--state FILE` saves and restores an emulator.
 
 use crate::genesys::model::{
-    BuAgentScheduleShift, BusinessUnitActivityCode, WfmVersionedEntityMetadata,
+    BuAgentScheduleShift, BusinessUnitActivityCode, TimeOffRequestResponse,
+    WfmVersionedEntityMetadata,
 };
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,18 @@ pub struct Fixture {
     pub schedules: Vec<FixtureSchedule>,
     #[serde(default)]
     pub shift_trades: Vec<FixtureTrade>,
+    /// Time-off requests, each in its management unit (docs/org-fixture.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub time_off_requests: Vec<FixtureTimeOff>,
+}
+
+/// A time-off request of the fixture or the dump: the API's shape plus its management unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FixtureTimeOff {
+    pub management_unit_id: String,
+    #[serde(flatten)]
+    pub request: TimeOffRequestResponse,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -270,7 +283,7 @@ pub fn synthetic(spec: SyntheticOrg) -> Fixture {
             }
             .into(),
             start_day_of_week: if b % 2 == 0 { "Monday" } else { "Sunday" }.into(),
-            activity_codes: ["OnQueueWork", "Break", "Meal"]
+            activity_codes: ["OnQueueWork", "Break", "Meal", "TimeOff"]
                 .iter()
                 .enumerate()
                 .map(|(k, cat)| BusinessUnitActivityCode {
@@ -387,5 +400,6 @@ pub fn synthetic(spec: SyntheticOrg) -> Fixture {
         business_units,
         schedules,
         shift_trades: vec![],
+        time_off_requests: vec![],
     }
 }

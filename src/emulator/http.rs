@@ -590,6 +590,54 @@ fn route(st: &mut State, req: &Req<'_>, rest: &[&str], now: Instant) -> Reply {
             "schedules",
             tail @ ..,
         ] => schedules(st, req, bu, wk, tail, if_match, now),
+        ["workforcemanagement", "managementunits", mu, "timeoffrequests"] if m == Method::POST => {
+            ok_or_error(
+                req.json::<m::CreateAdminTimeOffRequest>()
+                    .and_then(|b| st.create_time_off(mu, &b)),
+                cid,
+            )
+        }
+        [
+            "workforcemanagement",
+            "managementunits",
+            mu,
+            "timeoffrequests",
+            "query",
+        ] if m == Method::POST => ok_or_error(
+            req.json::<m::TimeOffRequestQueryBody>()
+                .and_then(|b| st.query_time_off(mu, &b)),
+            cid,
+        ),
+        [
+            "workforcemanagement",
+            "managementunits",
+            mu,
+            "users",
+            uid,
+            "timeoffrequests",
+        ] if m == Method::GET => ok_or_error(st.user_time_off(mu, uid), cid),
+        [
+            "workforcemanagement",
+            "managementunits",
+            mu,
+            "users",
+            uid,
+            "timeoffrequests",
+            id,
+        ] if m == Method::GET => ok_or_error(st.get_time_off(mu, uid, id), cid),
+        [
+            "workforcemanagement",
+            "managementunits",
+            mu,
+            "users",
+            uid,
+            "timeoffrequests",
+            id,
+        ] if m == Method::PATCH => ok_or_error(
+            req.json::<m::AdminTimeOffRequestPatch>()
+                .and_then(|b| st.patch_time_off(mu, uid, id, &b)),
+            cid,
+        ),
         [
             "workforcemanagement",
             "managementunits",

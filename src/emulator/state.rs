@@ -21,6 +21,9 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Instant;
 
+mod timeoff;
+pub use timeoff::QUERY_MAX_DAYS;
+
 /// A Genesys-shaped refusal; `http.rs` turns it into an [`m::ErrorBody`] with the correlation id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -306,6 +309,10 @@ pub struct State {
     edits: Vec<ConcurrentEdit>,
     /// Weeks that got their drafts already (the `drafts` fidelity switch).
     drafted: std::collections::HashSet<(String, NaiveDate)>,
+    /// Time-off requests in creation order, by id and by user.
+    time_off: Vec<timeoff::TimeOff>,
+    time_off_index: HashMap<String, usize>,
+    time_off_by_user: HashMap<String, Vec<usize>>,
 }
 
 const MAX_DOWNLOADS: usize = 64;
@@ -343,6 +350,9 @@ impl State {
             locks: HashMap::new(),
             edits: vec![],
             drafted: Default::default(),
+            time_off: vec![],
+            time_off_index: HashMap::new(),
+            time_off_by_user: HashMap::new(),
         }
     }
 
@@ -520,6 +530,15 @@ impl State {
                 ));
             }
         }
+        for t in &fx.time_off_requests {
+            let user = t.request.user.as_ref().map(|u| u.id.as_str()).unwrap_or("");
+            if user_mu.get(user) != Some(&t.management_unit_id) {
+                errors.push(format!(
+                    "time off request {}: user `{user}` is not in management unit {}",
+                    t.request.id, t.management_unit_id
+                ));
+            }
+        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -554,6 +573,11 @@ impl State {
         self.edits = dump.concurrent_edits.clone();
         self.locks.clear();
         self.downloads.clear();
+        let mut errors = Vec::new();
+        self.load_time_off(&fx.time_off_requests, &mut errors);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
         Ok(())
     }
 
@@ -619,6 +643,7 @@ impl State {
                 business_units,
                 schedules,
                 shift_trades: self.trades.clone(),
+                time_off_requests: self.dump_time_off(),
             },
             concurrent_edits: self.edits.clone(),
             operations: self.operations.iter().map(|o| o.record.clone()).collect(),

@@ -606,3 +606,102 @@ mod tests {
         );
     }
 }
+
+// ---------------------------------------------------------------------------- time off
+// docs/genesys-contract.md, "Time off".
+
+/// `CreateAdminTimeOffRequest`: an admin creates time off for agents (no idempotency key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateAdminTimeOffRequest {
+    /// `APPROVED` or `PENDING`.
+    pub status: String,
+    pub users: Vec<UserReference>,
+    pub activity_code_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub full_day_management_unit_dates: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partial_day_start_date_times: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_duration_minutes: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid: Option<bool>,
+}
+
+/// `TimeOffRequestResponse` (and `TimeOffRequest`, the query's entities: the same fields here).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TimeOffRequestResponse {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<UserReference>,
+    #[serde(default)]
+    pub is_full_day_request: bool,
+    #[serde(default)]
+    pub activity_code_id: String,
+    #[serde(default)]
+    pub paid: bool,
+    /// `PENDING`, `APPROVED`, `DENIED` or `CANCELED`.
+    #[serde(default)]
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partial_day_start_date_times: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub full_day_management_unit_dates: Vec<String>,
+    #[serde(default)]
+    pub daily_duration_minutes: i64,
+    #[serde(default)]
+    pub notes: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<WfmVersionedEntityMetadata>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_uri: Option<String>,
+}
+
+/// `TimeOffRequestList`: the answer of a create and of an agent's list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TimeOffRequestList {
+    #[serde(default)]
+    pub time_off_requests: Vec<TimeOffRequestResponse>,
+}
+
+/// `DateRange`: inclusive `yyyy-MM-dd` dates in the management unit's zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct DateRange {
+    pub start_date: String,
+    pub end_date: String,
+}
+
+/// `TimeOffRequestQueryBody`: refused unless `statuses == ["Pending"]` or the date range is at most
+/// 33 days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct TimeOffRequestQueryBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_ids: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statuses: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_range: Option<DateRange>,
+}
+
+/// `AdminTimeOffRequestPatch` (the fields zd2gc uses): versioned by `metadata.version`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminTimeOffRequestPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid: Option<bool>,
+    pub metadata: WfmVersionedEntityMetadata,
+}
