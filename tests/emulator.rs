@@ -14,9 +14,9 @@ mod faults;
 mod fidelity;
 #[path = "emulator/reads.rs"]
 mod reads;
+#[path = "emulator/timeoff.rs"]
+mod timeoff;
 #[path = "emulator/timing.rs"]
 mod timing;
 #[path = "emulator/writes.rs"]
 mod writes;
-#[path = "emulator/timeoff.rs"]
-mod timeoff;

@@ -590,13 +590,16 @@ fn route(st: &mut State, req: &Req<'_>, rest: &[&str], now: Instant) -> Reply {
             "schedules",
             tail @ ..,
         ] => schedules(st, req, bu, wk, tail, if_match, now),
-        ["workforcemanagement", "managementunits", mu, "timeoffrequests"] if m == Method::POST => {
-            ok_or_error(
-                req.json::<m::CreateAdminTimeOffRequest>()
-                    .and_then(|b| st.create_time_off(mu, &b)),
-                cid,
-            )
-        }
+        [
+            "workforcemanagement",
+            "managementunits",
+            mu,
+            "timeoffrequests",
+        ] if m == Method::POST => ok_or_error(
+            req.json::<m::CreateAdminTimeOffRequest>()
+                .and_then(|b| st.create_time_off(mu, &b)),
+            cid,
+        ),
         [
             "workforcemanagement",
             "managementunits",

@@ -60,8 +60,11 @@ async fn creates_full_and_partial_days_lists_and_dumps_them() {
     let e = to_env(Faults::default()).await;
     // Two full days over the October DST weekend in Paris (25 October 2026 has 25 hours).
     let (s, v) = code_of(
-        e.post(TO, &full("u1", &["2026-10-24", "2026-10-25"], "zd2gc:m TO-1"))
-            .await,
+        e.post(
+            TO,
+            &full("u1", &["2026-10-24", "2026-10-25"], "zd2gc:m TO-1"),
+        )
+        .await,
     )
     .await;
     assert_eq!(s, 200, "{v}");
@@ -71,11 +74,17 @@ async fn creates_full_and_partial_days_lists_and_dumps_them() {
     assert_eq!(r["metadata"]["version"], 1);
     assert_eq!(r["notes"], "zd2gc:m TO-1");
     // A partial day the Monday after, after the 25-hour Sunday: no overlap.
-    let (s, v) = code_of(e.post(TO, &partial("u1", &["2026-10-25T23:00:00Z"], 240)).await).await;
+    let (s, v) = code_of(
+        e.post(TO, &partial("u1", &["2026-10-25T23:00:00Z"], 240))
+            .await,
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["timeOffRequests"][0]["status"], "PENDING");
     let list: Value = e
-        .get(&format!("{WFM}/managementunits/mu-paris-1/users/u1/timeoffrequests"))
+        .get(&format!(
+            "{WFM}/managementunits/mu-paris-1/users/u1/timeoffrequests"
+        ))
         .await
         .json()
         .await
@@ -105,7 +114,10 @@ async fn refusals_create_nothing() {
     let mut both = full("u2", &["2026-10-24"], "d");
     both["partialDayStartDateTimes"] = json!(["2026-10-24T08:00:00Z"]);
     let mut no_minutes = full("u2", &["2026-10-24"], "e");
-    no_minutes.as_object_mut().unwrap().remove("dailyDurationMinutes");
+    no_minutes
+        .as_object_mut()
+        .unwrap()
+        .remove("dailyDurationMinutes");
     let cases = [
         (denied, "status"),
         (work_code, "OnQueueWork"),
@@ -118,7 +130,10 @@ async fn refusals_create_nothing() {
         // Overlaps u1's full day (local midnight to midnight): refused, naming the other request.
         (partial("u1", &["2026-10-24T21:30:00Z"], 60), "overlaps"),
         (full("u1", &["2026-10-23", "2026-10-24"], "g"), "overlaps"),
-        (partial("u2", &["2026-10-24T08:00:00Z", "2026-10-24T09:00:00Z"], 120), "overlap each other"),
+        (
+            partial("u2", &["2026-10-24T08:00:00Z", "2026-10-24T09:00:00Z"], 120),
+            "overlap each other",
+        ),
     ];
     for (body, why) in cases {
         let (s, v) = code_of(e.post(TO, &body).await).await;
@@ -126,7 +141,11 @@ async fn refusals_create_nothing() {
         assert!(v["message"].as_str().unwrap().contains(why), "{why}: {v}");
     }
     // Just outside the Paris day (22:00 UTC is local midnight in summer time): accepted.
-    let (s, v) = code_of(e.post(TO, &partial("u1", &["2026-10-24T22:00:00Z"], 60)).await).await;
+    let (s, v) = code_of(
+        e.post(TO, &partial("u1", &["2026-10-24T22:00:00Z"], 60))
+            .await,
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(e.emu.dump().org.time_off_requests.len(), 2);
 }
@@ -135,19 +154,32 @@ async fn refusals_create_nothing() {
 async fn the_query_needs_pending_or_at_most_33_days() {
     let e = to_env(Faults::default()).await;
     e.post(TO, &full("u1", &["2026-10-24"], "a")).await;
-    e.post(TO, &partial("u2", &["2026-11-30T09:00:00Z"], 60)).await;
+    e.post(TO, &partial("u2", &["2026-11-30T09:00:00Z"], 60))
+        .await;
     let q = format!("{TO}/query");
     let range = |a: &str, b: &str| json!({"startDate": a, "endDate": b});
     // 33 days inclusive: accepted; 34: refused; none and not Pending-only: refused.
-    let (s, v) = code_of(e.post(&q, &json!({"dateRange": range("2026-10-01", "2026-11-02")})).await).await;
+    let (s, v) = code_of(
+        e.post(&q, &json!({"dateRange": range("2026-10-01", "2026-11-02")}))
+            .await,
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["entities"].as_array().unwrap().len(), 1);
     assert_eq!(v["entities"][0]["user"]["id"], "u1");
-    let (s, v) = code_of(e.post(&q, &json!({"dateRange": range("2026-10-01", "2026-11-03")})).await).await;
+    let (s, v) = code_of(
+        e.post(&q, &json!({"dateRange": range("2026-10-01", "2026-11-03")}))
+            .await,
+    )
+    .await;
     assert_eq!(s, 400, "{v}");
     let (s, _) = code_of(e.post(&q, &json!({"statuses": ["Approved"]})).await).await;
     assert_eq!(s, 400);
-    let (s, _) = code_of(e.post(&q, &json!({"statuses": ["Pending", "Approved"]})).await).await;
+    let (s, _) = code_of(
+        e.post(&q, &json!({"statuses": ["Pending", "Approved"]}))
+            .await,
+    )
+    .await;
     assert_eq!(s, 400);
     let (s, v) = code_of(e.post(&q, &json!({"statuses": ["Pending"]})).await).await;
     assert_eq!(s, 200);
@@ -156,8 +188,11 @@ async fn the_query_needs_pending_or_at_most_33_days() {
     assert_eq!(ents[0]["user"]["id"], "u2");
     // userIds filter, and a window that holds neither.
     let (s, v) = code_of(
-        e.post(&q, &json!({"userIds": ["u2"], "dateRange": range("2026-10-01", "2026-11-02")}))
-            .await,
+        e.post(
+            &q,
+            &json!({"userIds": ["u2"], "dateRange": range("2026-10-01", "2026-11-02")}),
+        )
+        .await,
     )
     .await;
     assert_eq!(s, 200);
@@ -175,14 +210,24 @@ async fn status_changes_are_versioned_and_there_is_no_idempotency() {
     assert_eq!(s, 400);
     assert_eq!(v["entityId"], id.as_str());
     let path = format!("{WFM}/managementunits/mu-paris-1/users/u1/timeoffrequests/{id}");
-    let patch = |status: &str, version: i64| json!({"status": status, "metadata": {"version": version}});
-    let send = |b: Value| e.http.patch(e.url(&path)).bearer_auth(&e.token).json(&b).send();
+    let patch =
+        |status: &str, version: i64| json!({"status": status, "metadata": {"version": version}});
+    let send = |b: Value| {
+        e.http
+            .patch(e.url(&path))
+            .bearer_auth(&e.token)
+            .json(&b)
+            .send()
+    };
     assert_eq!(send(patch("DENIED", 7)).await.unwrap().status(), 409);
     assert_eq!(send(patch("CANCELED", 1)).await.unwrap().status(), 400);
     let r = send(patch("DENIED", 1)).await.unwrap();
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
-    assert_eq!((v["status"].as_str(), v["metadata"]["version"].as_i64()), (Some("DENIED"), Some(2)));
+    assert_eq!(
+        (v["status"].as_str(), v["metadata"]["version"].as_i64()),
+        (Some("DENIED"), Some(2))
+    );
     // Denied, it holds no days: the same body now creates a second request with a new id.
     let (s, v) = code_of(e.post(TO, &body).await).await;
     assert_eq!(s, 200);

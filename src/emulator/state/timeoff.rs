@@ -37,7 +37,10 @@ impl TimeOff {
     fn to_api(&self) -> m::TimeOffRequestResponse {
         m::TimeOffRequestResponse {
             id: self.id.clone(),
-            user: Some(reference(&self.user, format!("/api/v2/users/{}", self.user))),
+            user: Some(reference(
+                &self.user,
+                format!("/api/v2/users/{}", self.user),
+            )),
             is_full_day_request: !self.full_days.is_empty(),
             activity_code_id: self.code.clone(),
             paid: self.paid,
@@ -103,9 +106,8 @@ fn overlaps(a: &[(DateTime<Utc>, DateTime<Utc>)], b: &[(DateTime<Utc>, DateTime<
 }
 
 fn parse_date(field: &str, s: &str) -> Result<NaiveDate, ApiError> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-        ApiError::invalid(field, format!("`{s}` is not a date in yyyy-MM-dd format"))
-    })
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| ApiError::invalid(field, format!("`{s}` is not a date in yyyy-MM-dd format")))
 }
 
 impl State {
@@ -300,12 +302,13 @@ impl State {
             None => None,
         };
         let days = range.map(|(a, b)| (b - a).num_days() + 1);
-        if !pending_only && !days.is_some_and(|d| d <= QUERY_MAX_DAYS) {
+        if !pending_only && days.is_none_or(|d| d > QUERY_MAX_DAYS) {
             return Err(ApiError::invalid(
                 "dateRange",
                 format!(
                     "a query needs statuses == [\"Pending\"] or a date range of at most {QUERY_MAX_DAYS} days{}",
-                    days.map(|d| format!(" (this one has {d})")).unwrap_or_default()
+                    days.map(|d| format!(" (this one has {d})"))
+                        .unwrap_or_default()
                 ),
             ));
         }
@@ -326,10 +329,12 @@ impl State {
         };
         let entities = candidates
             .filter(|t| t.mu == mu && wanted(&t.status))
-            .filter(|t| q.ids.as_deref().is_none_or(|ids| ids.is_empty() || ids.contains(&t.id)))
             .filter(|t| {
-                range.is_none_or(|(a, b)| t.dates(zone).iter().any(|d| *d >= a && *d <= b))
+                q.ids
+                    .as_deref()
+                    .is_none_or(|ids| ids.is_empty() || ids.contains(&t.id))
             })
+            .filter(|t| range.is_none_or(|(a, b)| t.dates(zone).iter().any(|d| *d >= a && *d <= b)))
             .map(TimeOff::to_api)
             .collect();
         Ok(m::Listing {
@@ -408,7 +413,10 @@ impl State {
                     let o = &self.time_off[j];
                     if j != i
                         && o.active()
-                        && overlaps(&mine, &intervals(zone, &o.full_days, &o.partial, o.daily_minutes))
+                        && overlaps(
+                            &mine,
+                            &intervals(zone, &o.full_days, &o.partial, o.daily_minutes),
+                        )
                     {
                         return Err(ApiError::bad_request(format!(
                             "the time off request overlaps time off request {}",
