@@ -23,7 +23,9 @@ fn arg(name: &str, default: u64) -> u64 {
 fn data(agents: u64, weeks: u64) -> (PathBuf, zd2gc::testdata::Generated) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join(format!("target/bench-data/export-{agents}x{weeks}"));
-    let marker = dir.join("generated.json");
+    // The marker lies beside the export, not in it: extract stops at a file it does not know.
+    let marker = dir.with_extension("generated.json");
+    let _ = std::fs::rename(dir.join("generated.json"), &marker);
     if let Ok(s) = std::fs::read_to_string(&marker)
         && let Ok(g) = serde_json::from_str::<serde_json::Value>(&s)
     {
