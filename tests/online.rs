@@ -163,6 +163,20 @@ fn validate_maps_again_the_same_way_and_load_says_what_changed() {
     assert!(err.contains("mapped again online"), "{err}");
     assert!(err.contains("0 new call(s)"), "{err}");
     assert_eq!(cli.findings("unmapped-agent"), 1, "{err}");
+    // The audit says so too.
+    let remapped: String = cli
+        .db()
+        .query_row(
+            "SELECT json_extract(counts, '$.remapped') FROM runs WHERE command = 'validate'
+             ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        remapped.contains("mappings/agents.csv changed") && remapped.contains("\"online\":true"),
+        "{remapped}"
+    );
 
     // Load after a change it has not seen validated: refused, saying what changed.
     std::fs::write(&agents, format!("{header}\n")).unwrap();
@@ -321,6 +335,19 @@ fn validate_load_verify(cli: &Cli) {
         .unwrap();
     assert_eq!(maps.len(), 1, "{maps:?}");
     assert!(maps[0].1.contains("--online"), "{maps:?}");
+    // Every validate run recorded that it did not map again.
+    let remapped: Vec<(i64, Option<String>)> = cli
+        .db()
+        .prepare(
+            "SELECT id, json_extract(counts, '$.remapped') FROM runs WHERE command = 'validate'",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(remapped.len(), 2, "{remapped:?}");
+    assert!(remapped.iter().all(|(_, m)| m.is_none()), "{remapped:?}");
     let shifts: usize = cli
         .emu
         .dump()

@@ -309,6 +309,10 @@ pub fn validate_dir(dir: &Path, cfg: &Config, opts: &ValidateOptions) -> Result<
             "errors": s.errors, "warnings": s.warnings, "infos": s.infos,
             "ready_to_load": report.ready_to_load, "records": report.records,
             "seconds": report.seconds,
+            // Whether map ran first, why and how (the audit of "is map current").
+            "remapped": mapped.as_ref().map(|m| serde_json::json!({
+                "changes": m.changes, "online": m.online, "fallback": m.fallback,
+            })),
         }),
     )?;
     Ok(Outcome {
