@@ -345,6 +345,15 @@ fn invalid_mapping_cells_are_findings_at_the_table_line() {
         .map(|f| f.line.unwrap())
         .collect();
     assert_eq!(unmapped, [2, 3]);
+    let u = f.iter().find(|f| f.rule == "unmapped-agent").unwrap();
+    assert_eq!(
+        u.message,
+        "agent `1001` has no usable row: its row at mappings/agents.csv:3 has an invalid value"
+    );
+    assert_eq!(
+        u.help,
+        "correct that row of mappings/agents.csv (its mapping-invalid-value finding says which cell), or run `zd2gc map --online` to look the user up by e-mail"
+    );
     let bad = f
         .iter()
         .find(|f| f.line == Some(3) && f.rule == "mapping-invalid-value")

@@ -148,6 +148,16 @@ pub fn resolve_offline(agents: &[ExportAgent], t: &Tables) -> Vec<AgentRes> {
             };
             if res.user_id.is_none() {
                 res.resolved_by = "none".into();
+                if let Some((line, ..)) = t.bad_agents.iter().find(|(_, id, email)| {
+                    id.as_deref() == Some(a.agent_id.as_str())
+                        || (email.is_some() && *email == a.email)
+                }) {
+                    // Its row is there but was left out (`mapping-invalid-value` at that line).
+                    res.issue = Some(AgentIssue::Unmapped(format!(
+                        "agent `{}` has no usable row: its row at mappings/agents.csv:{line} has an invalid value",
+                        a.agent_id
+                    )));
+                }
             }
             res
         })
@@ -212,6 +222,9 @@ pub fn finish(agents: &[ExportAgent], res: &mut [AgentRes], bu_known: &dyn Fn(&s
 /// The help line of an agent finding.
 pub fn help(issue: &AgentIssue) -> &'static str {
     match issue {
+        AgentIssue::Unmapped(m) if m.contains("has no usable row") => {
+            "correct that row of mappings/agents.csv (its mapping-invalid-value finding says which cell), or run `zd2gc map --online` to look the user up by e-mail"
+        }
         AgentIssue::Unmapped(_) => {
             "add the agent to mappings/agents.csv (genesys_user_id, business_unit_id), or run `zd2gc map --online` to look the user up by e-mail"
         }

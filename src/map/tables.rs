@@ -73,6 +73,9 @@ pub struct Tables {
     /// Business units whose row was left out for an invalid value (reported there; a reference to
     /// one is not reported again as unknown).
     pub bad_business_units: Vec<String>,
+    /// Rows of agents.csv left out for an invalid value: (line, zendesk_agent_id, e-mail), so that
+    /// the agent's `unmapped-agent` names that row instead of asking to add one.
+    pub bad_agents: Vec<(u64, Option<String>, Option<String>)>,
 }
 
 impl Tables {
@@ -434,6 +437,11 @@ pub fn load(dir: &Path, diags: &mut Vec<SourceDiag>) -> Result<Tables> {
             }
             if !ok {
                 // Left out: the agent is unmapped (and held back), never loaded with a bad id.
+                t.bad_agents.push((
+                    line,
+                    v.get("zendesk_agent_id").cloned(),
+                    v.get("email").and_then(|e| norm_email(e)),
+                ));
                 continue;
             }
             let row = AgentMapRow {
