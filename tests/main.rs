@@ -16,4 +16,5 @@ mod pipeline;
 mod real_exports;
 mod report;
 mod security;
+mod status;
 mod validate;

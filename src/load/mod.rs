@@ -24,6 +24,7 @@ pub mod pacer;
 pub mod status;
 #[doc(hidden)]
 pub mod synth;
+pub mod view;
 pub mod worker;
 
 use crate::cli::Ctx;
@@ -994,8 +995,11 @@ pub fn print_load_summary(ui: &Ui, r: &LoadReport, dir: &Path) {
         "  retries: 429 ×{}, 409 ×{}, 412 ×{}, 5xx ×{}, no answer ×{}, 401 ×{}; conflicts {}; {:.1}s",
         r.requests.status_429, r.requests.status_409, r.requests.status_412, r.requests.status_5xx, r.requests.no_answer, r.requests.status_401, r.conflicts, r.seconds
     ));
+    let names = crate::db::open_state(dir)
+        .map(|c| view::Names::load(dir, &c))
+        .unwrap_or_default();
     for (bu, week, why) in &r.failures {
-        ui.warn(format!("week {week} of business unit {bu} failed: {why}"));
+        ui.warn(format!("{} week of {week} failed: {why}", names.bu(bu)));
     }
     if r.weeks_failed > 0 {
         ui.info(format!(
@@ -1054,26 +1058,14 @@ pub fn run_plan(a: &PlanArgs, ctx: &Ctx) -> Result<Exit> {
         &ctx.ui,
     )?;
     if ctx.ui.json {
-        ctx.ui
-            .json_summary(&serde_json::to_value(&f).unwrap_or_default());
+        ctx.ui.json_summary(&serde_json::json!({
+            "schema": "plan/v1",
+            "weeks": f,
+        }));
     } else {
-        ctx.ui.data("business_unit\tweek\taction\tcreate\tupdate\tdelete\tadopt\tnoop\tkept_theirs\tconflicts");
-        for w in &f {
-            let c = &w.counts;
-            ctx.ui.data(format!(
-                "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
-                w.business_unit_id,
-                w.week_id,
-                w.action,
-                c.create,
-                c.update,
-                c.delete,
-                c.adopt,
-                c.noop,
-                c.kept_theirs,
-                c.conflicts
-            ));
-        }
+        let conn = crate::db::open_state(&ctx.dir)?;
+        let names = view::Names::load(&ctx.dir, &conn);
+        ctx.ui.data(view::plan(&f, &names).trim_end());
     }
     Ok(if f.iter().any(|w| w.error.is_some()) {
         Exit::Failure
@@ -1092,7 +1084,10 @@ pub fn run_verify(a: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
         &ctx.argv.join(" "),
         &ctx.ui,
     )?;
-    print_verify(&ctx.ui, &r);
+    let names = crate::db::open_state(&ctx.dir)
+        .map(|c| view::Names::load(&ctx.dir, &c))
+        .unwrap_or_default();
+    print_verify(&ctx.ui, &r, &names);
     Ok(if r.matches() {
         Exit::Ok
     } else {
@@ -1100,15 +1095,15 @@ pub fn run_verify(a: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
     })
 }
 
-pub fn print_verify(ui: &Ui, r: &VerifyReport) {
+pub fn print_verify(ui: &Ui, r: &VerifyReport, names: &view::Names) {
     ui.step(format!(
         "verify: {} week(s): {} shift(s) match; missing {}, different {}, unexpected {}, duplicated {}, second schedules of ours {}; {} conflict(s) reported, {} planner edit(s) kept, {} held back",
         r.weeks, r.matching_shifts, r.missing, r.different, r.unexpected, r.duplicates, r.extra_schedules, r.conflicts, r.kept_planner_edits, r.held_back
     ));
     for w in r.weeks_differing.iter().take(20) {
         ui.info(format!(
-            "  {} {}: missing {}, different {}, unexpected {}, duplicated {}, second schedules of ours {}, conflicts {}{}",
-            w.business_unit_id,
+            "  {} week of {}: missing {}, different {}, unexpected {}, duplicated {}, second schedules of ours {}, conflicts {}{}",
+            names.bu(&w.business_unit_id),
             w.week_id,
             w.counts.create,
             w.counts.update,
@@ -1135,55 +1130,17 @@ pub fn run_status(a: &StatusArgs, ctx: &Ctx) -> Result<Exit> {
             .json_summary(&serde_json::to_value(&r).unwrap_or_default());
         return Ok(Exit::Ok);
     }
-    let states: Vec<String> = r.by_state.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    ctx.ui.data(format!(
-        "weeks: {}",
-        if states.is_empty() {
-            "none loaded yet".into()
-        } else {
-            states.join(", ")
-        }
-    ));
-    if let Some(o) = &r.org {
-        ctx.ui.data(format!("bound to: {o}"));
-    }
-    for c in &r.conflicts {
-        ctx.ui.data(format!(
-            "conflict {} {} user {} shift {} ({}, {}):\n  base   {}\n  ours   {}\n  theirs {}",
-            c.business_unit_id,
-            c.week_id,
-            c.user_id,
-            c.legacy_shift_id.as_deref().unwrap_or("-"),
-            c.kind,
-            c.resolution,
-            c.base.as_ref().map_or("-".into(), |v| v.to_string()),
-            c.ours.as_ref().map_or("-".into(), |v| v.to_string()),
-            c.theirs.as_ref().map_or("-".into(), |v| v.to_string()),
-        ));
-    }
-    for f in &r.failures {
-        ctx.ui.data(format!(
-            "failed {} {}: {} (contextId {})",
-            f["business_unit_id"].as_str().unwrap_or(""),
-            f["week_id"].as_str().unwrap_or(""),
-            f["reason"].as_str().unwrap_or(""),
-            f["context_id"].as_str().unwrap_or("-")
-        ));
-    }
-    for f in &r.in_doubt {
-        ctx.ui.data(format!(
-            "in doubt {} {}: a write ({}) was sent (operation {}) and its outcome is not known yet; the next load settles it by reading Genesys",
-            f["business_unit_id"].as_str().unwrap_or(""),
-            f["week_id"].as_str().unwrap_or(""),
-            f["step"].as_str().unwrap_or("write"),
-            f["operation_id"].as_str().unwrap_or("-"),
-        ));
-    }
-    if !r.failures.is_empty() {
-        ctx.ui.data(format!(
-            "next: `zd2gc --dir {} load` tries the failed weeks again",
-            ctx.dir.display()
-        ));
-    }
+    let conn = crate::db::open_state(&ctx.dir)?;
+    let names = view::Names::load(&ctx.dir, &conn);
+    let time_off = conn
+        .query_row(
+            "SELECT COUNT(*), COUNT(held_back_reason) FROM desired_time_off",
+            [],
+            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+        )
+        .ok()
+        .filter(|(n, _)| *n > 0);
+    ctx.ui
+        .data(view::status(&r, &names, time_off, &ctx.dir).trim_end());
     Ok(Exit::Ok)
 }
