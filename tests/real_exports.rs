@@ -490,3 +490,69 @@ fn online_cache_answers_for_business_units_and_activity_codes() {
         )]
     );
 }
+
+/// Online, a management unit in agents.csv that Genesys said does not exist (404, cached as null),
+/// or that its business unit's unit list (as Genesys listed it) lacks, is `mapping-unknown-reference`
+/// at the row's line; a unit in the list is not.
+#[test]
+fn online_cache_answers_for_management_units() {
+    let gone = "22222222-0000-4000-8000-000000000404";
+    let elsewhere = "22222222-0000-4000-8000-0000000e15e0";
+    let listed = "22222222-0000-4000-8000-000000000001";
+    let maps_agents = format!(
+        "{MAP_AGENTS_HEADER}1001,a1001@fx.example,00001001-0000-4000-8000-000000000000,{gone},\n1002,a1002@fx.example,00001002-0000-4000-8000-000000000000,{elsewhere},{PARIS_BU}\n1003,a1003@fx.example,00001003-0000-4000-8000-000000000000,{listed},{PARIS_BU}\n"
+    );
+    let f = validate_with(
+        &[
+            ("agents.csv", AGENTS.as_bytes()),
+            ("shifts.csv", SHIFTS.as_bytes()),
+        ],
+        &[("agents.csv", &maps_agents)],
+        TOML,
+        |d| {
+            let c = zd2gc::db::open_state(d).unwrap();
+            let put = |kind: &str, key: &str, value: String| {
+                c.execute(
+                    "INSERT INTO genesys_cache(kind, key, value, fetched_at, run_id) VALUES (?1, ?2, ?3, '2026-12-06T00:00:00Z', 0)",
+                    rusqlite::params![kind, key, value],
+                )
+                .unwrap();
+            };
+            put("management-unit", gone, "null".into());
+            put(
+                "management-units",
+                PARIS_BU,
+                serde_json::json!([{"id": listed, "name": "Tier 1"}]).to_string(),
+            );
+        },
+    )
+    .unwrap();
+    let refs: Vec<(String, u64, String)> = f
+        .iter()
+        .filter(|f| f.rule == "mapping-unknown-reference")
+        .map(|f| (f.file.clone().unwrap(), f.line.unwrap(), f.message.clone()))
+        .collect();
+    assert_eq!(
+        refs,
+        [
+            (
+                "mappings/agents.csv".to_string(),
+                2,
+                format!("management unit `{gone}` does not exist in Genesys")
+            ),
+            (
+                "mappings/agents.csv".to_string(),
+                3,
+                format!(
+                    "management unit `{elsewhere}` is not a management unit of business unit `{PARIS_BU}` in Genesys"
+                )
+            ),
+        ]
+    );
+    let help = &f
+        .iter()
+        .find(|f| f.rule == "mapping-unknown-reference")
+        .unwrap()
+        .help;
+    assert!(help.contains("mappings pull"), "{help}");
+}

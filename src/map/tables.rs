@@ -708,6 +708,43 @@ pub fn unknown_activity_codes(
     out
 }
 
+/// `mapping-unknown-reference` for management units, online: a row of agents.csv naming a
+/// management unit that Genesys said does not exist (`GET /managementunits/{id}` answered 404,
+/// cached as `missing`), or one that is not among its business unit's management units as Genesys
+/// listed them (`listed`, business unit → unit ids). Offline the tables have no list of units.
+pub fn unknown_management_units(
+    dir: &Path,
+    t: &Tables,
+    missing: &std::collections::HashSet<String>,
+    listed: &HashMap<String, std::collections::HashSet<String>>,
+) -> Vec<SourceDiag> {
+    let mut out = Vec::new();
+    for a in &t.agents {
+        let Some(mu) = &a.management_unit_id else {
+            continue;
+        };
+        let message = if missing.contains(mu) {
+            format!("management unit `{mu}` does not exist in Genesys")
+        } else if let Some(bu) = &a.business_unit_id
+            && let Some(units) = listed.get(bu)
+            && !units.contains(mu)
+        {
+            format!(
+                "management unit `{mu}` is not a management unit of business unit `{bu}` in Genesys"
+            )
+        } else {
+            continue;
+        };
+        out.push(
+            SourceDiag::new("mapping-unknown-reference", "mappings/agents.csv", a.line, message)
+                .help("correct the management unit id, or leave it blank to look it up online (`zd2gc mappings pull` fills it; docs/mappings.md)")
+                .text(table_line(dir, "agents.csv", a.line))
+                .label_text(mu, "management_unit_id"),
+        );
+    }
+    out
+}
+
 /// `mapping-unknown-reference`: rows of agents.csv, locations.csv and activities.csv that name a
 /// business unit neither business_units.csv nor `known` (what Genesys answered online) has. One
 /// finding per row, at its line; the agents and locations naming it are unmapped (held back) by

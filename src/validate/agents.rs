@@ -126,10 +126,13 @@ pub fn table_findings(
     }
     let mut online: std::collections::HashSet<String> = Default::default();
     let mut codes: HashMap<String, std::collections::HashSet<String>> = HashMap::new();
+    let mut mus: HashMap<String, std::collections::HashSet<String>> = HashMap::new();
+    let mut missing_mus: std::collections::HashSet<String> = Default::default();
     {
         let mut st = state.prepare(
             "SELECT kind, key, value FROM genesys_cache
-             WHERE kind IN ('business-unit', 'business-units', 'activity-codes')",
+             WHERE kind IN ('business-unit', 'business-units', 'activity-codes',
+                            'management-unit', 'management-units')",
         )?;
         let rows = st.query_map([], |r| {
             Ok((
@@ -149,6 +152,17 @@ pub fn table_findings(
                         online.extend(list.into_iter().map(|b| b.id));
                     }
                 }
+                // `GET /managementunits/{id}` answered 404 (cached as null).
+                "management-unit" => {
+                    if value.trim() == "null" {
+                        missing_mus.insert(key);
+                    }
+                }
+                "management-units" => {
+                    if let Ok(list) = serde_json::from_str::<Vec<Id>>(&value) {
+                        mus.insert(key, list.into_iter().map(|m| m.id).collect());
+                    }
+                }
                 _ => {
                     if let Ok(list) = serde_json::from_str::<Vec<Id>>(&value) {
                         codes.insert(key, list.into_iter().map(|c| c.id).collect());
@@ -161,6 +175,12 @@ pub fn table_findings(
         crate::map::tables::unknown_references(mappings, tables, &|bu| online.contains(bu));
     refs.extend(crate::map::tables::unknown_activity_codes(
         mappings, tables, &codes,
+    ));
+    refs.extend(crate::map::tables::unknown_management_units(
+        mappings,
+        tables,
+        &missing_mus,
+        &mus,
     ));
     for d in tables.findings.iter().chain(refs.iter()) {
         let mut f = Finding::new(&d.code, Severity::Error, d.message.clone());
