@@ -115,6 +115,13 @@ pub struct Config {
     pub pending_trades: PendingTradePolicy,
     pub include_drafts: bool,
     pub max_shift_hours: f64,
+    /// Which time-off requests load (`approved`, `requested`; `pending` = `requested`); the
+    /// others stay history in the crosswalk (docs/mappings.md).
+    pub time_off_statuses: Vec<String>,
+    /// Load only requests ending on or after this date (`YYYY-MM-DD`); empty = all.
+    pub time_off_from: String,
+    /// Minutes of a full day of leave when the export does not say.
+    pub time_off_day_minutes: u32,
     pub genesys: GenesysConfig,
     pub csv: CsvConfig,
     pub severity: BTreeMap<String, Severity>,
@@ -132,6 +139,9 @@ impl Default for Config {
             pending_trades: PendingTradePolicy::Report,
             include_drafts: false,
             max_shift_hours: 16.0,
+            time_off_statuses: vec!["approved".into(), "requested".into()],
+            time_off_from: String::new(),
+            time_off_day_minutes: 480,
             genesys: GenesysConfig::default(),
             csv: CsvConfig::default(),
             severity: BTreeMap::new(),
@@ -215,6 +225,35 @@ impl Config {
                 Some("use \"utf-8\", \"utf-16\" or \"windows-1252\" (docs/mappings.md)".into()),
             ));
         }
+        for st in &self.time_off_statuses {
+            if !matches!(
+                st.to_ascii_lowercase().as_str(),
+                "approved" | "requested" | "pending"
+            ) {
+                return Err(Error::usage(
+                    format!("{file}: time_off_statuses names `{st}`, which zd2gc cannot load"),
+                    Some("Genesys creates time off as APPROVED or PENDING only: use \"approved\" and/or \"requested\"; denied and cancelled requests stay history in the crosswalk (docs/mappings.md)".into()),
+                ));
+            }
+        }
+        if !self.time_off_from.trim().is_empty() && self.time_off_from_date().is_none() {
+            return Err(Error::usage(
+                format!(
+                    "{file}: time_off_from `{}` is not a date YYYY-MM-DD",
+                    self.time_off_from
+                ),
+                Some("write e.g. time_off_from = \"2026-10-01\", or \"\" to load all".into()),
+            ));
+        }
+        if !(1..=1440).contains(&self.time_off_day_minutes) {
+            return Err(Error::usage(
+                format!(
+                    "{file}: time_off_day_minutes must be between 1 and 1440, not {}",
+                    self.time_off_day_minutes
+                ),
+                None,
+            ));
+        }
         for rule in self.severity.keys() {
             if !crate::rules::is_rule(rule) {
                 return Err(Error::usage(
@@ -231,6 +270,20 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// `time_off_from` as a date (`None`: empty, every request).
+    pub fn time_off_from_date(&self) -> Option<chrono::NaiveDate> {
+        chrono::NaiveDate::parse_from_str(self.time_off_from.trim(), "%Y-%m-%d").ok()
+    }
+
+    /// Whether requests of a (lower-case, `pending` = `requested`) status load.
+    pub fn time_off_status_loads(&self, status: &str) -> bool {
+        self.time_off_statuses.iter().any(|s| {
+            let s = s.to_ascii_lowercase();
+            let s = if s == "pending" { "requested" } else { &s };
+            s == status
+        })
     }
 
     /// Load `zd2gc.toml` from a migration directory; a missing file is the default configuration.

@@ -4,7 +4,7 @@
 use crate::config::Config;
 
 /// Most columns a kind has; lets a record's fields live in a fixed array on the stack.
-pub const MAX_COLS: usize = 12;
+pub const MAX_COLS: usize = 17;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
@@ -135,6 +135,14 @@ pub const TIME_OFF: &[Column] = &[
     c("status", &[]),
     c("reason", &[]),
     c("full_day", &["fullDay"]),
+    c("start_date", &["startDate"]),
+    c("end_date", &["endDate"]),
+    c("start", &[]),
+    c("end", &[]),
+    c("paid", &[]),
+    c("minutes_per_day", &["minutesPerDay"]),
+    c("notes", &[]),
+    c("timezone", &["timeZone"]),
 ];
 pub mod time_off {
     pub const ID: usize = 0;
@@ -146,6 +154,14 @@ pub mod time_off {
     pub const STATUS: usize = 6;
     pub const REASON: usize = 7;
     pub const FULL_DAY: usize = 8;
+    pub const START_DATE: usize = 9;
+    pub const END_DATE: usize = 10;
+    pub const START: usize = 11;
+    pub const END: usize = 12;
+    pub const PAID: usize = 13;
+    pub const MINUTES: usize = 14;
+    pub const NOTES: usize = 15;
+    pub const TZ: usize = 16;
 }
 
 impl Kind {
@@ -215,6 +231,8 @@ impl Kind {
             ],
             Kind::TimeOff => &[
                 (time_off::START_LOCAL, time_off::END_LOCAL),
+                (time_off::START_DATE, time_off::END_DATE),
+                (time_off::START, time_off::END),
                 (time_off::START_TIME, time_off::END_TIME),
             ],
             _ => &[],

@@ -81,6 +81,13 @@ pub struct TimeOffRow {
     pub status: Option<String>,
     pub reason: Option<String>,
     pub full_day: Option<bool>,
+    /// Given as `start_date`/`end_date` (both inclusive): `start` is the first day's midnight and
+    /// `end` the midnight after the last day, as local wall-clock values.
+    pub dates: bool,
+    pub paid: Option<bool>,
+    pub minutes_per_day: Option<i64>,
+    pub notes: Option<String>,
+    pub timezone: Option<String>,
 }
 
 /// A row that could not be staged: kept with its code, the field at fault and the text as written.
@@ -210,6 +217,7 @@ impl Ctx<'_> {
         };
         let parser: fn(&str) -> Result<TimeVal, TimeError> = match self.col(s) {
             "start_local" => timeval::parse_local,
+            "start_date" => parse_date,
             "start" => timeval::parse_rfc3339,
             _ => timeval::parse_unix,
         };
@@ -348,15 +356,68 @@ pub fn time_off(f: &Fields, line: u64) -> Result<TimeOffRow, Box<Reject>> {
     };
     let id = c.required(ID)?.to_string();
     let agent_id = c.required(AGENT)?.to_string();
-    let (start, end) = c.times()?;
+    let status = c.required(STATUS)?.to_ascii_lowercase();
+    let status = if status == "pending" {
+        "requested".to_string()
+    } else {
+        status
+    };
+    if !TIME_OFF_STATUSES.contains(&status.as_str()) {
+        return Err(c.reject(
+            "malformed-row",
+            STATUS,
+            format!(
+                "unknown time-off status `{}` (expected one of {}, or pending)",
+                f[STATUS].unwrap_or_default(),
+                TIME_OFF_STATUSES.join(", ")
+            ),
+        ));
+    }
+    let dates = f[START_LOCAL].is_none()
+        && f[END_LOCAL].is_none()
+        && (f[START_DATE].is_some() || f[END_DATE].is_some());
+    let (start, mut end) = c.times()?;
+    if dates {
+        // The last day is inclusive: the request ends at the next midnight (as wall clock).
+        end.val.secs += 86_400;
+    }
+    let minutes_per_day = match f[MINUTES] {
+        None => None,
+        Some(v) => match v.trim().parse::<i64>() {
+            Ok(m) if (1..=1440).contains(&m) => Some(m),
+            _ => {
+                return Err(c.reject(
+                    "malformed-row",
+                    MINUTES,
+                    format!("`minutes_per_day` must be a whole number of minutes from 1 to 1440, not `{v}`"),
+                ));
+            }
+        },
+    };
     Ok(TimeOffRow {
         line,
         id,
         agent_id,
         start,
         end,
-        status: owned(f[STATUS]),
+        status: Some(status),
         reason: owned(f[REASON]),
-        full_day: c.bool(FULL_DAY)?,
+        full_day: if dates { Some(true) } else { c.bool(FULL_DAY)? },
+        dates,
+        paid: c.bool(PAID)?,
+        minutes_per_day,
+        notes: owned(f[NOTES]),
+        timezone: owned(f[TZ]),
     })
+}
+
+/// The statuses of a time-off request (`pending` is read as `requested`).
+pub const TIME_OFF_STATUSES: &[&str] = &["requested", "approved", "denied", "cancelled"];
+
+/// A calendar date `YYYY-MM-DD`, as a local wall-clock value at midnight.
+fn parse_date(s: &str) -> Result<TimeVal, TimeError> {
+    if s.len() != 10 {
+        return Err(TimeError::Malformed);
+    }
+    timeval::parse_local(&format!("{s} 00:00"))
 }

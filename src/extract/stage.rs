@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
 
 /// Version of the snapshot's schema (`PRAGMA user_version` of snapshot.db).
-pub const SNAPSHOT_SCHEMA: i64 = 1;
+pub const SNAPSHOT_SCHEMA: i64 = 2;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE snapshot_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -43,7 +43,8 @@ CREATE TABLE trades (
 CREATE TABLE time_off (
     file_id INTEGER NOT NULL, line INTEGER NOT NULL, time_off_request_id TEXT NOT NULL, agent_id TEXT NOT NULL,
     start INTEGER NOT NULL, end INTEGER NOT NULL, fmt INTEGER NOT NULL, start_text TEXT, end_text TEXT,
-    status TEXT, reason TEXT, full_day INTEGER
+    status TEXT, reason TEXT, full_day INTEGER,
+    dates INTEGER NOT NULL, paid INTEGER, minutes_per_day INTEGER, notes TEXT, timezone TEXT
 );
 CREATE TABLE rejects (
     file_id INTEGER NOT NULL, line INTEGER NOT NULL, code TEXT NOT NULL, field TEXT, message TEXT NOT NULL,
@@ -67,6 +68,7 @@ CREATE INDEX shifts_by_id ON shifts(shift_id);
 CREATE INDEX shifts_by_agent ON shifts(agent_id, start);
 CREATE INDEX trades_by_id ON trades(trade_id);
 CREATE INDEX agents_by_id ON agents(agent_id);
+CREATE INDEX time_off_by_id ON time_off(time_off_request_id);
 "#;
 
 /// What the readers send the writer.
@@ -211,7 +213,7 @@ impl Writer {
                 }
                 Batch::TimeOff(f, rows) => {
                     let mut ins_off = c.prepare_cached(
-                        "INSERT INTO time_off VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+                        "INSERT INTO time_off VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
                     )?;
                     for r in rows {
                         let fmt = r.start.val.fmt as i64 | (r.end.val.fmt as i64) << 8;
@@ -227,7 +229,12 @@ impl Writer {
                             r.end.text,
                             r.status,
                             r.reason,
-                            b(r.full_day)
+                            b(r.full_day),
+                            r.dates,
+                            b(r.paid),
+                            r.minutes_per_day,
+                            r.notes,
+                            r.timezone
                         ])?;
                     }
                 }
