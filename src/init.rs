@@ -34,6 +34,10 @@ pub const EMPTY_MAPPINGS: &[(&str, &str)] = &[
         "activities.csv",
         "zendesk_task_name,genesys_activity_code_id,business_unit_id\n# one row per Zendesk task name (exact): the Genesys activity code id; business_unit_id blank = every unit. See docs/mappings.md\n",
     ),
+    (
+        "time_off.csv",
+        "zendesk_reason,genesys_activity_code_id,business_unit_id\n# one row per Zendesk time-off reason (exact): the id of a Genesys activity code of the TimeOff category; business_unit_id blank = every unit. See docs/mappings.md\n",
+    ),
 ];
 
 /// The mapping tables of the samples (`samples/`, the rehearsal's org): only for `rehearse`.
@@ -45,6 +49,7 @@ pub const BUILTIN_MAPPINGS: &[(&str, &str)] = &[
     ),
     ("locations.csv", include_str!("../mappings/locations.csv")),
     ("activities.csv", include_str!("../mappings/activities.csv")),
+    ("time_off.csv", include_str!("../mappings/time_off.csv")),
 ];
 
 pub fn run(args: &InitArgs, ctx: &Ctx) -> Result<Exit> {

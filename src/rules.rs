@@ -47,6 +47,14 @@ rules! {
     "empty-export" Error "the export has no agent, or no shift to load";
     "mapping-invalid-value" Error "a mapping-table cell that cannot be right: not a UUID, an e-mail, a zone or a weekday";
     "mapping-unknown-reference" Error "a mapping table names a business unit the tables (or Genesys) do not have";
+    "duplicate-time-off-id" Warning "the same time_off_request_id again with identical content";
+    "conflicting-time-off-id" Error "the same time_off_request_id again with different content";
+    "time-off-unknown-agent" Error "a time-off request names an agent that is not in the export";
+    "time-off-end-before-start" Error "a time-off request that ends at or before it starts";
+    "unmapped-time-off-reason" Error "a time-off reason with no TimeOff activity code in the agent's business unit";
+    "time-off-overlap" Warning "two loadable time-off requests of one agent overlap";
+    "time-off-overlaps-shift" Warning "a loadable time-off request overlaps a shift of the same agent";
+    "time-off-not-loaded" Info "a time-off request that will not load by policy (denied, cancelled, before time_off_from)";
 }
 
 pub fn is_rule(id: &str) -> bool {

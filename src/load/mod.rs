@@ -284,7 +284,7 @@ impl LoadReport {
 }
 
 /// A migration id, created once: the stable marker of this migration's schedules.
-fn migration_id(conn: &Connection) -> Result<String> {
+pub fn migration_id(conn: &Connection) -> Result<String> {
     if let Some(id) = crate::db::meta_get(conn, "migration_id")? {
         return Ok(id);
     }

@@ -25,6 +25,7 @@ pub mod core;
 pub mod current;
 pub mod online;
 pub mod tables;
+pub mod time_off;
 pub mod trades;
 
 use crate::cli::Ctx;
@@ -102,6 +103,19 @@ impl Changes {
     }
 }
 
+/// Time-off requests of a `map` run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TimeOffCounts {
+    /// Loadable (a row of desired_time_off without held_back).
+    pub mapped: u64,
+    pub held_back: u64,
+    /// Left out by policy (denied, cancelled, before time_off_from): crosswalk history only.
+    pub not_loaded: u64,
+    /// Rows of desired_time_off written or removed by this run.
+    pub changed: u64,
+    pub held_back_by_reason: BTreeMap<String, u64>,
+}
+
 /// What a `map` run did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct MapOutcome {
@@ -117,6 +131,7 @@ pub struct MapOutcome {
     pub activities: u64,
     pub held_back_by_reason: BTreeMap<String, u64>,
     pub shifts: Changes,
+    pub time_off: TimeOffCounts,
     pub agents_mapped: u64,
     pub agents_unmapped: u64,
     pub agents_ambiguous: u64,
@@ -164,6 +179,9 @@ struct BuInfo {
     codes: FxHashMap<String, String>,
     /// The default activity's code and name.
     default: Option<(String, String)>,
+    /// Time-off reason → TimeOff activity code (rows of time_off.csv for the unit over rows for
+    /// all units over, online, the unit's active TimeOff codes by name).
+    time_off_codes: FxHashMap<String, String>,
 }
 
 /// An agent, resolved, ready for its shifts.
@@ -572,6 +590,14 @@ fn map_inner(
         });
         export_agents[i].owns = true;
     }
+    // An agent of the agents file with time off needs a user too (an unknown one is reported
+    // at the request, `time-off-unknown-agent`).
+    let time_off_rows = time_off::read(&snap)?;
+    for r in &time_off_rows {
+        if let Some(&i) = agent_idx.get(&r.agent_id) {
+            export_agents[i].owns = true;
+        }
+    }
     let mut res = agents::resolve_offline(&export_agents, tables);
 
     // ---- online -------------------------------------------------------------------------------
@@ -617,9 +643,13 @@ fn map_inner(
             },
         };
         let mut codes: FxHashMap<String, String> = FxHashMap::default();
+        let mut time_off_codes: FxHashMap<String, String> = FxHashMap::default();
         let mut default = None;
         if let Some(on) = online.as_mut() {
             for c in on.activity_codes(bu)?.into_iter().filter(|c| c.active) {
+                if c.category == "TimeOff" {
+                    time_off_codes.entry(c.name.clone()).or_insert(c.id.clone());
+                }
                 if cfg.default_activity.as_deref() == Some(c.name.as_str()) {
                     default = Some((c.id.clone(), c.name.clone()));
                 }
@@ -638,6 +668,15 @@ fn map_inner(
                 );
             }
         }
+        for scope in [None, Some(bu.as_str())] {
+            for a in tables
+                .time_off
+                .iter()
+                .filter(|a| a.business_unit_id.as_deref() == scope)
+            {
+                time_off_codes.insert(a.zendesk_reason.clone(), a.genesys_activity_code_id.clone());
+            }
+        }
         // Offline, the default activity (a name) is resolved through activities.csv: the row whose
         // `zendesk_task_name` is that name. A table row wins over the unit's code of that name.
         if let Some(name) = &cfg.default_activity
@@ -652,6 +691,7 @@ fn map_inner(
                 start_day,
                 codes,
                 default,
+                time_off_codes,
             },
         );
     }
@@ -1114,6 +1154,41 @@ fn map_inner(
             [run_id],
         )? as u64;
     }
+    // ---- time off ---------------------------------------------------------------------------------
+    {
+        let migration = crate::load::migration_id(&tx)?;
+        let in_file = |a: &str| {
+            agent_idx
+                .get(a)
+                .is_some_and(|&i| export_agents[i].line.is_some())
+        };
+        let ctx = time_off::Ctx {
+            cfg,
+            files,
+            agent_idx: &agent_idx,
+            agents: &agent_ctx,
+            in_agents_file: &in_file,
+            bus: &bus,
+            default_tz: default_tz.as_deref(),
+            migration_id: &migration,
+        };
+        let mut shifts_st = tx.prepare(
+            "SELECT start_utc, start_utc + 60 * length_minutes, legacy_shift_id FROM desired_shifts
+             WHERE agent_id = ?1 AND held_back_reason IS NULL AND start_utc IS NOT NULL
+             ORDER BY start_utc",
+        )?;
+        let mut shifts_of = |a: &str| -> Result<Vec<(i64, i64, String)>> {
+            Ok(shifts_st
+                .query_map([a], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+        };
+        let mut m = time_off::map_all(&ctx, &time_off_rows, &mut zones, &mut shifts_of)?;
+        drop(shifts_st);
+        for f in std::mem::take(&mut m.findings) {
+            sink.push(f)?;
+        }
+        write_time_off(&tx, &m, run_id, &mut out)?;
+    }
     // Which snapshot the desired state is of (load refuses a desired state of another one).
     tx.execute(
         "INSERT INTO meta(key, value) VALUES ('mapped_snapshot_id', ?1)
@@ -1150,6 +1225,124 @@ fn map_inner(
         out.online_cache_hits += on.hits;
     }
     Ok(out)
+}
+
+/// Write the time-off pass: `desired_time_off` converges on `m.desired` (a row whose content hash
+/// is unchanged is not written), `xw_time_off` keeps every request ever exported (the Genesys id
+/// load filled in is kept; a request gone from the export is marked `not-in-export`).
+fn write_time_off(
+    tx: &Connection,
+    m: &time_off::Mapped,
+    run_id: i64,
+    out: &mut MapOutcome,
+) -> Result<()> {
+    let old: HashMap<String, String> = {
+        let mut st =
+            tx.prepare("SELECT time_off_request_id, content_hash FROM desired_time_off")?;
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    let mut up = tx.prepare(
+        "INSERT OR REPLACE INTO desired_time_off(time_off_request_id, file, line, agent_id, user_id,
+            management_unit_id, business_unit_id, activity_code_id, status, full_day_dates, partial_starts,
+            daily_minutes, paid, notes, content_hash, held_back, run_id)
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
+    )?;
+    let mut relocate = tx.prepare(
+        "UPDATE desired_time_off SET file = ?2, line = ?3 WHERE time_off_request_id = ?1
+         AND (file IS NOT ?2 OR line IS NOT ?3)",
+    )?;
+    let mut seen: HashSet<&str> = HashSet::new();
+    for d in &m.desired {
+        seen.insert(&d.id);
+        match &d.held_back {
+            None => out.time_off.mapped += 1,
+            Some(r) => {
+                out.time_off.held_back += 1;
+                *out.time_off
+                    .held_back_by_reason
+                    .entry(r.to_string())
+                    .or_default() += 1;
+            }
+        }
+        let h = d.content_hash();
+        if old.get(&d.id) == Some(&h) {
+            relocate.execute(params![d.id, d.file, d.line])?;
+            continue;
+        }
+        out.time_off.changed += 1;
+        up.execute(params![
+            d.id,
+            d.file,
+            d.line,
+            d.agent_id,
+            d.user_id,
+            d.management_unit_id,
+            d.business_unit_id,
+            d.activity_code_id,
+            d.status,
+            d.full_day_dates,
+            d.partial_starts,
+            d.daily_minutes,
+            d.paid,
+            d.notes,
+            h,
+            d.held_back,
+            run_id
+        ])?;
+    }
+    let mut del = tx.prepare("DELETE FROM desired_time_off WHERE time_off_request_id = ?1")?;
+    for id in old.keys().filter(|k| !seen.contains(k.as_str())) {
+        del.execute([id])?;
+        out.time_off.changed += 1;
+    }
+    let mut xw = tx.prepare(
+        "INSERT INTO xw_time_off(time_off_request_id, agent_id, user_id, management_unit_id, business_unit_id,
+            status, action, genesys_time_off_request_id, run_id)
+         VALUES (?1,?2,?3,?4,?5,?6,?7,NULL,?8)
+         ON CONFLICT(time_off_request_id) DO UPDATE SET agent_id = excluded.agent_id,
+            user_id = excluded.user_id, management_unit_id = excluded.management_unit_id,
+            business_unit_id = excluded.business_unit_id, status = excluded.status,
+            action = excluded.action, run_id = excluded.run_id
+         WHERE (xw_time_off.agent_id, xw_time_off.user_id, xw_time_off.management_unit_id,
+                xw_time_off.business_unit_id, xw_time_off.status, xw_time_off.action)
+            IS NOT (excluded.agent_id, excluded.user_id, excluded.management_unit_id,
+                excluded.business_unit_id, excluded.status, excluded.action)",
+    )?;
+    let mut ids: HashSet<&str> = HashSet::new();
+    for x in &m.xw {
+        ids.insert(&x.id);
+        if x.action == "not-loaded" {
+            out.time_off.not_loaded += 1;
+        }
+        xw.execute(params![
+            x.id,
+            x.agent_id,
+            x.user_id,
+            x.management_unit_id,
+            x.business_unit_id,
+            x.status,
+            x.action,
+            run_id
+        ])?;
+    }
+    let gone: Vec<String> = {
+        let mut st = tx.prepare(
+            "SELECT time_off_request_id FROM xw_time_off WHERE action != 'not-in-export'",
+        )?;
+        st.query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .filter(|id| !ids.contains(id.as_str()))
+            .collect()
+    };
+    for id in gone {
+        tx.execute(
+            "UPDATE xw_time_off SET action = 'not-in-export', run_id = ?2 WHERE time_off_request_id = ?1",
+            params![id, run_id],
+        )?;
+    }
+    Ok(())
 }
 
 /// One shift id as the mapping thread hands it to the writer.

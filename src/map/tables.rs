@@ -53,13 +53,24 @@ pub struct ActivityRow {
     pub business_unit_id: Option<String>,
 }
 
-/// All four tables.
+/// One row of `time_off.csv`: a Zendesk time-off reason → an activity code of the TimeOff category.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeOffMapRow {
+    pub line: u64,
+    pub zendesk_reason: String,
+    pub genesys_activity_code_id: String,
+    /// `None` = every business unit.
+    pub business_unit_id: Option<String>,
+}
+
+/// All five tables.
 #[derive(Debug, Clone, Default)]
 pub struct Tables {
     pub agents: Vec<AgentMapRow>,
     pub business_units: Vec<BusinessUnitRow>,
     pub locations: Vec<LocationRow>,
     pub activities: Vec<ActivityRow>,
+    pub time_off: Vec<TimeOffMapRow>,
     /// SHA-256 of each table read (file name → hex), for the run's audit record.
     pub sha256: Vec<(String, String)>,
     /// Cells that cannot be right (`mapping-invalid-value`) and references to business units the
@@ -653,6 +664,72 @@ pub fn load(dir: &Path, diags: &mut Vec<SourceDiag>) -> Result<Tables> {
         }
     }
 
+    if let Some((csv, sha)) = read_csv(
+        &dir.join("time_off.csv"),
+        "mappings/time_off.csv",
+        &[
+            "zendesk_reason",
+            "genesys_activity_code_id",
+            "business_unit_id",
+        ],
+        &["zendesk_reason", "genesys_activity_code_id"],
+        diags,
+    )? {
+        t.sha256.push(("time_off.csv".into(), sha));
+        for (line, text, v) in &csv.rows {
+            let (Some(reason), Some(code)) =
+                (v.get("zendesk_reason"), v.get("genesys_activity_code_id"))
+            else {
+                let col = if v.contains_key("zendesk_reason") {
+                    "genesys_activity_code_id"
+                } else {
+                    "zendesk_reason"
+                };
+                diags.push(missing(&csv.file, *line, text, col));
+                continue;
+            };
+            if !check_ids(
+                &csv.file,
+                *line,
+                text,
+                v,
+                &["genesys_activity_code_id", "business_unit_id"],
+                &mut t.findings,
+            ) {
+                continue;
+            }
+            let bu = v.get("business_unit_id").cloned();
+            if t.time_off
+                .iter()
+                .any(|a| &a.zendesk_reason == reason && a.business_unit_id == bu)
+            {
+                diags.push(
+                    SourceDiag::new(
+                        "bad-mapping",
+                        &csv.file,
+                        *line,
+                        format!(
+                            "time-off reason `{reason}` is mapped twice for {}",
+                            bu.as_deref()
+                                .map_or("every business unit".to_string(), |b| {
+                                    format!("business unit `{b}`")
+                                })
+                        ),
+                    )
+                    .help("keep one row per reason and business unit")
+                    .text(text.clone()),
+                );
+                continue;
+            }
+            t.time_off.push(TimeOffMapRow {
+                line: *line,
+                zendesk_reason: reason.clone(),
+                genesys_activity_code_id: code.clone(),
+                business_unit_id: bu,
+            });
+        }
+    }
+
     if diags.len() > start {
         let first = diags[start].clone();
         return Err(Error::from(first));
@@ -777,6 +854,9 @@ pub fn unknown_references(dir: &Path, t: &Tables, known: &dyn Fn(&str) -> bool) 
     }
     for a in &t.activities {
         check("activities.csv", a.line, a.business_unit_id.as_ref());
+    }
+    for a in &t.time_off {
+        check("time_off.csv", a.line, a.business_unit_id.as_ref());
     }
     out.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
     out

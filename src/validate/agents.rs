@@ -78,17 +78,46 @@ pub fn check_agents(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// map's agent and activity findings.
+/// map's agent and activity findings, and every finding map made about a time-off request (the
+/// time-off rules, and the zone, DST and sub-minute rules on its times: map is the one place that
+/// resolves a request, see `map::time_off`).
 pub fn map_findings(env: &mut Env<'_>, state: &Connection) -> Result<()> {
+    let time_off_files: Vec<String> = env
+        .files
+        .values()
+        .filter(|f| {
+            let stem = f.rsplit('/').next().unwrap_or(f);
+            stem.starts_with("time_off.")
+        })
+        .cloned()
+        .collect();
     let mut st = state.prepare(
-        "SELECT rule, file, line, record_id, field, value, timezone, candidates, message, help
+        "SELECT rule, file, line, record_id, field, value, timezone, candidates, message, help, severity
          FROM map_findings WHERE rule IN ('unmapped-agent', 'ambiguous-agent-mapping', 'unmapped-activity')
+            OR rule LIKE '%time-off%' OR file IN (SELECT value FROM json_each(?1))
          ORDER BY id",
     )?;
-    let mut rows = st.query([])?;
+    let files_json = serde_json::to_string(&time_off_files).expect("strings serialize");
+    let mut rows = st.query([files_json])?;
     while let Some(r) = rows.next()? {
         let rule: String = r.get(0)?;
+        let time_off = rule.contains("time-off")
+            || r.get::<_, Option<String>>(1)?
+                .is_some_and(|f| time_off_files.contains(&f));
+        let severity = match r.get::<_, String>(10)?.as_str() {
+            "info" => Severity::Info,
+            "warning" => Severity::Warning,
+            _ => Severity::Error,
+        };
         let mut f = Finding::new(&rule, Severity::Error, r.get::<_, String>(8)?);
+        if time_off {
+            f.severity = severity;
+            if let Some(c) = r.get::<_, Option<String>>(7)? {
+                f.candidates = Some(serde_json::from_str(&c).unwrap_or_default());
+            } else if rule.starts_with("dst-") {
+                f.candidates = Some(Vec::new());
+            }
+        }
         f.file = r.get(1)?;
         f.line = r.get::<_, Option<i64>>(2)?.map(|l| l as u64);
         f.record_id = r.get(3)?;
@@ -105,7 +134,12 @@ pub fn map_findings(env: &mut Env<'_>, state: &Connection) -> Result<()> {
             }
         }
         f.help = r.get::<_, Option<String>>(9)?.unwrap_or_default();
-        env.sink.push(f);
+        if time_off {
+            // map applied the configured severity, or a DST policy decided it.
+            env.sink.push_as(f);
+        } else {
+            env.sink.push(f);
+        }
     }
     Ok(())
 }
