@@ -255,13 +255,17 @@ fn day_start(tz: Tz, day: NaiveDate) -> i64 {
     }
 }
 
+/// An agent's loadable shifts: `(start, end, shift id)`, UTC seconds, by start.
+pub(super) type ShiftsOf<'a> =
+    dyn FnMut(&str) -> crate::error::Result<Vec<(i64, i64, String)>> + 'a;
+
 /// Map every request. `shifts_of(agent)` gives the agent's loadable shifts as
 /// `(start, end, shift id)` in UTC seconds, sorted by start.
 pub(super) fn map_all(
     ctx: &Ctx<'_>,
     rows: &[Row],
     zones: &mut ZoneCache,
-    shifts_of: &mut dyn FnMut(&str) -> crate::error::Result<Vec<(i64, i64, String)>>,
+    shifts_of: &mut ShiftsOf<'_>,
 ) -> crate::error::Result<Mapped> {
     let mut out = Mapped::default();
     let from = ctx.cfg.time_off_from_date();
