@@ -7,7 +7,10 @@
 //!   week, schedule id and Genesys shift id;
 //! - `xw_trades`: trade id and swap request id ↔ both agents' users, both shifts, the Genesys trade
 //!   id when one matches, and what was done (`history`, `reported`, `applied`, `dropped`,
-//!   `not-in-export`).
+//!   `not-in-export`);
+//! - `xw_time_off` (with `desired_time_off`): time-off request id ↔ agent, user, management unit,
+//!   the exported status, what map decided (`load`, `held-back`, `not-loaded`, `not-in-export`),
+//!   the Genesys form, and the Genesys time-off request id once `load` created it.
 //!
 //! `lookup ID` finds any legacy or Genesys id and everything linked to it (one step out);
 //! `export` writes the whole crosswalk as JSON or CSV.
@@ -29,8 +32,8 @@ pub struct CrosswalkArgs {
 
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum CrosswalkCommand {
-    /// Everything linked to one id: a Zendesk agent, shift, trade or swap request id, or a Genesys
-    /// user, shift, schedule or trade id (JSON on stdout).
+    /// Everything linked to one id: a Zendesk agent, shift, trade, swap request or time-off request
+    /// id, or a Genesys user, shift, schedule, trade or time-off request id (JSON on stdout).
     Lookup {
         /// The id to look up.
         id: String,
@@ -61,6 +64,7 @@ pub enum Table {
     Agents,
     Shifts,
     Trades,
+    TimeOff,
 }
 
 const AGENTS: &str = "SELECT agent_id, email, user_id, management_unit_id, business_unit_id, resolved_by, candidates, run_id FROM xw_agents";
@@ -71,6 +75,11 @@ const TRADES: &str = "SELECT t.trade_id, t.swap_request_id, t.legacy_status, t.a
     t.genesys_trade_id, t.run_id
     FROM xw_trades t LEFT JOIN xw_shifts rs ON rs.legacy_shift_id = t.requester_shift_id
     LEFT JOIN xw_shifts cs ON cs.legacy_shift_id = t.recipient_shift_id";
+
+const TIME_OFF: &str = "SELECT x.time_off_request_id, x.agent_id, x.user_id, x.management_unit_id,
+    x.business_unit_id, x.status, x.action, d.held_back, d.activity_code_id, d.full_day_dates,
+    d.partial_starts, d.daily_minutes, x.genesys_time_off_request_id, x.run_id
+    FROM xw_time_off x LEFT JOIN desired_time_off d USING (time_off_request_id)";
 
 fn rows(conn: &Connection, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Value>> {
     let mut st = conn.prepare(sql)?;
@@ -142,6 +151,20 @@ pub fn lookup(conn: &Connection, id: &str) -> Result<Option<Value>> {
             "genesys_trade"
         });
     }
+    let mut time_off = rows(
+        conn,
+        &format!(
+            "{TIME_OFF} WHERE x.time_off_request_id = ?1 OR x.genesys_time_off_request_id = ?1"
+        ),
+        &[&id],
+    )?;
+    if !time_off.is_empty() {
+        matched.push(if time_off.iter().any(|t| t["time_off_request_id"] == id) {
+            "time_off"
+        } else {
+            "genesys_time_off"
+        });
+    }
     if matched.is_empty() {
         return Ok(None);
     }
@@ -150,6 +173,7 @@ pub fn lookup(conn: &Connection, id: &str) -> Result<Option<Value>> {
     let mut agent_ids = strs(&agents, &["agent_id"]);
     agent_ids.extend(strs(&shifts, &["agent_id", "exported_agent_id"]));
     agent_ids.extend(strs(&trades, &["requester_agent_id", "recipient_agent_id"]));
+    agent_ids.extend(strs(&time_off, &["agent_id"]));
     let shift_ids = {
         let mut s = strs(&shifts, &["legacy_shift_id"]);
         s.extend(strs(&trades, &["requester_shift_id", "recipient_shift_id"]));
@@ -195,6 +219,17 @@ pub fn lookup(conn: &Connection, id: &str) -> Result<Option<Value>> {
             )?);
         }
     }
+    // The time off of every agent in the answer.
+    let mut seen_off = strs(&time_off, &["time_off_request_id"]);
+    for a in &agent_ids {
+        for t in rows(conn, &format!("{TIME_OFF} WHERE x.agent_id = ?1"), &[a])? {
+            if let Some(tid) = t["time_off_request_id"].as_str()
+                && seen_off.insert(tid.to_string())
+            {
+                time_off.push(t);
+            }
+        }
+    }
     let mut totals = Map::new();
     for a in strs(&agents, &["agent_id"]) {
         let n: i64 = conn.query_row(
@@ -211,16 +246,23 @@ pub fn lookup(conn: &Connection, id: &str) -> Result<Option<Value>> {
         "shifts": shifts,
         "shifts_per_agent": totals,
         "trades": trades,
+        "time_off": time_off,
     })))
 }
 
 /// Write the crosswalk (all tables as one JSON object, or one table as JSON or CSV).
 pub fn export(conn: &Connection, format: Format, table: Table, w: &mut dyn Write) -> Result<()> {
     let tables: Vec<(&str, &str)> = match table {
-        Table::All => vec![("agents", AGENTS), ("shifts", SHIFTS), ("trades", TRADES)],
+        Table::All => vec![
+            ("agents", AGENTS),
+            ("shifts", SHIFTS),
+            ("trades", TRADES),
+            ("time_off", TIME_OFF),
+        ],
         Table::Agents => vec![("agents", AGENTS)],
         Table::Shifts => vec![("shifts", SHIFTS)],
         Table::Trades => vec![("trades", TRADES)],
+        Table::TimeOff => vec![("time_off", TIME_OFF)],
     };
     let io = |e: std::io::Error| Error::io("<output>", e);
     // A CSV write error is an I/O error (a closed pipe included) when it is one.
@@ -233,7 +275,10 @@ pub fn export(conn: &Connection, format: Format, table: Table, w: &mut dyn Write
             if tables.len() != 1 {
                 return Err(Error::usage(
                     "CSV holds one table",
-                    Some("add `--table agents`, `--table shifts` or `--table trades`".into()),
+                    Some(
+                        "add `--table agents`, `--table shifts`, `--table trades` or `--table time-off`"
+                            .into(),
+                    ),
                 ));
             }
             let mut st = conn.prepare(&format!("{} ORDER BY 1", tables[0].1))?;
