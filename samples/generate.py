@@ -5,7 +5,7 @@ Writes, from a fixed seed and fixed tables (no network, no clock):
   samples/paris-cutover/{agents,shifts,shift_tasks,shift_trades,time_off}.csv
   samples/clean/{agents,shifts,shift_trades}.jsonl
   samples/org.json
-  mappings/{agents,business_units,locations,activities}.csv
+  mappings/{agents,business_units,locations,activities,time_off}.csv
 
 Run from anywhere:  python3 samples/generate.py
 Running it twice gives byte-identical files. The planted problems are documented in samples/README.md;
@@ -81,6 +81,14 @@ ACTIVITY_CODES = [
     ("Time Off", "TimeOff", True),
     ("Unavailable", "Unavailable", True),
 ]
+
+
+# TimeOff codes of each unit, named as the Zendesk reasons they stand for (so `mappings pull` finds
+# them by name); "Congé sabbatique" is deliberately absent (planted unmapped-time-off-reason).
+TIME_OFF_CODES = {
+    "paris": ["Congés payés", "RTT", "Rendez-vous médical", "Formation externe"],
+    "americas": ["Vacation"],
+}
 
 
 def code_id(bu, name):
@@ -678,7 +686,8 @@ def write_paris():
                                         resolved=d("2026-10-19 18:02")))
     tr.write(PARIS_DIR / "shift_trades.csv")
 
-    to = Lines(["time_off_request_id", "agent_id", "start_local", "end_local", "status", "reason", "full_day"])
+    to = Lines(["time_off_request_id", "agent_id", "start_local", "end_local", "start_date", "end_date",
+                "status", "reason", "full_day", "notes"])
     tor = random.Random(SEED + 3)
     picks = []
     for a in PARIS_DAY + AMER:
@@ -704,7 +713,28 @@ def write_paris():
         rows.append((a, st, en, statuses[n], reasons[n] if a.location == "Paris" else "Vacation", full))
     rows.sort(key=lambda r: (r[1], r[0].id))
     for n, (a, st, en, status, reason, full) in enumerate(rows):
-        to.row(f"TO-{301 + n}", [f"TO-{301 + n}", a.id, fmt(st), fmt(en), status, reason, b(full)])
+        to.row(f"TO-{301 + n}", [f"TO-{301 + n}", a.id, fmt(st), fmt(en), "", "", status, reason, b(full), ""])
+    # Three more, each for an agent free on those days (no shift, so no time-off-overlaps-shift):
+    # full days as dates over the October DST weekend (Sunday 25 is one day like any other), a
+    # partial day with notes, and a reason mappings/time_off.csv does not know (planted:
+    # unmapped-time-off-reason, held back).
+    def free(a, days):
+        return a.id not in seen and all(not on_day(a, x) for x in days)
+    dst_days = [dt.date(2026, 10, 24), dt.date(2026, 10, 25)]
+    a = [x for x in PARIS_DAY if free(x, dst_days)][0]
+    seen.add(a.id)
+    to.row("TO-309", ["TO-309", a.id, "", "", "2026-10-24", "2026-10-25", "approved", "Congés payés", "true",
+                      "Pont de la Toussaint"])
+    day = dt.date(2026, 10, 28)
+    a = [x for x in PARIS_DAY if free(x, [day])][0]
+    seen.add(a.id)
+    to.row("TO-310", ["TO-310", a.id, fmt(at(day, "09:00")), fmt(at(day, "11:30")), "", "", "approved",
+                      "Rendez-vous médical", "false", "Dentiste, retour vers 11h30"])
+    day = dt.date(2026, 10, 29)
+    a = [x for x in PARIS_DAY if free(x, [day])][0]
+    seen.add(a.id)
+    to.row("TO-311", ["TO-311", a.id, "", "", "2026-10-29", "2026-10-29", "approved", "Congé sabbatique",
+                      "true", ""])
     to.write(PARIS_DIR / "time_off.csv")
     return {"agents": ag, "shifts": sh, "tasks": tk, "trades": tr, "time_off": to}
 
@@ -828,6 +858,12 @@ def write_mappings():
                 w.writerow([task, code_id(bu, code), bu["id"]])
             # The default activity by its Genesys name, so `map` can fill uncovered time offline.
             w.writerow([DEFAULT_ACTIVITY, code_id(bu, DEFAULT_ACTIVITY), bu["id"]])
+    with open(MAPPINGS / "time_off.csv", "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["zendesk_reason", "genesys_activity_code_id", "business_unit_id"])
+        for bu in BUS:
+            for reason in TIME_OFF_CODES[bu["key"]]:
+                w.writerow([reason, code_id(bu, reason), bu["id"]])
 
 
 def activities_for(s):
@@ -869,6 +905,8 @@ def write_org():
     for bu in BUS:
         codes = [{"id": code_id(bu, n), "name": n, "category": c, "active": True, "defaultCode": dflt}
                  for n, c, dflt in ACTIVITY_CODES]
+        codes += [{"id": code_id(bu, n), "name": n, "category": "TimeOff", "active": True, "defaultCode": False}
+                  for n in TIME_OFF_CODES[bu["key"]]]
         mus = []
         for mu in MUS:
             if mu["bu"] is not bu:

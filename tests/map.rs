@@ -52,6 +52,7 @@ fn offline_tables() -> Vec<(&'static str, Vec<u8>)> {
         ("business_units.csv", read("business_units.csv")),
         ("locations.csv", read("locations.csv")),
         ("activities.csv", acts),
+        ("time_off.csv", read("time_off.csv")),
     ]
 }
 
@@ -136,6 +137,9 @@ fn paris_cutover_offline_maps_with_the_planted_findings_and_rerun_changes_nothin
         ("unmapped-activity", "shift_tasks.csv", 269, "T-20268"),
         ("dst-nonexistent", "shifts.csv", 7, "S-10006"),
         ("dst-ambiguous", "shifts.csv", 222, "S-10221"),
+        ("time-off-not-loaded", "time_off.csv", 5, "TO-304"),
+        ("time-off-not-loaded", "time_off.csv", 6, "TO-305"),
+        ("unmapped-time-off-reason", "time_off.csv", 12, "TO-311"),
     ]
     .iter()
     .map(|(a, b, c, e)| (a.to_string(), b.to_string(), *c, e.to_string()))

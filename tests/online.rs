@@ -452,16 +452,14 @@ fn pull_keeps_filled_rows_reports_differences_and_lists_what_it_cannot_resolve()
         email: "lea.dubois@acme-support.example".into(),
         state: "active".into(),
     });
-    org.business_units[0]
+    // The sample org's TimeOff code named as the export's reason `RTT`.
+    let rtt = org.business_units[0]
         .activity_codes
-        .push(zd2gc::genesys::model::BusinessUnitActivityCode {
-            id: "22222222-2222-4222-8222-222222222222".into(),
-            name: "RTT".into(),
-            active: true,
-            default_code: false,
-            category: "TimeOff".into(),
-            metadata: None,
-        });
+        .iter()
+        .find(|c| c.name == "RTT" && c.category == "TimeOff")
+        .expect("samples/org.json has a TimeOff code RTT")
+        .id
+        .clone();
     let paris = org.business_units[0].id.clone();
     let cli = Cli::new(org);
     let dir = cli.dir();
@@ -558,11 +556,8 @@ fn pull_keeps_filled_rows_reports_differences_and_lists_what_it_cannot_resolve()
     assert_ne!(breaks[0].split(',').nth(1), breaks[1].split(',').nth(1));
     // The TimeOff code of that name, in time_off.csv only.
     let toff = std::fs::read_to_string(dir.join("mappings/time_off.csv")).unwrap();
-    assert!(
-        toff.contains(&format!("RTT,22222222-2222-4222-8222-222222222222,{paris}")),
-        "{toff}"
-    );
-    assert!(!acts.contains("22222222-2222-4222-8222-222222222222"));
+    assert!(toff.contains(&format!("RTT,{rtt},{paris}")), "{toff}");
+    assert!(!acts.contains(&rtt));
     // The pulled tables are what map reads: offline map resolves what pull resolved.
     let m = zd2gc::map::map_dir(&dir, &cfg, &Default::default()).unwrap();
     assert!(m.agents_mapped >= 40, "{m:?}");

@@ -236,11 +236,11 @@ fn paris_cutover_sample() {
             &v["summary"]["infos"]
         ),
         (
+            &serde_json::json!(9),
             &serde_json::json!(8),
-            &serde_json::json!(8),
-            &serde_json::json!(6)
+            &serde_json::json!(8)
         ),
-        "samples/README.md: errors 8, warnings 8, infos 6"
+        "samples/README.md: errors 9, warnings 8, infos 8"
     );
     let by_rule = &v["summary"]["by_rule"];
     for (rule, n) in [
@@ -253,9 +253,37 @@ fn paris_cutover_sample() {
         ("trade-pending", 7),
         ("duplicate-trade-id", 1),
         ("dst-length-change", 6),
+        ("unmapped-time-off-reason", 1),
+        ("time-off-not-loaded", 2),
     ] {
         assert_eq!(by_rule[rule], n, "{rule}: {by_rule}");
     }
+    // Time off: the planted unknown reason and the two requests left out by policy, at their lines.
+    let time_off: Vec<(String, u64, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["file"] == "time_off.csv")
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["record_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        time_off,
+        vec![
+            ("time-off-not-loaded".to_string(), 5, "TO-304".to_string()),
+            ("time-off-not-loaded".to_string(), 6, "TO-305".to_string()),
+            (
+                "unmapped-time-off-reason".to_string(),
+                12,
+                "TO-311".to_string()
+            ),
+        ]
+    );
     // The two planted unmapped tasks.
     let tasks: Vec<u64> = v["findings"]
         .as_array()
