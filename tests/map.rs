@@ -728,3 +728,185 @@ fn map_throughput() {
         o.shifts.unchanged
     );
 }
+
+/// Time off of paris-cutover: the Genesys form of each request in `desired_time_off` (expected
+/// values worked out by hand from time_off.csv; the UTC starts with Python's zoneinfo), history in
+/// `xw_time_off`, a re-run that writes nothing, a Genesys id that survives a re-map, and
+/// `crosswalk lookup` either way.
+#[test]
+fn paris_cutover_time_off_desired_state_and_crosswalk() {
+    let cfg = template();
+    let d = paris_offline(&cfg);
+    let o = offline(d.path(), &cfg);
+    assert_eq!(
+        (
+            o.time_off.mapped,
+            o.time_off.held_back,
+            o.time_off.not_loaded
+        ),
+        (8, 1, 2)
+    );
+    let c = Connection::open(d.path().join("zd2gc.db")).unwrap();
+    type Row = (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        i64,
+        String,
+        String,
+        Option<String>,
+        String,
+    );
+    let row = |id: &str| -> Row {
+        c.query_row(
+            "SELECT status, activity_code_id, full_day_dates, partial_starts, daily_minutes, notes,
+                    business_unit_id, held_back, line
+             FROM desired_time_off WHERE time_off_request_id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get::<_, i64>(8)?.to_string(),
+                ))
+            },
+        )
+        .unwrap()
+    };
+    let n: i64 = c
+        .query_row("SELECT COUNT(*) FROM desired_time_off", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        n, 9,
+        "TO-304 (cancelled) and TO-305 (denied) are history only"
+    );
+    // Full days over the October DST weekend: two plain dates, 480 minutes each.
+    let r = row("TO-309");
+    assert_eq!(r.0, "APPROVED");
+    assert_eq!(
+        r.1, "0a81b33e-fb06-4b83-ad6c-907e34c733a0",
+        "Congés payés, Paris"
+    );
+    assert_eq!(r.2.as_deref(), Some(r#"["2026-10-24","2026-10-25"]"#));
+    assert_eq!((r.3.as_deref(), r.4), (None, 480));
+    assert!(r.5.starts_with("zd2gc:"), "{}", r.5);
+    assert!(r.5.ends_with(":TO-309\nPont de la Toussaint"), "{}", r.5);
+    assert_eq!(
+        (r.6.as_str(), r.7.as_deref(), r.8.as_str()),
+        (PARIS_BU, None, "10")
+    );
+    // Local midnights to midnight: one date.
+    assert_eq!(row("TO-306").2.as_deref(), Some(r#"["2026-10-26"]"#));
+    // Partial days: UTC starts (CEST before the change, CET after), minutes from the instants.
+    let r = row("TO-303");
+    assert_eq!(r.0, "PENDING");
+    assert_eq!(
+        (r.2.as_deref(), r.3.as_deref(), r.4),
+        (None, Some(r#"["2026-10-19T12:00:00Z"]"#), 120)
+    );
+    let r = row("TO-310");
+    assert_eq!(
+        (r.3.as_deref(), r.4),
+        (Some(r#"["2026-10-28T08:00:00Z"]"#), 150)
+    );
+    assert!(
+        r.5.ends_with(":TO-310\nDentiste, retour vers 11h30"),
+        "{}",
+        r.5
+    );
+    // The Americas unit's own code.
+    let r = row("TO-308");
+    assert_eq!(
+        (r.1.as_str(), r.6.as_str()),
+        ("ff1a18fa-75fd-4982-9ada-0dbd18a5c94c", AMERICAS_BU)
+    );
+    // The planted unknown reason: held back, no code.
+    let r = row("TO-311");
+    assert_eq!(
+        (r.1.as_str(), r.7.as_deref()),
+        ("", Some("unmapped-time-off-reason"))
+    );
+    // The marker names this migration: the same id load marks schedules with.
+    let mig: String = c
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'migration_id'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(row("TO-301").5, format!("zd2gc:{mig}:TO-301"));
+
+    // The crosswalk keeps every request, history included.
+    let xw: Vec<(String, String, String)> = {
+        let mut st = c
+            .prepare("SELECT time_off_request_id, status, action FROM xw_time_off ORDER BY 1")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    };
+    assert_eq!(xw.len(), 11);
+    assert_eq!(
+        xw[3],
+        ("TO-304".into(), "cancelled".into(), "not-loaded".into())
+    );
+    assert_eq!(
+        xw[4],
+        ("TO-305".into(), "denied".into(), "not-loaded".into())
+    );
+    assert_eq!(xw[2], ("TO-303".into(), "requested".into(), "load".into()));
+    assert_eq!(xw[10].2, "held-back");
+
+    // What load fills in survives a re-map, and a re-map writes nothing.
+    c.execute(
+        "UPDATE xw_time_off SET genesys_time_off_request_id = 'g-to-301' WHERE time_off_request_id = 'TO-301'",
+        [],
+    )
+    .unwrap();
+    let o = offline(d.path(), &cfg);
+    assert_eq!(o.time_off.changed, 0);
+    let g: Option<String> = c
+        .query_row(
+            "SELECT genesys_time_off_request_id FROM xw_time_off WHERE time_off_request_id = 'TO-301'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(g.as_deref(), Some("g-to-301"));
+
+    // crosswalk lookup, either way.
+    let conn = zd2gc::db::open_state(d.path()).unwrap();
+    let v = zd2gc::crosswalk::lookup(&conn, "g-to-301")
+        .unwrap()
+        .unwrap();
+    assert_eq!(v["matched"], serde_json::json!(["genesys_time_off"]));
+    assert_eq!(v["time_off"][0]["time_off_request_id"], "TO-301");
+    let v = zd2gc::crosswalk::lookup(&conn, "TO-305").unwrap().unwrap();
+    assert_eq!(v["time_off"][0]["action"], "not-loaded");
+    assert_eq!(v["agents"][0]["agent_id"], "381447037");
+    let out = cli()
+        .args([
+            "--dir",
+            d.path().to_str().unwrap(),
+            "crosswalk",
+            "lookup",
+            "TO-309",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["matched"], serde_json::json!(["time_off"]));
+    assert_eq!(
+        v["time_off"][0]["full_day_dates"],
+        r#"["2026-10-24","2026-10-25"]"#
+    );
+}
