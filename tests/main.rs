@@ -14,6 +14,7 @@ mod online;
 mod oracle;
 mod pipeline;
 mod real_exports;
+mod recording;
 mod report;
 mod security;
 mod status;
