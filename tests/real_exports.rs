@@ -491,6 +491,47 @@ fn online_cache_answers_for_business_units_and_activity_codes() {
     );
 }
 
+/// Online, a time_off.csv row must name an active TimeOff code of its unit as Genesys listed them:
+/// an OnQueueWork code (Genesys would refuse the request) is `mapping-unknown-reference` at its line.
+#[test]
+fn online_time_off_codes_must_be_time_off_codes_of_the_unit() {
+    let toff = format!(
+        "zendesk_reason,genesys_activity_code_id,business_unit_id\nVacation,aaaaaaaa-0000-4000-8000-000000000001,{PARIS_BU}\nSick,bbbbbbbb-0000-4000-8000-000000000002,{PARIS_BU}\n"
+    );
+    let shifts =
+        "shift_id,agent_id,start_local,end_local\nS1,1002,2026-05-04 09:00,2026-05-04 17:00\n";
+    let f = validate_with(
+        &[
+            ("agents.csv", AGENTS.as_bytes()),
+            ("shifts.csv", shifts.as_bytes()),
+        ],
+        &[("time_off.csv", &toff)],
+        TOML,
+        |d| {
+            let c = zd2gc::db::open_state(d).unwrap();
+            c.execute(
+                "INSERT INTO genesys_cache(kind, key, value, fetched_at, run_id) VALUES ('activity-codes', ?1, ?2, '2026-12-06T00:00:00Z', 0)",
+                rusqlite::params![
+                    PARIS_BU,
+                    serde_json::json!([
+                        {"id": "aaaaaaaa-0000-4000-8000-000000000001", "name": "Phone", "category": "OnQueueWork"},
+                        {"id": "bbbbbbbb-0000-4000-8000-000000000002", "name": "Sick", "category": "TimeOff"}
+                    ])
+                    .to_string()
+                ],
+            )
+            .unwrap();
+        },
+    )
+    .unwrap();
+    let refs: Vec<(String, u64)> = f
+        .iter()
+        .filter(|f| f.rule == "mapping-unknown-reference")
+        .map(|f| (f.file.clone().unwrap(), f.line.unwrap()))
+        .collect();
+    assert_eq!(refs, [("mappings/time_off.csv".to_string(), 2)]);
+}
+
 /// Online, a management unit in agents.csv that Genesys said does not exist (404, cached as null),
 /// or that its business unit's unit list (as Genesys listed it) lacks, is `mapping-unknown-reference`
 /// at the row's line; a unit in the list is not.

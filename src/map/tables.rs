@@ -822,6 +822,41 @@ pub fn unknown_management_units(
     out
 }
 
+/// `mapping-unknown-reference` for TimeOff codes, online: a row of time_off.csv for a business
+/// unit whose codes Genesys listed (`codes`: the unit's active codes of the TimeOff category)
+/// naming a code not among them. Genesys refuses a time-off request with any other code.
+pub fn unknown_time_off_codes(
+    dir: &Path,
+    t: &Tables,
+    codes: &HashMap<String, std::collections::HashSet<String>>,
+) -> Vec<SourceDiag> {
+    let mut out = Vec::new();
+    for a in &t.time_off {
+        let Some(bu) = &a.business_unit_id else {
+            continue;
+        };
+        let Some(known) = codes.get(bu) else { continue };
+        if known.contains(&a.genesys_activity_code_id) {
+            continue;
+        }
+        out.push(
+            SourceDiag::new(
+                "mapping-unknown-reference",
+                "mappings/time_off.csv",
+                a.line,
+                format!(
+                    "activity code `{}` is not an active TimeOff activity code of business unit `{bu}` in Genesys",
+                    a.genesys_activity_code_id
+                ),
+            )
+            .help("time off needs a code of the TimeOff category: correct the id (`zd2gc mappings pull` writes the unit's TimeOff codes by name; docs/mappings.md)")
+            .text(table_line(dir, "time_off.csv", a.line))
+            .label_text(&a.genesys_activity_code_id, "genesys_activity_code_id"),
+        );
+    }
+    out
+}
+
 /// `mapping-unknown-reference`: rows of agents.csv, locations.csv and activities.csv that name a
 /// business unit neither business_units.csv nor `known` (what Genesys answered online) has. One
 /// finding per row, at its line; the agents and locations naming it are unmapped (held back) by

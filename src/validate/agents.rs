@@ -159,6 +159,7 @@ pub fn table_findings(
         id: String,
     }
     let mut online: std::collections::HashSet<String> = Default::default();
+    let mut time_off_codes: HashMap<String, std::collections::HashSet<String>> = HashMap::new();
     let mut codes: HashMap<String, std::collections::HashSet<String>> = HashMap::new();
     let mut mus: HashMap<String, std::collections::HashSet<String>> = HashMap::new();
     let mut missing_mus: std::collections::HashSet<String> = Default::default();
@@ -198,6 +199,18 @@ pub fn table_findings(
                     }
                 }
                 _ => {
+                    if let Ok(list) = serde_json::from_str::<
+                        Vec<crate::genesys::model::BusinessUnitActivityCode>,
+                    >(&value)
+                    {
+                        time_off_codes.insert(
+                            key.clone(),
+                            list.iter()
+                                .filter(|c| c.active && c.category == "TimeOff")
+                                .map(|c| c.id.clone())
+                                .collect(),
+                        );
+                    }
                     if let Ok(list) = serde_json::from_str::<Vec<Id>>(&value) {
                         codes.insert(key, list.into_iter().map(|c| c.id).collect());
                     }
@@ -209,6 +222,11 @@ pub fn table_findings(
         crate::map::tables::unknown_references(mappings, tables, &|bu| online.contains(bu));
     refs.extend(crate::map::tables::unknown_activity_codes(
         mappings, tables, &codes,
+    ));
+    refs.extend(crate::map::tables::unknown_time_off_codes(
+        mappings,
+        tables,
+        &time_off_codes,
     ));
     refs.extend(crate::map::tables::unknown_management_units(
         mappings,
