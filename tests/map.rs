@@ -910,3 +910,68 @@ fn paris_cutover_time_off_desired_state_and_crosswalk() {
         r#"["2026-10-24","2026-10-25"]"#
     );
 }
+
+/// A partial-day request longer than a day has one start per local day at the start's wall-clock
+/// time, each resolved on its own (CEST, then CET after 2026-10-25); and the JSON Lines form with
+/// the API's names (`startDate`, `endDate`, `minutesPerDay`) gives full days as dates.
+/// Expected instants from Python's zoneinfo.
+#[test]
+fn time_off_multi_day_partial_and_json_lines() {
+    let cfg = template();
+    let export = tempfile::tempdir().unwrap();
+    write_files(
+        export.path(),
+        &[
+            (
+                "agents.csv",
+                b"agent_id,name,email,timezone,location,team,deactivated\n381447016,A,a@x.test,,Paris,T1,false\n",
+            ),
+            (
+                "shifts.csv",
+                b"shift_id,agent_id,start_local,end_local\nS1,381447016,2026-11-02 09:00,2026-11-02 17:00\n",
+            ),
+            (
+                "time_off.jsonl",
+                "{\"id\":\"TO-1\",\"agentId\":\"381447016\",\"startLocal\":\"2026-10-24 09:00\",\"endLocal\":\"2026-10-26 12:00\",\"status\":\"approved\",\"reason\":\"RTT\"}\n{\"id\":\"TO-2\",\"agentId\":\"381447016\",\"startDate\":\"2026-10-28\",\"endDate\":\"2026-10-29\",\"minutesPerDay\":420,\"status\":\"pending\",\"reason\":\"RTT\",\"paid\":true}\n".as_bytes(),
+            ),
+        ],
+    );
+    let tables = offline_tables();
+    let d = prepared(export.path(), &cfg, &as_refs(&tables));
+    let o = offline(d.path(), &cfg);
+    assert_eq!((o.time_off.mapped, o.time_off.held_back), (2, 0));
+    let c = Connection::open(d.path().join("zd2gc.db")).unwrap();
+    let get = |id: &str| -> (String, Option<String>, Option<String>, i64, i64, i64) {
+        c.query_row(
+            "SELECT status, full_day_dates, partial_starts, daily_minutes, paid, line FROM desired_time_off
+             WHERE time_off_request_id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        get("TO-1"),
+        (
+            "APPROVED".into(),
+            None,
+            Some(
+                r#"["2026-10-24T07:00:00Z","2026-10-25T08:00:00Z","2026-10-26T08:00:00Z"]"#.into()
+            ),
+            180,
+            0,
+            1
+        )
+    );
+    assert_eq!(
+        get("TO-2"),
+        (
+            "PENDING".into(),
+            Some(r#"["2026-10-28","2026-10-29"]"#.into()),
+            None,
+            420,
+            1,
+            2
+        )
+    );
+}
