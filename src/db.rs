@@ -297,6 +297,23 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX xw_time_off_by_genesys ON xw_time_off(genesys_time_off_request_id);
     "#,
+    // 7: load's journal of time-off creates (there is no idempotency key): one row per legacy
+    // request, written before each create is sent (`sending`) and after its outcome is known
+    // (`created`, `found` after a doubt, `failed` when refused); `content_hash` is what was sent,
+    // `attempts` the creates sent (bounded), `reason` and `context_id` the last refusal.
+    r#"
+    CREATE TABLE load_time_off (
+        time_off_request_id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        genesys_id TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        reason TEXT,
+        context_id TEXT,
+        run_id INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Process-wide SQLite settings, applied once before the first connection opens. Memory statistics

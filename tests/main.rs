@@ -9,6 +9,7 @@ mod hostile_genesys;
 mod lines;
 mod load;
 mod load_real;
+mod load_timeoff;
 mod map;
 mod online;
 mod oracle;

@@ -24,6 +24,7 @@ pub mod pacer;
 pub mod status;
 #[doc(hidden)]
 pub mod synth;
+pub mod timeoff;
 pub mod view;
 pub mod worker;
 
@@ -267,13 +268,19 @@ pub struct LoadReport {
     pub seconds: f64,
     pub interrupted: bool,
     pub notes: Vec<String>,
+    /// Time-off requests (after the shift weeks).
+    pub time_off: timeoff::TimeOffReport,
 }
 
 impl LoadReport {
     pub fn exit(&self) -> Exit {
         if self.interrupted {
             Exit::Interrupted
-        } else if self.weeks_failed > 0 || self.weeks_not_started > 0 {
+        } else if self.weeks_failed > 0
+            || self.weeks_not_started > 0
+            || !self.time_off.failures.is_empty()
+            || self.time_off.not_started > 0
+        {
             Exit::Partial
         } else if self.weeks_conflict > 0 {
             Exit::Conflicts
@@ -489,6 +496,12 @@ pub fn load_dir(
     if let Some(e) = fatal {
         return Err(e);
     }
+    // Time off, after the shift weeks (each request created exactly once; see timeoff.rs).
+    let time_off_rows = sh.with_db(timeoff::read_desired)?;
+    if !time_off_rows.is_empty() {
+        let to = rt.block_on(timeoff::load_all(&sh, time_off_rows));
+        report.time_off = to;
+    }
     report.weeks_not_started = not_started;
     for (bu, week, o) in outs {
         match o {
@@ -522,8 +535,14 @@ pub fn load_dir(
     report.weeks_created = t.weeks_created.len() as u64;
     // The token, the identifying read, the reads that tell each week's state, a blank create per
     // new week and one triple per week written.
-    report.minimum_requests =
-        token + 1 + t.state_reads + t.weeks_created.len() as u64 + 3 * t.weeks_written.len() as u64;
+    // Time off: one create per request created (or found after a doubt) by this run.
+    report.minimum_requests = token
+        + 1
+        + t.state_reads
+        + t.weeks_created.len() as u64
+        + 3 * t.weeks_written.len() as u64
+        + report.time_off.created
+        + report.time_off.found;
     report.seconds = started.elapsed().as_secs_f64();
     let exit = report.exit();
     finish_run(
@@ -815,11 +834,14 @@ pub struct VerifyReport {
     pub held_back: u64,
     pub errors: u64,
     pub weeks_differing: Vec<WeekFinding>,
+    /// Time-off requests per agent: missing, unexpected, duplicated, different.
+    pub time_off: timeoff::TimeOffVerify,
 }
 
 impl VerifyReport {
     pub fn matches(&self) -> bool {
-        self.missing == 0
+        self.time_off.matches()
+            && self.missing == 0
             && self.different == 0
             && self.unexpected == 0
             && self.duplicates == 0
@@ -849,9 +871,16 @@ pub fn verify_dir_ui(
     let rt = runtime()?;
     let p = prepare(dir, client, opts, "verify", argv, true, &rt)?;
     let found = survey(&p, false, &rt, ui, "verify")?;
+    let time_off_rows = p.shared.with_db(timeoff::read_desired)?;
+    let time_off = rt.block_on(timeoff::verify(
+        &p.shared.client,
+        &p.shared.migration,
+        &time_off_rows,
+    ));
     let mut r = VerifyReport {
         weeks: found.len() as u64,
         held_back: p.state.held.len() as u64,
+        time_off,
         ..Default::default()
     };
     for f in found {
@@ -898,6 +927,12 @@ pub struct StatusReport {
     /// reading, never by sending again blindly).
     pub in_doubt: Vec<serde_json::Value>,
     pub org: Option<String>,
+    /// Time-off requests by journal state (`created`, `found`, `sending` = in doubt, `failed`).
+    pub time_off_by_state: BTreeMap<String, u64>,
+    /// Time-off requests refused or never found after their bounded creates, with the reason.
+    pub time_off_failures: Vec<timeoff::JournalRow>,
+    /// Time-off creates sent whose outcome is not known yet (the next load looks before sending).
+    pub time_off_in_doubt: Vec<timeoff::JournalRow>,
 }
 
 pub fn status_dir(dir: &Path) -> Result<StatusReport> {
@@ -927,6 +962,14 @@ pub fn status_dir(dir: &Path) -> Result<StatusReport> {
         r.weeks.push(v);
     }
     r.conflicts = journal::conflicts(&conn)?;
+    for j in timeoff::journal_all(&conn)? {
+        *r.time_off_by_state.entry(j.state.clone()).or_default() += 1;
+        match j.state.as_str() {
+            "failed" => r.time_off_failures.push(j),
+            "sending" => r.time_off_in_doubt.push(j),
+            _ => {}
+        }
+    }
     Ok(r)
 }
 
@@ -998,6 +1041,34 @@ pub fn print_load_summary(ui: &Ui, r: &LoadReport, dir: &Path) {
     let names = crate::db::open_state(dir)
         .map(|c| view::Names::load(dir, &c))
         .unwrap_or_default();
+    let t = &r.time_off;
+    if t.desired + t.held_back > 0 {
+        ui.info(format!(
+            "  time off: {} to load, {} held back: {} created, {} found after a doubt, {} already there, {} changed since (reported, not re-created), {} failed{}; {} create(s) and {} quer(y/ies) sent",
+            t.desired,
+            t.held_back,
+            t.created,
+            t.found,
+            t.already,
+            t.changed.len(),
+            t.failures.len(),
+            if t.not_started > 0 {
+                format!(", {} not started", t.not_started)
+            } else {
+                String::new()
+            },
+            t.creates_sent,
+            t.queries
+        ));
+    }
+    for id in t.changed.iter().take(20) {
+        ui.warn(format!(
+            "time off {id} changed in the export after it was created in Genesys: not re-created (Genesys cannot edit a request); change it in Genesys by hand if needed"
+        ));
+    }
+    for (id, why) in &t.failures {
+        ui.warn(format!("time off {id} failed: {why}"));
+    }
     for (bu, week, why) in &r.failures {
         ui.warn(format!("{} week of {week} failed: {why}", names.bu(bu)));
     }
@@ -1013,7 +1084,7 @@ pub fn print_load_summary(ui: &Ui, r: &LoadReport, dir: &Path) {
             "interrupted; the journal is checkpointed; resume with: zd2gc --dir {} load",
             dir.display()
         ));
-    } else if r.weeks_failed > 0 || r.weeks_not_started > 0 {
+    } else if r.weeks_failed > 0 || r.weeks_not_started > 0 || r.time_off.not_started > 0 {
         ui.info(format!("  resume with: zd2gc --dir {} load", dir.display()));
     }
     if r.conflicts > 0 {
@@ -1100,6 +1171,34 @@ pub fn print_verify(ui: &Ui, r: &VerifyReport, names: &view::Names) {
         "verify: {} week(s): {} shift(s) match; missing {}, different {}, unexpected {}, duplicated {}, second schedules of ours {}; {} conflict(s) reported, {} planner edit(s) kept, {} held back",
         r.weeks, r.matching_shifts, r.missing, r.different, r.unexpected, r.duplicates, r.extra_schedules, r.conflicts, r.kept_planner_edits, r.held_back
     ));
+    let t = &r.time_off;
+    if t.desired > 0 || !t.unexpected.is_empty() {
+        ui.step(format!(
+            "verify: {} time-off request(s): {} match; missing {}, different {}, unexpected {}, duplicated {}{}",
+            t.desired,
+            t.matching,
+            t.missing.len(),
+            t.different.len(),
+            t.unexpected.len(),
+            t.duplicated.len(),
+            if t.errors.is_empty() {
+                String::new()
+            } else {
+                format!(", {} user(s) not read", t.errors.len())
+            }
+        ));
+        for (what, ids) in [
+            ("missing", &t.missing),
+            ("different", &t.different),
+            ("unexpected", &t.unexpected),
+            ("duplicated", &t.duplicated),
+            ("not read", &t.errors),
+        ] {
+            for id in ids.iter().take(20) {
+                ui.info(format!("  time off {what}: {id}"));
+            }
+        }
+    }
     for w in r.weeks_differing.iter().take(20) {
         ui.info(format!(
             "  {} week of {}: missing {}, different {}, unexpected {}, duplicated {}, second schedules of ours {}, conflicts {}{}",
@@ -1134,7 +1233,7 @@ pub fn run_status(a: &StatusArgs, ctx: &Ctx) -> Result<Exit> {
     let names = view::Names::load(&ctx.dir, &conn);
     let time_off = conn
         .query_row(
-            "SELECT COUNT(*), COUNT(held_back_reason) FROM desired_time_off",
+            "SELECT COUNT(*), COUNT(held_back) FROM desired_time_off",
             [],
             |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
         )
@@ -1142,5 +1241,31 @@ pub fn run_status(a: &StatusArgs, ctx: &Ctx) -> Result<Exit> {
         .filter(|(n, _)| *n > 0);
     ctx.ui
         .data(view::status(&r, &names, time_off, &ctx.dir).trim_end());
+    if !r.time_off_by_state.is_empty() {
+        let states: Vec<String> = r
+            .time_off_by_state
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        ctx.ui.data(format!("time off: {}", states.join(", ")));
+    }
+    for j in &r.time_off_failures {
+        ctx.ui.data(format!(
+            "time off {} failed: {}{}",
+            j.id,
+            j.reason.as_deref().unwrap_or("refused"),
+            j.context_id
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .map(|c| format!(" (correlation id {c})"))
+                .unwrap_or_default()
+        ));
+    }
+    for j in &r.time_off_in_doubt {
+        ctx.ui.data(format!(
+            "time off {} in doubt: a create was sent ({} so far) and its outcome is not known; the next load looks for it before sending again",
+            j.id, j.attempts
+        ));
+    }
     Ok(Exit::Ok)
 }

@@ -96,3 +96,94 @@ pub fn write_desired(
     tx.commit()?;
     Ok(n)
 }
+
+/// Write `per_agent` time-off requests for each of the first `agents_per_bu` users of every business
+/// unit of `org` into `desired_time_off`, as `map` would (the marker `zd2gc:<migration>:<id>` first
+/// in `notes`): full days (two dates) and partial days (one 4-hour start) in turn, on distinct
+/// weeks from 2026-01-05 over 26 weeks, APPROVED and PENDING in turn, with the business unit's
+/// TimeOff code (`ac-<b>-3` in a synthetic org). `variant` > 0 changes every fifth request's notes
+/// (a newer export). Returns the number of rows.
+pub fn write_desired_time_off(
+    dir: &Path,
+    org: &Fixture,
+    agents_per_bu: usize,
+    per_agent: usize,
+    variant: u32,
+) -> Result<u64> {
+    let mut conn = crate::db::open_state(dir)?;
+    let migration = super::migration_id(&conn)?;
+    let tx = conn.transaction()?;
+    tx.execute("DELETE FROM desired_time_off", [])?;
+    let first = NaiveDate::from_ymd_opt(2026, 1, 5).expect("date");
+    let mut n = 0u64;
+    for bu in &org.business_units {
+        let code = format!("ac-{}-3", bu.id.trim_start_matches("bu-"));
+        let users: Vec<(&str, &str)> = bu
+            .management_units
+            .iter()
+            .flat_map(|m| m.user_ids.iter().map(move |u| (u.as_str(), m.id.as_str())))
+            .take(agents_per_bu)
+            .collect();
+        for (a, (user, mu)) in users.iter().enumerate() {
+            for k in 0..per_agent {
+                let id = format!("TO-{}-{a}-{k}", bu.id);
+                // Weeks spread over half a year, distinct per request of one agent.
+                let week = (a * 7 + k * 26 / per_agent.max(1)) % 26;
+                let day = first + Duration::weeks(week as i64) + Duration::days((a % 3) as i64);
+                let (full, partial) = if k % 2 == 0 {
+                    let d = |x: i64| (day + Duration::days(x)).format("%Y-%m-%d").to_string();
+                    (Some(serde_json::json!([d(0), d(1)]).to_string()), None)
+                } else {
+                    let t = day
+                        .and_hms_opt(12, 0, 0)
+                        .expect("time")
+                        .and_utc()
+                        .format("%Y-%m-%dT%H:%M:%SZ")
+                        .to_string();
+                    (None, Some(serde_json::json!([t]).to_string()))
+                };
+                let mut notes = format!("zd2gc:{migration}:{id} Holiday");
+                if variant > 0 && (a + k) % 5 == 0 {
+                    notes.push_str(&format!(" (v{variant})"));
+                }
+                let minutes = if full.is_some() { 480 } else { 240 };
+                let status = if k % 2 == 0 { "APPROVED" } else { "PENDING" };
+                let hash = format!(
+                    "{:016x}",
+                    fnv(&format!("{notes}|{status}|{code}|{full:?}|{partial:?}"))
+                );
+                tx.execute(
+                    "INSERT INTO desired_time_off (time_off_request_id, file, line, agent_id, user_id,
+                         management_unit_id, business_unit_id, activity_code_id, status, full_day_dates,
+                         partial_starts, daily_minutes, paid, notes, content_hash, held_back)
+                     VALUES (?1, 'time_off.csv', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, ?13, NULL)",
+                    params![
+                        id,
+                        n as i64 + 2,
+                        format!("A-{user}"),
+                        user,
+                        mu,
+                        bu.id,
+                        code,
+                        status,
+                        full,
+                        partial,
+                        minutes,
+                        notes,
+                        hash
+                    ],
+                )?;
+                n += 1;
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(n)
+}
+
+/// FNV-1a, for the synthetic rows' content hash.
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
