@@ -226,9 +226,13 @@ fn downstream(args: &RehearseArgs, ctx: &Ctx) -> Result<(Exit, serde_json::Value
     let plan = crate::load::plan_dir(&ctx.dir, client.clone(), &opts, "rehearse plan")?;
     let creates = plan.iter().filter(|w| w.action == "create").count();
     let updates = plan.iter().filter(|w| w.action == "update").count();
+    let to_plan = crate::load::timeoff::plan(&crate::db::open_state(&ctx.dir)?)?;
     ctx.ui.info(format!(
-        "  plan      {} week(s): {creates} to create, {updates} to update",
-        plan.len()
+        "  plan      {} week(s): {creates} to create, {updates} to update; time off: {} request(s) to create, {} already there, {} held back",
+        plan.len(),
+        to_plan.to_create,
+        to_plan.already_there,
+        to_plan.held_back
     ));
     let quiet = crate::ui::Ui {
         quiet: true,
@@ -240,6 +244,11 @@ fn downstream(args: &RehearseArgs, ctx: &Ctx) -> Result<(Exit, serde_json::Value
         "  load      {} week(s) done, {} with parked conflicts, {} failed; {} shift(s) held back {:?}; {} requests",
         r.weeks_done, r.weeks_conflict, r.weeks_failed, r.shifts_held_back, r.held_back_by_reason, r.requests.total
     ));
+    let t = &r.time_off;
+    ctx.ui.info(format!(
+        "  time off  {} request(s) to load: {} created, {} found after a doubt, {} already there, {} failed, {} changed (reported), {} held back",
+        t.desired, t.created, t.found, t.already, t.failures.len(), t.changed.len(), t.held_back
+    ));
     emu.set_faults(Faults::default())?;
     let ver = crate::load::verify_dir(&ctx.dir, client, &opts, "rehearse verify")?;
     ctx.ui.info(format!(
@@ -247,20 +256,39 @@ fn downstream(args: &RehearseArgs, ctx: &Ctx) -> Result<(Exit, serde_json::Value
         if ver.matches() { "matches" } else { "DIFFERS" },
         ver.matching_shifts, ver.missing, ver.different, ver.unexpected, ver.conflicts
     ));
+    let tv = &ver.time_off;
+    ctx.ui.info(format!(
+        "  verify    time off: {} request(s) match, missing {}, different {}, unexpected {}, duplicated {}",
+        tv.matching,
+        tv.missing.len(),
+        tv.different.len(),
+        tv.unexpected.len(),
+        tv.duplicated.len()
+    ));
     let summary = serde_json::json!({
         "schema": "rehearse/v1",
         "map": {"shifts_mapped": m.shifts_mapped, "shifts_held_back": m.shifts_held_back},
         "validate": {"ready_to_load": v.report.ready_to_load, "summary": v.report.summary},
-        "plan": {"weeks": plan.len(), "creates": creates, "updates": updates},
+        "plan": {"weeks": plan.len(), "creates": creates, "updates": updates, "time_off": to_plan},
         "load": {
             "weeks_done": r.weeks_done, "weeks_conflict": r.weeks_conflict,
             "weeks_failed": r.weeks_failed, "shifts_held_back": r.shifts_held_back,
             "held_back_by_reason": r.held_back_by_reason, "requests": r.requests.total,
+            "time_off": {
+                "desired": t.desired, "created": t.created, "found": t.found,
+                "already": t.already, "failed": t.failures.len(), "changed": t.changed.len(),
+                "held_back": t.held_back,
+            },
         },
         "verify": {
             "matches": ver.matches(), "matching_shifts": ver.matching_shifts,
             "missing": ver.missing, "different": ver.different,
             "unexpected": ver.unexpected, "conflicts": ver.conflicts,
+            "time_off": {
+                "matching": tv.matching, "missing": tv.missing.len(),
+                "different": tv.different.len(), "unexpected": tv.unexpected.len(),
+                "duplicated": tv.duplicated.len(),
+            },
         },
     });
     Ok((

@@ -1128,15 +1128,25 @@ pub fn run_plan(a: &PlanArgs, ctx: &Ctx) -> Result<Exit> {
         &ctx.argv.join(" "),
         &ctx.ui,
     )?;
+    let conn = crate::db::open_state(&ctx.dir)?;
+    // Time off from the desired rows and the load's journal (no request).
+    let to = timeoff::plan(&conn)?;
     if ctx.ui.json {
         ctx.ui.json_summary(&serde_json::json!({
             "schema": "plan/v1",
             "weeks": f,
+            "time_off": to,
         }));
     } else {
-        let conn = crate::db::open_state(&ctx.dir)?;
         let names = view::Names::load(&ctx.dir, &conn);
         ctx.ui.data(view::plan(&f, &names).trim_end());
+        if to.to_create + to.already_there + to.in_doubt + to.changed + to.failed + to.held_back > 0
+        {
+            ctx.ui.data(format!(
+                "time off: {} request(s) to create, {} already there, {} in doubt (looked for before any create), {} changed since created (reported, not re-created), {} failed (not retried), {} held back",
+                to.to_create, to.already_there, to.in_doubt, to.changed, to.failed, to.held_back
+            ));
+        }
     }
     Ok(if f.iter().any(|w| w.error.is_some()) {
         Exit::Failure
