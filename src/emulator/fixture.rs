@@ -369,6 +369,7 @@ pub fn synthetic(spec: SyntheticOrg) -> Fixture {
                                     bu.id.trim_start_matches("bu-")
                                 ),
                                 paid: None,
+                                time_off_request_id: None,
                             }],
                             manually_edited: None,
                         }

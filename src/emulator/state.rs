@@ -104,6 +104,8 @@ pub struct Activity {
     pub description: String,
     pub code: String,
     pub paid: Option<bool>,
+    /// The time-off request an approved request's activity belongs to (from a fixture).
+    pub time_off: Option<String>,
 }
 
 /// A shift of an agent schedule.
@@ -130,6 +132,7 @@ impl Shift {
                     description: a.description.clone(),
                     activity_code_id: a.code.clone(),
                     paid: a.paid,
+                    time_off_request_id: a.time_off.clone(),
                 })
                 .collect(),
             manually_edited: None,
@@ -2166,6 +2169,7 @@ impl State {
                             description: c.name.clone(),
                             code: c.id.clone(),
                             paid: None,
+                            time_off: None,
                         }]
                     })
                     .unwrap_or_default();
@@ -2279,6 +2283,7 @@ fn convert_shift(
             description: a.description.clone(),
             code: a.activity_code_id.clone(),
             paid: a.paid,
+            time_off: a.time_off_request_id.clone(),
         });
     }
     Ok(Shift {

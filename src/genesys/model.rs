@@ -359,6 +359,10 @@ pub struct BuAgentScheduleActivity {
     pub activity_code_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paid: Option<bool>,
+    /// Set by Genesys on the activity an approved time-off request puts in a shift: zd2gc never
+    /// owns, changes or deletes such a shift (docs/genesys-contract.md, "Time off").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_off_request_id: Option<String>,
 }
 
 /// `UploadUrlRequestBody`: the length of the gzip body that will be PUT.

@@ -177,6 +177,12 @@ pub fn merge(
             }
         }
     }
+    // Shifts carrying time off (docs/genesys-contract.md, "Time off"): Genesys', never ours.
+    let time_off: HashSet<&str> = view
+        .iter()
+        .flat_map(|v| v.agents.values())
+        .flat_map(|a| a.time_off.iter().map(String::as_str))
+        .collect();
     let link_of: HashMap<&str, &Link> = links.iter().map(|l| (l.legacy.as_str(), l)).collect();
     let mut owned: HashSet<&str> = links.iter().map(|l| l.gid.as_str()).collect();
     let desired_ids: HashSet<&str> = desired.iter().map(|d| d.legacy.as_str()).collect();
@@ -204,6 +210,7 @@ pub fn merge(
         let free = |exact: bool| {
             candidates.into_iter().flatten().find(|(gid, c)| {
                 !owned.contains(gid)
+                    && !time_off.contains(gid)
                     && if exact {
                         **c == d.content
                     } else {
@@ -264,7 +271,8 @@ pub fn merge(
                     }
                     continue;
                 }
-                if same(base, ours) {
+                if same(base, ours) || time_off.contains(l.gid.as_str()) {
+                    // Ours unchanged, or the shift now carries time off: theirs stands.
                     plan.counts.kept_theirs += 1;
                     continue;
                 }
@@ -425,6 +433,8 @@ pub fn merge(
             None => plan.links.push(LinkChange::Forget {
                 legacy: l.legacy.clone(),
             }),
+            // A shift that carries time off is never deleted.
+            Some(_) if time_off.contains(l.gid.as_str()) => plan.counts.kept_theirs += 1,
             Some(t) if same(l.base.as_ref(), t) || ours_wins => {
                 if !same(l.base.as_ref(), t) {
                     plan.conflicts.push(Conflict {
@@ -537,6 +547,7 @@ mod tests {
                 .or_insert_with(|| AgentView {
                     version: 7,
                     shifts: vec![],
+                    time_off: vec![],
                 })
                 .shifts
                 .push((gid.to_string(), (*c).clone()));
@@ -557,6 +568,51 @@ mod tests {
 
     fn ops(plan: &WeekPlan) -> Vec<&Op> {
         plan.update.values().flat_map(|p| p.ops.iter()).collect()
+    }
+
+    /// docs/genesys-contract.md, "Time off": a shift Genesys put time off in (an activity with a
+    /// `timeOffRequestId`) is never adopted, replaced or deleted, even with `--on-conflict ours`.
+    #[test]
+    fn a_shift_carrying_time_off_is_never_adopted_replaced_or_deleted() {
+        let base = shift("u", 8, 480, "c");
+        let changed = shift("u", 9, 480, "c");
+        let dropped = shift("u", 32, 480, "c");
+        let copy = shift("u", 56, 480, "c");
+        let mut v = week(&[("g1", &base), ("g2", &dropped), ("g3", &copy)]);
+        for a in v.agents.values_mut() {
+            a.time_off = vec!["g1".into(), "g2".into(), "g3".into()];
+        }
+        for mode in [OnConflict::Park, OnConflict::Ours] {
+            let plan = merge(
+                &[want("L1", &changed), want("L3", &copy)],
+                &[link("L1", "g1", &base), link("L2", "g2", &dropped)],
+                &no_held(),
+                Some(&v),
+                mode,
+            );
+            for op in ops(&plan) {
+                if let Op::Replace { gid, .. } | Op::Delete { gid } = op {
+                    panic!("{mode:?}: {gid} carries time off and was written: {op:?}");
+                }
+            }
+            assert_eq!(plan.counts.adopt, 0, "{mode:?}");
+            assert_eq!(plan.counts.kept_theirs, 2, "{mode:?}");
+        }
+        // The same week without time off: the changed shift is replaced and the dropped one deleted.
+        for a in v.agents.values_mut() {
+            a.time_off.clear();
+        }
+        let plan = merge(
+            &[want("L1", &changed), want("L3", &copy)],
+            &[link("L1", "g1", &base), link("L2", "g2", &dropped)],
+            &no_held(),
+            Some(&v),
+            OnConflict::Park,
+        );
+        assert_eq!(
+            (plan.counts.update, plan.counts.delete, plan.counts.adopt),
+            (1, 1, 1)
+        );
     }
 
     #[test]

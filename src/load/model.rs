@@ -92,6 +92,7 @@ impl Content {
                 description: a.desc.clone(),
                 activity_code_id: a.code.clone(),
                 paid: None,
+                time_off_request_id: None,
             })
             .collect()
     }
@@ -164,6 +165,9 @@ pub struct Link {
 pub struct AgentView {
     pub version: i64,
     pub shifts: Vec<(String, Content)>,
+    /// Ids of the shifts that carry time off (an activity with a `timeOffRequestId`): never
+    /// adopted, replaced or deleted by a merge.
+    pub time_off: Vec<String>,
 }
 
 /// The schedule of a business-unit week as read from Genesys (for the management units read).

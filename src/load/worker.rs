@@ -98,11 +98,18 @@ pub async fn read_week(
                 .iter()
                 .filter_map(|s| Some((s.id.clone()?, Content::from_api(&user, s)?)))
                 .collect();
+            let time_off = a
+                .shifts
+                .iter()
+                .filter(|s| s.activities.iter().any(|x| x.time_off_request_id.is_some()))
+                .filter_map(|s| s.id.clone())
+                .collect();
             agents.insert(
                 user,
                 AgentView {
                     version: a.metadata.version,
                     shifts,
+                    time_off,
                 },
             );
         }
