@@ -60,17 +60,11 @@ fn prepared(shift_agents: usize, per_agent: usize) -> (tempfile::TempDir, u64) {
     (d, n)
 }
 
-/// Requests in the emulator per marker (the first word of notes).
+/// Requests in the emulator per marker (the first line of notes).
 fn by_marker(d: &Dump) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
     for t in &d.org.time_off_requests {
-        let mk = t
-            .request
-            .notes
-            .split_whitespace()
-            .next()
-            .unwrap_or("")
-            .to_string();
+        let mk = t.request.notes.lines().next().unwrap_or("").to_string();
         *m.entry(mk).or_default() += 1;
     }
     m
@@ -84,7 +78,7 @@ fn desired_markers(dir: &Path) -> Vec<String> {
         .unwrap();
     st.query_map([], |r| r.get::<_, String>(0))
         .unwrap()
-        .map(|n| n.unwrap().split(' ').next().unwrap().to_string())
+        .map(|n| n.unwrap().lines().next().unwrap().to_string())
         .collect()
 }
 

@@ -142,7 +142,7 @@ pub fn write_desired_time_off(
                         .to_string();
                     (None, Some(serde_json::json!([t]).to_string()))
                 };
-                let mut notes = format!("zd2gc:{migration}:{id} Holiday");
+                let mut notes = format!("zd2gc:{migration}:{id}\nHoliday");
                 if variant > 0 && (a + k) % 5 == 0 {
                     notes.push_str(&format!(" (v{variant})"));
                 }

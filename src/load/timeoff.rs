@@ -2,7 +2,7 @@
 //! "Time off" and "How zd2gc loads time off").
 //!
 //! Genesys has no idempotency key for `CreateAdminTimeOffRequest`, so:
-//! - every request carries its marker (`zd2gc:<migration>:<legacy id>`, the first word of `notes`);
+//! - every request carries its marker (`zd2gc:<migration>:<legacy id>`, the first line of `notes`);
 //! - the create is journaled (`sending`, with the content hash and the attempt number) before it is
 //!   sent, and its outcome after (`created`, or `failed` when refused);
 //! - after any doubt (a lost answer, a `5xx` after the send, a kill while `sending`) the request is
@@ -46,7 +46,7 @@ pub struct Desired {
 }
 
 impl Desired {
-    /// The marker: the first word of `notes`.
+    /// The marker: the first line of `notes`.
     pub fn marker(&self) -> &str {
         marker(&self.notes)
     }
@@ -107,9 +107,14 @@ impl Desired {
     }
 }
 
-/// The marker of a request's notes: their first word.
+/// The marker of a request's notes: their first line (docs/genesys-contract.md: the marker ends
+/// at the end of the notes or at the newline before the exported notes).
 pub fn marker(notes: &str) -> &str {
-    notes.split_whitespace().next().unwrap_or("")
+    notes
+        .split('\n')
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('\r')
 }
 
 /// 33-day (inclusive) windows covering `[from, to]`.
@@ -729,8 +734,10 @@ mod tests {
 
     #[test]
     fn the_marker_is_the_first_word_and_ids_sharing_a_prefix_differ() {
-        assert_eq!(marker("zd2gc:m1:TO-1 Holiday"), "zd2gc:m1:TO-1");
-        assert_ne!(marker("zd2gc:m1:TO-10 x"), marker("zd2gc:m1:TO-1 x"));
+        assert_eq!(marker("zd2gc:m1:TO-1\nHoliday"), "zd2gc:m1:TO-1");
+        assert_eq!(marker("zd2gc:m1:TO-1\r\nHoliday"), "zd2gc:m1:TO-1");
+        assert_eq!(marker("zd2gc:m1:TO 7"), "zd2gc:m1:TO 7");
+        assert_ne!(marker("zd2gc:m1:TO-10\nx"), marker("zd2gc:m1:TO-1\nx"));
         assert_eq!(marker(""), "");
     }
 }
