@@ -9,7 +9,8 @@
 //! [--processing-ms N] [--error-permille N] [--late-error-permille N]`: processing time of every
 //! update (default 2000, as a real org; the blank creates are synchronous), 5xx per thousand API
 //! calls with faults (default 50), updates ending `Error` per thousand with faults (default 0: each
-//! costs a settle timeout before it is sent again)
+//! costs a settle timeout before it is sent again), `--time-off N`: N time-off requests per agent
+//! (default 0; loaded after the shift weeks, one create each, the minimum counts one per request)
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,6 +79,11 @@ fn run(rpm: u32, agents: usize, weeks: usize, with_faults: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
     zd2gc::init::init_dir(dir.path(), None).expect("init");
     let shifts = synth::write_desired(dir.path(), &fixture, agents / 4, weeks, 0).expect("desired");
+    let time_off_per_agent = arg("--time-off", 0);
+    if time_off_per_agent > 0 {
+        synth::write_desired_time_off(dir.path(), &fixture, agents / 4, time_off_per_agent, 0)
+            .expect("desired time off");
+    }
     let client = Arc::new(
         Client::new(
             emu.endpoints(),
@@ -155,6 +161,21 @@ fn run(rpm: u32, agents: usize, weeks: usize, with_faults: bool) {
         api,
         (r.seconds / bound - 1.0) * 100.0
     );
+    if time_off_per_agent > 0 {
+        let t = &r.time_off;
+        let created = t.created + t.found;
+        println!(
+            "  time off: {} requests to load ({time_off_per_agent} per agent), {} created + {} found after a doubt + {} already, {} failed; {} creates sent ({:+.1}% over one per request), {} queries to settle doubts",
+            t.desired,
+            t.created,
+            t.found,
+            t.already,
+            t.failures.len(),
+            t.creates_sent,
+            (t.creates_sent as f64 / created.max(1) as f64 - 1.0) * 100.0,
+            t.queries
+        );
+    }
     let dump = emu.dump();
     let mut per_week = std::collections::HashMap::new();
     for s in &dump.org.schedules {
@@ -178,12 +199,13 @@ fn run(rpm: u32, agents: usize, weeks: usize, with_faults: bool) {
     )
     .expect("verify");
     println!(
-        "  verify: {} (matching {}, missing {}, different {}, duplicates {}, second schedules {})",
+        "  verify: {} (matching {}, missing {}, different {}, duplicates {}, second schedules {}; time off {:?})",
         if v.matches() { "matches" } else { "DIFFERS" },
         v.matching_shifts,
         v.missing,
         v.different,
         v.duplicates,
-        v.extra_schedules
+        v.extra_schedules,
+        v.time_off
     );
 }
