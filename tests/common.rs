@@ -27,3 +27,51 @@ pub fn write_files(dir: &Path, files: &[(&str, &[u8])]) {
         std::fs::write(p, body).unwrap();
     }
 }
+
+/// A synthetic emulator org: `users` agents in `bus` business units, 10 per management unit, no
+/// schedules yet.
+pub fn synthetic_org(users: usize, bus: usize) -> zd2gc::emulator::Fixture {
+    zd2gc::emulator::synthetic(zd2gc::emulator::SyntheticOrg {
+        users,
+        business_units: bus,
+        users_per_management_unit: 10,
+        schedules: 0,
+        agents_per_schedule: 0,
+        shifts_per_agent: 0,
+    })
+}
+
+/// A client of the running emulator with its generated credentials.
+pub fn emulator_client(
+    emu: &zd2gc::emulator::RunningEmulator,
+) -> std::sync::Arc<zd2gc::client::Client> {
+    std::sync::Arc::new(
+        zd2gc::client::Client::new(
+            emu.endpoints(),
+            zd2gc::client::Credentials {
+                client_id: emu.client_id().to_string(),
+                secret: zd2gc::client::Secret::new(emu.client_secret()),
+            },
+        )
+        .unwrap(),
+    )
+}
+
+/// A new migration directory (`zd2gc init`).
+pub fn migration_dir() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    zd2gc::init::init_dir(d.path(), None).unwrap();
+    d
+}
+
+/// Load options for tests: a high rate, short settle and poll times.
+pub fn fast_load() -> zd2gc::load::LoadOptions {
+    zd2gc::load::LoadOptions {
+        max_rpm: 20_000,
+        concurrency: 3,
+        settle_timeout: std::time::Duration::from_secs(3),
+        poll_ms: 20,
+        lock_wait_ms: 50,
+        ..zd2gc::load::LoadOptions::default()
+    }
+}

@@ -4,55 +4,14 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
-use zd2gc::client::{Client, Credentials, Secret};
-use zd2gc::emulator::{
-    Dump, Emulator, EmulatorConfig, Faults, RunningEmulator, SyntheticOrg, synthetic,
-};
+use zd2gc::emulator::{Dump, Emulator, EmulatorConfig, Faults, RunningEmulator};
 use zd2gc::load::{LoadOptions, load_dir, synth, verify_dir};
 use zd2gc::ui::Ui;
 
-fn org(users: usize, bus: usize) -> zd2gc::emulator::Fixture {
-    synthetic(SyntheticOrg {
-        users,
-        business_units: bus,
-        users_per_management_unit: 10,
-        schedules: 0,
-        agents_per_schedule: 0,
-        shifts_per_agent: 0,
-    })
-}
-
-fn client(emu: &RunningEmulator) -> Arc<Client> {
-    Arc::new(
-        Client::new(
-            emu.endpoints(),
-            Credentials {
-                client_id: emu.client_id().to_string(),
-                secret: Secret::new(emu.client_secret()),
-            },
-        )
-        .unwrap(),
-    )
-}
-
-fn migration_dir() -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    zd2gc::init::init_dir(d.path(), None).unwrap();
-    d
-}
-
-fn fast() -> LoadOptions {
-    LoadOptions {
-        max_rpm: 20_000,
-        concurrency: 3,
-        settle_timeout: Duration::from_secs(3),
-        poll_ms: 20,
-        lock_wait_ms: 50,
-        ..LoadOptions::default()
-    }
-}
+use crate::common::{
+    emulator_client as client, fast_load as fast, migration_dir, synthetic_org as org,
+};
 
 /// Every shift in the emulator: (business unit, week, user) → sorted (start, length, activities).
 fn shifts_of(d: &Dump) -> BTreeMap<(String, String, String), Vec<String>> {

@@ -5,37 +5,15 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
-use zd2gc::client::{Client, Credentials, Secret};
-use zd2gc::emulator::{
-    Dump, Emulator, EmulatorConfig, Faults, RunningEmulator, SyntheticOrg, synthetic,
-};
+use zd2gc::emulator::{Dump, Emulator, EmulatorConfig, Faults, RunningEmulator};
 use zd2gc::load::{LoadOptions, load_dir, synth, verify_dir};
 use zd2gc::ui::Ui;
 
-fn org() -> zd2gc::emulator::Fixture {
-    synthetic(SyntheticOrg {
-        users: 40,
-        business_units: 2,
-        users_per_management_unit: 10,
-        schedules: 0,
-        agents_per_schedule: 0,
-        shifts_per_agent: 0,
-    })
-}
+use crate::common::emulator_client as client;
 
-fn client(emu: &RunningEmulator) -> Arc<Client> {
-    Arc::new(
-        Client::new(
-            emu.endpoints(),
-            Credentials {
-                client_id: emu.client_id().to_string(),
-                secret: Secret::new(emu.client_secret()),
-            },
-        )
-        .unwrap(),
-    )
+fn org() -> zd2gc::emulator::Fixture {
+    crate::common::synthetic_org(40, 2)
 }
 
 fn fast() -> LoadOptions {
