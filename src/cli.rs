@@ -68,7 +68,7 @@ pub enum Command {
     /// Look up and export the legacy ↔ Genesys crosswalk.
     Crosswalk(crate::crosswalk::CrosswalkArgs),
     /// Run the Genesys Cloud WFM emulator on a loopback port.
-    Emulate(crate::emulator::EmulateArgs),
+    Emulate(crate::emulate::EmulateArgs),
     /// Write the cutover report: one HTML page (and --json) of the whole migration.
     Report(crate::report::cutover::ReportArgs),
     /// Run the whole pipeline on an export (default: samples/paris-cutover) against the in-process
@@ -285,7 +285,7 @@ fn dispatch(command: Command, ctx: &Ctx) -> Result<Exit> {
     match command {
         Command::Init(a) => crate::init::run(&a, ctx),
         Command::Extract(a) => crate::extract::run(&a, ctx),
-        Command::Emulate(a) => crate::emulator::run_cli(&a, ctx),
+        Command::Emulate(a) => crate::emulate::run_cli(&a, ctx),
         Command::Rehearse(a) => crate::rehearse::run(&a, ctx),
         Command::Map(a) => crate::map::run(&a, ctx),
         Command::Mappings(a) => crate::mappings::run(&a, ctx),

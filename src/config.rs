@@ -75,6 +75,18 @@ pub struct GenesysConfig {
     pub client_id: Option<String>,
 }
 
+impl From<&GenesysConfig> for genesys::client::ClientConfig {
+    fn from(g: &GenesysConfig) -> Self {
+        genesys::client::ClientConfig {
+            region: g.region.clone(),
+            api_url: g.api_url.clone(),
+            login_url: g.login_url.clone(),
+            client_id: g.client_id.clone(),
+            client_secret_file: g.client_secret_file.clone(),
+        }
+    }
+}
+
 /// `[csv]`: how the export's CSV files are written, when not comma-separated UTF-8.
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields, default)]

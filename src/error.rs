@@ -102,3 +102,45 @@ impl From<crate::diag::SourceDiag> for Error {
         Error::Source(Box::new(d))
     }
 }
+
+/// The Genesys side's errors keep their kind, message and help.
+impl From<genesys::Error> for Error {
+    fn from(e: genesys::Error) -> Self {
+        match e {
+            genesys::Error::Usage { message, help } => Error::Usage { message, help },
+            genesys::Error::Failure { message, help } => Error::Failure { message, help },
+            genesys::Error::Io { path, source } => Error::Io { path, source },
+        }
+    }
+}
+
+impl From<genesys::client::ApiError> for Error {
+    fn from(e: genesys::client::ApiError) -> Self {
+        let help = match e.status {
+            Some(401) | Some(403) => {
+                "check the OAuth client's credentials and its roles (WFM administrator, user search)"
+            }
+            Some(429) => "the org's rate limit was hit repeatedly; run again later",
+            _ => {
+                "Genesys Cloud or the network failed; run the command again (what was read is cached)"
+            }
+        };
+        Error::failure(e.to_string(), Some(help.to_string()))
+    }
+}
+
+/// The emulator's errors as the diagnostics `zd2gc emulate` (and a rehearsal) show.
+impl From<emulator::Error> for Error {
+    fn from(e: emulator::Error) -> Self {
+        match e {
+            emulator::Error::Fixture(_) => Error::usage(
+                e.to_string(),
+                Some("see docs/org-fixture.md for the format".to_string()),
+            ),
+            emulator::Error::Faults(_) | emulator::Error::Refused(_) => {
+                Error::usage(e.to_string(), None)
+            }
+            emulator::Error::Start(_) => Error::failure(e.to_string(), None),
+        }
+    }
+}

@@ -4,16 +4,19 @@
 //! See ARCHITECTURE.md for the pipeline, the code map and the invariants.
 
 pub mod cli;
-pub mod client;
+// The Genesys side lives in its own crates (crates/genesys, crates/emulator); these paths keep
+// `zd2gc::client`, `zd2gc::genesys` and `zd2gc::emulator` for the stages, tests and benches.
+pub use ::emulator;
+pub use ::genesys;
+pub use ::genesys::client;
 pub mod config;
 pub mod crosswalk;
 pub mod db;
 pub mod diag;
-pub mod emulator;
+pub mod emulate;
 pub mod error;
 pub mod exit;
 pub mod extract;
-pub mod genesys;
 pub mod init;
 pub mod lines;
 pub mod load;

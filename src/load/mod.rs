@@ -975,7 +975,7 @@ pub fn status_dir(dir: &Path) -> Result<StatusReport> {
 
 fn client_for(dir: &Path) -> Result<Arc<Client>> {
     let cfg = Config::load(dir)?;
-    Ok(Arc::new(Client::from_config(&cfg)?))
+    Ok(Arc::new(Client::from_config(&(&cfg.genesys).into())?))
 }
 
 impl ConnArgs {

@@ -238,13 +238,15 @@ pub fn ensure_current(
     } else {
         match online {
             OnlineMode::With(c) => OnlineMode::With(c.clone()),
-            OnlineMode::FromConfig => match crate::client::Credentials::resolve(cfg) {
-                Ok(_) => OnlineMode::FromConfig,
-                Err(e) => {
-                    fallback = Some(no_credentials(&e.to_string()));
-                    OnlineMode::Off
+            OnlineMode::FromConfig => {
+                match crate::client::Credentials::resolve(&(&cfg.genesys).into()) {
+                    Ok(_) => OnlineMode::FromConfig,
+                    Err(e) => {
+                        fallback = Some(no_credentials(&e.to_string()));
+                        OnlineMode::Off
+                    }
                 }
-            },
+            }
             OnlineMode::Off => {
                 fallback = Some(no_credentials("no Genesys Cloud credentials"));
                 OnlineMode::Off

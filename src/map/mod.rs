@@ -604,7 +604,7 @@ fn map_inner(
     let client = match &opts.online {
         OnlineMode::Off => None,
         OnlineMode::FromConfig => Some(std::sync::Arc::new(crate::client::Client::from_config(
-            cfg,
+            &(&cfg.genesys).into(),
         )?)),
         OnlineMode::With(c) => Some(c.clone()),
     };

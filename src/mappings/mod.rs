@@ -170,7 +170,9 @@ pub fn pull_dir(dir: &Path, cfg: &Config, opts: &PullOptions) -> Result<PullOutc
                 Some("set GENESYSCLOUD_OAUTHCLIENT_ID and GENESYSCLOUD_OAUTHCLIENT_SECRET (and GENESYSCLOUD_REGION)".into()),
             ));
         }
-        OnlineMode::FromConfig => std::sync::Arc::new(crate::client::Client::from_config(cfg)?),
+        OnlineMode::FromConfig => {
+            std::sync::Arc::new(crate::client::Client::from_config(&(&cfg.genesys).into())?)
+        }
         OnlineMode::With(c) => c.clone(),
     };
     let requests_before = client.calls();

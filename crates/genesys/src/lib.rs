@@ -7,7 +7,11 @@
 //! `ZD2GC_API_URL` and `ZD2GC_LOGIN_URL` win over the region (this is how a rehearsal or a test points
 //! the toolkit at an emulator).
 
+pub mod client;
+pub mod error;
 pub mod model;
+
+pub use error::{Error, Result};
 
 /// Region names of the official SDKs (`PureCloudRegionHosts`) and their domains.
 pub const REGIONS: &[(&str, &str)] = &[

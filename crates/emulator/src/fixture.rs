@@ -3,7 +3,7 @@
 //! concurrent edits and asynchronous operations). A dump is itself a valid fixture, which is how
 //! `--state FILE` saves and restores an emulator.
 
-use crate::genesys::model::{
+use genesys::model::{
     BuAgentScheduleShift, BusinessUnitActivityCode, TimeOffRequestResponse,
     WfmVersionedEntityMetadata,
 };
@@ -208,7 +208,7 @@ pub struct Dump {
     #[serde(default)]
     pub operations: Vec<OperationRecord>,
     #[serde(default)]
-    pub faults: crate::emulator::Faults,
+    pub faults: crate::Faults,
 }
 
 impl Dump {
@@ -353,14 +353,13 @@ pub fn synthetic(spec: SyntheticOrg) -> Fixture {
                             .from_local_datetime(&local)
                             .earliest()
                             .expect("08:00-11:00 exists");
-                        let start = crate::genesys::model::format_instant(
-                            start.with_timezone(&chrono::Utc),
-                        );
+                        let start =
+                            genesys::model::format_instant(start.with_timezone(&chrono::Utc));
                         BuAgentScheduleShift {
                             id: Some(format!("sh-{s}-{a}-{d}")),
                             start_date: start.clone(),
                             length_minutes: 480,
-                            activities: vec![crate::genesys::model::BuAgentScheduleActivity {
+                            activities: vec![genesys::model::BuAgentScheduleActivity {
                                 start_date: start,
                                 length_minutes: 480,
                                 description: "On Queue Work".into(),

@@ -8,15 +8,26 @@
 
 pub mod retry;
 
-use crate::config::Config;
+use crate::Endpoints;
 use crate::error::{Error, Result};
-use crate::genesys::Endpoints;
-use crate::genesys::model;
+use crate::model;
 use retry::{Action, Attempt, CallKind, Policy, Reply};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
+
+/// Where Genesys is and who the client is, as configured (`[genesys]` of zd2gc.toml); the
+/// environment wins over each of these when set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientConfig {
+    pub region: Option<String>,
+    pub api_url: Option<String>,
+    pub login_url: Option<String>,
+    pub client_id: Option<String>,
+    /// A file holding the client secret, readable by its owner only.
+    pub client_secret_file: Option<String>,
+}
 
 /// A value that must never be shown.
 #[derive(Clone, PartialEq, Eq)]
@@ -47,10 +58,9 @@ pub struct Credentials {
 impl Credentials {
     /// From `GENESYSCLOUD_OAUTHCLIENT_ID`/`_SECRET`, else `[genesys] client_id` and
     /// `client_secret_file` (which must be readable by its owner only).
-    pub fn resolve(cfg: &Config) -> Result<Credentials> {
+    pub fn resolve(cfg: &ClientConfig) -> Result<Credentials> {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        let client_id =
-            env("GENESYSCLOUD_OAUTHCLIENT_ID").or_else(|| cfg.genesys.client_id.clone());
+        let client_id = env("GENESYSCLOUD_OAUTHCLIENT_ID").or_else(|| cfg.client_id.clone());
         let Some(client_id) = client_id.filter(|c| !c.trim().is_empty()) else {
             return Err(Error::usage(
                 "no Genesys Cloud client id",
@@ -67,7 +77,6 @@ impl Credentials {
             });
         }
         let Some(file) = cfg
-            .genesys
             .client_secret_file
             .as_deref()
             .filter(|f| !f.trim().is_empty())
@@ -120,11 +129,11 @@ pub fn read_secret_file(path: &std::path::Path) -> Result<String> {
 }
 
 /// Endpoints from the environment, else the configuration (explicit URLs win over the region).
-pub fn endpoints(cfg: &Config) -> Result<Endpoints> {
+pub fn endpoints(cfg: &ClientConfig) -> Result<Endpoints> {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let region = env("GENESYSCLOUD_REGION").or_else(|| cfg.genesys.region.clone());
-    let api = env("ZD2GC_API_URL").or_else(|| cfg.genesys.api_url.clone());
-    let login = env("ZD2GC_LOGIN_URL").or_else(|| cfg.genesys.login_url.clone());
+    let region = env("GENESYSCLOUD_REGION").or_else(|| cfg.region.clone());
+    let api = env("ZD2GC_API_URL").or_else(|| cfg.api_url.clone());
+    let login = env("ZD2GC_LOGIN_URL").or_else(|| cfg.login_url.clone());
     Endpoints::resolve(region.as_deref(), api.as_deref(), login.as_deref()).map_err(|e| {
         Error::usage(
             e.to_string(),
@@ -155,10 +164,10 @@ impl Default for Settings {
 impl Settings {
     /// The settings that gave `cfg`'s client its URLs and credentials, as [`endpoints`] and
     /// [`Credentials::resolve`] choose them.
-    pub fn of(cfg: &Config) -> Settings {
+    pub fn of(cfg: &ClientConfig) -> Settings {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let set = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.trim().is_empty());
-        let g = &cfg.genesys;
+        let g = cfg;
         let region = if env("GENESYSCLOUD_REGION").is_some() {
             Some("GENESYSCLOUD_REGION (environment)")
         } else if set(&g.region) {
@@ -287,21 +296,6 @@ impl ApiError {
             Some(400) if m.contains("does not match the current version") => Refusal::Stale,
             _ => Refusal::Other,
         }
-    }
-}
-
-impl From<ApiError> for Error {
-    fn from(e: ApiError) -> Self {
-        let help = match e.status {
-            Some(401) | Some(403) => {
-                "check the OAuth client's credentials and its roles (WFM administrator, user search)"
-            }
-            Some(429) => "the org's rate limit was hit repeatedly; run again later",
-            _ => {
-                "Genesys Cloud or the network failed; run the command again (what was read is cached)"
-            }
-        };
-        Error::failure(e.to_string(), Some(help.to_string()))
     }
 }
 
@@ -478,7 +472,7 @@ impl Client {
     }
 
     /// Endpoints and credentials from the environment and the configuration.
-    pub fn from_config(cfg: &Config) -> Result<Client> {
+    pub fn from_config(cfg: &ClientConfig) -> Result<Client> {
         let mut c = Client::new(endpoints(cfg)?, Credentials::resolve(cfg)?)?;
         c.settings = Settings::of(cfg);
         Ok(c)

@@ -9,11 +9,11 @@
 
 use super::admin;
 use super::state::{ApiError, State};
-use crate::genesys::model as m;
 use axum::body::Body;
 use axum::extract::connect_info::{ConnectInfo, Connected};
 use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use axum::serve::IncomingStream;
+use genesys::model as m;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};

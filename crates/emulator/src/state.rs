@@ -16,8 +16,8 @@ use super::fixture::{
     Actor, ConcurrentEdit, Dump, Fixture, FixtureAgentSchedule, FixtureBusinessUnit,
     FixtureManagementUnit, FixtureSchedule, FixtureTrade, FixtureUser, OperationRecord, OrgInfo,
 };
-use crate::genesys::model::{self as m, InstantError, format_instant, parse_instant};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
+use genesys::model::{self as m, InstantError, format_instant, parse_instant};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Instant;
 

@@ -3,9 +3,9 @@
 //! the statuses an admin may set, versions.
 
 use super::{ApiError, State, local_midnight, metadata, reference};
-use crate::emulator::fixture::FixtureTimeOff;
-use crate::genesys::model::{self as m, format_instant, parse_instant};
+use crate::fixture::FixtureTimeOff;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use genesys::model::{self as m, format_instant, parse_instant};
 
 /// The longest date range a query may ask for without `statuses == ["Pending"]`.
 pub const QUERY_MAX_DAYS: i64 = 33;
