@@ -170,25 +170,11 @@ fn paris_cutover_in_every_line_end_style_matches_the_reference_pipeline() {
     }
 }
 
-/// A small seeded generator (splitmix64), so the export is not one the samples' author wrote.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// Agents of the sample org (so they map), shifts around the DST nights of Paris and Chicago with
 /// overlaps, repeated shift and trade ids, quoted line ends in the agents file, a BOM on some files.
 fn random_export(seed: u64, dir: &Path) {
-    let mut r = Rng(seed);
+    // A small seeded generator, so the export is not one the samples' author wrote.
+    let mut r = zd2gc::testdata::SplitMix(seed);
     let agents = [
         ("381447001", "Paris", ""),
         ("381447002", "Paris", ""),

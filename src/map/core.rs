@@ -1,129 +1,16 @@
-//! The pure core of `map`: which zone applies to a row, what a time value means under the DST
-//! policy, which week a shift belongs to, and a shift's activities. No I/O here; everything is a
-//! plain function with unit and property tests.
+//! The pure core of `map`: which week a shift belongs to, a shift's activities, and the stable row
+//! hash. Which zone applies and what a time value means under the DST policy are the time
+//! module's ([`crate::timeval::zone`], [`crate::timeval::dst`]). No I/O here; everything is a plain
+//! function with unit and property tests.
 //!
 //! Invariants:
-//! - a local wall-clock value is resolved only with the zone of its row (row → agent → location →
-//!   default); an ambiguous value is mapped only under an explicit `earlier`/`later` policy, a
-//!   nonexistent one never;
-//! - lengths are differences of instants (a shift across a DST night is an hour shorter or longer
-//!   than its wall-clock difference);
 //! - a week id is the start instant's local date in the business unit's zone, moved back to the
 //!   unit's first day of week (an overnight shift belongs to the week of its start);
 //! - activities cover their shift exactly: the tasks, plus the default activity in every gap.
 
-use crate::config::DstPolicy;
-use crate::timeval::{self, Resolved, TimeVal};
+use crate::timeval;
 use chrono::{Datelike, NaiveDate, Weekday};
 use chrono_tz::Tz;
-
-/// Where a row's zone came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ZoneSource {
-    Row,
-    Agent,
-    Location,
-    Default,
-}
-
-/// The zone chain of one row: the first name given wins, even when it is not a valid zone (a bad
-/// name is an error to report, never silently skipped for the next one).
-pub fn zone_name<'a>(
-    row: Option<&'a str>,
-    agent: Option<&'a str>,
-    location: Option<&'a str>,
-    default: Option<&'a str>,
-) -> Option<(&'a str, ZoneSource)> {
-    let nz = |s: Option<&'a str>| s.map(str::trim).filter(|s| !s.is_empty());
-    nz(row)
-        .map(|z| (z, ZoneSource::Row))
-        .or_else(|| nz(agent).map(|z| (z, ZoneSource::Agent)))
-        .or_else(|| nz(location).map(|z| (z, ZoneSource::Location)))
-        .or_else(|| nz(default).map(|z| (z, ZoneSource::Default)))
-}
-
-/// Parses each distinct zone name once, and caches UTC offsets per zone and hour.
-#[derive(Default)]
-pub struct ZoneCache {
-    zones: rustc_hash::FxHashMap<String, Option<Tz>>,
-    pub offsets: timeval::OffsetCache,
-}
-
-impl ZoneCache {
-    pub fn get(&mut self, name: &str) -> Option<Tz> {
-        if let Some(z) = self.zones.get(name) {
-            return *z;
-        }
-        let z = name.parse::<Tz>().ok();
-        self.zones.insert(name.to_string(), z);
-        z
-    }
-}
-
-/// Why a time value could not be turned into an instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeIssue {
-    /// A local value and no zone applies.
-    NoZone,
-    /// The zone name is not in the tz database.
-    UnknownZone,
-    /// Happened twice and the policy is `reject`: both candidates.
-    Ambiguous(i64, i64),
-    /// Never happened (spring-forward gap).
-    Nonexistent,
-}
-
-/// An instant, and whether a DST policy chose it (the chosen instant and the other candidate).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Instant {
-    pub utc: i64,
-    /// `Some((earlier, later))` when the value was ambiguous and the policy picked one.
-    pub chosen_from: Option<(i64, i64)>,
-}
-
-/// Resolve a value to UTC seconds: absolute forms as they are, local forms in `tz` under `policy`.
-pub fn resolve_value(
-    v: TimeVal,
-    tz: Result<Tz, TimeIssue>,
-    policy: DstPolicy,
-) -> Result<Instant, TimeIssue> {
-    resolve_value_with(v, tz, policy, timeval::resolve)
-}
-
-/// [`resolve_value`] with the local-time resolution given (e.g. [`timeval::OffsetCache::resolve`],
-/// which returns the same as [`timeval::resolve`], faster).
-pub fn resolve_value_with(
-    v: TimeVal,
-    tz: Result<Tz, TimeIssue>,
-    policy: DstPolicy,
-    resolve: impl FnOnce(Tz, i64) -> Resolved,
-) -> Result<Instant, TimeIssue> {
-    if !v.is_local() {
-        return Ok(Instant {
-            utc: v.secs,
-            chosen_from: None,
-        });
-    }
-    let tz = tz?;
-    match resolve(tz, v.secs) {
-        Resolved::Single(utc) => Ok(Instant {
-            utc,
-            chosen_from: None,
-        }),
-        Resolved::Ambiguous(a, b) => match policy {
-            DstPolicy::Reject => Err(TimeIssue::Ambiguous(a, b)),
-            DstPolicy::Earlier => Ok(Instant {
-                utc: a,
-                chosen_from: Some((a, b)),
-            }),
-            DstPolicy::Later => Ok(Instant {
-                utc: b,
-                chosen_from: Some((a, b)),
-            }),
-        },
-        Resolved::Nonexistent => Err(TimeIssue::Nonexistent),
-    }
-}
 
 /// The week id of a shift starting at `start_utc` in a business unit: the local date of the start
 /// in the unit's zone, moved back to the unit's first day of week.
@@ -332,7 +219,9 @@ impl RowHasher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeval::parse_local;
+    use crate::config::DstPolicy;
+    use crate::timeval::TimeVal;
+    use crate::timeval::dst::resolve_value;
     use proptest::prelude::*;
 
     fn paris() -> Tz {
@@ -340,9 +229,6 @@ mod tests {
     }
     fn utc(s: &str) -> i64 {
         crate::timeval::parse_rfc3339(s).unwrap().secs
-    }
-    fn local(s: &str) -> TimeVal {
-        parse_local(s).unwrap()
     }
 
     fn content<'a>(acts: &'a str, agent: &'a str, exported: &'a str) -> RowContent<'a> {
@@ -405,70 +291,6 @@ mod tests {
         for v in &variants {
             assert!(seen.insert(row_hash(v)), "{v:?} collides");
         }
-    }
-
-    #[test]
-    fn zone_chain_first_given_wins() {
-        assert_eq!(
-            zone_name(None, Some(" "), Some("Europe/Paris"), Some("UTC")),
-            Some(("Europe/Paris", ZoneSource::Location))
-        );
-        assert_eq!(
-            zone_name(Some("Bad/Zone"), Some("UTC"), None, None),
-            Some(("Bad/Zone", ZoneSource::Row))
-        );
-        assert_eq!(zone_name(None, None, None, None), None);
-    }
-
-    #[test]
-    fn dst_policy_is_explicit() {
-        let amb = local("2026-10-25 02:30");
-        assert_eq!(
-            resolve_value(amb, Ok(paris()), DstPolicy::Reject),
-            Err(TimeIssue::Ambiguous(
-                utc("2026-10-25T00:30:00Z"),
-                utc("2026-10-25T01:30:00Z")
-            ))
-        );
-        let e = resolve_value(amb, Ok(paris()), DstPolicy::Earlier).unwrap();
-        assert_eq!(e.utc, utc("2026-10-25T00:30:00Z"));
-        assert!(e.chosen_from.is_some());
-        let l = resolve_value(amb, Ok(paris()), DstPolicy::Later).unwrap();
-        assert_eq!(l.utc, utc("2026-10-25T01:30:00Z"));
-        for p in [DstPolicy::Reject, DstPolicy::Earlier, DstPolicy::Later] {
-            assert_eq!(
-                resolve_value(local("2026-03-29 02:15"), Ok(paris()), p),
-                Err(TimeIssue::Nonexistent)
-            );
-        }
-        assert_eq!(
-            resolve_value(
-                local("2026-03-29 12:00"),
-                Err(TimeIssue::NoZone),
-                DstPolicy::Later
-            ),
-            Err(TimeIssue::NoZone)
-        );
-        // Absolute forms need no zone.
-        let abs = crate::timeval::parse_rfc3339("2026-10-25T02:30:00+01:00").unwrap();
-        assert_eq!(
-            resolve_value(abs, Err(TimeIssue::NoZone), DstPolicy::Reject)
-                .unwrap()
-                .utc,
-            utc("2026-10-25T01:30:00Z")
-        );
-    }
-
-    #[test]
-    fn overnight_dst_shift_lengths_come_from_instants() {
-        // Saturday 22:00 → Sunday 06:00 across the autumn change: 9 hours, not 8.
-        let s = resolve_value(local("2026-10-24 22:00"), Ok(paris()), DstPolicy::Reject).unwrap();
-        let e = resolve_value(local("2026-10-25 06:00"), Ok(paris()), DstPolicy::Reject).unwrap();
-        assert_eq!((e.utc - s.utc) / 60, 540);
-        // And across the spring change: 7 hours.
-        let s = resolve_value(local("2026-03-28 22:00"), Ok(paris()), DstPolicy::Reject).unwrap();
-        let e = resolve_value(local("2026-03-29 06:00"), Ok(paris()), DstPolicy::Reject).unwrap();
-        assert_eq!((e.utc - s.utc) / 60, 420);
     }
 
     #[test]
@@ -555,28 +377,6 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
-
-        /// For every zone and every local minute of 2024–2027 that is neither ambiguous nor
-        /// nonexistent, local → UTC → local round-trips (sampled).
-        #[test]
-        fn local_utc_local_round_trips(zi in 0..chrono_tz::TZ_VARIANTS.len(),
-                                       minute in 0i64..(4 * 366 * 24 * 60)) {
-            let tz = zones()[zi];
-            let base = timeval::days_from_civil(2024, 1, 1) * 86_400;
-            let naive = base + minute * 60;
-            prop_assume!(naive < timeval::days_from_civil(2028, 1, 1) * 86_400);
-            let v = TimeVal { secs: naive, fmt: timeval::fmt::LOCAL };
-            match resolve_value(v, Ok(tz), DstPolicy::Reject) {
-                Ok(i) => prop_assert_eq!(timeval::to_local(tz, i.utc), naive),
-                Err(TimeIssue::Ambiguous(a, b)) => {
-                    prop_assert!(a < b);
-                    prop_assert_eq!(timeval::to_local(tz, a), naive);
-                    prop_assert_eq!(timeval::to_local(tz, b), naive);
-                }
-                Err(TimeIssue::Nonexistent) => {}
-                Err(e) => prop_assert!(false, "unexpected {:?}", e),
-            }
-        }
 
         /// A shift's length is the difference of its instants, and its activities cover it exactly.
         #[test]

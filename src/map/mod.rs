@@ -32,11 +32,13 @@ use crate::cli::Ctx;
 use crate::config::{Config, DstPolicy, Severity};
 use crate::error::{Error, Result};
 use crate::exit::Exit;
-use crate::timeval::{self, TimeVal, fmt};
+use crate::timeval::dst::{self, TimeIssue};
+use crate::timeval::zone::{Zones, zone_name};
+use crate::timeval::{self, TimeVal};
 use agents::{AgentIssue, AgentRes, ExportAgent};
 use chrono::Weekday;
 use chrono_tz::Tz;
-use core::{TaskIn, TimeIssue, ZoneCache};
+use core::TaskIn;
 use rusqlite::{Connection, OptionalExtension, params};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -701,7 +703,7 @@ fn map_inner(
         out.online_cache_hits = on.hits;
     }
 
-    let mut zones = ZoneCache::default();
+    let mut zones = Zones::default();
     let default_tz = cfg.default_timezone.clone();
     let loc_tz: HashMap<&str, String> = tables
         .locations
@@ -1514,7 +1516,7 @@ fn read_groups(
 /// more to do).
 fn map_groups<'a>(
     sh: &Shared<'a>,
-    zones: &mut ZoneCache,
+    zones: &mut Zones,
     hash_here: bool,
     mut kinds: Kinds,
     from_reader: std::sync::mpsc::Receiver<RawBatch>,
@@ -1676,7 +1678,7 @@ fn resolve_field(
     sink: &mut Vec<Finding>,
     offsets: &mut timeval::OffsetCache,
 ) -> std::result::Result<i64, TimeIssue> {
-    let r = core::resolve_value_with(v, tz, policy, |tz, n| offsets.resolve(tz, n));
+    let r = dst::resolve_value_with(v, tz, policy, |tz, n| offsets.resolve(tz, n));
     let mk =
         |rule: &'static str, severity, cands: Vec<String>, message: String, help: &str| Finding {
             rule,
@@ -1748,7 +1750,7 @@ fn map_shift<'a>(
     sh: &Shared<'a>,
     group: &[ShiftRow],
     tasks: &[TaskRow],
-    zones: &mut ZoneCache,
+    zones: &mut Zones,
     kinds: &mut Kinds,
     sink: &mut Vec<Finding>,
 ) -> Desired<'a> {
@@ -1773,16 +1775,13 @@ fn map_shift<'a>(
         None => {}
     }
     // Zone chain: row → agent → location → default.
-    let zone = core::zone_name(
+    let zone = zone_name(
         s.timezone.as_deref(),
         agent.and_then(|a| a.tz.as_deref()),
         agent.and_then(|a| a.location_tz.as_deref()),
         sh.default_tz,
     );
-    let tz: std::result::Result<Tz, TimeIssue> = match zone {
-        None => Err(TimeIssue::NoZone),
-        Some((name, _)) => zones.get(name).ok_or(TimeIssue::UnknownZone),
-    };
+    let tz = zones.tz_named(zone.map(|z| z.0));
     let tz_name = zone.map(|z| z.0);
     let file = sh.files.get(&s.file_id);
     let sv = TimeVal {
@@ -1801,7 +1800,7 @@ fn map_shift<'a>(
         file,
         s.line,
         &s.shift_id,
-        local_field(sv, "start"),
+        sv.column(true),
         sink,
         &mut zones.offsets,
     );
@@ -1813,7 +1812,7 @@ fn map_shift<'a>(
         file,
         s.line,
         &s.shift_id,
-        local_field(ev, "end"),
+        ev.column(false),
         sink,
         &mut zones.offsets,
     );
@@ -1837,7 +1836,7 @@ fn map_shift<'a>(
             tf,
             t.line,
             rid,
-            local_field(a, "start"),
+            a.column(true),
             sink,
             &mut zones.offsets,
         );
@@ -1849,7 +1848,7 @@ fn map_shift<'a>(
             tf,
             t.line,
             rid,
-            local_field(b, "end"),
+            b.column(false),
             sink,
             &mut zones.offsets,
         );
@@ -2055,17 +2054,6 @@ fn content_hash(d: &Desired<'_>, exported_agent_id: &str) -> i64 {
         activities: &d.activities,
         held_back_reason: d.held_back,
     })
-}
-
-fn local_field(v: TimeVal, which: &'static str) -> &'static str {
-    match (v.fmt & fmt::KIND_MASK, which) {
-        (fmt::LOCAL, "start") => "start_local",
-        (fmt::LOCAL, _) => "end_local",
-        (fmt::UNIX, "start") => "startTime",
-        (fmt::UNIX, _) => "endTime",
-        (_, "start") => "start",
-        _ => "end",
-    }
 }
 
 fn issue_reason(e: TimeIssue) -> &'static str {

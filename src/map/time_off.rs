@@ -8,9 +8,11 @@
 //! are resolved in the row's zone (row → agent → location → default) under the DST policy, and a
 //! request longer than a day has one start per local day, each resolved the same way.
 
-use super::core::{self, TimeIssue, ZoneCache};
+use super::core;
 use super::{AgentCtx, BuInfo, Finding, resolve_field};
 use crate::config::Config;
+use crate::timeval::dst::TimeIssue;
+use crate::timeval::zone::{Zones, zone_name};
 use crate::timeval::{self, Resolved, TimeVal, fmt};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -264,7 +266,7 @@ pub(super) type ShiftsOf<'a> =
 pub(super) fn map_all(
     ctx: &Ctx<'_>,
     rows: &[Row],
-    zones: &mut ZoneCache,
+    zones: &mut Zones,
     shifts_of: &mut ShiftsOf<'_>,
 ) -> crate::error::Result<Mapped> {
     let mut out = Mapped::default();
@@ -332,16 +334,13 @@ pub(super) fn map_all(
         };
 
         // The zone of local values (and of the dates of absolute full-day times).
-        let zone = core::zone_name(
+        let zone = zone_name(
             r.timezone.as_deref(),
             agent.and_then(|a| a.tz.as_deref()),
             agent.and_then(|a| a.location_tz.as_deref()),
             ctx.default_tz,
         );
-        let tz: Result<Tz, TimeIssue> = match zone {
-            None => Err(TimeIssue::NoZone),
-            Some((name, _)) => zones.get(name).ok_or(TimeIssue::UnknownZone),
-        };
+        let tz = zones.tz_named(zone.map(|z| z.0));
         let tz_name = zone.map(|z| z.0);
         let sv = r.start_val();
         let ev = r.end_val();
@@ -445,7 +444,7 @@ pub(super) fn map_all(
                 file,
                 r.line,
                 &r.id,
-                super::local_field(sv, "start"),
+                sv.column(true),
                 &mut sink,
                 &mut zones.offsets,
             );
@@ -457,7 +456,7 @@ pub(super) fn map_all(
                 file,
                 r.line,
                 &r.id,
-                super::local_field(ev, "end"),
+                ev.column(false),
                 &mut sink,
                 &mut zones.offsets,
             );
@@ -523,18 +522,11 @@ pub(super) fn map_all(
                 ctx,
                 r,
                 "sub-minute-time",
-                Some(super::local_field(
-                    if sv.has_sub_minute() || sv.secs % 60 != 0 {
-                        sv
-                    } else {
-                        ev
-                    },
-                    if sv.has_sub_minute() || sv.secs % 60 != 0 {
-                        "start"
-                    } else {
-                        "end"
-                    },
-                )),
+                Some(if sv.has_sub_minute() || sv.secs % 60 != 0 {
+                    sv.column(true)
+                } else {
+                    ev.column(false)
+                }),
                 Some(timeval::render(if sv.has_sub_minute() || sv.secs % 60 != 0 {
                     sv
                 } else {
@@ -730,7 +722,7 @@ fn end_before(ctx: &Ctx<'_>, r: &Row, sv: TimeVal, ev: TimeVal) -> Finding {
     let field = if r.dates {
         "end_date"
     } else {
-        super::local_field(ev, "end")
+        ev.column(false)
     };
     let value = if r.dates {
         timeval::date_string(date_of(ev.secs - 86_400))

@@ -2,11 +2,11 @@
 //! `map` can make: `unmapped-agent`, `ambiguous-agent-mapping` and `unmapped-activity` (read from
 //! `map_findings`, one per agent / per task as map records them).
 
-use super::zones::ZoneSel;
 use super::{AgentInfo, Env};
 use crate::config::Severity;
 use crate::error::Result;
 use crate::report::Finding;
+use crate::timeval::zone::{ZoneSel, zone_name};
 use rusqlite::Connection;
 use std::collections::HashMap;
 
@@ -52,19 +52,18 @@ pub fn check_agents(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
         if env.agents.contains_key(&id) {
             continue;
         }
-        let zone = match own {
-            ZoneSel::Missing => {
-                let loc = location
-                    .as_deref()
-                    .and_then(|l| env.location_tz.get(l.trim()))
-                    .cloned();
-                match env.zones.sel(loc.as_deref()) {
-                    ZoneSel::Missing => env.default_zone,
-                    z => z,
-                }
-            }
-            z => z,
-        };
+        // The agent's part of the zone chain: agent → location → default.
+        let loc = location
+            .as_deref()
+            .and_then(|l| env.location_tz.get(l.trim()))
+            .cloned();
+        let name = zone_name(
+            None,
+            tz.as_deref(),
+            loc.as_deref(),
+            env.cfg.default_timezone.as_deref(),
+        );
+        let zone = env.zones.sel(name.map(|z| z.0));
         env.agents.insert(
             id,
             AgentInfo {

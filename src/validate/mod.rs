@@ -22,18 +22,17 @@ pub mod record;
 pub mod rows;
 pub mod shifts;
 pub mod trades;
-pub mod zones;
 
 use crate::cli::Ctx;
 use crate::config::{Config, Severity};
 use crate::error::{Error, Result};
 use crate::exit::Exit;
 use crate::report::{self, Finding, Input, Policy, Report};
+use crate::timeval::zone::{ZoneSel, Zones};
 pub use record::{ValidationSummary, last_validation};
 use rusqlite::{Connection, OptionalExtension};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use zones::{ZoneSel, Zones};
 
 /// Pre-flight validation report (terminal, HTML, JSON).
 ///
@@ -118,7 +117,7 @@ impl Sink<'_> {
 #[derive(Debug, Clone)]
 pub struct AgentInfo {
     /// The agent's zone (agent, else location, else default).
-    pub zone: ZoneSel,
+    pub(crate) zone: ZoneSel,
     pub deactivated: bool,
     pub file_id: i64,
     pub line: i64,
@@ -129,8 +128,8 @@ pub struct Env<'a> {
     pub cfg: &'a Config,
     pub files: HashMap<i64, String>,
     pub agents: HashMap<String, AgentInfo>,
-    pub zones: Zones,
-    pub default_zone: ZoneSel,
+    pub(crate) zones: Zones,
+    pub(crate) default_zone: ZoneSel,
     /// Location name → zone name (mappings/locations.csv).
     pub location_tz: HashMap<String, String>,
     /// When the export was staged (UTC seconds): "future" shifts start after it.
@@ -176,7 +175,7 @@ impl<'a> Env<'a> {
     }
 
     /// The zone of a row: its own zone name when written, else the agent's chain, else the default.
-    pub fn row_zone(&mut self, row_tz: Option<&str>, agent_id: &str) -> ZoneSel {
+    pub(crate) fn row_zone(&mut self, row_tz: Option<&str>, agent_id: &str) -> ZoneSel {
         match self.zones.sel(row_tz) {
             ZoneSel::Missing => self
                 .agents
@@ -186,7 +185,7 @@ impl<'a> Env<'a> {
         }
     }
 
-    pub fn zone_name(&self, z: ZoneSel) -> Option<String> {
+    pub(crate) fn zone_name(&self, z: ZoneSel) -> Option<String> {
         match z {
             ZoneSel::Zone(i) => Some(self.zones.name(i).to_string()),
             _ => None,

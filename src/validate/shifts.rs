@@ -18,11 +18,11 @@
 //! (`parent_id`) replaces its parent for the overlap check.
 
 use super::Env;
-use super::zones::ZoneSel;
 use crate::config::{DstPolicy, Severity};
 use crate::error::Result;
 use crate::report::{Finding, week_of};
-use crate::timeval::{self, Resolved, TimeVal, fmt};
+use crate::timeval::zone::ZoneSel;
+use crate::timeval::{self, Resolved, TimeVal};
 use rusqlite::{Connection, Row};
 use std::collections::HashMap;
 
@@ -122,18 +122,6 @@ pub(crate) fn check_time(env: &mut Env<'_>, zone: ZoneSel, v: TimeVal, at: &At<'
 fn hh_mm(naive: i64) -> String {
     let s = naive.rem_euclid(86400);
     format!("{:02}:{:02}", s / 3600, s % 3600 / 60)
-}
-
-/// The column name a value was written in.
-pub(crate) fn field_name(v: TimeVal, start: bool) -> &'static str {
-    match (v.fmt & fmt::KIND_MASK, start) {
-        (fmt::LOCAL, true) => "start_local",
-        (fmt::LOCAL, false) => "end_local",
-        (fmt::UNIX, true) => "startTime",
-        (fmt::UNIX, false) => "endTime",
-        (_, true) => "start",
-        (_, false) => "end",
-    }
 }
 
 fn split(f: i64) -> (u8, u8) {
@@ -822,7 +810,7 @@ fn row_zone(env: &mut Env<'_>, s: &Shift, any_local: bool, week: Option<i64>) ->
                 s.agent
             ),
         );
-        f.field = Some(field_name(sv, true).into());
+        f.field = Some(sv.column(true).into());
         f.value = Some(timeval::render(sv));
         f.help = "set `default_timezone` in zd2gc.toml, a zone for the agent's location in mappings/locations.csv, or the row's `timezone`".into();
         f.week = week;
@@ -872,7 +860,7 @@ fn shift_rules(env: &mut Env<'_>, s: &Shift) -> Resolved2 {
             file_id: s.file_id,
             line: s.line,
             record: &s.id,
-            field: field_name(sv, true),
+            field: sv.column(true),
             week: Some(week),
         },
     );
@@ -884,7 +872,7 @@ fn shift_rules(env: &mut Env<'_>, s: &Shift) -> Resolved2 {
             file_id: s.file_id,
             line: s.line,
             record: &s.id,
-            field: field_name(ev, false),
+            field: ev.column(false),
             week: Some(week),
         },
     );
@@ -902,7 +890,7 @@ fn shift_rules(env: &mut Env<'_>, s: &Shift) -> Resolved2 {
             &s.id,
             format!("`{t}` has seconds: Genesys schedules in whole minutes"),
         );
-        f.field = Some(field_name(v, start).into());
+        f.field = Some(v.column(start).into());
         f.value = Some(t.to_string());
         f.help = "round the time to the minute in the export".into();
         f.week = Some(week);
@@ -921,7 +909,7 @@ fn shift_rules(env: &mut Env<'_>, s: &Shift) -> Resolved2 {
                     s.id
                 ),
             );
-            f.field = Some(field_name(ev, false).into());
+            f.field = Some(ev.column(false).into());
             f.value = Some(end_text.to_string());
             f.help = "correct the end time (an overnight shift ends on the next day's date)".into();
             f.week = Some(week);
@@ -942,7 +930,7 @@ fn shift_rules(env: &mut Env<'_>, s: &Shift) -> Resolved2 {
                         env.cfg.max_shift_hours
                     ),
                 );
-                f.field = Some(field_name(ev, false).into());
+                f.field = Some(ev.column(false).into());
                 f.value = Some(end_text.to_string());
                 f.help = "check the end date; if such shifts are real, raise `max_shift_hours` in zd2gc.toml".into();
                 f.week = Some(week);
@@ -983,7 +971,7 @@ fn shift_rules(env: &mut Env<'_>, s: &Shift) -> Resolved2 {
                     ),
                 );
                 f.severity = Severity::Info;
-                f.field = Some(field_name(ev, false).into());
+                f.field = Some(ev.column(false).into());
                 f.value = Some(end_text.to_string());
                 f.timezone = env.zone_name(zone);
                 f.help = "nothing to do if the real length is meant (pay and adherence follow it)"
@@ -1031,7 +1019,7 @@ fn task_rules(env: &mut Env<'_>, t: &TaskBuf, shift_id: &str, sh: &Resolved2) {
             file_id: t.file_id,
             line: t.line,
             record,
-            field: field_name(tv, true),
+            field: tv.column(true),
             week,
         },
     );
@@ -1043,7 +1031,7 @@ fn task_rules(env: &mut Env<'_>, t: &TaskBuf, shift_id: &str, sh: &Resolved2) {
             file_id: t.file_id,
             line: t.line,
             record,
-            field: field_name(uv, false),
+            field: uv.column(false),
             week,
         },
     );
@@ -1064,7 +1052,7 @@ fn task_rules(env: &mut Env<'_>, t: &TaskBuf, shift_id: &str, sh: &Resolved2) {
                 timeval::render(v)
             ),
         );
-        f.field = Some(field_name(v, start).into());
+        f.field = Some(v.column(start).into());
         f.value = Some(timeval::render(v));
         f.help = "round the time to the minute in the export".into();
         env.sink.push(f);
@@ -1087,7 +1075,7 @@ fn task_rules(env: &mut Env<'_>, t: &TaskBuf, shift_id: &str, sh: &Resolved2) {
                 Txt(sh.ev, sh.end_raw.as_deref())
             ),
         );
-        f.field = Some(field_name(v, start).into());
+        f.field = Some(v.column(start).into());
         f.value = Some(timeval::render(v));
         f.timezone = env.zone_name(sh.zone);
         f.help = "correct the task's or the shift's times in the export".into();
@@ -1191,7 +1179,7 @@ pub fn check_overlaps(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
             draft: published == Some(0),
             sv,
             ev,
-            field: field_name(sv, true),
+            field: sv.column(true),
         });
     }
     Ok(())

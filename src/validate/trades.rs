@@ -7,11 +7,11 @@
 
 use super::Env;
 use super::shifts::{At, check_time};
-use super::zones::ZoneSel;
 use crate::config::{PendingTradePolicy, Severity};
 use crate::error::Result;
 use crate::report::Finding;
 use crate::timeval;
+use crate::timeval::zone::ZoneSel;
 use rusqlite::{Connection, OptionalExtension};
 
 const COLS: [&str; 14] = [

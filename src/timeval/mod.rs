@@ -3,6 +3,13 @@
 //! Invariant: a local wall-clock value is kept exactly as written, next to its zone, until `map`
 //! resolves it; resolution reports `Ambiguous` (both candidates) and `Nonexistent` explicitly and never
 //! picks one silently. Every instant the toolkit stores is UTC seconds since the Unix epoch.
+//!
+//! The time module: this file (values as written, their resolution in a zone, the offset cache),
+//! [`zone`] (which zone applies to a row: the zone chain, and the zone cache) and [`dst`] (the DST
+//! policy). `map` and `validate` both use these; neither resolves time on its own.
+
+pub(crate) mod dst;
+pub(crate) mod zone;
 
 use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -37,6 +44,18 @@ pub struct TimeVal {
 impl TimeVal {
     pub fn is_local(self) -> bool {
         self.fmt & fmt::KIND_MASK == fmt::LOCAL
+    }
+    /// The export column a start (`start`) or end value of this form is written in: `start_local`
+    /// / `end_local`, `startTime` / `endTime` (Unix seconds), else `start` / `end`.
+    pub(crate) fn column(self, start: bool) -> &'static str {
+        match (self.fmt & fmt::KIND_MASK, start) {
+            (fmt::LOCAL, true) => "start_local",
+            (fmt::LOCAL, false) => "end_local",
+            (fmt::UNIX, true) => "startTime",
+            (fmt::UNIX, false) => "endTime",
+            (_, true) => "start",
+            (_, false) => "end",
+        }
     }
     /// Non-zero seconds: Genesys schedules in whole minutes.
     pub fn has_sub_minute(self) -> bool {
