@@ -5,8 +5,8 @@
 //! `zd2gc.toml` (default: Paris zone, default activity) and a `mappings/` folder whose files replace
 //! the shared `tests/fixtures/validate/mappings/` ones, and `expected.json`: the findings as
 //! `{rule, file, line, record_id, field}` (optionally `severity`, `timezone`, `candidates`, `value`,
-//! compared when given). Every finding of the run must be listed: a near-miss case lists none.
-//! Adding a case needs no Rust code.
+//! `message`, `help`, compared when given). Every finding of the run must be listed: a near-miss
+//! case lists none. Adding a case needs no Rust code.
 
 use crate::common::{root, zd2gc};
 use serde_json::Value;
@@ -135,7 +135,14 @@ fn rule_fixtures() {
         for e in &exp {
             let k = key(e);
             let a = actual.iter().find(|a| key(a) == k).unwrap();
-            for attr in ["severity", "timezone", "candidates", "value"] {
+            for attr in [
+                "severity",
+                "timezone",
+                "candidates",
+                "value",
+                "message",
+                "help",
+            ] {
                 if let Some(ev) = e.get(attr)
                     && a.get(attr) != Some(ev)
                 {

@@ -1661,8 +1661,12 @@ struct Desired<'a> {
     hash: i64,
 }
 
-const DST_HELP_AMBIGUOUS: &str = "set `dst_ambiguous = \"earlier\"` or `\"later\"` in zd2gc.toml after checking which one is meant, or write the time with an offset in the export";
-const DST_HELP_GAP: &str = "this wall-clock time never happened in that zone; correct the export (the shift most likely starts an hour later)";
+const DST_HELP_GAP: &str = "this wall-clock time never happened in that zone (the clocks jumped over it): correct the row, e.g. to 03:00 or 01:59";
+
+fn hh_mm(naive: i64) -> String {
+    let s = naive.rem_euclid(86400);
+    format!("{:02}:{:02}", s / 3600, s % 3600 / 60)
+}
 
 /// Resolve one value of a row; push a finding for a DST problem.
 #[allow(clippy::too_many_arguments)]
@@ -1680,7 +1684,7 @@ fn resolve_field(
 ) -> std::result::Result<i64, TimeIssue> {
     let r = dst::resolve_value_with(v, tz, policy, |tz, n| offsets.resolve(tz, n));
     let mk =
-        |rule: &'static str, severity, cands: Vec<String>, message: String, help: &str| Finding {
+        |rule: &'static str, severity, cands: Vec<String>, message: String, help: String| Finding {
             rule,
             severity,
             file: file.cloned(),
@@ -1691,7 +1695,7 @@ fn resolve_field(
             timezone: tz_name.map(str::to_string),
             candidates: cands,
             message,
-            help: help.to_string(),
+            help,
         };
     match r {
         Ok(i) => {
@@ -1701,13 +1705,13 @@ fn resolve_field(
                     Severity::Warning,
                     vec![timeval::utc_string(a), timeval::utc_string(b)],
                     format!(
-                        "`{}` happened twice in {}; the policy `{}` chose {}",
+                        "`{}` happened twice in {}; the policy `dst_ambiguous = \"{}\"` chose {}",
                         timeval::render(v),
                         tz_name.unwrap_or("?"),
                         policy.as_str(),
                         timeval::utc_string(i.utc)
                     ),
-                    "check that the chosen instant is the one meant",
+                    "check that the chosen instant is the one meant".to_string(),
                 ));
             }
             Ok(i.utc)
@@ -1718,13 +1722,17 @@ fn resolve_field(
                 Severity::Error,
                 vec![timeval::utc_string(a), timeval::utc_string(b)],
                 format!(
-                    "`{}` happened twice in {} ({} and {}); the record is held back",
+                    "`{}` happened twice in {} (at {} and at {}): the instant is ambiguous",
                     timeval::render(v),
                     tz_name.unwrap_or("?"),
                     timeval::utc_string(a),
                     timeval::utc_string(b)
                 ),
-                DST_HELP_AMBIGUOUS,
+                format!(
+                    "set `dst_ambiguous = \"earlier\"` or `\"later\"` in zd2gc.toml after checking which is meant, or correct the row to {} / {}",
+                    hh_mm(v.secs - 3600),
+                    hh_mm(v.secs + 3600)
+                ),
             ));
             Err(TimeIssue::Ambiguous(a, b))
         }
@@ -1734,11 +1742,11 @@ fn resolve_field(
                 Severity::Error,
                 vec![],
                 format!(
-                    "`{}` never happened in {} (the clocks skipped it); the record is held back",
+                    "`{}` never happened in {} (spring-forward gap)",
                     timeval::render(v),
                     tz_name.unwrap_or("?")
                 ),
-                DST_HELP_GAP,
+                DST_HELP_GAP.to_string(),
             ));
             Err(TimeIssue::Nonexistent)
         }
