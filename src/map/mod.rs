@@ -1603,8 +1603,8 @@ struct FindingSink<'c, 'a> {
 impl FindingSink<'_, '_> {
     fn push(&mut self, f: Finding) -> Result<()> {
         // A configured severity override applies, except to a DST value a policy resolved.
-        let sev = if f.severity == Severity::Warning && f.rule == "dst-ambiguous" {
-            Severity::Warning
+        let sev = if f.severity == dst::POLICY_RESOLVED && f.rule == "dst-ambiguous" {
+            dst::POLICY_RESOLVED
         } else {
             crate::rules::severity(self.cfg, f.rule)
         };
@@ -1661,13 +1661,6 @@ struct Desired<'a> {
     hash: i64,
 }
 
-const DST_HELP_GAP: &str = "this wall-clock time never happened in that zone (the clocks jumped over it): correct the row, e.g. to 03:00 or 01:59";
-
-fn hh_mm(naive: i64) -> String {
-    let s = naive.rem_euclid(86400);
-    format!("{:02}:{:02}", s / 3600, s % 3600 / 60)
-}
-
 /// Resolve one value of a row; push a finding for a DST problem.
 #[allow(clippy::too_many_arguments)]
 fn resolve_field(
@@ -1683,75 +1676,22 @@ fn resolve_field(
     offsets: &mut timeval::OffsetCache,
 ) -> std::result::Result<i64, TimeIssue> {
     let r = dst::resolve_value_with(v, tz, policy, |tz, n| offsets.resolve(tz, n));
-    let mk =
-        |rule: &'static str, severity, cands: Vec<String>, message: String, help: String| Finding {
-            rule,
-            severity,
+    if let Some(d) = dst::finding(v, tz_name.unwrap_or("?"), &r, policy) {
+        sink.push(Finding {
+            rule: d.rule,
+            severity: d.severity,
             file: file.cloned(),
             line: Some(line as u64),
             record_id: Some(record.to_string()),
             field: Some(field),
             value: Some(timeval::render(v)),
             timezone: tz_name.map(str::to_string),
-            candidates: cands,
-            message,
-            help,
-        };
-    match r {
-        Ok(i) => {
-            if let Some((a, b)) = i.chosen_from {
-                sink.push(mk(
-                    "dst-ambiguous",
-                    Severity::Warning,
-                    vec![timeval::utc_string(a), timeval::utc_string(b)],
-                    format!(
-                        "`{}` happened twice in {}; the policy `dst_ambiguous = \"{}\"` chose {}",
-                        timeval::render(v),
-                        tz_name.unwrap_or("?"),
-                        policy.as_str(),
-                        timeval::utc_string(i.utc)
-                    ),
-                    "check that the chosen instant is the one meant".to_string(),
-                ));
-            }
-            Ok(i.utc)
-        }
-        Err(TimeIssue::Ambiguous(a, b)) => {
-            sink.push(mk(
-                "dst-ambiguous",
-                Severity::Error,
-                vec![timeval::utc_string(a), timeval::utc_string(b)],
-                format!(
-                    "`{}` happened twice in {} (at {} and at {}): the instant is ambiguous",
-                    timeval::render(v),
-                    tz_name.unwrap_or("?"),
-                    timeval::utc_string(a),
-                    timeval::utc_string(b)
-                ),
-                format!(
-                    "set `dst_ambiguous = \"earlier\"` or `\"later\"` in zd2gc.toml after checking which is meant, or correct the row to {} / {}",
-                    hh_mm(v.secs - 3600),
-                    hh_mm(v.secs + 3600)
-                ),
-            ));
-            Err(TimeIssue::Ambiguous(a, b))
-        }
-        Err(TimeIssue::Nonexistent) => {
-            sink.push(mk(
-                "dst-nonexistent",
-                Severity::Error,
-                vec![],
-                format!(
-                    "`{}` never happened in {} (spring-forward gap)",
-                    timeval::render(v),
-                    tz_name.unwrap_or("?")
-                ),
-                DST_HELP_GAP.to_string(),
-            ));
-            Err(TimeIssue::Nonexistent)
-        }
-        Err(e) => Err(e),
+            candidates: d.candidates,
+            message: d.message,
+            help: d.help,
+        });
     }
+    r.map(|i| i.utc)
 }
 
 fn map_shift<'a>(

@@ -3,11 +3,17 @@
 //! A value that happened twice (fall-back overlap) becomes an instant only under an explicit
 //! `earlier`/`later` policy; a value that never happened (spring-forward gap) never does. Lengths
 //! are differences of instants, so a shift across a DST night is an hour shorter or longer than its
-//! wall-clock difference. `map` and `validate` both resolve through here.
+//! wall-clock difference. `map` and `validate` both resolve through here, and both report a DST
+//! problem with the one finding of [`finding`] (rules `dst-ambiguous` and `dst-nonexistent`,
+//! `docs/validation-report.md`).
 
-use super::{Resolved, TimeVal};
-use crate::config::DstPolicy;
+use super::{Resolved, TimeVal, render, utc_string};
+use crate::config::{DstPolicy, Severity};
 use chrono_tz::Tz;
+
+/// The severity a DST policy gives an ambiguous time it resolved: a warning (never overridden by
+/// the configured severity of `dst-ambiguous`).
+pub(crate) const POLICY_RESOLVED: Severity = Severity::Warning;
 
 /// Why a time value could not be turned into an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +81,86 @@ pub(crate) fn resolve_value_with(
     }
 }
 
+/// What a DST rule says about one value; the caller adds where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DstFinding {
+    /// `dst-ambiguous` or `dst-nonexistent`.
+    pub rule: &'static str,
+    /// `Error` (the configured severity of the rule applies), or [`POLICY_RESOLVED`] when a
+    /// policy chose the instant (kept as it is).
+    pub severity: Severity,
+    /// Both instants of an ambiguous time (RFC 3339, UTC), none for a gap.
+    pub candidates: Vec<String>,
+    pub message: String,
+    pub help: String,
+}
+
+const HELP_GAP: &str = "this wall-clock time never happened in that zone (the clocks jumped over it): correct the row, e.g. to 03:00 or 01:59";
+
+/// The DST finding a value owes, given what [`resolve_value_with`] made of it in the zone named
+/// `zone` under `policy`: `dst-ambiguous` (an error, or under `earlier`/`later` a warning naming the
+/// instant chosen), `dst-nonexistent`, or none (one instant; or no zone, another rule's finding).
+pub(crate) fn finding(
+    v: TimeVal,
+    zone: &str,
+    resolved: &Result<Instant, TimeIssue>,
+    policy: DstPolicy,
+) -> Option<DstFinding> {
+    let written = render(v);
+    let f = |rule, severity, candidates, message, help| DstFinding {
+        rule,
+        severity,
+        candidates,
+        message,
+        help,
+    };
+    match *resolved {
+        Ok(Instant {
+            utc,
+            chosen_from: Some((a, b)),
+        }) => Some(f(
+            "dst-ambiguous",
+            POLICY_RESOLVED,
+            vec![utc_string(a), utc_string(b)],
+            format!(
+                "`{written}` happened twice in {zone}; the policy `dst_ambiguous = \"{}\"` chose {}",
+                policy.as_str(),
+                utc_string(utc)
+            ),
+            "check that the chosen instant is the one meant".to_string(),
+        )),
+        Err(TimeIssue::Ambiguous(a, b)) => Some(f(
+            "dst-ambiguous",
+            Severity::Error,
+            vec![utc_string(a), utc_string(b)],
+            format!(
+                "`{written}` happened twice in {zone} (at {} and at {}): the instant is ambiguous",
+                utc_string(a),
+                utc_string(b)
+            ),
+            format!(
+                "set `dst_ambiguous = \"earlier\"` or `\"later\"` in zd2gc.toml after checking which is meant, or correct the row to {} / {}",
+                hh_mm(v.secs - 3600),
+                hh_mm(v.secs + 3600)
+            ),
+        )),
+        Err(TimeIssue::Nonexistent) => Some(f(
+            "dst-nonexistent",
+            Severity::Error,
+            Vec::new(),
+            format!("`{written}` never happened in {zone} (spring-forward gap)"),
+            HELP_GAP.to_string(),
+        )),
+        Ok(_) | Err(TimeIssue::NoZone | TimeIssue::UnknownZone) => None,
+    }
+}
+
+/// `HH:MM` of naive local seconds.
+fn hh_mm(naive: i64) -> String {
+    let s = naive.rem_euclid(86400);
+    format!("{:02}:{:02}", s / 3600, s % 3600 / 60)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +214,35 @@ mod tests {
                 .utc,
             utc("2026-10-25T01:30:00Z")
         );
+    }
+
+    #[test]
+    fn one_finding_per_dst_problem() {
+        let amb = local("2026-10-25 02:30");
+        let f = |v, p| finding(v, "Europe/Paris", &resolve_value(v, Ok(paris()), p), p);
+        let reject = f(amb, DstPolicy::Reject).unwrap();
+        assert_eq!(
+            (reject.rule, reject.severity),
+            ("dst-ambiguous", Severity::Error)
+        );
+        assert_eq!(
+            reject.candidates,
+            ["2026-10-25T00:30:00Z", "2026-10-25T01:30:00Z"]
+        );
+        assert!(reject.help.ends_with("correct the row to 01:30 / 03:30"));
+        let later = f(amb, DstPolicy::Later).unwrap();
+        assert_eq!(later.severity, POLICY_RESOLVED);
+        assert!(
+            later.message.ends_with("chose 2026-10-25T01:30:00Z"),
+            "{}",
+            later.message
+        );
+        let gap = f(local("2026-03-29 02:15"), DstPolicy::Earlier).unwrap();
+        assert_eq!(gap.rule, "dst-nonexistent");
+        assert!(gap.candidates.is_empty());
+        assert_eq!(f(local("2026-10-25 03:30"), DstPolicy::Reject), None);
+        let no_zone = resolve_value(amb, Err(TimeIssue::NoZone), DstPolicy::Reject);
+        assert_eq!(finding(amb, "", &no_zone, DstPolicy::Reject), None);
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub mod shifts;
 pub mod trades;
 
 use crate::cli::Ctx;
-use crate::config::{Config, Severity};
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::exit::Exit;
 use crate::report::{self, Finding, Input, Policy, Report};
@@ -670,6 +670,3 @@ fn run_inner(args: &ValidateArgs, ctx: &Ctx) -> Result<Exit> {
         Exit::Findings
     })
 }
-
-/// The severity a DST policy gives an ambiguous time it resolved: a warning (never overridden).
-pub const POLICY_RESOLVED: Severity = Severity::Warning;

@@ -18,11 +18,11 @@
 //! (`parent_id`) replaces its parent for the overlap check.
 
 use super::Env;
-use crate::config::{DstPolicy, Severity};
+use crate::config::Severity;
 use crate::error::Result;
 use crate::report::{Finding, week_of};
 use crate::timeval::zone::ZoneSel;
-use crate::timeval::{self, Resolved, TimeVal};
+use crate::timeval::{self, Resolved, TimeVal, dst};
 use rusqlite::{Connection, Row};
 use std::collections::HashMap;
 
@@ -35,8 +35,6 @@ pub(crate) struct At<'a> {
     pub week: Option<i64>,
 }
 
-const HELP_GAP: &str = "this wall-clock time never happened in that zone (the clocks jumped over it): correct the row, e.g. to 03:00 or 01:59";
-
 /// Resolve one value, reporting `dst-nonexistent` / `dst-ambiguous`; the instant under the policy,
 /// or `None` when it has none (a gap, an ambiguous time under `reject`, no usable zone).
 pub(crate) fn check_time(env: &mut Env<'_>, zone: ZoneSel, v: TimeVal, at: &At<'_>) -> Option<i64> {
@@ -44,84 +42,33 @@ pub(crate) fn check_time(env: &mut Env<'_>, zone: ZoneSel, v: TimeVal, at: &At<'
         return Some(v.secs);
     }
     let ZoneSel::Zone(z) = zone else { return None };
-    let r = env.zones.resolve(z, v.secs);
     let policy = env.cfg.dst_ambiguous;
-    let (rule, sev, cands, chosen, message, help) = match r {
-        Resolved::Single(u) => return Some(u),
-        Resolved::Ambiguous(a, b) => {
-            let cands = vec![timeval::utc_string(a), timeval::utc_string(b)];
-            let written = timeval::render(v);
-            let zn = env.zones.name(z);
-            match policy {
-                DstPolicy::Reject => (
-                    "dst-ambiguous",
-                    None,
-                    cands,
-                    None,
-                    format!(
-                        "`{written}` happened twice in {zn} (at {} and at {}): the instant is ambiguous",
-                        timeval::utc_string(a),
-                        timeval::utc_string(b)
-                    ),
-                    format!(
-                        "set `dst_ambiguous = \"earlier\"` or `\"later\"` in zd2gc.toml after checking which is meant, or correct the row to {} / {}",
-                        hh_mm(v.secs - 3600),
-                        hh_mm(v.secs + 3600)
-                    ),
-                ),
-                DstPolicy::Earlier | DstPolicy::Later => {
-                    let c = if policy == DstPolicy::Earlier { a } else { b };
-                    (
-                        "dst-ambiguous",
-                        Some(super::POLICY_RESOLVED),
-                        cands,
-                        Some(c),
-                        format!(
-                            "`{written}` happened twice in {zn}; the policy `dst_ambiguous = \"{}\"` chose {}",
-                            policy.as_str(),
-                            timeval::utc_string(c)
-                        ),
-                        "check that the chosen instant is the one meant".to_string(),
-                    )
-                }
-            }
-        }
-        Resolved::Nonexistent => (
-            "dst-nonexistent",
-            None,
-            vec![],
-            None,
-            format!(
-                "`{}` never happened in {} (spring-forward gap)",
-                timeval::render(v),
-                env.zones.name(z)
-            ),
-            HELP_GAP.to_string(),
-        ),
-    };
-    let mut f = Finding::new(rule, Severity::Error, message);
-    f.file = env.file(at.file_id);
-    f.line = Some(at.line as u64);
-    f.record_id = Some(at.record.to_string());
-    f.field = Some(at.field.to_string());
-    f.value = Some(timeval::render(v));
-    f.timezone = Some(env.zones.name(z).to_string());
-    f.candidates = Some(cands);
-    f.help = help;
-    f.week = at.week;
-    match sev {
-        Some(s) => {
-            f.severity = s;
-            env.sink.push_as(f);
-        }
-        None => env.sink.push(f),
+    let r = env.zones.resolve_value(zone, v, policy);
+    if let Ok(dst::Instant {
+        utc,
+        chosen_from: None,
+    }) = r
+    {
+        return Some(utc);
     }
-    chosen
-}
-
-fn hh_mm(naive: i64) -> String {
-    let s = naive.rem_euclid(86400);
-    format!("{:02}:{:02}", s / 3600, s % 3600 / 60)
+    if let Some(d) = dst::finding(v, env.zones.name(z), &r, policy) {
+        let mut f = Finding::new(d.rule, d.severity, d.message);
+        f.file = env.file(at.file_id);
+        f.line = Some(at.line as u64);
+        f.record_id = Some(at.record.to_string());
+        f.field = Some(at.field.to_string());
+        f.value = Some(timeval::render(v));
+        f.timezone = Some(env.zones.name(z).to_string());
+        f.candidates = Some(d.candidates);
+        f.help = d.help;
+        f.week = at.week;
+        if d.severity == dst::POLICY_RESOLVED {
+            env.sink.push_as(f);
+        } else {
+            env.sink.push(f);
+        }
+    }
+    r.ok().map(|i| i.utc)
 }
 
 fn split(f: i64) -> (u8, u8) {
