@@ -576,7 +576,7 @@ pub fn run_end(
     Ok(())
 }
 
-/// The central audit of the command line (`cli::run`): while it is open, a stage's
+/// The central audit of the command line (`commands::run`): while it is open, a stage's
 /// [`run_start`] on the same state database reuses its record instead of adding one, so each
 /// command is one row, and a stage's rows (map, load) carry that run's id.
 static CENTRAL: std::sync::Mutex<Option<(PathBuf, i64)>> = std::sync::Mutex::new(None);
@@ -637,7 +637,7 @@ pub fn audit_end(
         Err(e) => (
             "error",
             e.exit().code(),
-            Some(crate::cli::redact_text(&e.to_string())),
+            Some(crate::redact::redact_text(&e.to_string())),
         ),
     };
     conn.execute(

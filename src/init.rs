@@ -2,19 +2,8 @@
 //! tables (a header and a comment line each: a new migration never starts with another org's ids,
 //! docs/mappings.md), and the state database. Never overwrites a file that exists.
 
-use crate::cli::Ctx;
 use crate::error::{Error, Result};
-use crate::exit::Exit;
 use std::path::{Path, PathBuf};
-
-#[derive(Debug, clap::Args)]
-pub struct InitArgs {
-    /// Directory to create (default: the `--dir` migration directory).
-    pub dir: Option<PathBuf>,
-    /// Copy the mapping tables from this folder instead of writing empty ones.
-    #[arg(long, value_name = "DIR")]
-    pub mappings: Option<PathBuf>,
-}
 
 /// The empty tables `init` writes: the header, and a comment line saying what goes in it.
 pub const EMPTY_MAPPINGS: &[(&str, &str)] = &[
@@ -51,25 +40,6 @@ pub const BUILTIN_MAPPINGS: &[(&str, &str)] = &[
     ("activities.csv", include_str!("../mappings/activities.csv")),
     ("time_off.csv", include_str!("../mappings/time_off.csv")),
 ];
-
-pub fn run(args: &InitArgs, ctx: &Ctx) -> Result<Exit> {
-    let dir = args.dir.clone().unwrap_or_else(|| ctx.dir.clone());
-    let created = init_dir(&dir, args.mappings.as_deref())?;
-    for c in &created {
-        ctx.ui.info(format!("created {}", c.display()));
-    }
-    ctx.ui.info(format!(
-        "migration directory ready: {}\nnext: edit zd2gc.toml and mappings/, then `zd2gc --dir {} extract EXPORT_DIR`",
-        dir.display(),
-        dir.display()
-    ));
-    ctx.ui.json_summary(&serde_json::json!({
-        "command": "init",
-        "dir": dir.display().to_string(),
-        "created": created.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-    }));
-    Ok(Exit::Ok)
-}
 
 /// Create the migration directory; returns what was created (existing files are left alone).
 pub fn init_dir(dir: &Path, mappings_from: Option<&Path>) -> Result<Vec<PathBuf>> {

@@ -4,7 +4,7 @@
 //! `--allow-errors` (the planted problems are held back and said so), verify. Exit 0 when verify
 //! matches.
 
-use crate::cli::Ctx;
+use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::exit::Exit;
 use std::path::PathBuf;
@@ -12,31 +12,25 @@ use std::path::PathBuf;
 /// The file that marks a directory made by `zd2gc rehearse` (the only kind it empties).
 pub const MARKER: &str = ".zd2gc-rehearsal";
 
-#[derive(Debug, clap::Args)]
-pub struct RehearseArgs {
-    /// The export to rehearse with (default: the built-in sample `samples/paris-cutover`, with its
-    /// org and mapping tables, from any directory).
+/// What `rehearse` is told (the flags of `zd2gc rehearse`, which say more).
+#[derive(Debug, Clone)]
+pub struct RehearseOptions {
+    /// The export (`None`: the built-in sample).
     pub export_dir: Option<PathBuf>,
-    /// Where the rehearsal's migration directory is created. An existing DIR is emptied first only
-    /// when an earlier `zd2gc rehearse` made it (its `.zd2gc-rehearsal` marker) or it is empty.
-    #[arg(long, default_value = "rehearsal", value_name = "DIR")]
+    /// The rehearsal's migration directory (emptied first only when a rehearsal made it).
     pub workdir: PathBuf,
-    /// Empty an existing --workdir that `zd2gc rehearse` did not make (everything in it is lost).
-    #[arg(long)]
+    /// Empty `workdir` even when no rehearsal made it.
     pub force: bool,
-    /// Mapping tables to use (default: `mappings/` beside the export's parent if present, else the
-    /// built-in ones).
-    #[arg(long, value_name = "DIR")]
+    /// The mapping tables (`None`: `mappings/` if the export is named and it exists, else built in).
     pub mappings: Option<PathBuf>,
-    /// The emulator's org fixture (default: the built-in `samples/org.json`).
-    #[arg(long, value_name = "FILE")]
+    /// The emulator's org fixture (`None`: the built-in one).
     pub org: Option<PathBuf>,
-    /// Run the emulator without fault injection.
-    #[arg(long)]
     pub no_faults: bool,
 }
 
-pub fn run(args: &RehearseArgs, ctx: &Ctx) -> Result<Exit> {
+/// Rehearse: the whole pipeline in a fresh rehearsal directory (progress on `ctx.ui`). Returns the
+/// exit status and the `rehearse/v1` summary.
+pub fn rehearse(args: &RehearseOptions, ctx: &Context) -> Result<(Exit, serde_json::Value)> {
     if let Some(export) = &args.export_dir
         && !export.is_dir()
     {
@@ -112,26 +106,27 @@ pub fn run(args: &RehearseArgs, ctx: &Ctx) -> Result<Exit> {
     // The stages report to the terminal; the one `--json` object is rehearse's own.
     let mut ui = ctx.ui.clone();
     ui.json = false;
-    let wctx = Ctx {
+    let wctx = Context {
         dir: work.clone(),
         ui,
         argv: ctx.argv.clone(),
     };
-    let sub = crate::extract::ExtractArgs {
-        export_dir: export,
-        ignore_unknown_files: false,
-    };
-    let exit = crate::extract::run_quietly(&sub, &wctx)?;
+    let exit = crate::extract::run_quietly(
+        &export,
+        &crate::extract::ExtractOptions {
+            ignore_unknown_files: false,
+        },
+        &wctx,
+    )?;
     ctx.ui.info(format!("  extract   {}", exit.describe()));
     let (exit, mut summary) = downstream(args, &wctx)?;
     summary["workdir"] = serde_json::json!(work);
     summary["exit_code"] = serde_json::json!(exit.code());
-    ctx.ui.json_summary(&summary);
-    Ok(exit)
+    Ok((exit, summary))
 }
 
 /// map, validate, plan, load and verify against the in-process emulator.
-fn downstream(args: &RehearseArgs, ctx: &Ctx) -> Result<(Exit, serde_json::Value)> {
+fn downstream(args: &RehearseOptions, ctx: &Context) -> Result<(Exit, serde_json::Value)> {
     use crate::emulator::{Dump, Emulator, EmulatorConfig, Faults, Fixture};
     let (text, org_name) = match &args.org {
         Some(p) => (

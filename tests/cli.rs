@@ -221,7 +221,7 @@ fn json_walk_of_every_subcommand() {
     // A usage error clap refuses.
     assert_error(e, &emu, &["extract", "--no-such-flag"]);
 
-    let all: std::collections::BTreeSet<String> = zd2gc::cli::Cli::command()
+    let all: std::collections::BTreeSet<String> = zd2gc::commands::Cli::command()
         .get_subcommands()
         .map(|c| c.get_name().to_string())
         .filter(|n| n != "help")

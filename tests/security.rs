@@ -276,10 +276,10 @@ fn no_flag_takes_a_secret() {
         }
     }
     let mut found = Vec::new();
-    walk(&zd2gc::cli::Cli::command(), "zd2gc", &mut found);
+    walk(&zd2gc::commands::Cli::command(), "zd2gc", &mut found);
     assert!(found.is_empty(), "flags that may take a secret: {found:?}");
     // The audit's argv redaction, for what a tired operator pastes anyway.
-    let args = zd2gc::cli::redact_argv(
+    let args = zd2gc::commands::redact_argv(
         [
             "--dir",
             "m",

@@ -10,8 +10,8 @@ pub mod records;
 pub mod source;
 pub mod stage;
 
-use crate::cli::Ctx;
 use crate::config::Config;
+use crate::context::Context;
 use crate::diag::SourceDiag;
 use crate::error::{Error, Result};
 use crate::exit::Exit;
@@ -19,16 +19,6 @@ use columns::Kind;
 use sha2::{Digest, Sha256};
 use source::{FileSpec, FileStats, Format};
 use std::path::{Path, PathBuf};
-
-#[derive(Debug, Clone, clap::Args)]
-pub struct ExtractArgs {
-    /// The export directory (agents, shifts, shift_tasks, shift_trades, time_off; CSV or JSON Lines).
-    pub export_dir: PathBuf,
-    /// Go on when the export directory holds files zd2gc does not know (they are named, and not
-    /// read); without it such a file stops extract, since a misnamed file would be lost silently.
-    #[arg(long)]
-    pub ignore_unknown_files: bool,
-}
 
 /// How an extract treats what it finds.
 #[derive(Debug, Clone, Default)]
@@ -396,16 +386,13 @@ pub fn reject_diag(file: &str, r: &records::Reject) -> SourceDiag {
 }
 
 /// Run extract and record it in the state database's runs table.
-pub fn run_quietly(args: &ExtractArgs, ctx: &Ctx) -> Result<Outcome> {
+pub fn run_quietly(export_dir: &Path, opts: &ExtractOptions, ctx: &Context) -> Result<Outcome> {
     let cfg = Config::load(&ctx.dir)?;
     let state = crate::db::open_state(&ctx.dir)?;
     let run = crate::db::run_start(&state, "extract", &ctx.argv.join(" "))?;
-    let opts = ExtractOptions {
-        ignore_unknown_files: args.ignore_unknown_files,
-    };
     // Records staged; the total is not known before the files are read (no ETA).
     let bar = ctx.ui.progress_bar("extract", "records staged", None);
-    let res = extract_with(&ctx.dir, &args.export_dir, &cfg, &opts, |n| bar.set(n));
+    let res = extract_with(&ctx.dir, export_dir, &cfg, opts, |n| bar.set(n));
     bar.finish();
     match &res {
         Ok(o) => crate::db::run_end(
@@ -426,74 +413,4 @@ pub fn run_quietly(args: &ExtractArgs, ctx: &Ctx) -> Result<Outcome> {
         )?,
     }
     res
-}
-
-pub fn run(args: &ExtractArgs, ctx: &Ctx) -> Result<Exit> {
-    let o = run_quietly(args, ctx)?;
-    let ui = &ctx.ui;
-    ui.step(format!("extract {}", args.export_dir.display()));
-    ui.info(format!(
-        "  {:<22} {:>6} {:>10} {:>10} {:>9}",
-        "file", "format", "rows read", "staged", "rejected"
-    ));
-    for f in &o.files {
-        let staged = if f.nested_tasks > 0 {
-            format!("{}+{}t", f.staged, f.nested_tasks)
-        } else {
-            f.staged.to_string()
-        };
-        ui.info(format!(
-            "  {:<22} {:>6} {:>10} {:>10} {:>9}",
-            f.file, f.format, f.rows_read, staged, f.rejected
-        ));
-    }
-    ui.info(format!(
-        "  {} (snapshot {})",
-        o.describe(),
-        &o.snapshot_id[..12]
-    ));
-    for f in &o.files {
-        if f.rows_read == 0 {
-            ui.warn(format!(
-                "{} {}: nothing staged from it",
-                f.file,
-                if f.bytes == 0 {
-                    "is empty"
-                } else {
-                    "has no record"
-                }
-            ));
-        }
-    }
-    for name in &o.ignored_files {
-        ui.warn(format!(
-            "not read: {name} (not a file of the export; --ignore-unknown-files)"
-        ));
-    }
-    let mut shown = 0;
-    for f in &o.files {
-        for r in f.sample.iter().take(5) {
-            if shown < 20 {
-                ui.diag(&reject_diag(&f.file, r));
-                shown += 1;
-            }
-        }
-    }
-    if o.rejected > shown as u64 {
-        ui.warn(format!(
-            "{} more rejected rows are in snapshot.db (table `rejects`); `zd2gc validate` lists them all",
-            o.rejected - shown as u64
-        ));
-    }
-    ui.json_summary(&serde_json::json!({
-        "command": "extract",
-        "snapshot_id": o.snapshot_id,
-        "export_dir": o.export_dir,
-        "records_staged": o.records_staged,
-        "rejected": o.rejected,
-        "seconds": o.seconds,
-        "files": o.files,
-        "ignored_files": o.ignored_files,
-    }));
-    Ok(o.exit)
 }

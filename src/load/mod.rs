@@ -21,14 +21,17 @@ pub mod journal;
 pub mod merge;
 pub mod model;
 pub mod pacer;
+mod signals;
 pub mod status;
 #[doc(hidden)]
 pub mod synth;
+mod ticker;
 pub mod timeoff;
 pub mod view;
 pub mod worker;
 
-use crate::cli::Ctx;
+pub use status::{StatusReport, status_dir};
+
 use crate::client::Client;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -43,73 +46,6 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// Options shared by `plan`, `load` and `verify`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ConnArgs {
-    /// Most requests per minute to Genesys (the pace starts here, slows on 429 and recovers).
-    #[arg(long, default_value_t = 300, value_name = "N")]
-    pub max_rpm: u32,
-    /// Business-unit weeks in flight at once.
-    #[arg(long, default_value_t = 4, value_name = "N")]
-    pub concurrency: usize,
-    /// Point this migration at another Genesys org than the one it was loaded against (recorded).
-    #[arg(long)]
-    pub rebind: bool,
-    /// Read again the weeks the journal says are done with an unchanged desired state.
-    #[arg(long)]
-    pub recheck: bool,
-}
-
-/// Write the mapped schedules to Genesys Cloud.
-#[derive(Debug, Clone, clap::Args)]
-pub struct LoadArgs {
-    #[command(flatten)]
-    pub conn: ConnArgs,
-    /// When both sides changed a shift: park the conflict (default) or overwrite with ours.
-    #[arg(long, value_enum, default_value_t = OnConflict::Park)]
-    pub on_conflict: OnConflict,
-    /// Load although the validation found errors: the records with errors are held back.
-    #[arg(long)]
-    pub allow_errors: bool,
-    /// Refused writes one week may meet before it ends `failed`.
-    #[arg(long, default_value_t = 8, value_name = "N")]
-    pub max_refusals: u32,
-    /// How long a write that is processing (or whose answer was lost) is awaited, in seconds.
-    #[arg(long, default_value_t = 60, value_name = "SECS")]
-    pub settle_timeout: u64,
-    /// Writes of one week that may end in `Error` or stay invisible through the settle timeout
-    /// before the week ends `failed` (with its operation and correlation ids); the run goes on.
-    #[arg(long, default_value_t = 3, value_name = "N")]
-    pub max_failed_writes: u32,
-}
-
-/// Show what `load` would do per business-unit week.
-#[derive(Debug, Clone, clap::Args)]
-pub struct PlanArgs {
-    #[command(flatten)]
-    pub conn: ConnArgs,
-    /// Plan although the validation found errors, as `load --allow-errors` would load: the records
-    /// with errors are held back
-    #[arg(long)]
-    pub allow_errors: bool,
-}
-
-/// Re-read Genesys Cloud and compare it with the desired state.
-#[derive(Debug, Clone, clap::Args)]
-pub struct VerifyArgs {
-    #[command(flatten)]
-    pub conn: ConnArgs,
-}
-
-/// Progress of the load journal, parked conflicts and failures.
-#[derive(Debug, Clone, clap::Args)]
-pub struct StatusArgs {
-    /// List every run recorded in the audit trail (command, arguments, outcome, exit code) instead;
-    /// a table on stdout, or JSON with `--json`.
-    #[arg(long)]
-    pub history: bool,
-}
 
 /// Everything a load is told.
 #[derive(Debug, Clone)]
@@ -428,7 +364,7 @@ pub fn load_dir(
         tokio::spawn(async move {
             // Ctrl-C, a closed terminal (SIGHUP: an SSH drop) and SIGTERM (a service manager, a
             // kill) all checkpoint the same way: no new week starts, the weeks in flight finish.
-            let mut signals = match Signals::new() {
+            let mut signals = match signals::Signals::new() {
                 Ok(s) => s,
                 Err(e) => {
                     sig_ui.warn(format!("cannot listen for signals: {e}"));
@@ -443,7 +379,7 @@ pub fn load_dir(
             signals.next().await;
             std::process::exit(Exit::Interrupted.code());
         });
-        let ticker = progress_ticker(sh.clone(), ui.clone(), started);
+        let ticker = ticker::progress_ticker(sh.clone(), ui.clone(), started);
         let sem = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
         let mut set = tokio::task::JoinSet::new();
         let mut not_started = 0u64;
@@ -561,77 +497,6 @@ pub fn load_dir(
         return Err(e);
     }
     Ok(report)
-}
-
-/// The signals that interrupt a load: SIGINT, SIGHUP, SIGTERM.
-struct Signals {
-    #[cfg(unix)]
-    hup: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    term: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn new() -> std::io::Result<Signals> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Ok(Signals {
-                hup: signal(SignalKind::hangup())?,
-                term: signal(SignalKind::terminate())?,
-            })
-        }
-        #[cfg(not(unix))]
-        Ok(Signals {})
-    }
-
-    /// The next signal's name.
-    async fn next(&mut self) -> &'static str {
-        #[cfg(unix)]
-        {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => "SIGINT",
-                _ = self.hup.recv() => "SIGHUP",
-                _ = self.term.recv() => "SIGTERM",
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-            "Ctrl-C"
-        }
-    }
-}
-
-/// Requests a week takes at the least (read the schedules, query the agents, write): with the
-/// pace limit, the bound under the load's ETA.
-const MIN_REQUESTS_PER_WEEK: f64 = 3.0;
-
-fn progress_ticker(sh: Arc<Shared>, ui: Ui, _started: Instant) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let p = &sh.progress;
-        let bar = ui.progress_bar("load", "weeks", Some(p.weeks_total.load(Ordering::Relaxed)));
-        // The weeks a resume finds done and unchanged take no request: they count as done, not in
-        // the pace.
-        bar.set_max_rate(sh.opts.max_rpm as f64 / 60.0 / MIN_REQUESTS_PER_WEEK);
-        loop {
-            let skipped = p.weeks_skipped.load(Ordering::Relaxed);
-            bar.set_done_at_start(skipped);
-            let (sd, st) = (
-                p.shifts_done.load(Ordering::Relaxed),
-                p.shifts_total.load(Ordering::Relaxed),
-            );
-            let s = sh.pacer.stats();
-            bar.detail(format!(
-                "shifts {sd}/{st}, {:.0} req/min, 409: {}, 429: {}",
-                sh.pacer.observed_rpm(),
-                s.status_409,
-                s.status_429
-            ));
-            bar.set(p.weeks_done.load(Ordering::Relaxed));
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    })
 }
 
 /// What `plan` or `verify` found in one week.
@@ -916,366 +781,8 @@ pub fn verify_dir_ui(
     Ok(r)
 }
 
-/// The journal's view for `status`.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct StatusReport {
-    pub by_state: BTreeMap<String, u64>,
-    pub weeks: Vec<serde_json::Value>,
-    pub conflicts: Vec<journal::ConflictRow>,
-    pub failures: Vec<serde_json::Value>,
-    /// Weeks with a write sent whose outcome is not known yet (a resumed load settles them by
-    /// reading, never by sending again blindly).
-    pub in_doubt: Vec<serde_json::Value>,
-    pub org: Option<String>,
-    /// Time-off requests by journal state (`created`, `found`, `sending` = in doubt, `failed`).
-    pub time_off_by_state: BTreeMap<String, u64>,
-    /// Time-off requests refused or never found after their bounded creates, with the reason.
-    pub time_off_failures: Vec<timeoff::JournalRow>,
-    /// Time-off creates sent whose outcome is not known yet (the next load looks before sending).
-    pub time_off_in_doubt: Vec<timeoff::JournalRow>,
-}
-
-pub fn status_dir(dir: &Path) -> Result<StatusReport> {
-    let conn = crate::db::open_state(dir)?;
-    let mut r = StatusReport {
-        org: crate::db::meta_get(&conn, guard::ORG_KEY)?,
-        ..Default::default()
-    };
-    for w in journal::all(&conn)? {
-        *r.by_state.entry(w.state.as_str().to_string()).or_default() += 1;
-        let v = serde_json::json!({
-            "business_unit_id": w.bu, "week_id": w.week, "state": w.state.as_str(),
-            "schedule_id": w.schedule_id, "step": w.step, "upload_key": w.upload_key,
-            "operation_id": w.operation_id, "refusals": w.refusals, "lock_waits": w.lock_waits,
-            "writes": w.writes, "shifts_desired": w.shifts_desired, "shifts_done": w.shifts_done,
-            "conflicts": w.conflicts, "reason": w.reason, "context_id": w.context_id,
-        });
-        if w.state == journal::State::Failed {
-            r.failures.push(v.clone());
-        }
-        if matches!(
-            w.state,
-            journal::State::Uploading | journal::State::Processing | journal::State::Verifying
-        ) {
-            r.in_doubt.push(v.clone());
-        }
-        r.weeks.push(v);
-    }
-    r.conflicts = journal::conflicts(&conn)?;
-    for j in timeoff::journal_all(&conn)? {
-        *r.time_off_by_state.entry(j.state.clone()).or_default() += 1;
-        match j.state.as_str() {
-            "failed" => r.time_off_failures.push(j),
-            "sending" => r.time_off_in_doubt.push(j),
-            _ => {}
-        }
-    }
-    Ok(r)
-}
-
-fn client_for(dir: &Path) -> Result<Arc<Client>> {
+/// The Genesys client of a migration directory (its configuration and the environment).
+pub fn client_for(dir: &Path) -> Result<Arc<Client>> {
     let cfg = Config::load(dir)?;
     Ok(Arc::new(Client::from_config(&(&cfg.genesys).into())?))
-}
-
-impl ConnArgs {
-    fn apply(&self, o: &mut LoadOptions) {
-        o.max_rpm = self.max_rpm.max(1);
-        o.concurrency = self.concurrency.max(1);
-        o.rebind = self.rebind;
-        o.recheck = self.recheck;
-    }
-}
-
-/// Print a load's final summary on stderr (and `--json` on stdout).
-pub fn print_load_summary(ui: &Ui, r: &LoadReport, dir: &Path) {
-    ui.step(format!(
-        "load: {} week(s): {} done, {} unchanged, {} with parked conflicts, {} failed{}",
-        r.weeks,
-        r.weeks_done,
-        r.weeks_skipped,
-        r.weeks_conflict,
-        r.weeks_failed,
-        if r.weeks_not_started > 0 {
-            format!(", {} not started", r.weeks_not_started)
-        } else {
-            String::new()
-        }
-    ));
-    ui.info(format!(
-        "  shifts: {} desired, {} held back{}",
-        r.shifts_desired,
-        r.shifts_held_back,
-        if r.held_back_by_reason.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " ({})",
-                r.held_back_by_reason
-                    .iter()
-                    .map(|(k, v)| format!("{k}: {v}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        }
-    ));
-    let kinds: Vec<String> = r
-        .requests
-        .by_kind
-        .iter()
-        .map(|(k, v)| format!("{k} {v}"))
-        .collect();
-    ui.info(format!(
-        "  requests: {} ({})",
-        r.requests.total,
-        kinds.join(", ")
-    ));
-    ui.info(format!(
-        "  minimum possible {} (token, identifying read, state reads, a blank create per new week, one triple per week written); read-backs {}, polls {}",
-        r.minimum_requests, r.confirm_reads, r.polls
-    ));
-    ui.info(format!(
-        "  retries: 429 ×{}, 409 ×{}, 412 ×{}, 5xx ×{}, no answer ×{}, 401 ×{}; conflicts {}; {:.1}s",
-        r.requests.status_429, r.requests.status_409, r.requests.status_412, r.requests.status_5xx, r.requests.no_answer, r.requests.status_401, r.conflicts, r.seconds
-    ));
-    let names = crate::db::open_state(dir)
-        .map(|c| view::Names::load(dir, &c))
-        .unwrap_or_default();
-    let t = &r.time_off;
-    if t.desired + t.held_back > 0 {
-        ui.info(format!(
-            "  time off: {} to load, {} held back: {} created, {} found after a doubt, {} already there, {} changed since (reported, not re-created), {} failed{}; {} create(s) and {} quer(y/ies) sent",
-            t.desired,
-            t.held_back,
-            t.created,
-            t.found,
-            t.already,
-            t.changed.len(),
-            t.failures.len(),
-            if t.not_started > 0 {
-                format!(", {} not started", t.not_started)
-            } else {
-                String::new()
-            },
-            t.creates_sent,
-            t.queries
-        ));
-    }
-    for id in t.changed.iter().take(20) {
-        ui.warn(format!(
-            "time off {id} changed in the export after it was created in Genesys: not re-created (Genesys cannot edit a request); change it in Genesys by hand if needed"
-        ));
-    }
-    for (id, why) in &t.failures {
-        ui.warn(format!("time off {id} failed: {why}"));
-    }
-    for (bu, week, why) in &r.failures {
-        ui.warn(format!("{} week of {week} failed: {why}", names.bu(bu)));
-    }
-    if r.weeks_failed > 0 {
-        ui.info(format!(
-            "  failed weeks: `zd2gc --dir {d} status` lists them with their operation and correlation ids (what Genesys support needs when writes keep ending in Error); `zd2gc --dir {d} load` tries them again",
-            d = dir.display()
-        ));
-    }
-    if r.interrupted {
-        // Shown even with --quiet: the one line an interrupted operator needs.
-        ui.warn(format!(
-            "interrupted; the journal is checkpointed; resume with: zd2gc --dir {} load",
-            dir.display()
-        ));
-    } else if r.weeks_failed > 0 || r.weeks_not_started > 0 || r.time_off.not_started > 0 {
-        ui.info(format!("  resume with: zd2gc --dir {} load", dir.display()));
-    }
-    if r.conflicts > 0 {
-        // Not a resume situation: running load again parks the same conflicts.
-        ui.warn(format!(
-            "{} shift(s) in {} week(s) parked as conflicts: both the export and Genesys changed them since zd2gc wrote them, and running load again changes nothing. Review both sides with `zd2gc --dir {d} status`; leave them (Genesys keeps its version) or write the export's over them with `zd2gc --dir {d} load --on-conflict ours`",
-            r.conflicts,
-            r.weeks_conflict,
-            d = dir.display()
-        ));
-    }
-    ui.json_summary(&serde_json::to_value(r).unwrap_or_default());
-}
-
-pub fn run_load(a: &LoadArgs, ctx: &Ctx) -> Result<Exit> {
-    let mut o = LoadOptions {
-        on_conflict: a.on_conflict,
-        max_refusals: a.max_refusals,
-        max_failed_writes: a.max_failed_writes.max(1),
-        settle_timeout: Duration::from_secs(a.settle_timeout.max(1)),
-        allow_errors: a.allow_errors,
-        ..Default::default()
-    };
-    a.conn.apply(&mut o);
-    let client = client_for(&ctx.dir)?;
-    let r = load_dir(&ctx.dir, client, &o, &ctx.ui, &ctx.argv.join(" "))?;
-    print_load_summary(&ctx.ui, &r, &ctx.dir);
-    Ok(r.exit())
-}
-
-pub fn run_plan(a: &PlanArgs, ctx: &Ctx) -> Result<Exit> {
-    let mut o = LoadOptions {
-        allow_errors: a.allow_errors,
-        ..Default::default()
-    };
-    a.conn.apply(&mut o);
-    let f = plan_dir_ui(
-        &ctx.dir,
-        client_for(&ctx.dir)?,
-        &o,
-        &ctx.argv.join(" "),
-        &ctx.ui,
-    )?;
-    let conn = crate::db::open_state(&ctx.dir)?;
-    // Time off from the desired rows and the load's journal (no request).
-    let to = timeoff::plan(&conn)?;
-    if ctx.ui.json {
-        ctx.ui.json_summary(&serde_json::json!({
-            "schema": "plan/v1",
-            "weeks": f,
-            "time_off": to,
-        }));
-    } else {
-        let names = view::Names::load(&ctx.dir, &conn);
-        ctx.ui.data(view::plan(&f, &names).trim_end());
-        if to.to_create + to.already_there + to.in_doubt + to.changed + to.failed + to.held_back > 0
-        {
-            ctx.ui.data(format!(
-                "time off: {} request(s) to create, {} already there, {} in doubt (looked for before any create), {} changed since created (reported, not re-created), {} failed (not retried), {} held back",
-                to.to_create, to.already_there, to.in_doubt, to.changed, to.failed, to.held_back
-            ));
-        }
-    }
-    Ok(if f.iter().any(|w| w.error.is_some()) {
-        Exit::Failure
-    } else {
-        Exit::Ok
-    })
-}
-
-pub fn run_verify(a: &VerifyArgs, ctx: &Ctx) -> Result<Exit> {
-    let mut o = LoadOptions::default();
-    a.conn.apply(&mut o);
-    let r = verify_dir_ui(
-        &ctx.dir,
-        client_for(&ctx.dir)?,
-        &o,
-        &ctx.argv.join(" "),
-        &ctx.ui,
-    )?;
-    let names = crate::db::open_state(&ctx.dir)
-        .map(|c| view::Names::load(&ctx.dir, &c))
-        .unwrap_or_default();
-    print_verify(&ctx.ui, &r, &names);
-    Ok(if r.matches() {
-        Exit::Ok
-    } else {
-        Exit::Findings
-    })
-}
-
-pub fn print_verify(ui: &Ui, r: &VerifyReport, names: &view::Names) {
-    ui.step(format!(
-        "verify: {} week(s): {} shift(s) match; missing {}, different {}, unexpected {}, duplicated {}, second schedules of ours {}; {} conflict(s) reported, {} planner edit(s) kept, {} held back",
-        r.weeks, r.matching_shifts, r.missing, r.different, r.unexpected, r.duplicates, r.extra_schedules, r.conflicts, r.kept_planner_edits, r.held_back
-    ));
-    let t = &r.time_off;
-    if t.desired > 0 || !t.unexpected.is_empty() {
-        ui.step(format!(
-            "verify: {} time-off request(s): {} match; missing {}, different {}, unexpected {}, duplicated {}{}",
-            t.desired,
-            t.matching,
-            t.missing.len(),
-            t.different.len(),
-            t.unexpected.len(),
-            t.duplicated.len(),
-            if t.errors.is_empty() {
-                String::new()
-            } else {
-                format!(", {} user(s) not read", t.errors.len())
-            }
-        ));
-        for (what, ids) in [
-            ("missing", &t.missing),
-            ("different", &t.different),
-            ("unexpected", &t.unexpected),
-            ("duplicated", &t.duplicated),
-            ("not read", &t.errors),
-        ] {
-            for id in ids.iter().take(20) {
-                ui.info(format!("  time off {what}: {id}"));
-            }
-        }
-    }
-    for w in r.weeks_differing.iter().take(20) {
-        ui.info(format!(
-            "  {} week of {}: missing {}, different {}, unexpected {}, duplicated {}, second schedules of ours {}, conflicts {}{}",
-            names.bu(&w.business_unit_id),
-            w.week_id,
-            w.counts.create,
-            w.counts.update,
-            w.counts.delete,
-            w.duplicates,
-            w.extra_schedules,
-            w.counts.conflicts,
-            w.error
-                .as_deref()
-                .map(|e| format!(" (error: {e})"))
-                .unwrap_or_default()
-        ));
-    }
-    ui.json_summary(&serde_json::to_value(r).unwrap_or_default());
-}
-
-pub fn run_status(a: &StatusArgs, ctx: &Ctx) -> Result<Exit> {
-    if a.history {
-        return status::run_history(ctx);
-    }
-    let r = status_dir(&ctx.dir)?;
-    if ctx.ui.json {
-        ctx.ui
-            .json_summary(&serde_json::to_value(&r).unwrap_or_default());
-        return Ok(Exit::Ok);
-    }
-    let conn = crate::db::open_state(&ctx.dir)?;
-    let names = view::Names::load(&ctx.dir, &conn);
-    let time_off = conn
-        .query_row(
-            "SELECT COUNT(*), COUNT(held_back) FROM desired_time_off",
-            [],
-            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
-        )
-        .ok()
-        .filter(|(n, _)| *n > 0);
-    ctx.ui
-        .data(view::status(&r, &names, time_off, &ctx.dir).trim_end());
-    if !r.time_off_by_state.is_empty() {
-        let states: Vec<String> = r
-            .time_off_by_state
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect();
-        ctx.ui.data(format!("time off: {}", states.join(", ")));
-    }
-    for j in &r.time_off_failures {
-        ctx.ui.data(format!(
-            "time off {} failed: {}{}",
-            j.id,
-            j.reason.as_deref().unwrap_or("refused"),
-            j.context_id
-                .as_deref()
-                .filter(|c| !c.is_empty())
-                .map(|c| format!(" (correlation id {c})"))
-                .unwrap_or_default()
-        ));
-    }
-    for j in &r.time_off_in_doubt {
-        ctx.ui.data(format!(
-            "time off {} in doubt: a create was sent ({} so far) and its outcome is not known; the next load looks for it before sending again",
-            j.id, j.attempts
-        ));
-    }
-    Ok(Exit::Ok)
 }

@@ -5,9 +5,8 @@
 //! requests made. Read only: it opens the state database and the last validation's JSON report,
 //! and changes nothing.
 
-use crate::cli::Ctx;
+use crate::context::Context;
 use crate::error::Result;
-use crate::exit::Exit;
 use minijinja::{Environment, Value};
 use rusqlite::Connection;
 use serde::Serialize;
@@ -19,13 +18,6 @@ use std::path::PathBuf;
 pub const SCHEMA: &str = "cutover-report/v1";
 
 const TEMPLATE: &str = include_str!("templates/cutover.html");
-
-#[derive(Debug, clap::Args)]
-pub struct ReportArgs {
-    /// Where to write the HTML page (default: reports/cutover.html in the migration directory).
-    #[arg(long, value_name = "FILE")]
-    pub html: Option<PathBuf>,
-}
 
 /// One business-unit week of the load journal.
 #[derive(Debug, Clone, Serialize)]
@@ -52,7 +44,7 @@ pub struct StageRun {
 }
 
 /// Build the report's JSON value (the HTML page renders the same value).
-pub fn build(ctx: &Ctx) -> Result<serde_json::Value> {
+pub fn build(ctx: &Context) -> Result<serde_json::Value> {
     let dir = &ctx.dir;
     let conn = crate::db::open_state(dir)?;
     // The last validation's findings decide what was held back (as they did for `load`).
@@ -227,26 +219,4 @@ pub fn render(v: &serde_json::Value) -> String {
         .expect("template added")
         .render(minijinja::context! { r => v, css => css })
         .expect("the cutover template renders")
-}
-
-/// `zd2gc report`.
-pub fn run(args: &ReportArgs, ctx: &Ctx) -> Result<Exit> {
-    let v = build(ctx)?;
-    let path = args
-        .html
-        .clone()
-        .unwrap_or_else(|| ctx.dir.join("reports").join("cutover.html"));
-    if let Some(p) = path.parent()
-        && !p.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(p).map_err(|e| crate::error::Error::io(p, e))?;
-    }
-    std::fs::write(&path, render(&v)).map_err(|e| crate::error::Error::io(&path, e))?;
-    crate::db::restrict_permissions(&path);
-    ctx.ui
-        .info(format!("cutover report written to {}", path.display()));
-    let mut v = v;
-    v["html"] = json!(path);
-    ctx.ui.json_summary(&v);
-    Ok(Exit::Ok)
 }

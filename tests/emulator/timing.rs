@@ -265,7 +265,7 @@ fn the_cli_flags_set_the_knobs() {
     #[derive(clap::Parser)]
     struct Cli {
         #[command(flatten)]
-        a: zd2gc::emulate::EmulateArgs,
+        a: zd2gc::commands::emulate::EmulateArgs,
     }
     let c = Cli::parse_from([
         "emulate",

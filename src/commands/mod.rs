@@ -1,6 +1,26 @@
-//! The command line: global options, the subcommands, and the dispatch to each stage's `run`.
+//! The command layer: global options, the subcommands, and the dispatch to each command's `run`.
 //! `main` only parses and calls [`run`], mapping its result to the exit-code contract ([`Exit`]).
+//!
+//! One file per subcommand (`commands/<name>.rs`): its clap arguments (their doc comments are the
+//! `--help` text), its `run`, and its printing. This layer is the only one that knows clap and
+//! decides what the terminal shows; the stages below it take typed options and a
+//! [`Context`], and return typed results that the command prints (or serialises for `--json`).
 
+mod crosswalk;
+pub mod emulate;
+mod extract;
+mod init;
+mod load;
+mod map;
+mod mappings;
+mod plan;
+mod rehearse;
+mod report;
+mod status;
+mod validate;
+mod verify;
+
+use crate::context::Context;
 use crate::error::Result;
 use crate::exit::Exit;
 use crate::ui::{ColorChoice, Ui};
@@ -38,65 +58,68 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub no_progress: bool,
     /// When to use colour on stderr (NO_COLOR is respected with `auto`).
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
     /// Print a machine-readable summary of the command on stdout.
     #[arg(long, global = true)]
     pub json: bool,
 }
 
+/// `--color`: when to use colour on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Color {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl From<Color> for ColorChoice {
+    fn from(c: Color) -> ColorChoice {
+        match c {
+            Color::Auto => ColorChoice::Auto,
+            Color::Always => ColorChoice::Always,
+            Color::Never => ColorChoice::Never,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a migration directory: zd2gc.toml, mappings/, and the state database.
-    Init(crate::init::InitArgs),
+    Init(init::InitArgs),
     /// Read a Zendesk WFM export and stage every record (with its file and line) in snapshot.db.
-    Extract(crate::extract::ExtractArgs),
+    Extract(extract::ExtractArgs),
     /// Turn the staged export into Genesys shapes and fill the crosswalk.
-    Map(crate::map::MapArgs),
+    Map(map::MapArgs),
     /// Work on the mapping tables (`mappings pull`: draft them from Genesys Cloud).
-    Mappings(crate::mappings::MappingsArgs),
+    Mappings(mappings::MappingsArgs),
     /// Pre-flight validation report (terminal, HTML, JSON).
-    Validate(crate::validate::ValidateArgs),
+    Validate(validate::ValidateArgs),
     /// Show what `load` would do per business-unit week.
-    Plan(crate::load::PlanArgs),
+    Plan(plan::PlanArgs),
     /// Write the mapped schedules to Genesys Cloud (optimistic locking, resumable).
-    Load(crate::load::LoadArgs),
+    Load(load::LoadArgs),
     /// Progress of the load journal, parked conflicts and failures.
-    Status(crate::load::StatusArgs),
+    Status(status::StatusArgs),
     /// Re-read Genesys Cloud and compare with the desired state.
-    Verify(crate::load::VerifyArgs),
+    Verify(verify::VerifyArgs),
     /// Look up and export the legacy ↔ Genesys crosswalk.
-    Crosswalk(crate::crosswalk::CrosswalkArgs),
+    Crosswalk(crosswalk::CrosswalkArgs),
     /// Run the Genesys Cloud WFM emulator on a loopback port.
-    Emulate(crate::emulate::EmulateArgs),
+    Emulate(emulate::EmulateArgs),
     /// Write the cutover report: one HTML page (and --json) of the whole migration.
-    Report(crate::report::cutover::ReportArgs),
+    Report(report::ReportArgs),
     /// Run the whole pipeline on an export (default: samples/paris-cutover) against the in-process
     /// emulator.
-    Rehearse(crate::rehearse::RehearseArgs),
-}
-
-/// Placeholder arguments of a stage that has not landed yet.
-#[derive(Debug, clap::Args)]
-pub struct StageArgs {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub rest: Vec<String>,
-}
-
-/// What every command gets: the migration directory and the terminal.
-#[derive(Debug, Clone)]
-pub struct Ctx {
-    pub dir: PathBuf,
-    pub ui: Ui,
-    /// The arguments as given (for the audit trail; secrets never come from argv).
-    pub argv: Vec<String>,
+    Rehearse(rehearse::RehearseArgs),
 }
 
 pub fn run(cli: Cli) -> Result<Exit> {
     let mut ui = Ui::new(
         cli.global.quiet,
         cli.global.no_progress,
-        cli.global.color,
+        cli.global.color.into(),
         cli.global.json,
     );
     ui.command = command_name(&cli.command);
@@ -153,7 +176,7 @@ pub fn is_broken_pipe(e: &crate::error::Error) -> bool {
 
 fn run_audited(cli: Cli, ui: Ui) -> Result<Exit> {
     init_logging(&ui);
-    let ctx = Ctx {
+    let ctx = Context {
         dir: cli.global.dir.clone(),
         ui,
         argv: redact_argv(std::env::args().skip(1)),
@@ -232,7 +255,7 @@ fn command_name(c: &Command) -> &'static str {
 /// The arguments as the audit keeps them: no flag takes a secret, but a value that equals a
 /// secret of the environment (pasted by mistake) or follows a secret-looking flag is replaced.
 pub fn redact_argv(args: impl Iterator<Item = String>) -> Vec<String> {
-    let secrets = env_secrets();
+    let secrets = crate::redact::env_secrets();
     let looks_secret = |a: &str| {
         let a = a.to_ascii_lowercase();
         a.starts_with("--")
@@ -263,38 +286,45 @@ pub fn redact_argv(args: impl Iterator<Item = String>) -> Vec<String> {
     out
 }
 
-/// The secrets of the environment (the client secret), to keep out of the audit.
-fn env_secrets() -> Vec<String> {
-    ["GENESYSCLOUD_OAUTHCLIENT_SECRET"]
-        .iter()
-        .filter_map(|k| std::env::var(k).ok())
-        .map(|v| v.trim().to_string())
-        .filter(|v| v.len() >= 4)
-        .collect()
-}
-
-/// A text for the audit (an error message that may quote an argument) without the environment's
-/// secrets.
-pub fn redact_text(s: &str) -> String {
-    env_secrets()
-        .iter()
-        .fold(s.to_string(), |t, sec| t.replace(sec.as_str(), "***"))
-}
-
-fn dispatch(command: Command, ctx: &Ctx) -> Result<Exit> {
+fn dispatch(command: Command, ctx: &Context) -> Result<Exit> {
     match command {
-        Command::Init(a) => crate::init::run(&a, ctx),
-        Command::Extract(a) => crate::extract::run(&a, ctx),
-        Command::Emulate(a) => crate::emulate::run_cli(&a, ctx),
-        Command::Rehearse(a) => crate::rehearse::run(&a, ctx),
-        Command::Map(a) => crate::map::run(&a, ctx),
-        Command::Mappings(a) => crate::mappings::run(&a, ctx),
-        Command::Validate(a) => crate::validate::run(&a, ctx),
-        Command::Plan(a) => crate::load::run_plan(&a, ctx),
-        Command::Load(a) => crate::load::run_load(&a, ctx),
-        Command::Status(a) => crate::load::run_status(&a, ctx),
-        Command::Verify(a) => crate::load::run_verify(&a, ctx),
-        Command::Crosswalk(a) => crate::crosswalk::run(&a, ctx),
-        Command::Report(a) => crate::report::cutover::run(&a, ctx),
+        Command::Init(a) => init::run(&a, ctx),
+        Command::Extract(a) => extract::run(&a, ctx),
+        Command::Emulate(a) => emulate::run_cli(&a, ctx),
+        Command::Rehearse(a) => rehearse::run(&a, ctx),
+        Command::Map(a) => map::run(&a, ctx),
+        Command::Mappings(a) => mappings::run(&a, ctx),
+        Command::Validate(a) => validate::run(&a, ctx),
+        Command::Plan(a) => plan::run(&a, ctx),
+        Command::Load(a) => load::run(&a, ctx),
+        Command::Status(a) => status::run(&a, ctx),
+        Command::Verify(a) => verify::run(&a, ctx),
+        Command::Crosswalk(a) => crosswalk::run(&a, ctx),
+        Command::Report(a) => report::run(&a, ctx),
     }
+}
+
+/// Print an error that ended a command to stderr, as a miette diagnostic.
+pub fn report_error(err: &crate::error::Error, color: ColorChoice) {
+    use std::io::IsTerminal;
+    let color = match color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    if let crate::error::Error::Source(d) = err {
+        eprint!("{}", crate::diag::render(d, color));
+        return;
+    }
+    let handler = miette::GraphicalReportHandler::new_themed(if color {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    });
+    let mut out = String::new();
+    let _ = handler.render_report(&mut out, err);
+    eprint!("{out}");
 }

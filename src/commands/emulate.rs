@@ -1,7 +1,7 @@
 //! `zd2gc emulate`: serve the Genesys Cloud WFM emulator (the `emulator` crate) on loopback until
 //! Ctrl-C, with the org, the fault knobs and the credentials given on the command line.
 
-use crate::cli::Ctx;
+use crate::context::Context;
 use crate::emulator::{Dump, Emulator, EmulatorConfig, Faults, Fixture};
 use crate::error::{Error, Result};
 use crate::exit::Exit;
@@ -137,7 +137,7 @@ fn write_private(path: &Path, contents: &str) -> Result<()> {
 }
 
 /// `zd2gc emulate`: serve until Ctrl-C.
-pub fn run_cli(args: &EmulateArgs, ctx: &Ctx) -> Result<Exit> {
+pub fn run_cli(args: &EmulateArgs, ctx: &Context) -> Result<Exit> {
     let faults = args.faults();
     faults.validate().map_err(|m| Error::usage(m, None))?;
     let org: Option<Dump> = match (&args.state, &args.org) {
