@@ -12,7 +12,10 @@ pub use ::genesys::client;
 pub mod config;
 pub mod context;
 pub mod crosswalk;
-pub mod db;
+pub mod store;
+/// The old name of [`store`], kept while the command layer moves (removed when every caller says `store`).
+#[doc(hidden)]
+pub use store as db;
 pub mod diag;
 pub mod error;
 pub mod exit;

@@ -1,16 +1,9 @@
-//! The state database `zd2gc.db` of a migration directory (SQLite, WAL): runs, the crosswalk, the load
-//! journal, the org binding. Its schema changes only through the numbered migrations below, stepping
-//! `PRAGMA user_version`; a migration is never edited once released, only followed by a new one.
-//!
-//! The staged export lives apart, in `snapshot.db` (see `extract::stage`), so that re-extracting
-//! replaces it atomically by a rename while the state survives.
+//! The numbered migrations of the state database; index + 1 is the `user_version` after applying
+//! one. FROZEN: a released migration is never edited, only followed by a new one, and it never calls
+//! live code (a function a migration needs is copied here as it was when the migration was released).
 
 use crate::error::{Error, Result};
 use rusqlite::Connection;
-use std::path::{Path, PathBuf};
-
-pub const STATE_DB: &str = "zd2gc.db";
-pub const SNAPSHOT_DB: &str = "snapshot.db";
 
 /// Numbered migrations; index + 1 is the `user_version` after applying it.
 const MIGRATIONS: &[&str] = &[
@@ -316,129 +309,6 @@ const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
-/// Process-wide SQLite settings, applied once before the first connection opens. Memory statistics
-/// are turned off: with them on, every SQLite allocation takes one global mutex, which the parallel
-/// readers and writers of extract, map and validate would otherwise contend on.
-pub fn sqlite_init() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: sqlite3_config is called before any connection of this process is opened (every
-        // opener calls this first); if SQLite was initialised already it returns SQLITE_MISUSE and
-        // changes nothing, which is harmless.
-        unsafe {
-            rusqlite::ffi::sqlite3_config(
-                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
-                0 as std::os::raw::c_int,
-            );
-        }
-    });
-}
-
-pub fn state_path(dir: &Path) -> PathBuf {
-    dir.join(STATE_DB)
-}
-
-pub fn snapshot_path(dir: &Path) -> PathBuf {
-    dir.join(SNAPSHOT_DB)
-}
-
-/// Open (creating if needed) the state database of a migration directory and bring its schema up to
-/// date. The file is created readable by its owner only.
-pub fn open_state(dir: &Path) -> Result<Connection> {
-    sqlite_init();
-    if !dir.is_dir() {
-        return Err(Error::usage(
-            format!("migration directory {} does not exist", dir.display()),
-            Some(format!("create it with `zd2gc init {}`", dir.display())),
-        ));
-    }
-    let path = state_path(dir);
-    if !path.exists() {
-        // Created owner-only from its first byte (SQLite then gives -wal and -shm the same mode).
-        create_private(&path)?;
-    }
-    restrict_permissions(&path);
-    let conn = match test_hook("ZD2GC_TEST_READ_ONLY") {
-        Some(_) => Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?,
-        None => Connection::open(&path)?,
-    };
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    if let Some(n) = test_hook("ZD2GC_TEST_MAX_PAGE_COUNT").and_then(|v| v.parse::<i64>().ok()) {
-        conn.pragma_update(None, "max_page_count", n)?;
-    }
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    migrate(&conn)?;
-    Ok(conn)
-}
-
-/// TEST-ONLY hooks that simulate operator mistakes the test user (root) cannot cause with chmod:
-/// `ZD2GC_TEST_MAX_PAGE_COUNT=N` caps the state database at N pages (a full disk) and
-/// `ZD2GC_TEST_READ_ONLY=1` opens it read-only (a read-only mount). Never set them for real use.
-fn test_hook(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-/// Create an empty file readable and writable by its owner only.
-fn create_private(path: &Path) -> Result<()> {
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    o.open(path).map(drop).map_err(|e| Error::io(path, e))
-}
-
-/// What a database error means for the operator: a full disk and a read-only file system get a
-/// message naming the file and what to do; other errors pass unchanged.
-pub fn explain(err: Error, dir: &Path) -> Error {
-    let Error::Db(e) = &err else { return err };
-    match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::DiskFull) => storage_error(true, &e.to_string(), dir),
-        Some(rusqlite::ErrorCode::ReadOnly) => storage_error(false, &e.to_string(), dir),
-        _ => err,
-    }
-}
-
-/// [`explain`] for an error already turned into text (a load week's failure reason): SQLite's own
-/// wording of a full disk and of a read-only database.
-pub fn explain_text(msg: &str, dir: &Path) -> Option<Error> {
-    if msg.contains("database or disk is full") {
-        Some(storage_error(true, msg, dir))
-    } else if msg.contains("attempt to write a readonly database") {
-        Some(storage_error(false, msg, dir))
-    } else {
-        None
-    }
-}
-
-fn storage_error(full: bool, detail: &str, dir: &Path) -> Error {
-    let path = state_path(dir);
-    if full {
-        Error::failure(
-            format!(
-                "disk full: {} (or a database beside it) could not be written ({detail})",
-                path.display()
-            ),
-            Some(format!(
-                "free space on the disk of {}, then run the same command again: every write is a transaction, the journal is intact, and the run resumes where it stopped",
-                dir.display()
-            )),
-        )
-    } else {
-        Error::failure(
-            format!("read-only: {} cannot be written ({detail})", path.display()),
-            Some(format!(
-                "make {} writable (remount it read-write, or fix its owner and mode), then run the same command again",
-                dir.display()
-            )),
-        )
-    }
-}
-
 /// Apply every migration above the database's `user_version`, each in its own transaction.
 pub fn migrate(conn: &Connection) -> Result<()> {
     let current: usize =
@@ -500,221 +370,8 @@ fn register_row_hash(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// The schema version of a migration directory's state database, if it has one (read-only: the
-/// CLI uses it to announce an upgrade before the first open migrates).
-pub fn state_version(dir: &Path) -> Option<usize> {
-    let path = state_path(dir);
-    if !path.is_file() {
-        return None;
-    }
-    let c = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
-    c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
-        .ok()
-        .map(|v| v as usize)
-}
-
 pub fn schema_version() -> usize {
     MIGRATIONS.len()
-}
-
-/// Make a file readable and writable by its owner only (state, reports: they name real people).
-pub fn restrict_permissions(path: &Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-}
-
-pub fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
-    use rusqlite::OptionalExtension;
-    Ok(conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-        .optional()?)
-}
-
-pub fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
-    conn.execute(
-        "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        [key, value],
-    )?;
-    Ok(())
-}
-
-/// Audit: one row per run of a command.
-pub struct RunRecord {
-    pub id: i64,
-}
-
-pub fn run_start(conn: &Connection, command: &str, args: &str) -> Result<RunRecord> {
-    if let Some(id) = central_for(conn) {
-        return Ok(RunRecord { id });
-    }
-    conn.execute(
-        "INSERT INTO runs(command, args, tool_version, started_at) VALUES (?1, ?2, ?3, ?4)",
-        rusqlite::params![command, args, env!("CARGO_PKG_VERSION"), now_rfc3339()],
-    )?;
-    Ok(RunRecord {
-        id: conn.last_insert_rowid(),
-    })
-}
-
-pub fn run_end(
-    conn: &Connection,
-    run: &RunRecord,
-    outcome: &str,
-    exit_code: i32,
-    inputs_sha256: Option<&str>,
-    counts: &serde_json::Value,
-) -> Result<()> {
-    conn.execute(
-        "UPDATE runs SET ended_at = ?1, outcome = ?2, exit_code = ?3, inputs_sha256 = COALESCE(?4, inputs_sha256), counts = ?5 WHERE id = ?6",
-        rusqlite::params![now_rfc3339(), outcome, exit_code, inputs_sha256, counts.to_string(), run.id],
-    )?;
-    Ok(())
-}
-
-/// The central audit of the command line (`commands::run`): while it is open, a stage's
-/// [`run_start`] on the same state database reuses its record instead of adding one, so each
-/// command is one row, and a stage's rows (map, load) carry that run's id.
-static CENTRAL: std::sync::Mutex<Option<(PathBuf, i64)>> = std::sync::Mutex::new(None);
-
-fn central_for(conn: &Connection) -> Option<i64> {
-    let g = CENTRAL.lock().ok()?;
-    let (path, id) = g.as_ref()?;
-    let here = std::fs::canonicalize(conn.path()?).ok()?;
-    (here == *path).then_some(*id)
-}
-
-/// Begin the audit record of one command in `dir` (one row of `runs`). `None` when `dir` has no
-/// state database (the command will fail or create one: `init` is recorded at its end).
-pub fn audit_begin(dir: &Path, command: &str, args: &str) -> Result<Option<i64>> {
-    if !state_path(dir).exists() {
-        return Ok(None);
-    }
-    let conn = open_state(dir)?;
-    let run = run_start(&conn, command, args)?;
-    if let Ok(p) = std::fs::canonicalize(state_path(dir))
-        && let Ok(mut g) = CENTRAL.lock()
-    {
-        *g = Some((p, run.id));
-    }
-    Ok(Some(run.id))
-}
-
-/// End the audit record begun by [`audit_begin`] (or, for `init`, write the whole record), keeping
-/// what the stage recorded (counts, input hashes) and adding the outcome, exit code and end time.
-pub fn audit_end(
-    dir: &Path,
-    id: Option<i64>,
-    command: &str,
-    args: &str,
-    started_at: &str,
-    result: std::result::Result<crate::exit::Exit, &Error>,
-) -> Result<()> {
-    if let Ok(mut g) = CENTRAL.lock() {
-        *g = None;
-    }
-    if !state_path(dir).exists() {
-        return Ok(());
-    }
-    let conn = open_state(dir)?;
-    let id = match id {
-        Some(id) => id,
-        None => {
-            let run = run_start(&conn, command, args)?;
-            conn.execute(
-                "UPDATE runs SET started_at = ?1 WHERE id = ?2",
-                rusqlite::params![started_at, run.id],
-            )?;
-            run.id
-        }
-    };
-    let (outcome, code, error) = match result {
-        Ok(exit) => (exit.name(), exit.code(), None),
-        Err(e) => (
-            "error",
-            e.exit().code(),
-            Some(crate::redact::redact_text(&e.to_string())),
-        ),
-    };
-    conn.execute(
-        "UPDATE runs SET ended_at = ?1, outcome = ?2, exit_code = ?3,
-             inputs_sha256 = COALESCE(inputs_sha256, ?4),
-             counts = CASE WHEN ?5 IS NULL THEN COALESCE(counts, '{}')
-                           ELSE json_set(COALESCE(counts, '{}'), '$.error', ?5) END
-         WHERE id = ?6",
-        rusqlite::params![now_rfc3339(), outcome, code, inputs_hash(dir), error, id],
-    )?;
-    Ok(())
-}
-
-/// SHA-256 of the configuration and the mapping tables (name and bytes, in name order).
-pub fn inputs_hash(dir: &Path) -> Option<String> {
-    use sha2::{Digest, Sha256};
-    let mut files = vec![dir.join(crate::config::FILE_NAME)];
-    if let Ok(rd) = std::fs::read_dir(dir.join("mappings")) {
-        let mut m: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        m.sort();
-        files.extend(m);
-    }
-    let mut h = Sha256::new();
-    let mut any = false;
-    for f in files {
-        if let Ok(bytes) = std::fs::read(&f) {
-            any = true;
-            h.update(f.file_name().unwrap_or_default().as_encoded_bytes());
-            h.update([0]);
-            h.update((bytes.len() as u64).to_le_bytes());
-            h.update(&bytes);
-        }
-    }
-    any.then(|| format!("{:x}", h.finalize()))
-}
-
-/// One row of the audit trail, for `zd2gc status --history`.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct RunRow {
-    pub id: i64,
-    pub command: String,
-    pub args: String,
-    pub tool_version: String,
-    pub inputs_sha256: Option<String>,
-    pub started_at: String,
-    pub ended_at: Option<String>,
-    pub outcome: Option<String>,
-    pub exit_code: Option<i64>,
-    pub counts: Option<serde_json::Value>,
-}
-
-/// Every run, oldest first.
-pub fn runs(conn: &Connection) -> Result<Vec<RunRow>> {
-    let mut st = conn.prepare(
-        "SELECT id, command, args, tool_version, inputs_sha256, started_at, ended_at, outcome, exit_code, counts FROM runs ORDER BY id",
-    )?;
-    let rows = st.query_map([], |r| {
-        Ok(RunRow {
-            id: r.get(0)?,
-            command: r.get(1)?,
-            args: r.get(2)?,
-            tool_version: r.get(3)?,
-            inputs_sha256: r.get(4)?,
-            started_at: r.get(5)?,
-            ended_at: r.get(6)?,
-            outcome: r.get(7)?,
-            exit_code: r.get(8)?,
-            counts: r
-                .get::<_, Option<String>>(9)?
-                .and_then(|c| serde_json::from_str(&c).ok()),
-        })
-    })?;
-    Ok(rows.collect::<std::result::Result<_, _>>()?)
-}
-
-pub fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 #[cfg(test)]
@@ -725,7 +382,7 @@ mod tests {
     #[test]
     fn time_off_tables_have_the_agreed_columns() {
         let dir = tempfile::tempdir().unwrap();
-        let c = open_state(dir.path()).unwrap();
+        let c = crate::store::open_state(dir.path()).unwrap();
         let cols = |t: &str| -> Vec<String> {
             let mut st = c.prepare(&format!("PRAGMA table_info({t})")).unwrap();
             st.query_map([], |r| r.get::<_, String>(1))
@@ -771,13 +428,13 @@ mod tests {
     #[test]
     fn migrations_apply_once_and_reach_latest() {
         let dir = tempfile::tempdir().unwrap();
-        let c = open_state(dir.path()).unwrap();
+        let c = crate::store::open_state(dir.path()).unwrap();
         let v: i64 = c
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v as usize, schema_version());
         drop(c);
-        let c = open_state(dir.path()).unwrap();
+        let c = crate::store::open_state(dir.path()).unwrap();
         let mode: String = c
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();

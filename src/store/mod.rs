@@ -1,0 +1,186 @@
+//! The state database `zd2gc.db` of a migration directory (SQLite, WAL): runs, the crosswalk, the load
+//! journal, the org binding. Its schema changes only through the numbered migrations of
+//! [`migrations`], stepping `PRAGMA user_version`; a migration is never edited once released, only
+//! followed by a new one.
+//!
+//! The staged export lives apart, in `snapshot.db` (see `extract::stage`), so that re-extracting
+//! replaces it atomically by a rename while the state survives.
+
+pub mod migrations;
+pub mod runs;
+
+pub use migrations::{migrate, schema_version};
+pub use runs::{RunRecord, RunRow, audit_begin, audit_end, inputs_hash, run_end, run_start, runs};
+
+use crate::error::{Error, Result};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+
+pub const STATE_DB: &str = "zd2gc.db";
+pub const SNAPSHOT_DB: &str = "snapshot.db";
+
+/// Process-wide SQLite settings, applied once before the first connection opens. Memory statistics
+/// are turned off: with them on, every SQLite allocation takes one global mutex, which the parallel
+/// readers and writers of extract, map and validate would otherwise contend on.
+pub fn sqlite_init() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: sqlite3_config is called before any connection of this process is opened (every
+        // opener calls this first); if SQLite was initialised already it returns SQLITE_MISUSE and
+        // changes nothing, which is harmless.
+        unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
+                0 as std::os::raw::c_int,
+            );
+        }
+    });
+}
+
+pub fn state_path(dir: &Path) -> PathBuf {
+    dir.join(STATE_DB)
+}
+
+pub fn snapshot_path(dir: &Path) -> PathBuf {
+    dir.join(SNAPSHOT_DB)
+}
+
+/// Open (creating if needed) the state database of a migration directory and bring its schema up to
+/// date. The file is created readable by its owner only.
+pub fn open_state(dir: &Path) -> Result<Connection> {
+    sqlite_init();
+    if !dir.is_dir() {
+        return Err(Error::usage(
+            format!("migration directory {} does not exist", dir.display()),
+            Some(format!("create it with `zd2gc init {}`", dir.display())),
+        ));
+    }
+    let path = state_path(dir);
+    if !path.exists() {
+        // Created owner-only from its first byte (SQLite then gives -wal and -shm the same mode).
+        create_private(&path)?;
+    }
+    restrict_permissions(&path);
+    let conn = match test_hook("ZD2GC_TEST_READ_ONLY") {
+        Some(_) => Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?,
+        None => Connection::open(&path)?,
+    };
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    if let Some(n) = test_hook("ZD2GC_TEST_MAX_PAGE_COUNT").and_then(|v| v.parse::<i64>().ok()) {
+        conn.pragma_update(None, "max_page_count", n)?;
+    }
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    migrate(&conn)?;
+    Ok(conn)
+}
+
+/// TEST-ONLY hooks that simulate operator mistakes the test user (root) cannot cause with chmod:
+/// `ZD2GC_TEST_MAX_PAGE_COUNT=N` caps the state database at N pages (a full disk) and
+/// `ZD2GC_TEST_READ_ONLY=1` opens it read-only (a read-only mount). Never set them for real use.
+fn test_hook(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Create an empty file readable and writable by its owner only.
+fn create_private(path: &Path) -> Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path).map(drop).map_err(|e| Error::io(path, e))
+}
+
+/// What a database error means for the operator: a full disk and a read-only file system get a
+/// message naming the file and what to do; other errors pass unchanged.
+pub fn explain(err: Error, dir: &Path) -> Error {
+    let Error::Db(e) = &err else { return err };
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DiskFull) => storage_error(true, &e.to_string(), dir),
+        Some(rusqlite::ErrorCode::ReadOnly) => storage_error(false, &e.to_string(), dir),
+        _ => err,
+    }
+}
+
+/// [`explain`] for an error already turned into text (a load week's failure reason): SQLite's own
+/// wording of a full disk and of a read-only database.
+pub fn explain_text(msg: &str, dir: &Path) -> Option<Error> {
+    if msg.contains("database or disk is full") {
+        Some(storage_error(true, msg, dir))
+    } else if msg.contains("attempt to write a readonly database") {
+        Some(storage_error(false, msg, dir))
+    } else {
+        None
+    }
+}
+
+fn storage_error(full: bool, detail: &str, dir: &Path) -> Error {
+    let path = state_path(dir);
+    if full {
+        Error::failure(
+            format!(
+                "disk full: {} (or a database beside it) could not be written ({detail})",
+                path.display()
+            ),
+            Some(format!(
+                "free space on the disk of {}, then run the same command again: every write is a transaction, the journal is intact, and the run resumes where it stopped",
+                dir.display()
+            )),
+        )
+    } else {
+        Error::failure(
+            format!("read-only: {} cannot be written ({detail})", path.display()),
+            Some(format!(
+                "make {} writable (remount it read-write, or fix its owner and mode), then run the same command again",
+                dir.display()
+            )),
+        )
+    }
+}
+
+/// The schema version of a migration directory's state database, if it has one (read-only: the
+/// CLI uses it to announce an upgrade before the first open migrates).
+pub fn state_version(dir: &Path) -> Option<usize> {
+    let path = state_path(dir);
+    if !path.is_file() {
+        return None;
+    }
+    let c = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+    c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+        .ok()
+        .map(|v| v as usize)
+}
+
+/// Make a file readable and writable by its owner only (state, reports: they name real people).
+pub fn restrict_permissions(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+pub fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+pub fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )?;
+    Ok(())
+}
+
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
