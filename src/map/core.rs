@@ -142,7 +142,8 @@ pub struct RowContent<'a> {
 }
 
 /// `desired_shifts.content_hash`: what a re-run of `map` compares to know a row is unchanged.
-/// Also registered as the SQL function `zd2gc_row_hash` for the migrations that rewrite rows.
+/// Changing it needs a new migration that rehashes the stored rows (migration 5 keeps its own
+/// frozen copy, `store::migrations`).
 pub fn row_hash(c: &RowContent<'_>) -> i64 {
     let mut h = RowHasher::default();
     h.str(Some(c.agent_id))

@@ -338,8 +338,8 @@ pub fn migrate(conn: &Connection) -> Result<()> {
 }
 
 /// `zd2gc_row_hash(agent_id, exported_agent_id, user_id, business_unit_id, management_unit_id,
-/// week_id, start_utc, length_minutes, activities, held_back_reason)`: [`crate::map::core::row_hash`]
-/// for migrations that rewrite `desired_shifts` rows.
+/// week_id, start_utc, length_minutes, activities, held_back_reason)`, for migration 5, which
+/// rewrites every `desired_shifts` row: [`frozen::row_hash_v5`], never the live hash of `map`.
 fn register_row_hash(conn: &Connection) -> Result<()> {
     use rusqlite::functions::FunctionFlags;
     conn.create_scalar_function(
@@ -353,21 +353,88 @@ fn register_row_hash(conn: &Connection) -> Result<()> {
             let (user, bu, mu, week) = (s(2)?, s(3)?, s(4)?, s(5)?);
             let activities = s(8)?.unwrap_or_default();
             let held = s(9)?;
-            Ok(crate::map::core::row_hash(&crate::map::core::RowContent {
-                agent_id: &agent,
-                exported_agent_id: &exported,
-                user_id: user.as_deref(),
-                business_unit_id: bu.as_deref(),
-                management_unit_id: mu.as_deref(),
-                week_id: week.as_deref(),
-                start_utc: i(6)?,
-                length_minutes: i(7)?,
-                activities: &activities,
-                held_back_reason: held.as_deref(),
-            }))
+            Ok(frozen::row_hash_v5(
+                &agent,
+                &exported,
+                [
+                    user.as_deref(),
+                    bu.as_deref(),
+                    mu.as_deref(),
+                    week.as_deref(),
+                ],
+                i(6)?,
+                i(7)?,
+                &activities,
+                held.as_deref(),
+            ))
         },
     )?;
     Ok(())
+}
+
+/// Copies of code as it was when a migration using it was released. Never edit them: a released
+/// migration must do on a user's old database exactly what it did when it was released.
+mod frozen {
+    /// `desired_shifts.content_hash` as released with migration 5 (commit 0af70a1,
+    /// `map::core::row_hash` over `RowHasher`): the fields in column order, each string followed
+    /// by its length, `None` as a marker word, a missing integer as `i64::MIN`.
+    pub(super) fn row_hash_v5(
+        agent_id: &str,
+        exported_agent_id: &str,
+        [user, bu, mu, week]: [Option<&str>; 4],
+        start_utc: Option<i64>,
+        length_minutes: Option<i64>,
+        activities: &str,
+        held_back_reason: Option<&str>,
+    ) -> i64 {
+        let mut h = Hasher(0xcbf2_9ce4_8422_2325);
+        h.str(Some(agent_id));
+        h.str(Some(exported_agent_id));
+        for s in [user, bu, mu, week] {
+            h.str(s);
+        }
+        h.word(start_utc.unwrap_or(i64::MIN) as u64);
+        h.word(length_minutes.unwrap_or(i64::MIN) as u64);
+        h.str(Some(activities));
+        h.str(held_back_reason);
+        h.finish()
+    }
+
+    struct Hasher(u64);
+
+    impl Hasher {
+        fn word(&mut self, w: u64) {
+            self.0 = (self.0 ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            self.0 ^= self.0 >> 29;
+        }
+        fn str(&mut self, s: Option<&str>) {
+            let Some(s) = s else {
+                self.word(0xfe00_0000_0000_0000);
+                return;
+            };
+            let b = s.as_bytes();
+            let mut chunks = b.chunks_exact(8);
+            for c in &mut chunks {
+                self.word(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+            }
+            let rest = chunks.remainder();
+            if !rest.is_empty() {
+                let mut last = [0u8; 8];
+                last[..rest.len()].copy_from_slice(rest);
+                self.word(u64::from_le_bytes(last));
+            }
+            self.word(b.len() as u64 ^ 0xff00_0000_0000_0000);
+        }
+        fn finish(&self) -> i64 {
+            let mut h = self.0;
+            h ^= h >> 33;
+            h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+            h ^= h >> 33;
+            h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+            h ^= h >> 33;
+            h as i64
+        }
+    }
 }
 
 pub fn schema_version() -> usize {
@@ -439,5 +506,87 @@ mod tests {
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    /// Migration 5's hash is pinned: its output on fixed input never changes, whatever happens to
+    /// the live hash of `map` (the values were computed by the hash as released, commit 0af70a1).
+    #[test]
+    fn migration_5_hash_is_frozen() {
+        let h = |user: Option<&str>, start: Option<i64>, acts: &str, held: Option<&str>| {
+            frozen::row_hash_v5(
+                "A1",
+                "A1",
+                [user, Some("bu-1"), Some("mu-1"), Some("2026-09-07")],
+                start,
+                Some(480),
+                acts,
+                held,
+            )
+        };
+        assert_eq!(
+            h(Some("u-1"), Some(1_788_155_100), "[[1,0,480,null]]", None),
+            PIN[0]
+        );
+        assert_eq!(h(None, None, "[]", Some("unmapped-agent")), PIN[1]);
+        assert_eq!(
+            h(
+                Some("u-é"),
+                Some(-1),
+                "[[1,0,240,\"t-1\"],[2,14400,240,null]]",
+                None
+            ),
+            PIN[2]
+        );
+    }
+
+    /// Computed independently of the Rust code, by a Python transcription of the released hash.
+    const PIN: [i64; 3] = [
+        2_054_898_105_886_011_107,
+        -4_253_118_217_143_910_121,
+        343_947_243_508_201_065,
+    ];
+
+    /// Migration 5 run on a version-4 database rehashes rows with its frozen hash, which agrees
+    /// with the live hash today (so the next `map` sees them unchanged).
+    #[test]
+    fn migration_5_rehashes_rows_with_the_frozen_hash() {
+        let c = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..4] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.execute_batch(
+            r#"INSERT INTO desired_shifts VALUES ('s1', 'A1', 'A1', 'u-1', 'bu-1', 'mu-1',
+                 '2026-09-07', 1788155100, 480,
+                 '[{"code":"c-1","start":1788155100,"len":480,"desc":"Work","task":null}]',
+                 'f.csv', 2, 'snap', 1, 0, NULL);
+               PRAGMA user_version = 4;"#,
+        )
+        .unwrap();
+        migrate(&c).unwrap();
+        let (acts, hash): (String, i64) = c
+            .query_row(
+                "SELECT activities, content_hash FROM desired_shifts",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(acts, "[[1,0,480,null]]");
+        assert_eq!(hash, PIN[0]);
+        let live = crate::map::core::row_hash(&crate::map::core::RowContent {
+            agent_id: "A1",
+            exported_agent_id: "A1",
+            user_id: Some("u-1"),
+            business_unit_id: Some("bu-1"),
+            management_unit_id: Some("mu-1"),
+            week_id: Some("2026-09-07"),
+            start_utc: Some(1_788_155_100),
+            length_minutes: Some(480),
+            activities: &acts,
+            held_back_reason: None,
+        });
+        assert_eq!(
+            hash, live,
+            "today the live hash still agrees with migration 5's"
+        );
     }
 }
