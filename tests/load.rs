@@ -951,3 +951,33 @@ fn verify_reports_a_second_schedule_of_ours_and_duplicated_shifts() {
         "{stderr}"
     );
 }
+
+/// The audit trail of a library load, plan and verify: each run's outcome is how it ended (the
+/// exit's name), never the command's name.
+#[test]
+fn the_audit_records_each_runs_outcome_not_its_command() {
+    let emu = Emulator::start(EmulatorConfig::with_fixture(org(4, 1))).unwrap();
+    let dir = migration_dir();
+    synth::write_desired(dir.path(), &org(4, 1), 2, 1, 0).unwrap();
+    let c = client(&emu);
+    zd2gc::load::plan_dir(dir.path(), c.clone(), &fast(), "plan").unwrap();
+    let r = load_dir(dir.path(), c.clone(), &fast(), &Ui::silent(), "load").unwrap();
+    assert_eq!(r.weeks_done, r.weeks, "{r:?}");
+    let v = verify_dir(dir.path(), c.clone(), &fast(), "verify").unwrap();
+    assert!(v.matches(), "{v:?}");
+    let conn = rusqlite::Connection::open(dir.path().join("zd2gc.db")).unwrap();
+    let mut st = conn
+        .prepare("SELECT command, outcome, exit_code FROM runs ORDER BY id")
+        .unwrap();
+    let runs: Vec<(String, Option<String>, Option<i64>)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    let want = |c: &str| (c.to_string(), Some("ok".to_string()), Some(0));
+    let got: Vec<_> = runs
+        .into_iter()
+        .filter(|(c, _, _)| matches!(c.as_str(), "plan" | "load" | "verify"))
+        .collect();
+    assert_eq!(got, vec![want("plan"), want("load"), want("verify")]);
+}

@@ -313,12 +313,12 @@ fn prepare(
     })
 }
 
-fn finish_run(sh: &Shared, command: &str, exit: Exit, counts: &serde_json::Value) {
+fn finish_run(sh: &Shared, exit: Exit, counts: &serde_json::Value) {
     let _ = sh.with_db(|c| {
         crate::db::run_end(
             c,
             &crate::db::RunRecord { id: sh.run_id },
-            command,
+            exit.name(),
             exit.code(),
             None,
             counts,
@@ -483,7 +483,6 @@ pub fn load_dir(
     let exit = report.exit();
     finish_run(
         &sh,
-        "load",
         exit,
         &serde_json::to_value(&report).unwrap_or_default(),
     );
@@ -674,12 +673,7 @@ pub fn plan_dir_ui(
     let rt = runtime()?;
     let p = prepare(dir, client, opts, "plan", argv, true, &rt)?;
     let f = survey(&p, true, &rt, ui, "plan")?;
-    finish_run(
-        &p.shared,
-        "plan",
-        Exit::Ok,
-        &serde_json::json!({"weeks": f.len()}),
-    );
+    finish_run(&p.shared, Exit::Ok, &serde_json::json!({"weeks": f.len()}));
     Ok(f)
 }
 
@@ -774,7 +768,6 @@ pub fn verify_dir_ui(
     };
     finish_run(
         &p.shared,
-        "verify",
         exit,
         &serde_json::to_value(&r).unwrap_or_default(),
     );
