@@ -325,6 +325,7 @@ fn schema_4_desired_state_is_converted_and_map_sees_it_unchanged() {
              DROP TABLE desired_time_off;
              DROP TABLE xw_time_off;
              DROP TABLE load_time_off;
+             ALTER TABLE runs DROP COLUMN snapshot_id;
              CREATE VIEW desired_activities AS
                 SELECT s.legacy_shift_id AS legacy_shift_id, CAST(j.key AS INTEGER) AS seq,
                        json_extract(j.value, '$.code') AS activity_code_id,

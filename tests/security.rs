@@ -389,12 +389,27 @@ fn every_command_is_in_the_audit_trail() {
     assert_eq!(v["schema"], "status-history/v1");
     let runs = v["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 8);
+    // `inputs_sha256` hashes the configuration and the mapping tables (unchanged since init), for
+    // every command alike; extract, map and validate record the snapshot they read apart.
+    let inputs = zd2gc::db::inputs_hash(&rig.dir()).unwrap();
+    let snapshot: String = rusqlite::Connection::open(rig.dir().join("snapshot.db"))
+        .unwrap()
+        .query_row(
+            "SELECT value FROM snapshot_meta WHERE key = 'snapshot_id'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_ne!(inputs, snapshot);
     for r in &runs[..7] {
         assert!(r["ended_at"].is_string(), "{r}");
-        assert!(
-            r["inputs_sha256"].as_str().is_some_and(|h| h.len() == 64),
-            "{r}"
-        );
+        assert_eq!(r["inputs_sha256"], inputs.as_str(), "{r}");
+        let read_a_snapshot = matches!(r["command"].as_str(), Some("extract" | "map" | "validate"));
+        if read_a_snapshot {
+            assert_eq!(r["snapshot_id"], snapshot.as_str(), "{r}");
+        } else {
+            assert!(r["snapshot_id"].is_null(), "{r}");
+        }
         assert_eq!(r["tool_version"], env!("CARGO_PKG_VERSION"));
     }
     assert!(

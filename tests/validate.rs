@@ -334,7 +334,7 @@ fn paris_cutover_sample() {
     let conn = zd2gc::db::open_state(d).unwrap();
     let snap: String = conn
         .query_row(
-            "SELECT inputs_sha256 FROM runs WHERE command = 'validate' ORDER BY id DESC LIMIT 1",
+            "SELECT snapshot_id FROM runs WHERE command = 'validate' ORDER BY id DESC LIMIT 1",
             [],
             |r| r.get(0),
         )

@@ -307,6 +307,18 @@ const MIGRATIONS: &[&str] = &[
         updated_at TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 8: the audit's snapshot id gets its own column. `inputs_sha256` hashes the configuration and
+    // the mapping tables (README, "Audit"), but extract, map and validate stored the id of the
+    // snapshot they read there: those values move over (extract's only when it succeeded: a failed
+    // extract recorded nothing and got the configuration's hash); the configuration's hash of those
+    // runs is unknown and stays NULL.
+    r#"
+    ALTER TABLE runs ADD COLUMN snapshot_id TEXT;
+    UPDATE runs SET snapshot_id = inputs_sha256, inputs_sha256 = NULL
+        WHERE inputs_sha256 IS NOT NULL
+          AND (command IN ('map', 'validate')
+               OR (command = 'extract' AND outcome IS NOT 'error'));
+    "#,
 ];
 
 /// Apply every migration above the database's `user_version`, each in its own transaction.
@@ -587,6 +599,51 @@ mod tests {
         assert_eq!(
             hash, live,
             "today the live hash still agrees with migration 5's"
+        );
+    }
+
+    /// Migration 8 moves the snapshot id that extract, map and validate stored in
+    /// `inputs_sha256` to `snapshot_id`, and leaves every other value where it was.
+    #[test]
+    fn migration_8_moves_snapshot_ids_out_of_the_inputs_hash() {
+        let c = Connection::open_in_memory().unwrap();
+        register_row_hash(&c).unwrap();
+        for sql in &MIGRATIONS[..7] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.execute_batch(
+            "INSERT INTO runs (id, command, args, tool_version, inputs_sha256, started_at, outcome)
+             VALUES (1, 'init', '', '0', 'cfg', 't', 'ok'),
+                    (2, 'extract', '', '0', 'snap', 't', 'ok'),
+                    (3, 'extract', '', '0', 'cfg', 't', 'error'),
+                    (4, 'map', '', '0', 'snap', 't', 'findings'),
+                    (5, 'validate', '', '0', 'snap', 't', 'error'),
+                    (6, 'load', '', '0', 'cfg', 't', 'ok'),
+                    (7, 'map', '', '0', NULL, 't', NULL);
+             PRAGMA user_version = 7;",
+        )
+        .unwrap();
+        migrate(&c).unwrap();
+        let mut st = c
+            .prepare("SELECT inputs_sha256, snapshot_id FROM runs ORDER BY id")
+            .unwrap();
+        let got: Vec<(Option<String>, Option<String>)> = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        let v = |a: Option<&str>, b: Option<&str>| (a.map(String::from), b.map(String::from));
+        assert_eq!(
+            got,
+            vec![
+                v(Some("cfg"), None),
+                v(None, Some("snap")),
+                v(Some("cfg"), None),
+                v(None, Some("snap")),
+                v(None, Some("snap")),
+                v(Some("cfg"), None),
+                v(None, None),
+            ]
         );
     }
 }

@@ -23,17 +23,35 @@ pub fn run_start(conn: &Connection, command: &str, args: &str) -> Result<RunReco
     })
 }
 
+/// End a stage's run: its outcome, exit code and counts, and the id of the snapshot it read
+/// (extract: wrote). The configuration's hash is kept if the command line recorded it, else taken
+/// now from the migration directory of `conn`.
 pub fn run_end(
     conn: &Connection,
     run: &RunRecord,
     outcome: &str,
     exit_code: i32,
-    inputs_sha256: Option<&str>,
+    snapshot_id: Option<&str>,
     counts: &serde_json::Value,
 ) -> Result<()> {
+    let inputs = conn
+        .path()
+        .and_then(|p| Path::new(p).parent().map(Path::to_path_buf))
+        .and_then(|dir| inputs_hash(&dir));
     conn.execute(
-        "UPDATE runs SET ended_at = ?1, outcome = ?2, exit_code = ?3, inputs_sha256 = COALESCE(?4, inputs_sha256), counts = ?5 WHERE id = ?6",
-        rusqlite::params![now_rfc3339(), outcome, exit_code, inputs_sha256, counts.to_string(), run.id],
+        "UPDATE runs SET ended_at = ?1, outcome = ?2, exit_code = ?3,
+             inputs_sha256 = COALESCE(inputs_sha256, ?4),
+             snapshot_id = COALESCE(?5, snapshot_id), counts = ?6
+         WHERE id = ?7",
+        rusqlite::params![
+            now_rfc3339(),
+            outcome,
+            exit_code,
+            inputs,
+            snapshot_id,
+            counts.to_string(),
+            run.id
+        ],
     )?;
     Ok(())
 }
@@ -144,6 +162,8 @@ pub struct RunRow {
     pub args: String,
     pub tool_version: String,
     pub inputs_sha256: Option<String>,
+    /// The snapshot the run read (extract: wrote); extract, map and validate only.
+    pub snapshot_id: Option<String>,
     pub started_at: String,
     pub ended_at: Option<String>,
     pub outcome: Option<String>,
@@ -154,7 +174,7 @@ pub struct RunRow {
 /// Every run, oldest first.
 pub fn runs(conn: &Connection) -> Result<Vec<RunRow>> {
     let mut st = conn.prepare(
-        "SELECT id, command, args, tool_version, inputs_sha256, started_at, ended_at, outcome, exit_code, counts FROM runs ORDER BY id",
+        "SELECT id, command, args, tool_version, inputs_sha256, started_at, ended_at, outcome, exit_code, counts, snapshot_id FROM runs ORDER BY id",
     )?;
     let rows = st.query_map([], |r| {
         Ok(RunRow {
@@ -163,6 +183,7 @@ pub fn runs(conn: &Connection) -> Result<Vec<RunRow>> {
             args: r.get(2)?,
             tool_version: r.get(3)?,
             inputs_sha256: r.get(4)?,
+            snapshot_id: r.get(10)?,
             started_at: r.get(5)?,
             ended_at: r.get(6)?,
             outcome: r.get(7)?,
