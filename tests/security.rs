@@ -400,7 +400,7 @@ fn every_command_is_in_the_audit_trail() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_ne!(inputs, snapshot);
+    assert_ne!(inputs.as_str(), snapshot);
     for r in &runs[..7] {
         assert!(r["ended_at"].is_string(), "{r}");
         assert_eq!(r["inputs_sha256"], inputs.as_str(), "{r}");

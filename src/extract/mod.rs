@@ -398,15 +398,19 @@ pub fn run_quietly(export_dir: &Path, opts: &ExtractOptions, ctx: &Context) -> R
         Ok(o) => crate::db::run_end(
             &state,
             &run,
-            if o.rejected > 0 { "rejects" } else { "ok" },
+            if o.rejected > 0 {
+                crate::db::Outcome::Rejects
+            } else {
+                crate::db::Outcome::Ok
+            },
             o.exit.code(),
-            Some(&o.snapshot_id),
+            Some(&crate::db::SnapshotId::new(&o.snapshot_id)),
             &serde_json::json!({"staged": o.records_staged, "rejected": o.rejected}),
         )?,
         Err(e) => crate::db::run_end(
             &state,
             &run,
-            "error",
+            crate::db::Outcome::Error,
             e.exit().code(),
             None,
             &serde_json::json!({"error": e.to_string()}),

@@ -318,7 +318,7 @@ fn finish_run(sh: &Shared, exit: Exit, counts: &serde_json::Value) {
         crate::db::run_end(
             c,
             &crate::db::RunRecord { id: sh.run_id },
-            exit.name(),
+            exit.into(),
             exit.code(),
             None,
             counts,

@@ -479,12 +479,16 @@ pub fn map_dir(dir: &Path, cfg: &Config, opts: &MapOptions) -> Result<MapOutcome
     );
     let (outcome, exit_code, counts) = match &res {
         Ok(o) => (
-            if o.errors > 0 { "findings" } else { "ok" },
+            if o.errors > 0 {
+                crate::db::Outcome::Findings
+            } else {
+                crate::db::Outcome::Ok
+            },
             if o.errors > 0 { 1 } else { 0 },
             serde_json::to_value(o).unwrap_or_default(),
         ),
         Err(e) => (
-            "error",
+            crate::db::Outcome::Error,
             e.exit().code(),
             serde_json::json!({"error": e.to_string()}),
         ),
@@ -497,7 +501,7 @@ pub fn map_dir(dir: &Path, cfg: &Config, opts: &MapOptions) -> Result<MapOutcome
         &run,
         outcome,
         exit_code,
-        Some(&snapshot_id),
+        Some(&crate::db::SnapshotId::new(&snapshot_id)),
         &counts,
     )?;
     let mut o = res?;

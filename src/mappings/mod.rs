@@ -253,7 +253,11 @@ pub fn pull_dir(dir: &Path, cfg: &Config, opts: &PullOptions) -> Result<PullOutc
         Ok(()) => {
             let clean = out.unresolved.is_empty() && out.disagreements.is_empty();
             (
-                if clean { "ok" } else { "findings" },
+                if clean {
+                    crate::db::Outcome::Ok
+                } else {
+                    crate::db::Outcome::Findings
+                },
                 if clean { 0 } else { 1 },
                 serde_json::json!({
                     "agents": out.agents, "agents_resolved": out.agents_resolved,
@@ -264,7 +268,7 @@ pub fn pull_dir(dir: &Path, cfg: &Config, opts: &PullOptions) -> Result<PullOutc
             )
         }
         Err(e) => (
-            "error",
+            crate::db::Outcome::Error,
             e.exit().code(),
             serde_json::json!({"error": e.to_string()}),
         ),

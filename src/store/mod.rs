@@ -10,7 +10,10 @@ pub mod migrations;
 pub mod runs;
 
 pub use migrations::{migrate, schema_version};
-pub use runs::{RunRecord, RunRow, audit_begin, audit_end, inputs_hash, run_end, run_start, runs};
+pub use runs::{
+    InputsHash, Outcome, RunRecord, RunRow, SnapshotId, audit_begin, audit_end, inputs_hash,
+    run_end, run_start, runs,
+};
 
 use crate::error::{Error, Result};
 use rusqlite::Connection;

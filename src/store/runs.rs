@@ -1,9 +1,79 @@
-//! The audit trail: one row of `runs` per command.
+//! The audit trail: one row of `runs` per command. Its values are typed ([`Outcome`],
+//! [`InputsHash`], [`SnapshotId`]) so that one cannot be stored in another's column.
 
 use super::{now_rfc3339, open_state, state_path};
 use crate::error::{Error, Result};
+use crate::exit::Exit;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
+
+/// How a run ended (`runs.outcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    /// extract: some records were rejected.
+    Rejects,
+    Findings,
+    Partial,
+    Conflicts,
+    Interrupted,
+    Failure,
+    /// The command ended with an error.
+    Error,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Rejects => "rejects",
+            Outcome::Findings => "findings",
+            Outcome::Partial => "partial",
+            Outcome::Conflicts => "conflicts",
+            Outcome::Interrupted => "interrupted",
+            Outcome::Failure => "failure",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+impl From<Exit> for Outcome {
+    fn from(e: Exit) -> Outcome {
+        match e {
+            Exit::Ok => Outcome::Ok,
+            Exit::Findings => Outcome::Findings,
+            Exit::Failure => Outcome::Failure,
+            Exit::Partial => Outcome::Partial,
+            Exit::Conflicts => Outcome::Conflicts,
+            Exit::Interrupted => Outcome::Interrupted,
+        }
+    }
+}
+
+/// SHA-256 (hex) of the configuration and the mapping tables (`runs.inputs_sha256`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct InputsHash(String);
+
+impl InputsHash {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The id of a staged snapshot (`snapshot_meta.snapshot_id`, `runs.snapshot_id`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct SnapshotId(String);
+
+impl SnapshotId {
+    pub fn new(id: impl Into<String>) -> SnapshotId {
+        SnapshotId(id.into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 /// Audit: one row per run of a command.
 pub struct RunRecord {
@@ -29,9 +99,9 @@ pub fn run_start(conn: &Connection, command: &str, args: &str) -> Result<RunReco
 pub fn run_end(
     conn: &Connection,
     run: &RunRecord,
-    outcome: &str,
+    outcome: Outcome,
     exit_code: i32,
-    snapshot_id: Option<&str>,
+    snapshot_id: Option<&SnapshotId>,
     counts: &serde_json::Value,
 ) -> Result<()> {
     let inputs = conn
@@ -45,10 +115,10 @@ pub fn run_end(
          WHERE id = ?7",
         rusqlite::params![
             now_rfc3339(),
-            outcome,
+            outcome.as_str(),
             exit_code,
-            inputs,
-            snapshot_id,
+            inputs.as_ref().map(InputsHash::as_str),
+            snapshot_id.map(SnapshotId::as_str),
             counts.to_string(),
             run.id
         ],
@@ -113,9 +183,9 @@ pub fn audit_end(
         }
     };
     let (outcome, code, error) = match result {
-        Ok(exit) => (exit.name(), exit.code(), None),
+        Ok(exit) => (Outcome::from(exit), exit.code(), None),
         Err(e) => (
-            "error",
+            Outcome::Error,
             e.exit().code(),
             Some(crate::redact::redact_text(&e.to_string())),
         ),
@@ -126,13 +196,20 @@ pub fn audit_end(
              counts = CASE WHEN ?5 IS NULL THEN COALESCE(counts, '{}')
                            ELSE json_set(COALESCE(counts, '{}'), '$.error', ?5) END
          WHERE id = ?6",
-        rusqlite::params![now_rfc3339(), outcome, code, inputs_hash(dir), error, id],
+        rusqlite::params![
+            now_rfc3339(),
+            outcome.as_str(),
+            code,
+            inputs_hash(dir).as_ref().map(InputsHash::as_str),
+            error,
+            id
+        ],
     )?;
     Ok(())
 }
 
 /// SHA-256 of the configuration and the mapping tables (name and bytes, in name order).
-pub fn inputs_hash(dir: &Path) -> Option<String> {
+pub fn inputs_hash(dir: &Path) -> Option<InputsHash> {
     use sha2::{Digest, Sha256};
     let mut files = vec![dir.join(crate::config::FILE_NAME)];
     if let Ok(rd) = std::fs::read_dir(dir.join("mappings")) {
@@ -151,7 +228,7 @@ pub fn inputs_hash(dir: &Path) -> Option<String> {
             h.update(&bytes);
         }
     }
-    any.then(|| format!("{:x}", h.finalize()))
+    any.then(|| InputsHash(format!("{:x}", h.finalize())))
 }
 
 /// One row of the audit trail, for `zd2gc status --history`.
@@ -161,9 +238,9 @@ pub struct RunRow {
     pub command: String,
     pub args: String,
     pub tool_version: String,
-    pub inputs_sha256: Option<String>,
+    pub inputs_sha256: Option<InputsHash>,
     /// The snapshot the run read (extract: wrote); extract, map and validate only.
-    pub snapshot_id: Option<String>,
+    pub snapshot_id: Option<SnapshotId>,
     pub started_at: String,
     pub ended_at: Option<String>,
     pub outcome: Option<String>,
@@ -182,8 +259,8 @@ pub fn runs(conn: &Connection) -> Result<Vec<RunRow>> {
             command: r.get(1)?,
             args: r.get(2)?,
             tool_version: r.get(3)?,
-            inputs_sha256: r.get(4)?,
-            snapshot_id: r.get(10)?,
+            inputs_sha256: r.get::<_, Option<String>>(4)?.map(InputsHash),
+            snapshot_id: r.get::<_, Option<String>>(10)?.map(SnapshotId),
             started_at: r.get(5)?,
             ended_at: r.get(6)?,
             outcome: r.get(7)?,

@@ -243,9 +243,9 @@ pub fn validate_dir(dir: &Path, cfg: &Config, opts: &ValidateOptions) -> Result<
             crate::db::run_end(
                 &state,
                 &run,
-                "error",
+                crate::db::Outcome::Error,
                 Exit::Failure.code(),
-                Some(&snapshot_id),
+                Some(&crate::db::SnapshotId::new(&snapshot_id)),
                 &serde_json::json!({"error": e.to_string()}),
             )?;
             return Err(e);
@@ -278,12 +278,12 @@ pub fn validate_dir(dir: &Path, cfg: &Config, opts: &ValidateOptions) -> Result<
         &state,
         &run,
         if report.ready_to_load {
-            "ok"
+            crate::db::Outcome::Ok
         } else {
-            "findings"
+            crate::db::Outcome::Findings
         },
         if report.ready_to_load { 0 } else { 1 },
-        Some(&snapshot_id),
+        Some(&crate::db::SnapshotId::new(&snapshot_id)),
         &serde_json::json!({
             "errors": s.errors, "warnings": s.warnings, "infos": s.infos,
             "ready_to_load": report.ready_to_load, "records": report.records,
