@@ -40,7 +40,7 @@ fn default_lock_ms() -> u64 {
     500
 }
 
-pub fn handle(st: &mut State, req: &Req<'_>, rest: &[&str], now: Instant) -> Reply {
+pub(crate) fn handle(st: &mut State, req: &Req<'_>, rest: &[&str], now: Instant) -> Reply {
     let cid = req.cid;
     let m = req.method;
     let result: Result<Reply, ApiError> = match rest {
@@ -88,7 +88,7 @@ pub fn handle(st: &mut State, req: &Req<'_>, rest: &[&str], now: Instant) -> Rep
 }
 
 /// The current knobs with the given fields replaced.
-pub fn merge_faults(current: &Faults, patch: serde_json::Value) -> Result<Faults, ApiError> {
+pub(crate) fn merge_faults(current: &Faults, patch: serde_json::Value) -> Result<Faults, ApiError> {
     let serde_json::Value::Object(patch) = patch else {
         return Err(ApiError::bad_request("the faults must be a JSON object"));
     };

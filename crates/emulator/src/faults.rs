@@ -106,14 +106,14 @@ impl Faults {
 
 /// A small deterministic generator (splitmix64): fast, seedable, good enough for fault draws and ids.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    pub fn new(seed: u64) -> Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
         Rng(seed)
     }
 
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -122,22 +122,22 @@ impl Rng {
     }
 
     /// A uniform float in `[0, 1)`.
-    pub fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// True with probability `p` (always draws, so the sequence does not depend on `p`).
-    pub fn chance(&mut self, p: f64) -> bool {
+    pub(crate) fn chance(&mut self, p: f64) -> bool {
         self.unit() < p
     }
 
     /// A uniform index below `n` (`n > 0`).
-    pub fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n as u64) as usize
     }
 
     /// A version-4-shaped UUID string.
-    pub fn uuid(&mut self) -> String {
+    pub(crate) fn uuid(&mut self) -> String {
         let a = self.next_u64();
         let b = self.next_u64();
         format!(
@@ -151,7 +151,7 @@ impl Rng {
     }
 
     /// `n` random bytes as lowercase hex.
-    pub fn hex(&mut self, bytes: usize) -> String {
+    pub(crate) fn hex(&mut self, bytes: usize) -> String {
         let mut s = String::with_capacity(bytes * 2);
         while s.len() < bytes * 2 {
             s.push_str(&format!("{:016x}", self.next_u64()));
@@ -163,14 +163,14 @@ impl Rng {
 
 /// A token bucket: `capacity` requests, refilled at `capacity` per minute.
 #[derive(Debug, Clone)]
-pub struct TokenBucket {
+pub(crate) struct TokenBucket {
     capacity: f64,
     tokens: f64,
     last: Instant,
 }
 
 impl TokenBucket {
-    pub fn new(rpm: u32, now: Instant) -> TokenBucket {
+    pub(crate) fn new(rpm: u32, now: Instant) -> TokenBucket {
         TokenBucket {
             capacity: rpm as f64,
             tokens: rpm as f64,
@@ -179,7 +179,7 @@ impl TokenBucket {
     }
 
     /// Take one token, or say how long until one is available.
-    pub fn take(&mut self, rpm: u32, now: Instant) -> Result<(), Duration> {
+    pub(crate) fn take(&mut self, rpm: u32, now: Instant) -> Result<(), Duration> {
         let rpm = rpm as f64;
         if rpm != self.capacity {
             self.tokens = self.tokens.min(rpm);

@@ -23,14 +23,14 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
 /// What the server shares between requests.
-pub struct App {
+pub(crate) struct App {
     pub state: Mutex<State>,
     correlation: AtomicU64,
     correlation_seed: u64,
 }
 
 impl App {
-    pub fn new(state: State) -> App {
+    pub(crate) fn new(state: State) -> App {
         let seed = state.faults.seed;
         App {
             state: Mutex::new(state),
@@ -40,7 +40,7 @@ impl App {
     }
 
     /// The state, even if a handler panicked while holding it (a bug; the emulator keeps serving).
-    pub fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -57,11 +57,11 @@ impl App {
 // ------------------------------------------------------------------------ listener
 
 /// A TCP listener whose connections the handler can kill (for the dropped-connection fault).
-pub struct KillListener(pub TcpListener);
+pub(crate) struct KillListener(pub TcpListener);
 
 /// The kill switch of one connection (axum's connect info for it).
 #[derive(Clone, Debug)]
-pub struct Conn(Arc<AtomicBool>);
+pub(crate) struct Conn(Arc<AtomicBool>);
 
 impl Conn {
     fn kill(&self) {
@@ -70,7 +70,7 @@ impl Conn {
 }
 
 /// A TCP stream that fails every read and write once killed, so hyper closes it without answering.
-pub struct KillableStream {
+pub(crate) struct KillableStream {
     io: TcpStream,
     killed: Arc<AtomicBool>,
 }
@@ -155,21 +155,21 @@ impl Connected<IncomingStream<'_, KillListener>> for Conn {
 }
 
 /// The router: one handler for every path.
-pub fn router(app: Arc<App>) -> axum::Router {
+pub(crate) fn router(app: Arc<App>) -> axum::Router {
     axum::Router::new().fallback(handle).with_state(app)
 }
 
 // ------------------------------------------------------------------------ replies
 
 /// An answer before the correlation id is attached.
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: u16,
     pub headers: Vec<(header::HeaderName, String)>,
     pub body: Vec<u8>,
 }
 
 impl Reply {
-    pub fn json<T: serde::Serialize>(status: u16, v: &T) -> Reply {
+    pub(crate) fn json<T: serde::Serialize>(status: u16, v: &T) -> Reply {
         let body = serde_json::to_vec(v).expect("emulator replies serialize");
         Reply {
             status,
@@ -177,14 +177,14 @@ impl Reply {
             body,
         }
     }
-    pub fn empty(status: u16) -> Reply {
+    pub(crate) fn empty(status: u16) -> Reply {
         Reply {
             status,
             headers: vec![],
             body: vec![],
         }
     }
-    pub fn error(e: ApiError, context_id: &str) -> Reply {
+    pub(crate) fn error(e: ApiError, context_id: &str) -> Reply {
         let mut params = std::collections::BTreeMap::new();
         if let Some(f) = &e.field {
             params.insert("field".to_string(), f.clone());
@@ -235,7 +235,7 @@ fn ok_or_error<T: serde::Serialize>(r: Result<T, ApiError>, cid: &str) -> Reply 
 }
 
 /// A parsed request, handed to the routes.
-pub struct Req<'a> {
+pub(crate) struct Req<'a> {
     pub method: &'a Method,
     pub segs: Vec<&'a str>,
     pub query: Vec<(String, String)>,
@@ -245,7 +245,7 @@ pub struct Req<'a> {
 }
 
 impl Req<'_> {
-    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
+    pub(crate) fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ApiError> {
         if self.body.is_empty() {
             return Err(ApiError::bad_request("a JSON body is required"));
         }
@@ -305,7 +305,7 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// Decode standard base64 (for Basic credentials).
-pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+pub(crate) fn base64_decode(s: &str) -> Option<Vec<u8>> {
     let val = |c: u8| -> Option<u32> {
         Some(match c {
             b'A'..=b'Z' => (c - b'A') as u32,

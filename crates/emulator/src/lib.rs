@@ -14,10 +14,10 @@
 
 mod admin;
 mod error;
-pub mod faults;
+mod faults;
 pub mod fixture;
 mod http;
-pub mod state;
+mod state;
 
 pub use faults::Faults;
 pub use fixture::{Actor, ConcurrentEdit, Dump, Fixture, OperationRecord, SyntheticOrg, synthetic};

@@ -22,11 +22,10 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Instant;
 
 mod timeoff;
-pub use timeoff::QUERY_MAX_DAYS;
 
 /// A Genesys-shaped refusal; `http.rs` turns it into an [`m::ErrorBody`] with the correlation id.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     pub status: u16,
     pub code: &'static str,
     pub message: String,
@@ -37,7 +36,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(status: u16, code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
             code,
@@ -47,11 +46,11 @@ impl ApiError {
             retry_after: None,
         }
     }
-    pub fn bad_request(message: impl Into<String>) -> ApiError {
+    pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(400, "bad.request", message)
     }
     /// A `400 wfm.validation.failure` about one field.
-    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+    pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
         let field = field.into();
         let message = format!("{field}: {}", message.into());
         ApiError {
@@ -59,7 +58,7 @@ impl ApiError {
             ..ApiError::new(400, "wfm.validation.failure", message)
         }
     }
-    pub fn not_found(what: &str, id: &str) -> ApiError {
+    pub(crate) fn not_found(what: &str, id: &str) -> ApiError {
         ApiError {
             entity_id: Some(id.into()),
             ..ApiError::new(
@@ -70,11 +69,11 @@ impl ApiError {
         }
     }
     /// `409`: a stale, missing or unexpected version.
-    pub fn version_conflict(message: impl Into<String>) -> ApiError {
+    pub(crate) fn version_conflict(message: impl Into<String>) -> ApiError {
         ApiError::new(409, "general.conflict", message)
     }
     /// `409`: the transient lock.
-    pub fn locked() -> ApiError {
+    pub(crate) fn locked() -> ApiError {
         ApiError::new(
             409,
             "general.conflict",
@@ -98,7 +97,7 @@ fn instant_error(field: String, e: InstantError) -> ApiError {
 
 /// An activity inside a shift.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Activity {
+pub(crate) struct Activity {
     pub start: DateTime<Utc>,
     pub length: i64,
     pub description: String,
@@ -110,7 +109,7 @@ pub struct Activity {
 
 /// A shift of an agent schedule.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Shift {
+pub(crate) struct Shift {
     pub id: String,
     pub start: DateTime<Utc>,
     pub length: i64,
@@ -118,7 +117,7 @@ pub struct Shift {
 }
 
 impl Shift {
-    pub fn to_api(&self) -> m::BuAgentScheduleShift {
+    pub(crate) fn to_api(&self) -> m::BuAgentScheduleShift {
         m::BuAgentScheduleShift {
             id: Some(self.id.clone()),
             start_date: format_instant(self.start),
@@ -141,14 +140,14 @@ impl Shift {
 }
 
 #[derive(Debug, Clone)]
-pub struct AgentSchedule {
+pub(crate) struct AgentSchedule {
     pub version: i64,
     pub modified: DateTime<Utc>,
     pub shifts: Vec<Shift>,
 }
 
 #[derive(Debug, Clone)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     pub id: String,
     pub bu: String,
     pub week: NaiveDate,
@@ -161,7 +160,7 @@ pub struct Schedule {
 }
 
 #[derive(Debug, Clone)]
-pub struct BusinessUnit {
+pub(crate) struct BusinessUnit {
     pub id: String,
     pub name: String,
     pub zone: chrono_tz::Tz,
@@ -173,7 +172,11 @@ pub struct BusinessUnit {
 
 impl BusinessUnit {
     /// The UTC bounds `[start, end)` of `week_count` weeks from local midnight of `week`.
-    pub fn week_bounds(&self, week: NaiveDate, week_count: u32) -> (DateTime<Utc>, DateTime<Utc>) {
+    pub(crate) fn week_bounds(
+        &self,
+        week: NaiveDate,
+        week_count: u32,
+    ) -> (DateTime<Utc>, DateTime<Utc>) {
         let start = local_midnight(self.zone, week);
         let end = local_midnight(self.zone, week + Duration::weeks(week_count.max(1) as i64));
         (start, end)
@@ -219,7 +222,7 @@ struct MuRec {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UploadTarget {
+pub(crate) enum UploadTarget {
     Import {
         bu: String,
         week: NaiveDate,
@@ -286,7 +289,7 @@ struct TokenRec {
 }
 
 /// The emulated org with the emulator's bookkeeping.
-pub struct State {
+pub(crate) struct State {
     pub base_url: String,
     pub faults: Faults,
     client_id: String,
@@ -321,13 +324,13 @@ pub struct State {
 const MAX_DOWNLOADS: usize = 64;
 
 /// Reply of a process call: `202 Processing` or `200 Complete`.
-pub struct Accepted {
+pub(crate) struct Accepted {
     pub status: u16,
     pub body: m::AsyncScheduleResponse,
 }
 
 impl State {
-    pub fn new(client_id: String, client_secret: String, faults: Faults) -> State {
+    pub(crate) fn new(client_id: String, client_secret: String, faults: Faults) -> State {
         State {
             base_url: String::new(),
             fault_rng: Rng::new(faults.seed),
@@ -359,7 +362,7 @@ impl State {
         }
     }
 
-    pub fn set_faults(&mut self, faults: Faults) {
+    pub(crate) fn set_faults(&mut self, faults: Faults) {
         if faults.seed != self.faults.seed {
             self.id_rng = Rng::new(faults.seed ^ 0x05EE_D1D5);
         }
@@ -367,18 +370,18 @@ impl State {
         self.faults = faults;
     }
 
-    pub fn rng(&mut self) -> &mut Rng {
+    pub(crate) fn rng(&mut self) -> &mut Rng {
         &mut self.fault_rng
     }
 
-    pub fn new_id(&mut self) -> String {
+    pub(crate) fn new_id(&mut self) -> String {
         self.id_rng.uuid()
     }
 
     // ---------------------------------------------------------------- fixture and dump
 
     /// Replace the org with a fixture (or a dump). Faults, tokens and credentials are kept.
-    pub fn load(&mut self, dump: &Dump) -> Result<(), Vec<String>> {
+    pub(crate) fn load(&mut self, dump: &Dump) -> Result<(), Vec<String>> {
         let fx = &dump.org;
         let mut errors = Vec::new();
         let mut users = Vec::with_capacity(fx.users.len());
@@ -585,7 +588,7 @@ impl State {
     }
 
     /// The whole state, in the fixture format with every version filled in.
-    pub fn dump(&self) -> Dump {
+    pub(crate) fn dump(&self) -> Dump {
         let business_units = self
             .bus
             .values()
@@ -657,7 +660,7 @@ impl State {
     // ---------------------------------------------------------------- tokens and limits
 
     /// `POST /oauth/token` with the Basic credentials already decoded.
-    pub fn issue_token(
+    pub(crate) fn issue_token(
         &mut self,
         client_id: &str,
         secret: &str,
@@ -686,7 +689,7 @@ impl State {
     }
 
     /// The client a bearer token belongs to, or `401`.
-    pub fn authenticate(
+    pub(crate) fn authenticate(
         &self,
         authorization: Option<&str>,
         now: Instant,
@@ -717,7 +720,7 @@ impl State {
     }
 
     /// Count one request against the client's bucket, or `429` with the seconds to wait.
-    pub fn rate_limit(&mut self, client: &str, now: Instant) -> Result<(), ApiError> {
+    pub(crate) fn rate_limit(&mut self, client: &str, now: Instant) -> Result<(), ApiError> {
         let rpm = self.faults.rate_limit_rpm;
         if rpm == 0 {
             return Ok(());
@@ -743,7 +746,7 @@ impl State {
 
     // ---------------------------------------------------------------- reads
 
-    pub fn users_search(
+    pub(crate) fn users_search(
         &self,
         req: &m::UserSearchRequest,
     ) -> Result<m::UsersSearchResponse, ApiError> {
@@ -807,7 +810,7 @@ impl State {
         })
     }
 
-    pub fn agent_management_unit(
+    pub(crate) fn agent_management_unit(
         &self,
         user_id: &str,
     ) -> Result<m::AgentManagementUnitReference, ApiError> {
@@ -835,7 +838,7 @@ impl State {
     }
 
     /// `GET /managementunits/{muId}/users`: the unit's users.
-    pub fn management_unit_users(
+    pub(crate) fn management_unit_users(
         &self,
         mu_id: &str,
     ) -> Result<m::Listing<m::UserReference>, ApiError> {
@@ -854,7 +857,7 @@ impl State {
     }
 
     /// `GET /managementunits/{muId}`: the unit with its business unit.
-    pub fn management_unit(&self, mu_id: &str) -> Result<m::ManagementUnit, ApiError> {
+    pub(crate) fn management_unit(&self, mu_id: &str) -> Result<m::ManagementUnit, ApiError> {
         let mu = self
             .mus
             .get(mu_id)
@@ -873,13 +876,13 @@ impl State {
         })
     }
 
-    pub fn bu(&self, id: &str) -> Result<&BusinessUnit, ApiError> {
+    pub(crate) fn bu(&self, id: &str) -> Result<&BusinessUnit, ApiError> {
         self.bus
             .get(id)
             .ok_or_else(|| ApiError::not_found("business unit", id))
     }
 
-    pub fn business_unit(
+    pub(crate) fn business_unit(
         &self,
         id: &str,
         settings: bool,
@@ -900,7 +903,7 @@ impl State {
         })
     }
 
-    pub fn business_units(&self) -> m::Listing<m::NamedEntity> {
+    pub(crate) fn business_units(&self) -> m::Listing<m::NamedEntity> {
         let entities = self
             .bus
             .values()
@@ -919,7 +922,10 @@ impl State {
         }
     }
 
-    pub fn management_units(&self, bu: &str) -> Result<m::Listing<m::NamedEntity>, ApiError> {
+    pub(crate) fn management_units(
+        &self,
+        bu: &str,
+    ) -> Result<m::Listing<m::NamedEntity>, ApiError> {
         let b = self.bu(bu)?;
         let entities = b
             .mus
@@ -940,7 +946,7 @@ impl State {
         })
     }
 
-    pub fn activity_codes(
+    pub(crate) fn activity_codes(
         &self,
         bu: &str,
     ) -> Result<m::Listing<m::BusinessUnitActivityCode>, ApiError> {
@@ -951,7 +957,7 @@ impl State {
     }
 
     /// The week id as a date, or `400` when it is not the business unit's first day of week.
-    pub fn week(&self, bu: &str, week_id: &str) -> Result<NaiveDate, ApiError> {
+    pub(crate) fn week(&self, bu: &str, week_id: &str) -> Result<NaiveDate, ApiError> {
         let b = self.bu(bu)?;
         let week = NaiveDate::parse_from_str(week_id, "%Y-%m-%d").map_err(|_| {
             ApiError::new(
@@ -1015,7 +1021,7 @@ impl State {
 
     /// Schedules of a week: every schedule of the business unit that spans it (drafts, copies and
     /// multi-week schedules included, as the real list is).
-    pub fn week_schedules(
+    pub(crate) fn week_schedules(
         &mut self,
         bu: &str,
         week_id: &str,
@@ -1082,7 +1088,7 @@ impl State {
         }
     }
 
-    pub fn schedule(
+    pub(crate) fn schedule(
         &self,
         bu: &str,
         week_id: &str,
@@ -1093,7 +1099,7 @@ impl State {
     }
 
     /// `agentschedules/query`: inline, or as a download when larger than the threshold or forced.
-    pub fn query_agent_schedules(
+    pub(crate) fn query_agent_schedules(
         &mut self,
         bu: &str,
         week_id: &str,
@@ -1170,7 +1176,7 @@ impl State {
         format!("{}/download/{key}", self.base_url)
     }
 
-    pub fn download(&self, key: &str) -> Option<Vec<u8>> {
+    pub(crate) fn download(&self, key: &str) -> Option<Vec<u8>> {
         self.downloads
             .iter()
             .find(|(k, _)| k == key)
@@ -1180,7 +1186,7 @@ impl State {
     /// A week's shift trades. `evaluate_matches` (the API's default, `true`) adds each trade's
     /// `matchReview`, as the real server does at a cost; a list longer than the download threshold
     /// comes only as a `downloadUrl` (the downloaded JSON never holds one itself).
-    pub fn shift_trades(
+    pub(crate) fn shift_trades(
         &mut self,
         mu_id: &str,
         week_id: &str,
@@ -1279,7 +1285,7 @@ impl State {
     // ---------------------------------------------------------------- uploads
 
     /// Hand out an upload URL for a target.
-    pub fn upload_url(
+    pub(crate) fn upload_url(
         &mut self,
         target: UploadTarget,
         content_length: u64,
@@ -1313,7 +1319,7 @@ impl State {
     }
 
     /// The `PUT` of an upload: exact headers, exact length, gzip, and no bearer token.
-    pub fn put_upload(
+    pub(crate) fn put_upload(
         &mut self,
         key: &str,
         headers: &axum::http::HeaderMap,
@@ -1378,7 +1384,7 @@ impl State {
 
     // ---------------------------------------------------------------- locks and If-Match
 
-    pub fn check_lock(&mut self, schedule: &str, now: Instant) -> Result<(), ApiError> {
+    pub(crate) fn check_lock(&mut self, schedule: &str, now: Instant) -> Result<(), ApiError> {
         match self.locks.get(schedule) {
             Some(until) if *until > now => Err(ApiError::locked()),
             Some(_) => {
@@ -1399,7 +1405,7 @@ impl State {
     }
 
     /// Lock a schedule for `ms` milliseconds (admin surface).
-    pub fn lock(&mut self, schedule: &str, ms: u64, now: Instant) -> Result<(), ApiError> {
+    pub(crate) fn lock(&mut self, schedule: &str, ms: u64, now: Instant) -> Result<(), ApiError> {
         if !self.schedules.contains_key(schedule) {
             return Err(ApiError::not_found("schedule", schedule));
         }
@@ -1435,7 +1441,7 @@ impl State {
 
     // ---------------------------------------------------------------- imports, updates, deletes
 
-    pub fn import_upload_url(
+    pub(crate) fn import_upload_url(
         &mut self,
         bu: &str,
         week_id: &str,
@@ -1452,7 +1458,7 @@ impl State {
         ))
     }
 
-    pub fn update_upload_url(
+    pub(crate) fn update_upload_url(
         &mut self,
         bu: &str,
         week_id: &str,
@@ -1477,7 +1483,7 @@ impl State {
     }
 
     /// `POST …/weeks/{weekId}/schedules`: a blank, unpublished schedule, created at once.
-    pub fn create_blank(
+    pub(crate) fn create_blank(
         &mut self,
         bu: &str,
         week_id: &str,
@@ -1507,7 +1513,7 @@ impl State {
         Ok(meta)
     }
 
-    pub fn process_import(
+    pub(crate) fn process_import(
         &mut self,
         bu: &str,
         week_id: &str,
@@ -1537,7 +1543,7 @@ impl State {
         Ok(self.submit(record, payload, now))
     }
 
-    pub fn process_update(
+    pub(crate) fn process_update(
         &mut self,
         bu: &str,
         week_id: &str,
@@ -1590,7 +1596,7 @@ impl State {
         Ok(self.submit(record, payload, now))
     }
 
-    pub fn delete_schedule(
+    pub(crate) fn delete_schedule(
         &mut self,
         bu: &str,
         week_id: &str,
@@ -1670,7 +1676,7 @@ impl State {
     }
 
     /// Finish every operation whose processing time has passed, in the order they were submitted.
-    pub fn settle(&mut self, now: Instant) {
+    pub(crate) fn settle(&mut self, now: Instant) {
         if self.pending == 0 {
             return;
         }
@@ -2039,7 +2045,7 @@ impl State {
     /// `user` if given, else preferably one of `prefer`, else any): moves or extends one shift by 15
     /// minutes, or adds a shift when the agent has none. Bumps the agent schedule's and the
     /// schedule's versions and records the edit.
-    pub fn concurrent_edit(
+    pub(crate) fn concurrent_edit(
         &mut self,
         schedule_id: &str,
         user: Option<&str>,
@@ -2335,7 +2341,7 @@ fn reference(id: &str, uri: String) -> m::UserReference {
     }
 }
 
-pub fn parse_weekday(s: &str) -> Option<Weekday> {
+pub(crate) fn parse_weekday(s: &str) -> Option<Weekday> {
     Some(match s {
         "Sunday" => Weekday::Sun,
         "Monday" => Weekday::Mon,
@@ -2348,7 +2354,7 @@ pub fn parse_weekday(s: &str) -> Option<Weekday> {
     })
 }
 
-pub fn weekday_name(d: Weekday) -> &'static str {
+pub(crate) fn weekday_name(d: Weekday) -> &'static str {
     match d {
         Weekday::Sun => "Sunday",
         Weekday::Mon => "Monday",

@@ -14,7 +14,7 @@ pub mod model;
 pub use error::{Error, Result};
 
 /// Region names of the official SDKs (`PureCloudRegionHosts`) and their domains.
-pub const REGIONS: &[(&str, &str)] = &[
+pub(crate) const REGIONS: &[(&str, &str)] = &[
     ("us-east-1", "mypurecloud.com"),
     ("us-east-2", "use2.us-gov-pure.cloud"),
     ("us-west-2", "usw2.pure.cloud"),
@@ -61,7 +61,7 @@ pub enum EndpointError {
 /// Whether a base URL may be used: `https://` anywhere, `http://` only to a loopback host
 /// (127.0.0.0/8, `localhost`, `[::1]`), where the emulator runs. The client credentials and the bearer
 /// token travel on every call, so they must never cross a network in clear text.
-pub fn transport_ok(url: &str) -> bool {
+pub(crate) fn transport_ok(url: &str) -> bool {
     let lower = url.trim().to_ascii_lowercase();
     if let Some(rest) = lower.strip_prefix("https://") {
         return !rest.is_empty();
@@ -86,7 +86,7 @@ pub fn transport_ok(url: &str) -> bool {
 }
 
 /// The domain of a region given as a domain or as an SDK region name (`eu_west_1` is accepted too).
-pub fn region_domain(region: &str) -> Result<String, EndpointError> {
+pub(crate) fn region_domain(region: &str) -> Result<String, EndpointError> {
     let r = region.trim().trim_end_matches('/').to_ascii_lowercase();
     let r = r.strip_prefix("https://").unwrap_or(&r);
     let r = r
@@ -153,16 +153,6 @@ impl Endpoints {
         }
     }
 
-    /// Resolve from `GENESYSCLOUD_REGION`, `ZD2GC_API_URL` and `ZD2GC_LOGIN_URL`.
-    pub fn from_env() -> Result<Endpoints, EndpointError> {
-        let var = |k: &str| std::env::var(k).ok();
-        Endpoints::resolve(
-            var("GENESYSCLOUD_REGION").as_deref(),
-            var("ZD2GC_API_URL").as_deref(),
-            var("ZD2GC_LOGIN_URL").as_deref(),
-        )
-    }
-
     /// Both base URLs pointing at one server (an emulator).
     pub fn single(base: &str) -> Endpoints {
         let b = base.trim_end_matches('/').to_string();
@@ -173,7 +163,7 @@ impl Endpoints {
     }
 
     /// The token endpoint.
-    pub fn token_url(&self) -> String {
+    pub(crate) fn token_url(&self) -> String {
         format!("{}/oauth/token", self.login)
     }
 }

@@ -117,7 +117,7 @@ pub struct UserSearchRequest {
 
 impl UserSearchRequest {
     /// The EXACT search on `email` the loader sends (the address trimmed and lower-cased by the caller).
-    pub fn exact_email(email: &str) -> Self {
+    pub(crate) fn exact_email(email: &str) -> Self {
         UserSearchRequest {
             query: vec![UserSearchCriteria {
                 kind: "EXACT".into(),

@@ -8,11 +8,11 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use genesys::model::{self as m, format_instant, parse_instant};
 
 /// The longest date range a query may ask for without `statuses == ["Pending"]`.
-pub const QUERY_MAX_DAYS: i64 = 33;
+pub(crate) const QUERY_MAX_DAYS: i64 = 33;
 
 /// One stored time-off request.
 #[derive(Debug, Clone)]
-pub struct TimeOff {
+pub(super) struct TimeOff {
     pub id: String,
     pub mu: String,
     pub user: String,
@@ -121,7 +121,7 @@ impl State {
 
     /// `POST /managementunits/{muId}/timeoffrequests`: one request per user, every rule checked
     /// before anything is stored (a refusal creates nothing). The same body twice creates two.
-    pub fn create_time_off(
+    pub(crate) fn create_time_off(
         &mut self,
         mu: &str,
         req: &m::CreateAdminTimeOffRequest,
@@ -277,7 +277,7 @@ impl State {
 
     /// `POST /managementunits/{muId}/timeoffrequests/query`: refused unless `statuses ==
     /// ["Pending"]` or the date range is at most 33 days.
-    pub fn query_time_off(
+    pub(crate) fn query_time_off(
         &self,
         mu: &str,
         q: &m::TimeOffRequestQueryBody,
@@ -344,7 +344,11 @@ impl State {
     }
 
     /// `GET /managementunits/{muId}/users/{userId}/timeoffrequests`.
-    pub fn user_time_off(&self, mu: &str, user: &str) -> Result<m::TimeOffRequestList, ApiError> {
+    pub(crate) fn user_time_off(
+        &self,
+        mu: &str,
+        user: &str,
+    ) -> Result<m::TimeOffRequestList, ApiError> {
         self.time_off_zone(mu)?;
         if !self.user_index.contains_key(user) {
             return Err(ApiError::not_found("user", user));
@@ -371,7 +375,7 @@ impl State {
     }
 
     /// `GET /managementunits/{muId}/users/{userId}/timeoffrequests/{id}`.
-    pub fn get_time_off(
+    pub(crate) fn get_time_off(
         &self,
         mu: &str,
         user: &str,
@@ -382,7 +386,7 @@ impl State {
 
     /// `PATCH /managementunits/{muId}/users/{userId}/timeoffrequests/{id}`: versioned; an admin sets
     /// APPROVED, PENDING or DENIED, never CANCELED.
-    pub fn patch_time_off(
+    pub(crate) fn patch_time_off(
         &mut self,
         mu: &str,
         user: &str,

@@ -37,7 +37,7 @@ impl Secret {
     pub fn new(s: impl Into<String>) -> Secret {
         Secret(s.into())
     }
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -98,7 +98,7 @@ impl Credentials {
 }
 
 /// Read a secret file, refusing one that group or others may read.
-pub fn read_secret_file(path: &std::path::Path) -> Result<String> {
+pub(crate) fn read_secret_file(path: &std::path::Path) -> Result<String> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     #[cfg(unix)]
     {
@@ -790,7 +790,7 @@ impl Client {
     }
 
     /// [`Client::send`] with extra request headers (e.g. `If-Match`).
-    pub async fn send_with<B: Serialize + ?Sized>(
+    pub(crate) async fn send_with<B: Serialize + ?Sized>(
         &self,
         method: reqwest::Method,
         path: &str,

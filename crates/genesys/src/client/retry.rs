@@ -28,7 +28,7 @@ pub enum CallKind {
 
 /// The state of one request's attempts.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Attempt {
+pub(crate) struct Attempt {
     /// Attempts already failed (0 on the first answer).
     pub number: u32,
     /// A `401` already caused a token refresh for this request.
@@ -39,7 +39,7 @@ pub struct Attempt {
 
 /// What to do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     /// Final: hand the answer to the caller.
     Done,
     /// Wait, then send the same request again.
@@ -76,7 +76,7 @@ impl Default for Policy {
 
 /// Seconds of a `Retry-After` header (delta-seconds, possibly fractional); `None` when absent or
 /// not a number (HTTP-dates are not sent by Genesys).
-pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     let secs: f64 = v.trim().parse().ok()?;
     // A hostile value (1e30, NaN, negative) is no `Retry-After` at all, never a panic.
@@ -84,7 +84,7 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 }
 
 /// The decision. Pure: the same inputs give the same action.
-pub fn decide(
+pub(crate) fn decide(
     reply: Reply,
     headers: &reqwest::header::HeaderMap,
     attempt: Attempt,
