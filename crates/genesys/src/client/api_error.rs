@@ -51,6 +51,24 @@ pub enum Refusal {
 }
 
 impl ApiError {
+    /// A failure without the API's code or correlation id.
+    pub(crate) fn bare(
+        method: &'static str,
+        path: impl Into<String>,
+        status: Option<u16>,
+        message: String,
+    ) -> ApiError {
+        ApiError {
+            method,
+            path: path.into(),
+            status,
+            message,
+            code: String::new(),
+            context_id: String::new(),
+            outcome_unknown: false,
+        }
+    }
+
     /// Classify a failed write.
     pub fn refusal(&self) -> Refusal {
         let m = self.message.to_ascii_lowercase();

@@ -19,6 +19,7 @@ pub use wire::{clean, enc};
 use crate::Endpoints;
 use crate::error::{Error, Result};
 use crate::model;
+use reqwest::header::HeaderMap;
 use retry::{Action, Attempt, CallKind, Policy, Reply};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -265,6 +266,65 @@ impl Client {
         }
     }
 
+    /// The one retry loop of every request the client sends (API calls, the token, signed upload
+    /// and download URLs): send what `request` builds (`true`: with a fresh token), count it, let
+    /// the gate observe the reply, and do what [`retry::decide`] says until an answer is final.
+    async fn exchange<E, F>(
+        &self,
+        x: Exchange<'_>,
+        mut request: impl FnMut(bool) -> F,
+    ) -> std::result::Result<(reqwest::Result<reqwest::Response>, HeaderMap), Stopped<E>>
+    where
+        F: std::future::Future<Output = std::result::Result<reqwest::RequestBuilder, E>>,
+    {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut attempt = Attempt {
+            number: 0,
+            token_refreshed: !x.bearer,
+            jitter: jitter(),
+        };
+        let mut fresh_token = false;
+        loop {
+            let req = request(fresh_token).await.map_err(Stopped::Request)?;
+            fresh_token = false;
+            self.calls.fetch_add(1, Relaxed);
+            let res = req.send().await;
+            let (reply, headers) = classify(&res);
+            self.observe(x.method, x.observed, reply, &headers);
+            if let Some(reached) = x.reached {
+                match &res {
+                    Ok(_) => reached.store(true, Relaxed),
+                    // Never answered yet: a wrong URL or a host that is down; no retries.
+                    Err(e) if !reached.load(Relaxed) => {
+                        if let Some(why) = unreachable(e) {
+                            return Err(Stopped::Unreachable(why));
+                        }
+                    }
+                    Err(_) => {}
+                }
+            }
+            match retry::decide(reply, &headers, attempt, x.kind, &self.policy) {
+                Action::Retry(d) => {
+                    tracing::debug!(
+                        path = x.observed,
+                        ?reply,
+                        wait_ms = d.as_millis() as u64,
+                        "retrying"
+                    );
+                    tokio::time::sleep(d).await;
+                    attempt.number += 1;
+                    attempt.jitter = jitter();
+                }
+                Action::RefreshToken => {
+                    attempt.token_refreshed = true;
+                    fresh_token = true;
+                }
+                Action::ReadBack => return Err(Stopped::ReadBack(reply)),
+                Action::GiveUp | Action::Done => return Ok((res, headers)),
+            }
+        }
+    }
+
     /// `PUT` a gzip body to a signed upload URL with exactly the headers handed out and no
     /// `Authorization` (the bearer token never reaches the upload host). Transient failures are
     /// retried: the upload key is not consumed by a PUT, so repeating it is harmless.
@@ -274,56 +334,37 @@ impl Client {
         headers: &std::collections::BTreeMap<String, String>,
         body: Vec<u8>,
     ) -> std::result::Result<(), ApiError> {
-        let fail = |status: Option<u16>, message: String| ApiError {
-            method: "PUT",
-            path: "<upload url>".into(),
-            status,
-            message,
-            code: String::new(),
-            context_id: String::new(),
-            outcome_unknown: false,
-        };
-        let mut attempt = Attempt {
-            number: 0,
-            token_refreshed: true,
-            jitter: jitter(),
-        };
-        loop {
-            let mut req = self.http.put(url).body(body.clone());
-            for (k, v) in headers {
-                req = req.header(k.as_str(), v.as_str());
-            }
-            self.calls
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let res = req.send().await;
-            let (reply, h) = classify(&res);
-            self.observe("PUT", "<upload>", reply, &h);
-            match retry::decide(reply, &h, attempt, CallKind::Read, &self.policy) {
-                Action::Retry(d) => {
-                    tokio::time::sleep(d).await;
-                    attempt.number += 1;
-                    attempt.jitter = jitter();
-                }
-                _ => {
-                    let r = res.map_err(|e| fail(None, without_url(&e)))?;
-                    let status = r.status().as_u16();
-                    if (200..300).contains(&status) {
-                        return Ok(());
+        let fail = |status, message| ApiError::bare("PUT", "<upload url>", status, message);
+        let body = &body;
+        let (res, h) = self
+            .exchange(
+                Exchange::signed_url("PUT", "<upload>"),
+                move |_| async move {
+                    let mut req = self.http.put(url).body(body.clone());
+                    for (k, v) in headers {
+                        req = req.header(k.as_str(), v.as_str());
                     }
-                    let bytes = read_body(r, self.limits.small).await.unwrap_or_default();
-                    let err = error_body(&bytes);
-                    return Err(ApiError {
-                        code: clean(&err.code),
-                        context_id: if err.context_id.is_empty() {
-                            correlation(&h)
-                        } else {
-                            clean(&err.context_id)
-                        },
-                        ..fail(Some(status), clean(&err.message))
-                    });
-                }
-            }
+                    Ok::<_, ApiError>(req)
+                },
+            )
+            .await
+            .map_err(|s| s.into_api_error("PUT", "<upload url>"))?;
+        let r = res.map_err(|e| fail(None, without_url(&e)))?;
+        let status = r.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(());
         }
+        let bytes = read_body(r, self.limits.small).await.unwrap_or_default();
+        let err = error_body(&bytes);
+        Err(ApiError {
+            code: clean(&err.code),
+            context_id: if err.context_id.is_empty() {
+                correlation(&h)
+            } else {
+                clean(&err.context_id)
+            },
+            ..fail(Some(status), clean(&err.message))
+        })
     }
 
     /// Fetch a signed download URL (plain JSON, no bearer token), retrying transient failures.
@@ -331,46 +372,24 @@ impl Client {
         &self,
         url: &str,
     ) -> std::result::Result<T, ApiError> {
-        let fail = |status: Option<u16>, message: String| ApiError {
-            method: "GET",
-            path: "<download url>".into(),
-            status,
-            message,
-            code: String::new(),
-            context_id: String::new(),
-            outcome_unknown: false,
-        };
-        let mut attempt = Attempt {
-            number: 0,
-            token_refreshed: true,
-            jitter: jitter(),
-        };
-        loop {
-            self.calls
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let res = self.http.get(url).send().await;
-            let (reply, h) = classify(&res);
-            self.observe("GET", "<download>", reply, &h);
-            match retry::decide(reply, &h, attempt, CallKind::Read, &self.policy) {
-                Action::Retry(d) => {
-                    tokio::time::sleep(d).await;
-                    attempt.number += 1;
-                    attempt.jitter = jitter();
-                }
-                _ => {
-                    let r = res.map_err(|e| fail(None, without_url(&e)))?;
-                    let status = r.status().as_u16();
-                    let bytes = read_body(r, self.limits.download)
-                        .await
-                        .map_err(|m| fail(Some(status), m))?;
-                    if !(200..300).contains(&status) {
-                        return Err(fail(Some(status), clean(&String::from_utf8_lossy(&bytes))));
-                    }
-                    return serde_json::from_slice(&bytes)
-                        .map_err(|e| fail(Some(status), format!("unreadable download: {e}")));
-                }
-            }
+        let fail = |status, message| ApiError::bare("GET", "<download url>", status, message);
+        let (res, _) = self
+            .exchange(
+                Exchange::signed_url("GET", "<download>"),
+                move |_| async move { Ok::<_, ApiError>(self.http.get(url)) },
+            )
+            .await
+            .map_err(|s| s.into_api_error("GET", "<download url>"))?;
+        let r = res.map_err(|e| fail(None, without_url(&e)))?;
+        let status = r.status().as_u16();
+        let bytes = read_body(r, self.limits.download)
+            .await
+            .map_err(|m| fail(Some(status), m))?;
+        if !(200..300).contains(&status) {
+            return Err(fail(Some(status), clean(&String::from_utf8_lossy(&bytes))));
         }
+        serde_json::from_slice(&bytes)
+            .map_err(|e| fail(Some(status), format!("unreadable download: {e}")))
     }
 
     /// HTTP requests sent so far (token requests included).
@@ -380,93 +399,78 @@ impl Client {
 
     async fn fetch_token(&self) -> Result<Token> {
         let url = self.endpoints.token_url();
-        let mut attempt = Attempt {
-            number: 0,
-            token_refreshed: true,
-            jitter: jitter(),
+        let exchange = Exchange {
+            method: "POST",
+            observed: "/oauth/token",
+            kind: CallKind::Read,
+            bearer: false,
+            reached: Some(&self.reached_login),
         };
-        loop {
-            self.calls
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let res = self
-                .http
-                .post(&url)
-                .basic_auth(&self.creds.client_id, Some(self.creds.secret.expose()))
-                .form(&[("grant_type", "client_credentials")])
-                .send()
-                .await;
-            let (reply, headers) = classify(&res);
-            self.observe("POST", "/oauth/token", reply, &headers);
-            match &res {
-                Ok(_) => self
-                    .reached_login
-                    .store(true, std::sync::atomic::Ordering::Relaxed),
-                Err(e)
-                    if !self
-                        .reached_login
-                        .load(std::sync::atomic::Ordering::Relaxed) =>
-                {
-                    if let Some(why) = unreachable(e) {
-                        return Err(Error::usage(
-                            format!("cannot reach the Genesys Cloud login at {url}: {why}"),
-                            Some(format!("check {} and the network", self.settings.login)),
-                        ));
-                    }
-                }
-                Err(_) => {}
-            }
-            if let Action::Retry(d) =
-                retry::decide(reply, &headers, attempt, CallKind::Read, &self.policy)
-            {
-                tokio::time::sleep(d).await;
-                attempt.number += 1;
-                attempt.jitter = jitter();
-                continue;
-            }
-            let r = res.map_err(|e| {
-                Error::failure(
-                    format!("token request to {url} failed: {}", without_url(&e)),
-                    Some("check ZD2GC_LOGIN_URL / GENESYSCLOUD_REGION and the network".into()),
+        let to = &url;
+        let sent = self
+            .exchange(exchange, move |_| async move {
+                Ok::<_, std::convert::Infallible>(
+                    self.http
+                        .post(to)
+                        .basic_auth(&self.creds.client_id, Some(self.creds.secret.expose()))
+                        .form(&[("grant_type", "client_credentials")]),
                 )
-            })?;
-            let status = r.status();
-            if !status.is_success() {
-                let bytes = read_body(r, self.limits.small).await.unwrap_or_default();
-                let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-                let said = ["error_description", "description", "error", "message"]
-                    .iter()
-                    .find_map(|k| v.get(*k).and_then(|x| x.as_str()).filter(|x| !x.is_empty()))
-                    .map(|x| format!(": {}", clean(x)))
-                    .unwrap_or_default();
-                let what = if matches!(status.as_u16(), 400 | 401 | 403) {
-                    "refused"
-                } else {
-                    "not answered"
-                };
+            })
+            .await;
+        let res = match sent {
+            Ok((res, _)) => res,
+            Err(Stopped::Unreachable(why)) => {
                 return Err(Error::usage(
-                    format!(
-                        "the token request to {url} for client {} was {what} (HTTP {}{said})",
-                        self.creds.client_id,
-                        status.as_u16()
-                    ),
-                    Some(format!(
-                        "check {}, and that the OAuth client uses the client-credentials grant in the org at {}",
-                        self.settings.credentials, self.endpoints.login
-                    )),
+                    format!("cannot reach the Genesys Cloud login at {url}: {why}"),
+                    Some(format!("check {} and the network", self.settings.login)),
                 ));
             }
-            let bytes = read_body(r, self.limits.small)
-                .await
-                .map_err(|m| Error::failure(format!("unreadable token answer: {m}"), None))?;
-            let t: model::TokenResponse = serde_json::from_slice(&bytes)
-                .map_err(|e| Error::failure(format!("unreadable token answer: {e}"), None))?;
-            let life = Duration::from_secs(t.expires_in.max(1));
-            return Ok(Token {
-                value: Secret(t.access_token),
-                // Refresh a little before it expires.
-                expires: Instant::now() + life.mul_f64(0.9),
-            });
+            Err(Stopped::Request(never)) => match never {},
+            Err(Stopped::ReadBack(_)) => unreachable!("the token request is a read"),
+        };
+        let r = res.map_err(|e| {
+            Error::failure(
+                format!("token request to {url} failed: {}", without_url(&e)),
+                Some("check ZD2GC_LOGIN_URL / GENESYSCLOUD_REGION and the network".into()),
+            )
+        })?;
+        let status = r.status();
+        if !status.is_success() {
+            let bytes = read_body(r, self.limits.small).await.unwrap_or_default();
+            let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+            let said = ["error_description", "description", "error", "message"]
+                .iter()
+                .find_map(|k| v.get(*k).and_then(|x| x.as_str()).filter(|x| !x.is_empty()))
+                .map(|x| format!(": {}", clean(x)))
+                .unwrap_or_default();
+            let what = if matches!(status.as_u16(), 400 | 401 | 403) {
+                "refused"
+            } else {
+                "not answered"
+            };
+            return Err(Error::usage(
+                format!(
+                    "the token request to {url} for client {} was {what} (HTTP {}{said})",
+                    self.creds.client_id,
+                    status.as_u16()
+                ),
+                Some(format!(
+                    "check {}, and that the OAuth client uses the client-credentials grant in the org at {}",
+                    self.settings.credentials, self.endpoints.login
+                )),
+            ));
         }
+        let bytes = read_body(r, self.limits.small)
+            .await
+            .map_err(|m| Error::failure(format!("unreadable token answer: {m}"), None))?;
+        let t: model::TokenResponse = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::failure(format!("unreadable token answer: {e}"), None))?;
+        let life = Duration::from_secs(t.expires_in.max(1));
+        Ok(Token {
+            value: Secret(t.access_token),
+            // Refresh a little before it expires.
+            expires: Instant::now() + life.mul_f64(0.9),
+        })
     }
 
     async fn bearer(&self, force: bool) -> Result<Secret> {
@@ -483,6 +487,29 @@ impl Client {
         Ok(v)
     }
 
+    /// Wait for the gate's slot, and out any `Retry-After` pause a `429` answered meanwhile.
+    async fn wait_for_gate(&self) {
+        let Some(g) = self.current_gate() else {
+            return;
+        };
+        let wait = g.reserve();
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        // A `429` answered while this request waited: wait out its pause, then queue again.
+        loop {
+            let hold = g.hold();
+            if hold.is_zero() {
+                break;
+            }
+            tokio::time::sleep(hold).await;
+            let wait = g.reserve();
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+
     /// Send one API call with the retry rules; `None` body for a GET. Returns the status and body of
     /// the final answer (2xx or not); transport failures and exhausted retries are errors.
     pub async fn send<B: Serialize + ?Sized>(
@@ -491,7 +518,7 @@ impl Client {
         path: &str,
         body: Option<&B>,
         kind: CallKind,
-    ) -> std::result::Result<(u16, reqwest::header::HeaderMap, bytes_body::Body), ApiError> {
+    ) -> std::result::Result<(u16, HeaderMap, bytes_body::Body), ApiError> {
         self.send_with(method, path, body, kind, &[]).await
     }
 
@@ -503,128 +530,55 @@ impl Client {
         body: Option<&B>,
         kind: CallKind,
         extra: &[(&str, String)],
-    ) -> std::result::Result<(u16, reqwest::header::HeaderMap, bytes_body::Body), ApiError> {
+    ) -> std::result::Result<(u16, HeaderMap, bytes_body::Body), ApiError> {
         let url = format!("{}{}", self.endpoints.api, path);
-        let method_name: &'static str = match method {
-            reqwest::Method::GET => "GET",
-            reqwest::Method::POST => "POST",
-            reqwest::Method::PUT => "PUT",
-            reqwest::Method::DELETE => "DELETE",
-            reqwest::Method::PATCH => "PATCH",
-            _ => "REQUEST",
-        };
-        let fail = |status: Option<u16>, message: String, unknown: bool| ApiError {
+        let method_name = method_name(&method);
+        let fail = |status, message| ApiError::bare(method_name, path, status, message);
+        let exchange = Exchange {
             method: method_name,
-            path: path.to_string(),
-            status,
-            message,
-            code: String::new(),
-            context_id: String::new(),
-            outcome_unknown: unknown,
+            observed: path.split('?').next().unwrap_or(path),
+            kind,
+            bearer: true,
+            reached: Some(&self.reached_api),
         };
-        let mut attempt = Attempt {
-            number: 0,
-            token_refreshed: false,
-            jitter: jitter(),
+        let (method, url, fail) = (&method, &url, &fail);
+        let (res, _) = self
+            .exchange(exchange, move |fresh_token| async move {
+                let token = self
+                    .bearer(fresh_token)
+                    .await
+                    .map_err(|e| fail(None, e.to_string()))?;
+                let mut req = self
+                    .http
+                    .request(method.clone(), url)
+                    .bearer_auth(token.expose());
+                for (k, v) in extra {
+                    req = req.header(*k, v.as_str());
+                }
+                if let Some(b) = body {
+                    req = req.json(b);
+                }
+                self.wait_for_gate().await;
+                Ok(req)
+            })
+            .await
+            .map_err(|s| s.into_api_error(method_name, path))?;
+        let r = match res {
+            Ok(r) => r,
+            Err(e) => return Err(fail(None, without_url(&e))),
         };
-        let mut force_token = false;
-        loop {
-            let token = self
-                .bearer(force_token)
-                .await
-                .map_err(|e| fail(None, e.to_string(), false))?;
-            force_token = false;
-            let mut req = self
-                .http
-                .request(method.clone(), &url)
-                .bearer_auth(token.expose());
-            for (k, v) in extra {
-                req = req.header(*k, v.as_str());
-            }
-            if let Some(b) = body {
-                req = req.json(b);
-            }
-            if let Some(g) = self.current_gate() {
-                let wait = g.reserve();
-                if !wait.is_zero() {
-                    tokio::time::sleep(wait).await;
-                }
-                // A `429` answered while this request waited: wait out its pause, then queue again.
-                loop {
-                    let hold = g.hold();
-                    if hold.is_zero() {
-                        break;
-                    }
-                    tokio::time::sleep(hold).await;
-                    let wait = g.reserve();
-                    if !wait.is_zero() {
-                        tokio::time::sleep(wait).await;
-                    }
-                }
-            }
-            self.calls
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let res = req.send().await;
-            let (reply, headers) = classify(&res);
-            self.observe(
-                method_name,
-                path.split('?').next().unwrap_or(path),
-                reply,
-                &headers,
-            );
-            match &res {
-                Ok(_) => self
-                    .reached_api
-                    .store(true, std::sync::atomic::Ordering::Relaxed),
-                Err(e) if !self.reached_api.load(std::sync::atomic::Ordering::Relaxed) => {
-                    // Never answered yet: a wrong URL or a host that is down; no retries.
-                    if let Some(why) = unreachable(e) {
-                        return Err(fail(None, why.to_string(), false));
-                    }
-                }
-                Err(_) => {}
-            }
-            match retry::decide(reply, &headers, attempt, kind, &self.policy) {
-                Action::Retry(d) => {
-                    tracing::debug!(path, ?reply, wait_ms = d.as_millis() as u64, "retrying");
-                    tokio::time::sleep(d).await;
-                    attempt.number += 1;
-                    attempt.jitter = jitter();
-                }
-                Action::RefreshToken => {
-                    attempt.token_refreshed = true;
-                    force_token = true;
-                }
-                Action::ReadBack => {
-                    return Err(fail(
-                        match reply {
-                            Reply::Status(s) => Some(s),
-                            _ => None,
-                        },
-                        "the write's outcome is unknown; re-read before writing again".into(),
-                        true,
-                    ));
-                }
-                Action::GiveUp | Action::Done => {
-                    let r = match res {
-                        Ok(r) => r,
-                        Err(e) => return Err(fail(None, without_url(&e), false)),
-                    };
-                    let status = r.status().as_u16();
-                    let headers = r.headers().clone();
-                    let limit = if (200..300).contains(&status) {
-                        self.limits.answer
-                    } else {
-                        self.limits.small
-                    };
-                    let bytes = read_body(r, limit).await.map_err(|m| ApiError {
-                        context_id: correlation(&headers),
-                        ..fail(Some(status), m, false)
-                    })?;
-                    return Ok((status, headers, bytes_body::Body(bytes)));
-                }
-            }
-        }
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let limit = if (200..300).contains(&status) {
+            self.limits.answer
+        } else {
+            self.limits.small
+        };
+        let bytes = read_body(r, limit).await.map_err(|m| ApiError {
+            context_id: correlation(&headers),
+            ..fail(Some(status), m)
+        })?;
+        Ok((status, headers, bytes_body::Body(bytes)))
     }
 
     /// A call whose 2xx answer is JSON `T`; a non-2xx answer becomes an [`ApiError`] with the
@@ -663,15 +617,8 @@ impl Client {
         kind: CallKind,
         extra: &[(&str, String)],
     ) -> std::result::Result<(T, String), ApiError> {
-        let m = method.clone();
+        let method_name = method_name(&method);
         let (status, headers, body) = self.send_with(method, path, body, kind, extra).await?;
-        let method_name = match m {
-            reqwest::Method::GET => "GET",
-            reqwest::Method::POST => "POST",
-            reqwest::Method::PUT => "PUT",
-            reqwest::Method::DELETE => "DELETE",
-            _ => "REQUEST",
-        };
         if (200..300).contains(&status) {
             let cid = correlation(&headers);
             return serde_json::from_slice(&body.0)
@@ -710,6 +657,75 @@ impl Client {
             },
             outcome_unknown: false,
         })
+    }
+}
+
+/// What one exchange sends and what its retries may do.
+struct Exchange<'a> {
+    method: &'static str,
+    /// The path the gate observes (no query; `<upload>`, `<download>` for signed URLs).
+    observed: &'a str,
+    kind: CallKind,
+    /// An API call with the bearer token: a `401` may ask for a fresh one, once.
+    bearer: bool,
+    /// Whether the host has ever answered: until it has, a failed connection is a wrong URL or a
+    /// host that is down, and retrying cannot help. `None`: retry it as any transient failure.
+    reached: Option<&'a std::sync::atomic::AtomicBool>,
+}
+
+impl Exchange<'_> {
+    /// A signed upload or download URL: no token, retried as a read.
+    fn signed_url(method: &'static str, observed: &'static str) -> Exchange<'static> {
+        Exchange {
+            method,
+            observed,
+            kind: CallKind::Read,
+            bearer: false,
+            reached: None,
+        }
+    }
+}
+
+/// Why an exchange ended without a final answer.
+enum Stopped<E> {
+    /// The request could not be built (no token).
+    Request(E),
+    /// A write failed transiently after it was sent: its outcome is unknown (the last reply).
+    ReadBack(Reply),
+    /// The host never answered: why (a wrong URL, or a host that is down).
+    Unreachable(&'static str),
+}
+
+impl Stopped<ApiError> {
+    fn into_api_error(self, method: &'static str, path: &str) -> ApiError {
+        match self {
+            Stopped::Request(e) => e,
+            Stopped::ReadBack(reply) => ApiError {
+                outcome_unknown: true,
+                ..ApiError::bare(
+                    method,
+                    path,
+                    match reply {
+                        Reply::Status(s) => Some(s),
+                        _ => None,
+                    },
+                    "the write's outcome is unknown; re-read before writing again".into(),
+                )
+            },
+            Stopped::Unreachable(why) => ApiError::bare(method, path, None, why.to_string()),
+        }
+    }
+}
+
+/// A method's name in an [`ApiError`].
+fn method_name(method: &reqwest::Method) -> &'static str {
+    match *method {
+        reqwest::Method::GET => "GET",
+        reqwest::Method::POST => "POST",
+        reqwest::Method::PUT => "PUT",
+        reqwest::Method::DELETE => "DELETE",
+        reqwest::Method::PATCH => "PATCH",
+        _ => "REQUEST",
     }
 }
 
