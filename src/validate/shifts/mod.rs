@@ -1,0 +1,556 @@
+//! Time, DST, shift and task rules, in three streaming passes over the snapshot (run on threads of
+//! their own; see `run_rules`).
+//!
+//! 1. Shifts by shift id (index `shifts_by_id`; this file): duplicate/conflicting ids, zones, DST
+//!    (field level), end before start, sub-minute times, too long, length change across a transition.
+//! 2. Shifts by agent (`shifts_by_agent`; `overlaps.rs`), one agent's shifts at a time sorted by their resolved
+//!    UTC instants (the naive local order of the index is not the UTC order across a fall-back night
+//!    or between zones): `shift-overlap` (one finding per pair, on the later-starting shift) and
+//!    `deactivated-agent`.
+//! 3. Tasks in file order (`tasks.rs`), walked in step with the shifts in file order: each
+//!    task's times and whether it lies inside its shift. Reading both tables sequentially is about
+//!    three times cheaper than fetching every task through the `tasks_by_shift` index; a task
+//!    whose shift is out of step is found through the index, so any order is correct and the usual
+//!    one is fast. The tasks of a repeated shift id are checked again against pass 1's choice
+//!    ([`recheck_repeated`]).
+//!
+//! Drafts (`published = false`) are skipped unless `include_drafts`; an included draft edit
+//! (`parent_id`) replaces its parent for the overlap check.
+
+mod overlaps;
+mod tasks;
+
+pub use overlaps::check_overlaps;
+pub use tasks::{TASK_WALK_MAX_JUMPS, TaskFindings, check_tasks, recheck_repeated};
+
+use super::Env;
+use crate::config::Severity;
+use crate::error::Result;
+use crate::report::{Finding, week_of};
+use crate::timeval::zone::ZoneSel;
+use crate::timeval::{self, TimeVal, dst};
+use rusqlite::{Connection, Row};
+use std::collections::HashMap;
+
+/// Where a time value was written.
+pub(crate) struct At<'a> {
+    pub file_id: i64,
+    pub line: i64,
+    pub record: &'a str,
+    pub field: &'a str,
+    pub week: Option<i64>,
+}
+
+/// Resolve one value, reporting `dst-nonexistent` / `dst-ambiguous`; the instant under the policy,
+/// or `None` when it has none (a gap, an ambiguous time under `reject`, no usable zone).
+pub(crate) fn check_time(env: &mut Env<'_>, zone: ZoneSel, v: TimeVal, at: &At<'_>) -> Option<i64> {
+    if !v.is_local() {
+        return Some(v.secs);
+    }
+    let ZoneSel::Zone(z) = zone else { return None };
+    let policy = env.cfg.dst_ambiguous;
+    let r = env.zones.resolve_value(zone, v, policy);
+    if let Ok(dst::Instant {
+        utc,
+        chosen_from: None,
+    }) = r
+    {
+        return Some(utc);
+    }
+    if let Some(d) = dst::finding(v, env.zones.name(z), &r, policy) {
+        let mut f = Finding::new(d.rule, d.severity, d.message);
+        f.file = env.file(at.file_id);
+        f.line = Some(at.line as u64);
+        f.record_id = Some(at.record.to_string());
+        f.field = Some(at.field.to_string());
+        f.value = Some(timeval::render(v));
+        f.timezone = Some(env.zones.name(z).to_string());
+        f.candidates = Some(d.candidates);
+        f.help = d.help;
+        f.week = at.week;
+        if d.severity == dst::POLICY_RESOLVED {
+            env.sink.push_as(f);
+        } else {
+            env.sink.push(f);
+        }
+    }
+    r.ok().map(|i| i.utc)
+}
+
+fn split(f: i64) -> (u8, u8) {
+    ((f & 0xff) as u8, ((f >> 8) & 0xff) as u8)
+}
+
+/// The text of a value as written (RFC 3339 keeps its own text), rendered only when displayed:
+/// the hot loops never format a time unless a finding needs it.
+#[derive(Clone, Copy)]
+struct Txt<'a>(TimeVal, Option<&'a str>);
+
+impl std::fmt::Display for Txt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.1 {
+            Some(t) => f.write_str(t),
+            None => f.write_str(&timeval::render(self.0)),
+        }
+    }
+}
+
+/// One shift row (pass 1 reads them by id, the task pass in file order, into reused buffers).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Shift {
+    rowid: i64,
+    file_id: i64,
+    line: i64,
+    id: String,
+    agent: String,
+    start: i64,
+    end: i64,
+    fmt: i64,
+    start_text: Option<String>,
+    end_text: Option<String>,
+    tz: Option<String>,
+    published: Option<i64>,
+    parent: Option<String>,
+}
+
+impl Shift {
+    fn fill(&mut self, r: &Row<'_>) -> Result<()> {
+        fn text(dst: &mut Option<String>, v: Option<&str>) {
+            match (v, dst.as_mut()) {
+                (None, _) => *dst = None,
+                (Some(v), Some(d)) => {
+                    d.clear();
+                    d.push_str(v);
+                }
+                (Some(v), None) => *dst = Some(v.to_string()),
+            }
+        }
+        self.rowid = r.get(0)?;
+        self.file_id = r.get(1)?;
+        self.line = r.get(2)?;
+        self.id.clear();
+        self.id.push_str(opt_str(r, 3)?.unwrap_or_default());
+        self.agent.clear();
+        self.agent.push_str(opt_str(r, 4)?.unwrap_or_default());
+        self.start = r.get(5)?;
+        self.end = r.get(6)?;
+        self.fmt = r.get(7)?;
+        text(&mut self.start_text, opt_str(r, 8)?);
+        text(&mut self.end_text, opt_str(r, 9)?);
+        text(&mut self.tz, opt_str(r, 10)?);
+        self.published = r.get(11)?;
+        text(&mut self.parent, opt_str(r, 12)?);
+        Ok(())
+    }
+
+    fn read(r: &Row<'_>) -> Result<Shift> {
+        let mut s = Shift::default();
+        s.fill(r)?;
+        Ok(s)
+    }
+
+    fn same_content(&self, o: &Shift) -> bool {
+        (
+            &self.agent,
+            self.start,
+            self.end,
+            self.fmt,
+            &self.start_text,
+            &self.end_text,
+            self.tz.as_deref().map(str::trim).filter(|s| !s.is_empty()),
+            self.published,
+            &self.parent,
+        ) == (
+            &o.agent,
+            o.start,
+            o.end,
+            o.fmt,
+            &o.start_text,
+            &o.end_text,
+            o.tz.as_deref().map(str::trim).filter(|s| !s.is_empty()),
+            o.published,
+            &o.parent,
+        )
+    }
+
+    fn vals(&self) -> (TimeVal, TimeVal) {
+        let (a, b) = split(self.fmt);
+        (
+            TimeVal {
+                secs: self.start,
+                fmt: a,
+            },
+            TimeVal {
+                secs: self.end,
+                fmt: b,
+            },
+        )
+    }
+}
+
+/// The resolved shift the tasks are checked against.
+pub struct Resolved2 {
+    zone: ZoneSel,
+    start: Option<i64>,
+    end: Option<i64>,
+    sv: TimeVal,
+    ev: TimeVal,
+    start_raw: Option<String>,
+    end_raw: Option<String>,
+}
+
+/// A text column borrowed from the row (no allocation).
+fn opt_str<'r>(r: &'r Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
+    r.get_ref(i)?.as_str_or_null().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn included(cfg: &crate::config::Config, published: Option<i64>) -> bool {
+    cfg.include_drafts || published != Some(0)
+}
+
+/// The shift ids that occur more than once, with what their tasks are checked against (the first
+/// included occurrence, resolved; `None` when every occurrence is an excluded draft).
+pub type Repeated = HashMap<String, Option<Resolved2>>;
+
+/// Pass 1: shifts by id (duplicates and conflicts are neighbours), every shift-level rule.
+/// Returns the repeated ids for [`recheck_repeated`].
+pub fn check_shifts(env: &mut Env<'_>, snap: &Connection) -> Result<Repeated> {
+    let mut sst = snap.prepare(&format!(
+        "SELECT {SHIFT_COLUMNS} FROM shifts ORDER BY shift_id"
+    ))?;
+    let mut srows = sst.query([])?;
+    let mut repeated = Repeated::new();
+    // The current group: its id, its first included row, whether the id repeats.
+    let mut group_id: Option<String> = None;
+    let mut primary: Option<Shift> = None;
+    let mut repeats = false;
+    loop {
+        let row = srows.next()?;
+        let next = match row {
+            Some(r) => Some(Shift::read(r)?),
+            None => None,
+        };
+        if let Some(s) = &next {
+            env.records += 1;
+            if group_id.as_deref() == Some(s.id.as_str()) {
+                repeats = true;
+                if !included(env.cfg, s.published) {
+                    continue;
+                }
+                match &primary {
+                    None => primary = next,
+                    Some(p) => duplicate(env, p, s),
+                }
+                continue;
+            }
+        }
+        // The group ends: its rules.
+        if let Some(id) = group_id.take() {
+            let res = primary.take().map(|p| shift_rules(env, &p));
+            if repeats {
+                repeated.insert(id, res);
+            }
+        }
+        let Some(s) = next else { break };
+        group_id = Some(s.id.clone());
+        repeats = false;
+        if included(env.cfg, s.published) {
+            primary = Some(s);
+        }
+    }
+    Ok(repeated)
+}
+
+const SHIFT_COLUMNS: &str = "rowid, file_id, line, shift_id, agent_id, start, end, fmt, start_text, end_text, timezone, published, parent_id";
+
+impl Shift {
+    /// What its tasks are checked against, without reporting anything (pass 1 reports the shift).
+    fn resolve(&self, env: &mut Env<'_>) -> Option<Resolved2> {
+        if !included(env.cfg, self.published) {
+            return None;
+        }
+        let (sv, ev) = self.vals();
+        let zone = env.row_zone(self.tz.as_deref(), &self.agent);
+        let policy = env.cfg.dst_ambiguous;
+        Some(Resolved2 {
+            zone,
+            start: env.zones.instant(zone, sv, policy),
+            end: env.zones.instant(zone, ev, policy),
+            sv,
+            ev,
+            start_raw: self.start_text.clone(),
+            end_raw: self.end_text.clone(),
+        })
+    }
+}
+
+/// A repeated shift id: identical (duplicate, collapsed) or different (conflicting).
+fn duplicate(env: &mut Env<'_>, first: &Shift, s: &Shift) {
+    let file = env.file(s.file_id);
+    let first_at = format!(
+        "{}:{}",
+        env.file(first.file_id).unwrap_or_default(),
+        first.line
+    );
+    let mut f = if first.same_content(s) {
+        let mut f = Finding::new(
+            "duplicate-shift-id",
+            Severity::Warning,
+            format!(
+                "shift `{}` appears again with identical content (first at {first_at}); collapsed to one",
+                s.id
+            ),
+        );
+        f.help = "nothing to do unless the repeat is a mistake in the export".into();
+        f
+    } else {
+        let mut f = Finding::new(
+            "conflicting-shift-id",
+            Severity::Error,
+            format!(
+                "shift `{}` appears again with different content (first at {first_at}); every occurrence is held back",
+                s.id
+            ),
+        );
+        f.help =
+            "keep one version of the shift in the export (or give the other its own id)".into();
+        f
+    };
+    f.file = file;
+    f.line = Some(s.line as u64);
+    f.record_id = Some(s.id.clone());
+    f.field = Some("shift_id".into());
+    f.value = Some(s.id.clone());
+    env.sink.push(f);
+}
+
+fn base(env: &Env<'_>, rule: &str, file_id: i64, line: i64, id: &str, message: String) -> Finding {
+    let mut f = Finding::new(rule, Severity::Error, message);
+    f.file = env.file(file_id);
+    f.line = Some(line as u64);
+    f.record_id = Some(id.to_string());
+    f
+}
+
+/// The zone of a row for its local values; reports an unknown zone name written on the row and a
+/// local value with no zone at all.
+fn row_zone(env: &mut Env<'_>, s: &Shift, any_local: bool, week: Option<i64>) -> ZoneSel {
+    let zone = env.row_zone(s.tz.as_deref(), &s.agent);
+    let own = env.zones.sel(s.tz.as_deref());
+    if own == ZoneSel::Unknown {
+        let name = s.tz.as_deref().unwrap_or_default().trim().to_string();
+        let mut f = base(
+            env,
+            "unknown-timezone",
+            s.file_id,
+            s.line,
+            &s.id,
+            format!(
+                "zone `{name}` is not in the tz database; the shift's local times cannot be resolved"
+            ),
+        );
+        f.field = Some("timezone".into());
+        f.value = Some(name);
+        f.help =
+            "use an IANA zone name such as `Europe/Paris`, or leave it empty for the agent's zone"
+                .into();
+        f.week = week;
+        env.sink.push(f);
+    } else if zone == ZoneSel::Missing && any_local {
+        let (sv, _) = s.vals();
+        let mut f = base(
+            env,
+            "missing-timezone",
+            s.file_id,
+            s.line,
+            &s.id,
+            format!(
+                "`{}` is a local wall-clock time and no zone applies (none on the row, agent `{}`, its location, or `default_timezone`)",
+                timeval::render(sv),
+                s.agent
+            ),
+        );
+        f.field = Some(sv.column(true).into());
+        f.value = Some(timeval::render(sv));
+        f.help = "set `default_timezone` in zd2gc.toml, a zone for the agent's location in mappings/locations.csv, or the row's `timezone`".into();
+        f.week = week;
+        env.sink.push(f);
+    }
+    zone
+}
+
+fn shift_rules(env: &mut Env<'_>, s: &Shift) -> Resolved2 {
+    let (sv, ev) = s.vals();
+    let any_local = sv.is_local() || ev.is_local();
+    let pre_zone = env.row_zone(s.tz.as_deref(), &s.agent);
+    let local_start = if sv.is_local() {
+        sv.secs
+    } else {
+        env.zones.local_of(pre_zone, sv.secs)
+    };
+    let week = week_of(local_start);
+    *env.weeks.entry(week).or_default() += 1;
+    let zone = row_zone(env, s, any_local, Some(week));
+    if !env.agents.contains_key(&s.agent) {
+        // At the shift's own line: the agents file has none for this agent.
+        let mut f = base(
+            env,
+            "shift-unknown-agent",
+            s.file_id,
+            s.line,
+            &s.id,
+            format!(
+                "shift `{}` names agent `{}`, who is not in the agents file",
+                s.id, s.agent
+            ),
+        );
+        f.field = Some("agent_id".into());
+        f.value = Some(s.agent.clone());
+        f.help = "add the agent to the export's agents file (with its e-mail and zone), or correct the shift's agent_id".into();
+        f.week = Some(week);
+        env.sink.push(f);
+    }
+    let start_text = Txt(sv, s.start_text.as_deref());
+    let end_text = Txt(ev, s.end_text.as_deref());
+    let a = check_time(
+        env,
+        zone,
+        sv,
+        &At {
+            file_id: s.file_id,
+            line: s.line,
+            record: &s.id,
+            field: sv.column(true),
+            week: Some(week),
+        },
+    );
+    let b = check_time(
+        env,
+        zone,
+        ev,
+        &At {
+            file_id: s.file_id,
+            line: s.line,
+            record: &s.id,
+            field: ev.column(false),
+            week: Some(week),
+        },
+    );
+    if sv.has_sub_minute() || ev.has_sub_minute() {
+        let (v, t, start) = if sv.has_sub_minute() {
+            (sv, &start_text, true)
+        } else {
+            (ev, &end_text, false)
+        };
+        let mut f = base(
+            env,
+            "sub-minute-time",
+            s.file_id,
+            s.line,
+            &s.id,
+            format!("`{t}` has seconds: Genesys schedules in whole minutes"),
+        );
+        f.field = Some(v.column(start).into());
+        f.value = Some(t.to_string());
+        f.help = "round the time to the minute in the export".into();
+        f.week = Some(week);
+        env.sink.push(f);
+    }
+    if let (Some(a), Some(b)) = (a, b) {
+        if b <= a {
+            let mut f = base(
+                env,
+                "shift-end-before-start",
+                s.file_id,
+                s.line,
+                &s.id,
+                format!(
+                    "shift `{}` ends ({end_text}) at or before it starts ({start_text})",
+                    s.id
+                ),
+            );
+            f.field = Some(ev.column(false).into());
+            f.value = Some(end_text.to_string());
+            f.help = "correct the end time (an overnight shift ends on the next day's date)".into();
+            f.week = Some(week);
+            env.sink.push(f);
+        } else {
+            let real = b - a;
+            if real as f64 > env.cfg.max_shift_hours * 3600.0 {
+                let mut f = base(
+                    env,
+                    "shift-too-long",
+                    s.file_id,
+                    s.line,
+                    &s.id,
+                    format!(
+                        "shift `{}` lasts {} min, longer than max_shift_hours = {}",
+                        s.id,
+                        real / 60,
+                        env.cfg.max_shift_hours
+                    ),
+                );
+                f.field = Some(ev.column(false).into());
+                f.value = Some(end_text.to_string());
+                f.help = "check the end date; if such shifts are real, raise `max_shift_hours` in zd2gc.toml".into();
+                f.week = Some(week);
+                env.sink.push(f);
+            }
+            // The wall-clock difference in the row's zone (absolute values read on that clock).
+            let wall = match zone {
+                ZoneSel::Zone(_) => {
+                    let la = if sv.is_local() {
+                        sv.secs
+                    } else {
+                        env.zones.local_of(zone, a)
+                    };
+                    let lb = if ev.is_local() {
+                        ev.secs
+                    } else {
+                        env.zones.local_of(zone, b)
+                    };
+                    Some(lb - la)
+                }
+                _ if sv.is_local() && ev.is_local() => Some(ev.secs - sv.secs),
+                _ => None,
+            };
+            if let Some(wall) = wall
+                && real != wall
+            {
+                let mut f = base(
+                    env,
+                    "dst-length-change",
+                    s.file_id,
+                    s.line,
+                    &s.id,
+                    format!(
+                        "shift `{}` ({start_text} → {end_text}) crosses a DST transition: it lasts {} min, not the {} min of its wall clock",
+                        s.id,
+                        real / 60,
+                        wall / 60
+                    ),
+                );
+                f.severity = Severity::Info;
+                f.field = Some(ev.column(false).into());
+                f.value = Some(end_text.to_string());
+                f.timezone = env.zone_name(zone);
+                f.help = "nothing to do if the real length is meant (pay and adherence follow it)"
+                    .into();
+                f.week = Some(week);
+                f.candidates = Some(vec![]);
+                env.sink.push(f);
+            }
+        }
+    }
+    Resolved2 {
+        zone,
+        start: a,
+        end: b,
+        sv,
+        ev,
+        start_raw: s.start_text.clone(),
+        end_raw: s.end_text.clone(),
+    }
+}
