@@ -4,6 +4,7 @@ mod cli;
 mod common;
 mod emulator;
 mod extract;
+mod fixture_cases;
 mod hostile;
 mod hostile_genesys;
 mod lines;

@@ -1,183 +1,12 @@
-//! `zd2gc validate`: data-driven rule fixtures, the two samples (terminal snapshots, expected
-//! counts, JSON form, exit codes), the HTML report in headless Chromium, and the validations table.
-//!
-//! Fixtures: `tests/fixtures/validate/<rule>/<case>/` holds the export files, optionally a
-//! `zd2gc.toml` (default: Paris zone, default activity) and a `mappings/` folder whose files replace
-//! the shared `tests/fixtures/validate/mappings/` ones, and `expected.json`: the findings as
-//! `{rule, file, line, record_id, field}` (optionally `severity`, `timezone`, `candidates`, `value`,
-//! `message`, `help`, compared when given). Every finding of the run must be listed: a near-miss
-//! case lists none. Adding a case needs no Rust code.
+//! `zd2gc validate`: the two samples (terminal snapshots, expected counts, JSON form, exit codes),
+//! the HTML report in headless Chromium, and the validations table. The data-driven rule fixtures
+//! (`tests/fixtures/validate/`) are a harness of their own, one test per case:
+//! `tests/rule_fixtures.rs`.
 
 use crate::common::{root, zd2gc};
+use crate::fixture_cases::run_case;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use zd2gc::config::Config;
-
-const DEFAULT_TOML: &str =
-    "default_timezone = \"Europe/Paris\"\ndefault_activity = \"On Queue Work\"\n";
-
-fn fixtures() -> PathBuf {
-    root().join("tests/fixtures/validate")
-}
-
-fn cases() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for rule in std::fs::read_dir(fixtures()).unwrap().flatten() {
-        if !rule.path().is_dir() || rule.file_name() == "mappings" {
-            continue;
-        }
-        for case in std::fs::read_dir(rule.path()).unwrap().flatten() {
-            if case.path().join("expected.json").exists() {
-                out.push(case.path());
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-/// Stage a case's export and validate it in a fresh migration directory.
-fn run_case(case: &Path) -> (zd2gc::report::Report, tempfile::TempDir) {
-    run_case_with(case, None)
-}
-
-/// [`run_case`], with the task walk's give-up point set (0: read the tasks in shift-id order as
-/// soon as one is out of step).
-fn run_case_with(
-    case: &Path,
-    task_walk_max_jumps: Option<u64>,
-) -> (zd2gc::report::Report, tempfile::TempDir) {
-    let work = tempfile::tempdir().unwrap();
-    let dir = work.path();
-    let toml =
-        std::fs::read_to_string(case.join("zd2gc.toml")).unwrap_or_else(|_| DEFAULT_TOML.into());
-    std::fs::write(dir.join("zd2gc.toml"), &toml).unwrap();
-    let maps = dir.join("mappings");
-    std::fs::create_dir_all(&maps).unwrap();
-    for src in [fixtures().join("mappings"), case.join("mappings")] {
-        if let Ok(rd) = std::fs::read_dir(&src) {
-            for f in rd.flatten() {
-                std::fs::copy(f.path(), maps.join(f.file_name())).unwrap();
-            }
-        }
-    }
-    let export = dir.join("export");
-    std::fs::create_dir_all(&export).unwrap();
-    for f in std::fs::read_dir(case).unwrap().flatten() {
-        let name = f.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".csv") || name.ends_with(".jsonl") {
-            std::fs::copy(f.path(), export.join(&name)).unwrap();
-        }
-    }
-    let cfg = Config::parse(&toml, "zd2gc.toml").unwrap();
-    zd2gc::extract::extract(dir, &export, &cfg, |_| {}).expect("extract");
-    let o = zd2gc::validate::validate_dir(
-        dir,
-        &cfg,
-        &zd2gc::validate::ValidateOptions {
-            remap: zd2gc::validate::Remap::Always,
-            task_walk_max_jumps,
-            ..Default::default()
-        },
-    )
-    .expect("validate");
-    (o.report, work)
-}
-
-fn key(v: &Value) -> String {
-    format!(
-        "{} {}:{} {} {}",
-        v["rule"].as_str().unwrap_or("?"),
-        v["file"].as_str().unwrap_or("-"),
-        v["line"],
-        v["record_id"].as_str().unwrap_or("-"),
-        v["field"].as_str().unwrap_or("-")
-    )
-}
-
-#[test]
-fn rule_fixtures() {
-    let cases = cases();
-    assert!(
-        cases.len() >= 52,
-        "a positive and a near-miss case per rule"
-    );
-    let mut failures = Vec::new();
-    let mut covered = std::collections::BTreeSet::new();
-    for case in &cases {
-        let name = case.strip_prefix(fixtures()).unwrap().display().to_string();
-        let expected: Value =
-            serde_json::from_str(&std::fs::read_to_string(case.join("expected.json")).unwrap())
-                .unwrap();
-        let (report, _work) = run_case(case);
-        let actual: Vec<Value> = report
-            .findings
-            .iter()
-            .map(|f| serde_json::to_value(f).unwrap())
-            .collect();
-        let exp: Vec<&Value> = expected["findings"].as_array().unwrap().iter().collect();
-        let mut a_keys: Vec<String> = actual.iter().map(key).collect();
-        let mut e_keys: Vec<String> = exp.iter().map(|v| key(v)).collect();
-        a_keys.sort();
-        e_keys.sort();
-        if a_keys != e_keys {
-            failures.push(format!(
-                "{name}:\n  expected {e_keys:#?}\n  actual   {a_keys:#?}\n  messages: {:#?}",
-                report
-                    .findings
-                    .iter()
-                    .map(|f| format!("{} {}", f.rule, f.message))
-                    .collect::<Vec<_>>()
-            ));
-            continue;
-        }
-        // Optional attributes, compared when the expectation gives them.
-        for e in &exp {
-            let k = key(e);
-            let a = actual.iter().find(|a| key(a) == k).unwrap();
-            for attr in [
-                "severity",
-                "timezone",
-                "candidates",
-                "value",
-                "message",
-                "help",
-            ] {
-                if let Some(ev) = e.get(attr)
-                    && a.get(attr) != Some(ev)
-                {
-                    failures.push(format!(
-                        "{name}: {k}: {attr} expected {ev}, got {:?}",
-                        a.get(attr)
-                    ));
-                }
-            }
-            covered.insert(e["rule"].as_str().unwrap().to_string());
-        }
-        // Every finding has a message and a help line.
-        for f in &report.findings {
-            if f.message.is_empty() || f.help.is_empty() {
-                failures.push(format!("{name}: {} has no message or help", f.rule));
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
-    let missing: Vec<&str> = zd2gc::rules::RULES
-        .iter()
-        .map(|r| r.id)
-        .filter(|r| !covered.contains(*r))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "rules without a positive fixture: {missing:?}"
-    );
-}
+use std::path::Path;
 
 /// A migration directory with a sample staged (mappings from the project).
 fn sample_dir(sample: &str, extra_toml: &str) -> tempfile::TempDir {
@@ -585,12 +414,12 @@ mod task_order {
             grouped.sort_by_key(|(n, t)| (rank(t.0), *n));
             let a = export(&shifts, &numbered);
             let b = export(&shifts, &grouped);
-            let (ra, _wa) = run_case(a.path());
-            let (rb, _wb) = run_case(b.path());
+            let (ra, _wa) = run_case(a.path(), None);
+            let (rb, _wb) = run_case(b.path(), None);
             prop_assert_eq!(ra.records, rb.records);
             prop_assert_eq!(finding_keys(&ra), finding_keys(&rb));
             // The shift-id-order fallback (for exports whose tasks do not follow the shifts) agrees.
-            let (rc, _wc) = run_case_with(a.path(), Some(0));
+            let (rc, _wc) = run_case(a.path(), Some(0));
             prop_assert_eq!(ra.records, rc.records);
             prop_assert_eq!(finding_keys(&ra), finding_keys(&rc));
         }
