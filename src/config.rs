@@ -3,6 +3,7 @@
 
 use crate::diag::SourceDiag;
 use crate::error::{Error, Result};
+pub use crate::rules::Severity;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -43,24 +44,6 @@ impl PendingTradePolicy {
             PendingTradePolicy::Report => "report",
             PendingTradePolicy::Apply => "apply",
             PendingTradePolicy::Drop => "drop",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, PartialOrd, Ord)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
         }
     }
 }
@@ -163,6 +146,15 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The severity in force for a rule: the configuration's override, else the default.
+    pub fn severity_of(&self, id: &str) -> Severity {
+        self.severity
+            .get(id)
+            .copied()
+            .or_else(|| crate::rules::default_severity(id))
+            .unwrap_or(Severity::Error)
+    }
+
     /// Parse a configuration's text; `file` names it in diagnostics.
     pub fn parse(text: &str, file: &str) -> Result<Config> {
         let cfg: Config = toml::from_str(text).map_err(|e| {

@@ -2,7 +2,27 @@
 //! Extract's rejects use the same ids (`malformed-row`, `missing-field`), so a rejected row and a
 //! validation finding speak one language.
 
-use crate::config::Severity::{self, Error, Info, Warning};
+use Severity::{Error, Info, Warning};
+use serde::{Deserialize, Serialize};
+
+/// How much a finding of a rule weighs (`[severity]` of zd2gc.toml overrides the defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
 
 pub struct Rule {
     pub id: &'static str,
@@ -63,13 +83,4 @@ pub fn is_rule(id: &str) -> bool {
 
 pub fn default_severity(id: &str) -> Option<Severity> {
     RULES.iter().find(|r| r.id == id).map(|r| r.severity)
-}
-
-/// The severity in force for a rule: the configuration's override, else the default.
-pub fn severity(cfg: &crate::config::Config, id: &str) -> Severity {
-    cfg.severity
-        .get(id)
-        .copied()
-        .or_else(|| default_severity(id))
-        .unwrap_or(Severity::Error)
 }

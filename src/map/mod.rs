@@ -1590,7 +1590,7 @@ impl FindingSink<'_, '_> {
         let sev = if f.severity == dst::POLICY_RESOLVED && f.rule == "dst-ambiguous" {
             dst::POLICY_RESOLVED
         } else {
-            crate::rules::severity(self.cfg, f.rule)
+            self.cfg.severity_of(f.rule)
         };
         self.count += 1;
         if sev == Severity::Error {

@@ -218,7 +218,7 @@ fn finding(
 ) -> Finding {
     Finding {
         rule,
-        severity: crate::rules::severity(ctx.cfg, rule),
+        severity: ctx.cfg.severity_of(rule),
         file: ctx.files.get(&r.file_id).cloned(),
         line: Some(r.line as u64),
         record_id: Some(r.id.clone()),
@@ -705,7 +705,7 @@ fn desired_finding(
 ) -> Finding {
     Finding {
         rule,
-        severity: crate::rules::severity(ctx.cfg, rule),
+        severity: ctx.cfg.severity_of(rule),
         file: d.file.clone(),
         line: Some(d.line as u64),
         record_id: Some(d.id.clone()),

@@ -83,7 +83,7 @@ pub struct Sink<'a> {
 impl Sink<'_> {
     /// Add a finding of `rule` at the configured severity.
     pub fn push(&mut self, mut f: Finding) {
-        f.severity = crate::rules::severity(self.cfg, &f.rule);
+        f.severity = self.cfg.severity_of(&f.rule);
         self.findings.push(f);
     }
 
