@@ -79,32 +79,6 @@ pub fn last_validation(conn: &Connection) -> Result<Option<LastValidation>> {
         .optional()?)
 }
 
-/// The snapshot `map` last mapped.
-pub fn mapped_snapshot(conn: &Connection) -> Result<Option<String>> {
-    Ok(conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'mapped_snapshot_id'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?)
-}
-
-/// The current snapshot of the migration directory (`snapshot.db`).
-pub fn current_snapshot(dir: &Path) -> Option<String> {
-    let p = crate::db::snapshot_path(dir);
-    if !p.exists() {
-        return None;
-    }
-    let c = Connection::open_with_flags(&p, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
-    c.query_row(
-        "SELECT value FROM snapshot_meta WHERE key = 'snapshot_id'",
-        [],
-        |r| r.get(0),
-    )
-    .ok()
-}
-
 /// The gate before a load: the desired state must be of the current snapshot, and the last
 /// validation must be of it and clean (or `allow_errors`). Returns what to tell the operator and
 /// the record ids with error findings (to hold back).
@@ -114,13 +88,13 @@ pub fn gate(
     allow_errors: bool,
 ) -> Result<(Vec<String>, HashSet<String>)> {
     let mut notes = Vec::new();
-    let mapped = mapped_snapshot(conn)?.ok_or_else(|| {
+    let mapped = crate::map::current::mapped_snapshot(conn)?.ok_or_else(|| {
         Error::usage(
             "there is no desired state to load",
             Some("run `zd2gc extract` and `zd2gc map` first".to_string()),
         )
     })?;
-    if let Some(cur) = current_snapshot(dir)
+    if let Some(cur) = crate::map::current::current_snapshot(dir)
         && cur != mapped
     {
         return Err(Error::usage(
@@ -247,7 +221,7 @@ fn report_error_ids(dir: &Path, report: &str) -> Result<HashSet<String>> {
 /// Read the desired state; `error_ids` are record ids (shift, task or agent) to hold back.
 pub fn read(conn: &Connection, error_ids: &HashSet<String>) -> Result<DesiredState> {
     let mut out = DesiredState {
-        snapshot_id: mapped_snapshot(conn)?.unwrap_or_default(),
+        snapshot_id: crate::map::current::mapped_snapshot(conn)?.unwrap_or_default(),
         ..Default::default()
     };
     let user_mu: HashMap<String, String> = {

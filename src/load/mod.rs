@@ -226,22 +226,6 @@ impl LoadReport {
     }
 }
 
-/// A migration id, created once: the stable marker of this migration's schedules.
-pub fn migration_id(conn: &Connection) -> Result<String> {
-    if let Some(id) = crate::db::meta_get(conn, "migration_id")? {
-        return Ok(id);
-    }
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let id = format!(
-        "{:012x}",
-        (t as u64 ^ ((std::process::id() as u64) << 40)) & 0xffff_ffff_ffff
-    );
-    crate::db::meta_set(conn, "migration_id", &id)?;
-    Ok(id)
-}
-
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -290,7 +274,7 @@ fn prepare(
     // clear error now, and the migration is bound only to an org that answered.
     rt.block_on(client.identify())?;
     notes.extend(guard::bind_org(&conn, &client, opts.rebind, read_only)?);
-    let migration = migration_id(&conn)?;
+    let migration = crate::store::migration_id(&conn)?;
     let run = crate::db::run_start(&conn, command, argv)?;
     let shared = Arc::new(Shared {
         client,

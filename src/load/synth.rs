@@ -111,7 +111,7 @@ pub fn write_desired_time_off(
     variant: u32,
 ) -> Result<u64> {
     let mut conn = crate::db::open_state(dir)?;
-    let migration = super::migration_id(&conn)?;
+    let migration = crate::store::migration_id(&conn)?;
     let tx = conn.transaction()?;
     tx.execute("DELETE FROM desired_time_off", [])?;
     let first = NaiveDate::from_ymd_opt(2026, 1, 5).expect("date");

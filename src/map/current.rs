@@ -125,12 +125,38 @@ fn short(s: &str) -> &str {
     &s[..s.len().min(12)]
 }
 
+/// The snapshot `map` last mapped.
+pub fn mapped_snapshot(conn: &Connection) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'mapped_snapshot_id'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// The current snapshot of the migration directory (`snapshot.db`).
+pub fn current_snapshot(dir: &Path) -> Option<String> {
+    let p = crate::db::snapshot_path(dir);
+    if !p.exists() {
+        return None;
+    }
+    let c = Connection::open_with_flags(&p, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+    c.query_row(
+        "SELECT value FROM snapshot_meta WHERE key = 'snapshot_id'",
+        [],
+        |r| r.get(0),
+    )
+    .ok()
+}
+
 /// Compare the last map's record with the directory now. `mappings`: the tables' directory the
 /// caller was told to use (`None`: the one map used).
 pub fn check(conn: &Connection, dir: &Path, mappings: Option<&Path>) -> Result<Currency> {
-    let snapshot = crate::load::desired::current_snapshot(dir).unwrap_or_default();
+    let snapshot = current_snapshot(dir).unwrap_or_default();
     let Some(rec) = recorded(conn)? else {
-        let mapped = crate::load::desired::mapped_snapshot(conn)?;
+        let mapped = mapped_snapshot(conn)?;
         return Ok(Currency::Missing(match mapped {
             None => "no desired state yet".into(),
             Some(_) => "the last map did not record what it used (an older zd2gc)".into(),

@@ -1142,7 +1142,7 @@ fn map_inner(
     }
     // ---- time off ---------------------------------------------------------------------------------
     {
-        let migration = crate::load::migration_id(&tx)?;
+        let migration = crate::store::migration_id(&tx)?;
         let in_file = |a: &str| {
             agent_idx
                 .get(a)

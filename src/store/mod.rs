@@ -184,6 +184,22 @@ pub fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// A migration id, created once: the stable marker of this migration's schedules.
+pub fn migration_id(conn: &Connection) -> Result<String> {
+    if let Some(id) = meta_get(conn, "migration_id")? {
+        return Ok(id);
+    }
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let id = format!(
+        "{:012x}",
+        (t as u64 ^ ((std::process::id() as u64) << 40)) & 0xffff_ffff_ffff
+    );
+    meta_set(conn, "migration_id", &id)?;
+    Ok(id)
+}
+
 pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
