@@ -1,5 +1,6 @@
 //! The one integration-test binary (`autotests = false`): each module is a test area.
 
+mod architecture;
 mod cli;
 mod common;
 mod emulator;
