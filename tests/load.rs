@@ -981,3 +981,72 @@ fn the_audit_records_each_runs_outcome_not_its_command() {
         .collect();
     assert_eq!(got, vec![want("plan"), want("load"), want("verify")]);
 }
+
+/// A loader child with `env` set, to the end: (exit code, stderr).
+fn load_child_with(dir: &Path, emu: &RunningEmulator, env: &[(&str, &str)]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zd2gc"))
+        .args(["--dir", dir.to_str().unwrap(), "--no-progress", "load"])
+        .args(["--max-rpm", "20000", "--concurrency", "3"])
+        .env("ZD2GC_API_URL", emu.base_url())
+        .env("ZD2GC_LOGIN_URL", emu.base_url())
+        .env("GENESYSCLOUD_OAUTHCLIENT_ID", emu.client_id())
+        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", emu.client_secret())
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The disk fills while weeks are being written and journalled (shift weeks first, then time off):
+/// an explained failure with exit 2 — not a panic —, no week started after it, the journal
+/// consistent; once there is room, the same command finishes the load and verify agrees.
+#[test]
+fn a_disk_that_fills_mid_load_stops_it_explained_and_a_rerun_finishes() {
+    let emu = Emulator::start(EmulatorConfig::with_fixture(org(40, 2))).unwrap();
+    let dir = migration_dir();
+    synth::write_desired(dir.path(), &org(40, 2), 20, 3, 0).unwrap();
+    synth::write_desired_time_off(dir.path(), &org(40, 2), 10, 2, 0).unwrap();
+    let db = dir.path().join("zd2gc.db");
+    let pages: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .unwrap();
+    // Room for the run's record and the first journal rows, not for six weeks of links.
+    let limit = (pages + 3).to_string();
+    let (code, err) = load_child_with(
+        dir.path(),
+        &emu,
+        &[("ZD2GC_TEST_MAX_PAGE_COUNT", limit.as_str())],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("disk full") && err.contains("free space"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("panicked"),
+        "an expected failure, not a panic: {err}"
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let started: i64 = conn
+        .query_row("SELECT COUNT(*) FROM load_weeks", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        started > 0,
+        "the disk filled before any week started: {err}"
+    );
+    drop(conn);
+    let (code, err) = load_child_with(dir.path(), &emu, &[]);
+    assert_eq!(code, 0, "{err}");
+    let v = verify_dir(dir.path(), client(&emu), &fast(), "verify").unwrap();
+    assert!(v.matches(), "{v:?}");
+    assert_eq!(v.time_off.matching, 40);
+}

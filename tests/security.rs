@@ -464,6 +464,10 @@ fn a_full_disk_or_a_read_only_database_stops_a_load_cleanly() {
         "{err}"
     );
     assert!(err.contains("free space"), "{err}");
+    assert!(
+        !err.contains("panicked"),
+        "an expected failure, not a panic: {err}"
+    );
     // The journal is intact and readable.
     let conn = rusqlite::Connection::open(&db).unwrap();
     let check: String = conn

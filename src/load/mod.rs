@@ -136,24 +136,21 @@ impl Shared {
         f(&c)
     }
 
-    pub fn row(&self, bu: &str, week: &str) -> journal::WeekRow {
-        self.with_db(|c| journal::get(c, bu, week))
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| journal::WeekRow::new(bu, week))
+    /// A week's journal row, or a fresh one when the week was never started. A database error is
+    /// an error, never a fresh row (which would skip settling a step left in doubt).
+    pub fn row(&self, bu: &str, week: &str) -> Result<journal::WeekRow> {
+        Ok(self
+            .with_db(|c| journal::get(c, bu, week))?
+            .unwrap_or_else(|| journal::WeekRow::new(bu, week)))
     }
 
     /// Journal a state change (durably, before the step it announces). A journal that cannot be
-    /// written stops the process: going on would break the resume guarantee.
-    pub fn save(&self, row: &journal::WeekRow, event: &str, detail: &str) {
+    /// written is an error the load stops on: going on would break the resume guarantee.
+    pub fn save(&self, row: &journal::WeekRow, event: &str, detail: &str) -> Result<()> {
         if self.read_only {
-            return;
+            return Ok(());
         }
-        if let Err(e) = self.with_db(|c| journal::save(c, self.run_id, row, event, detail)) {
-            panic!(
-                "the load journal cannot be written ({e}); stopping so that a resume stays safe"
-            );
-        }
+        self.with_db(|c| journal::save(c, self.run_id, row, event, detail))
     }
 
     pub fn schedule_lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -376,11 +373,15 @@ pub fn load_dir(
             let sh2 = sh.clone();
             set.spawn(async move {
                 let o = worker::run_week(&sh2, &bu, &week, &input).await;
-                if matches!(o, worker::Outcome::Skipped) {
+                if o.is_err() {
+                    // The state database cannot be written: no new week starts.
+                    sh2.stop.store(true, Ordering::SeqCst);
+                }
+                if matches!(o, Ok(worker::Outcome::Skipped)) {
                     sh2.progress.weeks_skipped.fetch_add(1, Ordering::Relaxed);
                 }
                 sh2.progress.weeks_done.fetch_add(1, Ordering::Relaxed);
-                if matches!(o, worker::Outcome::Failed(_)) {
+                if matches!(o, Ok(worker::Outcome::Failed(_))) {
                     sh2.progress.failed.fetch_add(1, Ordering::Relaxed);
                 }
                 drop(permit);
@@ -391,20 +392,11 @@ pub fn load_dir(
         let mut fatal = None;
         while let Some(r) = set.join_next().await {
             match r {
-                Ok(o) => outs.push(o),
-                Err(e) if e.is_panic() => {
-                    // A journal that cannot be written (full disk, read-only) is a tool failure
-                    // with what to do; any other panic is a bug and goes on.
-                    let p = e.into_panic();
-                    let m = p
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
-                    match m.and_then(|m| crate::db::explain_text(&m, dir)) {
-                        Some(err) => fatal = fatal.or(Some(err)),
-                        None => std::panic::resume_unwind(p),
-                    }
-                }
+                Ok((bu, week, Ok(o))) => outs.push((bu, week, o)),
+                // A journal that cannot be written (full disk, read-only) is a tool failure with
+                // what to do (classified by its SQLite error code); the first one is reported.
+                Ok((_, _, Err(e))) => fatal = fatal.or(Some(crate::db::explain(e, dir))),
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
                 Err(_) => {}
             }
         }
@@ -419,7 +411,9 @@ pub fn load_dir(
     // Time off, after the shift weeks (each request created exactly once; see timeoff.rs).
     let time_off_rows = sh.with_db(timeoff::read_desired)?;
     if !time_off_rows.is_empty() {
-        let to = rt.block_on(timeoff::load_all(&sh, time_off_rows));
+        let to = rt
+            .block_on(timeoff::load_all(&sh, time_off_rows))
+            .map_err(|e| crate::db::explain(e, dir))?;
         report.time_off = to;
     }
     report.weeks_not_started = not_started;
@@ -470,15 +464,6 @@ pub fn load_dir(
         exit,
         &serde_json::to_value(&report).unwrap_or_default(),
     );
-    // A full disk or a read-only state database is a tool failure, not a partial load: stop with
-    // what to do (the journal's transactions keep it consistent; a re-run resumes).
-    if let Some(e) = report
-        .failures
-        .iter()
-        .find_map(|(_, _, why)| crate::db::explain_text(why, dir))
-    {
-        return Err(e);
-    }
     Ok(report)
 }
 
@@ -567,7 +552,14 @@ async fn survey_week(
         extra_schedules: 0,
         error: None,
     };
-    let row = sh.row(bu, week);
+    let row = match sh.row(bu, week) {
+        Ok(r) => r,
+        Err(e) => {
+            f.action = "error".into();
+            f.error = Some(e.to_string());
+            return f;
+        }
+    };
     if use_journal
         && !sh.opts.recheck
         && row.state == journal::State::Done

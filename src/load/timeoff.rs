@@ -302,7 +302,8 @@ struct Calls {
 }
 
 /// Load every loadable request, users in parallel (`--concurrency`), each user's requests in order.
-pub async fn load_all(sh: &Arc<Shared>, rows: Vec<Desired>) -> TimeOffReport {
+/// `Err` when the journal cannot be read or written (the load stops; a re-run resumes).
+pub async fn load_all(sh: &Arc<Shared>, rows: Vec<Desired>) -> Result<TimeOffReport> {
     let mut report = TimeOffReport::default();
     let mut by_user: BTreeMap<(String, String), Vec<Desired>> = BTreeMap::new();
     for d in rows {
@@ -324,20 +325,30 @@ pub async fn load_all(sh: &Arc<Shared>, rows: Vec<Desired>) -> TimeOffReport {
         set.spawn(async move {
             let mut out = Vec::with_capacity(list.len());
             let mut calls = Calls::default();
+            let mut fatal = None;
             for d in list {
-                let o = load_one(&sh, &d, &mut calls).await;
-                out.push((d.id, o));
+                match load_one(&sh, &d, &mut calls).await {
+                    Ok(o) => out.push((d.id, o)),
+                    Err(e) => {
+                        // The journal cannot be written: nothing more is sent.
+                        sh.stop.store(true, Ordering::SeqCst);
+                        fatal = Some(e);
+                        break;
+                    }
+                }
             }
             drop(permit);
-            (out, calls)
+            (out, calls, fatal)
         });
     }
+    let mut fatal = None;
     while let Some(r) = set.join_next().await {
-        let (outs, calls) = match r {
+        let (outs, calls, err) = match r {
             Ok(x) => x,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(_) => continue,
         };
+        fatal = fatal.or(err);
         report.creates_sent += calls.creates;
         report.queries += calls.queries;
         for (id, o) in outs {
@@ -351,39 +362,44 @@ pub async fn load_all(sh: &Arc<Shared>, rows: Vec<Desired>) -> TimeOffReport {
             }
         }
     }
+    if let Some(e) = fatal {
+        return Err(e);
+    }
     report.changed.sort();
     report.failures.sort();
-    report
+    Ok(report)
 }
 
-fn save(sh: &Shared, j: &JournalRow, d: &Desired) {
-    if let Err(e) = sh.with_db(|c| journal_save(c, sh.run_id, j, d)) {
-        panic!("the load journal cannot be written ({e}); stopping so that a resume stays safe");
-    }
+fn save(sh: &Shared, j: &JournalRow, d: &Desired) -> Result<()> {
+    sh.with_db(|c| journal_save(c, sh.run_id, j, d))
 }
 
-async fn load_one(sh: &Shared, d: &Desired, calls: &mut Calls) -> Outcome {
-    let prior = sh.with_db(|c| journal_get(c, &d.id)).ok().flatten();
+/// Load one request. `Err` when the journal cannot be read or written: the load stops (a
+/// database error never passes for a request never sent, which would skip settling a doubt).
+async fn load_one(sh: &Shared, d: &Desired, calls: &mut Calls) -> Result<Outcome> {
+    let prior = sh.with_db(|c| journal_get(c, &d.id))?;
     let mut j = match prior {
         Some(j) if matches!(j.state.as_str(), "created" | "found") => {
-            return if j.hash == d.hash {
+            return Ok(if j.hash == d.hash {
                 Outcome::Already
             } else {
                 Outcome::Changed
-            };
+            });
         }
         Some(j) if j.state == "failed" && j.hash == d.hash => {
-            return Outcome::Failed(j.reason.unwrap_or_else(|| "refused".into()));
+            return Ok(Outcome::Failed(
+                j.reason.unwrap_or_else(|| "refused".into()),
+            ));
         }
         Some(j) if j.state == "sending" => {
             // A create was sent and its outcome never learnt (a kill, a lost answer): look first.
             if sh.stop.load(Ordering::SeqCst) {
-                return Outcome::NotStarted;
+                return Ok(Outcome::NotStarted);
             }
-            match settle(sh, d, &j, calls).await {
-                Ok(Some(o)) => return o,
+            match settle(sh, d, &j, calls).await? {
+                Ok(Some(o)) => return Ok(o),
                 Ok(None) => j,
-                Err(why) => return Outcome::Failed(why),
+                Err(why) => return Ok(Outcome::Failed(why)),
             }
         }
         _ => JournalRow {
@@ -406,18 +422,18 @@ async fn load_one(sh: &Shared, d: &Desired, calls: &mut Calls) -> Outcome {
             );
             j.state = "failed".into();
             j.reason = Some(why.clone());
-            save(sh, &j, d);
-            return Outcome::Failed(why);
+            save(sh, &j, d)?;
+            return Ok(Outcome::Failed(why));
         }
         if sh.stop.load(Ordering::SeqCst) {
-            return Outcome::NotStarted;
+            return Ok(Outcome::NotStarted);
         }
         // Announced before it is sent: a kill from here on is settled by the query on resume.
         j.state = "sending".into();
         j.hash = d.hash.clone();
         j.attempts += 1;
         j.reason = None;
-        save(sh, &j, d);
+        save(sh, &j, d)?;
         calls.creates += 1;
         let r: std::result::Result<(m::TimeOffRequestList, String), ApiError> = sh
             .client
@@ -437,33 +453,33 @@ async fn load_one(sh: &Shared, d: &Desired, calls: &mut Calls) -> Outcome {
                     .find(|t| t.user.as_ref().is_none_or(|u| u.id == d.user))
                 else {
                     // An answer without the request: treat as a doubt.
-                    match settle(sh, d, &j, calls).await {
-                        Ok(Some(o)) => return o,
+                    match settle(sh, d, &j, calls).await? {
+                        Ok(Some(o)) => return Ok(o),
                         Ok(None) => continue,
-                        Err(why) => return Outcome::Failed(why),
+                        Err(why) => return Ok(Outcome::Failed(why)),
                     }
                 };
                 j.state = "created".into();
                 j.genesys_id = Some(g.id.clone());
                 j.context_id = Some(cid);
-                save(sh, &j, d);
-                return Outcome::Created;
+                save(sh, &j, d)?;
+                return Ok(Outcome::Created);
             }
             Err(e) if e.outcome_unknown || e.status.is_none_or(|s| s >= 500 || s == 429) => {
-                match settle(sh, d, &j, calls).await {
-                    Ok(Some(o)) => return o,
+                match settle(sh, d, &j, calls).await? {
+                    Ok(Some(o)) => return Ok(o),
                     Ok(None) => continue,
-                    Err(why) => return Outcome::Failed(why),
+                    Err(why) => return Ok(Outcome::Failed(why)),
                 }
             }
             Err(e) => {
                 // A refusal. An overlap may be with our own request whose answer was lost before a
                 // kill the journal did not see: look once before recording it.
                 if e.message.contains("overlap") {
-                    match settle(sh, d, &j, calls).await {
-                        Ok(Some(o)) => return o,
+                    match settle(sh, d, &j, calls).await? {
+                        Ok(Some(o)) => return Ok(o),
                         Ok(None) => {}
-                        Err(why) => return Outcome::Failed(why),
+                        Err(why) => return Ok(Outcome::Failed(why)),
                     }
                 }
                 let why = format!(
@@ -474,8 +490,8 @@ async fn load_one(sh: &Shared, d: &Desired, calls: &mut Calls) -> Outcome {
                 j.state = "failed".into();
                 j.reason = Some(why.clone());
                 j.context_id = Some(e.context_id.clone());
-                save(sh, &j, d);
-                return Outcome::Failed(why);
+                save(sh, &j, d)?;
+                return Ok(Outcome::Failed(why));
             }
         }
     }
@@ -483,14 +499,14 @@ async fn load_one(sh: &Shared, d: &Desired, calls: &mut Calls) -> Outcome {
 
 /// Look for the request after a doubt: `Some(Found)` (journaled) when it exists, `None` when it
 /// does not (a create may be sent again), `Err` when the query itself failed (the journal stays
-/// `sending`; the next run looks again).
+/// `sending`; the next run looks again). The outer `Err`: the journal cannot be written.
 async fn settle(
     sh: &Shared,
     d: &Desired,
     j: &JournalRow,
     calls: &mut Calls,
-) -> std::result::Result<Option<Outcome>, String> {
-    match find(sh, d, calls).await {
+) -> Result<std::result::Result<Option<Outcome>, String>> {
+    Ok(match find(sh, d, calls).await {
         Ok(found) => match found.first() {
             Some(g) => {
                 let mut j = j.clone();
@@ -507,7 +523,7 @@ async fn settle(
                             .join(", ")
                     )
                 });
-                save(sh, &j, d);
+                save(sh, &j, d)?;
                 Ok(Some(Outcome::Found))
             }
             None => Ok(None),
@@ -518,10 +534,10 @@ async fn settle(
             );
             let mut j = j.clone();
             j.reason = Some(why.clone());
-            save(sh, &j, d);
+            save(sh, &j, d)?;
             Err(why)
         }
-    }
+    })
 }
 
 /// The Genesys requests of `d`'s user carrying `d`'s marker, by the windowed query.

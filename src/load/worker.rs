@@ -17,6 +17,7 @@ use super::model::{AgentView, Content, WeekView};
 use super::{Counters, Shared};
 use crate::client::retry::CallKind;
 use crate::client::{ApiError, Refusal, enc};
+use crate::error::{Error, Result};
 use crate::genesys::model as m;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -227,29 +228,43 @@ enum Step {
     Unknown,
 }
 
-struct Failed(String, Option<String>);
+enum Failed {
+    /// The week failed (why, and the correlation id of the last request); the load goes on.
+    Week(String, Option<String>),
+    /// The state database could not be read or written (a full disk, a read-only file, …): the
+    /// load stops, as going on could not keep the journal ahead of the requests.
+    Store(Error),
+}
 
 impl From<ApiError> for Failed {
     fn from(e: ApiError) -> Self {
         let cid = (!e.context_id.is_empty()).then(|| e.context_id.clone());
-        Failed(e.to_string(), cid)
+        Failed::Week(e.to_string(), cid)
     }
 }
 
-/// Run one week to its end.
-pub async fn run_week(sh: &Shared, bu: &str, week: &str, input: &WeekInput) -> Outcome {
+impl From<Error> for Failed {
+    fn from(e: Error) -> Self {
+        Failed::Store(e)
+    }
+}
+
+/// Run one week to its end. `Err` when the state database could not be read or written: the
+/// load must stop (the journal keeps what was done; a re-run resumes).
+pub async fn run_week(sh: &Shared, bu: &str, week: &str, input: &WeekInput) -> Result<Outcome> {
     let mut counters = Counters::default();
     let out = run_week_inner(sh, bu, week, input, &mut counters).await;
     sh.add(&counters);
     match out {
-        Ok(o) => o,
-        Err(Failed(reason, cid)) => {
-            let mut row = sh.row(bu, week);
+        Ok(o) => Ok(o),
+        Err(Failed::Store(e)) => Err(e),
+        Err(Failed::Week(reason, cid)) => {
+            let mut row = sh.row(bu, week)?;
             row.state = State::Failed;
             row.reason = Some(reason.clone());
             row.context_id = cid;
-            sh.save(&row, "failed", &reason);
-            Outcome::Failed(reason)
+            sh.save(&row, "failed", &reason)?;
+            Ok(Outcome::Failed(reason))
         }
     }
 }
@@ -261,7 +276,7 @@ async fn run_week_inner(
     input: &WeekInput,
     counters: &mut Counters,
 ) -> Result<Outcome, Failed> {
-    let mut row = sh.row(bu, week);
+    let mut row = sh.row(bu, week)?;
     if !sh.opts.recheck && matches!(row.state, State::Done) && row.desired_hash == Some(input.hash)
     {
         return Ok(Outcome::Skipped);
@@ -284,7 +299,7 @@ async fn run_week_inner(
                 } else {
                     "create not found"
                 },
-            );
+            )?;
         }
         (State::Processing, Some("import")) => {
             let since = row.sent_at.unwrap_or_else(now_ms);
@@ -298,7 +313,7 @@ async fn run_week_inner(
                 } else {
                     "import not found"
                 },
-            );
+            )?;
         }
         _ => {}
     }
@@ -318,9 +333,7 @@ async fn run_week_inner(
     let max_rounds = 4 + 2 * (sh.opts.max_refusals + sh.opts.max_failed_writes);
     for round in 0..max_rounds {
         row.state = State::Reading;
-        let links = sh
-            .with_db(|c| journal::links(c, bu, week))
-            .map_err(|e| Failed(e.to_string(), None))?;
+        let links = sh.with_db(|c| journal::links(c, bu, week))?;
         let reads = if round == 0 {
             &mut counters.state_reads
         } else {
@@ -359,10 +372,8 @@ async fn run_week_inner(
                 &plan.links,
                 &written,
             )
-        })
-        .map_err(|e| Failed(e.to_string(), None))?;
-        sh.with_db(|c| journal::record_relabelled(c, sh.run_id, bu, week, &plan.relabelled))
-            .map_err(|e| Failed(e.to_string(), None))?;
+        })?;
+        sh.with_db(|c| journal::record_relabelled(c, sh.run_id, bu, week, &plan.relabelled))?;
         overwritten.extend(plan.conflicts.iter().filter(|c| c.overwritten).cloned());
         if !plan.writes() {
             let mut conflicts: Vec<Conflict> = plan.conflicts.clone();
@@ -376,8 +387,7 @@ async fn run_week_inner(
             }
             sh.with_db(|c| {
                 journal::record_conflicts(c, sh.run_id, bu, week, sid.as_deref(), &conflicts)
-            })
-            .map_err(|e| Failed(e.to_string(), None))?;
+            })?;
             let parked = conflicts.iter().filter(|c| !c.overwritten).count();
             row.state = if parked > 0 {
                 State::Conflict
@@ -393,7 +403,7 @@ async fn run_week_inner(
                 (input.desired.len() as u64).saturating_sub(plan.counts.conflicts) as i64;
             row.reason = None;
             row.context_id = None;
-            sh.save(&row, row.state.as_str(), &format!("{:?}", plan.counts));
+            sh.save(&row, row.state.as_str(), &format!("{:?}", plan.counts))?;
             sh.progress
                 .shifts_done
                 .fetch_add(row.shifts_done as u64, Ordering::Relaxed);
@@ -407,7 +417,7 @@ async fn run_week_inner(
             });
         }
         if refusals > sh.opts.max_refusals {
-            return Err(Failed(
+            return Err(Failed::Week(
                 format!(
                     "gave up after {refusals} refused writes (the week keeps changing under the load)"
                 ),
@@ -454,7 +464,7 @@ async fn run_week_inner(
         match step {
             Step::Sent(meta, processing) => {
                 row.state = State::Verifying;
-                sh.save(&row, "verifying", "");
+                sh.save(&row, "verifying", "")?;
                 let (meta, landed) = if processing {
                     follow(sh, bu, view.as_ref(), counters).await?
                 } else {
@@ -469,7 +479,7 @@ async fn run_week_inner(
                         sh.opts.settle_timeout.as_secs(),
                         attempt(&row, &sent)
                     );
-                    sh.save(&row, "write-invisible", &what);
+                    sh.save(&row, "write-invisible", &what)?;
                     failures.push(what);
                     if failures.len() as u32 >= sh.opts.max_failed_writes {
                         return Err(gave_up(&failures, &row));
@@ -479,7 +489,7 @@ async fn run_week_inner(
             }
             Step::Error(status) => {
                 let what = format!("ended in {status} ({})", attempt(&row, &sent));
-                sh.save(&row, "write-error", &what);
+                sh.save(&row, "write-error", &what)?;
                 failures.push(what);
                 if failures.len() as u32 >= sh.opts.max_failed_writes {
                     return Err(gave_up(&failures, &row));
@@ -492,17 +502,17 @@ async fn run_week_inner(
                 row.refusals += 1;
                 row.state = State::Planned;
                 row.step = None;
-                sh.save(&row, "refused", &why);
+                sh.save(&row, "refused", &why)?;
             }
             Step::Unknown => {
                 // An update carried its versions: read at once (sending it again cannot apply
                 // it twice).
                 row.state = State::Verifying;
-                sh.save(&row, "outcome-unknown", "");
+                sh.save(&row, "outcome-unknown", "")?;
             }
         }
     }
-    Err(Failed(
+    Err(Failed::Week(
         format!(
             "did not converge in {max_rounds} rounds (every write landed, yet the week still differed: it keeps changing under the load); {}",
             if failures.is_empty() {
@@ -527,7 +537,7 @@ fn attempt(row: &WeekRow, sent: &str) -> String {
 
 /// The week gives up after `max_failed_writes` writes that ended `Error` or stayed invisible.
 fn gave_up(failures: &[String], row: &WeekRow) -> Failed {
-    Failed(
+    Failed::Week(
         format!(
             "{} write(s) ended in Error or stayed invisible (Genesys gives no reason; if the org is only slow, raise --settle-timeout): {}",
             failures.len(),
@@ -561,7 +571,7 @@ async fn create(
     row.operation_id = None;
     row.sent_at = Some(now_ms());
     row.writes += 1;
-    sh.save(row, "create-sent", mark);
+    sh.save(row, "create-sent", mark)?;
     counters.writes += 1;
     counters
         .weeks_created
@@ -585,7 +595,7 @@ async fn create(
             Some(meta)
         }
         Err(e) if e.outcome_unknown => {
-            sh.save(row, "create-unknown", &e.to_string());
+            sh.save(row, "create-unknown", &e.to_string())?;
             let since = row.sent_at.unwrap_or_else(now_ms);
             settle_create(sh, bu, week, mark, since, counters).await?
         }
@@ -594,13 +604,13 @@ async fn create(
     let Some(meta) = meta else {
         row.state = State::Planned;
         row.step = None;
-        sh.save(row, "create-not-found", "");
+        sh.save(row, "create-not-found", "")?;
         return Ok(None);
     };
     row.state = State::Planned;
     row.step = None;
     row.schedule_id = Some(meta.id.clone());
-    sh.save(row, "created", &meta.id);
+    sh.save(row, "created", &meta.id)?;
     Ok(Some(WeekView {
         schedule_id: meta.id,
         week_date: meta.week_date,
@@ -725,7 +735,7 @@ async fn write(
     row.sent_version = version;
     row.upload_key = None;
     row.operation_id = None;
-    sh.save(row, "uploading", kind);
+    sh.save(row, "uploading", kind)?;
     // Upload URL (harmless to repeat: a key is only used when processed).
     let up: m::UploadUrlResponse = loop {
         counters.writes += 1;
@@ -761,7 +771,7 @@ async fn write(
         row,
         "process-sent",
         &format!("{kind} key={}", up.upload_key),
-    );
+    )?;
     loop {
         counters.writes += 1;
         let r: Result<(m::AsyncScheduleResponse, String), ApiError> = sh
@@ -786,7 +796,7 @@ async fn write(
                             row,
                             "process-complete",
                             a.operation_id.as_deref().unwrap_or(""),
-                        );
+                        )?;
                         return Ok(Step::Sent(a.result, false));
                     }
                     "Processing" => {
@@ -794,18 +804,18 @@ async fn write(
                             row,
                             "process-accepted",
                             a.operation_id.as_deref().unwrap_or(""),
-                        );
+                        )?;
                         return Ok(Step::Sent(None, true));
                     }
                     other => {
-                        sh.save(row, "process-error", other);
+                        sh.save(row, "process-error", other)?;
                         return Ok(Step::Error(other.to_string()));
                     }
                 }
             }
             Err(e) if e.outcome_unknown => {
                 row.context_id = (!e.context_id.is_empty()).then(|| e.context_id.clone());
-                sh.save(row, "process-unknown", &e.to_string());
+                sh.save(row, "process-unknown", &e.to_string())?;
                 return Ok(Step::Unknown);
             }
             Err(e) => match e.refusal() {
@@ -822,7 +832,7 @@ async fn lock_wait(sh: &Shared, row: &mut WeekRow, lock_waits: &mut u32) -> Resu
     row.lock_waits += 1;
     sh.progress.locks.fetch_add(1, Ordering::Relaxed);
     if *lock_waits > sh.opts.max_lock_waits {
-        return Err(Failed(
+        return Err(Failed::Week(
             format!(
                 "the schedule stayed locked by another process through {} waits",
                 *lock_waits - 1

@@ -98,33 +98,33 @@ fn create_private(path: &Path) -> Result<()> {
     o.open(path).map(drop).map_err(|e| Error::io(path, e))
 }
 
-/// What a database error means for the operator: a full disk and a read-only file system get a
-/// message naming the file and what to do; other errors pass unchanged.
+/// What a database error means for the operator, by its SQLite error code: a full disk, a
+/// read-only file system and a database another process keeps locked get a message naming the
+/// file and what to do; other errors pass unchanged.
 pub fn explain(err: Error, dir: &Path) -> Error {
     let Error::Db(e) = &err else { return err };
     match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::DiskFull) => storage_error(true, &e.to_string(), dir),
-        Some(rusqlite::ErrorCode::ReadOnly) => storage_error(false, &e.to_string(), dir),
+        Some(rusqlite::ErrorCode::DiskFull) => storage_error(Storage::Full, &e.to_string(), dir),
+        Some(rusqlite::ErrorCode::ReadOnly) => {
+            storage_error(Storage::ReadOnly, &e.to_string(), dir)
+        }
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            storage_error(Storage::Busy, &e.to_string(), dir)
+        }
         _ => err,
     }
 }
 
-/// [`explain`] for an error already turned into text (a load week's failure reason): SQLite's own
-/// wording of a full disk and of a read-only database.
-pub fn explain_text(msg: &str, dir: &Path) -> Option<Error> {
-    if msg.contains("database or disk is full") {
-        Some(storage_error(true, msg, dir))
-    } else if msg.contains("attempt to write a readonly database") {
-        Some(storage_error(false, msg, dir))
-    } else {
-        None
-    }
+enum Storage {
+    Full,
+    ReadOnly,
+    Busy,
 }
 
-fn storage_error(full: bool, detail: &str, dir: &Path) -> Error {
+fn storage_error(kind: Storage, detail: &str, dir: &Path) -> Error {
     let path = state_path(dir);
-    if full {
-        Error::failure(
+    match kind {
+        Storage::Full => Error::failure(
             format!(
                 "disk full: {} (or a database beside it) could not be written ({detail})",
                 path.display()
@@ -133,15 +133,24 @@ fn storage_error(full: bool, detail: &str, dir: &Path) -> Error {
                 "free space on the disk of {}, then run the same command again: every write is a transaction, the journal is intact, and the run resumes where it stopped",
                 dir.display()
             )),
-        )
-    } else {
-        Error::failure(
+        ),
+        Storage::ReadOnly => Error::failure(
             format!("read-only: {} cannot be written ({detail})", path.display()),
             Some(format!(
                 "make {} writable (remount it read-write, or fix its owner and mode), then run the same command again",
                 dir.display()
             )),
-        )
+        ),
+        Storage::Busy => Error::failure(
+            format!(
+                "busy: {} stayed locked by another process for 10 s ({detail})",
+                path.display()
+            ),
+            Some(
+                "wait for the other zd2gc command on this migration directory to finish (or close the program that holds the database open), then run the same command again"
+                    .to_string(),
+            ),
+        ),
     }
 }
 
