@@ -335,27 +335,14 @@ pub fn gather(dir: &Path, mappings: &Path, report: &Report) -> Context {
         .into_iter()
         .map(|(bu, w)| UnitWeeks {
             business_unit: cx.bu_name(Some(&bu)),
-            start_day: zone
-                .get(&bu)
-                .map_or("Monday".into(), |z| weekday_name(z.1).into()),
+            start_day: zone.get(&bu).map_or("Monday".into(), |z| {
+                crate::genesys::model::day_name(z.1).into()
+            }),
             business_unit_id: bu,
             weeks: w.into_iter().map(|(k, (n, h))| (k, n, h)).collect(),
         })
         .collect();
     cx
-}
-
-fn weekday_name(d: chrono::Weekday) -> &'static str {
-    use chrono::Weekday::*;
-    match d {
-        Mon => "Monday",
-        Tue => "Tuesday",
-        Wed => "Wednesday",
-        Thu => "Thursday",
-        Fri => "Friday",
-        Sat => "Saturday",
-        Sun => "Sunday",
-    }
 }
 
 /// A finding's file name without its extension (`shifts`, `shift_tasks`, …).

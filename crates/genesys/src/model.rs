@@ -212,6 +212,27 @@ pub struct BusinessUnitResponse {
     pub self_uri: Option<String>,
 }
 
+/// The days of the week as Genesys Cloud writes them (`startDayOfWeek`).
+const DAY_NAMES: [(chrono::Weekday, &str); 7] = [
+    (chrono::Weekday::Sun, "Sunday"),
+    (chrono::Weekday::Mon, "Monday"),
+    (chrono::Weekday::Tue, "Tuesday"),
+    (chrono::Weekday::Wed, "Wednesday"),
+    (chrono::Weekday::Thu, "Thursday"),
+    (chrono::Weekday::Fri, "Friday"),
+    (chrono::Weekday::Sat, "Saturday"),
+];
+
+/// A day of the week as Genesys writes it in `startDayOfWeek`: `Sunday` … `Saturday`.
+pub fn day_name(d: chrono::Weekday) -> &'static str {
+    DAY_NAMES[d.num_days_from_sunday() as usize].1
+}
+
+/// A `startDayOfWeek` value: exactly one of `Sunday` … `Saturday`.
+pub fn parse_day_name(s: &str) -> Option<chrono::Weekday> {
+    DAY_NAMES.iter().find(|(_, n)| *n == s).map(|(d, _)| *d)
+}
+
 /// `BusinessUnitSettingsResponse`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -595,6 +616,32 @@ mod tests {
         ));
         let t = parse_instant("2026-10-19T07:00:00Z").unwrap();
         assert_eq!(format_instant(t), "2026-10-19T07:00:00.000Z");
+    }
+
+    /// Each day's name reads back as that day; only the exact spelling is a `startDayOfWeek`.
+    #[test]
+    fn day_names_round_trip_exactly() {
+        let names: Vec<&str> = (0..7u8)
+            .map(|i| chrono::Weekday::try_from(i).unwrap())
+            .map(|d| {
+                assert_eq!(parse_day_name(day_name(d)), Some(d));
+                day_name(d)
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "Monday",
+                "Tuesday",
+                "Wednesday",
+                "Thursday",
+                "Friday",
+                "Saturday",
+                "Sunday"
+            ]
+        );
+        assert_eq!(parse_day_name("monday"), None);
+        assert_eq!(parse_day_name(" Monday"), None);
     }
 
     #[test]

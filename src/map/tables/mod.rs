@@ -114,18 +114,13 @@ impl Tables {
     }
 }
 
-/// Parse a day name (`Monday` … `Sunday`, case-insensitive).
+/// Parse a day name (`Monday` … `Sunday`, case-insensitive, blanks around ignored): the names
+/// Genesys writes ([`crate::genesys::model::day_name`]).
 pub fn parse_weekday(s: &str) -> Option<Weekday> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "monday" => Some(Weekday::Mon),
-        "tuesday" => Some(Weekday::Tue),
-        "wednesday" => Some(Weekday::Wed),
-        "thursday" => Some(Weekday::Thu),
-        "friday" => Some(Weekday::Fri),
-        "saturday" => Some(Weekday::Sat),
-        "sunday" => Some(Weekday::Sun),
-        _ => None,
-    }
+    let s = s.trim();
+    (0..7u8)
+        .filter_map(|i| Weekday::try_from(i).ok())
+        .find(|d| crate::genesys::model::day_name(*d).eq_ignore_ascii_case(s))
 }
 
 /// A Genesys id: a UUID (8-4-4-4-12 hex digits).
@@ -465,6 +460,14 @@ mod tests {
         read::code_table(dir, &read::ACTIVITIES, &mut t, &mut diags).unwrap();
         read::code_table(dir, &read::TIME_OFF, &mut t, &mut diags).unwrap();
         t.findings
+    }
+
+    #[test]
+    fn day_names_of_a_table_ignore_case_and_blanks() {
+        assert_eq!(parse_weekday(" monday "), Some(Weekday::Mon));
+        assert_eq!(parse_weekday("SUNDAY"), Some(Weekday::Sun));
+        assert_eq!(parse_weekday("Mon"), None);
+        assert_eq!(parse_weekday(""), None);
     }
 
     #[test]

@@ -21,6 +21,7 @@ use super::faults::{Faults, Rng, TokenBucket};
 use super::fixture::{ConcurrentEdit, FixtureTrade, OperationRecord, OrgInfo};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use genesys::model::{self as m, InstantError, format_instant};
+pub(crate) use genesys::model::{day_name as weekday_name, parse_day_name as parse_weekday};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Instant;
 
@@ -408,30 +409,5 @@ fn reference(id: &str, uri: String) -> m::UserReference {
     m::UserReference {
         id: id.into(),
         self_uri: Some(uri),
-    }
-}
-
-pub(crate) fn parse_weekday(s: &str) -> Option<Weekday> {
-    Some(match s {
-        "Sunday" => Weekday::Sun,
-        "Monday" => Weekday::Mon,
-        "Tuesday" => Weekday::Tue,
-        "Wednesday" => Weekday::Wed,
-        "Thursday" => Weekday::Thu,
-        "Friday" => Weekday::Fri,
-        "Saturday" => Weekday::Sat,
-        _ => return None,
-    })
-}
-
-pub(crate) fn weekday_name(d: Weekday) -> &'static str {
-    match d {
-        Weekday::Sun => "Sunday",
-        Weekday::Mon => "Monday",
-        Weekday::Tue => "Tuesday",
-        Weekday::Wed => "Wednesday",
-        Weekday::Thu => "Thursday",
-        Weekday::Fri => "Friday",
-        Weekday::Sat => "Saturday",
     }
 }
