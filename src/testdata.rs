@@ -5,22 +5,6 @@
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-/// A tiny deterministic PRNG (splitmix64), so the data does not depend on a crate's version.
-pub struct SplitMix(pub u64);
-
-impl SplitMix {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-}
-
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct Generated {
     pub agents: u64,
@@ -47,7 +31,8 @@ pub fn generate_export(
     seed: u64,
 ) -> std::io::Result<Generated> {
     std::fs::create_dir_all(dir)?;
-    let mut rng = SplitMix(seed);
+    // The emulator's seeded generator (splitmix64), so the data does not depend on a crate's version.
+    let mut rng = crate::emulator::Rng::new(seed);
     let mut g = Generated::default();
     let mut a = BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join("agents.csv"))?);
     writeln!(a, "agent_id,name,email,timezone,location,team,deactivated")?;
@@ -107,7 +92,7 @@ pub fn generate_export(
                     task_no += 1;
                     let ts = start + step * (k as i64 + 1) - 1800;
                     let te = ts + 1800 + 900 * rng.below(2) as i64;
-                    let name = TASKS[rng.below(TASKS.len() as u64) as usize];
+                    let name = TASKS[rng.below(TASKS.len())];
                     writeln!(
                         t,
                         "T{task_no},{sid},{name},{},{},true",
@@ -119,8 +104,7 @@ pub fn generate_export(
                 if rng.below(50) == 0 {
                     g.trades += 1;
                     let other = 100_000 + (i + 1) % agents.max(1);
-                    let status =
-                        ["approved", "requested", "denied", "offered"][rng.below(4) as usize];
+                    let status = ["approved", "requested", "denied", "offered"][rng.below(4)];
                     writeln!(
                         tr,
                         "TR{},SR{},{status},{agent},{sid},{other},",

@@ -406,7 +406,7 @@ fn crash_test(enforce_if_match: bool, seed: u64) {
     .unwrap();
     let d2 = migration_dir();
     synth::write_desired(d2.path(), &fixture, 10, 3, 0).unwrap();
-    let mut rng = zd2gc::testdata::SplitMix(seed ^ 2026);
+    let mut rng = zd2gc::emulator::Rng::new(seed ^ 2026);
     let span = (full.as_millis() as u64 * 6 / 10).max(100);
     for i in 0..21 {
         let mut child = run_load_child(d2.path(), &emu, 10);
@@ -414,7 +414,7 @@ fn crash_test(enforce_if_match: bool, seed: u64) {
             // The SIGHUP's seeded instant counts from when the loader listens for it.
             wait_until_catching_sighup(&mut child);
         }
-        std::thread::sleep(Duration::from_millis(50 + rng.below(span)));
+        std::thread::sleep(Duration::from_millis(50 + rng.below(span as usize) as u64));
         if i == 10 {
             // An SSH drop: the weeks in flight finish, the journal is checkpointed, exit 130.
             let ok = std::process::Command::new("kill")
@@ -431,7 +431,7 @@ fn crash_test(enforce_if_match: bool, seed: u64) {
         // Meanwhile a planner edits one of the schedules already there, now and then.
         let schedules = emu.dump().org.schedules;
         if !schedules.is_empty() && rng.below(3) == 0 {
-            let s = &schedules[rng.below(schedules.len() as u64) as usize];
+            let s = &schedules[rng.below(schedules.len())];
             let _ = emu.concurrent_edit(&s.id, None, Some(zd2gc::emulator::Actor::Planner));
         }
     }

@@ -243,11 +243,11 @@ fn time_off_survives_twenty_sigkills_with_faults() {
     .unwrap();
     let (dir, n) = prepared(0, 3);
     assert_eq!(n, 60);
-    let mut rng = zd2gc::testdata::SplitMix(1414);
+    let mut rng = zd2gc::emulator::Rng::new(1414);
     let mut created_before_end = 0;
     for _ in 0..20 {
         let mut child = run_load_child(dir.path(), &emu);
-        std::thread::sleep(Duration::from_millis(100 + rng.below(900)));
+        std::thread::sleep(Duration::from_millis(100 + rng.below(900) as u64));
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
         created_before_end = emu.dump().org.time_off_requests.len();

@@ -174,7 +174,7 @@ fn paris_cutover_in_every_line_end_style_matches_the_reference_pipeline() {
 /// overlaps, repeated shift and trade ids, quoted line ends in the agents file, a BOM on some files.
 fn random_export(seed: u64, dir: &Path) {
     // A small seeded generator, so the export is not one the samples' author wrote.
-    let mut r = zd2gc::testdata::SplitMix(seed);
+    let mut r = zd2gc::emulator::Rng::new(seed);
     let agents = [
         ("381447001", "Paris", ""),
         ("381447002", "Paris", ""),
@@ -182,7 +182,7 @@ fn random_export(seed: u64, dir: &Path) {
         ("381447101", "Chicago", ""),
         ("381447102", "Chicago", "America/Chicago"),
     ];
-    let style = r.below(4) as usize;
+    let style = r.below(4);
     let mut a = String::from("agent_id,name,email,timezone,location,team,deactivated\n");
     for (i, (id, loc, tz)) in agents.iter().enumerate() {
         let team = if r.below(2) == 0 {
@@ -209,7 +209,7 @@ fn random_export(seed: u64, dir: &Path) {
     let mut used = std::collections::HashSet::new();
     for (id, _, _) in agents {
         for _ in 0..12 {
-            let day = days[r.below(days.len() as u64) as usize];
+            let day = days[r.below(days.len())];
             let half_hours = r.below(48);
             if !used.insert((id, day, half_hours)) {
                 continue;
@@ -246,7 +246,7 @@ fn random_export(seed: u64, dir: &Path) {
         "\u{feff}trade_id,swap_request_id,status,requester_agent_id,requester_shift_id,recipient_agent_id,recipient_shift_id\n",
     );
     for i in 0..15 {
-        let status = ["approved", "denied", "requested"][r.below(3) as usize];
+        let status = ["approved", "denied", "requested"][r.below(3)];
         let id = format!("TR-{}", r.below(10));
         t += &format!("{id},SR-{i},{status},381447001,S-1,381447002,S-2\n");
     }

@@ -104,16 +104,17 @@ impl Faults {
     }
 }
 
-/// A small deterministic generator (splitmix64): fast, seedable, good enough for fault draws and ids.
+/// A small deterministic generator (splitmix64): fast, seedable, good enough for fault draws and ids
+/// (and for zd2gc's synthetic exports and tests: the one copy of the algorithm).
 #[derive(Debug, Clone)]
-pub(crate) struct Rng(u64);
+pub struct Rng(u64);
 
 impl Rng {
-    pub(crate) fn new(seed: u64) -> Rng {
+    pub fn new(seed: u64) -> Rng {
         Rng(seed)
     }
 
-    pub(crate) fn next_u64(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -132,7 +133,7 @@ impl Rng {
     }
 
     /// A uniform index below `n` (`n > 0`).
-    pub(crate) fn below(&mut self, n: usize) -> usize {
+    pub fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n as u64) as usize
     }
 

@@ -19,7 +19,7 @@ pub mod fixture;
 mod http;
 mod state;
 
-pub use faults::Faults;
+pub use faults::{Faults, Rng};
 pub use fixture::{Actor, ConcurrentEdit, Dump, Fixture, OperationRecord, SyntheticOrg, synthetic};
 
 pub use error::{Error, Result};
