@@ -210,31 +210,21 @@ pub fn unknown_activity_codes(
     t: &Tables,
     codes: &HashMap<String, std::collections::HashSet<String>>,
 ) -> Vec<SourceDiag> {
-    let mut out = Vec::new();
-    for a in &t.activities {
-        let Some(bu) = &a.business_unit_id else {
-            continue;
-        };
-        let Some(known) = codes.get(bu) else { continue };
-        if known.contains(&a.genesys_activity_code_id) {
-            continue;
-        }
-        out.push(
-            SourceDiag::new(
-                "mapping-unknown-reference",
-                "mappings/activities.csv",
-                a.line,
-                format!(
-                    "activity code `{}` is not an activity code of business unit `{bu}` in Genesys",
-                    a.genesys_activity_code_id
-                ),
-            )
-            .help("correct the code id (`zd2gc mappings pull` writes the unit's codes by name; docs/mappings.md)")
-            .text(table_line(dir, "activities.csv", a.line))
-            .label_text(&a.genesys_activity_code_id, "genesys_activity_code_id"),
-        );
-    }
-    out
+    let rows = t.activities.iter().map(|a| {
+        (
+            a.line,
+            a.business_unit_id.as_ref(),
+            &a.genesys_activity_code_id,
+        )
+    });
+    unknown_codes(
+        dir,
+        "activities.csv",
+        rows,
+        codes,
+        "an activity code",
+        "correct the code id (`zd2gc mappings pull` writes the unit's codes by name; docs/mappings.md)",
+    )
 }
 
 /// `mapping-unknown-reference` for management units, online: a row of agents.csv naming a
@@ -282,28 +272,52 @@ pub fn unknown_time_off_codes(
     t: &Tables,
     codes: &HashMap<String, std::collections::HashSet<String>>,
 ) -> Vec<SourceDiag> {
+    let rows = t.time_off.iter().map(|a| {
+        (
+            a.line,
+            a.business_unit_id.as_ref(),
+            &a.genesys_activity_code_id,
+        )
+    });
+    unknown_codes(
+        dir,
+        "time_off.csv",
+        rows,
+        codes,
+        "an active TimeOff activity code",
+        "time off needs a code of the TimeOff category: correct the id (`zd2gc mappings pull` writes the unit's TimeOff codes by name; docs/mappings.md)",
+    )
+}
+
+/// The rows `(line, business unit, code)` of a code table (`file`) for a business unit whose
+/// codes Genesys listed, naming a code not among them: `{what}` says which codes count.
+fn unknown_codes<'t>(
+    dir: &Path,
+    file: &str,
+    rows: impl Iterator<Item = (u64, Option<&'t String>, &'t String)>,
+    codes: &HashMap<String, std::collections::HashSet<String>>,
+    what: &str,
+    help: &str,
+) -> Vec<SourceDiag> {
     let mut out = Vec::new();
-    for a in &t.time_off {
-        let Some(bu) = &a.business_unit_id else {
+    for (line, bu, code) in rows {
+        let Some(bu) = bu else {
             continue;
         };
         let Some(known) = codes.get(bu) else { continue };
-        if known.contains(&a.genesys_activity_code_id) {
+        if known.contains(code) {
             continue;
         }
         out.push(
             SourceDiag::new(
                 "mapping-unknown-reference",
-                "mappings/time_off.csv",
-                a.line,
-                format!(
-                    "activity code `{}` is not an active TimeOff activity code of business unit `{bu}` in Genesys",
-                    a.genesys_activity_code_id
-                ),
+                format!("mappings/{file}"),
+                line,
+                format!("activity code `{code}` is not {what} of business unit `{bu}` in Genesys"),
             )
-            .help("time off needs a code of the TimeOff category: correct the id (`zd2gc mappings pull` writes the unit's TimeOff codes by name; docs/mappings.md)")
-            .text(table_line(dir, "time_off.csv", a.line))
-            .label_text(&a.genesys_activity_code_id, "genesys_activity_code_id"),
+            .help(help)
+            .text(table_line(dir, file, line))
+            .label_text(code, "genesys_activity_code_id"),
         );
     }
     out
