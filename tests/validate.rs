@@ -168,7 +168,7 @@ fn paris_cutover_sample() {
             |r| r.get(0),
         )
         .unwrap();
-    let last = zd2gc::validate::last_validation(&conn, &snap)
+    let last = zd2gc::store::validations::last_of(&conn, &zd2gc::store::SnapshotId::new(snap))
         .unwrap()
         .unwrap();
     assert!(!last.ready_to_load);
@@ -176,7 +176,11 @@ fn paris_cutover_sample() {
     // Stored relative to the migration directory (5e0a551).
     assert!(d.join(&last.report_path).exists());
     assert_eq!(
-        zd2gc::validate::last_validation(&conn, "no-such-snapshot").unwrap(),
+        zd2gc::store::validations::last_of(
+            &conn,
+            &zd2gc::store::SnapshotId::new("no-such-snapshot")
+        )
+        .unwrap(),
         None
     );
 }

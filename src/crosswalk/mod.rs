@@ -203,11 +203,7 @@ pub fn lookup(conn: &Connection, id: &str) -> Result<Option<Value>> {
     }
     let mut totals = Map::new();
     for a in strs(&agents, &["agent_id"]) {
-        let n: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM desired_shifts WHERE agent_id = ?1",
-            [&a],
-            |r| r.get(0),
-        )?;
+        let n = crate::store::desired::shift_count_of_agent(conn, &a)?;
         totals.insert(a, Value::from(n));
     }
     Ok(Some(serde_json::json!({

@@ -9,7 +9,7 @@
 
 use super::model::{Act, Content, Desired};
 use crate::error::{Error, Result};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use sha2::Digest;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
@@ -38,45 +38,6 @@ impl DesiredState {
     pub fn shifts(&self) -> u64 {
         self.weeks.values().map(|w| w.desired.len() as u64).sum()
     }
-}
-
-/// The last validation of the migration, if `validate` recorded one (the `validations` table).
-#[derive(Debug, Clone)]
-pub struct LastValidation {
-    pub snapshot_id: String,
-    /// The validate run (a map run inside validate has the same or a smaller id).
-    pub run_id: i64,
-    pub errors: i64,
-    pub report_path: String,
-}
-
-/// Hook onto `validate`: its last recorded run (`crate::validate` writes the `validations` table).
-pub fn last_validation(conn: &Connection) -> Result<Option<LastValidation>> {
-    let exists: bool = conn
-        .query_row(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'validations'",
-            [],
-            |_| Ok(true),
-        )
-        .optional()?
-        .unwrap_or(false);
-    if !exists {
-        return Ok(None);
-    }
-    Ok(conn
-        .query_row(
-            "SELECT snapshot_id, errors, report_path, run_id FROM validations ORDER BY id DESC LIMIT 1",
-            [],
-            |r| {
-                Ok(LastValidation {
-                    snapshot_id: r.get(0)?,
-                    errors: r.get(1)?,
-                    report_path: r.get(2)?,
-                    run_id: r.get(3)?,
-                })
-            },
-        )
-        .optional()?)
 }
 
 /// The gate before a load: the desired state must be of the current snapshot, and the last
@@ -119,7 +80,7 @@ pub fn gate(
         crate::map::current::Currency::Current(rec) => Some(rec),
         crate::map::current::Currency::Missing(_) => None,
     };
-    let last = last_validation(conn)?;
+    let last = crate::store::validations::last(conn)?;
     if let (Some(rec), Some(v)) = (&rec, &last)
         && v.run_id < rec.run_id
         && v.snapshot_id == mapped
@@ -231,31 +192,19 @@ pub fn read(conn: &Connection, error_ids: &HashSet<String>) -> Result<DesiredSta
         st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?
     };
-    let kinds = crate::map::activity_kinds(conn)?;
-    let mut st = conn.prepare(
-        "SELECT legacy_shift_id, agent_id, user_id, business_unit_id, management_unit_id, week_id,
-                start_utc, length_minutes, activities, held_back_reason
-         FROM desired_shifts ORDER BY business_unit_id, week_id, legacy_shift_id",
-    )?;
-    let mut rows = st.query([])?;
-    while let Some(r) = rows.next()? {
-        let legacy: String = r.get(0)?;
-        let agent: String = r.get(1)?;
-        let reason: Option<String> = r.get(9)?;
-        let user: Option<String> = r.get(2)?;
-        let bu: Option<String> = r.get(3)?;
-        let mu: Option<String> = r.get(4)?;
-        let week: Option<String> = r.get(5)?;
-        let start: Option<i64> = r.get(6)?;
-        let len: Option<i64> = r.get(7)?;
-        let acts: String = r.get(8)?;
-        let acts = crate::map::decode_activities(&acts, start.unwrap_or_default(), &kinds)
-            .map_err(|e| {
-                Error::failure(
-                    format!("the desired state of shift `{legacy}` cannot be read: {e}"),
-                    Some("run `zd2gc map` again to rebuild the desired state".into()),
-                )
-            })?;
+    crate::store::desired::for_each_shift(conn, |row| {
+        let crate::store::desired::StoredShift {
+            legacy_shift_id: legacy,
+            agent_id: agent,
+            user_id: user,
+            business_unit_id: bu,
+            management_unit_id: mu,
+            week_id: week,
+            start_utc: start,
+            length_minutes: len,
+            activities: acts,
+            held_back_reason: reason,
+        } = row;
         let held_reason = if let Some(reason) = reason {
             Some(reason)
         } else if error_ids.contains(&legacy)
@@ -275,12 +224,12 @@ pub fn read(conn: &Connection, error_ids: &HashSet<String>) -> Result<DesiredSta
             *out.held_by_reason
                 .entry(held_reason.unwrap_or_else(|| "unmapped".into()))
                 .or_default() += 1;
-            continue;
+            return Ok(());
         };
         if let Some(reason) = held_reason {
             out.held.insert(legacy);
             *out.held_by_reason.entry(reason).or_default() += 1;
-            continue;
+            return Ok(());
         }
         let content = Content {
             user: user.clone(),
@@ -309,7 +258,8 @@ pub fn read(conn: &Connection, error_ids: &HashSet<String>) -> Result<DesiredSta
             mu,
             content,
         });
-    }
+        Ok(())
+    })?;
     // Weeks where only links remain (every shift left the export): they may need deletes.
     let mut st = conn.prepare(
         "SELECT DISTINCT x.business_unit_id, x.week_id, x.user_id FROM xw_shifts x

@@ -5,6 +5,7 @@
 
 use crate::emulator::Fixture;
 use crate::error::Result;
+use crate::store::desired;
 use chrono::{Duration, NaiveDate, TimeZone};
 use rusqlite::params;
 use std::path::Path;
@@ -21,11 +22,10 @@ pub fn write_desired(
     let mut conn = crate::db::open_state(dir)?;
     let tx = conn.transaction()?;
     let snapshot = format!("synthetic-{variant}");
-    tx.execute("DELETE FROM desired_shifts", [])?;
-    tx.execute(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES ('mapped_snapshot_id', ?1)",
-        [&snapshot],
-    )?;
+    desired::clear_shifts(&tx)?;
+    desired::set_mapped_snapshot(&tx, &snapshot)?;
+    let mut kinds_of = desired::Kinds::load(&tx)?;
+    let mut writer = desired::ShiftWriter::new(&tx)?;
     let run = 1i64;
     let mut n = 0u64;
     for (b, bu) in org.business_units.iter().enumerate() {
@@ -37,18 +37,7 @@ pub fn write_desired(
         }
         .expect("date");
         let code = |k: usize| format!("ac-{}-{k}", bu.id.trim_start_matches("bu-"));
-        let kind = |code: String, desc: &str| -> Result<i64> {
-            tx.execute(
-                "INSERT OR IGNORE INTO activity_kinds (activity_code_id, description) VALUES (?1, ?2)",
-                params![code, desc],
-            )?;
-            Ok(tx.query_row(
-                "SELECT kind FROM activity_kinds WHERE activity_code_id = ?1 AND description = ?2",
-                params![code, desc],
-                |r| r.get(0),
-            )?)
-        };
-        let kinds = (kind(code(0), "On Queue Work")?, kind(code(1), "Break")?);
+        let (work, brk) = (code(0), code(1));
         let users: Vec<(&str, &str)> = bu
             .management_units
             .iter()
@@ -71,27 +60,62 @@ pub fn write_desired(
                     if variant > 0 && (a + d) % 5 == 0 {
                         start += 1800 * variant as i64;
                     }
-                    // The compact form `map` writes: [kind, offset (s), length (min), task].
-                    let acts = serde_json::json!([
-                        [kinds.0, 0, 240, format!("T-{legacy}-1")],
-                        [kinds.1, 240 * 60, 15, format!("T-{legacy}-2")],
-                        [kinds.0, 255 * 60, 225, format!("T-{legacy}-3")],
-                    ]);
-                    tx.execute(
-                        "INSERT INTO desired_shifts (legacy_shift_id, agent_id, exported_agent_id, user_id, business_unit_id, management_unit_id, week_id, start_utc, length_minutes, activities, file, line, run_id, content_hash)
-                         VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, 480, ?8, 'shifts.csv', 0, ?9, 0)",
-                        params![legacy, format!("A-{user}"), user, bu.id, mu, week_id, start, acts.to_string(), run],
-                    )?;
+                    let tasks = [1, 2, 3].map(|i| format!("T-{legacy}-{i}"));
+                    let act = |code, at: i64, len, desc, task| desired::Activity {
+                        code,
+                        start: start + at,
+                        length_minutes: len,
+                        description: desc,
+                        task_id: Some(task),
+                    };
+                    let acts = [
+                        act(&work, 0, 240, "On Queue Work", &tasks[0]),
+                        act(&brk, 240 * 60, 15, "Break", &tasks[1]),
+                        act(&work, 255 * 60, 225, "On Queue Work", &tasks[2]),
+                    ];
+                    let text = desired::activities_compact(&acts, start, &mut kinds_of);
+                    for (kind, code, desc) in kinds_of.take_new() {
+                        writer.add_kind(kind, &code, &desc)?;
+                    }
+                    let agent = format!("A-{user}");
+                    writer.upsert(&desired::ShiftRow {
+                        legacy_shift_id: &legacy,
+                        agent_id: &agent,
+                        exported_agent_id: &agent,
+                        user_id: Some(user),
+                        business_unit_id: Some(&bu.id),
+                        management_unit_id: Some(mu),
+                        week_id: Some(&week_id),
+                        start_utc: Some(start),
+                        length_minutes: Some(480),
+                        activities: &text,
+                        file: "shifts.csv",
+                        line: 0,
+                        run_id: run,
+                        content_hash: 0,
+                        held_back_reason: None,
+                    })?;
                     n += 1;
                 }
             }
         }
         let _ = b;
     }
-    tx.execute(
-        "INSERT INTO validations (snapshot_id, run_id, validated_at, errors, warnings, infos, ready_to_load, report_path, report_sha256, config_sha256)
-         VALUES (?1, 1, ?2, 0, 0, 0, 1, '', '', '')",
-        params![snapshot, crate::db::now_rfc3339()],
+    drop(writer);
+    crate::store::validations::record(
+        &tx,
+        &crate::store::validations::NewValidation {
+            snapshot_id: &crate::db::SnapshotId::new(snapshot.as_str()),
+            run_id: 1,
+            validated_at: &crate::db::now_rfc3339(),
+            errors: 0,
+            warnings: 0,
+            infos: 0,
+            ready_to_load: true,
+            report_path: Path::new(""),
+            report_sha256: "",
+            config_sha256: "",
+        },
     )?;
     tx.commit()?;
     Ok(n)

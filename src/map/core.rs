@@ -44,16 +44,7 @@ pub struct TaskIn<'a> {
     pub code: Option<&'a str>,
 }
 
-/// One Genesys activity of a shift (instants in UTC seconds), borrowing its texts from the
-/// tasks and the default activity (no allocation per activity).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Activity<'a> {
-    pub code: &'a str,
-    pub start: i64,
-    pub length_minutes: i64,
-    pub description: &'a str,
-    pub task_id: Option<&'a str>,
-}
+pub use crate::store::desired::Activity;
 
 /// Why a shift's activities could not be built; the shift is held back.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -127,13 +127,7 @@ fn short(s: &str) -> &str {
 
 /// The snapshot `map` last mapped.
 pub fn mapped_snapshot(conn: &Connection) -> Result<Option<String>> {
-    Ok(conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'mapped_snapshot_id'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?)
+    crate::store::desired::mapped_snapshot(conn)
 }
 
 /// The current snapshot of the migration directory (`snapshot.db`).

@@ -30,6 +30,7 @@ pub mod trades;
 
 use crate::config::{Config, DstPolicy, Severity};
 use crate::error::{Error, Result};
+use crate::store::desired::{self, Kinds, activities_compact};
 use crate::timeval::dst::{self, TimeIssue};
 use crate::timeval::zone::{Zones, zone_name};
 use crate::timeval::{self, TimeVal};
@@ -216,186 +217,6 @@ impl TaskRow {
     fn task_id(&self) -> Option<&str> {
         self.has_task_id.then_some(self.task_id.as_str())
     }
-}
-
-/// The (activity code, description) pairs that compact activities refer to: the table
-/// `activity_kinds`, append-only (a kind keeps its number for good, so unchanged rows keep their
-/// text and hash). Numbers are given in order of first use.
-#[derive(Default)]
-struct Kinds {
-    by_code: FxHashMap<String, FxHashMap<String, i64>>,
-    next: i64,
-    /// Given since the last [`Kinds::take_new`]: to be inserted before the rows that use them.
-    new: Vec<(i64, String, String)>,
-}
-
-impl Kinds {
-    fn load(conn: &Connection) -> Result<Kinds> {
-        let mut k = Kinds {
-            next: 1,
-            ..Default::default()
-        };
-        let mut st =
-            conn.prepare("SELECT kind, activity_code_id, description FROM activity_kinds")?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let (kind, code, desc): (i64, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
-            k.next = k.next.max(kind + 1);
-            k.by_code.entry(code).or_default().insert(desc, kind);
-        }
-        Ok(k)
-    }
-
-    fn kind(&mut self, code: &str, desc: &str) -> i64 {
-        if let Some(k) = self.by_code.get(code).and_then(|m| m.get(desc)) {
-            return *k;
-        }
-        let k = self.next;
-        self.next += 1;
-        self.by_code
-            .entry(code.to_string())
-            .or_default()
-            .insert(desc.to_string(), k);
-        self.new.push((k, code.to_string(), desc.to_string()));
-        k
-    }
-
-    fn take_new(&mut self) -> Vec<(i64, String, String)> {
-        std::mem::take(&mut self.new)
-    }
-}
-
-/// A shift's activities as stored in `desired_shifts.activities`: a JSON array of
-/// `[kind, start offset in seconds from the shift's start, length in minutes, legacy task id or
-/// null]`, byte for byte what `serde_json` writes for such tuples (the content hash covers this
-/// text, so it must not change; migration 5 writes the same form). The view `desired_activities`
-/// unfolds it with the kinds' codes and descriptions. About a fifth of the size of objects with
-/// the code and description spelled out on every activity.
-fn activities_compact(acts: &[core::Activity<'_>], shift_start: i64, kinds: &mut Kinds) -> String {
-    let mut s = String::with_capacity(acts.len() * 24 + 2);
-    s.push('[');
-    for (i, a) in acts.iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        s.push('[');
-        push_int(&mut s, kinds.kind(a.code, a.description));
-        s.push(',');
-        push_int(&mut s, a.start - shift_start);
-        s.push(',');
-        push_int(&mut s, a.length_minutes);
-        s.push(',');
-        match a.task_id {
-            Some(t) => json_str(&mut s, t),
-            None => s.push_str("null"),
-        }
-        s.push(']');
-    }
-    s.push(']');
-    s
-}
-
-/// The activity kinds of `activity_kinds`: kind → (activity code id, description).
-pub fn activity_kinds(conn: &Connection) -> Result<HashMap<i64, (String, String)>> {
-    let mut st = conn.prepare("SELECT kind, activity_code_id, description FROM activity_kinds")?;
-    let v = st
-        .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(v)
-}
-
-/// One activity of the desired state, decoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DesiredActivity {
-    pub code: String,
-    /// UTC seconds.
-    pub start: i64,
-    pub length_minutes: i64,
-    pub description: String,
-    pub task_id: Option<String>,
-}
-
-/// Decode `desired_shifts.activities` (see [`activities_compact`]) of a shift starting at
-/// `shift_start`. An unreadable text or an unknown kind is an error: a shift must never be loaded
-/// without the activities it was mapped with.
-pub fn decode_activities(
-    text: &str,
-    shift_start: i64,
-    kinds: &HashMap<i64, (String, String)>,
-) -> std::result::Result<Vec<DesiredActivity>, String> {
-    let raw: Vec<(i64, i64, i64, Option<String>)> = serde_json::from_str(text)
-        .map_err(|e| format!("activities are not in the expected form ({e})"))?;
-    raw.into_iter()
-        .map(|(kind, offset, len, task)| {
-            let (code, desc) = kinds
-                .get(&kind)
-                .ok_or_else(|| format!("activity kind {kind} is not in activity_kinds"))?;
-            Ok(DesiredActivity {
-                code: code.clone(),
-                start: shift_start + offset,
-                length_minutes: len,
-                description: desc.clone(),
-                task_id: task,
-            })
-        })
-        .collect()
-}
-
-/// An integer in decimal, as `Display` writes it.
-fn push_int(s: &mut String, v: i64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut n = v.unsigned_abs();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if v < 0 {
-        s.push('-');
-    }
-    s.push_str(std::str::from_utf8(&buf[i..]).expect("digits"));
-}
-
-/// A JSON string literal, escaped as `serde_json` does: `"`, `\\`, and control characters
-/// (`\b \t \n \f \r` short, the others `\u00xx`); everything else as is.
-fn json_str(s: &mut String, v: &str) {
-    s.push('"');
-    let b = v.as_bytes();
-    if !b.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\') {
-        s.push_str(v);
-        s.push('"');
-        return;
-    }
-    let mut from = 0;
-    for (i, &c) in b.iter().enumerate() {
-        let esc: &str = match c {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        s.push_str(&v[from..i]);
-        if esc.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            s.push_str("\\u00");
-            s.push(HEX[(c >> 4) as usize] as char);
-            s.push(HEX[(c & 0xf) as usize] as char);
-        } else {
-            s.push_str(esc);
-        }
-        from = i + 1;
-    }
-    s.push_str(&v[from..]);
-    s.push('"');
 }
 
 /// Map the staged export of a migration directory. The library entry point of `zd2gc map` (and of
@@ -724,11 +545,7 @@ fn map_inner(
     // before the commit leaves the database as it was). `map_dir` switches back to WAL at the end,
     // and every opener of the state sets WAL again anyway. When another connection has the
     // database open the switch is refused and the load goes through the WAL as usual.
-    let first_load: bool = state.query_row(
-        "SELECT NOT EXISTS (SELECT 1 FROM desired_shifts)",
-        [],
-        |r| r.get(0),
-    )?;
+    let first_load = desired::is_empty(state)?;
     if first_load {
         let mode: String = state
             .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))
@@ -830,19 +647,13 @@ fn map_inner(
     // otherwise (most rows are only compared). They are connected by bounded channels of batches,
     // so memory stays bounded whatever the export's size.
     {
-        type OldRow = rusqlite::Result<(String, i64, String, i64)>;
+        type OldRow = rusqlite::Result<desired::Stored>;
         let mut old_st = old
             .as_ref()
-            .map(|o| {
-                o.prepare(
-                    "SELECT legacy_shift_id, content_hash, file, line FROM desired_shifts ORDER BY legacy_shift_id",
-                )
-            })
+            .map(desired::StoredShifts::prepare)
             .transpose()?;
         let olds: Box<dyn Iterator<Item = OldRow> + '_> = match old_st.as_mut() {
-            Some(st) => {
-                Box::new(st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?)
-            }
+            Some(st) => Box::new(st.rows()?),
             None => Box::new(std::iter::empty()),
         };
         let mut olds = olds.peekable();
@@ -850,32 +661,12 @@ fn map_inner(
         // the rows are in (one sorted build instead of 1.3 million random inserts each), in the
         // same transaction, from their own definitions.
         let rebuild: Vec<(String, String)> = if olds.peek().is_none() {
-            let mut st = tx.prepare(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'desired_shifts' AND sql IS NOT NULL",
-            )?;
-            let v = st
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<Vec<(String, String)>>>()?;
-            for (name, _) in &v {
-                tx.execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
-            }
-            v
+            desired::drop_indexes(&tx)?
         } else {
             Vec::new()
         };
-        let mut upsert = tx.prepare(
-            "INSERT OR REPLACE INTO desired_shifts(legacy_shift_id, agent_id, exported_agent_id, user_id, business_unit_id,
-                management_unit_id, week_id, start_utc, length_minutes, activities, file, line, run_id,
-                content_hash, held_back_reason)
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
-        )?;
-        let mut relocate = tx
-            .prepare("UPDATE desired_shifts SET file = ?2, line = ?3 WHERE legacy_shift_id = ?1")?;
-        let mut new_kind = tx.prepare(
-            "INSERT INTO activity_kinds(kind, activity_code_id, description) VALUES (?1, ?2, ?3)",
-        )?;
+        let mut writer = desired::ShiftWriter::new(&tx)?;
         let kinds = Kinds::load(&tx)?;
-        let mut delete = tx.prepare("DELETE FROM desired_shifts WHERE legacy_shift_id = ?1")?;
 
         let shared = Shared {
             cfg,
@@ -908,7 +699,7 @@ fn map_inner(
             let written = (|| -> Result<()> {
                 for (new_kinds, batch) in brx {
                     for (kind, code, desc) in new_kinds {
-                        new_kind.execute(params![kind, code, desc])?;
+                        writer.add_kind(kind, &code, &desc)?;
                     }
                     for m in batch {
                         let id = m.id;
@@ -922,7 +713,7 @@ fn map_inner(
                             if oid == id {
                                 previous = Some((h, old_file, old_line));
                             } else {
-                                delete.execute([&oid])?;
+                                writer.delete(&oid)?;
                                 out.shifts.removed += 1;
                                 out.shifts.note("removed", &oid);
                             }
@@ -933,7 +724,7 @@ fn map_inner(
                         let Some(mut d) = m.desired else {
                             out.drafts_skipped += m.drafts;
                             if previous.is_some() {
-                                delete.execute([&id])?;
+                                writer.delete(&id)?;
                                 out.shifts.removed += 1;
                                 out.shifts.note("removed", &id);
                             }
@@ -960,7 +751,7 @@ fn map_inner(
                             Some((h, old_file, old_line)) if h == d.hash => {
                                 out.shifts.unchanged += 1;
                                 if old_file != *file || old_line != m.line {
-                                    relocate.execute(params![id, file, m.line])?;
+                                    writer.relocate(&id, file, m.line)?;
                                 }
                             }
                             prev => {
@@ -972,23 +763,26 @@ fn map_inner(
                                     out.shifts.note("inserted", &id);
                                 }
                                 let mut week = [0u8; 10];
-                                upsert.execute(params![
-                                    id,
-                                    d.owner_override.unwrap_or(&m.exported_agent_id),
-                                    m.exported_agent_id,
-                                    d.user_id,
-                                    d.bu,
-                                    d.mu,
-                                    d.week.map(|w| timeval::date_str(w, &mut week)),
-                                    d.start,
-                                    d.length,
-                                    d.activities,
+                                writer.upsert(&desired::ShiftRow {
+                                    legacy_shift_id: &id,
+                                    agent_id: d.owner_override.unwrap_or(&m.exported_agent_id),
+                                    exported_agent_id: &m.exported_agent_id,
+                                    user_id: d.user_id,
+                                    business_unit_id: d.bu,
+                                    management_unit_id: d.mu,
+                                    week_id: d
+                                        .week
+                                        .map(|w| timeval::date_str(w, &mut week))
+                                        .as_deref(),
+                                    start_utc: d.start,
+                                    length_minutes: d.length,
+                                    activities: &d.activities,
                                     file,
-                                    m.line,
+                                    line: m.line,
                                     run_id,
-                                    d.hash,
-                                    d.held_back
-                                ])?;
+                                    content_hash: d.hash,
+                                    held_back_reason: d.held_back,
+                                })?;
                             }
                         }
                     }
@@ -1012,7 +806,7 @@ fn map_inner(
         out.tasks_read = tasks_read;
         for o in olds {
             let (oid, _, _, _) = o?;
-            delete.execute([&oid])?;
+            writer.delete(&oid)?;
             out.shifts.removed += 1;
             out.shifts.note("removed", &oid);
         }
@@ -1022,9 +816,7 @@ fn map_inner(
             // index of the benchmark export: 0.90 s instead of 1.19 s in the sqlite3 shell).
             tx.pragma_update(None, "threads", 2)?;
         }
-        for (_, sql) in &rebuild {
-            tx.execute_batch(sql)?;
-        }
+        desired::rebuild_indexes(&tx, &rebuild)?;
         lap("indexes built");
     }
 
@@ -1158,16 +950,8 @@ fn map_inner(
             default_tz: default_tz.as_deref(),
             migration_id: &migration,
         };
-        let mut shifts_st = tx.prepare(
-            "SELECT start_utc, start_utc + 60 * length_minutes, legacy_shift_id FROM desired_shifts
-             WHERE agent_id = ?1 AND held_back_reason IS NULL AND start_utc IS NOT NULL
-             ORDER BY start_utc",
-        )?;
-        let mut shifts_of = |a: &str| -> Result<Vec<(i64, i64, String)>> {
-            Ok(shifts_st
-                .query_map([a], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()?)
-        };
+        let mut shifts_st = desired::AgentShifts::prepare(&tx)?;
+        let mut shifts_of = |a: &str| shifts_st.of(a);
         let mut m = time_off::map_all(&ctx, &time_off_rows, &mut zones, &mut shifts_of)?;
         drop(shifts_st);
         for f in std::mem::take(&mut m.findings) {
@@ -1176,11 +960,7 @@ fn map_inner(
         write_time_off(&tx, &m, run_id, &mut out)?;
     }
     // Which snapshot the desired state is of (load refuses a desired state of another one).
-    tx.execute(
-        "INSERT INTO meta(key, value) VALUES ('mapped_snapshot_id', ?1)
-         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        [snapshot_id],
-    )?;
+    desired::set_mapped_snapshot(&tx, snapshot_id)?;
     // What this run used: the record `validate` and `load` compare with (see [`current`]).
     current::record(
         &tx,
@@ -1994,115 +1774,5 @@ fn issue_reason(e: TimeIssue) -> &'static str {
         TimeIssue::UnknownZone => "unknown-timezone",
         TimeIssue::Ambiguous(..) => "dst-ambiguous",
         TimeIssue::Nonexistent => "dst-nonexistent",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    /// What `serde_json` writes for the activities (the format `activities_compact` must keep).
-    fn serde_form(acts: &[core::Activity<'_>], start: i64, kinds: &mut Kinds) -> String {
-        let j: Vec<(i64, i64, i64, Option<&str>)> = acts
-            .iter()
-            .map(|x| {
-                (
-                    kinds.kind(x.code, x.description),
-                    x.start - start,
-                    x.length_minutes,
-                    x.task_id,
-                )
-            })
-            .collect();
-        serde_json::to_string(&j).unwrap()
-    }
-
-    fn decoded(acts: &[core::Activity<'_>]) -> Vec<DesiredActivity> {
-        acts.iter()
-            .map(|a| DesiredActivity {
-                code: a.code.to_string(),
-                start: a.start,
-                length_minutes: a.length_minutes,
-                description: a.description.to_string(),
-                task_id: a.task_id.map(str::to_string),
-            })
-            .collect()
-    }
-
-    fn kind_table(k: &Kinds) -> HashMap<i64, (String, String)> {
-        k.by_code
-            .iter()
-            .flat_map(|(c, m)| m.iter().map(move |(d, k)| (*k, (c.clone(), d.clone()))))
-            .collect()
-    }
-
-    fn act<'a>(
-        code: &'a str,
-        start: i64,
-        len: i64,
-        desc: &'a str,
-        task: Option<&'a str>,
-    ) -> core::Activity<'a> {
-        core::Activity {
-            code,
-            start,
-            length_minutes: len,
-            description: desc,
-            task_id: task,
-        }
-    }
-
-    #[test]
-    fn compact_activities_are_serde_json_byte_for_byte_and_decode_back() {
-        let acts = [
-            act("ac-q", 1_788_155_100, 90, "On Queue Work", None),
-            act(
-                "a\"b\\c",
-                1_788_160_500,
-                0,
-                "tab\there\nnl\r\u{1}\u{8}\u{c}\u{1f}\u{7f}é✓",
-                Some("T1\"\n"),
-            ),
-            act("ac-q", 1_788_162_300, 30, "On Queue Work", None),
-        ];
-        let mut k = Kinds {
-            next: 1,
-            ..Default::default()
-        };
-        let text = activities_compact(&acts, 1_788_155_100, &mut k);
-        assert_eq!(
-            text,
-            serde_form(
-                &acts,
-                1_788_155_100,
-                &mut Kinds {
-                    next: 1,
-                    ..Default::default()
-                }
-            )
-        );
-        assert_eq!(k.take_new().len(), 2, "one kind per (code, description)");
-        assert!(text.starts_with("[[1,0,90,null],[2,5400,0,"), "{text}");
-        assert_eq!(
-            decode_activities(&text, 1_788_155_100, &kind_table(&k)).unwrap(),
-            decoded(&acts)
-        );
-        assert_eq!(activities_compact(&[], 0, &mut k), "[]");
-        assert!(decode_activities("[[9,0,1,null]]", 0, &kind_table(&k)).is_err());
-        assert!(decode_activities("[{\"code\":\"x\"}]", 0, &kind_table(&k)).is_err());
-    }
-
-    proptest! {
-        #[test]
-        fn compact_activities_match_serde_json(code in any::<String>(), desc in "(?s).{0,40}",
-                                               task in proptest::option::of(any::<String>()),
-                                               start in -(1i64 << 40)..(1i64 << 40), len in any::<i64>()) {
-            let acts = [act(&code, start, len, &desc, task.as_deref()), act("x", 0, 1, "", None)];
-            let mut k = Kinds { next: 1, ..Default::default() };
-            let text = activities_compact(&acts, 7, &mut k);
-            prop_assert_eq!(&text, &serde_form(&acts, 7, &mut Kinds { next: 1, ..Default::default() }));
-            prop_assert_eq!(decode_activities(&text, 7, &kind_table(&k)).unwrap(), decoded(&acts));
-        }
     }
 }

@@ -159,13 +159,7 @@ pub fn gather(dir: &Path, mappings: &Path, report: &Report) -> Context {
         }
     }
     let shift_bu = |id: &str| -> Option<String> {
-        let from_desired = state
-            .query_row(
-                "SELECT business_unit_id, agent_id FROM desired_shifts WHERE legacy_shift_id = ?1",
-                [id],
-                |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?)),
-            )
-            .optional()
+        let from_desired = crate::store::desired::shift_owner(&state, id)
             .ok()
             .flatten();
         match from_desired {
@@ -238,91 +232,86 @@ pub fn gather(dir: &Path, mappings: &Path, report: &Report) -> Context {
     use chrono::Datelike;
     let mut impact: BTreeMap<(String, String), (Impact, BTreeSet<String>)> = BTreeMap::new();
     let mut weeks: BTreeMap<String, BTreeMap<String, (u64, u64)>> = BTreeMap::new();
-    let rows = state.prepare(
-        "SELECT legacy_shift_id, agent_id, business_unit_id, week_id, start_utc, length_minutes,
-                held_back_reason FROM desired_shifts",
-    );
-    if let Ok(mut st) = rows
-        && let Ok(mut rows) = st.query([])
-    {
-        while let Ok(Some(r)) = rows.next() {
-            let legacy: String = r.get(0).unwrap_or_default();
-            let agent: String = r.get(1).unwrap_or_default();
-            let bu: Option<String> = r.get(2).unwrap_or_default();
-            let week: Option<String> = r.get(3).unwrap_or_default();
-            let start: Option<i64> = r.get(4).unwrap_or_default();
-            let len: Option<i64> = r.get(5).unwrap_or_default();
-            let map_reason: Option<String> = r.get(6).unwrap_or_default();
-            let reason = map_reason
-                .or_else(|| errors.get(legacy.as_str()).map(|s| s.to_string()))
-                .or_else(|| errors.get(agent.as_str()).map(|s| s.to_string()))
-                .or_else(|| held_by_task.get(legacy.as_str()).map(|s| s.to_string()));
-            let bu = bu.or_else(|| agent_bu.get(&agent).cloned());
-            if let (Some(bu), Some(w)) = (&bu, &week) {
-                let e = weeks
-                    .entry(bu.clone())
-                    .or_default()
-                    .entry(w.clone())
-                    .or_default();
-                e.0 += 1;
-                if reason.is_some() {
-                    e.1 += 1;
-                }
+    // Best effort, like the rest of the context: a row that cannot be read ends the walk.
+    let _ = crate::store::desired::for_each_summary(&state, |r| {
+        let crate::store::desired::ShiftSummary {
+            legacy_shift_id: legacy,
+            agent_id: agent,
+            business_unit_id: bu,
+            week_id: week,
+            start_utc: start,
+            length_minutes: len,
+            held_back_reason: map_reason,
+        } = r;
+        let reason = map_reason
+            .or_else(|| errors.get(legacy.as_str()).map(|s| s.to_string()))
+            .or_else(|| errors.get(agent.as_str()).map(|s| s.to_string()))
+            .or_else(|| held_by_task.get(legacy.as_str()).map(|s| s.to_string()));
+        let bu = bu.or_else(|| agent_bu.get(&agent).cloned());
+        if let (Some(bu), Some(w)) = (&bu, &week) {
+            let e = weeks
+                .entry(bu.clone())
+                .or_default()
+                .entry(w.clone())
+                .or_default();
+            e.0 += 1;
+            if reason.is_some() {
+                e.1 += 1;
             }
-            let Some(reason) = reason else { continue };
-            // The held shift's length and date: from the desired state, else as written.
-            let (mut hours, mut date) = (
-                len.map(|m| m as f64 / 60.0),
-                start.and_then(|s| {
-                    let tz = bu.as_deref().and_then(|b| zone.get(b)).map(|z| z.0)?;
-                    chrono::DateTime::from_timestamp(s, 0)
-                        .map(|d| d.with_timezone(&tz).date_naive())
-                }),
-            );
-            if (hours.is_none() || date.is_none())
-                && let Some(s) = &snap
-                && let Ok(Some((st, en, text))) = s
-                    .query_row(
-                        "SELECT start, end, start_text FROM shifts WHERE shift_id = ?1 LIMIT 1",
-                        [&legacy],
-                        |r| {
-                            Ok((
-                                r.get::<_, i64>(0)?,
-                                r.get::<_, i64>(1)?,
-                                r.get::<_, Option<String>>(2)?,
-                            ))
-                        },
-                    )
-                    .optional()
-            {
-                hours = hours.or(Some(((en - st).max(0)) as f64 / 3600.0));
-                // `start` is naive local seconds (or UTC seconds): its date is the day written.
-                date = date.or_else(|| {
-                    text.as_deref()
-                        .and_then(|t| t.get(..10))
-                        .and_then(|t| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
-                        .or_else(|| chrono::DateTime::from_timestamp(st, 0).map(|d| d.date_naive()))
-                });
-            }
-            let wk = week.unwrap_or_else(|| week_of_unit(bu.as_deref(), date));
-            let key = (cx.bu_name(bu.as_deref()), wk.clone());
-            let (imp, agents) = impact.entry(key).or_insert_with(|| {
-                (
-                    Impact {
-                        business_unit_id: bu.clone(),
-                        business_unit: cx.bu_name(bu.as_deref()),
-                        week: wk,
-                        ..Default::default()
-                    },
-                    BTreeSet::new(),
-                )
-            });
-            imp.shifts += 1;
-            imp.hours += hours.unwrap_or(0.0);
-            *imp.reasons.entry(reason).or_default() += 1;
-            agents.insert(agent);
         }
-    }
+        let Some(reason) = reason else { return Ok(()) };
+        // The held shift's length and date: from the desired state, else as written.
+        let (mut hours, mut date) = (
+            len.map(|m| m as f64 / 60.0),
+            start.and_then(|s| {
+                let tz = bu.as_deref().and_then(|b| zone.get(b)).map(|z| z.0)?;
+                chrono::DateTime::from_timestamp(s, 0).map(|d| d.with_timezone(&tz).date_naive())
+            }),
+        );
+        if (hours.is_none() || date.is_none())
+            && let Some(s) = &snap
+            && let Ok(Some((st, en, text))) = s
+                .query_row(
+                    "SELECT start, end, start_text FROM shifts WHERE shift_id = ?1 LIMIT 1",
+                    [&legacy],
+                    |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                        ))
+                    },
+                )
+                .optional()
+        {
+            hours = hours.or(Some(((en - st).max(0)) as f64 / 3600.0));
+            // `start` is naive local seconds (or UTC seconds): its date is the day written.
+            date = date.or_else(|| {
+                text.as_deref()
+                    .and_then(|t| t.get(..10))
+                    .and_then(|t| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
+                    .or_else(|| chrono::DateTime::from_timestamp(st, 0).map(|d| d.date_naive()))
+            });
+        }
+        let wk = week.unwrap_or_else(|| week_of_unit(bu.as_deref(), date));
+        let key = (cx.bu_name(bu.as_deref()), wk.clone());
+        let (imp, agents) = impact.entry(key).or_insert_with(|| {
+            (
+                Impact {
+                    business_unit_id: bu.clone(),
+                    business_unit: cx.bu_name(bu.as_deref()),
+                    week: wk,
+                    ..Default::default()
+                },
+                BTreeSet::new(),
+            )
+        });
+        imp.shifts += 1;
+        imp.hours += hours.unwrap_or(0.0);
+        *imp.reasons.entry(reason).or_default() += 1;
+        agents.insert(agent);
+        Ok(())
+    });
     cx.impact = impact
         .into_values()
         .map(|(mut i, a)| {

@@ -48,7 +48,7 @@ pub fn build(ctx: &Context) -> Result<serde_json::Value> {
     let dir = &ctx.dir;
     let conn = crate::db::open_state(dir)?;
     // The last validation's findings decide what was held back (as they did for `load`).
-    let last_report: Option<super::Report> = crate::load::desired::last_validation(&conn)?
+    let last_report: Option<super::Report> = crate::store::validations::last(&conn)?
         .and_then(|v| {
             [dir.join(&v.report_path), PathBuf::from(&v.report_path)]
                 .into_iter()
@@ -96,7 +96,7 @@ pub fn build(ctx: &Context) -> Result<serde_json::Value> {
         *by_state.entry(w.state.clone()).or_default() += 1;
     }
     let conflicts = conflicts(&conn, &cx)?;
-    let validation = crate::load::desired::last_validation(&conn)?.map(|v| {
+    let validation = crate::store::validations::last(&conn)?.map(|v| {
         let p = [dir.join(&v.report_path), PathBuf::from(&v.report_path)]
             .into_iter()
             .find(|p| p.is_file());
@@ -112,13 +112,7 @@ pub fn build(ctx: &Context) -> Result<serde_json::Value> {
             "inputs": report.as_ref().map(|r| r["inputs"].clone()),
         })
     });
-    let held: BTreeMap<String, i64> = {
-        let mut st = conn.prepare(
-            "SELECT held_back_reason, COUNT(*) FROM desired_shifts WHERE held_back_reason IS NOT NULL GROUP BY 1",
-        )?;
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?
-    };
+    let held: BTreeMap<String, i64> = crate::store::desired::held_back_counts(&conn)?;
     let total_secs: i64 = stages.iter().filter_map(|s| s.seconds).sum();
     Ok(json!({
         "schema": SCHEMA,

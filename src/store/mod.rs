@@ -6,8 +6,10 @@
 //! The staged export lives apart, in `snapshot.db` (see `extract::stage`), so that re-extracting
 //! replaces it atomically by a rename while the state survives.
 
+pub mod desired;
 pub mod migrations;
 pub mod runs;
+pub mod validations;
 
 pub use migrations::{migrate, schema_version};
 pub use runs::{

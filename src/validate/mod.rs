@@ -3,7 +3,7 @@
 //! Reads what `extract` staged (snapshot.db) and what `map` found (`map_findings` in zd2gc.db), runs
 //! every rule of [`crate::rules`] and writes one [`Report`] in three forms: the terminal summary,
 //! JSON (`--report-json FILE|-`) and a self-contained HTML page (`--html FILE`). Every run is
-//! recorded in the `validations` table of zd2gc.db ([`last_validation`] is what `load` asks).
+//! recorded in the `validations` table of zd2gc.db (`store::validations`, which `load` asks).
 //!
 //! The rules, by family: [`rows`] (extract's rejects), [`agents`] (agent rows, and map's
 //! agent/activity findings), [`shifts`] (time, DST, shift and task rules, overlaps), [`trades`].
@@ -18,7 +18,6 @@
 //!   and maps again the way the last map ran ([`crate::map::current`]): online stays online.
 
 pub mod agents;
-pub mod record;
 pub mod rows;
 pub mod shifts;
 pub mod trades;
@@ -28,7 +27,6 @@ use crate::error::{Error, Result};
 use crate::exit::Exit;
 use crate::report::{self, Finding, Input, Policy, Report};
 use crate::timeval::zone::{ZoneSel, Zones};
-pub use record::{ValidationSummary, last_validation};
 use rusqlite::{Connection, OptionalExtension};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -225,7 +223,7 @@ pub fn validate_dir(dir: &Path, cfg: &Config, opts: &ValidateOptions) -> Result<
             })
         }
     };
-    let mut state = crate::db::open_state(dir)?;
+    let state = crate::db::open_state(dir)?;
     let run = crate::db::run_start(&state, "validate", &opts.argv)?;
     let res = run_rules(
         dir,
@@ -261,12 +259,17 @@ pub fn validate_dir(dir: &Path, cfg: &Config, opts: &ValidateOptions) -> Result<
     let json = report::json::to_string(&report);
     write_file(&report_path, json.as_bytes())?;
     crate::db::restrict_permissions(&report_path);
-    record::record(
-        &mut state,
-        &record::NewValidation {
-            snapshot_id: &snapshot_id,
+    let s = &report.summary;
+    crate::store::validations::record(
+        &state,
+        &crate::store::validations::NewValidation {
+            snapshot_id: &crate::db::SnapshotId::new(&snapshot_id),
             run_id,
-            report: &report,
+            validated_at: &report.generated_at,
+            errors: s.errors,
+            warnings: s.warnings,
+            infos: s.infos,
+            ready_to_load: report.ready_to_load,
             // Relative to the migration directory, so the record stays true wherever zd2gc runs from.
             report_path: &Path::new("reports").join(format!("validate-{run_id}.json")),
             report_sha256: &sha256_hex(json.as_bytes()),
