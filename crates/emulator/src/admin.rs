@@ -12,8 +12,8 @@
 
 use super::faults::Faults;
 use super::fixture::{Actor, Dump};
-use super::http::{Reply, Req};
 use super::state::{ApiError, State};
+use super::wire::{Reply, Req};
 use axum::http::Method;
 use serde::Deserialize;
 use std::time::Instant;

@@ -3,10 +3,12 @@
 //! asynchronous processing, plus seeded fault injection and an admin surface under `/emulator/`.
 //!
 //! Code map:
-//! - [`state`]: the org and every rule of the contract (pure, synchronous, under one lock);
-//! - `http`: the listener, routing, and the order in which faults apply to a request;
+//! - `state`: the org and every rule of the contract (pure, synchronous, under one lock);
+//! - `http`: routing, and the order in which faults apply to a request;
+//! - `wire`: the parsed request and the reply (with the Genesys error body) the routes share;
+//! - `listener`: the TCP listener whose connections can be dropped on purpose;
 //! - `admin`: `/emulator/org`, `/emulator/state`, `/emulator/faults`, `/emulator/edits`, `/emulator/locks`;
-//! - [`faults`]: the knobs, the seeded generator, the rate-limit bucket;
+//! - `faults`: the knobs, the seeded generator, the rate-limit bucket;
 //! - [`fixture`]: the org fixture format and the dump.
 //!
 //! In-process use (tests, `rehearse`, benches): [`Emulator::start`] runs the server on its own
@@ -17,7 +19,9 @@ mod error;
 mod faults;
 pub mod fixture;
 mod http;
+mod listener;
 mod state;
+mod wire;
 
 pub use faults::{Faults, Rng};
 pub use fixture::{Actor, ConcurrentEdit, Dump, Fixture, OperationRecord, SyntheticOrg, synthetic};
@@ -121,8 +125,8 @@ impl Emulator {
             .spawn(move || {
                 runtime.block_on(async move {
                     let router = http::router(serve_app);
-                    let service = router.into_make_service_with_connect_info::<http::Conn>();
-                    let _ = axum::serve(http::KillListener(listener), service)
+                    let service = router.into_make_service_with_connect_info::<listener::Conn>();
+                    let _ = axum::serve(listener::KillListener(listener), service)
                         .with_graceful_shutdown(async {
                             let _ = stop_rx.await;
                         })
