@@ -34,6 +34,9 @@ mod timeoff;
 mod uploads;
 mod writes;
 
+#[cfg(test)]
+mod tests;
+
 /// A Genesys-shaped refusal; `http.rs` turns it into an [`m::ErrorBody`] with the correlation id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ApiError {
