@@ -2,7 +2,7 @@
 //! Ctrl-C, with the org, the fault knobs and the credentials given on the command line.
 
 use crate::context::Context;
-use crate::emulator::{Dump, Emulator, EmulatorConfig, Faults, Fixture};
+use crate::emulator::{Clock, Dump, Emulator, EmulatorConfig, Faults, Fixture};
 use crate::error::{Error, Result};
 use crate::exit::Exit;
 use std::path::{Path, PathBuf};
@@ -79,6 +79,11 @@ pub struct EmulateArgs {
     /// `expand`): clients must ask `GET /managementunits/{muId}`.
     #[arg(long)]
     pub omit_agent_business_unit: bool,
+    /// Run on a manual clock that stands still until `POST /emulator/clock {"advanceMs": N}`
+    /// moves it (processing, locks, token lifetimes, the rate limit): for tests that step
+    /// through time instead of sleeping.
+    #[arg(long)]
+    pub manual_clock: bool,
 }
 
 impl EmulateArgs {
@@ -161,6 +166,11 @@ pub fn run_cli(args: &EmulateArgs, ctx: &Context) -> Result<Exit> {
         faults,
         org,
         worker_threads: 2,
+        clock: if args.manual_clock {
+            Clock::manual()
+        } else {
+            Clock::system()
+        },
     };
     let emu = Emulator::start(config)?;
     if generated {

@@ -22,6 +22,7 @@ async fn emulate_prints_the_base_url_and_keeps_the_secret_off_stdout() {
             org.to_str().unwrap(),
             "--secret-file",
             secret_file.to_str().unwrap(),
+            "--manual-clock",
         ])
         .env_remove("GENESYSCLOUD_OAUTHCLIENT_ID")
         .env_remove("GENESYSCLOUD_OAUTHCLIENT_SECRET")
@@ -64,6 +65,17 @@ async fn emulate_prints_the_base_url_and_keeps_the_secret_off_stdout() {
         .await
         .unwrap();
     assert_eq!(state["users"].as_array().unwrap().len(), 5);
+    let clock: serde_json::Value = http
+        .post(format!("{base}/emulator/clock"))
+        .json(&serde_json::json!({"advanceMs": 1500}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(clock["manual"], true, "--manual-clock: {clock}");
+    assert_eq!(clock["elapsedMs"], 1500);
     child.kill().unwrap();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -149,7 +149,7 @@ async fn concurrent_edits_repeat_exactly_with_the_same_seed() {
 
 #[tokio::test]
 async fn locks_refuse_writes_for_a_short_while() {
-    let e = quiet_env().await;
+    let e = manual_env(Faults::default()).await;
     let r = e
         .http
         .post(e.url("/emulator/locks"))
@@ -169,12 +169,31 @@ async fn locks_refuse_writes_for_a_short_while() {
         err["message"],
         "The requested resource is currently being modified by another process"
     );
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    // The clock moved through the admin surface, as a test of `zd2gc emulate --manual-clock` does.
+    let advance = |ms: u64| {
+        e.http
+            .post(e.url("/emulator/clock"))
+            .json(&json!({ "advanceMs": ms }))
+            .send()
+    };
+    let clock: Value = advance(199).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (&clock["manual"], &clock["elapsedMs"]),
+        (&json!(true), &json!(199))
+    );
+    assert_error(
+        e.post(&base, &json!({"contentLengthBytes": 10})).await,
+        409,
+        "general.conflict",
+    )
+    .await;
+    assert_eq!(advance(1).await.unwrap().status(), 200);
     assert_eq!(
         e.post(&base, &json!({"contentLengthBytes": 10}))
             .await
             .status(),
-        200
+        200,
+        "the lock expired"
     );
 
     // lockRate: an accepted write locks its schedule.
@@ -207,6 +226,31 @@ async fn locks_refuse_writes_for_a_short_while() {
         200,
         "reads still work"
     );
+}
+
+#[tokio::test]
+async fn only_a_manual_clock_can_be_advanced() {
+    let e = quiet_env().await;
+    let clock: Value = e
+        .http
+        .get(e.url("/emulator/clock"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(clock["manual"], false);
+    assert!(clock["elapsedMs"].is_null());
+    let r = e
+        .http
+        .post(e.url("/emulator/clock"))
+        .json(&json!({"advanceMs": 1000}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(r, 409, "clock.not.manual").await;
+    assert!(e.emu.advance_clock(Duration::from_secs(1)).is_err());
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Value, json};
 use std::io::Write;
-use zd2gc::emulator::{Emulator, EmulatorConfig, Faults, Fixture, RunningEmulator};
+use zd2gc::emulator::{Clock, Emulator, EmulatorConfig, Faults, Fixture, RunningEmulator};
 
 pub const BU: &str = "bu-paris";
 pub const BU_NY: &str = "bu-ny";
@@ -60,8 +60,18 @@ pub struct Env {
 }
 
 pub async fn env(faults: Faults) -> Env {
+    env_on(faults, Clock::system()).await
+}
+
+/// An emulator on a manual clock: time moves only by [`Env::advance`], never by sleeping.
+pub async fn manual_env(faults: Faults) -> Env {
+    env_on(faults, Clock::manual()).await
+}
+
+async fn env_on(faults: Faults, clock: Clock) -> Env {
     let mut config = EmulatorConfig::with_fixture(fixture());
     config.faults = faults;
+    config.clock = clock;
     config.client_id = Some("test-client".into());
     config.client_secret = Some("test-secret".into());
     let emu = Emulator::start(config).expect("emulator starts");
@@ -80,6 +90,13 @@ pub async fn quiet_env() -> Env {
 }
 
 impl Env {
+    /// Move the emulator's manual clock forward (what became due is settled).
+    pub fn advance(&self, ms: u64) {
+        self.emu
+            .advance_clock(std::time::Duration::from_millis(ms))
+            .expect("the emulator runs on a manual clock");
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.emu.base_url())
     }

@@ -3,7 +3,7 @@
 
 use super::support::*;
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use zd2gc::emulator::Faults;
 
 const NEXT_WEEK: &str = "2026-10-26";
@@ -12,32 +12,19 @@ fn week_list(week: &str) -> String {
     format!("{WFM}/businessunits/{BU}/weeks/{week}/schedules")
 }
 
-/// Wait (polling, with a deadline) until no operation of the emulator is processing; each request
-/// settles what is due.
-async fn until_settled(e: &Env) {
-    let t0 = Instant::now();
-    loop {
-        // Any API request settles the operations whose time has come.
-        let _ = e.get(&week_list(WEEK)).await;
-        if e.emu
-            .dump()
-            .operations
-            .iter()
-            .all(|o| o.status != "Processing")
-        {
-            return;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "an operation never finished"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+/// Advance the emulator's manual clock by the processing time: every operation has finished.
+fn settle_after(e: &Env, processing_ms: u64) {
+    e.advance(processing_ms);
+    let ops = e.emu.dump().operations;
+    assert!(
+        ops.iter().all(|o| o.status != "Processing"),
+        "an operation is still processing: {ops:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_blank_schedule_is_created_at_once_unpublished_then_filled_by_an_update() {
-    let e = env(Faults {
+    let e = manual_env(Faults {
         processing_ms: 200,
         ..Faults::default()
     })
@@ -73,7 +60,7 @@ async fn a_blank_schedule_is_created_at_once_unpublished_then_filled_by_an_updat
         .post_if_match(&base, &json!({"uploadKey": key}), Some(1))
         .await;
     assert_eq!(r.status(), 202);
-    until_settled(&e).await;
+    settle_after(&e, 200);
     let s = e
         .emu
         .dump()
@@ -120,7 +107,7 @@ async fn a_blank_schedule_is_created_at_once_unpublished_then_filled_by_an_updat
 
 #[tokio::test]
 async fn a_late_error_applies_nothing_and_tells_no_reason() {
-    let e = env(Faults {
+    let e = manual_env(Faults {
         processing_ms: 150,
         late_error_rate: 1.0,
         ..Faults::default()
@@ -133,7 +120,7 @@ async fn a_late_error_applies_nothing_and_tells_no_reason() {
         {"userId": "u3", "shifts": [shift(None, "2026-10-26T07:00:00Z", 480)]}]});
     let r = e.import(NEXT_WEEK, &import).await;
     assert_eq!(r.status(), 202);
-    until_settled(&e).await;
+    settle_after(&e, 150);
     let d = e.emu.dump();
     let ops: Vec<(&str, &str)> = d
         .operations
@@ -172,7 +159,7 @@ async fn a_late_error_applies_nothing_and_tells_no_reason() {
 
 #[tokio::test]
 async fn processing_times_are_drawn_from_the_range_and_stay_processing_meanwhile() {
-    let e = env(Faults {
+    let e = manual_env(Faults {
         processing_ms: 300,
         processing_max_ms: 1200,
         seed: 9,
@@ -181,27 +168,29 @@ async fn processing_times_are_drawn_from_the_range_and_stay_processing_meanwhile
     .await;
     // Four imports sent back to back, into four weeks.
     let weeks = ["2026-10-26", "2026-11-02", "2026-11-09", "2026-11-16"];
-    let t0 = Instant::now();
     for w in weeks {
         let body =
             json!({"description": format!("zd2gc:slow:{w}"), "weekCount": 1, "agentSchedules": []});
         assert_eq!(e.import(w, &body).await.status(), 202);
     }
+    // The clock steps 10 ms at a time; each import is looked for in its week's list after each step.
     let mut landed: Vec<Option<Duration>> = vec![None; weeks.len()];
+    let mut elapsed = Duration::ZERO;
     while landed.iter().any(Option::is_none) {
         for (i, w) in weeks.iter().enumerate() {
             if landed[i].is_none() {
                 let list: Value = e.get(&week_list(w)).await.json().await.unwrap();
                 if !list["entities"].as_array().unwrap().is_empty() {
-                    landed[i] = Some(t0.elapsed());
+                    landed[i] = Some(elapsed);
                 }
             }
         }
         assert!(
-            t0.elapsed() < Duration::from_secs(10),
-            "an import never landed"
+            elapsed <= Duration::from_millis(1200),
+            "an import outlived the longest processing time: {landed:?}"
         );
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        e.advance(10);
+        elapsed += Duration::from_millis(10);
     }
     let landed: Vec<Duration> = landed.into_iter().flatten().collect();
     // Each stayed `Processing` at least the shortest time, and they did not all take the same.

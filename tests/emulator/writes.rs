@@ -3,7 +3,6 @@
 
 use super::support::*;
 use serde_json::{Value, json};
-use std::time::Duration;
 use zd2gc::emulator::Faults;
 
 fn import_body(marker: &str) -> Value {
@@ -362,7 +361,7 @@ async fn if_match_must_be_the_current_schedule_version() {
 
 #[tokio::test]
 async fn processing_is_asynchronous_and_the_second_of_two_overlapping_updates_fails() {
-    let e = env(Faults {
+    let e = manual_env(Faults {
         processing_ms: 300,
         ..Faults::default()
     })
@@ -383,7 +382,9 @@ async fn processing_is_asynchronous_and_the_second_of_two_overlapping_updates_fa
         1,
         "not visible while processing"
     );
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    e.advance(299);
+    assert_eq!(e.schedule_version(SCHED).await, 1, "still processing");
+    e.advance(1);
     assert_eq!(
         e.schedule_version(SCHED).await,
         2,
@@ -425,7 +426,7 @@ async fn processing_is_asynchronous_and_the_second_of_two_overlapping_updates_fa
         ),
         0
     );
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    e.advance(300);
     assert_eq!(
         count(
             e.get(&format!("{WFM}/businessunits/{BU}/weeks/{WEEK}/schedules"))

@@ -8,6 +8,8 @@
 //! | `PUT /emulator/faults` | set knobs; fields left out keep their value; re-seeds |
 //! | `POST /emulator/edits` | a concurrent edit now: `{scheduleId, userId?, actor?}` |
 //! | `POST /emulator/locks` | lock a schedule: `{scheduleId, ms}` |
+//! | `GET /emulator/clock` | `{manual, elapsedMs, now}` |
+//! | `POST /emulator/clock` | advance a manual clock: `{advanceMs}`; settles what became due |
 //! | `GET /emulator/health` | `{"status":"ok"}` |
 
 use super::faults::Faults;
@@ -34,6 +36,21 @@ struct LockRequest {
     schedule_id: String,
     #[serde(default = "default_lock_ms")]
     ms: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AdvanceRequest {
+    advance_ms: u64,
+}
+
+/// `{manual, elapsedMs, now}`: which clock, how far a manual one was advanced, its present.
+fn clock_body(st: &State) -> serde_json::Value {
+    serde_json::json!({
+        "manual": st.clock.is_manual(),
+        "elapsedMs": st.clock.elapsed().map(|d| d.as_millis() as u64),
+        "now": genesys::model::format_instant(st.clock.wall()),
+    })
 }
 
 fn default_lock_ms() -> u64 {
@@ -77,6 +94,11 @@ pub(crate) fn handle(st: &mut State, req: &Req<'_>, rest: &[&str], now: Instant)
         ["locks"] if m == Method::POST => req.json::<LockRequest>().and_then(|l| {
             st.lock(&l.schedule_id, l.ms, now)?;
             Ok(Reply::empty(204))
+        }),
+        ["clock"] if m == Method::GET => Ok(Reply::json(200, &clock_body(st))),
+        ["clock"] if m == Method::POST => req.json::<AdvanceRequest>().and_then(|a| {
+            st.advance_clock(std::time::Duration::from_millis(a.advance_ms))?;
+            Ok(Reply::json(200, &clock_body(st)))
         }),
         _ => Err(ApiError::new(
             404,

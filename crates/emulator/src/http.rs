@@ -94,7 +94,7 @@ async fn handle(
     };
     let (reply, kill) = {
         let mut st = app.lock();
-        let now = Instant::now();
+        let now = st.clock.now();
         st.settle(now);
         dispatch(&mut st, &req, now)
     };
@@ -215,7 +215,8 @@ fn token(st: &mut State, req: &Req<'_>) -> Reply {
             "client credentials are required as HTTP Basic authorization",
         );
     };
-    match st.issue_token(id, secret, Instant::now()) {
+    let now = st.clock.now();
+    match st.issue_token(id, secret, now) {
         Some(t) => Reply::json(200, &t),
         None => oauth_error(
             401,

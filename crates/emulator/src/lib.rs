@@ -15,6 +15,7 @@
 //! runtime thread and returns a [`RunningEmulator`] usable from sync or async code.
 
 mod admin;
+mod clock;
 mod error;
 mod faults;
 pub mod fixture;
@@ -23,6 +24,7 @@ mod listener;
 mod state;
 mod wire;
 
+pub use clock::Clock;
 pub use faults::{Faults, Rng};
 pub use fixture::{Actor, ConcurrentEdit, Dump, Fixture, OperationRecord, SyntheticOrg, synthetic};
 
@@ -47,6 +49,9 @@ pub struct EmulatorConfig {
     pub org: Option<Dump>,
     /// Worker threads of the emulator's runtime.
     pub worker_threads: usize,
+    /// The time every rule reads: [`Clock::system`] (the default), or [`Clock::manual`] for tests
+    /// that step through time ([`RunningEmulator::advance_clock`]) instead of sleeping.
+    pub clock: Clock,
 }
 
 impl Default for EmulatorConfig {
@@ -58,6 +63,7 @@ impl Default for EmulatorConfig {
             faults: Faults::default(),
             org: None,
             worker_threads: 2,
+            clock: Clock::system(),
         }
     }
 }
@@ -90,6 +96,7 @@ impl Emulator {
             client_id.clone(),
             client_secret.clone(),
             config.faults.clone(),
+            config.clock.clone(),
         );
         if let Some(org) = &config.org {
             st.load(org).map_err(Error::Fixture)?;
@@ -228,6 +235,18 @@ impl RunningEmulator {
             .lock()
             .concurrent_edit(schedule_id, user_id, &[], actor, "admin")
             .map_err(|e| Error::Refused(e.message))
+    }
+
+    /// The emulator's clock (a handle: advancing it here advances the emulator's).
+    pub fn clock(&self) -> Clock {
+        self.app.lock().clock.clone()
+    }
+
+    /// Move a manual clock forward by `by`, then finish every operation whose processing time has
+    /// passed (as the next request would). Refused when the emulator runs on the system clock.
+    pub fn advance_clock(&self, by: std::time::Duration) -> Result<()> {
+        let mut st = self.app.lock();
+        st.advance_clock(by).map_err(|e| Error::Refused(e.message))
     }
 
     /// Stop serving and wait for the server thread.

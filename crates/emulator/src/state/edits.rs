@@ -76,7 +76,7 @@ impl State {
             .map(|a| a.shifts.len());
         let pick = pick.map(|n| self.fault_rng.below(n));
         let new_shift_id = self.id_rng.uuid();
-        let now = Utc::now();
+        let now = self.clock.wall();
         let s = self.schedules.get_mut(schedule_id).expect("checked above");
         let agent = s.agents.entry(user.clone()).or_insert(AgentSchedule {
             version: 0,

@@ -17,6 +17,7 @@
 //! - A refused or failed write changes nothing.
 //! - Lookups by id or e-mail are hash lookups; nothing scans all users per request.
 
+use super::clock::Clock;
 use super::faults::{Faults, Rng, TokenBucket};
 use super::fixture::{ConcurrentEdit, FixtureTrade, OperationRecord, OrgInfo};
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc, Weekday};
@@ -306,6 +307,8 @@ struct TokenRec {
 pub(crate) struct State {
     pub base_url: String,
     pub faults: Faults,
+    /// Every deadline and `dateModified` stamp is read from it (system or manual).
+    pub clock: Clock,
     client_id: String,
     client_secret: String,
     fault_rng: Rng,
@@ -344,9 +347,15 @@ pub(crate) struct Accepted {
 }
 
 impl State {
-    pub(crate) fn new(client_id: String, client_secret: String, faults: Faults) -> State {
+    pub(crate) fn new(
+        client_id: String,
+        client_secret: String,
+        faults: Faults,
+        clock: Clock,
+    ) -> State {
         State {
             base_url: String::new(),
+            clock,
             fault_rng: Rng::new(faults.seed),
             id_rng: Rng::new(faults.seed ^ 0x05EE_D1D5),
             faults,
@@ -382,6 +391,20 @@ impl State {
         }
         self.fault_rng = Rng::new(faults.seed);
         self.faults = faults;
+    }
+
+    /// Move a manual clock forward and settle what became due; refused on the system clock.
+    pub(crate) fn advance_clock(&mut self, by: std::time::Duration) -> Result<(), ApiError> {
+        if !self.clock.advance(by) {
+            return Err(ApiError::new(
+                409,
+                "clock.not.manual",
+                "the emulator runs on the system clock; start it with a manual clock (zd2gc emulate --manual-clock) to advance it",
+            ));
+        }
+        let now = self.clock.now();
+        self.settle(now);
+        Ok(())
     }
 
     pub(crate) fn rng(&mut self) -> &mut Rng {

@@ -3,7 +3,7 @@
 
 use super::{Accepted, AgentSchedule, Operation, Payload, Schedule, ShiftPatch, State};
 use crate::fixture::OperationRecord;
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use genesys::model as m;
 use std::time::Instant;
 
@@ -92,7 +92,7 @@ impl State {
             rec.error = Some("late failure injected (lateErrorRate): nothing applied".into());
             return;
         }
-        let now = Utc::now();
+        let now = self.clock.wall();
         let outcome: Result<Option<String>, String> = match payload {
             Payload::Import {
                 description,

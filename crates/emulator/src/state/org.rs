@@ -10,10 +10,9 @@ use crate::fixture::{
     Dump, Fixture, FixtureAgentSchedule, FixtureBusinessUnit, FixtureManagementUnit,
     FixtureSchedule, FixtureUser,
 };
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use genesys::model as m;
 use std::collections::{BTreeMap, HashMap};
-use std::time::Instant;
 
 impl State {
     /// Replace the org with a fixture (or a dump). Faults, tokens and credentials are kept.
@@ -106,7 +105,7 @@ impl State {
                 },
             );
         }
-        let now = Utc::now();
+        let now = self.clock.wall();
         let mut schedules = HashMap::new();
         for s in &fx.schedules {
             let Some(bu) = bus.get(&s.business_unit_id) else {
@@ -200,7 +199,7 @@ impl State {
             .iter()
             .map(|r| Operation {
                 record: r.clone(),
-                due: Instant::now(),
+                due: self.clock.now(),
                 payload: None,
                 fail_late: false,
             })

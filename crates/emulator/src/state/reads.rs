@@ -6,7 +6,7 @@ use super::{
     ApiError, BusinessUnit, MAX_DOWNLOADS, Schedule, Shift, State, metadata, reference,
     weekday_name,
 };
-use chrono::{Datelike, Duration, NaiveDate, Utc};
+use chrono::{Datelike, Duration, NaiveDate};
 use genesys::model as m;
 use genesys::model::format_instant;
 use std::collections::BTreeMap;
@@ -320,7 +320,7 @@ impl State {
         if !self.drafted.insert((bu.to_string(), week)) {
             return;
         }
-        let now = Utc::now();
+        let now = self.clock.wall();
         for (n, (weeks, what)) in [(1u32, "what-if"), (2, "two-week what-if")]
             .into_iter()
             .enumerate()

@@ -2,6 +2,7 @@
 //! operations, late failures and locks, with time given as arguments (no server, no sleeping).
 
 use super::{ApiError, State, Upload, UploadTarget};
+use crate::clock::Clock;
 use crate::faults::Faults;
 use crate::fixture::{Dump, Fixture};
 use chrono::NaiveDate;
@@ -35,7 +36,7 @@ fn fixture() -> Fixture {
 }
 
 fn state(faults: Faults) -> State {
-    let mut st = State::new("id".into(), "secret".into(), faults);
+    let mut st = State::new("id".into(), "secret".into(), faults, Clock::system());
     st.load(&Dump {
         org: fixture(),
         ..Dump::default()

@@ -238,7 +238,7 @@ impl State {
                 }
             }
         }
-        let now = Utc::now();
+        let now = self.clock.wall();
         let paid = req.paid.unwrap_or(true);
         let mut out = Vec::with_capacity(req.users.len());
         for u in &req.users {
@@ -430,6 +430,7 @@ impl State {
                 }
             }
         }
+        let wall = self.clock.wall();
         let t = &mut self.time_off[i];
         if let Some(s) = &p.status {
             t.status = s.clone();
@@ -441,7 +442,7 @@ impl State {
             t.paid = paid;
         }
         t.version += 1;
-        t.modified = Utc::now();
+        t.modified = wall;
         Ok(t.to_api())
     }
 
@@ -450,7 +451,7 @@ impl State {
         self.time_off.clear();
         self.time_off_index.clear();
         self.time_off_by_user.clear();
-        let now = Utc::now();
+        let now = self.clock.wall();
         for f in list {
             let r = &f.request;
             let user = r.user.as_ref().map(|u| u.id.clone()).unwrap_or_default();

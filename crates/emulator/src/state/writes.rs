@@ -94,7 +94,7 @@ impl State {
             description: req.description.clone(),
             published: false,
             version: 1,
-            modified: Utc::now(),
+            modified: self.clock.wall(),
             agents: BTreeMap::new(),
         };
         let meta = self.schedule_meta(&s, false);
