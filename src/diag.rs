@@ -90,22 +90,6 @@ impl Diagnostic for SourceDiag {
     }
 }
 
-/// A diagnostic rendered with its own file name and line numbers: the snippet is shown as line
-/// `line` of `file`, so the terminal output reads `file:line` exactly as the JSON does.
-pub struct Located<'a>(pub &'a SourceDiag);
-
-impl fmt::Debug for Located<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.0, f)
-    }
-}
-impl fmt::Display for Located<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self.0, f)
-    }
-}
-impl std::error::Error for Located<'_> {}
-
 /// Source text of one line presented as if it were line `line` of `file` (so miette prints the real
 /// file name and line number).
 struct LineSource {

@@ -23,16 +23,6 @@ pub enum Error {
     #[diagnostic(code(zd2gc::input))]
     Source(Box<crate::diag::SourceDiag>),
 
-    /// A stage that has not been built yet. Exit 2.
-    #[error("`zd2gc {command}` is not available yet: its stage has not landed in this version")]
-    #[diagnostic(
-        code(zd2gc::not_implemented),
-        help(
-            "run the stages that exist (see `zd2gc --help`); this one arrives in a later release"
-        )
-    )]
-    NotImplemented { command: &'static str },
-
     #[error("I/O error on {path}: {source}")]
     #[diagnostic(code(zd2gc::io))]
     Io {
@@ -89,10 +79,7 @@ impl Error {
         match self {
             Error::Usage { .. } | Error::Source(_) => Exit::Findings,
             Error::Interrupted => Exit::Interrupted,
-            Error::NotImplemented { .. }
-            | Error::Io { .. }
-            | Error::Db(_)
-            | Error::Failure { .. } => Exit::Failure,
+            Error::Io { .. } | Error::Db(_) | Error::Failure { .. } => Exit::Failure,
         }
     }
 }

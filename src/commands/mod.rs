@@ -170,7 +170,7 @@ pub fn usage_error(e: clap::Error) -> Exit {
 }
 
 /// Whether an error is a write to a closed pipe.
-pub fn is_broken_pipe(e: &crate::error::Error) -> bool {
+fn is_broken_pipe(e: &crate::error::Error) -> bool {
     matches!(e, crate::error::Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
