@@ -308,12 +308,6 @@ impl Config {
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
-
-    pub fn default_tz(&self) -> Option<chrono_tz::Tz> {
-        self.default_timezone
-            .as_deref()
-            .and_then(|t| t.parse().ok())
-    }
 }
 
 /// The commented template `zd2gc init` writes.

@@ -470,20 +470,3 @@ pub fn attach_tasks(conn: &Connection, dir: &Path, schema: &str) -> Result<()> {
     )?;
     Ok(())
 }
-
-/// Attach the whole snapshot (main file as `schema`, tasks as `<schema>_tasks`) to another
-/// connection, e.g. the state database, for joins across the two.
-pub fn attach_snapshot(conn: &Connection, dir: &Path, schema: &str) -> Result<()> {
-    let p = crate::db::snapshot_path(dir);
-    if !p.exists() {
-        return Err(Error::usage(
-            format!("no staged export in {}", dir.display()),
-            Some("run `zd2gc extract EXPORT_DIR` first".into()),
-        ));
-    }
-    conn.execute(
-        "ATTACH DATABASE ?1 AS ?2",
-        params![p.display().to_string(), schema],
-    )?;
-    attach_tasks(conn, dir, &format!("{schema}_tasks"))
-}

@@ -129,18 +129,6 @@ impl Content {
             .ok()
             .map(Content::normalized)
     }
-
-    /// "2026-10-19T07:00Z +480m (3 activities)" for people.
-    pub fn describe(&self) -> String {
-        let t = chrono::DateTime::from_timestamp(self.start, 0).unwrap_or_default();
-        format!(
-            "{} +{}m ({} activit{})",
-            t.format("%Y-%m-%dT%H:%MZ"),
-            self.len,
-            self.acts.len(),
-            if self.acts.len() == 1 { "y" } else { "ies" }
-        )
-    }
 }
 
 /// A shift of the desired state (`desired_shifts`), ready to load.

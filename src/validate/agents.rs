@@ -10,13 +10,6 @@ use crate::timeval::zone::{ZoneSel, zone_name};
 use rusqlite::Connection;
 use std::collections::HashMap;
 
-/// Rules computed by `map` and taken from its findings.
-pub const FROM_MAP: &[&str] = &[
-    "unmapped-agent",
-    "ambiguous-agent-mapping",
-    "unmapped-activity",
-];
-
 /// Read the agents (the first row of an id wins) and report unknown zone names on them.
 pub fn check_agents(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
     let mut st = snap.prepare(
