@@ -1,11 +1,12 @@
 //! `zd2gc load`: its arguments (and the connection options `plan` and `verify` share), and the
 //! final summary of a load.
 
+use super::view;
 use crate::context::Context;
 use crate::error::Result;
 use crate::exit::Exit;
 use crate::load::merge::OnConflict;
-use crate::load::{LoadOptions, LoadReport, client_for, load_dir, view};
+use crate::load::{LoadOptions, LoadReport, client_for, load_dir};
 use crate::ui::Ui;
 use std::path::Path;
 use std::time::Duration;

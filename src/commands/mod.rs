@@ -19,6 +19,7 @@ mod report;
 mod status;
 mod validate;
 mod verify;
+mod view;
 
 use crate::context::Context;
 use crate::error::Result;

@@ -1,10 +1,11 @@
 //! `zd2gc plan`: its arguments, and the table of what `load` would do per business-unit week.
 
 use super::load::ConnArgs;
+use super::view;
 use crate::context::Context;
 use crate::error::Result;
 use crate::exit::Exit;
-use crate::load::{LoadOptions, client_for, plan_dir_ui, timeoff, view};
+use crate::load::{LoadOptions, client_for, plan_dir_ui, timeoff};
 
 /// Show what `load` would do per business-unit week.
 #[derive(Debug, Clone, clap::Args)]

@@ -2,11 +2,12 @@
 //! of a migration directory (the `runs` table), one line per command run: when, what (arguments,
 //! never a secret), the outcome and the exit code.
 
+use super::view;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::exit::Exit;
 use crate::load::status::desired_time_off_counts;
-use crate::load::{status_dir, view};
+use crate::load::status_dir;
 
 /// Progress of the load journal, parked conflicts and failures.
 #[derive(Debug, Clone, clap::Args)]

@@ -1,10 +1,11 @@
 //! `zd2gc verify`: its arguments, and what differs between Genesys Cloud and the desired state.
 
 use super::load::ConnArgs;
+use super::view;
 use crate::context::Context;
 use crate::error::Result;
 use crate::exit::Exit;
-use crate::load::{LoadOptions, VerifyReport, client_for, verify_dir_ui, view};
+use crate::load::{LoadOptions, VerifyReport, client_for, verify_dir_ui};
 use crate::ui::Ui;
 
 /// Re-read Genesys Cloud and compare it with the desired state.

@@ -27,7 +27,6 @@ pub mod status;
 pub mod synth;
 mod ticker;
 pub mod timeoff;
-pub mod view;
 pub mod worker;
 
 pub use status::{StatusReport, status_dir};

@@ -2,9 +2,9 @@
 //! codes, users), times in each business unit's own zone, aligned tables with totals, and each
 //! parked conflict as a short diff with the commands that resolve it. The ids stay in `--json`.
 
-use super::journal::ConflictRow;
-use super::model::{Act, Content};
-use super::{StatusReport, WeekFinding};
+use crate::load::journal::ConflictRow;
+use crate::load::model::{Act, Content};
+use crate::load::{StatusReport, WeekFinding};
 use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
@@ -413,7 +413,7 @@ mod tests {
             week_id: week.into(),
             schedule_id: None,
             action: if create > 0 { "create" } else { "nothing" }.into(),
-            counts: super::super::merge::PlanCounts {
+            counts: crate::load::merge::PlanCounts {
                 create,
                 noop,
                 ..Default::default()
