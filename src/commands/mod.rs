@@ -329,3 +329,38 @@ pub fn report_error(err: &crate::error::Error, color: ColorChoice) {
     let _ = handler.render_report(&mut out, err);
     eprint!("{out}");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::ValueEnum;
+
+    /// The name of a clap value as typed (`time-off`), compared without its dashes.
+    fn typed<T: ValueEnum>(v: &T) -> String {
+        let p = v.to_possible_value().expect("no hidden values");
+        p.get_name().replace('-', "")
+    }
+
+    /// Each value the command line accepts means the stage's value of the same name (the command
+    /// layer's value enums only mirror the stages' own, so that clap stays up here).
+    #[test]
+    fn each_command_line_value_means_the_stage_value_of_its_name() {
+        for c in Color::value_variants() {
+            let stage = format!("{:?}", ColorChoice::from(*c)).to_lowercase();
+            assert_eq!(stage, typed(c));
+        }
+        for c in load::OnConflictArg::value_variants() {
+            let stage = serde_json::to_value(crate::load::merge::OnConflict::from(*c)).unwrap();
+            assert_eq!(stage, typed(c));
+        }
+        for f in crosswalk::FormatArg::value_variants() {
+            let stage = format!("{:?}", crate::crosswalk::Format::from(*f)).to_lowercase();
+            assert_eq!(stage, typed(f));
+        }
+        for t in crosswalk::TableArg::value_variants() {
+            let stage = format!("{:?}", crate::crosswalk::Table::from(*t)).to_lowercase();
+            assert_eq!(stage, typed(t));
+        }
+        assert_eq!(crosswalk::TableArg::value_variants().len(), 5);
+    }
+}
