@@ -16,7 +16,7 @@ pub struct ReportArgs {
 
 /// `zd2gc report`.
 pub fn run(args: &ReportArgs, ctx: &Context) -> Result<Exit> {
-    let v = build(ctx)?;
+    let v = build(&ctx.dir)?;
     let path = args
         .html
         .clone()

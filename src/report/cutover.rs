@@ -5,14 +5,13 @@
 //! requests made. Read only: it opens the state database and the last validation's JSON report,
 //! and changes nothing.
 
-use crate::context::Context;
 use crate::error::Result;
 use minijinja::{Environment, Value};
 use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The schema name of the JSON form.
 pub const SCHEMA: &str = "cutover-report/v1";
@@ -44,8 +43,7 @@ pub struct StageRun {
 }
 
 /// Build the report's JSON value (the HTML page renders the same value).
-pub fn build(ctx: &Context) -> Result<serde_json::Value> {
-    let dir = &ctx.dir;
+pub fn build(dir: &Path) -> Result<serde_json::Value> {
     let conn = crate::db::open_state(dir)?;
     // The last validation's findings decide what was held back (as they did for `load`).
     let last_report: Option<super::Report> = crate::store::validations::last(&conn)?
