@@ -361,9 +361,9 @@ fn every_command_is_in_the_audit_trail() {
     let rows: Vec<Vec<&str>> = out
         .lines()
         .skip(1)
-        .map(|l| l.split('\t').collect())
+        .map(|l| l.split_whitespace().collect())
         .collect();
-    let got: Vec<(&str, &str, &str)> = rows.iter().map(|r| (r[3], r[4], r[5])).collect();
+    let got: Vec<(&str, &str, &str)> = rows.iter().map(|r| (r[1], r[2], r[3])).collect();
     assert_eq!(
         &got[..5],
         &[
