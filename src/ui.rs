@@ -5,7 +5,7 @@
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -26,6 +26,34 @@ pub struct Ui {
     pub command: &'static str,
     /// Whether this command's one `--json` object was printed (shared by the clones of a run).
     pub json_printed: Arc<AtomicBool>,
+    /// Where the lines for a person go: stderr (a screen in the tests of this module).
+    pub(crate) sink: Sink,
+}
+
+/// Where [`Ui`] writes its stderr lines.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum Sink {
+    #[default]
+    Stderr,
+    #[cfg(test)]
+    Screen(Arc<Mutex<tests::Screen>>),
+}
+
+impl Sink {
+    fn write(&self, s: &str) {
+        match self {
+            Sink::Stderr => {
+                let _ = write!(std::io::stderr(), "{s}");
+            }
+            #[cfg(test)]
+            Sink::Screen(screen) => screen.lock().expect("screen").write(s),
+        }
+    }
+
+    /// One line, above any live progress bar.
+    fn line(&self, s: &str) {
+        suspended(|| self.write(&format!("{s}\n")));
+    }
 }
 
 impl Ui {
@@ -43,6 +71,7 @@ impl Ui {
             json,
             command: "zd2gc",
             json_printed: Arc::default(),
+            sink: Sink::Stderr,
         }
     }
 
@@ -55,13 +84,14 @@ impl Ui {
             json: false,
             command: "zd2gc",
             json_printed: Arc::default(),
+            sink: Sink::Stderr,
         }
     }
 
     /// A status line on stderr (suppressed by `--quiet`).
     pub fn info(&self, msg: impl AsRef<str>) {
         if !self.quiet {
-            line(msg.as_ref().to_string());
+            self.sink.line(msg.as_ref());
         }
     }
 
@@ -69,7 +99,7 @@ impl Ui {
     pub fn step(&self, msg: impl AsRef<str>) {
         if !self.quiet {
             let style = self.style(anstyle::Style::new().bold());
-            line(format!("{style}{}{style:#}", msg.as_ref()));
+            self.sink.line(&format!("{style}{}{style:#}", msg.as_ref()));
         }
     }
 
@@ -80,7 +110,8 @@ impl Ui {
                 .bold()
                 .fg_color(Some(anstyle::AnsiColor::Yellow.into())),
         );
-        line(format!("{style}warning{style:#}: {}", msg.as_ref()));
+        self.sink
+            .line(&format!("{style}warning{style:#}: {}", msg.as_ref()));
     }
 
     /// A style when colour is on, no style otherwise.
@@ -91,9 +122,7 @@ impl Ui {
     /// A rendered diagnostic on stderr (shown even with `--quiet`).
     pub fn diag(&self, d: &crate::diag::SourceDiag) {
         let text = crate::diag::render(d, self.color);
-        suspended(|| {
-            let _ = write!(std::io::stderr(), "{text}");
-        });
+        suspended(|| self.sink.write(&text));
     }
 
     /// Data on stdout.
@@ -159,9 +188,11 @@ impl Ui {
 
 impl Ui {
     /// A spinner for a step whose amount of work is not known in advance: what it does and the
-    /// time elapsed, no count and no ETA (nothing to base one on). Terminal only.
+    /// time elapsed, no count and no ETA (nothing to base one on). Not on a terminal: a plain line
+    /// every [`PLAIN_EVERY`] while it runs.
     pub fn spinner(&self, what: &str, doing: &str) -> Progress {
         let p = Progress::new(self, what, "", None);
+        p.detail(doing);
         if let Some(b) = &p.bar {
             b.set_style(
                 indicatif::ProgressStyle::with_template("{spinner} {prefix}: {msg} ({elapsed})")
@@ -187,13 +218,6 @@ fn suspended<R>(f: impl FnOnce() -> R) -> R {
         Some(b) => b.suspend(f),
         None => f(),
     }
-}
-
-/// One line on stderr, above any live progress bar.
-fn line(s: String) {
-    suspended(|| {
-        let _ = writeln!(std::io::stderr(), "{s}");
-    });
 }
 
 /// The estimated seconds left of a step: the work left over the pace measured in this run
@@ -230,29 +254,50 @@ pub fn duration(secs: f64) -> String {
     }
 }
 
-/// A step's progress (see [`Ui::progress`]). Counts, rate and an ETA when it can be known; extra
-/// text (`409: 3`) through [`Progress::detail`].
+/// A step's progress (see [`Ui::progress_bar`]). Counts, rate and an ETA when it can be known;
+/// extra text (`409: 3`) through [`Progress::detail`]. On a terminal an indicatif bar (or spinner);
+/// otherwise, unless `--quiet`, a plain line every [`PLAIN_EVERY`] from a thread of its own, so a
+/// step that reports seldom (or a spinner, never) still shows it is alive.
 pub struct Progress {
     bar: Option<indicatif::ProgressBar>,
-    plain: bool,
+    state: Arc<State>,
+    /// The plain-line thread: dropping the sender stops it.
+    plain: Mutex<Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>>,
+}
+
+/// What the display shows, shared with the plain-line thread.
+struct State {
     what: String,
     unit: String,
     total: Mutex<Option<u64>>,
     started: Instant,
+    done: AtomicU64,
     done_at_start: Mutex<Option<u64>>,
     max_rate: Mutex<Option<f64>>,
-    last_plain: Mutex<Instant>,
+    min_sample: AtomicU64,
     detail: Mutex<String>,
 }
 
 impl Progress {
     fn new(ui: &Ui, what: &str, unit: &str, total: Option<u64>) -> Progress {
+        let target = indicatif::ProgressDrawTarget::stderr_with_hz(4);
+        Progress::with_target(ui, what, unit, total, target, PLAIN_EVERY)
+    }
+
+    fn with_target(
+        ui: &Ui,
+        what: &str,
+        unit: &str,
+        total: Option<u64>,
+        target: indicatif::ProgressDrawTarget,
+        every: Duration,
+    ) -> Progress {
         let bar = ui.progress.then(|| {
             let b = match total {
                 Some(t) => indicatif::ProgressBar::new(t),
                 None => indicatif::ProgressBar::new_spinner(),
             };
-            b.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
+            b.set_draw_target(target);
             let template = match total {
                 Some(_) => "{spinner} {prefix} [{bar:24}] {msg}",
                 None => "{spinner} {prefix} {msg}",
@@ -269,23 +314,39 @@ impl Progress {
             }
             b
         });
-        Progress {
-            bar,
-            plain: !ui.progress && !ui.quiet,
+        let state = Arc::new(State {
             what: what.to_string(),
             unit: unit.to_string(),
             total: Mutex::new(total),
             started: Instant::now(),
+            done: AtomicU64::new(0),
             done_at_start: Mutex::new(None),
             max_rate: Mutex::new(None),
-            last_plain: Mutex::new(Instant::now()),
+            min_sample: AtomicU64::new(1),
             detail: Mutex::new(String::new()),
+        });
+        let plain = (!ui.progress && !ui.quiet).then(|| {
+            let (tx, rx) = std::sync::mpsc::channel::<()>();
+            let (st, sink) = (state.clone(), ui.sink.clone());
+            let h = std::thread::spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(every) {
+                    let elapsed = st.started.elapsed().as_secs_f64();
+                    let t = st.text_at(st.done.load(Ordering::Relaxed), elapsed);
+                    sink.line(&format!("{}: {t}", st.what));
+                }
+            });
+            (tx, h)
+        });
+        Progress {
+            bar,
+            state,
+            plain: Mutex::new(plain),
         }
     }
 
     /// The total, once known.
     pub fn set_total(&self, total: u64) {
-        if let Ok(mut t) = self.total.lock() {
+        if let Ok(mut t) = self.state.total.lock() {
             *t = Some(total);
         }
         if let Some(b) = &self.bar {
@@ -295,75 +356,47 @@ impl Progress {
 
     /// Units that were done before this run started (a resume): they do not count in the pace.
     pub fn set_done_at_start(&self, n: u64) {
-        if let Ok(mut d) = self.done_at_start.lock() {
+        if let Ok(mut d) = self.state.done_at_start.lock() {
             *d = Some(n);
         }
     }
 
     /// The most units per second the step can do (a rate limit): the ETA is never below it.
     pub fn set_max_rate(&self, units_per_sec: f64) {
-        if let Ok(mut r) = self.max_rate.lock() {
+        if let Ok(mut r) = self.state.max_rate.lock() {
             *r = Some(units_per_sec);
         }
     }
 
+    /// Units this run must finish before its pace is trusted for an ETA (1 unless set): with `n`
+    /// units in flight at once, the first finish together once the pipeline fills.
+    pub fn set_min_sample(&self, n: u64) {
+        self.state.min_sample.store(n.max(1), Ordering::Relaxed);
+    }
+
     /// Extra text after the counts (`409: 3, 429: 0`).
     pub fn detail(&self, s: impl Into<String>) {
-        if let Ok(mut d) = self.detail.lock() {
+        if let Ok(mut d) = self.state.detail.lock() {
             *d = s.into();
         }
     }
 
     /// The text of the display for `done` units: counts, rate, ETA when known, detail.
     pub fn text(&self, done: u64) -> String {
-        let elapsed = self.started.elapsed().as_secs_f64();
-        let total = self.total.lock().ok().and_then(|t| *t);
-        let at_start = self.done_at_start.lock().ok().and_then(|d| *d).unwrap_or(0);
-        let did = done.saturating_sub(at_start);
-        let mut s = match total {
-            Some(t) => format!("{done}/{t} {}", self.unit),
-            None => format!("{done} {}", self.unit),
-        };
-        if elapsed >= 1.0 && did > 0 {
-            let rate = did as f64 / elapsed;
-            if rate >= 10.0 {
-                s.push_str(&format!(", {rate:.0}/s"));
-            } else {
-                s.push_str(&format!(", {:.1}/min", rate * 60.0));
-            }
-        }
-        if let Some(t) = total {
-            let max_rate = self.max_rate.lock().ok().and_then(|r| *r);
-            if let Some(e) = eta(done, at_start, t, elapsed, max_rate) {
-                s.push_str(&format!(", ETA {}", duration(e)));
-            }
-        }
-        s.push_str(&format!(", {} elapsed", duration(elapsed)));
-        if let Ok(d) = self.detail.lock()
-            && !d.is_empty()
-        {
-            s.push_str(", ");
-            s.push_str(&d);
-        }
-        s
+        self.state
+            .text_at(done, self.state.started.elapsed().as_secs_f64())
     }
 
     /// `done` units so far.
     pub fn set(&self, done: u64) {
+        self.state.done.store(done, Ordering::Relaxed);
         if let Some(b) = &self.bar {
-            b.set_position(done);
             b.set_message(self.text(done));
-        } else if self.plain
-            && let Ok(mut last) = self.last_plain.lock()
-            && last.elapsed() >= PLAIN_EVERY
-        {
-            *last = Instant::now();
-            let t = self.text(done);
-            line(format!("{}: {t}", self.what));
+            b.set_position(done);
         }
     }
 
-    /// Take the display off the screen.
+    /// Take the display off the screen and stop its plain lines.
     pub fn finish(&self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
@@ -371,6 +404,50 @@ impl Progress {
                 *a = None;
             }
         }
+        let plain = self.plain.lock().ok().and_then(|mut p| p.take());
+        if let Some((tx, h)) = plain {
+            drop(tx);
+            let _ = h.join();
+        }
+    }
+}
+
+impl State {
+    /// The display's text for `done` units after `elapsed` seconds of this run.
+    fn text_at(&self, done: u64, elapsed: f64) -> String {
+        let total = self.total.lock().ok().and_then(|t| *t);
+        let at_start = self.done_at_start.lock().ok().and_then(|d| *d).unwrap_or(0);
+        let did = done.saturating_sub(at_start);
+        let mut parts: Vec<String> = Vec::new();
+        if !self.unit.is_empty() {
+            parts.push(match total {
+                Some(t) => format!("{done}/{t} {}", self.unit),
+                None => format!("{done} {}", self.unit),
+            });
+            if elapsed >= 1.0 && did > 0 {
+                let rate = did as f64 / elapsed;
+                parts.push(if rate >= 10.0 {
+                    format!("{rate:.0}/s")
+                } else {
+                    format!("{:.1}/min", rate * 60.0)
+                });
+            }
+        }
+        if let Some(t) = total
+            && did >= self.min_sample.load(Ordering::Relaxed)
+        {
+            let max_rate = self.max_rate.lock().ok().and_then(|r| *r);
+            if let Some(e) = eta(done, at_start, t, elapsed, max_rate) {
+                parts.push(format!("ETA {}", duration(e)));
+            }
+        }
+        parts.push(format!("{} elapsed", duration(elapsed)));
+        if let Ok(d) = self.detail.lock()
+            && !d.is_empty()
+        {
+            parts.push(d.clone());
+        }
+        parts.join(", ")
     }
 }
 
@@ -428,6 +505,226 @@ pub fn error_json(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A terminal's screen, enough of one to see where text lands: rows of characters and a
+    /// cursor; `\n` and `\r` move it, text overwrites.
+    #[derive(Debug, Default)]
+    pub struct Screen {
+        pub rows: Vec<Vec<char>>,
+        row: usize,
+        col: usize,
+    }
+
+    impl Screen {
+        fn at_row(&mut self) -> &mut Vec<char> {
+            while self.rows.len() <= self.row {
+                self.rows.push(Vec::new());
+            }
+            &mut self.rows[self.row]
+        }
+
+        pub fn write(&mut self, s: &str) {
+            for c in s.chars() {
+                match c {
+                    '\n' => {
+                        self.row += 1;
+                        self.col = 0;
+                        self.at_row();
+                    }
+                    '\r' => self.col = 0,
+                    c => {
+                        let col = self.col;
+                        let r = self.at_row();
+                        if r.len() <= col {
+                            r.resize(col + 1, ' ');
+                        }
+                        r[col] = c;
+                        self.col += 1;
+                    }
+                }
+            }
+        }
+
+        pub fn lines(&self) -> Vec<String> {
+            self.rows
+                .iter()
+                .map(|r| r.iter().collect::<String>().trim_end().to_string())
+                .collect()
+        }
+    }
+
+    /// indicatif's draw target onto a [`Screen`].
+    #[derive(Debug)]
+    struct ScreenTerm(Arc<Mutex<Screen>>);
+
+    impl indicatif::TermLike for ScreenTerm {
+        fn width(&self) -> u16 {
+            160
+        }
+        fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+            let mut s = self.0.lock().unwrap();
+            s.row = s.row.saturating_sub(n);
+            Ok(())
+        }
+        fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+            let mut s = self.0.lock().unwrap();
+            s.row += n;
+            s.at_row();
+            Ok(())
+        }
+        fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+            self.0.lock().unwrap().col += n;
+            Ok(())
+        }
+        fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+            let mut s = self.0.lock().unwrap();
+            s.col = s.col.saturating_sub(n);
+            Ok(())
+        }
+        fn write_line(&self, l: &str) -> std::io::Result<()> {
+            self.0.lock().unwrap().write(&format!("{l}\n"));
+            Ok(())
+        }
+        fn write_str(&self, l: &str) -> std::io::Result<()> {
+            self.0.lock().unwrap().write(l);
+            Ok(())
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            let mut s = self.0.lock().unwrap();
+            s.at_row().clear();
+            s.col = 0;
+            Ok(())
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn screen_ui(progress: bool) -> (Ui, Arc<Mutex<Screen>>) {
+        let screen = Arc::new(Mutex::new(Screen::default()));
+        let ui = Ui {
+            quiet: false,
+            progress,
+            color: false,
+            json: false,
+            command: "zd2gc",
+            json_printed: Arc::default(),
+            sink: Sink::Screen(screen.clone()),
+        };
+        (ui, screen)
+    }
+
+    /// A warning printed while a bar is on the screen starts its own line (the bar is taken off,
+    /// the warning written, the bar drawn again below it), and the bar is still there after it.
+    #[test]
+    fn a_warning_while_a_bar_is_live_starts_its_own_line() {
+        let (ui, screen) = screen_ui(true);
+        let target = indicatif::ProgressDrawTarget::term_like(Box::new(ScreenTerm(screen.clone())));
+        let p = Progress::with_target(&ui, "load", "weeks", Some(10), target, PLAIN_EVERY);
+        p.set(3);
+        let before = screen.lock().unwrap().lines();
+        assert!(
+            before
+                .iter()
+                .any(|l| l.contains("load [") && l.contains("3/10 weeks")),
+            "the bar is drawn: {before:?}"
+        );
+        ui.warn("week 2026-W43 of Paris failed: 503");
+        ui.info("an info line");
+        p.set(4);
+        let after = screen.lock().unwrap().lines();
+        let w: Vec<&String> = after.iter().filter(|l| l.contains("warning")).collect();
+        assert_eq!(w.len(), 1, "{after:?}");
+        assert_eq!(
+            w[0], "warning: week 2026-W43 of Paris failed: 503",
+            "{after:?}"
+        );
+        assert!(after.iter().any(|l| l == "an info line"), "{after:?}");
+        assert!(
+            after
+                .iter()
+                .any(|l| l.contains("load [") && l.contains("4/10 weeks")),
+            "the bar is back: {after:?}"
+        );
+        drop(p);
+    }
+
+    /// Not a terminal: a spinner (which is never told a count) and a bar both print plain lines
+    /// while they run, and none after they finish.
+    #[test]
+    fn without_a_terminal_spinners_and_bars_print_plain_periodic_lines() {
+        let (ui, screen) = screen_ui(false);
+        let hidden = indicatif::ProgressDrawTarget::hidden();
+        let every = Duration::from_millis(20);
+        let spin = Progress::with_target(&ui, "validate", "", None, hidden, every);
+        spin.detail("running the rules");
+        let bar = Progress::with_target(
+            &ui,
+            "map",
+            "shifts",
+            Some(100),
+            indicatif::ProgressDrawTarget::hidden(),
+            every,
+        );
+        bar.set(40);
+        // Wait (bounded) until both have printed a line: the lines come from their own threads.
+        let t = Instant::now();
+        let has = |w: &str| {
+            screen
+                .lock()
+                .unwrap()
+                .lines()
+                .iter()
+                .any(|l| l.starts_with(w))
+        };
+        while !(has("validate: ") && has("map: 40/100 shifts")) {
+            assert!(
+                t.elapsed() < Duration::from_secs(10),
+                "{:?}",
+                screen.lock().unwrap().lines()
+            );
+            std::thread::yield_now();
+        }
+        spin.finish();
+        bar.finish();
+        let n = screen.lock().unwrap().lines().len();
+        let lines = screen.lock().unwrap().lines();
+        let v = lines.iter().find(|l| l.starts_with("validate: ")).unwrap();
+        assert!(v.contains("elapsed, running the rules"), "{v}");
+        // Finished: the threads are joined (finish waits for them), nothing more is printed.
+        assert_eq!(screen.lock().unwrap().lines().len(), n);
+    }
+
+    /// After a resume, the ETA is the work left over the pace of this run: 40 of 80 weeks were done
+    /// before it, 4 more in 20 s → 36 left at 0.2/s = 3 minutes, not the seconds the weeks
+    /// done before would suggest; and none until `min_sample` weeks of this run are done.
+    #[test]
+    fn the_eta_after_a_resume_is_this_runs_pace() {
+        let (ui, _screen) = screen_ui(false);
+        let p = Progress::with_target(
+            &ui,
+            "load",
+            "weeks",
+            Some(80),
+            indicatif::ProgressDrawTarget::hidden(),
+            Duration::from_secs(3600),
+        );
+        p.set_done_at_start(40);
+        p.set_min_sample(4);
+        let t = p.state.text_at(43, 20.0);
+        assert!(
+            !t.contains("ETA"),
+            "3 weeks of this run, under the sample of 4: {t}"
+        );
+        let t = p.state.text_at(44, 20.0);
+        assert!(
+            t.starts_with("44/80 weeks, 12.0/min, ETA 3m00s, 20s elapsed"),
+            "{t}"
+        );
+        // A rate limit of 0.1 week/s bounds it: 36 weeks take at least 6 minutes.
+        p.set_max_rate(0.1);
+        assert!(p.state.text_at(44, 20.0).contains("ETA 6m00s"));
+    }
 
     #[test]
     fn eta_is_work_left_over_this_runs_pace_bounded_by_the_rate_limit() {
