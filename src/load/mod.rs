@@ -106,6 +106,9 @@ pub struct Progress {
     pub weeks_done: AtomicU64,
     /// Weeks found done and unchanged (no request): not part of the measured pace.
     pub weeks_skipped: AtomicU64,
+    /// Weeks an earlier run left part-way (sent, processing or verifying) and this run finished:
+    /// little work was left in them, so they are not part of the measured pace either.
+    pub weeks_carried: AtomicU64,
     pub shifts_total: AtomicU64,
     pub shifts_done: AtomicU64,
     pub conflicts: AtomicU64,
@@ -371,6 +374,14 @@ pub fn load_dir(
             }
             let sh2 = sh.clone();
             set.spawn(async move {
+                let carried = sh2.row(&bu, &week).is_ok_and(|r| {
+                    matches!(
+                        r.state,
+                        journal::State::Uploading
+                            | journal::State::Processing
+                            | journal::State::Verifying
+                    )
+                });
                 let o = worker::run_week(&sh2, &bu, &week, &input).await;
                 if o.is_err() {
                     // The state database cannot be written: no new week starts.
@@ -378,6 +389,11 @@ pub fn load_dir(
                 }
                 if matches!(o, Ok(worker::Outcome::Skipped)) {
                     sh2.progress.weeks_skipped.fetch_add(1, Ordering::Relaxed);
+                    sh2.progress
+                        .shifts_done
+                        .fetch_add(input.desired.len() as u64, Ordering::Relaxed);
+                } else if carried {
+                    sh2.progress.weeks_carried.fetch_add(1, Ordering::Relaxed);
                 }
                 sh2.progress.weeks_done.fetch_add(1, Ordering::Relaxed);
                 if matches!(o, Ok(worker::Outcome::Failed(_))) {
@@ -501,6 +517,7 @@ fn survey(
     let bar = ui.progress_bar(what, "weeks read", Some(weeks.len() as u64));
     // Reads only: one or two requests a week, under the same pace limit.
     bar.set_max_rate(sh.opts.max_rpm as f64 / 60.0 / 2.0);
+    bar.set_min_sample(conc as u64);
     let found = rt.block_on(async {
         let sem = Arc::new(tokio::sync::Semaphore::new(conc));
         let mut set = tokio::task::JoinSet::new();

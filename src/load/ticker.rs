@@ -19,12 +19,15 @@ pub(super) fn progress_ticker(
     tokio::spawn(async move {
         let p = &sh.progress;
         let bar = ui.progress_bar("load", "weeks", Some(p.weeks_total.load(Ordering::Relaxed)));
-        // The weeks a resume finds done and unchanged take no request: they count as done, not in
-        // the pace.
+        // The weeks a resume finds done and unchanged take no request, and the weeks an earlier
+        // run left part-way take little: they count as done, not in the pace. The first weeks
+        // finish together once the pipeline fills: no ETA until as many as run at once are done.
         bar.set_max_rate(sh.opts.max_rpm as f64 / 60.0 / MIN_REQUESTS_PER_WEEK);
+        bar.set_min_sample(sh.opts.concurrency.max(1) as u64);
         loop {
-            let skipped = p.weeks_skipped.load(Ordering::Relaxed);
-            bar.set_done_at_start(skipped);
+            let not_paced =
+                p.weeks_skipped.load(Ordering::Relaxed) + p.weeks_carried.load(Ordering::Relaxed);
+            bar.set_done_at_start(not_paced);
             let (sd, st) = (
                 p.shifts_done.load(Ordering::Relaxed),
                 p.shifts_total.load(Ordering::Relaxed),
