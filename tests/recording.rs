@@ -65,3 +65,93 @@ fn record_a_200k_shift_load() {
     eprintln!("{:?} in {:.1}s", status.code(), t.elapsed().as_secs_f64());
     assert!(status.success());
 }
+
+/// A load killed (SIGKILL) once half its weeks are done, then resumed in a pseudo-terminal: the
+/// resume's recording goes to `docs/load-resume.typescript`, and `docs/load-progress.md` reads the
+/// ETA it showed at 25, 50 and 75 % of the weeks left against the time the rest actually took.
+///
+/// `ZD2GC_RECORD_AGENTS=400 ZD2GC_RECORD_WEEKS=20 cargo test --test integration recording_resume -- --ignored --nocapture`
+#[test]
+#[ignore = "a recording of minutes, run by hand"]
+fn recording_resume_after_a_kill_at_half() {
+    use std::io::BufRead;
+    let agents = env("ZD2GC_RECORD_AGENTS", 400);
+    let weeks = env("ZD2GC_RECORD_WEEKS", 20);
+    let rpm = env("ZD2GC_RECORD_RPM", 300);
+    let fixture = synthetic(SyntheticOrg {
+        users: agents,
+        business_units: 4,
+        users_per_management_unit: 100,
+        schedules: 0,
+        agents_per_schedule: 0,
+        shifts_per_agent: 0,
+    });
+    let emu = Emulator::start(EmulatorConfig {
+        faults: Faults {
+            rate_limit_rpm: rpm as u32,
+            download_threshold: 1000,
+            processing_ms: 2000,
+            ..Faults::default()
+        },
+        ..EmulatorConfig::with_fixture(fixture.clone())
+    })
+    .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let d = work.path();
+    zd2gc::init::init_dir(d, None).unwrap();
+    let shifts = zd2gc::load::synth::write_desired(d, &fixture, agents / 4, weeks, 0).unwrap();
+    let total_weeks = 4 * weeks;
+    let envs = [
+        ("ZD2GC_API_URL", emu.base_url().to_string()),
+        ("ZD2GC_LOGIN_URL", emu.base_url().to_string()),
+        ("GENESYSCLOUD_OAUTHCLIENT_ID", emu.client_id().to_string()),
+        (
+            "GENESYSCLOUD_OAUTHCLIENT_SECRET",
+            emu.client_secret().to_string(),
+        ),
+    ];
+    // First run: stderr is a pipe, so progress comes as a plain line every 10 s; killed at the
+    // first line at or past half the weeks.
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_zd2gc"))
+        .args(["--dir", &d.display().to_string(), "load"])
+        .args(["--max-rpm", &rpm.to_string(), "--concurrency", "4"])
+        .envs(envs.iter().map(|(k, v)| (k, v)))
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    let err = std::io::BufReader::new(first.stderr.take().unwrap());
+    for l in err.lines() {
+        let l = l.unwrap();
+        eprintln!("first run: {l}");
+        let done = l
+            .strip_prefix("load: ")
+            .and_then(|r| r.split('/').next())
+            .and_then(|n| n.parse::<usize>().ok());
+        if done.is_some_and(|n| n * 2 >= total_weeks) {
+            first.kill().unwrap();
+            break;
+        }
+    }
+    let _ = first.wait();
+    eprintln!("killed after {:.1}s", t0.elapsed().as_secs_f64());
+    let out = root().join("docs/load-resume.typescript");
+    let cmd = format!(
+        "{} --dir {} load --max-rpm {rpm} --concurrency 4",
+        env!("CARGO_BIN_EXE_zd2gc"),
+        d.display()
+    );
+    eprintln!("{shifts} shifts; recording the resume `{cmd}`");
+    let t = std::time::Instant::now();
+    let status = std::process::Command::new("script")
+        .args(["-qfec", &cmd])
+        .arg(&out)
+        .envs(envs.iter().map(|(k, v)| (k, v)))
+        .env("COLUMNS", "160")
+        .env_remove("NO_COLOR")
+        .status()
+        .unwrap();
+    eprintln!("{:?} in {:.1}s", status.code(), t.elapsed().as_secs_f64());
+    assert!(status.success());
+}
