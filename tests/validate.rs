@@ -129,6 +129,21 @@ fn paris_cutover_sample() {
         .map(|f| f["line"].as_u64().unwrap())
         .collect();
     assert_eq!(tasks, vec![260, 269]);
+    // Their messages name the business unit (mappings/business_units.csv); the id is a field.
+    for f in v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "unmapped-activity" && f["file"] == "shift_tasks.csv")
+    {
+        let m = f["message"].as_str().unwrap();
+        assert!(m.contains("business unit `Paris Contact Centre`"), "{m}");
+        assert!(!m.contains("5eac3200"), "{m}");
+        assert_eq!(
+            f["business_unit_id"],
+            "5eac3200-a43b-4440-a8a1-a35668257610"
+        );
+    }
     let amb = v["findings"]
         .as_array()
         .unwrap()

@@ -61,7 +61,16 @@ fn run_inner(args: &ValidateArgs, ctx: &Context) -> Result<Exit> {
     let spin = ctx.ui.spinner("validate", "running the rules");
     let o = validate_dir(&ctx.dir, &cfg, &opts);
     spin.finish();
-    let o = o?;
+    let mut o = o?;
+    // Names, not ids, in what a person reads (the ids stay in the findings' JSON fields).
+    let mappings = args
+        .mappings
+        .clone()
+        .unwrap_or_else(|| ctx.dir.join("mappings"));
+    report::names::name_units(
+        &mut o.report.findings,
+        &report::names::UnitNames::load(&ctx.dir, &mappings),
+    );
     if let Some(m) = &o.mapped {
         if m.fallback.is_some() {
             ui.warn(m.describe());

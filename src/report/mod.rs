@@ -10,6 +10,7 @@ pub mod context;
 pub mod cutover;
 pub mod html;
 pub mod json;
+pub mod names;
 pub mod terminal;
 
 use crate::config::Severity;
@@ -39,6 +40,12 @@ pub struct Finding {
     pub candidates: Option<Vec<String>>,
     pub message: String,
     pub help: String,
+    /// The business unit the message names (by its name when one is known: the id is here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_unit_id: Option<String>,
+    /// The management unit the message names (by its name when one is known: the id is here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_unit_id: Option<String>,
     /// The Monday-based week (days since 1970-01-01 of its Monday) of the record's local start, for
     /// the HTML week strip. Not part of the JSON form.
     #[serde(skip)]
@@ -63,6 +70,8 @@ impl Finding {
             candidates: None,
             message: message.into(),
             help: String::new(),
+            business_unit_id: None,
+            management_unit_id: None,
             week: None,
             text: None,
         }
