@@ -1,0 +1,529 @@
+//! Stage benchmark (issue 17): every stage run from the command line, as an engineer runs it, on a
+//! tenth of the 10,000-agent × 26-week export and on the whole of it, in one run on one machine:
+//!
+//! - extract, map (first run and an unchanged re-run), validate, and load against `zd2gc emulate`
+//!   (loopback, a rate limit far above what the load sends), each a child process of the release
+//!   binary, with its wall time, CPU (user + sys) and peak RSS taken from `wait4`'s `rusage`;
+//! - the state left on disk (`zd2gc.db` and the snapshot files, WAL and shared memory included)
+//!   against the export's CSV bytes;
+//! - `benches/reference_pipeline.py` (Python, standard library only: extract + the DST, duplicate and
+//!   overlap checks) on the same export, and the ratio of its wall time to extract + map + validate.
+//!
+//! Run: `cargo bench --bench stages` (options: `-- --agents N --weeks N` for the whole export, default
+//! 10,000 × 26; `--no-load`, `--no-reference`, `--only-whole`; `--rpm N`, default 600,000). The
+//! exports are generated once under `target/bench-data/` (shared with `benches/pipeline.rs`) and the
+//! migration directories are `target/bench-stages/{tenth,whole}/`, kept after the run for a look.
+//! Each timed stage starts after `sync`, so that no stage is charged for the write-back of the one
+//! before. A stage that fails stops the benchmark with its stderr.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+const CLIENT_ID: &str = "bench-stages";
+const CLIENT_SECRET: &str = "bench-stages-secret";
+
+fn arg(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn flag(name: &str) -> bool {
+    std::env::args().any(|a| a == name)
+}
+
+/// What one child process cost.
+#[derive(Debug, Clone, Copy, Default)]
+struct Usage {
+    wall: f64,
+    cpu: f64,
+    rss_mb: f64,
+}
+
+impl Usage {
+    fn row(&self) -> String {
+        format!(
+            "{:>8.2} s {:>8.2} s {:>7.0} MB",
+            self.wall, self.cpu, self.rss_mb
+        )
+    }
+}
+
+/// Wait for `pid` with `wait4`: its exit code and what it used.
+fn wait(pid: u32, started: Instant) -> (i32, Usage) {
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for our own child `pid`.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut ru) };
+    assert_eq!(
+        r,
+        pid as libc::pid_t,
+        "wait4: {}",
+        std::io::Error::last_os_error()
+    );
+    let wall = started.elapsed().as_secs_f64();
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    };
+    (
+        code,
+        Usage {
+            wall,
+            cpu: secs(ru.ru_utime) + secs(ru.ru_stime),
+            // Linux reports ru_maxrss in KiB.
+            rss_mb: ru.ru_maxrss as f64 * 1024.0 / 1e6,
+        },
+    )
+}
+
+/// Run `cmd` to its end, stdout and stderr to files in `log_dir`; a failure stops the benchmark.
+fn measure(label: &str, cmd: &mut Command, log_dir: &Path, ok_codes: &[i32]) -> (Usage, String) {
+    settle();
+    let out = log_dir.join(format!("{label}.stdout"));
+    let err = log_dir.join(format!("{label}.stderr"));
+    cmd.stdout(std::fs::File::create(&out).expect("stdout file"))
+        .stderr(std::fs::File::create(&err).expect("stderr file"))
+        .stdin(Stdio::null());
+    let started = Instant::now();
+    let child = cmd.spawn().unwrap_or_else(|e| panic!("{label}: {e}"));
+    let (code, usage) = wait(child.id(), started);
+    // The child was reaped by wait4 above; `Child`'s drop neither waits nor kills.
+    drop(child);
+    if !ok_codes.contains(&code) {
+        panic!(
+            "{label} exited {code}:\n{}",
+            std::fs::read_to_string(&err).unwrap_or_default()
+        );
+    }
+    (usage, std::fs::read_to_string(&out).unwrap_or_default())
+}
+
+/// Let the disk settle before a timed stage (the previous stage's files are still being written back).
+fn settle() {
+    let _ = Command::new("sync").status();
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The generated export (once; reused after), as `benches/pipeline.rs` keeps it.
+fn data(agents: u64, weeks: u64) -> (PathBuf, zd2gc::testdata::Generated) {
+    let dir = root().join(format!("target/bench-data/export-{agents}x{weeks}"));
+    let marker = dir.with_extension("generated.json");
+    if let Ok(s) = std::fs::read_to_string(&marker)
+        && let Ok(g) = serde_json::from_str::<serde_json::Value>(&s)
+    {
+        let get = |k: &str| g[k].as_u64().unwrap_or(0);
+        return (
+            dir,
+            zd2gc::testdata::Generated {
+                agents: get("agents"),
+                shifts: get("shifts"),
+                tasks: get("tasks"),
+                trades: get("trades"),
+                bytes: get("bytes"),
+            },
+        );
+    }
+    let t = Instant::now();
+    let g = zd2gc::testdata::generate_export(&dir, agents, weeks, 42).expect("generate export");
+    std::fs::write(&marker, serde_json::to_string(&g).unwrap()).unwrap();
+    eprintln!(
+        "generated {} records ({} MB) in {:.1}s",
+        g.records(),
+        g.bytes / 1_000_000,
+        t.elapsed().as_secs_f64()
+    );
+    (dir, g)
+}
+
+/// The emulator org that matches `testdata::generate_mappings`: the two business units (Paris,
+/// Monday weeks; Chicago, Sunday weeks) with the six activity codes, every mapped user, in
+/// management units of 100 users.
+fn org_fixture(agents: u64) -> serde_json::Value {
+    use serde_json::json;
+    const BU_PAR: &str = "00000000-0000-4000-8000-0000000000b1";
+    const BU_CHI: &str = "00000000-0000-4000-8000-0000000000b2";
+    let codes = [
+        ("a1", "Phone", "OnQueueWork"),
+        ("a2", "Email", "OnQueueWork"),
+        ("a3", "Chat", "OnQueueWork"),
+        ("a4", "Training", "Training"),
+        ("a5", "Team Meeting", "Meeting"),
+        ("aa", "On Queue Work", "OnQueueWork"),
+    ];
+    let codes: Vec<_> = codes
+        .iter()
+        .map(|(id, name, cat)| {
+            json!({"id": format!("00000000-0000-4000-8000-0000000000{id}"), "name": name,
+                   "category": cat, "active": true, "defaultCode": *id == "aa"})
+        })
+        .collect();
+    let user = |i: u64| format!("00000000-0000-4000-8000-{i:012}");
+    let users: Vec<_> = (0..agents)
+        .map(|i| {
+            json!({"id": user(i), "name": format!("Agent {i}"),
+                   "email": format!("agent{i}@bench.example"), "state": "active"})
+        })
+        .collect();
+    let mus = |chicago: bool| -> Vec<serde_json::Value> {
+        let ids: Vec<u64> = (0..agents).filter(|i| (i % 10 == 9) == chicago).collect();
+        ids.chunks(100)
+            .enumerate()
+            .map(|(k, c)| {
+                json!({"id": management_unit(chicago, k),
+                       "name": format!("{} {k}", if chicago { "Chicago" } else { "Paris" }),
+                       "userIds": c.iter().map(|&i| user(i)).collect::<Vec<_>>()})
+            })
+            .collect()
+    };
+    json!({
+        "org": {"id": "00000000-0000-4000-8000-00000000000f", "name": "bench"},
+        "users": users,
+        "businessUnits": [
+            {"id": BU_PAR, "name": "Paris", "timeZone": "Europe/Paris", "startDayOfWeek": "Monday",
+             "activityCodes": codes, "managementUnits": mus(false)},
+            {"id": BU_CHI, "name": "Chicago", "timeZone": "America/Chicago", "startDayOfWeek": "Sunday",
+             "activityCodes": codes, "managementUnits": mus(true)},
+        ]
+    })
+}
+
+fn management_unit(chicago: bool, k: usize) -> String {
+    format!("00000000-0000-4000-9{}00-{k:012}", chicago as u8)
+}
+
+/// `mappings/agents.csv` as `testdata::generate_mappings` writes it, with each agent's management
+/// unit of [`org_fixture`] (the loader reads a week's agent schedules by management unit).
+fn agents_table(path: &Path, agents: u64) {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("agents.csv"));
+    writeln!(
+        f,
+        "zendesk_agent_id,genesys_user_id,management_unit_id,business_unit_id"
+    )
+    .unwrap();
+    let mut seen = [0usize; 2];
+    for i in 0..agents {
+        let chicago = i % 10 == 9;
+        let k = seen[chicago as usize] / 100;
+        seen[chicago as usize] += 1;
+        let bu = if chicago { "b2" } else { "b1" };
+        writeln!(
+            f,
+            "{},00000000-0000-4000-8000-{i:012},{},00000000-0000-4000-8000-0000000000{bu}",
+            100_000 + i,
+            management_unit(chicago, k)
+        )
+        .unwrap();
+    }
+    f.flush().unwrap();
+}
+
+/// Bytes of the state a migration directory holds: the state database and the snapshot files
+/// (with their `-wal` and `-shm`).
+fn state_bytes(dir: &Path) -> (u64, u64) {
+    let (mut state, mut snapshot) = (0, 0);
+    for e in std::fs::read_dir(dir)
+        .expect("read migration dir")
+        .flatten()
+    {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let len = e.metadata().map(|m| m.len()).unwrap_or(0);
+        if name.starts_with("zd2gc.db") {
+            state += len;
+        } else if name.starts_with("snapshot") && name.contains(".db") {
+            snapshot += len;
+        }
+    }
+    (state, snapshot)
+}
+
+/// The emulator as a child process: its base URL and pid.
+struct Emulator {
+    child: std::process::Child,
+    url: String,
+    started: Instant,
+}
+
+fn start_emulator(bin: &Path, fixture: &Path, rpm: u64, log: &Path) -> Emulator {
+    let started = Instant::now();
+    let mut child = Command::new(bin)
+        .args(["--quiet", "emulate", "--org"])
+        .arg(fixture)
+        .args(["--rate-limit", &rpm.to_string()])
+        .env("GENESYSCLOUD_OAUTHCLIENT_ID", CLIENT_ID)
+        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", CLIENT_SECRET)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).expect("emulator log"))
+        .spawn()
+        .expect("start the emulator");
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the emulator's URL");
+    let url = line.trim().to_string();
+    assert!(
+        url.starts_with("http://127.0.0.1:"),
+        "emulator said {url:?}: {}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+    Emulator {
+        child,
+        url,
+        started,
+    }
+}
+
+impl Emulator {
+    /// Stop it (SIGINT, as Ctrl-C) and say what it used.
+    fn stop(self) -> Usage {
+        let pid = self.child.id();
+        // SAFETY: signalling our own child, which has not been reaped yet.
+        unsafe { libc::kill(pid as libc::pid_t, libc::SIGINT) };
+        let (_, u) = wait(pid, self.started);
+        u
+    }
+}
+
+struct SizeResult {
+    label: &'static str,
+    generated: zd2gc::testdata::Generated,
+    extract: Usage,
+    map: Usage,
+    remap: Usage,
+    validate: Usage,
+    load: Option<(Usage, Usage, String)>,
+    state_after_validate: (u64, u64),
+    state_after_load: Option<(u64, u64)>,
+    reference: Option<Usage>,
+}
+
+fn run_size(
+    label: &'static str,
+    bin: &Path,
+    agents: u64,
+    weeks: u64,
+    rpm: u64,
+    with_load: bool,
+    with_reference: bool,
+) -> SizeResult {
+    let (export, generated) = data(agents, weeks);
+    let base = root().join("target/bench-stages");
+    let work = base.join(label);
+    let logs = base.join(format!("{label}-logs"));
+    let _ = std::fs::remove_dir_all(&work);
+    let _ = std::fs::remove_dir_all(&logs);
+    std::fs::create_dir_all(&logs).expect("log dir");
+    let status = Command::new(bin)
+        .args(["--quiet", "init"])
+        .arg(&work)
+        .status()
+        .expect("init");
+    assert!(status.success(), "zd2gc init failed");
+    // The tables that match the export over the blank ones `init` wrote (time off stays blank).
+    let mappings = work.join("mappings");
+    zd2gc::testdata::generate_mappings(&mappings, agents).expect("mappings");
+    agents_table(&mappings.join("agents.csv"), agents);
+    eprintln!(
+        "[{label}] {} agents × {weeks} weeks: {} shifts, {} tasks, {} trades, {} records, {:.0} MB of CSV",
+        generated.agents,
+        generated.shifts,
+        generated.tasks,
+        generated.trades,
+        generated.records(),
+        generated.bytes as f64 / 1e6
+    );
+    let stage = |name: &str| {
+        let mut c = Command::new(bin);
+        c.arg("--dir")
+            .arg(&work)
+            .args(["--quiet", "--no-progress", "--json", name]);
+        c
+    };
+    let (extract, _) = measure("extract", stage("extract").arg(&export), &logs, &[0]);
+    eprintln!("[{label}] extract  {}", extract.row());
+    let (map, _) = measure("map", &mut stage("map"), &logs, &[0]);
+    eprintln!("[{label}] map      {}", map.row());
+    let (remap, _) = measure("map-again", &mut stage("map"), &logs, &[0]);
+    eprintln!("[{label}] map again{}", remap.row());
+    let (validate, _) = measure("validate", &mut stage("validate"), &logs, &[0]);
+    eprintln!("[{label}] validate {}", validate.row());
+    let state_after_validate = state_bytes(&work);
+
+    let load = with_load.then(|| {
+        let fixture = logs.join("org.json");
+        std::fs::write(&fixture, org_fixture(agents).to_string()).expect("fixture");
+        let emu = start_emulator(bin, &fixture, rpm, &logs.join("emulator.stderr"));
+        let (load, out) = measure(
+            "load",
+            stage("load")
+                .args(["--max-rpm", &rpm.to_string()])
+                .env("ZD2GC_API_URL", &emu.url)
+                .env("ZD2GC_LOGIN_URL", &emu.url)
+                .env("GENESYSCLOUD_OAUTHCLIENT_ID", CLIENT_ID)
+                .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", CLIENT_SECRET),
+            &logs,
+            &[0],
+        );
+        let emulator = emu.stop();
+        let summary = serde_json::from_str::<serde_json::Value>(out.trim())
+            .map(|v| {
+                format!(
+                    "{} shifts, {} weeks: {} done, {} failed; {} requests",
+                    v["shifts_desired"],
+                    v["weeks"],
+                    v["weeks_done"],
+                    v["weeks_failed"],
+                    v["requests"]["total"]
+                )
+            })
+            .unwrap_or_else(|_| out.chars().take(200).collect());
+        eprintln!("[{label}] load     {}  ({summary})", load.row());
+        (load, emulator, summary)
+    });
+    let state_after_load = with_load.then(|| state_bytes(&work));
+
+    let reference = with_reference.then(|| {
+        let (u, out) = measure(
+            "reference",
+            Command::new("python3")
+                .arg(root().join("benches/reference_pipeline.py"))
+                .arg(&export)
+                .arg("--mappings")
+                .arg(&mappings),
+            &logs,
+            &[0],
+        );
+        eprintln!("[{label}] python   {}  {}", u.row(), out.trim());
+        u
+    });
+    SizeResult {
+        label,
+        generated,
+        extract,
+        map,
+        remap,
+        validate,
+        load,
+        state_after_validate,
+        state_after_load,
+        reference,
+    }
+}
+
+fn main() {
+    let agents = arg("--agents", 10_000);
+    let weeks = arg("--weeks", 26);
+    let rpm = arg("--rpm", 600_000);
+    let with_load = !flag("--no-load");
+    let with_reference = !flag("--no-reference");
+    // Cargo builds the binary of the package for its benchmarks, in the same profile.
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_zd2gc"));
+    let mut sizes = vec![];
+    if !flag("--only-whole") {
+        sizes.push(("tenth", agents / 10));
+    }
+    sizes.push(("whole", agents));
+    let results: Vec<SizeResult> = sizes
+        .into_iter()
+        .map(|(label, a)| run_size(label, &bin, a, weeks, rpm, with_load, with_reference))
+        .collect();
+
+    let mb = |b: u64| b as f64 / 1e6;
+    println!(
+        "\nzd2gc stages from the CLI ({}), {} cores, {}",
+        bin.display(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::process::Command::new("date")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    );
+    for r in &results {
+        let g = &r.generated;
+        println!(
+            "\n{}: {} agents, {} shifts, {} tasks, {} trades ({} records), {:.0} MB of CSV",
+            r.label,
+            g.agents,
+            g.shifts,
+            g.tasks,
+            g.trades,
+            g.records(),
+            mb(g.bytes)
+        );
+        println!("| stage | wall | CPU (user+sys) | peak RSS |");
+        println!("|---|---|---|---|");
+        let line = |name: &str, u: &Usage| {
+            println!(
+                "| {name} | {:.2} s | {:.2} s | {:.0} MB |",
+                u.wall, u.cpu, u.rss_mb
+            )
+        };
+        line("extract", &r.extract);
+        line("map (first run)", &r.map);
+        line("map (unchanged re-run)", &r.remap);
+        line("validate", &r.validate);
+        if let Some((load, emu, summary)) = &r.load {
+            line(&format!("load ({summary})"), load);
+            line("(the emulator, beside the load)", emu);
+        }
+        let pre = r.extract.wall + r.map.wall + r.validate.wall;
+        println!(
+            "| extract + map + validate | {pre:.2} s | {:.2} s | {:.0} MB |",
+            r.extract.cpu + r.map.cpu + r.validate.cpu,
+            r.extract.rss_mb.max(r.map.rss_mb).max(r.validate.rss_mb)
+        );
+        if let Some(py) = &r.reference {
+            line("reference pipeline (Python)", py);
+            println!(
+                "ratio: reference {:.2} s / extract + map + validate {pre:.2} s = {:.1}×",
+                py.wall,
+                py.wall / pre
+            );
+        }
+        let (st, sn) = r.state_after_validate;
+        println!(
+            "state after validate: zd2gc.db {:.0} MB + snapshot {:.0} MB = {:.0} MB = {:.2}× the CSV ({:.0} MB)",
+            mb(st),
+            mb(sn),
+            mb(st + sn),
+            (st + sn) as f64 / g.bytes as f64,
+            mb(g.bytes)
+        );
+        if let Some((st, sn)) = r.state_after_load {
+            println!(
+                "state after load:     zd2gc.db {:.0} MB + snapshot {:.0} MB = {:.0} MB = {:.2}× the CSV",
+                mb(st),
+                mb(sn),
+                mb(st + sn),
+                (st + sn) as f64 / g.bytes as f64
+            );
+        }
+    }
+    if results.len() == 2 {
+        let (a, b) = (&results[0], &results[1]);
+        let growth = |x: &Usage, y: &Usage| y.rss_mb / x.rss_mb.max(1.0);
+        println!(
+            "\npeak RSS whole ÷ tenth (flat = about 1): extract {:.2}, map {:.2}, validate {:.2}{}",
+            growth(&a.extract, &b.extract),
+            growth(&a.map, &b.map),
+            growth(&a.validate, &b.validate),
+            match (&a.load, &b.load) {
+                (Some(x), Some(y)) => format!(", load {:.2}", growth(&x.0, &y.0)),
+                _ => String::new(),
+            }
+        );
+    }
+}
