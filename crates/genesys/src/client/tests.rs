@@ -1,0 +1,77 @@
+//! The client against loopback servers: what the gate observes.
+
+use super::*;
+
+/// A loopback login that hands out a token to every request, and a port where nothing listens.
+fn token_server_and_a_closed_port() -> (String, String) {
+    use std::io::{Read, Write};
+    let login = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let login_url = format!("http://{}", login.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in login.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut req = Vec::new();
+            let mut buf = [0u8; 4096];
+            // The token request: headers, then a short form body.
+            while !String::from_utf8_lossy(&req).contains("grant_type") {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            let body = r#"{"access_token":"t","token_type":"bearer","expires_in":3600}"#;
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let api_url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    (login_url, api_url)
+}
+
+#[derive(Default)]
+struct Counting(std::sync::Mutex<Vec<(String, Reply)>>);
+
+impl Gate for Counting {
+    fn reserve(&self) -> Duration {
+        Duration::ZERO
+    }
+    fn observe(&self, method: &'static str, path: &str, reply: Reply, _: Option<Duration>) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((format!("{method} {path}"), reply));
+    }
+}
+
+#[tokio::test]
+async fn the_gate_observes_every_request_sent_also_one_that_never_reached_its_host() {
+    let (login, api) = token_server_and_a_closed_port();
+    let client = Client::new(
+        Endpoints { api, login },
+        Credentials {
+            client_id: "id".into(),
+            secret: Secret::new("s"),
+        },
+    )
+    .unwrap();
+    let gate = std::sync::Arc::new(Counting::default());
+    client.set_gate(gate.clone());
+    let e = client.identify().await.unwrap_err();
+    assert!(e.to_string().contains("connection refused"), "{e}");
+    assert_eq!(client.calls(), 2);
+    assert_eq!(
+        *gate.0.lock().unwrap(),
+        [
+            ("POST /oauth/token".to_string(), Reply::Status(200)),
+            (
+                "GET /api/v2/workforcemanagement/businessunits".to_string(),
+                Reply::Connection
+            ),
+        ]
+    );
+}
