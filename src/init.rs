@@ -57,7 +57,7 @@ pub fn init_dir_with(
     let cfg = dir.join(crate::config::FILE_NAME);
     if !cfg.exists() {
         std::fs::write(&cfg, crate::config::TEMPLATE).map_err(|e| Error::io(&cfg, e))?;
-        crate::db::restrict_permissions(&cfg);
+        crate::store::restrict_permissions(&cfg);
         created.push(cfg);
     }
     let mdir = dir.join("mappings");
@@ -75,12 +75,12 @@ pub fn init_dir_with(
             None => std::fs::write(&target, builtin).map_err(|e| Error::io(&target, e))?,
         }
         // The tables name real people (agents' e-mails): owner only, like the state database.
-        crate::db::restrict_permissions(&target);
+        crate::store::restrict_permissions(&target);
         created.push(target);
     }
-    let db = crate::db::state_path(dir);
+    let db = crate::store::state_path(dir);
     if !db.exists() {
-        crate::db::open_state(dir)?;
+        crate::store::open_state(dir)?;
         created.push(db);
     }
     Ok(created)

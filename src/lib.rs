@@ -12,10 +12,6 @@ pub use ::genesys::client;
 pub mod config;
 pub(crate) mod context;
 pub mod crosswalk;
-pub mod store;
-/// The old name of [`store`], kept while the command layer moves (removed when every caller says `store`).
-#[doc(hidden)]
-pub use store as db;
 pub mod diag;
 pub mod error;
 pub mod exit;
@@ -30,6 +26,7 @@ pub(crate) mod rehearse;
 pub mod report;
 pub mod rules;
 pub(crate) mod samples;
+pub mod store;
 pub mod testdata;
 pub mod timeval;
 pub mod ui;

@@ -1,7 +1,7 @@
 use clap::Parser;
 
 fn main() -> zd2gc::exit::Exit {
-    zd2gc::db::sqlite_init();
+    zd2gc::store::sqlite_init();
     let cli = match zd2gc::commands::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return zd2gc::commands::usage_error(e),

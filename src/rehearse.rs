@@ -95,7 +95,7 @@ pub fn rehearse(args: &RehearseOptions, ctx: &Context) -> Result<(Exit, serde_js
         &marker,
         format!(
             "made by zd2gc rehearse at {}; the next rehearse with this --workdir empties this directory\n",
-            crate::db::now_rfc3339()
+            crate::store::now_rfc3339()
         ),
     )
     .map_err(|e| Error::io(&marker, e))?;
@@ -221,7 +221,7 @@ fn downstream(args: &RehearseOptions, ctx: &Context) -> Result<(Exit, serde_json
     let plan = crate::load::plan_dir(&ctx.dir, client.clone(), &opts, "rehearse plan")?;
     let creates = plan.iter().filter(|w| w.action == "create").count();
     let updates = plan.iter().filter(|w| w.action == "update").count();
-    let to_plan = crate::load::timeoff::plan(&crate::db::open_state(&ctx.dir)?)?;
+    let to_plan = crate::load::timeoff::plan(&crate::store::open_state(&ctx.dir)?)?;
     ctx.ui.info(format!(
         "  plan      {} week(s): {creates} to create, {updates} to update; time off: {} request(s) to create, {} already there, {} held back",
         plan.len(),

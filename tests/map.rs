@@ -382,7 +382,7 @@ fn schema_4_desired_state_is_converted_and_map_sees_it_unchanged() {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
-    assert_eq!(version as usize, zd2gc::db::schema_version());
+    assert_eq!(version as usize, zd2gc::store::schema_version());
     assert_eq!(mapped, snapshot);
 }
 
@@ -546,7 +546,7 @@ fn crosswalk_lookup_finds_a_swap_request_from_either_side() {
     trade_export(export.path(), "offered", "S2");
     let d = prepared(export.path(), &cfg, &as_refs(&trade_tables()));
     offline(d.path(), &cfg);
-    let conn = zd2gc::db::open_state(d.path()).unwrap();
+    let conn = zd2gc::store::open_state(d.path()).unwrap();
     for id in [
         "R1",
         "T1",
@@ -885,7 +885,7 @@ fn paris_cutover_time_off_desired_state_and_crosswalk() {
     assert_eq!(g.as_deref(), Some("g-to-301"));
 
     // crosswalk lookup, either way.
-    let conn = zd2gc::db::open_state(d.path()).unwrap();
+    let conn = zd2gc::store::open_state(d.path()).unwrap();
     let v = zd2gc::crosswalk::lookup(&conn, "g-to-301")
         .unwrap()
         .unwrap();

@@ -454,7 +454,7 @@ fn online_cache_answers_for_business_units_and_activity_codes() {
         &[("agents.csv", &maps_agents), ("activities.csv", &acts)],
         TOML,
         |d| {
-            let c = zd2gc::db::open_state(d).unwrap();
+            let c = zd2gc::store::open_state(d).unwrap();
             let put = |kind: &str, key: &str, value: String| {
                 c.execute(
                     "INSERT INTO genesys_cache(kind, key, value, fetched_at, run_id) VALUES (?1, ?2, ?3, '2026-12-06T00:00:00Z', 0)",
@@ -508,7 +508,7 @@ fn online_time_off_codes_must_be_time_off_codes_of_the_unit() {
         &[("time_off.csv", &toff)],
         TOML,
         |d| {
-            let c = zd2gc::db::open_state(d).unwrap();
+            let c = zd2gc::store::open_state(d).unwrap();
             c.execute(
                 "INSERT INTO genesys_cache(kind, key, value, fetched_at, run_id) VALUES ('activity-codes', ?1, ?2, '2026-12-06T00:00:00Z', 0)",
                 rusqlite::params![
@@ -551,7 +551,7 @@ fn online_cache_answers_for_management_units() {
         &[("agents.csv", &maps_agents)],
         TOML,
         |d| {
-            let c = zd2gc::db::open_state(d).unwrap();
+            let c = zd2gc::store::open_state(d).unwrap();
             let put = |kind: &str, key: &str, value: String| {
                 c.execute(
                     "INSERT INTO genesys_cache(kind, key, value, fetched_at, run_id) VALUES (?1, ?2, ?3, '2026-12-06T00:00:00Z', 0)",

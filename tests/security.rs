@@ -7,7 +7,7 @@
 //! - no command-line flag accepts a secret; a secret file others may read is refused;
 //! - every command is one row of the audit trail, listed by `status --history`;
 //! - a full disk and a read-only database end a load with exit 2, the file named and what to do,
-//!   the journal intact, and a re-run after the fix completes (test-only hooks of `db::open_state`).
+//!   the journal intact, and a re-run after the fix completes (test-only hooks of `store::open_state`).
 
 use crate::common::{root, zd2gc};
 use std::path::{Path, PathBuf};
@@ -391,7 +391,7 @@ fn every_command_is_in_the_audit_trail() {
     assert_eq!(runs.len(), 8);
     // `inputs_sha256` hashes the configuration and the mapping tables (unchanged since init), for
     // every command alike; extract, map and validate record the snapshot they read apart.
-    let inputs = zd2gc::db::inputs_hash(&rig.dir()).unwrap();
+    let inputs = zd2gc::store::inputs_hash(&rig.dir()).unwrap();
     let snapshot: String = rusqlite::Connection::open(rig.dir().join("snapshot.db"))
         .unwrap()
         .query_row(

@@ -175,7 +175,7 @@ fn paris_cutover_sample() {
     });
 
     // Recorded for load.
-    let conn = zd2gc::db::open_state(d).unwrap();
+    let conn = zd2gc::store::open_state(d).unwrap();
     let snap: String = conn
         .query_row(
             "SELECT snapshot_id FROM runs WHERE command = 'validate' ORDER BY id DESC LIMIT 1",

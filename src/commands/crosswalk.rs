@@ -74,7 +74,7 @@ impl From<TableArg> for Table {
 
 /// `zd2gc crosswalk`.
 pub fn run(args: &CrosswalkArgs, ctx: &Context) -> Result<Exit> {
-    let conn = crate::db::open_state(&ctx.dir)?;
+    let conn = crate::store::open_state(&ctx.dir)?;
     match &args.command {
         CrosswalkCommand::Lookup { id } => match lookup(&conn, id)? {
             Some(v) if ctx.ui.json => {
@@ -111,7 +111,7 @@ pub fn run(args: &CrosswalkArgs, ctx: &Context) -> Result<Exit> {
             match output {
                 Some(p) => {
                     let f = std::fs::File::create(p).map_err(|e| Error::io(p, e))?;
-                    crate::db::restrict_permissions(p);
+                    crate::store::restrict_permissions(p);
                     let mut w = std::io::BufWriter::new(f);
                     export(&conn, (*format).into(), (*table).into(), &mut w)?;
                     w.flush().map_err(|e| Error::io(p, e))?;

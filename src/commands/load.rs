@@ -146,7 +146,7 @@ pub fn print_load_summary(ui: &Ui, r: &LoadReport, dir: &Path) {
         "  retries: 429 ×{}, 409 ×{}, 412 ×{}, 5xx ×{}, no answer ×{}, 401 ×{}; conflicts {}; {:.1}s",
         r.requests.status_429, r.requests.status_409, r.requests.status_412, r.requests.status_5xx, r.requests.no_answer, r.requests.status_401, r.conflicts, r.seconds
     ));
-    let names = crate::db::open_state(dir)
+    let names = crate::store::open_state(dir)
         .map(|c| view::Names::load(dir, &c))
         .unwrap_or_default();
     let t = &r.time_off;

@@ -192,27 +192,28 @@ fn run_audited(cli: Cli, ui: Ui) -> Result<Exit> {
         return dispatch(cli.command, &ctx);
     };
     let dir = ctx.dir.clone();
-    if let Some(v) = crate::db::state_version(&dir)
+    if let Some(v) = crate::store::state_version(&dir)
         && v > 0
-        && v < crate::db::schema_version()
+        && v < crate::store::schema_version()
     {
         // The first open migrates; on a large desired state that takes a while (a minute for
         // 1.3 million shifts), so say what is happening.
         ctx.ui.info(format!(
             "upgrading the state database {} from schema {v} to {} (once)",
-            crate::db::state_path(&dir).display(),
-            crate::db::schema_version()
+            crate::store::state_path(&dir).display(),
+            crate::store::schema_version()
         ));
     }
     let args = ctx.argv.join(" ");
-    let started = crate::db::now_rfc3339();
-    let id = crate::db::audit_begin(&dir, name, &args).map_err(|e| crate::db::explain(e, &dir))?;
-    let res = dispatch(cli.command, &ctx).map_err(|e| crate::db::explain(e, &dir));
-    let end = crate::db::audit_end(&dir, id, name, &args, &started, res.as_ref().copied());
+    let started = crate::store::now_rfc3339();
+    let id =
+        crate::store::audit_begin(&dir, name, &args).map_err(|e| crate::store::explain(e, &dir))?;
+    let res = dispatch(cli.command, &ctx).map_err(|e| crate::store::explain(e, &dir));
+    let end = crate::store::audit_end(&dir, id, name, &args, &started, res.as_ref().copied());
     match (res, end) {
         (Ok(exit), Err(e)) => {
             // The command did its work but its audit record could not be ended: say so.
-            let e = crate::db::explain(e, &dir);
+            let e = crate::store::explain(e, &dir);
             ctx.ui.warn(format!(
                 "the run could not be recorded in the audit trail: {e}"
             ));

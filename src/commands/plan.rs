@@ -31,7 +31,7 @@ pub fn run(a: &PlanArgs, ctx: &Context) -> Result<Exit> {
         &ctx.argv.join(" "),
         &ctx.ui,
     )?;
-    let conn = crate::db::open_state(&ctx.dir)?;
+    let conn = crate::store::open_state(&ctx.dir)?;
     // Time off from the desired rows and the load's journal (no request).
     let to = timeoff::plan(&conn)?;
     if ctx.ui.json {

@@ -27,7 +27,7 @@ pub fn run(args: &ReportArgs, ctx: &Context) -> Result<Exit> {
         std::fs::create_dir_all(p).map_err(|e| crate::error::Error::io(p, e))?;
     }
     std::fs::write(&path, render(&v)).map_err(|e| crate::error::Error::io(&path, e))?;
-    crate::db::restrict_permissions(&path);
+    crate::store::restrict_permissions(&path);
     ctx.ui
         .info(format!("cutover report written to {}", path.display()));
     let mut v = v;

@@ -28,7 +28,7 @@ pub fn run(a: &StatusArgs, ctx: &Context) -> Result<Exit> {
             .json_summary(&serde_json::to_value(&r).unwrap_or_default());
         return Ok(Exit::Ok);
     }
-    let conn = crate::db::open_state(&ctx.dir)?;
+    let conn = crate::store::open_state(&ctx.dir)?;
     let names = view::Names::load(&ctx.dir, &conn);
     let time_off = desired_time_off_counts(&conn);
     ctx.ui
@@ -64,14 +64,14 @@ pub fn run(a: &StatusArgs, ctx: &Context) -> Result<Exit> {
 
 /// Print every run, oldest first: an aligned table on stdout, or JSON with `--json`.
 pub fn run_history(ctx: &Context) -> Result<Exit> {
-    if !crate::db::state_path(&ctx.dir).exists() {
+    if !crate::store::state_path(&ctx.dir).exists() {
         return Err(Error::usage(
             format!("{} has no state database", ctx.dir.display()),
             Some(format!("create it with `zd2gc init {}`", ctx.dir.display())),
         ));
     }
-    let conn = crate::db::open_state(&ctx.dir)?;
-    let runs = crate::db::runs(&conn)?;
+    let conn = crate::store::open_state(&ctx.dir)?;
+    let runs = crate::store::runs(&conn)?;
     if ctx.ui.json {
         ctx.ui.json_summary(&serde_json::json!({
             "schema": "status-history/v1",

@@ -85,7 +85,7 @@ fn run_inner(args: &ValidateArgs, ctx: &Context) -> Result<Exit> {
             ui.data(json.trim_end());
         } else {
             write_file(p, json.as_bytes())?;
-            crate::db::restrict_permissions(p);
+            crate::store::restrict_permissions(p);
         }
     }
     if let Some(p) = &args.html {
@@ -95,7 +95,7 @@ fn run_inner(args: &ValidateArgs, ctx: &Context) -> Result<Exit> {
             .unwrap_or_else(|| ctx.dir.join("mappings"));
         let cx = report::context::gather(&ctx.dir, &mappings, r);
         write_file(p, report::html::render_with(r, &cx).as_bytes())?;
-        crate::db::restrict_permissions(p);
+        crate::store::restrict_permissions(p);
     }
     ui.info(report::terminal::render(r, ui.color).trim_end());
     if ui.quiet {

@@ -25,7 +25,7 @@ pub fn run(a: &VerifyArgs, ctx: &Context) -> Result<Exit> {
         &ctx.argv.join(" "),
         &ctx.ui,
     )?;
-    let names = crate::db::open_state(&ctx.dir)
+    let names = crate::store::open_state(&ctx.dir)
         .map(|c| view::Names::load(&ctx.dir, &c))
         .unwrap_or_default();
     print_verify(&ctx.ui, &r, &names);

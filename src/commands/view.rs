@@ -30,11 +30,8 @@ impl Names {
                     .insert(b.business_unit_id, (b.name, Some(b.time_zone)));
             }
         }
-        if let Ok(mut st) =
-            conn.prepare("SELECT value FROM genesys_cache WHERE kind = 'activity-codes'")
-            && let Ok(rows) = st.query_map([], |r| r.get::<_, String>(0))
-        {
-            for v in rows.flatten() {
+        if let Ok(rows) = crate::store::genesys_cache::entries(conn, &["activity-codes"]) {
+            for (_, _, v) in rows {
                 if let Ok(serde_json::Value::Array(a)) = serde_json::from_str(&v) {
                     for c in a {
                         if let (Some(id), Some(name)) = (c["id"].as_str(), c["name"].as_str()) {

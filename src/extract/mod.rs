@@ -268,7 +268,7 @@ pub fn extract_with(
         return Err(unknown_files_error(export_dir, &ignored_files));
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut staging = stage::Staging::create(&crate::db::snapshot_path(dir))?;
+    let mut staging = stage::Staging::create(&crate::store::snapshot_path(dir))?;
     let (tx_main, rx_main) = std::sync::mpsc::sync_channel::<stage::Batch>(16);
     let (tx_tasks, rx_tasks) = std::sync::mpsc::sync_channel::<stage::Batch>(16);
     let senders = source::Senders {
@@ -334,7 +334,7 @@ pub fn extract_with(
         &[
             ("snapshot_id", snapshot_id.clone()),
             ("export_dir", export_abs.display().to_string()),
-            ("extracted_at", crate::db::now_rfc3339()),
+            ("extracted_at", crate::store::now_rfc3339()),
             ("tool_version", env!("CARGO_PKG_VERSION").to_string()),
             (
                 "default_timezone",
@@ -388,29 +388,29 @@ pub fn reject_diag(file: &str, r: &records::Reject) -> SourceDiag {
 /// Run extract and record it in the state database's runs table.
 pub fn run_quietly(export_dir: &Path, opts: &ExtractOptions, ctx: &Context) -> Result<Outcome> {
     let cfg = Config::load(&ctx.dir)?;
-    let state = crate::db::open_state(&ctx.dir)?;
-    let run = crate::db::run_start(&state, "extract", &ctx.argv.join(" "))?;
+    let state = crate::store::open_state(&ctx.dir)?;
+    let run = crate::store::run_start(&state, "extract", &ctx.argv.join(" "))?;
     // Records staged; the total is not known before the files are read (no ETA).
     let bar = ctx.ui.progress_bar("extract", "records staged", None);
     let res = extract_with(&ctx.dir, export_dir, &cfg, opts, |n| bar.set(n));
     bar.finish();
     match &res {
-        Ok(o) => crate::db::run_end(
+        Ok(o) => crate::store::run_end(
             &state,
             &run,
             if o.rejected > 0 {
-                crate::db::Outcome::Rejects
+                crate::store::Outcome::Rejects
             } else {
-                crate::db::Outcome::Ok
+                crate::store::Outcome::Ok
             },
             o.exit.code(),
-            Some(&crate::db::SnapshotId::new(&o.snapshot_id)),
+            Some(&crate::store::SnapshotId::new(&o.snapshot_id)),
             &serde_json::json!({"staged": o.records_staged, "rejected": o.rejected}),
         )?,
-        Err(e) => crate::db::run_end(
+        Err(e) => crate::store::run_end(
             &state,
             &run,
-            crate::db::Outcome::Error,
+            crate::store::Outcome::Error,
             e.exit().code(),
             None,
             &serde_json::json!({"error": e.to_string()}),

@@ -112,7 +112,7 @@ impl Writer {
     fn create(tmp: PathBuf, schema: &str) -> Result<Writer> {
         let _ = std::fs::remove_file(&tmp);
         let conn = Connection::open(&tmp)?;
-        crate::db::restrict_permissions(&tmp);
+        crate::store::restrict_permissions(&tmp);
         conn.execute_batch(
             "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE;
              PRAGMA page_size = 16384; PRAGMA cache_size = -32768; PRAGMA temp_store = FILE;",
@@ -288,7 +288,7 @@ pub struct Staging {
 impl Staging {
     /// Create fresh staging files beside `target` (removing leftovers of a crashed extract).
     pub fn create(target: &Path) -> Result<Staging> {
-        crate::db::sqlite_init();
+        crate::store::sqlite_init();
         let dir = target.parent().map(Path::to_path_buf).unwrap_or_default();
         remove_stale(&dir, target);
         let pid = std::process::id();
@@ -428,8 +428,8 @@ fn remove_stale(dir: &Path, target: &Path) {
 
 /// Open the current snapshot read-only; a clear error when there is none yet.
 pub fn open_snapshot(dir: &Path) -> Result<Connection> {
-    crate::db::sqlite_init();
-    let p = crate::db::snapshot_path(dir);
+    crate::store::sqlite_init();
+    let p = crate::store::snapshot_path(dir);
     if !p.exists() {
         return Err(Error::usage(
             format!("no staged export in {}", dir.display()),
@@ -457,7 +457,7 @@ pub fn open_snapshot(dir: &Path) -> Result<Connection> {
 /// attached: unqualified `tasks` then resolves to it. Use this (or [`open_snapshot`]) rather than
 /// opening the files by hand.
 pub fn attach_tasks(conn: &Connection, dir: &Path, schema: &str) -> Result<()> {
-    let name = current_tasks_file(&crate::db::snapshot_path(dir)).ok_or_else(|| {
+    let name = current_tasks_file(&crate::store::snapshot_path(dir)).ok_or_else(|| {
         Error::failure(
             "snapshot.db names no tasks file",
             Some("run `zd2gc extract` again".into()),

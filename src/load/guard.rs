@@ -59,7 +59,7 @@ impl DirLock {
         let me = format!(
             "pid {} started {}",
             std::process::id(),
-            crate::db::now_rfc3339()
+            crate::store::now_rfc3339()
         );
         file.set_len(0).map_err(|e| Error::io(&path, e))?;
         file.rewind().map_err(|e| Error::io(&path, e))?;
@@ -93,21 +93,21 @@ pub fn bind_org(
     read_only: bool,
 ) -> Result<Vec<String>> {
     let now = org_of(client);
-    match crate::db::meta_get(conn, ORG_KEY)? {
+    match crate::store::meta_get(conn, ORG_KEY)? {
         None if read_only => Ok(vec![]),
         None => {
-            crate::db::meta_set(conn, ORG_KEY, &now)?;
+            crate::store::meta_set(conn, ORG_KEY, &now)?;
             Ok(vec![])
         }
         Some(bound) if bound == now => Ok(vec![]),
         Some(bound) if rebind => {
             if !read_only {
-                crate::db::meta_set(conn, ORG_KEY, &now)?;
-                let log = crate::db::meta_get(conn, "genesys_org_rebinds")?.unwrap_or_default();
-                crate::db::meta_set(
+                crate::store::meta_set(conn, ORG_KEY, &now)?;
+                let log = crate::store::meta_get(conn, "genesys_org_rebinds")?.unwrap_or_default();
+                crate::store::meta_set(
                     conn,
                     "genesys_org_rebinds",
-                    &format!("{log}{} {bound} -> {now}\n", crate::db::now_rfc3339()),
+                    &format!("{log}{} {bound} -> {now}\n", crate::store::now_rfc3339()),
                 )?;
             }
             Ok(vec![format!("--rebind: this migration was bound to {bound}; now bound to {now}")])

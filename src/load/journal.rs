@@ -174,12 +174,12 @@ pub fn save(conn: &Connection, run_id: i64, w: &WeekRow, event: &str, detail: &s
             w.reason,
             w.context_id,
             run_id,
-            crate::db::now_rfc3339()
+            crate::store::now_rfc3339()
         ],
     )?;
     tx.execute(
         "INSERT INTO load_events (run_id, business_unit_id, week_id, at, event, detail) VALUES (?1,?2,?3,?4,?5,?6)",
-        params![run_id, w.bu, w.week, crate::db::now_rfc3339(), event, detail],
+        params![run_id, w.bu, w.week, crate::store::now_rfc3339(), event, detail],
     )?;
     tx.commit()?;
     Ok(())
@@ -287,7 +287,7 @@ pub fn record_relabelled(
             run_id,
             bu,
             week,
-            crate::db::now_rfc3339(),
+            crate::store::now_rfc3339(),
             "adopted-relabelled",
             format!(
                 "{} planner shift(s) adopted whose activity descriptions differ from the export's (Genesys' kept): {}{}",
@@ -333,7 +333,7 @@ pub fn record_conflicts(
                 js(&c.base),
                 js(&c.ours),
                 js(&c.theirs),
-                crate::db::now_rfc3339()
+                crate::store::now_rfc3339()
             ],
         )?;
     }

@@ -250,7 +250,7 @@ fn prepare(
     read_only: bool,
     rt: &tokio::runtime::Runtime,
 ) -> Result<Prepared> {
-    let conn = crate::db::open_state(dir)?;
+    let conn = crate::store::open_state(dir)?;
     let mut notes = Vec::new();
     // Another org than the bound one is refused before any request (nothing written yet).
     guard::bind_org(&conn, &client, opts.rebind, true)?;
@@ -274,7 +274,7 @@ fn prepare(
     rt.block_on(client.identify())?;
     notes.extend(guard::bind_org(&conn, &client, opts.rebind, read_only)?);
     let migration = crate::store::migration_id(&conn)?;
-    let run = crate::db::run_start(&conn, command, argv)?;
+    let run = crate::store::run_start(&conn, command, argv)?;
     let shared = Arc::new(Shared {
         client,
         pacer,
@@ -298,9 +298,9 @@ fn prepare(
 
 fn finish_run(sh: &Shared, exit: Exit, counts: &serde_json::Value) {
     let _ = sh.with_db(|c| {
-        crate::db::run_end(
+        crate::store::run_end(
             c,
-            &crate::db::RunRecord { id: sh.run_id },
+            &crate::store::RunRecord { id: sh.run_id },
             exit.into(),
             exit.code(),
             None,
@@ -410,7 +410,7 @@ pub fn load_dir(
                 Ok((bu, week, Ok(o))) => outs.push((bu, week, o)),
                 // A journal that cannot be written (full disk, read-only) is a tool failure with
                 // what to do (classified by its SQLite error code); the first one is reported.
-                Ok((_, _, Err(e))) => fatal = fatal.or(Some(crate::db::explain(e, dir))),
+                Ok((_, _, Err(e))) => fatal = fatal.or(Some(crate::store::explain(e, dir))),
                 Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
                 Err(_) => {}
             }
@@ -428,7 +428,7 @@ pub fn load_dir(
     if !time_off_rows.is_empty() {
         let to = rt
             .block_on(timeoff::load_all(&sh, time_off_rows))
-            .map_err(|e| crate::db::explain(e, dir))?;
+            .map_err(|e| crate::store::explain(e, dir))?;
         report.time_off = to;
     }
     report.weeks_not_started = not_started;

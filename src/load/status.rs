@@ -28,9 +28,9 @@ pub struct StatusReport {
 }
 
 pub fn status_dir(dir: &Path) -> Result<StatusReport> {
-    let conn = crate::db::open_state(dir)?;
+    let conn = crate::store::open_state(dir)?;
     let mut r = StatusReport {
-        org: crate::db::meta_get(&conn, guard::ORG_KEY)?,
+        org: crate::store::meta_get(&conn, guard::ORG_KEY)?,
         ..Default::default()
     };
     for w in journal::all(&conn)? {

@@ -19,7 +19,7 @@ pub fn write_desired(
     weeks: usize,
     variant: u32,
 ) -> Result<u64> {
-    let mut conn = crate::db::open_state(dir)?;
+    let mut conn = crate::store::open_state(dir)?;
     let tx = conn.transaction()?;
     let snapshot = format!("synthetic-{variant}");
     desired::clear_shifts(&tx)?;
@@ -105,9 +105,9 @@ pub fn write_desired(
     crate::store::validations::record(
         &tx,
         &crate::store::validations::NewValidation {
-            snapshot_id: &crate::db::SnapshotId::new(snapshot.as_str()),
+            snapshot_id: &crate::store::SnapshotId::new(snapshot.as_str()),
             run_id: 1,
-            validated_at: &crate::db::now_rfc3339(),
+            validated_at: &crate::store::now_rfc3339(),
             errors: 0,
             warnings: 0,
             infos: 0,
@@ -134,7 +134,7 @@ pub fn write_desired_time_off(
     per_agent: usize,
     variant: u32,
 ) -> Result<u64> {
-    let mut conn = crate::db::open_state(dir)?;
+    let mut conn = crate::store::open_state(dir)?;
     let migration = crate::store::migration_id(&conn)?;
     let tx = conn.transaction()?;
     tx.execute("DELETE FROM desired_time_off", [])?;

@@ -228,7 +228,7 @@ fn journal_save(conn: &Connection, run_id: i64, j: &JournalRow, d: &Desired) -> 
             j.reason,
             j.context_id,
             run_id,
-            crate::db::now_rfc3339()
+            crate::store::now_rfc3339()
         ],
     )?;
     if let Some(g) = &j.genesys_id {

@@ -82,7 +82,7 @@ pub fn files_now(dir: &Path, mappings: &Path) -> Files {
 
 /// The cache generation now.
 pub fn cache_generation(conn: &Connection) -> Result<i64> {
-    Ok(crate::db::meta_get(conn, CACHE_GENERATION)?
+    Ok(crate::store::meta_get(conn, CACHE_GENERATION)?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0))
 }
@@ -90,12 +90,12 @@ pub fn cache_generation(conn: &Connection) -> Result<i64> {
 /// Note that a cached answer changed.
 pub fn bump_cache_generation(conn: &Connection) -> Result<()> {
     let g = cache_generation(conn)?;
-    crate::db::meta_set(conn, CACHE_GENERATION, &(g + 1).to_string())
+    crate::store::meta_set(conn, CACHE_GENERATION, &(g + 1).to_string())
 }
 
 /// Record what a map run used (in map's write transaction).
 pub fn record(conn: &Connection, inputs: &MapInputs) -> Result<()> {
-    crate::db::meta_set(
+    crate::store::meta_set(
         conn,
         KEY,
         &serde_json::to_string(inputs).expect("inputs serialize"),
@@ -132,7 +132,7 @@ pub fn mapped_snapshot(conn: &Connection) -> Result<Option<String>> {
 
 /// The current snapshot of the migration directory (`snapshot.db`).
 pub fn current_snapshot(dir: &Path) -> Option<String> {
-    let p = crate::db::snapshot_path(dir);
+    let p = crate::store::snapshot_path(dir);
     if !p.exists() {
         return None;
     }
@@ -245,7 +245,7 @@ pub fn ensure_current(
     argv: &str,
 ) -> Result<Option<Remapped>> {
     let (changes, was_online) = {
-        let state = crate::db::open_state(dir)?;
+        let state = crate::store::open_state(dir)?;
         match check(&state, dir, Some(mappings))? {
             Currency::Current(_) => return Ok(None),
             Currency::Stale(rec, changes) => (changes, rec.online),

@@ -222,7 +222,7 @@ impl TaskRow {
 /// Map the staged export of a migration directory. The library entry point of `zd2gc map` (and of
 /// the benchmark): no terminal output.
 pub fn map_dir(dir: &Path, cfg: &Config, opts: &MapOptions) -> Result<MapOutcome> {
-    crate::db::sqlite_init();
+    crate::store::sqlite_init();
     let started = std::time::Instant::now();
     let mappings = opts
         .mappings
@@ -257,7 +257,7 @@ pub fn map_dir(dir: &Path, cfg: &Config, opts: &MapOptions) -> Result<MapOutcome
     // connection of `map` is used by one thread at a time.
     drop(crate::extract::stage::open_snapshot(dir)?);
     let snap = Connection::open_with_flags(
-        crate::db::snapshot_path(dir),
+        crate::store::snapshot_path(dir),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     crate::extract::stage::attach_tasks(&snap, dir, "snapshot_tasks")?;
@@ -281,10 +281,10 @@ pub fn map_dir(dir: &Path, cfg: &Config, opts: &MapOptions) -> Result<MapOutcome
         })
         .optional()?;
 
-    let mut state = crate::db::open_state(dir)?;
+    let mut state = crate::store::open_state(dir)?;
     state.pragma_update(None, "synchronous", "NORMAL")?;
     state.execute_batch("PRAGMA cache_size = -65536;")?;
-    let run = crate::db::run_start(&state, "map", &opts.argv)?;
+    let run = crate::store::run_start(&state, "map", &opts.argv)?;
     let res = map_inner(
         dir,
         cfg,
@@ -301,15 +301,15 @@ pub fn map_dir(dir: &Path, cfg: &Config, opts: &MapOptions) -> Result<MapOutcome
     let (outcome, exit_code, counts) = match &res {
         Ok(o) => (
             if o.errors > 0 {
-                crate::db::Outcome::Findings
+                crate::store::Outcome::Findings
             } else {
-                crate::db::Outcome::Ok
+                crate::store::Outcome::Ok
             },
             if o.errors > 0 { 1 } else { 0 },
             serde_json::to_value(o).unwrap_or_default(),
         ),
         Err(e) => (
-            crate::db::Outcome::Error,
+            crate::store::Outcome::Error,
             e.exit().code(),
             serde_json::json!({"error": e.to_string()}),
         ),
@@ -317,12 +317,12 @@ pub fn map_dir(dir: &Path, cfg: &Config, opts: &MapOptions) -> Result<MapOutcome
     // Back to WAL after a first bulk load through a rollback journal (a no-op otherwise).
     let _ = state.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0));
     state.pragma_update(None, "synchronous", "NORMAL")?;
-    crate::db::run_end(
+    crate::store::run_end(
         &state,
         &run,
         outcome,
         exit_code,
-        Some(&crate::db::SnapshotId::new(&snapshot_id)),
+        Some(&crate::store::SnapshotId::new(&snapshot_id)),
         &counts,
     )?;
     let mut o = res?;
@@ -573,7 +573,7 @@ fn map_inner(
         None
     } else {
         Some(Connection::open_with_flags(
-            crate::db::state_path(dir),
+            crate::store::state_path(dir),
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?)
     };
@@ -581,12 +581,8 @@ fn map_inner(
     let lap =
         |what: &str| crate::ui::timing(&format!("map {what}: {:.2}s", t0.elapsed().as_secs_f64()));
     let tx = state.transaction()?;
-    tx.execute("DELETE FROM map_findings", [])?;
     let mut sink = FindingSink {
-        stmt: tx.prepare(
-            "INSERT INTO map_findings(run_id, rule, severity, file, line, record_id, field, value, timezone, candidates, message, help)
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
-        )?,
+        stmt: crate::store::findings::FindingWriter::replace_all(&tx)?,
         run_id,
         count: 0,
         errors: 0,
@@ -822,17 +818,7 @@ fn map_inner(
 
     // ---- crosswalk: agents ----------------------------------------------------------------------
     {
-        let mut st = tx.prepare(
-            "INSERT INTO xw_agents(agent_id, email, user_id, management_unit_id, business_unit_id, resolved_by, candidates, run_id)
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8)
-             ON CONFLICT(agent_id) DO UPDATE SET email = excluded.email, user_id = excluded.user_id,
-                management_unit_id = excluded.management_unit_id, business_unit_id = excluded.business_unit_id,
-                resolved_by = excluded.resolved_by, candidates = excluded.candidates, run_id = excluded.run_id
-             WHERE (xw_agents.email, xw_agents.user_id, xw_agents.management_unit_id, xw_agents.business_unit_id,
-                    xw_agents.resolved_by, xw_agents.candidates)
-                IS NOT (excluded.email, excluded.user_id, excluded.management_unit_id, excluded.business_unit_id,
-                    excluded.resolved_by, excluded.candidates)",
-        )?;
+        let mut st = crate::store::crosswalk::AgentWriter::new(&tx)?;
         for (a, c) in export_agents.iter().zip(agent_ctx.iter()) {
             let r = &c.res;
             let (how, cands) = match &r.issue {
@@ -847,16 +833,16 @@ fn map_inner(
                 Some(AgentIssue::Ambiguous { .. }) => None,
                 _ => r.user_id.clone(),
             };
-            out.agents_changed += st.execute(params![
-                a.agent_id,
-                a.email,
-                user,
-                r.management_unit_id,
-                r.business_unit_id,
-                how,
-                cands,
-                run_id
-            ])? as u64;
+            out.agents_changed += st.upsert(&crate::store::crosswalk::AgentLink {
+                agent_id: &a.agent_id,
+                email: a.email.as_deref(),
+                user_id: user.as_deref(),
+                management_unit_id: r.management_unit_id.as_deref(),
+                business_unit_id: r.business_unit_id.as_deref(),
+                resolved_by: &how,
+                candidates: cands.as_deref(),
+                run_id,
+            })?;
         }
     }
 
@@ -870,25 +856,7 @@ fn map_inner(
                 c.res.user_id.clone()
             }
         };
-        let mut st = tx.prepare(
-            "INSERT INTO xw_trades(trade_id, swap_request_id, legacy_status, requester_agent_id, requester_user_id,
-                requester_shift_id, recipient_agent_id, recipient_user_id, recipient_shift_id, genesys_trade_id, action, note, run_id)
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)
-             ON CONFLICT(trade_id) DO UPDATE SET swap_request_id = excluded.swap_request_id,
-                legacy_status = excluded.legacy_status, requester_agent_id = excluded.requester_agent_id,
-                requester_user_id = excluded.requester_user_id, requester_shift_id = excluded.requester_shift_id,
-                recipient_agent_id = excluded.recipient_agent_id, recipient_user_id = excluded.recipient_user_id,
-                recipient_shift_id = excluded.recipient_shift_id,
-                genesys_trade_id = COALESCE(excluded.genesys_trade_id, xw_trades.genesys_trade_id),
-                action = excluded.action, note = excluded.note, run_id = excluded.run_id
-             WHERE (xw_trades.swap_request_id, xw_trades.legacy_status, xw_trades.requester_agent_id, xw_trades.requester_user_id,
-                    xw_trades.requester_shift_id, xw_trades.recipient_agent_id, xw_trades.recipient_user_id,
-                    xw_trades.recipient_shift_id, xw_trades.action, xw_trades.note)
-                IS NOT (excluded.swap_request_id, excluded.legacy_status, excluded.requester_agent_id, excluded.requester_user_id,
-                    excluded.requester_shift_id, excluded.recipient_agent_id, excluded.recipient_user_id,
-                    excluded.recipient_shift_id, excluded.action, excluded.note)
-                OR (excluded.genesys_trade_id IS NOT NULL AND excluded.genesys_trade_id IS NOT xw_trades.genesys_trade_id)",
-        )?;
+        let mut st = crate::store::crosswalk::TradeWriter::new(&tx)?;
         let mut seen: HashSet<&str> = HashSet::new();
         for ((t, _line), a) in trade_rows.iter().zip(actions.iter()) {
             if !seen.insert(t.trade_id.as_str()) {
@@ -897,40 +865,30 @@ fn map_inner(
             *out.trades_by_action
                 .entry(a.action.to_string())
                 .or_default() += 1;
-            out.trades_changed += st.execute(params![
-                t.trade_id,
-                t.swap_request_id,
-                t.status,
-                t.requester_agent_id,
+            let (requester_user, recipient_user) = (
                 user_of(&t.requester_agent_id),
-                t.requester_shift_id,
-                t.recipient_agent_id,
                 user_of(&t.recipient_agent_id),
-                t.recipient_shift_id,
-                Option::<String>::None,
-                a.action,
-                a.note,
-                run_id
-            ])? as u64;
+            );
+            out.trades_changed += st.upsert(&crate::store::crosswalk::TradeLink {
+                trade_id: &t.trade_id,
+                swap_request_id: &t.swap_request_id,
+                legacy_status: &t.status,
+                requester_agent_id: &t.requester_agent_id,
+                requester_user_id: requester_user.as_deref(),
+                requester_shift_id: &t.requester_shift_id,
+                recipient_agent_id: &t.recipient_agent_id,
+                recipient_user_id: recipient_user.as_deref(),
+                recipient_shift_id: t.recipient_shift_id.as_deref(),
+                action: a.action,
+                note: a.note.as_deref(),
+                run_id,
+            })?;
         }
         // Trades no longer in the export stay in the crosswalk, marked.
         let ids: Vec<&str> = seen.into_iter().collect();
-        tx.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS current_trades(id TEXT PRIMARY KEY)",
-            [],
-        )?;
-        tx.execute("DELETE FROM current_trades", [])?;
-        {
-            let mut ins = tx.prepare("INSERT OR IGNORE INTO current_trades VALUES (?1)")?;
-            for id in ids {
-                ins.execute([id])?;
-            }
-        }
-        out.trades_changed += tx.execute(
-            "UPDATE xw_trades SET action = 'not-in-export', run_id = ?1
-             WHERE action != 'not-in-export' AND trade_id NOT IN (SELECT id FROM current_trades)",
-            [run_id],
-        )? as u64;
+        drop(st);
+        out.trades_changed +=
+            crate::store::crosswalk::mark_trades_not_in_export(&tx, &ids, run_id)?;
     }
     // ---- time off ---------------------------------------------------------------------------------
     {
@@ -1356,7 +1314,7 @@ fn read_trades(snap: &Connection) -> Result<Vec<(trades::TradeIn, i64)>> {
 }
 
 struct FindingSink<'c, 'a> {
-    stmt: rusqlite::Statement<'c>,
+    stmt: crate::store::findings::FindingWriter<'c>,
     run_id: i64,
     count: u64,
     errors: u64,
@@ -1379,20 +1337,20 @@ impl FindingSink<'_, '_> {
         *self.by_rule.entry(f.rule.to_string()).or_default() += 1;
         let cands = (!f.candidates.is_empty())
             .then(|| serde_json::to_string(&f.candidates).expect("strings serialize"));
-        self.stmt.execute(params![
+        self.stmt.write(
             self.run_id,
             f.rule,
             sev.as_str(),
-            f.file,
+            f.file.as_deref(),
             f.line.map(|l| l as i64),
-            f.record_id,
+            f.record_id.as_deref(),
             f.field,
-            f.value,
-            f.timezone,
-            cands,
-            f.message,
-            f.help
-        ])?;
+            f.value.as_deref(),
+            f.timezone.as_deref(),
+            cands.as_deref(),
+            &f.message,
+            &f.help,
+        )?;
         Ok(())
     }
 }

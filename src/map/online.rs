@@ -9,7 +9,7 @@ use super::agents::{AgentIssue, AgentRes, ExportAgent};
 use crate::client::{ApiError, Client};
 use crate::error::{Error, Result};
 use crate::genesys::model;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeSet;
@@ -58,14 +58,7 @@ impl<'a> Online<'a> {
         F: FnOnce(&'a Client) -> Fut,
         Fut: Future<Output = std::result::Result<T, ApiError>>,
     {
-        let row: Option<(String, i64)> = self
-            .conn
-            .query_row(
-                "SELECT value, run_id FROM genesys_cache WHERE kind = ?1 AND key = ?2",
-                params![kind, key],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
+        let row = crate::store::genesys_cache::get(self.conn, kind, key)?;
         if let Some((v, run)) = &row
             && (!self.refresh || *run == self.run_id)
             && let Ok(t) = serde_json::from_str(v)
@@ -84,11 +77,7 @@ impl<'a> Online<'a> {
         {
             super::current::bump_cache_generation(self.conn)?;
         }
-        self.conn.execute(
-            "INSERT INTO genesys_cache(kind, key, value, fetched_at, run_id) VALUES (?1,?2,?3,?4,?5)
-             ON CONFLICT(kind, key) DO UPDATE SET value = excluded.value, fetched_at = excluded.fetched_at, run_id = excluded.run_id",
-            params![kind, key, v, crate::db::now_rfc3339(), self.run_id],
-        )?;
+        crate::store::genesys_cache::put(self.conn, kind, key, &v, self.run_id)?;
         Ok(t)
     }
 
@@ -247,26 +236,7 @@ impl<'a> Online<'a> {
     /// start. Looks in the requester's management unit, in the week of the requester's shift.
     /// Returns the crosswalk rows changed.
     pub fn link_trades(&mut self, run_id: i64) -> Result<u64> {
-        let rows: Vec<(String, String, Option<String>, i64, String, String)> = {
-            let mut st = self.conn.prepare(
-                "SELECT t.trade_id, t.requester_user_id, t.recipient_user_id, d.start_utc, d.week_id, a.management_unit_id
-                 FROM xw_trades t JOIN desired_shifts d ON d.legacy_shift_id = t.requester_shift_id
-                 JOIN xw_agents a ON a.agent_id = t.requester_agent_id
-                 WHERE t.requester_user_id IS NOT NULL AND d.start_utc IS NOT NULL AND d.week_id IS NOT NULL
-                   AND a.management_unit_id IS NOT NULL AND t.action != 'not-in-export'",
-            )?;
-            st.query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<_>>()?
-        };
+        let rows = crate::store::crosswalk::trades_to_link(self.conn)?;
         let mut changed = 0;
         for (trade_id, req_user, rec_user, start, week, mu) in rows {
             let found = self.week_trades(&mu, &week)?;
@@ -283,11 +253,8 @@ impl<'a> Online<'a> {
                 .collect();
             // Only an unambiguous match is linked.
             if let [g] = hit.as_slice() {
-                changed += self.conn.execute(
-                    "UPDATE xw_trades SET genesys_trade_id = ?2, run_id = ?3
-                     WHERE trade_id = ?1 AND genesys_trade_id IS NOT ?2",
-                    params![trade_id, g.id, run_id],
-                )? as u64;
+                changed +=
+                    crate::store::crosswalk::link_trade(self.conn, &trade_id, &g.id, run_id)?;
             }
         }
         Ok(changed)

@@ -215,8 +215,8 @@ pub fn pull_dir(dir: &Path, cfg: &Config, opts: &PullOptions) -> Result<PullOutc
         TOFF_COLS,
     )?;
 
-    let state = crate::db::open_state(dir)?;
-    let run = crate::db::run_start(&state, "mappings", &opts.argv)?;
+    let state = crate::store::open_state(dir)?;
+    let run = crate::store::run_start(&state, "mappings", &opts.argv)?;
     let mut out = PullOutcome {
         dry_run: opts.dry_run,
         ..Default::default()
@@ -254,9 +254,9 @@ pub fn pull_dir(dir: &Path, cfg: &Config, opts: &PullOptions) -> Result<PullOutc
             let clean = out.unresolved.is_empty() && out.disagreements.is_empty();
             (
                 if clean {
-                    crate::db::Outcome::Ok
+                    crate::store::Outcome::Ok
                 } else {
-                    crate::db::Outcome::Findings
+                    crate::store::Outcome::Findings
                 },
                 if clean { 0 } else { 1 },
                 serde_json::json!({
@@ -268,12 +268,12 @@ pub fn pull_dir(dir: &Path, cfg: &Config, opts: &PullOptions) -> Result<PullOutc
             )
         }
         Err(e) => (
-            crate::db::Outcome::Error,
+            crate::store::Outcome::Error,
             e.exit().code(),
             serde_json::json!({"error": e.to_string()}),
         ),
     };
-    crate::db::run_end(&state, &run, outcome, code, None, &counts)?;
+    crate::store::run_end(&state, &run, outcome, code, None, &counts)?;
     res?;
     Ok(out)
 }

@@ -295,7 +295,7 @@ impl Table {
         let text = self.render();
         let tmp = self.path.with_extension("csv.pull-tmp");
         std::fs::write(&tmp, text.as_bytes()).map_err(|e| Error::io(&tmp, e))?;
-        crate::db::restrict_permissions(&tmp);
+        crate::store::restrict_permissions(&tmp);
         std::fs::rename(&tmp, &self.path).map_err(|e| Error::io(&self.path, e))?;
         Ok(true)
     }

@@ -117,13 +117,13 @@ pub fn gather(dir: &Path, mappings: &Path, report: &Report) -> Context {
         }
     }
     cx.finding_bu = vec![None; report.findings.len()];
-    let Ok(state) = crate::db::open_state(dir) else {
+    let Ok(state) = crate::store::open_state(dir) else {
         return cx;
     };
-    if let Ok(Some(id)) = crate::db::meta_get(&state, "migration_id") {
+    if let Ok(Some(id)) = crate::store::meta_get(&state, "migration_id") {
         cx.migration = format!("{} (migration {id})", cx.migration);
     }
-    cx.org = crate::db::meta_get(&state, "genesys_org").ok().flatten();
+    cx.org = crate::store::meta_get(&state, "genesys_org").ok().flatten();
     if let Ok(mut st) = state.prepare(
         "SELECT agent_id, business_unit_id FROM xw_agents WHERE business_unit_id IS NOT NULL",
     ) && let Ok(rows) =

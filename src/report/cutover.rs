@@ -44,7 +44,7 @@ pub struct StageRun {
 
 /// Build the report's JSON value (the HTML page renders the same value).
 pub fn build(dir: &Path) -> Result<serde_json::Value> {
-    let conn = crate::db::open_state(dir)?;
+    let conn = crate::store::open_state(dir)?;
     // The last validation's findings decide what was held back (as they did for `load`).
     let last_report: Option<super::Report> = crate::store::validations::last(&conn)?
         .and_then(|v| {
@@ -59,7 +59,7 @@ pub fn build(dir: &Path) -> Result<serde_json::Value> {
         &dir.join("mappings"),
         last_report.as_ref().unwrap_or(&empty_report()),
     );
-    let runs = crate::db::runs(&conn)?;
+    let runs = crate::store::runs(&conn)?;
     // The last run of each stage, in pipeline order.
     let order = ["extract", "map", "validate", "plan", "load", "verify"];
     let mut stages = Vec::new();
@@ -114,7 +114,7 @@ pub fn build(dir: &Path) -> Result<serde_json::Value> {
     let total_secs: i64 = stages.iter().filter_map(|s| s.seconds).sum();
     Ok(json!({
         "schema": SCHEMA,
-        "generated_at": crate::db::now_rfc3339(),
+        "generated_at": crate::store::now_rfc3339(),
         "tool_version": env!("CARGO_PKG_VERSION"),
         "migration": cx.migration,
         "org": cx.org,

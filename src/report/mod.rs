@@ -165,7 +165,7 @@ impl Report {
         let summary = summarize(&findings);
         Report {
             schema: SCHEMA.into(),
-            generated_at: crate::db::now_rfc3339(),
+            generated_at: crate::store::now_rfc3339(),
             tool_version: env!("CARGO_PKG_VERSION").into(),
             snapshot_id,
             inputs,

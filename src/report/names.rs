@@ -20,7 +20,7 @@ impl UnitNames {
     /// The names known to the migration in `dir` (mapping tables in `mappings`), best effort.
     pub fn load(dir: &Path, mappings: &Path) -> UnitNames {
         let mut n = UnitNames::default();
-        if let Ok(state) = crate::db::open_state(dir) {
+        if let Ok(state) = crate::store::open_state(dir) {
             n.add_cache(&state);
         }
         // The tables' names win: they are what the engineer wrote and reads elsewhere.
@@ -42,17 +42,18 @@ impl UnitNames {
             #[serde(default)]
             name: String,
         }
-        let Ok(mut st) = state.prepare(
-            "SELECT kind, value FROM genesys_cache
-             WHERE kind IN ('business-unit', 'business-units', 'management-unit', 'management-units')",
+        let Ok(rows) = crate::store::genesys_cache::entries(
+            state,
+            &[
+                "business-unit",
+                "business-units",
+                "management-unit",
+                "management-units",
+            ],
         ) else {
             return;
         };
-        let Ok(rows) = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-        else {
-            return;
-        };
-        for (kind, value) in rows.flatten() {
+        for (kind, _, value) in rows {
             let list: Vec<Named> = if kind.ends_with('s') {
                 serde_json::from_str(&value).unwrap_or_default()
             } else {

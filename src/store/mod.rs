@@ -6,7 +6,10 @@
 //! The staged export lives apart, in `snapshot.db` (see `extract::stage`), so that re-extracting
 //! replaces it atomically by a rename while the state survives.
 
+pub mod crosswalk;
 pub mod desired;
+pub mod findings;
+pub mod genesys_cache;
 pub mod migrations;
 pub mod runs;
 pub mod validations;

@@ -83,49 +83,40 @@ pub fn map_findings(env: &mut Env<'_>, state: &Connection) -> Result<()> {
         })
         .cloned()
         .collect();
-    let mut st = state.prepare(
-        "SELECT rule, file, line, record_id, field, value, timezone, candidates, message, help, severity
-         FROM map_findings WHERE rule IN ('unmapped-agent', 'ambiguous-agent-mapping', 'unmapped-activity')
-            OR rule LIKE '%time-off%' OR file IN (SELECT value FROM json_each(?1))
-         ORDER BY id",
-    )?;
-    let files_json = serde_json::to_string(&time_off_files).expect("strings serialize");
-    let mut rows = st.query([files_json])?;
-    while let Some(r) = rows.next()? {
-        let rule: String = r.get(0)?;
+    for r in crate::store::findings::for_validate(state, &time_off_files)? {
+        let rule = r.rule;
         let time_off = rule.contains("time-off")
-            || r.get::<_, Option<String>>(1)?
-                .is_some_and(|f| time_off_files.contains(&f));
-        let severity = match r.get::<_, String>(10)?.as_str() {
+            || r.file.as_ref().is_some_and(|f| time_off_files.contains(f));
+        let severity = match r.severity.as_str() {
             "info" => Severity::Info,
             "warning" => Severity::Warning,
             _ => Severity::Error,
         };
-        let mut f = Finding::new(&rule, Severity::Error, r.get::<_, String>(8)?);
+        let mut f = Finding::new(&rule, Severity::Error, r.message);
         if time_off {
             f.severity = severity;
-            if let Some(c) = r.get::<_, Option<String>>(7)? {
-                f.candidates = Some(serde_json::from_str(&c).unwrap_or_default());
+            if let Some(c) = &r.candidates {
+                f.candidates = Some(serde_json::from_str(c).unwrap_or_default());
             } else if rule.starts_with("dst-") {
                 f.candidates = Some(Vec::new());
             }
         }
-        f.file = r.get(1)?;
-        f.line = r.get::<_, Option<i64>>(2)?.map(|l| l as u64);
-        f.record_id = r.get(3)?;
-        f.field = r.get(4)?;
-        f.value = r.get(5)?;
-        f.timezone = r.get(6)?;
+        f.file = r.file;
+        f.line = r.line.map(|l| l as u64);
+        f.record_id = r.record_id;
+        f.field = r.field;
+        f.value = r.value;
+        f.timezone = r.timezone;
         if rule == "ambiguous-agent-mapping"
-            && let Some(c) = r.get::<_, Option<String>>(7)?
+            && let Some(c) = &r.candidates
         {
             // Genesys users the agent matches: kept in the message's help for the reader.
-            let users: Vec<String> = serde_json::from_str(&c).unwrap_or_default();
+            let users: Vec<String> = serde_json::from_str(c).unwrap_or_default();
             if !users.is_empty() {
                 f.message = format!("{} (candidates: {})", f.message, users.join(", "));
             }
         }
-        f.help = r.get::<_, Option<String>>(9)?.unwrap_or_default();
+        f.help = r.help.unwrap_or_default();
         if time_off {
             // map applied the configured severity, or a DST policy decided it.
             env.sink.push_as(f);
@@ -156,20 +147,17 @@ pub fn table_findings(
     let mut mus: HashMap<String, std::collections::HashSet<String>> = HashMap::new();
     let mut missing_mus: std::collections::HashSet<String> = Default::default();
     {
-        let mut st = state.prepare(
-            "SELECT kind, key, value FROM genesys_cache
-             WHERE kind IN ('business-unit', 'business-units', 'activity-codes',
-                            'management-unit', 'management-units')",
+        let rows = crate::store::genesys_cache::entries(
+            state,
+            &[
+                "business-unit",
+                "business-units",
+                "activity-codes",
+                "management-unit",
+                "management-units",
+            ],
         )?;
-        let rows = st.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (kind, key, value) = row?;
+        for (kind, key, value) in rows {
             match kind.as_str() {
                 "business-unit" => {
                     online.insert(key);

@@ -223,8 +223,8 @@ pub fn validate_dir(dir: &Path, cfg: &Config, opts: &ValidateOptions) -> Result<
             })
         }
     };
-    let state = crate::db::open_state(dir)?;
-    let run = crate::db::run_start(&state, "validate", &opts.argv)?;
+    let state = crate::store::open_state(dir)?;
+    let run = crate::store::run_start(&state, "validate", &opts.argv)?;
     let res = run_rules(
         dir,
         cfg,
@@ -238,12 +238,12 @@ pub fn validate_dir(dir: &Path, cfg: &Config, opts: &ValidateOptions) -> Result<
     let (mut report, run_id) = match res {
         Ok(r) => (r, run.id),
         Err(e) => {
-            crate::db::run_end(
+            crate::store::run_end(
                 &state,
                 &run,
-                crate::db::Outcome::Error,
+                crate::store::Outcome::Error,
                 Exit::Failure.code(),
-                Some(&crate::db::SnapshotId::new(&snapshot_id)),
+                Some(&crate::store::SnapshotId::new(&snapshot_id)),
                 &serde_json::json!({"error": e.to_string()}),
             )?;
             return Err(e);
@@ -258,12 +258,12 @@ pub fn validate_dir(dir: &Path, cfg: &Config, opts: &ValidateOptions) -> Result<
     let report_path = reports.join(format!("validate-{run_id}.json"));
     let json = report::json::to_string(&report);
     write_file(&report_path, json.as_bytes())?;
-    crate::db::restrict_permissions(&report_path);
+    crate::store::restrict_permissions(&report_path);
     let s = &report.summary;
     crate::store::validations::record(
         &state,
         &crate::store::validations::NewValidation {
-            snapshot_id: &crate::db::SnapshotId::new(&snapshot_id),
+            snapshot_id: &crate::store::SnapshotId::new(&snapshot_id),
             run_id,
             validated_at: &report.generated_at,
             errors: s.errors,
@@ -277,16 +277,16 @@ pub fn validate_dir(dir: &Path, cfg: &Config, opts: &ValidateOptions) -> Result<
         },
     )?;
     let s = &report.summary;
-    crate::db::run_end(
+    crate::store::run_end(
         &state,
         &run,
         if report.ready_to_load {
-            crate::db::Outcome::Ok
+            crate::store::Outcome::Ok
         } else {
-            crate::db::Outcome::Findings
+            crate::store::Outcome::Findings
         },
         if report.ready_to_load { 0 } else { 1 },
-        Some(&crate::db::SnapshotId::new(&snapshot_id)),
+        Some(&crate::store::SnapshotId::new(&snapshot_id)),
         &serde_json::json!({
             "errors": s.errors, "warnings": s.warnings, "infos": s.infos,
             "ready_to_load": report.ready_to_load, "records": report.records,

@@ -1,0 +1,176 @@
+//! The crosswalk tables `map` writes: `xw_agents` (each exported agent → Genesys user) and
+//! `xw_trades` (each legacy trade, its users and what map decided). `xw_shifts` is written by
+//! load's journal (`load::journal`), `xw_time_off` with the time-off desired state. Writers
+//! update a row only when it changed, and count the rows they changed.
+
+use crate::error::Result;
+use rusqlite::{Connection, Statement, params};
+
+/// One `xw_agents` row.
+pub struct AgentLink<'a> {
+    pub agent_id: &'a str,
+    pub email: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+    pub management_unit_id: Option<&'a str>,
+    pub business_unit_id: Option<&'a str>,
+    /// How it was resolved (`email`, `table`, …), or `ambiguous`/`unmapped`.
+    pub resolved_by: &'a str,
+    /// The candidates of an ambiguous agent, as a JSON array.
+    pub candidates: Option<&'a str>,
+    pub run_id: i64,
+}
+
+pub struct AgentWriter<'c>(Statement<'c>);
+
+impl<'c> AgentWriter<'c> {
+    pub fn new(tx: &'c Connection) -> Result<AgentWriter<'c>> {
+        Ok(AgentWriter(tx.prepare(
+            "INSERT INTO xw_agents(agent_id, email, user_id, management_unit_id, business_unit_id, resolved_by, candidates, run_id)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8)
+             ON CONFLICT(agent_id) DO UPDATE SET email = excluded.email, user_id = excluded.user_id,
+                management_unit_id = excluded.management_unit_id, business_unit_id = excluded.business_unit_id,
+                resolved_by = excluded.resolved_by, candidates = excluded.candidates, run_id = excluded.run_id
+             WHERE (xw_agents.email, xw_agents.user_id, xw_agents.management_unit_id, xw_agents.business_unit_id,
+                    xw_agents.resolved_by, xw_agents.candidates)
+                IS NOT (excluded.email, excluded.user_id, excluded.management_unit_id, excluded.business_unit_id,
+                    excluded.resolved_by, excluded.candidates)",
+        )?))
+    }
+
+    /// Write one agent; 1 when the row changed, else 0.
+    pub fn upsert(&mut self, a: &AgentLink<'_>) -> Result<u64> {
+        Ok(self.0.execute(params![
+            a.agent_id,
+            a.email,
+            a.user_id,
+            a.management_unit_id,
+            a.business_unit_id,
+            a.resolved_by,
+            a.candidates,
+            a.run_id
+        ])? as u64)
+    }
+}
+
+/// One `xw_trades` row as map writes it (the Genesys trade id is linked later, by `map --online`).
+pub struct TradeLink<'a> {
+    pub trade_id: &'a str,
+    pub swap_request_id: &'a str,
+    pub legacy_status: &'a str,
+    pub requester_agent_id: &'a str,
+    pub requester_user_id: Option<&'a str>,
+    pub requester_shift_id: &'a str,
+    pub recipient_agent_id: &'a str,
+    pub recipient_user_id: Option<&'a str>,
+    pub recipient_shift_id: Option<&'a str>,
+    pub action: &'a str,
+    pub note: Option<&'a str>,
+    pub run_id: i64,
+}
+
+pub struct TradeWriter<'c>(Statement<'c>);
+
+impl<'c> TradeWriter<'c> {
+    pub fn new(tx: &'c Connection) -> Result<TradeWriter<'c>> {
+        Ok(TradeWriter(tx.prepare(
+            "INSERT INTO xw_trades(trade_id, swap_request_id, legacy_status, requester_agent_id, requester_user_id,
+                requester_shift_id, recipient_agent_id, recipient_user_id, recipient_shift_id, genesys_trade_id, action, note, run_id)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)
+             ON CONFLICT(trade_id) DO UPDATE SET swap_request_id = excluded.swap_request_id,
+                legacy_status = excluded.legacy_status, requester_agent_id = excluded.requester_agent_id,
+                requester_user_id = excluded.requester_user_id, requester_shift_id = excluded.requester_shift_id,
+                recipient_agent_id = excluded.recipient_agent_id, recipient_user_id = excluded.recipient_user_id,
+                recipient_shift_id = excluded.recipient_shift_id,
+                genesys_trade_id = COALESCE(excluded.genesys_trade_id, xw_trades.genesys_trade_id),
+                action = excluded.action, note = excluded.note, run_id = excluded.run_id
+             WHERE (xw_trades.swap_request_id, xw_trades.legacy_status, xw_trades.requester_agent_id, xw_trades.requester_user_id,
+                    xw_trades.requester_shift_id, xw_trades.recipient_agent_id, xw_trades.recipient_user_id,
+                    xw_trades.recipient_shift_id, xw_trades.action, xw_trades.note)
+                IS NOT (excluded.swap_request_id, excluded.legacy_status, excluded.requester_agent_id, excluded.requester_user_id,
+                    excluded.requester_shift_id, excluded.recipient_agent_id, excluded.recipient_user_id,
+                    excluded.recipient_shift_id, excluded.action, excluded.note)
+                OR (excluded.genesys_trade_id IS NOT NULL AND excluded.genesys_trade_id IS NOT xw_trades.genesys_trade_id)",
+        )?))
+    }
+
+    /// Write one trade; 1 when the row changed, else 0.
+    pub fn upsert(&mut self, t: &TradeLink<'_>) -> Result<u64> {
+        Ok(self.0.execute(params![
+            t.trade_id,
+            t.swap_request_id,
+            t.legacy_status,
+            t.requester_agent_id,
+            t.requester_user_id,
+            t.requester_shift_id,
+            t.recipient_agent_id,
+            t.recipient_user_id,
+            t.recipient_shift_id,
+            Option::<String>::None,
+            t.action,
+            t.note,
+            t.run_id
+        ])? as u64)
+    }
+}
+
+/// Trades no longer in the export stay in the crosswalk, marked `not-in-export`; the rows changed.
+pub fn mark_trades_not_in_export(tx: &Connection, in_export: &[&str], run_id: i64) -> Result<u64> {
+    tx.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS current_trades(id TEXT PRIMARY KEY)",
+        [],
+    )?;
+    tx.execute("DELETE FROM current_trades", [])?;
+    {
+        let mut ins = tx.prepare("INSERT OR IGNORE INTO current_trades VALUES (?1)")?;
+        for id in in_export {
+            ins.execute([id])?;
+        }
+    }
+    Ok(tx.execute(
+        "UPDATE xw_trades SET action = 'not-in-export', run_id = ?1
+         WHERE action != 'not-in-export' AND trade_id NOT IN (SELECT id FROM current_trades)",
+        [run_id],
+    )? as u64)
+}
+
+/// The trades `map --online` links to Genesys trades: (trade id, requester user, recipient user,
+/// requester shift's start, its week, the requester's management unit), for trades still in the
+/// export whose requester is mapped.
+#[allow(clippy::type_complexity)]
+pub fn trades_to_link(
+    conn: &Connection,
+) -> Result<Vec<(String, String, Option<String>, i64, String, String)>> {
+    let mut st = conn.prepare(
+        "SELECT t.trade_id, t.requester_user_id, t.recipient_user_id, d.start_utc, d.week_id, a.management_unit_id
+         FROM xw_trades t JOIN desired_shifts d ON d.legacy_shift_id = t.requester_shift_id
+         JOIN xw_agents a ON a.agent_id = t.requester_agent_id
+         WHERE t.requester_user_id IS NOT NULL AND d.start_utc IS NOT NULL AND d.week_id IS NOT NULL
+           AND a.management_unit_id IS NOT NULL AND t.action != 'not-in-export'",
+    )?;
+    Ok(st
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Link a trade to its Genesys trade; 1 when the row changed.
+pub fn link_trade(
+    conn: &Connection,
+    trade_id: &str,
+    genesys_trade_id: &str,
+    run_id: i64,
+) -> Result<u64> {
+    Ok(conn.execute(
+        "UPDATE xw_trades SET genesys_trade_id = ?2, run_id = ?3
+         WHERE trade_id = ?1 AND genesys_trade_id IS NOT ?2",
+        params![trade_id, genesys_trade_id, run_id],
+    )? as u64)
+}
