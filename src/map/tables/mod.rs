@@ -476,6 +476,76 @@ mod tests {
         t.findings
     }
 
+    /// The online code checks of activities.csv and time_off.csv: a row of a listed business unit
+    /// naming a code Genesys did not list is reported at its line, in its own table and words.
+    #[test]
+    fn unknown_codes_are_reported_per_table_at_their_lines() {
+        let d = tempfile::tempdir().unwrap();
+        let (b1, b2) = (
+            "00000000-0000-4000-8000-0000000000b1",
+            "00000000-0000-4000-8000-0000000000b2",
+        );
+        let c = |n: u32| format!("00000000-0000-4000-8000-0000000000{n:02}");
+        for file in ["activities.csv", "time_off.csv"] {
+            let col = if file == "activities.csv" {
+                "zendesk_task_name"
+            } else {
+                "zendesk_reason"
+            };
+            write(
+                d.path(),
+                file,
+                &format!(
+                    "{col},genesys_activity_code_id,business_unit_id\nA,{},{b1}\nB,{},{b1}\nC,{},{b2}\nD,{},\n",
+                    c(1),
+                    c(2),
+                    c(3),
+                    c(4)
+                ),
+            );
+        }
+        let mut diags = Vec::new();
+        let t = load(d.path(), &mut diags).unwrap();
+        let codes: HashMap<String, std::collections::HashSet<String>> =
+            [(b1.to_string(), [c(1)].into_iter().collect())].into();
+        let acts = unknown_activity_codes(d.path(), &t, &codes);
+        let offs = unknown_time_off_codes(d.path(), &t, &codes);
+        for (got, file, what) in [
+            (&acts, "activities.csv", "an activity code"),
+            (&offs, "time_off.csv", "an active TimeOff activity code"),
+        ] {
+            let got: Vec<(String, u64, String)> = got
+                .iter()
+                .map(|d| (d.file.clone(), d.line, d.message.clone()))
+                .collect();
+            assert_eq!(
+                got,
+                [(
+                    format!("mappings/{file}"),
+                    3,
+                    format!(
+                        "activity code `{}` is not {what} of business unit `{b1}` in Genesys",
+                        c(2)
+                    )
+                )]
+            );
+        }
+        assert!(
+            acts[0]
+                .help
+                .as_deref()
+                .unwrap()
+                .starts_with("correct the code id")
+        );
+        assert!(
+            offs[0]
+                .help
+                .as_deref()
+                .unwrap()
+                .starts_with("time off needs")
+        );
+    }
+
     #[test]
     fn day_names_of_a_table_ignore_case_and_blanks() {
         assert_eq!(parse_weekday(" monday "), Some(Weekday::Mon));
