@@ -1,0 +1,474 @@
+//! The shift pipeline of `map`: three sorted streams merge-joined by shift id on three threads —
+//! a reader of the snapshot (shifts and tasks in shift-id order, grouped per id, into row buffers
+//! the mapper hands back), a mapper ([`super::shift`]), and the writer, which merges the results
+//! with the previous desired state — connected by bounded channels of batches.
+
+use super::shift::{Desired, Shared, content_hash, map_shift};
+use super::write::FindingSink;
+use super::{Finding, MapOutcome};
+use crate::error::{Error, Result};
+use crate::store::desired::{self, Kinds};
+use crate::timeval::{self, zone::Zones};
+use rusqlite::Connection;
+use std::collections::HashMap;
+
+/// One shift row of the snapshot.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct ShiftRow {
+    pub(super) file_id: i64,
+    pub(super) line: i64,
+    pub(super) shift_id: String,
+    pub(super) agent_id: String,
+    pub(super) start: i64,
+    pub(super) end: i64,
+    pub(super) fmt: i64,
+    pub(super) timezone: Option<String>,
+    pub(super) published: Option<i64>,
+}
+
+impl ShiftRow {
+    pub(super) fn same_content(&self, o: &ShiftRow) -> bool {
+        self.agent_id == o.agent_id
+            && self.start == o.start
+            && self.end == o.end
+            && self.fmt == o.fmt
+            && self.timezone == o.timezone
+            && self.published == o.published
+    }
+}
+
+/// One task row of the snapshot (its shift id is the shift's).
+#[derive(Default)]
+pub(super) struct TaskRow {
+    pub(super) file_id: i64,
+    pub(super) line: i64,
+    pub(super) has_task_id: bool,
+    pub(super) task_id: String,
+    pub(super) name: String,
+    pub(super) start: i64,
+    pub(super) end: i64,
+    pub(super) fmt: i64,
+}
+
+impl TaskRow {
+    pub(super) fn task_id(&self) -> Option<&str> {
+        self.has_task_id.then_some(self.task_id.as_str())
+    }
+}
+
+/// Shifts: three sorted streams merge-joined by shift id, on three threads: a reader (shifts and
+/// tasks in shift-id order, grouped per id), a mapper, and this thread (the writer,
+/// [`write_batches`]), which merges the results with the previous desired state and writes. The content hash is computed by
+/// whichever has less to do: the mapper on a first load (every row is written), the writer
+/// otherwise (most rows are only compared). They are connected by bounded channels of batches,
+/// so memory stays bounded whatever the export's size.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn stream_shifts(
+    tx: &Connection,
+    old: Option<&Connection>,
+    snap: Connection,
+    shared: &Shared<'_>,
+    zones: &mut Zones,
+    (first_load, run_id): (bool, i64),
+    sink: &mut FindingSink<'_, '_>,
+    out: &mut MapOutcome,
+    lap: &dyn Fn(&str),
+) -> Result<()> {
+    let files = shared.files;
+    type OldRow = rusqlite::Result<desired::Stored>;
+    let mut old_st = old.map(desired::StoredShifts::prepare).transpose()?;
+    let olds: Box<dyn Iterator<Item = OldRow> + '_> = match old_st.as_mut() {
+        Some(st) => Box::new(st.rows()?),
+        None => Box::new(std::iter::empty()),
+    };
+    let mut olds = olds.peekable();
+    // A first run into an empty table: drop the secondary indexes and build them again once
+    // the rows are in (one sorted build instead of 1.3 million random inserts each), in the
+    // same transaction, from their own definitions.
+    let rebuild: Vec<(String, String)> = if olds.peek().is_none() {
+        desired::drop_indexes(tx)?
+    } else {
+        Vec::new()
+    };
+    let mut writer = desired::ShiftWriter::new(tx)?;
+    let kinds = Kinds::load(tx)?;
+
+    let (produced, written) = std::thread::scope(|scope| -> Result<_> {
+        let (btx, brx) = std::sync::mpsc::sync_channel::<Batch>(8);
+        let (rtx, rrx) = std::sync::mpsc::sync_channel::<RawBatch>(4);
+        let (recycle_tx, recycle_rx) = std::sync::mpsc::sync_channel::<RawBatch>(8);
+        let spawn_failed =
+            |e: std::io::Error| Error::failure(format!("cannot start a thread: {e}"), None);
+        let reader = std::thread::Builder::new()
+            .name("map-read".into())
+            .spawn_scoped(scope, move || read_groups(snap, rtx, recycle_rx))
+            .map_err(spawn_failed)?;
+        let mapper = std::thread::Builder::new()
+            .name("map-shift".into())
+            .spawn_scoped(scope, move || {
+                map_groups(shared, zones, first_load, kinds, rrx, recycle_tx, btx)
+            })
+            .map_err(spawn_failed)?;
+        let written = write_batches(
+            brx,
+            &mut olds,
+            &mut writer,
+            sink,
+            out,
+            files,
+            (first_load, run_id),
+        );
+        let mapped = mapper.join().expect("map thread panicked");
+        let read = reader.join().expect("map reading thread panicked");
+        // The first error in stream order: reading, then mapping.
+        let produced = match (read, mapped) {
+            (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+            (Ok(counts), Ok(())) => Ok(counts),
+        };
+        Ok((produced, written))
+    })?;
+    // A reading error ends the stream early: report it rather than what the writer made of
+    // the shortened stream.
+    written?;
+    let (shifts_read, tasks_read) = produced?;
+    out.shifts_read = shifts_read;
+    out.tasks_read = tasks_read;
+    for o in olds {
+        let (oid, _, _, _) = o?;
+        writer.delete(&oid)?;
+        out.shifts.removed += 1;
+        out.shifts.note("removed", &oid);
+    }
+    lap("shifts streamed");
+    if !rebuild.is_empty() {
+        // The reader and mapper are done: SQLite's sorter may use the second core (the week
+        // index of the benchmark export: 0.90 s instead of 1.19 s in the sqlite3 shell).
+        tx.pragma_update(None, "threads", 2)?;
+    }
+    desired::rebuild_indexes(tx, &rebuild)?;
+    lap("indexes built");
+    Ok(())
+}
+
+/// The previous desired state, in shift-id order.
+type OldRows<'s> =
+    std::iter::Peekable<Box<dyn Iterator<Item = rusqlite::Result<desired::Stored>> + 's>>;
+
+/// The writer: each mapped shift id merged with the previous state (`olds`): ids before it are
+/// removed, an unchanged row (same content hash) is only relocated, a changed or new one written.
+fn write_batches(
+    brx: std::sync::mpsc::Receiver<Batch<'_>>,
+    olds: &mut OldRows<'_>,
+    writer: &mut desired::ShiftWriter<'_>,
+    sink: &mut FindingSink<'_, '_>,
+    out: &mut MapOutcome,
+    files: &HashMap<i64, String>,
+    (first_load, run_id): (bool, i64),
+) -> Result<()> {
+    let no_file = String::new();
+    for (new_kinds, batch) in brx {
+        for (kind, code, desc) in new_kinds {
+            writer.add_kind(kind, &code, &desc)?;
+        }
+        for m in batch {
+            let id = m.id;
+            // Previous state before this id: removed.
+            let mut previous: Option<(i64, String, i64)> = None;
+            while let Some(Ok((oid, _, _, _))) = olds.peek() {
+                if oid.as_str() > id.as_str() {
+                    break;
+                }
+                let (oid, h, old_file, old_line) = olds.next().expect("peeked")?;
+                if oid == id {
+                    previous = Some((h, old_file, old_line));
+                } else {
+                    writer.delete(&oid)?;
+                    out.shifts.removed += 1;
+                    out.shifts.note("removed", &oid);
+                }
+            }
+            if let Some(Err(_)) = olds.peek() {
+                olds.next().expect("peeked")?;
+            }
+            let Some(mut d) = m.desired else {
+                out.drafts_skipped += m.drafts;
+                if previous.is_some() {
+                    writer.delete(&id)?;
+                    out.shifts.removed += 1;
+                    out.shifts.note("removed", &id);
+                }
+                continue;
+            };
+            for f in m.findings {
+                sink.push(f)?;
+            }
+            if !first_load {
+                d.hash = content_hash(&d, &m.exported_agent_id);
+            }
+            let file = files.get(&m.file_id).unwrap_or(&no_file);
+            match &d.held_back {
+                None => {
+                    out.shifts_mapped += 1;
+                    out.activities += d.n_activities;
+                }
+                Some(r) => {
+                    out.shifts_held_back += 1;
+                    *out.held_back_by_reason.entry(r.to_string()).or_default() += 1;
+                }
+            }
+            match previous {
+                Some((h, old_file, old_line)) if h == d.hash => {
+                    out.shifts.unchanged += 1;
+                    if old_file != *file || old_line != m.line {
+                        writer.relocate(&id, file, m.line)?;
+                    }
+                }
+                prev => {
+                    if prev.is_some() {
+                        out.shifts.updated += 1;
+                        out.shifts.note("updated", &id);
+                    } else {
+                        out.shifts.inserted += 1;
+                        out.shifts.note("inserted", &id);
+                    }
+                    let mut week = [0u8; 10];
+                    writer.upsert(&desired::ShiftRow {
+                        legacy_shift_id: &id,
+                        agent_id: d.owner_override.unwrap_or(&m.exported_agent_id),
+                        exported_agent_id: &m.exported_agent_id,
+                        user_id: d.user_id,
+                        business_unit_id: d.bu,
+                        management_unit_id: d.mu,
+                        week_id: d.week.map(|w| timeval::date_str(w, &mut week)).as_deref(),
+                        start_utc: d.start,
+                        length_minutes: d.length,
+                        activities: &d.activities,
+                        file,
+                        line: m.line,
+                        run_id,
+                        content_hash: d.hash,
+                        held_back_reason: d.held_back,
+                    })?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One shift id as the mapping thread hands it to the writer.
+struct Mapped<'a> {
+    id: String,
+    /// `None`: a draft, skipped (`drafts` rows).
+    desired: Option<Desired<'a>>,
+    drafts: u64,
+    file_id: i64,
+    line: i64,
+    exported_agent_id: String,
+    /// What mapping it found, in order.
+    findings: Vec<Finding>,
+}
+
+/// Shifts per batch sent to the writer.
+const BATCH: usize = 1024;
+
+/// What the mapping thread sends the writer: the activity kinds first used in the batch (to
+/// insert before its rows), and the batch.
+type Batch<'a> = (Vec<(i64, String, String)>, Vec<Mapped<'a>>);
+
+/// Copy a text column into a reused buffer; `false` for NULL.
+fn text_into(v: rusqlite::types::ValueRef<'_>, buf: &mut String) -> rusqlite::Result<bool> {
+    buf.clear();
+    match v {
+        rusqlite::types::ValueRef::Null => Ok(false),
+        _ => {
+            buf.push_str(v.as_str()?);
+            Ok(true)
+        }
+    }
+}
+
+/// Shift groups read from the snapshot, handed from the reading thread to the mapping thread.
+/// The buffers go back to the reader once mapped, so rows are read into reused strings.
+#[derive(Default)]
+struct RawBatch {
+    shifts: Vec<ShiftRow>,
+    tasks: Vec<TaskRow>,
+    /// Per shift id: (first shift row, shift rows, first task row, task rows).
+    groups: Vec<(usize, usize, usize, usize)>,
+    /// Rows in use (the vectors may hold more, kept for reuse).
+    n_shifts: usize,
+    n_tasks: usize,
+}
+
+impl RawBatch {
+    fn clear(&mut self) {
+        self.groups.clear();
+        self.n_shifts = 0;
+        self.n_tasks = 0;
+    }
+
+    fn next_shift(&mut self) -> &mut ShiftRow {
+        if self.n_shifts == self.shifts.len() {
+            self.shifts.push(ShiftRow::default());
+        }
+        self.n_shifts += 1;
+        &mut self.shifts[self.n_shifts - 1]
+    }
+
+    fn next_task(&mut self) -> &mut TaskRow {
+        if self.n_tasks == self.tasks.len() {
+            self.tasks.push(TaskRow::default());
+        }
+        self.n_tasks += 1;
+        &mut self.tasks[self.n_tasks - 1]
+    }
+}
+
+fn fill_shift(r: &rusqlite::Row<'_>, s: &mut ShiftRow) -> rusqlite::Result<()> {
+    s.file_id = r.get(0)?;
+    s.line = r.get(1)?;
+    text_into(r.get_ref(2)?, &mut s.shift_id)?;
+    text_into(r.get_ref(3)?, &mut s.agent_id)?;
+    s.start = r.get(4)?;
+    s.end = r.get(5)?;
+    s.fmt = r.get(6)?;
+    let mut tz = s.timezone.take().unwrap_or_default();
+    if text_into(r.get_ref(7)?, &mut tz)? {
+        s.timezone = Some(tz);
+    }
+    s.published = r.get(8)?;
+    Ok(())
+}
+
+/// The reading thread: shifts and tasks in shift-id order, each id's rows grouped with its tasks
+/// (tasks of ids with no shift are skipped: validate reports them), sent in batches of [`BATCH`]
+/// ids. Returns the shift and task rows read.
+fn read_groups(
+    snap: Connection,
+    to_mapper: std::sync::mpsc::SyncSender<RawBatch>,
+    recycled: std::sync::mpsc::Receiver<RawBatch>,
+) -> Result<(u64, u64)> {
+    let stopped = || Error::failure("the map thread stopped", None);
+    let mut shifts_st = snap.prepare(
+        "SELECT file_id, line, shift_id, agent_id, start, end, fmt, timezone, published FROM shifts ORDER BY shift_id",
+    )?;
+    let mut tasks_st = snap.prepare(
+        "SELECT file_id, line, task_id, shift_id, name, start, end, fmt FROM tasks ORDER BY shift_id",
+    )?;
+    let mut shifts = shifts_st.query([])?;
+    let mut tasks = tasks_st.query([])?;
+    let (mut shifts_read, mut tasks_read) = (0u64, 0u64);
+    let mut batch = RawBatch::default();
+    let mut row = shifts.next()?;
+    let mut task = tasks.next()?;
+    while let Some(r) = row {
+        // One shift id: its rows, then its tasks.
+        let first = batch.n_shifts;
+        fill_shift(r, batch.next_shift())?;
+        shifts_read += 1;
+        loop {
+            row = shifts.next()?;
+            let Some(r) = row else { break };
+            let sid = r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?;
+            if sid != batch.shifts[first].shift_id {
+                break;
+            }
+            fill_shift(r, batch.next_shift())?;
+            shifts_read += 1;
+        }
+        let first_task = batch.n_tasks;
+        while let Some(r) = task {
+            let sid = r.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?;
+            let id = batch.shifts[first].shift_id.as_str();
+            if sid > id {
+                break;
+            }
+            tasks_read += 1;
+            if sid == id {
+                let t = batch.next_task();
+                t.file_id = r.get(0)?;
+                t.line = r.get(1)?;
+                t.has_task_id = text_into(r.get_ref(2)?, &mut t.task_id)?;
+                text_into(r.get_ref(4)?, &mut t.name)?;
+                t.start = r.get(5)?;
+                t.end = r.get(6)?;
+                t.fmt = r.get(7)?;
+            }
+            task = tasks.next()?;
+        }
+        batch.groups.push((
+            first,
+            batch.n_shifts - first,
+            first_task,
+            batch.n_tasks - first_task,
+        ));
+        if batch.groups.len() == BATCH {
+            let mut next = recycled.try_recv().unwrap_or_default();
+            next.clear();
+            let full = std::mem::replace(&mut batch, next);
+            to_mapper.send(full).map_err(|_| stopped())?;
+        }
+    }
+    while task.is_some() {
+        tasks_read += 1;
+        task = tasks.next()?;
+    }
+    if !batch.groups.is_empty() {
+        to_mapper.send(batch).map_err(|_| stopped())?;
+    }
+    Ok((shifts_read, tasks_read))
+}
+
+/// The mapping thread: map each shift id of the reader's batches and send the results to the
+/// writer in batches (computing the content hash when `hash_here`: on a first load the writer has
+/// more to do).
+fn map_groups<'a>(
+    sh: &Shared<'a>,
+    zones: &mut Zones,
+    hash_here: bool,
+    mut kinds: Kinds,
+    from_reader: std::sync::mpsc::Receiver<RawBatch>,
+    recycle: std::sync::mpsc::SyncSender<RawBatch>,
+    to_writer: std::sync::mpsc::SyncSender<Batch<'a>>,
+) -> Result<()> {
+    let stopped = || Error::failure("the map writer stopped", None);
+    for raw in from_reader {
+        let mut out: Vec<Mapped<'a>> = Vec::with_capacity(raw.groups.len());
+        for &(s0, ns, t0, nt) in &raw.groups {
+            let group = &raw.shifts[s0..s0 + ns];
+            let draft = group.iter().all(|s| s.published == Some(0));
+            let mut m = Mapped {
+                id: group[0].shift_id.clone(),
+                desired: None,
+                drafts: 0,
+                file_id: group[0].file_id,
+                line: group[0].line,
+                exported_agent_id: group[0].agent_id.clone(),
+                findings: Vec::new(),
+            };
+            if draft && !sh.cfg.include_drafts {
+                m.drafts = ns as u64;
+            } else {
+                m.desired = Some(map_shift(
+                    sh,
+                    group,
+                    &raw.tasks[t0..t0 + nt],
+                    zones,
+                    &mut kinds,
+                    &mut m.findings,
+                ));
+            }
+            if hash_here && let Some(d) = m.desired.as_mut() {
+                d.hash = content_hash(d, &m.exported_agent_id);
+            }
+            out.push(m);
+        }
+        // The reader may have stopped (an error); its buffers are then simply dropped.
+        let _ = recycle.try_send(raw);
+        to_writer
+            .send((kinds.take_new(), out))
+            .map_err(|_| stopped())?;
+    }
+    Ok(())
+}

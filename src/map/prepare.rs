@@ -1,0 +1,244 @@
+//! What `map` prepares before it writes: the export's agents and who owns what, the business
+//! units in use (zone, week start, activity and TimeOff codes, default activity), each agent's
+//! context for its shifts, and the pending-trade decisions.
+
+use super::agents::{AgentRes, ExportAgent};
+use super::{AgentCtx, BuInfo, online, tables, time_off, trades};
+use crate::config::Config;
+use crate::error::Result;
+use chrono_tz::Tz;
+use rusqlite::{Connection, OptionalExtension};
+use rustc_hash::FxHashMap;
+use std::collections::HashMap;
+
+/// The export's agents (the first row of an id wins, then the owners the agents file lacks) and
+/// the records that make an agent an owner.
+pub(super) struct Export {
+    pub agents: Vec<ExportAgent>,
+    /// Agent id → index in `agents`.
+    pub idx: FxHashMap<String, usize>,
+    /// The trades, in file order, with their line.
+    pub trades: Vec<(trades::TradeIn, i64)>,
+    pub time_off: Vec<time_off::Row>,
+}
+
+/// Read the export's agents, marking those that own shifts, trades or time off.
+pub(super) fn read_export(snap: &Connection, files: &HashMap<i64, String>) -> Result<Export> {
+    let file_name = |id: i64| files.get(&id).cloned();
+    let mut export_agents: Vec<ExportAgent> = Vec::new();
+    let mut agent_idx: FxHashMap<String, usize> = FxHashMap::default();
+    {
+        let mut st = snap.prepare(
+            "SELECT agent_id, email, timezone, location, line, file_id FROM agents ORDER BY file_id, line",
+        )?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            if agent_idx.contains_key(&id) {
+                continue;
+            }
+            let email: Option<String> = r.get(1)?;
+            agent_idx.insert(id.clone(), export_agents.len());
+            export_agents.push(ExportAgent {
+                agent_id: id,
+                email: email.as_deref().and_then(tables::norm_email),
+                timezone: r.get(2)?,
+                location: r.get(3)?,
+                file: file_name(r.get(5)?),
+                line: Some(r.get::<_, i64>(4)? as u64),
+                owns: false,
+            });
+        }
+    }
+    let mut owner_ids: Vec<String> = {
+        let mut st = snap.prepare("SELECT DISTINCT agent_id FROM shifts")?;
+        st.query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    let trade_rows = read_trades(snap)?;
+    for t in &trade_rows {
+        owner_ids.push(t.0.requester_agent_id.clone());
+        owner_ids.push(t.0.recipient_agent_id.clone());
+    }
+    for id in owner_ids {
+        let i = *agent_idx.entry(id.clone()).or_insert_with(|| {
+            export_agents.push(ExportAgent {
+                agent_id: id,
+                ..Default::default()
+            });
+            export_agents.len() - 1
+        });
+        export_agents[i].owns = true;
+    }
+    // An agent of the agents file with time off needs a user too (an unknown one is reported
+    // at the request, `time-off-unknown-agent`).
+    let time_off_rows = time_off::read(snap)?;
+    for r in &time_off_rows {
+        if let Some(&i) = agent_idx.get(&r.agent_id) {
+            export_agents[i].owns = true;
+        }
+    }
+    Ok(Export {
+        agents: export_agents,
+        idx: agent_idx,
+        trades: trade_rows,
+        time_off: time_off_rows,
+    })
+}
+
+/// Each business unit an agent maps to: its zone and first day of week (the table, else Genesys
+/// online; a unit with neither is left out, its agents unmapped), its activity and TimeOff codes by
+/// name (table rows for the unit over rows for every unit over, online, the unit's own codes) and
+/// the default activity.
+pub(super) fn business_units(
+    cfg: &Config,
+    tables: &tables::Tables,
+    res: &[AgentRes],
+    mut online: Option<&mut online::Online<'_>>,
+) -> Result<FxHashMap<String, BuInfo>> {
+    let mut bus: FxHashMap<String, BuInfo> = FxHashMap::default();
+    let used_bus: std::collections::BTreeSet<String> = res
+        .iter()
+        .filter(|r| r.issue.is_none())
+        .filter_map(|r| r.business_unit_id.clone())
+        .collect();
+    for bu in &used_bus {
+        let (tz, start_day) = match tables.business_unit(bu) {
+            Some(row) => (row.time_zone, row.start_day_of_week),
+            None => match online.as_mut() {
+                Some(on) => {
+                    let b = on.business_unit(bu)?;
+                    let Some(s) = b.settings else { continue };
+                    match (
+                        s.time_zone.parse::<Tz>(),
+                        tables::parse_weekday(&s.start_day_of_week),
+                    ) {
+                        (Ok(tz), Some(d)) => (tz, d),
+                        _ => continue,
+                    }
+                }
+                None => continue,
+            },
+        };
+        let mut codes: FxHashMap<String, String> = FxHashMap::default();
+        let mut time_off_codes: FxHashMap<String, String> = FxHashMap::default();
+        let mut default = None;
+        if let Some(on) = online.as_mut() {
+            for c in on.activity_codes(bu)?.into_iter().filter(|c| c.active) {
+                if c.category == "TimeOff" {
+                    time_off_codes.entry(c.name.clone()).or_insert(c.id.clone());
+                }
+                if cfg.default_activity.as_deref() == Some(c.name.as_str()) {
+                    default = Some((c.id.clone(), c.name.clone()));
+                }
+                codes.entry(c.name).or_insert(c.id);
+            }
+        }
+        for scope in [None, Some(bu.as_str())] {
+            for a in tables
+                .activities
+                .iter()
+                .filter(|a| a.business_unit_id.as_deref() == scope)
+            {
+                codes.insert(
+                    a.zendesk_task_name.clone(),
+                    a.genesys_activity_code_id.clone(),
+                );
+            }
+        }
+        for scope in [None, Some(bu.as_str())] {
+            for a in tables
+                .time_off
+                .iter()
+                .filter(|a| a.business_unit_id.as_deref() == scope)
+            {
+                time_off_codes.insert(a.zendesk_reason.clone(), a.genesys_activity_code_id.clone());
+            }
+        }
+        // Offline, the default activity (a name) is resolved through activities.csv: the row whose
+        // `zendesk_task_name` is that name. A table row wins over the unit's code of that name.
+        if let Some(name) = &cfg.default_activity
+            && let Some(code) = codes.get(name)
+        {
+            default = Some((code.clone(), name.clone()));
+        }
+        bus.insert(
+            bu.clone(),
+            BuInfo {
+                tz,
+                start_day,
+                codes,
+                default,
+                time_off_codes,
+            },
+        );
+    }
+    Ok(bus)
+}
+
+/// Each agent's context for its shifts: its resolution and its fallback zone names (the agent's,
+/// its location's).
+pub(super) fn agent_contexts(
+    tables: &tables::Tables,
+    export_agents: &[ExportAgent],
+    res: &[AgentRes],
+) -> Vec<AgentCtx> {
+    let loc_tz: HashMap<&str, String> = tables
+        .locations
+        .iter()
+        .filter_map(|l| Some((l.location.as_str(), l.time_zone?.name().to_string())))
+        .collect();
+    export_agents
+        .iter()
+        .zip(res.iter())
+        .map(|(a, r)| AgentCtx {
+            res: r.clone(),
+            tz: a.timezone.clone().filter(|s| !s.trim().is_empty()),
+            location_tz: a.location.as_deref().and_then(|l| loc_tz.get(l)).cloned(),
+        })
+        .collect()
+}
+
+/// The pending-trade policy's decision for each trade, and the shifts whose owner it changes.
+pub(super) fn decide_trades(
+    snap: &Connection,
+    cfg: &Config,
+    trade_rows: &[(trades::TradeIn, i64)],
+) -> Result<(Vec<trades::TradeAction>, HashMap<String, String>)> {
+    let trade_in: Vec<trades::TradeIn> = trade_rows.iter().map(|t| t.0.clone()).collect();
+    let (actions, overrides) = {
+        let mut st = snap.prepare("SELECT agent_id FROM shifts WHERE shift_id = ?1 LIMIT 1")?;
+        let mut owner = |s: &str| -> Option<String> {
+            st.query_row([s], |r| r.get(0)).optional().ok().flatten()
+        };
+        trades::decide(&trade_in, cfg.pending_trades, &mut owner)
+    };
+    Ok((actions, overrides))
+}
+
+/// Trades of the snapshot in file order, with their line.
+fn read_trades(snap: &Connection) -> Result<Vec<(trades::TradeIn, i64)>> {
+    let mut st = snap.prepare(
+        "SELECT trade_id, swap_request_id, status, requester_agent_id, requester_shift_id, recipient_agent_id,
+                recipient_shift_id, line FROM trades ORDER BY file_id, line",
+    )?;
+    let rows = st
+        .query_map([], |r| {
+            Ok((
+                trades::TradeIn {
+                    trade_id: r.get(0)?,
+                    swap_request_id: r.get(1)?,
+                    status: r.get::<_, String>(2)?.to_ascii_lowercase(),
+                    requester_agent_id: r.get(3)?,
+                    requester_shift_id: r.get(4)?,
+                    recipient_agent_id: r.get(5)?,
+                    recipient_shift_id: r
+                        .get::<_, Option<String>>(6)?
+                        .filter(|s| !s.trim().is_empty()),
+                },
+                r.get(7)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}

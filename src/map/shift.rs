@@ -1,0 +1,414 @@
+//! One shift id mapped: its owner (after the pending-trade policy), user, units, week, instants
+//! (each value resolved in its row's zone under the DST policy, findings for what cannot be),
+//! length and activities, or the reason it is held back.
+
+use super::pipeline::{ShiftRow, TaskRow};
+use super::{AgentCtx, BuInfo, Finding, core};
+use crate::config::{Config, DstPolicy, Severity};
+use crate::store::desired::{Kinds, activities_compact};
+use crate::timeval::dst::{self, TimeIssue};
+use crate::timeval::zone::{Zones, zone_name};
+use crate::timeval::{self, TimeVal};
+use chrono_tz::Tz;
+use core::TaskIn;
+use rustc_hash::FxHashMap;
+use std::collections::HashMap;
+
+/// Read-only context of the shift loop.
+pub(super) struct Shared<'a> {
+    pub(super) cfg: &'a Config,
+    pub(super) files: &'a HashMap<i64, String>,
+    pub(super) agent_idx: &'a FxHashMap<String, usize>,
+    pub(super) agents: &'a [AgentCtx],
+    pub(super) bus: &'a FxHashMap<String, BuInfo>,
+    pub(super) overrides: &'a HashMap<String, String>,
+    pub(super) default_tz: Option<&'a str>,
+}
+
+/// The desired row of one shift. Texts that every shift of an agent shares are borrowed from the
+/// mapping context, not copied per shift.
+pub(super) struct Desired<'a> {
+    /// The owner when a pending-trade policy changed it (else the exported agent).
+    pub(super) owner_override: Option<&'a str>,
+    pub(super) user_id: Option<&'a str>,
+    pub(super) bu: Option<&'a str>,
+    pub(super) mu: Option<&'a str>,
+    pub(super) week: Option<chrono::NaiveDate>,
+    pub(super) start: Option<i64>,
+    pub(super) length: Option<i64>,
+    pub(super) activities: String,
+    pub(super) n_activities: u64,
+    pub(super) held_back: Option<&'static str>,
+    pub(super) hash: i64,
+}
+
+/// Resolve one value of a row; push a finding for a DST problem.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn resolve_field(
+    v: TimeVal,
+    tz: Result<Tz, TimeIssue>,
+    tz_name: Option<&str>,
+    policy: DstPolicy,
+    file: Option<&String>,
+    line: i64,
+    record: &str,
+    field: &'static str,
+    sink: &mut Vec<Finding>,
+    offsets: &mut timeval::OffsetCache,
+) -> std::result::Result<i64, TimeIssue> {
+    let r = dst::resolve_value_with(v, tz, policy, |tz, n| offsets.resolve(tz, n));
+    if let Some(d) = dst::finding(v, tz_name.unwrap_or("?"), &r, policy) {
+        sink.push(Finding {
+            rule: d.rule,
+            severity: d.severity,
+            file: file.cloned(),
+            line: Some(line as u64),
+            record_id: Some(record.to_string()),
+            field: Some(field),
+            value: Some(timeval::render(v)),
+            timezone: tz_name.map(str::to_string),
+            candidates: d.candidates,
+            message: d.message,
+            help: d.help,
+        });
+    }
+    r.map(|i| i.utc)
+}
+
+pub(super) fn map_shift<'a>(
+    sh: &Shared<'a>,
+    group: &[ShiftRow],
+    tasks: &[TaskRow],
+    zones: &mut Zones,
+    kinds: &mut Kinds,
+    sink: &mut Vec<Finding>,
+) -> Desired<'a> {
+    let s = &group[0];
+    let policy = sh.cfg.dst_ambiguous;
+    let owner_override = sh.overrides.get(&s.shift_id).map(String::as_str);
+    let owner = owner_override.unwrap_or(&s.agent_id);
+    let agent = sh.agent_idx.get(owner).map(|&i| &sh.agents[i]);
+    let mut held: Option<&'static str> = None;
+    let mut hold = |r: &'static str| {
+        if held.is_none() {
+            held = Some(r);
+        }
+    };
+    if group.len() > 1 && group.iter().any(|g| !g.same_content(s)) {
+        hold("conflicting-shift-id");
+    }
+    let res = agent.map(|a| &a.res);
+    match res.and_then(|r| r.issue.as_ref()) {
+        Some(i) => hold(i.rule()),
+        None if res.is_none() => hold("unmapped-agent"),
+        None => {}
+    }
+    // Zone chain: row → agent → location → default.
+    let zone = zone_name(
+        s.timezone.as_deref(),
+        agent.and_then(|a| a.tz.as_deref()),
+        agent.and_then(|a| a.location_tz.as_deref()),
+        sh.default_tz,
+    );
+    let tz = zones.tz_named(zone.map(|z| z.0));
+    let tz_name = zone.map(|z| z.0);
+    let file = sh.files.get(&s.file_id);
+    let sv = TimeVal {
+        secs: s.start,
+        fmt: (s.fmt & 0xff) as u8,
+    };
+    let ev = TimeVal {
+        secs: s.end,
+        fmt: ((s.fmt >> 8) & 0xff) as u8,
+    };
+    let start = resolve_field(
+        sv,
+        tz,
+        tz_name,
+        policy,
+        file,
+        s.line,
+        &s.shift_id,
+        sv.column(true),
+        sink,
+        &mut zones.offsets,
+    );
+    let end = resolve_field(
+        ev,
+        tz,
+        tz_name,
+        policy,
+        file,
+        s.line,
+        &s.shift_id,
+        ev.column(false),
+        sink,
+        &mut zones.offsets,
+    );
+    let mut task_times: Vec<Option<(i64, i64)>> = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        let tf = sh.files.get(&t.file_id);
+        let rid = t.task_id().unwrap_or(&s.shift_id);
+        let a = TimeVal {
+            secs: t.start,
+            fmt: (t.fmt & 0xff) as u8,
+        };
+        let b = TimeVal {
+            secs: t.end,
+            fmt: ((t.fmt >> 8) & 0xff) as u8,
+        };
+        let ta = resolve_field(
+            a,
+            tz,
+            tz_name,
+            policy,
+            tf,
+            t.line,
+            rid,
+            a.column(true),
+            sink,
+            &mut zones.offsets,
+        );
+        let tb = resolve_field(
+            b,
+            tz,
+            tz_name,
+            policy,
+            tf,
+            t.line,
+            rid,
+            b.column(false),
+            sink,
+            &mut zones.offsets,
+        );
+        task_times.push(match (ta, tb) {
+            (Ok(a), Ok(b)) => Some((a, b)),
+            (Err(e), _) | (_, Err(e)) => {
+                hold(issue_reason(e));
+                None
+            }
+        });
+    }
+    let (start, end) = match (start, end) {
+        (Ok(a), Ok(b)) => (Some(a), Some(b)),
+        (Err(e), _) | (_, Err(e)) => {
+            hold(issue_reason(e));
+            (None, None)
+        }
+    };
+    let mut week = None;
+    let mut length = None;
+    let mut activities = String::from("[]");
+    let mut n_activities = 0;
+    let bu = res
+        .filter(|r| r.issue.is_none())
+        .and_then(|r| r.business_unit_id.as_deref());
+    let bu_info = bu.and_then(|b| sh.bus.get(b));
+    if let (Some(a), Some(b)) = (start, end) {
+        if b <= a {
+            hold("shift-end-before-start");
+        } else if a % 60 != 0 || b % 60 != 0 || sv.has_sub_minute() || ev.has_sub_minute() {
+            hold("sub-minute-time");
+        } else {
+            length = Some((b - a) / 60);
+        }
+        if let Some(info) = bu_info {
+            week = Some(core::week_id_with(a, info.tz, info.start_day, |tz, u| {
+                zones.offsets.to_local(tz, u)
+            }));
+        }
+    }
+    if let (Some(a), Some(b), Some(info)) = (start, end, bu_info)
+        && length.is_some()
+        && task_times.iter().all(Option::is_some)
+    {
+        let tin: Vec<TaskIn<'_>> = tasks
+            .iter()
+            .zip(task_times.iter())
+            .map(|(t, tt)| {
+                let (ts, te) = tt.expect("checked above");
+                TaskIn {
+                    task_id: t.task_id(),
+                    name: &t.name,
+                    start: ts,
+                    end: te,
+                    code: info.codes.get(&t.name).map(String::as_str),
+                }
+            })
+            .collect();
+        let default = info.default.as_ref().map(|(c, n)| (c.as_str(), n.as_str()));
+        match core::build_activities(a, b, &tin, default) {
+            Ok(acts) => {
+                n_activities = acts.len() as u64;
+                activities = activities_compact(&acts, a, kinds);
+                if acts.iter().any(|x| x.start % 60 != 0) {
+                    hold("sub-minute-time");
+                }
+            }
+            Err(issues) => {
+                let tf = (tasks, tin.as_slice());
+                if let Some(r) = activity_findings(sh, s, tf, (a, b), (bu, tz_name), issues, sink) {
+                    hold(r);
+                }
+            }
+        }
+    }
+    let user_id = res
+        .filter(|r| r.issue.is_none())
+        .and_then(|r| r.user_id.as_deref());
+    let mu = res
+        .filter(|r| r.issue.is_none())
+        .and_then(|r| r.management_unit_id.as_deref());
+    Desired {
+        owner_override,
+        user_id,
+        bu,
+        mu,
+        week,
+        start,
+        length,
+        activities,
+        n_activities,
+        held_back: held,
+        hash: 0,
+    }
+}
+
+/// The findings of a shift whose activities could not be built — each task outside the shift or
+/// without an activity code, and the first part no task covers when no default activity applies —
+/// and the reason to hold it back (the first issue's).
+fn activity_findings(
+    sh: &Shared<'_>,
+    s: &ShiftRow,
+    (tasks, tin): (&[TaskRow], &[TaskIn<'_>]),
+    (a, b): (i64, i64),
+    (bu, tz_name): (Option<&str>, Option<&str>),
+    issues: Vec<core::ActivityIssue>,
+    sink: &mut Vec<Finding>,
+) -> Option<&'static str> {
+    let mut first = None;
+    let gaps = issues
+        .iter()
+        .filter(|i| matches!(i, core::ActivityIssue::Uncovered { .. }))
+        .count();
+    let mut gap_reported = false;
+    for i in issues {
+        let f = match i {
+            core::ActivityIssue::TaskOutside(k) => {
+                first.get_or_insert("task-outside-shift");
+                let t = &tasks[k];
+                Finding {
+                    rule: "task-outside-shift",
+                    severity: Severity::Error,
+                    file: sh.files.get(&t.file_id).cloned(),
+                    line: Some(t.line as u64),
+                    record_id: Some(t.task_id().unwrap_or(&s.shift_id).to_string()),
+                    field: None,
+                    value: Some(t.name.clone()),
+                    timezone: tz_name.map(str::to_string),
+                    candidates: vec![],
+                    message: format!(
+                        "task `{}` ({} – {}) does not lie inside shift `{}` ({} – {}); the shift is held back",
+                        t.name,
+                        timeval::utc_string(tin[k].start),
+                        timeval::utc_string(tin[k].end),
+                        s.shift_id,
+                        timeval::utc_string(a),
+                        timeval::utc_string(b)
+                    ),
+                    help: "correct the task's or the shift's times in the export".into(),
+                }
+            }
+            core::ActivityIssue::Unmapped(k) => {
+                first.get_or_insert("unmapped-activity");
+                let t = &tasks[k];
+                Finding {
+                    rule: "unmapped-activity",
+                    severity: Severity::Error,
+                    file: sh.files.get(&t.file_id).cloned(),
+                    line: Some(t.line as u64),
+                    record_id: Some(t.task_id().unwrap_or(&s.shift_id).to_string()),
+                    field: Some("name"),
+                    value: Some(t.name.clone()),
+                    timezone: None,
+                    candidates: vec![],
+                    message: format!(
+                        "task `{}` has no Genesys activity code in business unit `{}`; the shift is held back",
+                        t.name,
+                        bu.unwrap_or_default()
+                    ),
+                    help: format!(
+                        "add `{}` to mappings/activities.csv (exact, case-sensitive name)",
+                        t.name
+                    ),
+                }
+            }
+            core::ActivityIssue::Uncovered { start: ua, end: ub } => {
+                first.get_or_insert("unmapped-activity");
+                // One finding per shift row, naming the first uncovered part.
+                if gap_reported {
+                    continue;
+                }
+                gap_reported = true;
+                Finding {
+                    rule: "unmapped-activity",
+                    severity: Severity::Error,
+                    file: sh.files.get(&s.file_id).cloned(),
+                    line: Some(s.line as u64),
+                    record_id: Some(s.shift_id.clone()),
+                    field: None,
+                    value: None,
+                    timezone: None,
+                    candidates: vec![],
+                    message: format!(
+                        "{} – {} of shift `{}`{} is covered by no task and no default activity applies in business unit `{}`; the shift is held back",
+                        timeval::utc_string(ua),
+                        timeval::utc_string(ub),
+                        s.shift_id,
+                        if gaps > 1 {
+                            format!(" (and {} more parts)", gaps - 1)
+                        } else {
+                            String::new()
+                        },
+                        bu.unwrap_or_default()
+                    ),
+                    help: match &sh.cfg.default_activity {
+                        Some(n) => format!(
+                            "map the default activity `{n}` in mappings/activities.csv (zendesk_task_name = `{n}`)"
+                        ),
+                        None => "set `default_activity` in zd2gc.toml".into(),
+                    },
+                }
+            }
+        };
+        sink.push(f);
+    }
+    first
+}
+
+/// The content hash of a desired row (`desired_shifts.content_hash`): what a re-run compares.
+pub(super) fn content_hash(d: &Desired<'_>, exported_agent_id: &str) -> i64 {
+    let mut week = [0u8; 10];
+    let week = d.week.map(|w| timeval::date_str(w, &mut week));
+    core::row_hash(&core::RowContent {
+        agent_id: d.owner_override.unwrap_or(exported_agent_id),
+        exported_agent_id,
+        user_id: d.user_id,
+        business_unit_id: d.bu,
+        management_unit_id: d.mu,
+        week_id: week.as_deref(),
+        start_utc: d.start,
+        length_minutes: d.length,
+        activities: &d.activities,
+        held_back_reason: d.held_back,
+    })
+}
+
+pub(super) fn issue_reason(e: TimeIssue) -> &'static str {
+    match e {
+        TimeIssue::NoZone => "missing-timezone",
+        TimeIssue::UnknownZone => "unknown-timezone",
+        TimeIssue::Ambiguous(..) => "dst-ambiguous",
+        TimeIssue::Nonexistent => "dst-nonexistent",
+    }
+}

@@ -1,0 +1,371 @@
+//! What `map` writes besides the desired shifts: its findings (`map_findings`), the crosswalk of
+//! agents and trades, the time-off pass, and the switch to a bulk load on a first run.
+
+use super::agents::{self, AgentIssue, ExportAgent};
+use super::{AgentCtx, Finding, MapOutcome, time_off, trades};
+use crate::config::{Config, Severity};
+use crate::error::Result;
+use crate::store::desired;
+use crate::timeval::dst;
+use rusqlite::{Connection, params};
+use rustc_hash::FxHashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Whether this run is a first load (no desired state yet), switched to a bulk load when it can be.
+pub(super) fn begin_first_load(state: &Connection) -> Result<bool> {
+    // A first run (no desired state yet) is a bulk load of about a gigabyte for a large export.
+    // Through the WAL it would be written twice (WAL, then the checkpoint) and synced twice; when
+    // no other connection has the database open, it goes through a rollback journal instead: the
+    // new pages lie past the end of the file, so they are written once and never journaled, and
+    // with `synchronous = FULL` the commit is as durable and crash-safe as in WAL (a crash
+    // before the commit leaves the database as it was). `map_dir` switches back to WAL at the end,
+    // and every opener of the state sets WAL again anyway. When another connection has the
+    // database open the switch is refused and the load goes through the WAL as usual.
+    let first_load = desired::is_empty(state)?;
+    if first_load {
+        let mode: String = state
+            .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))
+            .unwrap_or_default();
+        if mode.eq_ignore_ascii_case("delete") {
+            state.pragma_update(None, "synchronous", "FULL")?;
+            // Rows of about 700 bytes fill a 4 KiB page with five, and the B-tree rebalances
+            // every few inserts: move a small database (nothing mapped or loaded yet) to 16 KiB
+            // pages first. VACUUM rewrites it whole, so only while it is small.
+            let (pages, size): (i64, i64) = state.query_row(
+                "SELECT page_count, page_size FROM pragma_page_count, pragma_page_size",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            if size < 16384 && pages * size < 64 << 20 {
+                // Best effort: a busy database keeps its pages.
+                let _ = state.execute_batch("PRAGMA page_size = 16384; VACUUM;");
+            }
+            // The rows go straight to the file (nothing to rewrite later): a small cache is
+            // as fast, and keeps memory down.
+            state.execute_batch("PRAGMA cache_size = -16384;")?;
+        }
+    }
+    Ok(first_load)
+}
+
+/// The findings of a run, written to `map_findings` as they come, and counted.
+pub(super) struct FindingSink<'c, 'a> {
+    stmt: crate::store::findings::FindingWriter<'c>,
+    run_id: i64,
+    pub count: u64,
+    pub errors: u64,
+    pub by_rule: BTreeMap<String, u64>,
+    cfg: &'a Config,
+}
+
+impl FindingSink<'_, '_> {
+    pub(super) fn push(&mut self, f: Finding) -> Result<()> {
+        // A configured severity override applies, except to a DST value a policy resolved.
+        let sev = if f.severity == dst::POLICY_RESOLVED && f.rule == "dst-ambiguous" {
+            dst::POLICY_RESOLVED
+        } else {
+            self.cfg.severity_of(f.rule)
+        };
+        self.count += 1;
+        if sev == Severity::Error {
+            self.errors += 1;
+        }
+        *self.by_rule.entry(f.rule.to_string()).or_default() += 1;
+        let cands = (!f.candidates.is_empty())
+            .then(|| serde_json::to_string(&f.candidates).expect("strings serialize"));
+        self.stmt.write(
+            self.run_id,
+            f.rule,
+            sev.as_str(),
+            f.file.as_deref(),
+            f.line.map(|l| l as i64),
+            f.record_id.as_deref(),
+            f.field,
+            f.value.as_deref(),
+            f.timezone.as_deref(),
+            cands.as_deref(),
+            &f.message,
+            &f.help,
+        )?;
+        Ok(())
+    }
+}
+
+impl<'c, 'a> FindingSink<'c, 'a> {
+    /// A sink writing into `tx` for run `run_id` (the configured severities of `cfg` apply).
+    pub(super) fn new(tx: &'c Connection, run_id: i64, cfg: &'a Config) -> Result<Self> {
+        Ok(FindingSink {
+            stmt: crate::store::findings::FindingWriter::replace_all(tx)?,
+            run_id,
+            count: 0,
+            errors: 0,
+            by_rule: BTreeMap::new(),
+            cfg,
+        })
+    }
+}
+
+/// Agent findings, one per agent that owns shifts or trades; counts the agents mapped, unmapped
+/// and ambiguous.
+pub(super) fn agent_findings(
+    export_agents: &[ExportAgent],
+    agent_ctx: &[AgentCtx],
+    agents_file: Option<String>,
+    sink: &mut FindingSink<'_, '_>,
+    out: &mut MapOutcome,
+) -> Result<()> {
+    for (a, c) in export_agents.iter().zip(agent_ctx.iter()) {
+        match &c.res.issue {
+            None => {
+                if a.owns {
+                    out.agents_mapped += 1
+                }
+            }
+            Some(issue) => {
+                // An agent the agents file lacks is reported where it is named instead:
+                // `shift-unknown-agent` at each shift, `trade-unknown-agent` at each trade.
+                if !a.owns || a.line.is_none() {
+                    continue;
+                }
+                match issue {
+                    AgentIssue::Unmapped(_) => out.agents_unmapped += 1,
+                    AgentIssue::Ambiguous { .. } => out.agents_ambiguous += 1,
+                }
+                let (message, candidates) = match issue {
+                    AgentIssue::Unmapped(m) => (m.clone(), vec![]),
+                    AgentIssue::Ambiguous {
+                        message,
+                        candidates,
+                    } => (message.clone(), candidates.clone()),
+                };
+                sink.push(Finding {
+                    rule: issue.rule(),
+                    severity: Severity::Error,
+                    file: a.file.clone().or_else(|| agents_file.clone()),
+                    line: a.line,
+                    record_id: Some(a.agent_id.clone()),
+                    field: Some(if a.email.is_some() {
+                        "email"
+                    } else {
+                        "agent_id"
+                    }),
+                    value: a.email.clone().or_else(|| Some(a.agent_id.clone())),
+                    timezone: None,
+                    candidates,
+                    message,
+                    help: agents::help(issue).to_string(),
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The crosswalk of agents (`xw_agents`): how each agent resolved; a row is written only when it
+/// changed.
+pub(super) fn xw_agents(
+    tx: &Connection,
+    export_agents: &[ExportAgent],
+    agent_ctx: &[AgentCtx],
+    run_id: i64,
+    out: &mut MapOutcome,
+) -> Result<()> {
+    let mut st = crate::store::crosswalk::AgentWriter::new(tx)?;
+    for (a, c) in export_agents.iter().zip(agent_ctx.iter()) {
+        let r = &c.res;
+        let (how, cands) = match &r.issue {
+            Some(AgentIssue::Ambiguous { candidates, .. }) => (
+                "ambiguous".to_string(),
+                Some(serde_json::to_string(candidates).expect("strings serialize")),
+            ),
+            Some(AgentIssue::Unmapped(_)) if r.user_id.is_none() => ("unmapped".into(), None),
+            _ => (r.resolved_by.clone(), None),
+        };
+        let user = match &r.issue {
+            Some(AgentIssue::Ambiguous { .. }) => None,
+            _ => r.user_id.clone(),
+        };
+        out.agents_changed += st.upsert(&crate::store::crosswalk::AgentLink {
+            agent_id: &a.agent_id,
+            email: a.email.as_deref(),
+            user_id: user.as_deref(),
+            management_unit_id: r.management_unit_id.as_deref(),
+            business_unit_id: r.business_unit_id.as_deref(),
+            resolved_by: &how,
+            candidates: cands.as_deref(),
+            run_id,
+        })?;
+    }
+    Ok(())
+}
+
+/// The crosswalk of trades (`xw_trades`): each trade's users and the policy's action; trades no
+/// longer in the export stay, marked `not-in-export`.
+pub(super) fn xw_trades(
+    tx: &Connection,
+    trade_rows: &[(trades::TradeIn, i64)],
+    actions: &[trades::TradeAction],
+    (agent_ctx, agent_idx): (&[AgentCtx], &FxHashMap<String, usize>),
+    run_id: i64,
+    out: &mut MapOutcome,
+) -> Result<()> {
+    let user_of = |agent: &str| -> Option<String> {
+        let c = &agent_ctx[*agent_idx.get(agent)?];
+        if c.res.issue.is_some() {
+            None
+        } else {
+            c.res.user_id.clone()
+        }
+    };
+    let mut st = crate::store::crosswalk::TradeWriter::new(tx)?;
+    let mut seen: HashSet<&str> = HashSet::new();
+    for ((t, _line), a) in trade_rows.iter().zip(actions.iter()) {
+        if !seen.insert(t.trade_id.as_str()) {
+            continue;
+        }
+        *out.trades_by_action
+            .entry(a.action.to_string())
+            .or_default() += 1;
+        let (requester_user, recipient_user) = (
+            user_of(&t.requester_agent_id),
+            user_of(&t.recipient_agent_id),
+        );
+        out.trades_changed += st.upsert(&crate::store::crosswalk::TradeLink {
+            trade_id: &t.trade_id,
+            swap_request_id: &t.swap_request_id,
+            legacy_status: &t.status,
+            requester_agent_id: &t.requester_agent_id,
+            requester_user_id: requester_user.as_deref(),
+            requester_shift_id: &t.requester_shift_id,
+            recipient_agent_id: &t.recipient_agent_id,
+            recipient_user_id: recipient_user.as_deref(),
+            recipient_shift_id: t.recipient_shift_id.as_deref(),
+            action: a.action,
+            note: a.note.as_deref(),
+            run_id,
+        })?;
+    }
+    // Trades no longer in the export stay in the crosswalk, marked.
+    let ids: Vec<&str> = seen.into_iter().collect();
+    drop(st);
+    out.trades_changed += crate::store::crosswalk::mark_trades_not_in_export(tx, &ids, run_id)?;
+    Ok(())
+}
+
+/// Write the time-off pass: `desired_time_off` converges on `m.desired` (a row whose content hash
+/// is unchanged is not written), `xw_time_off` keeps every request ever exported (the Genesys id
+/// load filled in is kept; a request gone from the export is marked `not-in-export`).
+pub(super) fn write_time_off(
+    tx: &Connection,
+    m: &time_off::Mapped,
+    run_id: i64,
+    out: &mut MapOutcome,
+) -> Result<()> {
+    let old: HashMap<String, String> = {
+        let mut st =
+            tx.prepare("SELECT time_off_request_id, content_hash FROM desired_time_off")?;
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    let mut up = tx.prepare(
+        "INSERT OR REPLACE INTO desired_time_off(time_off_request_id, file, line, agent_id, user_id,
+            management_unit_id, business_unit_id, activity_code_id, status, full_day_dates, partial_starts,
+            daily_minutes, paid, notes, content_hash, held_back, run_id)
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
+    )?;
+    let mut relocate = tx.prepare(
+        "UPDATE desired_time_off SET file = ?2, line = ?3 WHERE time_off_request_id = ?1
+         AND (file IS NOT ?2 OR line IS NOT ?3)",
+    )?;
+    let mut seen: HashSet<&str> = HashSet::new();
+    for d in &m.desired {
+        seen.insert(&d.id);
+        match &d.held_back {
+            None => out.time_off.mapped += 1,
+            Some(r) => {
+                out.time_off.held_back += 1;
+                *out.time_off
+                    .held_back_by_reason
+                    .entry(r.to_string())
+                    .or_default() += 1;
+            }
+        }
+        let h = d.content_hash();
+        if old.get(&d.id) == Some(&h) {
+            relocate.execute(params![d.id, d.file, d.line])?;
+            continue;
+        }
+        out.time_off.changed += 1;
+        up.execute(params![
+            d.id,
+            d.file,
+            d.line,
+            d.agent_id,
+            d.user_id,
+            d.management_unit_id,
+            d.business_unit_id,
+            d.activity_code_id,
+            d.status,
+            d.full_day_dates,
+            d.partial_starts,
+            d.daily_minutes,
+            d.paid,
+            d.notes,
+            h,
+            d.held_back,
+            run_id
+        ])?;
+    }
+    let mut del = tx.prepare("DELETE FROM desired_time_off WHERE time_off_request_id = ?1")?;
+    for id in old.keys().filter(|k| !seen.contains(k.as_str())) {
+        del.execute([id])?;
+        out.time_off.changed += 1;
+    }
+    let mut xw = tx.prepare(
+        "INSERT INTO xw_time_off(time_off_request_id, agent_id, user_id, management_unit_id, business_unit_id,
+            status, action, genesys_time_off_request_id, run_id)
+         VALUES (?1,?2,?3,?4,?5,?6,?7,NULL,?8)
+         ON CONFLICT(time_off_request_id) DO UPDATE SET agent_id = excluded.agent_id,
+            user_id = excluded.user_id, management_unit_id = excluded.management_unit_id,
+            business_unit_id = excluded.business_unit_id, status = excluded.status,
+            action = excluded.action, run_id = excluded.run_id
+         WHERE (xw_time_off.agent_id, xw_time_off.user_id, xw_time_off.management_unit_id,
+                xw_time_off.business_unit_id, xw_time_off.status, xw_time_off.action)
+            IS NOT (excluded.agent_id, excluded.user_id, excluded.management_unit_id,
+                excluded.business_unit_id, excluded.status, excluded.action)",
+    )?;
+    let mut ids: HashSet<&str> = HashSet::new();
+    for x in &m.xw {
+        ids.insert(&x.id);
+        if x.action == "not-loaded" {
+            out.time_off.not_loaded += 1;
+        }
+        xw.execute(params![
+            x.id,
+            x.agent_id,
+            x.user_id,
+            x.management_unit_id,
+            x.business_unit_id,
+            x.status,
+            x.action,
+            run_id
+        ])?;
+    }
+    let gone: Vec<String> = {
+        let mut st = tx.prepare(
+            "SELECT time_off_request_id FROM xw_time_off WHERE action != 'not-in-export'",
+        )?;
+        st.query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .filter(|id| !ids.contains(id.as_str()))
+            .collect()
+    };
+    for id in gone {
+        tx.execute(
+            "UPDATE xw_time_off SET action = 'not-in-export', run_id = ?2 WHERE time_off_request_id = ?1",
+            params![id, run_id],
+        )?;
+    }
+    Ok(())
+}
