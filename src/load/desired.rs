@@ -9,6 +9,7 @@
 
 use super::model::{Act, Content, Desired};
 use crate::error::{Error, Result};
+use crate::store::desired::StoredShift;
 use rusqlite::Connection;
 use sha2::Digest;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -25,18 +26,23 @@ pub struct WeekInput {
     pub hash: i64,
 }
 
-/// The desired state of a migration.
+/// What a load needs to know of the whole desired state before it starts: the business-unit weeks
+/// (in order), how many shifts they hold, and the records held back. The shifts themselves are
+/// read one week at a time ([`Reader::week`]), so a load's memory does not grow with the export.
 #[derive(Debug, Clone, Default)]
-pub struct DesiredState {
-    pub weeks: BTreeMap<(String, String), WeekInput>,
+pub struct DesiredIndex {
+    /// Every business-unit week with desired shifts or links, with its number of desired shifts.
+    pub weeks: BTreeMap<(String, String), u64>,
     pub held: HashSet<String>,
     pub held_by_reason: BTreeMap<String, u64>,
     pub snapshot_id: String,
+    /// Management units of the users linked in each week (the week's shifts add their own).
+    linked_mus: HashMap<(String, String), BTreeSet<String>>,
 }
 
-impl DesiredState {
+impl DesiredIndex {
     pub fn shifts(&self) -> u64 {
-        self.weeks.values().map(|w| w.desired.len() as u64).sum()
+        self.weeks.values().sum()
     }
 }
 
@@ -179,85 +185,64 @@ fn report_error_ids(dir: &Path, report: &str) -> Result<HashSet<String>> {
         .collect())
 }
 
-/// Read the desired state; `error_ids` are record ids (shift, task or agent) to hold back.
-pub fn read(conn: &Connection, error_ids: &HashSet<String>) -> Result<DesiredState> {
-    let mut out = DesiredState {
+/// Whether a stored shift is held back: by map (`held_back_reason`), or for a validation error
+/// of the shift, its agent or one of its tasks (`error_ids`).
+fn held_reason(s: &StoredShift, error_ids: &HashSet<String>) -> Option<String> {
+    if let Some(reason) = &s.held_back_reason {
+        Some(reason.clone())
+    } else if error_ids.contains(&s.legacy_shift_id)
+        || error_ids.contains(&s.agent_id)
+        || s.activities
+            .iter()
+            .any(|a| a.task_id.as_ref().is_some_and(|t| error_ids.contains(t)))
+    {
+        Some("validation-error".to_string())
+    } else {
+        None
+    }
+}
+
+/// The business-unit week a stored shift loads in, or why it is held back.
+fn week_of(s: &StoredShift, error_ids: &HashSet<String>) -> std::result::Result<(), String> {
+    let held = held_reason(s, error_ids);
+    match (
+        &s.user_id,
+        &s.business_unit_id,
+        &s.week_id,
+        s.start_utc,
+        s.length_minutes,
+    ) {
+        (Some(_), Some(_), Some(_), Some(_), Some(_)) => match held {
+            None => Ok(()),
+            Some(r) => Err(r),
+        },
+        _ => Err(held.unwrap_or_else(|| "unmapped".into())),
+    }
+}
+
+/// The index of the desired state (see [`DesiredIndex`]); `error_ids` are record ids (shift, task
+/// or agent) to hold back. One pass over the rows, none of them kept.
+pub fn index(conn: &Connection, error_ids: &HashSet<String>) -> Result<DesiredIndex> {
+    let mut out = DesiredIndex {
         snapshot_id: crate::map::current::mapped_snapshot(conn)?.unwrap_or_default(),
         ..Default::default()
     };
-    let user_mu: HashMap<String, String> = {
-        let mut st = conn.prepare(
-            "SELECT user_id, management_unit_id FROM xw_agents WHERE user_id IS NOT NULL AND management_unit_id IS NOT NULL",
-        )?;
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?
-    };
-    crate::store::desired::for_each_shift(conn, |row| {
-        let crate::store::desired::StoredShift {
-            legacy_shift_id: legacy,
-            agent_id: agent,
-            user_id: user,
-            business_unit_id: bu,
-            management_unit_id: mu,
-            week_id: week,
-            start_utc: start,
-            length_minutes: len,
-            activities: acts,
-            held_back_reason: reason,
-        } = row;
-        let held_reason = if let Some(reason) = reason {
-            Some(reason)
-        } else if error_ids.contains(&legacy)
-            || error_ids.contains(&agent)
-            || acts
-                .iter()
-                .any(|a| a.task_id.as_ref().is_some_and(|t| error_ids.contains(t)))
-        {
-            Some("validation-error".to_string())
-        } else {
-            None
-        };
-        let (Some(user), Some(bu), Some(week), Some(start), Some(len)) =
-            (user, bu, week, start, len)
-        else {
-            out.held.insert(legacy);
-            *out.held_by_reason
-                .entry(held_reason.unwrap_or_else(|| "unmapped".into()))
-                .or_default() += 1;
-            return Ok(());
-        };
-        if let Some(reason) = held_reason {
-            out.held.insert(legacy);
-            *out.held_by_reason.entry(reason).or_default() += 1;
-            return Ok(());
+    let user_mu = user_mus(conn)?;
+    // The activities are needed only to find an error among their task ids.
+    crate::store::desired::for_each_shift_unordered(conn, !error_ids.is_empty(), |s| {
+        match week_of(&s, error_ids) {
+            Ok(()) => {
+                let key = (
+                    s.business_unit_id.unwrap_or_default(),
+                    s.week_id.unwrap_or_default(),
+                );
+                *out.weeks.entry(key).or_default() += 1;
+            }
+            Err(reason) => {
+                *out.held_by_reason.entry(reason).or_default() += 1;
+                out.held.insert(s.legacy_shift_id);
+            }
         }
-        let content = Content {
-            user: user.clone(),
-            start,
-            len,
-            acts: acts
-                .into_iter()
-                .map(|a| Act {
-                    start: a.start,
-                    len: a.length_minutes,
-                    code: a.code,
-                    desc: a.description,
-                })
-                .collect(),
-        }
-        .normalized();
-        let mu = mu
-            .or_else(|| user_mu.get(&user).cloned())
-            .unwrap_or_default();
-        let w = out.weeks.entry((bu, week)).or_default();
-        if !mu.is_empty() {
-            w.mus.insert(mu.clone());
-        }
-        w.desired.push(Desired {
-            legacy,
-            mu,
-            content,
-        });
         Ok(())
     })?;
     // Weeks where only links remain (every shift left the export): they may need deletes.
@@ -265,16 +250,115 @@ pub fn read(conn: &Connection, error_ids: &HashSet<String>) -> Result<DesiredSta
         "SELECT DISTINCT x.business_unit_id, x.week_id, x.user_id FROM xw_shifts x
          WHERE x.genesys_shift_id IS NOT NULL AND x.business_unit_id IS NOT NULL AND x.week_id IS NOT NULL",
     )?;
-    let linked: Vec<(String, String, Option<String>)> = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    for (bu, week, user) in linked {
-        let w = out.weeks.entry((bu, week)).or_default();
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let key: (String, String) = (r.get(0)?, r.get(1)?);
+        let user: Option<String> = r.get(2)?;
+        out.weeks.entry(key.clone()).or_default();
+        let mus = out.linked_mus.entry(key).or_default();
         if let Some(mu) = user.as_ref().and_then(|u| user_mu.get(u)) {
-            w.mus.insert(mu.clone());
+            mus.insert(mu.clone());
         }
     }
-    for ((bu, week), w) in out.weeks.iter_mut() {
+    Ok(out)
+}
+
+fn user_mus(conn: &Connection) -> Result<HashMap<String, String>> {
+    let mut st = conn.prepare(
+        "SELECT user_id, management_unit_id FROM xw_agents WHERE user_id IS NOT NULL AND management_unit_id IS NOT NULL",
+    )?;
+    Ok(st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Reads the desired state one business-unit week at a time, all from the one commit of `map` the
+/// index was read from: its connection holds a read transaction from [`Reader::open`] to its drop.
+pub struct Reader {
+    conn: std::sync::Mutex<Connection>,
+    error_ids: HashSet<String>,
+    user_mu: HashMap<String, String>,
+    kinds: HashMap<i64, (String, String)>,
+}
+
+impl Reader {
+    /// Begin the read transaction on `conn` (a connection of its own: the load writes its journal
+    /// through another one).
+    pub fn open(conn: Connection, error_ids: HashSet<String>) -> Result<Reader> {
+        conn.execute_batch("BEGIN")?;
+        let user_mu = user_mus(&conn)?;
+        let kinds = crate::store::desired::activity_kinds(&conn)?;
+        Ok(Reader {
+            conn: std::sync::Mutex::new(conn),
+            error_ids,
+            user_mu,
+            kinds,
+        })
+    }
+
+    /// The same reader, holding back the records with these ids (the gate's answer).
+    pub fn with_error_ids(mut self, error_ids: HashSet<String>) -> Reader {
+        self.error_ids = error_ids;
+        self
+    }
+
+    /// Run `f` on the connection, inside the read transaction.
+    pub fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        f(&self.conn.lock().expect("desired-state reader"))
+    }
+
+    /// The record ids held back for a validation error.
+    pub fn error_ids(&self) -> &HashSet<String> {
+        &self.error_ids
+    }
+
+    /// One business-unit week of the desired state, as the index listed it: its loadable shifts
+    /// in legacy-id order, the management units of its users (and of the users `index` found
+    /// linked in it), and its digest.
+    pub fn week(&self, index: &DesiredIndex, bu: &str, week: &str) -> Result<WeekInput> {
+        let conn = self.conn.lock().expect("desired-state reader");
+        let mut w = WeekInput::default();
+        crate::store::desired::for_each_shift_of_week(&conn, &self.kinds, bu, week, |s| {
+            if week_of(&s, &self.error_ids).is_err() {
+                return Ok(());
+            }
+            let (Some(user), Some(start), Some(len)) = (s.user_id, s.start_utc, s.length_minutes)
+            else {
+                return Ok(());
+            };
+            let content = Content {
+                user: user.clone(),
+                start,
+                len,
+                acts: s
+                    .activities
+                    .into_iter()
+                    .map(|a| Act {
+                        start: a.start,
+                        len: a.length_minutes,
+                        code: a.code,
+                        desc: a.description,
+                    })
+                    .collect(),
+            }
+            .normalized();
+            let mu = s
+                .management_unit_id
+                .or_else(|| self.user_mu.get(&user).cloned())
+                .unwrap_or_default();
+            if !mu.is_empty() {
+                w.mus.insert(mu.clone());
+            }
+            w.desired.push(Desired {
+                legacy: s.legacy_shift_id,
+                mu,
+                content,
+            });
+            Ok(())
+        })?;
+        if let Some(mus) = index.linked_mus.get(&(bu.to_string(), week.to_string())) {
+            w.mus.extend(mus.iter().cloned());
+        }
         let mut h = sha2::Sha256::new();
         h.update(bu.as_bytes());
         h.update(week.as_bytes());
@@ -284,6 +368,6 @@ pub fn read(conn: &Connection, error_ids: &HashSet<String>) -> Result<DesiredSta
         }
         let digest = h.finalize();
         w.hash = i64::from_le_bytes(digest[..8].try_into().expect("8 bytes"));
+        Ok(w)
     }
-    Ok(out)
 }

@@ -236,8 +236,17 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 /// What `plan`, `load` and `verify` start from.
 struct Prepared {
     shared: Arc<Shared>,
-    state: desired::DesiredState,
+    /// The weeks and what is held back; each week's shifts are read from `reader` when it starts.
+    index: desired::DesiredIndex,
+    reader: desired::Reader,
     notes: Vec<String>,
+}
+
+impl Prepared {
+    /// One week's shifts, read from the desired state now.
+    fn week(&self, bu: &str, week: &str) -> Result<desired::WeekInput> {
+        self.reader.week(&self.index, bu, week)
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -254,19 +263,28 @@ fn prepare(
     let mut notes = Vec::new();
     // Another org than the bound one is refused before any request (nothing written yet).
     guard::bind_org(&conn, &client, opts.rebind, true)?;
-    // One read transaction: the gate, the activity kinds and the desired rows are read from one
-    // commit of `map`, even when a map finishes meanwhile.
-    let read_tx = conn.unchecked_transaction()?;
-    let (gate_notes, error_ids) = if command == "verify" {
-        // verify holds back what load held back, and refuses nothing.
-        let (_, ids) = desired::gate(&read_tx, dir, true).unwrap_or_default();
-        (vec![], ids)
-    } else {
-        desired::gate(&read_tx, dir, opts.allow_errors)?
-    };
+    // One read transaction, on a connection of its own, for as long as the load runs: the gate,
+    // the activity kinds and the desired rows of every week are read from one commit of `map`,
+    // even when a map finishes meanwhile. Only the index is read now; each week's shifts when the
+    // week starts, so memory holds the weeks in flight, not the export.
+    let read_conn = Connection::open_with_flags(
+        crate::store::state_path(dir),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    read_conn.busy_timeout(Duration::from_secs(10))?;
+    let reader = desired::Reader::open(read_conn, HashSet::new())?;
+    let (gate_notes, error_ids) = reader.with(|c| {
+        if command == "verify" {
+            // verify holds back what load held back, and refuses nothing.
+            let (_, ids) = desired::gate(c, dir, true).unwrap_or_default();
+            Ok((vec![], ids))
+        } else {
+            desired::gate(c, dir, opts.allow_errors)
+        }
+    })?;
     notes.extend(gate_notes);
-    let state = desired::read(&read_tx, &error_ids)?;
-    read_tx.commit()?;
+    let reader = reader.with_error_ids(error_ids);
+    let index = reader.with(|c| desired::index(c, reader.error_ids()))?;
     let pacer = Arc::new(Pacer::new(opts.max_rpm as f64));
     client.set_gate(pacer.clone());
     // One authenticated call before anything is bound or written: a wrong secret or URL is one
@@ -282,7 +300,7 @@ fn prepare(
         run_id: run.id,
         migration,
         opts: opts.clone(),
-        held: state.held.clone(),
+        held: index.held.clone(),
         progress: Progress::default(),
         stop: AtomicBool::new(false),
         read_only,
@@ -291,7 +309,8 @@ fn prepare(
     });
     Ok(Prepared {
         shared,
-        state,
+        index,
+        reader,
         notes,
     })
 }
@@ -325,19 +344,18 @@ pub fn load_dir(
         ui.warn(n);
     }
     let sh = p.shared.clone();
-    let weeks: Vec<((String, String), desired::WeekInput)> =
-        p.state.weeks.clone().into_iter().collect();
+    let weeks: Vec<&(String, String)> = p.index.weeks.keys().collect();
     sh.progress
         .weeks_total
         .store(weeks.len() as u64, Ordering::Relaxed);
     sh.progress
         .shifts_total
-        .store(p.state.shifts(), Ordering::Relaxed);
+        .store(p.index.shifts(), Ordering::Relaxed);
     let mut report = LoadReport {
         weeks: weeks.len() as u64,
-        shifts_desired: p.state.shifts(),
-        shifts_held_back: p.state.held.len() as u64,
-        held_back_by_reason: p.state.held_by_reason.clone(),
+        shifts_desired: p.index.shifts(),
+        shifts_held_back: p.index.held.len() as u64,
+        held_back_by_reason: p.index.held_by_reason.clone(),
         notes: p.notes.clone(),
         ..Default::default()
     };
@@ -366,12 +384,24 @@ pub fn load_dir(
         let sem = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
         let mut set = tokio::task::JoinSet::new();
         let mut not_started = 0u64;
-        for ((bu, week), input) in weeks {
+        let mut fatal = None;
+        for (bu, week) in weeks {
             let permit = sem.clone().acquire_owned().await.expect("semaphore open");
-            if sh.stop.load(Ordering::SeqCst) {
+            if sh.stop.load(Ordering::SeqCst) || fatal.is_some() {
                 not_started += 1;
                 continue;
             }
+            // The week's shifts are read once a permit is free: at most `concurrency` weeks
+            // are in memory.
+            let input = match p.week(bu, week) {
+                Ok(i) => i,
+                Err(e) => {
+                    fatal = Some(e);
+                    not_started += 1;
+                    continue;
+                }
+            };
+            let (bu, week) = (bu.clone(), week.clone());
             let sh2 = sh.clone();
             set.spawn(async move {
                 let carried = sh2.row(&bu, &week).is_ok_and(|r| {
@@ -404,7 +434,6 @@ pub fn load_dir(
             });
         }
         let mut outs = Vec::new();
-        let mut fatal = None;
         while let Some(r) = set.join_next().await {
             match r {
                 Ok((bu, week, Ok(o))) => outs.push((bu, week, o)),
@@ -511,8 +540,7 @@ fn survey(
     what: &str,
 ) -> Result<Vec<WeekFinding>> {
     let sh = p.shared.clone();
-    let weeks: Vec<((String, String), desired::WeekInput)> =
-        p.state.weeks.clone().into_iter().collect();
+    let weeks: Vec<&(String, String)> = p.index.weeks.keys().collect();
     let conc = sh.opts.concurrency.max(1);
     let bar = ui.progress_bar(what, "weeks read", Some(weeks.len() as u64));
     // Reads only: one or two requests a week, under the same pace limit.
@@ -521,8 +549,18 @@ fn survey(
     let found = rt.block_on(async {
         let sem = Arc::new(tokio::sync::Semaphore::new(conc));
         let mut set = tokio::task::JoinSet::new();
-        for (i, ((bu, week), input)) in weeks.into_iter().enumerate() {
+        for (i, (bu, week)) in weeks.into_iter().enumerate() {
             let permit = sem.clone().acquire_owned().await.expect("semaphore open");
+            // Read once a permit is free: at most `concurrency` weeks in memory.
+            let input = match p.week(bu, week) {
+                Ok(i) => i,
+                Err(e) => {
+                    set.abort_all();
+                    bar.finish();
+                    return Err(e);
+                }
+            };
+            let (bu, week) = (bu.clone(), week.clone());
             let sh2 = sh.clone();
             set.spawn(async move {
                 let f = survey_week(&sh2, &bu, &week, &input, use_journal).await;
@@ -545,8 +583,8 @@ fn survey(
         }
         bar.finish();
         v.sort_by_key(|(i, _)| *i);
-        v.into_iter().map(|(_, f)| f).collect::<Vec<_>>()
-    });
+        Ok(v.into_iter().map(|(_, f)| f).collect::<Vec<_>>())
+    })?;
     Ok(found)
 }
 
@@ -730,7 +768,7 @@ pub fn verify_dir_ui(
     ));
     let mut r = VerifyReport {
         weeks: found.len() as u64,
-        held_back: p.state.held.len() as u64,
+        held_back: p.index.held.len() as u64,
         time_off,
         ..Default::default()
     };

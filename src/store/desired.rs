@@ -404,31 +404,59 @@ pub struct StoredShift {
     pub held_back_reason: Option<String>,
 }
 
-/// Every stored shift in (business unit, week, legacy shift id) order. A row whose activities
-/// cannot be decoded is an error: a shift is never loaded without the activities it was mapped
-/// with.
-pub fn for_each_shift(
+const STORED_COLUMNS: &str =
+    "legacy_shift_id, agent_id, user_id, business_unit_id, management_unit_id, week_id,
+     start_utc, length_minutes, activities, held_back_reason";
+
+/// Every stored shift, in no particular order; with `decode` false the activities are left
+/// empty (for a caller that needs only each shift's week and whether it is held back).
+pub fn for_each_shift_unordered(
     conn: &Connection,
-    mut f: impl FnMut(StoredShift) -> Result<()>,
+    decode: bool,
+    f: impl FnMut(StoredShift) -> Result<()>,
 ) -> Result<()> {
     let kinds = activity_kinds(conn)?;
-    let mut st = conn.prepare(
-        "SELECT legacy_shift_id, agent_id, user_id, business_unit_id, management_unit_id, week_id,
-                start_utc, length_minutes, activities, held_back_reason
-         FROM desired_shifts ORDER BY business_unit_id, week_id, legacy_shift_id",
-    )?;
-    let mut rows = st.query([])?;
+    let mut st = conn.prepare(&format!("SELECT {STORED_COLUMNS} FROM desired_shifts"))?;
+    stored_shifts(st.query([])?, decode.then_some(&kinds), f)
+}
+
+/// The stored shifts of one business-unit week, in legacy shift id order, with their activities
+/// (`kinds` from [`activity_kinds`]). A row whose activities cannot be decoded is an error: a
+/// shift is never loaded without the activities it was mapped with.
+pub fn for_each_shift_of_week(
+    conn: &Connection,
+    kinds: &HashMap<i64, (String, String)>,
+    business_unit_id: &str,
+    week_id: &str,
+    f: impl FnMut(StoredShift) -> Result<()>,
+) -> Result<()> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {STORED_COLUMNS} FROM desired_shifts
+         WHERE business_unit_id = ?1 AND week_id = ?2 ORDER BY legacy_shift_id"
+    ))?;
+    stored_shifts(st.query([business_unit_id, week_id])?, Some(kinds), f)
+}
+
+fn stored_shifts(
+    mut rows: rusqlite::Rows<'_>,
+    kinds: Option<&HashMap<i64, (String, String)>>,
+    mut f: impl FnMut(StoredShift) -> Result<()>,
+) -> Result<()> {
     while let Some(r) = rows.next()? {
         let legacy: String = r.get(0)?;
         let start: Option<i64> = r.get(6)?;
-        let acts: String = r.get(8)?;
-        let activities =
-            decode_activities(&acts, start.unwrap_or_default(), &kinds).map_err(|e| {
-                Error::failure(
-                    format!("the desired state of shift `{legacy}` cannot be read: {e}"),
-                    Some("run `zd2gc map` again to rebuild the desired state".into()),
-                )
-            })?;
+        let activities = match kinds {
+            Some(kinds) => {
+                let acts: String = r.get(8)?;
+                decode_activities(&acts, start.unwrap_or_default(), kinds).map_err(|e| {
+                    Error::failure(
+                        format!("the desired state of shift `{legacy}` cannot be read: {e}"),
+                        Some("run `zd2gc map` again to rebuild the desired state".into()),
+                    )
+                })?
+            }
+            None => Vec::new(),
+        };
         f(StoredShift {
             legacy_shift_id: legacy,
             agent_id: r.get(1)?,
