@@ -242,10 +242,36 @@ struct Prepared {
     notes: Vec<String>,
 }
 
+/// Desired shifts in memory at once, over the weeks in flight: a week is read and started only
+/// when both a week slot (`--concurrency`) and its shifts fit, so a load's memory is bounded by
+/// this (or by its largest business-unit week, which runs alone), whatever the export's size.
+const SHIFTS_IN_FLIGHT: u32 = 50_000;
+
 impl Prepared {
     /// One week's shifts, read from the desired state now.
     fn week(&self, bu: &str, week: &str) -> Result<desired::WeekInput> {
         self.reader.week(&self.index, bu, week)
+    }
+
+    /// Wait for a week slot and room for the week's shifts (see [`SHIFTS_IN_FLIGHT`]); both are
+    /// given back when the permits drop.
+    async fn admit(
+        &self,
+        slots: &Arc<tokio::sync::Semaphore>,
+        shifts: &Arc<tokio::sync::Semaphore>,
+        key: &(String, String),
+    ) -> (
+        tokio::sync::OwnedSemaphorePermit,
+        tokio::sync::OwnedSemaphorePermit,
+    ) {
+        let n = self.index.weeks.get(key).copied().unwrap_or(0);
+        let slot = slots.clone().acquire_owned().await.expect("semaphore open");
+        let room = shifts
+            .clone()
+            .acquire_many_owned(n.clamp(1, SHIFTS_IN_FLIGHT as u64) as u32)
+            .await
+            .expect("semaphore open");
+        (slot, room)
     }
 }
 
@@ -382,17 +408,19 @@ pub fn load_dir(
         });
         let ticker = ticker::progress_ticker(sh.clone(), ui.clone(), started);
         let sem = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
+        let room = Arc::new(tokio::sync::Semaphore::new(SHIFTS_IN_FLIGHT as usize));
         let mut set = tokio::task::JoinSet::new();
         let mut not_started = 0u64;
         let mut fatal = None;
-        for (bu, week) in weeks {
-            let permit = sem.clone().acquire_owned().await.expect("semaphore open");
+        for key in weeks {
+            let (bu, week) = key;
+            let permit = p.admit(&sem, &room, key).await;
             if sh.stop.load(Ordering::SeqCst) || fatal.is_some() {
                 not_started += 1;
                 continue;
             }
-            // The week's shifts are read once a permit is free: at most `concurrency` weeks
-            // are in memory.
+            // The week's shifts are read once it is admitted: at most `concurrency` weeks and
+            // about SHIFTS_IN_FLIGHT shifts are in memory.
             let input = match p.week(bu, week) {
                 Ok(i) => i,
                 Err(e) => {
@@ -548,10 +576,13 @@ fn survey(
     bar.set_min_sample(conc as u64);
     let found = rt.block_on(async {
         let sem = Arc::new(tokio::sync::Semaphore::new(conc));
+        let room = Arc::new(tokio::sync::Semaphore::new(SHIFTS_IN_FLIGHT as usize));
         let mut set = tokio::task::JoinSet::new();
-        for (i, (bu, week)) in weeks.into_iter().enumerate() {
-            let permit = sem.clone().acquire_owned().await.expect("semaphore open");
-            // Read once a permit is free: at most `concurrency` weeks in memory.
+        for (i, key) in weeks.into_iter().enumerate() {
+            let (bu, week) = key;
+            let permit = p.admit(&sem, &room, key).await;
+            // Read once admitted: at most `concurrency` weeks and about SHIFTS_IN_FLIGHT shifts
+            // in memory.
             let input = match p.week(bu, week) {
                 Ok(i) => i,
                 Err(e) => {
