@@ -272,28 +272,54 @@ fn user_mus(conn: &Connection) -> Result<HashMap<String, String>> {
         .collect::<rusqlite::Result<_>>()?)
 }
 
-/// Reads the desired state one business-unit week at a time, all from the one commit of `map` the
-/// index was read from: its connection holds a read transaction from [`Reader::open`] to its drop.
+/// Which `map` wrote the desired state: the run it recorded and the snapshot it mapped. Every map
+/// (validate's too) changes it in the commit that writes the desired rows.
+type Generation = (Option<i64>, Option<String>);
+
+fn generation(conn: &Connection) -> Result<Generation> {
+    Ok((
+        crate::map::current::recorded(conn)?.map(|r| r.run_id),
+        crate::map::current::mapped_snapshot(conn)?,
+    ))
+}
+
+/// Reads the desired state one business-unit week at a time, each week in a short read
+/// transaction of its own (a transaction held for the whole load would keep SQLite from
+/// checkpointing, and the WAL would grow by every journal write of the load). All weeks come from
+/// the desired state the gate and the index read: a week whose read finds that `map` ran since is
+/// an error, never a mix of two maps.
 pub struct Reader {
     conn: std::sync::Mutex<Connection>,
     error_ids: HashSet<String>,
     user_mu: HashMap<String, String>,
     kinds: HashMap<i64, (String, String)>,
+    generation: Generation,
 }
 
 impl Reader {
-    /// Begin the read transaction on `conn` (a connection of its own: the load writes its journal
-    /// through another one).
+    /// Begin a read transaction on `conn` (a connection of its own: the load writes its journal
+    /// through another one) for the gate and the index, until [`Reader::release`].
     pub fn open(conn: Connection, error_ids: HashSet<String>) -> Result<Reader> {
         conn.execute_batch("BEGIN")?;
         let user_mu = user_mus(&conn)?;
         let kinds = crate::store::desired::activity_kinds(&conn)?;
+        let generation = generation(&conn)?;
         Ok(Reader {
             conn: std::sync::Mutex::new(conn),
             error_ids,
             user_mu,
             kinds,
+            generation,
         })
+    }
+
+    /// End the read transaction of [`Reader::open`]: each week is read in its own from now on.
+    pub fn release(&self) -> Result<()> {
+        self.conn
+            .lock()
+            .expect("desired-state reader")
+            .execute_batch("COMMIT")?;
+        Ok(())
     }
 
     /// The same reader, holding back the records with these ids (the gate's answer).
@@ -317,8 +343,20 @@ impl Reader {
     /// linked in it), and its digest.
     pub fn week(&self, index: &DesiredIndex, bu: &str, week: &str) -> Result<WeekInput> {
         let conn = self.conn.lock().expect("desired-state reader");
+        let tx = conn.unchecked_transaction()?;
+        let now = generation(&tx)?;
+        if now != self.generation {
+            return Err(Error::usage(
+                format!(
+                    "the desired state changed during the load: map ran again (run {}) after this load read it (run {})",
+                    now.0.map_or("?".into(), |r| r.to_string()),
+                    self.generation.0.map_or("?".into(), |r| r.to_string()),
+                ),
+                Some("the weeks written so far are in the journal: run `zd2gc validate`, then `zd2gc load` again (it resumes)".into()),
+            ));
+        }
         let mut w = WeekInput::default();
-        crate::store::desired::for_each_shift_of_week(&conn, &self.kinds, bu, week, |s| {
+        crate::store::desired::for_each_shift_of_week(&tx, &self.kinds, bu, week, |s| {
             if week_of(&s, &self.error_ids).is_err() {
                 return Ok(());
             }
@@ -369,5 +407,36 @@ impl Reader {
         let digest = h.finalize();
         w.hash = i64::from_le_bytes(digest[..8].try_into().expect("8 bytes"));
         Ok(w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A week read after another map recorded its run is refused: a load never mixes two maps.
+    #[test]
+    fn a_week_read_after_map_ran_again_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open_state(dir.path()).unwrap();
+        let inputs = |run_id| crate::map::current::MapInputs {
+            run_id,
+            snapshot_id: "s1".into(),
+            config_sha256: None,
+            mappings_dir: String::new(),
+            tables: Default::default(),
+            online: false,
+            cache_generation: 0,
+        };
+        crate::map::current::record(&conn, &inputs(1)).unwrap();
+        let read = Connection::open(crate::store::state_path(dir.path())).unwrap();
+        let reader = Reader::open(read, HashSet::new()).unwrap();
+        let index = reader.with(|c| index(c, &HashSet::new())).unwrap();
+        reader.release().unwrap();
+        let week = reader.week(&index, "bu", "2026-10-19").unwrap();
+        assert!(week.desired.is_empty());
+        crate::map::current::record(&conn, &inputs(2)).unwrap();
+        let err = reader.week(&index, "bu", "2026-10-19").unwrap_err();
+        assert!(err.to_string().contains("map ran again (run 2)"), "{err}");
     }
 }

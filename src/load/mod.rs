@@ -289,10 +289,10 @@ fn prepare(
     let mut notes = Vec::new();
     // Another org than the bound one is refused before any request (nothing written yet).
     guard::bind_org(&conn, &client, opts.rebind, true)?;
-    // One read transaction, on a connection of its own, for as long as the load runs: the gate,
-    // the activity kinds and the desired rows of every week are read from one commit of `map`,
-    // even when a map finishes meanwhile. Only the index is read now; each week's shifts when the
-    // week starts, so memory holds the weeks in flight, not the export.
+    // The gate, the activity kinds and the index of the desired state are read in one read
+    // transaction, on a connection of its own; each week's shifts are read when the week starts
+    // (so memory holds the weeks in flight, not the export), each in a short transaction that
+    // first checks no map ran since: every week comes from the one commit of `map` the gate saw.
     let read_conn = Connection::open_with_flags(
         crate::store::state_path(dir),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -311,6 +311,7 @@ fn prepare(
     notes.extend(gate_notes);
     let reader = reader.with_error_ids(error_ids);
     let index = reader.with(|c| desired::index(c, reader.error_ids()))?;
+    reader.release()?;
     let pacer = Arc::new(Pacer::new(opts.max_rpm as f64));
     client.set_gate(pacer.clone());
     // One authenticated call before anything is bound or written: a wrong secret or URL is one
