@@ -251,6 +251,7 @@ fn state_bytes(dir: &Path) -> (u64, u64) {
 /// The emulator as a child process: its base URL and pid.
 struct Emulator {
     child: std::process::Child,
+    stopped: bool,
     url: String,
     started: Instant,
 }
@@ -280,6 +281,7 @@ fn start_emulator(bin: &Path, fixture: &Path, rpm: u64, log: &Path) -> Emulator 
     );
     Emulator {
         child,
+        stopped: false,
         url,
         started,
     }
@@ -287,12 +289,23 @@ fn start_emulator(bin: &Path, fixture: &Path, rpm: u64, log: &Path) -> Emulator 
 
 impl Emulator {
     /// Stop it (SIGINT, as Ctrl-C) and say what it used.
-    fn stop(self) -> Usage {
+    fn stop(mut self) -> Usage {
         let pid = self.child.id();
         // SAFETY: signalling our own child, which has not been reaped yet.
         unsafe { libc::kill(pid as libc::pid_t, libc::SIGINT) };
         let (_, u) = wait(pid, self.started);
+        self.stopped = true;
         u
+    }
+}
+
+impl Drop for Emulator {
+    /// A stage that failed (a panic) does not leave the emulator running.
+    fn drop(&mut self) {
+        if !self.stopped {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
