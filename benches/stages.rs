@@ -115,34 +115,18 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The generated export (once; reused after), as `benches/pipeline.rs` keeps it.
+/// The generated export (once; reused after, and shared with `benches/pipeline.rs`).
 fn data(agents: u64, weeks: u64) -> (PathBuf, zd2gc::testdata::Generated) {
-    let dir = root().join(format!("target/bench-data/export-{agents}x{weeks}"));
-    let marker = dir.with_extension("generated.json");
-    if let Ok(s) = std::fs::read_to_string(&marker)
-        && let Ok(g) = serde_json::from_str::<serde_json::Value>(&s)
-    {
-        let get = |k: &str| g[k].as_u64().unwrap_or(0);
-        return (
-            dir,
-            zd2gc::testdata::Generated {
-                agents: get("agents"),
-                shifts: get("shifts"),
-                tasks: get("tasks"),
-                trades: get("trades"),
-                bytes: get("bytes"),
-            },
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("target/bench-data/export-{agents}x{weeks}"));
+    let (g, secs) = zd2gc::testdata::cached_export(&dir, agents, weeks).expect("generate export");
+    if let Some(secs) = secs {
+        eprintln!(
+            "generated {} records ({} MB) in {secs:.1}s",
+            g.records(),
+            g.bytes / 1_000_000
         );
     }
-    let t = Instant::now();
-    let g = zd2gc::testdata::generate_export(&dir, agents, weeks, 42).expect("generate export");
-    std::fs::write(&marker, serde_json::to_string(&g).unwrap()).unwrap();
-    eprintln!(
-        "generated {} records ({} MB) in {:.1}s",
-        g.records(),
-        g.bytes / 1_000_000,
-        t.elapsed().as_secs_f64()
-    );
     (dir, g)
 }
 
