@@ -8,20 +8,10 @@ use clap::CommandFactory;
 use serde_json::Value;
 use std::io::{BufRead, Read};
 use std::path::Path;
-use zd2gc::emulator::{Dump, Emulator, EmulatorConfig, Fixture, RunningEmulator};
+use zd2gc::emulator::RunningEmulator;
 
 fn emulator() -> RunningEmulator {
-    let org: Fixture =
-        serde_json::from_str(&std::fs::read_to_string(root().join("samples/org.json")).unwrap())
-            .unwrap();
-    Emulator::start(EmulatorConfig {
-        org: Some(Dump {
-            org,
-            ..Dump::default()
-        }),
-        ..EmulatorConfig::default()
-    })
-    .unwrap()
+    crate::common::sample_emulator()
 }
 
 /// Run `zd2gc --dir D --json ARGS` (with the emulator's credentials) and without `--json`; both

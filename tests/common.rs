@@ -75,3 +75,19 @@ pub fn fast_load() -> zd2gc::load::LoadOptions {
         ..zd2gc::load::LoadOptions::default()
     }
 }
+
+/// An emulator holding the sample org (samples/org.json).
+pub fn sample_emulator() -> zd2gc::emulator::RunningEmulator {
+    use zd2gc::emulator::{Dump, Emulator, EmulatorConfig, Fixture};
+    let org: Fixture =
+        serde_json::from_str(&std::fs::read_to_string(root().join("samples/org.json")).unwrap())
+            .unwrap();
+    Emulator::start(EmulatorConfig {
+        org: Some(Dump {
+            org,
+            ..Dump::default()
+        }),
+        ..EmulatorConfig::default()
+    })
+    .unwrap()
+}

@@ -5,7 +5,7 @@
 
 use crate::common::{root, zd2gc};
 use std::path::Path;
-use zd2gc::emulator::{Dump, Emulator, EmulatorConfig, Fixture, RunningEmulator};
+use zd2gc::emulator::RunningEmulator;
 
 fn rehearsed() -> tempfile::TempDir {
     let work = tempfile::tempdir().unwrap();
@@ -299,17 +299,7 @@ fn planner_moves_the_start(
 /// extract, map and load again park the conflict; `status` shows it as a short diff.
 #[test]
 fn status_shows_a_conflict_parked_by_a_real_load_as_a_readable_diff() {
-    let org: Fixture =
-        serde_json::from_str(&std::fs::read_to_string(root().join("samples/org.json")).unwrap())
-            .unwrap();
-    let emu = Emulator::start(EmulatorConfig {
-        org: Some(Dump {
-            org,
-            ..Dump::default()
-        }),
-        ..EmulatorConfig::default()
-    })
-    .unwrap();
+    let emu = crate::common::sample_emulator();
     let work = tempfile::tempdir().unwrap();
     let d = work.path().join("m");
     let export = work.path().join("export");
