@@ -390,6 +390,30 @@ fn status_shows_a_conflict_parked_by_a_real_load_as_a_readable_diff() {
         !block.lines().any(|l| l.trim_start().starts_with("length")),
         "{block}"
     );
+    // Only the activities that differ, one a row, wanted then Genesys: the first task (Chat,
+    // 08:00–09:30 in the export) starts 30 minutes later in Genesys, and the last stretch (after
+    // the 14:00–14:15 break, to the shift's end) runs to 15:30 in the export, 16:00 in Genesys.
+    let acts: Vec<Vec<&str>> = block
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("activities"))
+        .map(|l| {
+            l.trim_start()
+                .trim_start_matches("activities")
+                .split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        acts,
+        [
+            ["Chat 08:00+90m", "Chat 08:30+60m"],
+            ["On Queue Work 14:15+75m", "On Queue Work 14:15+105m"]
+        ],
+        "{block}"
+    );
+    assert!(!block.contains("Break"), "the same on both sides: {block}");
     // The way forward.
     assert!(out.contains("--on-conflict ours"), "{out}");
     // --json keeps the ids and both sides.

@@ -287,7 +287,7 @@ pub fn conflict(c: &ConflictRow, names: &Names) -> String {
         }
     };
     let hm = |m: i64| format!("{}h{:02}", m / 60, m % 60);
-    let acts = |c: &Content| -> String {
+    let act_list = |c: &Content| -> Vec<String> {
         c.acts
             .iter()
             .map(|a| {
@@ -299,8 +299,7 @@ pub fn conflict(c: &ConflictRow, names: &Names) -> String {
                     .unwrap_or_default();
                 format!("{} {at}+{}m", names.act(a), a.len)
             })
-            .collect::<Vec<_>>()
-            .join(", ")
+            .collect()
     };
     let mut rows: Vec<Vec<String>> =
         vec![vec!["".into(), "wanted (zd2gc)".into(), "Genesys".into()]];
@@ -320,7 +319,35 @@ pub fn conflict(c: &ConflictRow, names: &Names) -> String {
                 rows.push(vec!["length".into(), hm(a.len), hm(b.len)]);
             }
             if a.acts != b.acts {
-                rows.push(vec!["activities".into(), acts(a), acts(b)]);
+                // Only the activities that differ, one a row: the ones both sides have are left
+                // out (a whole shift's activities side by side is too long to read).
+                let mut only_b = act_list(b);
+                let only_a: Vec<String> = act_list(a)
+                    .into_iter()
+                    .filter(|x| match only_b.iter().position(|y| y == x) {
+                        Some(i) => {
+                            only_b.remove(i);
+                            false
+                        }
+                        None => true,
+                    })
+                    .collect();
+                if only_a.is_empty() && only_b.is_empty() {
+                    // They differ in what the display does not show (e.g. the code behind a name).
+                    rows.push(vec![
+                        "activities".into(),
+                        act_list(a).join(", "),
+                        act_list(b).join(", "),
+                    ]);
+                } else {
+                    for i in 0..only_a.len().max(only_b.len()) {
+                        rows.push(vec![
+                            if i == 0 { "activities" } else { "" }.into(),
+                            only_a.get(i).cloned().unwrap_or_default(),
+                            only_b.get(i).cloned().unwrap_or_default(),
+                        ]);
+                    }
+                }
             }
             if rows.len() == 1 {
                 rows.push(vec!["content".into(), "the same".into(), "the same".into()]);
