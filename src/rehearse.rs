@@ -232,6 +232,7 @@ fn downstream(args: &RehearseOptions, ctx: &Context) -> Result<(Exit, serde_json
     let quiet = crate::ui::Ui {
         quiet: true,
         progress: false,
+        plain_progress: false,
         ..ctx.ui.clone()
     };
     let r = crate::load::load_dir(&ctx.dir, client.clone(), &opts, &quiet, "rehearse load")?;

@@ -19,7 +19,11 @@ pub enum ColorChoice {
 #[derive(Debug, Clone)]
 pub struct Ui {
     pub quiet: bool,
+    /// Progress bars (stderr is a terminal, neither `--quiet` nor `--no-progress`).
     pub progress: bool,
+    /// Plain progress lines instead (stderr is not a terminal, neither `--quiet` nor
+    /// `--no-progress`).
+    pub plain_progress: bool,
     pub color: bool,
     pub json: bool,
     /// The command's name: its `--json` object is named `<command>/v1` unless it names itself.
@@ -67,6 +71,7 @@ impl Ui {
         Ui {
             quiet,
             progress: tty && !no_progress && !quiet,
+            plain_progress: !tty && !no_progress && !quiet,
             color,
             json,
             command: "zd2gc",
@@ -80,6 +85,7 @@ impl Ui {
         Ui {
             quiet: true,
             progress: false,
+            plain_progress: false,
             color: false,
             json: false,
             command: "zd2gc",
@@ -268,9 +274,12 @@ pub struct Progress {
 /// What the display shows, shared with the plain-line thread.
 struct State {
     what: String,
-    unit: String,
+    unit: Mutex<String>,
     total: Mutex<Option<u64>>,
     started: Instant,
+    /// Seconds from `started` to the start of the current phase (see [`Counter::phase`]): the
+    /// pace and the ETA are of the phase, the time elapsed is the step's.
+    phase_at: Mutex<f64>,
     done: AtomicU64,
     done_at_start: Mutex<Option<u64>>,
     max_rate: Mutex<Option<f64>>,
@@ -298,15 +307,7 @@ impl Progress {
                 None => indicatif::ProgressBar::new_spinner(),
             };
             b.set_draw_target(target);
-            let template = match total {
-                Some(_) => "{spinner} {prefix} [{bar:24}] {msg}",
-                None => "{spinner} {prefix} {msg}",
-            };
-            b.set_style(
-                indicatif::ProgressStyle::with_template(template)
-                    .expect("progress template")
-                    .progress_chars("=> "),
-            );
+            b.set_style(bar_style(total.is_some()));
             b.set_prefix(what.to_string());
             b.enable_steady_tick(Duration::from_millis(250));
             if let Ok(mut a) = ACTIVE.lock() {
@@ -316,16 +317,17 @@ impl Progress {
         });
         let state = Arc::new(State {
             what: what.to_string(),
-            unit: unit.to_string(),
+            unit: Mutex::new(unit.to_string()),
             total: Mutex::new(total),
             started: Instant::now(),
+            phase_at: Mutex::new(0.0),
             done: AtomicU64::new(0),
             done_at_start: Mutex::new(None),
             max_rate: Mutex::new(None),
             min_sample: AtomicU64::new(1),
             detail: Mutex::new(String::new()),
         });
-        let plain = (!ui.progress && !ui.quiet).then(|| {
+        let plain = ui.plain_progress.then(|| {
             let (tx, rx) = std::sync::mpsc::channel::<()>();
             let (st, sink) = (state.clone(), ui.sink.clone());
             let h = std::thread::spawn(move || {
@@ -374,6 +376,22 @@ impl Progress {
         self.state.min_sample.store(n.max(1), Ordering::Relaxed);
     }
 
+    /// The units done so far, and the total when known (of the current phase).
+    pub fn done(&self) -> (u64, Option<u64>) {
+        (
+            self.state.done.load(Ordering::Relaxed),
+            self.state.total.lock().ok().and_then(|t| *t),
+        )
+    }
+
+    /// The stage's side of this display (see [`Counter`]).
+    pub fn counter(&self) -> Counter {
+        Counter {
+            state: Some(self.state.clone()),
+            bar: self.bar.clone(),
+        }
+    }
+
     /// Extra text after the counts (`409: 3, 429: 0`).
     pub fn detail(&self, s: impl Into<String>) {
         if let Ok(mut d) = self.state.detail.lock() {
@@ -418,14 +436,16 @@ impl State {
         let total = self.total.lock().ok().and_then(|t| *t);
         let at_start = self.done_at_start.lock().ok().and_then(|d| *d).unwrap_or(0);
         let did = done.saturating_sub(at_start);
+        let in_phase = elapsed - self.phase_at.lock().map_or(0.0, |p| *p);
+        let unit = self.unit.lock().map(|u| u.clone()).unwrap_or_default();
         let mut parts: Vec<String> = Vec::new();
-        if !self.unit.is_empty() {
+        if !unit.is_empty() {
             parts.push(match total {
-                Some(t) => format!("{done}/{t} {}", self.unit),
-                None => format!("{done} {}", self.unit),
+                Some(t) => format!("{done}/{t} {unit}"),
+                None => format!("{done} {unit}"),
             });
-            if elapsed >= 1.0 && did > 0 {
-                let rate = did as f64 / elapsed;
+            if in_phase >= 1.0 && did > 0 {
+                let rate = did as f64 / in_phase;
                 parts.push(if rate >= 10.0 {
                     format!("{rate:.0}/s")
                 } else {
@@ -437,7 +457,7 @@ impl State {
             && did >= self.min_sample.load(Ordering::Relaxed)
         {
             let max_rate = self.max_rate.lock().ok().and_then(|r| *r);
-            if let Some(e) = eta(done, at_start, t, elapsed, max_rate) {
+            if let Some(e) = eta(done, at_start, t, in_phase, max_rate) {
                 parts.push(format!("ETA {}", duration(e)));
             }
         }
@@ -449,6 +469,87 @@ impl State {
         }
         parts.join(", ")
     }
+}
+
+/// A stage's side of a progress display (from [`Progress::counter`]): the stage says what it is
+/// doing and counts, the display shows it (bar on a terminal, plain lines otherwise). Cloned
+/// into the stage's threads; the default one shows nothing (tests, in-process runs).
+#[derive(Clone, Default)]
+pub struct Counter {
+    state: Option<Arc<State>>,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl std::fmt::Debug for Counter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.state.is_some() {
+            "Counter(shown)"
+        } else {
+            "Counter(none)"
+        })
+    }
+}
+
+impl Counter {
+    /// A new phase: what it does (`mapping shifts`), what it counts (`shifts`) and how many there
+    /// are (`None`: not known, so no ETA). The count, pace and ETA start again from it.
+    pub fn phase(&self, doing: &str, unit: &str, total: Option<u64>) {
+        let Some(st) = &self.state else { return };
+        if let Ok(mut d) = st.detail.lock() {
+            *d = doing.to_string();
+        }
+        if let Ok(mut u) = st.unit.lock() {
+            *u = unit.to_string();
+        }
+        if let Ok(mut t) = st.total.lock() {
+            *t = total;
+        }
+        if let Ok(mut p) = st.phase_at.lock() {
+            *p = st.started.elapsed().as_secs_f64();
+        }
+        st.done.store(0, Ordering::Relaxed);
+        if let Some(b) = &self.bar {
+            b.set_style(bar_style(total.is_some()));
+            if let Some(t) = total {
+                b.set_length(t);
+            }
+            b.set_position(0);
+        }
+        self.show(0);
+    }
+
+    /// `done` units of the phase done so far.
+    pub fn set(&self, done: u64) {
+        let Some(st) = &self.state else { return };
+        st.done.store(done, Ordering::Relaxed);
+        self.show(done);
+    }
+
+    /// `n` more units done.
+    pub fn add(&self, n: u64) {
+        let Some(st) = &self.state else { return };
+        let done = st.done.fetch_add(n, Ordering::Relaxed) + n;
+        self.show(done);
+    }
+
+    fn show(&self, done: u64) {
+        if let (Some(st), Some(b)) = (&self.state, &self.bar) {
+            b.set_message(st.text_at(done, st.started.elapsed().as_secs_f64()));
+            b.set_position(done);
+        }
+    }
+}
+
+/// The bar's look: with a bar when the total is known, a spinner otherwise.
+fn bar_style(known_total: bool) -> indicatif::ProgressStyle {
+    let template = if known_total {
+        "{spinner} {prefix} [{bar:24}] {msg}"
+    } else {
+        "{spinner} {prefix} {msg}"
+    };
+    indicatif::ProgressStyle::with_template(template)
+        .expect("progress template")
+        .progress_chars("=> ")
 }
 
 impl Drop for Progress {
@@ -605,6 +706,7 @@ mod tests {
         let ui = Ui {
             quiet: false,
             progress,
+            plain_progress: !progress,
             color: false,
             json: false,
             command: "zd2gc",
@@ -739,6 +841,52 @@ mod tests {
         // A rate limit of 0.25/s: 50 left take at least 200 s.
         assert_eq!(eta(50, 40, 100, 20.0, Some(0.25)), Some(200.0));
         assert_eq!(eta(100, 0, 100, 5.0, None), Some(0.0));
+    }
+
+    /// A stage's phases each count, pace and estimate on their own; the default counter shows
+    /// nothing and costs nothing.
+    #[test]
+    fn a_counter_shows_each_phase_with_its_own_count_and_eta() {
+        let (ui, _screen) = screen_ui(false);
+        let p = Progress::with_target(
+            &ui,
+            "map",
+            "",
+            None,
+            indicatif::ProgressDrawTarget::hidden(),
+            Duration::from_secs(3600),
+        );
+        let c = p.counter();
+        c.phase("mapping shifts and tasks", "shifts", Some(100));
+        c.add(30);
+        c.add(20);
+        assert_eq!(p.done(), (50, Some(100)));
+        let t = p.state.text_at(50, 10.0);
+        assert!(t.starts_with("50/100 shifts, "), "{t}");
+        // 50 in (about) 10 s, 50 left: about 10 s.
+        assert!(t.contains("ETA 10s") || t.contains("ETA 11s"), "{t}");
+        assert!(t.ends_with("elapsed, mapping shifts and tasks"), "{t}");
+        // The next phase starts from nothing, with no ETA until it has done one.
+        c.phase("matching the export's agents", "agents", Some(10));
+        assert_eq!(p.done(), (0, Some(10)));
+        let t = p.state.text_at(0, 12.0);
+        assert!(t.starts_with("0/10 agents, 12s elapsed"), "{t}");
+        assert!(!t.contains("ETA"), "{t}");
+        // A phase of unknown size: a count and no ETA.
+        c.phase("listing", "units", None);
+        c.set(7);
+        assert!(!p.state.text_at(7, 20.0).contains("ETA"));
+        Counter::default().phase("nothing", "x", Some(1));
+        Counter::default().add(1);
+    }
+
+    /// `--no-progress` and `--quiet` turn off the plain lines too, not only the bars.
+    #[test]
+    fn no_progress_and_quiet_turn_off_plain_lines() {
+        for (quiet, no_progress) in [(false, true), (true, false), (true, true)] {
+            let ui = Ui::new(quiet, no_progress, ColorChoice::Never, false);
+            assert!(!ui.progress && !ui.plain_progress, "{quiet} {no_progress}");
+        }
     }
 
     #[test]

@@ -977,3 +977,30 @@ fn time_off_multi_day_partial_and_json_lines() {
         )
     );
 }
+
+/// map counts the shift rows it reads into its progress display, against the total it announces
+/// (the shift rows of the snapshot, counted here straight from shifts.csv).
+#[test]
+fn map_counts_its_shifts_for_the_progress_display() {
+    let cfg = template();
+    let d = paris_offline(&cfg);
+    let ui = zd2gc::ui::Ui::silent();
+    let bar = ui.spinner("map", "reading");
+    let o = map_dir(
+        d.path(),
+        &cfg,
+        &MapOptions {
+            progress: bar.counter(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let rows = std::fs::read_to_string(root().join("samples/paris-cutover/shifts.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .count() as u64;
+    assert_eq!(o.shifts_read, rows);
+    assert_eq!(bar.done(), (rows, Some(rows)));
+}

@@ -28,6 +28,13 @@ pub struct MapArgs {
 /// `zd2gc map`.
 pub fn run(args: &MapArgs, ctx: &Context) -> Result<Exit> {
     let cfg = Config::load(&ctx.dir)?;
+    let ui = &ctx.ui;
+    ui.step(format!(
+        "map {}{}",
+        ctx.dir.display(),
+        if args.online { " (online)" } else { "" }
+    ));
+    let spin = ui.spinner("map", "reading the agents and the mapping tables");
     let opts = MapOptions {
         mappings: args.mappings.clone(),
         online: if args.online {
@@ -37,14 +44,8 @@ pub fn run(args: &MapArgs, ctx: &Context) -> Result<Exit> {
         },
         refresh: args.refresh,
         argv: ctx.argv.join(" "),
+        progress: spin.counter(),
     };
-    let ui = &ctx.ui;
-    ui.step(format!(
-        "map {}{}",
-        ctx.dir.display(),
-        if args.online { " (online)" } else { "" }
-    ));
-    let spin = ui.spinner("map", "mapping shifts and tasks");
     let o = map_dir(&ctx.dir, &cfg, &opts);
     spin.finish();
     let o = o?;

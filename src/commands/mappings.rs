@@ -61,6 +61,7 @@ fn run_pull(args: &PullArgs, ctx: &Context) -> Result<Exit> {
             refresh: args.refresh,
             dry_run: args.dry_run,
             argv: ctx.argv.join(" "),
+            progress: spin.counter(),
         },
     );
     spin.finish();

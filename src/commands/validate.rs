@@ -51,14 +51,15 @@ pub fn run(args: &ValidateArgs, ctx: &Context) -> Result<Exit> {
 fn run_inner(args: &ValidateArgs, ctx: &Context) -> Result<Exit> {
     let ui = &ctx.ui;
     let cfg = Config::load(&ctx.dir)?;
+    let spin = ctx.ui.spinner("validate", "running the rules");
     let opts = ValidateOptions {
         mappings: args.mappings.clone(),
         remap: Remap::Auto,
         online: crate::map::OnlineMode::FromConfig,
         argv: ctx.argv.join(" "),
         task_walk_max_jumps: None,
+        progress: spin.counter(),
     };
-    let spin = ctx.ui.spinner("validate", "running the rules");
     let o = validate_dir(&ctx.dir, &cfg, &opts);
     spin.finish();
     let mut o = o?;

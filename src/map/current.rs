@@ -243,6 +243,7 @@ pub fn ensure_current(
     mappings: &Path,
     online: &OnlineMode,
     argv: &str,
+    progress: &crate::ui::Counter,
 ) -> Result<Option<Remapped>> {
     let (changes, was_online) = {
         let state = crate::store::open_state(dir)?;
@@ -281,6 +282,7 @@ pub fn ensure_current(
             online: mode,
             refresh: false,
             argv: argv.to_string(),
+            progress: progress.clone(),
         },
     )?;
     Ok(Some(Remapped {

@@ -68,6 +68,8 @@ pub struct MapOptions {
     pub refresh: bool,
     /// The command line, for the run's audit record.
     pub argv: String,
+    /// Where map counts the shifts it has read (a progress display; none by default).
+    pub progress: crate::ui::Counter,
 }
 
 /// A few ids of each kind of change, for the summary.
@@ -364,6 +366,7 @@ fn map_inner(
         bus: &bus,
         overrides: &overrides,
         default_tz: default_tz.as_deref(),
+        progress: &opts.progress,
     };
     pipeline::stream_shifts(
         &tx,

@@ -99,9 +99,18 @@ pub(super) fn stream_shifts(
         let (recycle_tx, recycle_rx) = std::sync::mpsc::sync_channel::<RawBatch>(8);
         let spawn_failed =
             |e: std::io::Error| Error::failure(format!("cannot start a thread: {e}"), None);
+        // The shift rows to read, for the progress display (its ETA).
+        let total: Option<u64> = snap
+            .query_row("SELECT count(*) FROM shifts", [], |r| r.get::<_, i64>(0))
+            .ok()
+            .map(|n| n as u64);
+        shared
+            .progress
+            .phase("mapping shifts and tasks", "shifts", total);
+        let progress = shared.progress.clone();
         let reader = std::thread::Builder::new()
             .name("map-read".into())
-            .spawn_scoped(scope, move || read_groups(snap, rtx, recycle_rx))
+            .spawn_scoped(scope, move || read_groups(snap, rtx, recycle_rx, &progress))
             .map_err(spawn_failed)?;
         let mapper = std::thread::Builder::new()
             .name("map-shift".into())
@@ -348,6 +357,7 @@ fn read_groups(
     snap: Connection,
     to_mapper: std::sync::mpsc::SyncSender<RawBatch>,
     recycled: std::sync::mpsc::Receiver<RawBatch>,
+    progress: &crate::ui::Counter,
 ) -> Result<(u64, u64)> {
     let stopped = || Error::failure("the map thread stopped", None);
     let mut shifts_st = snap.prepare(
@@ -407,6 +417,7 @@ fn read_groups(
             let mut next = recycled.try_recv().unwrap_or_default();
             next.clear();
             let full = std::mem::replace(&mut batch, next);
+            progress.add(full.n_shifts as u64);
             to_mapper.send(full).map_err(|_| stopped())?;
         }
     }
@@ -415,6 +426,7 @@ fn read_groups(
         task = tasks.next()?;
     }
     if !batch.groups.is_empty() {
+        progress.add(batch.n_shifts as u64);
         to_mapper.send(batch).map_err(|_| stopped())?;
     }
     Ok((shifts_read, tasks_read))

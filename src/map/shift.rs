@@ -23,6 +23,8 @@ pub(super) struct Shared<'a> {
     pub(super) bus: &'a FxHashMap<String, BuInfo>,
     pub(super) overrides: &'a HashMap<String, String>,
     pub(super) default_tz: Option<&'a str>,
+    /// Where the reading thread counts the shift rows read (a progress display).
+    pub(super) progress: &'a crate::ui::Counter,
 }
 
 /// The desired row of one shift. Texts that every shift of an agent shares are borrowed from the

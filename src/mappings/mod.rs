@@ -34,6 +34,8 @@ pub struct PullOptions {
     pub refresh: bool,
     pub dry_run: bool,
     pub argv: String,
+    /// Where the pull says what it reads and counts (a progress display; none by default).
+    pub progress: crate::ui::Counter,
 }
 
 /// Something Genesys and a filled cell disagree on, or something left blank.
@@ -229,6 +231,7 @@ pub fn pull_dir(dir: &Path, cfg: &Config, opts: &PullOptions) -> Result<PullOutc
         &reasons,
         (&mut t_agents, &mut t_bus, &mut t_acts, &mut t_toff),
         &mut out,
+        &opts.progress,
     );
     out.online_calls = on.fetched;
     out.cache_hits = on.hits;
@@ -287,11 +290,20 @@ fn pull_inner(
     reasons: &BTreeSet<String>,
     (t_agents, t_bus, t_acts, t_toff): Tables<'_>,
     out: &mut PullOutcome,
+    progress: &crate::ui::Counter,
 ) -> Result<()> {
     // ---- business units -------------------------------------------------------------------------
+    progress.phase("listing the business units", "", None);
     let org_bus = on.business_units()?;
     let mut bu_names: BTreeMap<String, String> = BTreeMap::new();
-    for b in &org_bus {
+    progress.phase(
+        "reading each business unit and its activity codes",
+        "business units",
+        Some(org_bus.len() as u64),
+    );
+    for (i, b) in org_bus.iter().enumerate() {
+        // The units before this one are done.
+        progress.set(i as u64);
         let full = on.business_unit(&b.id)?;
         let Some(s) = full.settings else {
             out.unresolved.push(Note {
@@ -371,7 +383,13 @@ fn pull_inner(
     // instead of one per agent (10,000 agents are about 100 units). A user none of the lists
     // names is asked by user (`GET /agents/{userId}/managementunit`).
     let mut unit_of: HashMap<String, (String, String)> = HashMap::new();
-    for b in &org_bus {
+    progress.phase(
+        "listing each business unit's management units and their users",
+        "business units",
+        Some(org_bus.len() as u64),
+    );
+    for (i, b) in org_bus.iter().enumerate() {
+        progress.set(i as u64);
         for mu in on.management_units(&b.id)? {
             for u in on.management_unit_users(&mu.id)? {
                 unit_of.insert(u.id, (mu.id.clone(), b.id.clone()));
@@ -391,7 +409,13 @@ fn pull_inner(
     let mut user_agents: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut mus: BTreeSet<String> = BTreeSet::new();
     let mut bus_in_use: BTreeSet<String> = BTreeSet::new();
-    for a in agents {
+    progress.phase(
+        "matching the export's agents",
+        "agents",
+        Some(agents.len() as u64),
+    );
+    for (i, a) in agents.iter().enumerate() {
+        progress.set(i as u64);
         out.agents += 1;
         let mut rows: BTreeSet<usize> = BTreeSet::new();
         rows.extend(by_id.get(&a.id).into_iter().flatten());

@@ -59,6 +59,9 @@ pub struct ValidateOptions {
     /// fallback.
     #[doc(hidden)]
     pub task_walk_max_jumps: Option<u64>,
+    /// Where validate (and the map it runs when the desired state is not current) says what it
+    /// does and counts (a progress display; none by default).
+    pub progress: crate::ui::Counter,
 }
 
 /// What a validation run produced.
@@ -203,6 +206,7 @@ pub fn validate_dir(dir: &Path, cfg: &Config, opts: &ValidateOptions) -> Result<
             &mappings,
             &opts.online,
             "(run by validate)",
+            &opts.progress,
         )?,
         Remap::Always => {
             let o = crate::map::map_dir(
@@ -211,6 +215,7 @@ pub fn validate_dir(dir: &Path, cfg: &Config, opts: &ValidateOptions) -> Result<
                 &crate::map::MapOptions {
                     mappings: Some(mappings.clone()),
                     argv: "(run by validate)".into(),
+                    progress: opts.progress.clone(),
                     ..Default::default()
                 },
             )?;
@@ -390,6 +395,11 @@ fn run_rules(
         ));
         t = std::time::Instant::now();
     };
+    opts.progress.phase(
+        "checking the rejects, the agents and the mapping tables",
+        "",
+        None,
+    );
     rows::check_rejects(&mut env, snap)?;
     rows::check_empty(&mut env, snap)?;
     agents::table_findings(&mut env, mappings, &tables, state)?;
@@ -398,6 +408,8 @@ fn run_rules(
     lap("rejects, agents, map findings");
     // Three streams at once, each on its own read-only connection: shifts by id here; the tasks
     // in file order; the overlap pass and the trades. Each thread has a fork of the environment.
+    opts.progress
+        .phase("checking the shifts, tasks, overlaps and trades", "", None);
     let mut tasks_env = env.fork();
     let mut overlap_env = env.fork();
     let snap2 = open_same_snapshot(dir, snapshot_id)?;
