@@ -9,6 +9,7 @@
 //! - [`journal`]: the per-week journal, events, conflicts and crosswalk links in `zd2gc.db`;
 //! - [`pacer`]: the one global request pace (AIMD on `429`) and the request accounting;
 //! - [`worker`]: the week state machine (read → merge → upload → follow → read back);
+//!   its reads in `week_read`, its write steps (create, upload, follow, settle) in `week_write`;
 //! - [`guard`]: one load per migration directory, and the org the migration is bound to.
 //!
 //! Invariants: a run never replays requests from a log; it reads, merges and writes the
@@ -27,6 +28,8 @@ pub mod status;
 pub mod synth;
 mod ticker;
 pub mod timeoff;
+mod week_read;
+mod week_write;
 pub mod worker;
 
 pub use status::{StatusReport, status_dir};
