@@ -41,12 +41,8 @@ impl Names {
                 }
             }
         }
-        if let Ok(mut st) = conn.prepare(
-            "SELECT user_id, COALESCE(email, agent_id) FROM xw_agents WHERE user_id IS NOT NULL",
-        ) && let Ok(rows) =
-            st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-        {
-            n.users.extend(rows.flatten());
+        if let Ok(rows) = crate::store::crosswalk::user_names(conn) {
+            n.users.extend(rows);
         }
         n
     }

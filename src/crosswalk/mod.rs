@@ -16,6 +16,7 @@
 //! `export` writes the whole crosswalk as JSON or CSV.
 
 use crate::error::{Error, Result};
+use crate::store::crosswalk as xw;
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
@@ -38,42 +39,6 @@ pub enum Table {
     TimeOff,
 }
 
-const AGENTS: &str = "SELECT agent_id, email, user_id, management_unit_id, business_unit_id, resolved_by, candidates, run_id FROM xw_agents";
-const SHIFTS: &str = "SELECT legacy_shift_id, agent_id, exported_agent_id, user_id, business_unit_id, week_id, schedule_id, genesys_shift_id, held_back_reason, run_id FROM crosswalk_shifts";
-const TRADES: &str = "SELECT t.trade_id, t.swap_request_id, t.legacy_status, t.action, t.note,
-    t.requester_agent_id, t.requester_user_id, t.requester_shift_id, rs.genesys_shift_id AS requester_genesys_shift_id,
-    t.recipient_agent_id, t.recipient_user_id, t.recipient_shift_id, cs.genesys_shift_id AS recipient_genesys_shift_id,
-    t.genesys_trade_id, t.run_id
-    FROM xw_trades t LEFT JOIN xw_shifts rs ON rs.legacy_shift_id = t.requester_shift_id
-    LEFT JOIN xw_shifts cs ON cs.legacy_shift_id = t.recipient_shift_id";
-
-const TIME_OFF: &str = "SELECT x.time_off_request_id, x.agent_id, x.user_id, x.management_unit_id,
-    x.business_unit_id, x.status, x.action, d.held_back, d.activity_code_id, d.full_day_dates,
-    d.partial_starts, d.daily_minutes, x.genesys_time_off_request_id, x.run_id
-    FROM xw_time_off x LEFT JOIN desired_time_off d USING (time_off_request_id)";
-
-fn rows(conn: &Connection, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Value>> {
-    let mut st = conn.prepare(sql)?;
-    let names: Vec<String> = st.column_names().map(|s| s.to_string()).collect();
-    let mut rs = st.query(params)?;
-    let mut out = Vec::new();
-    while let Some(r) = rs.next()? {
-        let mut m = Map::new();
-        for (i, n) in names.iter().enumerate() {
-            let v = match r.get_ref(i)? {
-                rusqlite::types::ValueRef::Null => Value::Null,
-                rusqlite::types::ValueRef::Integer(x) => Value::from(x),
-                rusqlite::types::ValueRef::Real(x) => Value::from(x),
-                rusqlite::types::ValueRef::Text(t) => Value::from(String::from_utf8_lossy(t)),
-                rusqlite::types::ValueRef::Blob(_) => Value::Null,
-            };
-            m.insert(n.clone(), v);
-        }
-        out.push(Value::Object(m));
-    }
-    Ok(out)
-}
-
 fn strs(v: &[Value], keys: &[&str]) -> BTreeSet<String> {
     v.iter()
         .flat_map(|r| keys.iter().filter_map(move |k| r.get(*k)?.as_str()))
@@ -88,31 +53,15 @@ pub const MAX_SHIFTS: usize = 100;
 pub fn lookup(conn: &Connection, id: &str) -> Result<Option<Value>> {
     let email = id.trim().to_lowercase();
     let mut matched = Vec::new();
-    let mut agents = rows(
-        conn,
-        &format!("{AGENTS} WHERE agent_id = ?1 OR user_id = ?1 OR email = ?2"),
-        &[&id, &email],
-    )?;
+    let mut agents = xw::agents_matching(conn, id, &email)?;
     if !agents.is_empty() {
         matched.push("agent");
     }
-    let mut shifts = rows(
-        conn,
-        &format!(
-            "{SHIFTS} WHERE legacy_shift_id = ?1 OR genesys_shift_id = ?1 OR schedule_id = ?1 LIMIT {MAX_SHIFTS}"
-        ),
-        &[&id],
-    )?;
+    let mut shifts = xw::shifts_matching(conn, id, MAX_SHIFTS)?;
     if !shifts.is_empty() {
         matched.push("shift");
     }
-    let mut trades = rows(
-        conn,
-        &format!(
-            "{TRADES} WHERE t.trade_id = ?1 OR t.swap_request_id = ?1 OR t.genesys_trade_id = ?1"
-        ),
-        &[&id],
-    )?;
+    let mut trades = xw::trades_matching(conn, id)?;
     if !trades.is_empty() {
         matched.push(if trades.iter().any(|t| t["trade_id"] == id) {
             "trade"
@@ -122,13 +71,7 @@ pub fn lookup(conn: &Connection, id: &str) -> Result<Option<Value>> {
             "genesys_trade"
         });
     }
-    let mut time_off = rows(
-        conn,
-        &format!(
-            "{TIME_OFF} WHERE x.time_off_request_id = ?1 OR x.genesys_time_off_request_id = ?1"
-        ),
-        &[&id],
-    )?;
+    let mut time_off = xw::time_off_matching(conn, id)?;
     if !time_off.is_empty() {
         matched.push(if time_off.iter().any(|t| t["time_off_request_id"] == id) {
             "time_off"
@@ -153,24 +96,16 @@ pub fn lookup(conn: &Connection, id: &str) -> Result<Option<Value>> {
     let known_agents = strs(&agents, &["agent_id"]);
     for a in &agent_ids {
         if !known_agents.contains(a) {
-            agents.extend(rows(conn, &format!("{AGENTS} WHERE agent_id = ?1"), &[a])?);
+            agents.extend(xw::agent(conn, a)?);
         }
     }
     let known_trades = strs(&trades, &["trade_id"]);
     let mut more_trades = Vec::new();
     for a in &agent_ids {
-        more_trades.extend(rows(
-            conn,
-            &format!("{TRADES} WHERE t.requester_agent_id = ?1 OR t.recipient_agent_id = ?1"),
-            &[a],
-        )?);
+        more_trades.extend(xw::trades_of_agent(conn, a)?);
     }
     for s in &shift_ids {
-        more_trades.extend(rows(
-            conn,
-            &format!("{TRADES} WHERE t.requester_shift_id = ?1 OR t.recipient_shift_id = ?1"),
-            &[s],
-        )?);
+        more_trades.extend(xw::trades_of_shift(conn, s)?);
     }
     let mut seen = known_trades;
     for t in more_trades {
@@ -183,17 +118,13 @@ pub fn lookup(conn: &Connection, id: &str) -> Result<Option<Value>> {
     let known_shifts = strs(&shifts, &["legacy_shift_id"]);
     for s in &shift_ids {
         if !known_shifts.contains(s) {
-            shifts.extend(rows(
-                conn,
-                &format!("{SHIFTS} WHERE legacy_shift_id = ?1"),
-                &[s],
-            )?);
+            shifts.extend(xw::shift(conn, s)?);
         }
     }
     // The time off of every agent in the answer.
     let mut seen_off = strs(&time_off, &["time_off_request_id"]);
     for a in &agent_ids {
-        for t in rows(conn, &format!("{TIME_OFF} WHERE x.agent_id = ?1"), &[a])? {
+        for t in xw::time_off_of_agent(conn, a)? {
             if let Some(tid) = t["time_off_request_id"].as_str()
                 && seen_off.insert(tid.to_string())
             {
@@ -219,17 +150,17 @@ pub fn lookup(conn: &Connection, id: &str) -> Result<Option<Value>> {
 
 /// Write the crosswalk (all tables as one JSON object, or one table as JSON or CSV).
 pub fn export(conn: &Connection, format: Format, table: Table, w: &mut dyn Write) -> Result<()> {
-    let tables: Vec<(&str, &str)> = match table {
+    let tables: Vec<(&str, xw::XwTable)> = match table {
         Table::All => vec![
-            ("agents", AGENTS),
-            ("shifts", SHIFTS),
-            ("trades", TRADES),
-            ("time_off", TIME_OFF),
+            ("agents", xw::XwTable::Agents),
+            ("shifts", xw::XwTable::Shifts),
+            ("trades", xw::XwTable::Trades),
+            ("time_off", xw::XwTable::TimeOff),
         ],
-        Table::Agents => vec![("agents", AGENTS)],
-        Table::Shifts => vec![("shifts", SHIFTS)],
-        Table::Trades => vec![("trades", TRADES)],
-        Table::TimeOff => vec![("time_off", TIME_OFF)],
+        Table::Agents => vec![("agents", xw::XwTable::Agents)],
+        Table::Shifts => vec![("shifts", xw::XwTable::Shifts)],
+        Table::Trades => vec![("trades", xw::XwTable::Trades)],
+        Table::TimeOff => vec![("time_off", xw::XwTable::TimeOff)],
     };
     let io = |e: std::io::Error| Error::io("<output>", e);
     // A CSV write error is an I/O error (a closed pipe included) when it is one.
@@ -248,13 +179,12 @@ pub fn export(conn: &Connection, format: Format, table: Table, w: &mut dyn Write
                     ),
                 ));
             }
-            let mut st = conn.prepare(&format!("{} ORDER BY 1", tables[0].1))?;
-            let names: Vec<String> = st.column_names().map(|s| s.to_string()).collect();
+            let mut st = xw::ExportRows::prepare(conn, tables[0].1)?;
+            let names = st.names();
             let mut cw = csv::Writer::from_writer(w);
             cw.write_record(&names).map_err(csv_err)?;
-            let mut rs = st.query([])?;
             let mut rec: Vec<String> = Vec::with_capacity(names.len());
-            while let Some(r) = rs.next()? {
+            st.for_each(|r| {
                 rec.clear();
                 for i in 0..names.len() {
                     rec.push(match r.get_ref(i)? {
@@ -268,22 +198,22 @@ pub fn export(conn: &Connection, format: Format, table: Table, w: &mut dyn Write
                     });
                 }
                 cw.write_record(&rec).map_err(csv_err)?;
-            }
+                Ok(())
+            })?;
             cw.flush().map_err(io)?;
         }
         Format::Json => {
             // Streamed: a crosswalk of a million shifts must not be built in memory.
             w.write_all(b"{").map_err(io)?;
-            for (n, (name, sql)) in tables.iter().enumerate() {
+            for (n, (name, t)) in tables.iter().enumerate() {
                 if n > 0 {
                     w.write_all(b",").map_err(io)?;
                 }
                 write!(w, "\n  {}: [", Value::from(*name)).map_err(io)?;
-                let mut st = conn.prepare(&format!("{sql} ORDER BY 1"))?;
-                let names: Vec<String> = st.column_names().map(|s| s.to_string()).collect();
-                let mut rs = st.query([])?;
+                let mut st = xw::ExportRows::prepare(conn, *t)?;
+                let names = st.names();
                 let mut first = true;
-                while let Some(r) = rs.next()? {
+                st.for_each(|r| {
                     let mut m = Map::new();
                     for (i, c) in names.iter().enumerate() {
                         m.insert(
@@ -303,7 +233,8 @@ pub fn export(conn: &Connection, format: Format, table: Table, w: &mut dyn Write
                     first = false;
                     serde_json::to_writer(&mut *w, &m)
                         .map_err(|e| Error::failure(e.to_string(), None))?;
-                }
+                    Ok(())
+                })?;
                 w.write_all(if first { b"]" } else { b"\n  ]" })
                     .map_err(io)?;
             }

@@ -264,12 +264,7 @@ pub fn index(conn: &Connection, error_ids: &HashSet<String>) -> Result<DesiredIn
 }
 
 fn user_mus(conn: &Connection) -> Result<HashMap<String, String>> {
-    let mut st = conn.prepare(
-        "SELECT user_id, management_unit_id FROM xw_agents WHERE user_id IS NOT NULL AND management_unit_id IS NOT NULL",
-    )?;
-    Ok(st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?)
+    crate::store::crosswalk::user_management_units(conn)
 }
 
 /// Which `map` wrote the desired state: the run it recorded and the snapshot it mapped. Every map

@@ -68,11 +68,7 @@ pub fn status_dir(dir: &Path) -> Result<StatusReport> {
 /// Time-off requests in the desired state, and how many are held back (`None` when there are
 /// none).
 pub fn desired_time_off_counts(conn: &Connection) -> Option<(u64, u64)> {
-    conn.query_row(
-        "SELECT COUNT(*), COUNT(held_back) FROM desired_time_off",
-        [],
-        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
-    )
-    .ok()
-    .filter(|(n, _)| *n > 0)
+    crate::store::time_off::desired_counts(conn)
+        .ok()
+        .filter(|(n, _)| *n > 0)
 }

@@ -7,7 +7,6 @@ use crate::emulator::Fixture;
 use crate::error::Result;
 use crate::store::desired;
 use chrono::{Duration, NaiveDate, TimeZone};
-use rusqlite::params;
 use std::path::Path;
 
 /// Write the desired state of `weeks` weeks for the first `agents_per_bu` users of every business
@@ -137,7 +136,7 @@ pub fn write_desired_time_off(
     let mut conn = crate::store::open_state(dir)?;
     let migration = crate::store::migration_id(&conn)?;
     let tx = conn.transaction()?;
-    tx.execute("DELETE FROM desired_time_off", [])?;
+    crate::store::time_off::clear_desired(&tx)?;
     let first = NaiveDate::from_ymd_opt(2026, 1, 5).expect("date");
     let mut n = 0u64;
     for bu in &org.business_units {
@@ -176,26 +175,23 @@ pub fn write_desired_time_off(
                     "{:016x}",
                     fnv(&format!("{notes}|{status}|{code}|{full:?}|{partial:?}"))
                 );
-                tx.execute(
-                    "INSERT INTO desired_time_off (time_off_request_id, file, line, agent_id, user_id,
-                         management_unit_id, business_unit_id, activity_code_id, status, full_day_dates,
-                         partial_starts, daily_minutes, paid, notes, content_hash, held_back)
-                     VALUES (?1, 'time_off.csv', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, ?13, NULL)",
-                    params![
-                        id,
-                        n as i64 + 2,
-                        format!("A-{user}"),
-                        user,
-                        mu,
-                        bu.id,
-                        code,
+                crate::store::time_off::insert_synthetic(
+                    &tx,
+                    &crate::store::time_off::SyntheticRow {
+                        id: &id,
+                        line: n as i64 + 2,
+                        agent_id: &format!("A-{user}"),
+                        user_id: user,
+                        management_unit_id: mu,
+                        business_unit_id: &bu.id,
+                        activity_code_id: &code,
                         status,
-                        full,
-                        partial,
-                        minutes,
-                        notes,
-                        hash
-                    ],
+                        full_day_dates: full.as_deref(),
+                        partial_starts: partial.as_deref(),
+                        daily_minutes: minutes,
+                        notes: &notes,
+                        content_hash: &hash,
+                    },
                 )?;
                 n += 1;
             }

@@ -136,31 +136,25 @@ fn json_list(s: Option<String>) -> Vec<String> {
 
 /// Every row of `desired_time_off`, in legacy-id order.
 pub fn read_desired(conn: &Connection) -> Result<Vec<Desired>> {
-    let mut st = conn.prepare(
-        "SELECT time_off_request_id, agent_id, user_id, management_unit_id, business_unit_id,
-                activity_code_id, status, full_day_dates, partial_starts, daily_minutes, paid, notes,
-                content_hash, held_back
-         FROM desired_time_off ORDER BY time_off_request_id",
-    )?;
-    let rows = st.query_map([], |r| {
-        Ok(Desired {
-            id: r.get(0)?,
-            agent: r.get(1)?,
-            user: r.get(2)?,
-            mu: r.get(3)?,
-            bu: r.get(4)?,
-            code: r.get(5)?,
-            status: r.get(6)?,
-            full: json_list(r.get(7)?),
-            partial: json_list(r.get(8)?),
-            minutes: r.get(9)?,
-            paid: r.get::<_, i64>(10)? != 0,
-            notes: r.get(11)?,
-            hash: r.get(12)?,
-            held_back: r.get(13)?,
+    Ok(crate::store::time_off::read_desired(conn)?
+        .into_iter()
+        .map(|r| Desired {
+            id: r.id,
+            agent: r.agent_id,
+            user: r.user_id,
+            mu: r.management_unit_id,
+            bu: r.business_unit_id,
+            code: r.activity_code_id,
+            status: r.status,
+            full: json_list(r.full_day_dates),
+            partial: json_list(r.partial_starts),
+            minutes: r.daily_minutes,
+            paid: r.paid,
+            notes: r.notes,
+            hash: r.content_hash,
+            held_back: r.held_back,
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        .collect())
 }
 
 // ---------------------------------------------------------------------------- the journal
@@ -232,26 +226,18 @@ fn journal_save(conn: &Connection, run_id: i64, j: &JournalRow, d: &Desired) -> 
         ],
     )?;
     if let Some(g) = &j.genesys_id {
-        let n = tx.execute(
-            "UPDATE xw_time_off SET genesys_time_off_request_id = ?2, run_id = ?3
-             WHERE time_off_request_id = ?1",
-            params![j.id, g, run_id],
-        )?;
+        let n = crate::store::time_off::link_genesys(&tx, &j.id, g, run_id)?;
         if n == 0 {
-            tx.execute(
-                "INSERT INTO xw_time_off (time_off_request_id, agent_id, user_id, management_unit_id,
-                     business_unit_id, status, action, genesys_time_off_request_id, run_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'load', ?7, ?8)",
-                params![
-                    j.id,
-                    d.agent.clone().unwrap_or_default(),
-                    d.user,
-                    d.mu,
-                    d.bu,
-                    d.status,
-                    g,
-                    run_id
-                ],
+            crate::store::time_off::insert_loaded(
+                &tx,
+                &j.id,
+                d.agent.as_deref().unwrap_or_default(),
+                &d.user,
+                &d.mu,
+                &d.bu,
+                &d.status,
+                g,
+                run_id,
             )?;
         }
     }

@@ -6,8 +6,9 @@ use super::{AgentCtx, Finding, MapOutcome, time_off, trades};
 use crate::config::{Config, Severity};
 use crate::error::Result;
 use crate::store::desired;
+use crate::store::time_off as store_time_off;
 use crate::timeval::dst;
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -261,22 +262,8 @@ pub(super) fn write_time_off(
     run_id: i64,
     out: &mut MapOutcome,
 ) -> Result<()> {
-    let old: HashMap<String, String> = {
-        let mut st =
-            tx.prepare("SELECT time_off_request_id, content_hash FROM desired_time_off")?;
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?
-    };
-    let mut up = tx.prepare(
-        "INSERT OR REPLACE INTO desired_time_off(time_off_request_id, file, line, agent_id, user_id,
-            management_unit_id, business_unit_id, activity_code_id, status, full_day_dates, partial_starts,
-            daily_minutes, paid, notes, content_hash, held_back, run_id)
-         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
-    )?;
-    let mut relocate = tx.prepare(
-        "UPDATE desired_time_off SET file = ?2, line = ?3 WHERE time_off_request_id = ?1
-         AND (file IS NOT ?2 OR line IS NOT ?3)",
-    )?;
+    let old: HashMap<String, String> = store_time_off::desired_hashes(tx)?;
+    let mut w = store_time_off::DesiredWriter::new(tx)?;
     let mut seen: HashSet<&str> = HashSet::new();
     for d in &m.desired {
         seen.insert(&d.id);
@@ -292,80 +279,62 @@ pub(super) fn write_time_off(
         }
         let h = d.content_hash();
         if old.get(&d.id) == Some(&h) {
-            relocate.execute(params![d.id, d.file, d.line])?;
+            w.relocate(&d.id, d.file.as_deref(), d.line)?;
             continue;
         }
         out.time_off.changed += 1;
-        up.execute(params![
-            d.id,
-            d.file,
-            d.line,
-            d.agent_id,
-            d.user_id,
-            d.management_unit_id,
-            d.business_unit_id,
-            d.activity_code_id,
-            d.status,
-            d.full_day_dates,
-            d.partial_starts,
-            d.daily_minutes,
-            d.paid,
-            d.notes,
-            h,
-            d.held_back,
-            run_id
-        ])?;
+        w.upsert(&store_time_off::DesiredRow {
+            id: &d.id,
+            file: d.file.as_deref(),
+            line: d.line,
+            agent_id: &d.agent_id,
+            user_id: &d.user_id,
+            management_unit_id: &d.management_unit_id,
+            business_unit_id: &d.business_unit_id,
+            activity_code_id: &d.activity_code_id,
+            status: d.status,
+            full_day_dates: d.full_day_dates.as_deref(),
+            partial_starts: d.partial_starts.as_deref(),
+            daily_minutes: d.daily_minutes,
+            paid: d.paid,
+            notes: &d.notes,
+            content_hash: &h,
+            held_back: d.held_back,
+            run_id,
+        })?;
     }
-    let mut del = tx.prepare("DELETE FROM desired_time_off WHERE time_off_request_id = ?1")?;
-    for id in old.keys().filter(|k| !seen.contains(k.as_str())) {
-        del.execute([id])?;
-        out.time_off.changed += 1;
-    }
-    let mut xw = tx.prepare(
-        "INSERT INTO xw_time_off(time_off_request_id, agent_id, user_id, management_unit_id, business_unit_id,
-            status, action, genesys_time_off_request_id, run_id)
-         VALUES (?1,?2,?3,?4,?5,?6,?7,NULL,?8)
-         ON CONFLICT(time_off_request_id) DO UPDATE SET agent_id = excluded.agent_id,
-            user_id = excluded.user_id, management_unit_id = excluded.management_unit_id,
-            business_unit_id = excluded.business_unit_id, status = excluded.status,
-            action = excluded.action, run_id = excluded.run_id
-         WHERE (xw_time_off.agent_id, xw_time_off.user_id, xw_time_off.management_unit_id,
-                xw_time_off.business_unit_id, xw_time_off.status, xw_time_off.action)
-            IS NOT (excluded.agent_id, excluded.user_id, excluded.management_unit_id,
-                excluded.business_unit_id, excluded.status, excluded.action)",
+    drop(w);
+    out.time_off.changed += store_time_off::delete_desired(
+        tx,
+        old.keys()
+            .filter(|k| !seen.contains(k.as_str()))
+            .map(String::as_str),
     )?;
+    let mut xw = store_time_off::XwWriter::new(tx)?;
     let mut ids: HashSet<&str> = HashSet::new();
     for x in &m.xw {
         ids.insert(&x.id);
         if x.action == "not-loaded" {
             out.time_off.not_loaded += 1;
         }
-        xw.execute(params![
-            x.id,
-            x.agent_id,
-            x.user_id,
-            x.management_unit_id,
-            x.business_unit_id,
-            x.status,
-            x.action,
-            run_id
-        ])?;
+        xw.upsert(&store_time_off::XwRow {
+            id: &x.id,
+            agent_id: &x.agent_id,
+            user_id: x.user_id.as_deref(),
+            management_unit_id: x.management_unit_id.as_deref(),
+            business_unit_id: x.business_unit_id.as_deref(),
+            status: &x.status,
+            action: x.action,
+            run_id,
+        })?;
     }
-    let gone: Vec<String> = {
-        let mut st = tx.prepare(
-            "SELECT time_off_request_id FROM xw_time_off WHERE action != 'not-in-export'",
-        )?;
-        st.query_map([], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?
-            .into_iter()
-            .filter(|id| !ids.contains(id.as_str()))
-            .collect()
-    };
+    drop(xw);
+    let gone: Vec<String> = store_time_off::xw_in_export(tx)?
+        .into_iter()
+        .filter(|id| !ids.contains(id.as_str()))
+        .collect();
     for id in gone {
-        tx.execute(
-            "UPDATE xw_time_off SET action = 'not-in-export', run_id = ?2 WHERE time_off_request_id = ?1",
-            params![id, run_id],
-        )?;
+        store_time_off::mark_not_in_export(tx, &id, run_id)?;
     }
     Ok(())
 }

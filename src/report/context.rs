@@ -124,12 +124,8 @@ pub fn gather(dir: &Path, mappings: &Path, report: &Report) -> Context {
         cx.migration = format!("{} (migration {id})", cx.migration);
     }
     cx.org = crate::store::meta_get(&state, "genesys_org").ok().flatten();
-    if let Ok(mut st) = state.prepare(
-        "SELECT agent_id, business_unit_id FROM xw_agents WHERE business_unit_id IS NOT NULL",
-    ) && let Ok(rows) =
-        st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-    {
-        for (a, b) in rows.flatten() {
+    if let Ok(rows) = crate::store::crosswalk::agent_business_units(&state) {
+        for (a, b) in rows {
             agent_bu.insert(a, b);
         }
     }

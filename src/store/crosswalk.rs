@@ -1,10 +1,14 @@
 //! The crosswalk tables `map` writes: `xw_agents` (each exported agent → Genesys user) and
 //! `xw_trades` (each legacy trade, its users and what map decided). `xw_shifts` is written by
-//! load's journal (`load::journal`), `xw_time_off` with the time-off desired state. Writers
-//! update a row only when it changed, and count the rows they changed.
+//! load's journal (`load::journal`), `xw_time_off` with the time-off desired state
+//! (`store::time_off`). Writers update a row only when it changed, and count the rows they
+//! changed. The crosswalk's readers are here too: the agents' links other stages look up, and
+//! every query of `crosswalk lookup` and `crosswalk export`.
 
 use crate::error::Result;
 use rusqlite::{Connection, Statement, params};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 /// One `xw_agents` row.
 pub struct AgentLink<'a> {
@@ -173,4 +177,196 @@ pub fn link_trade(
          WHERE trade_id = ?1 AND genesys_trade_id IS NOT ?2",
         params![trade_id, genesys_trade_id, run_id],
     )? as u64)
+}
+
+/// (user id, email or else agent id) of every mapped agent, for display; a row that cannot be
+/// read is left out.
+pub fn user_names(conn: &Connection) -> Result<Vec<(String, String)>> {
+    let mut st = conn.prepare(
+        "SELECT user_id, COALESCE(email, agent_id) FROM xw_agents WHERE user_id IS NOT NULL",
+    )?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    Ok(rows.flatten().collect())
+}
+
+/// (agent id, business unit id) of every agent with a business unit; a row that cannot be read is
+/// left out.
+pub fn agent_business_units(conn: &Connection) -> Result<Vec<(String, String)>> {
+    let mut st = conn.prepare(
+        "SELECT agent_id, business_unit_id FROM xw_agents WHERE business_unit_id IS NOT NULL",
+    )?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    Ok(rows.flatten().collect())
+}
+
+/// User id → management unit id of every agent mapped to both.
+pub fn user_management_units(conn: &Connection) -> Result<HashMap<String, String>> {
+    let mut st = conn.prepare(
+        "SELECT user_id, management_unit_id FROM xw_agents WHERE user_id IS NOT NULL AND management_unit_id IS NOT NULL",
+    )?;
+    Ok(st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+// ------------------------------------------------------------------ `crosswalk lookup` and `export`
+// The crosswalk as people read it: each table a query whose column names are the names shown
+// (`crosswalk_shifts` is the view over `desired_shifts` and `xw_shifts`; time off joins
+// `xw_time_off` with `desired_time_off`).
+
+const AGENTS: &str = "SELECT agent_id, email, user_id, management_unit_id, business_unit_id, resolved_by, candidates, run_id FROM xw_agents";
+const SHIFTS: &str = "SELECT legacy_shift_id, agent_id, exported_agent_id, user_id, business_unit_id, week_id, schedule_id, genesys_shift_id, held_back_reason, run_id FROM crosswalk_shifts";
+const TRADES: &str = "SELECT t.trade_id, t.swap_request_id, t.legacy_status, t.action, t.note,
+    t.requester_agent_id, t.requester_user_id, t.requester_shift_id, rs.genesys_shift_id AS requester_genesys_shift_id,
+    t.recipient_agent_id, t.recipient_user_id, t.recipient_shift_id, cs.genesys_shift_id AS recipient_genesys_shift_id,
+    t.genesys_trade_id, t.run_id
+    FROM xw_trades t LEFT JOIN xw_shifts rs ON rs.legacy_shift_id = t.requester_shift_id
+    LEFT JOIN xw_shifts cs ON cs.legacy_shift_id = t.recipient_shift_id";
+
+const TIME_OFF: &str = "SELECT x.time_off_request_id, x.agent_id, x.user_id, x.management_unit_id,
+    x.business_unit_id, x.status, x.action, d.held_back, d.activity_code_id, d.full_day_dates,
+    d.partial_starts, d.daily_minutes, x.genesys_time_off_request_id, x.run_id
+    FROM xw_time_off x LEFT JOIN desired_time_off d USING (time_off_request_id)";
+
+fn rows(conn: &Connection, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Value>> {
+    let mut st = conn.prepare(sql)?;
+    let names: Vec<String> = st.column_names().map(|s| s.to_string()).collect();
+    let mut rs = st.query(params)?;
+    let mut out = Vec::new();
+    while let Some(r) = rs.next()? {
+        let mut m = Map::new();
+        for (i, n) in names.iter().enumerate() {
+            let v = match r.get_ref(i)? {
+                rusqlite::types::ValueRef::Null => Value::Null,
+                rusqlite::types::ValueRef::Integer(x) => Value::from(x),
+                rusqlite::types::ValueRef::Real(x) => Value::from(x),
+                rusqlite::types::ValueRef::Text(t) => Value::from(String::from_utf8_lossy(t)),
+                rusqlite::types::ValueRef::Blob(_) => Value::Null,
+            };
+            m.insert(n.clone(), v);
+        }
+        out.push(Value::Object(m));
+    }
+    Ok(out)
+}
+
+/// The agents whose agent id or user id is `id`, or whose email is `email`.
+pub fn agents_matching(conn: &Connection, id: &str, email: &str) -> Result<Vec<Value>> {
+    rows(
+        conn,
+        &format!("{AGENTS} WHERE agent_id = ?1 OR user_id = ?1 OR email = ?2"),
+        &[&id, &email],
+    )
+}
+
+/// The agent `agent_id` (none or one row).
+pub fn agent(conn: &Connection, agent_id: &str) -> Result<Vec<Value>> {
+    rows(conn, &format!("{AGENTS} WHERE agent_id = ?1"), &[&agent_id])
+}
+
+/// At most `limit` shifts whose legacy id, Genesys id or schedule id is `id`.
+pub fn shifts_matching(conn: &Connection, id: &str, limit: usize) -> Result<Vec<Value>> {
+    rows(
+        conn,
+        &format!(
+            "{SHIFTS} WHERE legacy_shift_id = ?1 OR genesys_shift_id = ?1 OR schedule_id = ?1 LIMIT {limit}"
+        ),
+        &[&id],
+    )
+}
+
+/// The shift `legacy_shift_id` (none or one row).
+pub fn shift(conn: &Connection, legacy_shift_id: &str) -> Result<Vec<Value>> {
+    rows(
+        conn,
+        &format!("{SHIFTS} WHERE legacy_shift_id = ?1"),
+        &[&legacy_shift_id],
+    )
+}
+
+/// The trades whose trade id, swap request id or Genesys trade id is `id`.
+pub fn trades_matching(conn: &Connection, id: &str) -> Result<Vec<Value>> {
+    rows(
+        conn,
+        &format!(
+            "{TRADES} WHERE t.trade_id = ?1 OR t.swap_request_id = ?1 OR t.genesys_trade_id = ?1"
+        ),
+        &[&id],
+    )
+}
+
+/// The trades an agent requested or received.
+pub fn trades_of_agent(conn: &Connection, agent_id: &str) -> Result<Vec<Value>> {
+    rows(
+        conn,
+        &format!("{TRADES} WHERE t.requester_agent_id = ?1 OR t.recipient_agent_id = ?1"),
+        &[&agent_id],
+    )
+}
+
+/// The trades of a shift (either side).
+pub fn trades_of_shift(conn: &Connection, legacy_shift_id: &str) -> Result<Vec<Value>> {
+    rows(
+        conn,
+        &format!("{TRADES} WHERE t.requester_shift_id = ?1 OR t.recipient_shift_id = ?1"),
+        &[&legacy_shift_id],
+    )
+}
+
+/// The time-off requests whose legacy or Genesys id is `id`.
+pub fn time_off_matching(conn: &Connection, id: &str) -> Result<Vec<Value>> {
+    rows(
+        conn,
+        &format!(
+            "{TIME_OFF} WHERE x.time_off_request_id = ?1 OR x.genesys_time_off_request_id = ?1"
+        ),
+        &[&id],
+    )
+}
+
+/// The time-off requests of an agent.
+pub fn time_off_of_agent(conn: &Connection, agent_id: &str) -> Result<Vec<Value>> {
+    rows(
+        conn,
+        &format!("{TIME_OFF} WHERE x.agent_id = ?1"),
+        &[&agent_id],
+    )
+}
+
+/// A table of `crosswalk export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XwTable {
+    Agents,
+    Shifts,
+    Trades,
+    TimeOff,
+}
+
+/// A whole table of the crosswalk in the order of its first column, streamed.
+pub struct ExportRows<'c>(Statement<'c>);
+
+impl<'c> ExportRows<'c> {
+    pub fn prepare(conn: &'c Connection, table: XwTable) -> Result<ExportRows<'c>> {
+        let sql = match table {
+            XwTable::Agents => AGENTS,
+            XwTable::Shifts => SHIFTS,
+            XwTable::Trades => TRADES,
+            XwTable::TimeOff => TIME_OFF,
+        };
+        Ok(ExportRows(conn.prepare(&format!("{sql} ORDER BY 1"))?))
+    }
+
+    /// The column names, as shown.
+    pub fn names(&self) -> Vec<String> {
+        self.0.column_names().map(|s| s.to_string()).collect()
+    }
+
+    /// Each row in turn (its columns in the order of [`ExportRows::names`]).
+    pub fn for_each(&mut self, mut f: impl FnMut(&rusqlite::Row<'_>) -> Result<()>) -> Result<()> {
+        let mut rs = self.0.query([])?;
+        while let Some(r) = rs.next()? {
+            f(r)?;
+        }
+        Ok(())
+    }
 }

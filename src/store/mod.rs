@@ -12,6 +12,7 @@ pub mod findings;
 pub mod genesys_cache;
 pub mod migrations;
 pub mod runs;
+pub mod time_off;
 pub mod validations;
 
 pub use migrations::{migrate, schema_version};
