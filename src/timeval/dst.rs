@@ -106,6 +106,17 @@ pub(crate) fn finding(
     resolved: &Result<Instant, TimeIssue>,
     policy: DstPolicy,
 ) -> Option<DstFinding> {
+    // Most values resolve to one instant: return before rendering anything (map and validate ask
+    // for every shift and task time, millions of them).
+    if matches!(
+        resolved,
+        Ok(Instant {
+            chosen_from: None,
+            ..
+        }) | Err(TimeIssue::NoZone | TimeIssue::UnknownZone)
+    ) {
+        return None;
+    }
     let written = render(v);
     let f = |rule, severity, candidates, message, help| DstFinding {
         rule,
