@@ -444,3 +444,75 @@ mod task_order {
         }
     }
 }
+
+/// validate's streaming passes count the rows they walk into its progress display, against the
+/// total they announce: every shift row twice (by id, by agent) and every task row once, counted
+/// here straight from the export's shifts.csv and shift_tasks.csv. The task walk that gives up for
+/// the shift-id order (max jumps 0) does not count its tasks twice.
+#[test]
+fn validate_counts_its_shifts_and_tasks_for_the_progress_display() {
+    let csv_rows = |f: &str| {
+        std::fs::read_to_string(root().join("samples/paris-cutover").join(f))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .count() as u64
+    };
+    let rows = 2 * csv_rows("shifts.csv") + csv_rows("shift_tasks.csv");
+    assert!(rows > 0);
+    // The sample, and a copy with its tasks listed backwards: the file-order walk gives up on it.
+    let work = sample_dir("paris-cutover", "");
+    let backwards = tempfile::tempdir().unwrap();
+    for f in std::fs::read_dir(root().join("samples/paris-cutover"))
+        .unwrap()
+        .flatten()
+    {
+        std::fs::copy(f.path(), backwards.path().join(f.file_name())).unwrap();
+    }
+    let tasks = std::fs::read_to_string(backwards.path().join("shift_tasks.csv")).unwrap();
+    let mut lines: Vec<&str> = tasks.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[1..].reverse();
+    std::fs::write(
+        backwards.path().join("shift_tasks.csv"),
+        lines.join("\n") + "\n",
+    )
+    .unwrap();
+    let work2 = sample_dir("paris-cutover", "");
+    let _ = zd2gc()
+        .args([
+            "--dir",
+            work2.path().to_str().unwrap(),
+            "--no-progress",
+            "extract",
+        ])
+        .arg(backwards.path())
+        .assert()
+        .success();
+    for (d, max_jumps) in [
+        (work.path(), None),
+        (work.path(), Some(0)),
+        (work2.path(), Some(0)),
+    ] {
+        let toml = std::fs::read_to_string(d.join("zd2gc.toml")).unwrap();
+        let cfg = zd2gc::config::Config::parse(&toml, "zd2gc.toml").unwrap();
+        let ui = zd2gc::ui::Ui::silent();
+        let bar = ui.spinner("validate", "reading");
+        zd2gc::validate::validate_dir(
+            d,
+            &cfg,
+            &zd2gc::validate::ValidateOptions {
+                progress: bar.counter(),
+                task_walk_max_jumps: max_jumps,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            bar.done(),
+            (rows, Some(rows)),
+            "{}, max jumps {max_jumps:?}",
+            d.display()
+        );
+    }
+}

@@ -119,6 +119,53 @@ pub struct Env<'a> {
     /// Shifts per Monday-week.
     pub weeks: std::collections::BTreeMap<i64, u64>,
     pub records: u64,
+    /// Where the streaming passes count the rows they walk (see [`Tally`]).
+    pub progress: crate::ui::Counter,
+}
+
+/// Rows a streaming pass walked, handed to the progress display a batch at a time (the hot loops
+/// only bump a local count); the rest on drop. `skip` rows are not counted again (a pass that
+/// starts over).
+pub(crate) struct Tally<'c> {
+    progress: &'c crate::ui::Counter,
+    pending: u64,
+    pub seen: u64,
+    pub skip: u64,
+}
+
+impl<'c> Tally<'c> {
+    const BATCH: u64 = 4096;
+
+    pub fn new(progress: &'c crate::ui::Counter) -> Self {
+        Tally {
+            progress,
+            pending: 0,
+            seen: 0,
+            skip: 0,
+        }
+    }
+
+    #[inline]
+    pub fn tick(&mut self) {
+        self.seen += 1;
+        if self.skip > 0 {
+            self.skip -= 1;
+            return;
+        }
+        self.pending += 1;
+        if self.pending == Self::BATCH {
+            self.progress.add(Self::BATCH);
+            self.pending = 0;
+        }
+    }
+}
+
+impl Drop for Tally<'_> {
+    fn drop(&mut self) {
+        if self.pending > 0 {
+            self.progress.add(self.pending);
+        }
+    }
 }
 
 impl<'a> Env<'a> {
@@ -139,6 +186,7 @@ impl<'a> Env<'a> {
             },
             weeks: Default::default(),
             records: 0,
+            progress: self.progress.clone(),
         }
     }
 
@@ -381,6 +429,7 @@ fn run_rules(
         },
         weeks: Default::default(),
         records: 0,
+        progress: opts.progress.clone(),
     };
     let mut t = std::time::Instant::now();
     let mut lap = |what: &str| {
@@ -408,8 +457,20 @@ fn run_rules(
     lap("rejects, agents, map findings");
     // Three streams at once, each on its own read-only connection: shifts by id here; the tasks
     // in file order; the overlap pass and the trades. Each thread has a fork of the environment.
-    opts.progress
-        .phase("checking the shifts, tasks, overlaps and trades", "", None);
+    // The total: pass 1 and pass 2 each walk every shift row, pass 3 every task row.
+    let count = |table: &str| -> Result<u64> {
+        Ok(
+            snap.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64,
+        )
+    };
+    let rows_total = 2 * count("shifts")? + count("tasks")?;
+    opts.progress.phase(
+        "checking the shifts (by id, by agent), tasks, overlaps and trades",
+        "rows",
+        Some(rows_total),
+    );
     let mut tasks_env = env.fork();
     let mut overlap_env = env.fork();
     let snap2 = open_same_snapshot(dir, snapshot_id)?;

@@ -226,8 +226,13 @@ pub fn check_shifts(env: &mut Env<'_>, snap: &Connection) -> Result<Repeated> {
     let mut group_id: Option<String> = None;
     let mut primary: Option<Shift> = None;
     let mut repeats = false;
+    let progress = env.progress.clone();
+    let mut tally = super::Tally::new(&progress);
     loop {
         let row = srows.next()?;
+        if row.is_some() {
+            tally.tick();
+        }
         let next = match row {
             Some(r) => Some(Shift::read(r)?),
             None => None,

@@ -32,8 +32,13 @@ pub fn check_overlaps(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
     let mut agent = String::new();
     let mut items: Vec<Item> = Vec::new();
     let policy = env.cfg.dst_ambiguous;
+    let progress = env.progress.clone();
+    let mut tally = super::super::Tally::new(&progress);
     loop {
         let r = rows.next()?;
+        if r.is_some() {
+            tally.tick();
+        }
         let same = match r {
             Some(r) => opt_str(r, 3)?.unwrap_or_default() == agent,
             None => false,

@@ -221,15 +221,23 @@ pub fn check_tasks(env: &mut Env<'_>, snap: &Connection, max_jumps: u64) -> Resu
     let mut whole = snap.prepare(&format!(
         "SELECT {TASK_COLUMNS} FROM tasks WHERE rowid = ?1"
     ))?;
+    let progress = env.progress.clone();
+    let mut tally = super::super::Tally::new(&progress);
     {
         let mut tst = snap.prepare("SELECT rowid, shift_id, start, end, fmt FROM tasks")?;
         let mut cursor = ShiftCursor::new(snap)?;
-        let walked = tasks_pass(env, &mut tst.query([])?, &mut whole, |env, id| {
-            let found = cursor.find(env, id)?;
-            cursor.changes += 1;
-            let out_of_step = cursor.jumps > max_jumps && cursor.jumps * 20 > cursor.changes;
-            Ok((!out_of_step).then_some(found))
-        })?;
+        let walked = tasks_pass(
+            env,
+            &mut tst.query([])?,
+            &mut whole,
+            &mut tally,
+            |env, id| {
+                let found = cursor.find(env, id)?;
+                cursor.changes += 1;
+                let out_of_step = cursor.jumps > max_jumps && cursor.jumps * 20 > cursor.changes;
+                Ok((!out_of_step).then_some(found))
+            },
+        )?;
         if let Some(out) = walked {
             return Ok(out);
         }
@@ -237,6 +245,8 @@ pub fn check_tasks(env: &mut Env<'_>, snap: &Connection, max_jumps: u64) -> Resu
     crate::ui::timing("  tasks are not in the shifts' order: read through the index instead");
     env.sink.findings.clear();
     env.records = 0;
+    // The rows the given-up walk counted are not counted again.
+    tally.skip = tally.seen;
     let mut tst =
         snap.prepare("SELECT rowid, shift_id, start, end, fmt FROM tasks ORDER BY shift_id")?;
     let mut sst = snap.prepare(&format!(
@@ -246,9 +256,13 @@ pub fn check_tasks(env: &mut Env<'_>, snap: &Connection, max_jumps: u64) -> Resu
         rows: sst.query([])?,
         next: None,
     };
-    let out = tasks_pass(env, &mut tst.query([])?, &mut whole, |env, id| {
-        cursor.find(env, id).map(Some)
-    })?;
+    let out = tasks_pass(
+        env,
+        &mut tst.query([])?,
+        &mut whole,
+        &mut tally,
+        |env, id| cursor.find(env, id).map(Some),
+    )?;
     Ok(out.expect("the index walk never gives up"))
 }
 
@@ -302,6 +316,7 @@ fn tasks_pass(
     env: &mut Env<'_>,
     trows: &mut rusqlite::Rows<'_>,
     whole: &mut rusqlite::Statement<'_>,
+    tally: &mut crate::validate::Tally<'_>,
     mut find: impl FnMut(&mut Env<'_>, &str) -> Result<Option<TaskShift>>,
 ) -> Result<Option<TaskFindings>> {
     let mut task = TaskBuf::default();
@@ -310,6 +325,7 @@ fn tasks_pass(
     let mut current: Option<TaskShift> = None;
     while let Some(r) = trows.next()? {
         env.records += 1;
+        tally.tick();
         let sid = r.get_ref(1)?;
         let sid = match sid {
             rusqlite::types::ValueRef::Text(b) => b,
