@@ -183,34 +183,7 @@ fn org_fixture(agents: u64) -> serde_json::Value {
 }
 
 fn management_unit(chicago: bool, k: usize) -> String {
-    format!("00000000-0000-4000-9{}00-{k:012}", chicago as u8)
-}
-
-/// `mappings/agents.csv` as `testdata::generate_mappings` writes it, with each agent's management
-/// unit of [`org_fixture`] (the loader reads a week's agent schedules by management unit).
-fn agents_table(path: &Path, agents: u64) {
-    use std::io::Write;
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("agents.csv"));
-    writeln!(
-        f,
-        "zendesk_agent_id,genesys_user_id,management_unit_id,business_unit_id"
-    )
-    .unwrap();
-    let mut seen = [0usize; 2];
-    for i in 0..agents {
-        let chicago = i % 10 == 9;
-        let k = seen[chicago as usize] / 100;
-        seen[chicago as usize] += 1;
-        let bu = if chicago { "b2" } else { "b1" };
-        writeln!(
-            f,
-            "{},00000000-0000-4000-8000-{i:012},{},00000000-0000-4000-8000-0000000000{bu}",
-            100_000 + i,
-            management_unit(chicago, k)
-        )
-        .unwrap();
-    }
-    f.flush().unwrap();
+    zd2gc::testdata::management_unit(chicago, k as u64)
 }
 
 /// Bytes of the state a migration directory holds: the state database and the snapshot files
@@ -330,8 +303,9 @@ fn run_size(
     assert!(status.success(), "zd2gc init failed");
     // The tables that match the export over the blank ones `init` wrote (time off stays blank).
     let mappings = work.join("mappings");
+    // With each agent's management unit of [`org_fixture`] (load reads a week's agent schedules
+    // by management unit).
     zd2gc::testdata::generate_mappings(&mappings, agents).expect("mappings");
-    agents_table(&mappings.join("agents.csv"), agents);
     eprintln!(
         "[{label}] {} agents × {weeks} weeks: {} shifts, {} tasks, {} trades, {} records, {:.0} MB of CSV",
         generated.agents,

@@ -60,6 +60,7 @@ rules! {
     "trade-pending" Warning "a trade still pending at export time";
     "unmapped-agent" Error "no Genesys Cloud user for an agent that owns shifts or trades";
     "ambiguous-agent-mapping" Error "an agent matches more than one Genesys Cloud user, or two agents one user";
+    "unmapped-management-unit" Error "an agent with shifts or time off has no Genesys management unit";
     "unmapped-activity" Error "a task name with no Genesys activity code";
     "task-outside-shift" Error "a task that does not lie inside its shift";
     "deactivated-agent" Warning "a deactivated agent still owns future shifts";

@@ -173,19 +173,38 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// Mapping tables that match [`generate_export`]: every agent mapped by id to a user of one of two
-/// business units (Paris, Monday weeks; Chicago, Sunday weeks), every task name to an activity code,
-/// and the default activity `On Queue Work`.
+/// The id of the `k`-th management unit (of 100 agents) of the Paris or the Chicago business unit
+/// of [`generate_mappings`].
+pub fn management_unit(chicago: bool, k: u64) -> String {
+    format!("00000000-0000-4000-9{}00-{k:012}", chicago as u8)
+}
+
+/// Mapping tables that match [`generate_export`]: every agent mapped by id to a user and a
+/// management unit of one of two business units (Paris, Monday weeks; Chicago, Sunday weeks),
+/// every task name to an activity code, and the default activity `On Queue Work`.
 pub fn generate_mappings(dir: &Path, agents: u64) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut a = BufWriter::new(std::fs::File::create(dir.join("agents.csv"))?);
     // Genesys ids are UUIDs (anything else is a `mapping-invalid-value`).
     const BU_PAR: &str = "00000000-0000-4000-8000-0000000000b1";
     const BU_CHI: &str = "00000000-0000-4000-8000-0000000000b2";
-    writeln!(a, "zendesk_agent_id,genesys_user_id,business_unit_id")?;
+    // Each agent's management unit too (load reads and writes a schedule through it): units of
+    // 100 agents per business unit, as [`management_unit`] names them.
+    writeln!(
+        a,
+        "zendesk_agent_id,genesys_user_id,management_unit_id,business_unit_id"
+    )?;
+    let mut seen = [0u64; 2];
     for i in 0..agents {
-        let bu = if i % 10 == 9 { BU_CHI } else { BU_PAR };
-        writeln!(a, "{},00000000-0000-4000-8000-{i:012},{bu}", 100_000 + i)?;
+        let chicago = i % 10 == 9;
+        let bu = if chicago { BU_CHI } else { BU_PAR };
+        let mu = management_unit(chicago, seen[chicago as usize] / 100);
+        seen[chicago as usize] += 1;
+        writeln!(
+            a,
+            "{},00000000-0000-4000-8000-{i:012},{mu},{bu}",
+            100_000 + i
+        )?;
     }
     a.flush()?;
     std::fs::write(

@@ -12,6 +12,7 @@ mod lines;
 mod load;
 mod load_real;
 mod load_timeoff;
+mod management_units;
 mod map;
 mod online;
 mod oracle;

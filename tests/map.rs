@@ -417,7 +417,7 @@ fn trade_tables() -> Vec<(&'static str, Vec<u8>)> {
     vec![
         (
             "agents.csv",
-            b"zendesk_agent_id,genesys_user_id,business_unit_id\n1,00000000-0000-4000-8000-00000000a001,00000000-0000-4000-8000-0000000000bb\n2,00000000-0000-4000-8000-00000000b001,00000000-0000-4000-8000-0000000000bb\n3,00000000-0000-4000-8000-00000000c001,00000000-0000-4000-8000-0000000000bb\n".to_vec(),
+            b"zendesk_agent_id,genesys_user_id,management_unit_id,business_unit_id\n1,00000000-0000-4000-8000-00000000a001,00000000-0000-4000-8000-0000000000c1,00000000-0000-4000-8000-0000000000bb\n2,00000000-0000-4000-8000-00000000b001,00000000-0000-4000-8000-0000000000c1,00000000-0000-4000-8000-0000000000bb\n3,00000000-0000-4000-8000-00000000c001,00000000-0000-4000-8000-0000000000c1,00000000-0000-4000-8000-0000000000bb\n".to_vec(),
         ),
         (
             "business_units.csv",
@@ -691,9 +691,9 @@ fn map_throughput() {
     let cfg = template();
     let tables: Vec<(&str, Vec<u8>)> = vec![
         ("agents.csv", {
-            let mut s = String::from("zendesk_agent_id,genesys_user_id,business_unit_id\n");
+            let mut s = String::from("zendesk_agent_id,genesys_user_id,management_unit_id,business_unit_id\n");
             for i in 0..agents {
-                s.push_str(&format!("{},00000000-0000-4000-8000-{i:012},{}\n", 100_000 + i, if i % 10 == 9 { BU_CHI } else { BU_PAR }));
+                s.push_str(&format!("{},00000000-0000-4000-8000-{i:012},00000000-0000-4000-9000-000000000000,{}\n", 100_000 + i, if i % 10 == 9 { BU_CHI } else { BU_PAR }));
             }
             s.into_bytes()
         }),

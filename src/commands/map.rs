@@ -76,8 +76,18 @@ pub fn run(args: &MapArgs, ctx: &Context) -> Result<Exit> {
         }
     ));
     ui.info(format!(
-        "  agents: {} mapped, {} unmapped, {} ambiguous",
-        o.agents_mapped, o.agents_unmapped, o.agents_ambiguous
+        "  agents: {} mapped, {} unmapped, {} ambiguous{}",
+        o.agents_mapped,
+        o.agents_unmapped,
+        o.agents_ambiguous,
+        if o.agents_without_management_unit > 0 {
+            format!(
+                ", {} without a management unit (held back: load cannot reach their schedules)",
+                o.agents_without_management_unit
+            )
+        } else {
+            String::new()
+        }
     ));
     if !o.trades_by_action.is_empty() {
         ui.info(format!(

@@ -34,6 +34,10 @@ pub enum AgentIssue {
         message: String,
         candidates: Vec<String>,
     },
+    /// A user and a business unit, but no management unit (blank in the table and not looked up
+    /// online, none in Genesys, or rows naming different units): load reads and writes an agent's
+    /// schedule through its management unit, so the agent cannot be loaded.
+    NoManagementUnit { message: String, help: &'static str },
 }
 
 impl AgentIssue {
@@ -41,6 +45,7 @@ impl AgentIssue {
         match self {
             AgentIssue::Unmapped(_) => "unmapped-agent",
             AgentIssue::Ambiguous { .. } => "ambiguous-agent-mapping",
+            AgentIssue::NoManagementUnit { .. } => "unmapped-management-unit",
         }
     }
 }
@@ -53,6 +58,8 @@ pub struct AgentRes {
     pub business_unit_id: Option<String>,
     /// How the user was found: `table:agent_id`, `table:email`, `online:email`, or `none`.
     pub resolved_by: String,
+    /// The lines of the rows of `mappings/agents.csv` that match the agent (by id or e-mail).
+    pub rows: Vec<u64>,
     pub issue: Option<AgentIssue>,
 }
 
@@ -105,6 +112,7 @@ pub fn resolve_offline(agents: &[ExportAgent], t: &Tables) -> Vec<AgentRes> {
                 .map(|s| s.to_string());
             let mut res = AgentRes {
                 resolved_by: how.to_string(),
+                rows: rows.iter().map(|&i| t.agents[i].line).collect(),
                 ..Default::default()
             };
             if let Some(l) = a.location.as_deref()
@@ -131,7 +139,19 @@ pub fn resolve_offline(agents: &[ExportAgent], t: &Tables) -> Vec<AgentRes> {
                 return res;
             }
             res.user_id = users.into_iter().next();
-            res.management_unit_id = (mus.len() == 1).then(|| mus.into_iter().next()).flatten();
+            if mus.len() > 1 {
+                res.issue = Some(AgentIssue::NoManagementUnit {
+                    message: format!(
+                        "agent `{}` matches rows {} of mappings/agents.csv, which name different management units ({})",
+                        a.agent_id,
+                        lines(&res.rows),
+                        mus.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                    help: "keep one management_unit_id per agent in mappings/agents.csv (a user is in one management unit; `zd2gc mappings pull` writes each user's)",
+                });
+                return res;
+            }
+            res.management_unit_id = mus.into_iter().next();
             res.business_unit_id = match bus.len() {
                 0 => loc,
                 1 => bus.into_iter().next(),
@@ -164,9 +184,23 @@ pub fn resolve_offline(agents: &[ExportAgent], t: &Tables) -> Vec<AgentRes> {
         .collect()
 }
 
+/// `2, 5` (row lines).
+fn lines(rows: &[u64]) -> String {
+    rows.iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// After every agent has its user: flag missing users and units, and two agents sharing one user
-/// (both are ambiguous). `bu_known` says whether a business unit's zone and week start are known.
-pub fn finish(agents: &[ExportAgent], res: &mut [AgentRes], bu_known: &dyn Fn(&str) -> bool) {
+/// (both are ambiguous). `bu_known` says whether a business unit's zone and week start are known;
+/// `online` whether Genesys was asked for what the tables leave blank.
+pub fn finish(
+    agents: &[ExportAgent],
+    res: &mut [AgentRes],
+    bu_known: &dyn Fn(&str) -> bool,
+    online: bool,
+) {
     let mut by_user: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, r) in res.iter().enumerate() {
         if r.issue.is_none()
@@ -214,6 +248,30 @@ pub fn finish(agents: &[ExportAgent], res: &mut [AgentRes], bu_known: &dyn Fn(&s
                 "business unit `{bu}` of agent `{}` is not in mappings/business_units.csv",
                 a.agent_id
             ))),
+            (Some(u), Some(_)) if r.management_unit_id.is_none() => {
+                let rows = match r.rows.as_slice() {
+                    [] => String::new(),
+                    [l] => format!(" (row {l})"),
+                    more => format!(" (rows {})", lines(more)),
+                };
+                Some(if online {
+                    AgentIssue::NoManagementUnit {
+                        message: format!(
+                            "agent `{}` (user `{u}`) has no management unit: Genesys lists the user in none, and mappings/agents.csv names none{rows}",
+                            a.agent_id
+                        ),
+                        help: "add the user to a management unit in Genesys Cloud WFM (then `zd2gc map --online --refresh`), or fill management_unit_id in mappings/agents.csv; load reads and writes an agent's schedule through its management unit",
+                    }
+                } else {
+                    AgentIssue::NoManagementUnit {
+                        message: format!(
+                            "agent `{}` (user `{u}`) has no management unit: management_unit_id is blank in mappings/agents.csv{rows} and map ran offline",
+                            a.agent_id
+                        ),
+                        help: "fill management_unit_id in mappings/agents.csv (`zd2gc mappings pull` writes it from Genesys), or run `zd2gc map --online` to look it up; load reads and writes an agent's schedule through its management unit",
+                    }
+                })
+            }
             _ => None,
         };
     }
@@ -231,6 +289,7 @@ pub fn help(issue: &AgentIssue) -> &'static str {
         AgentIssue::Ambiguous { .. } => {
             "keep one Genesys user per agent and one agent per user in mappings/agents.csv"
         }
+        AgentIssue::NoManagementUnit { help, .. } => help,
     }
 }
 
@@ -261,7 +320,7 @@ mod tests {
             zendesk_agent_id: id.map(str::to_string),
             email: email.map(str::to_string),
             genesys_user_id: user.map(str::to_string),
-            management_unit_id: None,
+            management_unit_id: Some("mu1".into()),
             business_unit_id: bu.map(str::to_string),
         }
     }
@@ -306,7 +365,7 @@ mod tests {
         ];
         let t = tables();
         let mut res = resolve_offline(&agents, &t);
-        finish(&agents, &mut res, &|b| b == "bu1");
+        finish(&agents, &mut res, &|b| b == "bu1", false);
         assert_eq!(res[0].user_id.as_deref(), Some("u1"));
         assert_eq!(res[0].resolved_by, "table:agent_id");
         assert_eq!(res[0].issue, None);
@@ -335,11 +394,50 @@ mod tests {
         );
     }
 
+    /// A row without a unit (offline: nothing else to ask), and rows of one agent that name two
+    /// units, are `unmapped-management-unit` naming the rows; a row with its unit is not.
+    #[test]
+    fn an_agent_without_one_management_unit_is_reported_with_its_rows() {
+        let mut t = tables();
+        t.agents[0].management_unit_id = None; // agent 1, line 2
+        t.agents[4].zendesk_agent_id = Some("9".into()); // agent 9: lines 6 and 8
+        t.agents.push(AgentMapRow {
+            line: 8,
+            zendesk_agent_id: Some("9".into()),
+            management_unit_id: Some("mu2".into()),
+            ..row(8, Some("9"), None, Some("u5"), Some("bu1"))
+        });
+        let agents = vec![
+            agent("1", None, None),
+            agent("9", None, None),
+            agent("6", None, None),
+        ];
+        for online in [false, true] {
+            let mut res = resolve_offline(&agents, &t);
+            finish(&agents, &mut res, &|b| b == "bu1", online);
+            let msg = |i: usize| match &res[i].issue {
+                Some(AgentIssue::NoManagementUnit { message, .. }) => message.clone(),
+                other => panic!("{i}: {other:?}"),
+            };
+            assert_eq!(res[0].rows, [2]);
+            assert!(msg(0).contains("(row 2)"), "{}", msg(0));
+            assert_eq!(msg(0).contains("map ran offline"), !online, "{}", msg(0));
+            assert_eq!(
+                res[0].issue.as_ref().map(AgentIssue::rule),
+                Some("unmapped-management-unit")
+            );
+            assert!(msg(1).contains("rows 6, 8"), "{}", msg(1));
+            assert!(msg(1).contains("`mu1`, `mu2`"), "{}", msg(1));
+            assert_eq!(res[2].issue, None);
+            assert_eq!(res[2].management_unit_id.as_deref(), Some("mu1"));
+        }
+    }
+
     #[test]
     fn unknown_business_unit_is_unmapped() {
         let agents = vec![agent("1", None, None)];
         let mut res = resolve_offline(&agents, &tables());
-        finish(&agents, &mut res, &|_| false);
+        finish(&agents, &mut res, &|_| false, false);
         match &res[0].issue {
             Some(AgentIssue::Unmapped(m)) => assert!(m.contains("bu1"), "{m}"),
             other => panic!("{other:?}"),

@@ -123,6 +123,8 @@ pub struct MapOutcome {
     pub agents_mapped: u64,
     pub agents_unmapped: u64,
     pub agents_ambiguous: u64,
+    /// Agents with a user and a business unit but no management unit (`unmapped-management-unit`).
+    pub agents_without_management_unit: u64,
     pub agents_changed: u64,
     pub trades_by_action: BTreeMap<String, u64>,
     pub trades_changed: u64,
@@ -331,7 +333,12 @@ fn map_inner(
         on.fill_agents(export_agents, &mut res)?;
     }
     let bus = prepare::business_units(cfg, tables, &res, online.as_mut())?;
-    agents::finish(export_agents, &mut res, &|b| bus.contains_key(b));
+    agents::finish(
+        export_agents,
+        &mut res,
+        &|b| bus.contains_key(b),
+        out.online,
+    );
     if let Some(on) = &online {
         out.online_calls = on.fetched;
         out.online_cache_hits = on.hits;

@@ -131,26 +131,49 @@ pub(super) fn agent_findings(
                 match issue {
                     AgentIssue::Unmapped(_) => out.agents_unmapped += 1,
                     AgentIssue::Ambiguous { .. } => out.agents_ambiguous += 1,
+                    AgentIssue::NoManagementUnit { .. } => out.agents_without_management_unit += 1,
                 }
                 let (message, candidates) = match issue {
-                    AgentIssue::Unmapped(m) => (m.clone(), vec![]),
+                    AgentIssue::Unmapped(m) | AgentIssue::NoManagementUnit { message: m, .. } => {
+                        (m.clone(), vec![])
+                    }
                     AgentIssue::Ambiguous {
                         message,
                         candidates,
                     } => (message.clone(), candidates.clone()),
                 };
+                // A missing management unit is a problem of the mapping table: at its (first)
+                // row of the agent, when the table has one.
+                let at_row = match (issue, c.res.rows.first()) {
+                    (AgentIssue::NoManagementUnit { .. }, Some(&l)) => Some(l),
+                    _ => None,
+                };
+                let (file, line, field, value) = match at_row {
+                    Some(l) => (
+                        Some("mappings/agents.csv".to_string()),
+                        Some(l),
+                        "management_unit_id",
+                        c.res.management_unit_id.clone(),
+                    ),
+                    None => (
+                        a.file.clone().or_else(|| agents_file.clone()),
+                        a.line,
+                        if a.email.is_some() {
+                            "email"
+                        } else {
+                            "agent_id"
+                        },
+                        a.email.clone().or_else(|| Some(a.agent_id.clone())),
+                    ),
+                };
                 sink.push(Finding {
                     rule: issue.rule(),
                     severity: Severity::Error,
-                    file: a.file.clone().or_else(|| agents_file.clone()),
-                    line: a.line,
+                    file,
+                    line,
                     record_id: Some(a.agent_id.clone()),
-                    field: Some(if a.email.is_some() {
-                        "email"
-                    } else {
-                        "agent_id"
-                    }),
-                    value: a.email.clone().or_else(|| Some(a.agent_id.clone())),
+                    field: Some(field),
+                    value,
                     timezone: None,
                     candidates,
                     message,
@@ -212,10 +235,10 @@ pub(super) fn xw_trades(
 ) -> Result<()> {
     let user_of = |agent: &str| -> Option<String> {
         let c = &agent_ctx[*agent_idx.get(agent)?];
-        if c.res.issue.is_some() {
-            None
-        } else {
-            c.res.user_id.clone()
+        match &c.res.issue {
+            // The user is known; only loading the agent's schedule needs the unit.
+            None | Some(AgentIssue::NoManagementUnit { .. }) => c.res.user_id.clone(),
+            Some(_) => None,
         }
     };
     let mut st = crate::store::crosswalk::TradeWriter::new(tx)?;

@@ -64,7 +64,7 @@ impl<'c> FindingWriter<'c> {
 pub fn for_validate(conn: &Connection, time_off_files: &[String]) -> Result<Vec<StoredFinding>> {
     let mut st = conn.prepare(
         "SELECT rule, file, line, record_id, field, value, timezone, candidates, message, help, severity
-         FROM map_findings WHERE rule IN ('unmapped-agent', 'ambiguous-agent-mapping', 'unmapped-activity')
+         FROM map_findings WHERE rule IN ('unmapped-agent', 'ambiguous-agent-mapping', 'unmapped-management-unit', 'unmapped-activity')
             OR rule LIKE '%time-off%' OR file IN (SELECT value FROM json_each(?1))
          ORDER BY id",
     )?;
