@@ -38,6 +38,11 @@ pub struct DesiredIndex {
     pub snapshot_id: String,
     /// Management units of the users linked in each week (the week's shifts add their own).
     linked_mus: HashMap<(String, String), BTreeSet<String>>,
+    /// Agents (→ their user) with shifts to load but no management unit, neither on the shift
+    /// nor in the crosswalk: load could not read their agent schedules, and every write to their
+    /// weeks would be refused. Map holds such agents back (`unmapped-management-unit`); a desired
+    /// state without that (written by an older zd2gc) is refused before anything is written.
+    pub without_unit: BTreeMap<String, String>,
 }
 
 impl DesiredIndex {
@@ -232,6 +237,17 @@ pub fn index(conn: &Connection, error_ids: &HashSet<String>) -> Result<DesiredIn
     crate::store::desired::for_each_shift_unordered(conn, !error_ids.is_empty(), |s| {
         match week_of(&s, error_ids) {
             Ok(()) => {
+                if s.management_unit_id
+                    .as_deref()
+                    .unwrap_or_default()
+                    .is_empty()
+                    && let Some(user) = &s.user_id
+                    && !user_mu.contains_key(user)
+                {
+                    out.without_unit
+                        .entry(s.agent_id.clone())
+                        .or_insert_with(|| user.clone());
+                }
                 let key = (
                     s.business_unit_id.unwrap_or_default(),
                     s.week_id.unwrap_or_default(),
@@ -261,6 +277,79 @@ pub fn index(conn: &Connection, error_ids: &HashSet<String>) -> Result<DesiredIn
         }
     }
     Ok(out)
+}
+
+/// Refuse, before any request, a load of shifts or time off whose agents have no management
+/// unit (`without`: agent → user, from [`DesiredIndex::without_unit`] and the time off): their
+/// agent schedules cannot be read, so every write to their weeks would be refused. The
+/// diagnostic points at the agents' rows of `mappings/agents.csv` (by agent id or user id).
+pub fn refuse_without_unit(
+    conn: &Connection,
+    dir: &Path,
+    without: &BTreeMap<String, String>,
+) -> Result<()> {
+    if without.is_empty() {
+        return Ok(());
+    }
+    let mappings = crate::map::current::recorded(conn)?
+        .map(|r| std::path::PathBuf::from(r.mappings_dir))
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| dir.join("mappings"));
+    let rows = crate::map::tables::agent_rows(&mappings);
+    let lines: Vec<u64> = rows
+        .iter()
+        .filter(|r| {
+            without.iter().any(|(agent, user)| {
+                r.zendesk_agent_id.as_deref() == Some(agent.as_str())
+                    || r.genesys_user_id.as_deref() == Some(user.as_str())
+            })
+        })
+        .map(|r| r.line)
+        .collect();
+    let named: Vec<String> = without
+        .iter()
+        .take(3)
+        .map(|(a, u)| format!("`{a}` (user `{u}`)"))
+        .collect();
+    let more = without.len().saturating_sub(named.len());
+    let message = format!(
+        "{} agent(s) with shifts or time off to load have no management unit: {}{}; load reads and writes an agent's schedule through its management unit, so every write to their weeks would be refused. Nothing was written",
+        without.len(),
+        named.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        },
+    );
+    let help = "fill management_unit_id in mappings/agents.csv (`zd2gc mappings pull` writes it from Genesys) or map online (`zd2gc map --online`), then `zd2gc validate` and load again";
+    let Some(&first) = lines.first() else {
+        return Err(Error::usage(message, Some(help.to_string())));
+    };
+    let rows_text = if lines.len() > 1 {
+        let shown: Vec<String> = lines.iter().take(10).map(u64::to_string).collect();
+        format!(
+            " (rows {}{} of mappings/agents.csv)",
+            shown.join(", "),
+            if lines.len() > 10 { ", …" } else { "" }
+        )
+    } else {
+        String::new()
+    };
+    Err(crate::diag::SourceDiag::new(
+        "unmapped-management-unit",
+        "mappings/agents.csv",
+        first,
+        format!("{message}{rows_text}"),
+    )
+    .help(help)
+    .text(crate::map::tables::table_line(
+        &mappings,
+        "agents.csv",
+        first,
+    ))
+    .label_text("", "no management_unit_id")
+    .into())
 }
 
 fn user_mus(conn: &Connection) -> Result<HashMap<String, String>> {
@@ -408,6 +497,75 @@ impl Reader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A loadable shift whose agent has no management unit (on the shift or in the crosswalk) is
+    /// found by the index, and refused with a diagnostic at the agent's row of agents.csv.
+    #[test]
+    fn shifts_without_a_management_unit_are_refused_at_the_agents_row() {
+        const U1: &str = "00000000-0000-4000-8000-000000000001";
+        const U2: &str = "00000000-0000-4000-8000-000000000002";
+        const BU: &str = "00000000-0000-4000-8000-0000000000b1";
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::open_state(dir.path()).unwrap();
+        let tx = conn.transaction().unwrap();
+        crate::store::desired::set_mapped_snapshot(&tx, "s1").unwrap();
+        let mut w = crate::store::desired::ShiftWriter::new(&tx).unwrap();
+        for (id, agent, user, mu) in [("S1", "A1", U1, Some("mu1")), ("S2", "A2", U2, None)] {
+            w.upsert(&crate::store::desired::ShiftRow {
+                legacy_shift_id: id,
+                agent_id: agent,
+                exported_agent_id: agent,
+                user_id: Some(user),
+                business_unit_id: Some("bu"),
+                management_unit_id: mu,
+                week_id: Some("2026-10-19"),
+                start_utc: Some(1_792_393_200),
+                length_minutes: Some(480),
+                activities: "[]",
+                file: "shifts.csv",
+                line: 2,
+                run_id: 1,
+                content_hash: 0,
+                held_back_reason: None,
+            })
+            .unwrap();
+        }
+        drop(w);
+        tx.commit().unwrap();
+        let idx = index(&conn, &HashSet::new()).unwrap();
+        assert_eq!(
+            idx.without_unit,
+            BTreeMap::from([("A2".to_string(), U2.to_string())])
+        );
+        // Held back for an error of the agent: nothing to refuse.
+        let held = index(&conn, &HashSet::from(["A2".to_string()])).unwrap();
+        assert!(held.without_unit.is_empty());
+        let m = dir.path().join("mappings");
+        std::fs::create_dir_all(&m).unwrap();
+        std::fs::write(
+            m.join("agents.csv"),
+            format!("zendesk_agent_id,email,genesys_user_id,business_unit_id\n# a comment\nA1,,{U1},{BU}\n,a2@x.example,{U2},{BU}\n"),
+        )
+        .unwrap();
+        assert!(refuse_without_unit(&conn, dir.path(), &BTreeMap::new()).is_ok());
+        match refuse_without_unit(&conn, dir.path(), &idx.without_unit) {
+            Err(Error::Source(d)) => {
+                assert_eq!(
+                    (d.code.as_str(), d.file.as_str(), d.line),
+                    ("unmapped-management-unit", "mappings/agents.csv", 4)
+                );
+                assert_eq!(d.text, Some(format!(",a2@x.example,{U2},{BU}")));
+                assert!(
+                    d.message.contains(&format!("`A2` (user `{U2}`)")),
+                    "{}",
+                    d.message
+                );
+                assert!(d.message.contains("Nothing was written"), "{}", d.message);
+                assert!(d.help.as_deref().unwrap().contains("management_unit_id"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     /// A week read after another map recorded its run is refused: a load never mixes two maps.
     #[test]

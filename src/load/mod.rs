@@ -314,6 +314,17 @@ fn prepare(
     notes.extend(gate_notes);
     let reader = reader.with_error_ids(error_ids);
     let index = reader.with(|c| desired::index(c, reader.error_ids()))?;
+    if command != "verify" {
+        // Agents with no management unit: refused before any request (nothing written).
+        let mut without = index.without_unit.clone();
+        let user_mu = reader.with(crate::store::crosswalk::user_management_units)?;
+        for t in reader.with(timeoff::read_desired)? {
+            if t.held_back.is_none() && t.mu.is_empty() && !user_mu.contains_key(&t.user) {
+                without.entry(t.agent.unwrap_or_default()).or_insert(t.user);
+            }
+        }
+        reader.with(|c| desired::refuse_without_unit(c, dir, &without))?;
+    }
     reader.release()?;
     let pacer = Arc::new(Pacer::new(opts.max_rpm as f64));
     client.set_gate(pacer.clone());

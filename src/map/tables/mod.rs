@@ -189,8 +189,17 @@ pub fn load(dir: &Path, diags: &mut Vec<SourceDiag>) -> Result<Tables> {
     Ok(t)
 }
 
+/// The rows of `agents.csv` in `dir` that can be read (for a diagnostic that names a row; the
+/// table's own problems are reported by `map` and `validate`).
+pub fn agent_rows(dir: &Path) -> Vec<AgentMapRow> {
+    let mut t = Tables::default();
+    let mut diags = Vec::new();
+    let _ = read::agents(dir, &mut t, &mut diags);
+    t.agents
+}
+
 /// The text of a table's physical line (for a finding's snippet).
-fn table_line(dir: &Path, file: &str, line: u64) -> String {
+pub fn table_line(dir: &Path, file: &str, line: u64) -> String {
     std::fs::read(dir.join(file))
         .ok()
         .and_then(|b| {
