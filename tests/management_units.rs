@@ -10,6 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use zd2gc::emulator::RunningEmulator;
 
+const FE17: &str = "fe171370-ee75-45f2-b8f9-e52c2b9d59e9";
+const A8D9: &str = "a8d920f4-f8fb-444d-b5fc-84782a5a740b";
+
 /// The sample's agents table, each row transformed by `f` (header included: its index is 0).
 fn agents_table(f: impl Fn(usize, Vec<String>) -> Vec<String>) -> String {
     let text = std::fs::read_to_string(root().join("mappings/agents.csv")).unwrap();
@@ -296,4 +299,36 @@ fn a_half_filled_agents_table_loads_the_agents_with_a_unit_and_holds_back_the_re
         after.get(&u).map_or(0, Vec::len) > before.get(&u).map_or(0, Vec::len),
         "an agent with a unit is loaded"
     );
+}
+
+#[test]
+fn a_write_refused_for_a_wrong_management_unit_fails_its_week_with_why_not_as_keeps_changing() {
+    // Offline, a unit id of the right shape cannot be checked: every Paris agent of unit FE17 is
+    // given the other Paris unit. Load reads only that unit, so these users' agent schedules are
+    // never read and every update carries no version for them: Genesys refuses it each time.
+    let table = agents_table(|_, c| c.into_iter().map(|x| x.replace(FE17, A8D9)).collect());
+    let d = mapped(&table);
+    let emu = sample_emulator();
+    let (code, json, stderr) = load(d.path(), &emu, &["--allow-errors"]);
+    assert_eq!(code, 3, "{json}\n{stderr}");
+    let failed = json["weeks_failed"].as_u64().unwrap();
+    assert!(failed > 0, "{json}");
+    assert!(!stderr.contains("keeps changing"), "{stderr}");
+    assert!(
+        stderr.contains("nothing had changed since") && stderr.contains("management_unit_id"),
+        "{stderr}"
+    );
+    // Each failed week stopped at the first refusal that re-reading did not explain: at most
+    // two refused writes (one on a blank schedule just created, one after it was read).
+    let c = rusqlite::Connection::open(d.path().join("zd2gc.db")).unwrap();
+    let mut st = c
+        .prepare("SELECT business_unit_id, week_id, count(*) FROM load_events WHERE event = 'refused' GROUP BY 1, 2")
+        .unwrap();
+    let refused: Vec<(String, String, i64)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(refused.len() as u64, failed, "{refused:?}");
+    assert!(refused.iter().all(|r| r.2 <= 2), "{refused:?}");
 }

@@ -144,6 +144,9 @@ async fn run_week_inner(
     let mut failures: Vec<String> = Vec::new();
     // The view of a schedule just created blank (nothing to read in it yet).
     let mut next_view: Option<WeekView> = None;
+    // The last refused write: the versions of the view it was built on, why it was refused, and
+    // the users whose agent schedules it carried without a version (none was read for them).
+    let mut refused: Option<Refused> = None;
     // Every round reads and either ends the week or writes once; a write is refused (bounded by
     // `max_refusals`), fails (bounded by `max_failed_writes`) or lands. Landing writes that never
     // converge (a week changed under every write) are bounded by the round cap.
@@ -178,6 +181,16 @@ async fn run_week_inner(
             view.as_ref(),
             sh.opts.on_conflict,
         );
+        // A refusal says the week changed since it was read. When reading it again shows the
+        // same versions, it did not: the write is refused for another reason, and sending it
+        // again would be refused again. The week fails now, with that reason (never counted as
+        // "the week keeps changing").
+        if let Some(r) = refused.take()
+            && plan.writes()
+            && r.versions == versions(view.as_ref())
+        {
+            return Err(Failed::Week(r.unchanged(&input.mus), None));
+        }
         let sid = view.as_ref().map(|v| v.schedule_id.clone());
         sh.with_db(|c| {
             journal::apply_links(
@@ -236,7 +249,7 @@ async fn run_week_inner(
         if refusals > sh.opts.max_refusals {
             return Err(Failed::Week(
                 format!(
-                    "gave up after {refusals} refused writes (the week keeps changing under the load)"
+                    "gave up after {refusals} refused writes (each time, reading the week again showed it had changed: it keeps changing under the load)"
                 ),
                 None,
             ));
@@ -315,6 +328,19 @@ async fn run_week_inner(
                 row.step = None;
             }
             Step::Stale(why) => {
+                refused = Some(Refused {
+                    versions: versions(view.as_ref()),
+                    why: why.clone(),
+                    unread: plan
+                        .update
+                        .iter()
+                        .filter(|(u, p)| {
+                            p.version.is_none()
+                                && !view.as_ref().is_some_and(|v| v.agents.contains_key(*u))
+                        })
+                        .map(|(u, _)| u.clone())
+                        .collect(),
+                });
                 refusals += 1;
                 row.refusals += 1;
                 row.state = State::Planned;
@@ -340,6 +366,55 @@ async fn run_week_inner(
         ),
         row.context_id.clone(),
     ))
+}
+
+/// The versions a write is built on: the schedule's and each agent schedule's read.
+type Versions = Option<(String, i64, Vec<(String, i64)>)>;
+
+fn versions(view: Option<&WeekView>) -> Versions {
+    view.map(|v| {
+        (
+            v.schedule_id.clone(),
+            v.version,
+            v.agents
+                .iter()
+                .map(|(u, a)| (u.clone(), a.version))
+                .collect(),
+        )
+    })
+}
+
+/// A refused write, to tell a week that changed from a write refused for another reason.
+struct Refused {
+    versions: Versions,
+    why: String,
+    /// Users whose agent schedules the write carried without a version: none was read for them.
+    unread: Vec<String>,
+}
+
+impl Refused {
+    /// Why the week fails when reading it again after the refusal showed nothing had changed.
+    fn unchanged(&self, mus: &std::collections::BTreeSet<String>) -> String {
+        let mut out = format!(
+            "a write was refused and reading the week again showed nothing had changed since, so sending it again would be refused again: {}",
+            self.why
+        );
+        if !self.unread.is_empty() {
+            let shown: Vec<&str> = self.unread.iter().take(5).map(String::as_str).collect();
+            out.push_str(&format!(
+                ". The write carried no version for the agent schedule(s) of {} user(s) ({}{}): none was among the agent schedules read for the week's management unit(s) ({}). Check those users' management_unit_id in mappings/agents.csv (`zd2gc mappings pull` lists each user's unit, `zd2gc map --online` looks it up)",
+                self.unread.len(),
+                shown.join(", "),
+                if self.unread.len() > shown.len() { ", …" } else { "" },
+                if mus.is_empty() {
+                    "none".to_string()
+                } else {
+                    mus.iter().cloned().collect::<Vec<_>>().join(", ")
+                }
+            ));
+        }
+        out
+    }
 }
 
 /// One attempt's identity: operation id, correlation id, what was sent.
