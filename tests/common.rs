@@ -91,3 +91,28 @@ pub fn sample_emulator() -> zd2gc::emulator::RunningEmulator {
     })
     .unwrap()
 }
+
+/// Undo migration 9 on a state database: `desired_shifts` back to the table of schema 2 (as
+/// migration 5 left it) with its two indexes, the compact rows and their dictionary gone, and
+/// `user_version` 8 — what zd2gc wrote before the compact desired state.
+pub fn desired_back_to_schema_8(c: &rusqlite::Connection) {
+    c.execute_batch(
+        "CREATE TEMP TABLE old_shifts AS SELECT * FROM desired_shifts;
+         DROP VIEW desired_shifts;
+         DROP TABLE desired_shift_rows;
+         DROP TABLE desired_names;
+         CREATE TABLE desired_shifts (
+            legacy_shift_id TEXT PRIMARY KEY, agent_id TEXT NOT NULL,
+            exported_agent_id TEXT NOT NULL, user_id TEXT, business_unit_id TEXT,
+            management_unit_id TEXT, week_id TEXT, start_utc INTEGER, length_minutes INTEGER,
+            activities TEXT NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL,
+            run_id INTEGER NOT NULL, content_hash INTEGER NOT NULL, held_back_reason TEXT
+         ) WITHOUT ROWID;
+         INSERT INTO desired_shifts SELECT * FROM old_shifts;
+         DROP TABLE temp.old_shifts;
+         CREATE INDEX desired_shifts_by_week ON desired_shifts(business_unit_id, week_id, user_id);
+         CREATE INDEX desired_shifts_by_agent ON desired_shifts(agent_id);
+         PRAGMA user_version = 8;",
+    )
+    .unwrap();
+}

@@ -98,6 +98,40 @@ fn converges_without_faults_then_rerun_sends_no_writes() {
     assert_eq!(shifts_of(&emu.dump()), shifts_of(&before));
 }
 
+/// A load finished on a state database of schema 8 is not written again after migration 9 made
+/// the desired state compact: every week's digest (of what the week reader reads) is unchanged.
+#[test]
+fn weeks_loaded_before_the_compact_desired_state_are_not_written_again() {
+    let emu = Emulator::start(EmulatorConfig::with_fixture(org(20, 2))).unwrap();
+    let dir = migration_dir();
+    synth::write_desired(dir.path(), &org(20, 2), 10, 2, 0).unwrap();
+    let c = client(&emu);
+    let r = load_dir(dir.path(), c.clone(), &fast(), &Ui::silent(), "load").unwrap();
+    assert_eq!((r.weeks, r.weeks_written), (4, 4), "{r:?}");
+    let digests = |conn: &rusqlite::Connection| -> Vec<(String, String, i64)> {
+        let mut st = conn
+            .prepare("SELECT business_unit_id, week_id, desired_hash FROM load_weeks ORDER BY 1, 2")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    };
+    let before = digests(&rusqlite::Connection::open(dir.path().join("zd2gc.db")).unwrap());
+    crate::common::desired_back_to_schema_8(
+        &rusqlite::Connection::open(dir.path().join("zd2gc.db")).unwrap(),
+    );
+    let again = load_dir(dir.path(), c.clone(), &fast(), &Ui::silent(), "load").unwrap();
+    assert_eq!(again.weeks_skipped, 4, "{again:?}");
+    assert_eq!(again.write_requests, 0, "{again:?}");
+    let conn = rusqlite::Connection::open(dir.path().join("zd2gc.db")).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version as usize, zd2gc::store::schema_version());
+    assert_eq!(digests(&conn), before);
+}
+
 #[test]
 fn faults_concurrent_edits_and_conflicts() {
     let fixture = org(40, 2);

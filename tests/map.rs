@@ -284,9 +284,40 @@ fn offline_and_online_mapping_of_paris_cutover_agree() {
     assert_eq!(o_again.shifts.unchanged, 466);
 }
 
+/// A state database of schema 8 (`desired_shifts` a table of texts) is converted by migration 9
+/// to the compact rows: the next command upgrades it, `desired_shifts` reads the same, and the
+/// next `map` finds every shift unchanged (content hashes kept).
+#[test]
+fn schema_8_desired_state_is_made_compact_and_map_sees_it_unchanged() {
+    let cfg = template();
+    let d = paris_offline(&cfg);
+    offline(d.path(), &cfg);
+    let before = desired(d.path());
+    let db = d.path().join("zd2gc.db");
+    crate::common::desired_back_to_schema_8(&Connection::open(&db).unwrap());
+    let out = cli()
+        .args(["--dir", d.path().to_str().unwrap(), "status"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("from schema 8 to"), "{stderr}");
+    assert_eq!(desired(d.path()), before);
+    let o = offline(d.path(), &cfg);
+    assert_eq!(
+        (
+            o.shifts.inserted,
+            o.shifts.updated,
+            o.shifts.removed,
+            o.shifts.unchanged
+        ),
+        (0, 0, 0, 466)
+    );
+    assert_eq!(desired(d.path()), before);
+}
+
 /// A state database of schema 4 (activities spelled out as objects, the snapshot id on every row)
-/// is converted by migration 5: the same activities, decoded, and content hashes such that the
-/// next `map` finds every shift unchanged.
+/// is converted by migration 5 (and then 9, the compact rows): the same activities, decoded, and
+/// content hashes such that the next `map` finds every shift unchanged.
 #[test]
 fn schema_4_desired_state_is_converted_and_map_sees_it_unchanged() {
     let cfg = template();
@@ -307,7 +338,9 @@ fn schema_4_desired_state_is_converted_and_map_sees_it_unchanged() {
                 |r| r.get(0),
             )
             .unwrap();
-        // Back to schema 4, as zd2gc 0.1 wrote it.
+        // Back to schema 4, as zd2gc 0.1 wrote it (first to schema 8: the table that the view
+        // `desired_shifts` of schema 9 replaced).
+        crate::common::desired_back_to_schema_8(&c);
         c.execute_batch(
             "CREATE TEMP TABLE old_acts AS
                 SELECT legacy_shift_id AS id,

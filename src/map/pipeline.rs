@@ -175,6 +175,8 @@ fn write_batches(
     (first_load, run_id): (bool, i64),
 ) -> Result<()> {
     let no_file = String::new();
+    // Each snapshot file's number in `desired_names` (what the stored rows carry).
+    let mut file_refs: HashMap<i64, desired::FileRef> = HashMap::new();
     for (new_kinds, batch) in brx {
         for (kind, code, desc) in new_kinds {
             writer.add_kind(kind, &code, &desc)?;
@@ -182,7 +184,7 @@ fn write_batches(
         for m in batch {
             let id = m.id;
             // Previous state before this id: removed.
-            let mut previous: Option<(i64, String, i64)> = None;
+            let mut previous: Option<(i64, desired::FileRef, i64)> = None;
             while let Some(Ok((oid, _, _, _))) = olds.peek() {
                 if oid.as_str() > id.as_str() {
                     break;
@@ -215,6 +217,14 @@ fn write_batches(
                 d.hash = content_hash(&d, &m.exported_agent_id);
             }
             let file = files.get(&m.file_id).unwrap_or(&no_file);
+            let file_ref = match file_refs.get(&m.file_id) {
+                Some(&r) => r,
+                None => {
+                    let r = writer.file_ref(file)?;
+                    file_refs.insert(m.file_id, r);
+                    r
+                }
+            };
             match &d.held_back {
                 None => {
                     out.shifts_mapped += 1;
@@ -228,8 +238,8 @@ fn write_batches(
             match previous {
                 Some((h, old_file, old_line)) if h == d.hash => {
                     out.shifts.unchanged += 1;
-                    if old_file != *file || old_line != m.line {
-                        writer.relocate(&id, file, m.line)?;
+                    if old_file != file_ref || old_line != m.line {
+                        writer.relocate(&id, file_ref, m.line)?;
                     }
                 }
                 prev => {

@@ -1,8 +1,11 @@
 //! The desired state (`map` writes it, `load`, `verify`, the reports and the crosswalk read it):
-//! `desired_shifts`, one row per legacy shift, its activities in the compact form over the
+//! `desired_shift_rows`, one row per legacy shift, which refers to its texts (owner, exported
+//! agent, user, business unit, management unit, week, file) by number in the dictionary
+//! `desired_names` ([`ShiftWriter`] gives the numbers), its activities in the compact form over the
 //! dictionary `activity_kinds` ([`activities_compact`], decoded once, by [`decode_activities`]),
-//! and `meta.mapped_snapshot_id`, the snapshot mapped. The only module that runs SQL on these; the
-//! form of a row is private to it (issue 17 changes it here only).
+//! and `meta.mapped_snapshot_id`, the snapshot mapped. The view `desired_shifts` spells the rows
+//! out with the texts (for the other views and for people with `sqlite3`; migration 9). The only
+//! module that runs SQL on these; the form of a row is private to it.
 
 use crate::error::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, Statement, params};
@@ -202,7 +205,7 @@ fn json_str(s: &mut String, v: &str) {
 /// Whether no shift was ever mapped (a first `map` loads in bulk).
 pub fn is_empty(conn: &Connection) -> Result<bool> {
     Ok(conn.query_row(
-        "SELECT NOT EXISTS (SELECT 1 FROM desired_shifts)",
+        "SELECT NOT EXISTS (SELECT 1 FROM desired_shift_rows)",
         [],
         |r| r.get(0),
     )?)
@@ -221,7 +224,7 @@ pub fn mapped_snapshot(conn: &Connection) -> Result<Option<String>> {
 
 /// Remove every shift (the synthetic desired state of tests and benchmarks starts afresh).
 pub fn clear_shifts(conn: &Connection) -> Result<()> {
-    conn.execute("DELETE FROM desired_shifts", [])?;
+    conn.execute("DELETE FROM desired_shift_rows", [])?;
     Ok(())
 }
 
@@ -235,7 +238,7 @@ pub fn set_mapped_snapshot(conn: &Connection, snapshot_id: &str) -> Result<()> {
     Ok(())
 }
 
-/// One `desired_shifts` row as `map` writes it.
+/// One shift of the desired state as `map` writes it (the columns of the view `desired_shifts`).
 pub struct ShiftRow<'a> {
     pub legacy_shift_id: &'a str,
     /// The owner (an override's, else the exported agent).
@@ -256,8 +259,58 @@ pub struct ShiftRow<'a> {
     pub held_back_reason: Option<&'a str>,
 }
 
+/// The dictionary `desired_names` as a writer sees it: every name's number, and the statement
+/// that adds a new one (append-only: a name keeps its number for good, so the rows that use it
+/// never change).
+struct Names<'c> {
+    ids: FxHashMap<String, i64>,
+    next: i64,
+    insert: Statement<'c>,
+}
+
+impl<'c> Names<'c> {
+    fn load(tx: &'c Connection) -> Result<Names<'c>> {
+        let mut ids = FxHashMap::default();
+        let mut next = 1;
+        {
+            let mut st = tx.prepare("SELECT id, name FROM desired_names")?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                let id: i64 = r.get(0)?;
+                next = i64::max(next, id + 1);
+                ids.insert(r.get(1)?, id);
+            }
+        }
+        Ok(Names {
+            ids,
+            next,
+            insert: tx.prepare("INSERT INTO desired_names(id, name) VALUES (?1, ?2)")?,
+        })
+    }
+
+    /// The number of `name`, given (and stored) on first use.
+    fn id(&mut self, name: &str) -> Result<i64> {
+        if let Some(&id) = self.ids.get(name) {
+            return Ok(id);
+        }
+        let id = self.next;
+        self.insert.execute(params![id, name])?;
+        self.next += 1;
+        self.ids.insert(name.to_string(), id);
+        Ok(id)
+    }
+
+    fn opt(&mut self, name: Option<&str>) -> Result<Option<i64>> {
+        name.map(|n| self.id(n)).transpose()
+    }
+}
+
+/// A file name's number in `desired_names`, as [`Stored`] carries it (from [`ShiftWriter::file_ref`]).
+pub type FileRef = i64;
+
 /// `map`'s writer of the desired state, its statements prepared once in the writing transaction.
 pub struct ShiftWriter<'c> {
+    names: Names<'c>,
     upsert: Statement<'c>,
     relocate: Statement<'c>,
     delete: Statement<'c>,
@@ -267,36 +320,49 @@ pub struct ShiftWriter<'c> {
 impl<'c> ShiftWriter<'c> {
     pub fn new(tx: &'c Connection) -> Result<ShiftWriter<'c>> {
         Ok(ShiftWriter {
+            names: Names::load(tx)?,
             upsert: tx.prepare(
-                "INSERT OR REPLACE INTO desired_shifts(legacy_shift_id, agent_id, exported_agent_id, user_id, business_unit_id,
-                    management_unit_id, week_id, start_utc, length_minutes, activities, file, line, run_id,
-                    content_hash, held_back_reason)
+                "INSERT OR REPLACE INTO desired_shift_rows(legacy_shift_id, agent_ref, exported_agent_ref, user_ref,
+                    business_unit_ref, management_unit_ref, week_ref, start_utc, length_minutes, activities, file_ref,
+                    line, run_id, content_hash, held_back_reason)
                  VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
             )?,
             relocate: tx.prepare(
-                "UPDATE desired_shifts SET file = ?2, line = ?3 WHERE legacy_shift_id = ?1",
+                "UPDATE desired_shift_rows SET file_ref = ?2, line = ?3 WHERE legacy_shift_id = ?1",
             )?,
-            delete: tx.prepare("DELETE FROM desired_shifts WHERE legacy_shift_id = ?1")?,
+            delete: tx.prepare("DELETE FROM desired_shift_rows WHERE legacy_shift_id = ?1")?,
             new_kind: tx.prepare(
                 "INSERT INTO activity_kinds(kind, activity_code_id, description) VALUES (?1, ?2, ?3)",
             )?,
         })
     }
 
+    /// The number of a file name (what [`Stored`] holds), given on first use.
+    pub fn file_ref(&mut self, file: &str) -> Result<FileRef> {
+        self.names.id(file)
+    }
+
     /// Insert or replace a shift.
     pub fn upsert(&mut self, r: &ShiftRow<'_>) -> Result<()> {
+        let n = &mut self.names;
+        let agent = n.id(r.agent_id)?;
+        let exported = if r.exported_agent_id == r.agent_id {
+            None
+        } else {
+            Some(n.id(r.exported_agent_id)?)
+        };
         self.upsert.execute(params![
             r.legacy_shift_id,
-            r.agent_id,
-            r.exported_agent_id,
-            r.user_id,
-            r.business_unit_id,
-            r.management_unit_id,
-            r.week_id,
+            agent,
+            exported,
+            n.opt(r.user_id)?,
+            n.opt(r.business_unit_id)?,
+            n.opt(r.management_unit_id)?,
+            n.opt(r.week_id)?,
             r.start_utc,
             r.length_minutes,
             r.activities,
-            r.file,
+            n.id(r.file)?,
             r.line,
             r.run_id,
             r.content_hash,
@@ -306,7 +372,7 @@ impl<'c> ShiftWriter<'c> {
     }
 
     /// An unchanged shift found at another place of the export.
-    pub fn relocate(&mut self, legacy_shift_id: &str, file: &str, line: i64) -> Result<()> {
+    pub fn relocate(&mut self, legacy_shift_id: &str, file: FileRef, line: i64) -> Result<()> {
         self.relocate
             .execute(params![legacy_shift_id, file, line])?;
         Ok(())
@@ -326,7 +392,7 @@ impl<'c> ShiftWriter<'c> {
 
 /// What a re-run of `map` compares with: (legacy shift id, content hash, file, line) of every
 /// stored shift, in id order.
-pub type Stored = (String, i64, String, i64);
+pub type Stored = (String, i64, FileRef, i64);
 
 /// The stored shifts in id order ([`Stored`]), read through their own (read-only) connection.
 pub struct StoredShifts<'c>(Statement<'c>);
@@ -334,7 +400,7 @@ pub struct StoredShifts<'c>(Statement<'c>);
 impl<'c> StoredShifts<'c> {
     pub fn prepare(conn: &'c Connection) -> Result<StoredShifts<'c>> {
         Ok(StoredShifts(conn.prepare(
-            "SELECT legacy_shift_id, content_hash, file, line FROM desired_shifts ORDER BY legacy_shift_id",
+            "SELECT legacy_shift_id, content_hash, file_ref, line FROM desired_shift_rows ORDER BY legacy_shift_id",
         )?))
     }
 
@@ -345,12 +411,12 @@ impl<'c> StoredShifts<'c> {
     }
 }
 
-/// The secondary indexes of `desired_shifts`, dropped before a bulk load into an empty table (one
+/// The secondary indexes of `desired_shift_rows`, dropped before a bulk load into an empty table (one
 /// sorted build afterwards instead of a million random inserts): their definitions, for
 /// [`rebuild_indexes`].
 pub fn drop_indexes(tx: &Connection) -> Result<Vec<(String, String)>> {
     let mut st = tx.prepare(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'desired_shifts' AND sql IS NOT NULL",
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'desired_shift_rows' AND sql IS NOT NULL",
     )?;
     let v = st
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -376,8 +442,9 @@ pub struct AgentShifts<'c>(Statement<'c>);
 impl<'c> AgentShifts<'c> {
     pub fn prepare(conn: &'c Connection) -> Result<AgentShifts<'c>> {
         Ok(AgentShifts(conn.prepare(
-            "SELECT start_utc, start_utc + 60 * length_minutes, legacy_shift_id FROM desired_shifts
-             WHERE agent_id = ?1 AND held_back_reason IS NULL AND start_utc IS NOT NULL
+            "SELECT start_utc, start_utc + 60 * length_minutes, legacy_shift_id FROM desired_shift_rows
+             WHERE agent_ref = (SELECT id FROM desired_names WHERE name = ?1)
+               AND held_back_reason IS NULL AND start_utc IS NOT NULL
              ORDER BY start_utc",
         )?))
     }
@@ -387,6 +454,59 @@ impl<'c> AgentShifts<'c> {
             .0
             .query_map([agent_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+}
+
+/// `desired_names` read whole, for the readers that walk every row (a name per user, agent, unit,
+/// week and file: a few thousand, against a row per shift).
+struct NameTable(FxHashMap<i64, String>);
+
+impl NameTable {
+    fn load(conn: &Connection) -> Result<NameTable> {
+        let mut st = conn.prepare("SELECT id, name FROM desired_names")?;
+        let v = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(NameTable(v))
+    }
+
+    /// The name numbered `id`; a number the dictionary lacks is an error, never an empty text.
+    fn get(&self, id: Option<i64>) -> Result<Option<String>> {
+        id.map(|id| {
+            self.0.get(&id).cloned().ok_or_else(|| {
+                Error::failure(
+                    format!("the desired state refers to name {id}, which is not in desired_names"),
+                    Some("run `zd2gc map` again to rebuild the desired state".into()),
+                )
+            })
+        })
+        .transpose()
+    }
+}
+
+/// How a query gives a row's texts: spelled out (joined with `desired_names`), or as numbers to
+/// look up in a [`NameTable`].
+#[derive(Clone, Copy)]
+enum Texts<'a> {
+    Joined,
+    Numbers(&'a NameTable),
+}
+
+impl Texts<'_> {
+    fn get(self, r: &rusqlite::Row<'_>, i: usize) -> Result<Option<String>> {
+        match self {
+            Texts::Joined => Ok(r.get(i)?),
+            Texts::Numbers(t) => t.get(r.get(i)?),
+        }
+    }
+
+    fn req(self, r: &rusqlite::Row<'_>, i: usize) -> Result<String> {
+        self.get(r, i)?.ok_or_else(|| {
+            Error::failure(
+                "a shift of the desired state has no owner".to_string(),
+                Some("run `zd2gc map` again to rebuild the desired state".into()),
+            )
+        })
     }
 }
 
@@ -404,10 +524,6 @@ pub struct StoredShift {
     pub held_back_reason: Option<String>,
 }
 
-const STORED_COLUMNS: &str =
-    "legacy_shift_id, agent_id, user_id, business_unit_id, management_unit_id, week_id,
-     start_utc, length_minutes, activities, held_back_reason";
-
 /// Every stored shift, in no particular order; with `decode` false the activities are left
 /// empty (for a caller that needs only each shift's week and whether it is held back).
 pub fn for_each_shift_unordered(
@@ -416,8 +532,17 @@ pub fn for_each_shift_unordered(
     f: impl FnMut(StoredShift) -> Result<()>,
 ) -> Result<()> {
     let kinds = activity_kinds(conn)?;
-    let mut st = conn.prepare(&format!("SELECT {STORED_COLUMNS} FROM desired_shifts"))?;
-    stored_shifts(st.query([])?, decode.then_some(&kinds), f)
+    let names = NameTable::load(conn)?;
+    let mut st = conn.prepare(
+        "SELECT legacy_shift_id, agent_ref, user_ref, business_unit_ref, management_unit_ref, week_ref,
+                start_utc, length_minutes, activities, held_back_reason FROM desired_shift_rows",
+    )?;
+    stored_shifts(
+        st.query([])?,
+        Texts::Numbers(&names),
+        decode.then_some(&kinds),
+        f,
+    )
 }
 
 /// The stored shifts of one business-unit week, in legacy shift id order, with their activities
@@ -430,15 +555,30 @@ pub fn for_each_shift_of_week(
     week_id: &str,
     f: impl FnMut(StoredShift) -> Result<()>,
 ) -> Result<()> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {STORED_COLUMNS} FROM desired_shifts
-         WHERE business_unit_id = ?1 AND week_id = ?2 ORDER BY legacy_shift_id"
-    ))?;
-    stored_shifts(st.query([business_unit_id, week_id])?, Some(kinds), f)
+    // Through the index on (business unit, week), whose entries end with the shift id: in id
+    // order without sorting.
+    let mut st = conn.prepare_cached(
+        "SELECT s.legacy_shift_id, a.name, u.name, ?1, m.name, ?2,
+                s.start_utc, s.length_minutes, s.activities, s.held_back_reason
+         FROM desired_shift_rows s
+         LEFT JOIN desired_names a ON a.id = s.agent_ref
+         LEFT JOIN desired_names u ON u.id = s.user_ref
+         LEFT JOIN desired_names m ON m.id = s.management_unit_ref
+         WHERE s.business_unit_ref = (SELECT id FROM desired_names WHERE name = ?1)
+           AND s.week_ref = (SELECT id FROM desired_names WHERE name = ?2)
+         ORDER BY s.legacy_shift_id",
+    )?;
+    stored_shifts(
+        st.query([business_unit_id, week_id])?,
+        Texts::Joined,
+        Some(kinds),
+        f,
+    )
 }
 
 fn stored_shifts(
     mut rows: rusqlite::Rows<'_>,
+    texts: Texts<'_>,
     kinds: Option<&HashMap<i64, (String, String)>>,
     mut f: impl FnMut(StoredShift) -> Result<()>,
 ) -> Result<()> {
@@ -459,11 +599,11 @@ fn stored_shifts(
         };
         f(StoredShift {
             legacy_shift_id: legacy,
-            agent_id: r.get(1)?,
-            user_id: r.get(2)?,
-            business_unit_id: r.get(3)?,
-            management_unit_id: r.get(4)?,
-            week_id: r.get(5)?,
+            agent_id: texts.req(r, 1)?,
+            user_id: texts.get(r, 2)?,
+            business_unit_id: texts.get(r, 3)?,
+            management_unit_id: texts.get(r, 4)?,
+            week_id: texts.get(r, 5)?,
             start_utc: start,
             length_minutes: r.get(7)?,
             activities,
@@ -476,7 +616,7 @@ fn stored_shifts(
 /// Held-back shifts by reason.
 pub fn held_back_counts(conn: &Connection) -> Result<std::collections::BTreeMap<String, i64>> {
     let mut st = conn.prepare(
-        "SELECT held_back_reason, COUNT(*) FROM desired_shifts WHERE held_back_reason IS NOT NULL GROUP BY 1",
+        "SELECT held_back_reason, COUNT(*) FROM desired_shift_rows WHERE held_back_reason IS NOT NULL GROUP BY 1",
     )?;
     Ok(st
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -486,7 +626,8 @@ pub fn held_back_counts(conn: &Connection) -> Result<std::collections::BTreeMap<
 /// How many shifts an agent owns.
 pub fn shift_count_of_agent(conn: &Connection, agent_id: &str) -> Result<i64> {
     Ok(conn.query_row(
-        "SELECT COUNT(*) FROM desired_shifts WHERE agent_id = ?1",
+        "SELECT COUNT(*) FROM desired_shift_rows
+         WHERE agent_ref = (SELECT id FROM desired_names WHERE name = ?1)",
         [agent_id],
         |r| r.get(0),
     )?)
@@ -499,7 +640,10 @@ pub fn shift_owner(
 ) -> Result<Option<(Option<String>, String)>> {
     Ok(conn
         .query_row(
-            "SELECT business_unit_id, agent_id FROM desired_shifts WHERE legacy_shift_id = ?1",
+            "SELECT b.name, a.name FROM desired_shift_rows s
+             JOIN desired_names a ON a.id = s.agent_ref
+             LEFT JOIN desired_names b ON b.id = s.business_unit_ref
+             WHERE s.legacy_shift_id = ?1",
             [legacy_shift_id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
@@ -522,17 +666,19 @@ pub fn for_each_summary(
     conn: &Connection,
     mut f: impl FnMut(ShiftSummary) -> Result<()>,
 ) -> Result<()> {
+    let names = NameTable::load(conn)?;
+    let texts = Texts::Numbers(&names);
     let mut st = conn.prepare(
-        "SELECT legacy_shift_id, agent_id, business_unit_id, week_id, start_utc, length_minutes,
-                held_back_reason FROM desired_shifts",
+        "SELECT legacy_shift_id, agent_ref, business_unit_ref, week_ref, start_utc, length_minutes,
+                held_back_reason FROM desired_shift_rows",
     )?;
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
         f(ShiftSummary {
             legacy_shift_id: r.get(0)?,
-            agent_id: r.get(1)?,
-            business_unit_id: r.get(2)?,
-            week_id: r.get(3)?,
+            agent_id: texts.req(r, 1)?,
+            business_unit_id: texts.get(r, 2)?,
+            week_id: texts.get(r, 3)?,
             start_utc: r.get(4)?,
             length_minutes: r.get(5)?,
             held_back_reason: r.get(6)?,

@@ -319,6 +319,79 @@ const MIGRATIONS: &[&str] = &[
           AND (command IN ('map', 'validate')
                OR (command = 'extract' AND outcome IS NOT 'error'));
     "#,
+    // 9: a compact desired state (issue 17). A `desired_shifts` row spelled out the same few texts
+    // on every shift (user, business unit and management unit ids, the week, the file name, the
+    // exported agent, which is nearly always the owner): about 390 bytes a shift, plus 115 bytes
+    // of indexes on those texts. The rows move to `desired_shift_rows`, which refers to each text
+    // by its number in the dictionary `desired_names` (append-only: a name keeps its number), keeps
+    // the exported agent only when it is not the owner (`exported_agent_ref` NULL otherwise), and
+    // has two indexes on integers: by business unit and week (load reads a week at a time) and by
+    // owner (map's time-off rules, the crosswalk). `desired_shifts` becomes a view with the old
+    // columns in the old order, so the views over it and anyone querying it read the same rows.
+    // Content hashes cover the texts, not their numbers: they are copied as they are.
+    r#"
+    CREATE TABLE desired_names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+    INSERT OR IGNORE INTO desired_names (name)
+        SELECT DISTINCT business_unit_id FROM desired_shifts WHERE business_unit_id IS NOT NULL;
+    INSERT OR IGNORE INTO desired_names (name)
+        SELECT DISTINCT week_id FROM desired_shifts WHERE week_id IS NOT NULL;
+    INSERT OR IGNORE INTO desired_names (name) SELECT DISTINCT file FROM desired_shifts;
+    INSERT OR IGNORE INTO desired_names (name)
+        SELECT DISTINCT management_unit_id FROM desired_shifts WHERE management_unit_id IS NOT NULL;
+    INSERT OR IGNORE INTO desired_names (name)
+        SELECT DISTINCT user_id FROM desired_shifts WHERE user_id IS NOT NULL;
+    INSERT OR IGNORE INTO desired_names (name) SELECT DISTINCT agent_id FROM desired_shifts;
+    INSERT OR IGNORE INTO desired_names (name) SELECT DISTINCT exported_agent_id FROM desired_shifts;
+    CREATE TABLE desired_shift_rows (
+        legacy_shift_id TEXT PRIMARY KEY,
+        agent_ref INTEGER NOT NULL,
+        exported_agent_ref INTEGER,
+        user_ref INTEGER,
+        business_unit_ref INTEGER,
+        management_unit_ref INTEGER,
+        week_ref INTEGER,
+        start_utc INTEGER,
+        length_minutes INTEGER,
+        activities TEXT NOT NULL,
+        file_ref INTEGER NOT NULL,
+        line INTEGER NOT NULL,
+        run_id INTEGER NOT NULL,
+        content_hash INTEGER NOT NULL,
+        held_back_reason TEXT
+    ) WITHOUT ROWID;
+    INSERT INTO desired_shift_rows
+        SELECT s.legacy_shift_id, a.id,
+               CASE WHEN s.exported_agent_id = s.agent_id THEN NULL ELSE e.id END,
+               u.id, b.id, m.id, w.id, s.start_utc, s.length_minutes, s.activities, f.id, s.line,
+               s.run_id, s.content_hash, s.held_back_reason
+        FROM desired_shifts s
+        JOIN desired_names a ON a.name = s.agent_id
+        JOIN desired_names e ON e.name = s.exported_agent_id
+        LEFT JOIN desired_names u ON u.name = s.user_id
+        LEFT JOIN desired_names b ON b.name = s.business_unit_id
+        LEFT JOIN desired_names m ON m.name = s.management_unit_id
+        LEFT JOIN desired_names w ON w.name = s.week_id
+        JOIN desired_names f ON f.name = s.file
+        ORDER BY s.legacy_shift_id;
+    DROP TABLE desired_shifts;
+    CREATE INDEX desired_shift_rows_by_week ON desired_shift_rows (business_unit_ref, week_ref);
+    CREATE INDEX desired_shift_rows_by_agent ON desired_shift_rows (agent_ref);
+    CREATE VIEW desired_shifts AS
+        SELECT s.legacy_shift_id AS legacy_shift_id, a.name AS agent_id,
+               COALESCE(e.name, a.name) AS exported_agent_id, u.name AS user_id,
+               b.name AS business_unit_id, m.name AS management_unit_id, w.name AS week_id,
+               s.start_utc AS start_utc, s.length_minutes AS length_minutes,
+               s.activities AS activities, f.name AS file, s.line AS line, s.run_id AS run_id,
+               s.content_hash AS content_hash, s.held_back_reason AS held_back_reason
+        FROM desired_shift_rows s
+        LEFT JOIN desired_names a ON a.id = s.agent_ref
+        LEFT JOIN desired_names e ON e.id = s.exported_agent_ref
+        LEFT JOIN desired_names u ON u.id = s.user_ref
+        LEFT JOIN desired_names b ON b.id = s.business_unit_ref
+        LEFT JOIN desired_names m ON m.id = s.management_unit_ref
+        LEFT JOIN desired_names w ON w.id = s.week_ref
+        LEFT JOIN desired_names f ON f.id = s.file_ref;
+    "#,
 ];
 
 /// Apply every migration above the database's `user_version`, each in its own transaction.
@@ -600,6 +673,257 @@ mod tests {
             hash, live,
             "today the live hash still agrees with migration 5's"
         );
+    }
+
+    /// Every row of a query, as SQLite values.
+    fn all(c: &Connection, sql: &str) -> Vec<Vec<rusqlite::types::Value>> {
+        let mut st = c.prepare(sql).unwrap();
+        let n = st.column_count();
+        st.query_map([], |r| (0..n).map(|i| r.get(i)).collect())
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+
+    /// Migration 9 on a version-8 database with rows: `desired_shifts` (now a view), the views
+    /// over it and the desired-state readers give exactly what the version-8 table gave (content
+    /// hashes included, so the next `map` sees the rows unchanged and load's week digests, made of
+    /// what `for_each_shift_of_week` reads, stay the same); the texts are numbers in one
+    /// dictionary, the exported agent only when it is not the owner; the week is read through the
+    /// integer index, in id order, without a sort.
+    #[test]
+    fn migration_9_keeps_every_row_and_what_every_reader_sees() {
+        let c = Connection::open_in_memory().unwrap();
+        register_row_hash(&c).unwrap();
+        for sql in &MIGRATIONS[..8] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.execute_batch(
+            r#"INSERT INTO activity_kinds VALUES (1, 'c-1', 'Work'), (2, 'c-2', 'Bréak');
+               INSERT INTO desired_shifts VALUES
+                 ('s1', 'A1', 'A1', 'u-1', 'bu-1', 'mu-1', '2026-09-07', 1788155100, 480,
+                  '[[1,0,240,"t-1"],[2,14400,240,null]]', 'shifts.csv', 2, 1, 11, NULL),
+                 ('s2', 'A9', 'A2', 'u-9', 'bu-1', 'mu-2', '2026-09-07', 1788241500, 60,
+                  '[[1,0,60,null]]', 'more/shifts-é.csv', 7, 2, -22, NULL),
+                 ('s0', 'u-1', 'u-1', 'A1', 'bu-1', 'mu-1', '2026-09-07', 1788155200, 30,
+                  '[]', 'shifts.csv', 3, 1, 33, NULL),
+                 ('s3', 'A3', 'A3', NULL, NULL, NULL, NULL, NULL, NULL, '[]', 'shifts.csv', 4,
+                  1, 44, 'unmapped-agent'),
+                 ('s4', 'A1', 'A1', 'u-1', 'bu-2', 'mu-1', '2026-09-14', 1788760000, 480,
+                  '[[1,0,480,null]]', 'shifts.csv', 5, 1, 55, 'past');
+               INSERT INTO xw_shifts (legacy_shift_id, user_id, business_unit_id, week_id,
+                                      schedule_id, genesys_shift_id, run_id)
+                 VALUES ('s1', 'u-1', 'bu-1', '2026-09-07', 'sch-1', 'g-1', 3),
+                        ('gone', 'u-1', 'bu-1', '2026-08-31', 'sch-0', 'g-0', 3);
+               PRAGMA user_version = 8;"#,
+        )
+        .unwrap();
+        let shifts = "SELECT * FROM desired_shifts ORDER BY legacy_shift_id";
+        let acts = "SELECT * FROM desired_activities ORDER BY legacy_shift_id, seq";
+        let xw = "SELECT * FROM crosswalk_shifts ORDER BY legacy_shift_id";
+        let before = (all(&c, shifts), all(&c, acts), all(&c, xw));
+        assert_eq!(before.0.len(), 5);
+        assert_eq!(before.1.len(), 4);
+        let week_oracle = all(
+            &c,
+            "SELECT legacy_shift_id, agent_id, user_id, management_unit_id, start_utc, length_minutes,
+                    activities, held_back_reason
+             FROM desired_shifts WHERE business_unit_id = 'bu-1' AND week_id = '2026-09-07'
+             ORDER BY legacy_shift_id",
+        );
+        migrate(&c).unwrap();
+        assert_eq!((all(&c, shifts), all(&c, acts), all(&c, xw)), before);
+
+        let kind_of = |name: &str| -> String {
+            c.query_row(
+                "SELECT type FROM sqlite_master WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        assert_eq!(kind_of("desired_shifts"), "view");
+        let indexes = all(
+            &c,
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
+             AND tbl_name LIKE 'desired_shift%' ORDER BY 1",
+        );
+        let text = |v: &str| vec![rusqlite::types::Value::Text(v.into())];
+        assert_eq!(
+            indexes,
+            vec![
+                text("desired_shift_rows_by_agent"),
+                text("desired_shift_rows_by_week")
+            ]
+        );
+        let exported: Vec<Option<i64>> = c
+            .prepare("SELECT exported_agent_ref FROM desired_shift_rows ORDER BY legacy_shift_id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(
+            exported.iter().filter(|e| e.is_some()).count(),
+            1,
+            "only s2's"
+        );
+        assert!(exported[2].is_some(), "s2 is the third by id: {exported:?}");
+        let names: i64 = c
+            .query_row("SELECT COUNT(*) FROM desired_names", [], |r| r.get(0))
+            .unwrap();
+        // bu-1 bu-2, two weeks, two files, mu-1 mu-2, u-1 u-9 (u-1 also an owner), A1 A2 A3 A9.
+        assert_eq!(names, 14);
+
+        // The readers: a week (through the integer index, in id order, no sort) is what the
+        // version-8 table held.
+        let plan: Vec<String> = c
+            .prepare(
+                "EXPLAIN QUERY PLAN SELECT s.legacy_shift_id FROM desired_shift_rows s
+                 WHERE s.business_unit_ref = (SELECT id FROM desired_names WHERE name = ?1)
+                   AND s.week_ref = (SELECT id FROM desired_names WHERE name = ?2)
+                 ORDER BY s.legacy_shift_id",
+            )
+            .unwrap()
+            .query_map(["bu-1", "2026-09-07"], |r| r.get(3))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert!(
+            plan.iter()
+                .any(|p| p.contains("desired_shift_rows_by_week"))
+                && !plan.iter().any(|p| p.contains("TEMP B-TREE")),
+            "{plan:?}"
+        );
+        let kinds = crate::store::desired::activity_kinds(&c).unwrap();
+        let mut week = Vec::new();
+        crate::store::desired::for_each_shift_of_week(&c, &kinds, "bu-1", "2026-09-07", |s| {
+            week.push(s);
+            Ok(())
+        })
+        .unwrap();
+        use rusqlite::types::Value as V;
+        let t = |s: &Option<String>| s.clone().map_or(V::Null, V::Text);
+        let i = |s: Option<i64>| s.map_or(V::Null, V::Integer);
+        let got: Vec<Vec<V>> = week
+            .iter()
+            .map(|s| {
+                vec![
+                    V::Text(s.legacy_shift_id.clone()),
+                    V::Text(s.agent_id.clone()),
+                    t(&s.user_id),
+                    t(&s.management_unit_id),
+                    i(s.start_utc),
+                    i(s.length_minutes),
+                    V::Text(
+                        if s.activities.is_empty() {
+                            "[]"
+                        } else {
+                            "acts"
+                        }
+                        .into(),
+                    ),
+                    t(&s.held_back_reason),
+                ]
+            })
+            .collect();
+        let want: Vec<Vec<V>> = week_oracle
+            .into_iter()
+            .map(|mut r| {
+                if r[6] != V::Text("[]".into()) {
+                    r[6] = V::Text("acts".into());
+                }
+                r
+            })
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(week[1].activities[1].description, "Bréak");
+        assert_eq!(week[1].activities[1].start, 1_788_155_100 + 14_400);
+        assert!(
+            week.iter()
+                .all(|s| s.business_unit_id.as_deref() == Some("bu-1")
+                    && s.week_id.as_deref() == Some("2026-09-07"))
+        );
+        let mut every = Vec::new();
+        crate::store::desired::for_each_shift_unordered(&c, true, |s| {
+            every.push((
+                s.legacy_shift_id,
+                s.agent_id,
+                s.user_id,
+                s.business_unit_id,
+                s.week_id,
+            ));
+            Ok(())
+        })
+        .unwrap();
+        every.sort();
+        let o = |s: &str| Some(s.to_string());
+        assert_eq!(
+            every[..2],
+            [
+                (
+                    "s0".into(),
+                    "u-1".into(),
+                    o("A1"),
+                    o("bu-1"),
+                    o("2026-09-07")
+                ),
+                (
+                    "s1".into(),
+                    "A1".into(),
+                    o("u-1"),
+                    o("bu-1"),
+                    o("2026-09-07")
+                ),
+            ]
+        );
+        assert_eq!(every[3], ("s3".into(), "A3".into(), None, None, None));
+        assert_eq!(
+            crate::store::desired::shift_owner(&c, "s2").unwrap(),
+            Some((o("bu-1"), "A9".to_string()))
+        );
+        assert_eq!(
+            crate::store::desired::shift_count_of_agent(&c, "A1").unwrap(),
+            2
+        );
+        assert_eq!(
+            crate::store::desired::shift_count_of_agent(&c, "A2").unwrap(),
+            0
+        );
+
+        // A writer after the migration numbers new names after the old ones and reuses the old.
+        let mut w = crate::store::desired::ShiftWriter::new(&c).unwrap();
+        w.upsert(&crate::store::desired::ShiftRow {
+            legacy_shift_id: "s5",
+            agent_id: "A1",
+            exported_agent_id: "A1",
+            user_id: Some("u-new"),
+            business_unit_id: Some("bu-1"),
+            management_unit_id: Some("mu-1"),
+            week_id: Some("2026-09-07"),
+            start_utc: Some(1),
+            length_minutes: Some(2),
+            activities: "[]",
+            file: "shifts.csv",
+            line: 9,
+            run_id: 4,
+            content_hash: 5,
+            held_back_reason: None,
+        })
+        .unwrap();
+        drop(w);
+        let row = all(
+            &c,
+            "SELECT agent_id, user_id, file FROM desired_shifts WHERE legacy_shift_id = 's5'",
+        );
+        assert_eq!(
+            row,
+            vec![[text("A1"), text("u-new"), text("shifts.csv")].concat()]
+        );
+        let names: i64 = c
+            .query_row("SELECT COUNT(*) FROM desired_names", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(names, 15);
     }
 
     /// Migration 8 moves the snapshot id that extract, map and validate stored in
