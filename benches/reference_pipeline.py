@@ -2,9 +2,24 @@
 """A deliberately simple reference pipeline, standard library only (csv, json, zoneinfo, sqlite3).
 
 It does what a migration engineer would write by hand in an afternoon: stage the export in SQLite
-(extract), then run the time checks that matter most — DST gaps and overlaps on every local time,
-duplicate and conflicting shift and trade ids, overlapping shifts per agent. It is here for two
-reasons:
+(extract), then run the time checks that matter most, the same rule families `zd2gc validate` runs
+(docs/validation-report.md) with the same semantics, written naively:
+- DST: `dst-ambiguous` and `dst-nonexistent` on every local time of shifts, tasks, trades (their four
+  `*_local` columns, in the row's zone or the requester's) and partial-day time-off requests (never on
+  a repeated row, full-day dates or a request that does not load), and
+  `dst-length-change` on a shift whose real length differs from its wall-clock length;
+- duplicates: `duplicate-`/`conflicting-` `shift-id`, `trade-id` and `time-off-id` (each occurrence
+  after the first, identical content or not);
+- overlaps: `shift-overlap` (per agent, on the later-starting shift of each overlapping pair),
+  `time-off-overlap` (a loadable request overlapping an earlier-starting one of the agent) and
+  `time-off-overlaps-shift` (a loadable request overlapping one of the agent's shifts).
+A time-off request loads when its status is `approved` or `requested` (`pending`), its agent is in the
+agents file and has a row of mappings/agents.csv with a user and a management unit, its reason has a
+row of mappings/time_off.csv (for the agent's business unit or all), its times resolve and its id is
+not repeated with different content. zd2gc's own `time_off_statuses`, `time_off_from` and DST policy
+are left at their defaults; the shifts a request is compared with are the ones whose times resolve.
+`--rules` lists the rule ids it checks; its summary counts findings per rule (`by_rule`).
+It is here for two reasons:
 - a yardstick: `zd2gc` extract + map + validate is timed against it on the same export in the same
   run, so the ratio can be reproduced by anyone (`python3 benches/reference_pipeline.py EXPORT_DIR`);
 - an independent oracle: it shares no code with zd2gc, so where the two agree on a finding's rule,
@@ -105,6 +120,46 @@ def instant(rec, local_key, abs_key, unix_key, z):
     return kind, value, text
 
 
+TIME_OFF_STATUSES = ("requested", "approved", "denied", "cancelled")
+
+RULES = [
+    "dst-ambiguous",
+    "dst-nonexistent",
+    "dst-length-change",
+    "duplicate-shift-id",
+    "conflicting-shift-id",
+    "duplicate-trade-id",
+    "conflicting-trade-id",
+    "duplicate-time-off-id",
+    "conflicting-time-off-id",
+    "shift-overlap",
+    "time-off-overlap",
+    "time-off-overlaps-shift",
+]
+
+
+def local_of(rec, local_key, abs_key, unix_key, z):
+    """The wall-clock value of one time of a record in zone `z` (naive), or None."""
+    if rec.get(unix_key) not in (None, "") or rec.get(abs_key):
+        kind, value, _ = instant(rec, local_key, abs_key, unix_key, z)
+        if value is None or z is None:
+            return None
+        return value.astimezone(z).replace(tzinfo=None)
+    return parse_local(rec.get(local_key) or "")
+
+
+def midnight_utc(day, z):
+    """The instant a calendar day starts in zone `z`."""
+    return dt.datetime(day.year, day.month, day.day, tzinfo=z).astimezone(UTC)
+
+
+def table(mappings, name):
+    p = os.path.join(mappings, name) if mappings else None
+    if not p or not os.path.exists(p):
+        return []
+    return [r for _, r in rows(p) if not (next(iter(r.values()), "") or "").startswith("#")]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("export")
@@ -112,7 +167,11 @@ def main():
     ap.add_argument("--default-timezone", default="Europe/Paris")
     ap.add_argument("--db", default=":memory:")
     ap.add_argument("--findings", action="store_true")
+    ap.add_argument("--rules", action="store_true", help="print the rule ids checked, one a line, and stop")
     a = ap.parse_args()
+    if a.rules:
+        print("\n".join(RULES))
+        return
     t0 = time.perf_counter()
 
     db = sqlite3.connect(a.db)
@@ -136,14 +195,37 @@ def main():
             locations[r.get("location", "")] = r.get("time_zone", "")
 
     agent_zone = {}
+    agent_info = {}  # agent id -> (e-mail, location), the first row of an id
     p = find(a.export, "agents")
     batch = []
     for line, r in rows(p):
         aid = str(r.get("agent_id", r.get("id", "")))
         tz = r.get("timezone") or locations.get(r.get("location") or "", "") or ""
-        agent_zone[aid] = tz
+        agent_zone.setdefault(aid, tz)
+        agent_info.setdefault(aid, ((r.get("email") or "").strip().lower(), r.get("location") or ""))
         batch.append((aid, line, tz, r.get("location")))
     db.executemany("INSERT INTO agents VALUES (?,?,?,?)", batch)
+
+    # The mapping tables: an agent's row (by id, else by e-mail), its business unit (the row's, else
+    # its location's), and whether it has what load needs (a user, a management unit, a known unit).
+    users = table(a.mappings, "agents.csv")
+    bu_zone = {r.get("business_unit_id", ""): r.get("time_zone", "") for r in table(a.mappings, "business_units.csv")}
+    loc_bu = {r.get("location", ""): r.get("business_unit_id", "") for r in table(a.mappings, "locations.csv")}
+
+    def agent_row(aid):
+        email, _ = agent_info.get(aid, ("", ""))
+        for r in users:
+            if r.get("zendesk_agent_id") == aid or (email and (r.get("email") or "").strip().lower() == email):
+                return r
+        return None
+
+    def agent_bu(aid):
+        row = agent_row(aid) if aid in agent_info else None
+        return (row and row.get("business_unit_id")) or loc_bu.get(agent_info.get(aid, ("", ""))[1], "")
+
+    def agent_mapped(aid):
+        row = agent_row(aid) if aid in agent_info else None
+        return bool(row and row.get("genesys_user_id") and row.get("management_unit_id") and agent_bu(aid) in bu_zone)
 
     def zone_for(rec, aid):
         name = rec.get("timezone") or agent_zone.get(aid) or a.default_timezone
@@ -162,7 +244,12 @@ def main():
         return out
 
     times = [("start_local", "start", "startTime"), ("end_local", "end", "endTime")]
-    seen_shift = {}
+    # Drafts are not loaded (include_drafts = false): no rule looks at them. Of the other rows of an
+    # id, the first is the shift (its times checked); each later one is a duplicate or a conflict
+    # (not checked again), and for overlaps an id counts once, at its earliest-starting row.
+    seen_shift = {}  # shift id -> content of its first row
+    shift_row = {}  # shift id -> (zone, start, end, agent) of its first row
+    conflicting_ids = set()
     p = find(a.export, "shifts")
     fname = os.path.basename(p)
     batch, tbatch = [], []
@@ -171,18 +258,30 @@ def main():
         aid = str(r.get("agent_id", r.get("agentId", "")))
         tasks = r.pop("tasks", None) or []
         body = json.dumps(r, sort_keys=True)
-        if seen_shift.get(sid) == body:  # an identical repeat is collapsed into the first: no time checks
+        draft = str(r.get("published", "true")).strip().lower() in ("false", "0")
+        if draft:
             start = end = None
-        else:
-            start, end = check_times(r, fname, line, sid, aid, times)
-        if sid in seen_shift:
-            rule = "duplicate-shift-id" if seen_shift[sid] == body else "conflicting-shift-id"
-            finding(rule, fname, line, sid)
-            start = end = None  # a repeated id is one shift (or held back): it overlaps nothing again
+        elif sid in seen_shift:
+            if seen_shift[sid] == body:
+                finding("duplicate-shift-id", fname, line, sid)
+            else:
+                finding("conflicting-shift-id", fname, line, sid)
+                conflicting_ids.add(sid)
+            z = zone_for(r, aid)
+            start, end = (instant(r, *t, z) for t in times)
+            start = start[1] if start[0] == "single" else None
+            end = end[1] if end[0] == "single" else None
         else:
             seen_shift[sid] = body
-        draft = str(r.get("published", "true")).strip().lower() in ("false", "0")
-        if draft:  # drafts are not loaded (include_drafts = false), so they overlap nothing
+            start, end = check_times(r, fname, line, sid, aid, times)
+            z = zone_for(r, aid)
+            shift_row[sid] = (z, start, end, aid, r)
+            if start is not None and end is not None and end > start:
+                # The real length against the wall-clock one in the row's zone.
+                la, lb = local_of(r, *times[0], z), local_of(r, *times[1], z)
+                if la is not None and lb is not None and (end - start) != (lb - la):
+                    finding("dst-length-change", fname, line, sid, "end_local")
+        if start is not None and end is not None and end <= start:
             start = end = None
         batch.append((sid, line, aid, start and start.isoformat(), end and end.isoformat(), body))
         for t in tasks:
@@ -190,24 +289,37 @@ def main():
     db.executemany("INSERT INTO shifts VALUES (?,?,?,?,?,?)", batch)
     db.executemany("INSERT INTO tasks VALUES (?,?,?,?)", tbatch)
 
+    # Tasks: their times in their shift's zone (the shift row's, else its agent's), only when the
+    # shift has a row that is not a draft; a task the map cannot place holds its shift back.
+    activity = {}
+    for r in table(a.mappings, "activities.csv"):
+        activity.setdefault(r.get("zendesk_task_name", ""), set()).add(r.get("business_unit_id", ""))
+    held_shifts = set(conflicting_ids)
     p = find(a.export, "shift_tasks")
     if p:
         fname_t = os.path.basename(p)
-        shift_agent = {}
-        for sid, aid in db.execute("SELECT shift_id, agent_id FROM shifts"):
-            shift_agent[sid] = aid
-        shift_tz = {}
         batch = []
         for line, r in rows(p):
             sid = r.get("shift_id", "")
-            check_times(r, fname_t, line, r.get("task_id", ""), shift_agent.get(sid, ""), times)
+            tid = r.get("task_id", "") or sid
+            if sid in shift_row:
+                z, s0, e0, aid, srow = shift_row[sid]
+                rr = dict(r, timezone=srow.get("timezone") or "")
+                ts, te = check_times(rr, fname_t, line, tid, aid, times)
+                if ts is None or te is None or s0 is None or e0 is None or ts < s0 or te > e0 or ts.second or te.second:
+                    held_shifts.add(sid)
+                elif not (activity.get(r.get("name", ""), set()) & {"", agent_bu(aid)}):
+                    held_shifts.add(sid)  # unmapped-activity
             batch.append((r.get("task_id"), line, sid, r.get("name")))
             if len(batch) >= 50_000:
                 db.executemany("INSERT INTO tasks VALUES (?,?,?,?)", batch)
                 batch.clear()
         db.executemany("INSERT INTO tasks VALUES (?,?,?,?)", batch)
-        del shift_tz
 
+    trade_times = [
+        (c, None, None)
+        for c in ("requester_shift_start_local", "recipient_shift_start_local", "created_at_local", "resolved_at_local")
+    ]
     p = find(a.export, "shift_trades")
     if p:
         fname_tr = os.path.basename(p)
@@ -220,19 +332,126 @@ def main():
                 finding("duplicate-trade-id" if seen[tid] == body else "conflicting-trade-id", fname_tr, line, tid)
             else:
                 seen[tid] = body
+                # The trade's own local times, in its zone (the row's, else its requester's).
+                check_times(r, fname_tr, line, tid, str(r.get("requester_agent_id", "")), trade_times)
             batch.append((tid, line, body))
         db.executemany("INSERT INTO trades VALUES (?,?,?)", batch)
     db.commit()
 
-    # Overlaps: per agent, shifts by start; the later-starting one of each overlapping pair.
+    # Time off: repeated ids, DST on the times of partial-day requests, and the spans of the
+    # requests that load (for the overlap rules below).
+    loadable = {}  # agent id -> [(spans, request id, line)]
+    p = find(a.export, "time_off")
+    if p:
+        fname_to = os.path.basename(p)
+        reasons = {}
+        for r in table(a.mappings, "time_off.csv"):
+            reasons.setdefault(r.get("zendesk_reason", ""), set()).add(r.get("business_unit_id", ""))
+
+        groups = {}
+        for line, r in rows(p):
+            status = (r.get("status") or "").strip().lower()
+            status = "requested" if status == "pending" else status
+            tid = str(r.get("time_off_request_id", r.get("id", "")))
+            aid = str(r.get("agent_id", r.get("agentId", "")))
+            if status not in TIME_OFF_STATUSES or not tid or not aid:
+                continue  # extract rejects the row (malformed-row / missing-field)
+            r = dict(r, status=status)
+            groups.setdefault(tid, []).append((line, r))
+        for tid, group in groups.items():
+            line, r = group[0]
+            body = json.dumps(r, sort_keys=True)
+            conflicting = any(json.dumps(g, sort_keys=True) != body for _, g in group[1:])
+            for gline, _ in group[1:]:
+                finding("conflicting-time-off-id" if conflicting else "duplicate-time-off-id", fname_to, gline, tid)
+            if r["status"] not in ("approved", "requested"):
+                continue  # time-off-not-loaded: history, no time checks
+            aid = str(r.get("agent_id", r.get("agentId", "")))
+            held = conflicting or aid not in agent_info or not agent_mapped(aid)
+            bu = agent_bu(aid)
+            z = zone_for(r, aid)
+            dates = not r.get("start_local") and not r.get("end_local") and (r.get("start_date") or r.get("end_date"))
+            full = dates or str(r.get("full_day", "")).strip().lower() in ("true", "1", "yes")
+            spans = []
+            if full:
+                if dates:
+                    first = dt.date.fromisoformat((r.get("start_date") or r.get("end_date")).strip())
+                    last = dt.date.fromisoformat((r.get("end_date") or r.get("start_date")).strip())
+                else:
+                    la, lb = local_of(r, *times[0], z), local_of(r, *times[1], z)
+                    if la is None or lb is None or lb <= la:
+                        held = True
+                        first, last = None, None
+                    else:
+                        first, last = la.date(), (lb - dt.timedelta(seconds=1)).date()
+                    if (la and la.second) or (lb and lb.second):
+                        held = True
+                dz = zone(bu_zone.get(bu, "")) if bu_zone.get(bu) else z
+                d = first
+                while d is not None and dz is not None and d <= last:
+                    spans.append((midnight_utc(d, dz), midnight_utc(d + dt.timedelta(days=1), dz)))
+                    d += dt.timedelta(days=1)
+            else:
+                start, end = check_times(r, fname_to, line, tid, aid, times)
+                if start is None or end is None or end <= start:
+                    held = True
+                elif start.second or end.second:
+                    held = True  # sub-minute-time
+                elif end - start <= dt.timedelta(days=1):
+                    spans.append((start, end))
+                else:
+                    # Several days: one start a local day at the start's wall-clock time.
+                    la, lb = local_of(r, *times[0], z), local_of(r, *times[1], z)
+                    ta = la - la.replace(hour=0, minute=0, second=0)
+                    tb = lb - lb.replace(hour=0, minute=0, second=0)
+                    daily = (tb - ta) % dt.timedelta(days=1) or dt.timedelta(days=1)
+                    day = la.replace(hour=0, minute=0, second=0)
+                    while day + ta < lb:
+                        kind, value = resolve(day + ta, z)
+                        if kind == "single":
+                            spans.append((value, value + daily))
+                        else:
+                            finding("dst-ambiguous" if kind == "ambiguous" else "dst-nonexistent", fname_to, line, tid, "start_local")
+                            held = True
+                        day += dt.timedelta(days=1)
+            reason = (r.get("reason") or "").strip()
+            if not (reasons.get(reason, set()) & {"", bu}):
+                held = True  # unmapped-time-off-reason
+            if not held and spans:
+                loadable.setdefault(aid, []).append((spans, tid, line))
+
+    def overlap(xs, ys):
+        return any(a < d and c < b for a, b in xs for c, d in ys)
+
+    for aid in sorted(loadable):
+        reqs = sorted(loadable[aid], key=lambda q: (q[0][0][0], q[1]))
+        for i, (spans, tid, line) in enumerate(reqs):
+            if any(overlap(o[0], spans) for o in reqs[:i]):
+                finding("time-off-overlap", fname_to, line, tid)
+        # The agent's shifts that load: first rows that resolve, whole minutes, nothing held back.
+        shifts = [
+            (s0, e0)
+            for sid, (_, s0, e0, owner, _) in shift_row.items()
+            if owner == aid and s0 is not None and e0 is not None and e0 > s0
+            and not (s0.second or e0.second) and sid not in held_shifts
+        ]
+        for spans, tid, line in reqs:
+            if overlap(shifts, spans):
+                finding("time-off-overlaps-shift", fname_to, line, tid)
+
+    # Overlaps: per agent, shifts by start (an id once, its earliest-starting row); the
+    # later-starting one of each overlapping pair.
     db.execute("CREATE INDEX shifts_by_agent ON shifts (agent_id, start_utc)")
-    last_agent, ends = None, []
+    last_agent, ends, ids = None, [], set()
     for sid, line, aid, start, end in db.execute(
         "SELECT shift_id, line, agent_id, start_utc, end_utc FROM shifts "
-        "WHERE start_utc IS NOT NULL AND end_utc IS NOT NULL ORDER BY agent_id, start_utc"
+        "WHERE start_utc IS NOT NULL AND end_utc IS NOT NULL ORDER BY agent_id, start_utc, line"
     ):
         if aid != last_agent:
-            last_agent, ends = aid, []
+            last_agent, ends, ids = aid, [], set()
+        if sid in ids:
+            continue
+        ids.add(sid)
         for other_end in ends:  # one finding per overlapping pair, on the later-starting shift
             if other_end > start:
                 finding("shift-overlap", fname, line, sid)
@@ -247,7 +466,7 @@ def main():
         for f in sorted(findings, key=lambda f: (f["file"], f["line"], f["rule"], f["field"] or "")):
             print(json.dumps(f))
     print(
-        json.dumps({"schema": "reference-pipeline/v1", "seconds": round(elapsed, 3), "records": n, "by_rule": counts}),
+        json.dumps({"schema": "reference-pipeline/v1", "seconds": round(elapsed, 3), "records": n, "rules": RULES, "by_rule": counts}),
         file=sys.stderr if a.findings else sys.stdout,
     )
 

@@ -1,8 +1,9 @@
 //! zd2gc's findings against an independent oracle: `benches/reference_pipeline.py`, a standard-library
 //! Python pipeline that shares no code with zd2gc. Both read the same exports, written with every
 //! line-end style (LF, CRLF, a lone CR, mixed), BOMs and quoted line ends; for the rules both
-//! implement (DST gaps and overlaps, repeated shift and trade ids, shift overlaps) they must report
-//! the same findings at the same physical lines with the same record ids.
+//! implement (the DST rules, repeated shift, trade and time-off ids, shift and time-off overlaps:
+//! `reference_pipeline.py --rules`) they must report the same findings at the same physical lines
+//! with the same record ids, and, on a fixture of known cases, the counts written by hand.
 //!
 //! The test is skipped, saying so, where `python3` (3.9 or newer, for zoneinfo) is missing.
 
@@ -15,11 +16,16 @@ use std::process::Command;
 const RULES: &[&str] = &[
     "dst-ambiguous",
     "dst-nonexistent",
+    "dst-length-change",
     "duplicate-trade-id",
     "conflicting-trade-id",
     "duplicate-shift-id",
     "conflicting-shift-id",
+    "duplicate-time-off-id",
+    "conflicting-time-off-id",
     "shift-overlap",
+    "time-off-overlap",
+    "time-off-overlaps-shift",
 ];
 
 /// (rule, file, line, record id) → how many times.
@@ -50,7 +56,13 @@ fn add(found: &mut Findings, f: &serde_json::Value) {
 fn zd2gc_findings(export: &Path, work: &Path) -> Findings {
     let m = work.join("m");
     zd2gc().args(["-q", "init"]).arg(&m).assert().success();
-    for t in ["agents", "business_units", "locations", "activities"] {
+    for t in [
+        "agents",
+        "business_units",
+        "locations",
+        "activities",
+        "time_off",
+    ] {
         std::fs::copy(
             root().join(format!("mappings/{t}.csv")),
             m.join(format!("mappings/{t}.csv")),
@@ -271,4 +283,111 @@ fn random_exports_match_the_reference_pipeline() {
         random_export(seed, &export);
         compare(&export, work.path(), &format!("seed {seed}"));
     }
+}
+
+/// The reference's rule ids (`--rules`) and its findings per rule (its summary line's `by_rule`).
+fn oracle_counts(export: &Path) -> (Vec<String>, BTreeMap<String, u64>) {
+    let py = |extra: &[&str]| {
+        let out = Command::new("python3")
+            .arg(root().join("benches/reference_pipeline.py"))
+            .arg(export)
+            .arg("--mappings")
+            .arg(root().join("mappings"))
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let rules = py(&["--rules"]).lines().map(str::to_string).collect();
+    let v: serde_json::Value = serde_json::from_str(py(&[]).trim()).unwrap();
+    let counts = v["by_rule"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, n)| (k.clone(), n.as_u64().unwrap()))
+        .collect();
+    (rules, counts)
+}
+
+/// `zd2gc validate --json`'s findings per rule, after init, extract and map with the project's tables.
+fn zd2gc_counts(export: &Path, work: &Path) -> BTreeMap<String, u64> {
+    zd2gc_findings(export, work);
+    let out = zd2gc()
+        .arg("--dir")
+        .arg(work.join("m"))
+        .args(["-q", "--json", "validate"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["summary"]["by_rule"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no by_rule: {v}"))
+        .iter()
+        .map(|(k, n)| (k.clone(), n.as_u64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn known_cases_counted_per_rule_by_the_reference_and_by_validate() {
+    if !python_ok() {
+        eprintln!("skipped: python3 with zoneinfo is not available");
+        return;
+    }
+    // tests/fixtures/oracle/README.md lists the cases; these counts were written from it by hand.
+    let expected: BTreeMap<&str, u64> = [
+        ("dst-ambiguous", 5),
+        ("dst-nonexistent", 3),
+        ("dst-length-change", 3),
+        ("duplicate-shift-id", 1),
+        ("conflicting-shift-id", 1),
+        ("duplicate-trade-id", 1),
+        ("conflicting-trade-id", 1),
+        ("duplicate-time-off-id", 1),
+        ("conflicting-time-off-id", 1),
+        ("shift-overlap", 1),
+        ("time-off-overlap", 1),
+        ("time-off-overlaps-shift", 2),
+    ]
+    .into();
+    let export = root().join("tests/fixtures/oracle/export");
+    let (rules, oracle) = oracle_counts(&export);
+    // The rules the reference checks are the ones compared here and line by line.
+    assert_eq!(
+        rules
+            .iter()
+            .map(String::as_str)
+            .collect::<std::collections::BTreeSet<_>>(),
+        RULES.iter().copied().collect(),
+    );
+    assert_eq!(
+        expected
+            .keys()
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>(),
+        RULES.iter().copied().collect(),
+    );
+    let work = tempfile::tempdir().unwrap();
+    let ours = zd2gc_counts(&export, work.path());
+    let mut table = String::new();
+    let mut disagree = Vec::new();
+    for r in &rules {
+        let (e, o, z) = (
+            expected.get(r.as_str()).copied().unwrap_or(0),
+            oracle.get(r).copied().unwrap_or(0),
+            ours.get(r).copied().unwrap_or(0),
+        );
+        table += &format!("{r:<26} expected {e:>2}  reference {o:>2}  validate {z:>2}\n");
+        if e != o || e != z {
+            disagree.push(r.clone());
+        }
+    }
+    assert!(disagree.is_empty(), "disagree on {disagree:?}:\n{table}");
+    // The same findings, line by line (rule, file, line, record id).
+    let work = tempfile::tempdir().unwrap();
+    compare(&export, work.path(), "the oracle fixture");
 }
