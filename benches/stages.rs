@@ -7,7 +7,9 @@
 //! - the state left on disk (`zd2gc.db` and the snapshot files, WAL and shared memory included)
 //!   against the export's CSV bytes;
 //! - `benches/reference_pipeline.py` (Python, standard library only: extract + the DST, duplicate and
-//!   overlap checks) on the same export, and the ratio of its wall time to extract + map + validate.
+//!   overlap checks) on the same export, and the ratio of its wall time to extract + map + validate;
+//!   beside it, the findings per rule of `zd2gc validate` and of the reference, each rule the
+//!   reference checks flagged when the two counts differ (then the ratio compares unequal work).
 //!
 //! Run: `cargo bench --bench stages` (options: `-- --agents N --weeks N` for the whole export, default
 //! 10,000 × 26; `--no-load`, `--no-reference`, `--only-whole`; `--rpm N`, default 600,000). The
@@ -16,6 +18,7 @@
 //! Each timed stage starts after `sync`, so that no stage is charged for the write-back of the one
 //! before. A stage that fails stops the benchmark with its stderr.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -276,7 +279,54 @@ struct SizeResult {
     load: Option<(Usage, Usage, String)>,
     state_after_validate: (u64, u64),
     state_after_load: Option<(u64, u64)>,
-    reference: Option<Usage>,
+    /// The reference's usage, the rules it checks and its findings per rule.
+    reference: Option<(Usage, Vec<String>, BTreeMap<String, u64>)>,
+    /// `zd2gc validate`'s findings per rule.
+    validate_by_rule: BTreeMap<String, u64>,
+}
+
+/// `by_rule` of a JSON object (validate's `summary.by_rule`, or the reference's `by_rule`).
+fn by_rule(json: &str) -> BTreeMap<String, u64> {
+    let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap_or_default();
+    let m = if v["summary"]["by_rule"].is_object() {
+        &v["summary"]["by_rule"]
+    } else {
+        &v["by_rule"]
+    };
+    m.as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, n)| (k.clone(), n.as_u64().unwrap_or(0)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The findings per rule of validate and of the reference, side by side; a rule the reference
+/// checks whose counts differ is flagged. Returns how many rules disagree.
+fn print_rule_counts(
+    ours: &BTreeMap<String, u64>,
+    rules: &[String],
+    theirs: &BTreeMap<String, u64>,
+) -> usize {
+    let mut all: Vec<&String> = ours.keys().chain(rules.iter()).collect();
+    all.sort();
+    all.dedup();
+    println!("| rule | zd2gc validate | reference | |");
+    println!("|---|---|---|---|");
+    let mut disagree = 0;
+    for r in all {
+        let z = ours.get(r).copied().unwrap_or(0);
+        if rules.contains(r) {
+            let p = theirs.get(r).copied().unwrap_or(0);
+            let flag = if z == p { "" } else { "**DISAGREE**" };
+            disagree += usize::from(z != p);
+            println!("| {r} | {z} | {p} | {flag} |");
+        } else {
+            println!("| {r} | {z} | not checked | |");
+        }
+    }
+    disagree
 }
 
 fn run_size(
@@ -328,7 +378,8 @@ fn run_size(
     eprintln!("[{label}] map      {}", map.row());
     let (remap, _) = measure("map-again", &mut stage("map"), &logs, &[0]);
     eprintln!("[{label}] map again{}", remap.row());
-    let (validate, _) = measure("validate", &mut stage("validate"), &logs, &[0]);
+    let (validate, validate_out) = measure("validate", &mut stage("validate"), &logs, &[0]);
+    let validate_by_rule = by_rule(&validate_out);
     eprintln!("[{label}] validate {}", validate.row());
     let state_after_validate = state_bytes(&work);
 
@@ -377,7 +428,16 @@ fn run_size(
             &[0],
         );
         eprintln!("[{label}] python   {}  {}", u.row(), out.trim());
-        u
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap_or_default();
+        let rules: Vec<String> = v["rules"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (u, rules, by_rule(&out))
     });
     SizeResult {
         label,
@@ -390,6 +450,7 @@ fn run_size(
         state_after_validate,
         state_after_load,
         reference,
+        validate_by_rule,
     }
 }
 
@@ -456,13 +517,24 @@ fn main() {
             r.extract.cpu + r.map.cpu + r.validate.cpu,
             r.extract.rss_mb.max(r.map.rss_mb).max(r.validate.rss_mb)
         );
-        if let Some(py) = &r.reference {
+        if let Some((py, rules, theirs)) = &r.reference {
             line("reference pipeline (Python)", py);
             println!(
                 "ratio: reference {:.2} s / extract + map + validate {pre:.2} s = {:.1}×",
                 py.wall,
                 py.wall / pre
             );
+            println!("\nfindings per rule ({}):", r.label);
+            let n = print_rule_counts(&r.validate_by_rule, rules, theirs);
+            if n > 0 {
+                println!(
+                    "WARNING: {n} rule(s) the reference checks disagree: the ratio compares unequal work"
+                );
+            } else {
+                println!(
+                    "the rules the reference checks agree (the ratio compares the same checks)"
+                );
+            }
         }
         let (st, sn) = r.state_after_validate;
         println!(
