@@ -212,16 +212,22 @@ def main():
     bu_zone = {r.get("business_unit_id", ""): r.get("time_zone", "") for r in table(a.mappings, "business_units.csv")}
     loc_bu = {r.get("location", ""): r.get("business_unit_id", "") for r in table(a.mappings, "locations.csv")}
 
+    users_by_id, users_by_email = {}, {}
+    for r in users:
+        users_by_id.setdefault(r.get("zendesk_agent_id") or "", r)
+        users_by_email.setdefault((r.get("email") or "").strip().lower(), r)
+
     def agent_row(aid):
         email, _ = agent_info.get(aid, ("", ""))
-        for r in users:
-            if r.get("zendesk_agent_id") == aid or (email and (r.get("email") or "").strip().lower() == email):
-                return r
-        return None
+        return users_by_id.get(aid) or (users_by_email.get(email) if email else None)
+
+    _bu = {}
 
     def agent_bu(aid):
-        row = agent_row(aid) if aid in agent_info else None
-        return (row and row.get("business_unit_id")) or loc_bu.get(agent_info.get(aid, ("", ""))[1], "")
+        if aid not in _bu:
+            row = agent_row(aid) if aid in agent_info else None
+            _bu[aid] = (row and row.get("business_unit_id")) or loc_bu.get(agent_info.get(aid, ("", ""))[1], "")
+        return _bu[aid]
 
     def agent_mapped(aid):
         row = agent_row(aid) if aid in agent_info else None
