@@ -437,3 +437,37 @@ fn empty_and_header_only_files_are_reported_not_missing_columns() {
         assert!(stderr.contains("nothing staged from it"), "{stderr}");
     }
 }
+
+#[test]
+fn a_snapshot_of_another_schema_asks_for_extract_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, _) = extract_json(dir.path(), &root().join("samples/paris-cutover"));
+    assert_eq!(code, 0);
+    let snap = dir.path().join("snapshot.db");
+    let older = zd2gc::extract::stage::SNAPSHOT_SCHEMA - 1;
+    Connection::open(&snap)
+        .unwrap()
+        .pragma_update(None, "user_version", older)
+        .unwrap();
+    // Exit codes as documented: map's user error 1, validate's "could not run" 2.
+    for (cmd, exit) in [("map", 1), ("validate", 2)] {
+        let out = zd2gc()
+            .arg("--dir")
+            .arg(dir.path())
+            .arg(cmd)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(exit), "{cmd}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "written by an older zd2gc (snapshot schema {older};"
+            )),
+            "{cmd}: {stderr}"
+        );
+        assert!(
+            stderr.contains("run `zd2gc extract EXPORT_DIR` again"),
+            "{cmd}: {stderr}"
+        );
+    }
+}

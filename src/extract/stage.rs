@@ -444,9 +444,19 @@ pub fn open_snapshot(dir: &Path) -> Result<Connection> {
     )?;
     let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if v != SNAPSHOT_SCHEMA {
+        let by = if v < SNAPSHOT_SCHEMA {
+            "an older"
+        } else {
+            "a newer"
+        };
         return Err(Error::usage(
-            format!("snapshot.db has schema {v}, this zd2gc reads {SNAPSHOT_SCHEMA}"),
-            Some("run `zd2gc extract` again with this version".into()),
+            format!(
+                "the staged export in {} was written by {by} zd2gc (snapshot schema {v}; this zd2gc reads schema {SNAPSHOT_SCHEMA})",
+                dir.display()
+            ),
+            Some(
+                "run `zd2gc extract EXPORT_DIR` again with this zd2gc: it stages the export anew and keeps the state database (mappings, crosswalk, load journal)".into(),
+            ),
         ));
     }
     attach_tasks(&c, dir, "snapshot_tasks")?;
