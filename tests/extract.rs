@@ -438,6 +438,149 @@ fn empty_and_header_only_files_are_reported_not_missing_columns() {
     }
 }
 
+/// The tasks as the test wrote them: (physical line, task id, shift id, name, start, end), for
+/// the rows that are staged.
+type WrittenTask = (i64, Option<String>, String, String, String, String);
+
+/// A tasks file written row by row, each row's physical line counted as it is written (the oracle
+/// the snapshot is compared with): CRLF line ends, a quoted name over two lines, the tasks of a
+/// shift split into several runs, a shift that is not in the export, a rejected row between two
+/// tasks of the same shift, and more distinct names than the writer keeps in memory.
+fn tricky_tasks() -> (String, Vec<WrittenTask>) {
+    let mut csv = String::from("task_id,shift_id,name,start_local,end_local,paid\r\n");
+    let mut line = 2i64;
+    let mut staged = Vec::new();
+    let mut push =
+        |csv: &mut String, line: &mut i64, id: Option<&str>, sid: &str, name: &str, minute: u32| {
+            let start = format!("2026-05-04 {:02}:{:02}", 9 + minute / 60, minute % 60);
+            let end = format!(
+                "2026-05-04 {:02}:{:02}",
+                9 + (minute + 1) / 60,
+                (minute + 1) % 60
+            );
+            let quoted = if name.contains('\n') || name.contains(',') {
+                format!("\"{name}\"")
+            } else {
+                name.to_string()
+            };
+            csv.push_str(&format!(
+                "{},{sid},{quoted},{start},{end},true\r\n",
+                id.unwrap_or("")
+            ));
+            staged.push((
+                *line,
+                id.map(str::to_string),
+                sid.to_string(),
+                name.to_string(),
+                start,
+                end,
+            ));
+            *line += 1 + name.matches('\n').count() as i64;
+        };
+    push(&mut csv, &mut line, Some("T1"), "S2", "Phone", 0);
+    push(&mut csv, &mut line, Some("T2"), "S2", "Wrap\nup", 1);
+    push(&mut csv, &mut line, None, "S1", "Phone", 2);
+    // A rejected row (bad date) between two tasks of S1: not staged, the run goes on.
+    csv.push_str("T4,S1,Phone,2026-13-01 08:00,2026-05-04 10:00,true\r\n");
+    line += 1;
+    push(
+        &mut csv,
+        &mut line,
+        Some("T5"),
+        "S1",
+        "Chat, with a comma",
+        3,
+    );
+    push(&mut csv, &mut line, Some("T6"), "S404", "Phone", 4);
+    push(&mut csv, &mut line, Some("T7"), "S2", "Phone", 5);
+    for i in 0..4300u32 {
+        // More names than the writer keeps in memory; the last 100 of them (past it) seen again.
+        let name = format!("Activity {}", if i < 4200 { i } else { i - 100 });
+        push(
+            &mut csv,
+            &mut line,
+            Some(&format!("U{i}")),
+            if i % 3 == 0 { "S1" } else { "S2" },
+            &name,
+            6 + i % 300,
+        );
+    }
+    (csv, staged)
+}
+
+#[test]
+fn tasks_keep_their_line_shift_id_and_name_as_written_in_compact_form() {
+    let (tasks, staged) = tricky_tasks();
+    let ex = tempfile::tempdir().unwrap();
+    write_files(
+        ex.path(),
+        &[
+            ("agents.csv", b"agent_id,name,timezone\r\n1001,Anne,Europe/Paris\r\n"),
+            (
+                "shifts.csv",
+                b"shift_id,agent_id,start_local,end_local\r\nS1,1001,2026-05-04 08:00,2026-05-04 18:00\r\nS2,1001,2026-05-05 08:00,2026-05-05 18:00\r\n",
+            ),
+            ("shift_tasks.csv", tasks.as_bytes()),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (code, v, _) = extract_json(dir.path(), ex.path());
+    assert_eq!(code, 1, "one rejected task");
+    assert_eq!(file(&v, "shift_tasks.csv")["rejects"][0]["line"], 6);
+    let c = snapshot(dir.path());
+    // Every staged task, in file order, as written (the view of schema 2's columns).
+    let mut st = c
+        .prepare(
+            "SELECT f.name, t.line, t.task_id, t.shift_id, t.name, t.start, t.\"end\", t.fmt
+             FROM tasks t JOIN files f USING (file_id) ORDER BY t.task_row",
+        )
+        .unwrap();
+    let got: Vec<(String, WrittenTask)> = st
+        .query_map([], |r| {
+            let fmt: i64 = r.get(7)?;
+            let text = |secs: i64, f: i64| {
+                zd2gc::timeval::render(zd2gc::timeval::TimeVal { secs, fmt: f as u8 })
+            };
+            Ok((
+                r.get(0)?,
+                (
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    text(r.get(5)?, fmt & 0xff),
+                    text(r.get(6)?, fmt >> 8),
+                ),
+            ))
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(got.len(), staged.len());
+    for ((file, g), want) in got.iter().zip(&staged) {
+        assert_eq!(file, "shift_tasks.csv");
+        assert_eq!(g, want);
+    }
+    // One run per change of shift id among the staged rows (the rejected row does not break one).
+    let runs = 1 + staged.windows(2).filter(|w| w[0].2 != w[1].2).count() as i64;
+    assert_eq!(count(&c, "SELECT count(*) FROM task_runs"), runs);
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM task_names"),
+        3 + 4200,
+        "each distinct name once"
+    );
+    // In shift-id order (map's read), each id's tasks in file order.
+    let mut want: Vec<(String, i64)> = staged.iter().map(|t| (t.2.clone(), t.0)).collect();
+    want.sort();
+    let mut st = c.prepare(zd2gc::extract::stage::TASKS_BY_SHIFT_ID).unwrap();
+    let by_id: Vec<(String, i64)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(3)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(by_id, want);
+}
+
 #[test]
 fn a_snapshot_of_another_schema_asks_for_extract_again() {
     let dir = tempfile::tempdir().unwrap();

@@ -3,17 +3,21 @@
 //!
 //! Written by one thread, in one transaction, with bulk settings that are safe only because the file
 //! is new and unused until the rename (no journal, no sync until the end). Times are compact integers
-//! (`timeval`), texts kept only where they cannot be rebuilt.
+//! (`timeval`), texts kept only where they cannot be rebuilt. Tasks, most of an export's rows, are
+//! stored compactly (see [`TASKS_SCHEMA`]): their shift id once per run of tasks, their name as a
+//! number into a dictionary, their end as a length.
 
 use super::records::{AgentRow, Reject, ShiftRow, TaskRow, TimeOffRow, TradeRow};
 use super::source::FileStats;
 use crate::error::{Error, Result};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
 
 /// Version of the snapshot's schema (`PRAGMA user_version` of snapshot.db).
-pub const SNAPSHOT_SCHEMA: i64 = 2;
+/// 3: tasks in `task_rows`, their shift ids in `task_runs`, their names in `task_names`; the view
+/// `tasks` shows them as schema 2 stored them.
+pub const SNAPSHOT_SCHEMA: i64 = 3;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE snapshot_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -53,14 +57,55 @@ CREATE TABLE rejects (
 "#;
 
 /// The tasks file (written by its own thread; see [`Staging`]).
+///
+/// `task_rows` holds the tasks in the order they were staged (the file's order), numbered from 1 by
+/// their rowid. Consecutive tasks that name the same shift id form a run, one `task_runs` row
+/// (`first` and `last` task rows, the shift id as written): an export lists its tasks shift by
+/// shift, so a shift id is stored once instead of once per task, and the runs' index replaces an
+/// index over every task. A shift id whose tasks are not consecutive has several runs. The shift
+/// id is the task's own, whether or not such a shift was staged (validate reports the others).
+/// A task's name is a number into `task_names`; its end is `start + length` (same format rules as
+/// the other times). The view `tasks` shows the columns of schema 2 (`task_row` is the rowid);
+/// readers that scan every task join the tables themselves (see map and validate).
 pub const TASKS_SCHEMA: &str = r#"
-CREATE TABLE tasks (
-    file_id INTEGER NOT NULL, line INTEGER NOT NULL, task_id TEXT, shift_id TEXT NOT NULL, name TEXT NOT NULL,
-    start INTEGER NOT NULL, end INTEGER NOT NULL, fmt INTEGER NOT NULL, start_text TEXT, end_text TEXT, paid INTEGER
+CREATE TABLE task_names (name_id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE task_runs (first INTEGER PRIMARY KEY, last INTEGER NOT NULL, shift_id TEXT NOT NULL);
+CREATE TABLE task_rows (
+    file_id INTEGER NOT NULL, line INTEGER NOT NULL, task_id TEXT, name_id INTEGER NOT NULL,
+    start INTEGER NOT NULL, length INTEGER NOT NULL, fmt INTEGER NOT NULL, start_text TEXT, end_text TEXT,
+    paid INTEGER
 );
+CREATE VIEW tasks AS
+    SELECT t.rowid AS task_row, t.file_id, t.line, t.task_id, r.shift_id, n.name, t.start,
+           t.start + t.length AS "end", t.fmt, t.start_text, t.end_text, t.paid
+    FROM task_runs r CROSS JOIN task_rows t ON t.rowid BETWEEN r.first AND r.last
+    CROSS JOIN task_names n ON n.name_id = t.name_id;
 "#;
 
-pub const TASKS_INDEXES: &str = "CREATE INDEX tasks_by_shift ON tasks(shift_id);";
+/// Unique, so that a scan of the runs in shift-id order (`ORDER BY shift_id, last`) followed by
+/// each run's rows is known to be in (shift id, task row) order: no sort.
+pub const TASKS_INDEXES: &str =
+    "CREATE UNIQUE INDEX task_runs_by_shift ON task_runs(shift_id, last);";
+
+/// The tasks in shift-id order, each id's in file order (a scan of the runs' index and of each
+/// run's rows): shift id, task row, file id, line, task id, name id, start, end, fmt.
+pub const TASKS_BY_SHIFT_ID: &str = "SELECT r.shift_id, t.rowid, t.file_id, t.line, t.task_id, t.name_id, t.start, t.start + t.length, t.fmt
+     FROM task_runs r CROSS JOIN task_rows t ON t.rowid BETWEEN r.first AND r.last
+     ORDER BY r.shift_id, r.last, t.rowid";
+
+/// Task names the writer keeps in memory; past this many distinct names it asks `task_names`.
+const NAMES_IN_MEMORY: usize = 4096;
+
+/// The tasks writer's state: the run being written and the names seen.
+#[derive(Default)]
+struct Runs {
+    /// The rowid the next task gets.
+    next: i64,
+    /// The open run: its first task row and shift id (`first == 0`: none).
+    first: i64,
+    shift_id: String,
+    names: std::collections::HashMap<String, i64>,
+}
 
 /// Indexes built once the rows are in (faster than maintaining them row by row).
 pub const INDEXES: &str = r#"
@@ -106,6 +151,7 @@ fn b(v: Option<bool>) -> Option<i64> {
 pub struct Writer {
     conn: Connection,
     tmp: PathBuf,
+    runs: Runs,
 }
 
 impl Writer {
@@ -120,7 +166,14 @@ impl Writer {
         conn.execute_batch(schema)?;
         conn.pragma_update(None, "user_version", SNAPSHOT_SCHEMA)?;
         conn.execute_batch("BEGIN")?;
-        Ok(Writer { conn, tmp })
+        Ok(Writer {
+            conn,
+            tmp,
+            runs: Runs {
+                next: 1,
+                ..Runs::default()
+            },
+        })
     }
 
     /// Insert everything the readers send until they all hang up.
@@ -170,18 +223,21 @@ impl Writer {
                 }
                 Batch::Tasks(f, rows) => {
                     let mut ins_task = c.prepare_cached(
-                        "INSERT INTO tasks VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+                        "INSERT INTO task_rows (rowid, file_id, line, task_id, name_id, start, length, fmt, start_text, end_text, paid)
+                         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
                     )?;
                     for r in rows {
+                        let row = Self::task_row(c, &mut self.runs, r.shift_id())?;
+                        let name_id = Self::name_id(c, &mut self.runs.names, r.name())?;
                         let fmt = r.start.val.fmt as i64 | (r.end.val.fmt as i64) << 8;
                         ins_task.execute(params![
+                            row,
                             f,
                             r.line as i64,
                             r.task_id(),
-                            r.shift_id(),
-                            r.name(),
+                            name_id,
                             r.start.val.secs,
-                            r.end.val.secs,
+                            r.end.val.secs - r.start.val.secs,
                             fmt,
                             r.start.text,
                             r.end.text,
@@ -258,14 +314,70 @@ impl Writer {
                 }
             }
         }
+        Self::close_run(c, &mut self.runs)?;
         Ok(())
+    }
+
+    /// The rowid of the next task, which names `shift_id`: it extends the open run or starts one.
+    fn task_row(c: &Connection, runs: &mut Runs, shift_id: &str) -> Result<i64> {
+        if runs.first != 0 && runs.shift_id != shift_id {
+            Self::close_run(c, runs)?;
+        }
+        if runs.first == 0 {
+            runs.first = runs.next;
+            runs.shift_id.clear();
+            runs.shift_id.push_str(shift_id);
+        }
+        runs.next += 1;
+        Ok(runs.next - 1)
+    }
+
+    /// Write the open run, if any (its last task is the one before `next`).
+    fn close_run(c: &Connection, runs: &mut Runs) -> Result<()> {
+        if runs.first != 0 {
+            c.prepare_cached("INSERT INTO task_runs (first, last, shift_id) VALUES (?1, ?2, ?3)")?
+                .execute(params![runs.first, runs.next - 1, runs.shift_id])?;
+            runs.first = 0;
+        }
+        Ok(())
+    }
+
+    /// The number of a task name in `task_names`, added when new.
+    fn name_id(
+        c: &Connection,
+        names: &mut std::collections::HashMap<String, i64>,
+        name: &str,
+    ) -> Result<i64> {
+        if let Some(&id) = names.get(name) {
+            return Ok(id);
+        }
+        // While every name is in memory, a name not there is new; past that, ask the table.
+        let known: Option<i64> = if names.len() < NAMES_IN_MEMORY {
+            None
+        } else {
+            c.prepare_cached("SELECT name_id FROM task_names WHERE name = ?1")?
+                .query_row([name], |r| r.get(0))
+                .optional()?
+        };
+        let id = match known {
+            Some(id) => id,
+            None => {
+                c.prepare_cached("INSERT INTO task_names (name) VALUES (?1)")?
+                    .execute([name])?;
+                c.last_insert_rowid()
+            }
+        };
+        if names.len() < NAMES_IN_MEMORY {
+            names.insert(name.to_string(), id);
+        }
+        Ok(id)
     }
 
     /// Build the indexes, commit, close and fsync.
     fn seal(self, indexes: &str) -> Result<PathBuf> {
         self.conn.execute_batch(indexes)?;
         self.conn.execute_batch("COMMIT")?;
-        let Writer { conn, tmp } = self;
+        let Writer { conn, tmp, .. } = self;
         conn.close().map_err(|(_, e)| Error::Db(e))?;
         let f = std::fs::File::open(&tmp).map_err(|e| Error::io(&tmp, e))?;
         f.sync_all().map_err(|e| Error::io(&tmp, e))?;
@@ -363,7 +475,7 @@ impl Staging {
     /// Drop the staging files (the previous snapshot stays).
     pub fn abandon(self) {
         for w in [self.main, self.tasks] {
-            let Writer { conn, tmp } = w;
+            let Writer { conn, tmp, .. } = w;
             drop(conn);
             let _ = std::fs::remove_file(&tmp);
         }

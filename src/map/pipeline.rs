@@ -360,6 +360,23 @@ fn fill_shift(r: &rusqlite::Row<'_>, s: &mut ShiftRow) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The snapshot's task names by number (`task_names`).
+fn task_names(snap: &Connection) -> Result<Vec<Option<String>>> {
+    let mut names: Vec<Option<String>> = Vec::new();
+    let mut st = snap.prepare("SELECT name_id, name FROM task_names")?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let Ok(i) = usize::try_from(r.get::<_, i64>(0)?) else {
+            continue;
+        };
+        if names.len() <= i {
+            names.resize(i + 1, None);
+        }
+        names[i] = Some(r.get(1)?);
+    }
+    Ok(names)
+}
+
 /// The reading thread: shifts and tasks in shift-id order, each id's rows grouped with its tasks
 /// (tasks of ids with no shift are skipped: validate reports them), sent in batches of [`BATCH`]
 /// ids. Returns the shift and task rows read.
@@ -373,9 +390,8 @@ fn read_groups(
     let mut shifts_st = snap.prepare(
         "SELECT file_id, line, shift_id, agent_id, start, end, fmt, timezone, published FROM shifts ORDER BY shift_id",
     )?;
-    let mut tasks_st = snap.prepare(
-        "SELECT file_id, line, task_id, shift_id, name, start, end, fmt FROM tasks ORDER BY shift_id",
-    )?;
+    let mut tasks_st = snap.prepare(crate::extract::stage::TASKS_BY_SHIFT_ID)?;
+    let names = task_names(&snap)?;
     let mut shifts = shifts_st.query([])?;
     let mut tasks = tasks_st.query([])?;
     let (mut shifts_read, mut tasks_read) = (0u64, 0u64);
@@ -399,7 +415,7 @@ fn read_groups(
         }
         let first_task = batch.n_tasks;
         while let Some(r) = task {
-            let sid = r.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?;
+            let sid = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
             let id = batch.shifts[first].shift_id.as_str();
             if sid > id {
                 break;
@@ -407,13 +423,28 @@ fn read_groups(
             tasks_read += 1;
             if sid == id {
                 let t = batch.next_task();
-                t.file_id = r.get(0)?;
-                t.line = r.get(1)?;
-                t.has_task_id = text_into(r.get_ref(2)?, &mut t.task_id)?;
-                text_into(r.get_ref(4)?, &mut t.name)?;
-                t.start = r.get(5)?;
-                t.end = r.get(6)?;
-                t.fmt = r.get(7)?;
+                t.file_id = r.get(2)?;
+                t.line = r.get(3)?;
+                t.has_task_id = text_into(r.get_ref(4)?, &mut t.task_id)?;
+                let name_id: i64 = r.get(5)?;
+                let name = usize::try_from(name_id)
+                    .ok()
+                    .and_then(|i| names.get(i))
+                    .and_then(Option::as_deref)
+                    .ok_or_else(|| {
+                        Error::failure(
+                            format!(
+                                "the snapshot's task row {} names no task name ({name_id})",
+                                r.get::<_, i64>(1).unwrap_or(0)
+                            ),
+                            Some("run `zd2gc extract` again".into()),
+                        )
+                    })?;
+                t.name.clear();
+                t.name.push_str(name);
+                t.start = r.get(6)?;
+                t.end = r.get(7)?;
+                t.fmt = r.get(8)?;
             }
             task = tasks.next()?;
         }

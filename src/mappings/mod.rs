@@ -180,7 +180,7 @@ pub fn pull_dir(dir: &Path, cfg: &Config, opts: &PullOptions) -> Result<PullOutc
         }
     }
     let mut task_names: BTreeSet<String> = {
-        let mut st = snap.prepare("SELECT DISTINCT name FROM snapshot_tasks.tasks")?;
+        let mut st = snap.prepare("SELECT name FROM snapshot_tasks.task_names")?;
         st.query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?
     };

@@ -141,7 +141,10 @@ pub fn gather(dir: &Path, mappings: &Path, report: &Report) -> Context {
     let mut task_shift: HashMap<String, String> = HashMap::new();
     if !task_ids.is_empty()
         && let Some(s) = &snap
-        && let Ok(mut st) = s.prepare("SELECT task_id, shift_id FROM snapshot_tasks.tasks")
+        && let Ok(mut st) = s.prepare(
+            "SELECT t.task_id, r.shift_id FROM snapshot_tasks.task_runs r
+             CROSS JOIN snapshot_tasks.task_rows t ON t.rowid BETWEEN r.first AND r.last",
+        )
         && let Ok(rows) = st.query_map([], |r| {
             Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?))
         })

@@ -465,7 +465,7 @@ fn run_rules(
             })? as u64,
         )
     };
-    let rows_total = 2 * count("shifts")? + count("tasks")?;
+    let rows_total = 2 * count("shifts")? + count("task_rows")?;
     opts.progress.phase(
         "checking the shifts (by id, by agent), tasks, overlaps and trades",
         "rows",

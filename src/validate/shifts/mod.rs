@@ -9,9 +9,9 @@
 //!    `deactivated-agent`.
 //! 3. Tasks in file order (`tasks.rs`), walked in step with the shifts in file order: each
 //!    task's times and whether it lies inside its shift. Reading both tables sequentially is about
-//!    three times cheaper than fetching every task through the `tasks_by_shift` index; a task
-//!    whose shift is out of step is found through the index, so any order is correct and the usual
-//!    one is fast. The tasks of a repeated shift id are checked again against pass 1's choice
+//!    three times cheaper than looking up every task's shift through the `shifts_by_id` index; a
+//!    task whose shift is out of step is found through the index, so any order is correct and the
+//!    usual one is fast. The tasks of a repeated shift id are checked again against pass 1's choice
 //!    ([`recheck_repeated`]).
 //!
 //! Drafts (`published = false`) are skipped unless `include_drafts`; an included draft edit

@@ -25,7 +25,8 @@ struct TaskBuf {
     fmt: i64,
 }
 
-fn next_task(rows: &mut rusqlite::Rows<'_>, t: &mut TaskBuf) -> Result<()> {
+/// The next row of a [`TASK_COLUMNS`] query into `t`, whose shift id is `shift_id`.
+fn next_task(rows: &mut rusqlite::Rows<'_>, t: &mut TaskBuf, shift_id: &str) -> Result<()> {
     match rows.next()? {
         None => t.has = false,
         Some(r) => {
@@ -37,10 +38,10 @@ fn next_task(rows: &mut rusqlite::Rows<'_>, t: &mut TaskBuf) -> Result<()> {
                 t.task_id.push_str(s);
             }
             t.shift_id.clear();
-            t.shift_id.push_str(opt_str(r, 3)?.unwrap_or_default());
-            t.start = r.get(4)?;
-            t.end = r.get(5)?;
-            t.fmt = r.get(6)?;
+            t.shift_id.push_str(shift_id);
+            t.start = r.get(3)?;
+            t.end = r.get(4)?;
+            t.fmt = r.get(5)?;
         }
     }
     Ok(())
@@ -207,7 +208,18 @@ fn task_is_clean(env: &mut Env<'_>, start: i64, end: i64, fmt: i64, sh: &Resolve
     !matches!((a, b, sh.start, sh.end), (Some(a), Some(b), Some(s), Some(e)) if a < s || b > e)
 }
 
-const TASK_COLUMNS: &str = "file_id, line, task_id, shift_id, start, end, fmt";
+/// What a task with a finding is read with (its shift id is its run's, known to the caller).
+const TASK_COLUMNS: &str = "t.file_id, t.line, t.task_id, t.start, t.start + t.length, t.fmt";
+
+/// Every task with its shift id (`rowid, shift_id, start, end, fmt`), in `ORDER BY` order: the
+/// snapshot's runs (`task_runs`) each followed by its rows (see `extract::stage::TASKS_SCHEMA`).
+fn task_scan(order_by: &str) -> String {
+    format!(
+        "SELECT t.rowid, r.shift_id, t.start, t.start + t.length, t.fmt
+         FROM task_runs r CROSS JOIN task_rows t ON t.rowid BETWEEN r.first AND r.last
+         ORDER BY {order_by}"
+    )
+}
 
 /// Pass 3: every task checked against its shift. Tasks are read in file order and their shifts
 /// found by walking the shifts in file order beside them ([`ShiftCursor`]): sequential reads of
@@ -219,12 +231,13 @@ const TASK_COLUMNS: &str = "file_id, line, task_id, shift_id, start, end, fmt";
 /// checked against whichever occurrence the walk met; [`recheck_repeated`] corrects those.
 pub fn check_tasks(env: &mut Env<'_>, snap: &Connection, max_jumps: u64) -> Result<TaskFindings> {
     let mut whole = snap.prepare(&format!(
-        "SELECT {TASK_COLUMNS} FROM tasks WHERE rowid = ?1"
+        "SELECT {TASK_COLUMNS} FROM task_rows t WHERE t.rowid = ?1"
     ))?;
     let progress = env.progress.clone();
     let mut tally = super::super::Tally::new(&progress);
     {
-        let mut tst = snap.prepare("SELECT rowid, shift_id, start, end, fmt FROM tasks")?;
+        // In file order: the runs by their first row (no sort).
+        let mut tst = snap.prepare(&task_scan("r.first, t.rowid"))?;
         let mut cursor = ShiftCursor::new(snap)?;
         let walked = tasks_pass(
             env,
@@ -247,8 +260,8 @@ pub fn check_tasks(env: &mut Env<'_>, snap: &Connection, max_jumps: u64) -> Resu
     env.records = 0;
     // The rows the given-up walk counted are not counted again.
     tally.skip = tally.seen;
-    let mut tst =
-        snap.prepare("SELECT rowid, shift_id, start, end, fmt FROM tasks ORDER BY shift_id")?;
+    // In shift-id order: the runs' index (no sort).
+    let mut tst = snap.prepare(&task_scan("r.shift_id, r.last, t.rowid"))?;
     let mut sst = snap.prepare(&format!(
         "SELECT {SHIFT_COLUMNS} FROM shifts ORDER BY shift_id"
     ))?;
@@ -310,7 +323,7 @@ impl IdCursor<'_> {
     }
 }
 
-/// The task pass over `trows` (rowid, shift_id, start, end, fmt), asking `find` for each new
+/// The task pass over `trows` ([`task_scan`]), asking `find` for each new
 /// shift id; `None` from `find` gives up (nothing is kept).
 fn tasks_pass(
     env: &mut Env<'_>,
@@ -355,7 +368,8 @@ fn tasks_pass(
             continue;
         }
         let rowid: i64 = r.get(0)?;
-        next_task(&mut whole.query([rowid])?, &mut task)?;
+        let shift_id = std::str::from_utf8(&current_id).expect("checked when it was read");
+        next_task(&mut whole.query([rowid])?, &mut task, shift_id)?;
         debug_assert!(task.has, "the row just read");
         let before = env.sink.findings.len();
         match current.as_ref().expect("set above") {
@@ -402,14 +416,15 @@ pub fn recheck_repeated(
         !drop[i - 1]
     });
     let mut st = snap.prepare(&format!(
-        "SELECT {TASK_COLUMNS} FROM tasks WHERE shift_id = ?1 ORDER BY rowid"
+        "SELECT {TASK_COLUMNS} FROM task_runs r CROSS JOIN task_rows t ON t.rowid BETWEEN r.first AND r.last
+         WHERE r.shift_id = ?1 ORDER BY r.last, t.rowid"
     ))?;
     for (id, res) in repeated {
         let Some(res) = res else { continue };
         let mut rows = st.query([id])?;
         let mut task = TaskBuf::default();
         loop {
-            next_task(&mut rows, &mut task)?;
+            next_task(&mut rows, &mut task, id)?;
             if !task.has {
                 break;
             }
