@@ -93,6 +93,22 @@ pub const TASKS_BY_SHIFT_ID: &str = "SELECT r.shift_id, t.rowid, t.file_id, t.li
      FROM task_runs r CROSS JOIN task_rows t ON t.rowid BETWEEN r.first AND r.last
      ORDER BY r.shift_id, r.last, t.rowid";
 
+/// Tasks inserted by one statement (see [`Writer::consume`]), and the values of one.
+const TASKS_PER_INSERT: usize = 32;
+const TASK_COLUMNS: usize = 11;
+
+fn task_insert(rows: usize) -> String {
+    let one = format!("({})", ["?"; TASK_COLUMNS].join(","));
+    format!(
+        "INSERT INTO task_rows (rowid, file_id, line, task_id, name_id, start, length, fmt, start_text, end_text, paid) VALUES {}",
+        vec![one; rows].join(",")
+    )
+}
+
+static TASK_INSERT_ONE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| task_insert(1));
+static TASK_INSERT_MANY: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| task_insert(TASKS_PER_INSERT));
+
 /// Task names the writer keeps in memory; past this many distinct names it asks `task_names`.
 const NAMES_IN_MEMORY: usize = 4096;
 
@@ -222,27 +238,41 @@ impl Writer {
                     }
                 }
                 Batch::Tasks(f, rows) => {
-                    let mut ins_task = c.prepare_cached(
-                        "INSERT INTO task_rows (rowid, file_id, line, task_id, name_id, start, length, fmt, start_text, end_text, paid)
-                         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
-                    )?;
-                    for r in rows {
-                        let row = Self::task_row(c, &mut self.runs, r.shift_id())?;
-                        let name_id = Self::name_id(c, &mut self.runs.names, r.name())?;
-                        let fmt = r.start.val.fmt as i64 | (r.end.val.fmt as i64) << 8;
-                        ins_task.execute(params![
-                            row,
-                            f,
-                            r.line as i64,
-                            r.task_id(),
-                            name_id,
-                            r.start.val.secs,
-                            r.end.val.secs - r.start.val.secs,
-                            fmt,
-                            r.start.text,
-                            r.end.text,
-                            b(r.paid)
-                        ])?;
+                    // Several rows per INSERT: a statement's step, reset and halt are paid once
+                    // for them, not once a row; the rest of a batch one row at a time.
+                    let mut many = c.prepare_cached(&TASK_INSERT_MANY)?;
+                    let mut one = c.prepare_cached(&TASK_INSERT_ONE)?;
+                    for chunk in rows.chunks(TASKS_PER_INSERT) {
+                        let st = if chunk.len() == TASKS_PER_INSERT {
+                            &mut many
+                        } else {
+                            &mut one
+                        };
+                        let mut i = 0;
+                        for r in chunk {
+                            let row = Self::task_row(c, &mut self.runs, r.shift_id())?;
+                            let name_id = Self::name_id(c, &mut self.runs.names, r.name())?;
+                            let fmt = r.start.val.fmt as i64 | (r.end.val.fmt as i64) << 8;
+                            st.raw_bind_parameter(i + 1, row)?;
+                            st.raw_bind_parameter(i + 2, f)?;
+                            st.raw_bind_parameter(i + 3, r.line as i64)?;
+                            st.raw_bind_parameter(i + 4, r.task_id())?;
+                            st.raw_bind_parameter(i + 5, name_id)?;
+                            st.raw_bind_parameter(i + 6, r.start.val.secs)?;
+                            st.raw_bind_parameter(i + 7, r.end.val.secs - r.start.val.secs)?;
+                            st.raw_bind_parameter(i + 8, fmt)?;
+                            st.raw_bind_parameter(i + 9, r.start.text.as_deref())?;
+                            st.raw_bind_parameter(i + 10, r.end.text.as_deref())?;
+                            st.raw_bind_parameter(i + 11, b(r.paid))?;
+                            if chunk.len() == TASKS_PER_INSERT {
+                                i += TASK_COLUMNS;
+                            } else {
+                                st.raw_execute()?;
+                            }
+                        }
+                        if chunk.len() == TASKS_PER_INSERT {
+                            st.raw_execute()?;
+                        }
                     }
                 }
                 Batch::Trades(f, rows) => {
