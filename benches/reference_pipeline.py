@@ -254,7 +254,7 @@ def main():
     # id, the first is the shift (its times checked); each later one is a duplicate or a conflict
     # (not checked again), and for overlaps an id counts once, at its earliest-starting row.
     seen_shift = {}  # shift id -> content of its first row
-    shift_row = {}  # shift id -> (zone, start, end, agent) of its first row
+    shift_row = {}  # shift id -> (zone, start, end, agent, row timezone) of its first row
     conflicting_ids = set()
     p = find(a.export, "shifts")
     fname = os.path.basename(p)
@@ -281,7 +281,7 @@ def main():
             seen_shift[sid] = body
             start, end = check_times(r, fname, line, sid, aid, times)
             z = zone_for(r, aid)
-            shift_row[sid] = (z, start, end, aid, r)
+            shift_row[sid] = (z, start, end, aid, r.get("timezone") or "")
             if start is not None and end is not None and end > start:
                 # The real length against the wall-clock one in the row's zone.
                 la, lb = local_of(r, *times[0], z), local_of(r, *times[1], z)
@@ -309,8 +309,8 @@ def main():
             sid = r.get("shift_id", "")
             tid = r.get("task_id", "") or sid
             if sid in shift_row:
-                z, s0, e0, aid, srow = shift_row[sid]
-                rr = dict(r, timezone=srow.get("timezone") or "")
+                z, s0, e0, aid, shift_tz = shift_row[sid]
+                rr = dict(r, timezone=shift_tz)
                 ts, te = check_times(rr, fname_t, line, tid, aid, times)
                 if ts is None or te is None or s0 is None or e0 is None or ts < s0 or te > e0 or ts.second or te.second:
                     held_shifts.add(sid)
