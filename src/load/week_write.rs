@@ -121,8 +121,8 @@ pub(super) fn plan_adds(plan: &WeekPlan) -> Vec<(String, ())> {
     v
 }
 
-/// Build the upload of a plan: the JSON body, the upload-URL path, the process path, the version
-/// for `If-Match`.
+/// The upload of a plan: its gzip JSON body (see [`UpdateBody`]), the upload-URL path, the
+/// process path, the version for `If-Match`.
 fn upload_of(
     bu: &str,
     view: Option<&WeekView>,
@@ -130,37 +130,9 @@ fn upload_of(
 ) -> (Vec<u8>, String, String, Option<i64>, &'static str) {
     match view {
         Some(v) => {
-            let body = m::UpdateScheduleUploadSchema {
-                metadata: m::WfmVersionedEntityMetadata::version(v.version),
-                description: None,
-                // Our own schedule starts blank (unpublished): the update publishes it.
-                published: v.ours.then_some(true),
-                agent_schedules: plan
-                    .update
-                    .iter()
-                    .map(|(user, p)| m::BuUpdateAgentScheduleUploadSchema {
-                        user_id: user.clone(),
-                        shifts: p
-                            .ops
-                            .iter()
-                            .map(|op| match op {
-                                Op::Add { content, .. } => content.to_update(None),
-                                Op::Replace { gid, content, .. } => content.to_update(Some(gid)),
-                                Op::Delete { gid } => m::BuUpdateAgentScheduleShift {
-                                    id: Some(gid.clone()),
-                                    delete: Some(true),
-                                    ..Default::default()
-                                },
-                            })
-                            .collect(),
-                        metadata: p.version.map(m::WfmVersionedEntityMetadata::version),
-                        delete: None,
-                    })
-                    .collect(),
-            };
             let base = format!("{}/{}", week_path(bu, &v.week_date), enc(&v.schedule_id));
             (
-                serde_json::to_vec(&body).expect("upload serializes"),
+                gzip_json(&UpdateBody::of(v, plan)),
                 format!("{base}/update/uploadurl"),
                 format!("{base}/update"),
                 Some(v.version),
@@ -171,10 +143,143 @@ fn upload_of(
     }
 }
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
+/// The `UpdateScheduleUploadSchema` of a plan, serialized straight from the plan: the same JSON,
+/// field for field and byte for byte, as [`m::UpdateScheduleUploadSchema`] built from it (the
+/// schedule's version, `published: true` for our own schedule, one agent schedule per user with
+/// its ops and version), without building that copy of every shift first: a week's body is
+/// written into gzip as it is serialized, so only the compressed bytes are held.
+pub(super) struct UpdateBody<'a> {
+    version: i64,
+    /// Our own schedule starts blank (unpublished): the update publishes it.
+    publish: bool,
+    plan: &'a WeekPlan,
+}
+
+impl<'a> UpdateBody<'a> {
+    pub(super) fn of(view: &WeekView, plan: &'a WeekPlan) -> UpdateBody<'a> {
+        UpdateBody {
+            version: view.version,
+            publish: view.ours,
+            plan,
+        }
+    }
+}
+
+impl serde::Serialize for UpdateBody<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("UpdateScheduleUploadSchema", 3)?;
+        st.serialize_field(
+            "metadata",
+            &m::WfmVersionedEntityMetadata::version(self.version),
+        )?;
+        if self.publish {
+            st.serialize_field("published", &true)?;
+        }
+        st.serialize_field("agentSchedules", &AgentSchedules(self.plan))?;
+        st.end()
+    }
+}
+
+struct AgentSchedules<'a>(&'a WeekPlan);
+
+impl serde::Serialize for AgentSchedules<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.update.iter().map(|(user, p)| AgentSchedule(user, p)))
+    }
+}
+
+struct AgentSchedule<'a>(&'a str, &'a super::merge::AgentPatch);
+
+impl serde::Serialize for AgentSchedule<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("BuUpdateAgentScheduleUploadSchema", 3)?;
+        st.serialize_field("userId", self.0)?;
+        st.serialize_field("shifts", &Ops(&self.1.ops))?;
+        if let Some(v) = self.1.version {
+            st.serialize_field("metadata", &m::WfmVersionedEntityMetadata::version(v))?;
+        }
+        st.end()
+    }
+}
+
+struct Ops<'a>(&'a [Op]);
+
+impl serde::Serialize for Ops<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(ShiftOp))
+    }
+}
+
+/// One op as a `BuUpdateAgentScheduleShift`: an add (no id), a replacement (its id), a deletion
+/// (its id and `delete: true`).
+struct ShiftOp<'a>(&'a Op);
+
+impl serde::Serialize for ShiftOp<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("BuUpdateAgentScheduleShift", 4)?;
+        let (id, content) = match self.0 {
+            Op::Add { content, .. } => (None, Some(content)),
+            Op::Replace { gid, content, .. } => (Some(gid), Some(content)),
+            Op::Delete { gid } => (Some(gid), None),
+        };
+        if let Some(id) = id {
+            st.serialize_field("id", id)?;
+        }
+        match content {
+            Some(c) => {
+                st.serialize_field("startDate", &ApiInstant(c.start))?;
+                st.serialize_field("lengthMinutes", &c.len)?;
+                st.serialize_field("activities", &Acts(&c.acts))?;
+            }
+            None => st.serialize_field("delete", &true)?,
+        }
+        st.end()
+    }
+}
+
+struct Acts<'a>(&'a [super::model::Act]);
+
+impl serde::Serialize for Acts<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        struct One<'a>(&'a super::model::Act);
+        impl serde::Serialize for One<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut st = s.serialize_struct("BuAgentScheduleActivity", 4)?;
+                st.serialize_field("startDate", &ApiInstant(self.0.start))?;
+                st.serialize_field("lengthMinutes", &self.0.len)?;
+                st.serialize_field("description", &*self.0.desc)?;
+                st.serialize_field("activityCodeId", &*self.0.code)?;
+                st.end()
+            }
+        }
+        s.collect_seq(self.0.iter().map(One))
+    }
+}
+
+/// An instant in UTC seconds, as the API writes it (`yyyy-MM-ddTHH:mm:ss.fffZ`).
+struct ApiInstant(i64);
+
+impl serde::Serialize for ApiInstant {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&m::format_instant(
+            chrono::DateTime::from_timestamp(self.0, 0).unwrap_or_default(),
+        ))
+    }
+}
+
+/// `v` as JSON, gzip-compressed as it is written.
+fn gzip_json(v: &impl serde::Serialize) -> Vec<u8> {
     use std::io::Write;
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(bytes).expect("gzip to memory");
+    {
+        let mut w = std::io::BufWriter::with_capacity(64 * 1024, &mut e);
+        serde_json::to_writer(&mut w, v).expect("upload serializes");
+        w.flush().expect("gzip to memory");
+    }
     e.finish().expect("gzip to memory")
 }
 
@@ -188,8 +293,7 @@ pub(super) async fn write(
     lock_waits: &mut u32,
     counters: &mut Counters,
 ) -> Result<Step, Failed> {
-    let (json, url_path, process_path, version, kind) = upload_of(bu, view, plan);
-    let body = gzip(&json);
+    let (body, url_path, process_path, version, kind) = upload_of(bu, view, plan);
     let if_match: Vec<(&str, String)> = version
         .map(|v| vec![("If-Match", format!("\"{v}\""))])
         .unwrap_or_default();
@@ -392,5 +496,214 @@ pub(super) async fn settle_import(
         let left = (deadline_ms - now_ms()).max(1) as u64;
         tokio::time::sleep(Duration::from_millis(wait.min(left))).await;
         wait = (wait * 3 / 2).min(cap);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::merge::AgentPatch;
+    use crate::load::model::{Act, Content};
+    use proptest::prelude::*;
+
+    /// The body as it was built before it was streamed: the typed
+    /// [`m::UpdateScheduleUploadSchema`] of the plan, serialized whole (the oracle).
+    fn typed_body(view: &WeekView, plan: &WeekPlan) -> Vec<u8> {
+        let body = m::UpdateScheduleUploadSchema {
+            metadata: m::WfmVersionedEntityMetadata::version(view.version),
+            description: None,
+            published: view.ours.then_some(true),
+            agent_schedules: plan
+                .update
+                .iter()
+                .map(|(user, p)| m::BuUpdateAgentScheduleUploadSchema {
+                    user_id: user.clone(),
+                    shifts: p
+                        .ops
+                        .iter()
+                        .map(|op| match op {
+                            Op::Add { content, .. } => content.to_update(None),
+                            Op::Replace { gid, content, .. } => content.to_update(Some(gid)),
+                            Op::Delete { gid } => m::BuUpdateAgentScheduleShift {
+                                id: Some(gid.clone()),
+                                delete: Some(true),
+                                ..Default::default()
+                            },
+                        })
+                        .collect(),
+                    metadata: p.version.map(m::WfmVersionedEntityMetadata::version),
+                    delete: None,
+                })
+                .collect(),
+        };
+        serde_json::to_vec(&body).unwrap()
+    }
+
+    fn gunzip(b: &[u8]) -> Vec<u8> {
+        use std::io::Read;
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(b)
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    fn view(version: i64, ours: bool) -> WeekView {
+        WeekView {
+            schedule_id: "sched-1".into(),
+            week_date: "2026-10-19".into(),
+            version,
+            ours,
+            ours_in_week: usize::from(ours),
+            agents: Default::default(),
+        }
+    }
+
+    fn content(user: &str, start: i64, acts: &[(i64, i64, &str, &str)]) -> Content {
+        Content {
+            user: user.into(),
+            start,
+            len: 480,
+            acts: acts
+                .iter()
+                .map(|&(start, len, code, desc)| Act {
+                    start,
+                    len,
+                    code: code.into(),
+                    desc: desc.into(),
+                })
+                .collect(),
+        }
+        .normalized()
+    }
+
+    /// A fixture with every kind of op, agent schedules with and without a version, and
+    /// descriptions JSON must escape: the streamed body is the typed body byte for byte.
+    #[test]
+    fn the_streamed_body_is_the_typed_body_byte_for_byte() {
+        let mut plan = WeekPlan::default();
+        let c1 = content(
+            "user-1",
+            1_792_393_200,
+            &[
+                (1_792_393_200, 60, "ac-1", "On Queue Work"),
+                (1_792_396_800, 30, "ac-2", "Lunch \"long\" \\ é✓\n\t\u{1}"),
+            ],
+        );
+        let c2 = content("user-2", 1_792_479_600, &[]);
+        plan.update.insert(
+            "user-1".into(),
+            AgentPatch {
+                version: Some(7),
+                ops: vec![
+                    Op::Add {
+                        legacy: Some("S1".into()),
+                        content: c1.clone(),
+                    },
+                    Op::Replace {
+                        legacy: "S2".into(),
+                        gid: "g-2".into(),
+                        content: c2.clone(),
+                    },
+                    Op::Delete { gid: "g-3".into() },
+                ],
+            },
+        );
+        plan.update.insert(
+            "user-2".into(),
+            AgentPatch {
+                version: None,
+                ops: vec![Op::Add {
+                    legacy: None,
+                    content: c2,
+                }],
+            },
+        );
+        for ours in [true, false] {
+            let v = view(42, ours);
+            let (gz, url, process, version, kind) = upload_of("bu-1", Some(&v), &plan);
+            let json = gunzip(&gz);
+            assert_eq!(
+                String::from_utf8(json).unwrap(),
+                String::from_utf8(typed_body(&v, &plan)).unwrap()
+            );
+            assert_eq!(version, Some(42));
+            assert_eq!(kind, "update");
+            assert!(
+                url.ends_with("/schedules/sched-1/update/uploadurl"),
+                "{url}"
+            );
+            assert!(process.ends_with("/schedules/sched-1/update"), "{process}");
+        }
+        // An empty plan too (no agent schedule).
+        let v = view(1, false);
+        let empty = WeekPlan::default();
+        assert_eq!(
+            gunzip(&upload_of("bu", Some(&v), &empty).0),
+            typed_body(&v, &empty)
+        );
+    }
+
+    fn any_content() -> impl Strategy<Value = Content> {
+        (
+            "[a-z0-9-]{1,12}",
+            0i64..4_000_000_000,
+            prop::collection::vec(
+                (0i64..4_000_000_000, 0i64..2000, "\\PC{0,8}", "(?s).{0,12}"),
+                0..5,
+            ),
+        )
+            .prop_map(|(user, start, acts)| {
+                Content {
+                    user: user.as_str().into(),
+                    start,
+                    len: 480,
+                    acts: acts
+                        .into_iter()
+                        .map(|(start, len, code, desc)| Act {
+                            start,
+                            len,
+                            code: code.as_str().into(),
+                            desc: desc.as_str().into(),
+                        })
+                        .collect(),
+                }
+                .normalized()
+            })
+    }
+
+    fn any_op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (proptest::option::of("[A-Z0-9]{1,6}"), any_content())
+                .prop_map(|(legacy, content)| Op::Add { legacy, content }),
+            ("[A-Z0-9]{1,6}", "[a-f0-9-]{1,36}", any_content()).prop_map(
+                |(legacy, gid, content)| Op::Replace {
+                    legacy,
+                    gid,
+                    content
+                }
+            ),
+            "[a-f0-9-]{1,36}".prop_map(|gid| Op::Delete { gid }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn streamed_bodies_equal_typed_bodies(
+            patches in prop::collection::btree_map(
+                "[a-z0-9-]{1,10}",
+                (proptest::option::of(0i64..1000), prop::collection::vec(any_op(), 0..4)),
+                0..5,
+            ),
+            version in 0i64..1_000_000,
+            ours in any::<bool>(),
+        ) {
+            let mut plan = WeekPlan::default();
+            for (user, (version, ops)) in patches {
+                plan.update.insert(user, AgentPatch { version, ops });
+            }
+            let v = view(version, ours);
+            prop_assert_eq!(gunzip(&upload_of("bu", Some(&v), &plan).0), typed_body(&v, &plan));
+        }
     }
 }
