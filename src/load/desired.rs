@@ -7,7 +7,7 @@
 //! Also the validation gate: `load` refuses while the snapshot changed since the last validation,
 //! or the last validation of the current snapshot has errors (unless `--allow-errors`).
 
-use super::model::{Act, Content, Desired};
+use super::model::{Act, Content, Desired, label};
 use crate::error::{Error, Result};
 use crate::store::desired::StoredShift;
 use rusqlite::Connection;
@@ -449,7 +449,7 @@ impl Reader {
                 return Ok(());
             };
             let content = Content {
-                user: user.clone(),
+                user: label(&user),
                 start,
                 len,
                 acts: s
@@ -458,18 +458,20 @@ impl Reader {
                     .map(|a| Act {
                         start: a.start,
                         len: a.length_minutes,
-                        code: a.code,
-                        desc: a.description,
+                        code: label(&a.code),
+                        desc: label(&a.description),
                     })
                     .collect(),
             }
             .normalized();
-            let mu = s
-                .management_unit_id
-                .or_else(|| self.user_mu.get(&user).cloned())
-                .unwrap_or_default();
-            if !mu.is_empty() {
-                w.mus.insert(mu.clone());
+            let mu = label(
+                s.management_unit_id
+                    .as_deref()
+                    .or_else(|| self.user_mu.get(&user).map(String::as_str))
+                    .unwrap_or_default(),
+            );
+            if !mu.is_empty() && !w.mus.contains(&*mu) {
+                w.mus.insert(mu.to_string());
             }
             w.desired.push(Desired {
                 legacy: s.legacy_shift_id,
@@ -481,17 +483,24 @@ impl Reader {
         if let Some(mus) = index.linked_mus.get(&(bu.to_string(), week.to_string())) {
             w.mus.extend(mus.iter().cloned());
         }
-        let mut h = sha2::Sha256::new();
-        h.update(bu.as_bytes());
-        h.update(week.as_bytes());
-        for d in &w.desired {
-            h.update(d.legacy.as_bytes());
-            h.update(d.content.to_json().as_bytes());
-        }
-        let digest = h.finalize();
-        w.hash = i64::from_le_bytes(digest[..8].try_into().expect("8 bytes"));
+        w.hash = week_digest(bu, week, &w.desired);
         Ok(w)
     }
+}
+
+/// The digest of a week's desired shifts (in legacy-id order) that the journal keeps
+/// (`load_weeks.desired_hash`): a done week whose digest is unchanged needs no request. Its
+/// input is frozen: a change here makes every journaled week look changed to a resumed load.
+pub fn week_digest(bu: &str, week: &str, desired: &[Desired]) -> i64 {
+    let mut h = sha2::Sha256::new();
+    h.update(bu.as_bytes());
+    h.update(week.as_bytes());
+    for d in desired {
+        h.update(d.legacy.as_bytes());
+        h.update(d.content.to_json().as_bytes());
+    }
+    let digest = h.finalize();
+    i64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
 }
 
 #[cfg(test)]
@@ -565,6 +574,57 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// The week digest journaled by earlier versions of zd2gc is recognised: the JSON of each
+    /// shift is the journal's form, and the digest is a SHA-256 over the business unit, the week
+    /// and each shift's legacy id and JSON (the expected value computed independently, with
+    /// Python's hashlib over the same bytes).
+    #[test]
+    fn the_week_digest_is_the_one_journaled_before() {
+        let act = |start, len, code: &str, desc: &str| Act {
+            start,
+            len,
+            code: label(code),
+            desc: label(desc),
+        };
+        let c1 = Content {
+            user: label("user-1"),
+            start: 1_792_393_200,
+            len: 480,
+            acts: vec![
+                act(1_792_396_800, 30, "ac-2", "Lunch \"x\" é"),
+                act(1_792_393_200, 60, "ac-1", "On Queue Work"),
+            ],
+        }
+        .normalized();
+        assert_eq!(
+            c1.to_json(),
+            r#"{"user":"user-1","start":1792393200,"len":480,"acts":[{"start":1792393200,"len":60,"code":"ac-1","desc":"On Queue Work"},{"start":1792396800,"len":30,"code":"ac-2","desc":"Lunch \"x\" é"}]}"#
+        );
+        assert_eq!(Content::from_json(&c1.to_json()), Some(c1.clone()));
+        let c2 = Content {
+            user: label("user-2"),
+            start: 1_792_479_600,
+            len: 300,
+            acts: vec![],
+        };
+        let desired = [
+            Desired {
+                legacy: "S1".into(),
+                mu: label("mu-1"),
+                content: c1,
+            },
+            Desired {
+                legacy: "S2".into(),
+                mu: label(""),
+                content: c2,
+            },
+        ];
+        assert_eq!(
+            week_digest("bu-1", "2026-10-19", &desired),
+            -3_075_112_860_646_201_238
+        );
     }
 
     /// A week read after another map recorded its run is refused: a load never mixes two maps.

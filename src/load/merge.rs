@@ -18,7 +18,7 @@
 //! - a desired shift that would overlap a shift zd2gc does not own is a conflict too;
 //! - held-back shifts are left exactly as they are.
 
-use super::model::{Content, Desired, Link, WeekView};
+use super::model::{Content, Desired, Label, Link, WeekView};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -205,7 +205,7 @@ pub fn merge(
             .is_some_and(|l| view.is_some() && !theirs_by_id.contains_key(l.gid.as_str()))
     });
     for d in unlinked.chain(relinked) {
-        let candidates = by_user.get(d.content.user.as_str());
+        let candidates = by_user.get(&*d.content.user);
         // An identical shift first, else one that differs only in activity descriptions.
         let free = |exact: bool| {
             candidates.into_iter().flatten().find(|(gid, c)| {
@@ -237,14 +237,14 @@ pub fn merge(
 
     // The unowned shifts a write of ours must not overlap.
     let overlaps_unowned = |c: &Content, except: Option<&str>| -> Option<Content> {
-        by_user.get(c.user.as_str()).and_then(|v| {
+        by_user.get(&*c.user).and_then(|v| {
             v.iter()
                 .find(|(gid, t)| !owned.contains(gid) && Some(*gid) != except && t.overlaps(c))
                 .map(|(_, t)| (*t).clone())
         })
     };
 
-    let mut writes: Vec<(String, Op)> = Vec::new();
+    let mut writes: Vec<(Label, Op)> = Vec::new();
     for d in desired {
         if adopted.contains_key(d.legacy.as_str()) {
             continue;
@@ -280,7 +280,7 @@ pub fn merge(
                 if !overwrite {
                     plan.conflicts.push(Conflict {
                         kind: ConflictKind::BothChanged,
-                        user: ours.user.clone(),
+                        user: ours.user.to_string(),
                         legacy: Some(d.legacy.clone()),
                         gid: Some(l.gid.clone()),
                         base: base.cloned(),
@@ -297,7 +297,7 @@ pub fn merge(
                 if let Some(x) = overlaps_unowned(ours, Some(&l.gid)) {
                     plan.conflicts.push(Conflict {
                         kind: ConflictKind::OverlapsUnowned,
-                        user: ours.user.clone(),
+                        user: ours.user.to_string(),
                         legacy: Some(d.legacy.clone()),
                         gid: Some(l.gid.clone()),
                         base: base.cloned(),
@@ -341,7 +341,7 @@ pub fn merge(
                 }
                 plan.conflicts.push(Conflict {
                     kind: ConflictKind::DeletedByThem,
-                    user: ours.user.clone(),
+                    user: ours.user.to_string(),
                     legacy: Some(d.legacy.clone()),
                     gid: Some(l.gid.clone()),
                     base: base.cloned(),
@@ -369,7 +369,7 @@ pub fn merge(
                 }
                 plan.conflicts.push(Conflict {
                     kind: ConflictKind::DeletedByThem,
-                    user: ours.user.clone(),
+                    user: ours.user.to_string(),
                     legacy: Some(d.legacy.clone()),
                     gid: Some(l.gid.clone()),
                     base: l.base.clone(),
@@ -393,7 +393,7 @@ pub fn merge(
                 if let Some(x) = overlaps_unowned(ours, None) {
                     plan.conflicts.push(Conflict {
                         kind: ConflictKind::OverlapsUnowned,
-                        user: ours.user.clone(),
+                        user: ours.user.to_string(),
                         legacy: Some(d.legacy.clone()),
                         gid: None,
                         base: None,
@@ -439,7 +439,7 @@ pub fn merge(
                 if !same(l.base.as_ref(), t) {
                     plan.conflicts.push(Conflict {
                         kind: ConflictKind::RemovedByUs,
-                        user: t.user.clone(),
+                        user: t.user.to_string(),
                         legacy: Some(l.legacy.clone()),
                         gid: Some(l.gid.clone()),
                         base: l.base.clone(),
@@ -455,7 +455,7 @@ pub fn merge(
             Some(t) => {
                 plan.conflicts.push(Conflict {
                     kind: ConflictKind::RemovedByUs,
-                    user: t.user.clone(),
+                    user: t.user.to_string(),
                     legacy: Some(l.legacy.clone()),
                     gid: Some(l.gid.clone()),
                     base: l.base.clone(),
@@ -474,7 +474,7 @@ pub fn merge(
             for (user, op) in writes {
                 if let Op::Add { legacy, content } = op {
                     import
-                        .entry(user)
+                        .entry(user.to_string())
                         .or_default()
                         .push((legacy.unwrap_or_default(), content));
                 }
@@ -487,9 +487,9 @@ pub fn merge(
             for (user, op) in writes {
                 let e = plan
                     .update
-                    .entry(user.clone())
+                    .entry(user.to_string())
                     .or_insert_with(|| AgentPatch {
-                        version: v.agents.get(&user).map(|a| a.version),
+                        version: v.agents.get(&*user).map(|a| a.version),
                         ops: vec![],
                     });
                 e.ops.push(op);
@@ -543,7 +543,7 @@ mod tests {
         let mut agents: BTreeMap<String, AgentView> = BTreeMap::new();
         for (gid, c) in shifts {
             agents
-                .entry(c.user.clone())
+                .entry(c.user.to_string())
                 .or_insert_with(|| AgentView {
                     version: 7,
                     shifts: vec![],
@@ -1258,11 +1258,11 @@ mod tests {
                     for op in &p.ops {
                         match op {
                             Op::Add { content, .. } => {
-                                assert_eq!(&content.user, user);
+                                assert_eq!(&*content.user, user.as_str());
                                 a.shifts.push(next(content));
                             }
                             Op::Replace { gid, content, .. } => {
-                                assert_eq!(&content.user, user);
+                                assert_eq!(&*content.user, user.as_str());
                                 let s = a
                                     .shifts
                                     .iter_mut()

@@ -702,11 +702,7 @@ async fn survey_week(
             f.conflicts = plan.conflicts;
             if let Some(v) = &view {
                 f.extra_schedules = v.ours_in_week.saturating_sub(1) as u64;
-                let users: HashSet<&str> = input
-                    .desired
-                    .iter()
-                    .map(|d| d.content.user.as_str())
-                    .collect();
+                let users: HashSet<&str> = input.desired.iter().map(|d| &*d.content.user).collect();
                 for (u, a) in &v.agents {
                     if !users.contains(u.as_str()) {
                         continue;

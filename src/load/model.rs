@@ -3,22 +3,54 @@
 //! Genesys or the export ordered them.
 
 use crate::genesys::model as m;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::HashSet;
+use std::sync::{Arc, LazyLock, Mutex};
+
+/// A text that many shifts repeat (an activity code id, a description, a user id): one shared
+/// copy, given by [`label`].
+pub type Label = Arc<str>;
+
+/// The one copy of `s` (interned for the life of the process: the activity codes, descriptions
+/// and users of an org are few, their shifts many). A week in flight holds two pointers per
+/// activity instead of two strings.
+pub fn label(s: &str) -> Label {
+    static LABELS: LazyLock<Mutex<HashSet<Label>>> = LazyLock::new(Mutex::default);
+    let mut set = LABELS.lock().expect("labels");
+    if let Some(l) = set.get(s) {
+        return l.clone();
+    }
+    let l: Label = Arc::from(s);
+    set.insert(l.clone());
+    l
+}
+
+fn ser_label<S: serde::Serializer>(l: &Label, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(l)
+}
+
+fn de_label<'de, D: Deserializer<'de>>(d: D) -> Result<Label, D::Error> {
+    let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
+    Ok(label(&s))
+}
 
 /// One activity of a shift.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Act {
     pub start: i64,
     pub len: i64,
-    pub code: String,
-    pub desc: String,
+    #[serde(serialize_with = "ser_label", deserialize_with = "de_label")]
+    pub code: Label,
+    #[serde(serialize_with = "ser_label", deserialize_with = "de_label")]
+    pub desc: Label,
 }
 
 /// A shift's content: who, when, how long, and its activities. Two shifts are "the same" exactly when
 /// their contents are equal (the Genesys shift id is not content).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Content {
-    pub user: String,
+    #[serde(serialize_with = "ser_label", deserialize_with = "de_label")]
+    pub user: Label,
     pub start: i64,
     pub len: i64,
     pub acts: Vec<Act>,
@@ -64,13 +96,13 @@ impl Content {
             acts.push(Act {
                 start: secs(&a.start_date)?,
                 len: a.length_minutes,
-                code: a.activity_code_id.clone(),
-                desc: a.description.clone(),
+                code: label(&a.activity_code_id),
+                desc: label(&a.description),
             });
         }
         Some(
             Content {
-                user: user.to_string(),
+                user: label(user),
                 start: secs(&s.start_date)?,
                 len: s.length_minutes,
                 acts,
@@ -89,8 +121,8 @@ impl Content {
             .map(|a| m::BuAgentScheduleActivity {
                 start_date: Content::instant(a.start),
                 length_minutes: a.len,
-                description: a.desc.clone(),
-                activity_code_id: a.code.clone(),
+                description: a.desc.to_string(),
+                activity_code_id: a.code.to_string(),
                 paid: None,
                 time_off_request_id: None,
             })
@@ -135,7 +167,7 @@ impl Content {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Desired {
     pub legacy: String,
-    pub mu: String,
+    pub mu: Label,
     pub content: Content,
 }
 
@@ -175,6 +207,34 @@ pub struct WeekView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Labels are shared, whichever way a shift was made (the desired state, an API shift, a
+    /// journaled base): equal texts are one allocation.
+    #[test]
+    fn labels_are_one_copy_whatever_made_the_shift() {
+        let api = m::BuAgentScheduleShift {
+            id: Some("g".into()),
+            start_date: "2026-10-19T08:00:00.000Z".into(),
+            length_minutes: 60,
+            activities: vec![m::BuAgentScheduleActivity {
+                start_date: "2026-10-19T08:00:00.000Z".into(),
+                length_minutes: 60,
+                description: "Shared description".into(),
+                activity_code_id: "shared-code".into(),
+                paid: None,
+                time_off_request_id: None,
+            }],
+            manually_edited: None,
+        };
+        let a = Content::from_api("shared-user", &api).unwrap();
+        let b = Content::from_json(&a.to_json()).unwrap();
+        assert_eq!(a, b);
+        assert!(Arc::ptr_eq(&a.user, &b.user));
+        assert!(Arc::ptr_eq(&a.acts[0].code, &b.acts[0].code));
+        assert!(Arc::ptr_eq(&a.acts[0].desc, &b.acts[0].desc));
+        assert!(Arc::ptr_eq(&a.acts[0].code, &label("shared-code")));
+        assert!(!Arc::ptr_eq(&a.acts[0].code, &a.acts[0].desc));
+    }
 
     #[test]
     fn api_round_trip_and_overlap() {
