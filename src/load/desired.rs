@@ -440,6 +440,9 @@ impl Reader {
             ));
         }
         let mut w = WeekInput::default();
+        // The index counted the week's shifts: one allocation of the right size.
+        let n = index.weeks.get(&(bu.to_string(), week.to_string()));
+        w.desired.reserve_exact(n.copied().unwrap_or(0) as usize);
         crate::store::desired::for_each_shift_of_week(&tx, &self.kinds, bu, week, |s| {
             if week_of(&s, &self.error_ids).is_err() {
                 return Ok(());

@@ -204,6 +204,16 @@ pub struct WeekView {
     pub agents: std::collections::BTreeMap<String, AgentView>,
 }
 
+impl WeekView {
+    /// The schedule alone, without its agent schedules.
+    pub fn header(self) -> WeekView {
+        WeekView {
+            agents: Default::default(),
+            ..self
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

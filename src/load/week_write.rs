@@ -121,13 +121,13 @@ pub(super) fn plan_adds(plan: &WeekPlan) -> Vec<(String, ())> {
     v
 }
 
+/// An upload: the gzip JSON body, the upload-URL path, the process path, the version for
+/// `If-Match`, and what it is (`update`).
+pub(super) type Upload = (Vec<u8>, String, String, Option<i64>, &'static str);
+
 /// The upload of a plan: its gzip JSON body (see [`UpdateBody`]), the upload-URL path, the
 /// process path, the version for `If-Match`.
-fn upload_of(
-    bu: &str,
-    view: Option<&WeekView>,
-    plan: &WeekPlan,
-) -> (Vec<u8>, String, String, Option<i64>, &'static str) {
+pub(super) fn upload_of(bu: &str, view: Option<&WeekView>, plan: &WeekPlan) -> Upload {
     match view {
         Some(v) => {
             let base = format!("{}/{}", week_path(bu, &v.week_date), enc(&v.schedule_id));
@@ -286,14 +286,13 @@ fn gzip_json(v: &impl serde::Serialize) -> Vec<u8> {
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn write(
     sh: &Shared,
-    bu: &str,
     view: Option<&WeekView>,
-    plan: &WeekPlan,
+    upload: Upload,
     row: &mut WeekRow,
     lock_waits: &mut u32,
     counters: &mut Counters,
 ) -> Result<Step, Failed> {
-    let (body, url_path, process_path, version, kind) = upload_of(bu, view, plan);
+    let (body, url_path, process_path, version, kind) = upload;
     let if_match: Vec<(&str, String)> = version
         .map(|v| vec![("If-Match", format!("\"{v}\""))])
         .unwrap_or_default();

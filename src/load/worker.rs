@@ -15,7 +15,9 @@ use super::journal::{self, State, WeekRow};
 use super::merge::{self, Conflict};
 use super::model::WeekView;
 use super::week_read::{marker, now_ms};
-use super::week_write::{create, describe, follow, plan_adds, settle_create, settle_import, write};
+use super::week_write::{
+    create, describe, follow, plan_adds, settle_create, settle_import, upload_of, write,
+};
 use super::{Counters, Shared};
 use crate::client::ApiError;
 use crate::error::{Error, Result};
@@ -191,6 +193,26 @@ async fn run_week_inner(
         {
             return Err(Failed::Week(r.unchanged(&input.mus), None));
         }
+        // What a refusal of this round's write is compared with: the versions the write is built
+        // on, and the users it carries without a version (none was read for them).
+        let (built_on, unread): (Versions, Vec<String>) = if plan.writes() {
+            let unread = plan
+                .update
+                .iter()
+                .filter(|(u, p)| {
+                    p.version.is_none() && !view.as_ref().is_some_and(|v| v.agents.contains_key(*u))
+                })
+                .map(|(u, _)| u.clone())
+                .collect();
+            (versions(view.as_ref()), unread)
+        } else {
+            (None, Vec::new())
+        };
+        // What the merge read is not needed any more: the links, and the agent schedules of the
+        // view (the plan and `built_on` carry their versions); the write needs only the
+        // schedule's header.
+        drop(links);
+        let view = view.map(WeekView::header);
         let sid = view.as_ref().map(|v| v.schedule_id.clone());
         sh.with_db(|c| {
             journal::apply_links(
@@ -281,11 +303,13 @@ async fn run_week_inner(
             written.insert(legacy);
         }
         let sent = describe(view.as_ref(), &plan);
+        // The body is all the write needs of the plan: the plan goes before the requests.
+        let upload = upload_of(bu, view.as_ref(), &plan);
+        drop(plan);
         let step = write(
             sh,
-            bu,
             view.as_ref(),
-            &plan,
+            upload,
             &mut row,
             &mut lock_waits,
             counters,
@@ -329,17 +353,9 @@ async fn run_week_inner(
             }
             Step::Stale(why) => {
                 refused = Some(Refused {
-                    versions: versions(view.as_ref()),
+                    versions: built_on,
                     why: why.clone(),
-                    unread: plan
-                        .update
-                        .iter()
-                        .filter(|(u, p)| {
-                            p.version.is_none()
-                                && !view.as_ref().is_some_and(|v| v.agents.contains_key(*u))
-                        })
-                        .map(|(u, _)| u.clone())
-                        .collect(),
+                    unread,
                 });
                 refusals += 1;
                 row.refusals += 1;
