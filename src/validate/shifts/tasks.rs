@@ -236,12 +236,19 @@ pub fn check_tasks(env: &mut Env<'_>, snap: &Connection, max_jumps: u64) -> Resu
     let progress = env.progress.clone();
     let mut tally = super::super::Tally::new(&progress);
     {
-        // In file order: the runs by their first row (no sort).
-        let mut tst = snap.prepare(&task_scan("r.first, t.rowid"))?;
+        // In file order: the task rows and the runs, each scanned in rowid order.
+        let mut tst =
+            snap.prepare("SELECT rowid, start, start + length, fmt FROM task_rows ORDER BY rowid")?;
+        let mut rst = snap.prepare("SELECT first, last, shift_id FROM task_runs ORDER BY first")?;
         let mut cursor = ShiftCursor::new(snap)?;
         let walked = tasks_pass(
             env,
-            &mut tst.query([])?,
+            &mut FileOrder {
+                tasks: tst.query([])?,
+                runs: rst.query([])?,
+                last: 0,
+                sid: Vec::new(),
+            },
             &mut whole,
             &mut tally,
             |env, id| {
@@ -271,7 +278,10 @@ pub fn check_tasks(env: &mut Env<'_>, snap: &Connection, max_jumps: u64) -> Resu
     };
     let out = tasks_pass(
         env,
-        &mut tst.query([])?,
+        &mut Scanned {
+            rows: tst.query([])?,
+            sid: Vec::new(),
+        },
         &mut whole,
         &mut tally,
         |env, id| cursor.find(env, id).map(Some),
@@ -323,11 +333,100 @@ impl IdCursor<'_> {
     }
 }
 
-/// The task pass over `trows` ([`task_scan`]), asking `find` for each new
-/// shift id; `None` from `find` gives up (nothing is kept).
+/// What the task pass reads of every task (the rest only for a task with a finding).
+struct Head {
+    rowid: i64,
+    start: i64,
+    end: i64,
+    fmt: i64,
+}
+
+/// Tasks as the task pass reads them: each with its shift id.
+trait TaskStream {
+    fn next_task(&mut self) -> Result<Option<(Head, &[u8])>>;
+}
+
+fn text_bytes<'r>(v: rusqlite::types::ValueRef<'r>) -> &'r [u8] {
+    match v {
+        rusqlite::types::ValueRef::Text(b) => b,
+        _ => b"",
+    }
+}
+
+/// The tasks in file order: `task_rows` and `task_runs` each read in rowid order, side by side
+/// (two sequential scans; no look-up of each run's rows).
+struct FileOrder<'s> {
+    tasks: rusqlite::Rows<'s>,
+    runs: rusqlite::Rows<'s>,
+    /// The last task row of the current run (0: none yet) and its shift id.
+    last: i64,
+    sid: Vec<u8>,
+}
+
+impl TaskStream for FileOrder<'_> {
+    fn next_task(&mut self) -> Result<Option<(Head, &[u8])>> {
+        let Some(r) = self.tasks.next()? else {
+            return Ok(None);
+        };
+        let head = Head {
+            rowid: r.get(0)?,
+            start: r.get(1)?,
+            end: r.get(2)?,
+            fmt: r.get(3)?,
+        };
+        while head.rowid > self.last {
+            let run = self
+                .runs
+                .next()?
+                .filter(|run| run.get::<_, i64>(0).is_ok_and(|first| first <= head.rowid));
+            let Some(run) = run else {
+                return Err(crate::error::Error::failure(
+                    format!(
+                        "the snapshot's task row {} is in no run of task_runs",
+                        head.rowid
+                    ),
+                    Some("run `zd2gc extract` again".into()),
+                ));
+            };
+            self.last = run.get(1)?;
+            self.sid.clear();
+            self.sid.extend_from_slice(text_bytes(run.get_ref(2)?));
+        }
+        Ok(Some((head, &self.sid)))
+    }
+}
+
+/// The rows of a [`task_scan`] query.
+struct Scanned<'s> {
+    rows: rusqlite::Rows<'s>,
+    sid: Vec<u8>,
+}
+
+impl TaskStream for Scanned<'_> {
+    fn next_task(&mut self) -> Result<Option<(Head, &[u8])>> {
+        let Some(r) = self.rows.next()? else {
+            return Ok(None);
+        };
+        let sid = text_bytes(r.get_ref(1)?);
+        if self.sid != sid {
+            self.sid.clear();
+            self.sid.extend_from_slice(sid);
+        }
+        let head = Head {
+            rowid: r.get(0)?,
+            start: r.get(2)?,
+            end: r.get(3)?,
+            fmt: r.get(4)?,
+        };
+        Ok(Some((head, &self.sid)))
+    }
+}
+
+/// The task pass over `tasks`, asking `find` for each new shift id; `None` from `find` gives up
+/// (nothing is kept).
 fn tasks_pass(
     env: &mut Env<'_>,
-    trows: &mut rusqlite::Rows<'_>,
+    tasks: &mut impl TaskStream,
     whole: &mut rusqlite::Statement<'_>,
     tally: &mut crate::validate::Tally<'_>,
     mut find: impl FnMut(&mut Env<'_>, &str) -> Result<Option<TaskShift>>,
@@ -336,14 +435,9 @@ fn tasks_pass(
     let mut out = TaskFindings::default();
     let mut current_id: Vec<u8> = Vec::new();
     let mut current: Option<TaskShift> = None;
-    while let Some(r) = trows.next()? {
+    while let Some((h, sid)) = tasks.next_task()? {
         env.records += 1;
         tally.tick();
-        let sid = r.get_ref(1)?;
-        let sid = match sid {
-            rusqlite::types::ValueRef::Text(b) => b,
-            _ => b"",
-        };
         if current.is_none() || current_id != sid {
             current_id.clear();
             current_id.extend_from_slice(sid);
@@ -362,12 +456,12 @@ fn tasks_pass(
         let clean = match current.as_ref().expect("set above") {
             TaskShift::Missing => false,
             TaskShift::Found(None) => true,
-            TaskShift::Found(Some(res)) => task_is_clean(env, r.get(2)?, r.get(3)?, r.get(4)?, res),
+            TaskShift::Found(Some(res)) => task_is_clean(env, h.start, h.end, h.fmt, res),
         };
         if clean {
             continue;
         }
-        let rowid: i64 = r.get(0)?;
+        let rowid = h.rowid;
         let shift_id = std::str::from_utf8(&current_id).expect("checked when it was read");
         next_task(&mut whole.query([rowid])?, &mut task, shift_id)?;
         debug_assert!(task.has, "the row just read");
