@@ -93,21 +93,67 @@ pub const TASKS_BY_SHIFT_ID: &str = "SELECT r.shift_id, t.rowid, t.file_id, t.li
      FROM task_runs r CROSS JOIN task_rows t ON t.rowid BETWEEN r.first AND r.last
      ORDER BY r.shift_id, r.last, t.rowid";
 
-/// Tasks inserted by one statement (see [`Writer::consume`]), and the values of one.
-const TASKS_PER_INSERT: usize = 32;
-const TASK_COLUMNS: usize = 11;
+/// Rows inserted by one statement: its step, reset and halt are paid once for them, not once a
+/// row (see [`insert_rows`]).
+const ROWS_PER_INSERT: usize = 32;
 
-fn task_insert(rows: usize) -> String {
-    let one = format!("({})", ["?"; TASK_COLUMNS].join(","));
-    format!(
-        "INSERT INTO task_rows (rowid, file_id, line, task_id, name_id, start, length, fmt, start_text, end_text, paid) VALUES {}",
-        vec![one; rows].join(",")
-    )
+/// The INSERTs of one table: for one row and for [`ROWS_PER_INSERT`] rows.
+struct Insert {
+    columns: usize,
+    one: String,
+    many: String,
 }
 
-static TASK_INSERT_ONE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| task_insert(1));
-static TASK_INSERT_MANY: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| task_insert(TASKS_PER_INSERT));
+impl Insert {
+    fn new(head: &str, columns: usize) -> Insert {
+        let row = format!("({})", vec!["?"; columns].join(","));
+        Insert {
+            columns,
+            one: format!("{head} VALUES {row}"),
+            many: format!("{head} VALUES {}", vec![row; ROWS_PER_INSERT].join(",")),
+        }
+    }
+}
+
+static SHIFT_INSERT: std::sync::LazyLock<Insert> =
+    std::sync::LazyLock::new(|| Insert::new("INSERT INTO shifts", 12));
+static TASK_INSERT: std::sync::LazyLock<Insert> = std::sync::LazyLock::new(|| {
+    Insert::new(
+        "INSERT INTO task_rows (rowid, file_id, line, task_id, name_id, start, length, fmt, start_text, end_text, paid)",
+        11,
+    )
+});
+static RUN_INSERT: std::sync::LazyLock<Insert> =
+    std::sync::LazyLock::new(|| Insert::new("INSERT INTO task_runs (first, last, shift_id)", 3));
+
+/// Insert `rows`, [`ROWS_PER_INSERT`] a statement and the rest one at a time, in order: `bind`
+/// binds one row's values from parameter `base + 1` on.
+fn insert_rows<T>(
+    c: &Connection,
+    ins: &Insert,
+    rows: &[T],
+    mut bind: impl FnMut(&mut rusqlite::CachedStatement<'_>, usize, &T) -> Result<()>,
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut many = c.prepare_cached(&ins.many)?;
+    let mut one = c.prepare_cached(&ins.one)?;
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        if chunk.len() == ROWS_PER_INSERT {
+            for (k, r) in chunk.iter().enumerate() {
+                bind(&mut many, k * ins.columns, r)?;
+            }
+            many.raw_execute()?;
+        } else {
+            for r in chunk {
+                bind(&mut one, 0, r)?;
+                one.raw_execute()?;
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Task names the writer keeps in memory; past this many distinct names it asks `task_names`.
 const NAMES_IN_MEMORY: usize = 4096;
@@ -120,6 +166,8 @@ struct Runs {
     /// The open run: its first task row and shift id (`first == 0`: none).
     first: i64,
     shift_id: String,
+    /// Closed runs not yet inserted: (first, last, shift id).
+    closed: Vec<(i64, i64, String)>,
     names: std::collections::HashMap<String, i64>,
 }
 
@@ -216,64 +264,43 @@ impl Writer {
                     }
                 }
                 Batch::Shifts(f, rows) => {
-                    let mut ins_shift = c.prepare_cached(
-                        "INSERT INTO shifts VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
-                    )?;
-                    for r in rows {
+                    insert_rows(c, &SHIFT_INSERT, &rows, |st, i, r| {
                         let fmt = r.start.val.fmt as i64 | (r.end.val.fmt as i64) << 8;
-                        ins_shift.execute(params![
-                            f,
-                            r.line as i64,
-                            r.shift_id,
-                            r.agent_id,
-                            r.start.val.secs,
-                            r.end.val.secs,
-                            fmt,
-                            r.start.text,
-                            r.end.text,
-                            r.timezone,
-                            b(r.published),
-                            r.parent_id
-                        ])?;
-                    }
+                        st.raw_bind_parameter(i + 1, f)?;
+                        st.raw_bind_parameter(i + 2, r.line as i64)?;
+                        st.raw_bind_parameter(i + 3, &r.shift_id)?;
+                        st.raw_bind_parameter(i + 4, &r.agent_id)?;
+                        st.raw_bind_parameter(i + 5, r.start.val.secs)?;
+                        st.raw_bind_parameter(i + 6, r.end.val.secs)?;
+                        st.raw_bind_parameter(i + 7, fmt)?;
+                        st.raw_bind_parameter(i + 8, r.start.text.as_deref())?;
+                        st.raw_bind_parameter(i + 9, r.end.text.as_deref())?;
+                        st.raw_bind_parameter(i + 10, r.timezone.as_deref())?;
+                        st.raw_bind_parameter(i + 11, b(r.published))?;
+                        st.raw_bind_parameter(i + 12, r.parent_id.as_deref())?;
+                        Ok(())
+                    })?;
                 }
                 Batch::Tasks(f, rows) => {
-                    // Several rows per INSERT: a statement's step, reset and halt are paid once
-                    // for them, not once a row; the rest of a batch one row at a time.
-                    let mut many = c.prepare_cached(&TASK_INSERT_MANY)?;
-                    let mut one = c.prepare_cached(&TASK_INSERT_ONE)?;
-                    for chunk in rows.chunks(TASKS_PER_INSERT) {
-                        let st = if chunk.len() == TASKS_PER_INSERT {
-                            &mut many
-                        } else {
-                            &mut one
-                        };
-                        let mut i = 0;
-                        for r in chunk {
-                            let row = Self::task_row(c, &mut self.runs, r.shift_id())?;
-                            let name_id = Self::name_id(c, &mut self.runs.names, r.name())?;
-                            let fmt = r.start.val.fmt as i64 | (r.end.val.fmt as i64) << 8;
-                            st.raw_bind_parameter(i + 1, row)?;
-                            st.raw_bind_parameter(i + 2, f)?;
-                            st.raw_bind_parameter(i + 3, r.line as i64)?;
-                            st.raw_bind_parameter(i + 4, r.task_id())?;
-                            st.raw_bind_parameter(i + 5, name_id)?;
-                            st.raw_bind_parameter(i + 6, r.start.val.secs)?;
-                            st.raw_bind_parameter(i + 7, r.end.val.secs - r.start.val.secs)?;
-                            st.raw_bind_parameter(i + 8, fmt)?;
-                            st.raw_bind_parameter(i + 9, r.start.text.as_deref())?;
-                            st.raw_bind_parameter(i + 10, r.end.text.as_deref())?;
-                            st.raw_bind_parameter(i + 11, b(r.paid))?;
-                            if chunk.len() == TASKS_PER_INSERT {
-                                i += TASK_COLUMNS;
-                            } else {
-                                st.raw_execute()?;
-                            }
-                        }
-                        if chunk.len() == TASKS_PER_INSERT {
-                            st.raw_execute()?;
-                        }
-                    }
+                    let runs = &mut self.runs;
+                    insert_rows(c, &TASK_INSERT, &rows, |st, i, r| {
+                        let row = Self::task_row(runs, r.shift_id())?;
+                        let name_id = Self::name_id(c, &mut runs.names, r.name())?;
+                        let fmt = r.start.val.fmt as i64 | (r.end.val.fmt as i64) << 8;
+                        st.raw_bind_parameter(i + 1, row)?;
+                        st.raw_bind_parameter(i + 2, f)?;
+                        st.raw_bind_parameter(i + 3, r.line as i64)?;
+                        st.raw_bind_parameter(i + 4, r.task_id())?;
+                        st.raw_bind_parameter(i + 5, name_id)?;
+                        st.raw_bind_parameter(i + 6, r.start.val.secs)?;
+                        st.raw_bind_parameter(i + 7, r.end.val.secs - r.start.val.secs)?;
+                        st.raw_bind_parameter(i + 8, fmt)?;
+                        st.raw_bind_parameter(i + 9, r.start.text.as_deref())?;
+                        st.raw_bind_parameter(i + 10, r.end.text.as_deref())?;
+                        st.raw_bind_parameter(i + 11, b(r.paid))?;
+                        Ok(())
+                    })?;
+                    Self::insert_runs(c, &mut self.runs, false)?;
                 }
                 Batch::Trades(f, rows) => {
                     let mut ins_trade = c.prepare_cached("INSERT INTO trades VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)")?;
@@ -344,14 +371,15 @@ impl Writer {
                 }
             }
         }
-        Self::close_run(c, &mut self.runs)?;
+        Self::close_run(&mut self.runs)?;
+        Self::insert_runs(c, &mut self.runs, true)?;
         Ok(())
     }
 
     /// The rowid of the next task, which names `shift_id`: it extends the open run or starts one.
-    fn task_row(c: &Connection, runs: &mut Runs, shift_id: &str) -> Result<i64> {
+    fn task_row(runs: &mut Runs, shift_id: &str) -> Result<i64> {
         if runs.first != 0 && runs.shift_id != shift_id {
-            Self::close_run(c, runs)?;
+            Self::close_run(runs)?;
         }
         if runs.first == 0 {
             runs.first = runs.next;
@@ -362,13 +390,38 @@ impl Writer {
         Ok(runs.next - 1)
     }
 
-    /// Write the open run, if any (its last task is the one before `next`).
-    fn close_run(c: &Connection, runs: &mut Runs) -> Result<()> {
+    /// Close the open run, if any (its last task is the one before `next`).
+    fn close_run(runs: &mut Runs) -> Result<()> {
         if runs.first != 0 {
-            c.prepare_cached("INSERT INTO task_runs (first, last, shift_id) VALUES (?1, ?2, ?3)")?
-                .execute(params![runs.first, runs.next - 1, runs.shift_id])?;
+            runs.closed.push((
+                runs.first,
+                runs.next - 1,
+                std::mem::take(&mut runs.shift_id),
+            ));
             runs.first = 0;
         }
+        Ok(())
+    }
+
+    /// Insert the closed runs: all of them (`all`), or whole statements' worth.
+    fn insert_runs(c: &Connection, runs: &mut Runs, all: bool) -> Result<()> {
+        let n = if all {
+            runs.closed.len()
+        } else {
+            runs.closed.len() / ROWS_PER_INSERT * ROWS_PER_INSERT
+        };
+        insert_rows(
+            c,
+            &RUN_INSERT,
+            &runs.closed[..n],
+            |st, i, (first, last, sid)| {
+                st.raw_bind_parameter(i + 1, first)?;
+                st.raw_bind_parameter(i + 2, last)?;
+                st.raw_bind_parameter(i + 3, sid.as_str())?;
+                Ok(())
+            },
+        )?;
+        runs.closed.drain(..n);
         Ok(())
     }
 
