@@ -455,9 +455,11 @@ impl Reader {
                 user: label(&user),
                 start,
                 len,
+                // Collected from a borrow, not in place: an in-place collect would keep the
+                // decoded activities' larger allocation behind each shift's few activities.
                 acts: s
                     .activities
-                    .into_iter()
+                    .iter()
                     .map(|a| Act {
                         start: a.start,
                         len: a.length_minutes,
@@ -628,6 +630,66 @@ mod tests {
             week_digest("bu-1", "2026-10-19", &desired),
             -3_075_112_860_646_201_238
         );
+    }
+
+    /// A week's shifts as read: their activities decoded, sorted, with their labels, and each
+    /// shift's activities in an allocation of their own size (not the decoded rows' larger one).
+    #[test]
+    fn a_week_holds_each_shift_in_an_allocation_of_its_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::open_state(dir.path()).unwrap();
+        let tx = conn.transaction().unwrap();
+        crate::store::desired::set_mapped_snapshot(&tx, "s1").unwrap();
+        let mut w = crate::store::desired::ShiftWriter::new(&tx).unwrap();
+        w.add_kind(1, "ac-q", "On Queue Work").unwrap();
+        w.add_kind(2, "ac-l", "Lunch").unwrap();
+        for (id, acts) in [
+            ("S1", r#"[[1,3600,60,"T2"],[2,0,60,null]]"#),
+            ("S2", r#"[[1,0,30,null],[2,1800,30,null],[1,3600,60,"T3"]]"#),
+        ] {
+            w.upsert(&crate::store::desired::ShiftRow {
+                legacy_shift_id: id,
+                agent_id: "A1",
+                exported_agent_id: "A1",
+                user_id: Some("u1"),
+                business_unit_id: Some("bu"),
+                management_unit_id: Some("mu1"),
+                week_id: Some("2026-10-19"),
+                start_utc: Some(1_792_393_200),
+                length_minutes: Some(480),
+                activities: acts,
+                file: "shifts.csv",
+                line: 2,
+                run_id: 1,
+                content_hash: 0,
+                held_back_reason: None,
+            })
+            .unwrap();
+        }
+        drop(w);
+        tx.commit().unwrap();
+        let read = Connection::open(crate::store::state_path(dir.path())).unwrap();
+        let reader = Reader::open(read, HashSet::new()).unwrap();
+        let index = reader.with(|c| index(c, &HashSet::new())).unwrap();
+        reader.release().unwrap();
+        let week = reader.week(&index, "bu", "2026-10-19").unwrap();
+        assert_eq!(week.desired.len(), 2);
+        assert_eq!(week.desired.capacity(), 2);
+        let s1 = &week.desired[0].content;
+        assert_eq!(
+            s1.acts
+                .iter()
+                .map(|a| (a.start - s1.start, a.len, &*a.code, &*a.desc))
+                .collect::<Vec<_>>(),
+            [
+                (0, 60, "ac-l", "Lunch"),
+                (3600, 60, "ac-q", "On Queue Work")
+            ]
+        );
+        for d in &week.desired {
+            assert_eq!(d.content.acts.capacity(), d.content.acts.len(), "{d:?}");
+        }
+        assert_eq!(week.mus, BTreeSet::from(["mu1".to_string()]));
     }
 
     /// A week read after another map recorded its run is refused: a load never mixes two maps.

@@ -73,11 +73,12 @@ pub async fn read_week(
         let result = query_agent_schedules(sh, &path, mu, reads, polls).await?;
         for a in result.agent_schedules {
             let user = a.user.id.clone();
-            let shifts = a
-                .shifts
-                .iter()
-                .filter_map(|s| Some((s.id.clone()?, Content::from_api(&user, s)?)))
-                .collect();
+            let mut shifts = Vec::with_capacity(a.shifts.len());
+            shifts.extend(
+                a.shifts
+                    .iter()
+                    .filter_map(|s| Some((s.id.clone()?, Content::from_api(&user, s)?))),
+            );
             let time_off = a
                 .shifts
                 .iter()
