@@ -544,7 +544,7 @@ mod tests {
             })
             .unwrap();
         }
-        drop(w);
+        w.finish().unwrap();
         tx.commit().unwrap();
         let idx = index(&conn, &HashSet::new()).unwrap();
         assert_eq!(

@@ -100,7 +100,7 @@ pub fn write_desired(
         }
         let _ = b;
     }
-    drop(writer);
+    writer.finish()?;
     crate::store::validations::record(
         &tx,
         &crate::store::validations::NewValidation {

@@ -148,6 +148,7 @@ pub(super) fn stream_shifts(
         out.shifts.removed += 1;
         out.shifts.note("removed", &oid);
     }
+    writer.finish()?;
     lap("shifts streamed");
     if !rebuild.is_empty() {
         // The reader and mapper are done: SQLite's sorter may use the second core (the week

@@ -308,10 +308,67 @@ impl<'c> Names<'c> {
 /// A file name's number in `desired_names`, as [`Stored`] carries it (from [`ShiftWriter::file_ref`]).
 pub type FileRef = i64;
 
+/// Shifts written by one INSERT (see [`ShiftWriter::upsert`]), and the values of one: 32 × 15 = 480
+/// variables, under SQLite's limit (999 before 3.32, 32766 since).
+const SHIFTS_PER_INSERT: usize = 32;
+const SHIFT_COLUMNS: usize = 15;
+
+fn shift_insert(rows: usize) -> String {
+    let one = format!("({})", ["?"; SHIFT_COLUMNS].join(","));
+    format!(
+        "INSERT OR REPLACE INTO desired_shift_rows(legacy_shift_id, agent_ref, exported_agent_ref, user_ref,
+            business_unit_ref, management_unit_ref, week_ref, start_utc, length_minutes, activities, file_ref,
+            line, run_id, content_hash, held_back_reason)
+         VALUES {}",
+        vec![one; rows].join(",")
+    )
+}
+
+/// One shift waiting in [`ShiftWriter`] for its INSERT: its names already numbered (in the order
+/// a row at a time numbered them), its texts in buffers reused from row to row.
+#[derive(Default)]
+struct PendingShift {
+    legacy_shift_id: String,
+    /// agent, exported agent, user, business unit, management unit, week, start, length.
+    refs: [Option<i64>; 8],
+    activities: String,
+    file_ref: i64,
+    line: i64,
+    run_id: i64,
+    content_hash: i64,
+    held_back_reason: Option<String>,
+}
+
+impl PendingShift {
+    /// Bind this row's 15 values from parameter `at + 1` on.
+    fn bind(&self, st: &mut Statement<'_>, at: usize) -> Result<()> {
+        st.raw_bind_parameter(at + 1, self.legacy_shift_id.as_str())?;
+        for (i, v) in self.refs.iter().enumerate() {
+            st.raw_bind_parameter(at + 2 + i, *v)?;
+        }
+        st.raw_bind_parameter(at + 10, self.activities.as_str())?;
+        st.raw_bind_parameter(at + 11, self.file_ref)?;
+        st.raw_bind_parameter(at + 12, self.line)?;
+        st.raw_bind_parameter(at + 13, self.run_id)?;
+        st.raw_bind_parameter(at + 14, self.content_hash)?;
+        st.raw_bind_parameter(at + 15, self.held_back_reason.as_deref())?;
+        Ok(())
+    }
+}
+
 /// `map`'s writer of the desired state, its statements prepared once in the writing transaction.
+///
+/// Upserts are written [`SHIFTS_PER_INSERT`] to a statement (one step, reset and halt for them
+/// all). Rows still waiting are written before a relocation or a deletion of their id and by
+/// [`ShiftWriter::finish`], which every writer must end with: rows still waiting when a writer
+/// is dropped are not written.
 pub struct ShiftWriter<'c> {
     names: Names<'c>,
     upsert: Statement<'c>,
+    upsert_many: Statement<'c>,
+    pending: Vec<PendingShift>,
+    /// Rows of `pending` in use (its slots past that are kept for their buffers).
+    waiting: usize,
     relocate: Statement<'c>,
     delete: Statement<'c>,
     new_kind: Statement<'c>,
@@ -321,12 +378,12 @@ impl<'c> ShiftWriter<'c> {
     pub fn new(tx: &'c Connection) -> Result<ShiftWriter<'c>> {
         Ok(ShiftWriter {
             names: Names::load(tx)?,
-            upsert: tx.prepare(
-                "INSERT OR REPLACE INTO desired_shift_rows(legacy_shift_id, agent_ref, exported_agent_ref, user_ref,
-                    business_unit_ref, management_unit_ref, week_ref, start_utc, length_minutes, activities, file_ref,
-                    line, run_id, content_hash, held_back_reason)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
-            )?,
+            upsert: tx.prepare(&shift_insert(1))?,
+            upsert_many: tx.prepare(&shift_insert(SHIFTS_PER_INSERT))?,
+            pending: (0..SHIFTS_PER_INSERT)
+                .map(|_| PendingShift::default())
+                .collect(),
+            waiting: 0,
             relocate: tx.prepare(
                 "UPDATE desired_shift_rows SET file_ref = ?2, line = ?3 WHERE legacy_shift_id = ?1",
             )?,
@@ -342,18 +399,19 @@ impl<'c> ShiftWriter<'c> {
         self.names.id(file)
     }
 
-    /// Insert or replace a shift.
+    /// Insert or replace a shift (written with the next [`SHIFTS_PER_INSERT`] - 1, or by
+    /// [`ShiftWriter::finish`]).
     pub fn upsert(&mut self, r: &ShiftRow<'_>) -> Result<()> {
         let n = &mut self.names;
+        // The names are numbered now, in this order, as when each row had its own INSERT.
         let agent = n.id(r.agent_id)?;
         let exported = if r.exported_agent_id == r.agent_id {
             None
         } else {
             Some(n.id(r.exported_agent_id)?)
         };
-        self.upsert.execute(params![
-            r.legacy_shift_id,
-            agent,
+        let refs = [
+            Some(agent),
             exported,
             n.opt(r.user_id)?,
             n.opt(r.business_unit_id)?,
@@ -361,24 +419,73 @@ impl<'c> ShiftWriter<'c> {
             n.opt(r.week_id)?,
             r.start_utc,
             r.length_minutes,
-            r.activities,
-            n.id(r.file)?,
-            r.line,
-            r.run_id,
-            r.content_hash,
-            r.held_back_reason
-        ])?;
+        ];
+        let file_ref = n.id(r.file)?;
+        let p = &mut self.pending[self.waiting];
+        p.legacy_shift_id.clear();
+        p.legacy_shift_id.push_str(r.legacy_shift_id);
+        p.refs = refs;
+        p.activities.clear();
+        p.activities.push_str(r.activities);
+        p.file_ref = file_ref;
+        p.line = r.line;
+        p.run_id = r.run_id;
+        p.content_hash = r.content_hash;
+        match (r.held_back_reason, &mut p.held_back_reason) {
+            (None, h) => *h = None,
+            (Some(r), Some(h)) => {
+                h.clear();
+                h.push_str(r);
+            }
+            (Some(r), h) => *h = Some(r.to_string()),
+        }
+        self.waiting += 1;
+        if self.waiting == SHIFTS_PER_INSERT {
+            for (k, p) in self.pending.iter().enumerate() {
+                p.bind(&mut self.upsert_many, k * SHIFT_COLUMNS)?;
+            }
+            self.waiting = 0;
+            self.upsert_many.raw_execute()?;
+        }
         Ok(())
+    }
+
+    /// Write the rows still waiting, one INSERT each, in the order they came.
+    fn flush(&mut self) -> Result<()> {
+        let waiting = std::mem::take(&mut self.waiting);
+        for p in &self.pending[..waiting] {
+            p.bind(&mut self.upsert, 0)?;
+            self.upsert.raw_execute()?;
+        }
+        Ok(())
+    }
+
+    /// Write the id's waiting row, if there is one, before another statement touches it.
+    fn flush_if_waiting(&mut self, legacy_shift_id: &str) -> Result<()> {
+        if self.pending[..self.waiting]
+            .iter()
+            .any(|p| p.legacy_shift_id == legacy_shift_id)
+        {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Write every row still waiting: the end of every writer.
+    pub fn finish(mut self) -> Result<()> {
+        self.flush()
     }
 
     /// An unchanged shift found at another place of the export.
     pub fn relocate(&mut self, legacy_shift_id: &str, file: FileRef, line: i64) -> Result<()> {
+        self.flush_if_waiting(legacy_shift_id)?;
         self.relocate
             .execute(params![legacy_shift_id, file, line])?;
         Ok(())
     }
 
     pub fn delete(&mut self, legacy_shift_id: &str) -> Result<()> {
+        self.flush_if_waiting(legacy_shift_id)?;
         self.delete.execute([legacy_shift_id])?;
         Ok(())
     }
@@ -691,6 +798,148 @@ pub fn for_each_summary(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The writer's batches against a model of the table written a row at a time: upserts in
+    /// full and partial batches, an id upserted twice in one batch, relocations and deletions of
+    /// rows still waiting and of rows already written, every nullable column both ways.
+    #[test]
+    fn batched_writer_writes_what_a_row_at_a_time_writer_would() {
+        use std::collections::BTreeMap;
+        type Row = (Vec<Option<String>>, Vec<Option<i64>>, String);
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::open_state(dir.path()).unwrap();
+        let tx = conn.transaction().unwrap();
+        let mut w = ShiftWriter::new(&tx).unwrap();
+        let mut model: BTreeMap<String, Row> = BTreeMap::new();
+        let mut first_use: Vec<String> = Vec::new();
+        let mut use_name = |n: &Option<String>| {
+            if let Some(n) = n.as_ref().filter(|n| !first_use.contains(n)) {
+                first_use.push(n.clone());
+            }
+        };
+        let texts = |i: usize| -> Vec<Option<String>> {
+            let opt = |k: usize, v: String| if i.is_multiple_of(k) { None } else { Some(v) };
+            vec![
+                Some(format!("A{}", i % 7)),
+                Some(format!("E{}", i % 5)),
+                opt(3, format!("U{}", i % 11)),
+                opt(4, format!("bu{}", i % 2)),
+                opt(5, format!("mu{}", i % 3)),
+                opt(6, format!("2026-10-{:02}", 1 + i % 28)),
+                opt(9, format!("reason {i}")),
+                Some(format!("file-{}.csv", i % 4)),
+            ]
+        };
+        let id_of = |step: usize| format!("S{:03}", (step * 37) % 150);
+        for step in 0..300usize {
+            let id = id_of(step);
+            // Relocations and deletions of the row upserted two steps before (waiting, unless a
+            // batch was just written) and of one upserted long before (written).
+            // Steps 12 and 13 upsert one id twice.
+            let id = match step % 50 {
+                5 | 9 => id_of(step - 2),
+                13 => id_of(step - 1),
+                _ => id,
+            };
+            match step % 50 {
+                // A row maybe still waiting, maybe written.
+                5 | 16 => {
+                    if let Some(row) = model.get_mut(&id) {
+                        let file = Some(format!("moved-{step}.csv"));
+                        let f = w.file_ref(file.as_deref().unwrap()).unwrap();
+                        use_name(&file);
+                        row.0[7] = file;
+                        row.1[2] = Some(step as i64);
+                        w.relocate(&id, f, step as i64).unwrap();
+                    }
+                }
+                9 | 20 => {
+                    model.remove(&id);
+                    w.delete(&id).unwrap();
+                }
+                _ => {
+                    let t = texts(step);
+                    // The owner is the exported agent on most rows (no exported_agent_ref).
+                    let exported = if step % 2 == 0 {
+                        t[0].clone()
+                    } else {
+                        t[1].clone()
+                    };
+                    for n in [&t[0], &exported, &t[2], &t[3], &t[4], &t[5], &t[7]] {
+                        use_name(n);
+                    }
+                    let start = (step % 8 != 0).then_some(step as i64 * 1000);
+                    let length = (step % 10 != 0).then_some(step as i64);
+                    let acts = format!("[[{step},1,null]]");
+                    w.upsert(&ShiftRow {
+                        legacy_shift_id: &id,
+                        agent_id: t[0].as_deref().unwrap(),
+                        exported_agent_id: exported.as_deref().unwrap(),
+                        user_id: t[2].as_deref(),
+                        business_unit_id: t[3].as_deref(),
+                        management_unit_id: t[4].as_deref(),
+                        week_id: t[5].as_deref(),
+                        start_utc: start,
+                        length_minutes: length,
+                        activities: &acts,
+                        file: t[7].as_deref().unwrap(),
+                        line: step as i64,
+                        run_id: 3,
+                        content_hash: -(step as i64),
+                        held_back_reason: t[6].as_deref(),
+                    })
+                    .unwrap();
+                    let texts = vec![
+                        t[0].clone(),
+                        exported,
+                        t[2].clone(),
+                        t[3].clone(),
+                        t[4].clone(),
+                        t[5].clone(),
+                        t[6].clone(),
+                        t[7].clone(),
+                    ];
+                    let ints = vec![
+                        start,
+                        length,
+                        Some(step as i64),
+                        Some(3),
+                        Some(-(step as i64)),
+                    ];
+                    model.insert(id, (texts, ints, acts));
+                }
+            }
+        }
+        w.finish().unwrap();
+        let mut st = tx
+            .prepare(
+                "SELECT legacy_shift_id, agent_id, exported_agent_id, user_id, business_unit_id,
+                    management_unit_id, week_id, held_back_reason, file, start_utc, length_minutes,
+                    line, run_id, content_hash, activities
+                 FROM desired_shifts ORDER BY legacy_shift_id",
+            )
+            .unwrap();
+        let got: BTreeMap<String, Row> = st
+            .query_map([], |r| {
+                let texts = (1..9).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?;
+                let ints = (9..14).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?;
+                Ok((r.get(0)?, (texts, ints, r.get(14)?)))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(model.len() > 40, "{}", model.len());
+        assert_eq!(got, model);
+        // The names are numbered in the order a row at a time first used them.
+        let names: Vec<String> = tx
+            .prepare("SELECT name FROM desired_names ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(names, first_use);
+    }
 
     /// What `serde_json` writes for the activities (the format `activities_compact` must keep).
     fn serde_form(acts: &[Activity<'_>], start: i64, kinds: &mut Kinds) -> String {

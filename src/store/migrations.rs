@@ -911,7 +911,7 @@ mod tests {
             held_back_reason: None,
         })
         .unwrap();
-        drop(w);
+        w.finish().unwrap();
         let row = all(
             &c,
             "SELECT agent_id, user_id, file FROM desired_shifts WHERE legacy_shift_id = 's5'",
