@@ -666,7 +666,7 @@ mod tests {
             })
             .unwrap();
         }
-        drop(w);
+        w.finish().unwrap();
         tx.commit().unwrap();
         let read = Connection::open(crate::store::state_path(dir.path())).unwrap();
         let reader = Reader::open(read, HashSet::new()).unwrap();
