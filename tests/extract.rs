@@ -592,12 +592,24 @@ fn a_snapshot_of_another_schema_asks_for_extract_again() {
         .unwrap()
         .pragma_update(None, "user_version", older)
         .unwrap();
-    // Exit codes as documented: map's user error 1, validate's "could not run" 2.
-    for (cmd, exit) in [("map", 1), ("validate", 2)] {
+    // Exit codes as documented: map's user error 1, validate's "could not run" 2; the cutover
+    // report is refused like map (it would lack each finding's business unit and the impact of
+    // task findings, silently).
+    // `mappings pull` reads the snapshot before its first request (the API URL is a closed port).
+    for (cmd, exit) in [
+        ("map", 1),
+        ("validate", 2),
+        ("report", 1),
+        ("mappings pull --dry-run", 1),
+    ] {
         let out = zd2gc()
             .arg("--dir")
             .arg(dir.path())
-            .arg(cmd)
+            .args(cmd.split(' '))
+            .env("GENESYSCLOUD_OAUTHCLIENT_ID", "id")
+            .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", "secret")
+            .env("ZD2GC_API_URL", "http://127.0.0.1:9")
+            .env("ZD2GC_LOGIN_URL", "http://127.0.0.1:9")
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -94,7 +94,7 @@ fn run_inner(args: &ValidateArgs, ctx: &Context) -> Result<Exit> {
             .mappings
             .clone()
             .unwrap_or_else(|| ctx.dir.join("mappings"));
-        let cx = report::context::gather(&ctx.dir, &mappings, r);
+        let cx = report::context::gather(&ctx.dir, &mappings, r)?;
         write_file(p, report::html::render_with(r, &cx).as_bytes())?;
         crate::store::restrict_permissions(p);
     }

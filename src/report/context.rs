@@ -5,10 +5,14 @@
 //! agents and hours — the same rule as `load`, `docs/validation-report.md`).
 //!
 //! Gathered best-effort from the state database, the snapshot and the mapping tables: a report
-//! whose context cannot be read (no state database yet) still renders, with less in it.
+//! whose context cannot be read (no state database, no snapshot yet) still renders, with less in
+//! it. A snapshot that is there but cannot be read (another zd2gc's schema) is an error: the
+//! report would silently lack what the snapshot gives (each finding's business unit, and the
+//! impact of task findings), so it is refused with `open_snapshot`'s diagnostic (extract again).
 
 use super::Report;
 use crate::config::Severity;
+use crate::error::Result;
 use rusqlite::OptionalExtension;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
@@ -93,7 +97,7 @@ pub fn run_by() -> String {
 }
 
 /// Gather the context of a report of the migration in `dir` (mapping tables in `mappings`).
-pub fn gather(dir: &Path, mappings: &Path, report: &Report) -> Context {
+pub fn gather(dir: &Path, mappings: &Path, report: &Report) -> Result<Context> {
     let mut cx = Context::bare();
     let abs = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     cx.migration = abs.display().to_string();
@@ -117,8 +121,15 @@ pub fn gather(dir: &Path, mappings: &Path, report: &Report) -> Context {
         }
     }
     cx.finding_bu = vec![None; report.findings.len()];
+    // Opened before the state database, so that no state database never hides a snapshot of
+    // another schema.
+    let snap = if crate::store::snapshot_path(dir).exists() {
+        Some(crate::extract::stage::open_snapshot(dir)?)
+    } else {
+        None
+    };
     let Ok(state) = crate::store::open_state(dir) else {
-        return cx;
+        return Ok(cx);
     };
     if let Ok(Some(id)) = crate::store::meta_get(&state, "migration_id") {
         cx.migration = format!("{} (migration {id})", cx.migration);
@@ -129,7 +140,6 @@ pub fn gather(dir: &Path, mappings: &Path, report: &Report) -> Context {
             agent_bu.insert(a, b);
         }
     }
-    let snap = crate::extract::stage::open_snapshot(dir).ok();
     let errors = error_records(report);
     // Task findings: task id → shift id, in one pass over the tasks (no index on task_id).
     let task_ids: HashSet<&str> = report
@@ -330,7 +340,7 @@ pub fn gather(dir: &Path, mappings: &Path, report: &Report) -> Context {
             weeks: w.into_iter().map(|(k, (n, h))| (k, n, h)).collect(),
         })
         .collect();
-    cx
+    Ok(cx)
 }
 
 /// A finding's file name without its extension (`shifts`, `shift_tasks`, …).

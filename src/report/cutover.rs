@@ -58,7 +58,7 @@ pub fn build(dir: &Path) -> Result<serde_json::Value> {
         dir,
         &dir.join("mappings"),
         last_report.as_ref().unwrap_or(&empty_report()),
-    );
+    )?;
     let runs = crate::store::runs(&conn)?;
     // The last run of each stage, in pipeline order.
     let order = ["extract", "map", "validate", "plan", "load", "verify"];
