@@ -523,28 +523,29 @@ mod tests {
         let mut conn = crate::store::open_state(dir.path()).unwrap();
         let tx = conn.transaction().unwrap();
         crate::store::desired::set_mapped_snapshot(&tx, "s1").unwrap();
-        let mut w = crate::store::desired::ShiftWriter::new(&tx).unwrap();
-        for (id, agent, user, mu) in [("S1", "A1", U1, Some("mu1")), ("S2", "A2", U2, None)] {
-            w.upsert(&crate::store::desired::ShiftRow {
-                legacy_shift_id: id,
-                agent_id: agent,
-                exported_agent_id: agent,
-                user_id: Some(user),
-                business_unit_id: Some("bu"),
-                management_unit_id: mu,
-                week_id: Some("2026-10-19"),
-                start_utc: Some(1_792_393_200),
-                length_minutes: Some(480),
-                activities: "[]",
-                file: "shifts.csv",
-                line: 2,
-                run_id: 1,
-                content_hash: 0,
-                held_back_reason: None,
-            })
-            .unwrap();
-        }
-        w.finish().unwrap();
+        crate::store::desired::ShiftWriter::write(&tx, |w| {
+            for (id, agent, user, mu) in [("S1", "A1", U1, Some("mu1")), ("S2", "A2", U2, None)] {
+                w.upsert(&crate::store::desired::ShiftRow {
+                    legacy_shift_id: id,
+                    agent_id: agent,
+                    exported_agent_id: agent,
+                    user_id: Some(user),
+                    business_unit_id: Some("bu"),
+                    management_unit_id: mu,
+                    week_id: Some("2026-10-19"),
+                    start_utc: Some(1_792_393_200),
+                    length_minutes: Some(480),
+                    activities: "[]",
+                    file: "shifts.csv",
+                    line: 2,
+                    run_id: 1,
+                    content_hash: 0,
+                    held_back_reason: None,
+                })?;
+            }
+            Ok(())
+        })
+        .unwrap();
         tx.commit().unwrap();
         let idx = index(&conn, &HashSet::new()).unwrap();
         assert_eq!(
@@ -640,33 +641,34 @@ mod tests {
         let mut conn = crate::store::open_state(dir.path()).unwrap();
         let tx = conn.transaction().unwrap();
         crate::store::desired::set_mapped_snapshot(&tx, "s1").unwrap();
-        let mut w = crate::store::desired::ShiftWriter::new(&tx).unwrap();
-        w.add_kind(1, "ac-q", "On Queue Work").unwrap();
-        w.add_kind(2, "ac-l", "Lunch").unwrap();
-        for (id, acts) in [
-            ("S1", r#"[[1,3600,60,"T2"],[2,0,60,null]]"#),
-            ("S2", r#"[[1,0,30,null],[2,1800,30,null],[1,3600,60,"T3"]]"#),
-        ] {
-            w.upsert(&crate::store::desired::ShiftRow {
-                legacy_shift_id: id,
-                agent_id: "A1",
-                exported_agent_id: "A1",
-                user_id: Some("u1"),
-                business_unit_id: Some("bu"),
-                management_unit_id: Some("mu1"),
-                week_id: Some("2026-10-19"),
-                start_utc: Some(1_792_393_200),
-                length_minutes: Some(480),
-                activities: acts,
-                file: "shifts.csv",
-                line: 2,
-                run_id: 1,
-                content_hash: 0,
-                held_back_reason: None,
-            })
-            .unwrap();
-        }
-        w.finish().unwrap();
+        crate::store::desired::ShiftWriter::write(&tx, |w| {
+            w.add_kind(1, "ac-q", "On Queue Work")?;
+            w.add_kind(2, "ac-l", "Lunch")?;
+            for (id, acts) in [
+                ("S1", r#"[[1,3600,60,"T2"],[2,0,60,null]]"#),
+                ("S2", r#"[[1,0,30,null],[2,1800,30,null],[1,3600,60,"T3"]]"#),
+            ] {
+                w.upsert(&crate::store::desired::ShiftRow {
+                    legacy_shift_id: id,
+                    agent_id: "A1",
+                    exported_agent_id: "A1",
+                    user_id: Some("u1"),
+                    business_unit_id: Some("bu"),
+                    management_unit_id: Some("mu1"),
+                    week_id: Some("2026-10-19"),
+                    start_utc: Some(1_792_393_200),
+                    length_minutes: Some(480),
+                    activities: acts,
+                    file: "shifts.csv",
+                    line: 2,
+                    run_id: 1,
+                    content_hash: 0,
+                    held_back_reason: None,
+                })?;
+            }
+            Ok(())
+        })
+        .unwrap();
         tx.commit().unwrap();
         let read = Connection::open(crate::store::state_path(dir.path())).unwrap();
         let reader = Reader::open(read, HashSet::new()).unwrap();

@@ -24,83 +24,84 @@ pub fn write_desired(
     desired::clear_shifts(&tx)?;
     desired::set_mapped_snapshot(&tx, &snapshot)?;
     let mut kinds_of = desired::Kinds::load(&tx)?;
-    let mut writer = desired::ShiftWriter::new(&tx)?;
     let run = 1i64;
-    let mut n = 0u64;
-    for (b, bu) in org.business_units.iter().enumerate() {
-        let tz: chrono_tz::Tz = bu.time_zone.parse().expect("fixture zone");
-        let first = if bu.start_day_of_week == "Monday" {
-            NaiveDate::from_ymd_opt(2026, 1, 5)
-        } else {
-            NaiveDate::from_ymd_opt(2026, 1, 4)
-        }
-        .expect("date");
-        let code = |k: usize| format!("ac-{}-{k}", bu.id.trim_start_matches("bu-"));
-        let (work, brk) = (code(0), code(1));
-        let users: Vec<(&str, &str)> = bu
-            .management_units
-            .iter()
-            .flat_map(|m| m.user_ids.iter().map(move |u| (u.as_str(), m.id.as_str())))
-            .take(agents_per_bu)
-            .collect();
-        for w in 0..weeks {
-            let week = first + Duration::weeks(w as i64);
-            let week_id = week.format("%Y-%m-%d").to_string();
-            for (a, (user, mu)) in users.iter().enumerate() {
-                for d in 0..5usize {
-                    let day = week + Duration::days(d as i64);
-                    let local = day.and_hms_opt(8 + (a % 4) as u32, 0, 0).expect("time");
-                    let mut start = tz
-                        .from_local_datetime(&local)
-                        .earliest()
-                        .expect("exists")
-                        .timestamp();
-                    let legacy = format!("L-{b}-{w}-{a}-{d}");
-                    if variant > 0 && (a + d) % 5 == 0 {
-                        start += 1800 * variant as i64;
+    let n = desired::ShiftWriter::write(&tx, |writer| {
+        let mut n = 0u64;
+        for (b, bu) in org.business_units.iter().enumerate() {
+            let tz: chrono_tz::Tz = bu.time_zone.parse().expect("fixture zone");
+            let first = if bu.start_day_of_week == "Monday" {
+                NaiveDate::from_ymd_opt(2026, 1, 5)
+            } else {
+                NaiveDate::from_ymd_opt(2026, 1, 4)
+            }
+            .expect("date");
+            let code = |k: usize| format!("ac-{}-{k}", bu.id.trim_start_matches("bu-"));
+            let (work, brk) = (code(0), code(1));
+            let users: Vec<(&str, &str)> = bu
+                .management_units
+                .iter()
+                .flat_map(|m| m.user_ids.iter().map(move |u| (u.as_str(), m.id.as_str())))
+                .take(agents_per_bu)
+                .collect();
+            for w in 0..weeks {
+                let week = first + Duration::weeks(w as i64);
+                let week_id = week.format("%Y-%m-%d").to_string();
+                for (a, (user, mu)) in users.iter().enumerate() {
+                    for d in 0..5usize {
+                        let day = week + Duration::days(d as i64);
+                        let local = day.and_hms_opt(8 + (a % 4) as u32, 0, 0).expect("time");
+                        let mut start = tz
+                            .from_local_datetime(&local)
+                            .earliest()
+                            .expect("exists")
+                            .timestamp();
+                        let legacy = format!("L-{b}-{w}-{a}-{d}");
+                        if variant > 0 && (a + d) % 5 == 0 {
+                            start += 1800 * variant as i64;
+                        }
+                        let tasks = [1, 2, 3].map(|i| format!("T-{legacy}-{i}"));
+                        let act = |code, at: i64, len, desc, task| desired::Activity {
+                            code,
+                            start: start + at,
+                            length_minutes: len,
+                            description: desc,
+                            task_id: Some(task),
+                        };
+                        let acts = [
+                            act(&work, 0, 240, "On Queue Work", &tasks[0]),
+                            act(&brk, 240 * 60, 15, "Break", &tasks[1]),
+                            act(&work, 255 * 60, 225, "On Queue Work", &tasks[2]),
+                        ];
+                        let text = desired::activities_compact(&acts, start, &mut kinds_of);
+                        for (kind, code, desc) in kinds_of.take_new() {
+                            writer.add_kind(kind, &code, &desc)?;
+                        }
+                        let agent = format!("A-{user}");
+                        writer.upsert(&desired::ShiftRow {
+                            legacy_shift_id: &legacy,
+                            agent_id: &agent,
+                            exported_agent_id: &agent,
+                            user_id: Some(user),
+                            business_unit_id: Some(&bu.id),
+                            management_unit_id: Some(mu),
+                            week_id: Some(&week_id),
+                            start_utc: Some(start),
+                            length_minutes: Some(480),
+                            activities: &text,
+                            file: "shifts.csv",
+                            line: 0,
+                            run_id: run,
+                            content_hash: 0,
+                            held_back_reason: None,
+                        })?;
+                        n += 1;
                     }
-                    let tasks = [1, 2, 3].map(|i| format!("T-{legacy}-{i}"));
-                    let act = |code, at: i64, len, desc, task| desired::Activity {
-                        code,
-                        start: start + at,
-                        length_minutes: len,
-                        description: desc,
-                        task_id: Some(task),
-                    };
-                    let acts = [
-                        act(&work, 0, 240, "On Queue Work", &tasks[0]),
-                        act(&brk, 240 * 60, 15, "Break", &tasks[1]),
-                        act(&work, 255 * 60, 225, "On Queue Work", &tasks[2]),
-                    ];
-                    let text = desired::activities_compact(&acts, start, &mut kinds_of);
-                    for (kind, code, desc) in kinds_of.take_new() {
-                        writer.add_kind(kind, &code, &desc)?;
-                    }
-                    let agent = format!("A-{user}");
-                    writer.upsert(&desired::ShiftRow {
-                        legacy_shift_id: &legacy,
-                        agent_id: &agent,
-                        exported_agent_id: &agent,
-                        user_id: Some(user),
-                        business_unit_id: Some(&bu.id),
-                        management_unit_id: Some(mu),
-                        week_id: Some(&week_id),
-                        start_utc: Some(start),
-                        length_minutes: Some(480),
-                        activities: &text,
-                        file: "shifts.csv",
-                        line: 0,
-                        run_id: run,
-                        content_hash: 0,
-                        held_back_reason: None,
-                    })?;
-                    n += 1;
                 }
             }
+            let _ = b;
         }
-        let _ = b;
-    }
-    writer.finish()?;
+        Ok(n)
+    })?;
     crate::store::validations::record(
         &tx,
         &crate::store::validations::NewValidation {

@@ -90,65 +90,67 @@ pub(super) fn stream_shifts(
     } else {
         Vec::new()
     };
-    let mut writer = desired::ShiftWriter::new(tx)?;
-    let kinds = Kinds::load(tx)?;
+    // The writer's rows still waiting are written when this closure returns Ok.
+    desired::ShiftWriter::write(tx, |writer| {
+        let kinds = Kinds::load(tx)?;
 
-    let (produced, written) = std::thread::scope(|scope| -> Result<_> {
-        let (btx, brx) = std::sync::mpsc::sync_channel::<Batch>(8);
-        let (rtx, rrx) = std::sync::mpsc::sync_channel::<RawBatch>(4);
-        let (recycle_tx, recycle_rx) = std::sync::mpsc::sync_channel::<RawBatch>(8);
-        let spawn_failed =
-            |e: std::io::Error| Error::failure(format!("cannot start a thread: {e}"), None);
-        // The shift rows to read, for the progress display (its ETA).
-        let total: Option<u64> = snap
-            .query_row("SELECT count(*) FROM shifts", [], |r| r.get::<_, i64>(0))
-            .ok()
-            .map(|n| n as u64);
-        shared
-            .progress
-            .phase("mapping shifts and tasks", "shifts", total);
-        let progress = shared.progress.clone();
-        let reader = std::thread::Builder::new()
-            .name("map-read".into())
-            .spawn_scoped(scope, move || read_groups(snap, rtx, recycle_rx, &progress))
-            .map_err(spawn_failed)?;
-        let mapper = std::thread::Builder::new()
-            .name("map-shift".into())
-            .spawn_scoped(scope, move || {
-                map_groups(shared, zones, first_load, kinds, rrx, recycle_tx, btx)
-            })
-            .map_err(spawn_failed)?;
-        let written = write_batches(
-            brx,
-            &mut olds,
-            &mut writer,
-            sink,
-            out,
-            files,
-            (first_load, run_id),
-        );
-        let mapped = mapper.join().expect("map thread panicked");
-        let read = reader.join().expect("map reading thread panicked");
-        // The first error in stream order: reading, then mapping.
-        let produced = match (read, mapped) {
-            (Err(e), _) | (Ok(_), Err(e)) => Err(e),
-            (Ok(counts), Ok(())) => Ok(counts),
-        };
-        Ok((produced, written))
+        let (produced, written) = std::thread::scope(|scope| -> Result<_> {
+            let (btx, brx) = std::sync::mpsc::sync_channel::<Batch>(8);
+            let (rtx, rrx) = std::sync::mpsc::sync_channel::<RawBatch>(4);
+            let (recycle_tx, recycle_rx) = std::sync::mpsc::sync_channel::<RawBatch>(8);
+            let spawn_failed =
+                |e: std::io::Error| Error::failure(format!("cannot start a thread: {e}"), None);
+            // The shift rows to read, for the progress display (its ETA).
+            let total: Option<u64> = snap
+                .query_row("SELECT count(*) FROM shifts", [], |r| r.get::<_, i64>(0))
+                .ok()
+                .map(|n| n as u64);
+            shared
+                .progress
+                .phase("mapping shifts and tasks", "shifts", total);
+            let progress = shared.progress.clone();
+            let reader = std::thread::Builder::new()
+                .name("map-read".into())
+                .spawn_scoped(scope, move || read_groups(snap, rtx, recycle_rx, &progress))
+                .map_err(spawn_failed)?;
+            let mapper = std::thread::Builder::new()
+                .name("map-shift".into())
+                .spawn_scoped(scope, move || {
+                    map_groups(shared, zones, first_load, kinds, rrx, recycle_tx, btx)
+                })
+                .map_err(spawn_failed)?;
+            let written = write_batches(
+                brx,
+                &mut olds,
+                writer,
+                sink,
+                out,
+                files,
+                (first_load, run_id),
+            );
+            let mapped = mapper.join().expect("map thread panicked");
+            let read = reader.join().expect("map reading thread panicked");
+            // The first error in stream order: reading, then mapping.
+            let produced = match (read, mapped) {
+                (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+                (Ok(counts), Ok(())) => Ok(counts),
+            };
+            Ok((produced, written))
+        })?;
+        // A reading error ends the stream early: report it rather than what the writer made of
+        // the shortened stream.
+        written?;
+        let (shifts_read, tasks_read) = produced?;
+        out.shifts_read = shifts_read;
+        out.tasks_read = tasks_read;
+        for o in olds {
+            let (oid, _, _, _) = o?;
+            writer.delete(&oid)?;
+            out.shifts.removed += 1;
+            out.shifts.note("removed", &oid);
+        }
+        Ok(())
     })?;
-    // A reading error ends the stream early: report it rather than what the writer made of
-    // the shortened stream.
-    written?;
-    let (shifts_read, tasks_read) = produced?;
-    out.shifts_read = shifts_read;
-    out.tasks_read = tasks_read;
-    for o in olds {
-        let (oid, _, _, _) = o?;
-        writer.delete(&oid)?;
-        out.shifts.removed += 1;
-        out.shifts.note("removed", &oid);
-    }
-    writer.finish()?;
     lap("shifts streamed");
     if !rebuild.is_empty() {
         // The reader and mapper are done: SQLite's sorter may use the second core (the week

@@ -359,9 +359,17 @@ impl PendingShift {
 /// `map`'s writer of the desired state, its statements prepared once in the writing transaction.
 ///
 /// Upserts are written [`SHIFTS_PER_INSERT`] to a statement (one step, reset and halt for them
-/// all). Rows still waiting are written before a relocation or a deletion of their id and by
-/// [`ShiftWriter::finish`], which every writer must end with: rows still waiting when a writer
-/// is dropped are not written.
+/// all). Rows still waiting are written before a relocation or a deletion of their id, and at
+/// the end of [`ShiftWriter::write`].
+///
+/// A writer exists only inside [`ShiftWriter::write`], which ends it: when the caller's closure
+/// returns `Ok`, the rows still waiting (up to 31) are written before `write` returns, so a
+/// caller cannot forget them. (Before, the writer was created with `new` and every caller had to
+/// end with `finish()`; a writer dropped without it lost its waiting rows without a word.) When
+/// the closure returns `Err`, the waiting rows are dropped with the error: the caller's
+/// transaction is then rolled back (every caller propagates the error with `?` and drops the
+/// transaction uncommitted), so rows written or not make no difference. A `Drop` check could not
+/// tell that legitimate path (any `?` between an upsert and the end) from a forgotten `finish`.
 pub struct ShiftWriter<'c> {
     names: Names<'c>,
     upsert: Statement<'c>,
@@ -375,7 +383,20 @@ pub struct ShiftWriter<'c> {
 }
 
 impl<'c> ShiftWriter<'c> {
-    pub fn new(tx: &'c Connection) -> Result<ShiftWriter<'c>> {
+    /// Run `f` with a writer in the transaction `tx`; when it returns `Ok`, write the rows still
+    /// waiting and return its value. When it returns `Err`, return that error: rows still
+    /// waiting are not written, and the caller must not commit `tx` (see [`ShiftWriter`]).
+    pub fn write<T>(
+        tx: &'c Connection,
+        f: impl FnOnce(&mut ShiftWriter<'c>) -> Result<T>,
+    ) -> Result<T> {
+        let mut w = ShiftWriter::new(tx)?;
+        let v = f(&mut w)?;
+        w.flush()?;
+        Ok(v)
+    }
+
+    fn new(tx: &'c Connection) -> Result<ShiftWriter<'c>> {
         Ok(ShiftWriter {
             names: Names::load(tx)?,
             upsert: tx.prepare(&shift_insert(1))?,
@@ -399,8 +420,8 @@ impl<'c> ShiftWriter<'c> {
         self.names.id(file)
     }
 
-    /// Insert or replace a shift (written with the next [`SHIFTS_PER_INSERT`] - 1, or by
-    /// [`ShiftWriter::finish`]).
+    /// Insert or replace a shift (written with the next [`SHIFTS_PER_INSERT`] - 1, or at the end
+    /// of [`ShiftWriter::write`]).
     pub fn upsert(&mut self, r: &ShiftRow<'_>) -> Result<()> {
         let n = &mut self.names;
         // The names are numbered now, in this order, as when each row had its own INSERT.
@@ -469,11 +490,6 @@ impl<'c> ShiftWriter<'c> {
             self.flush()?;
         }
         Ok(())
-    }
-
-    /// Write every row still waiting: the end of every writer.
-    pub fn finish(mut self) -> Result<()> {
-        self.flush()
     }
 
     /// An unchanged shift found at another place of the export.
@@ -809,7 +825,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = crate::store::open_state(dir.path()).unwrap();
         let tx = conn.transaction().unwrap();
-        let mut w = ShiftWriter::new(&tx).unwrap();
         let mut model: BTreeMap<String, Row> = BTreeMap::new();
         let mut first_use: Vec<String> = Vec::new();
         let mut use_name = |n: &Option<String>| {
@@ -831,86 +846,89 @@ mod tests {
             ]
         };
         let id_of = |step: usize| format!("S{:03}", (step * 37) % 150);
-        for step in 0..300usize {
-            let id = id_of(step);
-            // Relocations and deletions of the row upserted two steps before (waiting, unless a
-            // batch was just written) and of one upserted long before (written).
-            // Steps 12 and 13 upsert one id twice.
-            let id = match step % 50 {
-                5 | 9 => id_of(step - 2),
-                13 => id_of(step - 1),
-                _ => id,
-            };
-            match step % 50 {
-                // A row maybe still waiting, maybe written.
-                5 | 16 => {
-                    if let Some(row) = model.get_mut(&id) {
-                        let file = Some(format!("moved-{step}.csv"));
-                        let f = w.file_ref(file.as_deref().unwrap()).unwrap();
-                        use_name(&file);
-                        row.0[7] = file;
-                        row.1[2] = Some(step as i64);
-                        w.relocate(&id, f, step as i64).unwrap();
+        ShiftWriter::write(&tx, |w| {
+            for step in 0..300usize {
+                let id = id_of(step);
+                // Relocations and deletions of the row upserted two steps before (waiting, unless a
+                // batch was just written) and of one upserted long before (written).
+                // Steps 12 and 13 upsert one id twice.
+                let id = match step % 50 {
+                    5 | 9 => id_of(step - 2),
+                    13 => id_of(step - 1),
+                    _ => id,
+                };
+                match step % 50 {
+                    // A row maybe still waiting, maybe written.
+                    5 | 16 => {
+                        if let Some(row) = model.get_mut(&id) {
+                            let file = Some(format!("moved-{step}.csv"));
+                            let f = w.file_ref(file.as_deref().unwrap()).unwrap();
+                            use_name(&file);
+                            row.0[7] = file;
+                            row.1[2] = Some(step as i64);
+                            w.relocate(&id, f, step as i64).unwrap();
+                        }
                     }
-                }
-                9 | 20 => {
-                    model.remove(&id);
-                    w.delete(&id).unwrap();
-                }
-                _ => {
-                    let t = texts(step);
-                    // The owner is the exported agent on most rows (no exported_agent_ref).
-                    let exported = if step % 2 == 0 {
-                        t[0].clone()
-                    } else {
-                        t[1].clone()
-                    };
-                    for n in [&t[0], &exported, &t[2], &t[3], &t[4], &t[5], &t[7]] {
-                        use_name(n);
+                    9 | 20 => {
+                        model.remove(&id);
+                        w.delete(&id).unwrap();
                     }
-                    let start = (step % 8 != 0).then_some(step as i64 * 1000);
-                    let length = (step % 10 != 0).then_some(step as i64);
-                    let acts = format!("[[{step},1,null]]");
-                    w.upsert(&ShiftRow {
-                        legacy_shift_id: &id,
-                        agent_id: t[0].as_deref().unwrap(),
-                        exported_agent_id: exported.as_deref().unwrap(),
-                        user_id: t[2].as_deref(),
-                        business_unit_id: t[3].as_deref(),
-                        management_unit_id: t[4].as_deref(),
-                        week_id: t[5].as_deref(),
-                        start_utc: start,
-                        length_minutes: length,
-                        activities: &acts,
-                        file: t[7].as_deref().unwrap(),
-                        line: step as i64,
-                        run_id: 3,
-                        content_hash: -(step as i64),
-                        held_back_reason: t[6].as_deref(),
-                    })
-                    .unwrap();
-                    let texts = vec![
-                        t[0].clone(),
-                        exported,
-                        t[2].clone(),
-                        t[3].clone(),
-                        t[4].clone(),
-                        t[5].clone(),
-                        t[6].clone(),
-                        t[7].clone(),
-                    ];
-                    let ints = vec![
-                        start,
-                        length,
-                        Some(step as i64),
-                        Some(3),
-                        Some(-(step as i64)),
-                    ];
-                    model.insert(id, (texts, ints, acts));
+                    _ => {
+                        let t = texts(step);
+                        // The owner is the exported agent on most rows (no exported_agent_ref).
+                        let exported = if step % 2 == 0 {
+                            t[0].clone()
+                        } else {
+                            t[1].clone()
+                        };
+                        for n in [&t[0], &exported, &t[2], &t[3], &t[4], &t[5], &t[7]] {
+                            use_name(n);
+                        }
+                        let start = (step % 8 != 0).then_some(step as i64 * 1000);
+                        let length = (step % 10 != 0).then_some(step as i64);
+                        let acts = format!("[[{step},1,null]]");
+                        w.upsert(&ShiftRow {
+                            legacy_shift_id: &id,
+                            agent_id: t[0].as_deref().unwrap(),
+                            exported_agent_id: exported.as_deref().unwrap(),
+                            user_id: t[2].as_deref(),
+                            business_unit_id: t[3].as_deref(),
+                            management_unit_id: t[4].as_deref(),
+                            week_id: t[5].as_deref(),
+                            start_utc: start,
+                            length_minutes: length,
+                            activities: &acts,
+                            file: t[7].as_deref().unwrap(),
+                            line: step as i64,
+                            run_id: 3,
+                            content_hash: -(step as i64),
+                            held_back_reason: t[6].as_deref(),
+                        })
+                        .unwrap();
+                        let texts = vec![
+                            t[0].clone(),
+                            exported,
+                            t[2].clone(),
+                            t[3].clone(),
+                            t[4].clone(),
+                            t[5].clone(),
+                            t[6].clone(),
+                            t[7].clone(),
+                        ];
+                        let ints = vec![
+                            start,
+                            length,
+                            Some(step as i64),
+                            Some(3),
+                            Some(-(step as i64)),
+                        ];
+                        model.insert(id, (texts, ints, acts));
+                    }
                 }
             }
-        }
-        w.finish().unwrap();
+            Ok(())
+        })
+        .unwrap();
         let mut st = tx
             .prepare(
                 "SELECT legacy_shift_id, agent_id, exported_agent_id, user_id, business_unit_id,
@@ -939,6 +957,59 @@ mod tests {
             .collect::<rusqlite::Result<_>>()
             .unwrap();
         assert_eq!(names, first_use);
+    }
+
+    /// `write` ends the writer: the rows still waiting when the caller's closure returns `Ok`
+    /// (here 5 after two full INSERTs) are written without any call of the caller's. Before,
+    /// a writer dropped without `finish()` lost them without a word. When the closure fails,
+    /// its error comes back as it was.
+    #[test]
+    fn write_ends_the_writer_with_the_rows_still_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::open_state(dir.path()).unwrap();
+        let tx = conn.transaction().unwrap();
+        let upsert = |w: &mut ShiftWriter<'_>, id: &str| {
+            w.upsert(&ShiftRow {
+                legacy_shift_id: id,
+                agent_id: "A1",
+                exported_agent_id: "A1",
+                user_id: Some("u1"),
+                business_unit_id: Some("bu"),
+                management_unit_id: Some("mu"),
+                week_id: Some("2026-10-19"),
+                start_utc: Some(1_792_393_200),
+                length_minutes: Some(480),
+                activities: "[]",
+                file: "shifts.csv",
+                line: 2,
+                run_id: 1,
+                content_hash: 0,
+                held_back_reason: None,
+            })
+        };
+        let n = 2 * SHIFTS_PER_INSERT + 5;
+        let written = ShiftWriter::write(&tx, |w| {
+            for i in 0..n {
+                upsert(w, &format!("S{i:03}"))?;
+            }
+            Ok(n)
+        })
+        .unwrap();
+        let count = |tx: &Connection| -> usize {
+            tx.query_row("SELECT count(*) FROM desired_shift_rows", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap() as usize
+        };
+        assert_eq!(count(&tx), written);
+        assert_eq!(count(&tx), 69);
+
+        let err = ShiftWriter::write(&tx, |w| {
+            upsert(w, "T1")?;
+            Err::<(), _>(Error::failure("the export ended early".to_string(), None))
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("the export ended early"), "{err}");
     }
 
     /// What `serde_json` writes for the activities (the format `activities_compact` must keep).

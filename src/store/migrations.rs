@@ -892,26 +892,26 @@ mod tests {
         );
 
         // A writer after the migration numbers new names after the old ones and reuses the old.
-        let mut w = crate::store::desired::ShiftWriter::new(&c).unwrap();
-        w.upsert(&crate::store::desired::ShiftRow {
-            legacy_shift_id: "s5",
-            agent_id: "A1",
-            exported_agent_id: "A1",
-            user_id: Some("u-new"),
-            business_unit_id: Some("bu-1"),
-            management_unit_id: Some("mu-1"),
-            week_id: Some("2026-09-07"),
-            start_utc: Some(1),
-            length_minutes: Some(2),
-            activities: "[]",
-            file: "shifts.csv",
-            line: 9,
-            run_id: 4,
-            content_hash: 5,
-            held_back_reason: None,
+        crate::store::desired::ShiftWriter::write(&c, |w| {
+            w.upsert(&crate::store::desired::ShiftRow {
+                legacy_shift_id: "s5",
+                agent_id: "A1",
+                exported_agent_id: "A1",
+                user_id: Some("u-new"),
+                business_unit_id: Some("bu-1"),
+                management_unit_id: Some("mu-1"),
+                week_id: Some("2026-09-07"),
+                start_utc: Some(1),
+                length_minutes: Some(2),
+                activities: "[]",
+                file: "shifts.csv",
+                line: 9,
+                run_id: 4,
+                content_hash: 5,
+                held_back_reason: None,
+            })
         })
         .unwrap();
-        w.finish().unwrap();
         let row = all(
             &c,
             "SELECT agent_id, user_id, file FROM desired_shifts WHERE legacy_shift_id = 's5'",
