@@ -149,9 +149,12 @@ async fn run_week_inner(
     // The last refused write: the versions of the view it was built on, why it was refused, and
     // the users whose agent schedules it carried without a version (none was read for them).
     let mut refused: Option<Refused> = None;
+    // What each round's write came to, for a week that reaches the round cap.
+    let mut rounds = Rounds::default();
     // Every round reads and either ends the week or writes once; a write is refused (bounded by
-    // `max_refusals`), fails (bounded by `max_failed_writes`) or lands. Landing writes that never
-    // converge (a week changed under every write) are bounded by the round cap.
+    // `max_refusals`), fails (bounded by `max_failed_writes`) or lands. Writes that never
+    // converge (the week still differs after each one, for a reason not seen here) are bounded by
+    // the round cap.
     let max_rounds = 4 + 2 * (sh.opts.max_refusals + sh.opts.max_failed_writes);
     for round in 0..max_rounds {
         row.state = State::Reading;
@@ -284,6 +287,7 @@ async fn run_week_inner(
             // shifts follow as an update in the next round. Never an import: an import's key
             // processed twice imports twice, and a resumed load could not tell an import still
             // processing from one never sent.
+            rounds.creates += 1;
             next_view = create(sh, bu, week, &mark, &mut row, counters).await?;
             if next_view.is_none() {
                 // Its answer was lost and it is not in the week's list: nothing was created.
@@ -324,7 +328,9 @@ async fn run_week_inner(
                 } else {
                     (meta, true)
                 };
-                if !landed {
+                if landed {
+                    rounds.landed += 1;
+                } else {
                     // Nothing changed through the settle timeout: an `Error` (which tells no
                     // reason) or a write still processing. Sending it again is harmless (its
                     // versions refuse a second landing) but bounded.
@@ -364,6 +370,7 @@ async fn run_week_inner(
                 sh.save(&row, "refused", &why)?;
             }
             Step::Unknown => {
+                rounds.unknown += 1;
                 // An update carried its versions: read at once (sending it again cannot apply
                 // it twice).
                 row.state = State::Verifying;
@@ -371,17 +378,51 @@ async fn run_week_inner(
             }
         }
     }
+    rounds.refused = refusals;
     Err(Failed::Week(
-        format!(
-            "did not converge in {max_rounds} rounds (every write landed, yet the week still differed: it keeps changing under the load); {}",
-            if failures.is_empty() {
-                "no write failed".to_string()
-            } else {
-                failures.join("; ")
-            }
-        ),
+        rounds.not_converged(max_rounds, &failures),
         row.context_id.clone(),
     ))
+}
+
+/// What the writes of a week's rounds came to, counted for a week that reaches the round cap.
+#[derive(Debug, Default)]
+struct Rounds {
+    /// Blank schedules created (a week with none).
+    creates: u32,
+    /// Updates seen applied (the next round read the week again).
+    landed: u32,
+    /// Updates whose answer was lost, read again at once.
+    unknown: u32,
+    /// Updates refused (409/412), each re-read showing a change.
+    refused: u32,
+}
+
+impl Rounds {
+    /// Why a week fails at the round cap. Only what was seen: every round read the week, found it
+    /// still differing from the desired state, and wrote. Whether someone else keeps changing it
+    /// or a write did not apply as sent is not known here (a refusal bound, not a landing one,
+    /// would have shown a change), so the message does not say.
+    fn not_converged(&self, max_rounds: u32, failures: &[String]) -> String {
+        format!(
+            "did not converge in {max_rounds} rounds: each round read the week, found it still \
+             different from the desired state and wrote again ({} update(s) applied, {} with no \
+             answer, {} refused, {} ended in Error or stayed invisible, {} blank schedule(s) \
+             created){}. Why it still differs is not known: someone may be editing the week in \
+             Genesys, or a write may not have applied as sent. Run `zd2gc verify` to see what \
+             differs, then `zd2gc load` again (nothing already written is written twice)",
+            self.landed,
+            self.unknown,
+            self.refused,
+            failures.len(),
+            self.creates,
+            if failures.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", failures.join("; "))
+            }
+        )
+    }
 }
 
 /// The versions a write is built on: the schedule's and each agent schedule's read.
@@ -458,4 +499,40 @@ fn gave_up(failures: &[String], row: &WeekRow) -> Failed {
         ),
         row.context_id.clone(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A week at the round cap is told what its writes came to and what to do, and never that
+    /// it "keeps changing" or that every write landed: neither is established there.
+    #[test]
+    fn a_week_at_the_round_cap_says_only_what_was_seen() {
+        let rounds = Rounds {
+            creates: 1,
+            landed: 3,
+            unknown: 2,
+            refused: 1,
+        };
+        let failures = vec!["ended in Error (op-1)".to_string()];
+        let m = rounds.not_converged(10, &failures);
+        for said in [
+            "did not converge in 10 rounds",
+            "3 update(s) applied, 2 with no answer, 1 refused, 1 ended in Error or stayed invisible, 1 blank schedule(s) created): ended in Error (op-1).",
+            "Why it still differs is not known",
+            "`zd2gc verify`",
+            "`zd2gc load` again",
+        ] {
+            assert!(m.contains(said), "{said:?} not in {m}");
+        }
+        for claim in ["keeps changing", "every write landed"] {
+            assert!(!m.contains(claim), "{claim:?} in {m}");
+        }
+        let m = Rounds::default().not_converged(6, &[]);
+        assert!(
+            m.contains("0 ended in Error or stayed invisible, 0 blank schedule(s) created). Why"),
+            "{m}"
+        );
+    }
 }
