@@ -224,7 +224,9 @@ pub fn map_dir(dir: &Path, cfg: &Config, opts: &MapOptions) -> Result<MapOutcome
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     crate::extract::stage::attach_tasks(&snap, dir, "snapshot_tasks")?;
-    snap.execute_batch("PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY;")?;
+    // 16 MB of page cache: map reads the snapshot mostly in order, and 128 MB only made its RSS grow
+    // with the export, no faster (first run at 1.3 M shifts: 174 → 126 MB, same time, alternated runs).
+    snap.execute_batch("PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY;")?;
     let snapshot_id: String = snap
         .query_row(
             "SELECT value FROM snapshot_meta WHERE key = 'snapshot_id'",

@@ -232,7 +232,9 @@ pub fn validate_dir(dir: &Path, cfg: &Config, opts: &ValidateOptions) -> Result<
         .clone()
         .unwrap_or_else(|| dir.join("mappings"));
     let snap = crate::extract::stage::open_snapshot(dir)?;
-    snap.execute_batch("PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY;")?;
+    // Small page caches here and on each pass's connection (16 + 8 MB): 128 + 32 MB only made RSS
+    // grow with the export, no faster (1.3 M shifts: 193 → 78 MB; 2.6 M: 258 → 100 MB).
+    snap.execute_batch("PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY;")?;
     let meta = |k: &str| -> Result<Option<String>> {
         Ok(snap
             .query_row("SELECT value FROM snapshot_meta WHERE key = ?1", [k], |r| {
@@ -375,7 +377,7 @@ fn open_same_snapshot(dir: &Path, snapshot_id: &str) -> Result<Connection> {
             Some("run `zd2gc validate` again once `extract` has finished".into()),
         ));
     }
-    c.execute_batch("PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;")?;
+    c.execute_batch("PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY;")?;
     Ok(c)
 }
 
