@@ -265,7 +265,7 @@ impl Writer {
                 }
                 Batch::Shifts(f, rows) => {
                     insert_rows(c, &SHIFT_INSERT, &rows, |st, i, r| {
-                        let fmt = r.start.val.fmt as i64 | (r.end.val.fmt as i64) << 8;
+                        let fmt = crate::timeval::pack_fmt(r.start.val.fmt, r.end.val.fmt);
                         st.raw_bind_parameter(i + 1, f)?;
                         st.raw_bind_parameter(i + 2, r.line as i64)?;
                         st.raw_bind_parameter(i + 3, &r.shift_id)?;
@@ -286,7 +286,7 @@ impl Writer {
                     insert_rows(c, &TASK_INSERT, &rows, |st, i, r| {
                         let row = Self::task_row(runs, r.shift_id())?;
                         let name_id = Self::name_id(c, &mut runs.names, r.name())?;
-                        let fmt = r.start.val.fmt as i64 | (r.end.val.fmt as i64) << 8;
+                        let fmt = crate::timeval::pack_fmt(r.start.val.fmt, r.end.val.fmt);
                         st.raw_bind_parameter(i + 1, row)?;
                         st.raw_bind_parameter(i + 2, f)?;
                         st.raw_bind_parameter(i + 3, r.line as i64)?;
@@ -329,7 +329,7 @@ impl Writer {
                         "INSERT INTO time_off VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
                     )?;
                     for r in rows {
-                        let fmt = r.start.val.fmt as i64 | (r.end.val.fmt as i64) << 8;
+                        let fmt = crate::timeval::pack_fmt(r.start.val.fmt, r.end.val.fmt);
                         ins_off.execute(params![
                             f,
                             r.line as i64,

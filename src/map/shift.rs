@@ -115,14 +115,7 @@ pub(super) fn map_shift<'a>(
     let tz = zones.tz_named(zone.map(|z| z.0));
     let tz_name = zone.map(|z| z.0);
     let file = sh.files.get(&s.file_id);
-    let sv = TimeVal {
-        secs: s.start,
-        fmt: (s.fmt & 0xff) as u8,
-    };
-    let ev = TimeVal {
-        secs: s.end,
-        fmt: ((s.fmt >> 8) & 0xff) as u8,
-    };
+    let (sv, ev) = TimeVal::start_end(s.start, s.end, s.fmt);
     let start = resolve_field(
         sv,
         tz,
@@ -151,14 +144,7 @@ pub(super) fn map_shift<'a>(
     for t in tasks {
         let tf = sh.files.get(&t.file_id);
         let rid = t.task_id().unwrap_or(&s.shift_id);
-        let a = TimeVal {
-            secs: t.start,
-            fmt: (t.fmt & 0xff) as u8,
-        };
-        let b = TimeVal {
-            secs: t.end,
-            fmt: ((t.fmt >> 8) & 0xff) as u8,
-        };
+        let (a, b) = TimeVal::start_end(t.start, t.end, t.fmt);
         let ta = resolve_field(
             a,
             tz,

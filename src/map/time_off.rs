@@ -71,16 +71,10 @@ impl Row {
         )
     }
     fn start_val(&self) -> TimeVal {
-        TimeVal {
-            secs: self.start,
-            fmt: (self.fmt & 0xff) as u8,
-        }
+        TimeVal::start_end(self.start, self.end, self.fmt).0
     }
     fn end_val(&self) -> TimeVal {
-        TimeVal {
-            secs: self.end,
-            fmt: ((self.fmt >> 8) & 0xff) as u8,
-        }
+        TimeVal::start_end(self.start, self.end, self.fmt).1
     }
     fn is_full_day(&self) -> bool {
         self.dates || self.full_day == Some(true)

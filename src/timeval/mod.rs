@@ -34,6 +34,16 @@ pub mod fmt {
 pub const MIN_YEAR: i32 = 1970;
 pub const MAX_YEAR: i32 = 2200;
 
+/// The packed `fmt` column of a start and an end format, as the snapshot stores it.
+pub fn pack_fmt(start: u8, end: u8) -> i64 {
+    start as i64 | (end as i64) << 8
+}
+
+/// The start's and the end's format out of a packed `fmt` column (`start_fmt | end_fmt << 8`).
+pub fn split_fmt(packed: i64) -> (u8, u8) {
+    ((packed & 0xff) as u8, ((packed >> 8) & 0xff) as u8)
+}
+
 /// A parsed time value: seconds (naive local or UTC, per `fmt`) and how it was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeVal {
@@ -42,6 +52,19 @@ pub struct TimeVal {
 }
 
 impl TimeVal {
+    /// A record's start and end as the snapshot stores them: two seconds columns and one packed
+    /// `fmt` column (`start_fmt | end_fmt << 8`, see `extract::stage::SCHEMA`).
+    pub fn start_end(start: i64, end: i64, packed_fmt: i64) -> (TimeVal, TimeVal) {
+        let (a, b) = split_fmt(packed_fmt);
+        (
+            TimeVal {
+                secs: start,
+                fmt: a,
+            },
+            TimeVal { secs: end, fmt: b },
+        )
+    }
+
     pub fn is_local(self) -> bool {
         self.fmt & fmt::KIND_MASK == fmt::LOCAL
     }
@@ -443,6 +466,19 @@ pub fn to_local(tz: Tz, utc_secs: i64) -> i64 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_packed_fmt_column_gives_back_both_formats() {
+        for a in 0..=u8::MAX {
+            for b in 0..=u8::MAX {
+                let packed = super::pack_fmt(a, b);
+                assert_eq!(packed, a as i64 + 256 * b as i64);
+                assert_eq!(super::split_fmt(packed), (a, b));
+                let (s, e) = super::TimeVal::start_end(10, 20, packed);
+                assert_eq!((s.secs, s.fmt, e.secs, e.fmt), (10, a, 20, b));
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -77,10 +77,6 @@ pub(crate) fn check_time(env: &mut Env<'_>, zone: ZoneSel, v: TimeVal, at: &At<'
     r.ok().map(|i| i.utc)
 }
 
-fn split(f: i64) -> (u8, u8) {
-    ((f & 0xff) as u8, ((f >> 8) & 0xff) as u8)
-}
-
 /// The text of a value as written (RFC 3339 keeps its own text), rendered only when displayed:
 /// the hot loops never format a time unless a finding needs it.
 #[derive(Clone, Copy)]
@@ -174,7 +170,7 @@ impl Shift {
     }
 
     fn vals(&self) -> (TimeVal, TimeVal) {
-        let (a, b) = split(self.fmt);
+        let (a, b) = crate::timeval::split_fmt(self.fmt);
         (
             TimeVal {
                 secs: self.start,

@@ -1,7 +1,7 @@
 //! Pass 2: shifts by agent, one agent's shifts at a time sorted by their resolved UTC instants:
 //! `shift-overlap` (one finding per pair, on the later-starting shift) and `deactivated-agent`.
 
-use super::{Env, included, opt_str, split};
+use super::{Env, included, opt_str};
 use crate::config::Severity;
 use crate::error::Result;
 use crate::report::{Finding, week_of};
@@ -55,7 +55,7 @@ pub fn check_overlaps(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
         if !included(env.cfg, published) {
             continue;
         }
-        let (fa, fb) = split(r.get(6)?);
+        let (fa, fb) = crate::timeval::split_fmt(r.get(6)?);
         let sv = TimeVal {
             secs: r.get(4)?,
             fmt: fa,

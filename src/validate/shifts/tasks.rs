@@ -4,7 +4,6 @@
 
 use super::{
     At, Env, Repeated, Resolved2, SHIFT_COLUMNS, Shift, Txt, base, check_time, included, opt_str,
-    split,
 };
 use crate::error::Result;
 use crate::report::week_of;
@@ -190,7 +189,7 @@ fn quiet_instant(env: &mut Env<'_>, zone: ZoneSel, v: TimeVal) -> Result<Option<
 /// Whether [`task_rules`] would report nothing for a task (the hot path: most tasks are clean,
 /// and only the others are read whole).
 fn task_is_clean(env: &mut Env<'_>, start: i64, end: i64, fmt: i64, sh: &Resolved2) -> bool {
-    let (fa, fb) = split(fmt);
+    let (fa, fb) = crate::timeval::split_fmt(fmt);
     let tv = TimeVal {
         secs: start,
         fmt: fa,
@@ -529,7 +528,7 @@ pub fn recheck_repeated(
 }
 
 fn task_rules(env: &mut Env<'_>, t: &TaskBuf, shift_id: &str, sh: &Resolved2) {
-    let (fa, fb) = split(t.fmt);
+    let (fa, fb) = crate::timeval::split_fmt(t.fmt);
     let (tv, uv) = (
         TimeVal {
             secs: t.start,
