@@ -65,11 +65,11 @@ impl Names {
     }
 
     fn act(&self, a: &Act) -> String {
-        self.codes.get(&*a.code).cloned().unwrap_or_else(|| {
-            if a.desc.is_empty() {
-                a.code.to_string()
+        self.codes.get(&**a.code()).cloned().unwrap_or_else(|| {
+            if a.desc().is_empty() {
+                a.code().to_string()
             } else {
-                a.desc.to_string()
+                a.desc().to_string()
             }
         })
     }

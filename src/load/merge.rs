@@ -509,17 +509,12 @@ mod tests {
 
     /// A shift of `user` starting `start_h` hours into the week, `len` minutes, one activity `code`.
     fn shift(user: &str, start_h: i64, len: i64, code: &str) -> Content {
-        Content {
-            user: user.into(),
-            start: start_h * H,
+        Content::new(
+            user.into(),
+            start_h * H,
             len,
-            acts: vec![Act {
-                start: start_h * H,
-                len: 60,
-                code: code.into(),
-                desc: "On Queue Work".into(),
-            }],
-        }
+            vec![Act::new(start_h * H, 60, code, "On Queue Work")],
+        )
     }
 
     fn want(legacy: &str, c: &Content) -> Desired {
@@ -884,8 +879,7 @@ mod tests {
     #[test]
     fn a_planner_shift_differing_only_in_activity_descriptions_is_adopted_and_stays_theirs() {
         let ours = shift("u", 8, 480, "c");
-        let mut theirs = ours.clone();
-        theirs.acts[0].desc = "Meal".into();
+        let theirs = ours.with_acts(|a| a[0] = a[0].with_desc("Meal"));
         // Unlinked: adopted with Genesys' descriptions as the base, recorded, nothing written.
         let v = week(&[("g1", &theirs)]);
         let plan = merge(
@@ -950,8 +944,7 @@ mod tests {
             }]
         );
         // A different activity code or time is not the same shift: no adoption, an overlap.
-        let mut other = ours.clone();
-        other.acts[0].code = "d".into();
+        let other = ours.with_acts(|a| a[0] = a[0].with_code("d"));
         let v3 = week(&[("g1", &other)]);
         let p = merge(
             &[want("L1", &ours)],
@@ -1135,10 +1128,9 @@ mod tests {
             0..2usize,
         )
             .prop_map(|(u, slot, len, code, desc)| {
-                let mut c = shift(&format!("u{u}"), slot * 4, len, &format!("c{code}"));
+                let c = shift(&format!("u{u}"), slot * 4, len, &format!("c{code}"));
                 // A planner's label for the same activity.
-                c.acts[0].desc = ["On Queue Work", "Meal"][desc].into();
-                c
+                c.with_acts(|a| a[0] = a[0].with_desc(["On Queue Work", "Meal"][desc]))
             })
     }
 

@@ -4,7 +4,7 @@
 
 use crate::genesys::model as m;
 use serde::{Deserialize, Deserializer, Serialize};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, LazyLock, Mutex};
 
 /// A text that many shifts repeat (an activity code id, a description, a user id): one shared
@@ -34,33 +34,202 @@ fn de_label<'de, D: Deserializer<'de>>(d: D) -> Result<Label, D::Error> {
     Ok(label(&s))
 }
 
-/// One activity of a shift.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Act {
-    pub start: i64,
-    pub len: i64,
-    #[serde(serialize_with = "ser_label", deserialize_with = "de_label")]
+/// An activity's code and description: one shared copy per pair, given by [`Act::new`] (an org has
+/// few, its shifts many).
+#[derive(Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Kind {
     pub code: Label,
-    #[serde(serialize_with = "ser_label", deserialize_with = "de_label")]
     pub desc: Label,
 }
 
+/// The one [`Kind`] of `(code, desc)`, interned for the life of the process like [`label`]. Two
+/// equal kinds are therefore one pointer, which [`Act`]'s hash relies on.
+fn kind(code: &str, desc: &str) -> Arc<Kind> {
+    type Kinds = HashMap<Label, HashMap<Label, Arc<Kind>>>;
+    static KINDS: LazyLock<Mutex<Kinds>> = LazyLock::new(Mutex::default);
+    let mut kinds = KINDS.lock().expect("kinds");
+    if let Some(k) = kinds.get(code).and_then(|d| d.get(desc)) {
+        return k.clone();
+    }
+    let k = Arc::new(Kind {
+        code: label(code),
+        desc: label(desc),
+    });
+    kinds
+        .entry(k.code.clone())
+        .or_default()
+        .insert(k.desc.clone(), k.clone());
+    k
+}
+
+/// One activity of a shift: its start (UTC seconds), its length in minutes, and its interned code
+/// and description (24 bytes). Ordered by start, length, code, description; written as
+/// `{"start","len","code","desc"}` (the journal's form, which [`super::desired::week_digest`]
+/// hashes).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(from = "ActJson")]
+pub struct Act {
+    pub start: i64,
+    pub len: i64,
+    kind: Arc<Kind>,
+}
+
+impl Act {
+    pub fn new(start: i64, len: i64, code: &str, desc: &str) -> Act {
+        Act {
+            start,
+            len,
+            kind: kind(code, desc),
+        }
+    }
+
+    pub fn code(&self) -> &Label {
+        &self.kind.code
+    }
+
+    pub fn desc(&self) -> &Label {
+        &self.kind.desc
+    }
+
+    /// The same activity with another description.
+    pub fn with_desc(&self, desc: &str) -> Act {
+        Act::new(self.start, self.len, self.code(), desc)
+    }
+
+    /// The same activity with another code.
+    pub fn with_code(&self, code: &str) -> Act {
+        Act::new(self.start, self.len, code, self.desc())
+    }
+}
+
+impl std::hash::Hash for Act {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.start.hash(h);
+        self.len.hash(h);
+        // Kinds are interned: equal kinds are one pointer.
+        std::ptr::hash(Arc::as_ptr(&self.kind), h);
+    }
+}
+
+impl Serialize for Act {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Act", 4)?;
+        st.serialize_field("start", &self.start)?;
+        st.serialize_field("len", &self.len)?;
+        st.serialize_field("code", &*self.kind.code)?;
+        st.serialize_field("desc", &*self.kind.desc)?;
+        st.end()
+    }
+}
+
+/// An activity as the journal writes it.
+#[derive(Deserialize)]
+struct ActJson {
+    start: i64,
+    len: i64,
+    #[serde(deserialize_with = "de_label")]
+    code: Label,
+    #[serde(deserialize_with = "de_label")]
+    desc: Label,
+}
+
+impl From<ActJson> for Act {
+    fn from(a: ActJson) -> Act {
+        Act::new(a.start, a.len, &a.code, &a.desc)
+    }
+}
+
+struct Interner {
+    set: HashSet<Acts>,
+    purge_at: usize,
+}
+
+/// The interner purges no sooner than this many lists.
+const MIN_PURGE: usize = 4096;
+
+static LISTS: LazyLock<Mutex<Interner>> = LazyLock::new(|| {
+    Mutex::new(Interner {
+        set: HashSet::new(),
+        purge_at: MIN_PURGE,
+    })
+});
+
+/// A shift's activities: sorted, and one shared copy per distinct list (see [`acts`]), so a
+/// shift's clones (a merge's writes, a link's base) and equal shifts read from the desired state
+/// and from Genesys share one allocation.
+pub type Acts = Arc<[Act]>;
+
+/// The one shared copy of these activities, sorted. Lists are interned while something holds
+/// them: the interner drops the lists only it holds whenever it has doubled since it last did, so
+/// it never holds more than about twice the lists alive.
+pub fn acts(mut v: Vec<Act>) -> Acts {
+    v.sort();
+    let mut i = LISTS.lock().expect("activity lists");
+    if let Some(a) = i.set.get(&v[..]) {
+        return a.clone();
+    }
+    if i.set.len() >= i.purge_at {
+        i.set.retain(|a| Arc::strong_count(a) > 1);
+        i.purge_at = (2 * i.set.len()).max(MIN_PURGE);
+        let keep = i.purge_at;
+        i.set.shrink_to(keep);
+    }
+    let a: Acts = Arc::from(v);
+    i.set.insert(a.clone());
+    a
+}
+
+fn ser_acts<S: serde::Serializer>(a: &Acts, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(a.iter())
+}
+
 /// A shift's content: who, when, how long, and its activities. Two shifts are "the same" exactly when
-/// their contents are equal (the Genesys shift id is not content).
+/// their contents are equal (the Genesys shift id is not content). Its activities are always sorted
+/// (the canonical form every comparison uses), however Genesys or the export ordered them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "ContentJson")]
 pub struct Content {
-    #[serde(serialize_with = "ser_label", deserialize_with = "de_label")]
+    #[serde(serialize_with = "ser_label")]
     pub user: Label,
     pub start: i64,
     pub len: i64,
-    pub acts: Vec<Act>,
+    #[serde(serialize_with = "ser_acts")]
+    pub acts: Acts,
+}
+
+/// A shift's content as the journal writes it.
+#[derive(Deserialize)]
+struct ContentJson {
+    #[serde(deserialize_with = "de_label")]
+    user: Label,
+    start: i64,
+    len: i64,
+    acts: Vec<Act>,
+}
+
+impl From<ContentJson> for Content {
+    fn from(c: ContentJson) -> Content {
+        Content::new(c.user, c.start, c.len, c.acts)
+    }
 }
 
 impl Content {
-    /// Sort the activities (the canonical form every comparison uses).
-    pub fn normalized(mut self) -> Content {
-        self.acts.sort();
-        self
+    /// A shift of `user`, its activities sorted and shared (see [`acts`]).
+    pub fn new(user: Label, start: i64, len: i64, acts: Vec<Act>) -> Content {
+        Content {
+            user,
+            start,
+            len,
+            acts: self::acts(acts),
+        }
+    }
+
+    /// The same shift with its activities changed by `f` (sorted and shared again).
+    pub fn with_acts(&self, f: impl FnOnce(&mut Vec<Act>)) -> Content {
+        let mut v = self.acts.to_vec();
+        f(&mut v);
+        Content::new(self.user.clone(), self.start, self.len, v)
     }
 
     /// Equal in user, start, length and activities' codes and times: equal but for the
@@ -75,8 +244,8 @@ impl Content {
             && self
                 .acts
                 .iter()
-                .zip(&o.acts)
-                .all(|(a, b)| a.start == b.start && a.len == b.len && a.code == b.code)
+                .zip(o.acts.iter())
+                .all(|(a, b)| a.start == b.start && a.len == b.len && a.code() == b.code())
     }
 
     pub fn end(&self) -> i64 {
@@ -93,22 +262,19 @@ impl Content {
         let secs = |t: &str| m::parse_instant(t).ok().map(|d| d.timestamp());
         let mut acts = Vec::with_capacity(s.activities.len());
         for a in &s.activities {
-            acts.push(Act {
-                start: secs(&a.start_date)?,
-                len: a.length_minutes,
-                code: label(&a.activity_code_id),
-                desc: label(&a.description),
-            });
+            acts.push(Act::new(
+                secs(&a.start_date)?,
+                a.length_minutes,
+                &a.activity_code_id,
+                &a.description,
+            ));
         }
-        Some(
-            Content {
-                user: label(user),
-                start: secs(&s.start_date)?,
-                len: s.length_minutes,
-                acts,
-            }
-            .normalized(),
-        )
+        Some(Content::new(
+            label(user),
+            secs(&s.start_date)?,
+            s.length_minutes,
+            acts,
+        ))
     }
 
     fn instant(secs: i64) -> String {
@@ -121,8 +287,8 @@ impl Content {
             .map(|a| m::BuAgentScheduleActivity {
                 start_date: Content::instant(a.start),
                 length_minutes: a.len,
-                description: a.desc.to_string(),
-                activity_code_id: a.code.to_string(),
+                description: a.desc().to_string(),
+                activity_code_id: a.code().to_string(),
                 paid: None,
                 time_off_request_id: None,
             })
@@ -157,9 +323,7 @@ impl Content {
     }
 
     pub fn from_json(s: &str) -> Option<Content> {
-        serde_json::from_str::<Content>(s)
-            .ok()
-            .map(Content::normalized)
+        serde_json::from_str::<Content>(s).ok()
     }
 }
 
@@ -240,34 +404,47 @@ mod tests {
         let b = Content::from_json(&a.to_json()).unwrap();
         assert_eq!(a, b);
         assert!(Arc::ptr_eq(&a.user, &b.user));
-        assert!(Arc::ptr_eq(&a.acts[0].code, &b.acts[0].code));
-        assert!(Arc::ptr_eq(&a.acts[0].desc, &b.acts[0].desc));
-        assert!(Arc::ptr_eq(&a.acts[0].code, &label("shared-code")));
-        assert!(!Arc::ptr_eq(&a.acts[0].code, &a.acts[0].desc));
+        assert!(Arc::ptr_eq(a.acts[0].code(), b.acts[0].code()));
+        assert!(Arc::ptr_eq(a.acts[0].desc(), b.acts[0].desc()));
+        assert!(Arc::ptr_eq(a.acts[0].code(), &label("shared-code")));
+        assert!(!Arc::ptr_eq(a.acts[0].code(), a.acts[0].desc()));
+        // Equal activity lists are one allocation too.
+        assert!(Arc::ptr_eq(&a.acts, &b.acts));
+    }
+
+    /// An activity list is one copy while anything holds it, and the interner forgets the lists
+    /// nothing else holds: it stays within about twice the lists alive, however many pass.
+    #[test]
+    fn activity_lists_are_shared_while_held_and_forgotten_after() {
+        let list = || {
+            vec![
+                Act::new(7, 2, "held-code", "d"),
+                Act::new(1, 2, "held-code", "d"),
+            ]
+        };
+        let held = acts(list());
+        assert_eq!(held[0].start, 1, "sorted");
+        for i in 0..3 * MIN_PURGE as i64 {
+            // Distinct lists, each dropped at once.
+            drop(acts(vec![Act::new(i, 1, "passing-code", "d")]));
+        }
+        assert!(Arc::ptr_eq(&held, &acts(list())));
+        let n = LISTS.lock().unwrap().set.len();
+        // Other tests intern a few lists of their own meanwhile.
+        assert!(n <= 2 * MIN_PURGE, "{n} lists interned");
     }
 
     #[test]
     fn api_round_trip_and_overlap() {
-        let c = Content {
-            user: "u".into(),
-            start: 1_792_393_200,
-            len: 480,
-            acts: vec![
-                Act {
-                    start: 1_792_396_800,
-                    len: 60,
-                    code: "b".into(),
-                    desc: "Email".into(),
-                },
-                Act {
-                    start: 1_792_393_200,
-                    len: 60,
-                    code: "a".into(),
-                    desc: "Phone".into(),
-                },
+        let c = Content::new(
+            "u".into(),
+            1_792_393_200,
+            480,
+            vec![
+                Act::new(1_792_396_800, 60, "b", "Email"),
+                Act::new(1_792_393_200, 60, "a", "Phone"),
             ],
-        }
-        .normalized();
+        );
         let back = Content::from_api("u", &c.to_import()).unwrap();
         assert_eq!(back, c);
         assert_eq!(Content::from_json(&c.to_json()).unwrap(), c);

@@ -251,8 +251,8 @@ impl serde::Serialize for Acts<'_> {
                 let mut st = s.serialize_struct("BuAgentScheduleActivity", 4)?;
                 st.serialize_field("startDate", &ApiInstant(self.0.start))?;
                 st.serialize_field("lengthMinutes", &self.0.len)?;
-                st.serialize_field("description", &*self.0.desc)?;
-                st.serialize_field("activityCodeId", &*self.0.code)?;
+                st.serialize_field("description", &**self.0.desc())?;
+                st.serialize_field("activityCodeId", &**self.0.code())?;
                 st.end()
             }
         }
@@ -559,21 +559,14 @@ mod tests {
     }
 
     fn content(user: &str, start: i64, acts: &[(i64, i64, &str, &str)]) -> Content {
-        Content {
-            user: user.into(),
+        Content::new(
+            user.into(),
             start,
-            len: 480,
-            acts: acts
-                .iter()
-                .map(|&(start, len, code, desc)| Act {
-                    start,
-                    len,
-                    code: code.into(),
-                    desc: desc.into(),
-                })
+            480,
+            acts.iter()
+                .map(|&(start, len, code, desc)| Act::new(start, len, code, desc))
                 .collect(),
-        }
-        .normalized()
+        )
     }
 
     /// A fixture with every kind of op, agent schedules with and without a version, and
@@ -653,21 +646,14 @@ mod tests {
             ),
         )
             .prop_map(|(user, start, acts)| {
-                Content {
-                    user: user.as_str().into(),
+                Content::new(
+                    user.as_str().into(),
                     start,
-                    len: 480,
-                    acts: acts
-                        .into_iter()
-                        .map(|(start, len, code, desc)| Act {
-                            start,
-                            len,
-                            code: code.as_str().into(),
-                            desc: desc.as_str().into(),
-                        })
+                    480,
+                    acts.into_iter()
+                        .map(|(start, len, code, desc)| Act::new(start, len, &code, &desc))
                         .collect(),
-                }
-                .normalized()
+                )
             })
     }
 
