@@ -244,7 +244,9 @@ pub fn merge(
         })
     };
 
-    let mut writes: Vec<(Label, Op)> = Vec::new();
+    // The writes, by user, in the order they are planned (no week-sized vector: a week of tens of
+    // thousands of shifts would grow one by doubling).
+    let mut writes: BTreeMap<Label, Vec<Op>> = BTreeMap::new();
     for d in desired {
         if adopted.contains_key(d.legacy.as_str()) {
             continue;
@@ -312,24 +314,24 @@ pub fn merge(
                 }
                 plan.counts.update += 1;
                 if t.user == ours.user {
-                    writes.push((
-                        ours.user.clone(),
-                        Op::Replace {
+                    writes
+                        .entry(ours.user.clone())
+                        .or_default()
+                        .push(Op::Replace {
                             legacy: d.legacy.clone(),
                             gid: l.gid.clone(),
                             content: ours.clone(),
-                        },
-                    ));
+                        });
                 } else {
                     // The shift moved to another agent (a trade applied): delete and add.
-                    writes.push((t.user.clone(), Op::Delete { gid: l.gid.clone() }));
-                    writes.push((
-                        ours.user.clone(),
-                        Op::Add {
-                            legacy: Some(d.legacy.clone()),
-                            content: ours.clone(),
-                        },
-                    ));
+                    writes
+                        .entry(t.user.clone())
+                        .or_default()
+                        .push(Op::Delete { gid: l.gid.clone() });
+                    writes.entry(ours.user.clone()).or_default().push(Op::Add {
+                        legacy: Some(d.legacy.clone()),
+                        content: ours.clone(),
+                    });
                 }
             }
             (Some(l), None) if view.is_some() => {
@@ -352,13 +354,10 @@ pub fn merge(
                 plan.counts.conflicts += 1;
                 if ours_wins {
                     plan.counts.create += 1;
-                    writes.push((
-                        ours.user.clone(),
-                        Op::Add {
-                            legacy: Some(d.legacy.clone()),
-                            content: ours.clone(),
-                        },
-                    ));
+                    writes.entry(ours.user.clone()).or_default().push(Op::Add {
+                        legacy: Some(d.legacy.clone()),
+                        content: ours.clone(),
+                    });
                 }
             }
             (Some(l), None) => {
@@ -380,13 +379,10 @@ pub fn merge(
                 plan.counts.conflicts += 1;
                 if ours_wins {
                     plan.counts.create += 1;
-                    writes.push((
-                        ours.user.clone(),
-                        Op::Add {
-                            legacy: Some(d.legacy.clone()),
-                            content: ours.clone(),
-                        },
-                    ));
+                    writes.entry(ours.user.clone()).or_default().push(Op::Add {
+                        legacy: Some(d.legacy.clone()),
+                        content: ours.clone(),
+                    });
                 }
             }
             (None, _) => {
@@ -407,13 +403,10 @@ pub fn merge(
                     }
                 }
                 plan.counts.create += 1;
-                writes.push((
-                    ours.user.clone(),
-                    Op::Add {
-                        legacy: Some(d.legacy.clone()),
-                        content: ours.clone(),
-                    },
-                ));
+                writes.entry(ours.user.clone()).or_default().push(Op::Add {
+                    legacy: Some(d.legacy.clone()),
+                    content: ours.clone(),
+                });
             }
         }
     }
@@ -450,7 +443,10 @@ pub fn merge(
                     plan.counts.conflicts += 1;
                 }
                 plan.counts.delete += 1;
-                writes.push((t.user.clone(), Op::Delete { gid: l.gid.clone() }));
+                writes
+                    .entry(t.user.clone())
+                    .or_default()
+                    .push(Op::Delete { gid: l.gid.clone() });
             }
             Some(t) => {
                 plan.conflicts.push(Conflict {
@@ -471,12 +467,16 @@ pub fn merge(
     match view {
         None => {
             let mut import: BTreeMap<String, Vec<(String, Content)>> = BTreeMap::new();
-            for (user, op) in writes {
-                if let Op::Add { legacy, content } = op {
-                    import
-                        .entry(user.to_string())
-                        .or_default()
-                        .push((legacy.unwrap_or_default(), content));
+            for (user, ops) in writes {
+                let adds: Vec<(String, Content)> = ops
+                    .into_iter()
+                    .filter_map(|op| match op {
+                        Op::Add { legacy, content } => Some((legacy.unwrap_or_default(), content)),
+                        _ => None,
+                    })
+                    .collect();
+                if !adds.is_empty() {
+                    import.insert(user.to_string(), adds);
                 }
             }
             if !import.is_empty() {
@@ -484,15 +484,14 @@ pub fn merge(
             }
         }
         Some(v) => {
-            for (user, op) in writes {
-                let e = plan
-                    .update
-                    .entry(user.to_string())
-                    .or_insert_with(|| AgentPatch {
+            for (user, ops) in writes {
+                plan.update.insert(
+                    user.to_string(),
+                    AgentPatch {
                         version: v.agents.get(&*user).map(|a| a.version),
-                        ops: vec![],
-                    });
-                e.ops.push(op);
+                        ops,
+                    },
+                );
             }
         }
     }

@@ -3,8 +3,8 @@
 //! Genesys or the export ordered them.
 
 use crate::genesys::model as m;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Deserializer, Serialize};
-use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, LazyLock, Mutex};
 
 /// A text that many shifts repeat (an activity code id, a description, a user id): one shared
@@ -15,7 +15,7 @@ pub type Label = Arc<str>;
 /// and users of an org are few, their shifts many). A week in flight holds two pointers per
 /// activity instead of two strings.
 pub fn label(s: &str) -> Label {
-    static LABELS: LazyLock<Mutex<HashSet<Label>>> = LazyLock::new(Mutex::default);
+    static LABELS: LazyLock<Mutex<FxHashSet<Label>>> = LazyLock::new(Mutex::default);
     let mut set = LABELS.lock().expect("labels");
     if let Some(l) = set.get(s) {
         return l.clone();
@@ -45,7 +45,7 @@ pub struct Kind {
 /// The one [`Kind`] of `(code, desc)`, interned for the life of the process like [`label`]. Two
 /// equal kinds are therefore one pointer, which [`Act`]'s hash relies on.
 fn kind(code: &str, desc: &str) -> Arc<Kind> {
-    type Kinds = HashMap<Label, HashMap<Label, Arc<Kind>>>;
+    type Kinds = FxHashMap<Label, FxHashMap<Label, Arc<Kind>>>;
     static KINDS: LazyLock<Mutex<Kinds>> = LazyLock::new(Mutex::default);
     let mut kinds = KINDS.lock().expect("kinds");
     if let Some(k) = kinds.get(code).and_then(|d| d.get(desc)) {
@@ -141,7 +141,7 @@ impl From<ActJson> for Act {
 }
 
 struct Interner {
-    set: HashSet<Acts>,
+    set: FxHashSet<Acts>,
     purge_at: usize,
 }
 
@@ -150,7 +150,7 @@ const MIN_PURGE: usize = 4096;
 
 static LISTS: LazyLock<Mutex<Interner>> = LazyLock::new(|| {
     Mutex::new(Interner {
-        set: HashSet::new(),
+        set: FxHashSet::default(),
         purge_at: MIN_PURGE,
     })
 });
