@@ -445,7 +445,9 @@ type WrittenTask = (i64, Option<String>, String, String, String, String);
 /// A tasks file written row by row, each row's physical line counted as it is written (the oracle
 /// the snapshot is compared with): CRLF line ends, a quoted name over two lines, the tasks of a
 /// shift split into several runs, a shift that is not in the export, a rejected row between two
-/// tasks of the same shift, and more distinct names than the writer keeps in memory.
+/// tasks of the same shift, more distinct names than the writer keeps in memory, and task ids that
+/// are stored as numbers (`T` and a number, the file's first id's shape) beside ids that must stay
+/// text (a leading zero, another prefix, digits alone, too many digits, none at all).
 fn tricky_tasks() -> (String, Vec<WrittenTask>) {
     let mut csv = String::from("task_id,shift_id,name,start_local,end_local,paid\r\n");
     let mut line = 2i64;
@@ -493,6 +495,17 @@ fn tricky_tasks() -> (String, Vec<WrittenTask>) {
     );
     push(&mut csv, &mut line, Some("T6"), "S404", "Phone", 4);
     push(&mut csv, &mut line, Some("T7"), "S2", "Phone", 5);
+    for (id, minute) in [
+        ("T007", 6),
+        ("T0", 7),
+        ("12", 8),
+        ("T", 9),
+        ("T12345678901234567890", 10),
+        ("T999999999999999999", 11),
+        ("T8", 12),
+    ] {
+        push(&mut csv, &mut line, Some(id), "S2", "Phone", minute);
+    }
     for i in 0..4300u32 {
         // More names than the writer keeps in memory; the last 100 of them (past it) seen again.
         let name = format!("Activity {}", if i < 4200 { i } else { i - 100 });
@@ -569,16 +582,97 @@ fn tasks_keep_their_line_shift_id_and_name_as_written_in_compact_form() {
         3 + 4200,
         "each distinct name once"
     );
-    // In shift-id order (map's read), each id's tasks in file order.
-    let mut want: Vec<(String, i64)> = staged.iter().map(|t| (t.2.clone(), t.0)).collect();
-    want.sort();
+    // The ids of the first id's shape (`T`, a number without leading zeros, at most 18 digits)
+    // are stored as numbers; the others as written.
+    let numbered = staged
+        .iter()
+        .filter_map(|t| t.1.as_deref()?.strip_prefix('T'))
+        .filter(|n| {
+            !n.is_empty()
+                && n.len() <= 18
+                && n.bytes().all(|b| b.is_ascii_digit())
+                && (n == &"0" || !n.starts_with('0'))
+        })
+        .count() as i64;
+    assert_eq!(numbered, 8);
+    assert_eq!(
+        count(
+            &c,
+            "SELECT count(*) FROM task_rows WHERE typeof(task_id) = 'integer'"
+        ),
+        numbered
+    );
+    // In shift-id order (map's read, its ids rebuilt in Rust), each id's tasks in file order.
+    let mut want: Vec<(String, i64, Option<String>)> = staged
+        .iter()
+        .map(|t| (t.2.clone(), t.0, t.1.clone()))
+        .collect();
+    want.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    let ids = zd2gc::extract::stage::TaskIds::load(&c).unwrap();
     let mut st = c.prepare(zd2gc::extract::stage::TASKS_BY_SHIFT_ID).unwrap();
-    let by_id: Vec<(String, i64)> = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(3)?)))
+    let mut rows = st.query([]).unwrap();
+    let mut by_id = Vec::new();
+    while let Some(r) = rows.next().unwrap() {
+        let mut id = String::new();
+        let has = ids
+            .write(
+                r.get(2).unwrap(),
+                r.get(1).unwrap(),
+                r.get_ref(4).unwrap(),
+                &mut id,
+            )
+            .unwrap();
+        by_id.push((r.get(0).unwrap(), r.get(3).unwrap(), has.then_some(id)));
+    }
+    assert_eq!(by_id, want);
+}
+
+#[test]
+fn task_times_in_rfc_3339_keep_their_text_and_only_those_tasks_store_one() {
+    let ex = tempfile::tempdir().unwrap();
+    write_files(
+        ex.path(),
+        &[
+            ("agents.csv", b"agent_id,name,timezone\n1001,Anne,Europe/Paris\n"),
+            (
+                "shifts.csv",
+                b"shift_id,agent_id,start_local,end_local\nS1,1001,2026-05-04 08:00,2026-05-04 18:00\n",
+            ),
+            (
+                "shift_tasks.csv",
+                b"task_id,shift_id,name,start_local,end_local,start,end\n\
+T1,S1,Phone,2026-05-04 09:00,2026-05-04 09:30,,\n\
+T2,S1,Phone,,,2026-05-04T09:30:00+02:00,2026-05-04T08:00:00Z\n\
+T3,S1,Phone,2026-05-04 10:00,2026-05-04 10:30,,\n",
+            ),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, _) = extract_json(dir.path(), ex.path());
+    assert_eq!(code, 0);
+    let c = snapshot(dir.path());
+    let got: Vec<(String, i64, Option<String>, Option<String>)> = c
+        .prepare("SELECT task_id, line, start_text, end_text FROM tasks ORDER BY task_row")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .unwrap()
         .collect::<rusqlite::Result<_>>()
         .unwrap();
-    assert_eq!(by_id, want);
+    let text = |s: &str| Some(s.to_string());
+    assert_eq!(
+        got,
+        [
+            ("T1".to_string(), 2, None, None),
+            (
+                "T2".to_string(),
+                3,
+                text("2026-05-04T09:30:00+02:00"),
+                text("2026-05-04T08:00:00Z")
+            ),
+            ("T3".to_string(), 4, None, None),
+        ]
+    );
+    assert_eq!(count(&c, "SELECT count(*) FROM task_texts"), 1);
 }
 
 #[test]

@@ -122,6 +122,13 @@ fn fix_list_groups_causes_and_counts_in_chromium() {
         .collect();
     assert!(groups.len() < 30, "{} groups for 3 names", groups.len());
     assert!(groups[0].contains("data-sev=\"error\""));
+    // The largest group, tasks with an unmapped name, is placed in its business unit: each task's
+    // shift found through the snapshot's task runs.
+    assert!(
+        groups[0].contains("shift_tasks") && groups[0].contains("<td>Paris Contact Centre</td>"),
+        "{}",
+        groups[0]
+    );
     let impact = page.find("id=\"impact\"").expect("impact section");
     assert!(impact < flat);
     let chromium = Path::new("/usr/bin/chromium");

@@ -5,7 +5,8 @@
 //! is new and unused until the rename (no journal, no sync until the end). Times are compact integers
 //! (`timeval`), texts kept only where they cannot be rebuilt. Tasks, most of an export's rows, are
 //! stored compactly (see [`TASKS_SCHEMA`]): their shift id once per run of tasks, their name as a
-//! number into a dictionary, their end as a length.
+//! number into a dictionary, their end as a length, their line as an offset from their row number,
+//! an id of the usual shape as a number, their RFC 3339 texts apart.
 
 use super::records::{AgentRow, Reject, ShiftRow, TaskRow, TimeOffRow, TradeRow};
 use super::source::FileStats;
@@ -17,7 +18,10 @@ use std::sync::mpsc::Receiver;
 /// Version of the snapshot's schema (`PRAGMA user_version` of snapshot.db).
 /// 3: tasks in `task_rows`, their shift ids in `task_runs`, their names in `task_names`; the view
 /// `tasks` shows them as schema 2 stored them.
-pub const SNAPSHOT_SCHEMA: i64 = 3;
+/// 4: a task's line as an offset from its row number, its id as a number when it is its file's
+/// prefix and a decimal number, its texts in `task_texts` (only when present), a run's length
+/// instead of its last row, the runs' index over the shift id alone; the view `tasks` unchanged.
+pub const SNAPSHOT_SCHEMA: i64 = 4;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE snapshot_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -60,38 +64,131 @@ CREATE TABLE rejects (
 ///
 /// `task_rows` holds the tasks in the order they were staged (the file's order), numbered from 1 by
 /// their rowid. Consecutive tasks that name the same shift id form a run, one `task_runs` row
-/// (`first` and `last` task rows, the shift id as written): an export lists its tasks shift by
-/// shift, so a shift id is stored once instead of once per task, and the runs' index replaces an
-/// index over every task. A shift id whose tasks are not consecutive has several runs. The shift
-/// id is the task's own, whether or not such a shift was staged (validate reports the others).
-/// A task's name is a number into `task_names`; its end is `start + length` (same format rules as
-/// the other times). The view `tasks` shows the columns of schema 2 (`task_row` is the rowid);
-/// readers that scan every task join the tables themselves (see map and validate).
+/// (its `first` task row, its number of tasks `n`, the shift id as written): an export lists its
+/// tasks shift by shift, so a shift id is stored once instead of once per task, and the runs'
+/// index replaces an index over every task. A shift id whose tasks are not consecutive has several
+/// runs. The shift id is the task's own, whether or not such a shift was staged (validate reports
+/// the others).
+///
+/// What most tasks share is not stored per task (SQLite stores the integers 0 and 1 in no bytes):
+/// - the line is `rowid + line_offset` (the offset changes only at a file's header, a rejected row,
+///   a value over several lines or several tasks on one line, so it is mostly one constant);
+/// - the task id, when it is its file's prefix (`task_id_prefixes`, fixed by the first id of that
+///   shape) followed by a decimal number without leading zeros, is stored as the integer
+///   `number - rowid` (0 when ids count up with the rows); any other id as written (text), none as
+///   NULL. The column has no type, so a text id that looks like a number stays text;
+/// - the name is a number into `task_names`; the end is `start + length` (same format rules as the
+///   other times);
+/// - the RFC 3339 texts (`start_text`, `end_text`) are in `task_texts`, only for tasks that have one.
+///
+/// The view `tasks` shows the columns of schema 2 (`task_row` is the rowid), rebuilt from these;
+/// readers that scan every task join the tables themselves (see map and validate) and rebuild the
+/// line with [`TASK_LINE`] and the id with [`TASK_ID`] or [`TaskIds`].
 pub const TASKS_SCHEMA: &str = r#"
 CREATE TABLE task_names (name_id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-CREATE TABLE task_runs (first INTEGER PRIMARY KEY, last INTEGER NOT NULL, shift_id TEXT NOT NULL);
+CREATE TABLE task_id_prefixes (file_id INTEGER PRIMARY KEY, prefix TEXT NOT NULL);
+CREATE TABLE task_runs (first INTEGER PRIMARY KEY, n INTEGER NOT NULL, shift_id TEXT NOT NULL);
 CREATE TABLE task_rows (
-    file_id INTEGER NOT NULL, line INTEGER NOT NULL, task_id TEXT, name_id INTEGER NOT NULL,
-    start INTEGER NOT NULL, length INTEGER NOT NULL, fmt INTEGER NOT NULL, start_text TEXT, end_text TEXT,
-    paid INTEGER
+    file_id INTEGER NOT NULL, line_offset INTEGER NOT NULL, task_id, name_id INTEGER NOT NULL,
+    start INTEGER NOT NULL, length INTEGER NOT NULL, fmt INTEGER NOT NULL, paid INTEGER
 );
+CREATE TABLE task_texts (task_row INTEGER PRIMARY KEY, start_text TEXT, end_text TEXT);
 CREATE VIEW tasks AS
-    SELECT t.rowid AS task_row, t.file_id, t.line, t.task_id, r.shift_id, n.name, t.start,
-           t.start + t.length AS "end", t.fmt, t.start_text, t.end_text, t.paid
-    FROM task_runs r CROSS JOIN task_rows t ON t.rowid BETWEEN r.first AND r.last
-    CROSS JOIN task_names n ON n.name_id = t.name_id;
+    SELECT t.rowid AS task_row, t.file_id, t.rowid + t.line_offset AS line,
+           CASE WHEN typeof(t.task_id) = 'integer'
+                THEN (SELECT p.prefix FROM task_id_prefixes p WHERE p.file_id = t.file_id) || (t.rowid + t.task_id)
+                ELSE t.task_id END AS task_id,
+           r.shift_id, n.name, t.start, t.start + t.length AS "end", t.fmt, x.start_text, x.end_text, t.paid
+    FROM task_runs r CROSS JOIN task_rows t ON t.rowid BETWEEN r.first AND r.first + r.n - 1
+    CROSS JOIN task_names n ON n.name_id = t.name_id
+    LEFT JOIN task_texts x ON x.task_row = t.rowid;
 "#;
 
-/// Unique, so that a scan of the runs in shift-id order (`ORDER BY shift_id, last`) followed by
-/// each run's rows is known to be in (shift id, task row) order: no sort.
-pub const TASKS_INDEXES: &str =
-    "CREATE UNIQUE INDEX task_runs_by_shift ON task_runs(shift_id, last);";
+/// A task's line, of `task_rows t` (see [`TASKS_SCHEMA`]).
+pub const TASK_LINE: &str = "t.rowid + t.line_offset";
+
+/// A task's id as written, of `task_rows t` (see [`TASKS_SCHEMA`]).
+pub const TASK_ID: &str = "CASE WHEN typeof(t.task_id) = 'integer'
+    THEN (SELECT p.prefix FROM task_id_prefixes p WHERE p.file_id = t.file_id) || (t.rowid + t.task_id)
+    ELSE t.task_id END";
+
+/// The runs' tasks: `task_runs r` joined with its `task_rows t`.
+pub const RUN_ROWS: &str =
+    "task_runs r CROSS JOIN task_rows t ON t.rowid BETWEEN r.first AND r.first + r.n - 1";
+
+/// A scan of the runs in shift-id order (the index, then the rowid `first`) followed by each run's
+/// rows is in (shift id, task row) order: no sort.
+pub const TASKS_INDEXES: &str = "CREATE INDEX task_runs_by_shift ON task_runs(shift_id);";
 
 /// The tasks in shift-id order, each id's in file order (a scan of the runs' index and of each
-/// run's rows): shift id, task row, file id, line, task id, name id, start, end, fmt.
-pub const TASKS_BY_SHIFT_ID: &str = "SELECT r.shift_id, t.rowid, t.file_id, t.line, t.task_id, t.name_id, t.start, t.start + t.length, t.fmt
-     FROM task_runs r CROSS JOIN task_rows t ON t.rowid BETWEEN r.first AND r.last
-     ORDER BY r.shift_id, r.last, t.rowid";
+/// run's rows): shift id, task row, file id, line, task id (stored form: see [`TaskIds`]), name
+/// id, start, end, fmt.
+pub const TASKS_BY_SHIFT_ID: &str = "SELECT r.shift_id, t.rowid, t.file_id, t.rowid + t.line_offset, t.task_id, t.name_id, t.start, t.start + t.length, t.fmt
+     FROM task_runs r CROSS JOIN task_rows t ON t.rowid BETWEEN r.first AND r.first + r.n - 1
+     ORDER BY r.shift_id, r.first, t.rowid";
+
+/// The longest decimal number a task id is stored as (beyond it the id stays text).
+const ID_DIGITS_MAX: usize = 18;
+
+/// A task id as its file's prefix and a decimal number without leading zeros: (prefix, number).
+fn split_task_id(id: &str) -> Option<(&str, i64)> {
+    let digits = id.bytes().rev().take_while(u8::is_ascii_digit).count();
+    let (prefix, num) = id.split_at(id.len() - digits);
+    if num.is_empty() || num.len() > ID_DIGITS_MAX || (num.len() > 1 && num.starts_with('0')) {
+        return None;
+    }
+    Some((prefix, num.parse().ok()?))
+}
+
+/// The task-id prefixes of a tasks file (`task_id_prefixes`): rebuild a task id from its stored
+/// form in Rust (what [`TASK_ID`] does in SQL).
+#[derive(Default)]
+pub struct TaskIds {
+    /// (file id, prefix): one a file of tasks, so a short list.
+    prefixes: Vec<(i64, String)>,
+}
+
+impl TaskIds {
+    /// Read the prefixes of the tasks file attached to `conn`.
+    pub fn load(conn: &Connection) -> Result<TaskIds> {
+        let mut st = conn.prepare("SELECT file_id, prefix FROM task_id_prefixes")?;
+        let prefixes = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(TaskIds { prefixes })
+    }
+
+    /// Write the id of task row `rowid` of file `file_id`, stored as `v`, into `out`; false when the
+    /// task has none.
+    pub fn write(
+        &self,
+        file_id: i64,
+        rowid: i64,
+        v: rusqlite::types::ValueRef<'_>,
+        out: &mut String,
+    ) -> Result<bool> {
+        use rusqlite::types::ValueRef;
+        out.clear();
+        match v {
+            ValueRef::Null => Ok(false),
+            ValueRef::Integer(k) => {
+                let (_, prefix) = self.prefixes.iter().find(|p| p.0 == file_id).ok_or_else(|| {
+                    Error::failure(
+                        format!("the snapshot's task row {rowid} has a numbered id but its file {file_id} no id prefix"),
+                        Some("run `zd2gc extract` again".into()),
+                    )
+                })?;
+                out.push_str(prefix);
+                out.push_str(itoa::Buffer::new().format(rowid + k));
+                Ok(true)
+            }
+            _ => {
+                out.push_str(v.as_str().map_err(rusqlite::Error::from)?);
+                Ok(true)
+            }
+        }
+    }
+}
 
 /// Rows inserted by one statement: its step, reset and halt are paid once for them, not once a
 /// row (see [`insert_rows`]).
@@ -119,12 +216,12 @@ static SHIFT_INSERT: std::sync::LazyLock<Insert> =
     std::sync::LazyLock::new(|| Insert::new("INSERT INTO shifts", 12));
 static TASK_INSERT: std::sync::LazyLock<Insert> = std::sync::LazyLock::new(|| {
     Insert::new(
-        "INSERT INTO task_rows (rowid, file_id, line, task_id, name_id, start, length, fmt, start_text, end_text, paid)",
-        11,
+        "INSERT INTO task_rows (rowid, file_id, line_offset, task_id, name_id, start, length, fmt, paid)",
+        9,
     )
 });
 static RUN_INSERT: std::sync::LazyLock<Insert> =
-    std::sync::LazyLock::new(|| Insert::new("INSERT INTO task_runs (first, last, shift_id)", 3));
+    std::sync::LazyLock::new(|| Insert::new("INSERT INTO task_runs (first, n, shift_id)", 3));
 
 /// Insert `rows`, [`ROWS_PER_INSERT`] a statement and the rest one at a time, in order: `bind`
 /// binds one row's values from parameter `base + 1` on.
@@ -169,6 +266,8 @@ struct Runs {
     /// Closed runs not yet inserted: (first, last, shift id).
     closed: Vec<(i64, i64, String)>,
     names: std::collections::HashMap<String, i64>,
+    /// Each file's task-id prefix (`None`: no id of that shape seen yet).
+    prefixes: std::collections::HashMap<i64, Option<String>>,
 }
 
 /// Indexes built once the rows are in (faster than maintaining them row by row).
@@ -283,23 +382,43 @@ impl Writer {
                 }
                 Batch::Tasks(f, rows) => {
                     let runs = &mut self.runs;
+                    let mut texts = Vec::new();
                     insert_rows(c, &TASK_INSERT, &rows, |st, i, r| {
                         let row = Self::task_row(runs, r.shift_id())?;
                         let name_id = Self::name_id(c, &mut runs.names, r.name())?;
                         let fmt = crate::timeval::pack_fmt(r.start.val.fmt, r.end.val.fmt);
                         st.raw_bind_parameter(i + 1, row)?;
                         st.raw_bind_parameter(i + 2, f)?;
-                        st.raw_bind_parameter(i + 3, r.line as i64)?;
-                        st.raw_bind_parameter(i + 4, r.task_id())?;
+                        st.raw_bind_parameter(i + 3, r.line as i64 - row)?;
+                        match Self::task_id_number(c, &mut runs.prefixes, f, r.task_id())? {
+                            Some(n) => st.raw_bind_parameter(i + 4, n - row)?,
+                            None => st.raw_bind_parameter(i + 4, r.task_id())?,
+                        }
                         st.raw_bind_parameter(i + 5, name_id)?;
                         st.raw_bind_parameter(i + 6, r.start.val.secs)?;
                         st.raw_bind_parameter(i + 7, r.end.val.secs - r.start.val.secs)?;
                         st.raw_bind_parameter(i + 8, fmt)?;
-                        st.raw_bind_parameter(i + 9, r.start.text.as_deref())?;
-                        st.raw_bind_parameter(i + 10, r.end.text.as_deref())?;
-                        st.raw_bind_parameter(i + 11, b(r.paid))?;
+                        st.raw_bind_parameter(i + 9, b(r.paid))?;
+                        if r.start.text.is_some() || r.end.text.is_some() {
+                            texts.push(row);
+                        }
                         Ok(())
                     })?;
+                    if !texts.is_empty() {
+                        let mut ins = c.prepare_cached(
+                            "INSERT INTO task_texts (task_row, start_text, end_text) VALUES (?1, ?2, ?3)",
+                        )?;
+                        // The rows' numbers are consecutive from the batch's first.
+                        let base = runs.next - rows.len() as i64;
+                        for row in texts {
+                            let r = &rows[(row - base) as usize];
+                            ins.execute(params![
+                                row,
+                                r.start.text.as_deref(),
+                                r.end.text.as_deref()
+                            ])?;
+                        }
+                    }
                     Self::insert_runs(c, &mut self.runs, false)?;
                 }
                 Batch::Trades(f, rows) => {
@@ -416,13 +535,36 @@ impl Writer {
             &runs.closed[..n],
             |st, i, (first, last, sid)| {
                 st.raw_bind_parameter(i + 1, first)?;
-                st.raw_bind_parameter(i + 2, last)?;
+                st.raw_bind_parameter(i + 2, last - first + 1)?;
                 st.raw_bind_parameter(i + 3, sid.as_str())?;
                 Ok(())
             },
         )?;
         runs.closed.drain(..n);
         Ok(())
+    }
+
+    /// The number a task id is stored as (see [`TASKS_SCHEMA`]): `Some` when the id is file `f`'s
+    /// prefix and a decimal number; the first such id of a file fixes its prefix.
+    fn task_id_number(
+        c: &Connection,
+        prefixes: &mut std::collections::HashMap<i64, Option<String>>,
+        f: i64,
+        id: Option<&str>,
+    ) -> Result<Option<i64>> {
+        let Some((prefix, n)) = id.and_then(split_task_id) else {
+            return Ok(None);
+        };
+        let known = prefixes.entry(f).or_default();
+        match known {
+            Some(p) => Ok((p == prefix).then_some(n)),
+            None => {
+                c.prepare_cached("INSERT INTO task_id_prefixes (file_id, prefix) VALUES (?1, ?2)")?
+                    .execute(params![f, prefix])?;
+                *known = Some(prefix.to_string());
+                Ok(Some(n))
+            }
+        }
     }
 
     /// The number of a task name in `task_names`, added when new.

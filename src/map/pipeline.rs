@@ -395,6 +395,7 @@ fn read_groups(
     )?;
     let mut tasks_st = snap.prepare(crate::extract::stage::TASKS_BY_SHIFT_ID)?;
     let names = task_names(&snap)?;
+    let ids = crate::extract::stage::TaskIds::load(&snap)?;
     let mut shifts = shifts_st.query([])?;
     let mut tasks = tasks_st.query([])?;
     let (mut shifts_read, mut tasks_read) = (0u64, 0u64);
@@ -428,7 +429,7 @@ fn read_groups(
                 let t = batch.next_task();
                 t.file_id = r.get(2)?;
                 t.line = r.get(3)?;
-                t.has_task_id = text_into(r.get_ref(4)?, &mut t.task_id)?;
+                t.has_task_id = ids.write(t.file_id, r.get(1)?, r.get_ref(4)?, &mut t.task_id)?;
                 let name_id: i64 = r.get(5)?;
                 let name = usize::try_from(name_id)
                     .ok()

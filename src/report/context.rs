@@ -151,10 +151,11 @@ pub fn gather(dir: &Path, mappings: &Path, report: &Report) -> Result<Context> {
     let mut task_shift: HashMap<String, String> = HashMap::new();
     if !task_ids.is_empty()
         && let Some(s) = &snap
-        && let Ok(mut st) = s.prepare(
-            "SELECT t.task_id, r.shift_id FROM snapshot_tasks.task_runs r
-             CROSS JOIN snapshot_tasks.task_rows t ON t.rowid BETWEEN r.first AND r.last",
-        )
+        && let Ok(mut st) = s.prepare(&format!(
+            "SELECT {}, r.shift_id FROM {}",
+            crate::extract::stage::TASK_ID,
+            crate::extract::stage::RUN_ROWS
+        ))
         && let Ok(rows) = st.query_map([], |r| {
             Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?))
         })

@@ -207,16 +207,20 @@ fn task_is_clean(env: &mut Env<'_>, start: i64, end: i64, fmt: i64, sh: &Resolve
     !matches!((a, b, sh.start, sh.end), (Some(a), Some(b), Some(s), Some(e)) if a < s || b > e)
 }
 
-/// What a task with a finding is read with (its shift id is its run's, known to the caller).
-const TASK_COLUMNS: &str = "t.file_id, t.line, t.task_id, t.start, t.start + t.length, t.fmt";
+/// What a task with a finding is read with (its shift id is its run's, known to the caller): file
+/// id, line, task id, start, end, fmt.
+static TASK_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    use crate::extract::stage::{TASK_ID, TASK_LINE};
+    format!("t.file_id, {TASK_LINE}, {TASK_ID}, t.start, t.start + t.length, t.fmt")
+});
 
 /// Every task with its shift id (`rowid, shift_id, start, end, fmt`), in `ORDER BY` order: the
 /// snapshot's runs (`task_runs`) each followed by its rows (see `extract::stage::TASKS_SCHEMA`).
 fn task_scan(order_by: &str) -> String {
     format!(
         "SELECT t.rowid, r.shift_id, t.start, t.start + t.length, t.fmt
-         FROM task_runs r CROSS JOIN task_rows t ON t.rowid BETWEEN r.first AND r.last
-         ORDER BY {order_by}"
+         FROM {} ORDER BY {order_by}",
+        crate::extract::stage::RUN_ROWS
     )
 }
 
@@ -230,7 +234,8 @@ fn task_scan(order_by: &str) -> String {
 /// checked against whichever occurrence the walk met; [`recheck_repeated`] corrects those.
 pub fn check_tasks(env: &mut Env<'_>, snap: &Connection, max_jumps: u64) -> Result<TaskFindings> {
     let mut whole = snap.prepare(&format!(
-        "SELECT {TASK_COLUMNS} FROM task_rows t WHERE t.rowid = ?1"
+        "SELECT {} FROM task_rows t WHERE t.rowid = ?1",
+        *TASK_COLUMNS
     ))?;
     let progress = env.progress.clone();
     let mut tally = super::super::Tally::new(&progress);
@@ -238,7 +243,8 @@ pub fn check_tasks(env: &mut Env<'_>, snap: &Connection, max_jumps: u64) -> Resu
         // In file order: the task rows and the runs, each scanned in rowid order.
         let mut tst =
             snap.prepare("SELECT rowid, start, start + length, fmt FROM task_rows ORDER BY rowid")?;
-        let mut rst = snap.prepare("SELECT first, last, shift_id FROM task_runs ORDER BY first")?;
+        let mut rst =
+            snap.prepare("SELECT first, first + n - 1, shift_id FROM task_runs ORDER BY first")?;
         let mut cursor = ShiftCursor::new(snap)?;
         let walked = tasks_pass(
             env,
@@ -267,7 +273,7 @@ pub fn check_tasks(env: &mut Env<'_>, snap: &Connection, max_jumps: u64) -> Resu
     // The rows the given-up walk counted are not counted again.
     tally.skip = tally.seen;
     // In shift-id order: the runs' index (no sort).
-    let mut tst = snap.prepare(&task_scan("r.shift_id, r.last, t.rowid"))?;
+    let mut tst = snap.prepare(&task_scan("r.shift_id, r.first, t.rowid"))?;
     let mut sst = snap.prepare(&format!(
         "SELECT {SHIFT_COLUMNS} FROM shifts ORDER BY shift_id"
     ))?;
@@ -509,8 +515,9 @@ pub fn recheck_repeated(
         !drop[i - 1]
     });
     let mut st = snap.prepare(&format!(
-        "SELECT {TASK_COLUMNS} FROM task_runs r CROSS JOIN task_rows t ON t.rowid BETWEEN r.first AND r.last
-         WHERE r.shift_id = ?1 ORDER BY r.last, t.rowid"
+        "SELECT {} FROM {} WHERE r.shift_id = ?1 ORDER BY r.first, t.rowid",
+        *TASK_COLUMNS,
+        crate::extract::stage::RUN_ROWS
     ))?;
     for (id, res) in repeated {
         let Some(res) = res else { continue };
