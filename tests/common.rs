@@ -92,6 +92,38 @@ pub fn sample_emulator() -> zd2gc::emulator::RunningEmulator {
     .unwrap()
 }
 
+/// Undo migration 10 on a state database: `desired_shift_rows.activities` back to the JSON the
+/// view `desired_shifts` spells out (what schema 9 stored), that view back to its schema-9 form,
+/// and `user_version` 9 — what zd2gc wrote before the terse activities.
+pub fn desired_back_to_schema_9(c: &rusqlite::Connection) {
+    c.execute_batch(
+        "CREATE TEMP TABLE json_acts (legacy_shift_id TEXT PRIMARY KEY, activities TEXT NOT NULL)
+             WITHOUT ROWID;
+         INSERT INTO json_acts SELECT legacy_shift_id, activities FROM desired_shifts;
+         UPDATE desired_shift_rows SET activities = (SELECT j.activities FROM temp.json_acts j
+             WHERE j.legacy_shift_id = desired_shift_rows.legacy_shift_id);
+         DROP TABLE temp.json_acts;
+         DROP VIEW desired_shifts;
+         CREATE VIEW desired_shifts AS
+            SELECT s.legacy_shift_id AS legacy_shift_id, a.name AS agent_id,
+                   COALESCE(e.name, a.name) AS exported_agent_id, u.name AS user_id,
+                   b.name AS business_unit_id, m.name AS management_unit_id, w.name AS week_id,
+                   s.start_utc AS start_utc, s.length_minutes AS length_minutes,
+                   s.activities AS activities, f.name AS file, s.line AS line, s.run_id AS run_id,
+                   s.content_hash AS content_hash, s.held_back_reason AS held_back_reason
+            FROM desired_shift_rows s
+            LEFT JOIN desired_names a ON a.id = s.agent_ref
+            LEFT JOIN desired_names e ON e.id = s.exported_agent_ref
+            LEFT JOIN desired_names u ON u.id = s.user_ref
+            LEFT JOIN desired_names b ON b.id = s.business_unit_ref
+            LEFT JOIN desired_names m ON m.id = s.management_unit_ref
+            LEFT JOIN desired_names w ON w.id = s.week_ref
+            LEFT JOIN desired_names f ON f.id = s.file_ref;
+         PRAGMA user_version = 9;",
+    )
+    .unwrap();
+}
+
 /// Undo migration 9 on a state database: `desired_shifts` back to the table of schema 2 (as
 /// migration 5 left it) with its two indexes, the compact rows and their dictionary gone, and
 /// `user_version` 8 — what zd2gc wrote before the compact desired state.

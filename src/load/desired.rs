@@ -526,7 +526,7 @@ mod tests {
                     week_id: Some("2026-10-19"),
                     start_utc: Some(1_792_393_200),
                     length_minutes: Some(480),
-                    activities: "[]",
+                    activities: "",
                     file: "shifts.csv",
                     line: 2,
                     run_id: 1,
@@ -624,10 +624,9 @@ mod tests {
         crate::store::desired::ShiftWriter::write(&tx, |w| {
             w.add_kind(1, "ac-q", "On Queue Work")?;
             w.add_kind(2, "ac-l", "Lunch")?;
-            for (id, acts) in [
-                ("S1", r#"[[1,3600,60,"T2"],[2,0,60,null]]"#),
-                ("S2", r#"[[1,0,30,null],[2,1800,30,null],[1,3600,60,"T3"]]"#),
-            ] {
+            // The stored form (`activities_compact`) of [[1,3600,60,"T2"],[2,0,60,null]] and
+            // [[1,0,30,null],[2,1800,30,null],[1,3600,60,"T3"]].
+            for (id, acts) in [("S1", "1@3600,60,T2;2@0,60"), ("S2", "1,30;2,30;1,60,T3")] {
                 w.upsert(&crate::store::desired::ShiftRow {
                     legacy_shift_id: id,
                     agent_id: "A1",

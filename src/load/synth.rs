@@ -87,7 +87,7 @@ pub fn write_desired(
                             week_id: Some(&week_id),
                             start_utc: Some(start),
                             length_minutes: Some(480),
-                            activities: &text,
+                            activities: &text.stored,
                             file: "shifts.csv",
                             line: 0,
                             run_id: run,

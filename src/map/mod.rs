@@ -4,9 +4,9 @@
 //! Inputs: the snapshot, the mapping tables (`mappings/`, see [`tables`]), the configuration, and
 //! with `--online` Genesys Cloud itself (see [`online`], cached). Outputs, all in zd2gc.db:
 //! - `desired_shifts`: per legacy shift, the owner's Genesys user, business and management unit,
-//!   week id, `start_utc` (UTC seconds) and `length_minutes`, its activities (compact JSON over the
-//!   dictionary `activity_kinds`, see [`desired::activities_compact`]; the view `desired_activities` unfolds
-//!   them), or the reason it is held back; `meta.mapped_snapshot_id` names the snapshot mapped;
+//!   week id, `start_utc` (UTC seconds) and `length_minutes`, its activities (a terse text over the
+//!   dictionary `activity_kinds`, see [`desired::activities_compact`]; the content hash covers their
+//!   JSON; the view `desired_activities` unfolds them), or the reason it is held back; `meta.mapped_snapshot_id` names the snapshot mapped;
 //! - `map_findings`: what could not be mapped, with its rule id, file and line (read by `validate`);
 //! - `xw_agents`, `xw_trades`: the crosswalk of agents and trades (shifts: the view
 //!   `crosswalk_shifts`, completed by `load` in `xw_shifts`).

@@ -264,7 +264,7 @@ fn write_batches(
                         week_id: d.week.map(|w| timeval::date_str(w, &mut week)).as_deref(),
                         start_utc: d.start,
                         length_minutes: d.length,
-                        activities: &d.activities,
+                        activities: &d.activities.stored,
                         file,
                         line: m.line,
                         run_id,

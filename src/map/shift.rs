@@ -5,7 +5,7 @@
 use super::pipeline::{ShiftRow, TaskRow};
 use super::{AgentCtx, BuInfo, Finding, core};
 use crate::config::{Config, DstPolicy, Severity};
-use crate::store::desired::{Kinds, activities_compact};
+use crate::store::desired::{ActivityTexts, Kinds, activities_compact};
 use crate::timeval::dst::{self, TimeIssue};
 use crate::timeval::zone::{Zones, zone_name};
 use crate::timeval::{self, TimeVal};
@@ -38,7 +38,8 @@ pub(super) struct Desired<'a> {
     pub(super) week: Option<chrono::NaiveDate>,
     pub(super) start: Option<i64>,
     pub(super) length: Option<i64>,
-    pub(super) activities: String,
+    /// The JSON the content hash covers and the stored text.
+    pub(super) activities: ActivityTexts,
     pub(super) n_activities: u64,
     pub(super) held_back: Option<&'static str>,
     pub(super) hash: i64,
@@ -186,7 +187,10 @@ pub(super) fn map_shift<'a>(
     };
     let mut week = None;
     let mut length = None;
-    let mut activities = String::from("[]");
+    let mut activities = ActivityTexts {
+        json: "[]".to_string(),
+        stored: String::new(),
+    };
     let mut n_activities = 0;
     let bu = res
         .filter(|r| r.issue.is_none())
@@ -387,7 +391,7 @@ pub(super) fn content_hash(d: &Desired<'_>, exported_agent_id: &str) -> i64 {
         week_id: week.as_deref(),
         start_utc: d.start,
         length_minutes: d.length,
-        activities: &d.activities,
+        activities: &d.activities.json,
         held_back_reason: d.held_back,
     })
 }

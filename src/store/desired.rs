@@ -1,11 +1,12 @@
 //! The desired state (`map` writes it, `load`, `verify`, the reports and the crosswalk read it):
 //! `desired_shift_rows`, one row per legacy shift, which refers to its texts (owner, exported
 //! agent, user, business unit, management unit, week, file) by number in the dictionary
-//! `desired_names` ([`ShiftWriter`] gives the numbers), its activities in the compact form over the
+//! `desired_names` ([`ShiftWriter`] gives the numbers), its activities in a terse text over the
 //! dictionary `activity_kinds` ([`activities_compact`], decoded once, by [`decode_activities`]),
 //! and `meta.mapped_snapshot_id`, the snapshot mapped. The view `desired_shifts` spells the rows
-//! out with the texts (for the other views and for people with `sqlite3`; migration 9). The only
-//! module that runs SQL on these; the form of a row is private to it.
+//! out with the texts and the activities' JSON (for the other views and for people with
+//! `sqlite3`; migrations 9 and 10). The only module that runs SQL on these; the form of a row is
+//! private to it.
 
 use crate::error::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, Statement, params};
@@ -69,34 +70,110 @@ impl Kinds {
     }
 }
 
-/// A shift's activities as stored in `desired_shifts.activities`: a JSON array of
-/// `[kind, start offset in seconds from the shift's start, length in minutes, legacy task id or
-/// null]`, byte for byte what `serde_json` writes for such tuples (the content hash covers this
-/// text, so it must not change; migration 5 writes the same form). The view `desired_activities`
-/// unfolds it with the kinds' codes and descriptions. About a fifth of the size of objects with
-/// the code and description spelled out on every activity.
-pub fn activities_compact(acts: &[Activity<'_>], shift_start: i64, kinds: &mut Kinds) -> String {
-    let mut s = String::with_capacity(acts.len() * 24 + 2);
-    s.push('[');
+/// A shift's activities in the two forms [`activities_compact`] writes in one pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActivityTexts {
+    /// The canonical JSON array of `[kind, start offset in seconds from the shift's start, length
+    /// in minutes, legacy task id or null]`, byte for byte what `serde_json` writes for such
+    /// tuples: what the content hash covers (schemas 5 to 9 stored it; hashing the same bytes
+    /// keeps every stored hash, and so `map`'s "unchanged", valid across migration 10). Never
+    /// stored; the view `desired_shifts` spells it out again for `sqlite3` users.
+    pub json: String,
+    /// The terse text stored in `desired_shift_rows.activities` (schema 10; see
+    /// [`activities_compact`]).
+    pub stored: String,
+}
+
+/// Offsets and lengths between which an activity's offset may be left out of the stored text
+/// (see [`activities_compact`]): the sum `offset + 60 × length` then never overflows, in Rust
+/// or in SQLite.
+const IMPLIED_OFFSET_MAX: i64 = 1 << 50;
+const IMPLIED_LENGTH_END: i64 = 1 << 32;
+
+/// Where the activity after one at `offset` lasting `length` minutes starts when its offset is
+/// left out of the stored text; `None` when the offset must be written.
+fn implied_next(offset: i64, length: i64) -> Option<i64> {
+    ((-IMPLIED_OFFSET_MAX..=IMPLIED_OFFSET_MAX).contains(&offset)
+        && (0..IMPLIED_LENGTH_END).contains(&length))
+    .then(|| offset + 60 * length)
+}
+
+/// A shift's activities, in the two forms of [`ActivityTexts`], with their (activity code,
+/// description) pairs numbered in `kinds`.
+///
+/// The stored form (schema 10, migration 10) is about 40 % of the JSON: the activities joined by
+/// `;`, each `KIND[@OFFSET],LENGTH[,TASK]`:
+/// - `KIND`, `OFFSET` and `LENGTH` are integers in decimal: the kind in `activity_kinds`, the
+///   start in seconds from the shift's start, the length in minutes;
+/// - `@OFFSET` is left out when the activity starts where the one before it ends (offset + 60 ×
+///   length; 0 for the first), which is nearly always: activities tile their shift. It is
+///   written when that offset is outside ±2^50 or that length outside 0..2^32;
+/// - `,TASK` is the legacy task id, present only when there is one (`,` alone is an empty id),
+///   with `%`, `;` and NUL written `%25`, `%3B` and `%00` (so `;` only separates activities).
+///
+/// For example `1,90;2,30,T1;1,90` is kind 1 from 0 for 90 minutes, kind 2 from 5400 s for 30
+/// minutes (task T1), kind 1 from 7200 s. No activities: an empty text. The view
+/// `desired_shifts` rebuilds the JSON with a recursive CTE, and `desired_activities` unfolds it.
+pub fn activities_compact(
+    acts: &[Activity<'_>],
+    shift_start: i64,
+    kinds: &mut Kinds,
+) -> ActivityTexts {
+    let mut json = String::with_capacity(acts.len() * 24 + 2);
+    let mut stored = String::with_capacity(acts.len() * 10);
+    json.push('[');
+    let mut next = Some(0);
     for (i, a) in acts.iter().enumerate() {
+        let kind = kinds.kind(a.code, a.description);
+        let offset = a.start - shift_start;
         if i > 0 {
-            s.push(',');
+            json.push(',');
+            stored.push(';');
         }
-        s.push('[');
-        push_int(&mut s, kinds.kind(a.code, a.description));
-        s.push(',');
-        push_int(&mut s, a.start - shift_start);
-        s.push(',');
-        push_int(&mut s, a.length_minutes);
-        s.push(',');
+        json.push('[');
+        push_int(&mut json, kind);
+        json.push(',');
+        push_int(&mut json, offset);
+        json.push(',');
+        push_int(&mut json, a.length_minutes);
+        json.push(',');
+        push_int(&mut stored, kind);
+        if next != Some(offset) {
+            stored.push('@');
+            push_int(&mut stored, offset);
+        }
+        stored.push(',');
+        push_int(&mut stored, a.length_minutes);
         match a.task_id {
-            Some(t) => json_str(&mut s, t),
-            None => s.push_str("null"),
+            Some(t) => {
+                json_str(&mut json, t);
+                stored.push(',');
+                push_task(&mut stored, t);
+            }
+            None => json.push_str("null"),
         }
-        s.push(']');
+        json.push(']');
+        next = implied_next(offset, a.length_minutes);
     }
-    s.push(']');
-    s
+    json.push(']');
+    ActivityTexts { json, stored }
+}
+
+/// A legacy task id in the stored form: `%`, `;` and NUL escaped (see [`activities_compact`]).
+fn push_task(s: &mut String, t: &str) {
+    let mut from = 0;
+    for (i, c) in t.bytes().enumerate() {
+        let esc = match c {
+            b'%' => "%25",
+            b';' => "%3B",
+            0 => "%00",
+            _ => continue,
+        };
+        s.push_str(&t[from..i]);
+        s.push_str(esc);
+        from = i + 1;
+    }
+    s.push_str(&t[from..]);
 }
 
 /// The activity kinds of `activity_kinds`: kind → (activity code id, description).
@@ -119,17 +196,79 @@ pub struct DesiredActivity {
     pub task_id: Option<String>,
 }
 
-/// Decode `desired_shifts.activities` (see [`activities_compact`]) of a shift starting at
-/// `shift_start`. An unreadable text or an unknown kind is an error: a shift must never be loaded
-/// without the activities it was mapped with.
+/// One activity of the stored form, as (kind, offset in seconds, length in minutes, task id).
+pub type StoredActivity = (i64, i64, i64, Option<String>);
+
+/// Parse the stored form of [`activities_compact`] into (kind, offset, length, task id). Anything
+/// else — a JSON text, an empty activity, a number that is not one, an unknown escape — is an
+/// error naming the activity.
+pub fn parse_stored_activities(text: &str) -> std::result::Result<Vec<StoredActivity>, String> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut next = Some(0);
+    text.split(';')
+        .enumerate()
+        .map(|(i, item)| {
+            let bad = |what: &str| format!("activity {} (`{item}`) {what}", i + 1);
+            let (head, tail) = item.split_once(',').ok_or_else(|| bad("has no length"))?;
+            let (len, task) = match tail.split_once(',') {
+                Some((l, t)) => (
+                    l,
+                    Some(unescape_task(t).ok_or_else(|| bad("has a bad escape"))?),
+                ),
+                None => (tail, None),
+            };
+            let int = |s: &str, what: &str| {
+                s.parse::<i64>()
+                    .map_err(|_| bad(&format!("has no integer {what}")))
+            };
+            let (kind, offset) = match head.split_once('@') {
+                Some((k, o)) => (int(k, "kind")?, int(o, "offset")?),
+                None => (
+                    int(head, "kind")?,
+                    next.ok_or_else(|| bad("leaves out an offset that cannot be implied"))?,
+                ),
+            };
+            let len = int(len, "length")?;
+            next = implied_next(offset, len);
+            Ok((kind, offset, len, task))
+        })
+        .collect()
+}
+
+fn unescape_task(t: &str) -> Option<String> {
+    if !t.contains('%') {
+        return Some(t.to_string());
+    }
+    let mut out = String::with_capacity(t.len());
+    let mut rest = t;
+    while let Some(p) = rest.find('%') {
+        out.push_str(&rest[..p]);
+        let c = match rest.get(p + 1..p + 3)? {
+            "25" => '%',
+            "3B" => ';',
+            "00" => '\0',
+            _ => return None,
+        };
+        out.push(c);
+        rest = &rest[p + 3..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// Decode `desired_shift_rows.activities` (the stored form of [`activities_compact`]) of a shift
+/// starting at `shift_start`. An unreadable text or an unknown kind is an error: a shift must
+/// never be loaded without the activities it was mapped with.
 pub fn decode_activities(
     text: &str,
     shift_start: i64,
     kinds: &HashMap<i64, (String, String)>,
 ) -> std::result::Result<Vec<DesiredActivity>, String> {
-    let raw: Vec<(i64, i64, i64, Option<String>)> = serde_json::from_str(text)
-        .map_err(|e| format!("activities are not in the expected form ({e})"))?;
-    raw.into_iter()
+    parse_stored_activities(text)
+        .map_err(|e| format!("activities are not in the expected form ({e})"))?
+        .into_iter()
         .map(|(kind, offset, len, task)| {
             let (code, desc) = kinds
                 .get(&kind)
@@ -250,7 +389,7 @@ pub struct ShiftRow<'a> {
     pub week_id: Option<&'a str>,
     pub start_utc: Option<i64>,
     pub length_minutes: Option<i64>,
-    /// [`activities_compact`]'s text.
+    /// [`activities_compact`]'s stored text ([`ActivityTexts::stored`]).
     pub activities: &'a str,
     pub file: &'a str,
     pub line: i64,
@@ -886,7 +1025,7 @@ mod tests {
                         }
                         let start = (step % 8 != 0).then_some(step as i64 * 1000);
                         let length = (step % 10 != 0).then_some(step as i64);
-                        let acts = format!("[[{step},1,null]]");
+                        let acts = format!("{step},1");
                         w.upsert(&ShiftRow {
                             legacy_shift_id: &id,
                             agent_id: t[0].as_deref().unwrap(),
@@ -922,7 +1061,8 @@ mod tests {
                             Some(3),
                             Some(-(step as i64)),
                         ];
-                        model.insert(id, (texts, ints, acts));
+                        // The view spells out the JSON of the stored text.
+                        model.insert(id, (texts, ints, format!("[[{step},0,1,null]]")));
                     }
                 }
             }
@@ -979,7 +1119,7 @@ mod tests {
                 week_id: Some("2026-10-19"),
                 start_utc: Some(1_792_393_200),
                 length_minutes: Some(480),
-                activities: "[]",
+                activities: "",
                 file: "shifts.csv",
                 line: 2,
                 run_id: 1,
@@ -1063,6 +1203,47 @@ mod tests {
         }
     }
 
+    /// The stored form, written out by hand from its description (`activities_compact`): an
+    /// independent encoder to compare with.
+    fn stored_by_hand(acts: &[Activity<'_>], start: i64, kinds: &mut Kinds) -> String {
+        let mut prev: Option<(i64, i64)> = None;
+        let items: Vec<String> = acts
+            .iter()
+            .map(|a| {
+                let off = a.start - start;
+                let implied = match prev {
+                    None => Some(0),
+                    Some((o, l)) if o.abs() <= 1 << 50 && (0..1 << 32).contains(&l) => {
+                        Some(o + 60 * l)
+                    }
+                    Some(_) => None,
+                };
+                prev = Some((off, a.length_minutes));
+                let mut s = kinds.kind(a.code, a.description).to_string();
+                if implied != Some(off) {
+                    s += &format!("@{off}");
+                }
+                s += &format!(",{}", a.length_minutes);
+                if let Some(t) = a.task_id {
+                    s += ",";
+                    s += &t
+                        .replace('%', "%25")
+                        .replace(';', "%3B")
+                        .replace('\0', "%00");
+                }
+                s
+            })
+            .collect();
+        items.join(";")
+    }
+
+    fn new_kinds() -> Kinds {
+        Kinds {
+            next: 1,
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn compact_activities_are_serde_json_byte_for_byte_and_decode_back() {
         let acts = [
@@ -1072,47 +1253,78 @@ mod tests {
                 1_788_160_500,
                 0,
                 "tab\there\nnl\r\u{1}\u{8}\u{c}\u{1f}\u{7f}é✓",
-                Some("T1\"\n"),
+                Some("T1\"\n;%;,@%3B\0"),
             ),
-            act("ac-q", 1_788_162_300, 30, "On Queue Work", None),
+            // Overlapping the one before: its offset is written.
+            act("ac-q", 1_788_160_400, 30, "On Queue Work", Some("")),
+            act("ac-q", 1_788_162_200, 1500, "On Queue Work", None),
+            act("ac-q", 1_788_252_200, 15, "On Queue Work", None),
         ];
-        let mut k = Kinds {
-            next: 1,
-            ..Default::default()
-        };
-        let text = activities_compact(&acts, 1_788_155_100, &mut k);
-        assert_eq!(
-            text,
-            serde_form(
-                &acts,
-                1_788_155_100,
-                &mut Kinds {
-                    next: 1,
-                    ..Default::default()
-                }
-            )
-        );
+        let mut k = new_kinds();
+        let t = activities_compact(&acts, 1_788_155_100, &mut k);
+        assert_eq!(t.json, serde_form(&acts, 1_788_155_100, &mut new_kinds()));
         assert_eq!(k.take_new().len(), 2, "one kind per (code, description)");
-        assert!(text.starts_with("[[1,0,90,null],[2,5400,0,"), "{text}");
+        assert!(
+            t.json.starts_with("[[1,0,90,null],[2,5400,0,"),
+            "{}",
+            t.json
+        );
         assert_eq!(
-            decode_activities(&text, 1_788_155_100, &kind_table(&k)).unwrap(),
+            t.stored,
+            "1,90;2,0,T1\"\n%3B%25%3B,@%253B%00;1@5300,30,;1,1500;1,15"
+        );
+        assert_eq!(
+            t.stored,
+            stored_by_hand(&acts, 1_788_155_100, &mut new_kinds())
+        );
+        assert_eq!(
+            decode_activities(&t.stored, 1_788_155_100, &kind_table(&k)).unwrap(),
             decoded(&acts)
         );
-        assert_eq!(activities_compact(&[], 0, &mut k), "[]");
-        assert!(decode_activities("[[9,0,1,null]]", 0, &kind_table(&k)).is_err());
-        assert!(decode_activities("[{\"code\":\"x\"}]", 0, &kind_table(&k)).is_err());
+        let none = activities_compact(&[], 0, &mut k);
+        assert_eq!((none.json.as_str(), none.stored.as_str()), ("[]", ""));
+        assert_eq!(decode_activities("", 0, &kind_table(&k)).unwrap(), vec![]);
+        // Not the stored form, or a kind not in the dictionary: an error, never fewer activities.
+        for bad in [
+            "9,1",
+            "[[1,0,90,null]]",
+            "1,90;",
+            ";1,90",
+            "1",
+            "1@,5",
+            "x,5",
+            "1,5x",
+            "1,5,T%2",
+            "1,5,T%41",
+            "1,1;1,9223372036854775807;1,5",
+        ] {
+            let e = decode_activities(bad, 0, &kind_table(&k));
+            assert!(e.is_err(), "{bad}: {e:?}");
+        }
     }
 
     proptest! {
         #[test]
-        fn compact_activities_match_serde_json(code in any::<String>(), desc in "(?s).{0,40}",
-                                               task in proptest::option::of(any::<String>()),
-                                               start in -(1i64 << 40)..(1i64 << 40), len in any::<i64>()) {
-            let acts = [act(&code, start, len, &desc, task.as_deref()), act("x", 0, 1, "", None)];
-            let mut k = Kinds { next: 1, ..Default::default() };
-            let text = activities_compact(&acts, 7, &mut k);
-            prop_assert_eq!(&text, &serde_form(&acts, 7, &mut Kinds { next: 1, ..Default::default() }));
-            prop_assert_eq!(decode_activities(&text, 7, &kind_table(&k)).unwrap(), decoded(&acts));
+        fn compact_activities_match_serde_json_and_decode_back(
+                code in any::<String>(), desc in "(?s).{0,40}",
+                task in proptest::option::of(any::<String>()),
+                start in -(1i64 << 40)..(1i64 << 40), len in any::<i64>(),
+                gap in prop_oneof![Just(0i64), -7200i64..7200, any::<i64>()],
+                len2 in prop_oneof![0i64..600, any::<i64>()]) {
+            // Instants as far apart as an i64 offset from the shift's start allows.
+            let bound = |t: i64| t.clamp(-(1 << 62), 1 << 62);
+            let next = bound(start.saturating_add(len.saturating_mul(60)).saturating_add(gap));
+            let acts = [
+                act(&code, start, len, &desc, task.as_deref()),
+                act("x", next, len2, "", None),
+                act("x", bound(next.saturating_add(len2.saturating_mul(60))), 1, "", Some("T9")),
+            ];
+            let mut k = new_kinds();
+            let t = activities_compact(&acts, 7, &mut k);
+            prop_assert_eq!(&t.json, &serde_form(&acts, 7, &mut new_kinds()));
+            prop_assert_eq!(&t.stored, &stored_by_hand(&acts, 7, &mut new_kinds()));
+            prop_assert!(!t.stored.contains('\0'));
+            prop_assert_eq!(decode_activities(&t.stored, 7, &kind_table(&k)).unwrap(), decoded(&acts));
         }
     }
 }

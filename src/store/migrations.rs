@@ -392,6 +392,87 @@ const MIGRATIONS: &[&str] = &[
         LEFT JOIN desired_names w ON w.id = s.week_ref
         LEFT JOIN desired_names f ON f.id = s.file_ref;
     "#,
+    // 10: terse activities (issue 17). `desired_shift_rows.activities` was the JSON array
+    // `[[kind, offset (s), length (min), task or null], …]`, about 157 of a row's 211 bytes. It
+    // becomes `KIND[@OFFSET],LENGTH[,TASK]` joined by `;`, the offset left out when the activity
+    // starts where the one before it ends (0 for the first; the previous offset within ±2^50 and
+    // length within 0..2^32), the task id's `%`, `;` and NUL written `%25`, `%3B`, `%00`
+    // (`store::desired::activities_compact`; `zd2gc_task_v10`, registered by `migrate`, escapes
+    // them: SQLite's `replace` cannot find a NUL): about 40 % of the JSON. Content hashes still cover
+    // the JSON (`map` computes it in memory), so they are kept as they are. The rows are copied
+    // out and written back in key order (dense pages; the freed ones go to the free list), the
+    // indexes built again, and the view `desired_shifts` spells out the same JSON as before with
+    // a recursive CTE, so `desired_activities` and `crosswalk_shifts`, which read it, and anyone
+    // querying it see the same rows.
+    r#"
+    CREATE TEMP TABLE desired_shift_rows_10 AS
+        SELECT s.legacy_shift_id, s.agent_ref, s.exported_agent_ref, s.user_ref,
+               s.business_unit_ref, s.management_unit_ref, s.week_ref, s.start_utc,
+               s.length_minutes,
+               COALESCE((
+                   SELECT group_concat(
+                       json_extract(j.value, '$[0]')
+                       || CASE WHEN json_extract(j.value, '$[1]') = (
+                                   CASE WHEN j.key = 0 THEN 0
+                                        ELSE (SELECT json_extract(p.value, '$[1]')
+                                                     + 60 * json_extract(p.value, '$[2]')
+                                              FROM json_each(s.activities) p
+                                              WHERE p.key = j.key - 1
+                                                AND json_extract(p.value, '$[1]')
+                                                    BETWEEN -1125899906842624 AND 1125899906842624
+                                                AND json_extract(p.value, '$[2]')
+                                                    BETWEEN 0 AND 4294967295) END)
+                               THEN '' ELSE '@' || json_extract(j.value, '$[1]') END
+                       || ',' || json_extract(j.value, '$[2]')
+                       || CASE WHEN json_type(j.value, '$[3]') = 'null' THEN ''
+                               ELSE ',' || zd2gc_task_v10(json_extract(j.value, '$[3]')) END,
+                       ';' ORDER BY j.key)
+                   FROM json_each(s.activities) j), '') AS activities,
+               s.file_ref, s.line, s.run_id, s.content_hash, s.held_back_reason
+        FROM desired_shift_rows s;
+    DROP INDEX IF EXISTS desired_shift_rows_by_week;
+    DROP INDEX IF EXISTS desired_shift_rows_by_agent;
+    DELETE FROM desired_shift_rows;
+    INSERT INTO desired_shift_rows
+        SELECT * FROM temp.desired_shift_rows_10 ORDER BY legacy_shift_id;
+    DROP TABLE temp.desired_shift_rows_10;
+    CREATE INDEX desired_shift_rows_by_week ON desired_shift_rows (business_unit_ref, week_ref);
+    CREATE INDEX desired_shift_rows_by_agent ON desired_shift_rows (agent_ref);
+    DROP VIEW desired_shifts;
+    CREATE VIEW desired_shifts AS
+        SELECT s.legacy_shift_id AS legacy_shift_id, a.name AS agent_id,
+               COALESCE(e.name, a.name) AS exported_agent_id, u.name AS user_id,
+               b.name AS business_unit_id, m.name AS management_unit_id, w.name AS week_id,
+               s.start_utc AS start_utc, s.length_minutes AS length_minutes,
+               CASE WHEN s.activities = '' THEN '[]' ELSE (
+                   WITH RECURSIVE r(seq, rest, item, off, len) AS (
+                       SELECT -1, s.activities || ';', NULL, 0, 0
+                       UNION ALL
+                       SELECT seq + 1, substr(rest, instr(rest, ';') + 1),
+                              substr(rest, 1, instr(rest, ';') - 1),
+                              CASE WHEN instr(substr(rest, 1, instr(rest, ',')), '@')
+                                   THEN CAST(substr(rest, instr(rest, '@') + 1) AS INTEGER)
+                                   ELSE off + 60 * len END,
+                              CAST(substr(rest, instr(rest, ',') + 1) AS INTEGER)
+                       FROM r WHERE rest != '')
+                   SELECT json_group_array(json_array(CAST(item AS INTEGER), off, len,
+                       CASE WHEN instr(substr(item, instr(item, ',') + 1), ',')
+                            THEN replace(replace(replace(
+                                     substr(item, instr(item, ',') + 1
+                                                  + instr(substr(item, instr(item, ',') + 1), ',')),
+                                     '%3B', ';'), '%00', char(0)), '%25', '%') END))
+                   FROM r WHERE seq >= 0) END AS activities,
+               f.name AS file, s.line AS line, s.run_id AS run_id,
+               s.content_hash AS content_hash, s.held_back_reason AS held_back_reason
+        FROM desired_shift_rows s
+        LEFT JOIN desired_names a ON a.id = s.agent_ref
+        LEFT JOIN desired_names e ON e.id = s.exported_agent_ref
+        LEFT JOIN desired_names u ON u.id = s.user_ref
+        LEFT JOIN desired_names b ON b.id = s.business_unit_ref
+        LEFT JOIN desired_names m ON m.id = s.management_unit_ref
+        LEFT JOIN desired_names w ON w.id = s.week_ref
+        LEFT JOIN desired_names f ON f.id = s.file_ref;
+    "#,
 ];
 
 /// Apply every migration above the database's `user_version`, each in its own transaction.
@@ -412,6 +493,7 @@ pub fn migrate(conn: &Connection) -> Result<()> {
     }
     if current < MIGRATIONS.len() {
         register_row_hash(conn)?;
+        register_task_escape(conn)?;
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.unchecked_transaction()?;
@@ -419,6 +501,18 @@ pub fn migrate(conn: &Connection) -> Result<()> {
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }
+    Ok(())
+}
+
+/// `zd2gc_task_v10(task_id)`, for migration 10: [`frozen::task_v10`].
+fn register_task_escape(conn: &Connection) -> Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "zd2gc_task_v10",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| Ok(frozen::task_v10(&ctx.get::<String>(0)?)),
+    )?;
     Ok(())
 }
 
@@ -460,6 +554,21 @@ fn register_row_hash(conn: &Connection) -> Result<()> {
 /// Copies of code as it was when a migration using it was released. Never edit them: a released
 /// migration must do on a user's old database exactly what it did when it was released.
 mod frozen {
+    /// A legacy task id in the terse activities of migration 10 (as released with it,
+    /// `store::desired::push_task`): `%`, `;` and NUL written `%25`, `%3B` and `%00`.
+    pub(super) fn task_v10(t: &str) -> String {
+        let mut s = String::with_capacity(t.len());
+        for c in t.chars() {
+            match c {
+                '%' => s.push_str("%25"),
+                ';' => s.push_str("%3B"),
+                '\0' => s.push_str("%00"),
+                c => s.push(c),
+            }
+        }
+        s
+    }
+
     /// `desired_shifts.content_hash` as released with migration 5 (commit 0af70a1,
     /// `map::core::row_hash` over `RowHasher`): the fields in column order, each string followed
     /// by its length, `None` as a marker word, a missing integer as `i64::MIN`.
@@ -685,6 +794,150 @@ mod tests {
             .collect()
     }
 
+    /// Migration 10 on a version-9 database whose rows hold the JSON that `map` wrote (made by
+    /// `activities_compact` from 400 pseudo-random shifts: empty, tiling, overlapping, sub-minute
+    /// and far-apart activities, negative and huge lengths, task ids with `%`, `;`, `,`, `@`,
+    /// quotes, backslashes, control characters, NUL and non-ASCII, empty task ids):
+    /// - the migration's SQL stores exactly the terse text `activities_compact` writes (two
+    ///   encoders written apart);
+    /// - the view `desired_shifts`, whose recursive CTE reads the terse text, spells out exactly
+    ///   the JSON stored before, and `desired_activities` and `crosswalk_shifts` give the same
+    ///   rows (content hashes included: nothing is rehashed);
+    /// - the Rust reader (`decode_activities`) gives back the activities mapped.
+    #[test]
+    fn migration_10_stores_what_map_writes_and_every_view_reads_the_same() {
+        use crate::store::desired::{Activity, Kinds, activities_compact};
+        let c = Connection::open_in_memory().unwrap();
+        register_row_hash(&c).unwrap();
+        for sql in &MIGRATIONS[..9] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.execute_batch(
+            "INSERT INTO desired_names VALUES (1, 'A1'), (2, 'shifts.csv'), (3, 'bu-1'), (4, 'w');
+             INSERT INTO xw_shifts (legacy_shift_id, user_id, business_unit_id, week_id,
+                                    schedule_id, genesys_shift_id, run_id)
+               VALUES ('s007', 'u-1', 'bu-1', 'w', 'sch-1', 'g-1', 3);
+             PRAGMA user_version = 9;",
+        )
+        .unwrap();
+        let tasks = [
+            "T1",
+            "",
+            "a;b",
+            "50%",
+            "%3B",
+            "%25;%",
+            "x,y@z,",
+            "q\"\\",
+            "tab\there\nnl\u{1}\u{1f}\u{7f}",
+            "nul\0x",
+            "é✓",
+            ";;%%",
+            "T2",
+            "@1,2",
+        ];
+        let lens = [0i64, 1, 30, 90, -5, (1 << 32) - 1, 1 << 32, 1 << 40];
+        let gaps = [0i64, 0, 0, 0, -600, 30, 1 << 51, -(1 << 52)];
+        let mut seed = 12345u64;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) % n as u64) as usize
+        };
+        let mut kinds = Kinds::load(&c).unwrap();
+        let mut want = Vec::new();
+        for i in 0..400 {
+            let start = 1_788_155_100 + 3600 * i as i64;
+            let mut at = start + [0, 0, 0, 60, -1][next(5)];
+            let acts: Vec<Activity<'_>> = (0..next(7))
+                .map(|_| {
+                    let len = lens[next(lens.len())];
+                    let a = Activity {
+                        code: ["c-1", "c-2", "c-;"][next(3)],
+                        start: at,
+                        length_minutes: len,
+                        description: ["Work", "Bréak"][next(2)],
+                        task_id: [None, Some(tasks[next(tasks.len())])][next(2)],
+                    };
+                    at = at
+                        .saturating_add(len.saturating_mul(60))
+                        .saturating_add(gaps[next(gaps.len())]);
+                    at = at.clamp(-(1 << 60), 1 << 60);
+                    a
+                })
+                .collect();
+            let t = activities_compact(&acts, start, &mut kinds);
+            for (k, code, desc) in kinds.take_new() {
+                c.execute(
+                    "INSERT INTO activity_kinds VALUES (?1, ?2, ?3)",
+                    rusqlite::params![k, code, desc],
+                )
+                .unwrap();
+            }
+            let id = format!("s{i:03}");
+            c.execute(
+                "INSERT INTO desired_shift_rows VALUES (?1, 1, NULL, NULL, 3, NULL, 4, ?2, 60, ?3, 2, ?4, 1, ?5, NULL)",
+                rusqlite::params![id, start, t.json, i, -(i as i64)],
+            )
+            .unwrap();
+            want.push((id, t.stored, start, acts));
+        }
+        let shifts = "SELECT * FROM desired_shifts ORDER BY legacy_shift_id";
+        let acts = "SELECT * FROM desired_activities ORDER BY legacy_shift_id, seq";
+        let xw = "SELECT * FROM crosswalk_shifts ORDER BY legacy_shift_id";
+        let before = (all(&c, shifts), all(&c, acts), all(&c, xw));
+        assert!(before.1.len() > 1000, "{}", before.1.len());
+        migrate(&c).unwrap();
+        let stored: Vec<(String, String)> = c
+            .prepare("SELECT legacy_shift_id, activities FROM desired_shift_rows ORDER BY 1")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        let written: Vec<(String, String)> = want
+            .iter()
+            .map(|(id, s, _, _)| (id.clone(), s.clone()))
+            .collect();
+        assert_eq!(stored, written);
+        assert!(
+            stored.iter().any(|(_, s)| s.contains('@')) && stored.iter().any(|(_, s)| s.is_empty())
+        );
+        let after = (all(&c, shifts), all(&c, acts), all(&c, xw));
+        for (b, a) in before.0.iter().zip(&after.0) {
+            assert_eq!(a, b);
+        }
+        assert_eq!(after, before);
+        let kinds = crate::store::desired::activity_kinds(&c).unwrap();
+        for (_, text, start, acts) in &want {
+            let got = crate::store::desired::decode_activities(text, *start, &kinds).unwrap();
+            let acts: Vec<_> = acts
+                .iter()
+                .map(|a| {
+                    (
+                        a.code.to_string(),
+                        a.start,
+                        a.length_minutes,
+                        a.description.to_string(),
+                        a.task_id.map(str::to_string),
+                    )
+                })
+                .collect();
+            let got: Vec<_> = got
+                .into_iter()
+                .map(|a| (a.code, a.start, a.length_minutes, a.description, a.task_id))
+                .collect();
+            assert_eq!(got, acts);
+        }
+        let indexes = all(
+            &c,
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
+             AND tbl_name = 'desired_shift_rows' ORDER BY 1",
+        );
+        assert_eq!(indexes.len(), 2, "{indexes:?}");
+    }
+
     /// Migration 9 on a version-8 database with rows: `desired_shifts` (now a view), the views
     /// over it and the desired-state readers give exactly what the version-8 table gave (content
     /// hashes included, so the next `map` sees the rows unchanged and load's week digests, made of
@@ -903,7 +1156,7 @@ mod tests {
                 week_id: Some("2026-09-07"),
                 start_utc: Some(1),
                 length_minutes: Some(2),
-                activities: "[]",
+                activities: "",
                 file: "shifts.csv",
                 line: 9,
                 run_id: 4,
