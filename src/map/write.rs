@@ -42,8 +42,13 @@ pub(super) fn begin_first_load(state: &Connection) -> Result<bool> {
                 let _ = state.execute_batch("PRAGMA page_size = 16384; VACUUM;");
             }
             // The rows go straight to the file (nothing to rewrite later): a small cache is
-            // as fast, and keeps memory down.
-            state.execute_batch("PRAGMA cache_size = -16384;")?;
+            // as fast, and keeps memory down. It also sizes the sorter that builds the secondary
+            // indexes afterwards (SQLite sorts runs of up to cache_size bytes in memory, one per
+            // sorter thread, before merging them from temporary files): with 16 MB, the index
+            // build alone took about 50 MB of heap at 1.3 M shifts, and map's first run peaked
+            // at 126 MB against 54 MB at a tenth of the export; with 4 MB (SQLite's smallest run
+            // at 16 KiB pages) it peaks at 78 MB, no slower.
+            state.execute_batch("PRAGMA cache_size = -4096;")?;
         }
     }
     Ok(first_load)
