@@ -348,7 +348,7 @@ fn map_inner(
     drop(online);
     let mut zones = Zones::default();
     let default_tz = cfg.default_timezone.clone();
-    let agent_ctx = prepare::agent_contexts(tables, export_agents, &res);
+    let agent_ctx = prepare::agent_contexts(tables, export_agents, res);
     let (actions, overrides) = prepare::decide_trades(&snap, cfg, &export.trades)?;
 
     // ---- the write transaction ----------------------------------------------------------------

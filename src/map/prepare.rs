@@ -176,12 +176,13 @@ pub(super) fn business_units(
     Ok(bus)
 }
 
-/// Each agent's context for its shifts: its resolution and its fallback zone names (the agent's,
-/// its location's).
+/// Each agent's context for its shifts: its resolution (moved in, not copied: a copy of every
+/// agent's strings for the whole run, 3.6 MB at 10,000 agents) and its fallback zone names (the
+/// agent's, its location's).
 pub(super) fn agent_contexts(
     tables: &tables::Tables,
     export_agents: &[ExportAgent],
-    res: &[AgentRes],
+    res: Vec<AgentRes>,
 ) -> Vec<AgentCtx> {
     let loc_tz: HashMap<&str, String> = tables
         .locations
@@ -190,9 +191,9 @@ pub(super) fn agent_contexts(
         .collect();
     export_agents
         .iter()
-        .zip(res.iter())
+        .zip(res)
         .map(|(a, r)| AgentCtx {
-            res: r.clone(),
+            res: r,
             tz: a.timezone.clone().filter(|s| !s.trim().is_empty()),
             location_tz: a.location.as_deref().and_then(|l| loc_tz.get(l)).cloned(),
         })
