@@ -118,6 +118,27 @@ fn offline(dir: &Path, cfg: &Config) -> MapOutcome {
     map_dir(dir, cfg, &MapOptions::default()).unwrap()
 }
 
+/// Map offline again: nothing inserted, updated or removed, `unchanged` shifts unchanged, and the
+/// desired state as `before` (what an upgraded state database must give).
+fn remap_sees_every_shift_unchanged(
+    dir: &Path,
+    cfg: &Config,
+    before: &[Vec<String>],
+    unchanged: u64,
+) {
+    let o = offline(dir, cfg);
+    assert_eq!(
+        (
+            o.shifts.inserted,
+            o.shifts.updated,
+            o.shifts.removed,
+            o.shifts.unchanged
+        ),
+        (0, 0, 0, unchanged)
+    );
+    assert_eq!(desired(dir), before);
+}
+
 #[test]
 fn paris_cutover_offline_maps_with_the_planted_findings_and_rerun_changes_nothing() {
     let cfg = template();
@@ -302,17 +323,7 @@ fn schema_8_desired_state_is_made_compact_and_map_sees_it_unchanged() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("from schema 8 to"), "{stderr}");
     assert_eq!(desired(d.path()), before);
-    let o = offline(d.path(), &cfg);
-    assert_eq!(
-        (
-            o.shifts.inserted,
-            o.shifts.updated,
-            o.shifts.removed,
-            o.shifts.unchanged
-        ),
-        (0, 0, 0, 466)
-    );
-    assert_eq!(desired(d.path()), before);
+    remap_sees_every_shift_unchanged(d.path(), &cfg, &before, 466);
 }
 
 /// Python's reading of `desired_shift_rows.activities`, from the stored form's description
@@ -407,17 +418,7 @@ fn schema_9_desired_state_gets_terse_activities_and_map_sees_it_unchanged() {
     assert!(stderr.contains("from schema 9 to"), "{stderr}");
     assert_eq!(stored_activities(&db), written);
     assert_eq!(desired(d.path()), before);
-    let o = offline(d.path(), &cfg);
-    assert_eq!(
-        (
-            o.shifts.inserted,
-            o.shifts.updated,
-            o.shifts.removed,
-            o.shifts.unchanged
-        ),
-        (0, 0, 0, 466)
-    );
-    assert_eq!(desired(d.path()), before);
+    remap_sees_every_shift_unchanged(d.path(), &cfg, &before, 466);
 }
 
 /// A state database of schema 4 (activities spelled out as objects, the snapshot id on every row)
@@ -501,17 +502,7 @@ fn schema_4_desired_state_is_converted_and_map_sees_it_unchanged() {
         stderr.contains("upgrading the state database") && stderr.contains("from schema 4 to"),
         "{stderr}"
     );
-    let o = offline(d.path(), &cfg);
-    assert_eq!(
-        (
-            o.shifts.inserted,
-            o.shifts.updated,
-            o.shifts.removed,
-            o.shifts.unchanged
-        ),
-        (0, 0, 0, 466)
-    );
-    assert_eq!(desired(d.path()), before);
+    remap_sees_every_shift_unchanged(d.path(), &cfg, &before, 466);
     let c = Connection::open(&db).unwrap();
     let (version, mapped): (i64, String) = c
         .query_row(

@@ -517,21 +517,11 @@ mod tests {
         crate::store::desired::ShiftWriter::write(&tx, |w| {
             for (id, agent, user, mu) in [("S1", "A1", U1, Some("mu1")), ("S2", "A2", U2, None)] {
                 w.upsert(&crate::store::desired::ShiftRow {
-                    legacy_shift_id: id,
                     agent_id: agent,
                     exported_agent_id: agent,
                     user_id: Some(user),
-                    business_unit_id: Some("bu"),
                     management_unit_id: mu,
-                    week_id: Some("2026-10-19"),
-                    start_utc: Some(1_792_393_200),
-                    length_minutes: Some(480),
-                    activities: "",
-                    file: "shifts.csv",
-                    line: 2,
-                    run_id: 1,
-                    content_hash: 0,
-                    held_back_reason: None,
+                    ..crate::store::desired::ShiftRow::sample(id)
                 })?;
             }
             Ok(())
@@ -628,21 +618,8 @@ mod tests {
             // [[1,0,30,null],[2,1800,30,null],[1,3600,60,"T3"]].
             for (id, acts) in [("S1", "1@3600,60,T2;2@0,60"), ("S2", "1,30;2,30;1,60,T3")] {
                 w.upsert(&crate::store::desired::ShiftRow {
-                    legacy_shift_id: id,
-                    agent_id: "A1",
-                    exported_agent_id: "A1",
-                    user_id: Some("u1"),
-                    business_unit_id: Some("bu"),
-                    management_unit_id: Some("mu1"),
-                    week_id: Some("2026-10-19"),
-                    start_utc: Some(1_792_393_200),
-                    length_minutes: Some(480),
                     activities: acts,
-                    file: "shifts.csv",
-                    line: 2,
-                    run_id: 1,
-                    content_hash: 0,
-                    held_back_reason: None,
+                    ..crate::store::desired::ShiftRow::sample(id)
                 })?;
             }
             Ok(())

@@ -37,12 +37,7 @@ pub fn write_desired(
             .expect("date");
             let code = |k: usize| format!("ac-{}-{k}", bu.id.trim_start_matches("bu-"));
             let (work, brk) = (code(0), code(1));
-            let users: Vec<(&str, &str)> = bu
-                .management_units
-                .iter()
-                .flat_map(|m| m.user_ids.iter().map(move |u| (u.as_str(), m.id.as_str())))
-                .take(agents_per_bu)
-                .collect();
+            let users = bu_users(bu, agents_per_bu);
             for w in 0..weeks {
                 let week = first + Duration::weeks(w as i64);
                 let week_id = week.format("%Y-%m-%d").to_string();
@@ -142,12 +137,7 @@ pub fn write_desired_time_off(
     let mut n = 0u64;
     for bu in &org.business_units {
         let code = format!("ac-{}-3", bu.id.trim_start_matches("bu-"));
-        let users: Vec<(&str, &str)> = bu
-            .management_units
-            .iter()
-            .flat_map(|m| m.user_ids.iter().map(move |u| (u.as_str(), m.id.as_str())))
-            .take(agents_per_bu)
-            .collect();
+        let users = bu_users(bu, agents_per_bu);
         for (a, (user, mu)) in users.iter().enumerate() {
             for k in 0..per_agent {
                 let id = format!("TO-{}-{a}-{k}", bu.id);
@@ -207,4 +197,14 @@ fn fnv(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
     })
+}
+
+/// The first `n` users of a business unit of the fixture, each with its management unit, in the
+/// fixture's order: (user id, management unit id).
+fn bu_users(bu: &crate::emulator::fixture::FixtureBusinessUnit, n: usize) -> Vec<(&str, &str)> {
+    bu.management_units
+        .iter()
+        .flat_map(|m| m.user_ids.iter().map(move |u| (u.as_str(), m.id.as_str())))
+        .take(n)
+        .collect()
 }

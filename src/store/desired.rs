@@ -398,6 +398,31 @@ pub struct ShiftRow<'a> {
     pub held_back_reason: Option<&'a str>,
 }
 
+#[cfg(test)]
+impl<'a> ShiftRow<'a> {
+    /// A loadable row for tests: agent A1 (user u1, unit mu1 of business unit `bu`), the week of
+    /// 2026-10-19, 8 hours from 1,792,393,200, no activities, shifts.csv line 2, run 1, hash 0.
+    pub fn sample(legacy_shift_id: &'a str) -> Self {
+        ShiftRow {
+            legacy_shift_id,
+            agent_id: "A1",
+            exported_agent_id: "A1",
+            user_id: Some("u1"),
+            business_unit_id: Some("bu"),
+            management_unit_id: Some("mu1"),
+            week_id: Some("2026-10-19"),
+            start_utc: Some(1_792_393_200),
+            length_minutes: Some(480),
+            activities: "",
+            file: "shifts.csv",
+            line: 2,
+            run_id: 1,
+            content_hash: 0,
+            held_back_reason: None,
+        }
+    }
+}
+
 /// The dictionary `desired_names` as a writer sees it: every name's number, and the statement
 /// that adds a new one (append-only: a name keeps its number for good, so the rows that use it
 /// never change).
@@ -1108,25 +1133,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = crate::store::open_state(dir.path()).unwrap();
         let tx = conn.transaction().unwrap();
-        let upsert = |w: &mut ShiftWriter<'_>, id: &str| {
-            w.upsert(&ShiftRow {
-                legacy_shift_id: id,
-                agent_id: "A1",
-                exported_agent_id: "A1",
-                user_id: Some("u1"),
-                business_unit_id: Some("bu"),
-                management_unit_id: Some("mu"),
-                week_id: Some("2026-10-19"),
-                start_utc: Some(1_792_393_200),
-                length_minutes: Some(480),
-                activities: "",
-                file: "shifts.csv",
-                line: 2,
-                run_id: 1,
-                content_hash: 0,
-                held_back_reason: None,
-            })
-        };
+        let upsert = |w: &mut ShiftWriter<'_>, id: &str| w.upsert(&ShiftRow::sample(id));
         let n = 2 * SHIFTS_PER_INSERT + 5;
         let written = ShiftWriter::write(&tx, |w| {
             for i in 0..n {
