@@ -12,9 +12,12 @@
 //!   reference checks flagged when the two counts differ (then the ratio compares unequal work).
 //!
 //! Run: `cargo bench --bench stages` (options: `-- --agents N --weeks N` for the whole export, default
-//! 10,000 × 26; `--no-load`, `--no-reference`, `--only-whole`; `--rpm N`, default 600,000). The
-//! exports are generated once under `target/bench-data/` (shared with `benches/pipeline.rs`) and the
-//! migration directories are `target/bench-stages/{tenth,whole}/`, kept after the run for a look.
+//! 10,000 × 26; `--ids short|uuid`, the ids' style (`testdata::IdStyle`; default `short`, `uuid` is
+//! the long ids of a real export); `--no-load`, `--no-reference`, `--only-whole`; `--rpm N`, default
+//! 600,000). The exports are generated once under `target/bench-data/` (shared with
+//! `benches/pipeline.rs`; `export-{agents}x{weeks}` for short ids, `export-{agents}x{weeks}-uuid` for
+//! UUIDs) and the migration directories are `target/bench-stages/{tenth,whole}/` (`tenth-uuid`,
+//! `whole-uuid` for UUIDs), kept after the run for a look.
 //! Each timed stage starts after `sync`, so that no stage is charged for the write-back of the one
 //! before. A stage that fails stops the benchmark with its stderr.
 
@@ -23,6 +26,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
+
+use zd2gc::testdata::IdStyle;
 
 const CLIENT_ID: &str = "bench-stages";
 const CLIENT_SECRET: &str = "bench-stages-secret";
@@ -34,6 +39,14 @@ fn arg(name: &str, default: u64) -> u64 {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+fn str_arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }
 
 fn flag(name: &str) -> bool {
@@ -118,11 +131,15 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The generated export (once; reused after, and shared with `benches/pipeline.rs`).
-fn data(agents: u64, weeks: u64) -> (PathBuf, zd2gc::testdata::Generated) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("target/bench-data/export-{agents}x{weeks}"));
-    let (g, secs) = zd2gc::testdata::cached_export(&dir, agents, weeks).expect("generate export");
+/// The generated export (once; reused after, and shared with `benches/pipeline.rs`), in a directory
+/// named by its size and id style.
+fn data(agents: u64, weeks: u64, ids: IdStyle) -> (PathBuf, zd2gc::testdata::Generated) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "target/bench-data/export-{agents}x{weeks}{}",
+        ids.dir_suffix()
+    ));
+    let (g, secs) =
+        zd2gc::testdata::cached_export_with(&dir, agents, weeks, ids).expect("generate export");
     if let Some(secs) = secs {
         eprintln!(
             "generated {} records ({} MB) in {secs:.1}s",
@@ -329,19 +346,21 @@ fn print_rule_counts(
     disagree
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_size(
     label: &'static str,
     bin: &Path,
     agents: u64,
     weeks: u64,
+    ids: IdStyle,
     rpm: u64,
     with_load: bool,
     with_reference: bool,
 ) -> SizeResult {
-    let (export, generated) = data(agents, weeks);
+    let (export, generated) = data(agents, weeks, ids);
     let base = root().join("target/bench-stages");
-    let work = base.join(label);
-    let logs = base.join(format!("{label}-logs"));
+    let work = base.join(format!("{label}{}", ids.dir_suffix()));
+    let logs = base.join(format!("{label}{}-logs", ids.dir_suffix()));
     let _ = std::fs::remove_dir_all(&work);
     let _ = std::fs::remove_dir_all(&logs);
     std::fs::create_dir_all(&logs).expect("log dir");
@@ -355,9 +374,10 @@ fn run_size(
     let mappings = work.join("mappings");
     // With each agent's management unit of [`org_fixture`] (load reads a week's agent schedules
     // by management unit).
-    zd2gc::testdata::generate_mappings(&mappings, agents).expect("mappings");
+    zd2gc::testdata::generate_mappings_with(&mappings, agents, ids).expect("mappings");
     eprintln!(
-        "[{label}] {} agents × {weeks} weeks: {} shifts, {} tasks, {} trades, {} records, {:.0} MB of CSV",
+        "[{label}] {} ids, {} agents × {weeks} weeks: {} shifts, {} tasks, {} trades, {} records, {:.0} MB of CSV",
+        ids.name(),
         generated.agents,
         generated.shifts,
         generated.tasks,
@@ -458,6 +478,9 @@ fn main() {
     let agents = arg("--agents", 10_000);
     let weeks = arg("--weeks", 26);
     let rpm = arg("--rpm", 600_000);
+    let ids: IdStyle = str_arg("--ids")
+        .map(|s| s.parse().unwrap_or_else(|e| panic!("--ids: {e}")))
+        .unwrap_or_default();
     let with_load = !flag("--no-load");
     let with_reference = !flag("--no-reference");
     // Cargo builds the binary of the package for its benchmarks, in the same profile.
@@ -469,13 +492,14 @@ fn main() {
     sizes.push(("whole", agents));
     let results: Vec<SizeResult> = sizes
         .into_iter()
-        .map(|(label, a)| run_size(label, &bin, a, weeks, rpm, with_load, with_reference))
+        .map(|(label, a)| run_size(label, &bin, a, weeks, ids, rpm, with_load, with_reference))
         .collect();
 
     let mb = |b: u64| b as f64 / 1e6;
     println!(
-        "\nzd2gc stages from the CLI ({}), {} cores, {}",
+        "\nzd2gc stages from the CLI ({}), {} ids, {} cores, {}",
         bin.display(),
+        ids.name(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         std::process::Command::new("date")
             .arg("-u")
