@@ -322,9 +322,15 @@ impl Writer {
         let _ = std::fs::remove_file(&tmp);
         let conn = Connection::open(&tmp)?;
         crate::store::restrict_permissions(&tmp);
+        // 4 MB of page cache per file. The inserts only append (rowid order, the indexes are
+        // built at the end), so a bigger cache held nothing the writer needed again; it also sizes
+        // the sorter of the index build (runs of up to cache_size bytes in memory, merged from
+        // temporary files; 4 MB is SQLite's smallest run at 16 KiB pages). With 32 MB both caches
+        // and both sorters filled only on a large export: peak RSS 150 MB at 1.3 M shifts against
+        // 50 MB at a tenth; with 4 MB, 54 MB against 37-45 MB, at the same CPU.
         conn.execute_batch(
             "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE;
-             PRAGMA page_size = 16384; PRAGMA cache_size = -32768; PRAGMA temp_store = FILE;",
+             PRAGMA page_size = 16384; PRAGMA cache_size = -4096; PRAGMA temp_store = FILE;",
         )?;
         conn.execute_batch(schema)?;
         conn.pragma_update(None, "user_version", SNAPSHOT_SCHEMA)?;
