@@ -595,13 +595,25 @@ fn tasks_keep_their_line_shift_id_and_name_as_written_in_compact_form() {
         })
         .count() as i64;
     assert_eq!(numbered, 8);
-    assert_eq!(
-        count(
-            &c,
-            "SELECT count(*) FROM task_rows WHERE typeof(task_id) = 'integer'"
-        ),
-        numbered
-    );
+    // A task's id field (its fourth, see extract::stage::TASKS_SCHEMA) is `=TEXT` or `!` (none)
+    // unless the id is numbered.
+    let texts: Vec<String> = c
+        .prepare("SELECT tasks FROM task_runs")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    let items: Vec<&str> = texts.iter().flat_map(|t| t.split(';')).collect();
+    assert_eq!(items.len(), staged.len());
+    let stored_as_number = items
+        .iter()
+        .filter(|i| {
+            let id = i.split(',').nth(3).unwrap_or("");
+            !id.starts_with('=') && id != "!"
+        })
+        .count() as i64;
+    assert_eq!(stored_as_number, numbered);
     // In shift-id order (map's read, its ids rebuilt in Rust), each id's tasks in file order.
     let mut want: Vec<(String, i64, Option<String>)> = staged
         .iter()
@@ -612,17 +624,14 @@ fn tasks_keep_their_line_shift_id_and_name_as_written_in_compact_form() {
     let mut st = c.prepare(zd2gc::extract::stage::TASKS_BY_SHIFT_ID).unwrap();
     let mut rows = st.query([]).unwrap();
     let mut by_id = Vec::new();
+    let mut run = zd2gc::extract::stage::RunTasks::default();
     while let Some(r) = rows.next().unwrap() {
-        let mut id = String::new();
-        let has = ids
-            .write(
-                r.get(2).unwrap(),
-                r.get(1).unwrap(),
-                r.get_ref(4).unwrap(),
-                &mut id,
-            )
-            .unwrap();
-        by_id.push((r.get(0).unwrap(), r.get(3).unwrap(), has.then_some(id)));
+        run.read(r, 0).unwrap();
+        while let Some(t) = run.next_task().unwrap() {
+            let mut id = String::new();
+            let has = run.write_id(&ids, &t, &mut id).unwrap();
+            by_id.push((run.shift_id.clone(), t.line, has.then_some(id)));
+        }
     }
     assert_eq!(by_id, want);
 }
@@ -719,4 +728,176 @@ fn a_snapshot_of_another_schema_asks_for_extract_again() {
             "{cmd}: {stderr}"
         );
     }
+}
+
+/// What a run's text packs (snapshot schema 5) beyond the usual task, each against the values the
+/// test wrote: lengths and gaps in seconds (not whole minutes), negative ones (a task ending before
+/// it starts, overlapping tasks), numbered ids that jump back and forward, text ids holding the
+/// text's own separators and escapes, one name paid, unpaid and unknown, a task in RFC 3339 in a
+/// run of local times, several tasks on one JSON line, a run of one shift id cut by a change of
+/// file. The view (SQL) and `RunTasks` (Rust) must both give them back.
+#[test]
+fn packed_runs_give_back_every_task_as_written() {
+    // 2026-05-04 00:00 as naive seconds.
+    const DAY: i64 = 1_777_852_800;
+    let hms = |s: i64| {
+        format!(
+            "2026-05-04 {:02}:{:02}:{:02}",
+            s / 3600,
+            s % 3600 / 60,
+            s % 60
+        )
+    };
+    // (task id, name, start, end, paid) of S1, in file order, in seconds of the day.
+    let rows: [(&str, &str, i64, i64, &str); 12] = [
+        ("T5", "Phone", 9 * 3600, 9 * 3600 + 1800, "true"),
+        ("T6", "Phone", 9 * 3600 + 1800, 9 * 3600 + 1830, "false"),
+        ("T3", "Phone", 9 * 3600 + 1837, 9 * 3600 + 1200, ""),
+        ("T4", "Break", 9 * 3600, 10 * 3600, "true"),
+        ("T40", "Break", 10 * 3600 - 61, 10 * 3600 + 59, "true"),
+        ("a;b,c", "Phone", 11 * 3600, 11 * 3600 + 60, "true"),
+        ("%3B%25%", "Phone", 11 * 3600 + 60, 11 * 3600 + 120, "true"),
+        ("=#!", "Phone", 11 * 3600 + 120, 11 * 3600 + 180, "true"),
+        ("T41", "Phone", 11 * 3600 + 180, 11 * 3600 + 240, "true"),
+        ("T44", "Phone", 11 * 3600 + 240, 11 * 3600 + 300, "true"),
+        ("T43", "Phone", 11 * 3600 + 300, 11 * 3600 + 360, "true"),
+        ("T45", "Phone", 11 * 3600 + 360, 11 * 3600 + 420, "true"),
+    ];
+    let mut csv = String::from("task_id,shift_id,name,start_local,end_local,paid,start,end\n");
+    for (id, name, s, e, paid) in rows {
+        let q = if id.contains(',') {
+            format!("\"{id}\"")
+        } else {
+            id.to_string()
+        };
+        csv.push_str(&format!("{q},S1,{name},{},{},{paid},,\n", hms(s), hms(e)));
+    }
+    // Line 14: RFC 3339 (so another time format) inside the run.
+    csv.push_str("T46,S1,Phone,,,true,2026-05-04T12:00:00Z,2026-05-04T12:30:00Z\n");
+    let ex = tempfile::tempdir().unwrap();
+    // shifts.jsonl first (file 2), its S1 line with three tasks; then shift_tasks.csv (file 3),
+    // whose first tasks name S1 too: another run.
+    let jsonl = "{\"id\":\"S1\",\"agentId\":7,\"startTime\":1777881600,\"endTime\":1777910400,\"tasks\":[\
+{\"id\":\"J1\",\"name\":\"Phone\",\"startTime\":1777881600,\"endTime\":1777881900},\
+{\"id\":\"J2\",\"name\":\"Phone\",\"startTime\":1777881900,\"endTime\":1777882207},\
+{\"name\":\"Phone\",\"startTime\":1777882207,\"endTime\":1777882000}]}\n";
+    write_files(
+        ex.path(),
+        &[
+            (
+                "agents.jsonl",
+                b"{\"id\": 7, \"name\": \"Ann\", \"timezone\": \"Europe/Paris\"}\n",
+            ),
+            ("shifts.jsonl", jsonl.as_bytes()),
+            ("shift_tasks.csv", csv.as_bytes()),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = extract_json(dir.path(), ex.path());
+    assert_eq!(code, 0, "{stderr}");
+    // (file, line, id, name, start, end, paid) as written.
+    type Want = (String, i64, Option<String>, String, i64, i64, Option<i64>);
+    let mut want: Vec<Want> = vec![
+        (
+            "shifts.jsonl".into(),
+            1,
+            Some("J1".into()),
+            "Phone".into(),
+            1777881600,
+            1777881900,
+            None,
+        ),
+        (
+            "shifts.jsonl".into(),
+            1,
+            Some("J2".into()),
+            "Phone".into(),
+            1777881900,
+            1777882207,
+            None,
+        ),
+        (
+            "shifts.jsonl".into(),
+            1,
+            None,
+            "Phone".into(),
+            1777882207,
+            1777882000,
+            None,
+        ),
+    ];
+    for (i, (id, name, s, e, paid)) in rows.iter().enumerate() {
+        let paid = match *paid {
+            "true" => Some(1),
+            "false" => Some(0),
+            _ => None,
+        };
+        want.push((
+            "shift_tasks.csv".into(),
+            i as i64 + 2,
+            Some(id.to_string()),
+            name.to_string(),
+            DAY + s,
+            DAY + e,
+            paid,
+        ));
+    }
+    want.push((
+        "shift_tasks.csv".into(),
+        14,
+        Some("T46".into()),
+        "Phone".into(),
+        DAY + 12 * 3600,
+        DAY + 12 * 3600 + 1800,
+        Some(1),
+    ));
+    let c = snapshot(dir.path());
+    let got: Vec<Want> = c
+        .prepare(
+            "SELECT f.name, t.line, t.task_id, t.name, t.start, t.\"end\", t.paid
+             FROM tasks t JOIN files f USING (file_id) WHERE t.shift_id = 'S1' ORDER BY t.task_row",
+        )
+        .unwrap()
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(got, want);
+    // Two runs: the JSON line's and the CSV's.
+    assert_eq!(count(&c, "SELECT count(*) FROM task_runs"), 2);
+    // Phone paid, unpaid and unknown are three entries of the dictionary.
+    assert_eq!(
+        count(&c, "SELECT count(*) FROM task_names WHERE name = 'Phone'"),
+        3
+    );
+    // The same in Rust, as map and validate read them.
+    let ids = zd2gc::extract::stage::TaskIds::load(&c).unwrap();
+    let mut st = c.prepare(zd2gc::extract::stage::RUNS_OF_SHIFT).unwrap();
+    let mut rows = st.query(["S1"]).unwrap();
+    let mut run = zd2gc::extract::stage::RunTasks::default();
+    let mut decoded = Vec::new();
+    while let Some(r) = rows.next().unwrap() {
+        run.read(r, 0).unwrap();
+        while let Some(t) = run.next_task().unwrap() {
+            let mut id = String::new();
+            let has = run.write_id(&ids, &t, &mut id).unwrap();
+            decoded.push((t.row, t.line, has.then_some(id), t.start, t.end));
+        }
+    }
+    let want_rust: Vec<_> = want
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (i as i64 + 1, w.1, w.2.clone(), w.4, w.5))
+        .collect();
+    assert_eq!(decoded, want_rust);
 }

@@ -13,14 +13,9 @@ pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/validate")
 }
 
-/// Stage a case's export and validate it in a fresh migration directory, with the task walk's
-/// give-up point set when given (0: read the tasks in shift-id order as soon as one is out of
-/// step). A case's `zd2gc.toml` (default: Paris zone, default activity) and `mappings/` (over the
+/// Stage a case's export and validate it in a fresh migration directory. A case's `zd2gc.toml` (default: Paris zone, default activity) and `mappings/` (over the
 /// shared `tests/fixtures/validate/mappings/`) apply.
-pub fn run_case(
-    case: &Path,
-    task_walk_max_jumps: Option<u64>,
-) -> (zd2gc::report::Report, tempfile::TempDir) {
+pub fn run_case(case: &Path) -> (zd2gc::report::Report, tempfile::TempDir) {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
     let toml =
@@ -50,7 +45,6 @@ pub fn run_case(
         &cfg,
         &zd2gc::validate::ValidateOptions {
             remap: zd2gc::validate::Remap::Always,
-            task_walk_max_jumps,
             ..Default::default()
         },
     )

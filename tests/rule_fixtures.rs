@@ -98,7 +98,7 @@ fn every_rule_has_a_positive_fixture(cases: &[PathBuf]) -> Result<(), Failed> {
 fn check_case(case: &Path) -> Result<(), Failed> {
     let name = case_name(case);
     let expected = expected(case);
-    let (report, _work) = run_case(case, None);
+    let (report, _work) = run_case(case);
     let actual: Vec<Value> = report
         .findings
         .iter()

@@ -416,10 +416,9 @@ mod task_order {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 24, failure_persistence: None, ..ProptestConfig::default() })]
 
-        /// The task pass walks the tasks in file order beside the shifts: listing the tasks shift
-        /// by shift (the fast path), in any other order (index look-ups when out of step), or
-        /// giving the walk up for the shift-id order must give the same findings, for repeated
-        /// and draft shift ids and tasks of missing shifts too.
+        /// Listing the tasks shift by shift or in any other order (tasks of one shift id split
+        /// into several runs) must give the same findings, for repeated and draft shift ids and
+        /// tasks of missing shifts too.
         #[test]
         fn task_order_does_not_change_findings(
             shifts in prop::collection::vec(shift(), 1..10),
@@ -433,22 +432,18 @@ mod task_order {
             grouped.sort_by_key(|(n, t)| (rank(t.0), *n));
             let a = export(&shifts, &numbered);
             let b = export(&shifts, &grouped);
-            let (ra, _wa) = run_case(a.path(), None);
-            let (rb, _wb) = run_case(b.path(), None);
+            let (ra, _wa) = run_case(a.path());
+            let (rb, _wb) = run_case(b.path());
             prop_assert_eq!(ra.records, rb.records);
             prop_assert_eq!(finding_keys(&ra), finding_keys(&rb));
-            // The shift-id-order fallback (for exports whose tasks do not follow the shifts) agrees.
-            let (rc, _wc) = run_case(a.path(), Some(0));
-            prop_assert_eq!(ra.records, rc.records);
-            prop_assert_eq!(finding_keys(&ra), finding_keys(&rc));
         }
     }
 }
 
 /// validate's streaming passes count the rows they walk into its progress display, against the
 /// total they announce: every shift row twice (by id, by agent) and every task row once, counted
-/// here straight from the export's shifts.csv and shift_tasks.csv. The task walk that gives up for
-/// the shift-id order (max jumps 0) does not count its tasks twice.
+/// here straight from the export's shifts.csv and shift_tasks.csv, also with the tasks listed
+/// backwards (every task its own run).
 #[test]
 fn validate_counts_its_shifts_and_tasks_for_the_progress_display() {
     let csv_rows = |f: &str| {
@@ -461,7 +456,7 @@ fn validate_counts_its_shifts_and_tasks_for_the_progress_display() {
     };
     let rows = 2 * csv_rows("shifts.csv") + csv_rows("shift_tasks.csv");
     assert!(rows > 0);
-    // The sample, and a copy with its tasks listed backwards: the file-order walk gives up on it.
+    // The sample, and a copy with its tasks listed backwards.
     let work = sample_dir("paris-cutover", "");
     let backwards = tempfile::tempdir().unwrap();
     for f in std::fs::read_dir(root().join("samples/paris-cutover"))
@@ -489,11 +484,7 @@ fn validate_counts_its_shifts_and_tasks_for_the_progress_display() {
         .arg(backwards.path())
         .assert()
         .success();
-    for (d, max_jumps) in [
-        (work.path(), None),
-        (work.path(), Some(0)),
-        (work2.path(), Some(0)),
-    ] {
+    for d in [work.path(), work2.path()] {
         let toml = std::fs::read_to_string(d.join("zd2gc.toml")).unwrap();
         let cfg = zd2gc::config::Config::parse(&toml, "zd2gc.toml").unwrap();
         let ui = zd2gc::ui::Ui::silent();
@@ -503,16 +494,10 @@ fn validate_counts_its_shifts_and_tasks_for_the_progress_display() {
             &cfg,
             &zd2gc::validate::ValidateOptions {
                 progress: bar.counter(),
-                task_walk_max_jumps: max_jumps,
                 ..Default::default()
             },
         )
         .unwrap();
-        assert_eq!(
-            bar.done(),
-            (rows, Some(rows)),
-            "{}, max jumps {max_jumps:?}",
-            d.display()
-        );
+        assert_eq!(bar.done(), (rows, Some(rows)), "{}", d.display());
     }
 }

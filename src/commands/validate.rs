@@ -57,7 +57,6 @@ fn run_inner(args: &ValidateArgs, ctx: &Context) -> Result<Exit> {
         remap: Remap::Auto,
         online: crate::map::OnlineMode::FromConfig,
         argv: ctx.argv.join(" "),
-        task_walk_max_jumps: None,
         progress: spin.counter(),
     };
     let o = validate_dir(&ctx.dir, &cfg, &opts);

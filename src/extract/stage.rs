@@ -21,7 +21,10 @@ use std::sync::mpsc::Receiver;
 /// 4: a task's line as an offset from its row number, its id as a number when it is its file's
 /// prefix and a decimal number, its texts in `task_texts` (only when present), a run's length
 /// instead of its last row, the runs' index over the shift id alone; the view `tasks` unchanged.
-pub const SNAPSHOT_SCHEMA: i64 = 4;
+/// 5: each run's tasks packed into one text of its `task_runs` row (no `task_rows`), the runs a
+/// WITHOUT ROWID table in (shift id, first task) order (no index), `paid` beside the name in
+/// `task_names`, the task count in `snapshot_meta`; the view `tasks` unchanged.
+pub const SNAPSHOT_SCHEMA: i64 = 5;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE snapshot_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -62,70 +65,127 @@ CREATE TABLE rejects (
 
 /// The tasks file (written by its own thread; see [`Staging`]).
 ///
-/// `task_rows` holds the tasks in the order they were staged (the file's order), numbered from 1 by
-/// their rowid. Consecutive tasks that name the same shift id form a run, one `task_runs` row
-/// (its `first` task row, its number of tasks `n`, the shift id as written): an export lists its
-/// tasks shift by shift, so a shift id is stored once instead of once per task, and the runs'
-/// index replaces an index over every task. A shift id whose tasks are not consecutive has several
-/// runs. The shift id is the task's own, whether or not such a shift was staged (validate reports
-/// the others).
+/// Tasks are numbered from 1 in the order they were staged (the file's order): a task's
+/// `task_row`. Consecutive tasks of one file that name the same shift id form a run, one row of
+/// `task_runs`, keyed by (shift id as written, its first task's number) and stored in that order
+/// (WITHOUT ROWID: the table is its own index by shift id). A shift id whose tasks are not
+/// consecutive has several runs. The shift id is the task's own, whether or not such a shift was
+/// staged (validate reports the others).
 ///
-/// What most tasks share is not stored per task (SQLite stores the integers 0 and 1 in no bytes):
-/// - the line is `rowid + line_offset` (the offset changes only at a file's header, a rejected row,
-///   a value over several lines or several tasks on one line, so it is mostly one constant);
-/// - the task id, when it is its file's prefix (`task_id_prefixes`, fixed by the first id of that
-///   shape) followed by a decimal number without leading zeros, is stored as the integer
-///   `number - rowid` (0 when ids count up with the rows); any other id as written (text), none as
-///   NULL. The column has no type, so a text id that looks like a number stays text;
-/// - the name is a number into `task_names`; the end is `start + length` (same format rules as the
-///   other times);
-/// - the RFC 3339 texts (`start_text`, `end_text`) are in `task_texts`, only for tasks that have one.
+/// A run's row holds its first task's values (`file_id`; `line_offset` = line − `first`;
+/// `id_offset` = its id's number − `first`, 0 when its id is not numbered; `start`; `fmt`) and its
+/// tasks in `tasks`, a text: one item a task, separated by `;`, each
+/// `NAME,LENGTH[,GAP[,ID[,SKIP[,FMT]]]]` (trailing empty fields left out):
+/// - `NAME`: the number of the task's name and paid flag in `task_names`;
+/// - `LENGTH`: end − start, `GAP`: start − the previous task's end (the first task starts at
+///   `start`; empty: 0); both in minutes, or `s` and seconds when not whole minutes;
+/// - `ID`: empty: the file's prefix (`task_id_prefixes`, fixed by the first id of that shape)
+///   followed by the previous task's number + 1 (the first task's: `first + id_offset`); `#D`:
+///   the same plus `D`; `=TEXT`: any other id, as written, with `%`, `;`, `,` and NUL written
+///   `%25`, `%3B`, `%2C` and `%00`; `!`: no id. A text or missing id counts as a number too (the
+///   next task's default is one more). A number is used only for a prefix and a decimal number
+///   without leading zeros of at most 18 digits; every other id stays text (`T007`, `12`, ...);
+/// - `SKIP`: line − (the previous task's line + 1) (a header, a rejected row, a value over several
+///   lines, several tasks on one JSON line; empty: 0; the first task's line is `first +
+///   line_offset`);
+/// - `FMT`: the task's time formats when they differ from the run's `fmt`.
 ///
-/// The view `tasks` shows the columns of schema 2 (`task_row` is the rowid), rebuilt from these;
-/// readers that scan every task join the tables themselves (see map and validate) and rebuild the
-/// line with [`TASK_LINE`] and the id with [`TASK_ID`] or [`TaskIds`].
+/// The RFC 3339 texts (`start_text`, `end_text`) are in `task_texts`, only for tasks that have one.
+///
+/// The view `tasks` shows the columns of schema 2 (`task_row` is the task's number), decoding each
+/// run with SQL (a recursive split and window sums); readers in Rust decode the runs with
+/// [`RunTasks`] (map, validate) instead.
 pub const TASKS_SCHEMA: &str = r#"
-CREATE TABLE task_names (name_id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE task_names (name_id INTEGER PRIMARY KEY, name TEXT NOT NULL, paid INTEGER, UNIQUE (name, paid));
 CREATE TABLE task_id_prefixes (file_id INTEGER PRIMARY KEY, prefix TEXT NOT NULL);
-CREATE TABLE task_runs (first INTEGER PRIMARY KEY, n INTEGER NOT NULL, shift_id TEXT NOT NULL);
-CREATE TABLE task_rows (
-    file_id INTEGER NOT NULL, line_offset INTEGER NOT NULL, task_id, name_id INTEGER NOT NULL,
-    start INTEGER NOT NULL, length INTEGER NOT NULL, fmt INTEGER NOT NULL, paid INTEGER
-);
+CREATE TABLE task_runs (
+    shift_id TEXT NOT NULL, first INTEGER NOT NULL, file_id INTEGER NOT NULL,
+    line_offset INTEGER NOT NULL, id_offset INTEGER NOT NULL, start INTEGER NOT NULL,
+    fmt INTEGER NOT NULL, tasks TEXT NOT NULL,
+    PRIMARY KEY (shift_id, first)
+) WITHOUT ROWID;
 CREATE TABLE task_texts (task_row INTEGER PRIMARY KEY, start_text TEXT, end_text TEXT);
 CREATE VIEW tasks AS
-    SELECT t.rowid AS task_row, t.file_id, t.rowid + t.line_offset AS line,
-           CASE WHEN typeof(t.task_id) = 'integer'
-                THEN (SELECT p.prefix FROM task_id_prefixes p WHERE p.file_id = t.file_id) || (t.rowid + t.task_id)
-                ELSE t.task_id END AS task_id,
-           r.shift_id, n.name, t.start, t.start + t.length AS "end", t.fmt, x.start_text, x.end_text, t.paid
-    FROM task_runs r CROSS JOIN task_rows t ON t.rowid BETWEEN r.first AND r.first + r.n - 1
-    CROSS JOIN task_names n ON n.name_id = t.name_id
-    LEFT JOIN task_texts x ON x.task_row = t.rowid;
+    SELECT r.first + (j.value ->> 0) AS task_row, r.file_id AS file_id, j.value ->> 1 AS line,
+           j.value ->> 2 AS task_id, r.shift_id AS shift_id, n.name AS name,
+           j.value ->> 3 AS start, j.value ->> 4 AS "end", j.value ->> 5 AS fmt,
+           x.start_text AS start_text, x.end_text AS end_text, n.paid AS paid
+    FROM task_runs r
+    CROSS JOIN json_each((
+        WITH RECURSIVE s(k, rest, t) AS (
+            SELECT -1, r.tasks || ';', ''
+            UNION ALL
+            SELECT k + 1, substr(rest, instr(rest, ';') + 1),
+                   substr(rest, 1, instr(rest, ';') - 1) || ',,,,,,'
+            FROM s WHERE rest != ''),
+        a(k, name, t) AS (
+            SELECT k, CAST(t AS INTEGER), substr(t, instr(t, ',') + 1) FROM s WHERE k >= 0),
+        b(k, name, len, t) AS (
+            SELECT k, name,
+                   CASE WHEN substr(t, 1, 1) = 's' THEN CAST(substr(t, 2) AS INTEGER)
+                        ELSE 60 * CAST(t AS INTEGER) END,
+                   substr(t, instr(t, ',') + 1) FROM a),
+        c(k, name, len, gap, t) AS (
+            SELECT k, name, len,
+                   CASE WHEN substr(t, 1, 1) = 's' THEN CAST(substr(t, 2) AS INTEGER)
+                        ELSE 60 * CAST(t AS INTEGER) END,
+                   substr(t, instr(t, ',') + 1) FROM b),
+        d(k, name, len, gap, id, t) AS (
+            SELECT k, name, len, gap, substr(t, 1, instr(t, ',') - 1), substr(t, instr(t, ',') + 1)
+            FROM c),
+        e(k, name, len, gap, id, skip, fmt) AS (
+            SELECT k, name, len, gap, id, CAST(t AS INTEGER),
+                   CASE WHEN substr(substr(t, instr(t, ',') + 1), 1, 1) = ',' THEN r.fmt
+                        ELSE CAST(substr(t, instr(t, ',') + 1) AS INTEGER) END
+            FROM d)
+        SELECT json_group_array(json_array(k, line, id, start, start + len, fmt, name)) FROM (
+            SELECT k, name, len, fmt,
+                   r.first + r.line_offset + k + sum(skip) OVER w AS line,
+                   r.start + sum(gap + len) OVER w - len AS start,
+                   CASE WHEN id = '' OR substr(id, 1, 1) = '#'
+                        THEN (SELECT p.prefix FROM task_id_prefixes p WHERE p.file_id = r.file_id)
+                             || (r.first + r.id_offset + k
+                                 + sum(CASE WHEN substr(id, 1, 1) = '#'
+                                            THEN CAST(substr(id, 2) AS INTEGER) ELSE 0 END) OVER w)
+                        WHEN substr(id, 1, 1) = '='
+                        THEN replace(replace(replace(replace(substr(id, 2),
+                                 '%3B', ';'), '%2C', ','), '%00', char(0)), '%25', '%') END AS id
+            FROM e WINDOW w AS (ORDER BY k ROWS UNBOUNDED PRECEDING) ORDER BY k))) j
+    CROSS JOIN task_names n ON n.name_id = j.value ->> 6
+    LEFT JOIN task_texts x ON x.task_row = r.first + (j.value ->> 0);
 "#;
 
-/// A task's line, of `task_rows t` (see [`TASKS_SCHEMA`]).
-pub const TASK_LINE: &str = "t.rowid + t.line_offset";
+/// The columns of `task_runs` a [`RunTasks`] is read from, in its order.
+pub const RUN_COLUMNS: &str = "shift_id, first, file_id, line_offset, id_offset, start, fmt, tasks";
 
-/// A task's id as written, of `task_rows t` (see [`TASKS_SCHEMA`]).
-pub const TASK_ID: &str = "CASE WHEN typeof(t.task_id) = 'integer'
-    THEN (SELECT p.prefix FROM task_id_prefixes p WHERE p.file_id = t.file_id) || (t.rowid + t.task_id)
-    ELSE t.task_id END";
+/// Every run in (shift id, first task) order: the table's own order, no sort.
+pub const TASKS_BY_SHIFT_ID: &str =
+    "SELECT shift_id, first, file_id, line_offset, id_offset, start, fmt, tasks
+     FROM task_runs ORDER BY shift_id, first";
 
-/// The runs' tasks: `task_runs r` joined with its `task_rows t`.
-pub const RUN_ROWS: &str =
-    "task_runs r CROSS JOIN task_rows t ON t.rowid BETWEEN r.first AND r.first + r.n - 1";
+/// The runs of one shift id (`?1`), in file order.
+pub const RUNS_OF_SHIFT: &str =
+    "SELECT shift_id, first, file_id, line_offset, id_offset, start, fmt, tasks
+     FROM task_runs WHERE shift_id = ?1 ORDER BY first";
 
-/// A scan of the runs in shift-id order (the index, then the rowid `first`) followed by each run's
-/// rows is in (shift id, task row) order: no sort.
-pub const TASKS_INDEXES: &str = "CREATE INDEX task_runs_by_shift ON task_runs(shift_id);";
+/// The staged runs go from the writer's temporary table into `task_runs` in key order (so the
+/// table's pages are filled in order, as an index build fills them).
+pub const TASKS_INDEXES: &str = "INSERT INTO main.task_runs
+    SELECT shift_id, first, file_id, line_offset, id_offset, start, fmt, tasks
+    FROM temp.runs_staged ORDER BY shift_id, first;
+DROP TABLE temp.runs_staged;";
 
-/// The tasks in shift-id order, each id's in file order (a scan of the runs' index and of each
-/// run's rows): shift id, task row, file id, line, task id (stored form: see [`TaskIds`]), name
-/// id, start, end, fmt.
-pub const TASKS_BY_SHIFT_ID: &str = "SELECT r.shift_id, t.rowid, t.file_id, t.rowid + t.line_offset, t.task_id, t.name_id, t.start, t.start + t.length, t.fmt
-     FROM task_runs r CROSS JOIN task_rows t ON t.rowid BETWEEN r.first AND r.first + r.n - 1
-     ORDER BY r.shift_id, r.first, t.rowid";
+/// The number of tasks staged (`snapshot_meta.tasks` of the main file).
+pub fn task_count(snap: &Connection) -> Result<i64> {
+    let v: Option<String> = snap
+        .query_row(
+            "SELECT value FROM snapshot_meta WHERE key = 'tasks'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
 
 /// The longest decimal number a task id is stored as (beyond it the id stays text).
 const ID_DIGITS_MAX: usize = 18;
@@ -140,8 +200,7 @@ fn split_task_id(id: &str) -> Option<(&str, i64)> {
     Some((prefix, num.parse().ok()?))
 }
 
-/// The task-id prefixes of a tasks file (`task_id_prefixes`): rebuild a task id from its stored
-/// form in Rust (what [`TASK_ID`] does in SQL).
+/// The task-id prefixes of a tasks file (`task_id_prefixes`), for [`RunTasks`].
 #[derive(Default)]
 pub struct TaskIds {
     /// (file id, prefix): one a file of tasks, so a short list.
@@ -158,35 +217,222 @@ impl TaskIds {
         Ok(TaskIds { prefixes })
     }
 
-    /// Write the id of task row `rowid` of file `file_id`, stored as `v`, into `out`; false when the
-    /// task has none.
-    pub fn write(
-        &self,
-        file_id: i64,
-        rowid: i64,
-        v: rusqlite::types::ValueRef<'_>,
-        out: &mut String,
-    ) -> Result<bool> {
-        use rusqlite::types::ValueRef;
-        out.clear();
-        match v {
-            ValueRef::Null => Ok(false),
-            ValueRef::Integer(k) => {
-                let (_, prefix) = self.prefixes.iter().find(|p| p.0 == file_id).ok_or_else(|| {
-                    Error::failure(
-                        format!("the snapshot's task row {rowid} has a numbered id but its file {file_id} no id prefix"),
-                        Some("run `zd2gc extract` again".into()),
-                    )
-                })?;
-                out.push_str(prefix);
-                out.push_str(itoa::Buffer::new().format(rowid + k));
-                Ok(true)
-            }
-            _ => {
-                out.push_str(v.as_str().map_err(rusqlite::Error::from)?);
-                Ok(true)
-            }
+    fn prefix(&self, file_id: i64) -> Option<&str> {
+        self.prefixes
+            .iter()
+            .find(|p| p.0 == file_id)
+            .map(|p| p.1.as_str())
+    }
+}
+
+/// Write `v` seconds as a run's text stores a length or gap: minutes, or `s` and seconds.
+fn push_secs(out: &mut String, v: i64) {
+    if v % 60 == 0 {
+        out.push_str(itoa::Buffer::new().format(v / 60));
+    } else {
+        out.push('s');
+        out.push_str(itoa::Buffer::new().format(v));
+    }
+}
+
+fn parse_secs(f: &str) -> Option<i64> {
+    match f.strip_prefix('s') {
+        Some(s) => s.parse().ok(),
+        None if f.is_empty() => Some(0),
+        None => f.parse::<i64>().ok()?.checked_mul(60),
+    }
+}
+
+/// A text task id as a run's text stores it (see [`TASKS_SCHEMA`]).
+fn push_escaped(out: &mut String, id: &str) {
+    for c in id.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            ';' => out.push_str("%3B"),
+            ',' => out.push_str("%2C"),
+            '\0' => out.push_str("%00"),
+            c => out.push(c),
         }
+    }
+}
+
+fn push_unescaped(out: &mut String, s: &str) -> Option<()> {
+    let mut rest = s;
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        let esc = rest.get(i..i + 3)?;
+        out.push(match esc {
+            "%25" => '%',
+            "%3B" => ';',
+            "%2C" => ',',
+            "%00" => '\0',
+            _ => return None,
+        });
+        rest = &rest[i + 3..];
+    }
+    out.push_str(rest);
+    Some(())
+}
+
+/// One task of a run, as [`RunTasks::next_task`] decodes it. Its id is written on demand
+/// ([`RunTasks::write_id`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct RunTask {
+    /// The task's number (`task_row`).
+    pub row: i64,
+    pub line: i64,
+    pub name_id: i64,
+    pub start: i64,
+    pub end: i64,
+    pub fmt: i64,
+    /// The number its id has or would have (see [`TASKS_SCHEMA`]).
+    num: i64,
+    /// Where its id field is in the run's text.
+    id_at: (u32, u32),
+}
+
+/// The tasks of one `task_runs` row, decoded in order (see [`TASKS_SCHEMA`]).
+#[derive(Default)]
+pub struct RunTasks {
+    pub shift_id: String,
+    pub first: i64,
+    pub file_id: i64,
+    fmt: i64,
+    text: String,
+    /// Where the next task's item starts in `text` (`None`: done).
+    at: Option<usize>,
+    prev: RunTask,
+    k: i64,
+}
+
+impl RunTasks {
+    /// Read a run from a row whose columns from `col` on are [`RUN_COLUMNS`] (buffers reused).
+    pub fn read(&mut self, r: &rusqlite::Row<'_>, col: usize) -> Result<()> {
+        self.shift_id.clear();
+        self.shift_id
+            .push_str(r.get_ref(col)?.as_str().map_err(rusqlite::Error::from)?);
+        self.first = r.get(col + 1)?;
+        self.file_id = r.get(col + 2)?;
+        let line_offset: i64 = r.get(col + 3)?;
+        let id_offset: i64 = r.get(col + 4)?;
+        let start: i64 = r.get(col + 5)?;
+        self.fmt = r.get(col + 6)?;
+        self.text.clear();
+        self.text.push_str(
+            r.get_ref(col + 7)?
+                .as_str()
+                .map_err(rusqlite::Error::from)?,
+        );
+        self.at = Some(0);
+        self.k = 0;
+        self.prev = RunTask {
+            row: self.first - 1,
+            line: self.first + line_offset - 1,
+            end: start,
+            num: self.first + id_offset - 1,
+            ..RunTask::default()
+        };
+        Ok(())
+    }
+
+    fn malformed(&self) -> Error {
+        Error::failure(
+            format!(
+                "the snapshot's task run of shift `{}` at task {} is malformed",
+                self.shift_id,
+                self.first + self.k
+            ),
+            Some("run `zd2gc extract` again".into()),
+        )
+    }
+
+    /// The next task of the run, `None` after the last.
+    pub fn next_task(&mut self) -> Result<Option<RunTask>> {
+        let Some(at) = self.at else {
+            return Ok(None);
+        };
+        let item_end = self.text[at..]
+            .find(';')
+            .map_or(self.text.len(), |i| at + i);
+        self.at = (item_end < self.text.len()).then_some(item_end + 1);
+        let t = self.decode(at, item_end).ok_or_else(|| self.malformed())?;
+        self.k += 1;
+        self.prev = t;
+        Ok(Some(t))
+    }
+
+    fn decode(&self, at: usize, end: usize) -> Option<RunTask> {
+        let item = &self.text[at..end];
+        let mut fields = [""; 6];
+        let mut offs = [0usize; 6];
+        let mut n = 0;
+        let mut pos = 0;
+        for f in item.split(',') {
+            if n == 6 {
+                return None;
+            }
+            fields[n] = f;
+            offs[n] = at + pos;
+            pos += f.len() + 1;
+            n += 1;
+        }
+        if n < 2 {
+            return None;
+        }
+        let p = &self.prev;
+        let len = parse_secs(fields[1])?;
+        let start = p.end.checked_add(parse_secs(fields[2])?)?;
+        let id = fields[3];
+        let num = match id.strip_prefix('#') {
+            Some(d) => p.num.checked_add(1)?.checked_add(d.parse().ok()?)?,
+            None if id.is_empty() || id == "!" || id.starts_with('=') => p.num.checked_add(1)?,
+            None => return None,
+        };
+        let skip: i64 = if fields[4].is_empty() {
+            0
+        } else {
+            fields[4].parse().ok()?
+        };
+        Some(RunTask {
+            row: p.row + 1,
+            line: p.line.checked_add(1)?.checked_add(skip)?,
+            name_id: fields[0].parse().ok()?,
+            start,
+            end: start.checked_add(len)?,
+            fmt: if fields[5].is_empty() {
+                self.fmt
+            } else {
+                fields[5].parse().ok()?
+            },
+            num,
+            id_at: (offs[3] as u32, (offs[3] + id.len()) as u32),
+        })
+    }
+
+    /// Write the id of task `t` (of this run, the last one decoded) into `out`; false when the task
+    /// has none.
+    pub fn write_id(&self, ids: &TaskIds, t: &RunTask, out: &mut String) -> Result<bool> {
+        out.clear();
+        let id = &self.text[t.id_at.0 as usize..t.id_at.1 as usize];
+        if id == "!" {
+            return Ok(false);
+        }
+        if let Some(text) = id.strip_prefix('=') {
+            push_unescaped(out, text).ok_or_else(|| self.malformed())?;
+            return Ok(true);
+        }
+        let prefix = ids.prefix(self.file_id).ok_or_else(|| {
+            Error::failure(
+                format!(
+                    "the snapshot's task {} has a numbered id but its file {} no id prefix",
+                    t.row, self.file_id
+                ),
+                Some("run `zd2gc extract` again".into()),
+            )
+        })?;
+        out.push_str(prefix);
+        out.push_str(itoa::Buffer::new().format(t.num));
+        Ok(true)
     }
 }
 
@@ -214,14 +460,20 @@ impl Insert {
 
 static SHIFT_INSERT: std::sync::LazyLock<Insert> =
     std::sync::LazyLock::new(|| Insert::new("INSERT INTO shifts", 12));
-static TASK_INSERT: std::sync::LazyLock<Insert> = std::sync::LazyLock::new(|| {
+static RUN_INSERT: std::sync::LazyLock<Insert> = std::sync::LazyLock::new(|| {
     Insert::new(
-        "INSERT INTO task_rows (rowid, file_id, line_offset, task_id, name_id, start, length, fmt, paid)",
-        9,
+        "INSERT INTO temp.runs_staged (first, shift_id, file_id, line_offset, id_offset, start, fmt, tasks)",
+        8,
     )
 });
-static RUN_INSERT: std::sync::LazyLock<Insert> =
-    std::sync::LazyLock::new(|| Insert::new("INSERT INTO task_runs (first, n, shift_id)", 3));
+
+/// The runs as the tasks writer stages them, in file order, until [`TASKS_INDEXES`] copies them
+/// into `task_runs` in key order (a temporary file, gone with the connection).
+const RUNS_STAGED: &str = "PRAGMA temp.journal_mode = OFF;
+CREATE TEMP TABLE runs_staged (
+    first INTEGER PRIMARY KEY, shift_id TEXT NOT NULL, file_id INTEGER NOT NULL,
+    line_offset INTEGER NOT NULL, id_offset INTEGER NOT NULL, start INTEGER NOT NULL,
+    fmt INTEGER NOT NULL, tasks TEXT NOT NULL);";
 
 /// Insert `rows`, [`ROWS_PER_INSERT`] a statement and the rest one at a time, in order: `bind`
 /// binds one row's values from parameter `base + 1` on.
@@ -255,17 +507,36 @@ fn insert_rows<T>(
 /// Task names the writer keeps in memory; past this many distinct names it asks `task_names`.
 const NAMES_IN_MEMORY: usize = 4096;
 
+/// A run being staged (see [`TASKS_SCHEMA`]).
+struct StagedRun {
+    first: i64,
+    shift_id: String,
+    file_id: i64,
+    line_offset: i64,
+    id_offset: i64,
+    start: i64,
+    fmt: i64,
+    tasks: String,
+}
+
+/// The open run and what its next task is written against.
+struct OpenRun {
+    run: StagedRun,
+    prev_end: i64,
+    prev_line: i64,
+    prev_num: i64,
+}
+
 /// The tasks writer's state: the run being written and the names seen.
 #[derive(Default)]
 struct Runs {
-    /// The rowid the next task gets.
+    /// The number the next task gets.
     next: i64,
-    /// The open run: its first task row and shift id (`first == 0`: none).
-    first: i64,
-    shift_id: String,
-    /// Closed runs not yet inserted: (first, last, shift id).
-    closed: Vec<(i64, i64, String)>,
-    names: std::collections::HashMap<String, i64>,
+    open: Option<OpenRun>,
+    /// Closed runs not yet inserted.
+    closed: Vec<StagedRun>,
+    /// Name → its numbers in `task_names` with paid unknown, false, true (0: none yet).
+    names: std::collections::HashMap<String, [i64; 3]>,
     /// Each file's task-id prefix (`None`: no id of that shape seen yet).
     prefixes: std::collections::HashMap<i64, Option<String>>,
 }
@@ -389,35 +660,17 @@ impl Writer {
                 Batch::Tasks(f, rows) => {
                     let runs = &mut self.runs;
                     let mut texts = Vec::new();
-                    insert_rows(c, &TASK_INSERT, &rows, |st, i, r| {
-                        let row = Self::task_row(runs, r.shift_id())?;
-                        let name_id = Self::name_id(c, &mut runs.names, r.name())?;
-                        let fmt = crate::timeval::pack_fmt(r.start.val.fmt, r.end.val.fmt);
-                        st.raw_bind_parameter(i + 1, row)?;
-                        st.raw_bind_parameter(i + 2, f)?;
-                        st.raw_bind_parameter(i + 3, r.line as i64 - row)?;
-                        match Self::task_id_number(c, &mut runs.prefixes, f, r.task_id())? {
-                            Some(n) => st.raw_bind_parameter(i + 4, n - row)?,
-                            None => st.raw_bind_parameter(i + 4, r.task_id())?,
-                        }
-                        st.raw_bind_parameter(i + 5, name_id)?;
-                        st.raw_bind_parameter(i + 6, r.start.val.secs)?;
-                        st.raw_bind_parameter(i + 7, r.end.val.secs - r.start.val.secs)?;
-                        st.raw_bind_parameter(i + 8, fmt)?;
-                        st.raw_bind_parameter(i + 9, b(r.paid))?;
+                    for r in &rows {
+                        let row = Self::add_task(c, runs, f, r)?;
                         if r.start.text.is_some() || r.end.text.is_some() {
-                            texts.push(row);
+                            texts.push((row, r));
                         }
-                        Ok(())
-                    })?;
+                    }
                     if !texts.is_empty() {
                         let mut ins = c.prepare_cached(
                             "INSERT INTO task_texts (task_row, start_text, end_text) VALUES (?1, ?2, ?3)",
                         )?;
-                        // The rows' numbers are consecutive from the batch's first.
-                        let base = runs.next - rows.len() as i64;
-                        for row in texts {
-                            let r = &rows[(row - base) as usize];
+                        for (row, r) in texts {
                             ins.execute(params![
                                 row,
                                 r.start.text.as_deref(),
@@ -501,29 +754,105 @@ impl Writer {
         Ok(())
     }
 
-    /// The rowid of the next task, which names `shift_id`: it extends the open run or starts one.
-    fn task_row(runs: &mut Runs, shift_id: &str) -> Result<i64> {
-        if runs.first != 0 && runs.shift_id != shift_id {
+    /// Add task `r` of file `f` to the open run, or close it and open one (see [`TASKS_SCHEMA`]);
+    /// its number.
+    fn add_task(c: &Connection, runs: &mut Runs, f: i64, r: &TaskRow) -> Result<i64> {
+        use std::fmt::Write as _;
+        let row = runs.next;
+        runs.next += 1;
+        let sid = r.shift_id();
+        if runs
+            .open
+            .as_ref()
+            .is_some_and(|o| o.run.shift_id != sid || o.run.file_id != f)
+        {
             Self::close_run(runs)?;
         }
-        if runs.first == 0 {
-            runs.first = runs.next;
-            runs.shift_id.clear();
-            runs.shift_id.push_str(shift_id);
+        let name_id = Self::name_id(c, &mut runs.names, r.name(), r.paid)?;
+        let num = Self::task_id_number(c, &mut runs.prefixes, f, r.task_id())?;
+        let fmt = crate::timeval::pack_fmt(r.start.val.fmt, r.end.val.fmt);
+        let (start, end, line) = (r.start.val.secs, r.end.val.secs, r.line as i64);
+        let o = match &mut runs.open {
+            Some(o) => {
+                o.run.tasks.push(';');
+                o
+            }
+            None => {
+                let id_offset = num.map_or(0, |n| n - row);
+                runs.open.insert(OpenRun {
+                    run: StagedRun {
+                        first: row,
+                        shift_id: sid.to_string(),
+                        file_id: f,
+                        line_offset: line - row,
+                        id_offset,
+                        start,
+                        fmt,
+                        tasks: String::with_capacity(32),
+                    },
+                    prev_end: start,
+                    prev_line: line - 1,
+                    prev_num: row + id_offset - 1,
+                })
+            }
+        };
+        let t = &mut o.run.tasks;
+        t.push_str(itoa::Buffer::new().format(name_id));
+        t.push(',');
+        push_secs(t, end - start);
+        // The optional fields, each after the commas of the empty ones before it.
+        let mut commas = 1;
+        let gap = start - o.prev_end;
+        if gap != 0 {
+            t.push(',');
+            push_secs(t, gap);
+            commas = 0;
         }
-        runs.next += 1;
-        Ok(runs.next - 1)
+        commas += 1;
+        match (num, r.task_id()) {
+            (Some(n), _) => {
+                let d = n - (o.prev_num + 1);
+                if d != 0 {
+                    t.extend(std::iter::repeat_n(',', commas));
+                    let _ = write!(t, "#{d}");
+                    commas = 0;
+                }
+                o.prev_num = n;
+            }
+            (None, id) => {
+                t.extend(std::iter::repeat_n(',', commas));
+                match id {
+                    Some(id) => {
+                        t.push('=');
+                        push_escaped(t, id);
+                    }
+                    None => t.push('!'),
+                }
+                commas = 0;
+                o.prev_num += 1;
+            }
+        }
+        commas += 1;
+        let skip = line - (o.prev_line + 1);
+        if skip != 0 {
+            t.extend(std::iter::repeat_n(',', commas));
+            t.push_str(itoa::Buffer::new().format(skip));
+            commas = 0;
+        }
+        commas += 1;
+        if fmt != o.run.fmt {
+            t.extend(std::iter::repeat_n(',', commas));
+            t.push_str(itoa::Buffer::new().format(fmt));
+        }
+        o.prev_line = line;
+        o.prev_end = end;
+        Ok(row)
     }
 
-    /// Close the open run, if any (its last task is the one before `next`).
+    /// Close the open run, if any.
     fn close_run(runs: &mut Runs) -> Result<()> {
-        if runs.first != 0 {
-            runs.closed.push((
-                runs.first,
-                runs.next - 1,
-                std::mem::take(&mut runs.shift_id),
-            ));
-            runs.first = 0;
+        if let Some(o) = runs.open.take() {
+            runs.closed.push(o.run);
         }
         Ok(())
     }
@@ -535,17 +864,17 @@ impl Writer {
         } else {
             runs.closed.len() / ROWS_PER_INSERT * ROWS_PER_INSERT
         };
-        insert_rows(
-            c,
-            &RUN_INSERT,
-            &runs.closed[..n],
-            |st, i, (first, last, sid)| {
-                st.raw_bind_parameter(i + 1, first)?;
-                st.raw_bind_parameter(i + 2, last - first + 1)?;
-                st.raw_bind_parameter(i + 3, sid.as_str())?;
-                Ok(())
-            },
-        )?;
+        insert_rows(c, &RUN_INSERT, &runs.closed[..n], |st, i, r| {
+            st.raw_bind_parameter(i + 1, r.first)?;
+            st.raw_bind_parameter(i + 2, r.shift_id.as_str())?;
+            st.raw_bind_parameter(i + 3, r.file_id)?;
+            st.raw_bind_parameter(i + 4, r.line_offset)?;
+            st.raw_bind_parameter(i + 5, r.id_offset)?;
+            st.raw_bind_parameter(i + 6, r.start)?;
+            st.raw_bind_parameter(i + 7, r.fmt)?;
+            st.raw_bind_parameter(i + 8, r.tasks.as_str())?;
+            Ok(())
+        })?;
         runs.closed.drain(..n);
         Ok(())
     }
@@ -573,33 +902,47 @@ impl Writer {
         }
     }
 
-    /// The number of a task name in `task_names`, added when new.
+    /// The number of a task name and paid flag in `task_names`, added when new.
     fn name_id(
         c: &Connection,
-        names: &mut std::collections::HashMap<String, i64>,
+        names: &mut std::collections::HashMap<String, [i64; 3]>,
         name: &str,
+        paid: Option<bool>,
     ) -> Result<i64> {
-        if let Some(&id) = names.get(name) {
-            return Ok(id);
+        let slot = match paid {
+            None => 0,
+            Some(false) => 1,
+            Some(true) => 2,
+        };
+        let in_memory = names.get(name);
+        if let Some(ids) = in_memory
+            && ids[slot] != 0
+        {
+            return Ok(ids[slot]);
         }
-        // While every name is in memory, a name not there is new; past that, ask the table.
-        let known: Option<i64> = if names.len() < NAMES_IN_MEMORY {
+        // A name in memory has every pair seen with it there; while every name is in memory, a
+        // name not there is new; past that, ask the table.
+        let known: Option<i64> = if in_memory.is_some() || names.len() < NAMES_IN_MEMORY {
             None
         } else {
-            c.prepare_cached("SELECT name_id FROM task_names WHERE name = ?1")?
-                .query_row([name], |r| r.get(0))
+            c.prepare_cached("SELECT name_id FROM task_names WHERE name = ?1 AND paid IS ?2")?
+                .query_row(params![name, b(paid)], |r| r.get(0))
                 .optional()?
         };
         let id = match known {
             Some(id) => id,
             None => {
-                c.prepare_cached("INSERT INTO task_names (name) VALUES (?1)")?
-                    .execute([name])?;
+                c.prepare_cached("INSERT INTO task_names (name, paid) VALUES (?1, ?2)")?
+                    .execute(params![name, b(paid)])?;
                 c.last_insert_rowid()
             }
         };
-        if names.len() < NAMES_IN_MEMORY {
-            names.insert(name.to_string(), id);
+        if let Some(ids) = names.get_mut(name) {
+            ids[slot] = id;
+        } else if names.len() < NAMES_IN_MEMORY {
+            let mut ids = [0; 3];
+            ids[slot] = id;
+            names.insert(name.to_string(), ids);
         }
         Ok(id)
     }
@@ -643,6 +986,7 @@ impl Staging {
             dir.join(format!("{TASKS_PREFIX}{pid}-{nanos}.db.tmp-{pid}")),
             TASKS_SCHEMA,
         )?;
+        tasks.conn.execute_batch(RUNS_STAGED)?;
         Ok(Staging {
             main,
             tasks,
@@ -685,6 +1029,10 @@ impl Staging {
             c.execute(
                 "INSERT INTO snapshot_meta VALUES ('tasks_file', ?1)",
                 [&tasks_name],
+            )?;
+            c.execute(
+                "INSERT INTO snapshot_meta VALUES ('tasks', ?1)",
+                [(tasks.runs.next - 1).to_string()],
             )?;
         }
         let (main_tmp, tasks_tmp) = std::thread::scope(|s| {

@@ -380,6 +380,12 @@ fn task_names(snap: &Connection) -> Result<Vec<Option<String>>> {
     Ok(names)
 }
 
+/// The number of tasks of a run read by [`crate::extract::stage::TASKS_BY_SHIFT_ID`].
+fn count_tasks(r: &rusqlite::Row<'_>) -> Result<u64> {
+    let text = r.get_ref(7)?.as_bytes().map_err(rusqlite::Error::from)?;
+    Ok(1 + text.iter().filter(|&&b| b == b';').count() as u64)
+}
+
 /// The reading thread: shifts and tasks in shift-id order, each id's rows grouped with its tasks
 /// (tasks of ids with no shift are skipped: validate reports them), sent in batches of [`BATCH`]
 /// ids. Returns the shift and task rows read.
@@ -396,6 +402,7 @@ fn read_groups(
     let mut tasks_st = snap.prepare(crate::extract::stage::TASKS_BY_SHIFT_ID)?;
     let names = task_names(&snap)?;
     let ids = crate::extract::stage::TaskIds::load(&snap)?;
+    let mut run = crate::extract::stage::RunTasks::default();
     let mut shifts = shifts_st.query([])?;
     let mut tasks = tasks_st.query([])?;
     let (mut shifts_read, mut tasks_read) = (0u64, 0u64);
@@ -424,31 +431,35 @@ fn read_groups(
             if sid > id {
                 break;
             }
-            tasks_read += 1;
             if sid == id {
-                let t = batch.next_task();
-                t.file_id = r.get(2)?;
-                t.line = r.get(3)?;
-                t.has_task_id = ids.write(t.file_id, r.get(1)?, r.get_ref(4)?, &mut t.task_id)?;
-                let name_id: i64 = r.get(5)?;
-                let name = usize::try_from(name_id)
-                    .ok()
-                    .and_then(|i| names.get(i))
-                    .and_then(Option::as_deref)
-                    .ok_or_else(|| {
-                        Error::failure(
-                            format!(
-                                "the snapshot's task row {} names no task name ({name_id})",
-                                r.get::<_, i64>(1).unwrap_or(0)
-                            ),
-                            Some("run `zd2gc extract` again".into()),
-                        )
-                    })?;
-                t.name.clear();
-                t.name.push_str(name);
-                t.start = r.get(6)?;
-                t.end = r.get(7)?;
-                t.fmt = r.get(8)?;
+                run.read(r, 0)?;
+                while let Some(rt) = run.next_task()? {
+                    tasks_read += 1;
+                    let t = batch.next_task();
+                    t.file_id = run.file_id;
+                    t.line = rt.line;
+                    t.has_task_id = run.write_id(&ids, &rt, &mut t.task_id)?;
+                    let name = usize::try_from(rt.name_id)
+                        .ok()
+                        .and_then(|i| names.get(i))
+                        .and_then(Option::as_deref)
+                        .ok_or_else(|| {
+                            Error::failure(
+                                format!(
+                                    "the snapshot's task {} names no task name ({})",
+                                    rt.row, rt.name_id
+                                ),
+                                Some("run `zd2gc extract` again".into()),
+                            )
+                        })?;
+                    t.name.clear();
+                    t.name.push_str(name);
+                    t.start = rt.start;
+                    t.end = rt.end;
+                    t.fmt = rt.fmt;
+                }
+            } else {
+                tasks_read += count_tasks(r)?;
             }
             task = tasks.next()?;
         }
@@ -466,8 +477,8 @@ fn read_groups(
             to_mapper.send(full).map_err(|_| stopped())?;
         }
     }
-    while task.is_some() {
-        tasks_read += 1;
+    while let Some(r) = task {
+        tasks_read += count_tasks(r)?;
         task = tasks.next()?;
     }
     if !batch.groups.is_empty() {

@@ -151,22 +151,8 @@ pub fn gather(dir: &Path, mappings: &Path, report: &Report) -> Result<Context> {
     let mut task_shift: HashMap<String, String> = HashMap::new();
     if !task_ids.is_empty()
         && let Some(s) = &snap
-        && let Ok(mut st) = s.prepare(&format!(
-            "SELECT {}, r.shift_id FROM {}",
-            crate::extract::stage::TASK_ID,
-            crate::extract::stage::RUN_ROWS
-        ))
-        && let Ok(rows) = st.query_map([], |r| {
-            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?))
-        })
     {
-        for (t, sh) in rows.flatten() {
-            if let Some(t) = t
-                && task_ids.contains(t.as_str())
-            {
-                task_shift.insert(t, sh);
-            }
-        }
+        let _ = task_shifts(s, &task_ids, &mut task_shift);
     }
     let shift_bu = |id: &str| -> Option<String> {
         let from_desired = crate::store::desired::shift_owner(&state, id)
@@ -361,4 +347,27 @@ fn error_records(report: &Report) -> HashMap<&str, &str> {
         }
     }
     m
+}
+
+/// The shift id of each task whose id is in `wanted`, in one pass over the snapshot's runs.
+fn task_shifts(
+    snap: &rusqlite::Connection,
+    wanted: &HashSet<&str>,
+    out: &mut HashMap<String, String>,
+) -> crate::error::Result<()> {
+    use crate::extract::stage::{RunTasks, TASKS_BY_SHIFT_ID, TaskIds};
+    let ids = TaskIds::load(snap)?;
+    let mut st = snap.prepare(TASKS_BY_SHIFT_ID)?;
+    let mut rows = st.query([])?;
+    let mut run = RunTasks::default();
+    let mut id = String::new();
+    while let Some(r) = rows.next()? {
+        run.read(r, 0)?;
+        while let Some(t) = run.next_task()? {
+            if run.write_id(&ids, &t, &mut id)? && wanted.contains(id.as_str()) {
+                out.insert(id.clone(), run.shift_id.clone());
+            }
+        }
+    }
+    Ok(())
 }

@@ -54,11 +54,6 @@ pub struct ValidateOptions {
     pub online: crate::map::OnlineMode,
     /// The command line, for the audit record.
     pub argv: String,
-    /// How many index look-ups the file-order task walk may make before it gives up for the
-    /// shift-id order (`None`: [`shifts::TASK_WALK_MAX_JUMPS`]). Tests set 0 to force the
-    /// fallback.
-    #[doc(hidden)]
-    pub task_walk_max_jumps: Option<u64>,
     /// Where validate (and the map it runs when the desired state is not current) says what it
     /// does and counts (a progress display; none by default).
     pub progress: crate::ui::Counter,
@@ -468,11 +463,8 @@ fn run_rules(
             })? as u64,
         )
     };
-    // The tasks are numbered 1..n in `task_rows` (extract::stage::TASKS_SCHEMA): its last rowid is
-    // their count, without the scan of the whole table a count(*) of it would be.
-    let tasks: i64 = snap.query_row("SELECT coalesce(max(rowid), 0) FROM task_rows", [], |r| {
-        r.get(0)
-    })?;
+    // The tasks file's count, kept by extract (a count would decode every run).
+    let tasks = crate::extract::stage::task_count(snap)?;
     let rows_total = 2 * count("shifts")? + tasks as u64;
     opts.progress.phase(
         "checking the shifts (by id, by agent), tasks, overlaps and trades",
@@ -499,10 +491,7 @@ fn run_rules(
         let forked = &mut tasks_env;
         let tasks = s.spawn(move || {
             let t = std::time::Instant::now();
-            let max_jumps = opts
-                .task_walk_max_jumps
-                .unwrap_or(shifts::TASK_WALK_MAX_JUMPS);
-            let r = shifts::check_tasks(forked, &snap3, max_jumps);
+            let r = shifts::check_tasks(forked, &snap3);
             crate::ui::timing(&format!("  tasks {:.2}s", t.elapsed().as_secs_f64()));
             r
         });

@@ -7,12 +7,10 @@
 //!    UTC instants (the naive local order of the index is not the UTC order across a fall-back night
 //!    or between zones): `shift-overlap` (one finding per pair, on the later-starting shift) and
 //!    `deactivated-agent`.
-//! 3. Tasks in file order (`tasks.rs`), walked in step with the shifts in file order: each
-//!    task's times and whether it lies inside its shift. Reading both tables sequentially is about
-//!    three times cheaper than looking up every task's shift through the `shifts_by_id` index; a
-//!    task whose shift is out of step is found through the index, so any order is correct and the
-//!    usual one is fast. The tasks of a repeated shift id are checked again against pass 1's choice
-//!    ([`recheck_repeated`]).
+//! 3. Tasks in shift-id order (`tasks.rs`): the snapshot's task runs (stored in shift-id order)
+//!    walked in step with the shifts in shift-id order (`shifts_by_id`): each task's times and
+//!    whether it lies inside its shift, whatever order the export lists them in. The tasks of a
+//!    repeated shift id are checked again against pass 1's choice ([`recheck_repeated`]).
 //!
 //! Drafts (`published = false`) are skipped unless `include_drafts`; an included draft edit
 //! (`parent_id`) replaces its parent for the overlap check.
@@ -21,7 +19,7 @@ mod overlaps;
 mod tasks;
 
 pub use overlaps::check_overlaps;
-pub use tasks::{TASK_WALK_MAX_JUMPS, TaskFindings, check_tasks, recheck_repeated};
+pub use tasks::{TaskFindings, check_tasks, recheck_repeated};
 
 use super::Env;
 use crate::config::Severity;
