@@ -31,11 +31,19 @@ pub const SNAPSHOT_DB: &str = "snapshot.db";
 /// Process-wide SQLite settings, applied once before the first connection opens. Memory statistics
 /// are turned off: with them on, every SQLite allocation takes one global mutex, which the parallel
 /// readers and writers of extract, map and validate would otherwise contend on. Statement journals
-/// stay in memory up to 1 MiB (SQLite's default, 64 KiB, is four 16 KiB pages): a multi-row INSERT
-/// inside a transaction keeps the pages it changes in one, so that it can be undone alone, and
-/// map's 32-row INSERTs went past 64 KiB to a temporary file on most statements (about 0.4 s of
-/// system CPU at 1.3 M shifts). A connection has one such journal, emptied when the statement (or
-/// savepoint) ends, so this adds at most 1 MiB per connection writing.
+/// stay in memory up to [`STMT_JOURNAL_SPILL`] (SQLite's default, 64 KiB, is four 16 KiB pages): a
+/// multi-row INSERT inside a transaction keeps the pages it changes in one, so that it can be
+/// undone alone, and map's 32-row INSERTs went past 64 KiB to a temporary file on most statements
+/// (about 0.4 s of system CPU at 1.3 M shifts). A connection has one such journal, emptied when the
+/// statement (or savepoint) ends, so this adds at most that much per connection writing.
+/// How large a statement journal grows in memory before SQLite moves it to a temporary file: just
+/// under 128 KiB. Not more: when it moves, SQLite writes the in-memory journal out in pieces of
+/// this size, and its unix file layer writes at most 128 KiB − 1 bytes at a time (`seekAndWriteFd`
+/// keeps only the low 17 bits of the length; SQLite 3.54), so a larger piece is written short and
+/// the statement fails with "database or disk is full" (1 MiB here made every statement whose
+/// journal passed 1 MiB fail: migration 10 and 11 on 1.3 M shifts, a large re-map).
+pub const STMT_JOURNAL_SPILL: i32 = (128 << 10) - 1;
+
 pub fn sqlite_init() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
@@ -49,7 +57,7 @@ pub fn sqlite_init() {
             );
             rusqlite::ffi::sqlite3_config(
                 rusqlite::ffi::SQLITE_CONFIG_STMTJRNL_SPILL,
-                (1 << 20) as std::os::raw::c_int,
+                STMT_JOURNAL_SPILL as std::os::raw::c_int,
             );
         }
     });
@@ -226,4 +234,34 @@ pub fn migration_id(conn: &Connection) -> Result<String> {
 
 pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod tests {
+    /// A statement whose journal grows far past [`super::STMT_JOURNAL_SPILL`] (every row of a
+    /// 4 MB table changed, in a transaction, on a unique column) moves that journal to a file and
+    /// succeeds: with the spill at 1 MiB, SQLite wrote the journal's first MiB short and the
+    /// statement failed with "database or disk is full" (what broke migrations 10 and 11 on 1.3 M
+    /// shifts).
+    #[test]
+    fn a_statement_journal_larger_than_the_spill_size_moves_to_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = super::open_state(dir.path()).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE big (id INTEGER PRIMARY KEY, x TEXT NOT NULL UNIQUE);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000)
+             INSERT INTO big SELECT i, printf('%d-%.1000c', i, 'x') FROM n;",
+        )
+        .unwrap();
+        let tx = conn.unchecked_transaction().unwrap();
+        tx.execute_batch("UPDATE big SET x = x || 'y'; UPDATE big SET x = 'z' || x;")
+            .unwrap();
+        tx.commit().unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM big WHERE x LIKE 'z%y'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(n, 4000);
+    }
 }
