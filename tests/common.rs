@@ -92,6 +92,107 @@ pub fn sample_emulator() -> zd2gc::emulator::RunningEmulator {
     .unwrap()
 }
 
+/// Undo migration 11 on a state database: every `+` of `desired_shift_rows.activities` spelled
+/// out again as `,TASK` (the task id it stands for, escaped as migration 10 escapes it; worked out
+/// here from the description, not by zd2gc's reader), the view `desired_shifts` back to its
+/// schema-10 form, and `user_version` 10 — what zd2gc wrote before the task-id marks.
+pub fn desired_back_to_schema_10(c: &rusqlite::Connection) {
+    fn follow(p: &str) -> String {
+        let digits: String = p.chars().rev().take_while(|c| c.is_ascii_digit()).collect();
+        let digits: String = digits.chars().rev().collect();
+        assert!(
+            !digits.is_empty() && digits.len() <= 18 && !p.contains('\0'),
+            "{p:?}"
+        );
+        let n: u64 = digits.parse::<u64>().unwrap() + 1;
+        format!(
+            "{}{:0w$}",
+            &p[..p.len() - digits.len()],
+            n,
+            w = digits.len()
+        )
+    }
+    let rows: Vec<(String, String)> = c
+        .prepare("SELECT legacy_shift_id, activities FROM desired_shift_rows")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    let mut up = c
+        .prepare("UPDATE desired_shift_rows SET activities = ?2 WHERE legacy_shift_id = ?1")
+        .unwrap();
+    for (id, text) in rows {
+        if text.is_empty() {
+            continue;
+        }
+        let mut prev: Option<String> = None;
+        let items: Vec<String> = text
+            .split(';')
+            .map(|item| {
+                let tail = item.split_once(',').unwrap().1;
+                if let Some((_, t)) = tail.split_once(',') {
+                    let t = t
+                        .replace("%3B", ";")
+                        .replace("%00", "\0")
+                        .replace("%25", "%");
+                    prev = Some(t);
+                    item.to_string()
+                } else if let Some(head) = item.strip_suffix('+') {
+                    let t = follow(prev.as_deref().unwrap());
+                    let esc = t
+                        .replace('%', "%25")
+                        .replace(';', "%3B")
+                        .replace('\0', "%00");
+                    prev = Some(t);
+                    format!("{head},{esc}")
+                } else {
+                    item.to_string()
+                }
+            })
+            .collect();
+        up.execute(rusqlite::params![id, items.join(";")]).unwrap();
+    }
+    c.execute_batch(
+        "DROP VIEW desired_shifts;
+         CREATE VIEW desired_shifts AS
+        SELECT s.legacy_shift_id AS legacy_shift_id, a.name AS agent_id,
+               COALESCE(e.name, a.name) AS exported_agent_id, u.name AS user_id,
+               b.name AS business_unit_id, m.name AS management_unit_id, w.name AS week_id,
+               s.start_utc AS start_utc, s.length_minutes AS length_minutes,
+               CASE WHEN s.activities = '' THEN '[]' ELSE (
+                   WITH RECURSIVE r(seq, rest, item, off, len) AS (
+                       SELECT -1, s.activities || ';', NULL, 0, 0
+                       UNION ALL
+                       SELECT seq + 1, substr(rest, instr(rest, ';') + 1),
+                              substr(rest, 1, instr(rest, ';') - 1),
+                              CASE WHEN instr(substr(rest, 1, instr(rest, ',')), '@')
+                                   THEN CAST(substr(rest, instr(rest, '@') + 1) AS INTEGER)
+                                   ELSE off + 60 * len END,
+                              CAST(substr(rest, instr(rest, ',') + 1) AS INTEGER)
+                       FROM r WHERE rest != '')
+                   SELECT json_group_array(json_array(CAST(item AS INTEGER), off, len,
+                       CASE WHEN instr(substr(item, instr(item, ',') + 1), ',')
+                            THEN replace(replace(replace(
+                                     substr(item, instr(item, ',') + 1
+                                                  + instr(substr(item, instr(item, ',') + 1), ',')),
+                                     '%3B', ';'), '%00', char(0)), '%25', '%') END))
+                   FROM r WHERE seq >= 0) END AS activities,
+               f.name AS file, s.line AS line, s.run_id AS run_id,
+               s.content_hash AS content_hash, s.held_back_reason AS held_back_reason
+        FROM desired_shift_rows s
+        LEFT JOIN desired_names a ON a.id = s.agent_ref
+        LEFT JOIN desired_names e ON e.id = s.exported_agent_ref
+        LEFT JOIN desired_names u ON u.id = s.user_ref
+        LEFT JOIN desired_names b ON b.id = s.business_unit_ref
+        LEFT JOIN desired_names m ON m.id = s.management_unit_ref
+        LEFT JOIN desired_names w ON w.id = s.week_ref
+        LEFT JOIN desired_names f ON f.id = s.file_ref;
+         PRAGMA user_version = 10;",
+    )
+    .unwrap();
+}
+
 /// Undo migration 10 on a state database: `desired_shift_rows.activities` back to the JSON the
 /// view `desired_shifts` spells out (what schema 9 stored), that view back to its schema-9 form,
 /// and `user_version` 9 — what zd2gc wrote before the terse activities.

@@ -183,6 +183,52 @@ fn weeks_loaded_before_the_terse_activities_are_not_written_again() {
     assert_eq!(digests(&conn), before);
 }
 
+/// A load finished before migration 11 (every task id written out) writes nothing after it: the
+/// `+` marks that migration 11 writes decode to the same task ids, so every week's digest is the
+/// one journaled.
+#[test]
+fn weeks_loaded_before_the_task_marks_are_not_written_again() {
+    let emu = Emulator::start(EmulatorConfig::with_fixture(org(20, 2))).unwrap();
+    let dir = migration_dir();
+    synth::write_desired(dir.path(), &org(20, 2), 10, 2, 0).unwrap();
+    let db = dir.path().join("zd2gc.db");
+    let c = client(&emu);
+    let r = load_dir(dir.path(), c.clone(), &fast(), &Ui::silent(), "load").unwrap();
+    assert_eq!((r.weeks, r.weeks_written), (4, 4), "{r:?}");
+    let digests = |conn: &rusqlite::Connection| -> Vec<(String, String, i64)> {
+        let mut st = conn
+            .prepare("SELECT business_unit_id, week_id, desired_hash FROM load_weeks ORDER BY 1, 2")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    };
+    let first = |conn: &rusqlite::Connection| -> String {
+        conn.query_row(
+            "SELECT activities FROM desired_shift_rows ORDER BY 1 LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let before = digests(&rusqlite::Connection::open(&db).unwrap());
+    let marked = first(&rusqlite::Connection::open(&db).unwrap());
+    assert!(marked.ends_with('+'), "{marked}");
+    crate::common::desired_back_to_schema_10(&rusqlite::Connection::open(&db).unwrap());
+    assert!(!first(&rusqlite::Connection::open(&db).unwrap()).contains('+'));
+    let again = load_dir(dir.path(), c.clone(), &fast(), &Ui::silent(), "load").unwrap();
+    assert_eq!(again.weeks_skipped, 4, "{again:?}");
+    assert_eq!(again.write_requests, 0, "{again:?}");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version as usize, zd2gc::store::schema_version());
+    assert_eq!(first(&conn), marked);
+    assert_eq!(digests(&conn), before);
+}
+
 #[test]
 fn faults_concurrent_edits_and_conflicts() {
     let fixture = org(40, 2);

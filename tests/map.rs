@@ -333,9 +333,13 @@ fn schema_8_desired_state_is_made_compact_and_map_sees_it_unchanged() {
 /// python3 is missing.
 fn python_reads_the_stored_activities(db: &Path) -> Option<String> {
     const DECODE: &str = r#"
-import json, sqlite3, sys
+import json, re, sqlite3, sys
+def follow(p):
+    d = re.search('[0-9]*\\Z', p).group()
+    if not d or len(d) > 18 or '\0' in p: raise ValueError(p)
+    return p[:len(p) - len(d)] + str(int(d) + 1).zfill(len(d))
 def decode(t):
-    out, nxt = [], 0
+    out, nxt, prev = [], 0, None
     for item in (t.split(';') if t else []):
         head, tail = item.split(',', 1)
         k, _, off = head.partition('@')
@@ -343,8 +347,11 @@ def decode(t):
         if '@' in head: off = int(off)
         elif nxt is None: raise ValueError(item)
         else: off = nxt
+        if comma: task = task.replace('%3B', ';').replace('%00', '\0').replace('%25', '%')
+        elif ln.endswith('+'): ln, task = ln[:-1], follow(prev)
+        else: task = None
+        if task is not None: prev = task
         ln = int(ln)
-        task = task.replace('%3B', ';').replace('%00', '\0').replace('%25', '%') if comma else None
         out.append([int(k), off, ln, task])
         nxt = off + 60 * ln if abs(off) <= 2**50 and 0 <= ln < 2**32 else None
     return out
@@ -416,6 +423,40 @@ fn schema_9_desired_state_gets_terse_activities_and_map_sees_it_unchanged() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("from schema 9 to"), "{stderr}");
+    assert_eq!(stored_activities(&db), written);
+    assert_eq!(desired(d.path()), before);
+    remap_sees_every_shift_unchanged(d.path(), &cfg, &before, 466);
+}
+
+/// A state database of schema 10 (every task id written out) gets the task-id marks of migration
+/// 11: `map` writes `+` for the sample's consecutive task ids (`T-20002` after `T-20001`); back
+/// at schema 10 no `+` is left and the views read the same; the next command upgrades it and
+/// stores exactly what `map` wrote; Python reads the stored text as the view does; and the next
+/// `map` finds every shift unchanged.
+#[test]
+fn schema_10_desired_state_gets_task_marks_and_map_sees_it_unchanged() {
+    let cfg = template();
+    let d = paris_offline(&cfg);
+    offline(d.path(), &cfg);
+    let before = desired(d.path());
+    let db = d.path().join("zd2gc.db");
+    let written = stored_activities(&db);
+    let marks = written.iter().filter(|(_, a)| a.contains('+')).count();
+    assert!(marks > 100, "{marks}: {:?}", &written[..3]);
+    if let Some(py) = python_reads_the_stored_activities(&db) {
+        assert!(py.starts_with("[[], 466, "), "{py}");
+    }
+    crate::common::desired_back_to_schema_10(&Connection::open(&db).unwrap());
+    let spelled = stored_activities(&db);
+    assert!(spelled.iter().all(|(_, a)| !a.contains('+')));
+    assert_ne!(spelled, written);
+    assert_eq!(desired(d.path()), before);
+    let out = cli()
+        .args(["--dir", d.path().to_str().unwrap(), "status"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("from schema 10 to"), "{stderr}");
     assert_eq!(stored_activities(&db), written);
     assert_eq!(desired(d.path()), before);
     remap_sees_every_shift_unchanged(d.path(), &cfg, &before, 466);

@@ -109,10 +109,14 @@ fn implied_next(offset: i64, length: i64) -> Option<i64> {
 ///   length; 0 for the first), which is nearly always: activities tile their shift. It is
 ///   written when that offset is outside ±2^50 or that length outside 0..2^32;
 /// - `,TASK` is the legacy task id, present only when there is one (`,` alone is an empty id),
-///   with `%`, `;` and NUL written `%25`, `%3B` and `%00` (so `;` only separates activities).
+///   with `%`, `;` and NUL written `%25`, `%3B` and `%00` (so `;` only separates activities);
+/// - `+` instead of `,TASK` (schema 11, migration 11) stands for the task id that follows the
+///   previous activity's with a task in the same shift ([`next_task_id`]: `T41` after `T40`,
+///   `T010` after `T009`, `T100` after `T99`); any other id is written out.
 ///
-/// For example `1,90;2,30,T1;1,90` is kind 1 from 0 for 90 minutes, kind 2 from 5400 s for 30
-/// minutes (task T1), kind 1 from 7200 s. No activities: an empty text. The view
+/// For example `1,90;2,30,T1;1,90;3,45+` is kind 1 from 0 for 90 minutes, kind 2 from 5400 s for
+/// 30 minutes (task T1), kind 1 from 7200 s, kind 3 from 12600 s (task T2). No activities: an
+/// empty text. The view
 /// `desired_shifts` rebuilds the JSON with a recursive CTE, and `desired_activities` unfolds it.
 pub fn activities_compact(
     acts: &[Activity<'_>],
@@ -123,6 +127,7 @@ pub fn activities_compact(
     let mut stored = String::with_capacity(acts.len() * 10);
     json.push('[');
     let mut next = Some(0);
+    let mut prev_task: Option<&str> = None;
     for (i, a) in acts.iter().enumerate() {
         let kind = kinds.kind(a.code, a.description);
         let offset = a.start - shift_start;
@@ -147,8 +152,13 @@ pub fn activities_compact(
         match a.task_id {
             Some(t) => {
                 json_str(&mut json, t);
-                stored.push(',');
-                push_task(&mut stored, t);
+                if prev_task.is_some_and(|p| task_follows(p, t)) {
+                    stored.push('+');
+                } else {
+                    stored.push(',');
+                    push_task(&mut stored, t);
+                }
+                prev_task = Some(t);
             }
             None => json.push_str("null"),
         }
@@ -157,6 +167,64 @@ pub fn activities_compact(
     }
     json.push(']');
     ActivityTexts { json, stored }
+}
+
+/// The longest decimal number (at most [`TASK_DIGITS_MAX`] digits) a task id may end with for
+/// the next task id to be written `+` (see [`activities_compact`]): one more still fits an i64,
+/// in Rust and in SQLite.
+const TASK_DIGITS_MAX: usize = 18;
+
+/// The task id that `+` stands for after task id `prev` (see [`activities_compact`]): `prev`
+/// without its trailing ASCII digits, then those digits as a number plus one, written with at
+/// least as many digits (zeros in front). `None` when `prev` ends with no digit or more than
+/// [`TASK_DIGITS_MAX`], or holds a NUL (the view's SQL cannot measure such a text).
+pub fn next_task_id(prev: &str) -> Option<String> {
+    let prefix = prev.trim_end_matches(|c: char| c.is_ascii_digit());
+    let digits = &prev[prefix.len()..];
+    if digits.is_empty() || digits.len() > TASK_DIGITS_MAX || prev.contains('\0') {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(format!("{prefix}{:0width$}", n + 1, width = digits.len()))
+}
+
+/// Whether task id `t` is what `+` stands for after `prev` ([`next_task_id`]), without building it.
+fn task_follows(prev: &str, t: &str) -> bool {
+    let prefix = prev.trim_end_matches(|c: char| c.is_ascii_digit());
+    let digits = &prev[prefix.len()..];
+    if digits.is_empty()
+        || digits.len() > TASK_DIGITS_MAX
+        || !t.starts_with(prefix)
+        || prev.contains('\0')
+    {
+        return false;
+    }
+    let rest = &t[prefix.len()..];
+    if rest.len() < digits.len() || !rest.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let n: u64 = digits.parse().expect("at most 18 ASCII digits");
+    let m = n + 1;
+    // `rest` must be m with zeros in front up to the width of `digits`: same value, and no
+    // more zeros in front than that width asks for.
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut v = m;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let m_digits = &buf[i..];
+    let width = digits.len().max(m_digits.len());
+    rest.len() == width
+        && rest.as_bytes()[width - m_digits.len()..] == *m_digits
+        && rest.as_bytes()[..width - m_digits.len()]
+            .iter()
+            .all(|&b| b == b'0')
 }
 
 /// A legacy task id in the stored form: `%`, `;` and NUL escaped (see [`activities_compact`]).
@@ -207,6 +275,7 @@ pub fn parse_stored_activities(text: &str) -> std::result::Result<Vec<StoredActi
         return Ok(Vec::new());
     }
     let mut next = Some(0);
+    let mut prev_task: Option<String> = None;
     text.split(';')
         .enumerate()
         .map(|(i, item)| {
@@ -217,8 +286,22 @@ pub fn parse_stored_activities(text: &str) -> std::result::Result<Vec<StoredActi
                     l,
                     Some(unescape_task(t).ok_or_else(|| bad("has a bad escape"))?),
                 ),
-                None => (tail, None),
+                None => match tail.strip_suffix('+') {
+                    Some(l) => (
+                        l,
+                        Some(
+                            prev_task
+                                .as_deref()
+                                .and_then(next_task_id)
+                                .ok_or_else(|| bad("continues no task id"))?,
+                        ),
+                    ),
+                    None => (tail, None),
+                },
             };
+            if task.is_some() {
+                prev_task.clone_from(&task);
+            }
             let int = |s: &str, what: &str| {
                 s.parse::<i64>()
                     .map_err(|_| bad(&format!("has no integer {what}")))
@@ -1214,6 +1297,7 @@ mod tests {
     /// independent encoder to compare with.
     fn stored_by_hand(acts: &[Activity<'_>], start: i64, kinds: &mut Kinds) -> String {
         let mut prev: Option<(i64, i64)> = None;
+        let mut prev_task: Option<&str> = None;
         let items: Vec<String> = acts
             .iter()
             .map(|a| {
@@ -1231,7 +1315,13 @@ mod tests {
                     s += &format!("@{off}");
                 }
                 s += &format!(",{}", a.length_minutes);
-                if let Some(t) = a.task_id {
+                let follows = prev_task.is_some_and(|p| by_hand_follows(p, a.task_id));
+                if a.task_id.is_some() {
+                    prev_task = a.task_id;
+                }
+                if follows {
+                    s += "+";
+                } else if let Some(t) = a.task_id {
                     s += ",";
                     s += &t
                         .replace('%', "%25")
@@ -1242,6 +1332,29 @@ mod tests {
             })
             .collect();
         items.join(";")
+    }
+
+    /// Whether `t` is written `+` after task id `p`, from the description: `p`'s trailing ASCII
+    /// digits (1 to 18 of them, and no NUL in `p`) read as a number, plus one, printed with zeros
+    /// in front to at least that many digits, after the rest of `p`.
+    fn by_hand_follows(p: &str, t: Option<&str>) -> bool {
+        t.is_some() && by_hand_next(p).as_deref() == t
+    }
+
+    fn by_hand_next(p: &str) -> Option<String> {
+        let cut = p
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| c.is_ascii_digit())
+            .last()
+            .map(|(i, _)| i);
+        let (head, num) = (&p[..cut?], &p[cut?..]);
+        if num.len() > 18 || p.contains('\0') {
+            return None;
+        }
+        let n = num.parse::<u128>().unwrap() + 1;
+        let zeros = "0".repeat(num.len().saturating_sub(n.to_string().len()));
+        Some(format!("{head}{zeros}{n}"))
     }
 
     fn new_kinds() -> Kinds {
@@ -1266,6 +1379,41 @@ mod tests {
             act("ac-q", 1_788_160_400, 30, "On Queue Work", Some("")),
             act("ac-q", 1_788_162_200, 1500, "On Queue Work", None),
             act("ac-q", 1_788_252_200, 15, "On Queue Work", None),
+            // Task ids that follow the one with a task before: `+` (none follows "").
+            act("ac-q", 1_788_253_100, 5, "On Queue Work", Some("T;%099")),
+            act("ac-q", 1_788_253_400, 5, "On Queue Work", None),
+            act("ac-q", 1_788_253_700, 5, "On Queue Work", Some("T;%100")),
+            act("ac-q", 1_788_254_000, 5, "On Queue Work", Some("T;%101")),
+            act("ac-q", 1_788_254_300, 5, "On Queue Work", Some("T;%0102")),
+            act("ac-q", 1_788_254_600, 5, "On Queue Work", Some("9")),
+            act("ac-q", 1_788_254_900, 5, "On Queue Work", Some("10")),
+            act(
+                "ac-q",
+                1_788_255_200,
+                5,
+                "On Queue Work",
+                Some("x999999999999999999"),
+            ),
+            act(
+                "ac-q",
+                1_788_255_500,
+                5,
+                "On Queue Work",
+                Some("x1000000000000000000"),
+            ),
+            act(
+                "ac-q",
+                1_788_255_800,
+                5,
+                "On Queue Work",
+                Some("x1000000000000000001"),
+            ),
+            act("ac-q", 1_788_256_100, 5, "On Queue Work", Some("n\u{0}1")),
+            act("ac-q", 1_788_256_400, 5, "On Queue Work", Some("n\u{0}2")),
+            act("ac-q", 1_788_256_700, 5, "On Queue Work", Some("a٣")),
+            act("ac-q", 1_788_257_000, 5, "On Queue Work", Some("a٤")),
+            act("ac-q", 1_788_257_300, 5, "On Queue Work", Some("00")),
+            act("ac-q", 1_788_257_600, 5, "On Queue Work", Some("01")),
         ];
         let mut k = new_kinds();
         let t = activities_compact(&acts, 1_788_155_100, &mut k);
@@ -1278,7 +1426,10 @@ mod tests {
         );
         assert_eq!(
             t.stored,
-            "1,90;2,0,T1\"\n%3B%25%3B,@%253B%00;1@5300,30,;1,1500;1,15"
+            "1,90;2,0,T1\"\n%3B%25%3B,@%253B%00;1@5300,30,;1,1500;1,15;\
+             1,5,T%3B%25099;1,5;1,5+;1,5+;1,5,T%3B%250102;1,5,9;1,5+;\
+             1,5,x999999999999999999;1,5+;1,5,x1000000000000000001;\
+             1,5,n%001;1,5,n%002;1,5,a٣;1,5,a٤;1,5,00;1,5+"
         );
         assert_eq!(
             t.stored,
@@ -1304,6 +1455,13 @@ mod tests {
             "1,5,T%2",
             "1,5,T%41",
             "1,1;1,9223372036854775807;1,5",
+            "1,5+",
+            "1,5;1,5+",
+            "1,5,T;1,5+",
+            "1,5,T1234567890123456789;1,5+",
+            "1,5,n%001;1,5+",
+            "1,5,T1;1,5++",
+            "1,5,T1;1,+",
         ] {
             let e = decode_activities(bad, 0, &kind_table(&k));
             assert!(e.is_err(), "{bad}: {e:?}");
@@ -1311,6 +1469,49 @@ mod tests {
     }
 
     proptest! {
+        /// Random task ids (separators, escapes, digits alone, zeros in front, 17 to 21 digits,
+        /// non-ASCII digits, NUL), each one half the time made to follow the task before by
+        /// [`by_hand_next`]: `+` exactly where the description says, read back as written.
+        #[test]
+        fn task_ids_that_follow_are_written_plus_and_read_back(
+                ids in proptest::collection::vec(prop_oneof![
+                    any::<String>(),
+                    "[T;%,@+\\x{0}\\x{663}a-]{0,3}[0-9]{0,21}",
+                    "T(0|9|09|99|999999999999999999|[0-9]{16,20})",
+                ], 1..9),
+                follow in proptest::collection::vec(any::<bool>(), 9),
+                without in proptest::collection::vec(0u8..4, 9)) {
+            let mut tasks: Vec<Option<String>> = Vec::new();
+            let mut prev: Option<String> = None;
+            for (i, id) in ids.iter().enumerate() {
+                if without[i] == 0 {
+                    tasks.push(None);
+                    continue;
+                }
+                let t = match prev.as_deref().and_then(by_hand_next) {
+                    Some(n) if follow[i] => n,
+                    _ => id.clone(),
+                };
+                if let Some(p) = &prev {
+                    prop_assert_eq!(next_task_id(p), by_hand_next(p));
+                    prop_assert_eq!(task_follows(p, &t), by_hand_next(p).as_deref() == Some(&*t));
+                    prop_assert_eq!(task_follows(p, id), by_hand_next(p).as_deref() == Some(&**id));
+                }
+                prev = Some(t.clone());
+                tasks.push(Some(t));
+            }
+            let acts: Vec<Activity<'_>> = tasks
+                .iter()
+                .enumerate()
+                .map(|(i, t)| act("c", 60 * i as i64, 1, "d", t.as_deref()))
+                .collect();
+            let mut k = new_kinds();
+            let t = activities_compact(&acts, 0, &mut k);
+            prop_assert_eq!(&t.json, &serde_form(&acts, 0, &mut new_kinds()));
+            prop_assert_eq!(&t.stored, &stored_by_hand(&acts, 0, &mut new_kinds()));
+            prop_assert_eq!(decode_activities(&t.stored, 0, &kind_table(&k)).unwrap(), decoded(&acts));
+        }
+
         #[test]
         fn compact_activities_match_serde_json_and_decode_back(
                 code in any::<String>(), desc in "(?s).{0,40}",

@@ -473,6 +473,64 @@ const MIGRATIONS: &[&str] = &[
         LEFT JOIN desired_names w ON w.id = s.week_ref
         LEFT JOIN desired_names f ON f.id = s.file_ref;
     "#,
+    // 11: task ids that follow the one before (issue 17). In the terse activities of migration
+    // 10, a task id that is the previous task id of the shift with its trailing decimal number
+    // (1 to 18 ASCII digits, no NUL in the id) plus one, written with at least as many digits, is
+    // written `+` in place of `,TASK` (`T2` after `T1`, `T010` after `T009`, `T100` after `T99`;
+    // `store::desired::next_task_id`); any other id stays as it was. `zd2gc_activities_v11`,
+    // registered by `migrate`, rewrites the texts in place (copying the rows out and back, as
+    // migration 10 does, needed a statement journal as large as the table, which SQLite refused
+    // with "database or disk is full" at 1.3 M shifts). Content hashes still cover the JSON,
+    // which is unchanged, so they are kept; no index covers the activities. The view
+    // `desired_shifts` spells out the same JSON as before (its CTE carries the task id of the
+    // activity before), so `desired_activities`, `crosswalk_shifts` and anyone querying them see
+    // the same rows.
+    r#"
+    UPDATE desired_shift_rows SET activities = zd2gc_activities_v11(activities)
+        WHERE activities != '';
+    DROP VIEW desired_shifts;
+    CREATE VIEW desired_shifts AS
+        SELECT s.legacy_shift_id AS legacy_shift_id, a.name AS agent_id,
+               COALESCE(e.name, a.name) AS exported_agent_id, u.name AS user_id,
+               b.name AS business_unit_id, m.name AS management_unit_id, w.name AS week_id,
+               s.start_utc AS start_utc, s.length_minutes AS length_minutes,
+               CASE WHEN s.activities = '' THEN '[]' ELSE (
+                   WITH RECURSIVE r(seq, rest, item, off, len, task) AS (
+                       SELECT -1, s.activities || ';', NULL, 0, 0, NULL
+                       UNION ALL
+                       SELECT seq + 1, substr(rest, instr(rest, ';') + 1),
+                              substr(rest, 1, instr(rest, ';') - 1),
+                              CASE WHEN instr(substr(rest, 1, instr(rest, ',')), '@')
+                                   THEN CAST(substr(rest, instr(rest, '@') + 1) AS INTEGER)
+                                   ELSE off + 60 * len END,
+                              CAST(substr(rest, instr(rest, ',') + 1) AS INTEGER),
+                              CASE WHEN instr(substr(substr(rest, 1, instr(rest, ';') - 1), instr(rest, ',') + 1), ',')
+                                   THEN replace(replace(replace(
+                                            substr(substr(substr(rest, 1, instr(rest, ';') - 1), instr(rest, ',') + 1), instr(substr(substr(rest, 1, instr(rest, ';') - 1), instr(rest, ',') + 1), ',') + 1),
+                                            '%3B', ';'), '%00', char(0)), '%25', '%')
+                                   WHEN substr(substr(rest, 1, instr(rest, ';') - 1), -1) = '+'
+                                   THEN rtrim(task, '0123456789') || printf('%0'
+                                        || (length(task) - length(rtrim(task, '0123456789')))
+                                        || 'd', CAST(substr(task,
+                                            length(rtrim(task, '0123456789')) + 1) AS INTEGER) + 1)
+                                   ELSE task END
+                       FROM r WHERE rest != '')
+                   SELECT json_group_array(json_array(CAST(item AS INTEGER), off, len,
+                       CASE WHEN instr(substr(item, instr(item, ',') + 1), ',')
+                                 OR substr(item, -1) = '+'
+                            THEN task END))
+                   FROM r WHERE seq >= 0) END AS activities,
+               f.name AS file, s.line AS line, s.run_id AS run_id,
+               s.content_hash AS content_hash, s.held_back_reason AS held_back_reason
+        FROM desired_shift_rows s
+        LEFT JOIN desired_names a ON a.id = s.agent_ref
+        LEFT JOIN desired_names e ON e.id = s.exported_agent_ref
+        LEFT JOIN desired_names u ON u.id = s.user_ref
+        LEFT JOIN desired_names b ON b.id = s.business_unit_ref
+        LEFT JOIN desired_names m ON m.id = s.management_unit_ref
+        LEFT JOIN desired_names w ON w.id = s.week_ref
+        LEFT JOIN desired_names f ON f.id = s.file_ref;
+    "#,
 ];
 
 /// Apply every migration above the database's `user_version`, each in its own transaction.
@@ -494,6 +552,7 @@ pub fn migrate(conn: &Connection) -> Result<()> {
     if current < MIGRATIONS.len() {
         register_row_hash(conn)?;
         register_task_escape(conn)?;
+        register_activities_v11(conn)?;
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.unchecked_transaction()?;
@@ -512,6 +571,18 @@ fn register_task_escape(conn: &Connection) -> Result<()> {
         1,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| Ok(frozen::task_v10(&ctx.get::<String>(0)?)),
+    )?;
+    Ok(())
+}
+
+/// `zd2gc_activities_v11(activities)`, for migration 11: [`frozen::activities_v11`].
+fn register_activities_v11(conn: &Connection) -> Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "zd2gc_activities_v11",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| Ok(frozen::activities_v11(&ctx.get::<String>(0)?)),
     )?;
     Ok(())
 }
@@ -567,6 +638,65 @@ mod frozen {
             }
         }
         s
+    }
+
+    /// Terse activities of migration 10 rewritten for migration 11 (as released with it): in an
+    /// activity `KIND[@OFFSET],LENGTH,TASK` whose task id (`%25`, `%3B`, `%00` unescaped) is
+    /// the previous task id of the text with its trailing ASCII number (1 to 18 digits; no NUL in
+    /// the previous id) plus one, written with at least as many digits, `,TASK` becomes `+`.
+    /// Every other byte stays as it was; an activity that cannot be read is kept as it is and no
+    /// task id after it is shortened.
+    pub(super) fn activities_v11(text: &str) -> String {
+        fn unescape(t: &str) -> Option<String> {
+            let mut out = String::new();
+            let mut rest = t;
+            while let Some(p) = rest.find('%') {
+                out.push_str(&rest[..p]);
+                out.push(match rest.get(p + 1..p + 3)? {
+                    "25" => '%',
+                    "3B" => ';',
+                    "00" => '\0',
+                    _ => return None,
+                });
+                rest = &rest[p + 3..];
+            }
+            out.push_str(rest);
+            Some(out)
+        }
+        fn follows(prev: &str) -> Option<String> {
+            let digits = prev.len() - prev.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+            if digits == 0 || digits > 18 || prev.contains('\0') {
+                return None;
+            }
+            let (prefix, number) = prev.split_at(prev.len() - digits);
+            let n: u64 = number.parse().ok()?;
+            Some(format!("{prefix}{:0digits$}", n + 1))
+        }
+        let mut prev: Option<String> = None;
+        let mut out = Vec::new();
+        for item in text.split(';') {
+            let task = item
+                .split_once(',')
+                .and_then(|(_, tail)| tail.split_once(','))
+                .map(|(len, task)| (len, unescape(task)));
+            match task {
+                Some((len, Some(task))) => {
+                    let head = &item[..item.find(',').expect("a comma")];
+                    if prev.as_deref().and_then(follows).as_deref() == Some(task.as_str()) {
+                        out.push(format!("{head},{len}+"));
+                    } else {
+                        out.push(item.to_string());
+                    }
+                    prev = Some(task);
+                }
+                Some((_, None)) => {
+                    out.push(item.to_string());
+                    prev = None;
+                }
+                None => out.push(item.to_string()),
+            }
+        }
+        out.join(";")
     }
 
     /// `desired_shifts.content_hash` as released with migration 5 (commit 0af70a1,
@@ -930,6 +1060,171 @@ mod tests {
                 .collect();
             assert_eq!(got, acts);
         }
+        let indexes = all(
+            &c,
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
+             AND tbl_name = 'desired_shift_rows' ORDER BY 1",
+        );
+        assert_eq!(indexes.len(), 2, "{indexes:?}");
+    }
+
+    /// Migration 11 on a version-10 database (rows written by migrations 9 and 10 from the JSON
+    /// `map` wrote, for 600 pseudo-random shifts whose task ids often follow the one before:
+    /// `T9`/`T10`, zeros in front, 18 and 19 digits, digits alone, ids with `%`, `;`, `,`, `+`,
+    /// NUL, non-ASCII digits, empty ids, activities without a task in between):
+    /// - the frozen converter stores exactly what `activities_compact` writes (two encoders
+    ///   written apart), with `+` on many rows;
+    /// - the new view spells out the JSON `map` hashes, and `desired_shifts`,
+    ///   `desired_activities` and `crosswalk_shifts` give the same rows as before; both indexes
+    ///   are there.
+    #[test]
+    fn migration_11_marks_following_task_ids_and_every_view_reads_the_same() {
+        use crate::store::desired::{Activity, Kinds, activities_compact};
+        let c = Connection::open_in_memory().unwrap();
+        register_row_hash(&c).unwrap();
+        register_task_escape(&c).unwrap();
+        for sql in &MIGRATIONS[..9] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.execute_batch(
+            "INSERT INTO desired_names VALUES (1, 'A1'), (2, 'shifts.csv'), (3, 'bu-1'), (4, 'w');
+             INSERT INTO xw_shifts (legacy_shift_id, user_id, business_unit_id, week_id,
+                                    schedule_id, genesys_shift_id, run_id)
+               VALUES ('s0007', 'u-1', 'bu-1', 'w', 'sch-1', 'g-1', 3);
+             PRAGMA user_version = 9;",
+        )
+        .unwrap();
+        let firsts = [
+            "T9",
+            "T0",
+            "T009",
+            "T099",
+            "0",
+            "9",
+            "",
+            "T",
+            "x;%,+9",
+            "a%3B1",
+            "n\u{0}1",
+            "T٣",
+            "T999999999999999998",
+            "T999999999999999999",
+            "T1000000000000000000",
+            "T-5",
+            "é✓7",
+        ];
+        // The id after `p` from the description: trailing ASCII digits (1 to 18, no NUL in `p`)
+        // plus one, zeros in front to the same width.
+        let follow = |p: &str| -> Option<String> {
+            let d = p.bytes().rev().take_while(u8::is_ascii_digit).count();
+            (d > 0 && d <= 18 && !p.contains('\0')).then(|| {
+                let n = p[p.len() - d..].parse::<u128>().unwrap() + 1;
+                format!("{}{:0d$}", &p[..p.len() - d], n)
+            })
+        };
+        let mut seed = 777u64;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) % n as u64) as usize
+        };
+        let mut kinds = Kinds::load(&c).unwrap();
+        let mut want = Vec::new();
+        let mut ids: Vec<String> = Vec::new();
+        for i in 0..600 {
+            let start = 1_788_155_100 + 3600 * i as i64;
+            let mut prev: Option<String> = None;
+            let tasks: Vec<Option<String>> = (0..next(9))
+                .map(|_| match next(5) {
+                    0 => None,
+                    1 | 2 => {
+                        let t = prev
+                            .as_deref()
+                            .and_then(follow)
+                            .unwrap_or_else(|| firsts[next(firsts.len())].to_string());
+                        prev = Some(t.clone());
+                        Some(t)
+                    }
+                    _ => {
+                        let t = firsts[next(firsts.len())].to_string();
+                        prev = Some(t.clone());
+                        Some(t)
+                    }
+                })
+                .collect();
+            ids.extend(tasks.iter().flatten().cloned());
+            let mut at = start;
+            let acts: Vec<Activity<'_>> = tasks
+                .iter()
+                .map(|_| {
+                    let len = [0i64, 15, 30, 90][next(4)];
+                    let a = Activity {
+                        code: ["c-1", "c-2"][next(2)],
+                        start: at + [0, 0, 0, 60, -1][next(5)],
+                        length_minutes: len,
+                        description: "Work",
+                        task_id: None,
+                    };
+                    at = a.start + 60 * len;
+                    a
+                })
+                .collect();
+            let acts: Vec<Activity<'_>> = acts
+                .into_iter()
+                .zip(&tasks)
+                .map(|(a, t)| Activity {
+                    task_id: t.as_deref(),
+                    ..a
+                })
+                .collect();
+            let t = activities_compact(&acts, start, &mut kinds);
+            for (k, code, desc) in kinds.take_new() {
+                c.execute(
+                    "INSERT INTO activity_kinds VALUES (?1, ?2, ?3)",
+                    rusqlite::params![k, code, desc],
+                )
+                .unwrap();
+            }
+            let id = format!("s{i:04}");
+            c.execute(
+                "INSERT INTO desired_shift_rows VALUES (?1, 1, NULL, NULL, 3, NULL, 4, ?2, 60, ?3, 2, ?4, 1, ?5, NULL)",
+                rusqlite::params![id, start, t.json, i, -(i as i64)],
+            )
+            .unwrap();
+            want.push((id, t.stored, t.json));
+        }
+        assert!(ids.len() > 1000, "{}", ids.len());
+        c.execute_batch(MIGRATIONS[9]).unwrap();
+        c.pragma_update(None, "user_version", 10).unwrap();
+        let v10: Vec<String> = all(&c, "SELECT activities FROM desired_shift_rows ORDER BY 1")
+            .into_iter()
+            .map(|r| match &r[0] {
+                rusqlite::types::Value::Text(t) => t.clone(),
+                v => panic!("{v:?}"),
+            })
+            .collect();
+        assert!(v10.iter().all(|t| !t.ends_with('+') && !t.contains("+;")));
+        let shifts = "SELECT * FROM desired_shifts ORDER BY legacy_shift_id";
+        let acts = "SELECT * FROM desired_activities ORDER BY legacy_shift_id, seq";
+        let xw = "SELECT * FROM crosswalk_shifts ORDER BY legacy_shift_id";
+        let before = (all(&c, shifts), all(&c, acts), all(&c, xw));
+        migrate(&c).unwrap();
+        let stored: Vec<(String, String, String)> = c
+            .prepare(
+                "SELECT r.legacy_shift_id, r.activities, d.activities FROM desired_shift_rows r
+                 JOIN desired_shifts d USING (legacy_shift_id) ORDER BY 1",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(stored, want);
+        let marked = stored.iter().filter(|(_, s, _)| s.contains('+')).count();
+        assert!(marked > 150, "{marked}");
+        let after = (all(&c, shifts), all(&c, acts), all(&c, xw));
+        assert_eq!(after, before);
         let indexes = all(
             &c,
             "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
