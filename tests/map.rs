@@ -139,6 +139,19 @@ fn remap_sees_every_shift_unchanged(
     assert_eq!(desired(dir), before);
 }
 
+/// Run `status` on a state database of an older schema: it says it upgraded it from `schema`.
+fn status_upgrades_from(dir: &Path, schema: u32) {
+    let out = cli()
+        .args(["--dir", dir.to_str().unwrap(), "status"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("from schema {schema} to")),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn paris_cutover_offline_maps_with_the_planted_findings_and_rerun_changes_nothing() {
     let cfg = template();
@@ -316,12 +329,7 @@ fn schema_8_desired_state_is_made_compact_and_map_sees_it_unchanged() {
     let before = desired(d.path());
     let db = d.path().join("zd2gc.db");
     crate::common::desired_back_to_schema_8(&Connection::open(&db).unwrap());
-    let out = cli()
-        .args(["--dir", d.path().to_str().unwrap(), "status"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("from schema 8 to"), "{stderr}");
+    status_upgrades_from(d.path(), 8);
     assert_eq!(desired(d.path()), before);
     remap_sees_every_shift_unchanged(d.path(), &cfg, &before, 466);
 }
@@ -417,12 +425,7 @@ fn schema_9_desired_state_gets_terse_activities_and_map_sees_it_unchanged() {
         &json[..3]
     );
     assert_eq!(desired(d.path()), before);
-    let out = cli()
-        .args(["--dir", d.path().to_str().unwrap(), "status"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("from schema 9 to"), "{stderr}");
+    status_upgrades_from(d.path(), 9);
     assert_eq!(stored_activities(&db), written);
     assert_eq!(desired(d.path()), before);
     remap_sees_every_shift_unchanged(d.path(), &cfg, &before, 466);
@@ -451,12 +454,7 @@ fn schema_10_desired_state_gets_task_marks_and_map_sees_it_unchanged() {
     assert!(spelled.iter().all(|(_, a)| !a.contains('+')));
     assert_ne!(spelled, written);
     assert_eq!(desired(d.path()), before);
-    let out = cli()
-        .args(["--dir", d.path().to_str().unwrap(), "status"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("from schema 10 to"), "{stderr}");
+    status_upgrades_from(d.path(), 10);
     assert_eq!(stored_activities(&db), written);
     assert_eq!(desired(d.path()), before);
     remap_sees_every_shift_unchanged(d.path(), &cfg, &before, 466);
