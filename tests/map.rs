@@ -334,6 +334,22 @@ fn schema_8_desired_state_is_made_compact_and_map_sees_it_unchanged() {
     remap_sees_every_shift_unchanged(d.path(), &cfg, &before, 466);
 }
 
+/// The next command upgrades a state database of schema `from`: the stored activities are
+/// exactly what `map` wrote (`written`), the desired state reads as `before`, and the next `map`
+/// finds all 466 sample shifts unchanged.
+fn upgrade_stores_what_map_wrote(
+    dir: &Path,
+    cfg: &Config,
+    from: u32,
+    written: &[(String, String)],
+    before: &[Vec<String>],
+) {
+    status_upgrades_from(dir, from);
+    assert_eq!(stored_activities(&dir.join("zd2gc.db")), written);
+    assert_eq!(desired(dir), before);
+    remap_sees_every_shift_unchanged(dir, cfg, before, 466);
+}
+
 /// Python's reading of `desired_shift_rows.activities`, from the stored form's description
 /// (`store::desired::activities_compact`), compared with the JSON that the view
 /// `desired_shifts` spells out (SQLite's reading of the same text): the shifts whose activities
@@ -425,10 +441,7 @@ fn schema_9_desired_state_gets_terse_activities_and_map_sees_it_unchanged() {
         &json[..3]
     );
     assert_eq!(desired(d.path()), before);
-    status_upgrades_from(d.path(), 9);
-    assert_eq!(stored_activities(&db), written);
-    assert_eq!(desired(d.path()), before);
-    remap_sees_every_shift_unchanged(d.path(), &cfg, &before, 466);
+    upgrade_stores_what_map_wrote(d.path(), &cfg, 9, &written, &before);
 }
 
 /// A state database of schema 10 (every task id written out) gets the task-id marks of migration
@@ -454,10 +467,7 @@ fn schema_10_desired_state_gets_task_marks_and_map_sees_it_unchanged() {
     assert!(spelled.iter().all(|(_, a)| !a.contains('+')));
     assert_ne!(spelled, written);
     assert_eq!(desired(d.path()), before);
-    status_upgrades_from(d.path(), 10);
-    assert_eq!(stored_activities(&db), written);
-    assert_eq!(desired(d.path()), before);
-    remap_sees_every_shift_unchanged(d.path(), &cfg, &before, 466);
+    upgrade_stores_what_map_wrote(d.path(), &cfg, 10, &written, &before);
 }
 
 /// A state database of schema 4 (activities spelled out as objects, the snapshot id on every row)
