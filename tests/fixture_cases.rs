@@ -16,6 +16,14 @@ pub fn fixtures() -> PathBuf {
 /// Stage a case's export and validate it in a fresh migration directory. A case's `zd2gc.toml` (default: Paris zone, default activity) and `mappings/` (over the
 /// shared `tests/fixtures/validate/mappings/`) apply.
 pub fn run_case(case: &Path) -> (zd2gc::report::Report, tempfile::TempDir) {
+    run_case_budget(case, None)
+}
+
+/// [`run_case`] with at most `budget` findings held in memory (the rest spilled to disk).
+pub fn run_case_budget(
+    case: &Path,
+    budget: Option<usize>,
+) -> (zd2gc::report::Report, tempfile::TempDir) {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path();
     let toml =
@@ -45,6 +53,7 @@ pub fn run_case(case: &Path) -> (zd2gc::report::Report, tempfile::TempDir) {
         &cfg,
         &zd2gc::validate::ValidateOptions {
             remap: zd2gc::validate::Remap::Always,
+            findings_in_memory: budget,
             ..Default::default()
         },
     )

@@ -64,7 +64,7 @@ pub fn validate_with(
             .iter()
             .any(|f| f.severity == zd2gc::config::Severity::Error)
     );
-    Ok(o.report.findings)
+    Ok(o.report.findings.to_vec())
 }
 
 /// (rule, file, line, help) of each finding.

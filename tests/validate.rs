@@ -324,6 +324,66 @@ fn html_report_renders_in_chromium() {
     }
 }
 
+/// Validate `d` with at most `budget` findings in memory: the kept JSON report (its
+/// `generated_at` line out), the terminal text (source lines included), the `--report-json` bytes
+/// after unit names, and whether the findings were spilled.
+fn report_with_budget(d: &Path, budget: usize) -> (String, String, String, bool) {
+    let cfg = zd2gc::config::Config::load(d).unwrap();
+    let mut o = zd2gc::validate::validate_dir(
+        d,
+        &cfg,
+        &zd2gc::validate::ValidateOptions {
+            remap: zd2gc::validate::Remap::Never,
+            findings_in_memory: Some(budget),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let strip = |s: String| {
+        s.lines()
+            .filter(|l| !l.trim_start().starts_with("\"generated_at\""))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let kept = strip(std::fs::read_to_string(&o.report_path).unwrap());
+    let mut names = zd2gc::report::names::UnitNames::default();
+    for f in o.report.findings.iter() {
+        if let Some(bu) = f.business_unit_id {
+            names
+                .business_units
+                .insert(bu.clone(), format!("Unit {bu}"));
+        }
+    }
+    o.report.name_units(names);
+    let named = strip(zd2gc::report::json::to_string(&o.report));
+    let terminal = zd2gc::report::terminal::render(&o.report, false);
+    (kept, terminal, named, o.report.findings.spilled())
+}
+
+/// Findings spilled to disk past the memory budget (a run every finding, every 3, every 7) give
+/// the report that holding them all gives (a naive collect-all, sorted once): the same kept JSON
+/// bytes, terminal text with its source lines and named JSON form.
+#[test]
+fn findings_spilled_past_the_memory_budget_give_the_report_held_ones_give() {
+    let work = sample_dir("paris-cutover", "");
+    let d = work.path();
+    // Map once (validate maps when the desired state is not current).
+    let (code, _, err) = validate(d, &[]);
+    assert!(code == 0 || code == 1, "{err}");
+    let (kept, terminal, named, spilled) = report_with_budget(d, usize::MAX);
+    assert!(!spilled);
+    let n = kept.matches("\"rule\":").count();
+    assert!(n >= 20, "{n} findings");
+    assert!(terminal.contains("NOT READY TO LOAD"), "{terminal}");
+    for budget in [1, 3, 7] {
+        let (k, t, nm, spilled) = report_with_budget(d, budget);
+        assert!(spilled, "budget {budget}");
+        assert!(k == kept, "budget {budget}: the kept report differs");
+        assert_eq!(t, terminal, "budget {budget}");
+        assert!(nm == named, "budget {budget}: the named JSON form differs");
+    }
+}
+
 /// Findings without their line (a task's line moves when the tasks file is reordered).
 fn finding_keys(r: &zd2gc::report::Report) -> Vec<String> {
     let mut v: Vec<String> = r
@@ -411,6 +471,61 @@ mod task_order {
         }
         std::fs::write(d.path().join("shift_tasks.csv"), t).unwrap();
         d
+    }
+
+    /// Findings spilled to disk one at a time, the task findings of repeated shift ids taken
+    /// back there ([`zd2gc::validate::shifts::recheck_repeated`]): the same findings in the same
+    /// order as held in memory.
+    #[test]
+    fn spilled_findings_of_repeated_shift_ids_are_taken_back_as_held_ones() {
+        let mut shifts = Vec::new();
+        let mut tasks = Vec::new();
+        for i in 0..40u32 {
+            let id = (i % 6 + 1) as u8; // every id repeated, some at other times
+            let start = format!(
+                "{} {:02}:{:02}",
+                DAYS[(i % 3) as usize],
+                1 + i % 20,
+                (i % 4) * 15
+            );
+            shifts.push((
+                id,
+                (i % 3) as u8,
+                start.clone(),
+                (1 + i % 9) as u8,
+                i % 7 != 0,
+            ));
+            tasks.push(((i + 1) as usize, (id, start, (15 + 40 * (i % 5)) as u16)));
+            tasks.push(((i + 41) as usize, (7 + (i % 2) as u8, local_at(i), 30)));
+        }
+        let a = export(&shifts, &tasks);
+        let (ra, _wa) = crate::fixture_cases::run_case_budget(a.path(), None);
+        let (rc, _wc) = crate::fixture_cases::run_case_budget(a.path(), Some(1));
+        assert!(!ra.findings.spilled() && rc.findings.spilled());
+        assert!(ra.findings.len() > 40, "{}", ra.findings.len());
+        assert!(
+            ra.findings
+                .iter()
+                .any(|f| f.file.as_deref() == Some("shift_tasks.csv"))
+        );
+        // One finding per offence: the task pass's findings for a repeated id were taken back.
+        let keys: std::collections::BTreeSet<String> = ra
+            .findings
+            .iter()
+            .map(|f| format!("{} {:?} {:?} {:?}", f.rule, f.file, f.line, f.field))
+            .collect();
+        assert_eq!(keys.len(), ra.findings.len(), "a finding made twice");
+        assert!(
+            serde_json::to_string_pretty(&ra.findings).unwrap()
+                == serde_json::to_string_pretty(&rc.findings).unwrap(),
+            "the spilled findings differ from the held ones"
+        );
+        assert_eq!(ra.shown, rc.shown);
+        assert_eq!(ra.summary, rc.summary);
+    }
+
+    fn local_at(i: u32) -> String {
+        format!("{} {:02}:15", DAYS[(i % 3) as usize], i % 24)
     }
 
     proptest! {

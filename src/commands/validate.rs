@@ -58,6 +58,7 @@ fn run_inner(args: &ValidateArgs, ctx: &Context) -> Result<Exit> {
         online: crate::map::OnlineMode::FromConfig,
         argv: ctx.argv.join(" "),
         progress: spin.counter(),
+        findings_in_memory: None,
     };
     let o = validate_dir(&ctx.dir, &cfg, &opts);
     spin.finish();
@@ -67,10 +68,8 @@ fn run_inner(args: &ValidateArgs, ctx: &Context) -> Result<Exit> {
         .mappings
         .clone()
         .unwrap_or_else(|| ctx.dir.join("mappings"));
-    report::names::name_units(
-        &mut o.report.findings,
-        &report::names::UnitNames::load(&ctx.dir, &mappings),
-    );
+    o.report
+        .name_units(report::names::UnitNames::load(&ctx.dir, &mappings));
     if let Some(m) = &o.mapped {
         if m.fallback.is_some() {
             ui.warn(m.describe());
@@ -80,11 +79,13 @@ fn run_inner(args: &ValidateArgs, ctx: &Context) -> Result<Exit> {
     }
     let r = &o.report;
     if let Some(p) = &args.report_json {
-        let json = report::json::to_string(r);
+        // Streamed (the findings are not held): the bytes `json::to_string` gives.
         if p.as_os_str() == "-" {
-            ui.data(json.trim_end());
+            // As `ui.data` would: a closed stdout is not the command's failure.
+            let out = std::io::stdout().lock();
+            let _ = report::json::write(r, std::io::BufWriter::with_capacity(1 << 16, out));
         } else {
-            write_file(p, json.as_bytes())?;
+            crate::validate::write_report(p, r)?;
             crate::store::restrict_permissions(p);
         }
     }

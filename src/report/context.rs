@@ -120,7 +120,9 @@ pub fn gather(dir: &Path, mappings: &Path, report: &Report) -> Result<Context> {
             }
         }
     }
-    cx.finding_bu = vec![None; report.findings.len()];
+    // The page lists them all: read into memory here (only `--html` asks for the context).
+    let findings = report.findings.to_vec();
+    cx.finding_bu = vec![None; findings.len()];
     // Opened before the state database, so that no state database never hides a snapshot of
     // another schema.
     let snap = if crate::store::snapshot_path(dir).exists() {
@@ -140,10 +142,9 @@ pub fn gather(dir: &Path, mappings: &Path, report: &Report) -> Result<Context> {
             agent_bu.insert(a, b);
         }
     }
-    let errors = error_records(report);
+    let errors = error_records(&findings);
     // Task findings: task id → shift id, in one pass over the tasks (no index on task_id).
-    let task_ids: HashSet<&str> = report
-        .findings
+    let task_ids: HashSet<&str> = findings
         .iter()
         .filter(|f| stem(f) == "shift_tasks")
         .filter_map(|f| f.record_id.as_deref())
@@ -173,14 +174,14 @@ pub fn gather(dir: &Path, mappings: &Path, report: &Report) -> Result<Context> {
         }
     };
     let mut time_off_agent: HashMap<String, String> = HashMap::new();
-    if report.findings.iter().any(|f| stem(f) == "time_off")
+    if findings.iter().any(|f| stem(f) == "time_off")
         && let Some(s) = &snap
         && let Ok(mut st) = s.prepare("SELECT time_off_request_id, agent_id FROM time_off")
         && let Ok(rows) = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
     {
         time_off_agent.extend(rows.flatten());
     }
-    for (i, f) in report.findings.iter().enumerate() {
+    for (i, f) in findings.iter().enumerate() {
         let Some(id) = f.record_id.as_deref() else {
             continue;
         };
@@ -204,8 +205,7 @@ pub fn gather(dir: &Path, mappings: &Path, report: &Report) -> Result<Context> {
         };
     }
     // Impact and the weeks of each unit, in one pass over the desired state.
-    let held_by_task: HashMap<&str, &str> = report
-        .findings
+    let held_by_task: HashMap<&str, &str> = findings
         .iter()
         .filter(|f| f.severity == Severity::Error && stem(f) == "shift_tasks")
         .filter_map(|f| {
@@ -337,9 +337,9 @@ fn stem(f: &super::Finding) -> &str {
 }
 
 /// Record id → the rule of its (first) error finding: what `load --allow-errors` holds back.
-fn error_records(report: &Report) -> HashMap<&str, &str> {
+fn error_records(findings: &[super::Finding]) -> HashMap<&str, &str> {
     let mut m = HashMap::new();
-    for f in &report.findings {
+    for f in findings {
         if f.severity == Severity::Error
             && let Some(id) = f.record_id.as_deref()
         {

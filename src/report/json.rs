@@ -10,6 +10,14 @@ pub fn to_string(report: &Report) -> String {
     s
 }
 
+/// The same bytes as [`to_string`], written to `w` as they are made (the findings streamed, not
+/// held: a report's memory does not grow with them).
+pub fn write(report: &Report, mut w: impl std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut w, report).map_err(std::io::Error::from)?;
+    w.write_all(b"\n")?;
+    w.flush()
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::*;

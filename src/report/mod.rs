@@ -8,6 +8,7 @@
 
 pub mod context;
 pub mod cutover;
+pub mod findings;
 pub mod html;
 pub mod json;
 pub mod names;
@@ -16,6 +17,8 @@ pub mod terminal;
 use crate::config::Severity;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+pub use findings::{FindingStore, Findings};
 
 /// The schema name of the JSON form.
 pub const SCHEMA: &str = "validation-report/v1";
@@ -141,7 +144,12 @@ pub struct Report {
     pub policy: Policy,
     pub summary: Summary,
     pub ready_to_load: bool,
-    pub findings: Vec<Finding>,
+    /// In report order (held in memory, or read back from disk: [`findings`]).
+    pub findings: Findings,
+    /// The findings the terminal shows with their source line (the first few of each error rule,
+    /// [`terminal::SHOWN_PER_RULE`]), in report order (not part of the JSON form).
+    #[serde(skip)]
+    pub shown: Vec<Finding>,
     /// Shifts per week (not part of the JSON form).
     #[serde(skip)]
     pub weeks: Vec<WeekStat>,
@@ -162,8 +170,32 @@ impl Report {
         weeks: Vec<WeekStat>,
     ) -> Report {
         findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        let summary = summarize(&findings);
-        Report {
+        Report::from_findings(snapshot_id, inputs, policy, findings.into(), weeks)
+            .expect("findings in memory are read without I/O")
+    }
+
+    /// Build a report from the findings a store collected (sorted as [`Report::new`] sorts; the
+    /// counts taken in one pass over them). Fails when the store could not write or read them.
+    pub fn from_store(
+        snapshot_id: String,
+        inputs: Vec<Input>,
+        policy: Policy,
+        store: FindingStore,
+        weeks: Vec<WeekStat>,
+    ) -> std::io::Result<Report> {
+        Report::from_findings(snapshot_id, inputs, policy, store.finish()?, weeks)
+    }
+
+    fn from_findings(
+        snapshot_id: String,
+        inputs: Vec<Input>,
+        policy: Policy,
+        findings: Findings,
+        weeks: Vec<WeekStat>,
+    ) -> std::io::Result<Report> {
+        // One pass: a spilled run that cannot be read back fails here, not in a rendering.
+        let (summary, shown) = summarize(&findings)?;
+        Ok(Report {
             schema: SCHEMA.into(),
             generated_at: crate::store::now_rfc3339(),
             tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -173,17 +205,24 @@ impl Report {
             ready_to_load: summary.errors == 0,
             summary,
             findings,
+            shown,
             weeks,
             records: 0,
             seconds: 0.0,
-        }
+        })
+    }
+
+    /// Unit names for the ids in what a person reads ([`names::name_units`]).
+    pub fn name_units(&mut self, names: names::UnitNames) {
+        names::name_units(&mut self.shown, &names);
+        self.findings.name_units(names);
     }
 
     /// Rules that have findings, worst severity first, then by id: (rule, severity, count).
     pub fn rule_counts(&self) -> Vec<(&str, Severity, u64)> {
-        let mut sev: BTreeMap<&str, Severity> = BTreeMap::new();
+        let mut sev: BTreeMap<String, Severity> = BTreeMap::new();
         for f in &self.findings {
-            let e = sev.entry(f.rule.as_str()).or_insert(f.severity);
+            let e = sev.entry(f.rule).or_insert(f.severity);
             *e = (*e).max(f.severity);
         }
         let mut v: Vec<(&str, Severity, u64)> = self
@@ -203,9 +242,21 @@ impl Report {
     }
 }
 
-fn summarize(findings: &[Finding]) -> Summary {
+/// The counts, and the findings the terminal shows ([`terminal::SHOWN_PER_RULE`] of each error
+/// rule, in report order).
+fn summarize(findings: &Findings) -> std::io::Result<(Summary, Vec<Finding>)> {
     let mut s = Summary::default();
-    for f in findings {
+    let mut shown = Vec::new();
+    let mut per_rule: std::collections::HashMap<String, usize> = Default::default();
+    for f in findings.try_iter() {
+        let f = f?;
+        if f.severity == Severity::Error {
+            let n = per_rule.entry(f.rule.clone()).or_default();
+            *n += 1;
+            if *n <= terminal::SHOWN_PER_RULE {
+                shown.push(f.clone());
+            }
+        }
         match f.severity {
             Severity::Error => s.errors += 1,
             Severity::Warning => s.warnings += 1,
@@ -213,7 +264,7 @@ fn summarize(findings: &[Finding]) -> Summary {
         }
         *s.by_rule.entry(f.rule.clone()).or_default() += 1;
     }
-    s
+    Ok((s, shown))
 }
 
 /// The Monday (days since the epoch) of the week holding a naive local instant (seconds).

@@ -10,23 +10,6 @@ use std::fmt::Write;
 /// How many findings of each error rule are shown with their source line.
 pub const SHOWN_PER_RULE: usize = 3;
 
-/// The findings the terminal shows with their source line: the first few of each error rule.
-pub fn shown(report: &Report) -> Vec<usize> {
-    let mut per_rule: std::collections::HashMap<&str, usize> = Default::default();
-    let mut out = Vec::new();
-    for (i, f) in report.findings.iter().enumerate() {
-        if f.severity != Severity::Error {
-            continue;
-        }
-        let n = per_rule.entry(f.rule.as_str()).or_default();
-        if *n < SHOWN_PER_RULE {
-            out.push(i);
-        }
-        *n += 1;
-    }
-    out
-}
-
 /// A finding as a miette diagnostic pointing at its line.
 pub fn to_diag(f: &Finding) -> SourceDiag {
     let mut d = SourceDiag::new(
@@ -96,8 +79,9 @@ pub fn render(report: &Report, color: bool) -> String {
             continue;
         }
         let _ = writeln!(o);
+        // `shown` holds the first SHOWN_PER_RULE error findings of each rule, in report order.
         for f in report
-            .findings
+            .shown
             .iter()
             .filter(|f| f.rule == *rule && f.severity == Severity::Error)
             .take(SHOWN_PER_RULE)

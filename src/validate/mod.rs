@@ -11,8 +11,9 @@
 //! Invariants:
 //! - one finding per offence (spec: "One finding per offence"), severities from the configuration;
 //! - memory does not grow with the export: shifts and tasks are streamed in SQLite index order
-//!   (by shift id, merge-joined; then by agent, one agent's shifts at a time); only findings,
-//!   agents and per-week counts are held;
+//!   (by shift id, merge-joined; then by agent, one agent's shifts at a time); only agents and
+//!   per-week counts are held, and the findings up to a budget (past it they are spilled to disk,
+//!   [`report::FindingStore`], and the JSON report is written from them as a stream);
 //! - mapping-dependent rules come from `map`; when something map depends on changed since it ran
 //!   (the snapshot, the mapping tables, zd2gc.toml, refreshed Genesys answers), validate says what
 //!   and maps again the way the last map ran ([`crate::map::current`]): online stays online.
@@ -57,6 +58,9 @@ pub struct ValidateOptions {
     /// Where validate (and the map it runs when the desired state is not current) says what it
     /// does and counts (a progress display; none by default).
     pub progress: crate::ui::Counter,
+    /// Findings held in memory before they are spilled to disk (`None`:
+    /// [`report::findings::IN_MEMORY`]; tests set a small one).
+    pub findings_in_memory: Option<usize>,
 }
 
 /// What a validation run produced.
@@ -70,10 +74,11 @@ pub struct Outcome {
     pub mapped: Option<crate::map::current::Remapped>,
 }
 
-/// Findings being collected, with the configured severities.
+/// Findings being collected, with the configured severities (in memory up to a budget, then
+/// spilled to disk: [`report::FindingStore`]).
 pub struct Sink<'a> {
     pub cfg: &'a Config,
-    pub findings: Vec<Finding>,
+    pub findings: report::FindingStore,
 }
 
 impl Sink<'_> {
@@ -177,7 +182,7 @@ impl<'a> Env<'a> {
             extracted_at: self.extracted_at,
             sink: Sink {
                 cfg: self.cfg,
-                findings: Vec::new(),
+                findings: self.sink.findings.empty_like(),
             },
             weeks: Default::default(),
             records: 0,
@@ -187,7 +192,7 @@ impl<'a> Env<'a> {
 
     /// Take a fork's findings and counts back.
     pub fn absorb(&mut self, other: Env<'_>) {
-        self.sink.findings.extend(other.sink.findings);
+        self.sink.findings.absorb(other.sink.findings);
         for (w, n) in other.weeks {
             *self.weeks.entry(w).or_default() += n;
         }
@@ -307,8 +312,8 @@ pub fn validate_dir(dir: &Path, cfg: &Config, opts: &ValidateOptions) -> Result<
     let reports = dir.join("reports");
     std::fs::create_dir_all(&reports).map_err(|e| Error::io(&reports, e))?;
     let report_path = reports.join(format!("validate-{run_id}.json"));
-    let json = report::json::to_string(&report);
-    write_file(&report_path, json.as_bytes())?;
+    // Written as it is made (the findings streamed), hashed on the way.
+    let report_sha256 = write_report(&report_path, &report)?;
     crate::store::restrict_permissions(&report_path);
     let s = &report.summary;
     crate::store::validations::record(
@@ -323,7 +328,7 @@ pub fn validate_dir(dir: &Path, cfg: &Config, opts: &ValidateOptions) -> Result<
             ready_to_load: report.ready_to_load,
             // Relative to the migration directory, so the record stays true wherever zd2gc runs from.
             report_path: &Path::new("reports").join(format!("validate-{run_id}.json")),
-            report_sha256: &sha256_hex(json.as_bytes()),
+            report_sha256: &report_sha256,
             config_sha256: &config_hash(dir, &mappings),
         },
     )?;
@@ -423,7 +428,11 @@ fn run_rules(
         extracted_at,
         sink: Sink {
             cfg,
-            findings: Vec::new(),
+            findings: report::FindingStore::new(
+                Some(dir.to_path_buf()),
+                opts.findings_in_memory
+                    .unwrap_or(report::findings::IN_MEMORY),
+            ),
         },
         weeks: Default::default(),
         records: 0,
@@ -518,13 +527,14 @@ fn run_rules(
         .map(|(&monday, &shifts)| report::WeekStat { monday, shifts })
         .collect();
     let records = env.records;
-    let mut r = Report::new(
+    let mut r = Report::from_store(
         snapshot_id.to_string(),
         inputs,
         policy,
         env.sink.findings,
         weeks,
-    );
+    )
+    .map_err(|e| Error::io(dir, e))?;
     r.records = records;
     Ok(r)
 }
@@ -541,10 +551,8 @@ fn attach_lines(cfg: &Config, snap: &Connection, report: &mut Report) {
     else {
         return;
     };
-    let shown = report::terminal::shown(report);
     let mut wanted: HashMap<String, Vec<(u64, usize)>> = HashMap::new();
-    for i in shown {
-        let f = &report.findings[i];
+    for (i, f) in report.shown.iter().enumerate() {
         if f.text.is_some() {
             continue;
         }
@@ -588,7 +596,7 @@ fn attach_lines(cfg: &Config, snap: &Connection, report: &mut Report) {
                 if n == 1 {
                     t = t.trim_start_matches('\u{feff}').to_string();
                 }
-                report.findings[want[k].1].text = Some(t);
+                report.shown[want[k].1].text = Some(t);
                 k += 1;
             }
         }
@@ -600,9 +608,34 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
 }
 
-pub(crate) fn sha256_hex(b: &[u8]) -> String {
+/// Write the JSON report to `path` as it is made ([`report::json::write`]); its SHA-256.
+pub(crate) fn write_report(path: &Path, report: &Report) -> Result<String> {
     use sha2::Digest;
-    format!("{:x}", sha2::Sha256::digest(b))
+    struct Hashing<W> {
+        w: W,
+        h: sha2::Sha256,
+    }
+    impl<W: std::io::Write> std::io::Write for Hashing<W> {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            let n = self.w.write(b)?;
+            self.h.update(&b[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.w.flush()
+        }
+    }
+    let io = |e| Error::io(path, e);
+    let f = std::fs::File::create(path).map_err(io)?;
+    let mut w = Hashing {
+        w: std::io::BufWriter::with_capacity(1 << 16, f),
+        h: sha2::Sha256::new(),
+    };
+    report::json::write(report, &mut w).map_err(io)?;
+    let f = w.w.into_inner().map_err(|e| io(e.into_error()))?;
+    // As `std::fs::write`: the bytes handed to the file (no sync).
+    drop(f);
+    Ok(format!("{:x}", w.h.finalize()))
 }
 
 /// SHA-256 over zd2gc.toml and the mapping tables (what the findings depend on besides the export).

@@ -208,17 +208,11 @@ pub fn recheck_repeated(
     if repeated.is_empty() {
         return Ok(());
     }
-    let mut drop = vec![false; tasks_env.sink.findings.len()];
     for (a, b, id) in &spans.spans {
         if repeated.contains_key(id) {
-            drop[*a..*b].iter_mut().for_each(|d| *d = true);
+            tasks_env.sink.findings.drop_range(*a, *b);
         }
     }
-    let mut i = 0;
-    tasks_env.sink.findings.retain(|_| {
-        i += 1;
-        !drop[i - 1]
-    });
     let ids = crate::extract::stage::TaskIds::load(snap)?;
     let mut st = snap.prepare(crate::extract::stage::RUNS_OF_SHIFT)?;
     let mut run = crate::extract::stage::RunTasks::default();
