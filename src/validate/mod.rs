@@ -108,7 +108,8 @@ pub struct AgentInfo {
 pub struct Env<'a> {
     pub cfg: &'a Config,
     pub files: HashMap<i64, String>,
-    pub agents: HashMap<String, AgentInfo>,
+    /// Shared with the passes' forks (read-only once the agents are checked).
+    pub agents: std::sync::Arc<HashMap<String, AgentInfo>>,
     pub(crate) zones: Zones,
     pub(crate) default_zone: ZoneSel,
     /// Location name → zone name (mappings/locations.csv).
@@ -169,8 +170,8 @@ impl Drop for Tally<'_> {
 }
 
 impl<'a> Env<'a> {
-    /// A copy for a second thread: the same agents and zones (zone indexes stay valid), no
-    /// findings yet.
+    /// A copy for a second thread: the same agents (shared, not copied: 10,000 agents were
+    /// ~1.6 MB a copy) and zones (zone indexes stay valid), no findings yet.
     pub fn fork(&self) -> Env<'a> {
         Env {
             cfg: self.cfg,
@@ -421,7 +422,7 @@ fn run_rules(
     let mut env = Env {
         cfg,
         files,
-        agents: HashMap::new(),
+        agents: Default::default(),
         zones,
         default_zone,
         location_tz,
