@@ -169,11 +169,11 @@ pub const RUNS_OF_SHIFT: &str =
      FROM task_runs WHERE shift_id = ?1 ORDER BY first";
 
 /// The staged runs go from the writer's temporary table into `task_runs` in key order (so the
-/// table's pages are filled in order, as an index build fills them).
+/// table's pages are filled in order, as an index build fills them). The temporary table is not
+/// dropped: it goes with the connection, and dropping it first only wrote its free pages.
 pub const TASKS_INDEXES: &str = "INSERT INTO main.task_runs
     SELECT shift_id, first, file_id, line_offset, id_offset, start, fmt, tasks
-    FROM temp.runs_staged ORDER BY shift_id, first;
-DROP TABLE temp.runs_staged;";
+    FROM temp.runs_staged ORDER BY shift_id, first;";
 
 /// The number of tasks staged (`snapshot_meta.tasks` of the main file).
 pub fn task_count(snap: &Connection) -> Result<i64> {
@@ -541,10 +541,17 @@ struct Runs {
     prefixes: std::collections::HashMap<i64, Option<String>>,
 }
 
-/// Indexes built once the rows are in (faster than maintaining them row by row).
-pub const INDEXES: &str = r#"
+/// The shifts table's indexes, built once its rows are in (faster than maintaining them row by
+/// row): as soon as the shifts file is staged ([`Batch::Staged`]), while the tasks file is still
+/// being read, so the index builds share the two cores with the tasks' reader and writer instead of
+/// running after them (see [`Writer::index_shifts`]).
+pub const SHIFT_INDEXES: &str = r#"
 CREATE INDEX shifts_by_id ON shifts(shift_id);
 CREATE INDEX shifts_by_agent ON shifts(agent_id, start);
+"#;
+
+/// The other indexes of the main file, built at the end.
+pub const INDEXES: &str = r#"
 CREATE INDEX trades_by_id ON trades(trade_id);
 CREATE INDEX agents_by_id ON agents(agent_id);
 CREATE INDEX time_off_by_id ON time_off(time_off_request_id);
@@ -558,6 +565,8 @@ pub enum Batch {
     Trades(i64, Vec<TradeRow>),
     TimeOff(i64, Vec<TimeOffRow>),
     Rejects(i64, Vec<Reject>),
+    /// A file of this kind was read to its end and all its rows sent (sent to the main writer).
+    Staged(super::columns::Kind),
 }
 
 impl Batch {
@@ -568,7 +577,7 @@ impl Batch {
             Batch::Tasks(_, v) => v.len(),
             Batch::Trades(_, v) => v.len(),
             Batch::TimeOff(_, v) => v.len(),
-            Batch::Rejects(_, _) => 0,
+            Batch::Rejects(_, _) | Batch::Staged(_) => 0,
         }
     }
 
@@ -586,6 +595,8 @@ pub struct Writer {
     conn: Connection,
     tmp: PathBuf,
     runs: Runs,
+    /// [`SHIFT_INDEXES`] are built (main file).
+    shifts_indexed: bool,
 }
 
 impl Writer {
@@ -613,15 +624,31 @@ impl Writer {
                 next: 1,
                 ..Runs::default()
             },
+            shifts_indexed: false,
         })
+    }
+
+    /// Build [`SHIFT_INDEXES`] unless they are built: once the shifts file is staged (one file a
+    /// kind, so no shift row comes after it), or at the end.
+    fn index_shifts(&mut self) -> Result<()> {
+        if !self.shifts_indexed {
+            self.conn.execute_batch(SHIFT_INDEXES)?;
+            self.shifts_indexed = true;
+        }
+        Ok(())
     }
 
     /// Insert everything the readers send until they all hang up.
     pub fn consume(&mut self, rx: Receiver<Batch>, progress: &(dyn Fn(u64) + Sync)) -> Result<()> {
-        let c = &self.conn;
         for batch in rx {
             progress(batch.len() as u64);
+            if let Batch::Staged(super::columns::Kind::Shifts) = batch {
+                self.index_shifts()?;
+                continue;
+            }
+            let c = &self.conn;
             match batch {
+                Batch::Staged(_) => {}
                 Batch::Agents(f, rows) => {
                     let mut ins_agent =
                         c.prepare_cached("INSERT INTO agents VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)")?;
@@ -750,7 +777,7 @@ impl Writer {
             }
         }
         Self::close_run(&mut self.runs)?;
-        Self::insert_runs(c, &mut self.runs, true)?;
+        Self::insert_runs(&self.conn, &mut self.runs, true)?;
         Ok(())
     }
 
@@ -1016,7 +1043,7 @@ impl Staging {
     /// both durable, and switch `snapshot.db` to the new snapshot.
     pub fn commit(self, files: &[FileStats], meta: &[(&str, String)]) -> Result<()> {
         let Staging {
-            main,
+            mut main,
             tasks,
             target,
             tasks_name,
@@ -1054,7 +1081,7 @@ impl Staging {
         }
         let (main_tmp, tasks_tmp) = std::thread::scope(|s| {
             let t = s.spawn(|| tasks.seal(TASKS_INDEXES, true));
-            let m = main.seal(INDEXES, false);
+            let m = main.index_shifts().and_then(|()| main.seal(INDEXES, false));
             (m, t.join().expect("index thread panicked"))
         });
         let (main_tmp, tasks_tmp) = (main_tmp?, tasks_tmp?);

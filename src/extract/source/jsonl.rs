@@ -216,5 +216,5 @@ pub(super) fn read_jsonl(cfg: &Config, spec: &FileSpec, tx: &Senders) -> Result<
         }
     }
     drop(rdr);
-    finish(sink, hashed)
+    finish(sink, hashed, spec.kind)
 }

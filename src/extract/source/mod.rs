@@ -243,8 +243,9 @@ fn open(spec: &FileSpec) -> Result<(Hashing<std::fs::File>, Rc<RefCell<HashState
     ))
 }
 
-fn finish(mut sink: Sink, hashed: Rc<RefCell<HashState>>) -> Result<FileStats> {
+fn finish(mut sink: Sink, hashed: Rc<RefCell<HashState>>, kind: Kind) -> Result<FileStats> {
     sink.flush(true)?;
+    Sink::send(sink.tx, Batch::Staged(kind))?;
     let mut stats = std::mem::take(&mut sink.stats);
     let st = std::mem::take(&mut *hashed.borrow_mut());
     stats.bytes = st.bytes;
@@ -489,7 +490,7 @@ pub fn read_csv(cfg: &Config, spec: &FileSpec, tx: &Senders) -> Result<FileStats
         // agents and shifts), never as a missing column.
         let sink = Sink::new(spec, tx);
         drop(rdr);
-        return finish(sink, hashed);
+        return finish(sink, hashed, spec.kind);
     }
     let header_strs: Vec<String> = headers
         .iter()
@@ -596,7 +597,7 @@ pub fn read_csv(cfg: &Config, spec: &FileSpec, tx: &Senders) -> Result<FileStats
         sink.record(spec.kind, &f, line, text)?;
     }
     drop(rdr);
-    finish(sink, hashed)
+    finish(sink, hashed, spec.kind)
 }
 
 pub use crate::lines::read_line_bounded;
