@@ -7,6 +7,7 @@
 
 pub mod columns;
 pub mod records;
+pub mod runsort;
 pub mod source;
 pub mod stage;
 

@@ -168,13 +168,6 @@ pub const RUNS_OF_SHIFT: &str =
     "SELECT shift_id, first, file_id, line_offset, id_offset, start, fmt, tasks
      FROM task_runs WHERE shift_id = ?1 ORDER BY first";
 
-/// The staged runs go from the writer's temporary table into `task_runs` in key order (so the
-/// table's pages are filled in order, as an index build fills them). The temporary table is not
-/// dropped: it goes with the connection, and dropping it first only wrote its free pages.
-pub const TASKS_INDEXES: &str = "INSERT INTO main.task_runs
-    SELECT shift_id, first, file_id, line_offset, id_offset, start, fmt, tasks
-    FROM temp.runs_staged ORDER BY shift_id, first;";
-
 /// The number of tasks staged (`snapshot_meta.tasks` of the main file).
 pub fn task_count(snap: &Connection) -> Result<i64> {
     let v: Option<String> = snap
@@ -460,20 +453,14 @@ impl Insert {
 
 static SHIFT_INSERT: std::sync::LazyLock<Insert> =
     std::sync::LazyLock::new(|| Insert::new("INSERT INTO shifts", 12));
+/// The runs go into `task_runs` in key order once all are staged ([`Writer::write_runs`]: sorted
+/// by [`super::runsort`]), so the table's pages are filled in order, as an index build fills them.
 static RUN_INSERT: std::sync::LazyLock<Insert> = std::sync::LazyLock::new(|| {
     Insert::new(
-        "INSERT INTO temp.runs_staged (first, shift_id, file_id, line_offset, id_offset, start, fmt, tasks)",
+        "INSERT INTO main.task_runs (shift_id, first, file_id, line_offset, id_offset, start, fmt, tasks)",
         8,
     )
 });
-
-/// The runs as the tasks writer stages them, in file order, until [`TASKS_INDEXES`] copies them
-/// into `task_runs` in key order (a temporary file, gone with the connection).
-const RUNS_STAGED: &str = "PRAGMA temp.journal_mode = OFF;
-CREATE TEMP TABLE runs_staged (
-    first INTEGER PRIMARY KEY, shift_id TEXT NOT NULL, file_id INTEGER NOT NULL,
-    line_offset INTEGER NOT NULL, id_offset INTEGER NOT NULL, start INTEGER NOT NULL,
-    fmt INTEGER NOT NULL, tasks TEXT NOT NULL);";
 
 /// Insert `rows`, [`ROWS_PER_INSERT`] a statement and the rest one at a time, in order: `bind`
 /// binds one row's values from parameter `base + 1` on.
@@ -533,8 +520,8 @@ struct Runs {
     /// The number the next task gets.
     next: i64,
     open: Option<OpenRun>,
-    /// Closed runs not yet inserted.
-    closed: Vec<StagedRun>,
+    /// The closed runs, until they are written in key order.
+    sorter: super::runsort::RunSorter,
     /// Name → its numbers in `task_names` with paid unknown, false, true (0: none yet).
     names: std::collections::HashMap<String, [i64; 3]>,
     /// Each file's task-id prefix (`None`: no id of that shape seen yet).
@@ -705,7 +692,6 @@ impl Writer {
                             ])?;
                         }
                     }
-                    Self::insert_runs(c, &mut self.runs, false)?;
                 }
                 Batch::Trades(f, rows) => {
                     let mut ins_trade = c.prepare_cached("INSERT INTO trades VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)")?;
@@ -777,7 +763,6 @@ impl Writer {
             }
         }
         Self::close_run(&mut self.runs)?;
-        Self::insert_runs(&self.conn, &mut self.runs, true)?;
         Ok(())
     }
 
@@ -876,34 +861,62 @@ impl Writer {
         Ok(row)
     }
 
-    /// Close the open run, if any.
+    /// Close the open run, if any, and hand it to the sorter.
     fn close_run(runs: &mut Runs) -> Result<()> {
         if let Some(o) = runs.open.take() {
-            runs.closed.push(o.run);
+            let r = &o.run;
+            runs.sorter.push(&super::runsort::RunRec {
+                shift_id: &r.shift_id,
+                first: r.first,
+                file_id: r.file_id,
+                line_offset: r.line_offset,
+                id_offset: r.id_offset,
+                start: r.start,
+                fmt: r.fmt,
+                tasks: &r.tasks,
+            })?;
         }
         Ok(())
     }
 
-    /// Insert the closed runs: all of them (`all`), or whole statements' worth.
-    fn insert_runs(c: &Connection, runs: &mut Runs, all: bool) -> Result<()> {
-        let n = if all {
-            runs.closed.len()
-        } else {
-            runs.closed.len() / ROWS_PER_INSERT * ROWS_PER_INSERT
+    /// Insert every run into `task_runs`, in key order (the tasks file, once all are staged).
+    fn write_runs(&mut self) -> Result<()> {
+        let c = &self.conn;
+        let sorter = std::mem::take(&mut self.runs.sorter);
+        // A statement's worth of records at a time, back to back.
+        let mut batch: Vec<u8> = Vec::new();
+        let mut ends: Vec<usize> = Vec::with_capacity(ROWS_PER_INSERT);
+        let flush = |batch: &mut Vec<u8>, ends: &mut Vec<usize>| -> Result<()> {
+            let mut recs = Vec::with_capacity(ends.len());
+            let mut from = 0;
+            for &e in ends.iter() {
+                recs.push(super::runsort::decode(&batch[from..e])?);
+                from = e;
+            }
+            insert_rows(c, &RUN_INSERT, &recs, |st, i, r| {
+                st.raw_bind_parameter(i + 1, r.shift_id)?;
+                st.raw_bind_parameter(i + 2, r.first)?;
+                st.raw_bind_parameter(i + 3, r.file_id)?;
+                st.raw_bind_parameter(i + 4, r.line_offset)?;
+                st.raw_bind_parameter(i + 5, r.id_offset)?;
+                st.raw_bind_parameter(i + 6, r.start)?;
+                st.raw_bind_parameter(i + 7, r.fmt)?;
+                st.raw_bind_parameter(i + 8, r.tasks)?;
+                Ok(())
+            })?;
+            batch.clear();
+            ends.clear();
+            Ok(())
         };
-        insert_rows(c, &RUN_INSERT, &runs.closed[..n], |st, i, r| {
-            st.raw_bind_parameter(i + 1, r.first)?;
-            st.raw_bind_parameter(i + 2, r.shift_id.as_str())?;
-            st.raw_bind_parameter(i + 3, r.file_id)?;
-            st.raw_bind_parameter(i + 4, r.line_offset)?;
-            st.raw_bind_parameter(i + 5, r.id_offset)?;
-            st.raw_bind_parameter(i + 6, r.start)?;
-            st.raw_bind_parameter(i + 7, r.fmt)?;
-            st.raw_bind_parameter(i + 8, r.tasks.as_str())?;
+        sorter.finish(|rec| {
+            batch.extend_from_slice(rec);
+            ends.push(batch.len());
+            if ends.len() == ROWS_PER_INSERT {
+                flush(&mut batch, &mut ends)?;
+            }
             Ok(())
         })?;
-        runs.closed.drain(..n);
-        Ok(())
+        flush(&mut batch, &mut ends)
     }
 
     /// The number a task id is stored as (see [`TASKS_SCHEMA`]): `Some` when the id is file `f`'s
@@ -1030,7 +1043,11 @@ impl Staging {
             dir.join(format!("{TASKS_PREFIX}{pid}-{nanos}.db.tmp-{pid}")),
             TASKS_SCHEMA,
         )?;
-        tasks.conn.execute_batch(RUNS_STAGED)?;
+        let mut tasks = tasks;
+        tasks.runs.sorter = super::runsort::RunSorter::new(
+            dir.join(format!("snapshot-runs.tmp-{pid}")),
+            super::runsort::BUDGET,
+        );
         Ok(Staging {
             main,
             tasks,
@@ -1044,7 +1061,7 @@ impl Staging {
     pub fn commit(self, files: &[FileStats], meta: &[(&str, String)]) -> Result<()> {
         let Staging {
             mut main,
-            tasks,
+            mut tasks,
             target,
             tasks_name,
         } = self;
@@ -1080,7 +1097,7 @@ impl Staging {
             )?;
         }
         let (main_tmp, tasks_tmp) = std::thread::scope(|s| {
-            let t = s.spawn(|| tasks.seal(TASKS_INDEXES, true));
+            let t = s.spawn(|| tasks.write_runs().and_then(|()| tasks.seal("", true)));
             let m = main.index_shifts().and_then(|()| main.seal(INDEXES, false));
             (m, t.join().expect("index thread panicked"))
         });
