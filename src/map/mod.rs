@@ -396,7 +396,7 @@ fn map_inner(
         snap,
         &shared,
         &mut zones,
-        (first_load, run_id),
+        run_id,
         &mut sink,
         &mut out,
         &lap,

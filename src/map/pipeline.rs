@@ -3,7 +3,7 @@
 //! the mapper hands back), a mapper ([`super::shift`]), and the writer, which merges the results
 //! with the previous desired state — connected by bounded channels of batches.
 
-use super::shift::{Desired, Shared, content_hash, map_shift};
+use super::shift::{Desired, Shared, map_shift};
 use super::write::FindingSink;
 use super::{Finding, MapOutcome};
 use crate::error::{Error, Result};
@@ -58,10 +58,10 @@ impl TaskRow {
 
 /// Shifts: three sorted streams merge-joined by shift id, on three threads: a reader (shifts and
 /// tasks in shift-id order, grouped per id), a mapper, and this thread (the writer,
-/// [`write_batches`]), which merges the results with the previous desired state and writes. The content hash is computed by
-/// whichever has less to do: the mapper on a first load (every row is written), the writer
-/// otherwise (most rows are only compared). They are connected by bounded channels of batches,
-/// so memory stays bounded whatever the export's size.
+/// [`write_batches`]), which merges the results with the previous desired state and writes. The
+/// mapper computes the content hash (over the activities' JSON, which it builds in a buffer of its
+/// own and never sends). They are connected by bounded channels of batches, so memory stays
+/// bounded whatever the export's size.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn stream_shifts(
     tx: &Connection,
@@ -69,7 +69,7 @@ pub(super) fn stream_shifts(
     snap: Connection,
     shared: &Shared<'_>,
     zones: &mut Zones,
-    (first_load, run_id): (bool, i64),
+    run_id: i64,
     sink: &mut FindingSink<'_, '_>,
     out: &mut MapOutcome,
     lap: &dyn Fn(&str),
@@ -116,18 +116,10 @@ pub(super) fn stream_shifts(
             let mapper = std::thread::Builder::new()
                 .name("map-shift".into())
                 .spawn_scoped(scope, move || {
-                    map_groups(shared, zones, first_load, kinds, rrx, recycle_tx, btx)
+                    map_groups(shared, zones, kinds, rrx, recycle_tx, btx)
                 })
                 .map_err(spawn_failed)?;
-            let written = write_batches(
-                brx,
-                &mut olds,
-                writer,
-                sink,
-                out,
-                files,
-                (first_load, run_id),
-            );
+            let written = write_batches(brx, &mut olds, writer, sink, out, files, run_id);
             let mapped = mapper.join().expect("map thread panicked");
             let read = reader.join().expect("map reading thread panicked");
             // The first error in stream order: reading, then mapping.
@@ -175,7 +167,7 @@ fn write_batches(
     sink: &mut FindingSink<'_, '_>,
     out: &mut MapOutcome,
     files: &HashMap<i64, String>,
-    (first_load, run_id): (bool, i64),
+    run_id: i64,
 ) -> Result<()> {
     let no_file = String::new();
     // Each snapshot file's number in `desired_names` (what the stored rows carry).
@@ -204,7 +196,7 @@ fn write_batches(
             if let Some(Err(_)) = olds.peek() {
                 olds.next().expect("peeked")?;
             }
-            let Some(mut d) = m.desired else {
+            let Some(d) = m.desired else {
                 out.drafts_skipped += m.drafts;
                 if previous.is_some() {
                     writer.delete(&id)?;
@@ -215,9 +207,6 @@ fn write_batches(
             };
             for f in m.findings {
                 sink.push(f)?;
-            }
-            if !first_load {
-                d.hash = content_hash(&d, &m.exported_agent_id);
             }
             let file = files.get(&m.file_id).unwrap_or(&no_file);
             let file_ref = match file_refs.get(&m.file_id) {
@@ -264,7 +253,7 @@ fn write_batches(
                         week_id: d.week.map(|w| timeval::date_str(w, &mut week)).as_deref(),
                         start_utc: d.start,
                         length_minutes: d.length,
-                        activities: &d.activities.stored,
+                        activities: &d.activities,
                         file,
                         line: m.line,
                         run_id,
@@ -488,19 +477,19 @@ fn read_groups(
     Ok((shifts_read, tasks_read))
 }
 
-/// The mapping thread: map each shift id of the reader's batches and send the results to the
-/// writer in batches (computing the content hash when `hash_here`: on a first load the writer has
-/// more to do).
+/// The mapping thread: map each shift id of the reader's batches (content hash included) and
+/// send the results to the writer in batches.
 fn map_groups<'a>(
     sh: &Shared<'a>,
     zones: &mut Zones,
-    hash_here: bool,
     mut kinds: Kinds,
     from_reader: std::sync::mpsc::Receiver<RawBatch>,
     recycle: std::sync::mpsc::SyncSender<RawBatch>,
     to_writer: std::sync::mpsc::SyncSender<Batch<'a>>,
 ) -> Result<()> {
     let stopped = || Error::failure("the map writer stopped", None);
+    // The activities' JSON of the shift being mapped (hashed, never kept).
+    let mut json = String::new();
     for raw in from_reader {
         let mut out: Vec<Mapped<'a>> = Vec::with_capacity(raw.groups.len());
         for &(s0, ns, t0, nt) in &raw.groups {
@@ -525,10 +514,8 @@ fn map_groups<'a>(
                     zones,
                     &mut kinds,
                     &mut m.findings,
+                    &mut json,
                 ));
-            }
-            if hash_here && let Some(d) = m.desired.as_mut() {
-                d.hash = content_hash(d, &m.exported_agent_id);
             }
             out.push(m);
         }

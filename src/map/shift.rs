@@ -5,7 +5,7 @@
 use super::pipeline::{ShiftRow, TaskRow};
 use super::{AgentCtx, BuInfo, Finding, core};
 use crate::config::{Config, DstPolicy, Severity};
-use crate::store::desired::{ActivityTexts, Kinds, activities_compact};
+use crate::store::desired::{Kinds, activities_compact_into};
 use crate::timeval::dst::{self, TimeIssue};
 use crate::timeval::zone::{Zones, zone_name};
 use crate::timeval::{self, TimeVal};
@@ -38,8 +38,9 @@ pub(super) struct Desired<'a> {
     pub(super) week: Option<chrono::NaiveDate>,
     pub(super) start: Option<i64>,
     pub(super) length: Option<i64>,
-    /// The JSON the content hash covers and the stored text.
-    pub(super) activities: ActivityTexts,
+    /// The stored text of the activities ([`activities_compact_into`]'s; the content hash
+    /// covered their JSON, built in the mapper's buffer and not kept).
+    pub(super) activities: String,
     pub(super) n_activities: u64,
     pub(super) held_back: Option<&'static str>,
     pub(super) hash: i64,
@@ -78,6 +79,8 @@ pub(super) fn resolve_field(
     r.map(|i| i.utc)
 }
 
+/// Map one shift id (its rows `group` and its tasks) to its desired row, content hash included;
+/// `json` is a buffer for the activities' JSON, which only the hash needs.
 pub(super) fn map_shift<'a>(
     sh: &Shared<'a>,
     group: &[ShiftRow],
@@ -85,6 +88,7 @@ pub(super) fn map_shift<'a>(
     zones: &mut Zones,
     kinds: &mut Kinds,
     sink: &mut Vec<Finding>,
+    json: &mut String,
 ) -> Desired<'a> {
     let s = &group[0];
     let policy = sh.cfg.dst_ambiguous;
@@ -187,10 +191,9 @@ pub(super) fn map_shift<'a>(
     };
     let mut week = None;
     let mut length = None;
-    let mut activities = ActivityTexts {
-        json: "[]".to_string(),
-        stored: String::new(),
-    };
+    let mut activities = String::new();
+    json.clear();
+    json.push_str("[]");
     let mut n_activities = 0;
     let bu = res
         .filter(|r| r.issue.is_none())
@@ -232,7 +235,8 @@ pub(super) fn map_shift<'a>(
         match core::build_activities(a, b, &tin, default) {
             Ok(acts) => {
                 n_activities = acts.len() as u64;
-                activities = activities_compact(&acts, a, kinds);
+                activities.reserve(acts.len() * 10);
+                activities_compact_into(&acts, a, kinds, json, &mut activities);
                 if acts.iter().any(|x| x.start % 60 != 0) {
                     hold("sub-minute-time");
                 }
@@ -251,7 +255,7 @@ pub(super) fn map_shift<'a>(
     let mu = res
         .filter(|r| r.issue.is_none())
         .and_then(|r| r.management_unit_id.as_deref());
-    Desired {
+    let mut d = Desired {
         owner_override,
         user_id,
         bu,
@@ -263,7 +267,9 @@ pub(super) fn map_shift<'a>(
         n_activities,
         held_back: held,
         hash: 0,
-    }
+    };
+    d.hash = content_hash(&d, &s.agent_id, json);
+    d
 }
 
 /// The findings of a shift whose activities could not be built — each task outside the shift or
@@ -378,8 +384,9 @@ fn activity_findings(
     first
 }
 
-/// The content hash of a desired row (`desired_shifts.content_hash`): what a re-run compares.
-pub(super) fn content_hash(d: &Desired<'_>, exported_agent_id: &str) -> i64 {
+/// The content hash of a desired row (`desired_shifts.content_hash`): what a re-run compares;
+/// `activities_json` is the JSON of its activities ([`activities_compact_into`]'s).
+pub(super) fn content_hash(d: &Desired<'_>, exported_agent_id: &str, activities_json: &str) -> i64 {
     let mut week = [0u8; 10];
     let week = d.week.map(|w| timeval::date_str(w, &mut week));
     core::row_hash(&core::RowContent {
@@ -391,7 +398,7 @@ pub(super) fn content_hash(d: &Desired<'_>, exported_agent_id: &str) -> i64 {
         week_id: week.as_deref(),
         start_utc: d.start,
         length_minutes: d.length,
-        activities: &d.activities.json,
+        activities: activities_json,
         held_back_reason: d.held_back,
     })
 }

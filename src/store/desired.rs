@@ -32,7 +32,13 @@ pub struct Kinds {
     next: i64,
     /// Given since the last [`Kinds::take_new`]: to be inserted before the rows that use them.
     new: Vec<(i64, String, String)>,
+    /// The first [`RECENT_KINDS`] pairs asked for, compared before the maps are hashed: a
+    /// business unit has a handful of activities, and each shift asks for several.
+    recent: Vec<(String, String, i64)>,
 }
+
+/// How many (code, description) pairs [`Kinds`] keeps beside its maps for a quick look-up.
+const RECENT_KINDS: usize = 16;
 
 impl Kinds {
     pub fn load(conn: &Connection) -> Result<Kinds> {
@@ -52,6 +58,18 @@ impl Kinds {
     }
 
     pub fn kind(&mut self, code: &str, desc: &str) -> i64 {
+        if let Some((_, _, k)) = self.recent.iter().find(|(c, d, _)| c == code && d == desc) {
+            return *k;
+        }
+        let k = self.kind_of_maps(code, desc);
+        if self.recent.len() < RECENT_KINDS {
+            self.recent.push((code.to_string(), desc.to_string(), k));
+        }
+        k
+    }
+
+    /// [`Kinds::kind`] through the maps.
+    fn kind_of_maps(&mut self, code: &str, desc: &str) -> i64 {
         if let Some(k) = self.by_code.get(code).and_then(|m| m.get(desc)) {
             return *k;
         }
@@ -123,8 +141,25 @@ pub fn activities_compact(
     shift_start: i64,
     kinds: &mut Kinds,
 ) -> ActivityTexts {
-    let mut json = String::with_capacity(acts.len() * 24 + 2);
-    let mut stored = String::with_capacity(acts.len() * 10);
+    let mut t = ActivityTexts {
+        json: String::with_capacity(acts.len() * 24 + 2),
+        stored: String::with_capacity(acts.len() * 10),
+    };
+    activities_compact_into(acts, shift_start, kinds, &mut t.json, &mut t.stored);
+    t
+}
+
+/// [`activities_compact`] into the caller's buffers (emptied first), which `map` reuses from
+/// shift to shift.
+pub fn activities_compact_into(
+    acts: &[Activity<'_>],
+    shift_start: i64,
+    kinds: &mut Kinds,
+    json: &mut String,
+    stored: &mut String,
+) {
+    json.clear();
+    stored.clear();
     json.push('[');
     let mut next = Some(0);
     let mut prev_task: Option<&str> = None;
@@ -136,27 +171,27 @@ pub fn activities_compact(
             stored.push(';');
         }
         json.push('[');
-        push_int(&mut json, kind);
+        push_int(json, kind);
         json.push(',');
-        push_int(&mut json, offset);
+        push_int(json, offset);
         json.push(',');
-        push_int(&mut json, a.length_minutes);
+        push_int(json, a.length_minutes);
         json.push(',');
-        push_int(&mut stored, kind);
+        push_int(stored, kind);
         if next != Some(offset) {
             stored.push('@');
-            push_int(&mut stored, offset);
+            push_int(stored, offset);
         }
         stored.push(',');
-        push_int(&mut stored, a.length_minutes);
+        push_int(stored, a.length_minutes);
         match a.task_id {
             Some(t) => {
-                json_str(&mut json, t);
+                json_str(json, t);
                 if prev_task.is_some_and(|p| task_follows(p, t)) {
                     stored.push('+');
                 } else {
                     stored.push(',');
-                    push_task(&mut stored, t);
+                    push_task(stored, t);
                 }
                 prev_task = Some(t);
             }
@@ -166,7 +201,6 @@ pub fn activities_compact(
         next = implied_next(offset, a.length_minutes);
     }
     json.push(']');
-    ActivityTexts { json, stored }
 }
 
 /// The longest decimal number (at most [`TASK_DIGITS_MAX`] digits) a task id may end with for
@@ -369,21 +403,7 @@ pub fn decode_activities(
 
 /// An integer in decimal, as `Display` writes it.
 fn push_int(s: &mut String, v: i64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut n = v.unsigned_abs();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if v < 0 {
-        s.push('-');
-    }
-    s.push_str(std::str::from_utf8(&buf[i..]).expect("digits"));
+    s.push_str(itoa::Buffer::new().format(v));
 }
 
 /// A JSON string literal, escaped as `serde_json` does: `"`, `\\`, and control characters
@@ -1362,6 +1382,46 @@ mod tests {
             next: 1,
             ..Default::default()
         }
+    }
+
+    /// The kinds [`Kinds::kind`] gives, its quick look-up of the first pairs included, against a
+    /// naive numbering in order of first use: more pairs than it keeps, pairs that share their
+    /// code or their description, asked for in a scrambled order, and a second `Kinds` loaded
+    /// from what the first one stored.
+    #[test]
+    fn kinds_are_numbered_in_order_of_first_use_past_the_quick_look_up() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE activity_kinds(kind INTEGER PRIMARY KEY, activity_code_id TEXT, description TEXT)",
+        )
+        .unwrap();
+        let pairs: Vec<(String, String)> = (0..3 * RECENT_KINDS)
+            .map(|i| (format!("c{}", i % 5), format!("d{}", i % 7)))
+            .collect();
+        let mut k = Kinds::load(&conn).unwrap();
+        let mut naive: HashMap<(String, String), i64> = HashMap::new();
+        for round in 0..4 {
+            for step in 0..pairs.len() {
+                let (c, d) = &pairs[(step * 17 + round * 5) % pairs.len()];
+                let n = naive.len() as i64 + 1;
+                let want = *naive.entry((c.clone(), d.clone())).or_insert(n);
+                assert_eq!(k.kind(c, d), want, "round {round}: ({c}, {d})");
+            }
+            for (kind, c, d) in k.take_new() {
+                conn.execute(
+                    "INSERT INTO activity_kinds VALUES (?1, ?2, ?3)",
+                    params![kind, c, d],
+                )
+                .unwrap();
+            }
+        }
+        assert_eq!(naive.len(), 5 * 7, "every pair came up");
+        let mut again = Kinds::load(&conn).unwrap();
+        for ((c, d), want) in &naive {
+            assert_eq!(again.kind(c, d), *want);
+        }
+        assert!(again.take_new().is_empty());
+        assert_eq!(again.kind("new", "pair"), 5 * 7 + 1);
     }
 
     #[test]
