@@ -3,7 +3,7 @@
 //! the mapper hands back), a mapper ([`super::shift`]), and the writer, which merges the results
 //! with the previous desired state — connected by bounded channels of batches.
 
-use super::shift::{Desired, Shared, map_shift};
+use super::shift::{Desired, Scratch, Shared, map_shift};
 use super::write::FindingSink;
 use super::{Finding, MapOutcome};
 use crate::error::{Error, Result};
@@ -96,6 +96,7 @@ pub(super) fn stream_shifts(
 
         let (produced, written) = std::thread::scope(|scope| -> Result<_> {
             let (btx, brx) = std::sync::mpsc::sync_channel::<Batch>(8);
+            let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Vec<Mapped>>(2);
             let (rtx, rrx) = std::sync::mpsc::sync_channel::<RawBatch>(4);
             let (recycle_tx, recycle_rx) = std::sync::mpsc::sync_channel::<RawBatch>(8);
             let spawn_failed =
@@ -116,10 +117,11 @@ pub(super) fn stream_shifts(
             let mapper = std::thread::Builder::new()
                 .name("map-shift".into())
                 .spawn_scoped(scope, move || {
-                    map_groups(shared, zones, kinds, rrx, recycle_tx, btx)
+                    map_groups(shared, zones, kinds, (rrx, recycle_tx), (btx, done_rx))
                 })
                 .map_err(spawn_failed)?;
-            let written = write_batches(brx, &mut olds, writer, sink, out, files, run_id);
+            let written =
+                write_batches((brx, done_tx), &mut olds, writer, sink, out, files, run_id);
             let mapped = mapper.join().expect("map thread panicked");
             let read = reader.join().expect("map reading thread panicked");
             // The first error in stream order: reading, then mapping.
@@ -160,8 +162,11 @@ type OldRows<'s> =
 
 /// The writer: each mapped shift id merged with the previous state (`olds`): ids before it are
 /// removed, an unchanged row (same content hash) is only relocated, a changed or new one written.
-fn write_batches(
-    brx: std::sync::mpsc::Receiver<Batch<'_>>,
+fn write_batches<'a>(
+    (brx, done): (
+        std::sync::mpsc::Receiver<Batch<'a>>,
+        std::sync::mpsc::SyncSender<Vec<Mapped<'a>>>,
+    ),
     olds: &mut OldRows<'_>,
     writer: &mut desired::ShiftWriter<'_>,
     sink: &mut FindingSink<'_, '_>,
@@ -172,16 +177,18 @@ fn write_batches(
     let no_file = String::new();
     // Each snapshot file's number in `desired_names` (what the stored rows carry).
     let mut file_refs: HashMap<i64, desired::FileRef> = HashMap::new();
-    for (new_kinds, batch) in brx {
+    // The last row's file: (snapshot file id, name, number), most rows share it.
+    let mut last_file: Option<(i64, &String, desired::FileRef)> = None;
+    for (new_kinds, mut batch) in brx {
         for (kind, code, desc) in new_kinds {
             writer.add_kind(kind, &code, &desc)?;
         }
-        for m in batch {
-            let id = m.id;
+        for m in batch.iter_mut() {
+            let id = m.id.as_str();
             // Previous state before this id: removed.
             let mut previous: Option<(i64, desired::FileRef, i64)> = None;
             while let Some(Ok((oid, _, _, _))) = olds.peek() {
-                if oid.as_str() > id.as_str() {
+                if oid.as_str() > id {
                     break;
                 }
                 let (oid, h, old_file, old_line) = olds.next().expect("peeked")?;
@@ -196,25 +203,32 @@ fn write_batches(
             if let Some(Err(_)) = olds.peek() {
                 olds.next().expect("peeked")?;
             }
-            let Some(d) = m.desired else {
+            let Some(d) = m.desired.as_ref() else {
                 out.drafts_skipped += m.drafts;
                 if previous.is_some() {
-                    writer.delete(&id)?;
+                    writer.delete(id)?;
                     out.shifts.removed += 1;
-                    out.shifts.note("removed", &id);
+                    out.shifts.note("removed", id);
                 }
                 continue;
             };
-            for f in m.findings {
+            for f in m.findings.drain(..) {
                 sink.push(f)?;
             }
-            let file = files.get(&m.file_id).unwrap_or(&no_file);
-            let file_ref = match file_refs.get(&m.file_id) {
-                Some(&r) => r,
-                None => {
-                    let r = writer.file_ref(file)?;
-                    file_refs.insert(m.file_id, r);
-                    r
+            let (file, file_ref) = match last_file {
+                Some((fid, file, r)) if fid == m.file_id => (file, r),
+                _ => {
+                    let file = files.get(&m.file_id).unwrap_or(&no_file);
+                    let r = match file_refs.get(&m.file_id) {
+                        Some(&r) => r,
+                        None => {
+                            let r = writer.file_ref(file)?;
+                            file_refs.insert(m.file_id, r);
+                            r
+                        }
+                    };
+                    last_file = Some((m.file_id, file, r));
+                    (file, r)
                 }
             };
             match &d.held_back {
@@ -231,20 +245,20 @@ fn write_batches(
                 Some((h, old_file, old_line)) if h == d.hash => {
                     out.shifts.unchanged += 1;
                     if old_file != file_ref || old_line != m.line {
-                        writer.relocate(&id, file_ref, m.line)?;
+                        writer.relocate(id, file_ref, m.line)?;
                     }
                 }
                 prev => {
                     if prev.is_some() {
                         out.shifts.updated += 1;
-                        out.shifts.note("updated", &id);
+                        out.shifts.note("updated", id);
                     } else {
                         out.shifts.inserted += 1;
-                        out.shifts.note("inserted", &id);
+                        out.shifts.note("inserted", id);
                     }
                     let mut week = [0u8; 10];
                     writer.upsert(&desired::ShiftRow {
-                        legacy_shift_id: &id,
+                        legacy_shift_id: id,
                         agent_id: d.owner_override.unwrap_or(&m.exported_agent_id),
                         exported_agent_id: &m.exported_agent_id,
                         user_id: d.user_id,
@@ -263,11 +277,15 @@ fn write_batches(
                 }
             }
         }
+        // Back to the mapper, whose next batch reuses the rows' buffers (dropped if it stopped).
+        let _ = done.try_send(batch);
     }
     Ok(())
 }
 
-/// One shift id as the mapping thread hands it to the writer.
+/// One shift id as the mapping thread hands it to the writer (and the writer back, to reuse
+/// its buffers).
+#[derive(Default)]
 struct Mapped<'a> {
     id: String,
     /// `None`: a draft, skipped (`drafts` rows).
@@ -483,27 +501,38 @@ fn map_groups<'a>(
     sh: &Shared<'a>,
     zones: &mut Zones,
     mut kinds: Kinds,
-    from_reader: std::sync::mpsc::Receiver<RawBatch>,
-    recycle: std::sync::mpsc::SyncSender<RawBatch>,
-    to_writer: std::sync::mpsc::SyncSender<Batch<'a>>,
+    (from_reader, recycle): (
+        std::sync::mpsc::Receiver<RawBatch>,
+        std::sync::mpsc::SyncSender<RawBatch>,
+    ),
+    (to_writer, written): (
+        std::sync::mpsc::SyncSender<Batch<'a>>,
+        std::sync::mpsc::Receiver<Vec<Mapped<'a>>>,
+    ),
 ) -> Result<()> {
     let stopped = || Error::failure("the map writer stopped", None);
-    // The activities' JSON of the shift being mapped (hashed, never kept).
-    let mut json = String::new();
+    let mut scratch = Scratch::default();
     for raw in from_reader {
-        let mut out: Vec<Mapped<'a>> = Vec::with_capacity(raw.groups.len());
+        // A batch the writer is done with: its rows' strings are overwritten, not allocated.
+        let mut out: Vec<Mapped<'a>> = written.try_recv().unwrap_or_default();
+        let mut used = 0;
         for &(s0, ns, t0, nt) in &raw.groups {
             let group = &raw.shifts[s0..s0 + ns];
             let draft = group.iter().all(|s| s.published == Some(0));
-            let mut m = Mapped {
-                id: group[0].shift_id.clone(),
-                desired: None,
-                drafts: 0,
-                file_id: group[0].file_id,
-                line: group[0].line,
-                exported_agent_id: group[0].agent_id.clone(),
-                findings: Vec::new(),
-            };
+            if used == out.len() {
+                out.push(Mapped::default());
+            }
+            let m = &mut out[used];
+            used += 1;
+            m.id.clear();
+            m.id.push_str(&group[0].shift_id);
+            m.exported_agent_id.clear();
+            m.exported_agent_id.push_str(&group[0].agent_id);
+            m.file_id = group[0].file_id;
+            m.line = group[0].line;
+            m.drafts = 0;
+            m.findings.clear();
+            let activities = m.desired.take().map(|d| d.activities).unwrap_or_default();
             if draft && !sh.cfg.include_drafts {
                 m.drafts = ns as u64;
             } else {
@@ -514,11 +543,12 @@ fn map_groups<'a>(
                     zones,
                     &mut kinds,
                     &mut m.findings,
-                    &mut json,
+                    &mut scratch,
+                    activities,
                 ));
             }
-            out.push(m);
         }
+        out.truncate(used);
         // The reader may have stopped (an error); its buffers are then simply dropped.
         let _ = recycle.try_send(raw);
         to_writer

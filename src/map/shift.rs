@@ -79,8 +79,18 @@ pub(super) fn resolve_field(
     r.map(|i| i.utc)
 }
 
+/// Buffers of the mapping thread, reused from shift to shift.
+#[derive(Default)]
+pub(super) struct Scratch {
+    /// The activities' JSON, which only the content hash needs.
+    json: String,
+    /// Each task's instants in UTC, or `None` when one cannot be resolved.
+    task_times: Vec<Option<(i64, i64)>>,
+}
+
 /// Map one shift id (its rows `group` and its tasks) to its desired row, content hash included;
-/// `json` is a buffer for the activities' JSON, which only the hash needs.
+/// its stored activities are written into `activities` (a buffer handed back by the writer).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn map_shift<'a>(
     sh: &Shared<'a>,
     group: &[ShiftRow],
@@ -88,8 +98,10 @@ pub(super) fn map_shift<'a>(
     zones: &mut Zones,
     kinds: &mut Kinds,
     sink: &mut Vec<Finding>,
-    json: &mut String,
+    scratch: &mut Scratch,
+    mut activities: String,
 ) -> Desired<'a> {
+    let Scratch { json, task_times } = scratch;
     let s = &group[0];
     let policy = sh.cfg.dst_ambiguous;
     let owner_override = sh.overrides.get(&s.shift_id).map(String::as_str);
@@ -145,7 +157,7 @@ pub(super) fn map_shift<'a>(
         sink,
         &mut zones.offsets,
     );
-    let mut task_times: Vec<Option<(i64, i64)>> = Vec::with_capacity(tasks.len());
+    task_times.clear();
     for t in tasks {
         let tf = sh.files.get(&t.file_id);
         let rid = t.task_id().unwrap_or(&s.shift_id);
@@ -191,7 +203,7 @@ pub(super) fn map_shift<'a>(
     };
     let mut week = None;
     let mut length = None;
-    let mut activities = String::new();
+    activities.clear();
     json.clear();
     json.push_str("[]");
     let mut n_activities = 0;
