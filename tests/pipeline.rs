@@ -167,3 +167,186 @@ fn long_id_export_extracts_maps_and_validates_like_the_short_one() {
             .all(|s| s.len() == 36 && s.as_bytes()[14] == b'4')
     );
 }
+
+/// Map and validate read the shifts in shift-id order one of three ways (`extract::by_id`): a
+/// merge of the file's ascending runs of ids (short ids), SQLite's sort (ids in no order), or the
+/// `shifts_by_id` index (a snapshot that records no runs: written by an older zd2gc). All three
+/// give the same desired state, map answer and validate report, on both id styles, with shift ids
+/// repeated across runs (a conflicting copy and an exact one at the end of the file: which one is
+/// "first" shows in the findings' lines).
+#[test]
+fn merged_sorted_and_index_walked_shift_reads_give_the_same_state_and_report() {
+    use zd2gc::extract::by_id::{RUN_ROWS_META, RUNS_META, Way, way};
+    use zd2gc::testdata::{IdStyle, generate_export_with, generate_mappings_with};
+    let tmp = tempfile::tempdir().unwrap();
+    for ids in [IdStyle::Short, IdStyle::Uuid] {
+        let export = tmp.path().join(format!("export-{}", ids.name()));
+        // 40 agents × 2 weeks: 400 shifts.
+        generate_export_with(&export, 40, 2, 7, ids).unwrap();
+        let shifts = export.join("shifts.csv");
+        let text = std::fs::read_to_string(&shifts).unwrap();
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        // Shift 5 again with another end (conflicting), shift 2 again as it is (duplicate), shift
+        // 5 once more: in short ids the last two start a run of their own, each repeating an id of
+        // the first runs.
+        let conflicting = {
+            let mut f: Vec<&str> = lines[5].split(',').collect();
+            f[3] = f[2];
+            f.join(",")
+        };
+        let more = format!("{conflicting}\n{}\n{}\n", lines[2], lines[5]);
+        std::fs::write(&shifts, text + &more).unwrap();
+        let n = lines.len() as i64;
+        let base = tmp.path().join(format!("base-{}", ids.name()));
+        zd2gc().arg("-q").arg("init").arg(&base).assert().success();
+        generate_mappings_with(&base.join("mappings"), 40, ids).unwrap();
+        zd2gc()
+            .arg("--dir")
+            .arg(&base)
+            .args(["-q", "extract"])
+            .arg(&export)
+            .assert()
+            .success();
+        let chosen = way(&zd2gc::extract::stage::open_snapshot(&base).unwrap()).unwrap();
+        match ids {
+            IdStyle::Short => {
+                // S1-S9, S10-S99, S100-S400 and S5 (`S5` > `S400` byte by byte), then S2 and
+                // S5 again.
+                assert_eq!(
+                    chosen,
+                    Way::Merge(vec![(1, 9), (10, 99), (100, 401), (402, 403)])
+                );
+            }
+            IdStyle::Uuid => assert_eq!(chosen, Way::Sort),
+        }
+        // The same snapshot read each way: recorded (as chosen), as an older zd2gc's snapshot
+        // (no runs: the index), and with too many runs claimed (the sort).
+        let ways: [(&str, &str); 3] = [
+            ("chosen", ""),
+            (
+                "walk",
+                "DELETE FROM snapshot_meta WHERE key IN ('shift_id_runs', 'shift_id_run_rows')",
+            ),
+            (
+                "sort",
+                "UPDATE snapshot_meta SET value = '100000' WHERE key = 'shift_id_runs'",
+            ),
+        ];
+        assert_eq!(
+            (RUNS_META, RUN_ROWS_META),
+            ("shift_id_runs", "shift_id_run_rows")
+        );
+        let mut results = Vec::new();
+        for (name, sql) in ways {
+            let dir = tmp.path().join(format!("{name}-{}", ids.name()));
+            copy_dir(&base, &dir);
+            let c = rusqlite::Connection::open(dir.join("snapshot.db")).unwrap();
+            c.execute_batch(sql).unwrap();
+            drop(c);
+            let got = way(&zd2gc::extract::stage::open_snapshot(&dir).unwrap()).unwrap();
+            match name {
+                "walk" => assert_eq!(got, Way::Walk),
+                "sort" => assert_eq!(got, Way::Sort),
+                _ => assert_eq!(got, chosen),
+            }
+            results.push((name, map_and_validate(&dir)));
+        }
+        let (_, first) = &results[0];
+        // The repeated ids are reported, at the lines of the copies at the end of the file.
+        let report = &first.2;
+        let at_end = |rule: &str| {
+            report
+                .iter()
+                .filter(|f| f["rule"] == rule && f["file"] == "shifts.csv")
+                .map(|f| f["line"].as_i64().unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(at_end("conflicting-shift-id"), [n + 1], "{}", ids.name());
+        assert!(
+            at_end("duplicate-shift-id").contains(&(n + 2)),
+            "{}",
+            ids.name()
+        );
+        for (name, r) in &results[1..] {
+            assert_eq!(r.0, first.0, "{} {name}: map's answer", ids.name());
+            assert_eq!(r.1, first.1, "{} {name}: the state", ids.name());
+            assert_eq!(r.2, first.2, "{} {name}: validate's findings", ids.name());
+        }
+    }
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// What a map and a validate made: map's answer, the state's tables and views (name, rows), the
+/// report's findings.
+type Outputs = (
+    serde_json::Value,
+    Vec<(String, Vec<String>)>,
+    Vec<serde_json::Value>,
+);
+
+/// Map (its answer without its run's id and time), the state's tables and views in their own
+/// order (without the run's records), and validate's findings in order.
+fn map_and_validate(dir: &std::path::Path) -> Outputs {
+    let run = |stage: &str| -> serde_json::Value {
+        let out = zd2gc()
+            .arg("--dir")
+            .arg(dir)
+            .args(["-q", "--json", stage])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.code().unwrap_or(9) <= 1,
+            "{stage}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let mut map = run("map");
+    for k in ["migration_id", "seconds"] {
+        map.as_object_mut().unwrap().remove(k);
+    }
+    let v = run("validate");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(v["report"].as_str().unwrap()).unwrap()).unwrap();
+    let db = rusqlite::Connection::open(dir.join("zd2gc.db")).unwrap();
+    let names: Vec<String> = db
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')
+             AND name NOT IN ('meta', 'runs', 'validations') ORDER BY name",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let state = names
+        .into_iter()
+        .map(|name| {
+            let mut st = db.prepare(&format!("SELECT * FROM \"{name}\"")).unwrap();
+            let n = st.column_count();
+            let rows = st
+                .query_map([], |r| {
+                    Ok((0..n)
+                        .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                        .collect::<Vec<_>>()
+                        .join("|"))
+                })
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            (name, rows)
+        })
+        .collect();
+    (map, state, report["findings"].as_array().unwrap().clone())
+}

@@ -5,6 +5,7 @@
 //!
 //! Threads: one reader per file parses and sends batches; the calling thread is the only writer.
 
+pub mod by_id;
 pub mod columns;
 pub mod records;
 pub mod runsort;

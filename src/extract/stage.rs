@@ -584,6 +584,8 @@ pub struct Writer {
     runs: Runs,
     /// [`SHIFT_INDEXES`] are built (main file).
     shifts_indexed: bool,
+    /// The ascending runs of shift ids in rowid order (see [`super::by_id`]).
+    shift_runs: super::by_id::RunTracker,
 }
 
 impl Writer {
@@ -612,6 +614,7 @@ impl Writer {
                 ..Runs::default()
             },
             shifts_indexed: false,
+            shift_runs: Default::default(),
         })
     }
 
@@ -654,6 +657,9 @@ impl Writer {
                     }
                 }
                 Batch::Shifts(f, rows) => {
+                    for r in &rows {
+                        self.shift_runs.push(&r.shift_id);
+                    }
                     insert_rows(c, &SHIFT_INSERT, &rows, |st, i, r| {
                         let fmt = crate::timeval::pack_fmt(r.start.val.fmt, r.end.val.fmt);
                         st.raw_bind_parameter(i + 1, f)?;
@@ -1095,6 +1101,15 @@ impl Staging {
                 "INSERT INTO snapshot_meta VALUES ('tasks', ?1)",
                 [(tasks.runs.next - 1).to_string()],
             )?;
+            // The runs name rowids: recorded only when the rowids are 1, 2, … as counted (always,
+            // the table being new and only appended to; otherwise readers walk the index).
+            let last: Option<i64> =
+                c.query_row("SELECT max(rowid) FROM shifts", [], |r| r.get(0))?;
+            if last.unwrap_or(0) == main.shift_runs.rows() {
+                for (k, v) in main.shift_runs.meta() {
+                    c.execute("INSERT INTO snapshot_meta VALUES (?1, ?2)", params![k, v])?;
+                }
+            }
         }
         let (main_tmp, tasks_tmp) = std::thread::scope(|s| {
             let t = s.spawn(|| tasks.write_runs().and_then(|()| tasks.seal("", true)));

@@ -393,7 +393,8 @@ fn count_tasks(r: &rusqlite::Row<'_>) -> Result<u64> {
     Ok(1 + text.iter().filter(|&&b| b == b';').count() as u64)
 }
 
-/// The reading thread: shifts and tasks in shift-id order, each id's rows grouped with its tasks
+/// The reading thread: shifts (read as [`crate::extract::by_id`] chooses: a merge of the file's
+/// ascending runs of ids, a sort, or the index) and tasks in shift-id order, each id's rows grouped with its tasks
 /// (tasks of ids with no shift are skipped: validate reports them), sent in batches of [`BATCH`]
 /// ids. Returns the shift and task rows read.
 fn read_groups(
@@ -403,14 +404,16 @@ fn read_groups(
     progress: &crate::ui::Counter,
 ) -> Result<(u64, u64)> {
     let stopped = || Error::failure("the map thread stopped", None);
-    let mut shifts_st = snap.prepare(
-        "SELECT file_id, line, shift_id, agent_id, start, end, fmt, timezone, published FROM shifts ORDER BY shift_id",
+    let mut shifts_st = crate::extract::by_id::ShiftsById::prepare(
+        &snap,
+        "file_id, line, shift_id, agent_id, start, end, fmt, timezone, published",
+        2,
     )?;
     let mut tasks_st = snap.prepare(crate::extract::stage::TASKS_BY_SHIFT_ID)?;
     let names = task_names(&snap)?;
     let ids = crate::extract::stage::TaskIds::load(&snap)?;
     let mut run = crate::extract::stage::RunTasks::default();
-    let mut shifts = shifts_st.query([])?;
+    let mut shifts = shifts_st.query()?;
     let mut tasks = tasks_st.query([])?;
     let (mut shifts_read, mut tasks_read) = (0u64, 0u64);
     let mut batch = RawBatch::default();

@@ -1,14 +1,14 @@
 //! Time, DST, shift and task rules, in three streaming passes over the snapshot (run on threads of
 //! their own; see `run_rules`).
 //!
-//! 1. Shifts by shift id (index `shifts_by_id`; this file): duplicate/conflicting ids, zones, DST
+//! 1. Shifts by shift id (`extract::by_id`; this file): duplicate/conflicting ids, zones, DST
 //!    (field level), end before start, sub-minute times, too long, length change across a transition.
 //! 2. Shifts by agent (`shifts_by_agent`; `overlaps.rs`), one agent's shifts at a time sorted by their resolved
 //!    UTC instants (the naive local order of the index is not the UTC order across a fall-back night
 //!    or between zones): `shift-overlap` (one finding per pair, on the later-starting shift) and
 //!    `deactivated-agent`.
 //! 3. Tasks in shift-id order (`tasks.rs`): the snapshot's task runs (stored in shift-id order)
-//!    walked in step with the shifts in shift-id order (`shifts_by_id`): each task's times and
+//!    walked in step with the shifts in shift-id order (`extract::by_id`): each task's times and
 //!    whether it lies inside its shift, whatever order the export lists them in. The tasks of a
 //!    repeated shift id are checked again against pass 1's choice ([`recheck_repeated`]).
 //!
@@ -24,6 +24,7 @@ pub use tasks::{TaskFindings, check_tasks, recheck_repeated};
 use super::Env;
 use crate::config::Severity;
 use crate::error::Result;
+use crate::extract::by_id::ShiftsById;
 use crate::report::{Finding, week_of};
 use crate::timeval::zone::ZoneSel;
 use crate::timeval::{self, TimeVal, dst};
@@ -211,10 +212,8 @@ pub type Repeated = HashMap<String, Option<Resolved2>>;
 /// Pass 1: shifts by id (duplicates and conflicts are neighbours), every shift-level rule.
 /// Returns the repeated ids for [`recheck_repeated`].
 pub fn check_shifts(env: &mut Env<'_>, snap: &Connection) -> Result<Repeated> {
-    let mut sst = snap.prepare(&format!(
-        "SELECT {SHIFT_COLUMNS} FROM shifts ORDER BY shift_id"
-    ))?;
-    let mut srows = sst.query([])?;
+    let mut sst = ShiftsById::prepare(snap, SHIFT_COLUMNS, SHIFT_ID_COLUMN)?;
+    let mut srows = sst.query()?;
     let mut repeated = Repeated::new();
     // The current group: its id, its first included row, whether the id repeats.
     let mut group_id: Option<String> = None;
@@ -263,6 +262,8 @@ pub fn check_shifts(env: &mut Env<'_>, snap: &Connection) -> Result<Repeated> {
 }
 
 const SHIFT_COLUMNS: &str = "rowid, file_id, line, shift_id, agent_id, start, end, fmt, start_text, end_text, timezone, published, parent_id";
+/// The index of `shift_id` in [`SHIFT_COLUMNS`].
+const SHIFT_ID_COLUMN: usize = 3;
 
 impl Shift {
     /// What its tasks are checked against, without reporting anything (pass 1 reports the shift).

@@ -2,8 +2,12 @@
 //! (their table's own order) in step with the shifts in shift-id order ([`IdCursor`]); the tasks of
 //! a repeated shift id checked again ([`recheck_repeated`]).
 
-use super::{At, Env, Repeated, Resolved2, SHIFT_COLUMNS, Shift, Txt, base, check_time, included};
+use super::{
+    At, Env, Repeated, Resolved2, SHIFT_COLUMNS, SHIFT_ID_COLUMN, Shift, Txt, base, check_time,
+    included,
+};
 use crate::error::Result;
+use crate::extract::by_id::ShiftsById;
 use crate::report::week_of;
 use crate::timeval::zone::ZoneSel;
 use crate::timeval::{self, Resolved, TimeVal};
@@ -73,7 +77,7 @@ fn task_is_clean(env: &mut Env<'_>, start: i64, end: i64, fmt: i64, sh: &Resolve
 
 /// Pass 3: every task checked against its shift. The runs of tasks are read in shift-id order
 /// (`task_runs` is stored in that order) and their shifts found by walking the shifts in shift-id
-/// order beside them ([`IdCursor`], through the `shifts_by_id` index): no look-up per task. Only
+/// order beside them ([`IdCursor`], read as `extract::by_id` chooses): no look-up per task. Only
 /// what the check needs is used for every task; a task with a finding gets its id written too. A
 /// task of a repeated shift id is checked against pass 1's occurrence.
 pub fn check_tasks(env: &mut Env<'_>, snap: &Connection) -> Result<TaskFindings> {
@@ -82,11 +86,9 @@ pub fn check_tasks(env: &mut Env<'_>, snap: &Connection) -> Result<TaskFindings>
     let progress = env.progress.clone();
     let mut tally = super::super::Tally::new(&progress);
     let mut tst = snap.prepare(TASKS_BY_SHIFT_ID)?;
-    let mut sst = snap.prepare(&format!(
-        "SELECT {SHIFT_COLUMNS} FROM shifts ORDER BY shift_id"
-    ))?;
+    let mut sst = ShiftsById::prepare(snap, SHIFT_COLUMNS, SHIFT_ID_COLUMN)?;
     let mut cursor = IdCursor {
-        rows: sst.query([])?,
+        rows: sst.query()?,
         next: None,
     };
     let mut rows = tst.query([])?;
@@ -156,7 +158,7 @@ fn fill_task(
 
 /// The shifts in shift-id order, for tasks read in shift-id order.
 struct IdCursor<'s> {
-    rows: rusqlite::Rows<'s>,
+    rows: crate::extract::by_id::ShiftRows<'s>,
     /// The first row not yet consumed.
     next: Option<Shift>,
 }
