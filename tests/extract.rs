@@ -296,6 +296,8 @@ fn re_extract_replaces_the_snapshot_and_cleans_leftovers() {
     let dir = tempfile::tempdir().unwrap();
     // A leftover of a killed extract (a pid that cannot exist) must not survive or be used.
     std::fs::write(dir.path().join("snapshot.db.tmp-4294967"), b"junk").unwrap();
+    // And the spill file of its tasks writer's sort (src/extract/runsort.rs).
+    std::fs::write(dir.path().join("snapshot-runs.tmp-4294967"), b"junk").unwrap();
     let (code, a, _) = extract_json(dir.path(), &root().join("samples/paris-cutover"));
     assert_eq!(code, 0);
     let (code, b, _) = extract_json(dir.path(), &root().join("samples/clean"));
