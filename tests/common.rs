@@ -92,11 +92,22 @@ pub fn sample_emulator() -> zd2gc::emulator::RunningEmulator {
     .unwrap()
 }
 
+/// Undo migration 12 on a state database: the index by agent that schema 11 had, and
+/// `user_version` 11.
+pub fn desired_back_to_schema_11(c: &rusqlite::Connection) {
+    c.execute_batch(
+        "CREATE INDEX desired_shift_rows_by_agent ON desired_shift_rows (agent_ref);
+         PRAGMA user_version = 11;",
+    )
+    .unwrap();
+}
+
 /// Undo migration 11 on a state database: every `+` of `desired_shift_rows.activities` spelled
 /// out again as `,TASK` (the task id it stands for, escaped as migration 10 escapes it; worked out
 /// here from the description, not by zd2gc's reader), the view `desired_shifts` back to its
 /// schema-10 form, and `user_version` 10 — what zd2gc wrote before the task-id marks.
 pub fn desired_back_to_schema_10(c: &rusqlite::Connection) {
+    desired_back_to_schema_11(c);
     fn follow(p: &str) -> String {
         let digits: String = p.chars().rev().take_while(|c| c.is_ascii_digit()).collect();
         let digits: String = digits.chars().rev().collect();

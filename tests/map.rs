@@ -470,6 +470,142 @@ fn schema_10_desired_state_gets_task_marks_and_map_sees_it_unchanged() {
     upgrade_stores_what_map_wrote(d.path(), &cfg, 10, &written, &before);
 }
 
+/// Every table and view of a state database but `runs` (the record of the commands run, which
+/// the upgrading command adds to), each read whole and sorted: what a reader of any of them sees.
+fn every_table_and_view(db: &Path) -> Vec<(String, Vec<String>)> {
+    let c = Connection::open(db).unwrap();
+    let names: Vec<String> = c
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')
+             AND name NOT LIKE 'sqlite_%' AND name != 'runs' ORDER BY name",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    names
+        .into_iter()
+        .map(|n| {
+            let mut st = c.prepare(&format!("SELECT * FROM \"{n}\"")).unwrap();
+            let k = st.column_count();
+            let mut rows: Vec<String> = st
+                .query_map([], |r| {
+                    Ok((0..k)
+                        .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                        .collect::<Vec<_>>()
+                        .join("|"))
+                })
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            rows.sort();
+            (n, rows)
+        })
+        .collect()
+}
+
+fn indexes_of_the_desired_shifts(db: &Path) -> Vec<String> {
+    Connection::open(db)
+        .unwrap()
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'index'
+             AND tbl_name = 'desired_shift_rows' AND sql IS NOT NULL ORDER BY 1",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+/// A state database of schema 11 (with the index by agent) is upgraded by migration 12: the
+/// index is gone, every table and view reads the same, and the next `map` finds every shift
+/// unchanged and the same findings, the time-off ones included (the sample's requests overlap
+/// shifts: map's time-off pass reads the agents' shifts without the index).
+#[test]
+fn schema_11_desired_state_loses_the_index_by_agent_and_reads_the_same() {
+    let cfg = template();
+    // The sample and three requests over shifts of three agents (one of them over two shifts).
+    let export = tempfile::tempdir().unwrap();
+    for f in std::fs::read_dir(root().join("samples/paris-cutover")).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, export.path().join(f.file_name().unwrap())).unwrap();
+    }
+    let mut off = std::fs::read_to_string(export.path().join("time_off.csv")).unwrap();
+    off.push_str(
+        "TO-397,381447003,2026-10-29 12:00,2026-10-29 13:00,,,approved,Rendez-vous médical,false,\n\
+         TO-398,381447001,,,2026-10-30,2026-10-31,approved,Congés payés,true,\n\
+         TO-399,381447002,2026-10-31 11:00,2026-10-31 12:00,,,pending,RTT,false,\n",
+    );
+    std::fs::write(export.path().join("time_off.csv"), off).unwrap();
+    let tables = offline_tables();
+    let d = prepared(export.path(), &cfg, &as_refs(&tables));
+    offline(d.path(), &cfg);
+    let db = d.path().join("zd2gc.db");
+    let before = desired(d.path());
+    let found = findings(d.path());
+    let over: Vec<_> = found
+        .iter()
+        .filter(|f| f.0 == "time-off-overlaps-shift")
+        .collect();
+    assert_eq!(over.len(), 3, "{found:?}");
+    let messages = |db: &Path| -> Vec<String> {
+        Connection::open(db)
+            .unwrap()
+            .prepare(
+                "SELECT message FROM map_findings WHERE rule = 'time-off-overlaps-shift' ORDER BY 1",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    let said = messages(&db);
+    assert!(
+        said.iter().all(|m| m.contains("overlaps shift `S-")),
+        "{said:?}"
+    );
+    // The first of the agent's shifts by start.
+    assert!(
+        said.iter()
+            .any(|m| m.contains("`TO-398` overlaps shift `S-10393`")),
+        "{said:?}"
+    );
+    assert_eq!(
+        indexes_of_the_desired_shifts(&db),
+        ["desired_shift_rows_by_week"]
+    );
+    crate::common::desired_back_to_schema_11(&Connection::open(&db).unwrap());
+    assert_eq!(
+        indexes_of_the_desired_shifts(&db),
+        ["desired_shift_rows_by_agent", "desired_shift_rows_by_week"]
+    );
+    let all = every_table_and_view(&db);
+    assert!(all.len() > 15, "{}", all.len());
+    status_upgrades_from(d.path(), 11);
+    assert_eq!(
+        indexes_of_the_desired_shifts(&db),
+        ["desired_shift_rows_by_week"]
+    );
+    let after = every_table_and_view(&db);
+    let differ: Vec<&str> = all
+        .iter()
+        .zip(&after)
+        .filter(|(a, b)| a != b)
+        .map(|(a, _)| a.0.as_str())
+        .collect();
+    assert_eq!(
+        (differ, all.len()),
+        (Vec::<&str>::new(), after.len()),
+        "tables and views that read differently after the upgrade"
+    );
+    remap_sees_every_shift_unchanged(d.path(), &cfg, &before, 466);
+    assert_eq!(findings(d.path()), found);
+    assert_eq!(messages(&db), said);
+}
+
 /// A state database of schema 4 (activities spelled out as objects, the snapshot id on every row)
 /// is converted by migration 5 (and then 9, the compact rows): the same activities, decoded, and
 /// content hashes such that the next `map` finds every shift unchanged.

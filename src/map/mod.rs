@@ -420,9 +420,20 @@ fn map_inner(
             default_tz: default_tz.as_deref(),
             migration_id: &migration,
         };
+        // The shifts of every agent with a request, read in one pass in agent order (map_all
+        // asks for them in that order).
+        let mut with_time_off: Vec<&str> = export
+            .time_off
+            .iter()
+            .map(|r| r.agent_id.as_str())
+            .collect();
+        with_time_off.sort_unstable();
+        with_time_off.dedup();
         let mut shifts_st = desired::AgentShifts::prepare(&tx)?;
-        let mut shifts_of = |a: &str| shifts_st.of(a);
+        let mut cursor = shifts_st.of_agents(&with_time_off)?;
+        let mut shifts_of = |a: &str| cursor.of(a);
         let mut m = time_off::map_all(&ctx, &export.time_off, &mut zones, &mut shifts_of)?;
+        drop(cursor);
         drop(shifts_st);
         for f in std::mem::take(&mut m.findings) {
             sink.push(f)?;

@@ -825,25 +825,84 @@ pub fn rebuild_indexes(tx: &Connection, dropped: &[(String, String)]) -> Result<
     Ok(())
 }
 
-/// The loadable shifts of an agent as (start, end, legacy shift id), in start order (the time-off
-/// rules compare requests with them).
+/// The loadable shifts of some agents as (start, end, legacy shift id), for the time-off rules,
+/// which compare requests with them: one query for every agent asked for (no index by agent:
+/// schema 12), its rows by agent id, then start, then shift id; [`AgentCursor::of`] hands out one
+/// agent's at a time, agents asked for in ascending order.
 pub struct AgentShifts<'c>(Statement<'c>);
 
 impl<'c> AgentShifts<'c> {
     pub fn prepare(conn: &'c Connection) -> Result<AgentShifts<'c>> {
         Ok(AgentShifts(conn.prepare(
-            "SELECT start_utc, start_utc + 60 * length_minutes, legacy_shift_id FROM desired_shift_rows
-             WHERE agent_ref = (SELECT id FROM desired_names WHERE name = ?1)
-               AND held_back_reason IS NULL AND start_utc IS NOT NULL
-             ORDER BY start_utc",
+            "SELECT a.name, s.start_utc, s.start_utc + 60 * s.length_minutes, s.legacy_shift_id
+             FROM desired_shift_rows s JOIN desired_names a ON a.id = s.agent_ref
+             WHERE s.agent_ref IN (SELECT id FROM desired_names
+                                   WHERE name IN (SELECT value FROM json_each(?1)))
+               AND s.held_back_reason IS NULL AND s.start_utc IS NOT NULL
+             ORDER BY a.name, s.start_utc, s.legacy_shift_id",
         )?))
     }
 
-    pub fn of(&mut self, agent_id: &str) -> Result<Vec<(i64, i64, String)>> {
-        Ok(self
-            .0
-            .query_map([agent_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?)
+    /// The shifts of `agents` (the query runs when the first agent is asked for; none when
+    /// `agents` is empty).
+    pub fn of_agents(&mut self, agents: &[&str]) -> Result<AgentCursor<'_>> {
+        let rows = if agents.is_empty() {
+            None
+        } else {
+            let json = serde_json::to_string(agents).map_err(|e| {
+                Error::failure(format!("cannot list the agents with time off: {e}"), None)
+            })?;
+            Some(self.0.query([json])?)
+        };
+        Ok(AgentCursor {
+            rows,
+            next: None,
+            last: None,
+        })
+    }
+}
+
+/// One agent's shifts at a time from [`AgentShifts::of_agents`].
+pub struct AgentCursor<'s> {
+    rows: Option<rusqlite::Rows<'s>>,
+    /// A row read ahead: the first of an agent after the one asked for last.
+    next: Option<(String, (i64, i64, String))>,
+    last: Option<String>,
+}
+
+impl AgentCursor<'_> {
+    /// The loadable shifts of `agent`, by start (then shift id). Agents must be asked for in
+    /// ascending (byte) order, each once; an agent that was not in the list gets none.
+    pub fn of(&mut self, agent: &str) -> Result<Vec<(i64, i64, String)>> {
+        if let Some(l) = &self.last {
+            assert!(
+                l.as_str() < agent,
+                "AgentCursor::of: `{agent}` asked for after `{l}`"
+            );
+        }
+        self.last = Some(agent.to_string());
+        let mut out = Vec::new();
+        loop {
+            if self.next.is_none() {
+                let Some(rows) = self.rows.as_mut() else {
+                    break;
+                };
+                match rows.next()? {
+                    Some(r) => self.next = Some((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))),
+                    None => {
+                        self.rows = None;
+                        break;
+                    }
+                }
+            }
+            let Some((a, _)) = &self.next else { break };
+            match a.as_str().cmp(agent) {
+                std::cmp::Ordering::Less => self.next = None,
+                std::cmp::Ordering::Equal => out.push(self.next.take().expect("read ahead").1),
+                std::cmp::Ordering::Greater => break,
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -1013,7 +1072,7 @@ pub fn held_back_counts(conn: &Connection) -> Result<std::collections::BTreeMap<
         .collect::<rusqlite::Result<_>>()?)
 }
 
-/// How many shifts an agent owns.
+/// How many shifts an agent owns (a scan of the rows: no index by agent since schema 12).
 pub fn shift_count_of_agent(conn: &Connection, agent_id: &str) -> Result<i64> {
     Ok(conn.query_row(
         "SELECT COUNT(*) FROM desired_shift_rows
@@ -1081,6 +1140,89 @@ pub fn for_each_summary(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The time-off pass's read of the agents' shifts against a model computed here from the rows
+    /// written: every loadable shift (not held back, with a start) of each agent asked for, by
+    /// start then shift id, whatever order the rows were written in; agents with no shift, asked
+    /// for but owning only held-back shifts, or not in the list get none; an agent's rows that
+    /// another agent's name sorts between are not lost.
+    #[test]
+    fn agent_shifts_gives_each_agent_its_loadable_shifts_by_start() {
+        use std::collections::BTreeMap;
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::open_state(dir.path()).unwrap();
+        let tx = conn.transaction().unwrap();
+        let agents = ["A1", "A10", "A2", "B", "a", "\u{e9}", "held", "A 1"];
+        let mut model: BTreeMap<&str, Vec<(i64, i64, String)>> = BTreeMap::new();
+        ShiftWriter::write(&tx, |w| {
+            for i in 0..400i64 {
+                let agent = agents[(i * 7 % agents.len() as i64) as usize];
+                let id = format!("S{}", (i * 53) % 1000);
+                let held = (agent == "held" || i % 11 == 0).then_some("unmapped-agent");
+                let start = (i % 13 != 0).then_some(1_800_000_000 + (i * 7919) % 50 * 3600);
+                let length = 30 + i % 5 * 60;
+                if held.is_none()
+                    && let Some(s) = start
+                {
+                    model
+                        .entry(agent)
+                        .or_default()
+                        .push((s, s + 60 * length, id.clone()));
+                }
+                w.upsert(&ShiftRow {
+                    legacy_shift_id: &id,
+                    agent_id: agent,
+                    exported_agent_id: agent,
+                    user_id: Some("u"),
+                    business_unit_id: Some("bu"),
+                    management_unit_id: Some("mu"),
+                    week_id: Some("2026-10-05"),
+                    start_utc: start,
+                    length_minutes: Some(length),
+                    activities: "",
+                    file: "shifts.csv",
+                    line: i + 2,
+                    run_id: 1,
+                    content_hash: i,
+                    held_back_reason: held,
+                })?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        for v in model.values_mut() {
+            v.sort_by(|x, y| (x.0, &x.2).cmp(&(y.0, &y.2)));
+        }
+        // Equal starts within an agent, so the order by shift id is exercised.
+        assert!(
+            model["A1"].windows(2).any(|w| w[0].0 == w[1].0),
+            "{model:?}"
+        );
+        let mut st = AgentShifts::prepare(&tx).unwrap();
+        for asked in [
+            vec!["A1", "A10", "A2", "a", "held", "\u{e9}"],
+            vec!["A 1", "B", "nobody"],
+            vec!["A10", "\u{e9}"],
+            vec![],
+        ] {
+            let mut sorted = asked.clone();
+            sorted.sort_unstable();
+            let mut cursor = st.of_agents(&sorted).unwrap();
+            // Asked for in order, some of the list skipped.
+            for (k, a) in sorted.iter().enumerate() {
+                if k % 3 == 1 {
+                    continue;
+                }
+                let want = model.get(a).cloned().unwrap_or_default();
+                assert_eq!(cursor.of(a).unwrap(), want, "{a} of {asked:?}");
+            }
+        }
+        assert!(
+            model.contains_key("\u{e9}") && model.contains_key("A 1"),
+            "{model:?}"
+        );
+        assert!(!model.contains_key("held"));
+    }
 
     /// The writer's batches against a model of the table written a row at a time: upserts in
     /// full and partial batches, an id upserted twice in one batch, relocations and deletions of
