@@ -24,7 +24,9 @@ use std::sync::mpsc::Receiver;
 /// 5: each run's tasks packed into one text of its `task_runs` row (no `task_rows`), the runs a
 /// WITHOUT ROWID table in (shift id, first task) order (no index), `paid` beside the name in
 /// `task_names`, the task count in `snapshot_meta`; the view `tasks` unchanged.
-pub const SNAPSHOT_SCHEMA: i64 = 5;
+/// 6: the index `shifts_by_agent` over the agent id alone (validate's overlap pass orders an
+/// agent's shifts itself; 26.0 -> 19.5 MB at 1.3 M shifts).
+pub const SNAPSHOT_SCHEMA: i64 = 6;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE snapshot_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -534,7 +536,7 @@ struct Runs {
 /// running after them (see [`Writer::index_shifts`]).
 pub const SHIFT_INDEXES: &str = r#"
 CREATE INDEX shifts_by_id ON shifts(shift_id);
-CREATE INDEX shifts_by_agent ON shifts(agent_id, start);
+CREATE INDEX shifts_by_agent ON shifts(agent_id);
 "#;
 
 /// The other indexes of the main file, built at the end.

@@ -3,10 +3,10 @@
 //!
 //! 1. Shifts by shift id (`extract::by_id`; this file): duplicate/conflicting ids, zones, DST
 //!    (field level), end before start, sub-minute times, too long, length change across a transition.
-//! 2. Shifts by agent (`shifts_by_agent`; `overlaps.rs`), one agent's shifts at a time sorted by their resolved
-//!    UTC instants (the naive local order of the index is not the UTC order across a fall-back night
-//!    or between zones): `shift-overlap` (one finding per pair, on the later-starting shift) and
-//!    `deactivated-agent`.
+//! 2. Shifts by agent (`shifts_by_agent`, over the agent id alone; `overlaps.rs`), one agent's shifts at
+//!    a time sorted here by their resolved UTC instants (a naive local order would not be the UTC
+//!    order across a fall-back night or between zones): `shift-overlap` (one finding per pair, on
+//!    the later-starting shift) and `deactivated-agent`.
 //! 3. Tasks in shift-id order (`tasks.rs`): the snapshot's task runs (stored in shift-id order)
 //!    walked in step with the shifts in shift-id order (`extract::by_id`): each task's times and
 //!    whether it lies inside its shift, whatever order the export lists them in. The tasks of a
