@@ -298,6 +298,18 @@ fn re_extract_replaces_the_snapshot_and_cleans_leftovers() {
     std::fs::write(dir.path().join("snapshot.db.tmp-4294967"), b"junk").unwrap();
     // And the spill file of its tasks writer's sort (src/extract/runsort.rs).
     std::fs::write(dir.path().join("snapshot-runs.tmp-4294967"), b"junk").unwrap();
+    // And SQLite's side files of a staging file killed while being written or packed: the text
+    // after `.tmp-` is then `<pid>-journal` (or `-wal`, `-shm`), not a pid.
+    for leftover in [
+        "snapshot-tasks-4294967-1.db.packed.tmp-4294967",
+        "snapshot-tasks-4294967-1.db.packed.tmp-4294967-journal",
+        "snapshot-tasks-4294967-1.db.tmp-4294967-wal",
+        "snapshot-tasks-4294967-1.db.tmp-4294967-shm",
+        "snapshot.db.tmp-4294967-journal",
+        "snapshot-tasks-4294967-2.db-journal",
+    ] {
+        std::fs::write(dir.path().join(leftover), b"junk").unwrap();
+    }
     let (code, a, _) = extract_json(dir.path(), &root().join("samples/paris-cutover"));
     assert_eq!(code, 0);
     let (code, b, _) = extract_json(dir.path(), &root().join("samples/clean"));

@@ -1164,7 +1164,8 @@ fn current_tasks_file(target: &Path) -> Option<String> {
 }
 
 /// Remove what killed extracts left: `*.tmp-<pid>` files whose process is gone, and tasks files the
-/// current snapshot does not name.
+/// current snapshot does not name; with either, SQLite's side files of such a file (`-journal`,
+/// `-wal`, `-shm`, e.g. a `.db.packed.tmp-<pid>-journal` of a kill during the tasks file's packing).
 fn remove_stale(dir: &Path, target: &Path) {
     let dir = if dir.as_os_str().is_empty() {
         Path::new(".")
@@ -1178,6 +1179,11 @@ fn remove_stale(dir: &Path, target: &Path) {
     for e in entries.flatten() {
         let name = e.file_name();
         let Some(name) = name.to_str() else { continue };
+        // A side file is stale exactly when the file it belongs to is.
+        let name = ["-journal", "-wal", "-shm"]
+            .iter()
+            .find_map(|s| name.strip_suffix(s))
+            .unwrap_or(name);
         let tmp_pid = name
             .rsplit_once(".tmp-")
             .and_then(|(_, p)| p.parse::<u32>().ok());
