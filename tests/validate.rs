@@ -328,6 +328,16 @@ fn html_report_renders_in_chromium() {
 /// `generated_at` line out), the terminal text (source lines included), the `--report-json` bytes
 /// after unit names, and whether the findings were spilled.
 fn report_with_budget(d: &Path, budget: usize) -> (String, String, String, bool) {
+    report_with(d, budget, None)
+}
+
+/// [`report_with_budget`], the spill's writes failing (as on a full disk) after `fail_after` runs
+/// of each store when given.
+fn report_with(
+    d: &Path,
+    budget: usize,
+    fail_after: Option<usize>,
+) -> (String, String, String, bool) {
     let cfg = zd2gc::config::Config::load(d).unwrap();
     let mut o = zd2gc::validate::validate_dir(
         d,
@@ -335,6 +345,7 @@ fn report_with_budget(d: &Path, budget: usize) -> (String, String, String, bool)
         &zd2gc::validate::ValidateOptions {
             remap: zd2gc::validate::Remap::Never,
             findings_in_memory: Some(budget),
+            findings_spill_fails_after: fail_after,
             ..Default::default()
         },
     )
@@ -357,6 +368,10 @@ fn report_with_budget(d: &Path, budget: usize) -> (String, String, String, bool)
     o.report.name_units(names);
     let named = strip(zd2gc::report::json::to_string(&o.report));
     let terminal = zd2gc::report::terminal::render(&o.report, false);
+    // Said when they were kept in memory (the command prints it as a warning).
+    let warning = o.report.findings.warning();
+    assert!(fail_after.is_some() || warning.is_none(), "{warning:?}");
+    assert!(fail_after != Some(0) || warning.is_some_and(|w| w.contains("in memory")));
     (kept, terminal, named, o.report.findings.spilled())
 }
 
@@ -381,6 +396,21 @@ fn findings_spilled_past_the_memory_budget_give_the_report_held_ones_give() {
         assert!(k == kept, "budget {budget}: the kept report differs");
         assert_eq!(t, terminal, "budget {budget}");
         assert!(nm == named, "budget {budget}: the named JSON form differs");
+    }
+    // A spill that cannot be written (a full disk: at once, or after runs already on disk) keeps
+    // the findings in memory and the report is the same.
+    for (budget, after) in [(1, 0), (3, 1), (7, 2)] {
+        let (k, t, nm, spilled) = report_with(d, budget, Some(after));
+        assert!(!spilled, "budget {budget}, failing after {after} runs");
+        assert!(
+            k == kept,
+            "budget {budget}/{after}: the kept report differs"
+        );
+        assert_eq!(t, terminal, "budget {budget}/{after}");
+        assert!(
+            nm == named,
+            "budget {budget}/{after}: the named JSON form differs"
+        );
     }
 }
 

@@ -59,10 +59,14 @@ fn run_inner(args: &ValidateArgs, ctx: &Context) -> Result<Exit> {
         argv: ctx.argv.join(" "),
         progress: spin.counter(),
         findings_in_memory: None,
+        findings_spill_fails_after: None,
     };
     let o = validate_dir(&ctx.dir, &cfg, &opts);
     spin.finish();
     let mut o = o?;
+    if let Some(w) = o.report.findings.warning() {
+        ui.warn(w);
+    }
     // Names, not ids, in what a person reads (the ids stay in the findings' JSON fields).
     let mappings = args
         .mappings

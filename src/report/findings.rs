@@ -8,6 +8,11 @@
 //! appends another store's findings after this one's, as `Vec::extend` did).
 //! A run is JSON lines of the findings with their sequence number and week (the fields the JSON
 //! form skips); the store writes a run when it holds [`IN_MEMORY`] findings.
+//!
+//! When a run cannot be written (a full disk: the runs take about the report's size), the store
+//! reads the runs it has back and keeps all its findings in memory from then on, as before the
+//! spill existed: memory grows with the findings, but the report is made ([`Findings::warning`]
+//! says so; validate prints it as a warning on stderr).
 
 use super::Finding;
 use super::names::UnitNames;
@@ -70,6 +75,13 @@ pub struct FindingStore {
     /// Sequence ranges taken back ([`FindingStore::drop_range`]).
     dropped: Vec<(u64, u64)>,
     error: Option<io::Error>,
+    /// A run could not be written: every finding stays in memory.
+    in_memory: bool,
+    /// What to tell the operator when so.
+    warning: Option<String>,
+    /// Tests: the runs' writes fail after this many runs (as on a full disk).
+    fail_after: Option<usize>,
+    written: usize,
 }
 
 impl Default for FindingStore {
@@ -91,12 +103,27 @@ impl FindingStore {
             next_seq: 0,
             dropped: Vec::new(),
             error: None,
+            in_memory: false,
+            warning: None,
+            fail_after: None,
+            written: 0,
         }
+    }
+
+    /// Tests: make the runs' writes fail (as on a full disk) after `after` runs, when given.
+    pub fn spill_fails_after(mut self, after: Option<usize>) -> FindingStore {
+        self.fail_after = after;
+        self
     }
 
     /// An empty store with the same directory and budget (for another thread).
     pub fn empty_like(&self) -> FindingStore {
-        FindingStore::new(self.dir.clone(), self.budget)
+        FindingStore::new(self.dir.clone(), self.budget).spill_fails_after(self.fail_after)
+    }
+
+    /// Bytes of the runs on disk (what the temporary file holds).
+    pub fn spilled_bytes(&self) -> u64 {
+        self.runs.iter().map(|r| r.len).sum()
     }
 
     /// How many findings were pushed (taken-back ones included): the position of the next one.
@@ -138,26 +165,58 @@ impl FindingStore {
         if self.error.is_none() {
             self.error = other.error;
         }
-        if self.mem.len() >= self.budget {
+        self.in_memory |= other.in_memory;
+        if self.warning.is_none() {
+            self.warning = other.warning;
+        }
+        if self.mem.len() >= self.budget || (self.in_memory && !self.runs.is_empty()) {
             self.spill();
         }
     }
 
-    /// Write what is in memory out as one sorted run (the first failure is kept for
-    /// [`FindingStore::finish`]).
+    /// Write what is in memory out as one sorted run; when that fails, keep every finding in
+    /// memory from then on (a failure reading the runs back is kept for [`FindingStore::finish`]).
     fn spill(&mut self) {
         if self.error.is_some() {
-            // Keep collecting in memory: the run would fail the same way; finish reports it.
+            // Keep collecting in memory; finish reports the error.
             return;
         }
-        if let Err(e) = self.try_spill() {
+        if !self.in_memory {
+            let Err(e) = self.try_spill() else { return };
+            self.in_memory = true;
+            let dir = self.dir.clone().unwrap_or_else(std::env::temp_dir);
+            self.warning = Some(format!(
+                "could not write the findings' temporary file in {} ({e}); kept the findings in memory instead (memory grows with their number)",
+                dir.display()
+            ));
+        }
+        if let Err(e) = self.take_back_runs() {
             self.error = Some(e);
         }
+    }
+
+    /// Read the runs on disk back into memory and let their file go.
+    fn take_back_runs(&mut self) -> io::Result<()> {
+        let runs = std::mem::take(&mut self.runs);
+        self.file = None;
+        for r in &runs {
+            let mut rd = run_reader(r);
+            while let Some(sf) = rd.next()? {
+                self.mem.push(sf);
+            }
+        }
+        Ok(())
     }
 
     fn try_spill(&mut self) -> io::Result<()> {
         if self.mem.is_empty() {
             return Ok(());
+        }
+        if self.fail_after.is_some_and(|n| self.written >= n) {
+            return Err(io::Error::new(
+                io::ErrorKind::StorageFull,
+                "No space left on device (test)",
+            ));
         }
         let file = match &self.file {
             Some(f) => f.clone(),
@@ -192,6 +251,7 @@ impl FindingStore {
             len: end - start,
             offset: 0,
         });
+        self.written += 1;
         self.mem = Vec::new();
         Ok(())
     }
@@ -203,23 +263,49 @@ impl FindingStore {
         }
         let dropped = |s: u64, d: &[(u64, u64)]| d.iter().any(|&(a, b)| a <= s && s < b);
         let taken: u64 = self.dropped.iter().map(|&(a, b)| b - a).sum();
+        if !self.runs.is_empty() && !self.in_memory {
+            // The last run; when it cannot be written, all of them stay in memory.
+            self.spill();
+            if let Some(e) = self.error.take() {
+                return Err(e);
+            }
+        }
+        if self.in_memory {
+            self.take_back_runs()?;
+        }
         if self.runs.is_empty() {
             let d = std::mem::take(&mut self.dropped);
             self.mem.retain(|(s, _)| !dropped(*s, &d));
             self.mem
                 .sort_by(|a, b| key(&a.1).cmp(&key(&b.1)).then(a.0.cmp(&b.0)));
-            return Ok(Findings::from_sorted(
-                self.mem.into_iter().map(|(_, f)| f).collect(),
-            ));
+            let mut f = Findings::from_sorted(self.mem.into_iter().map(|(_, f)| f).collect());
+            f.warning = self.warning;
+            return Ok(f);
         }
-        self.try_spill()?;
         Ok(Findings {
             mem: Vec::new(),
             runs: self.runs,
             dropped: Arc::new(self.dropped),
             len: (self.next_seq - taken) as usize,
             names: None,
+            warning: None,
         })
+    }
+}
+
+/// A reader of one run.
+fn run_reader(r: &Run) -> RunReader {
+    RunReader {
+        rd: BufReader::with_capacity(
+            1 << 16,
+            Range {
+                file: r.file.clone(),
+                pos: r.start,
+                end: r.start + r.len,
+            },
+        ),
+        offset: r.offset,
+        line: Vec::new(),
     }
 }
 
@@ -261,6 +347,8 @@ pub struct Findings {
     len: usize,
     /// Unit names to write into the spilled findings as they are read ([`Findings::name_units`]).
     names: Option<Arc<UnitNames>>,
+    /// Why they are held in memory although they were to be spilled (a run could not be written).
+    warning: Option<String>,
 }
 
 impl Findings {
@@ -279,6 +367,11 @@ impl Findings {
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// Set when the findings' temporary file could not be written and they were kept in memory.
+    pub fn warning(&self) -> Option<&str> {
+        self.warning.as_deref()
     }
 
     /// Whether they are read back from disk (tests).
@@ -309,18 +402,7 @@ impl Findings {
             primed: false,
         };
         for r in &self.runs {
-            m.readers.push(RunReader {
-                rd: BufReader::with_capacity(
-                    1 << 16,
-                    Range {
-                        file: r.file.clone(),
-                        pos: r.start,
-                        end: r.start + r.len,
-                    },
-                ),
-                offset: r.offset,
-                line: Vec::new(),
-            });
+            m.readers.push(run_reader(r));
         }
         Box::new(m)
     }
@@ -552,12 +634,22 @@ mod tests {
     }
 
     fn store(parts: &[Vec<Finding>], drop: &[(usize, usize, usize)], budget: usize) -> Findings {
+        store_failing(parts, drop, budget, None)
+    }
+
+    fn store_failing(
+        parts: &[Vec<Finding>],
+        drop: &[(usize, usize, usize)],
+        budget: usize,
+        fail_after: Option<usize>,
+    ) -> Findings {
         let dir = std::env::temp_dir();
         let mut stores: Vec<FindingStore> = parts
             .iter()
             .enumerate()
             .map(|(p, v)| {
-                let mut s = FindingStore::new(Some(dir.clone()), budget);
+                let mut s =
+                    FindingStore::new(Some(dir.clone()), budget).spill_fails_after(fail_after);
                 for f in v {
                     s.push(f.clone());
                 }
@@ -596,6 +688,25 @@ mod tests {
             assert_eq!(
                 serde_json::to_string_pretty(&got).unwrap(),
                 serde_json::to_string_pretty(&want).unwrap()
+            );
+        }
+    }
+
+    /// A run that cannot be written (a full disk) keeps every finding in memory, those already
+    /// on disk read back: the same findings in the same order.
+    #[test]
+    fn findings_stay_in_memory_when_a_run_cannot_be_written() {
+        let parts = vec![sample(1000, 1), sample(333, 2), sample(57, 3)];
+        let drop = [(1, 10, 40), (0, 999, 1000), (2, 0, 3)];
+        let want = naive(&parts, &drop);
+        for (budget, after) in [(1, 0), (7, 3), (100, 9), (100, 2)] {
+            let got = store_failing(&parts, &drop, budget, Some(after));
+            assert!(!got.spilled(), "budget {budget}, failing after {after}");
+            assert!(got.warning().is_some_and(|w| w.contains("in memory")));
+            assert_eq!(got.len(), want.len());
+            assert!(
+                got.to_vec() == want,
+                "budget {budget}, failing after {after}"
             );
         }
     }

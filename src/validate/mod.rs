@@ -61,6 +61,9 @@ pub struct ValidateOptions {
     /// Findings held in memory before they are spilled to disk (`None`:
     /// [`report::findings::IN_MEMORY`]; tests set a small one).
     pub findings_in_memory: Option<usize>,
+    /// Tests: each findings store's spill writes fail (as on a full disk) after this many runs.
+    #[doc(hidden)]
+    pub findings_spill_fails_after: Option<usize>,
 }
 
 /// What a validation run produced.
@@ -433,7 +436,8 @@ fn run_rules(
                 Some(dir.to_path_buf()),
                 opts.findings_in_memory
                     .unwrap_or(report::findings::IN_MEMORY),
-            ),
+            )
+            .spill_fails_after(opts.findings_spill_fails_after),
         },
         weeks: Default::default(),
         records: 0,
@@ -528,6 +532,7 @@ fn run_rules(
         .map(|(&monday, &shifts)| report::WeekStat { monday, shifts })
         .collect();
     let records = env.records;
+    let spilled = env.sink.findings.spilled_bytes();
     let mut r = Report::from_store(
         snapshot_id.to_string(),
         inputs,
@@ -535,9 +540,27 @@ fn run_rules(
         env.sink.findings,
         weeks,
     )
-    .map_err(|e| Error::io(dir, e))?;
+    .map_err(|e| spill_error(dir, spilled, &e))?;
     r.records = records;
     Ok(r)
+}
+
+/// The diagnostic of a failure of the findings' temporary file (a write failure alone is not one:
+/// the findings then stay in memory, see [`report::findings`]).
+fn spill_error(dir: &Path, spilled: u64, e: &std::io::Error) -> Error {
+    let file = dir.join(format!(".zd2gc-findings-{}-N.tmp", std::process::id()));
+    Error::failure(
+        format!(
+            "I/O error on the findings' temporary file {} (unlinked once created): {e}",
+            file.display()
+        ),
+        Some(format!(
+            "validate keeps the findings past the first {} in that file: it needs about the report's size free in {} (here at least {:.1} MB), besides the report itself; free some space there and run validate again",
+            report::findings::IN_MEMORY,
+            dir.display(),
+            spilled as f64 / 1e6
+        )),
+    )
 }
 
 /// Read back the source line of the findings the terminal shows (one pass per file).
@@ -661,4 +684,25 @@ fn config_hash(dir: &Path, mappings: &Path) -> String {
         }
     }
     format!("{:x}", h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    /// A failure of the findings' temporary file names that file and the space it needs.
+    #[test]
+    fn a_spill_failure_names_the_temporary_file_and_the_space_needed() {
+        use miette::Diagnostic;
+        let e = super::spill_error(
+            std::path::Path::new("/m"),
+            27_000_000,
+            &std::io::Error::other("boom"),
+        );
+        let msg = e.to_string();
+        assert!(
+            msg.contains("/m/.zd2gc-findings-") && msg.contains("boom"),
+            "{msg}"
+        );
+        let help = e.help().map(|h| h.to_string()).unwrap_or_default();
+        assert!(help.contains("27.0 MB") && help.contains("/m"), "{help}");
+    }
 }
