@@ -317,8 +317,7 @@ pub fn validate_dir(dir: &Path, cfg: &Config, opts: &ValidateOptions) -> Result<
     std::fs::create_dir_all(&reports).map_err(|e| Error::io(&reports, e))?;
     let report_path = reports.join(format!("validate-{run_id}.json"));
     // Written as it is made (the findings streamed), hashed on the way.
-    let report_sha256 = write_report(&report_path, &report)?;
-    crate::store::restrict_permissions(&report_path);
+    let report_sha256 = keep_report(&report_path, &report)?;
     let s = &report.summary;
     crate::store::validations::record(
         &state,
@@ -634,6 +633,40 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Write the JSON report to `path` as it is made ([`report::json::write`]); its SHA-256.
 pub(crate) fn write_report(path: &Path, report: &Report) -> Result<String> {
+    let f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    write_report_to(f, path, report)
+}
+
+/// The kept report (`reports/validate-N.json`): written owner-only under a temporary name in the same
+/// directory and renamed into place once complete, so a full disk or a kill never leaves a truncated
+/// report (or one readable by others) under the report's name. Returns the SHA-256 of its bytes.
+pub(crate) fn keep_report(path: &Path, report: &Report) -> Result<String> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp-{}", std::process::id()));
+    let tmp = std::path::PathBuf::from(tmp);
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let done = o
+        .open(&tmp)
+        .map_err(|e| Error::io(&tmp, e))
+        .and_then(|f| write_report_to(f, &tmp, report))
+        .and_then(|sha| {
+            std::fs::rename(&tmp, path)
+                .map(|()| sha)
+                .map_err(|e| Error::io(path, e))
+        });
+    if done.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    done
+}
+
+fn write_report_to(f: std::fs::File, path: &Path, report: &Report) -> Result<String> {
     use sha2::Digest;
     struct Hashing<W> {
         w: W,
@@ -650,7 +683,6 @@ pub(crate) fn write_report(path: &Path, report: &Report) -> Result<String> {
         }
     }
     let io = |e| Error::io(path, e);
-    let f = std::fs::File::create(path).map_err(io)?;
     let mut w = Hashing {
         w: std::io::BufWriter::with_capacity(1 << 16, f),
         h: sha2::Sha256::new(),
@@ -688,6 +720,71 @@ fn config_hash(dir: &Path, mappings: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
+    fn small_report() -> crate::report::Report {
+        use crate::report::{Finding, Policy, Report};
+        use crate::rules::Severity;
+        Report::new(
+            "snap".into(),
+            vec![],
+            Policy {
+                dst_ambiguous: String::new(),
+                pending_trades: String::new(),
+                include_drafts: false,
+                max_shift_hours: 0.0,
+            },
+            (0..50)
+                .map(|i| Finding::new("shift-overlap", Severity::Error, format!("finding {i}")))
+                .collect(),
+            vec![],
+        )
+    }
+
+    fn names_in(dir: &std::path::Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The kept report lands complete, owner-only, under its name, with the hash of its bytes;
+    /// nothing else is left in the directory.
+    #[test]
+    fn the_kept_report_is_renamed_into_place_owner_only() {
+        use sha2::Digest;
+        let d = tempfile::tempdir().unwrap();
+        let r = small_report();
+        let kept = d.path().join("validate-3.json");
+        let sha = super::keep_report(&kept, &r).unwrap();
+        let bytes = std::fs::read(&kept).unwrap();
+        assert_eq!(sha, format!("{:x}", sha2::Sha256::digest(&bytes)));
+        let plain = d.path().join("plain.json");
+        super::write_report(&plain, &r).unwrap();
+        assert_eq!(bytes, std::fs::read(&plain).unwrap());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&kept).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        }
+        assert_eq!(names_in(d.path()), ["plain.json", "validate-3.json"]);
+    }
+
+    /// A report that cannot be put in place leaves nothing behind: no partial file under the
+    /// report's name (here a directory stands there) and no temporary file.
+    #[test]
+    fn a_report_that_cannot_be_kept_leaves_nothing_behind() {
+        let d = tempfile::tempdir().unwrap();
+        let kept = d.path().join("validate-3.json");
+        std::fs::create_dir(&kept).unwrap();
+        std::fs::write(kept.join("x"), b"x").unwrap();
+        let e = super::keep_report(&kept, &small_report()).unwrap_err();
+        assert!(e.to_string().contains("validate-3.json"), "{e}");
+        assert_eq!(names_in(d.path()), ["validate-3.json"]);
+        assert_eq!(names_in(&kept), ["x"]);
+    }
+
     /// A failure of the findings' temporary file names that file and the space it needs.
     #[test]
     fn a_spill_failure_names_the_temporary_file_and_the_space_needed() {
