@@ -123,14 +123,12 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
 /// Write a file readable by its owner only.
 fn write_private(path: &Path, contents: &str) -> Result<()> {
     use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path).map_err(|e| Error::io(path, e))?;
+    let mut f = crate::store::private_options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

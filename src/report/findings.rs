@@ -311,7 +311,6 @@ fn run_reader(r: &Run) -> RunReader {
 
 /// A file for the runs, unlinked at once: it goes away with the process, however it ends.
 fn temp_file(dir: Option<&std::path::Path>) -> io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
     use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
     static N: AtomicU64 = AtomicU64::new(0);
     let dir = dir.map_or_else(std::env::temp_dir, |d| d.to_path_buf());
@@ -321,11 +320,10 @@ fn temp_file(dir: Option<&std::path::Path>) -> io::Result<File> {
             std::process::id(),
             N.fetch_add(1, Relaxed)
         ));
-        match std::fs::OpenOptions::new()
+        match crate::store::private_options()
             .read(true)
             .write(true)
             .create_new(true)
-            .mode(0o600)
             .open(&p)
         {
             Ok(f) => {

@@ -109,16 +109,27 @@ fn test_hook(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// Create an empty file readable and writable by its owner only.
-fn create_private(path: &Path) -> Result<()> {
+/// Options that create a file readable and writable by its owner only (state, reports, temporary
+/// files: they name real people); the caller adds how to open it.
+pub fn private_options() -> std::fs::OpenOptions {
     let mut o = std::fs::OpenOptions::new();
-    o.write(true).create(true).truncate(false);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         o.mode(0o600);
     }
-    o.open(path).map(drop).map_err(|e| Error::io(path, e))
+    o
+}
+
+/// Create an empty file readable and writable by its owner only.
+fn create_private(path: &Path) -> Result<()> {
+    private_options()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map(drop)
+        .map_err(|e| Error::io(path, e))
 }
 
 /// What a database error means for the operator, by its SQLite error code: a full disk, a

@@ -644,14 +644,10 @@ pub(crate) fn keep_report(path: &Path, report: &Report) -> Result<String> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".tmp-{}", std::process::id()));
     let tmp = std::path::PathBuf::from(tmp);
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    let done = o
+    let done = crate::store::private_options()
+        .write(true)
+        .create(true)
+        .truncate(true)
         .open(&tmp)
         .map_err(|e| Error::io(&tmp, e))
         .and_then(|f| write_report_to(f, &tmp, report))
