@@ -13,6 +13,7 @@ pub mod genesys_cache;
 pub mod migrations;
 pub mod runs;
 pub mod time_off;
+pub mod uuid16;
 pub mod validations;
 
 pub use migrations::{migrate, schema_version};

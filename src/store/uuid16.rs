@@ -1,0 +1,157 @@
+//! Canonical UUIDs kept as 16 bytes instead of 36 characters of text.
+//!
+//! An id is *packed* only when it is a canonical lowercase UUID: 36 characters, hyphens at 8, 13,
+//! 18 and 23, every other character `0-9` or `a-f`. Any other id (upper case, braces, no hyphens,
+//! another length) stays text, so [`unpack`] of [`pack`] gives back the very bytes of the export.
+//! The byte order of packed ids is the byte order of their text (lowercase hex digits sort as their
+//! values), which keeps "in id order" meaning the same whichever form an id is kept in.
+//!
+//! [`sql_text`] spells the same unpacking in SQL, for views that show a packed id as text to anyone
+//! reading the database with the `sqlite3` shell.
+
+/// The 16 bytes of `s` when it is a canonical lowercase UUID, else `None`.
+pub fn pack(s: &str) -> Option<[u8; 16]> {
+    let b = s.as_bytes();
+    if b.len() != 36 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    let mut n = 0;
+    let mut i = 0;
+    while i < 36 {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if b[i] != b'-' {
+                return None;
+            }
+            i += 1;
+            continue;
+        }
+        let hi = nibble(b[i])?;
+        let lo = nibble(b[i + 1])?;
+        out[n] = (hi << 4) | lo;
+        n += 1;
+        i += 2;
+    }
+    Some(out)
+}
+
+fn nibble(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
+}
+
+/// Appends the canonical text of 16 packed bytes to `out`.
+pub fn push_unpacked(bytes: &[u8; 16], out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(36);
+    for (k, &x) in bytes.iter().enumerate() {
+        if matches!(k, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(HEX[usize::from(x >> 4)] as char);
+        out.push(HEX[usize::from(x & 15)] as char);
+    }
+}
+
+/// The canonical text of 16 packed bytes.
+pub fn unpack(bytes: &[u8; 16]) -> String {
+    let mut s = String::with_capacity(36);
+    push_unpacked(bytes, &mut s);
+    s
+}
+
+/// The packed id starting at byte `at` of `blob`, if 16 bytes are there.
+pub fn at(blob: &[u8], at: usize) -> Option<&[u8; 16]> {
+    blob.get(at..at.checked_add(16)?)?.try_into().ok()
+}
+
+/// An SQL expression giving the canonical text of the 16-byte BLOB that `blob16` (an SQL
+/// expression) evaluates to, e.g. `sql_text("substr(s.task_uuids, 16 * k + 1, 16)")`.
+pub fn sql_text(blob16: &str) -> String {
+    format!(
+        "lower(substr(hex({b}), 1, 8) || '-' || substr(hex({b}), 9, 4) || '-' || \
+         substr(hex({b}), 13, 4) || '-' || substr(hex({b}), 17, 4) || '-' || substr(hex({b}), 21, 12))",
+        b = blob16
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The naive oracle: what a canonical lowercase UUID is, spelled out with a regex-like check.
+    fn canonical(s: &str) -> bool {
+        s.len() == 36
+            && s.char_indices().all(|(i, c)| {
+                if [8, 13, 18, 23].contains(&i) {
+                    c == '-'
+                } else {
+                    c.is_ascii_digit() || ('a'..='f').contains(&c)
+                }
+            })
+    }
+
+    #[test]
+    fn packs_only_canonical_lowercase_uuids() {
+        let yes = "372d746d-f008-4564-952e-c73ae3dc5f93";
+        let p = pack(yes).unwrap();
+        assert_eq!(p[0], 0x37);
+        assert_eq!(p[15], 0x93);
+        assert_eq!(unpack(&p), yes);
+        for no in [
+            "372D746D-F008-4564-952E-C73AE3DC5F93",
+            "{372d746d-f008-4564-952e-c73ae3dc5f93}",
+            "372d746df0084564952ec73ae3dc5f93",
+            "372d746d-f008-4564-952e-c73ae3dc5f9",
+            "372d746d-f008-4564-952e-c73ae3dc5f933",
+            "372d746d_f008-4564-952e-c73ae3dc5f93",
+            "372d746d-f008-4564-952e-c73ae3dc5g93",
+            "372d746d-f008-4564-952e-c73ae3dc5\u{e9}3",
+            "",
+            "S1",
+        ] {
+            assert_eq!(pack(no), None, "{no}");
+        }
+    }
+
+    #[test]
+    fn sql_spells_the_same_text() {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        for s in [
+            "372d746d-f008-4564-952e-c73ae3dc5f93",
+            "00000000-0000-0000-0000-000000000000",
+            "ffffffff-ffff-ffff-ffff-ffffffffffff",
+        ] {
+            let p = pack(s).unwrap();
+            let sql = format!("SELECT {}", sql_text("substr(?1, 17, 16)"));
+            let mut blob = vec![0xAAu8; 16];
+            blob.extend_from_slice(&p);
+            blob.extend_from_slice(&[1, 2, 3]);
+            let got: String = c.query_row(&sql, [&blob], |r| r.get(0)).unwrap();
+            assert_eq!(got, s);
+            assert_eq!(at(&blob, 16), Some(&p));
+            assert_eq!(at(&blob, 20), None);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn pack_agrees_with_the_oracle_and_keeps_order(
+            a in "[0-9a-fA-F-]{0,40}",
+            b in "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            c in "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        ) {
+            prop_assert_eq!(pack(&a).is_some(), canonical(&a));
+            if let Some(p) = pack(&a) {
+                prop_assert_eq!(unpack(&p), a.clone());
+            }
+            let (pb, pc) = (pack(&b).unwrap(), pack(&c).unwrap());
+            prop_assert_eq!(unpack(&pb), b.clone());
+            prop_assert_eq!(pb.cmp(&pc), b.as_bytes().cmp(c.as_bytes()));
+        }
+    }
+}
