@@ -414,6 +414,65 @@ fn findings_spilled_past_the_memory_budget_give_the_report_held_ones_give() {
     }
 }
 
+/// On a disk too full for both the findings' temporary file and the kept report (report-adv6 F1:
+/// exit 2 between ~30 and ~52 MB free where validate completed before the spill existed), the
+/// findings are read back into memory, their file let go and the report written again: the same
+/// bytes as with the findings held, said in a warning, nothing left behind.
+#[test]
+fn a_disk_too_full_for_the_spill_and_the_report_gives_the_report_held_findings_give() {
+    let work = sample_dir("paris-cutover", "");
+    let d = work.path();
+    let (code, _, err) = validate(d, &[]);
+    assert!(code == 0 || code == 1, "{err}");
+    let (kept, _, _, _) = report_with_budget(d, usize::MAX);
+    let cfg = zd2gc::config::Config::load(d).unwrap();
+    let o = zd2gc::validate::validate_dir(
+        d,
+        &cfg,
+        &zd2gc::validate::ValidateOptions {
+            remap: zd2gc::validate::Remap::Never,
+            findings_in_memory: Some(3),
+            disk_full_while_spilled: true,
+            ..Default::default()
+        },
+    )
+    .expect("validate completes on a disk with room for the report alone");
+    assert!(!o.report.findings.spilled());
+    let w = o.report.findings.warning().unwrap_or_default();
+    assert!(
+        w.contains("disk was full") && w.contains("into memory"),
+        "{w}"
+    );
+    let bytes = std::fs::read(&o.report_path).unwrap();
+    let strip = |s: &str| {
+        s.lines()
+            .filter(|l| !l.trim_start().starts_with("\"generated_at\""))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(
+        strip(std::str::from_utf8(&bytes).unwrap()) == kept,
+        "the kept report differs from the held findings' one"
+    );
+    // The recorded hash is the kept file's; no temporary report is left.
+    use sha2::Digest;
+    let db = rusqlite::Connection::open(d.join("zd2gc.db")).unwrap();
+    let sha: String = db
+        .query_row(
+            "SELECT report_sha256 FROM validations ORDER BY rowid DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(sha, format!("{:x}", sha2::Sha256::digest(&bytes)));
+    let left: Vec<String> = std::fs::read_dir(d.join("reports"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
 /// Findings without their line (a task's line moves when the tasks file is reordered).
 fn finding_keys(r: &zd2gc::report::Report) -> Vec<String> {
     let mut v: Vec<String> = r

@@ -60,6 +60,7 @@ fn run_inner(args: &ValidateArgs, ctx: &Context) -> Result<Exit> {
         progress: spin.counter(),
         findings_in_memory: None,
         findings_spill_fails_after: None,
+        disk_full_while_spilled: false,
     };
     let o = validate_dir(&ctx.dir, &cfg, &opts);
     spin.finish();

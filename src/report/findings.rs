@@ -372,6 +372,11 @@ impl Findings {
         self.warning.as_deref()
     }
 
+    /// Bytes of the runs on disk (what their temporary file holds).
+    pub fn spilled_bytes(&self) -> u64 {
+        self.runs.iter().map(|r| r.len).sum()
+    }
+
     /// Whether they are read back from disk (tests).
     pub fn spilled(&self) -> bool {
         !self.runs.is_empty()
@@ -403,6 +408,23 @@ impl Findings {
             m.readers.push(run_reader(r));
         }
         Box::new(m)
+    }
+
+    /// Read spilled findings back into memory and let their temporary file go, saying why in
+    /// [`Findings::warning`]: on a full disk the space the file holds is what the report needs
+    /// (memory then grows with the findings, as before the spill existed). Nothing to do when they
+    /// are in memory; a read failure leaves them as they were.
+    pub fn take_back(&mut self, why: String) -> io::Result<()> {
+        if self.runs.is_empty() {
+            return Ok(());
+        }
+        // Unit names, when given, are written in as they are read.
+        let mem = self.try_iter().collect::<io::Result<Vec<Finding>>>()?;
+        *self = Findings {
+            warning: Some(why),
+            ..Findings::from_sorted(mem)
+        };
+        Ok(())
     }
 
     /// All of them in a list (the HTML page and tests).

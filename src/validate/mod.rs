@@ -64,6 +64,10 @@ pub struct ValidateOptions {
     /// Tests: each findings store's spill writes fail (as on a full disk) after this many runs.
     #[doc(hidden)]
     pub findings_spill_fails_after: Option<usize>,
+    /// Tests: the kept report's writes fail (as on a full disk) while the findings' temporary
+    /// file is held.
+    #[doc(hidden)]
+    pub disk_full_while_spilled: bool,
 }
 
 /// What a validation run produced.
@@ -317,7 +321,7 @@ pub fn validate_dir(dir: &Path, cfg: &Config, opts: &ValidateOptions) -> Result<
     std::fs::create_dir_all(&reports).map_err(|e| Error::io(&reports, e))?;
     let report_path = reports.join(format!("validate-{run_id}.json"));
     // Written as it is made (the findings streamed), hashed on the way.
-    let report_sha256 = keep_report(&report_path, &report)?;
+    let report_sha256 = keep_report(&report_path, &mut report, opts.disk_full_while_spilled)?;
     let s = &report.summary;
     crate::store::validations::record(
         &state,
@@ -640,7 +644,41 @@ pub(crate) fn write_report(path: &Path, report: &Report) -> Result<String> {
 /// The kept report (`reports/validate-N.json`): written owner-only under a temporary name in the same
 /// directory and renamed into place once complete, so a full disk or a kill never leaves a truncated
 /// report (or one readable by others) under the report's name. Returns the SHA-256 of its bytes.
-pub(crate) fn keep_report(path: &Path, report: &Report) -> Result<String> {
+///
+/// When the disk is full and the findings are spilled ([`report::findings`]), their temporary file
+/// holds about the report's size: they are read back into memory, the file let go and the report
+/// written again, so validate needs no more free space than the report itself (as before the spill).
+/// `full_while_spilled` (tests) makes the report's writes fail as on a full disk while the findings'
+/// temporary file is held.
+pub(crate) fn keep_report(
+    path: &Path,
+    report: &mut Report,
+    full_while_spilled: bool,
+) -> Result<String> {
+    let is_full = |e: &std::io::Error| {
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        )
+    };
+    match keep_report_once(path, report, full_while_spilled) {
+        Err(Error::Io { ref source, .. }) if is_full(source) && report.findings.spilled() => {
+            let dir = path.parent().and_then(Path::parent).unwrap_or(path);
+            let spilled = report.findings.spilled_bytes();
+            report
+                .findings
+                .take_back(format!(
+                    "the disk was full writing {}: read the findings back from their temporary file into memory and wrote the report again (memory grows with their number)",
+                    path.display()
+                ))
+                .map_err(|e| spill_error(dir, spilled, &e))?;
+            keep_report_once(path, report, full_while_spilled)
+        }
+        r => r,
+    }
+}
+
+fn keep_report_once(path: &Path, report: &Report, full_while_spilled: bool) -> Result<String> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(format!(".tmp-{}", std::process::id()));
     let tmp = std::path::PathBuf::from(tmp);
@@ -650,7 +688,14 @@ pub(crate) fn keep_report(path: &Path, report: &Report) -> Result<String> {
         .truncate(true)
         .open(&tmp)
         .map_err(|e| Error::io(&tmp, e))
-        .and_then(|f| write_report_to(f, &tmp, report))
+        .and_then(|f| {
+            let left = if full_while_spilled && report.findings.spilled() {
+                1024
+            } else {
+                u64::MAX
+            };
+            write_report_to(Full { w: f, left }, &tmp, report)
+        })
         .and_then(|sha| {
             std::fs::rename(&tmp, path)
                 .map(|()| sha)
@@ -662,7 +707,31 @@ pub(crate) fn keep_report(path: &Path, report: &Report) -> Result<String> {
     done
 }
 
-fn write_report_to(f: std::fs::File, path: &Path, report: &Report) -> Result<String> {
+/// A writer that takes `left` bytes, then fails as a full disk does (tests).
+struct Full<W> {
+    w: W,
+    left: u64,
+}
+
+impl<W: std::io::Write> std::io::Write for Full<W> {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        if self.left == 0 && !b.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "No space left on device (test)",
+            ));
+        }
+        let take = usize::try_from(self.left).map_or(b.len(), |l| b.len().min(l));
+        let n = self.w.write(&b[..take])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.w.flush()
+    }
+}
+
+fn write_report_to(f: impl std::io::Write, path: &Path, report: &Report) -> Result<String> {
     use sha2::Digest;
     struct Hashing<W> {
         w: W,
@@ -750,9 +819,9 @@ mod tests {
     fn the_kept_report_is_renamed_into_place_owner_only() {
         use sha2::Digest;
         let d = tempfile::tempdir().unwrap();
-        let r = small_report();
+        let mut r = small_report();
         let kept = d.path().join("validate-3.json");
-        let sha = super::keep_report(&kept, &r).unwrap();
+        let sha = super::keep_report(&kept, &mut r, false).unwrap();
         let bytes = std::fs::read(&kept).unwrap();
         assert_eq!(sha, format!("{:x}", sha2::Sha256::digest(&bytes)));
         let plain = d.path().join("plain.json");
@@ -775,7 +844,7 @@ mod tests {
         let kept = d.path().join("validate-3.json");
         std::fs::create_dir(&kept).unwrap();
         std::fs::write(kept.join("x"), b"x").unwrap();
-        let e = super::keep_report(&kept, &small_report()).unwrap_err();
+        let e = super::keep_report(&kept, &mut small_report(), false).unwrap_err();
         assert!(e.to_string().contains("validate-3.json"), "{e}");
         assert_eq!(names_in(d.path()), ["validate-3.json"]);
         assert_eq!(names_in(&kept), ["x"]);
