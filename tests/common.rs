@@ -92,9 +92,117 @@ pub fn sample_emulator() -> zd2gc::emulator::RunningEmulator {
     .unwrap()
 }
 
+/// Undo migration 13 on a state database: every `#` of `desired_shift_rows.activities` spelled
+/// out again as `,TASK` (the canonical text of the next 16 bytes of the row's `task_uuids`, worked
+/// out here with `{:02x}`, not by zd2gc's reader), the column `task_uuids` and the view
+/// `desired_shifts` of schema 13 gone (the view back to its schema-11 form, which schema 12
+/// kept), and `user_version` 12 — what zd2gc wrote before UUID task ids were packed.
+pub fn desired_back_to_schema_12(c: &rusqlite::Connection) {
+    let rows: Vec<(String, String, Option<Vec<u8>>)> = c
+        .prepare("SELECT legacy_shift_id, activities, task_uuids FROM desired_shift_rows")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    let mut up = c
+        .prepare("UPDATE desired_shift_rows SET activities = ?2 WHERE legacy_shift_id = ?1")
+        .unwrap();
+    for (id, text, blob) in rows {
+        let blob = blob.unwrap_or_default();
+        let mut chunks = blob.chunks(16);
+        let items: Vec<String> = text
+            .split(';')
+            .map(|item| {
+                let tail = item.split_once(',').map_or("", |x| x.1);
+                match item.strip_suffix('#') {
+                    Some(head) if !tail.contains(',') => {
+                        let b = chunks.next().expect("a # past the packed ids");
+                        assert_eq!(b.len(), 16);
+                        let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+                        format!(
+                            "{head},{}-{}-{}-{}-{}",
+                            &hex[..8],
+                            &hex[8..12],
+                            &hex[12..16],
+                            &hex[16..20],
+                            &hex[20..]
+                        )
+                    }
+                    _ => item.to_string(),
+                }
+            })
+            .collect();
+        assert!(chunks.next().is_none(), "{id}: packed ids no `#` reads");
+        up.execute(rusqlite::params![id, items.join(";")]).unwrap();
+    }
+    let view: String = c
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'desired_shifts'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(view.contains("task_uuids"), "{view}");
+    c.execute_batch(&format!(
+        "DROP VIEW desired_shifts;
+         {};
+         ALTER TABLE desired_shift_rows DROP COLUMN task_uuids;
+         PRAGMA user_version = 12;",
+        schema_11_view()
+    ))
+    .unwrap();
+}
+
+/// The view `desired_shifts` as migration 11 created it (schemas 11 and 12).
+fn schema_11_view() -> &'static str {
+    "CREATE VIEW desired_shifts AS
+        SELECT s.legacy_shift_id AS legacy_shift_id, a.name AS agent_id,
+               COALESCE(e.name, a.name) AS exported_agent_id, u.name AS user_id,
+               b.name AS business_unit_id, m.name AS management_unit_id, w.name AS week_id,
+               s.start_utc AS start_utc, s.length_minutes AS length_minutes,
+               CASE WHEN s.activities = '' THEN '[]' ELSE (
+                   WITH RECURSIVE r(seq, rest, item, off, len, task) AS (
+                       SELECT -1, s.activities || ';', NULL, 0, 0, NULL
+                       UNION ALL
+                       SELECT seq + 1, substr(rest, instr(rest, ';') + 1),
+                              substr(rest, 1, instr(rest, ';') - 1),
+                              CASE WHEN instr(substr(rest, 1, instr(rest, ',')), '@')
+                                   THEN CAST(substr(rest, instr(rest, '@') + 1) AS INTEGER)
+                                   ELSE off + 60 * len END,
+                              CAST(substr(rest, instr(rest, ',') + 1) AS INTEGER),
+                              CASE WHEN instr(substr(substr(rest, 1, instr(rest, ';') - 1), instr(rest, ',') + 1), ',')
+                                   THEN replace(replace(replace(
+                                            substr(substr(substr(rest, 1, instr(rest, ';') - 1), instr(rest, ',') + 1), instr(substr(substr(rest, 1, instr(rest, ';') - 1), instr(rest, ',') + 1), ',') + 1),
+                                            '%3B', ';'), '%00', char(0)), '%25', '%')
+                                   WHEN substr(substr(rest, 1, instr(rest, ';') - 1), -1) = '+'
+                                   THEN rtrim(task, '0123456789') || printf('%0'
+                                        || (length(task) - length(rtrim(task, '0123456789')))
+                                        || 'd', CAST(substr(task,
+                                            length(rtrim(task, '0123456789')) + 1) AS INTEGER) + 1)
+                                   ELSE task END
+                       FROM r WHERE rest != '')
+                   SELECT json_group_array(json_array(CAST(item AS INTEGER), off, len,
+                       CASE WHEN instr(substr(item, instr(item, ',') + 1), ',')
+                                 OR substr(item, -1) = '+'
+                            THEN task END))
+                   FROM r WHERE seq >= 0) END AS activities,
+               f.name AS file, s.line AS line, s.run_id AS run_id,
+               s.content_hash AS content_hash, s.held_back_reason AS held_back_reason
+        FROM desired_shift_rows s
+        LEFT JOIN desired_names a ON a.id = s.agent_ref
+        LEFT JOIN desired_names e ON e.id = s.exported_agent_ref
+        LEFT JOIN desired_names u ON u.id = s.user_ref
+        LEFT JOIN desired_names b ON b.id = s.business_unit_ref
+        LEFT JOIN desired_names m ON m.id = s.management_unit_ref
+        LEFT JOIN desired_names w ON w.id = s.week_ref
+        LEFT JOIN desired_names f ON f.id = s.file_ref"
+}
+
 /// Undo migration 12 on a state database: the index by agent that schema 11 had, and
 /// `user_version` 11.
 pub fn desired_back_to_schema_11(c: &rusqlite::Connection) {
+    desired_back_to_schema_12(c);
     c.execute_batch(
         "CREATE INDEX desired_shift_rows_by_agent ON desired_shift_rows (agent_ref);
          PRAGMA user_version = 11;",
@@ -208,6 +316,7 @@ pub fn desired_back_to_schema_10(c: &rusqlite::Connection) {
 /// view `desired_shifts` spells out (what schema 9 stored), that view back to its schema-9 form,
 /// and `user_version` 9 — what zd2gc wrote before the terse activities.
 pub fn desired_back_to_schema_9(c: &rusqlite::Connection) {
+    desired_back_to_schema_12(c);
     c.execute_batch(
         "CREATE TEMP TABLE json_acts (legacy_shift_id TEXT PRIMARY KEY, activities TEXT NOT NULL)
              WITHOUT ROWID;

@@ -229,6 +229,112 @@ fn weeks_loaded_before_the_task_marks_are_not_written_again() {
     assert_eq!(digests(&conn), before);
 }
 
+/// The synthetic desired state with every task id a UUID (as an export with long ids maps):
+/// each row decoded and written again as `map` writes it (`#`, the ids packed in `task_uuids`).
+fn task_ids_to_uuids(db: &Path) -> usize {
+    use zd2gc::store::desired::{Activity, Kinds, activities_compact, activity_kinds};
+    let c = rusqlite::Connection::open(db).unwrap();
+    let names = activity_kinds(&c).unwrap();
+    let mut kinds = Kinds::load(&c).unwrap();
+    let rows: Vec<(String, i64, String)> = c
+        .prepare("SELECT legacy_shift_id, start_utc, activities FROM desired_shift_rows")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    let mut n = 0;
+    for (id, start, text) in &rows {
+        let acts = zd2gc::store::desired::decode_activities(text, &[], *start, &names).unwrap();
+        let ids: Vec<String> = acts
+            .iter()
+            .map(|_| {
+                n += 1;
+                format!("{n:08x}-7e57-4000-8000-{:012x}", n * 7919)
+            })
+            .collect();
+        let acts: Vec<Activity<'_>> = acts
+            .iter()
+            .zip(&ids)
+            .map(|(a, t)| Activity {
+                code: &a.code,
+                start: a.start,
+                length_minutes: a.length_minutes,
+                description: &a.description,
+                task_id: Some(t),
+            })
+            .collect();
+        let t = activities_compact(&acts, *start, &mut kinds);
+        assert!(kinds.take_new().is_empty());
+        c.execute(
+            "UPDATE desired_shift_rows SET activities = ?2, task_uuids = ?3 WHERE legacy_shift_id = ?1",
+            rusqlite::params![id, t.stored, t.task_uuids],
+        )
+        .unwrap();
+    }
+    n
+}
+
+/// A load of UUID task ids finished before migration 13 (every id written out) writes nothing
+/// after it, and one finished with the ids packed writes nothing once they are written out: both
+/// forms decode to the same shifts, so every week's digest is the one journaled, and the
+/// upgrade rewrites no row.
+#[test]
+fn weeks_loaded_before_task_ids_were_packed_are_not_written_again() {
+    let emu = Emulator::start(EmulatorConfig::with_fixture(org(20, 2))).unwrap();
+    let dir = migration_dir();
+    synth::write_desired(dir.path(), &org(20, 2), 10, 2, 0).unwrap();
+    let db = dir.path().join("zd2gc.db");
+    let tasks = task_ids_to_uuids(&db);
+    assert!(tasks > 100, "{tasks}");
+    let rows = |conn: &rusqlite::Connection| -> Vec<(String, String)> {
+        conn.prepare("SELECT legacy_shift_id, activities FROM desired_shift_rows ORDER BY 1")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    };
+    let digests = |conn: &rusqlite::Connection| -> Vec<(String, String, i64)> {
+        let mut st = conn
+            .prepare("SELECT business_unit_id, week_id, desired_hash FROM load_weeks ORDER BY 1, 2")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    };
+    let packed = rows(&rusqlite::Connection::open(&db).unwrap());
+    assert!(
+        packed.iter().all(|(_, a)| a.ends_with('#')),
+        "{:?}",
+        packed[0]
+    );
+    let c = client(&emu);
+    let r = load_dir(dir.path(), c.clone(), &fast(), &Ui::silent(), "load").unwrap();
+    assert_eq!((r.weeks, r.weeks_written), (4, 4), "{r:?}");
+    let before = digests(&rusqlite::Connection::open(&db).unwrap());
+    crate::common::desired_back_to_schema_12(&rusqlite::Connection::open(&db).unwrap());
+    let spelled = rows(&rusqlite::Connection::open(&db).unwrap());
+    assert!(
+        spelled.iter().all(|(_, a)| a.contains(",00")),
+        "{:?}",
+        spelled[0]
+    );
+    let again = load_dir(dir.path(), c.clone(), &fast(), &Ui::silent(), "load").unwrap();
+    assert_eq!(again.weeks_skipped, 4, "{again:?}");
+    assert_eq!(again.write_requests, 0, "{again:?}");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version as usize, zd2gc::store::schema_version());
+    assert_eq!(rows(&conn), spelled, "the upgrade rewrites no row");
+    assert_eq!(digests(&conn), before);
+    let v = verify_dir(dir.path(), c.clone(), &fast(), "verify").unwrap();
+    assert!(v.matches(), "{v:?}");
+}
+
 #[test]
 fn faults_concurrent_edits_and_conflicts() {
     let fixture = org(40, 2);

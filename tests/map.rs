@@ -350,20 +350,23 @@ fn upgrade_stores_what_map_wrote(
     remap_sees_every_shift_unchanged(dir, cfg, before, 466);
 }
 
-/// Python's reading of `desired_shift_rows.activities`, from the stored form's description
-/// (`store::desired::activities_compact`), compared with the JSON that the view
-/// `desired_shifts` spells out (SQLite's reading of the same text): the shifts whose activities
-/// the two read differently (at most 5), and the shifts and activities read. `None` when
-/// python3 is missing.
+/// Python's reading of `desired_shift_rows.activities` and `task_uuids`, from the stored form's
+/// description (`store::desired::activities_compact`; Python's `uuid` module for the packed
+/// ids), compared with the JSON that the view `desired_shifts` spells out (SQLite's reading of
+/// the same row): the shifts whose activities the two read differently (at most 5), the shifts
+/// and activities read, and the task ids read from packed bytes. `None` when python3 is missing.
 fn python_reads_the_stored_activities(db: &Path) -> Option<String> {
     const DECODE: &str = r#"
-import json, re, sqlite3, sys
+import json, re, sqlite3, sys, uuid
+packed = 0
 def follow(p):
     d = re.search('[0-9]*\\Z', p).group()
     if not d or len(d) > 18 or '\0' in p: raise ValueError(p)
     return p[:len(p) - len(d)] + str(int(d) + 1).zfill(len(d))
-def decode(t):
-    out, nxt, prev = [], 0, None
+def decode(t, b):
+    global packed
+    out, nxt, prev, n = [], 0, None, 0
+    b = b or b''
     for item in (t.split(';') if t else []):
         head, tail = item.split(',', 1)
         k, _, off = head.partition('@')
@@ -373,17 +376,25 @@ def decode(t):
         else: off = nxt
         if comma: task = task.replace('%3B', ';').replace('%00', '\0').replace('%25', '%')
         elif ln.endswith('+'): ln, task = ln[:-1], follow(prev)
+        elif ln.endswith('#'):
+            ln, task = ln[:-1], str(uuid.UUID(bytes=b[16 * n:16 * n + 16]))
+            n += 1
         else: task = None
         if task is not None: prev = task
         ln = int(ln)
         out.append([int(k), off, ln, task])
         nxt = off + 60 * ln if abs(off) <= 2**50 and 0 <= ln < 2**32 else None
+    if 16 * n != len(b): raise ValueError(t)
+    packed += n
     return out
 c = sqlite3.connect(sys.argv[1])
-rows = c.execute("SELECT r.legacy_shift_id, r.activities, d.activities FROM desired_shift_rows r "
-                 "JOIN desired_shifts d USING (legacy_shift_id)").fetchall()
-bad = [r[0] for r in rows if decode(r[1]) != json.loads(r[2])]
-print(json.dumps([bad[:5], len(rows), sum(len(decode(r[1])) for r in rows)]))
+cols = [r[1] for r in c.execute("PRAGMA table_info(desired_shift_rows)")]
+blob = "r.task_uuids" if "task_uuids" in cols else "NULL"
+rows = c.execute("SELECT r.legacy_shift_id, r.activities, d.activities, " + blob +
+                 " FROM desired_shift_rows r JOIN desired_shifts d USING (legacy_shift_id)").fetchall()
+dec = [(r[0], decode(r[1], r[3]), json.loads(r[2])) for r in rows]
+bad = [i for i, mine, view in dec if mine != view]
+print(json.dumps([bad[:5], len(rows), sum(len(mine) for _, mine, _ in dec), packed]))
 "#;
     let out = std::process::Command::new("python3")
         .args(["-c", DECODE, db.to_str().unwrap()])
@@ -582,9 +593,15 @@ fn schema_11_desired_state_loses_the_index_by_agent_and_reads_the_same() {
         indexes_of_the_desired_shifts(&db),
         ["desired_shift_rows_by_agent", "desired_shift_rows_by_week"]
     );
-    let all = every_table_and_view(&db);
+    let mut all = every_table_and_view(&db);
     assert!(all.len() > 15, "{}", all.len());
     status_upgrades_from(d.path(), 11);
+    // Migration 13 then adds `task_uuids`, NULL on the rows written before.
+    for (name, rows) in &mut all {
+        if name == "desired_shift_rows" {
+            rows.iter_mut().for_each(|r| r.push_str("|Null"));
+        }
+    }
     assert_eq!(
         indexes_of_the_desired_shifts(&db),
         ["desired_shift_rows_by_week"]
@@ -604,6 +621,166 @@ fn schema_11_desired_state_loses_the_index_by_agent_and_reads_the_same() {
     remap_sees_every_shift_unchanged(d.path(), &cfg, &before, 466);
     assert_eq!(findings(d.path()), found);
     assert_eq!(messages(&db), said);
+}
+
+/// The stored activities and packed task ids of every shift, in id order (no packed ids before
+/// schema 13).
+fn stored_rows(db: &Path) -> Vec<(String, String, Option<Vec<u8>>)> {
+    let c = Connection::open(db).unwrap();
+    let packed: bool = c
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('desired_shift_rows') WHERE name = 'task_uuids'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let blob = if packed { "task_uuids" } else { "NULL" };
+    let mut st = c
+        .prepare(&format!(
+            "SELECT legacy_shift_id, activities, {blob} FROM desired_shift_rows ORDER BY 1"
+        ))
+        .unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+/// UUID task ids as 16 bytes (migration 13), on a generated export with UUID ids (12 agents × 3
+/// weeks): `map` writes every task id `#` with its bytes in `task_uuids`, which Python (its
+/// `uuid` module) reads as the view `desired_shifts` spells them; the row is smaller. Back at
+/// schema 12 (every id written out, no `task_uuids`: what zd2gc wrote before) every table and
+/// view reads the same; the next command upgrades it and leaves those rows as they are (only
+/// an empty `task_uuids` added); the next `map` finds every shift unchanged and rewrites none;
+/// a shift it writes again gets the packed form beside the old ones, and every view still reads
+/// the same.
+#[test]
+fn schema_12_desired_state_keeps_its_task_ids_as_text_and_reads_the_same() {
+    use zd2gc::testdata::{IdStyle, generate_export_with, generate_mappings_with};
+    let cfg = template();
+    let d = tempfile::tempdir().unwrap();
+    let export = d.path().join("export");
+    let g = generate_export_with(&export, 12, 3, 5, IdStyle::Uuid).unwrap();
+    generate_mappings_with(&d.path().join("mappings"), 12, IdStyle::Uuid).unwrap();
+    zd2gc::extract::extract(d.path(), &export, &cfg, |_| {}).unwrap();
+    let o = offline(d.path(), &cfg);
+    let n = o.shifts_mapped + o.shifts_held_back;
+    assert!(n > 100 && g.tasks > 300, "{g:?} {n}");
+    let db = d.path().join("zd2gc.db");
+    let packed = stored_rows(&db);
+    let ids_packed: usize = packed
+        .iter()
+        .map(|(_, _, b)| b.as_ref().map_or(0, Vec::len) / 16)
+        .sum();
+    assert_eq!(ids_packed as u64, g.tasks, "every task id packed");
+    assert!(
+        packed
+            .iter()
+            .all(|(_, a, _)| a.split(';').all(|item| item.matches(',').count() <= 1)),
+        "no task id written out: {:?}",
+        &packed[..2]
+    );
+    if let Some(py) = python_reads_the_stored_activities(&db) {
+        assert!(py.starts_with(&format!("[[], {n}, ")), "{py}");
+        assert!(py.ends_with(&format!(", {}]", g.tasks)), "{py}");
+    } else {
+        eprintln!("python3 is missing: the Python reading is skipped");
+    }
+    let before = desired(d.path());
+    assert!(
+        before.iter().any(|r| r[8].matches('-').count() > 8),
+        "{:?}",
+        before[0]
+    );
+    let all = every_table_and_view(&db);
+    assert!(all.len() > 15, "{}", all.len());
+    let but_rows = |v: &[(String, Vec<String>)]| -> Vec<(String, Vec<String>)> {
+        v.iter()
+            .filter(|t| t.0 != "desired_shift_rows")
+            .cloned()
+            .collect()
+    };
+
+    crate::common::desired_back_to_schema_12(&Connection::open(&db).unwrap());
+    let spelled = stored_rows(&db);
+    assert!(
+        spelled
+            .iter()
+            .all(|(_, a, b)| b.is_none() && !a.contains('#'))
+    );
+    let text_bytes = |v: &[(String, String, Option<Vec<u8>>)]| -> usize {
+        v.iter()
+            .map(|(_, a, b)| a.len() + b.as_ref().map_or(0, Vec::len))
+            .sum()
+    };
+    // Each id: 37 bytes of text against `#` and 16 bytes.
+    assert_eq!(
+        text_bytes(&spelled) - text_bytes(&packed),
+        20 * g.tasks as usize
+    );
+    if let Some(py) = python_reads_the_stored_activities(&db) {
+        assert!(py.starts_with(&format!("[[], {n}, ")), "{py}");
+        assert!(py.ends_with(", 0]"), "{py}");
+    }
+    let at_12 = every_table_and_view(&db);
+    assert_eq!(but_rows(&at_12), but_rows(&all));
+    assert_eq!(desired(d.path()), before);
+
+    status_upgrades_from(d.path(), 12);
+    // The rows as schema 12 wrote them, with an empty `task_uuids`.
+    assert_eq!(stored_rows(&db), spelled);
+    let upgraded = every_table_and_view(&db);
+    assert_eq!(but_rows(&upgraded), but_rows(&at_12));
+    let with_null = |v: &[(String, Vec<String>)]| -> Vec<String> {
+        let rows = &v.iter().find(|t| t.0 == "desired_shift_rows").unwrap().1;
+        rows.iter().map(|r| format!("{r}|Null")).collect()
+    };
+    let rows_after = &upgraded
+        .iter()
+        .find(|t| t.0 == "desired_shift_rows")
+        .unwrap()
+        .1;
+    assert_eq!(*rows_after, with_null(&at_12));
+
+    remap_sees_every_shift_unchanged(d.path(), &cfg, &before, n);
+    assert_eq!(
+        stored_rows(&db),
+        spelled,
+        "an unchanged shift is not rewritten"
+    );
+    // A shift map writes again (its row gone) is packed, beside rows of the old form.
+    let gone = &packed[packed.len() / 2];
+    Connection::open(&db)
+        .unwrap()
+        .execute(
+            "DELETE FROM desired_shift_rows WHERE legacy_shift_id = ?1",
+            [&gone.0],
+        )
+        .unwrap();
+    let o = offline(d.path(), &cfg);
+    assert_eq!((o.shifts.inserted, o.shifts.updated), (1, 0));
+    let mixed = stored_rows(&db);
+    let again = mixed.iter().find(|r| r.0 == gone.0).unwrap();
+    assert_eq!(again, gone);
+    assert!(gone.2.is_some(), "{gone:?}");
+    assert_eq!(
+        mixed.iter().filter(|r| r.2.is_some()).count(),
+        1,
+        "only the shift written again is packed"
+    );
+    assert_eq!(desired(d.path()), before);
+    if let Some(py) = python_reads_the_stored_activities(&db) {
+        assert!(py.starts_with(&format!("[[], {n}, ")), "{py}");
+    }
+    let mut mixed_views = but_rows(&every_table_and_view(&db));
+    let mut want = but_rows(&at_12);
+    // `map_findings` and the run ids of the rows differ only by the runs since.
+    for v in [&mut mixed_views, &mut want] {
+        v.retain(|t| {
+            !["map_findings", "desired_shifts", "crosswalk_shifts", "meta"].contains(&t.0.as_str())
+        });
+    }
+    assert_eq!(mixed_views, want);
 }
 
 /// A state database of schema 4 (activities spelled out as objects, the snapshot id on every row)

@@ -654,6 +654,65 @@ mod tests {
         assert_eq!(week.mus, BTreeSet::from(["mu1".to_string()]));
     }
 
+    /// Under `--allow-errors`, a shift with an error finding on one of its task ids is held back
+    /// whether the id is packed (`#` and 16 bytes of `task_uuids`, schema 13) or written out (a
+    /// row of schema 12): the index reads the packed ids back to their text. Shifts whose ids
+    /// have no finding load, and packed bytes that the text does not account for are an error,
+    /// never a shift loaded with other task ids.
+    #[test]
+    fn an_error_on_a_packed_task_id_holds_its_shift_back() {
+        use crate::store::uuid16;
+        const U1: &str = "00000000-0000-4000-8000-0000000000a1";
+        const U2: &str = "ffffffff-0000-4000-8000-0000000000a2";
+        const U3: &str = "12345678-9abc-4def-8000-0000000000a3";
+        const U4: &str = "00000000-0000-4000-8000-0000000000a4";
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::open_state(dir.path()).unwrap();
+        let tx = conn.transaction().unwrap();
+        crate::store::desired::set_mapped_snapshot(&tx, "s1").unwrap();
+        let packed = |ids: &[&str]| -> Vec<u8> {
+            ids.iter().flat_map(|u| uuid16::pack(u).unwrap()).collect()
+        };
+        let (p12, p4) = (packed(&[U1, U2]), packed(&[U4]));
+        let s2 = format!("1,60,{U3}");
+        crate::store::desired::ShiftWriter::write(&tx, |w| {
+            w.add_kind(1, "ac-q", "On Queue Work")?;
+            for (id, acts, uuids) in [
+                ("S1", "1,60#;1,60#", &p12[..]),
+                ("S2", &s2[..], &[][..]),
+                ("S3", "1,60#", &p4[..]),
+                ("S4", "1,60", &[][..]),
+            ] {
+                w.upsert(&crate::store::desired::ShiftRow {
+                    activities: acts,
+                    task_uuids: uuids,
+                    ..crate::store::desired::ShiftRow::sample(id)
+                })?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        tx.commit().unwrap();
+        let errors: HashSet<String> = [U2, U3].map(str::to_string).into();
+        let idx = index(&conn, &errors).unwrap();
+        let held: BTreeSet<&str> = idx.held.iter().map(String::as_str).collect();
+        assert_eq!(held, BTreeSet::from(["S1", "S2"]));
+        assert_eq!(idx.shifts(), 2);
+        assert_eq!(idx.held_by_reason["validation-error"], 2);
+        // Without findings the activities are not even decoded: every shift loads.
+        assert_eq!(index(&conn, &HashSet::new()).unwrap().shifts(), 4);
+        conn.execute(
+            "UPDATE desired_shift_rows SET task_uuids = ?1 WHERE legacy_shift_id = 'S3'",
+            [&p12[..]],
+        )
+        .unwrap();
+        let err = index(&conn, &errors).unwrap_err().to_string();
+        assert!(
+            err.contains("`S3` cannot be read") && err.contains("bytes of task ids"),
+            "{err}"
+        );
+    }
+
     /// A week read after another map recorded its run is refused: a load never mixes two maps.
     #[test]
     fn a_week_read_after_map_ran_again_is_an_error() {

@@ -83,6 +83,7 @@ pub fn write_desired(
                             start_utc: Some(start),
                             length_minutes: Some(480),
                             activities: &text.stored,
+                            task_uuids: &text.task_uuids,
                             file: "shifts.csv",
                             line: 0,
                             run_id: run,

@@ -268,6 +268,7 @@ fn write_batches<'a>(
                         start_utc: d.start,
                         length_minutes: d.length,
                         activities: &d.activities,
+                        task_uuids: &d.task_uuids,
                         file,
                         line: m.line,
                         run_id,
@@ -535,7 +536,11 @@ fn map_groups<'a>(
             m.line = group[0].line;
             m.drafts = 0;
             m.findings.clear();
-            let activities = m.desired.take().map(|d| d.activities).unwrap_or_default();
+            let stored = m
+                .desired
+                .take()
+                .map(|d| (d.activities, d.task_uuids))
+                .unwrap_or_default();
             if draft && !sh.cfg.include_drafts {
                 m.drafts = ns as u64;
             } else {
@@ -547,7 +552,7 @@ fn map_groups<'a>(
                     &mut kinds,
                     &mut m.findings,
                     &mut scratch,
-                    activities,
+                    stored,
                 ));
             }
         }

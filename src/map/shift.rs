@@ -41,6 +41,8 @@ pub(super) struct Desired<'a> {
     /// The stored text of the activities ([`activities_compact_into`]'s; the content hash
     /// covered their JSON, built in the mapper's buffer and not kept).
     pub(super) activities: String,
+    /// The task ids `activities` writes `#`, 16 bytes each.
+    pub(super) task_uuids: Vec<u8>,
     pub(super) n_activities: u64,
     pub(super) held_back: Option<&'static str>,
     pub(super) hash: i64,
@@ -89,7 +91,8 @@ pub(super) struct Scratch {
 }
 
 /// Map one shift id (its rows `group` and its tasks) to its desired row, content hash included;
-/// its stored activities are written into `activities` (a buffer handed back by the writer).
+/// its stored activities are written into `activities` and `task_uuids` (buffers handed back by
+/// the writer).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn map_shift<'a>(
     sh: &Shared<'a>,
@@ -99,7 +102,7 @@ pub(super) fn map_shift<'a>(
     kinds: &mut Kinds,
     sink: &mut Vec<Finding>,
     scratch: &mut Scratch,
-    mut activities: String,
+    (mut activities, mut task_uuids): (String, Vec<u8>),
 ) -> Desired<'a> {
     let Scratch { json, task_times } = scratch;
     let s = &group[0];
@@ -204,6 +207,7 @@ pub(super) fn map_shift<'a>(
     let mut week = None;
     let mut length = None;
     activities.clear();
+    task_uuids.clear();
     json.clear();
     json.push_str("[]");
     let mut n_activities = 0;
@@ -248,7 +252,8 @@ pub(super) fn map_shift<'a>(
             Ok(acts) => {
                 n_activities = acts.len() as u64;
                 activities.reserve(acts.len() * 10);
-                activities_compact_into(&acts, a, kinds, json, &mut activities);
+                let stored = (&mut activities, &mut task_uuids);
+                activities_compact_into(&acts, a, kinds, json, stored);
                 if acts.iter().any(|x| x.start % 60 != 0) {
                     hold("sub-minute-time");
                 }
@@ -276,6 +281,7 @@ pub(super) fn map_shift<'a>(
         start,
         length,
         activities,
+        task_uuids,
         n_activities,
         held_back: held,
         hash: 0,

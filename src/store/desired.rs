@@ -9,6 +9,7 @@
 //! private to it.
 
 use crate::error::{Error, Result};
+use crate::store::uuid16;
 use rusqlite::{Connection, OptionalExtension, Statement, params};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
@@ -100,6 +101,9 @@ pub struct ActivityTexts {
     /// The terse text stored in `desired_shift_rows.activities` (schema 10; see
     /// [`activities_compact`]).
     pub stored: String,
+    /// The task ids that `stored` writes `#`, 16 bytes each in order (schema 13):
+    /// `desired_shift_rows.task_uuids`, NULL when empty.
+    pub task_uuids: Vec<u8>,
 }
 
 /// Offsets and lengths between which an activity's offset may be left out of the stored text
@@ -130,7 +134,11 @@ fn implied_next(offset: i64, length: i64) -> Option<i64> {
 ///   with `%`, `;` and NUL written `%25`, `%3B` and `%00` (so `;` only separates activities);
 /// - `+` instead of `,TASK` (schema 11, migration 11) stands for the task id that follows the
 ///   previous activity's with a task in the same shift ([`next_task_id`]: `T41` after `T40`,
-///   `T010` after `T009`, `T100` after `T99`); any other id is written out.
+///   `T010` after `T009`, `T100` after `T99`);
+/// - `#` instead of `,TASK` (schema 13, migration 13) stands for a canonical lowercase UUID
+///   ([`uuid16::pack`]) kept as 16 bytes in the row's `task_uuids`: the n-th `#` of the text is
+///   bytes 16(n-1) to 16n of that BLOB ([`ActivityTexts::task_uuids`]). `+` is preferred when
+///   both apply; any other id is written out.
 ///
 /// For example `1,90;2,30,T1;1,90;3,45+` is kind 1 from 0 for 90 minutes, kind 2 from 5400 s for
 /// 30 minutes (task T1), kind 1 from 7200 s, kind 3 from 12600 s (task T2). No activities: an
@@ -144,8 +152,15 @@ pub fn activities_compact(
     let mut t = ActivityTexts {
         json: String::with_capacity(acts.len() * 24 + 2),
         stored: String::with_capacity(acts.len() * 10),
+        task_uuids: Vec::new(),
     };
-    activities_compact_into(acts, shift_start, kinds, &mut t.json, &mut t.stored);
+    activities_compact_into(
+        acts,
+        shift_start,
+        kinds,
+        &mut t.json,
+        (&mut t.stored, &mut t.task_uuids),
+    );
     t
 }
 
@@ -156,10 +171,11 @@ pub fn activities_compact_into(
     shift_start: i64,
     kinds: &mut Kinds,
     json: &mut String,
-    stored: &mut String,
+    (stored, task_uuids): (&mut String, &mut Vec<u8>),
 ) {
     json.clear();
     stored.clear();
+    task_uuids.clear();
     json.push('[');
     let mut next = Some(0);
     let mut prev_task: Option<&str> = None;
@@ -189,6 +205,9 @@ pub fn activities_compact_into(
                 json_str(json, t);
                 if prev_task.is_some_and(|p| task_follows(p, t)) {
                     stored.push('+');
+                } else if let Some(p) = uuid16::pack(t) {
+                    stored.push('#');
+                    task_uuids.extend_from_slice(&p);
                 } else {
                     stored.push(',');
                     push_task(stored, t);
@@ -301,16 +320,25 @@ pub struct DesiredActivity {
 /// One activity of the stored form, as (kind, offset in seconds, length in minutes, task id).
 pub type StoredActivity = (i64, i64, i64, Option<String>);
 
-/// Parse the stored form of [`activities_compact`] into (kind, offset, length, task id). Anything
-/// else — a JSON text, an empty activity, a number that is not one, an unknown escape — is an
-/// error naming the activity.
-pub fn parse_stored_activities(text: &str) -> std::result::Result<Vec<StoredActivity>, String> {
+/// Parse the stored form of [`activities_compact`] (the text and the row's `task_uuids`, empty
+/// when NULL) into (kind, offset, length, task id). Anything else — a JSON text, an empty
+/// activity, a number that is not one, an unknown escape, a `#` past the end of `task_uuids` or
+/// bytes of it that no `#` reads — is an error naming the activity.
+pub fn parse_stored_activities(
+    text: &str,
+    task_uuids: &[u8],
+) -> std::result::Result<Vec<StoredActivity>, String> {
     if text.is_empty() {
-        return Ok(Vec::new());
+        return match task_uuids.len() {
+            0 => Ok(Vec::new()),
+            n => Err(format!("no activity reads the {n} bytes of task ids")),
+        };
     }
     let mut next = Some(0);
     let mut prev_task: Option<String> = None;
-    text.split(';')
+    let mut packed = 0;
+    let acts = text
+        .split(';')
         .enumerate()
         .map(|(i, item)| {
             let bad = |what: &str| format!("activity {} (`{item}`) {what}", i + 1);
@@ -320,8 +348,8 @@ pub fn parse_stored_activities(text: &str) -> std::result::Result<Vec<StoredActi
                     l,
                     Some(unescape_task(t).ok_or_else(|| bad("has a bad escape"))?),
                 ),
-                None => match tail.strip_suffix('+') {
-                    Some(l) => (
+                None => match (tail.strip_suffix('+'), tail.strip_suffix('#')) {
+                    (Some(l), _) => (
                         l,
                         Some(
                             prev_task
@@ -330,7 +358,18 @@ pub fn parse_stored_activities(text: &str) -> std::result::Result<Vec<StoredActi
                                 .ok_or_else(|| bad("continues no task id"))?,
                         ),
                     ),
-                    None => (tail, None),
+                    (None, Some(l)) => {
+                        let p = uuid16::at(task_uuids, packed).ok_or_else(|| {
+                            bad(&format!(
+                                "reads task id {} of the {} bytes of task ids",
+                                packed / 16 + 1,
+                                task_uuids.len()
+                            ))
+                        })?;
+                        packed += 16;
+                        (l, Some(uuid16::unpack(p)))
+                    }
+                    (None, None) => (tail, None),
                 },
             };
             if task.is_some() {
@@ -351,7 +390,14 @@ pub fn parse_stored_activities(text: &str) -> std::result::Result<Vec<StoredActi
             next = implied_next(offset, len);
             Ok((kind, offset, len, task))
         })
-        .collect()
+        .collect::<std::result::Result<Vec<_>, String>>()?;
+    if packed != task_uuids.len() {
+        return Err(format!(
+            "the activities read {packed} of the {} bytes of task ids",
+            task_uuids.len()
+        ));
+    }
+    Ok(acts)
 }
 
 fn unescape_task(t: &str) -> Option<String> {
@@ -375,15 +421,17 @@ fn unescape_task(t: &str) -> Option<String> {
     Some(out)
 }
 
-/// Decode `desired_shift_rows.activities` (the stored form of [`activities_compact`]) of a shift
-/// starting at `shift_start`. An unreadable text or an unknown kind is an error: a shift must
-/// never be loaded without the activities it was mapped with.
+/// Decode `desired_shift_rows.activities` and `task_uuids` (the stored form of
+/// [`activities_compact`]; `task_uuids` empty when NULL) of a shift starting at `shift_start`. An
+/// unreadable text or an unknown kind is an error: a shift must never be loaded without the
+/// activities it was mapped with.
 pub fn decode_activities(
     text: &str,
+    task_uuids: &[u8],
     shift_start: i64,
     kinds: &HashMap<i64, (String, String)>,
 ) -> std::result::Result<Vec<DesiredActivity>, String> {
-    parse_stored_activities(text)
+    parse_stored_activities(text, task_uuids)
         .map_err(|e| format!("activities are not in the expected form ({e})"))?
         .into_iter()
         .map(|(kind, offset, len, task)| {
@@ -494,6 +542,8 @@ pub struct ShiftRow<'a> {
     pub length_minutes: Option<i64>,
     /// [`activities_compact`]'s stored text ([`ActivityTexts::stored`]).
     pub activities: &'a str,
+    /// The task ids it writes `#` ([`ActivityTexts::task_uuids`]; stored NULL when empty).
+    pub task_uuids: &'a [u8],
     pub file: &'a str,
     pub line: i64,
     pub run_id: i64,
@@ -517,6 +567,7 @@ impl<'a> ShiftRow<'a> {
             start_utc: Some(1_792_393_200),
             length_minutes: Some(480),
             activities: "",
+            task_uuids: &[],
             file: "shifts.csv",
             line: 2,
             run_id: 1,
@@ -575,17 +626,17 @@ impl<'c> Names<'c> {
 /// A file name's number in `desired_names`, as [`Stored`] carries it (from [`ShiftWriter::file_ref`]).
 pub type FileRef = i64;
 
-/// Shifts written by one INSERT (see [`ShiftWriter::upsert`]), and the values of one: 32 × 15 = 480
+/// Shifts written by one INSERT (see [`ShiftWriter::upsert`]), and the values of one: 32 × 16 = 512
 /// variables, under SQLite's limit (999 before 3.32, 32766 since).
 const SHIFTS_PER_INSERT: usize = 32;
-const SHIFT_COLUMNS: usize = 15;
+const SHIFT_COLUMNS: usize = 16;
 
 fn shift_insert(rows: usize) -> String {
     let one = format!("({})", ["?"; SHIFT_COLUMNS].join(","));
     format!(
         "INSERT OR REPLACE INTO desired_shift_rows(legacy_shift_id, agent_ref, exported_agent_ref, user_ref,
             business_unit_ref, management_unit_ref, week_ref, start_utc, length_minutes, activities, file_ref,
-            line, run_id, content_hash, held_back_reason)
+            line, run_id, content_hash, held_back_reason, task_uuids)
          VALUES {}",
         vec![one; rows].join(",")
     )
@@ -599,6 +650,7 @@ struct PendingShift {
     /// agent, exported agent, user, business unit, management unit, week, start, length.
     refs: [Option<i64>; 8],
     activities: String,
+    task_uuids: Vec<u8>,
     file_ref: i64,
     line: i64,
     run_id: i64,
@@ -607,7 +659,7 @@ struct PendingShift {
 }
 
 impl PendingShift {
-    /// Bind this row's 15 values from parameter `at + 1` on.
+    /// Bind this row's 16 values from parameter `at + 1` on.
     fn bind(&self, st: &mut Statement<'_>, at: usize) -> Result<()> {
         st.raw_bind_parameter(at + 1, self.legacy_shift_id.as_str())?;
         for (i, v) in self.refs.iter().enumerate() {
@@ -619,6 +671,8 @@ impl PendingShift {
         st.raw_bind_parameter(at + 13, self.run_id)?;
         st.raw_bind_parameter(at + 14, self.content_hash)?;
         st.raw_bind_parameter(at + 15, self.held_back_reason.as_deref())?;
+        let uuids = &self.task_uuids;
+        st.raw_bind_parameter(at + 16, (!uuids.is_empty()).then_some(uuids.as_slice()))?;
         Ok(())
     }
 }
@@ -715,6 +769,8 @@ impl<'c> ShiftWriter<'c> {
         p.refs = refs;
         p.activities.clear();
         p.activities.push_str(r.activities);
+        p.task_uuids.clear();
+        p.task_uuids.extend_from_slice(r.task_uuids);
         p.file_ref = file_ref;
         p.line = r.line;
         p.run_id = r.run_id;
@@ -984,7 +1040,8 @@ pub fn for_each_shift_unordered(
     let names = NameTable::load(conn)?;
     let mut st = conn.prepare(
         "SELECT legacy_shift_id, agent_ref, user_ref, business_unit_ref, management_unit_ref, week_ref,
-                start_utc, length_minutes, activities, held_back_reason FROM desired_shift_rows",
+                start_utc, length_minutes, activities, held_back_reason, task_uuids
+         FROM desired_shift_rows",
     )?;
     stored_shifts(
         st.query([])?,
@@ -1008,7 +1065,7 @@ pub fn for_each_shift_of_week(
     // order without sorting.
     let mut st = conn.prepare_cached(
         "SELECT s.legacy_shift_id, a.name, u.name, ?1, m.name, ?2,
-                s.start_utc, s.length_minutes, s.activities, s.held_back_reason
+                s.start_utc, s.length_minutes, s.activities, s.held_back_reason, s.task_uuids
          FROM desired_shift_rows s
          LEFT JOIN desired_names a ON a.id = s.agent_ref
          LEFT JOIN desired_names u ON u.id = s.user_ref
@@ -1036,8 +1093,13 @@ fn stored_shifts(
         let start: Option<i64> = r.get(6)?;
         let activities = match kinds {
             Some(kinds) => {
-                let acts: String = r.get(8)?;
-                decode_activities(&acts, start.unwrap_or_default(), kinds).map_err(|e| {
+                let acts = r.get_ref(8)?.as_str().map_err(rusqlite::Error::from)?;
+                let uuids = r
+                    .get_ref(10)?
+                    .as_blob_or_null()
+                    .map_err(rusqlite::Error::from)?;
+                let uuids = uuids.unwrap_or_default();
+                decode_activities(acts, uuids, start.unwrap_or_default(), kinds).map_err(|e| {
                     Error::failure(
                         format!("the desired state of shift `{legacy}` cannot be read: {e}"),
                         Some("run `zd2gc map` again to rebuild the desired state".into()),
@@ -1180,6 +1242,7 @@ mod tests {
                     start_utc: start,
                     length_minutes: Some(length),
                     activities: "",
+                    task_uuids: &[],
                     file: "shifts.csv",
                     line: i + 2,
                     run_id: 1,
@@ -1295,7 +1358,11 @@ mod tests {
                         }
                         let start = (step % 8 != 0).then_some(step as i64 * 1000);
                         let length = (step % 10 != 0).then_some(step as i64);
-                        let acts = format!("{step},1");
+                        // Every third row's task id is packed (`#`), so rows with and
+                        // without bytes alternate within a batch.
+                        let uuid = format!("{step:08x}-0000-4000-8000-{:012x}", step * 7919);
+                        let packed = step.is_multiple_of(3).then(|| uuid16::pack(&uuid).unwrap());
+                        let acts = format!("{step},1{}", if packed.is_some() { "#" } else { "" });
                         w.upsert(&ShiftRow {
                             legacy_shift_id: &id,
                             agent_id: t[0].as_deref().unwrap(),
@@ -1307,6 +1374,7 @@ mod tests {
                             start_utc: start,
                             length_minutes: length,
                             activities: &acts,
+                            task_uuids: packed.as_ref().map_or(&[], |p| p.as_slice()),
                             file: t[7].as_deref().unwrap(),
                             line: step as i64,
                             run_id: 3,
@@ -1332,7 +1400,11 @@ mod tests {
                             Some(-(step as i64)),
                         ];
                         // The view spells out the JSON of the stored text.
-                        model.insert(id, (texts, ints, format!("[[{step},0,1,null]]")));
+                        let task = match packed {
+                            Some(_) => format!("\"{uuid}\""),
+                            None => "null".to_string(),
+                        };
+                        model.insert(id, (texts, ints, format!("[[{step},0,1,{task}]]")));
                     }
                 }
             }
@@ -1456,10 +1528,11 @@ mod tests {
     }
 
     /// The stored form, written out by hand from its description (`activities_compact`): an
-    /// independent encoder to compare with.
-    fn stored_by_hand(acts: &[Activity<'_>], start: i64, kinds: &mut Kinds) -> String {
+    /// independent encoder to compare with (the text, then the bytes of the ids written `#`).
+    fn stored_by_hand(acts: &[Activity<'_>], start: i64, kinds: &mut Kinds) -> (String, Vec<u8>) {
         let mut prev: Option<(i64, i64)> = None;
         let mut prev_task: Option<&str> = None;
+        let mut packed: Vec<u8> = Vec::new();
         let items: Vec<String> = acts
             .iter()
             .map(|a| {
@@ -1483,6 +1556,10 @@ mod tests {
                 }
                 if follows {
                     s += "+";
+                } else if let Some(t) = a.task_id.filter(|t| by_hand_canonical(t)) {
+                    s += "#";
+                    let hex = t.replace('-', "");
+                    packed.extend(u128::from_str_radix(&hex, 16).unwrap().to_be_bytes());
                 } else if let Some(t) = a.task_id {
                     s += ",";
                     s += &t
@@ -1493,7 +1570,17 @@ mod tests {
                 s
             })
             .collect();
-        items.join(";")
+        (items.join(";"), packed)
+    }
+
+    /// A canonical lowercase UUID, from the description: 36 characters, `-` at 8, 13, 18 and 23,
+    /// the others among `0123456789abcdef`.
+    fn by_hand_canonical(t: &str) -> bool {
+        t.chars().count() == 36
+            && t.chars().enumerate().all(|(i, c)| match i {
+                8 | 13 | 18 | 23 => c == '-',
+                _ => "0123456789abcdef".contains(c),
+            })
     }
 
     /// Whether `t` is written `+` after task id `p`, from the description: `p`'s trailing ASCII
@@ -1566,6 +1653,13 @@ mod tests {
         assert_eq!(again.kind("new", "pair"), 5 * 7 + 1);
     }
 
+    const U1: &str = "372d746d-f008-4564-952e-c73ae3dc5f93";
+    const U2: &str = "00000000-0000-0000-0000-000000000009";
+    /// The id that follows `U2` (`+`).
+    const U3: &str = "00000000-0000-0000-0000-000000000010";
+    const U4: &str = "ffffffff-ffff-ffff-ffff-ffffffffffff";
+    const U_UPPER: &str = "372D746D-F008-4564-952E-C73AE3DC5F93";
+
     #[test]
     fn compact_activities_are_serde_json_byte_for_byte_and_decode_back() {
         let acts = [
@@ -1616,6 +1710,14 @@ mod tests {
             act("ac-q", 1_788_257_000, 5, "On Queue Work", Some("a٤")),
             act("ac-q", 1_788_257_300, 5, "On Queue Work", Some("00")),
             act("ac-q", 1_788_257_600, 5, "On Queue Work", Some("01")),
+            // Canonical UUIDs: `#` and 16 bytes, unless `+` applies; any other spelling written out.
+            act("ac-q", 1_788_257_900, 5, "On Queue Work", Some(U1)),
+            act("ac-q", 1_788_258_200, 5, "On Queue Work", Some(U1)),
+            act("ac-q", 1_788_258_500, 5, "On Queue Work", Some(U2)),
+            act("ac-q", 1_788_258_800, 5, "On Queue Work", Some(U3)),
+            act("ac-q", 1_788_259_100, 5, "On Queue Work", None),
+            act("ac-q", 1_788_259_400, 5, "On Queue Work", Some(U_UPPER)),
+            act("ac-q", 1_788_259_700, 5, "On Queue Work", Some(U4)),
         ];
         let mut k = new_kinds();
         let t = activities_compact(&acts, 1_788_155_100, &mut k);
@@ -1631,19 +1733,32 @@ mod tests {
             "1,90;2,0,T1\"\n%3B%25%3B,@%253B%00;1@5300,30,;1,1500;1,15;\
              1,5,T%3B%25099;1,5;1,5+;1,5+;1,5,T%3B%250102;1,5,9;1,5+;\
              1,5,x999999999999999999;1,5+;1,5,x1000000000000000001;\
-             1,5,n%001;1,5,n%002;1,5,a٣;1,5,a٤;1,5,00;1,5+"
+             1,5,n%001;1,5,n%002;1,5,a٣;1,5,a٤;1,5,00;1,5+;\
+             1,5#;1,5#;1,5#;1,5+;1,5;1,5,372D746D-F008-4564-952E-C73AE3DC5F93;1,5#"
         );
+        let mut bytes = Vec::new();
+        for u in [U1, U1, U2, U4] {
+            bytes.extend(
+                u128::from_str_radix(&u.replace('-', ""), 16)
+                    .unwrap()
+                    .to_be_bytes(),
+            );
+        }
+        assert_eq!(t.task_uuids, bytes);
         assert_eq!(
-            t.stored,
+            (t.stored.clone(), t.task_uuids.clone()),
             stored_by_hand(&acts, 1_788_155_100, &mut new_kinds())
         );
         assert_eq!(
-            decode_activities(&t.stored, 1_788_155_100, &kind_table(&k)).unwrap(),
+            decode_activities(&t.stored, &t.task_uuids, 1_788_155_100, &kind_table(&k)).unwrap(),
             decoded(&acts)
         );
         let none = activities_compact(&[], 0, &mut k);
         assert_eq!((none.json.as_str(), none.stored.as_str()), ("[]", ""));
-        assert_eq!(decode_activities("", 0, &kind_table(&k)).unwrap(), vec![]);
+        assert_eq!(
+            decode_activities("", &[], 0, &kind_table(&k)).unwrap(),
+            vec![]
+        );
         // Not the stored form, or a kind not in the dictionary: an error, never fewer activities.
         for bad in [
             "9,1",
@@ -1664,10 +1779,35 @@ mod tests {
             "1,5,n%001;1,5+",
             "1,5,T1;1,5++",
             "1,5,T1;1,+",
+            "1,5#",
+            "1,5#;1,5,x",
         ] {
-            let e = decode_activities(bad, 0, &kind_table(&k));
+            let e = decode_activities(bad, &[], 0, &kind_table(&k));
             assert!(e.is_err(), "{bad}: {e:?}");
         }
+        // Bytes of task ids that the text does not read, or not whole: an error too.
+        let two = [[7u8; 16], [9u8; 16]].concat();
+        for (bad, bytes) in [
+            ("", &two[..16]),
+            ("1,5", &two[..16]),
+            ("1,5#", &two[..]),
+            ("1,5#;1,5#", &two[..31]),
+            ("1,5#;1,5#", &two[..17]),
+            ("1,5,x#", &two[..16]),
+        ] {
+            let e = decode_activities(bad, bytes, 0, &kind_table(&k));
+            assert!(e.is_err(), "{bad} with {} bytes: {e:?}", bytes.len());
+        }
+        let ok = decode_activities("1,5#;1,5#", &two, 0, &kind_table(&k)).unwrap();
+        assert_eq!(
+            ok.iter()
+                .map(|a| a.task_id.clone().unwrap())
+                .collect::<Vec<_>>(),
+            [
+                "07070707-0707-0707-0707-070707070707",
+                "09090909-0909-0909-0909-090909090909"
+            ]
+        );
     }
 
     proptest! {
@@ -1678,8 +1818,10 @@ mod tests {
         fn task_ids_that_follow_are_written_plus_and_read_back(
                 ids in proptest::collection::vec(prop_oneof![
                     any::<String>(),
-                    "[T;%,@+\\x{0}\\x{663}a-]{0,3}[0-9]{0,21}",
+                    "[T;%,@+#\\x{0}\\x{663}a-]{0,3}[0-9]{0,21}#?",
                     "T(0|9|09|99|999999999999999999|[0-9]{16,20})",
+                    "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{8}(9|[0-9]{4})",
+                    "[0-9a-fA-F]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}[-_][0-9a-fA-G]{12,13}",
                 ], 1..9),
                 follow in proptest::collection::vec(any::<bool>(), 9),
                 without in proptest::collection::vec(0u8..4, 9)) {
@@ -1710,8 +1852,8 @@ mod tests {
             let mut k = new_kinds();
             let t = activities_compact(&acts, 0, &mut k);
             prop_assert_eq!(&t.json, &serde_form(&acts, 0, &mut new_kinds()));
-            prop_assert_eq!(&t.stored, &stored_by_hand(&acts, 0, &mut new_kinds()));
-            prop_assert_eq!(decode_activities(&t.stored, 0, &kind_table(&k)).unwrap(), decoded(&acts));
+            prop_assert_eq!((t.stored.clone(), t.task_uuids.clone()), stored_by_hand(&acts, 0, &mut new_kinds()));
+            prop_assert_eq!(decode_activities(&t.stored, &t.task_uuids, 0, &kind_table(&k)).unwrap(), decoded(&acts));
         }
 
         #[test]
@@ -1732,9 +1874,9 @@ mod tests {
             let mut k = new_kinds();
             let t = activities_compact(&acts, 7, &mut k);
             prop_assert_eq!(&t.json, &serde_form(&acts, 7, &mut new_kinds()));
-            prop_assert_eq!(&t.stored, &stored_by_hand(&acts, 7, &mut new_kinds()));
+            prop_assert_eq!((t.stored.clone(), t.task_uuids.clone()), stored_by_hand(&acts, 7, &mut new_kinds()));
             prop_assert!(!t.stored.contains('\0'));
-            prop_assert_eq!(decode_activities(&t.stored, 7, &kind_table(&k)).unwrap(), decoded(&acts));
+            prop_assert_eq!(decode_activities(&t.stored, &t.task_uuids, 7, &kind_table(&k)).unwrap(), decoded(&acts));
         }
     }
 }

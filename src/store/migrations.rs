@@ -538,6 +538,66 @@ const MIGRATIONS: &[&str] = &[
     r#"
     DROP INDEX IF EXISTS desired_shift_rows_by_agent;
     "#,
+    // 13: canonical UUID task ids kept as 16 bytes (issue 17). On an export whose task ids are
+    // UUIDs, their text was about half of `desired_shift_rows` (37 bytes each with its comma). A
+    // task id that is a canonical lowercase UUID (`store::uuid16::pack`) and not written `+` is
+    // now written `#` in the terse activities, its 16 bytes appended to the row's new BLOB
+    // `task_uuids` (NULL when no `#`): the n-th `#` of a row reads bytes 16(n-1) to 16n
+    // (`store::desired::activities_compact`). Rows written before keep their text, which stays
+    // valid (a row without `#` needs no bytes), and their content hashes (still over the JSON).
+    // The view `desired_shifts` spells the JSON out as before (its CTE counts the `#` read so
+    // far; `store::uuid16::sql_text` turns 16 bytes back into the id's text), so
+    // `desired_activities`, `crosswalk_shifts` and anyone querying them see the same rows.
+    r#"
+    ALTER TABLE desired_shift_rows ADD COLUMN task_uuids BLOB;
+    DROP VIEW desired_shifts;
+    CREATE VIEW desired_shifts AS
+        SELECT s.legacy_shift_id AS legacy_shift_id, a.name AS agent_id,
+               COALESCE(e.name, a.name) AS exported_agent_id, u.name AS user_id,
+               b.name AS business_unit_id, m.name AS management_unit_id, w.name AS week_id,
+               s.start_utc AS start_utc, s.length_minutes AS length_minutes,
+               CASE WHEN s.activities = '' THEN '[]' ELSE (
+                   WITH RECURSIVE r(seq, rest, item, off, len, task, k) AS (
+                       SELECT -1, s.activities || ';', NULL, 0, 0, NULL, 0
+                       UNION ALL
+                       SELECT seq + 1, substr(rest, instr(rest, ';') + 1),
+                              substr(rest, 1, instr(rest, ';') - 1),
+                              CASE WHEN instr(substr(rest, 1, instr(rest, ',')), '@')
+                                   THEN CAST(substr(rest, instr(rest, '@') + 1) AS INTEGER)
+                                   ELSE off + 60 * len END,
+                              CAST(substr(rest, instr(rest, ',') + 1) AS INTEGER),
+                              CASE WHEN instr(substr(substr(rest, 1, instr(rest, ';') - 1), instr(rest, ',') + 1), ',')
+                                   THEN replace(replace(replace(
+                                            substr(substr(substr(rest, 1, instr(rest, ';') - 1), instr(rest, ',') + 1), instr(substr(substr(rest, 1, instr(rest, ';') - 1), instr(rest, ',') + 1), ',') + 1),
+                                            '%3B', ';'), '%00', char(0)), '%25', '%')
+                                   WHEN substr(substr(rest, 1, instr(rest, ';') - 1), -1) = '+'
+                                   THEN rtrim(task, '0123456789') || printf('%0'
+                                        || (length(task) - length(rtrim(task, '0123456789')))
+                                        || 'd', CAST(substr(task,
+                                            length(rtrim(task, '0123456789')) + 1) AS INTEGER) + 1)
+                                   WHEN substr(substr(rest, 1, instr(rest, ';') - 1), -1) = '#'
+                                   THEN lower(substr(hex(substr(s.task_uuids, 16 * k + 1, 16)), 1, 8) || '-' || substr(hex(substr(s.task_uuids, 16 * k + 1, 16)), 9, 4) || '-' || substr(hex(substr(s.task_uuids, 16 * k + 1, 16)), 13, 4) || '-' || substr(hex(substr(s.task_uuids, 16 * k + 1, 16)), 17, 4) || '-' || substr(hex(substr(s.task_uuids, 16 * k + 1, 16)), 21, 12))
+                                   ELSE task END,
+                              k + CASE WHEN instr(substr(substr(rest, 1, instr(rest, ';') - 1), instr(rest, ',') + 1), ',') THEN 0
+                                       WHEN substr(substr(rest, 1, instr(rest, ';') - 1), -1) = '#' THEN 1
+                                       ELSE 0 END
+                       FROM r WHERE rest != '')
+                   SELECT json_group_array(json_array(CAST(item AS INTEGER), off, len,
+                       CASE WHEN instr(substr(item, instr(item, ',') + 1), ',')
+                                 OR substr(item, -1) IN ('+', '#')
+                            THEN task END))
+                   FROM r WHERE seq >= 0) END AS activities,
+               f.name AS file, s.line AS line, s.run_id AS run_id,
+               s.content_hash AS content_hash, s.held_back_reason AS held_back_reason
+        FROM desired_shift_rows s
+        LEFT JOIN desired_names a ON a.id = s.agent_ref
+        LEFT JOIN desired_names e ON e.id = s.exported_agent_ref
+        LEFT JOIN desired_names u ON u.id = s.user_ref
+        LEFT JOIN desired_names b ON b.id = s.business_unit_ref
+        LEFT JOIN desired_names m ON m.id = s.management_unit_ref
+        LEFT JOIN desired_names w ON w.id = s.week_ref
+        LEFT JOIN desired_names f ON f.id = s.file_ref;
+    "#,
 ];
 
 /// Apply every migration above the database's `user_version`, each in its own transaction.
@@ -1048,7 +1108,7 @@ mod tests {
         assert_eq!(after, before);
         let kinds = crate::store::desired::activity_kinds(&c).unwrap();
         for (_, text, start, acts) in &want {
-            let got = crate::store::desired::decode_activities(text, *start, &kinds).unwrap();
+            let got = crate::store::desired::decode_activities(text, &[], *start, &kinds).unwrap();
             let acts: Vec<_> = acts
                 .iter()
                 .map(|a| {
@@ -1240,6 +1300,177 @@ mod tests {
         );
         // Migration 12 then dropped the index by agent.
         assert_eq!(indexes.len(), 1, "{indexes:?}");
+    }
+
+    /// Migration 13 on a version-12 database whose rows spell every task id out (what zd2gc
+    /// wrote before), for 500 pseudo-random shifts whose task ids are canonical UUIDs (some
+    /// following the one before, some equal to it, the smallest and largest), UUIDs in upper
+    /// case, with braces or one character short, and other ids (`%`, `;`, `#`, `+`, digits):
+    /// - the migration leaves every row as it was, and `desired_shifts`, `desired_activities` and
+    ///   `crosswalk_shifts` read the same as schema 12's view read them;
+    /// - the same rows written as `map` now writes them (`activities_compact`: `#` and
+    ///   `task_uuids`) read the same again through the new view (schema 12's view reading the
+    ///   spelled-out text is the oracle), and the Rust reader gives back the same activities from
+    ///   both forms;
+    /// - the view unpacks with `uuid16::sql_text`.
+    #[test]
+    fn migration_13_reads_packed_task_ids_as_schema_12_read_them_spelled_out() {
+        use crate::store::desired::{Activity, Kinds, activities_compact, decode_activities};
+        assert!(MIGRATIONS[12].contains(&crate::store::uuid16::sql_text(
+            "substr(s.task_uuids, 16 * k + 1, 16)"
+        )));
+        let c = Connection::open_in_memory().unwrap();
+        register_row_hash(&c).unwrap();
+        register_task_escape(&c).unwrap();
+        register_activities_v11(&c).unwrap();
+        for sql in &MIGRATIONS[..12] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.execute_batch(
+            "INSERT INTO desired_names VALUES (1, 'A1'), (2, 'shifts.csv'), (3, 'bu-1'), (4, 'w');
+             INSERT INTO xw_shifts (legacy_shift_id, user_id, business_unit_id, week_id,
+                                    schedule_id, genesys_shift_id, run_id)
+               VALUES ('s0007', 'u-1', 'bu-1', 'w', 'sch-1', 'g-1', 3);
+             PRAGMA user_version = 12;",
+        )
+        .unwrap();
+        let mut seed = 4242u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let others = [
+            "T9",
+            "x;%#+1",
+            "{00000000-0000-4000-8000-000000000001}",
+            "00000000-0000-4000-8000-00000000001",
+            "ABCDEF00-0000-4000-8000-000000000001",
+            "00000000-0000-0000-0000-000000000000",
+            "ffffffff-ffff-ffff-ffff-ffffffffffff",
+            "",
+        ];
+        let mut kinds = Kinds::load(&c).unwrap();
+        let mut want = Vec::new();
+        for i in 0..500 {
+            let start = 1_788_155_100 + 3600 * i as i64;
+            let mut prev: Option<String> = None;
+            let tasks: Vec<Option<String>> = (0..next(8))
+                .map(|_| {
+                    let t = match next(8) {
+                        0 => return None,
+                        1 => others[next(others.len() as u64) as usize].to_string(),
+                        // The id after the previous one (`+` when it ends with digits).
+                        2 => match prev
+                            .as_deref()
+                            .and_then(crate::store::desired::next_task_id)
+                        {
+                            Some(t) => t,
+                            None => format!("{:032x}", next(u64::MAX)),
+                        },
+                        3 => prev.clone().unwrap_or_default(),
+                        _ => {
+                            let h = format!("{:016x}{:016x}", next(u64::MAX), next(1 << 40));
+                            format!(
+                                "{}-{}-{}-{}-{}",
+                                &h[..8],
+                                &h[8..12],
+                                &h[12..16],
+                                &h[16..20],
+                                &h[20..]
+                            )
+                        }
+                    };
+                    prev = Some(t.clone());
+                    Some(t)
+                })
+                .collect();
+            let acts: Vec<Activity<'_>> = tasks
+                .iter()
+                .enumerate()
+                .map(|(k, t)| Activity {
+                    code: "c-1",
+                    start: start + 1800 * k as i64,
+                    length_minutes: 30,
+                    description: "Work",
+                    task_id: t.as_deref(),
+                })
+                .collect();
+            let t = activities_compact(&acts, start, &mut kinds);
+            for (k, code, desc) in kinds.take_new() {
+                c.execute(
+                    "INSERT INTO activity_kinds VALUES (?1, ?2, ?3)",
+                    rusqlite::params![k, code, desc],
+                )
+                .unwrap();
+            }
+            // The text schema 12 stored: each `#` spelled out from its 16 bytes.
+            let mut bytes = t.task_uuids.chunks(16);
+            let spelled: Vec<String> = t
+                .stored
+                .split(';')
+                .map(|item| match item.strip_suffix('#') {
+                    Some(head) if item.matches(',').count() == 1 => {
+                        let h: String = bytes
+                            .next()
+                            .unwrap()
+                            .iter()
+                            .map(|b| format!("{b:02x}"))
+                            .collect();
+                        let u = [&h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]];
+                        format!("{head},{}", u.join("-"))
+                    }
+                    _ => item.to_string(),
+                })
+                .collect();
+            assert!(bytes.next().is_none());
+            let spelled = if t.stored.is_empty() {
+                String::new()
+            } else {
+                spelled.join(";")
+            };
+            let id = format!("s{i:04}");
+            c.execute(
+                "INSERT INTO desired_shift_rows VALUES (?1, 1, NULL, NULL, 3, NULL, 4, ?2, 60, ?3, 2, ?4, 1, ?5, NULL)",
+                rusqlite::params![id, start, spelled, i, -(i as i64)],
+            )
+            .unwrap();
+            let decoded: Vec<Option<String>> =
+                acts.iter().map(|a| a.task_id.map(str::to_string)).collect();
+            want.push((id, start, spelled, t.stored, t.task_uuids, decoded));
+        }
+        let n_packed: usize = want.iter().map(|w| w.4.len() / 16).sum();
+        let n_plus = want.iter().filter(|w| w.3.contains('+')).count();
+        assert!(n_packed > 800 && n_plus > 20, "{n_packed} {n_plus}");
+        let shifts = "SELECT * FROM desired_shifts ORDER BY legacy_shift_id";
+        let acts = "SELECT * FROM desired_activities ORDER BY legacy_shift_id, seq";
+        let xw = "SELECT * FROM crosswalk_shifts ORDER BY legacy_shift_id";
+        let rows = "SELECT legacy_shift_id, activities FROM desired_shift_rows ORDER BY 1";
+        let before = (all(&c, shifts), all(&c, acts), all(&c, xw));
+        let stored_12 = all(&c, rows);
+        migrate(&c).unwrap();
+        assert_eq!(all(&c, rows), stored_12, "no row rewritten");
+        assert_eq!((all(&c, shifts), all(&c, acts), all(&c, xw)), before);
+        let kind_names = crate::store::desired::activity_kinds(&c).unwrap();
+        let mut up = c
+            .prepare("UPDATE desired_shift_rows SET activities = ?2, task_uuids = ?3 WHERE legacy_shift_id = ?1")
+            .unwrap();
+        for (id, start, spelled, stored, uuids, tasks) in &want {
+            for (text, bytes) in [(spelled, &[][..]), (stored, &uuids[..])] {
+                let got = decode_activities(text, bytes, *start, &kind_names).unwrap();
+                let got: Vec<Option<String>> = got.into_iter().map(|a| a.task_id).collect();
+                assert_eq!(&got, tasks, "{id}: {text}");
+            }
+            let blob = (!uuids.is_empty()).then_some(&uuids[..]);
+            up.execute(rusqlite::params![id, stored, blob]).unwrap();
+        }
+        assert_ne!(all(&c, rows), stored_12);
+        let after = (all(&c, shifts), all(&c, acts), all(&c, xw));
+        for (b, a) in before.0.iter().zip(&after.0) {
+            assert_eq!(a, b);
+        }
+        assert_eq!(after, before);
     }
 
     /// Migration 9 on a version-8 database with rows: `desired_shifts` (now a view), the views
@@ -1459,6 +1690,7 @@ mod tests {
                 start_utc: Some(1),
                 length_minutes: Some(2),
                 activities: "",
+                task_uuids: &[],
                 file: "shifts.csv",
                 line: 9,
                 run_id: 4,
