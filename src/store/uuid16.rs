@@ -10,38 +10,42 @@
 //! reading the database with the `sqlite3` shell.
 
 /// The 16 bytes of `s` when it is a canonical lowercase UUID, else `None`.
+///
+/// Map calls this for every task id of the export (5 M on the long-id benchmark export), so it
+/// decodes through a table, without a branch per character.
 pub fn pack(s: &str) -> Option<[u8; 16]> {
-    let b = s.as_bytes();
-    if b.len() != 36 {
+    let b: &[u8; 36] = s.as_bytes().try_into().ok()?;
+    if b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
         return None;
     }
+    /// Where each byte's two hex digits start.
+    const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
     let mut out = [0u8; 16];
-    let mut n = 0;
-    let mut i = 0;
-    while i < 36 {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            if b[i] != b'-' {
-                return None;
-            }
-            i += 1;
-            continue;
-        }
-        let hi = nibble(b[i])?;
-        let lo = nibble(b[i + 1])?;
-        out[n] = (hi << 4) | lo;
-        n += 1;
-        i += 2;
+    // Any character that is not a lowercase hex digit sets a high bit here.
+    let mut bad = 0u8;
+    for (o, &i) in out.iter_mut().zip(AT.iter()) {
+        let (hi, lo) = (NIBBLE[usize::from(b[i])], NIBBLE[usize::from(b[i + 1])]);
+        bad |= hi | lo;
+        *o = (hi << 4) | (lo & 15);
     }
-    Some(out)
+    (bad & 0xf0 == 0).then_some(out)
 }
 
-fn nibble(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
+/// The value of each lowercase hex digit; 0xff for every other byte.
+static NIBBLE: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut c = 0;
+    while c < 10 {
+        t[b'0' as usize + c] = c as u8;
+        c += 1;
     }
-}
+    let mut c = 0;
+    while c < 6 {
+        t[b'a' as usize + c] = 10 + c as u8;
+        c += 1;
+    }
+    t
+};
 
 /// Appends the canonical text of 16 packed bytes to `out`.
 pub fn push_unpacked(bytes: &[u8; 16], out: &mut String) {
