@@ -929,3 +929,239 @@ fn packed_runs_give_back_every_task_as_written() {
         .collect();
     assert_eq!(decoded, want_rust);
 }
+
+/// Canonical lowercase UUID task ids are kept as 16 bytes (snapshot schema 7); every other spelling
+/// of an id stays text. Two task files (nested tasks of a JSONL shifts file and a CRLF CSV), ids of
+/// every shape side by side in one run: canonical, upper and mixed case, in braces, without
+/// hyphens, one character short or long, numbered, empty, absent, holding `;`, `,`, `%`, `*` or a
+/// NUL; UUID and non-UUID shift ids. The oracle is what the test wrote: the view (SQL) and
+/// `RunTasks` (Rust, in shift-id order) must both give every id back as written, and the stored
+/// runs must hold exactly the canonical ids packed (a naive check of the shape) and none as text.
+#[test]
+fn uuid_task_ids_are_packed_and_given_back_as_written() {
+    const T0: i64 = 1_777_881_600; // 2026-05-04 08:00 UTC
+    let canon = |i: u64| {
+        let x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x0123_4567_89ab_cdef;
+        format!(
+            "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+            x >> 32,
+            (x >> 16) & 0xffff,
+            x & 0xfff,
+            (x >> 20) & 0xfff,
+            x.rotate_left(17) & 0xffff_ffff_ffff
+        )
+    };
+    let shape = |i: u64| -> Option<String> {
+        let c = canon(i);
+        match i % 16 {
+            0..=5 => Some(c),
+            6 => Some(c.to_uppercase()),
+            7 => Some(format!("{}{}", c[..18].to_uppercase(), &c[18..])),
+            8 => Some(format!("{{{c}}}")),
+            9 => Some(c.replace('-', "")),
+            10 => Some(c[..35].to_string()),
+            11 => Some(format!("{c}0")),
+            12 => Some(format!("T{i}")),
+            13 => None,
+            14 => Some(format!("{};%3B,*%{}", &c[..8], &c[9..])),
+            _ => Some("*".to_string()),
+        }
+    };
+    let shifts = [
+        "0f0e0d0c-0b0a-4908-8706-050403020100".to_string(),
+        "S1".to_string(),
+        "0F0E0D0C-0B0A-4908-8706-050403020101".to_string(),
+    ];
+    // (file, line, id, shift id, start) as written.
+    type Want = (String, i64, Option<String>, String, i64);
+    let mut want: Vec<Want> = Vec::new();
+    // shifts.jsonl (file 2): one line a shift, its tasks nested, one id with a NUL, one empty.
+    let mut jsonl = String::new();
+    for (k, sid) in shifts.iter().enumerate() {
+        let line = k as i64 + 1;
+        let ids = [
+            Some(canon(1000 + k as u64)),
+            Some(format!("a\u{0}{}", canon(2000))),
+            Some(String::new()),
+            None,
+            Some(canon(3000 + k as u64)),
+        ];
+        let mut tasks = Vec::new();
+        for (j, id) in ids.iter().enumerate() {
+            let s = T0 + 600 * j as i64;
+            let idf = id
+                .as_ref()
+                .map(|i| format!("\"id\":{},", serde_json::to_string(i).unwrap()))
+                .unwrap_or_default();
+            tasks.push(format!(
+                "{{{idf}\"name\":\"Phone\",\"startTime\":{s},\"endTime\":{}}}",
+                s + 600
+            ));
+            let id = id.clone().filter(|i| !i.is_empty());
+            want.push(("shifts.jsonl".into(), line, id, sid.clone(), s));
+        }
+        jsonl.push_str(&format!(
+            "{{\"id\":{},\"agentId\":7,\"startTime\":{T0},\"endTime\":{},\"tasks\":[{}]}}\n",
+            serde_json::to_string(sid).unwrap(),
+            T0 + 8 * 3600,
+            tasks.join(",")
+        ));
+    }
+    // shift_tasks.csv (file 3), CRLF: runs of 1 to 7 tasks of one shift id, ids cycling through
+    // the shapes.
+    let mut csv = String::from("task_id,shift_id,name,start_local,end_local\r\n");
+    // 2026-05-04 00:00 as naive seconds (the view's `start` of a local time).
+    const DAY: i64 = 1_777_852_800;
+    let local = |m: i64| format!("2026-05-04 {:02}:{:02}", m / 60, m % 60);
+    let mut line = 2;
+    let mut i = 0u64;
+    for run in 0..60u64 {
+        let sid = &shifts[(run % 3) as usize];
+        for _ in 0..1 + run % 7 {
+            let id = shape(i);
+            let m = 8 * 60 + i as i64 % 400;
+            let s = DAY + 60 * m;
+            let field = match &id {
+                Some(v) if v.contains(',') => format!("\"{v}\""),
+                Some(v) => v.clone(),
+                None => String::new(),
+            };
+            csv.push_str(&format!(
+                "{field},{sid},Phone,{},{}\r\n",
+                local(m),
+                local(m + 1)
+            ));
+            want.push(("shift_tasks.csv".into(), line, id, sid.clone(), s));
+            line += 1;
+            i += 1;
+        }
+    }
+    let ex = tempfile::tempdir().unwrap();
+    write_files(
+        ex.path(),
+        &[
+            (
+                "agents.jsonl",
+                b"{\"id\": 7, \"name\": \"Ann\", \"timezone\": \"Europe/Paris\"}\n",
+            ),
+            ("shifts.jsonl", jsonl.as_bytes()),
+            ("shift_tasks.csv", csv.as_bytes()),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = extract_json(dir.path(), ex.path());
+    assert_eq!(code, 0, "{stderr}");
+    let c = snapshot(dir.path());
+    // The view, in task order within each file.
+    let mut got: Vec<Want> = c
+        .prepare(
+            "SELECT f.name, t.line, t.task_id, t.shift_id, t.start
+             FROM tasks t JOIN files f USING (file_id) ORDER BY t.task_row",
+        )
+        .unwrap()
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    got.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    let mut sorted = want.clone();
+    sorted.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    assert_eq!(got.len(), sorted.len());
+    for (g, w) in got.iter().zip(&sorted) {
+        assert_eq!(g, w);
+    }
+    // Rust, as map and validate read them: in shift-id byte order, each id's tasks in file order.
+    let ids = zd2gc::extract::stage::TaskIds::load(&c).unwrap();
+    let mut st = c.prepare(zd2gc::extract::stage::TASKS_BY_SHIFT_ID).unwrap();
+    let mut rows = st.query([]).unwrap();
+    let mut run = zd2gc::extract::stage::RunTasks::default();
+    let mut by_id: Vec<(String, Option<String>, i64)> = Vec::new();
+    while let Some(r) = rows.next().unwrap() {
+        run.read(r, 0).unwrap();
+        while let Some(t) = run.next_task().unwrap() {
+            let mut id = String::new();
+            let has = run.write_id(&ids, &t, &mut id).unwrap();
+            by_id.push((run.shift_id.clone(), has.then_some(id), t.start));
+        }
+    }
+    let mut want_rust: Vec<_> = want
+        .iter()
+        .map(|w| (w.3.clone(), w.2.clone(), w.4))
+        .collect();
+    // The JSONL file's tasks come first in each shift id (its file was read first: one file a
+    // thread, but each run belongs to one file and runs of one id are in task-number order).
+    want_rust.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let mut by_id_files = by_id.clone();
+    by_id_files.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    assert_eq!(by_id, by_id_files, "runs in shift-id byte order");
+    let key = |v: &mut Vec<(String, Option<String>, i64)>| {
+        v.sort();
+    };
+    let (mut a, mut b) = (by_id.clone(), want_rust.clone());
+    key(&mut a);
+    key(&mut b);
+    assert_eq!(a, b);
+    // What is stored: the canonical ids packed, 16 bytes each, and none of them as text.
+    let is_canonical = |s: &str| {
+        s.len() == 36
+            && s.char_indices().all(|(i, ch)| match i {
+                8 | 13 | 18 | 23 => ch == '-',
+                _ => matches!(ch, '0'..='9' | 'a'..='f'),
+            })
+    };
+    let canonical: Vec<&str> = want
+        .iter()
+        .filter_map(|w| w.2.as_deref())
+        .filter(|s| is_canonical(s))
+        .collect();
+    assert!(canonical.len() > 60, "{}", canonical.len());
+    // A file's first id ending in a decimal number fixes its id prefix (the older scheme): ids of
+    // that prefix are numbers, whatever their shape.
+    let prefixes: Vec<(String, String)> = c
+        .prepare("SELECT f.name, p.prefix FROM task_id_prefixes p JOIN files f USING (file_id)")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    let numbered = want
+        .iter()
+        .filter(|w| {
+            w.2.as_deref().is_some_and(|id| {
+                is_canonical(id)
+                    && prefixes.iter().any(|(f, p)| {
+                        *f == w.0
+                            && id.strip_prefix(p.as_str()).is_some_and(|n| {
+                                n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0')
+                            })
+                    })
+            })
+        })
+        .count();
+    let stored: Vec<Vec<u8>> = c
+        .prepare("SELECT CAST(tasks AS BLOB) FROM task_runs")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    let packed: usize = stored
+        .iter()
+        .map(|t| {
+            t.iter()
+                .position(|&b| b == 0)
+                .map_or(0, |i| t.len() - i - 1)
+        })
+        .sum();
+    assert_eq!(packed, 16 * (canonical.len() - numbered));
+    for id in &canonical {
+        assert!(
+            !stored
+                .iter()
+                .any(|t| t.windows(36).any(|w| w == id.as_bytes())),
+            "{id} stored as text"
+        );
+    }
+}

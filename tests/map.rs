@@ -152,6 +152,42 @@ fn status_upgrades_from(dir: &Path, schema: u32) {
     );
 }
 
+/// Tasks of shift ids that have no shift are counted, not mapped (validate reports them): map
+/// counts a run's tasks from its text alone. With canonical UUID task ids packed after the text
+/// (snapshot schema 7) the packed bytes hold `;` (0x3b) and NUL: they must not count as tasks.
+/// Oracle: the sample's 1,308 tasks plus the rows this test appends.
+#[test]
+fn tasks_without_a_shift_are_counted_once_whatever_their_packed_ids_hold() {
+    let cfg = template();
+    let ex = tempfile::tempdir().unwrap();
+    let sample = root().join("samples/paris-cutover");
+    for f in std::fs::read_dir(&sample).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), ex.path().join(f.file_name())).unwrap();
+    }
+    let mut csv = std::fs::read_to_string(ex.path().join("shift_tasks.csv")).unwrap();
+    let ids = [
+        "3b3b3b3b-3b3b-4b3b-bb3b-3b3b3b3b3b3b",
+        "00000000-0000-4000-8000-000000000000",
+        "3b003b00-3b00-4b00-b03b-003b003b003b",
+        "ffffffff-3b3b-4fff-bfff-3b3b3b3b3b3b",
+    ];
+    let mut added = 0;
+    for (k, sid) in ["S-NONE-1", "S-NONE-2"].iter().enumerate() {
+        for (j, id) in ids.iter().enumerate() {
+            csv.push_str(&format!(
+                "{id},{sid},Phone,2026-03-27 0{k}:{j}0,2026-03-27 0{k}:{j}5,true\n"
+            ));
+            added += 1;
+        }
+    }
+    std::fs::write(ex.path().join("shift_tasks.csv"), csv).unwrap();
+    let tables = offline_tables();
+    let d = prepared(ex.path(), &cfg, &as_refs(&tables));
+    let o = offline(d.path(), &cfg);
+    assert_eq!((o.shifts_read, o.tasks_read), (470, 1308 + added));
+}
+
 #[test]
 fn paris_cutover_offline_maps_with_the_planted_findings_and_rerun_changes_nothing() {
     let cfg = template();

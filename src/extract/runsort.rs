@@ -33,18 +33,28 @@ pub struct RunRec<'a> {
     pub start: i64,
     pub fmt: i64,
     pub tasks: &'a str,
+    /// The run's packed task ids, 16 bytes each (see `stage::TASKS_SCHEMA`).
+    pub packed: &'a [u8],
 }
 
 /// Record layout, after a `u32` length of the rest: `u32` length of the shift id, its bytes, `first`
-/// as 8 bytes little-endian, `file_id`, `line_offset`, `id_offset`, `start`, `fmt` as zigzag
-/// LEB128 varints, then the tasks' text to the record's end.
+/// as 8 bytes little-endian, `file_id`, `line_offset`, `id_offset`, `start`, `fmt` and the packed
+/// ids' length as zigzag LEB128 varints, then the tasks' text, then the packed ids.
 fn encode(out: &mut Vec<u8>, r: &RunRec<'_>) {
     let at = out.len();
     out.extend_from_slice(&[0; 4]);
     out.extend_from_slice(&(r.shift_id.len() as u32).to_le_bytes());
     out.extend_from_slice(r.shift_id.as_bytes());
     out.extend_from_slice(&r.first.to_le_bytes());
-    for v in [r.file_id, r.line_offset, r.id_offset, r.start, r.fmt] {
+    let packed = r.packed.len() as i64;
+    for v in [
+        r.file_id,
+        r.line_offset,
+        r.id_offset,
+        r.start,
+        r.fmt,
+        packed,
+    ] {
         let mut z = ((v << 1) ^ (v >> 63)) as u64;
         while z >= 0x80 {
             out.push(z as u8 | 0x80);
@@ -53,6 +63,7 @@ fn encode(out: &mut Vec<u8>, r: &RunRec<'_>) {
         out.push(z as u8);
     }
     out.extend_from_slice(r.tasks.as_bytes());
+    out.extend_from_slice(r.packed);
     let len = (out.len() - at - 4) as u32;
     out[at..at + 4].copy_from_slice(&len.to_le_bytes());
 }
@@ -84,7 +95,7 @@ pub fn decode(rec: &[u8]) -> Result<RunRec<'_>> {
             .expect("8"),
     );
     let mut at = 12 + n;
-    let mut vals = [0i64; 5];
+    let mut vals = [0i64; 6];
     for v in &mut vals {
         let mut z = 0u64;
         let mut shift = 0;
@@ -102,7 +113,12 @@ pub fn decode(rec: &[u8]) -> Result<RunRec<'_>> {
         }
         *v = (z >> 1) as i64 ^ -((z & 1) as i64);
     }
-    let tasks = std::str::from_utf8(&rec[at..]).map_err(|_| corrupt())?;
+    let packed_at = usize::try_from(vals[5])
+        .ok()
+        .and_then(|n| rec.len().checked_sub(n))
+        .filter(|&p| p >= at)
+        .ok_or_else(corrupt)?;
+    let tasks = std::str::from_utf8(&rec[at..packed_at]).map_err(|_| corrupt())?;
     Ok(RunRec {
         shift_id,
         first,
@@ -112,6 +128,7 @@ pub fn decode(rec: &[u8]) -> Result<RunRec<'_>> {
         start: vals[3],
         fmt: vals[4],
         tasks,
+        packed: &rec[packed_at..],
     })
 }
 
@@ -371,8 +388,8 @@ mod tests {
             "~",
             "S100",
         ];
-        /// shift id, first, file id, line offset, id offset, start, fmt, tasks.
-        type Owned = (String, i64, i64, i64, i64, i64, i64, String);
+        /// shift id, first, file id, line offset, id offset, start, fmt, tasks, packed ids.
+        type Owned = (String, i64, i64, i64, i64, i64, i64, String, Vec<u8>);
         let mut runs: Vec<Owned> = Vec::new();
         for first in 1..=3000i64 {
             let shift = format!("{}{}", ids[rnd(ids.len() as u64) as usize], rnd(40));
@@ -385,6 +402,8 @@ mod tests {
                 .map(|i| if i % 7 == 6 { ';' } else { 'x' })
                 .collect();
             let big = [i64::MIN, i64::MAX, -1, 0, 1 << 40];
+            // Packed ids (any bytes, NUL and `;` among them) for some runs, none for others.
+            let packed: Vec<u8> = (0..16 * rnd(4)).map(|_| rnd(256) as u8).collect();
             runs.push((
                 shift,
                 first * 3,
@@ -394,6 +413,7 @@ mod tests {
                 big[rnd(5) as usize],
                 rnd(0x300) as i64,
                 tasks,
+                packed,
             ));
         }
         let mut oracle = runs.clone();
@@ -412,6 +432,7 @@ mod tests {
                     start: r.5,
                     fmt: r.6,
                     tasks: &r.7,
+                    packed: &r.8,
                 })
                 .unwrap();
             }
@@ -433,6 +454,7 @@ mod tests {
                     r.start,
                     r.fmt,
                     r.tasks.to_string(),
+                    r.packed.to_vec(),
                 ));
                 Ok(())
             })

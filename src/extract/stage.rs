@@ -26,7 +26,10 @@ use std::sync::mpsc::Receiver;
 /// `task_names`, the task count in `snapshot_meta`; the view `tasks` unchanged.
 /// 6: the index `shifts_by_agent` over the agent id alone (validate's overlap pass orders an
 /// agent's shifts itself; 26.0 -> 19.5 MB at 1.3 M shifts).
-pub const SNAPSHOT_SCHEMA: i64 = 6;
+/// 7: a task id that is a canonical lowercase UUID is kept as its 16 bytes ([`crate::store::uuid16`])
+/// after the run's text (`tasks` a BLOB: the text, a NUL, the packed ids), its field `*`; the view
+/// `tasks` unchanged.
+pub const SNAPSHOT_SCHEMA: i64 = 7;
 
 pub const SCHEMA: &str = r#"
 CREATE TABLE snapshot_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -76,7 +79,9 @@ CREATE TABLE rejects (
 ///
 /// A run's row holds its first task's values (`file_id`; `line_offset` = line − `first`;
 /// `id_offset` = its id's number − `first`, 0 when its id is not numbered; `start`; `fmt`) and its
-/// tasks in `tasks`, a text: one item a task, separated by `;`, each
+/// tasks in `tasks`: a text, or, when some of its tasks' ids are packed (`*` below), a BLOB of the
+/// text's bytes, a NUL (never in the text) and the packed ids, 16 bytes each, in task order. The
+/// text has one item a task, separated by `;`, each
 /// `NAME,LENGTH[,GAP[,ID[,SKIP[,FMT]]]]` (trailing empty fields left out):
 /// - `NAME`: the number of the task's name and paid flag in `task_names`;
 /// - `LENGTH`: end − start, `GAP`: start − the previous task's end (the first task starts at
@@ -84,8 +89,9 @@ CREATE TABLE rejects (
 /// - `ID`: empty: the file's prefix (`task_id_prefixes`, fixed by the first id of that shape)
 ///   followed by the previous task's number + 1 (the first task's: `first + id_offset`); `#D`:
 ///   the same plus `D`; `=TEXT`: any other id, as written, with `%`, `;`, `,` and NUL written
-///   `%25`, `%3B`, `%2C` and `%00`; `!`: no id. A text or missing id counts as a number too (the
-///   next task's default is one more). A number is used only for a prefix and a decimal number
+///   `%25`, `%3B`, `%2C` and `%00`; `*`: a canonical lowercase UUID, the run's next packed id (its
+///   16 bytes, [`crate::store::uuid16`]; any other spelling of a UUID is `=TEXT`); `!`: no id. A
+///   text, packed or missing id counts as a number too (the next task's default is one more). A number is used only for a prefix and a decimal number
 ///   without leading zeros of at most 18 digits; every other id stays text (`T007`, `12`, ...);
 /// - `SKIP`: line − (the previous task's line + 1) (a header, a rejected row, a value over several
 ///   lines, several tasks on one JSON line; empty: 0; the first task's line is `first +
@@ -97,13 +103,14 @@ CREATE TABLE rejects (
 /// The view `tasks` shows the columns of schema 2 (`task_row` is the task's number), decoding each
 /// run with SQL (a recursive split and window sums); readers in Rust decode the runs with
 /// [`RunTasks`] (map, validate) instead.
-pub const TASKS_SCHEMA: &str = r#"
+pub static TASKS_SCHEMA: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    r#"
 CREATE TABLE task_names (name_id INTEGER PRIMARY KEY, name TEXT NOT NULL, paid INTEGER, UNIQUE (name, paid));
 CREATE TABLE task_id_prefixes (file_id INTEGER PRIMARY KEY, prefix TEXT NOT NULL);
 CREATE TABLE task_runs (
     shift_id TEXT NOT NULL, first INTEGER NOT NULL, file_id INTEGER NOT NULL,
     line_offset INTEGER NOT NULL, id_offset INTEGER NOT NULL, start INTEGER NOT NULL,
-    fmt INTEGER NOT NULL, tasks TEXT NOT NULL,
+    fmt INTEGER NOT NULL, tasks BLOB NOT NULL,
     PRIMARY KEY (shift_id, first)
 ) WITHOUT ROWID;
 CREATE TABLE task_texts (task_row INTEGER PRIMARY KEY, start_text TEXT, end_text TEXT);
@@ -115,7 +122,9 @@ CREATE VIEW tasks AS
     FROM task_runs r
     CROSS JOIN json_each((
         WITH RECURSIVE s(k, rest, t) AS (
-            SELECT -1, r.tasks || ';', ''
+            SELECT -1, CASE WHEN typeof(r.tasks) = 'blob'
+                            THEN CAST(substr(r.tasks, 1, instr(r.tasks, x'00') - 1) AS TEXT)
+                            ELSE r.tasks END || ';', ''
             UNION ALL
             SELECT k + 1, substr(rest, instr(rest, ';') + 1),
                    substr(rest, 1, instr(rest, ';') - 1) || ',,,,,,'
@@ -139,7 +148,10 @@ CREATE VIEW tasks AS
             SELECT k, name, len, gap, id, CAST(t AS INTEGER),
                    CASE WHEN substr(substr(t, instr(t, ',') + 1), 1, 1) = ',' THEN r.fmt
                         ELSE CAST(substr(t, instr(t, ',') + 1) AS INTEGER) END
-            FROM d)
+            FROM d),
+        f(k, name, len, gap, id, skip, fmt, m) AS (
+            SELECT k, name, len, gap, id, skip, fmt,
+                   sum(id = '*') OVER (ORDER BY k ROWS UNBOUNDED PRECEDING) FROM e)
         SELECT json_group_array(json_array(k, line, id, start, start + len, fmt, name)) FROM (
             SELECT k, name, len, fmt,
                    r.first + r.line_offset + k + sum(skip) OVER w AS line,
@@ -151,11 +163,17 @@ CREATE VIEW tasks AS
                                             THEN CAST(substr(id, 2) AS INTEGER) ELSE 0 END) OVER w)
                         WHEN substr(id, 1, 1) = '='
                         THEN replace(replace(replace(replace(substr(id, 2),
-                                 '%3B', ';'), '%2C', ','), '%00', char(0)), '%25', '%') END AS id
-            FROM e WINDOW w AS (ORDER BY k ROWS UNBOUNDED PRECEDING) ORDER BY k))) j
+                                 '%3B', ';'), '%2C', ','), '%00', char(0)), '%25', '%')
+                        WHEN id = '*' THEN PACKED_ID END AS id
+            FROM f WINDOW w AS (ORDER BY k ROWS UNBOUNDED PRECEDING) ORDER BY k))) j
     CROSS JOIN task_names n ON n.name_id = j.value ->> 6
     LEFT JOIN task_texts x ON x.task_row = r.first + (j.value ->> 0);
-"#;
+"#
+    .replace(
+        "PACKED_ID",
+        &crate::store::uuid16::sql_text("substr(r.tasks, instr(r.tasks, x'00') + 16 * m - 15, 16)"),
+    )
+});
 
 /// The columns of `task_runs` a [`RunTasks`] is read from, in its order.
 pub const RUN_COLUMNS: &str = "shift_id, first, file_id, line_offset, id_offset, start, fmt, tasks";
@@ -284,6 +302,8 @@ pub struct RunTask {
     num: i64,
     /// Where its id field is in the run's text.
     id_at: (u32, u32),
+    /// Packed ids of the run before this task's (the index of its own when its field is `*`).
+    packed: u32,
 }
 
 /// The tasks of one `task_runs` row, decoded in order (see [`TASKS_SCHEMA`]).
@@ -294,6 +314,8 @@ pub struct RunTasks {
     pub file_id: i64,
     fmt: i64,
     text: String,
+    /// The run's packed ids, 16 bytes each (see [`TASKS_SCHEMA`]).
+    packed: Vec<u8>,
     /// Where the next task's item starts in `text` (`None`: done).
     at: Option<usize>,
     prev: RunTask,
@@ -313,11 +335,21 @@ impl RunTasks {
         let start: i64 = r.get(col + 5)?;
         self.fmt = r.get(col + 6)?;
         self.text.clear();
-        self.text.push_str(
-            r.get_ref(col + 7)?
-                .as_str()
-                .map_err(rusqlite::Error::from)?,
-        );
+        self.packed.clear();
+        match r.get_ref(col + 7)? {
+            rusqlite::types::ValueRef::Blob(b) => {
+                let nul = b.iter().position(|&c| c == 0);
+                let text = nul.and_then(|i| std::str::from_utf8(&b[..i]).ok());
+                let (Some(i), Some(text)) = (nul, text) else {
+                    return Err(self.malformed());
+                };
+                self.text.push_str(text);
+                self.packed.extend_from_slice(&b[i + 1..]);
+            }
+            v => self
+                .text
+                .push_str(v.as_str().map_err(rusqlite::Error::from)?),
+        }
         self.at = Some(0);
         self.k = 0;
         self.prev = RunTask {
@@ -380,9 +412,13 @@ impl RunTasks {
         let id = fields[3];
         let num = match id.strip_prefix('#') {
             Some(d) => p.num.checked_add(1)?.checked_add(d.parse().ok()?)?,
-            None if id.is_empty() || id == "!" || id.starts_with('=') => p.num.checked_add(1)?,
+            None if id.is_empty() || id == "!" || id == "*" || id.starts_with('=') => {
+                p.num.checked_add(1)?
+            }
             None => return None,
         };
+        // The previous task's packed id, if it had one, is before this task's.
+        let packed = p.packed + u32::from(self.k > 0 && self.id_of(p) == "*");
         let skip: i64 = if fields[4].is_empty() {
             0
         } else {
@@ -401,16 +437,27 @@ impl RunTasks {
             },
             num,
             id_at: (offs[3] as u32, (offs[3] + id.len()) as u32),
+            packed,
         })
+    }
+
+    fn id_of(&self, t: &RunTask) -> &str {
+        &self.text[t.id_at.0 as usize..t.id_at.1 as usize]
     }
 
     /// Write the id of task `t` (of this run, the last one decoded) into `out`; false when the task
     /// has none.
     pub fn write_id(&self, ids: &TaskIds, t: &RunTask, out: &mut String) -> Result<bool> {
         out.clear();
-        let id = &self.text[t.id_at.0 as usize..t.id_at.1 as usize];
+        let id = self.id_of(t);
         if id == "!" {
             return Ok(false);
+        }
+        if id == "*" {
+            let p = crate::store::uuid16::at(&self.packed, 16 * t.packed as usize)
+                .ok_or_else(|| self.malformed())?;
+            crate::store::uuid16::push_unpacked(p, out);
+            return Ok(true);
         }
         if let Some(text) = id.strip_prefix('=') {
             push_unescaped(out, text).ok_or_else(|| self.malformed())?;
@@ -506,6 +553,8 @@ struct StagedRun {
     start: i64,
     fmt: i64,
     tasks: String,
+    /// Its packed task ids (see [`TASKS_SCHEMA`]).
+    packed: Vec<u8>,
 }
 
 /// The open run and what its next task is written against.
@@ -809,6 +858,7 @@ impl Writer {
                         start,
                         fmt,
                         tasks: String::with_capacity(32),
+                        packed: Vec::new(),
                     },
                     prev_end: start,
                     prev_line: line - 1,
@@ -842,10 +892,16 @@ impl Writer {
             (None, id) => {
                 t.extend(std::iter::repeat_n(',', commas));
                 match id {
-                    Some(id) => {
-                        t.push('=');
-                        push_escaped(t, id);
-                    }
+                    Some(id) => match crate::store::uuid16::pack(id) {
+                        Some(p) => {
+                            t.push('*');
+                            o.run.packed.extend_from_slice(&p);
+                        }
+                        None => {
+                            t.push('=');
+                            push_escaped(t, id);
+                        }
+                    },
                     None => t.push('!'),
                 }
                 commas = 0;
@@ -882,6 +938,7 @@ impl Writer {
                 start: r.start,
                 fmt: r.fmt,
                 tasks: &r.tasks,
+                packed: &r.packed,
             })?;
         }
         Ok(())
@@ -894,7 +951,9 @@ impl Writer {
         // A statement's worth of records at a time, back to back.
         let mut batch: Vec<u8> = Vec::new();
         let mut ends: Vec<usize> = Vec::with_capacity(ROWS_PER_INSERT);
-        let flush = |batch: &mut Vec<u8>, ends: &mut Vec<usize>| -> Result<()> {
+        // A run's `tasks` as a BLOB (text, NUL, packed ids), when it has packed ids.
+        let mut blob: Vec<u8> = Vec::new();
+        let mut flush = |batch: &mut Vec<u8>, ends: &mut Vec<usize>| -> Result<()> {
             let mut recs = Vec::with_capacity(ends.len());
             let mut from = 0;
             for &e in ends.iter() {
@@ -909,7 +968,15 @@ impl Writer {
                 st.raw_bind_parameter(i + 5, r.id_offset)?;
                 st.raw_bind_parameter(i + 6, r.start)?;
                 st.raw_bind_parameter(i + 7, r.fmt)?;
-                st.raw_bind_parameter(i + 8, r.tasks)?;
+                if r.packed.is_empty() {
+                    st.raw_bind_parameter(i + 8, r.tasks)?;
+                } else {
+                    blob.clear();
+                    blob.extend_from_slice(r.tasks.as_bytes());
+                    blob.push(0);
+                    blob.extend_from_slice(r.packed);
+                    st.raw_bind_parameter(i + 8, blob.as_slice())?;
+                }
                 Ok(())
             })?;
             batch.clear();
@@ -1049,7 +1116,7 @@ impl Staging {
         let main = Writer::create(target.with_extension(format!("db.tmp-{pid}")), SCHEMA)?;
         let tasks = Writer::create(
             dir.join(format!("{TASKS_PREFIX}{pid}-{nanos}.db.tmp-{pid}")),
-            TASKS_SCHEMA,
+            &TASKS_SCHEMA,
         )?;
         let mut tasks = tasks;
         tasks.runs.sorter = super::runsort::RunSorter::new(

@@ -388,9 +388,11 @@ fn task_names(snap: &Connection) -> Result<Vec<Option<String>>> {
     Ok(names)
 }
 
-/// The number of tasks of a run read by [`crate::extract::stage::TASKS_BY_SHIFT_ID`].
+/// The number of tasks of a run read by [`crate::extract::stage::TASKS_BY_SHIFT_ID`] (the `;`
+/// of its text, which ends at a NUL when packed ids follow it).
 fn count_tasks(r: &rusqlite::Row<'_>) -> Result<u64> {
     let text = r.get_ref(7)?.as_bytes().map_err(rusqlite::Error::from)?;
+    let text = text.split(|&b| b == 0).next().unwrap_or_default();
     Ok(1 + text.iter().filter(|&&b| b == b';').count() as u64)
 }
 
