@@ -613,6 +613,96 @@ mod task_order {
         assert_eq!(ra.summary, rc.summary);
     }
 
+    /// Pass 1 hands the task pass its shift ids in batches: with thousands of ids (several
+    /// batches), read by merging runs (short ids in file order) or by a sort (ids in no order),
+    /// every task finding must be the one a naive reading of the export gives: a task of a
+    /// missing shift (every 97th id) and a task past its shift's end (every 101st), no other.
+    #[test]
+    fn task_findings_across_thousands_of_shift_ids_match_a_naive_reading() {
+        const N: u64 = 3000;
+        for uuids in [false, true] {
+            // Ids in file order (`S0`, `S1`, …) or pseudo-random UUIDs (a sort reads them).
+            let id = |i: u64| {
+                if uuids {
+                    let h = (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (i << 7);
+                    let h = format!("{h:016x}{:016x}", h.rotate_left(29) ^ 0xA5A5);
+                    format!(
+                        "{}-{}-4{}-8{}-{}",
+                        &h[..8],
+                        &h[8..12],
+                        &h[13..16],
+                        &h[17..20],
+                        &h[20..32]
+                    )
+                } else {
+                    format!("S{i}")
+                }
+            };
+            let day = |i: u64| {
+                (chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new(i))
+                    .format("%Y-%m-%d")
+                    .to_string()
+            };
+            let d = tempfile::tempdir().unwrap();
+            std::fs::write(
+                d.path().join("agents.csv"),
+                "agent_id,name,email,timezone,location,team,deactivated\n1001,A,a1001@fx.example,UTC,,T1,false\n",
+            )
+            .unwrap();
+            let mut shifts = String::from("shift_id,agent_id,start_local,end_local,published\n");
+            let mut tasks = String::from("task_id,shift_id,name,start_local,end_local,paid\n");
+            let mut want = std::collections::BTreeSet::new();
+            for i in 0..N {
+                let missing = i % 97 == 0;
+                let outside = i % 101 == 0;
+                if !missing {
+                    shifts.push_str(&format!(
+                        "{},1001,{} 09:00,{} 17:00,true\n",
+                        id(i),
+                        day(i),
+                        day(i)
+                    ));
+                }
+                let (a, b) = if outside {
+                    ("16:30", "17:30")
+                } else {
+                    ("10:00", "11:00")
+                };
+                tasks.push_str(&format!(
+                    "T{i},{},Phone,{} {a},{} {b},true\n",
+                    id(i),
+                    day(i),
+                    day(i)
+                ));
+                if missing || outside {
+                    want.insert(i + 2); // the task's line (after the header)
+                }
+            }
+            std::fs::write(d.path().join("shifts.csv"), shifts).unwrap();
+            std::fs::write(d.path().join("shift_tasks.csv"), tasks).unwrap();
+            let (r, _w) = run_case(d.path());
+            let got: Vec<u64> = r
+                .findings
+                .iter()
+                .filter(|f| f.file.as_deref() == Some("shift_tasks.csv"))
+                .map(|f| {
+                    assert_eq!(f.rule, "task-outside-shift", "{f:?}");
+                    f.line.unwrap()
+                })
+                .collect();
+            assert_eq!(
+                got.len(),
+                want.len(),
+                "uuids {uuids}: a task finding made twice or lost"
+            );
+            assert_eq!(
+                got.into_iter().collect::<std::collections::BTreeSet<_>>(),
+                want,
+                "uuids {uuids}"
+            );
+        }
+    }
+
     fn local_at(i: u32) -> String {
         format!("{} {:02}:15", DAYS[(i % 3) as usize], i % 24)
     }

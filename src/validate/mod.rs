@@ -470,8 +470,9 @@ fn run_rules(
     agents::check_agents(&mut env, snap)?;
     agents::map_findings(&mut env, state)?;
     lap("rejects, agents, map findings");
-    // Three streams at once, each on its own read-only connection: shifts by id here; the tasks
-    // in file order; the overlap pass and the trades. Each thread has a fork of the environment.
+    // Three streams at once, each on its own read-only connection: shifts by id here, each shift
+    // id handed on to the task pass, which reads the tasks in shift-id order beside them; the
+    // overlap pass and the trades. Each thread has a fork of the environment.
     // The total: pass 1 and pass 2 each walk every shift row, pass 3 every task row.
     let count = |table: &str| -> Result<u64> {
         Ok(
@@ -492,6 +493,8 @@ fn run_rules(
     let mut overlap_env = env.fork();
     let snap2 = open_same_snapshot(dir, snapshot_id)?;
     let snap3 = open_same_snapshot(dir, snapshot_id)?;
+    // A few batches of shift ids in flight from pass 1 to the task pass.
+    let (groups_tx, groups_rx) = std::sync::mpsc::sync_channel(4);
     let (repeated, spans) = std::thread::scope(|s| -> Result<_> {
         let forked = &mut overlap_env;
         let overlaps = s.spawn(move || -> Result<()> {
@@ -508,12 +511,12 @@ fn run_rules(
         let forked = &mut tasks_env;
         let tasks = s.spawn(move || {
             let t = std::time::Instant::now();
-            let r = shifts::check_tasks(forked, &snap3);
+            let r = shifts::check_tasks(forked, &snap3, groups_rx);
             crate::ui::timing(&format!("  tasks {:.2}s", t.elapsed().as_secs_f64()));
             r
         });
         let t = std::time::Instant::now();
-        let repeated = shifts::check_shifts(&mut env, snap)?;
+        let repeated = shifts::check_shifts(&mut env, snap, groups_tx)?;
         crate::ui::timing(&format!("  shifts {:.2}s", t.elapsed().as_secs_f64()));
         overlaps.join().expect("overlap thread panicked")?;
         let spans = tasks.join().expect("task thread panicked")?;

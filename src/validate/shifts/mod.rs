@@ -8,7 +8,8 @@
 //!    order across a fall-back night or between zones): `shift-overlap` (one finding per pair, on
 //!    the later-starting shift) and `deactivated-agent`.
 //! 3. Tasks in shift-id order (`tasks.rs`): the snapshot's task runs (stored in shift-id order)
-//!    walked in step with the shifts in shift-id order (`extract::by_id`): each task's times and
+//!    walked in step with the shift ids pass 1 hands on, in the same order (one read of the
+//!    shifts by id for both passes, on ids in no order a sort of every shift): each task's times and
 //!    whether it lies inside its shift, whatever order the export lists them in. The tasks of a
 //!    repeated shift id are checked again against pass 1's choice ([`recheck_repeated`]).
 //!
@@ -209,9 +210,63 @@ fn included(cfg: &crate::config::Config, published: Option<i64>) -> bool {
 /// included occurrence, resolved; `None` when every occurrence is an excluded draft).
 pub type Repeated = HashMap<String, Option<Resolved2>>;
 
-/// Pass 1: shifts by id (duplicates and conflicts are neighbours), every shift-level rule.
+/// One shift id of pass 1, handed to the task pass (ids ascending, each once): its first included
+/// occurrence (`None` when every occurrence is an excluded draft).
+pub struct ShiftGroup {
+    id: String,
+    first: Option<Shift>,
+}
+
+/// Groups handed from pass 1 to the task pass a batch at a time.
+pub type GroupBatch = Vec<ShiftGroup>;
+
+/// Groups a batch holds.
+const GROUPS_PER_BATCH: usize = 1024;
+
+/// Where pass 1 hands its groups to the task pass (if it still listens: a task pass that stopped
+/// on an error reports it itself).
+struct Feed {
+    tx: Option<std::sync::mpsc::SyncSender<GroupBatch>>,
+    batch: GroupBatch,
+}
+
+impl Feed {
+    fn push(&mut self, g: ShiftGroup) {
+        if self.tx.is_none() {
+            return;
+        }
+        self.batch.push(g);
+        if self.batch.len() >= GROUPS_PER_BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let b = std::mem::replace(&mut self.batch, Vec::with_capacity(GROUPS_PER_BATCH));
+        if let Some(tx) = &self.tx
+            && tx.send(b).is_err()
+        {
+            self.tx = None;
+        }
+    }
+}
+
+/// Pass 1: shifts by id (duplicates and conflicts are neighbours), every shift-level rule; each
+/// shift id's group goes on to the task pass through `groups` (so that pass reads the shifts in
+/// shift-id order once, not twice: on ids in no order each read is a sort of every shift).
 /// Returns the repeated ids for [`recheck_repeated`].
-pub fn check_shifts(env: &mut Env<'_>, snap: &Connection) -> Result<Repeated> {
+pub fn check_shifts(
+    env: &mut Env<'_>,
+    snap: &Connection,
+    groups: std::sync::mpsc::SyncSender<GroupBatch>,
+) -> Result<Repeated> {
+    let mut feed = Feed {
+        tx: Some(groups),
+        batch: Vec::with_capacity(GROUPS_PER_BATCH),
+    };
     let mut sst = ShiftsById::prepare(snap, SHIFT_COLUMNS, SHIFT_ID_COLUMN)?;
     let mut srows = sst.query()?;
     let mut repeated = Repeated::new();
@@ -246,10 +301,14 @@ pub fn check_shifts(env: &mut Env<'_>, snap: &Connection) -> Result<Repeated> {
         }
         // The group ends: its rules.
         if let Some(id) = group_id.take() {
-            let res = primary.take().map(|p| shift_rules(env, &p));
+            let res = primary.as_ref().map(|p| shift_rules(env, p));
             if repeats {
-                repeated.insert(id, res);
+                repeated.insert(id.clone(), res);
             }
+            feed.push(ShiftGroup {
+                id,
+                first: primary.take(),
+            });
         }
         let Some(s) = next else { break };
         group_id = Some(s.id.clone());
@@ -258,6 +317,7 @@ pub fn check_shifts(env: &mut Env<'_>, snap: &Connection) -> Result<Repeated> {
             primary = Some(s);
         }
     }
+    feed.flush();
     Ok(repeated)
 }
 

@@ -1,13 +1,9 @@
 //! Pass 3: every task checked against its shift, the snapshot's task runs read in shift-id order
-//! (their table's own order) in step with the shifts in shift-id order ([`IdCursor`]); the tasks of
-//! a repeated shift id checked again ([`recheck_repeated`]).
+//! (their table's own order) in step with the shift ids pass 1 hands on in the same order
+//! ([`GroupCursor`]); the tasks of a repeated shift id checked again ([`recheck_repeated`]).
 
-use super::{
-    At, Env, Repeated, Resolved2, SHIFT_COLUMNS, SHIFT_ID_COLUMN, Shift, Txt, base, check_time,
-    included,
-};
+use super::{At, Env, GroupBatch, Repeated, Resolved2, ShiftGroup, Txt, base, check_time};
 use crate::error::Result;
-use crate::extract::by_id::ShiftsById;
 use crate::report::week_of;
 use crate::timeval::zone::ZoneSel;
 use crate::timeval::{self, Resolved, TimeVal};
@@ -76,19 +72,24 @@ fn task_is_clean(env: &mut Env<'_>, start: i64, end: i64, fmt: i64, sh: &Resolve
 }
 
 /// Pass 3: every task checked against its shift. The runs of tasks are read in shift-id order
-/// (`task_runs` is stored in that order) and their shifts found by walking the shifts in shift-id
-/// order beside them ([`IdCursor`], read as `extract::by_id` chooses): no look-up per task. Only
-/// what the check needs is used for every task; a task with a finding gets its id written too. A
-/// task of a repeated shift id is checked against pass 1's occurrence.
-pub fn check_tasks(env: &mut Env<'_>, snap: &Connection) -> Result<TaskFindings> {
+/// (`task_runs` is stored in that order) and their shifts found among the shift ids pass 1 reads
+/// in shift-id order and hands on through `groups` ([`GroupCursor`]): no look-up per task, and no
+/// second read of the shifts. Only what the check needs is used for every task; a task with a
+/// finding gets its id written too. A task of a repeated shift id is checked against pass 1's
+/// occurrence.
+pub fn check_tasks(
+    env: &mut Env<'_>,
+    snap: &Connection,
+    groups: std::sync::mpsc::Receiver<GroupBatch>,
+) -> Result<TaskFindings> {
     use crate::extract::stage::{RunTasks, TASKS_BY_SHIFT_ID, TaskIds};
     let ids = TaskIds::load(snap)?;
     let progress = env.progress.clone();
     let mut tally = super::super::Tally::new(&progress);
     let mut tst = snap.prepare(TASKS_BY_SHIFT_ID)?;
-    let mut sst = ShiftsById::prepare(snap, SHIFT_COLUMNS, SHIFT_ID_COLUMN)?;
-    let mut cursor = IdCursor {
-        rows: sst.query()?,
+    let mut cursor = GroupCursor {
+        rx: groups,
+        batch: Vec::new().into_iter(),
         next: None,
     };
     let mut rows = tst.query([])?;
@@ -102,7 +103,7 @@ pub fn check_tasks(env: &mut Env<'_>, snap: &Connection) -> Result<TaskFindings>
         if current.is_none() || current_id != run.shift_id {
             current_id.clear();
             current_id.push_str(&run.shift_id);
-            current = Some(cursor.find(env, &current_id)?);
+            current = Some(cursor.find(env, &current_id));
         }
         let shift = current.as_ref().expect("set above");
         while let Some(t) = run.next_task()? {
@@ -156,44 +157,39 @@ fn fill_task(
     Ok(())
 }
 
-/// The shifts in shift-id order, for tasks read in shift-id order.
-struct IdCursor<'s> {
-    rows: crate::extract::by_id::ShiftRows<'s>,
-    /// The first row not yet consumed.
-    next: Option<Shift>,
+/// The shift ids in ascending order, each with its first included occurrence, as pass 1 hands
+/// them on (for tasks read in shift-id order).
+struct GroupCursor {
+    rx: std::sync::mpsc::Receiver<GroupBatch>,
+    batch: std::vec::IntoIter<ShiftGroup>,
+    /// The first group not yet consumed.
+    next: Option<ShiftGroup>,
 }
 
-impl IdCursor<'_> {
-    fn peek(&mut self) -> Result<Option<&Shift>> {
-        if self.next.is_none()
-            && let Some(r) = self.rows.next()?
-        {
-            let mut row = Shift::default();
-            row.fill(r)?;
-            self.next = Some(row);
+impl GroupCursor {
+    fn peek(&mut self) -> Option<&ShiftGroup> {
+        while self.next.is_none() {
+            if let Some(g) = self.batch.next() {
+                self.next = Some(g);
+            } else {
+                // Pass 1 hung up: no more shift ids (or it failed, and reports why).
+                self.batch = self.rx.recv().ok()?.into_iter();
+            }
         }
-        Ok(self.next.as_ref())
+        self.next.as_ref()
     }
 
     /// The shift of `id` (ids asked in ascending order): pass 1's occurrence, the first included.
-    fn find(&mut self, env: &mut Env<'_>, id: &str) -> Result<TaskShift> {
-        while self.peek()?.is_some_and(|r| r.id.as_str() < id) {
+    fn find(&mut self, env: &mut Env<'_>, id: &str) -> TaskShift {
+        while self.peek().is_some_and(|g| g.id.as_str() < id) {
             self.next = None;
         }
-        let mut found = false;
-        let mut first: Option<Shift> = None;
-        while self.peek()?.is_some_and(|r| r.id == id) {
-            found = true;
-            let row = self.next.take().expect("peeked");
-            if first.is_none() && included(env.cfg, row.published) {
-                first = Some(row);
-            }
-        }
-        Ok(if found {
-            TaskShift::Found(first.and_then(|r| r.resolve(env)))
+        if self.peek().is_some_and(|g| g.id == id) {
+            let g = self.next.take().expect("peeked");
+            TaskShift::Found(g.first.and_then(|r| r.resolve(env)))
         } else {
             TaskShift::Missing
-        })
+        }
     }
 }
 
