@@ -162,15 +162,26 @@ impl Ctx<'_> {
     fn bool(&self, col: usize) -> Result<Option<bool>, Box<Reject>> {
         match self.f[col] {
             None => Ok(None),
-            Some(v) => match v.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" | "y" | "t" => Ok(Some(true)),
-                "false" | "0" | "no" | "n" | "f" => Ok(Some(false)),
-                _ => Err(self.reject(
-                    "malformed-row",
-                    col,
-                    format!("`{}` must be true/false or 1/0, not `{v}`", self.col(col)),
-                )),
-            },
+            // Compared without case, as lower-cased text (no allocation: one per task otherwise).
+            Some(v)
+                if ["true", "1", "yes", "y", "t"]
+                    .iter()
+                    .any(|w| v.eq_ignore_ascii_case(w)) =>
+            {
+                Ok(Some(true))
+            }
+            Some(v)
+                if ["false", "0", "no", "n", "f"]
+                    .iter()
+                    .any(|w| v.eq_ignore_ascii_case(w)) =>
+            {
+                Ok(Some(false))
+            }
+            Some(v) => Err(self.reject(
+                "malformed-row",
+                col,
+                format!("`{}` must be true/false or 1/0, not `{v}`", self.col(col)),
+            )),
         }
     }
 
@@ -420,4 +431,68 @@ fn parse_date(s: &str) -> Result<TimeVal, TimeError> {
         return Err(TimeError::Malformed);
     }
     timeval::parse_local(&format!("{s} 00:00"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The flag as the text lower-cased (ASCII only) reads: true, false, or not a flag.
+    fn lowered(v: &str) -> Option<bool> {
+        match v.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "y" | "t" => Some(true),
+            "false" | "0" | "no" | "n" | "f" => Some(false),
+            _ => None,
+        }
+    }
+
+    fn read_flag(v: &str) -> Result<Option<bool>, Box<Reject>> {
+        let mut f: Fields = [None; MAX_COLS];
+        f[columns::task::PAID] = Some(v);
+        let c = Ctx {
+            kind: Kind::Tasks,
+            f: &f,
+            line: 7,
+            id: None,
+        };
+        c.bool(columns::task::PAID)
+    }
+
+    proptest! {
+        /// Flags compare without ASCII case, as their lower-cased text; anything else (non-ASCII
+        /// look-alikes, spaces, other words) is a reject naming the column.
+        #[test]
+        fn flags_read_as_their_ascii_lower_cased_text(
+            v in "(?i)(true|false|yes|no|y|n|t|f|1|0|tru|yess)|[tTrRuUeEfFaAlLsSyYnNoO10İıſ \u{212a}]{1,6}|\\PC{1,6}"
+        ) {
+            match (read_flag(&v), lowered(&v)) {
+                (Ok(Some(got)), Some(want)) => prop_assert_eq!(got, want),
+                (Err(r), None) => {
+                    prop_assert_eq!(r.code, "malformed-row");
+                    prop_assert_eq!(r.field.as_deref(), Some("paid"));
+                    prop_assert_eq!(r.value.as_deref(), Some(v.as_str()));
+                }
+                (got, want) => prop_assert!(false, "{v:?}: {:?} against {want:?}", got.map_err(|r| r.message)),
+            }
+        }
+    }
+
+    #[test]
+    fn flags_in_any_ascii_case_and_nothing_else() {
+        for (v, want) in [
+            ("TRUE", true),
+            ("Yes", true),
+            ("t", true),
+            ("1", true),
+            ("FaLsE", false),
+            ("N", false),
+            ("0", false),
+        ] {
+            assert_eq!(read_flag(v).ok(), Some(Some(want)), "{v}");
+        }
+        for v in ["truе", "İ", "yes!", "01", "2", "oui", "ſ"] {
+            assert!(read_flag(v).is_err(), "{v}");
+        }
+    }
 }
