@@ -193,6 +193,68 @@ not json\n\
     );
 }
 
+/// A character whose bytes a delimiter splits (`Caf\xC3,\xA9...`: the record's bytes back to back
+/// are valid UTF-8, its fields are not) is a reject at its line naming the column, and the rows
+/// beside it are staged; it was a panic (exit 101) in the reader thread.
+#[test]
+fn a_character_split_by_a_delimiter_is_a_reject_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let ex = tempfile::tempdir().unwrap();
+    write_files(
+        ex.path(),
+        &[
+            ("agents.csv", b"agent_id,name,email,deactivated\r\n1,Ann,a@x.example,false\r\n2,Caf\xC3,\xA9b@x.example,0\r\n3,Cy,c@x.example,true\r\n4,Di,d@x.example\xC3,\xA9\r\n5,Ed,e@x.example,1\r\n"),
+            (
+                "shifts.csv",
+                b"shift_id,agent_id,start_local,end_local\nS1,1,2026-10-26 08:00,2026-10-26 16:00\nS\xC3,\xA92,1,2026-10-27 08:00,2026-10-27 16:00\nS3,3,2026-10-28 08:00,2026-10-28 16:00\n",
+            ),
+        ],
+    );
+    let (code, v, stderr) = extract_json(dir.path(), ex.path());
+    assert_eq!(code, 1, "rejects are findings: {stderr}");
+    let rejects = |name: &str| -> Vec<(String, u64, String, String)> {
+        file(&v, name)["rejects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["code"].as_str().unwrap().to_string(),
+                    r["line"].as_u64().unwrap(),
+                    r["field"].as_str().unwrap_or("").to_string(),
+                    r["message"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let bad = |line, col: &str| {
+        (
+            "malformed-row".to_string(),
+            line,
+            col.to_string(),
+            format!("bad UTF-8 in column `{col}`"),
+        )
+    };
+    assert_eq!(rejects("agents.csv"), vec![bad(3, "name"), bad(5, "email")]);
+    // A record with more fields than the header is a wrong column count before anything else.
+    assert_eq!(rejects("shifts.csv").len(), 1);
+    assert!(
+        stderr.contains("agents.csv:3: bad UTF-8 in column `name`"),
+        "{stderr}"
+    );
+    let c = snapshot(dir.path());
+    assert_eq!(
+        c.prepare("SELECT agent_id FROM agents ORDER BY line")
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>(),
+        vec!["1", "3", "5"]
+    );
+    assert_eq!(count(&c, "SELECT count(*) FROM shifts"), 2);
+}
+
 #[test]
 fn unix_seconds_must_be_numbers_and_nested_tasks_are_staged() {
     let dir = tempfile::tempdir().unwrap();

@@ -557,11 +557,7 @@ pub fn read_csv(cfg: &Config, spec: &FileSpec, tx: &Senders) -> Result<FileStats
             sink.reject(r)?;
             continue;
         }
-        if let Err(e) = std::str::from_utf8(rec.as_slice()) {
-            let bad = e.valid_up_to();
-            let col = (0..rec.len())
-                .find(|&i| rec.range(i).is_some_and(|r| r.end > bad))
-                .unwrap_or(0);
+        let bad_utf8 = |col: usize| {
             let mut r = Reject::new(
                 line,
                 "malformed-row",
@@ -575,9 +571,19 @@ pub fn read_csv(cfg: &Config, spec: &FileSpec, tx: &Senders) -> Result<FileStats
                 .get(col)
                 .map(|v| String::from_utf8_lossy(v).into_owned());
             r.text = text();
-            sink.reject(r)?;
-            continue;
-        }
+            r
+        };
+        let whole = match std::str::from_utf8(rec.as_slice()) {
+            Ok(whole) => whole,
+            Err(e) => {
+                let bad = e.valid_up_to();
+                let col = (0..rec.len())
+                    .find(|&i| rec.range(i).is_some_and(|r| r.end > bad))
+                    .unwrap_or(0);
+                sink.reject(bad_utf8(col))?;
+                continue;
+            }
+        };
         if let Some(big) = rec.iter().map(<[u8]>::len).max().filter(|&n| n > MAX_FIELD) {
             let mut r = too_long(line, "a value", big, MAX_FIELD);
             r.text = text();
@@ -585,14 +591,24 @@ pub fn read_csv(cfg: &Config, spec: &FileSpec, tx: &Senders) -> Result<FileStats
             continue;
         }
         let mut f: Fields = [None; MAX_COLS];
+        let mut split = None;
         for (slot, idx) in map.iter().enumerate() {
-            if let Some(i) = idx {
-                // SAFETY-free: validated as UTF-8 above, so each field slice is valid UTF-8.
-                let v = std::str::from_utf8(&rec[*i]).expect("validated").trim();
+            if let Some(i) = *idx {
+                // The fields back to back are valid UTF-8, so a field is, unless a character
+                // straddles one of its ends (its bytes split by a delimiter): no second check.
+                let Some(v) = rec.range(i).and_then(|r| whole.get(r)) else {
+                    split = Some(i);
+                    break;
+                };
+                let v = v.trim();
                 if !v.is_empty() {
                     f[slot] = Some(v);
                 }
             }
+        }
+        if let Some(col) = split {
+            sink.reject(bad_utf8(col))?;
+            continue;
         }
         sink.record(spec.kind, &f, line, text)?;
     }
