@@ -179,6 +179,8 @@ fn write_batches<'a>(
     let mut file_refs: HashMap<i64, desired::FileRef> = HashMap::new();
     // The last row's file: (snapshot file id, name, number), most rows share it.
     let mut last_file: Option<(i64, &String, desired::FileRef)> = None;
+    // The numbers of each owner's names (by agent index), given by its first row.
+    let mut owner_refs: Vec<Option<desired::OwnerRefs>> = Vec::new();
     for (new_kinds, mut batch) in brx {
         for (kind, code, desc) in new_kinds {
             writer.add_kind(kind, &code, &desc)?;
@@ -257,24 +259,37 @@ fn write_batches<'a>(
                         out.shifts.note("inserted", id);
                     }
                     let mut week = [0u8; 10];
-                    writer.upsert(&desired::ShiftRow {
-                        legacy_shift_id: id,
-                        agent_id: d.owner_override.unwrap_or(&m.exported_agent_id),
-                        exported_agent_id: &m.exported_agent_id,
-                        user_id: d.user_id,
-                        business_unit_id: d.bu,
-                        management_unit_id: d.mu,
-                        week_id: d.week.map(|w| timeval::date_str(w, &mut week)).as_deref(),
-                        start_utc: d.start,
-                        length_minutes: d.length,
-                        activities: &d.activities,
-                        task_uuids: &d.task_uuids,
-                        file,
-                        line: m.line,
-                        run_id,
-                        content_hash: d.hash,
-                        held_back_reason: d.held_back,
-                    })?;
+                    let mut no_memo = None;
+                    let memo = match d.owner {
+                        Some(i) => {
+                            if owner_refs.len() <= i {
+                                owner_refs.resize(i + 1, None);
+                            }
+                            &mut owner_refs[i]
+                        }
+                        None => &mut no_memo,
+                    };
+                    writer.upsert_with(
+                        &desired::ShiftRow {
+                            legacy_shift_id: id,
+                            agent_id: d.owner_override.unwrap_or(&m.exported_agent_id),
+                            exported_agent_id: &m.exported_agent_id,
+                            user_id: d.user_id,
+                            business_unit_id: d.bu,
+                            management_unit_id: d.mu,
+                            week_id: d.week.map(|w| timeval::date_str(w, &mut week)).as_deref(),
+                            start_utc: d.start,
+                            length_minutes: d.length,
+                            activities: &d.activities,
+                            task_uuids: &d.task_uuids,
+                            file,
+                            line: m.line,
+                            run_id,
+                            content_hash: d.hash,
+                            held_back_reason: d.held_back,
+                        },
+                        memo,
+                    )?;
                 }
             }
         }

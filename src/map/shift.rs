@@ -32,6 +32,9 @@ pub(super) struct Shared<'a> {
 pub(super) struct Desired<'a> {
     /// The owner when a pending-trade policy changed it (else the exported agent).
     pub(super) owner_override: Option<&'a str>,
+    /// The owner's index in the agents (`None`: not an agent of the export): the owner, user and
+    /// units of every shift with one index are the same names.
+    pub(super) owner: Option<usize>,
     pub(super) user_id: Option<&'a str>,
     pub(super) bu: Option<&'a str>,
     pub(super) mu: Option<&'a str>,
@@ -109,7 +112,8 @@ pub(super) fn map_shift<'a>(
     let policy = sh.cfg.dst_ambiguous;
     let owner_override = sh.overrides.get(&s.shift_id).map(String::as_str);
     let owner = owner_override.unwrap_or(&s.agent_id);
-    let agent = sh.agent_idx.get(owner).map(|&i| &sh.agents[i]);
+    let owner_i = sh.agent_idx.get(owner).copied();
+    let agent = owner_i.map(|i| &sh.agents[i]);
     let mut held: Option<&'static str> = None;
     let mut hold = |r: &'static str| {
         if held.is_none() {
@@ -274,6 +278,7 @@ pub(super) fn map_shift<'a>(
         .and_then(|r| r.management_unit_id.as_deref());
     let mut d = Desired {
         owner_override,
+        owner: owner_i,
         user_id,
         bu,
         mu,

@@ -626,6 +626,10 @@ impl<'c> Names<'c> {
 /// A file name's number in `desired_names`, as [`Stored`] carries it (from [`ShiftWriter::file_ref`]).
 pub type FileRef = i64;
 
+/// The numbers in `desired_names` of a row's agent, and of its user, business unit and
+/// management unit (`None` for no name), kept by [`ShiftWriter::upsert_with`]'s caller.
+pub type OwnerRefs = (i64, [Option<i64>; 3]);
+
 /// Shifts written by one INSERT (see [`ShiftWriter::upsert`]), and the values of one: 32 × 16 = 512
 /// variables, under SQLite's limit (999 before 3.32, 32766 since).
 const SHIFTS_PER_INSERT: usize = 32;
@@ -744,20 +748,57 @@ impl<'c> ShiftWriter<'c> {
     /// Insert or replace a shift (written with the next [`SHIFTS_PER_INSERT`] - 1, or at the end
     /// of [`ShiftWriter::write`]).
     pub fn upsert(&mut self, r: &ShiftRow<'_>) -> Result<()> {
+        self.upsert_with(r, &mut None)
+    }
+
+    /// [`ShiftWriter::upsert`], the numbers of the row's owner, user and units taken from `memo`
+    /// when it holds them (else numbered and kept there): a caller keeps one memo per owner whose
+    /// rows all name the same (agent_id, user_id, business_unit_id, management_unit_id), and
+    /// saves four look-ups of a row (map, where they are cache misses on shifts in random agent
+    /// order). The names are numbered in the same order as by `upsert`: a memo is filled by the
+    /// owner's first row, and its later rows number no new owner, user or unit.
+    pub fn upsert_with(&mut self, r: &ShiftRow<'_>, memo: &mut Option<OwnerRefs>) -> Result<()> {
         let n = &mut self.names;
         // The names are numbered now, in this order, as when each row had its own INSERT.
-        let agent = n.id(r.agent_id)?;
-        let exported = if r.exported_agent_id == r.agent_id {
-            None
-        } else {
-            Some(n.id(r.exported_agent_id)?)
+        let exported = |n: &mut Names<'_>| -> Result<Option<i64>> {
+            if r.exported_agent_id == r.agent_id {
+                Ok(None)
+            } else {
+                Ok(Some(n.id(r.exported_agent_id)?))
+            }
+        };
+        let (agent, exported, [user, bu, mu]) = match *memo {
+            Some((agent, units)) => {
+                debug_assert_eq!(
+                    [Some(agent), units[0], units[1], units[2]],
+                    [
+                        n.ids.get(r.agent_id).copied(),
+                        r.user_id.and_then(|x| n.ids.get(x).copied()),
+                        r.business_unit_id.and_then(|x| n.ids.get(x).copied()),
+                        r.management_unit_id.and_then(|x| n.ids.get(x).copied()),
+                    ],
+                    "a memo of other names"
+                );
+                (agent, exported(n)?, units)
+            }
+            None => {
+                let agent = n.id(r.agent_id)?;
+                let exported = exported(n)?;
+                let units = [
+                    n.opt(r.user_id)?,
+                    n.opt(r.business_unit_id)?,
+                    n.opt(r.management_unit_id)?,
+                ];
+                *memo = Some((agent, units));
+                (agent, exported, units)
+            }
         };
         let refs = [
             Some(agent),
             exported,
-            n.opt(r.user_id)?,
-            n.opt(r.business_unit_id)?,
-            n.opt(r.management_unit_id)?,
+            user,
+            bu,
+            mu,
             n.opt(r.week_id)?,
             r.start_utc,
             r.length_minutes,
@@ -1439,6 +1480,108 @@ mod tests {
             .collect::<rusqlite::Result<_>>()
             .unwrap();
         assert_eq!(names, first_use);
+    }
+
+    /// Rows written with one memo per owner ([`ShiftWriter::upsert_with`]) number every name
+    /// as a row-at-a-time model does (first use, in the order agent, exported agent, user,
+    /// business unit, management unit, week, file) and carry the same numbers: owners in
+    /// scrambled order, some rows with another exported agent, an owner with no user or units,
+    /// weeks and a file first used mid-stream.
+    #[test]
+    fn owner_memos_number_names_as_a_row_at_a_time_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::open_state(dir.path()).unwrap();
+        let tx = conn.transaction().unwrap();
+        let owners = ["A1", "A2", "A3", "B"];
+        let names = |o: &str| -> [Option<String>; 3] {
+            if o == "A3" {
+                [None, None, None]
+            } else {
+                [
+                    Some(format!("user-{o}")),
+                    Some(format!("bu-{}", &o[..1])),
+                    Some(format!("mu-{o}")),
+                ]
+            }
+        };
+        let rows: Vec<[Option<String>; 7]> = (0..200usize)
+            .map(|i| {
+                let o = owners[(i * 7 + i / 13) % 4];
+                let exported = if i % 5 == 0 {
+                    format!("X{}", i % 3)
+                } else {
+                    o.to_string()
+                };
+                let [u, b, m] = names(o);
+                [
+                    Some(o.to_string()),
+                    Some(exported),
+                    u,
+                    b,
+                    m,
+                    Some(format!("2026-10-{:02}", 1 + (i / 20) % 9 + i % 2)),
+                    Some(if i < 150 { "a.csv" } else { "b.csv" }.to_string()),
+                ]
+            })
+            .collect();
+        let mut memos: HashMap<String, Option<OwnerRefs>> = HashMap::new();
+        ShiftWriter::write(&tx, |w| {
+            for (i, r) in rows.iter().enumerate() {
+                let id = format!("S{i:03}");
+                let owner = r[0].as_deref().unwrap();
+                w.upsert_with(
+                    &ShiftRow {
+                        legacy_shift_id: &id,
+                        agent_id: owner,
+                        exported_agent_id: r[1].as_deref().unwrap(),
+                        user_id: r[2].as_deref(),
+                        business_unit_id: r[3].as_deref(),
+                        management_unit_id: r[4].as_deref(),
+                        week_id: r[5].as_deref(),
+                        file: r[6].as_deref().unwrap(),
+                        ..ShiftRow::sample("")
+                    },
+                    memos.entry(owner.to_string()).or_default(),
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        // The model: each name numbered on first use, a row's names in column order.
+        let mut model: HashMap<String, i64> = HashMap::new();
+        let mut want = Vec::new();
+        for r in &rows {
+            let mut refs = Vec::new();
+            for (k, n) in r.iter().enumerate() {
+                let n = n.as_ref().filter(|n| k != 1 || Some(*n) != r[0].as_ref());
+                refs.push(n.map(|n| {
+                    let next = model.len() as i64 + 1;
+                    *model.entry(n.clone()).or_insert(next)
+                }));
+            }
+            want.push(refs);
+        }
+        let stored: HashMap<String, i64> = tx
+            .prepare("SELECT name, id FROM desired_names")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(stored, model);
+        let got: Vec<Vec<Option<i64>>> = tx
+            .prepare(
+                "SELECT agent_ref, exported_agent_ref, user_ref, business_unit_ref,
+                        management_unit_ref, week_ref, file_ref
+                 FROM desired_shift_rows ORDER BY legacy_shift_id",
+            )
+            .unwrap()
+            .query_map([], |r| (0..7).map(|k| r.get(k)).collect())
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(got, want);
+        assert_eq!(memos.len(), 4);
     }
 
     /// `write` ends the writer: the rows still waiting when the caller's closure returns `Ok`
