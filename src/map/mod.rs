@@ -380,12 +380,22 @@ fn map_inner(
     )?;
     drop(actions);
     drop(std::mem::take(&mut export.trades));
+    let agent_bus: Vec<Option<&BuInfo>> = agent_ctx
+        .iter()
+        .map(|a| {
+            Some(&a.res)
+                .filter(|r| r.issue.is_none())
+                .and_then(|r| r.business_unit_id.as_deref())
+                .and_then(|b| bus.get(b))
+        })
+        .collect();
     let shared = shift::Shared {
         cfg,
         files,
         agent_idx,
         agents: &agent_ctx,
         bus: &bus,
+        agent_bus: &agent_bus,
         overrides: &overrides,
         default_tz: default_tz.as_deref(),
         progress: &opts.progress,

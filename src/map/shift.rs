@@ -21,6 +21,9 @@ pub(super) struct Shared<'a> {
     pub(super) agent_idx: &'a FxHashMap<String, usize>,
     pub(super) agents: &'a [AgentCtx],
     pub(super) bus: &'a FxHashMap<String, BuInfo>,
+    /// Each agent's business unit in `bus` (by agent index; `None`: no unit, an agent issue, or
+    /// a unit `bus` lacks), looked up once instead of once a shift.
+    pub(super) agent_bus: &'a [Option<&'a BuInfo>],
     pub(super) overrides: &'a HashMap<String, String>,
     pub(super) default_tz: Option<&'a str>,
     /// Where the reading thread counts the shift rows read (a progress display).
@@ -218,7 +221,11 @@ pub(super) fn map_shift<'a>(
     let bu = res
         .filter(|r| r.issue.is_none())
         .and_then(|r| r.business_unit_id.as_deref());
-    let bu_info = bu.and_then(|b| sh.bus.get(b));
+    let bu_info = owner_i.and_then(|i| sh.agent_bus[i]);
+    debug_assert_eq!(
+        bu_info.map(|b| b as *const BuInfo),
+        bu.and_then(|b| sh.bus.get(b)).map(|b| b as *const BuInfo)
+    );
     if let (Some(a), Some(b)) = (start, end) {
         if b <= a {
             hold("shift-end-before-start");
