@@ -389,10 +389,11 @@ fn map_inner(
                 .and_then(|b| bus.get(b))
         })
         .collect();
+    let agent_lookup = shift::AgentIdx::new(agent_idx);
     let shared = shift::Shared {
         cfg,
         files,
-        agent_idx,
+        agent_idx: &agent_lookup,
         agents: &agent_ctx,
         bus: &bus,
         agent_bus: &agent_bus,
