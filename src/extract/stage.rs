@@ -1079,6 +1079,12 @@ impl Writer {
             let _ = std::fs::remove_file(&packed);
             std::fs::File::create(&packed).map_err(|e| Error::io(&packed, e))?;
             crate::store::restrict_permissions(&packed);
+            // The copy's page cache is sized from this connection's cache_size as if its pages
+            // were 4 KiB: 4 MB here gave it ~1,000 pages of 16 KiB, 16 MB of heap at the whole
+            // export (extract's peak; +21 MB RSS in a VACUUM INTO of its 67 MB tasks file, +11 MB
+            // at a tenth). 64 pages (1 MB) for both: +2 MB, the same bytes, no slower (both
+            // sides are read and written in order).
+            conn.execute_batch("PRAGMA cache_size = 64;")?;
             conn.execute("VACUUM INTO ?1", [packed.display().to_string()])?;
             conn.close().map_err(|(_, e)| Error::Db(e))?;
             std::fs::rename(&packed, &tmp).map_err(|e| Error::io(&tmp, e))?;
