@@ -664,7 +664,7 @@ pub(crate) fn keep_report(
             std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
         )
     };
-    match keep_report_once(path, report, full_while_spilled) {
+    let kept = match keep_report_once(path, report, full_while_spilled) {
         Err(Error::Io { ref source, .. }) if is_full(source) && report.findings.spilled() => {
             let dir = path.parent().and_then(Path::parent).unwrap_or(path);
             let spilled = report.findings.spilled_bytes();
@@ -678,7 +678,29 @@ pub(crate) fn keep_report(
             keep_report_once(path, report, full_while_spilled)
         }
         r => r,
+    };
+    match kept {
+        Err(Error::Io { source, .. }) if is_full(&source) => {
+            Err(report_full_error(path, report.findings.len(), &source))
+        }
+        r => r,
     }
+}
+
+/// The kept report did not fit on the disk even with the findings held in memory: say so under the
+/// report's own name (not its temporary one), with what to do.
+fn report_full_error(path: &Path, findings: usize, e: &std::io::Error) -> Error {
+    let dir = path.parent().unwrap_or(path);
+    Error::failure(
+        format!(
+            "the disk is full: the validation report {} could not be written ({e})",
+            path.display()
+        ),
+        Some(format!(
+            "nothing was kept under that name; the report of {findings} finding(s) needs more free space in {} than there was: free some space there and run validate again",
+            dir.display()
+        )),
+    )
 }
 
 fn keep_report_once(path: &Path, report: &Report, full_while_spilled: bool) -> Result<String> {
@@ -851,6 +873,47 @@ mod tests {
         assert!(e.to_string().contains("validate-3.json"), "{e}");
         assert_eq!(names_in(d.path()), ["validate-3.json"]);
         assert_eq!(names_in(&kept), ["x"]);
+    }
+
+    /// A full disk under the kept report names the report (not its temporary file) and says what to do.
+    #[test]
+    fn a_report_the_disk_cannot_hold_is_named_with_help() {
+        use miette::Diagnostic;
+        let e = super::report_full_error(
+            std::path::Path::new("/m/reports/validate-4.json"),
+            52_181,
+            &std::io::Error::from(std::io::ErrorKind::StorageFull),
+        );
+        let msg = e.to_string();
+        assert!(
+            msg.contains("/m/reports/validate-4.json ") && !msg.contains(".tmp-"),
+            "{msg}"
+        );
+        let help = e.help().map(|h| h.to_string()).unwrap_or_default();
+        assert!(
+            help.contains("52181 finding(s)")
+                && help.contains("/m/reports")
+                && help.contains("free some space"),
+            "{help}"
+        );
+    }
+
+    /// The same through `keep_report`: its temporary file made a link to /dev/full, whose writes fail
+    /// as a full disk's do.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_disk_under_the_kept_report_is_a_diagnostic_with_help() {
+        use miette::Diagnostic;
+        let d = tempfile::tempdir().unwrap();
+        let kept = d.path().join("validate-4.json");
+        let tmp = d
+            .path()
+            .join(format!("validate-4.json.tmp-{}", std::process::id()));
+        std::os::unix::fs::symlink("/dev/full", &tmp).unwrap();
+        let e = super::keep_report(&kept, &mut small_report(), false).unwrap_err();
+        assert!(e.to_string().contains("the disk is full"), "{e}");
+        assert!(e.help().is_some(), "{e}");
+        assert!(names_in(d.path()).is_empty(), "{:?}", names_in(d.path()));
     }
 
     /// A failure of the findings' temporary file names that file and the space it needs.
