@@ -46,6 +46,17 @@ fn schedules_per_week(d: &Dump) -> HashMap<(String, String), usize> {
     m
 }
 
+/// Each loaded week's (unit, week, digest of the desired state it was written from), in order.
+fn week_digests(conn: &rusqlite::Connection) -> Vec<(String, String, i64)> {
+    let mut st = conn
+        .prepare("SELECT business_unit_id, week_id, desired_hash FROM load_weeks ORDER BY 1, 2")
+        .unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
 #[test]
 fn converges_without_faults_then_rerun_sends_no_writes() {
     let emu = Emulator::start(EmulatorConfig::with_fixture(org(40, 2))).unwrap();
@@ -108,16 +119,7 @@ fn weeks_loaded_before_the_compact_desired_state_are_not_written_again() {
     let c = client(&emu);
     let r = load_dir(dir.path(), c.clone(), &fast(), &Ui::silent(), "load").unwrap();
     assert_eq!((r.weeks, r.weeks_written), (4, 4), "{r:?}");
-    let digests = |conn: &rusqlite::Connection| -> Vec<(String, String, i64)> {
-        let mut st = conn
-            .prepare("SELECT business_unit_id, week_id, desired_hash FROM load_weeks ORDER BY 1, 2")
-            .unwrap();
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect()
-    };
-    let before = digests(&rusqlite::Connection::open(dir.path().join("zd2gc.db")).unwrap());
+    let before = week_digests(&rusqlite::Connection::open(dir.path().join("zd2gc.db")).unwrap());
     crate::common::desired_back_to_schema_8(
         &rusqlite::Connection::open(dir.path().join("zd2gc.db")).unwrap(),
     );
@@ -129,7 +131,7 @@ fn weeks_loaded_before_the_compact_desired_state_are_not_written_again() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version as usize, zd2gc::store::schema_version());
-    assert_eq!(digests(&conn), before);
+    assert_eq!(week_digests(&conn), before);
 }
 
 /// A load finished before migration 10 (activities stored as JSON) writes nothing after it: the
@@ -144,16 +146,7 @@ fn weeks_loaded_before_the_terse_activities_are_not_written_again() {
     let c = client(&emu);
     let r = load_dir(dir.path(), c.clone(), &fast(), &Ui::silent(), "load").unwrap();
     assert_eq!((r.weeks, r.weeks_written), (4, 4), "{r:?}");
-    let digests = |conn: &rusqlite::Connection| -> Vec<(String, String, i64)> {
-        let mut st = conn
-            .prepare("SELECT business_unit_id, week_id, desired_hash FROM load_weeks ORDER BY 1, 2")
-            .unwrap();
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect()
-    };
-    let before = digests(&rusqlite::Connection::open(&db).unwrap());
+    let before = week_digests(&rusqlite::Connection::open(&db).unwrap());
     crate::common::desired_back_to_schema_9(&rusqlite::Connection::open(&db).unwrap());
     let stored: String = rusqlite::Connection::open(&db)
         .unwrap()
@@ -180,7 +173,7 @@ fn weeks_loaded_before_the_terse_activities_are_not_written_again() {
         )
         .unwrap();
     assert!(!stored.starts_with('['), "{stored}");
-    assert_eq!(digests(&conn), before);
+    assert_eq!(week_digests(&conn), before);
 }
 
 /// A load finished before migration 11 (every task id written out) writes nothing after it: the
@@ -195,15 +188,6 @@ fn weeks_loaded_before_the_task_marks_are_not_written_again() {
     let c = client(&emu);
     let r = load_dir(dir.path(), c.clone(), &fast(), &Ui::silent(), "load").unwrap();
     assert_eq!((r.weeks, r.weeks_written), (4, 4), "{r:?}");
-    let digests = |conn: &rusqlite::Connection| -> Vec<(String, String, i64)> {
-        let mut st = conn
-            .prepare("SELECT business_unit_id, week_id, desired_hash FROM load_weeks ORDER BY 1, 2")
-            .unwrap();
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect()
-    };
     let first = |conn: &rusqlite::Connection| -> String {
         conn.query_row(
             "SELECT activities FROM desired_shift_rows ORDER BY 1 LIMIT 1",
@@ -212,7 +196,7 @@ fn weeks_loaded_before_the_task_marks_are_not_written_again() {
         )
         .unwrap()
     };
-    let before = digests(&rusqlite::Connection::open(&db).unwrap());
+    let before = week_digests(&rusqlite::Connection::open(&db).unwrap());
     let marked = first(&rusqlite::Connection::open(&db).unwrap());
     assert!(marked.ends_with('+'), "{marked}");
     crate::common::desired_back_to_schema_10(&rusqlite::Connection::open(&db).unwrap());
@@ -226,7 +210,7 @@ fn weeks_loaded_before_the_task_marks_are_not_written_again() {
         .unwrap();
     assert_eq!(version as usize, zd2gc::store::schema_version());
     assert_eq!(first(&conn), marked);
-    assert_eq!(digests(&conn), before);
+    assert_eq!(week_digests(&conn), before);
 }
 
 /// The synthetic desired state with every task id a UUID (as an export with long ids maps):
@@ -295,15 +279,6 @@ fn weeks_loaded_before_task_ids_were_packed_are_not_written_again() {
             .map(|r| r.unwrap())
             .collect()
     };
-    let digests = |conn: &rusqlite::Connection| -> Vec<(String, String, i64)> {
-        let mut st = conn
-            .prepare("SELECT business_unit_id, week_id, desired_hash FROM load_weeks ORDER BY 1, 2")
-            .unwrap();
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect()
-    };
     let packed = rows(&rusqlite::Connection::open(&db).unwrap());
     assert!(
         packed.iter().all(|(_, a)| a.ends_with('#')),
@@ -313,7 +288,7 @@ fn weeks_loaded_before_task_ids_were_packed_are_not_written_again() {
     let c = client(&emu);
     let r = load_dir(dir.path(), c.clone(), &fast(), &Ui::silent(), "load").unwrap();
     assert_eq!((r.weeks, r.weeks_written), (4, 4), "{r:?}");
-    let before = digests(&rusqlite::Connection::open(&db).unwrap());
+    let before = week_digests(&rusqlite::Connection::open(&db).unwrap());
     crate::common::desired_back_to_schema_12(&rusqlite::Connection::open(&db).unwrap());
     let spelled = rows(&rusqlite::Connection::open(&db).unwrap());
     assert!(
@@ -330,7 +305,7 @@ fn weeks_loaded_before_task_ids_were_packed_are_not_written_again() {
         .unwrap();
     assert_eq!(version as usize, zd2gc::store::schema_version());
     assert_eq!(rows(&conn), spelled, "the upgrade rewrites no row");
-    assert_eq!(digests(&conn), before);
+    assert_eq!(week_digests(&conn), before);
     let v = verify_dir(dir.path(), c.clone(), &fast(), "verify").unwrap();
     assert!(v.matches(), "{v:?}");
 }
