@@ -401,6 +401,9 @@ fn map_inner(
         default_tz: default_tz.as_deref(),
         progress: &opts.progress,
     };
+    // What the preparation freed (the trades' rows, SQLite's pages) back to the
+    // system before the stream's threads allocate from arenas of their own.
+    crate::store::release_free_memory();
     pipeline::stream_shifts(
         &tx,
         old.as_ref(),

@@ -489,6 +489,9 @@ fn run_rules(
         "rows",
         Some(rows_total),
     );
+    // What the checks so far freed back to the system before the passes' threads allocate from
+    // arenas of their own (see [`crate::store::release_free_memory`]).
+    crate::store::release_free_memory();
     let mut tasks_env = env.fork();
     let mut overlap_env = env.fork();
     let snap2 = open_same_snapshot(dir, snapshot_id)?;
