@@ -255,7 +255,7 @@ pub fn map_dir(dir: &Path, cfg: &Config, opts: &MapOptions) -> Result<MapOutcome
         dir,
         cfg,
         opts,
-        &tables,
+        tables,
         snap,
         &snapshot_id,
         &files,
@@ -301,7 +301,7 @@ fn map_inner(
     dir: &Path,
     cfg: &Config,
     opts: &MapOptions,
-    tables: &tables::Tables,
+    tables: tables::Tables,
     snap: Connection,
     snapshot_id: &str,
     files: &HashMap<i64, String>,
@@ -319,7 +319,7 @@ fn map_inner(
     // ---- agents, online, business units -------------------------------------------------------
     let mut export = prepare::read_export(&snap, files)?;
     let (export_agents, agent_idx) = (&export.agents, &export.idx);
-    let mut res = agents::resolve_offline(export_agents, tables);
+    let mut res = agents::resolve_offline(export_agents, &tables);
     let client = match &opts.online {
         OnlineMode::Off => None,
         OnlineMode::FromConfig => Some(std::sync::Arc::new(crate::client::Client::from_config(
@@ -335,7 +335,7 @@ fn map_inner(
     if let Some(on) = online.as_mut() {
         on.fill_agents(export_agents, &mut res)?;
     }
-    let bus = prepare::business_units(cfg, tables, &res, online.as_mut())?;
+    let bus = prepare::business_units(cfg, &tables, &res, online.as_mut())?;
     agents::finish(
         export_agents,
         &mut res,
@@ -349,7 +349,10 @@ fn map_inner(
     drop(online);
     let mut zones = Zones::default();
     let default_tz = cfg.default_timezone.clone();
-    let agent_ctx = prepare::agent_contexts(tables, export_agents, res);
+    let agent_ctx = prepare::agent_contexts(&tables, export_agents, res);
+    // Everything the shifts need of the tables is in the agents' contexts and the units now (the
+    // rows of agents.csv: 3.2 MB at 10,000 agents, held through the stream until now).
+    drop(tables);
     let (actions, overrides) = prepare::decide_trades(&snap, cfg, &export.trades)?;
 
     // ---- the write transaction ----------------------------------------------------------------
@@ -401,7 +404,7 @@ fn map_inner(
         default_tz: default_tz.as_deref(),
         progress: &opts.progress,
     };
-    // What the preparation freed (the trades' rows, SQLite's pages) back to the
+    // What the preparation freed (the tables' and the trades' rows, SQLite's pages) back to the
     // system before the stream's threads allocate from arenas of their own.
     crate::store::release_free_memory();
     pipeline::stream_shifts(

@@ -467,6 +467,8 @@ fn run_rules(
     rows::check_rejects(&mut env, snap)?;
     rows::check_empty(&mut env, snap)?;
     agents::table_findings(&mut env, mappings, &tables, state)?;
+    // Not needed past here (agents.csv's rows: 3.2 MB at 10,000 agents, held through the passes).
+    drop(tables);
     agents::check_agents(&mut env, snap)?;
     agents::map_findings(&mut env, state)?;
     lap("rejects, agents, map findings");
