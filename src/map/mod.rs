@@ -383,6 +383,9 @@ fn map_inner(
     )?;
     drop(actions);
     drop(std::mem::take(&mut export.trades));
+    // The crosswalk's pages it read stay in the state's 64 MB cache otherwise, unused by the
+    // stream (an unchanged re-run at 26,000 trades: 4.8 MB held to the end; only clean pages go).
+    tx.execute_batch("PRAGMA shrink_memory;")?;
     let agent_bus: Vec<Option<&BuInfo>> = agent_ctx
         .iter()
         .map(|a| {
