@@ -23,3 +23,4 @@ mod report;
 mod security;
 mod status;
 mod validate;
+mod verify;

@@ -142,14 +142,33 @@ pub fn gate(
             );
         }
     }
-    // map's own error findings hold their records back too.
+    error_ids.extend(map_error_ids(conn)?);
+    Ok((notes, error_ids))
+}
+
+/// The record ids of map's own error findings: they hold their records back too.
+fn map_error_ids(conn: &Connection) -> Result<HashSet<String>> {
     let mut st = conn.prepare(
         "SELECT record_id FROM map_findings WHERE severity = 'error' AND record_id IS NOT NULL",
     )?;
-    for id in st.query_map([], |r| r.get::<_, String>(0))? {
-        error_ids.insert(id?);
-    }
-    Ok((notes, error_ids))
+    let ids = st
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(ids)
+}
+
+/// The record ids `verify` holds back: those of the last validation's error findings and of
+/// map's. Unlike [`gate`] nothing is refused: the last validation decides even when `map` ran
+/// again since it (unchanged, or after an edit), or the export was extracted again. That
+/// validation is what the load held back by; were its ids dropped, every shift it held back
+/// would read as missing from Genesys. A report that cannot be read holds nothing back.
+pub fn verify_error_ids(conn: &Connection, dir: &Path) -> Result<HashSet<String>> {
+    let mut ids = match crate::store::validations::last(conn)? {
+        Some(v) if v.errors > 0 => report_error_ids(dir, &v.report_path).unwrap_or_default(),
+        _ => HashSet::new(),
+    };
+    ids.extend(map_error_ids(conn)?);
+    Ok(ids)
 }
 
 fn short(s: &str) -> &str {

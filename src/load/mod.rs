@@ -305,8 +305,7 @@ fn prepare(
     let (gate_notes, error_ids) = reader.with(|c| {
         if command == "verify" {
             // verify holds back what load held back, and refuses nothing.
-            let (_, ids) = desired::gate(c, dir, true).unwrap_or_default();
-            Ok((vec![], ids))
+            Ok((vec![], desired::verify_error_ids(c, dir)?))
         } else {
             desired::gate(c, dir, opts.allow_errors)
         }
