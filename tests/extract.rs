@@ -963,7 +963,9 @@ fn packed_runs_give_back_every_task_as_written() {
     // The same in Rust, as map and validate read them.
     let ids = zd2gc::extract::stage::TaskIds::load(&c).unwrap();
     let mut st = c.prepare(zd2gc::extract::stage::RUNS_OF_SHIFT).unwrap();
-    let mut rows = st.query(["S1"]).unwrap();
+    let mut rows = st
+        .query(<[_; 2]>::from(zd2gc::extract::stage::shift_key("S1")))
+        .unwrap();
     let mut run = zd2gc::extract::stage::RunTasks::default();
     let mut decoded = Vec::new();
     while let Some(r) = rows.next().unwrap() {
@@ -1225,5 +1227,189 @@ fn uuid_task_ids_are_packed_and_given_back_as_written() {
                 .any(|t| t.windows(36).any(|w| w == id.as_bytes())),
             "{id} stored as text"
         );
+    }
+}
+
+/// Shift ids are kept as 16 bytes when every one of a table is a canonical lowercase UUID, each
+/// table on its own, else all as written (snapshot schema 8). Three exports of 5,000 shifts (two
+/// batches of the reader, so a late non-canonical id turns ids already staged packed back into
+/// text) with repeated ids and their tasks: every id canonical; one shift id in upper case at the
+/// end; one task of a shift id `S1` (no such shift). The oracle is what the test wrote, checked
+/// naively: the view `shifts` gives every id back as written, each table keeps the form the naive
+/// shape check says, map and validate's readers give the ids in byte order (then file order), and
+/// a look-up finds exactly the rows of an id.
+#[test]
+fn uuid_shift_ids_are_packed_all_or_nothing_and_read_in_text_order() {
+    use zd2gc::extract::stage::{SHIFT_ID_MATCHES, shift_id_str, shift_key};
+    let canon = |i: u64| {
+        let x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x0123_4567_89ab_cdef;
+        format!(
+            "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+            x >> 32,
+            (x >> 16) & 0xffff,
+            x & 0xfff,
+            (x >> 20) & 0xfff,
+            x.rotate_left(17) & 0xffff_ffff_ffff
+        )
+    };
+    let is_canonical = |s: &str| {
+        s.len() == 36
+            && s.char_indices().all(|(i, ch)| match i {
+                8 | 13 | 18 | 23 => ch == '-',
+                _ => matches!(ch, '0'..='9' | 'a'..='f'),
+            })
+    };
+    const N: u64 = 5000;
+    for case in [
+        "all canonical",
+        "a late upper-case shift id",
+        "a task of shift S1",
+    ] {
+        // Every 7th shift repeats the id of the one before (duplicates, file order kept).
+        let mut shifts: Vec<String> = (0..N)
+            .map(|i| canon(if i % 7 == 6 { i - 1 } else { i }))
+            .collect();
+        if case == "a late upper-case shift id" {
+            let last = shifts.last_mut().unwrap();
+            *last = last.to_uppercase();
+        }
+        let mut task_shifts: Vec<String> = shifts.iter().step_by(3).cloned().collect();
+        if case == "a task of shift S1" {
+            task_shifts.insert(10, "S1".into());
+        }
+        let mut csv = String::from("shift_id,agent_id,start_local,end_local\n");
+        for (i, id) in shifts.iter().enumerate() {
+            let d = 1 + i % 28;
+            csv.push_str(&format!(
+                "{id},{},2026-02-{d:02} 08:00,2026-02-{d:02} 16:00\n",
+                i % 97
+            ));
+        }
+        let mut tasks = String::from("task_id,shift_id,name,start_local,end_local\n");
+        for (i, id) in task_shifts.iter().enumerate() {
+            tasks.push_str(&format!(
+                "T{i},{id},Phone,2026-02-01 09:00,2026-02-01 09:30\n"
+            ));
+        }
+        let ex = tempfile::tempdir().unwrap();
+        write_files(
+            ex.path(),
+            &[
+                (
+                    "agents.csv",
+                    b"agent_id,name,timezone\n1,Ann,Europe/Paris\n",
+                ),
+                ("shifts.csv", csv.as_bytes()),
+                ("shift_tasks.csv", tasks.as_bytes()),
+            ],
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let (code, _, stderr) = extract_json(dir.path(), ex.path());
+        assert_eq!(code, 0, "{case}: {stderr}");
+        let c = snapshot(dir.path());
+        // The view gives every id back as written, in file order.
+        let view: Vec<String> = c
+            .prepare("SELECT shift_id FROM shifts ORDER BY line")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(view, shifts, "{case}");
+        // Each table keeps the form the naive check says, for every row.
+        for (table, ids) in [("shift_rows", &shifts), ("task_runs", &task_shifts)] {
+            let want = if ids.iter().all(|s| is_canonical(s)) {
+                "blob16"
+            } else {
+                "text"
+            };
+            let forms: Vec<String> = c
+                .prepare(&format!(
+                    "SELECT DISTINCT typeof(shift_id) || CASE typeof(shift_id)
+                     WHEN 'blob' THEN length(shift_id) ELSE '' END FROM {table}"
+                ))
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            assert_eq!(forms, [want], "{case}: {table}");
+        }
+        // Map and validate's read of the shifts: ids as text, in byte order then file order.
+        let mut oracle: Vec<(String, i64)> = shifts
+            .iter()
+            .enumerate()
+            .map(|(k, s)| (s.clone(), k as i64 + 2))
+            .collect();
+        oracle.sort_by(|a, b| (a.0.as_bytes(), a.1).cmp(&(b.0.as_bytes(), b.1)));
+        for way in [
+            zd2gc::extract::by_id::way(&c).unwrap(),
+            zd2gc::extract::by_id::Way::Sort,
+            zd2gc::extract::by_id::Way::Walk,
+        ] {
+            let mut st =
+                zd2gc::extract::by_id::ShiftsById::prepare_way(&c, "shift_id, line", 0, way)
+                    .unwrap();
+            let mut rows = st.query().unwrap();
+            let mut got = Vec::new();
+            let mut buf = String::new();
+            while let Some(r) = rows.next().unwrap() {
+                let id = shift_id_str(r.get_ref(0).unwrap(), &mut buf).unwrap();
+                got.push((id.to_string(), r.get::<_, i64>(1).unwrap()));
+            }
+            assert_eq!(got, oracle, "{case}");
+        }
+        // The tasks' runs: ids as text, in byte order.
+        let mut st = c.prepare(zd2gc::extract::stage::TASKS_BY_SHIFT_ID).unwrap();
+        let mut rows = st.query([]).unwrap();
+        let mut run = zd2gc::extract::stage::RunTasks::default();
+        let mut got = Vec::new();
+        while let Some(r) = rows.next().unwrap() {
+            run.read(r, 0).unwrap();
+            while run.next_task().unwrap().is_some() {
+                got.push(run.shift_id.clone());
+            }
+        }
+        let mut want = task_shifts.clone();
+        want.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        assert_eq!(got, want, "{case}");
+        // A look-up finds exactly the rows of an id (and none of another spelling of it).
+        let mut probe: Vec<String> = shifts.iter().step_by(50).cloned().collect();
+        probe.extend([
+            shifts[5].to_uppercase(),
+            "S1".into(),
+            canon(N + 1),
+            shifts[N as usize - 1].clone(),
+        ]);
+        let mut st = c
+            .prepare(&format!(
+                "SELECT count(*) FROM shift_rows WHERE {SHIFT_ID_MATCHES}"
+            ))
+            .unwrap();
+        let mut runs = c.prepare(zd2gc::extract::stage::RUNS_OF_SHIFT).unwrap();
+        for id in &probe {
+            let n: i64 = st
+                .query_row(<[_; 2]>::from(shift_key(id)), |r| r.get(0))
+                .unwrap();
+            assert_eq!(
+                n,
+                shifts.iter().filter(|s| *s == id).count() as i64,
+                "{case}: {id}"
+            );
+            let mut rows = runs.query(<[_; 2]>::from(shift_key(id))).unwrap();
+            let mut n = 0;
+            while let Some(r) = rows.next().unwrap() {
+                run.read(r, 0).unwrap();
+                assert_eq!(&run.shift_id, id);
+                while run.next_task().unwrap().is_some() {
+                    n += 1;
+                }
+            }
+            assert_eq!(
+                n,
+                task_shifts.iter().filter(|s| *s == id).count(),
+                "{case}: {id}"
+            );
+        }
     }
 }

@@ -139,7 +139,7 @@ pub struct ShiftsById<'c> {
 }
 
 impl<'c> ShiftsById<'c> {
-    /// Prepare `SELECT {columns} FROM shifts` in shift-id order, the way [`way`] chooses;
+    /// Prepare `SELECT {columns} FROM shift_rows` in shift-id order, the way [`way`] chooses;
     /// `id_col` is the index of `shift_id` among `columns`.
     pub fn prepare(snap: &'c Connection, columns: &str, id_col: usize) -> Result<ShiftsById<'c>> {
         Self::prepare_way(snap, columns, id_col, way(snap)?)
@@ -161,18 +161,20 @@ impl<'c> ShiftsById<'c> {
             })
         };
         match way {
-            Way::Walk => one(format!("SELECT {columns} FROM shifts ORDER BY shift_id")),
+            Way::Walk => one(format!(
+                "SELECT {columns} FROM shift_rows ORDER BY shift_id"
+            )),
             Way::Sort => {
                 // The sorter keeps at most a few MB in memory and spills the rest to a temporary
                 // file; with temp_store MEMORY that "file" would be RAM (the whole table).
                 snap.execute_batch("PRAGMA temp_store = FILE;")?;
                 one(format!(
-                    "SELECT {columns} FROM shifts NOT INDEXED ORDER BY shift_id, rowid"
+                    "SELECT {columns} FROM shift_rows NOT INDEXED ORDER BY shift_id, rowid"
                 ))
             }
             Way::Merge(ranges) => {
                 let sql = format!(
-                    "SELECT {columns} FROM shifts WHERE rowid BETWEEN ?1 AND ?2 ORDER BY rowid"
+                    "SELECT {columns} FROM shift_rows WHERE rowid BETWEEN ?1 AND ?2 ORDER BY rowid"
                 );
                 let stmts = ranges
                     .iter()
@@ -209,11 +211,13 @@ impl<'c> ShiftsById<'c> {
     }
 }
 
-/// A run's current row in the merge: its shift id, then the run's number (runs are in rowid order,
-/// so equal ids come out in rowid order).
+/// A run's current row in the merge: its shift id's bytes as stored, then the run's number (runs
+/// are in rowid order, so equal ids come out in rowid order). The table keeps every id as text or
+/// every id packed ([`super::stage::shift_id_str`]), and either way compares byte by byte as the
+/// texts do.
 #[derive(PartialEq, Eq, PartialOrd, Ord)]
 struct Head {
-    id: String,
+    id: Vec<u8>,
     run: usize,
 }
 
@@ -239,7 +243,7 @@ impl<'s> ShiftRows<'s> {
             self.started = true;
             for (run, rows) in self.rows.iter_mut().enumerate() {
                 if let Some(r) = rows.next()? {
-                    let id = shift_id(r, self.id_col)?.to_string();
+                    let id = shift_id(r, self.id_col)?.to_vec();
                     self.heap.push(Reverse(Head { id, run }));
                 }
             }
@@ -250,17 +254,34 @@ impl<'s> ShiftRows<'s> {
             match rows.get() {
                 Some(r) => {
                     let id = shift_id(r, self.id_col)?;
-                    if id < top.0.id.as_str() {
+                    if id < top.0.id.as_slice() {
+                        let blob =
+                            matches!(r.get_ref(self.id_col)?, rusqlite::types::ValueRef::Blob(_));
+                        let text = |v: &[u8]| {
+                            let mut buf = String::new();
+                            match blob {
+                                true => super::stage::shift_id_str(
+                                    rusqlite::types::ValueRef::Blob(v),
+                                    &mut buf,
+                                )
+                                .map(str::to_string)
+                                .unwrap_or_default(),
+                                false => String::from_utf8_lossy(v).into_owned(),
+                            }
+                        };
                         return Err(Error::failure(
                             format!(
-                                "the snapshot's shift ids are not ascending in its run of rows {}-{}: `{id}` after `{}`",
-                                self.ranges[run].0, self.ranges[run].1, top.0.id
+                                "the snapshot's shift ids are not ascending in its run of rows {}-{}: `{}` after `{}`",
+                                self.ranges[run].0,
+                                self.ranges[run].1,
+                                text(id),
+                                text(&top.0.id)
                             ),
                             Some("run `zd2gc extract` again".into()),
                         ));
                     }
                     top.0.id.clear();
-                    top.0.id.push_str(id);
+                    top.0.id.extend_from_slice(id);
                 }
                 None => {
                     PeekMut::pop(top);
@@ -275,8 +296,9 @@ impl<'s> ShiftRows<'s> {
     }
 }
 
-fn shift_id<'a>(r: &'a Row<'_>, col: usize) -> Result<&'a str> {
-    Ok(r.get_ref(col)?.as_str().map_err(rusqlite::Error::from)?)
+/// The bytes of a row's shift id as stored (text or packed).
+fn shift_id<'a>(r: &'a Row<'_>, col: usize) -> Result<&'a [u8]> {
+    Ok(r.get_ref(col)?.as_bytes().map_err(rusqlite::Error::from)?)
 }
 
 #[cfg(test)]
@@ -290,19 +312,19 @@ mod tests {
         let c = Connection::open_in_memory().unwrap();
         c.execute_batch(
             "CREATE TABLE snapshot_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-             CREATE TABLE shifts (shift_id TEXT NOT NULL, k INTEGER NOT NULL);",
+             CREATE TABLE shift_rows (shift_id BLOB NOT NULL, k INTEGER NOT NULL);",
         )
         .unwrap();
         let mut t = RunTracker::default();
         for (k, id) in ids.iter().enumerate() {
             c.execute(
-                "INSERT INTO shifts VALUES (?1, ?2)",
+                "INSERT INTO shift_rows VALUES (?1, ?2)",
                 rusqlite::params![id, k as i64],
             )
             .unwrap();
             t.push(id);
         }
-        c.execute_batch("CREATE INDEX shifts_by_id ON shifts(shift_id);")
+        c.execute_batch("CREATE INDEX shifts_by_id ON shift_rows(shift_id);")
             .unwrap();
         if runs {
             for (k, v) in t.meta() {

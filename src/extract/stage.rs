@@ -29,9 +29,74 @@ use std::sync::mpsc::Receiver;
 /// 7: a task id that is a canonical lowercase UUID is kept as its 16 bytes ([`crate::store::uuid16`])
 /// after the run's text (`tasks` a BLOB: the text, a NUL, the packed ids), its field `*`; the view
 /// `tasks` unchanged.
-pub const SNAPSHOT_SCHEMA: i64 = 7;
+/// 8: shift ids kept as 16 bytes when every one is a canonical lowercase UUID, each table on its
+/// own (see [`shift_id_str`]): the shifts in the table `shift_rows`, shown as text by the view
+/// `shifts` (the columns of schema 7), the runs' `shift_id` in the tasks file (the view `tasks`
+/// unchanged).
+pub const SNAPSHOT_SCHEMA: i64 = 8;
 
-pub const SCHEMA: &str = r#"
+/// How the snapshot keeps shift ids (snapshot schema 8), in `shift_rows.shift_id` and in
+/// `task_runs.shift_id`, each table on its own: when every shift id of the table is a canonical
+/// lowercase UUID ([`crate::store::uuid16`]), all are kept as their 16 bytes (a BLOB); otherwise all
+/// are kept as written (TEXT). All or nothing, because SQLite orders every TEXT before every BLOB:
+/// packing only some ids would break "in shift-id order", which map and validate read the tables in.
+/// Among packed ids the byte order is the text's, so the order is the same either way.
+///
+/// Readers take a shift id as text with this function and look one up with
+/// [`SHIFT_ID_MATCHES`] bound to [`shift_key`] (which matches it whichever way the table keeps it).
+///
+/// The shift id `v` of `shift_rows` or `task_runs` as text: a TEXT value as it is, a 16-byte BLOB
+/// unpacked into `buf`.
+pub fn shift_id_str<'a>(
+    v: rusqlite::types::ValueRef<'a>,
+    buf: &'a mut String,
+) -> rusqlite::Result<&'a str> {
+    match v {
+        rusqlite::types::ValueRef::Blob(_) => {
+            buf.clear();
+            push_shift_id(v, buf)?;
+            Ok(buf.as_str())
+        }
+        v => Ok(v.as_str()?),
+    }
+}
+
+/// Append the text of the shift id `v` (as [`shift_id_str`]) to `out`.
+pub fn push_shift_id(v: rusqlite::types::ValueRef<'_>, out: &mut String) -> rusqlite::Result<()> {
+    match v {
+        rusqlite::types::ValueRef::Blob(b) => {
+            let p: &[u8; 16] = b.try_into().map_err(|_| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    b.len(),
+                    rusqlite::types::Type::Blob,
+                    "a packed shift id is 16 bytes".into(),
+                )
+            })?;
+            crate::store::uuid16::push_unpacked(p, out);
+        }
+        v => out.push_str(v.as_str()?),
+    }
+    Ok(())
+}
+
+/// A look-up of one shift id, to put after `WHERE` (`shift_rows` or `task_runs`), its parameters
+/// `?1` and `?2` bound to [`shift_key`]: the id as written, and as the table keeps it when packed.
+pub const SHIFT_ID_MATCHES: &str = "shift_id IN (?1, ?2)";
+
+/// The parameters of [`SHIFT_ID_MATCHES`] for `id`: its text, and its 16 bytes when it is a
+/// canonical lowercase UUID (else its text again). A table keeps either form for all its ids, so
+/// exactly the rows of `id` match.
+pub fn shift_key(id: &str) -> (rusqlite::types::Value, rusqlite::types::Value) {
+    use rusqlite::types::Value;
+    let packed = match crate::store::uuid16::pack(id) {
+        Some(p) => Value::Blob(p.to_vec()),
+        None => Value::Text(id.to_string()),
+    };
+    (Value::Text(id.to_string()), packed)
+}
+
+pub static SCHEMA: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    r#"
 CREATE TABLE snapshot_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE files (
     file_id INTEGER PRIMARY KEY, kind TEXT NOT NULL, name TEXT NOT NULL, format TEXT NOT NULL,
@@ -44,11 +109,17 @@ CREATE TABLE agents (
 );
 -- start/end: naive local seconds (fmt kind 0) or UTC seconds (kinds 1, 2); fmt = start_fmt | end_fmt << 8;
 -- start_text/end_text only for RFC 3339 values (kept exactly as written).
-CREATE TABLE shifts (
-    file_id INTEGER NOT NULL, line INTEGER NOT NULL, shift_id TEXT NOT NULL, agent_id TEXT NOT NULL,
+-- shift_id: TEXT as written, or a 16-byte BLOB for every row when every id is a canonical
+-- lowercase UUID (see shift_id_str in src/extract/stage.rs); the view `shifts` shows it as text.
+CREATE TABLE shift_rows (
+    file_id INTEGER NOT NULL, line INTEGER NOT NULL, shift_id BLOB NOT NULL, agent_id TEXT NOT NULL,
     start INTEGER NOT NULL, end INTEGER NOT NULL, fmt INTEGER NOT NULL, start_text TEXT, end_text TEXT,
     timezone TEXT, published INTEGER, parent_id TEXT
 );
+CREATE VIEW shifts AS
+    SELECT file_id, line, SHIFT_ID_TEXT AS shift_id, agent_id, start, end, fmt, start_text,
+           end_text, timezone, published, parent_id
+    FROM shift_rows;
 CREATE TABLE trades (
     file_id INTEGER NOT NULL, line INTEGER NOT NULL, trade_id TEXT NOT NULL, swap_request_id TEXT NOT NULL,
     status TEXT NOT NULL, requester_agent_id TEXT NOT NULL, requester_shift_id TEXT NOT NULL,
@@ -66,7 +137,18 @@ CREATE TABLE rejects (
     file_id INTEGER NOT NULL, line INTEGER NOT NULL, code TEXT NOT NULL, field TEXT, message TEXT NOT NULL,
     value TEXT, text TEXT NOT NULL, record_id TEXT, shift_id TEXT
 );
-"#;
+"#
+    .replace("SHIFT_ID_TEXT", &shift_id_sql("shift_id"))
+});
+
+/// An SQL expression showing the shift id `col` of `shift_rows` or `task_runs` as text (see
+/// [`shift_id_str`]).
+pub fn shift_id_sql(col: &str) -> String {
+    format!(
+        "CASE WHEN typeof({col}) = 'blob' THEN {} ELSE {col} END",
+        crate::store::uuid16::sql_text(col)
+    )
+}
 
 /// The tasks file (written by its own thread; see [`Staging`]).
 ///
@@ -108,7 +190,7 @@ pub static TASKS_SCHEMA: std::sync::LazyLock<String> = std::sync::LazyLock::new(
 CREATE TABLE task_names (name_id INTEGER PRIMARY KEY, name TEXT NOT NULL, paid INTEGER, UNIQUE (name, paid));
 CREATE TABLE task_id_prefixes (file_id INTEGER PRIMARY KEY, prefix TEXT NOT NULL);
 CREATE TABLE task_runs (
-    shift_id TEXT NOT NULL, first INTEGER NOT NULL, file_id INTEGER NOT NULL,
+    shift_id BLOB NOT NULL, first INTEGER NOT NULL, file_id INTEGER NOT NULL,
     line_offset INTEGER NOT NULL, id_offset INTEGER NOT NULL, start INTEGER NOT NULL,
     fmt INTEGER NOT NULL, tasks BLOB NOT NULL,
     PRIMARY KEY (shift_id, first)
@@ -116,7 +198,7 @@ CREATE TABLE task_runs (
 CREATE TABLE task_texts (task_row INTEGER PRIMARY KEY, start_text TEXT, end_text TEXT);
 CREATE VIEW tasks AS
     SELECT r.first + (j.value ->> 0) AS task_row, r.file_id AS file_id, j.value ->> 1 AS line,
-           j.value ->> 2 AS task_id, r.shift_id AS shift_id, n.name AS name,
+           j.value ->> 2 AS task_id, RUN_SHIFT_ID AS shift_id, n.name AS name,
            j.value ->> 3 AS start, j.value ->> 4 AS "end", j.value ->> 5 AS fmt,
            x.start_text AS start_text, x.end_text AS end_text, n.paid AS paid
     FROM task_runs r
@@ -173,6 +255,7 @@ CREATE VIEW tasks AS
         "PACKED_ID",
         &crate::store::uuid16::sql_text("substr(r.tasks, instr(r.tasks, x'00') + 16 * m - 15, 16)"),
     )
+    .replace("RUN_SHIFT_ID", &shift_id_sql("r.shift_id"))
 });
 
 /// The columns of `task_runs` a [`RunTasks`] is read from, in its order.
@@ -183,10 +266,10 @@ pub const TASKS_BY_SHIFT_ID: &str =
     "SELECT shift_id, first, file_id, line_offset, id_offset, start, fmt, tasks
      FROM task_runs ORDER BY shift_id, first";
 
-/// The runs of one shift id (`?1`), in file order.
+/// The runs of one shift id (`?1`, `?2`: [`shift_key`]), in file order.
 pub const RUNS_OF_SHIFT: &str =
     "SELECT shift_id, first, file_id, line_offset, id_offset, start, fmt, tasks
-     FROM task_runs WHERE shift_id = ?1 ORDER BY first";
+     FROM task_runs WHERE shift_id IN (?1, ?2) ORDER BY first";
 
 /// The number of tasks staged (`snapshot_meta.tasks` of the main file).
 pub fn task_count(snap: &Connection) -> Result<i64> {
@@ -326,8 +409,7 @@ impl RunTasks {
     /// Read a run from a row whose columns from `col` on are [`RUN_COLUMNS`] (buffers reused).
     pub fn read(&mut self, r: &rusqlite::Row<'_>, col: usize) -> Result<()> {
         self.shift_id.clear();
-        self.shift_id
-            .push_str(r.get_ref(col)?.as_str().map_err(rusqlite::Error::from)?);
+        push_shift_id(r.get_ref(col)?, &mut self.shift_id)?;
         self.first = r.get(col + 1)?;
         self.file_id = r.get(col + 2)?;
         let line_offset: i64 = r.get(col + 3)?;
@@ -501,7 +583,7 @@ impl Insert {
 }
 
 static SHIFT_INSERT: std::sync::LazyLock<Insert> =
-    std::sync::LazyLock::new(|| Insert::new("INSERT INTO shifts", 12));
+    std::sync::LazyLock::new(|| Insert::new("INSERT INTO shift_rows", 12));
 /// The runs go into `task_runs` in key order once all are staged ([`Writer::write_runs`]: sorted
 /// by [`super::runsort`]), so the table's pages are filled in order, as an index build fills them.
 static RUN_INSERT: std::sync::LazyLock<Insert> = std::sync::LazyLock::new(|| {
@@ -577,6 +659,9 @@ struct Runs {
     names: std::collections::HashMap<String, [i64; 3]>,
     /// Each file's task-id prefix (`None`: no id of that shape seen yet).
     prefixes: std::collections::HashMap<i64, Option<String>>,
+    /// Some closed run's shift id is not a canonical lowercase UUID: `task_runs` keeps them all as
+    /// text (see [`shift_id_str`]).
+    text_shift_ids: bool,
 }
 
 /// The shifts table's indexes, built once its rows are in (faster than maintaining them row by
@@ -584,8 +669,8 @@ struct Runs {
 /// being read, so the index builds share the two cores with the tasks' reader and writer instead of
 /// running after them (see [`Writer::index_shifts`]).
 pub const SHIFT_INDEXES: &str = r#"
-CREATE INDEX shifts_by_id ON shifts(shift_id);
-CREATE INDEX shifts_by_agent ON shifts(agent_id);
+CREATE INDEX shifts_by_id ON shift_rows(shift_id);
+CREATE INDEX shifts_by_agent ON shift_rows(agent_id);
 "#;
 
 /// The other indexes of the main file, built at the end.
@@ -637,6 +722,9 @@ pub struct Writer {
     shifts_indexed: bool,
     /// The ascending runs of shift ids in rowid order (see [`super::by_id`]).
     shift_runs: super::by_id::RunTracker,
+    /// Every shift id staged so far is a canonical lowercase UUID, kept packed (see
+    /// [`shift_id_str`]); the first that is not turns them all back into text.
+    shift_ids_packed: bool,
 }
 
 impl Writer {
@@ -666,6 +754,7 @@ impl Writer {
             },
             shifts_indexed: false,
             shift_runs: Default::default(),
+            shift_ids_packed: true,
         })
     }
 
@@ -711,11 +800,28 @@ impl Writer {
                     for r in &rows {
                         self.shift_runs.push(&r.shift_id);
                     }
+                    if self.shift_ids_packed
+                        && rows
+                            .iter()
+                            .any(|r| crate::store::uuid16::pack(&r.shift_id).is_none())
+                    {
+                        // Rare (an export mixing UUIDs and other ids): the ids staged so far, all
+                        // packed, back to text before this batch adds text ids.
+                        c.execute_batch(&format!(
+                            "UPDATE shift_rows SET shift_id = {} WHERE typeof(shift_id) = 'blob'",
+                            crate::store::uuid16::sql_text("shift_id")
+                        ))?;
+                        self.shift_ids_packed = false;
+                    }
+                    let packed = self.shift_ids_packed;
                     insert_rows(c, &SHIFT_INSERT, &rows, |st, i, r| {
                         let fmt = crate::timeval::pack_fmt(r.start.val.fmt, r.end.val.fmt);
                         st.raw_bind_parameter(i + 1, f)?;
                         st.raw_bind_parameter(i + 2, r.line as i64)?;
-                        st.raw_bind_parameter(i + 3, &r.shift_id)?;
+                        match crate::store::uuid16::pack(&r.shift_id).filter(|_| packed) {
+                            Some(p) => st.raw_bind_parameter(i + 3, &p[..])?,
+                            None => st.raw_bind_parameter(i + 3, &r.shift_id)?,
+                        }
                         st.raw_bind_parameter(i + 4, &r.agent_id)?;
                         st.raw_bind_parameter(i + 5, r.start.val.secs)?;
                         st.raw_bind_parameter(i + 6, r.end.val.secs)?;
@@ -929,6 +1035,8 @@ impl Writer {
     fn close_run(runs: &mut Runs) -> Result<()> {
         if let Some(o) = runs.open.take() {
             let r = &o.run;
+            runs.text_shift_ids =
+                runs.text_shift_ids || crate::store::uuid16::pack(&r.shift_id).is_none();
             runs.sorter.push(&super::runsort::RunRec {
                 shift_id: &r.shift_id,
                 first: r.first,
@@ -948,6 +1056,7 @@ impl Writer {
     fn write_runs(&mut self) -> Result<()> {
         let c = &self.conn;
         let sorter = std::mem::take(&mut self.runs.sorter);
+        let packed_ids = !self.runs.text_shift_ids;
         // A statement's worth of records at a time, back to back.
         let mut batch: Vec<u8> = Vec::new();
         let mut ends: Vec<usize> = Vec::with_capacity(ROWS_PER_INSERT);
@@ -961,7 +1070,10 @@ impl Writer {
                 from = e;
             }
             insert_rows(c, &RUN_INSERT, &recs, |st, i, r| {
-                st.raw_bind_parameter(i + 1, r.shift_id)?;
+                match crate::store::uuid16::pack(r.shift_id).filter(|_| packed_ids) {
+                    Some(p) => st.raw_bind_parameter(i + 1, &p[..])?,
+                    None => st.raw_bind_parameter(i + 1, r.shift_id)?,
+                }
                 st.raw_bind_parameter(i + 2, r.first)?;
                 st.raw_bind_parameter(i + 3, r.file_id)?;
                 st.raw_bind_parameter(i + 4, r.line_offset)?;
@@ -1119,7 +1231,7 @@ impl Staging {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let main = Writer::create(target.with_extension(format!("db.tmp-{pid}")), SCHEMA)?;
+        let main = Writer::create(target.with_extension(format!("db.tmp-{pid}")), &SCHEMA)?;
         let tasks = Writer::create(
             dir.join(format!("{TASKS_PREFIX}{pid}-{nanos}.db.tmp-{pid}")),
             &TASKS_SCHEMA,
@@ -1179,7 +1291,7 @@ impl Staging {
             // The runs name rowids: recorded only when the rowids are 1, 2, … as counted (always,
             // the table being new and only appended to; otherwise readers walk the index).
             let last: Option<i64> =
-                c.query_row("SELECT max(rowid) FROM shifts", [], |r| r.get(0))?;
+                c.query_row("SELECT max(rowid) FROM shift_rows", [], |r| r.get(0))?;
             if last.unwrap_or(0) == main.shift_runs.rows() {
                 for (k, v) in main.shift_runs.meta() {
                     c.execute("INSERT INTO snapshot_meta VALUES (?1, ?2)", params![k, v])?;

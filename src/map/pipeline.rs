@@ -103,7 +103,9 @@ pub(super) fn stream_shifts(
                 |e: std::io::Error| Error::failure(format!("cannot start a thread: {e}"), None);
             // The shift rows to read, for the progress display (its ETA).
             let total: Option<u64> = snap
-                .query_row("SELECT count(*) FROM shifts", [], |r| r.get::<_, i64>(0))
+                .query_row("SELECT count(*) FROM shift_rows", [], |r| {
+                    r.get::<_, i64>(0)
+                })
                 .ok()
                 .map(|n| n as u64);
             shared
@@ -376,7 +378,8 @@ impl RawBatch {
 fn fill_shift(r: &rusqlite::Row<'_>, s: &mut ShiftRow) -> rusqlite::Result<()> {
     s.file_id = r.get(0)?;
     s.line = r.get(1)?;
-    text_into(r.get_ref(2)?, &mut s.shift_id)?;
+    s.shift_id.clear();
+    crate::extract::stage::push_shift_id(r.get_ref(2)?, &mut s.shift_id)?;
     text_into(r.get_ref(3)?, &mut s.agent_id)?;
     s.start = r.get(4)?;
     s.end = r.get(5)?;
@@ -440,6 +443,8 @@ fn read_groups(
     let mut batch = RawBatch::default();
     let mut row = shifts.next()?;
     let mut task = tasks.next()?;
+    // A packed shift id as text (see `crate::extract::stage::shift_id_str`).
+    let mut sid_buf = String::new();
     while let Some(r) = row {
         // One shift id: its rows, then its tasks.
         let first = batch.n_shifts;
@@ -448,7 +453,7 @@ fn read_groups(
         loop {
             row = shifts.next()?;
             let Some(r) = row else { break };
-            let sid = r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?;
+            let sid = crate::extract::stage::shift_id_str(r.get_ref(2)?, &mut sid_buf)?;
             if sid != batch.shifts[first].shift_id {
                 break;
             }
@@ -457,7 +462,7 @@ fn read_groups(
         }
         let first_task = batch.n_tasks;
         while let Some(r) = task {
-            let sid = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+            let sid = crate::extract::stage::shift_id_str(r.get_ref(0)?, &mut sid_buf)?;
             let id = batch.shifts[first].shift_id.as_str();
             if sid > id {
                 break;

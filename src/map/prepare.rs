@@ -51,7 +51,7 @@ pub(super) fn read_export(snap: &Connection, files: &HashMap<i64, String>) -> Re
         }
     }
     let mut owner_ids: Vec<String> = {
-        let mut st = snap.prepare("SELECT DISTINCT agent_id FROM shifts")?;
+        let mut st = snap.prepare("SELECT DISTINCT agent_id FROM shift_rows")?;
         st.query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?
     };
@@ -208,9 +208,13 @@ pub(super) fn decide_trades(
 ) -> Result<(Vec<trades::TradeAction>, HashMap<String, String>)> {
     let trade_in: Vec<trades::TradeIn> = trade_rows.iter().map(|t| t.0.clone()).collect();
     let (actions, overrides) = {
-        let mut st = snap.prepare("SELECT agent_id FROM shifts WHERE shift_id = ?1 LIMIT 1")?;
+        let mut st = snap.prepare(&format!(
+            "SELECT agent_id FROM shift_rows WHERE {} LIMIT 1",
+            crate::extract::stage::SHIFT_ID_MATCHES
+        ))?;
         let mut owner = |s: &str| -> Option<String> {
-            st.query_row([s], |r| r.get(0)).optional().ok().flatten()
+            let key = <[_; 2]>::from(crate::extract::stage::shift_key(s));
+            st.query_row(key, |r| r.get(0)).optional().ok().flatten()
         };
         trades::decide(&trade_in, cfg.pending_trades, &mut owner)
     };

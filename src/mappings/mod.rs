@@ -167,7 +167,7 @@ pub fn pull_dir(dir: &Path, cfg: &Config, opts: &PullOptions) -> Result<PullOutc
             }
         }
         let mut st = snap.prepare(
-            "SELECT agent_id FROM shifts UNION SELECT requester_agent_id FROM trades
+            "SELECT agent_id FROM shift_rows UNION SELECT requester_agent_id FROM trades
              UNION SELECT recipient_agent_id FROM trades ORDER BY 1",
         )?;
         let ids: Vec<String> = st

@@ -164,8 +164,11 @@ pub fn gather(dir: &Path, mappings: &Path, report: &Report) -> Result<Context> {
             Some((None, agent)) => agent_bu.get(&agent).cloned(),
             None => snap.as_ref().and_then(|s| {
                 s.query_row(
-                    "SELECT agent_id FROM shifts WHERE shift_id = ?1 LIMIT 1",
-                    [id],
+                    &format!(
+                        "SELECT agent_id FROM shift_rows WHERE {} LIMIT 1",
+                        crate::extract::stage::SHIFT_ID_MATCHES
+                    ),
+                    <[_; 2]>::from(crate::extract::stage::shift_key(id)),
                     |r| r.get::<_, String>(0),
                 )
                 .ok()
@@ -268,8 +271,11 @@ pub fn gather(dir: &Path, mappings: &Path, report: &Report) -> Result<Context> {
             && let Some(s) = &snap
             && let Ok(Some((st, en, text))) = s
                 .query_row(
-                    "SELECT start, end, start_text FROM shifts WHERE shift_id = ?1 LIMIT 1",
-                    [&legacy],
+                    &format!(
+                        "SELECT start, end, start_text FROM shift_rows WHERE {} LIMIT 1",
+                        crate::extract::stage::SHIFT_ID_MATCHES
+                    ),
+                    <[_; 2]>::from(crate::extract::stage::shift_key(&legacy)),
                     |r| {
                         Ok((
                             r.get::<_, i64>(0)?,

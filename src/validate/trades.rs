@@ -61,9 +61,10 @@ fn nz(s: Option<String>) -> Option<String> {
 pub fn check_trades(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
     let sql = format!("SELECT {} FROM trades ORDER BY trade_id", COLS.join(", "));
     let mut st = snap.prepare(&sql)?;
-    let mut owner_st = snap.prepare(
-        "SELECT agent_id FROM shifts WHERE shift_id = ?1 ORDER BY published = 0 LIMIT 1",
-    )?;
+    let mut owner_st = snap.prepare(&format!(
+        "SELECT agent_id FROM shift_rows WHERE {} ORDER BY published = 0 LIMIT 1",
+        crate::extract::stage::SHIFT_ID_MATCHES
+    ))?;
     let mut rows = st.query([])?;
     let mut first: Option<Trade> = None;
     loop {
@@ -91,7 +92,9 @@ pub fn check_trades(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
         if let Some(f) = first.take() {
             trade_rules(env, &f, &mut |s| {
                 owner_st
-                    .query_row([s], |r| r.get::<_, String>(0))
+                    .query_row(<[_; 2]>::from(crate::extract::stage::shift_key(s)), |r| {
+                        r.get::<_, String>(0)
+                    })
                     .optional()
                     .ok()
                     .flatten()

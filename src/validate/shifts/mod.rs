@@ -125,7 +125,7 @@ impl Shift {
         self.file_id = r.get(1)?;
         self.line = r.get(2)?;
         self.id.clear();
-        self.id.push_str(opt_str(r, 3)?.unwrap_or_default());
+        crate::extract::stage::push_shift_id(r.get_ref(3)?, &mut self.id)?;
         self.agent.clear();
         self.agent.push_str(opt_str(r, 4)?.unwrap_or_default());
         self.start = r.get(5)?;

@@ -25,7 +25,7 @@ struct Item {
 /// The shifts, one agent's after another.
 const BY_AGENT: &str =
     "SELECT file_id, line, shift_id, agent_id, start, end, fmt, timezone, published, parent_id
-     FROM shifts ORDER BY agent_id";
+     FROM shift_rows ORDER BY agent_id";
 
 /// Pass 2: shifts by agent (the index `shifts_by_agent`, over the agent id alone: an agent's
 /// shifts come in file order and [`agent_done`] sorts them by their instants, file and line, which
@@ -83,7 +83,11 @@ pub fn check_overlaps(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
             end: b,
             file_id: r.get(0)?,
             line: r.get(1)?,
-            id: r.get(2)?,
+            id: {
+                let mut id = String::new();
+                crate::extract::stage::push_shift_id(r.get_ref(2)?, &mut id)?;
+                id
+            },
             parent: r.get(9)?,
             draft: published == Some(0),
             sv,
@@ -178,7 +182,7 @@ mod tests {
     #[test]
     fn shifts_by_agent_come_from_the_index_without_a_sort() {
         let c = rusqlite::Connection::open_in_memory().unwrap();
-        c.execute_batch(crate::extract::stage::SCHEMA).unwrap();
+        c.execute_batch(&crate::extract::stage::SCHEMA).unwrap();
         c.execute_batch(crate::extract::stage::SHIFT_INDEXES)
             .unwrap();
         let plan: Vec<String> = c

@@ -217,7 +217,7 @@ pub fn recheck_repeated(
     let mut task = TaskBuf::default();
     for (id, res) in repeated {
         let Some(res) = res else { continue };
-        let mut rows = st.query([id])?;
+        let mut rows = st.query(<[_; 2]>::from(crate::extract::stage::shift_key(id)))?;
         while let Some(r) = rows.next()? {
             run.read(r, 0)?;
             while let Some(t) = run.next_task()? {
