@@ -57,7 +57,7 @@ pub fn check_agents(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
             env.cfg.default_timezone.as_deref(),
         );
         let zone = env.zones.sel(name.map(|z| z.0));
-        std::sync::Arc::make_mut(&mut env.agents).insert(
+        std::sync::Arc::make_mut(&mut env.agents).insert_first(
             id,
             AgentInfo {
                 zone,

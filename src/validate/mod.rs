@@ -111,12 +111,65 @@ pub struct AgentInfo {
     pub line: i64,
 }
 
+/// The export's agents by id, as the rules look them up (a few times per shift, in no agent order):
+/// an id of up to 16 bytes is kept inline as its key (one probe, no second read of the id's own
+/// heap string), a longer one in its own table; both hashed with FxHash instead of SipHash.
+#[derive(Debug, Clone, Default)]
+pub struct Agents {
+    short: rustc_hash::FxHashMap<(u128, u8), AgentInfo>,
+    long: rustc_hash::FxHashMap<String, AgentInfo>,
+}
+
+/// An id of up to 16 bytes as (its bytes, zero-padded, as one integer; its length).
+fn inline_key(id: &str) -> Option<(u128, u8)> {
+    let b = id.as_bytes();
+    if b.len() > 16 {
+        return None;
+    }
+    let mut w = [0u8; 16];
+    w[..b.len()].copy_from_slice(b);
+    Some((u128::from_le_bytes(w), b.len() as u8))
+}
+
+impl Agents {
+    pub fn get(&self, id: &str) -> Option<&AgentInfo> {
+        match inline_key(id) {
+            Some(k) => self.short.get(&k),
+            None => self.long.get(id),
+        }
+    }
+
+    pub fn contains_key(&self, id: &str) -> bool {
+        self.get(id).is_some()
+    }
+
+    /// Add agent `id` unless it is there (the first row of an id wins).
+    pub fn insert_first(&mut self, id: String, info: AgentInfo) {
+        match inline_key(&id) {
+            Some(k) => {
+                self.short.entry(k).or_insert(info);
+            }
+            None => {
+                self.long.entry(id).or_insert(info);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.short.len() + self.long.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// What every rule family shares.
 pub struct Env<'a> {
     pub cfg: &'a Config,
     pub files: HashMap<i64, String>,
     /// Shared with the passes' forks (read-only once the agents are checked).
-    pub agents: std::sync::Arc<HashMap<String, AgentInfo>>,
+    pub agents: std::sync::Arc<Agents>,
     pub(crate) zones: Zones,
     pub(crate) default_zone: ZoneSel,
     /// Location name → zone name (mappings/locations.csv).
@@ -218,6 +271,15 @@ impl<'a> Env<'a> {
                 .agents
                 .get(agent_id)
                 .map_or(self.default_zone, |a| a.zone),
+            z => z,
+        }
+    }
+
+    /// [`Env::row_zone`] with the row's own zone and the agent's zone (`None`: not an agent of the
+    /// export) already looked up.
+    pub(crate) fn zone_of(&self, own: ZoneSel, agent_zone: Option<ZoneSel>) -> ZoneSel {
+        match own {
+            ZoneSel::Missing => agent_zone.unwrap_or(self.default_zone),
             z => z,
         }
     }
@@ -815,6 +877,40 @@ fn config_hash(dir: &Path, mappings: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    fn info(line: i64) -> super::AgentInfo {
+        super::AgentInfo {
+            zone: crate::timeval::zone::ZoneSel::Missing,
+            deactivated: false,
+            file_id: 1,
+            line,
+        }
+    }
+
+    proptest! {
+        /// The agents table answers as a plain map of the ids does (the first row of an id wins),
+        /// for ids around the 16 bytes kept inline: shorter, exactly 16, longer, with NULs and
+        /// trailing zero bytes (an id and the same id with a NUL after it are two agents).
+        #[test]
+        fn agents_answer_as_a_map_of_their_ids(
+            ids in proptest::collection::vec("[ab\\x00]{0,3}|[0-9]{14,18}|[a\\x00]{15,17}", 1..40),
+            probes in proptest::collection::vec("[ab\\x00]{0,3}|[0-9]{14,18}|[a\\x00]{15,17}", 1..40),
+        ) {
+            let mut oracle = std::collections::HashMap::new();
+            let mut agents = super::Agents::default();
+            for (k, id) in ids.iter().enumerate() {
+                oracle.entry(id.clone()).or_insert(k as i64);
+                agents.insert_first(id.clone(), info(k as i64));
+            }
+            prop_assert_eq!(agents.len(), oracle.len());
+            for id in ids.iter().chain(probes.iter()) {
+                prop_assert_eq!(agents.get(id).map(|a| a.line), oracle.get(id).copied(), "{:?}", id);
+                prop_assert_eq!(agents.contains_key(id), oracle.contains_key(id));
+            }
+        }
+    }
+
     fn small_report() -> crate::report::Report {
         use crate::report::{Finding, Policy, Report};
         use crate::rules::Severity;

@@ -139,12 +139,6 @@ impl Shift {
         Ok(())
     }
 
-    fn read(r: &Row<'_>) -> Result<Shift> {
-        let mut s = Shift::default();
-        s.fill(r)?;
-        Ok(s)
-    }
-
     fn same_content(&self, o: &Shift) -> bool {
         (
             &self.agent,
@@ -214,7 +208,53 @@ pub type Repeated = HashMap<String, Option<Resolved2>>;
 /// occurrence (`None` when every occurrence is an excluded draft).
 pub struct ShiftGroup {
     id: String,
-    first: Option<Shift>,
+    first: Option<First>,
+}
+
+/// What the task pass resolves a group's first included occurrence from ([`First::resolve`]):
+/// the shift without its ids, its agent as the agent's zone (pass 1 looked the agent up; the
+/// agents and their zones are the same in every fork of the environment), so that pass 1 reads
+/// every shift into the same two buffers and hands on one allocation a shift id (its text).
+struct First {
+    /// The agent's zone (`None`: not an agent of the export).
+    agent_zone: Option<ZoneSel>,
+    tz: Option<String>,
+    published: Option<i64>,
+    start: i64,
+    end: i64,
+    fmt: i64,
+    start_text: Option<String>,
+    end_text: Option<String>,
+}
+
+impl First {
+    /// What [`Shift::resolve`] gives for the shift it was made from.
+    fn resolve(&self, env: &mut Env<'_>) -> Option<Resolved2> {
+        if !included(env.cfg, self.published) {
+            return None;
+        }
+        let (a, b) = crate::timeval::split_fmt(self.fmt);
+        let sv = TimeVal {
+            secs: self.start,
+            fmt: a,
+        };
+        let ev = TimeVal {
+            secs: self.end,
+            fmt: b,
+        };
+        let own = env.zones.sel(self.tz.as_deref());
+        let zone = env.zone_of(own, self.agent_zone);
+        let policy = env.cfg.dst_ambiguous;
+        Some(Resolved2 {
+            zone,
+            start: env.zones.instant(zone, sv, policy),
+            end: env.zones.instant(zone, ev, policy),
+            sv,
+            ev,
+            start_raw: self.start_text.clone(),
+            end_raw: self.end_text.clone(),
+        })
+    }
 }
 
 /// Groups handed from pass 1 to the task pass a batch at a time.
@@ -270,52 +310,67 @@ pub fn check_shifts(
     let mut sst = ShiftsById::prepare(snap, SHIFT_COLUMNS, SHIFT_ID_COLUMN)?;
     let mut srows = sst.query()?;
     let mut repeated = Repeated::new();
-    // The current group: its id, its first included row, whether the id repeats.
-    let mut group_id: Option<String> = None;
-    let mut primary: Option<Shift> = None;
+    // The current group: whether there is one, its first included row (in `primary` when
+    // `has_primary`), whether the id repeats. Rows are read into `next` and swapped into `primary`:
+    // the same two buffers for every shift.
+    let mut in_group = false;
+    let mut primary = Shift::default();
+    let mut has_primary = false;
+    let mut next = Shift::default();
     let mut repeats = false;
     let progress = env.progress.clone();
     let mut tally = super::Tally::new(&progress);
     loop {
         let row = srows.next()?;
-        if row.is_some() {
+        if let Some(r) = row {
             tally.tick();
-        }
-        let next = match row {
-            Some(r) => Some(Shift::read(r)?),
-            None => None,
-        };
-        if let Some(s) = &next {
+            next.fill(r)?;
             env.records += 1;
-            if group_id.as_deref() == Some(s.id.as_str()) {
+            if in_group && primary.id == next.id {
                 repeats = true;
-                if !included(env.cfg, s.published) {
+                if !included(env.cfg, next.published) {
                     continue;
                 }
-                match &primary {
-                    None => primary = next,
-                    Some(p) => duplicate(env, p, s),
+                if has_primary {
+                    duplicate(env, &primary, &next);
+                } else {
+                    std::mem::swap(&mut primary, &mut next);
+                    has_primary = true;
                 }
                 continue;
             }
         }
         // The group ends: its rules.
-        if let Some(id) = group_id.take() {
-            let res = primary.as_ref().map(|p| shift_rules(env, p));
+        if in_group {
+            // The agent looked up once for pass 1's rules and the task pass.
+            let agent_zone = env.agents.get(&primary.agent).map(|a| a.zone);
+            let res = has_primary.then(|| shift_rules(env, &primary, agent_zone));
             if repeats {
-                repeated.insert(id.clone(), res);
+                repeated.insert(primary.id.clone(), res);
             }
+            let first = has_primary.then(|| First {
+                agent_zone,
+                tz: primary.tz.clone(),
+                published: primary.published,
+                start: primary.start,
+                end: primary.end,
+                fmt: primary.fmt,
+                start_text: primary.start_text.clone(),
+                end_text: primary.end_text.clone(),
+            });
             feed.push(ShiftGroup {
-                id,
-                first: primary.take(),
+                id: primary.id.clone(),
+                first,
             });
         }
-        let Some(s) = next else { break };
-        group_id = Some(s.id.clone());
-        repeats = false;
-        if included(env.cfg, s.published) {
-            primary = Some(s);
+        if row.is_none() {
+            break;
         }
+        // A new group: `primary` holds its id (and its row, when included).
+        std::mem::swap(&mut primary, &mut next);
+        in_group = true;
+        repeats = false;
+        has_primary = included(env.cfg, primary.published);
     }
     feed.flush();
     Ok(repeated)
@@ -324,27 +379,6 @@ pub fn check_shifts(
 const SHIFT_COLUMNS: &str = "rowid, file_id, line, shift_id, agent_id, start, end, fmt, start_text, end_text, timezone, published, parent_id";
 /// The index of `shift_id` in [`SHIFT_COLUMNS`].
 const SHIFT_ID_COLUMN: usize = 3;
-
-impl Shift {
-    /// What its tasks are checked against, without reporting anything (pass 1 reports the shift).
-    fn resolve(&self, env: &mut Env<'_>) -> Option<Resolved2> {
-        if !included(env.cfg, self.published) {
-            return None;
-        }
-        let (sv, ev) = self.vals();
-        let zone = env.row_zone(self.tz.as_deref(), &self.agent);
-        let policy = env.cfg.dst_ambiguous;
-        Some(Resolved2 {
-            zone,
-            start: env.zones.instant(zone, sv, policy),
-            end: env.zones.instant(zone, ev, policy),
-            sv,
-            ev,
-            start_raw: self.start_text.clone(),
-            end_raw: self.end_text.clone(),
-        })
-    }
-}
 
 /// A repeated shift id: identical (duplicate, collapsed) or different (conflicting).
 fn duplicate(env: &mut Env<'_>, first: &Shift, s: &Shift) {
@@ -394,11 +428,16 @@ fn base(env: &Env<'_>, rule: &str, file_id: i64, line: i64, id: &str, message: S
     f
 }
 
-/// The zone of a row for its local values; reports an unknown zone name written on the row and a
-/// local value with no zone at all.
-fn row_zone(env: &mut Env<'_>, s: &Shift, any_local: bool, week: Option<i64>) -> ZoneSel {
-    let zone = env.row_zone(s.tz.as_deref(), &s.agent);
-    let own = env.zones.sel(s.tz.as_deref());
+/// The zone of a row for its local values (`own`: its own zone's selection, `zone`: the zone that
+/// applies, [`Env::zone_of`]); reports an unknown zone name written on the row and a local value
+/// with no zone at all.
+fn row_zone(
+    env: &mut Env<'_>,
+    s: &Shift,
+    (own, zone): (ZoneSel, ZoneSel),
+    any_local: bool,
+    week: Option<i64>,
+) -> ZoneSel {
     if own == ZoneSel::Unknown {
         let name = s.tz.as_deref().unwrap_or_default().trim().to_string();
         let mut f = base(
@@ -441,10 +480,13 @@ fn row_zone(env: &mut Env<'_>, s: &Shift, any_local: bool, week: Option<i64>) ->
     zone
 }
 
-fn shift_rules(env: &mut Env<'_>, s: &Shift) -> Resolved2 {
+/// Every shift-level rule on `s`, whose agent's zone is `agent_zone` (`None`: not an agent of the
+/// export).
+fn shift_rules(env: &mut Env<'_>, s: &Shift, agent_zone: Option<ZoneSel>) -> Resolved2 {
     let (sv, ev) = s.vals();
     let any_local = sv.is_local() || ev.is_local();
-    let pre_zone = env.row_zone(s.tz.as_deref(), &s.agent);
+    let own = env.zones.sel(s.tz.as_deref());
+    let pre_zone = env.zone_of(own, agent_zone);
     let local_start = if sv.is_local() {
         sv.secs
     } else {
@@ -452,8 +494,8 @@ fn shift_rules(env: &mut Env<'_>, s: &Shift) -> Resolved2 {
     };
     let week = week_of(local_start);
     *env.weeks.entry(week).or_default() += 1;
-    let zone = row_zone(env, s, any_local, Some(week));
-    if !env.agents.contains_key(&s.agent) {
+    let zone = row_zone(env, s, (own, pre_zone), any_local, Some(week));
+    if agent_zone.is_none() {
         // At the shift's own line: the agents file has none for this agent.
         let mut f = base(
             env,

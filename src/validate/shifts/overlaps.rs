@@ -34,6 +34,8 @@ pub fn check_overlaps(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
     let mut st = snap.prepare(BY_AGENT)?;
     let mut rows = st.query([])?;
     let mut agent = String::new();
+    // The agent's zone (`None`: not an agent of the export), looked up once per agent.
+    let mut agent_zone = None;
     let mut items: Vec<Item> = Vec::new();
     let policy = env.cfg.dst_ambiguous;
     let progress = env.progress.clone();
@@ -54,6 +56,7 @@ pub fn check_overlaps(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
         if !same {
             agent.clear();
             agent.push_str(opt_str(r, 3)?.unwrap_or_default());
+            agent_zone = env.agents.get(&agent).map(|a| a.zone);
         }
         let published: Option<i64> = r.get(8)?;
         if !included(env.cfg, published) {
@@ -68,7 +71,8 @@ pub fn check_overlaps(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
             secs: r.get(5)?,
             fmt: fb,
         };
-        let zone = env.row_zone(opt_str(r, 7)?, &agent);
+        let own = env.zones.sel(opt_str(r, 7)?);
+        let zone = env.zone_of(own, agent_zone);
         let (Some(a), Some(b)) = (
             env.zones.instant(zone, sv, policy),
             env.zones.instant(zone, ev, policy),
