@@ -38,13 +38,15 @@ pub struct ShiftRow {
     pub parent_id: Option<String>,
 }
 
-/// A task. Tasks are most of an export's rows, so their three texts share one allocation.
+/// A task. Tasks are most of an export's rows, so their three texts are not allocated per task:
+/// they are appended, back to back, to the text of the batch the task is in ([`TaskBatch`]).
 #[derive(Debug, Clone)]
 pub struct TaskRow {
     pub line: u64,
-    /// `task_id`, `shift_id` and `name`, back to back.
-    text: String,
-    /// End of `task_id` in `text` (`None`: no task id) and end of `shift_id`.
+    /// Where `task_id`, `shift_id` and `name`, back to back, start and end in the batch's text.
+    text_at: usize,
+    text_end: usize,
+    /// End of `task_id` (`None`: no task id) and of `shift_id`, from `at`.
     task_id_end: Option<u32>,
     shift_id_end: u32,
     pub start: Stamp,
@@ -53,14 +55,44 @@ pub struct TaskRow {
 }
 
 impl TaskRow {
-    pub fn task_id(&self) -> Option<&str> {
-        self.task_id_end.map(|e| &self.text[..e as usize])
+    fn text<'t>(&self, batch_text: &'t str) -> &'t str {
+        &batch_text[self.text_at..self.text_end]
     }
-    pub fn shift_id(&self) -> &str {
-        &self.text[self.task_id_end.unwrap_or(0) as usize..self.shift_id_end as usize]
+    /// Its task id (`batch_text`: the text of its [`TaskBatch`]).
+    pub fn task_id<'t>(&self, batch_text: &'t str) -> Option<&'t str> {
+        let t = self.text(batch_text);
+        self.task_id_end.map(|e| &t[..e as usize])
     }
-    pub fn name(&self) -> &str {
-        &self.text[self.shift_id_end as usize..]
+    pub fn shift_id<'t>(&self, batch_text: &'t str) -> &'t str {
+        let t = self.text(batch_text);
+        &t[self.task_id_end.unwrap_or(0) as usize..self.shift_id_end as usize]
+    }
+    pub fn name<'t>(&self, batch_text: &'t str) -> &'t str {
+        &self.text(batch_text)[self.shift_id_end as usize..]
+    }
+}
+
+/// Tasks sent to the writer together, and the one text their texts are in.
+#[derive(Debug, Clone, Default)]
+pub struct TaskBatch {
+    pub rows: Vec<TaskRow>,
+    pub text: String,
+}
+
+impl TaskBatch {
+    pub fn with_capacity(rows: usize, text: usize) -> TaskBatch {
+        TaskBatch {
+            rows: Vec::with_capacity(rows),
+            text: String::with_capacity(text),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
     }
 }
 
@@ -279,7 +311,8 @@ pub fn shift(f: &Fields, line: u64) -> Result<ShiftRow, Box<Reject>> {
     })
 }
 
-pub fn task(f: &Fields, line: u64) -> Result<TaskRow, Box<Reject>> {
+/// Build a task into `batch` (its texts appended to the batch's text), or its reject.
+pub fn task(f: &Fields, line: u64, batch: &mut TaskBatch) -> Result<(), Box<Reject>> {
     use columns::task::*;
     let c = Ctx {
         kind: Kind::Tasks,
@@ -296,22 +329,25 @@ pub fn task(f: &Fields, line: u64) -> Result<TaskRow, Box<Reject>> {
     let (start, end) = c.times().map_err(with_shift)?;
     let paid = c.bool(PAID).map_err(with_shift)?;
     let task_id = f[ID].unwrap_or("");
-    // Values are at most `MAX_FIELD` bytes each, so the offsets fit in u32.
-    let mut text = String::with_capacity(task_id.len() + shift_id.len() + name.len());
+    // Values are at most `MAX_FIELD` bytes each, so the offsets from `at` fit in u32.
+    let text = &mut batch.text;
+    let at = text.len();
     text.push_str(task_id);
-    let task_id_end = f[ID].map(|_| text.len() as u32);
+    let task_id_end = f[ID].map(|_| (text.len() - at) as u32);
     text.push_str(shift_id);
-    let shift_id_end = text.len() as u32;
+    let shift_id_end = (text.len() - at) as u32;
     text.push_str(name);
-    Ok(TaskRow {
+    batch.rows.push(TaskRow {
         line,
-        text,
+        text_at: at,
+        text_end: text.len(),
         task_id_end,
         shift_id_end,
         start,
         end,
         paid,
-    })
+    });
+    Ok(())
 }
 
 pub const TRADE_STATUSES: &[&str] = &[
@@ -460,6 +496,40 @@ mod tests {
     }
 
     proptest! {
+        /// Tasks built into one batch read back their own texts, as given, whatever rows around
+        /// them were rejected (a reject leaves nothing in the batch's text).
+        #[test]
+        fn a_batch_gives_back_each_tasks_texts(
+            rows in proptest::collection::vec(
+                (proptest::option::of("[a-z0-9-]{0,6}|\\PC{0,4}"), "[a-z0-9]{1,6}|\\PC{1,4}", "\\PC{1,5}", any::<bool>()),
+                0..30,
+            )
+        ) {
+            let mut batch = TaskBatch::with_capacity(0, 0);
+            let mut kept = Vec::new();
+            for (k, (id, shift, name, ok)) in rows.iter().enumerate() {
+                let mut f: Fields = [None; MAX_COLS];
+                f[columns::task::ID] = id.as_deref().map(str::trim).filter(|v| !v.is_empty());
+                f[columns::task::SHIFT] = Some(shift.trim()).filter(|v| !v.is_empty());
+                f[columns::task::NAME] = Some(name.trim()).filter(|v| !v.is_empty());
+                f[columns::task::START_LOCAL] = Some("2026-03-01 09:00");
+                f[columns::task::END_LOCAL] = Some(if *ok { "2026-03-01 10:00" } else { "not a date" });
+                let res = task(&f, k as u64 + 2, &mut batch);
+                let want_ok = *ok && f[columns::task::SHIFT].is_some() && f[columns::task::NAME].is_some();
+                prop_assert_eq!(res.is_ok(), want_ok);
+                if want_ok {
+                    kept.push((k as u64 + 2, f[columns::task::ID], f[columns::task::SHIFT].unwrap(), f[columns::task::NAME].unwrap()));
+                }
+            }
+            prop_assert_eq!(batch.len(), kept.len());
+            for (r, (line, id, shift, name)) in batch.rows.iter().zip(kept) {
+                prop_assert_eq!(r.line, line);
+                prop_assert_eq!(r.task_id(&batch.text), id);
+                prop_assert_eq!(r.shift_id(&batch.text), shift);
+                prop_assert_eq!(r.name(&batch.text), name);
+            }
+        }
+
         /// Flags compare without ASCII case, as their lower-cased text; anything else (non-ASCII
         /// look-alikes, spaces, other words) is a reject naming the column.
         #[test]

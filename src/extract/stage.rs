@@ -8,7 +8,7 @@
 //! number into a dictionary, their end as a length, their line as an offset from their row number,
 //! an id of the usual shape as a number, their RFC 3339 texts apart.
 
-use super::records::{AgentRow, Reject, ShiftRow, TaskRow, TimeOffRow, TradeRow};
+use super::records::{AgentRow, Reject, ShiftRow, TaskBatch, TaskRow, TimeOffRow, TradeRow};
 use super::source::FileStats;
 use crate::error::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -655,8 +655,10 @@ struct Runs {
     open: Option<OpenRun>,
     /// The closed runs, until they are written in key order.
     sorter: super::runsort::RunSorter,
+    /// The last closed run's buffers, reused by the next run (no allocation a run).
+    spare: Option<StagedRun>,
     /// Name → its numbers in `task_names` with paid unknown, false, true (0: none yet).
-    names: std::collections::HashMap<String, [i64; 3]>,
+    names: rustc_hash::FxHashMap<String, [i64; 3]>,
     /// Each file's task-id prefix (`None`: no id of that shape seen yet).
     prefixes: std::collections::HashMap<i64, Option<String>>,
     /// Some closed run's shift id is not a canonical lowercase UUID: `task_runs` keeps them all as
@@ -684,7 +686,7 @@ CREATE INDEX time_off_by_id ON time_off(time_off_request_id);
 pub enum Batch {
     Agents(i64, Vec<AgentRow>),
     Shifts(i64, Vec<ShiftRow>),
-    Tasks(i64, Vec<TaskRow>),
+    Tasks(i64, TaskBatch),
     Trades(i64, Vec<TradeRow>),
     TimeOff(i64, Vec<TimeOffRow>),
     Rejects(i64, Vec<Reject>),
@@ -834,11 +836,11 @@ impl Writer {
                         Ok(())
                     })?;
                 }
-                Batch::Tasks(f, rows) => {
+                Batch::Tasks(f, batch) => {
                     let runs = &mut self.runs;
                     let mut texts = Vec::new();
-                    for r in &rows {
-                        let row = Self::add_task(c, runs, f, r)?;
+                    for r in &batch.rows {
+                        let row = Self::add_task(c, runs, f, r, &batch.text)?;
                         if r.start.text.is_some() || r.end.text.is_some() {
                             texts.push((row, r));
                         }
@@ -931,11 +933,11 @@ impl Writer {
 
     /// Add task `r` of file `f` to the open run, or close it and open one (see [`TASKS_SCHEMA`]);
     /// its number.
-    fn add_task(c: &Connection, runs: &mut Runs, f: i64, r: &TaskRow) -> Result<i64> {
+    fn add_task(c: &Connection, runs: &mut Runs, f: i64, r: &TaskRow, text: &str) -> Result<i64> {
         use std::fmt::Write as _;
         let row = runs.next;
         runs.next += 1;
-        let sid = r.shift_id();
+        let sid = r.shift_id(text);
         if runs
             .open
             .as_ref()
@@ -943,8 +945,8 @@ impl Writer {
         {
             Self::close_run(runs)?;
         }
-        let name_id = Self::name_id(c, &mut runs.names, r.name(), r.paid)?;
-        let num = Self::task_id_number(c, &mut runs.prefixes, f, r.task_id())?;
+        let name_id = Self::name_id(c, &mut runs.names, r.name(text), r.paid)?;
+        let num = Self::task_id_number(c, &mut runs.prefixes, f, r.task_id(text))?;
         let fmt = crate::timeval::pack_fmt(r.start.val.fmt, r.end.val.fmt);
         let (start, end, line) = (r.start.val.secs, r.end.val.secs, r.line as i64);
         let o = match &mut runs.open {
@@ -954,17 +956,25 @@ impl Writer {
             }
             None => {
                 let id_offset = num.map_or(0, |n| n - row);
+                let (mut shift_id, mut tasks, mut packed) = match runs.spare.take() {
+                    Some(r) => (r.shift_id, r.tasks, r.packed),
+                    None => (String::new(), String::with_capacity(32), Vec::new()),
+                };
+                shift_id.clear();
+                shift_id.push_str(sid);
+                tasks.clear();
+                packed.clear();
                 runs.open.insert(OpenRun {
                     run: StagedRun {
                         first: row,
-                        shift_id: sid.to_string(),
+                        shift_id,
                         file_id: f,
                         line_offset: line - row,
                         id_offset,
                         start,
                         fmt,
-                        tasks: String::with_capacity(32),
-                        packed: Vec::new(),
+                        tasks,
+                        packed,
                     },
                     prev_end: start,
                     prev_line: line - 1,
@@ -985,7 +995,7 @@ impl Writer {
             commas = 0;
         }
         commas += 1;
-        match (num, r.task_id()) {
+        match (num, r.task_id(text)) {
             (Some(n), _) => {
                 let d = n - (o.prev_num + 1);
                 if d != 0 {
@@ -1048,6 +1058,7 @@ impl Writer {
                 tasks: &r.tasks,
                 packed: &r.packed,
             })?;
+            runs.spare = Some(o.run);
         }
         Ok(())
     }
@@ -1132,7 +1143,7 @@ impl Writer {
     /// The number of a task name and paid flag in `task_names`, added when new.
     fn name_id(
         c: &Connection,
-        names: &mut std::collections::HashMap<String, [i64; 3]>,
+        names: &mut rustc_hash::FxHashMap<String, [i64; 3]>,
         name: &str,
         paid: Option<bool>,
     ) -> Result<i64> {

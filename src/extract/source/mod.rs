@@ -108,7 +108,10 @@ struct Sink<'a> {
     tx_tasks: &'a SyncSender<Batch>,
     agents: Vec<records::AgentRow>,
     shifts: Vec<records::ShiftRow>,
-    tasks: Vec<records::TaskRow>,
+    tasks: records::TaskBatch,
+    /// The text capacity the next batch of tasks starts with (the last batch's: one allocation a
+    /// batch, not one a task).
+    task_text: usize,
     trades: Vec<records::TradeRow>,
     time_off: Vec<records::TimeOffRow>,
     rejects: Vec<Reject>,
@@ -123,7 +126,8 @@ impl<'a> Sink<'a> {
             tx_tasks: &tx.tasks,
             agents: Vec::new(),
             shifts: Vec::with_capacity(BATCH),
-            tasks: Vec::with_capacity(BATCH),
+            tasks: records::TaskBatch::with_capacity(BATCH, 0),
+            task_text: 0,
             trades: Vec::new(),
             time_off: Vec::new(),
             rejects: Vec::new(),
@@ -168,7 +172,7 @@ impl<'a> Sink<'a> {
         let res = match kind {
             Kind::Agents => records::agent(f, line).map(|r| self.agents.push(r)),
             Kind::Shifts => records::shift(f, line).map(|r| self.shifts.push(r)),
-            Kind::Tasks => records::task(f, line).map(|r| self.tasks.push(r)),
+            Kind::Tasks => records::task(f, line, &mut self.tasks),
             Kind::Trades => records::trade(f, line).map(|r| self.trades.push(r)),
             Kind::TimeOff => records::time_off(f, line).map(|r| self.time_off.push(r)),
         };
@@ -204,12 +208,11 @@ impl<'a> Sink<'a> {
             )?;
         }
         if full(self.tasks.len()) {
+            self.task_text = self.task_text.max(self.tasks.text.len());
+            let next = records::TaskBatch::with_capacity(BATCH, self.task_text);
             Self::send(
                 self.tx_tasks,
-                Batch::Tasks(
-                    id,
-                    std::mem::replace(&mut self.tasks, Vec::with_capacity(BATCH)),
-                ),
+                Batch::Tasks(id, std::mem::replace(&mut self.tasks, next)),
             )?;
         }
         if full(self.trades.len()) {
