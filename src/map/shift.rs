@@ -43,29 +43,18 @@ impl<'a> AgentIdx<'a> {
     pub(super) fn new(idx: &'a FxHashMap<String, usize>) -> AgentIdx<'a> {
         let short = idx
             .iter()
-            .filter_map(|(k, &i)| Some((inline_key(k)?, i)))
+            .filter_map(|(k, &i)| Some((crate::store::inline_key(k)?, i)))
             .collect();
         AgentIdx { short, long: idx }
     }
 
     /// The index of agent `id` (what `idx.get(id)` gives).
     pub(super) fn get(&self, id: &str) -> Option<usize> {
-        match inline_key(id) {
+        match crate::store::inline_key(id) {
             Some(k) => self.short.get(&k).copied(),
             None => self.long.get(id).copied(),
         }
     }
-}
-
-/// An id of up to 16 bytes as (its bytes, zero-padded, as one integer; its length).
-fn inline_key(id: &str) -> Option<(u128, u8)> {
-    let b = id.as_bytes();
-    if b.len() > 16 {
-        return None;
-    }
-    let mut w = [0u8; 16];
-    w[..b.len()].copy_from_slice(b);
-    Some((u128::from_le_bytes(w), b.len() as u8))
 }
 
 /// The desired row of one shift. Texts that every shift of an agent shares are borrowed from the

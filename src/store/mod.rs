@@ -84,6 +84,17 @@ pub fn release_free_memory() {
     }
 }
 
+/// An id of up to 16 bytes (agent look-ups in map and validate) as (its bytes, zero-padded, as one integer; its length).
+pub(crate) fn inline_key(id: &str) -> Option<(u128, u8)> {
+    let b = id.as_bytes();
+    if b.len() > 16 {
+        return None;
+    }
+    let mut w = [0u8; 16];
+    w[..b.len()].copy_from_slice(b);
+    Some((u128::from_le_bytes(w), b.len() as u8))
+}
+
 pub fn state_path(dir: &Path) -> PathBuf {
     dir.join(STATE_DB)
 }

@@ -120,20 +120,9 @@ pub struct Agents {
     long: rustc_hash::FxHashMap<String, AgentInfo>,
 }
 
-/// An id of up to 16 bytes as (its bytes, zero-padded, as one integer; its length).
-fn inline_key(id: &str) -> Option<(u128, u8)> {
-    let b = id.as_bytes();
-    if b.len() > 16 {
-        return None;
-    }
-    let mut w = [0u8; 16];
-    w[..b.len()].copy_from_slice(b);
-    Some((u128::from_le_bytes(w), b.len() as u8))
-}
-
 impl Agents {
     pub fn get(&self, id: &str) -> Option<&AgentInfo> {
-        match inline_key(id) {
+        match crate::store::inline_key(id) {
             Some(k) => self.short.get(&k),
             None => self.long.get(id),
         }
@@ -145,7 +134,7 @@ impl Agents {
 
     /// Add agent `id` unless it is there (the first row of an id wins).
     pub fn insert_first(&mut self, id: String, info: AgentInfo) {
-        match inline_key(&id) {
+        match crate::store::inline_key(&id) {
             Some(k) => {
                 self.short.entry(k).or_insert(info);
             }
