@@ -17,6 +17,38 @@ pub fn zd2gc() -> assert_cmd::Command {
     c
 }
 
+/// `zd2gc --dir D ARGS` against a running emulator (its URLs and client credentials in the
+/// environment); exit code, stdout, stderr.
+pub fn run_at(
+    d: &Path,
+    emu: &zd2gc::emulator::RunningEmulator,
+    args: &[&str],
+) -> (i32, String, String) {
+    let out = zd2gc()
+        .args(["--dir", d.to_str().unwrap(), "--no-progress"])
+        .args(args)
+        .env("ZD2GC_API_URL", emu.base_url())
+        .env("ZD2GC_LOGIN_URL", emu.base_url())
+        .env("GENESYSCLOUD_OAUTHCLIENT_ID", emu.client_id())
+        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", emu.client_secret())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// A copy of samples/paris-cutover in `dir` (created), for tests that edit the export.
+pub fn copy_sample_export(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for f in std::fs::read_dir(root().join("samples/paris-cutover")).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), dir.join(f.file_name())).unwrap();
+    }
+}
+
 /// Write files into a directory (path → contents).
 pub fn write_files(dir: &Path, files: &[(&str, &[u8])]) {
     for (name, body) in files {

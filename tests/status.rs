@@ -3,7 +3,7 @@
 //! on conflicts inserted as a load records them (several at once, a length row) and on one parked
 //! by a real load after a planner's edit in Genesys.
 
-use crate::common::{root, zd2gc};
+use crate::common::{root, run_at, zd2gc};
 use std::path::Path;
 use zd2gc::emulator::RunningEmulator;
 
@@ -132,24 +132,6 @@ fn status_on_the_sample_is_a_summary_and_readable_diffs_under_4_kb() {
         "5eac3200-a43b-4440-a8a1-a35668257610"
     );
     assert!(v["conflicts"][0]["theirs"]["start"].is_i64());
-}
-
-/// `zd2gc --dir D ARGS` against the emulator; exit code, stdout, stderr.
-fn run_at(d: &Path, emu: &RunningEmulator, args: &[&str]) -> (i32, String, String) {
-    let out = zd2gc()
-        .args(["--dir", d.to_str().unwrap(), "--no-progress"])
-        .args(args)
-        .env("ZD2GC_API_URL", emu.base_url())
-        .env("ZD2GC_LOGIN_URL", emu.base_url())
-        .env("GENESYSCLOUD_OAUTHCLIENT_ID", emu.client_id())
-        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", emu.client_secret())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
 }
 
 /// What a planner does in Genesys: read the agent's schedule of the week, move the start of one
@@ -303,11 +285,7 @@ fn status_shows_a_conflict_parked_by_a_real_load_as_a_readable_diff() {
     let work = tempfile::tempdir().unwrap();
     let d = work.path().join("m");
     let export = work.path().join("export");
-    std::fs::create_dir_all(&export).unwrap();
-    for f in std::fs::read_dir(root().join("samples/paris-cutover")).unwrap() {
-        let f = f.unwrap();
-        std::fs::copy(f.path(), export.join(f.file_name())).unwrap();
-    }
+    crate::common::copy_sample_export(&export);
     let ex = export.to_str().unwrap();
     let ok = |args: &[&str], codes: &[i32]| {
         let (code, out, err) = run_at(&d, &emu, args);

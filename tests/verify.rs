@@ -2,28 +2,15 @@
 //! "missing" on the server) whatever ran since — an unchanged `map`, a re-extract, an edit of one
 //! shift, `validate` again.
 
-use crate::common::{root, zd2gc};
+use crate::common::root;
 use std::path::Path;
 use zd2gc::emulator::RunningEmulator;
 
 /// `zd2gc --dir D ARGS` against the emulator: exit code and stdout (stderr in the panic message).
 fn run(d: &Path, emu: &RunningEmulator, args: &[&str], codes: &[i32]) -> String {
-    let out = zd2gc()
-        .args(["--dir", d.to_str().unwrap(), "--no-progress"])
-        .args(args)
-        .env("ZD2GC_API_URL", emu.base_url())
-        .env("ZD2GC_LOGIN_URL", emu.base_url())
-        .env("GENESYSCLOUD_OAUTHCLIENT_ID", emu.client_id())
-        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", emu.client_secret())
-        .output()
-        .unwrap();
-    let code = out.status.code().unwrap();
-    assert!(
-        codes.contains(&code),
-        "{args:?}: exit {code}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let (code, out, err) = crate::common::run_at(d, emu, args);
+    assert!(codes.contains(&code), "{args:?}: exit {code}\n{err}");
+    out
 }
 
 /// verify's JSON: (matching, missing, different, unexpected, held back).
@@ -52,11 +39,7 @@ fn a_shift_held_back_for_a_validation_error_is_never_missing_after_map_runs_agai
     let work = tempfile::tempdir().unwrap();
     let d = work.path().join("m");
     let export = work.path().join("export");
-    std::fs::create_dir_all(&export).unwrap();
-    for f in std::fs::read_dir(root().join("samples/paris-cutover")).unwrap() {
-        let f = f.unwrap();
-        std::fs::copy(f.path(), export.join(f.file_name())).unwrap();
-    }
+    crate::common::copy_sample_export(&export);
     let ex = export.to_str().unwrap();
     let tables = root().join("mappings");
     run(
