@@ -65,18 +65,23 @@ pub fn shift_id_str<'a>(
 pub fn push_shift_id(v: rusqlite::types::ValueRef<'_>, out: &mut String) -> rusqlite::Result<()> {
     match v {
         rusqlite::types::ValueRef::Blob(b) => {
-            let p: &[u8; 16] = b.try_into().map_err(|_| {
-                rusqlite::Error::FromSqlConversionFailure(
-                    b.len(),
-                    rusqlite::types::Type::Blob,
-                    "a packed shift id is 16 bytes".into(),
-                )
-            })?;
-            crate::store::uuid16::push_unpacked(p, out);
+            crate::store::uuid16::push_unpacked(packed_shift_id(b)?, out)
         }
         v => out.push_str(v.as_str()?),
     }
     Ok(())
+}
+
+/// The 16 bytes of a packed shift id (a BLOB of `shift_rows` or `task_runs`; see
+/// [`shift_id_str`]), an error when the BLOB has another length.
+pub fn packed_shift_id(b: &[u8]) -> rusqlite::Result<&[u8; 16]> {
+    b.try_into().map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            b.len(),
+            rusqlite::types::Type::Blob,
+            "a packed shift id is 16 bytes".into(),
+        )
+    })
 }
 
 /// A look-up of one shift id, to put after `WHERE` (`shift_rows` or `task_runs`), its parameters
@@ -410,6 +415,19 @@ impl RunTasks {
     pub fn read(&mut self, r: &rusqlite::Row<'_>, col: usize) -> Result<()> {
         self.shift_id.clear();
         push_shift_id(r.get_ref(col)?, &mut self.shift_id)?;
+        self.read_rest(r, col)
+    }
+
+    /// [`RunTasks::read`] of a run whose shift id the caller already has as text (`shift_id`,
+    /// the text of the row's id): copied instead of unpacked again.
+    pub fn read_as(&mut self, r: &rusqlite::Row<'_>, col: usize, shift_id: &str) -> Result<()> {
+        self.shift_id.clear();
+        self.shift_id.push_str(shift_id);
+        self.read_rest(r, col)
+    }
+
+    /// [`RunTasks::read`] after the shift id.
+    fn read_rest(&mut self, r: &rusqlite::Row<'_>, col: usize) -> Result<()> {
         self.first = r.get(col + 1)?;
         self.file_id = r.get(col + 2)?;
         let line_offset: i64 = r.get(col + 3)?;

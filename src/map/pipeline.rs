@@ -375,11 +375,13 @@ impl RawBatch {
     }
 }
 
-fn fill_shift(r: &rusqlite::Row<'_>, s: &mut ShiftRow) -> rusqlite::Result<()> {
+/// Fill `s` from a row of [`read_groups`]' shifts query, whose shift id's text is `id` (known
+/// already: not unpacked again).
+fn fill_shift(r: &rusqlite::Row<'_>, s: &mut ShiftRow, id: &str) -> rusqlite::Result<()> {
     s.file_id = r.get(0)?;
     s.line = r.get(1)?;
     s.shift_id.clear();
-    crate::extract::stage::push_shift_id(r.get_ref(2)?, &mut s.shift_id)?;
+    s.shift_id.push_str(id);
     text_into(r.get_ref(3)?, &mut s.agent_id)?;
     s.start = r.get(4)?;
     s.end = r.get(5)?;
@@ -390,6 +392,61 @@ fn fill_shift(r: &rusqlite::Row<'_>, s: &mut ShiftRow) -> rusqlite::Result<()> {
     }
     s.published = r.get(8)?;
     Ok(())
+}
+
+/// A shift id as `shift_rows` or `task_runs` keeps it (snapshot schema 8, see
+/// [`crate::extract::stage::shift_id_str`]): its text, or its 16 packed bytes. The reader keeps
+/// the current group's id so to compare the next rows' ids with it as stored, without unpacking
+/// them: within one form the bytes order as the texts do (packed bytes as their text, see
+/// [`crate::store::uuid16`]); across forms (each table chooses its own) the texts are compared.
+#[derive(Default)]
+struct StoredId {
+    bytes: Vec<u8>,
+    packed: bool,
+    /// Its text (unpacked once, when set).
+    text: String,
+}
+
+impl StoredId {
+    /// The bytes of `v` as stored and whether they are packed (a 16-byte BLOB).
+    fn parts(v: rusqlite::types::ValueRef<'_>) -> rusqlite::Result<(&[u8], bool)> {
+        match v {
+            rusqlite::types::ValueRef::Blob(b) => {
+                Ok((crate::extract::stage::packed_shift_id(b)?, true))
+            }
+            v => Ok((v.as_str()?.as_bytes(), false)),
+        }
+    }
+
+    /// Become the id `v`.
+    fn set(&mut self, v: rusqlite::types::ValueRef<'_>) -> rusqlite::Result<()> {
+        let (b, packed) = Self::parts(v)?;
+        self.bytes.clear();
+        self.bytes.extend_from_slice(b);
+        self.packed = packed;
+        self.text.clear();
+        crate::extract::stage::push_shift_id(v, &mut self.text)
+    }
+
+    /// The text of this id.
+    fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// How the id `v` orders against this one, in the order of their texts; `buf` takes `v`'s
+    /// text when the forms differ.
+    fn cmp(
+        &self,
+        v: rusqlite::types::ValueRef<'_>,
+        buf: &mut String,
+    ) -> rusqlite::Result<std::cmp::Ordering> {
+        let (b, packed) = Self::parts(v)?;
+        if packed == self.packed {
+            return Ok(b.cmp(&self.bytes));
+        }
+        let t = crate::extract::stage::shift_id_str(v, buf)?;
+        Ok(t.cmp(self.text()))
+    }
 }
 
 /// The snapshot's task names by number (`task_names`).
@@ -443,32 +500,32 @@ fn read_groups(
     let mut batch = RawBatch::default();
     let mut row = shifts.next()?;
     let mut task = tasks.next()?;
-    // A packed shift id as text (see `crate::extract::stage::shift_id_str`).
+    // The current shift id as stored, and a buffer for an id of the other form.
+    let mut id = StoredId::default();
     let mut sid_buf = String::new();
     while let Some(r) = row {
-        // One shift id: its rows, then its tasks.
+        // One shift id: its rows, then its tasks. Its id is unpacked once (`id`).
         let first = batch.n_shifts;
-        fill_shift(r, batch.next_shift())?;
+        id.set(r.get_ref(2)?)?;
+        fill_shift(r, batch.next_shift(), id.text())?;
         shifts_read += 1;
         loop {
             row = shifts.next()?;
             let Some(r) = row else { break };
-            let sid = crate::extract::stage::shift_id_str(r.get_ref(2)?, &mut sid_buf)?;
-            if sid != batch.shifts[first].shift_id {
+            if id.cmp(r.get_ref(2)?, &mut sid_buf)?.is_ne() {
                 break;
             }
-            fill_shift(r, batch.next_shift())?;
+            fill_shift(r, batch.next_shift(), id.text())?;
             shifts_read += 1;
         }
         let first_task = batch.n_tasks;
         while let Some(r) = task {
-            let sid = crate::extract::stage::shift_id_str(r.get_ref(0)?, &mut sid_buf)?;
-            let id = batch.shifts[first].shift_id.as_str();
-            if sid > id {
+            let order = id.cmp(r.get_ref(0)?, &mut sid_buf)?;
+            if order.is_gt() {
                 break;
             }
-            if sid == id {
-                run.read(r, 0)?;
+            if order.is_eq() {
+                run.read_as(r, 0, id.text())?;
                 while let Some(rt) = run.next_task()? {
                     tasks_read += 1;
                     let t = batch.next_task();
@@ -589,4 +646,70 @@ fn map_groups<'a>(
             .map_err(|_| stopped())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rusqlite::types::ValueRef;
+
+    /// A shift id as a table keeps it: packed when `pack` and it is a canonical lowercase UUID.
+    fn stored(id: &str, pack: bool) -> (Vec<u8>, bool) {
+        match crate::store::uuid16::pack(id).filter(|_| pack) {
+            Some(p) => (p.to_vec(), true),
+            None => (id.as_bytes().to_vec(), false),
+        }
+    }
+
+    fn value((b, packed): &(Vec<u8>, bool)) -> ValueRef<'_> {
+        match packed {
+            true => ValueRef::Blob(b),
+            false => ValueRef::Text(b),
+        }
+    }
+
+    /// Ids that are canonical UUIDs (sharing prefixes, often equal) or not (upper case, short,
+    /// other text).
+    fn id() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[0a]{8}-[0f]{4}-[09]{4}-[0-9a-f]{4}-[0b]{12}",
+            "[0aA]{8}-[0f]{4}-[09]{4}-[0-9a-f]{4}-[0b]{12}",
+            "[0a-]{0,37}",
+            "[0-9a-zA-Z-]{0,40}",
+        ]
+    }
+
+    proptest! {
+        /// The naive oracle: the texts' byte order (what the reader compared before ids were
+        /// packed), whichever form each table keeps its ids in.
+        #[test]
+        fn stored_ids_compare_as_their_texts(
+            a in id(), b in id(), pack_a in any::<bool>(), pack_b in any::<bool>(),
+        ) {
+            let (sa, sb) = (stored(&a, pack_a), stored(&b, pack_b));
+            let mut key = StoredId::default();
+            key.set(value(&sa)).unwrap();
+            prop_assert_eq!(key.text(), a.as_str());
+            let mut buf = String::new();
+            prop_assert_eq!(
+                key.cmp(value(&sb), &mut buf).unwrap(),
+                b.as_bytes().cmp(a.as_bytes()),
+                "{:?} ({}) against {:?} ({})", b, sb.1, a, sa.1
+            );
+            // The same id in the other form compares equal.
+            prop_assert!(key.cmp(value(&stored(&a, !pack_a)), &mut buf).unwrap().is_eq());
+        }
+    }
+
+    #[test]
+    fn a_packed_shift_id_of_another_length_is_an_error() {
+        let mut key = StoredId::default();
+        assert!(key.set(ValueRef::Blob(&[1; 15])).is_err());
+        key.set(ValueRef::Text(b"S1")).unwrap();
+        let mut buf = String::new();
+        assert!(key.cmp(ValueRef::Blob(&[1; 17]), &mut buf).is_err());
+        assert!(key.cmp(ValueRef::Null, &mut buf).is_err());
+        assert!(key.cmp(ValueRef::Text(b"S1"), &mut buf).unwrap().is_eq());
+    }
 }
