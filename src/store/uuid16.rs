@@ -47,17 +47,20 @@ static NIBBLE: [u8; 256] = {
     t
 };
 
-/// Appends the canonical text of 16 packed bytes to `out`.
+/// Appends the canonical text of 16 packed bytes to `out`: spelled in a 36-byte buffer and
+/// appended at once, not a character at a time (map unpacks every packed task id: ~460
+/// instructions a call that way, 455,000 calls at a tenth of the long-id benchmark export).
 pub fn push_unpacked(bytes: &[u8; 16], out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.reserve(36);
-    for (k, &x) in bytes.iter().enumerate() {
-        if matches!(k, 4 | 6 | 8 | 10) {
-            out.push('-');
-        }
-        out.push(HEX[usize::from(x >> 4)] as char);
-        out.push(HEX[usize::from(x & 15)] as char);
+    /// Where each byte's two hex digits go (the hyphens are at 8, 13, 18 and 23).
+    const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+    let mut buf = [b'-'; 36];
+    for (&i, &x) in AT.iter().zip(bytes.iter()) {
+        buf[i] = HEX[usize::from(x >> 4)];
+        buf[i + 1] = HEX[usize::from(x & 15)];
     }
+    // Hex digits and hyphens only: ASCII.
+    out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
 }
 
 /// The canonical text of 16 packed bytes.
@@ -143,6 +146,23 @@ mod tests {
     }
 
     proptest! {
+        /// The naive oracle for the text: each byte as two lowercase hex digits, a hyphen before
+        /// bytes 4, 6, 8 and 10.
+        #[test]
+        fn unpack_spells_each_byte_in_hex(bytes in any::<[u8; 16]>(), before in "[a-z]{0,3}") {
+            let mut want = before.clone();
+            for (k, x) in bytes.iter().enumerate() {
+                if [4, 6, 8, 10].contains(&k) {
+                    want.push('-');
+                }
+                want.push_str(&format!("{x:02x}"));
+            }
+            let mut got = before.clone();
+            push_unpacked(&bytes, &mut got);
+            prop_assert_eq!(&got, &want);
+            prop_assert_eq!(pack(&got[before.len()..]), Some(bytes));
+        }
+
         #[test]
         fn pack_agrees_with_the_oracle_and_keeps_order(
             a in "[0-9a-fA-F-]{0,40}",
