@@ -186,31 +186,44 @@ pub fn activities_compact_into(
             json.push(',');
             stored.push(';');
         }
+        // The kind and the length go in both texts: formatted once.
+        let (mut kind_buf, mut length_buf) = (itoa::Buffer::new(), itoa::Buffer::new());
+        let (kind, length) = (kind_buf.format(kind), length_buf.format(a.length_minutes));
         json.push('[');
-        push_int(json, kind);
+        json.push_str(kind);
         json.push(',');
         push_int(json, offset);
         json.push(',');
-        push_int(json, a.length_minutes);
+        json.push_str(length);
         json.push(',');
-        push_int(stored, kind);
+        stored.push_str(kind);
         if next != Some(offset) {
             stored.push('@');
             push_int(stored, offset);
         }
         stored.push(',');
-        push_int(stored, a.length_minutes);
+        stored.push_str(length);
         match a.task_id {
             Some(t) => {
-                json_str(json, t);
-                if prev_task.is_some_and(|p| task_follows(p, t)) {
+                let canonical = if prev_task.is_some_and(|p| task_follows(p, t)) {
                     stored.push('+');
+                    false
                 } else if let Some(p) = uuid16::pack(t) {
                     stored.push('#');
                     task_uuids.extend_from_slice(&p);
+                    true
                 } else {
                     stored.push(',');
                     push_task(stored, t);
+                    false
+                };
+                if canonical {
+                    // Hex digits and hyphens: nothing to escape.
+                    json.push('"');
+                    json.push_str(t);
+                    json.push('"');
+                } else {
+                    json_str(json, t);
                 }
                 prev_task = Some(t);
             }
