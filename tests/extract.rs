@@ -327,6 +327,22 @@ fn missing_required_column_names_it_and_the_aliases_tried_and_keeps_the_old_snap
         .unwrap();
     assert_eq!(id, old_id);
     assert_eq!(count(&c, "SELECT count(*) FROM shifts"), 470);
+    // Nothing of the failed extract is left: its tasks file is written to its end on its own
+    // thread (sealed, not only started) before the error is known, and removed then.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("snapshot"))
+        .collect();
+    names.sort();
+    let tasks_file: String = c
+        .query_row(
+            "SELECT value FROM snapshot_meta WHERE key='tasks_file'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(names, [tasks_file, "snapshot.db".to_string()]);
 }
 
 #[test]

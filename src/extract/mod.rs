@@ -274,6 +274,7 @@ pub fn extract_with(
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut staging = stage::Staging::create(&crate::store::snapshot_path(dir))?;
+    let tasks_writer = staging.take_tasks();
     // Four batches in flight per writer (a batch of 4,096 shifts is about 1 MB, of tasks about
     // 0.7 MB): the readers outrun the writers on a large export, so its queues stay full. With 16,
     // extract's peak RSS at 1.3 M shifts was 55-57 MB, with 4 it is 40-43 MB (a tenth of that
@@ -297,7 +298,8 @@ pub fn extract_with(
             }
         }
     };
-    let results: Vec<Result<FileStats>> = std::thread::scope(|s| {
+    let on_batch = &on_batch;
+    let (results, tasks_file) = std::thread::scope(|s| {
         let handles: Vec<_> = specs
             .iter()
             .map(|spec| {
@@ -306,9 +308,15 @@ pub fn extract_with(
             })
             .collect();
         drop(senders);
-        let tasks_writer = s.spawn(|| staging.tasks.consume(rx_tasks, &on_batch));
-        let main_written = staging.main.consume(rx_main, &on_batch);
-        let tasks_written = tasks_writer.join().expect("tasks writer panicked");
+        // The tasks file is written to its end (runs sorted, inserted, packed) on its own thread
+        // as soon as its last batch is in: its commit phase overlaps the main file's index builds.
+        let tasks_writer = s.spawn(move || tasks_writer.stage_tasks(rx_tasks, on_batch));
+        let main_written = staging.main.consume(rx_main, on_batch);
+        let (tasks_file, tasks_written) = match tasks_writer.join().expect("tasks writer panicked")
+        {
+            Ok(t) => (Some(t), Ok(())),
+            Err(e) => (None, Err(e)),
+        };
         // A writer's own error explains the readers' "writer stopped early": report it first.
         let mut out: Vec<Result<FileStats>> = [main_written, tasks_written]
             .into_iter()
@@ -320,18 +328,19 @@ pub fn extract_with(
                 .into_iter()
                 .map(|h| h.join().expect("reader thread panicked")),
         );
-        out
+        (out, tasks_file)
     });
     let mut files = Vec::new();
     for r in results {
         match r {
             Ok(f) => files.push(f),
             Err(e) => {
-                staging.abandon();
+                staging.abandon(tasks_file);
                 return Err(e);
             }
         }
     }
+    let tasks_file = tasks_file.expect("the tasks file is sealed when no writer failed");
     let mut h = Sha256::new();
     for f in &files {
         h.update(format!("{}\t{}\t{}\n", f.kind, f.file, f.sha256));
@@ -350,6 +359,7 @@ pub fn extract_with(
                 cfg.default_timezone.clone().unwrap_or_default(),
             ),
         ],
+        tasks_file,
     )?;
     let rejected: u64 = files.iter().map(|f| f.rejected).sum();
     let staged: u64 = files.iter().map(|f| f.staged + f.nested_tasks).sum();

@@ -949,6 +949,30 @@ impl Writer {
         Ok(())
     }
 
+    /// The tasks file's thread: stage every batch of tasks until the readers hang up, then write
+    /// the runs in key order and seal the file at once, while the main file may still be building
+    /// its shifts' indexes (the main writer's work does not wait for this, nor this for it). On an
+    /// error the file is removed.
+    pub fn stage_tasks(
+        mut self,
+        rx: Receiver<Batch>,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<TasksFile> {
+        let tmp = self.tmp.clone();
+        let staged = self.consume(rx, progress).and_then(|()| {
+            let tasks = self.runs.next - 1;
+            self.write_runs()?;
+            Ok(tasks)
+        });
+        match staged.and_then(|tasks| Ok((tasks, self.seal("", true)?))) {
+            Ok((tasks, tmp)) => Ok(TasksFile { tmp, tasks }),
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                Err(e)
+            }
+        }
+    }
+
     /// Add task `r` of file `f` to the open run, or close it and open one (see [`TASKS_SCHEMA`]);
     /// its number.
     fn add_task(c: &Connection, runs: &mut Runs, f: i64, r: &TaskRow, text: &str) -> Result<i64> {
@@ -1239,15 +1263,25 @@ impl Writer {
 }
 
 /// A snapshot being written: the main file (agents, shifts, trades, time off, rejects) and the tasks
-/// file, each by its own thread so the two cores share the inserts and the index builds. It becomes
+/// file, each by its own thread so the two cores share the inserts and the index builds. The tasks
+/// file's thread writes its runs and seals it as soon as the last task is staged
+/// ([`Writer::stage_tasks`]), while the main file may still build its shifts' indexes. It becomes
 /// the snapshot on [`Staging::commit`]: the tasks file is renamed to a fresh unique name, then the main
 /// file (which names it) replaces `snapshot.db` in one rename. A crash at any point leaves the previous
 /// snapshot whole; leftovers are removed by the next extract.
 pub struct Staging {
     pub main: Writer,
-    pub tasks: Writer,
+    /// Until taken by [`Staging::take_tasks`].
+    tasks: Option<Writer>,
     target: PathBuf,
     tasks_name: String,
+}
+
+/// The tasks file once written and sealed ([`Writer::stage_tasks`]), under its temporary name.
+pub struct TasksFile {
+    tmp: PathBuf,
+    /// Tasks staged (`snapshot_meta.tasks`).
+    tasks: i64,
 }
 
 impl Staging {
@@ -1272,18 +1306,28 @@ impl Staging {
         );
         Ok(Staging {
             main,
-            tasks,
+            tasks: Some(tasks),
             target: target.to_path_buf(),
             tasks_name: format!("{TASKS_PREFIX}{pid}-{nanos}.db"),
         })
     }
 
-    /// Record the files and the snapshot's identity, build the indexes (both files at once), make
-    /// both durable, and switch `snapshot.db` to the new snapshot.
-    pub fn commit(self, files: &[FileStats], meta: &[(&str, String)]) -> Result<()> {
+    /// The tasks file's writer, for its own thread ([`Writer::stage_tasks`]); once.
+    pub fn take_tasks(&mut self) -> Writer {
+        self.tasks.take().expect("the tasks writer is taken once")
+    }
+
+    /// Record the files and the snapshot's identity, build the main file's indexes, make it
+    /// durable, and switch `snapshot.db` to the new snapshot with the sealed `tasks` file.
+    pub fn commit(
+        self,
+        files: &[FileStats],
+        meta: &[(&str, String)],
+        tasks: TasksFile,
+    ) -> Result<()> {
         let Staging {
             mut main,
-            mut tasks,
+            tasks: _,
             target,
             tasks_name,
         } = self;
@@ -1315,7 +1359,7 @@ impl Staging {
             )?;
             c.execute(
                 "INSERT INTO snapshot_meta VALUES ('tasks', ?1)",
-                [(tasks.runs.next - 1).to_string()],
+                [tasks.tasks.to_string()],
             )?;
             // The runs name rowids: recorded only when the rowids are 1, 2, … as counted (always,
             // the table being new and only appended to; otherwise readers walk the index).
@@ -1327,12 +1371,9 @@ impl Staging {
                 }
             }
         }
-        let (main_tmp, tasks_tmp) = std::thread::scope(|s| {
-            let t = s.spawn(|| tasks.write_runs().and_then(|()| tasks.seal("", true)));
-            let m = main.index_shifts().and_then(|()| main.seal(INDEXES, false));
-            (m, t.join().expect("index thread panicked"))
-        });
-        let (main_tmp, tasks_tmp) = (main_tmp?, tasks_tmp?);
+        main.index_shifts()?;
+        let main_tmp = main.seal(INDEXES, false)?;
+        let tasks_tmp = tasks.tmp;
         let dir = target.parent().map(Path::to_path_buf).unwrap_or_default();
         let tasks_final = dir.join(&tasks_name);
         std::fs::rename(&tasks_tmp, &tasks_final).map_err(|e| Error::io(&tasks_final, e))?;
@@ -1343,12 +1384,15 @@ impl Staging {
         Ok(())
     }
 
-    /// Drop the staging files (the previous snapshot stays).
-    pub fn abandon(self) {
-        for w in [self.main, self.tasks] {
+    /// Drop the staging files, the tasks file too when sealed (the previous snapshot stays).
+    pub fn abandon(self, tasks: Option<TasksFile>) {
+        for w in [Some(self.main), self.tasks].into_iter().flatten() {
             let Writer { conn, tmp, .. } = w;
             drop(conn);
             let _ = std::fs::remove_file(&tmp);
+        }
+        if let Some(t) = tasks {
+            let _ = std::fs::remove_file(&t.tmp);
         }
     }
 }
