@@ -82,6 +82,16 @@ fn key(rec: &[u8]) -> (&[u8], i64) {
     (&rec[4..4 + n], first)
 }
 
+/// The first 8 bytes of a shift id, big-endian, zero-padded: ordered as the ids are wherever they
+/// differ (a shorter id's padding zeros sort first, as its being a prefix does), so most comparisons
+/// of UUID ids are one of integers; equal prefixes fall back to the whole key.
+fn prefix(id: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = id.len().min(8);
+    b[..n].copy_from_slice(&id[..n]);
+    u64::from_be_bytes(b)
+}
+
 /// Decode a record (without its length prefix).
 pub fn decode(rec: &[u8]) -> Result<RunRec<'_>> {
     let n = u32::from_le_bytes(rec.get(0..4).ok_or_else(corrupt)?.try_into().expect("4"));
@@ -137,8 +147,8 @@ pub struct RunSorter {
     budget: usize,
     /// Records of the chunk being filled, each with its length prefix.
     arena: Vec<u8>,
-    /// Where each record of the arena starts.
-    starts: Vec<usize>,
+    /// Each record of the arena: its shift id's [`prefix`] and where it starts.
+    starts: Vec<(u64, usize)>,
     /// The spill file (created on the first spill, removed on drop).
     path: PathBuf,
     spill: Option<std::io::BufWriter<std::fs::File>>,
@@ -162,19 +172,25 @@ impl RunSorter {
     }
 
     pub fn push(&mut self, r: &RunRec<'_>) -> Result<()> {
-        self.starts.push(self.arena.len());
+        self.starts
+            .push((prefix(r.shift_id.as_bytes()), self.arena.len()));
         encode(&mut self.arena, r);
-        if self.arena.len() + self.starts.len() * std::mem::size_of::<usize>() >= self.budget {
+        if self.arena.len() + self.starts.len() * std::mem::size_of::<(u64, usize)>() >= self.budget
+        {
             self.spill_chunk()?;
         }
         Ok(())
     }
 
-    /// Sort the arena's records by key (their start offsets).
+    /// Sort the arena's records by key (their start offsets): by prefix, the whole keys only
+    /// where prefixes are equal (for UUID shift ids the 36-byte compares were most of the tasks
+    /// writer's sort).
     fn sort(&mut self) {
         let arena = &self.arena;
-        self.starts
-            .sort_unstable_by(|&a, &b| key(&arena[a + 4..]).cmp(&key(&arena[b + 4..])));
+        self.starts.sort_unstable_by(|&(pa, a), &(pb, b)| {
+            pa.cmp(&pb)
+                .then_with(|| key(&arena[a + 4..]).cmp(&key(&arena[b + 4..])))
+        });
     }
 
     fn record(arena: &[u8], start: usize) -> &[u8] {
@@ -200,7 +216,7 @@ impl RunSorter {
         }
         let w = self.spill.as_mut().expect("spill file");
         let from = self.spilled;
-        for &s in &self.starts {
+        for &(_, s) in &self.starts {
             let rec = Self::record(&self.arena, s);
             w.write_all(rec).map_err(|e| Error::io(&self.path, e))?;
             self.spilled += rec.len() as u64;
@@ -216,7 +232,7 @@ impl RunSorter {
     pub fn finish(mut self, mut each: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
         if self.chunks.is_empty() {
             self.sort();
-            for &s in &self.starts {
+            for &(_, s) in &self.starts {
                 each(&Self::record(&self.arena, s)[4..])?;
             }
             return Ok(());
@@ -387,6 +403,19 @@ mod tests {
             "S",
             "~",
             "S100",
+            // Longer than a prefix, equal in their first 8 bytes (NULs among them), and UUIDs.
+            "abcdefgh",
+            "abcdefgh\0",
+            "abcdefgh\0\0x",
+            "abcdefghi",
+            "abcdefg",
+            "abcdefg\0",
+            "\0",
+            "",
+            "ad4d219a-b163-4fd6-a52a-b1c3bbafacfc",
+            "ad4d219a-b163-4fd6-a52a-b1c3bbafacfd",
+            "ad4d219a-0163-4fd6-a52a-b1c3bbafacfc",
+            "89680f48-6921-4580-84e2-aacc4c009c0e",
         ];
         /// shift id, first, file id, line offset, id offset, start, fmt, tasks, packed ids.
         type Owned = (String, i64, i64, i64, i64, i64, i64, String, Vec<u8>);
