@@ -582,6 +582,10 @@ impl RunTasks {
 /// row (see [`insert_rows`]).
 const ROWS_PER_INSERT: usize = 32;
 
+/// Runs the tasks writer inserts with one [`insert_rows`] call (a multiple of [`ROWS_PER_INSERT`],
+/// so only the last call inserts rows one at a time): 2,048 runs are about 300 KB.
+const RUNS_PER_FLUSH: usize = 64 * ROWS_PER_INSERT;
+
 /// The INSERTs of one table: for one row and for [`ROWS_PER_INSERT`] rows.
 struct Insert {
     columns: usize,
@@ -1110,9 +1114,10 @@ impl Writer {
         let c = &self.conn;
         let sorter = std::mem::take(&mut self.runs.sorter);
         let packed_ids = !self.runs.text_shift_ids;
-        // A statement's worth of records at a time, back to back.
+        // Records back to back, handed to `insert_rows` [`RUNS_PER_FLUSH`] at a time (its statements
+        // are looked up in the cache once a call, not once a statement).
         let mut batch: Vec<u8> = Vec::new();
-        let mut ends: Vec<usize> = Vec::with_capacity(ROWS_PER_INSERT);
+        let mut ends: Vec<usize> = Vec::with_capacity(RUNS_PER_FLUSH);
         // A run's `tasks` as a BLOB (text, NUL, packed ids), when it has packed ids.
         let mut blob: Vec<u8> = Vec::new();
         let mut flush = |batch: &mut Vec<u8>, ends: &mut Vec<usize>| -> Result<()> {
@@ -1151,7 +1156,7 @@ impl Writer {
         sorter.finish(|rec| {
             batch.extend_from_slice(rec);
             ends.push(batch.len());
-            if ends.len() == ROWS_PER_INSERT {
+            if ends.len() == RUNS_PER_FLUSH {
                 flush(&mut batch, &mut ends)?;
             }
             Ok(())
