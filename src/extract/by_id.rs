@@ -130,6 +130,19 @@ pub fn way(snap: &Connection) -> Result<Way> {
     })
 }
 
+/// The sort way's first key: the shift id as TEXT, the same bytes in the same order as the id
+/// stored (text, or 16 packed bytes: `CAST` to TEXT changes a BLOB's type, not its bytes, and
+/// BINARY text compares as blobs do, by `memcmp` then length). SQLite's sorter compares records
+/// whose first key is TEXT in every row with `memcmp` (`vdbeSorterCompareText`) and unpacks
+/// both records (`vdbeSorterCompare`) only on a tie, when the key is a BLOB (packed ids) or when
+/// the sorter holds 13 fields or more (`sqlite3VdbeSorterInit`: `nAllField < 13`, nAllField being
+/// the ORDER BY terms + the result columns + 1): so a sorted read takes at most 9 columns.
+pub const SORT_KEY: &str = "CAST(shift_id AS TEXT)";
+
+/// The most columns a sorted read takes for its comparisons to stay `memcmp` (see [`SORT_KEY`]):
+/// 2 ORDER BY terms + 9 + 1 = 12 fields.
+pub const SORT_MAX_COLUMNS: usize = 9;
+
 /// The statements of a read of the shifts in shift-id order ([`ShiftsById::query`] runs it).
 pub struct ShiftsById<'c> {
     stmts: Vec<Statement<'c>>,
@@ -169,7 +182,7 @@ impl<'c> ShiftsById<'c> {
                 // file; with temp_store MEMORY that "file" would be RAM (the whole table).
                 snap.execute_batch("PRAGMA temp_store = FILE;")?;
                 one(format!(
-                    "SELECT {columns} FROM shift_rows NOT INDEXED ORDER BY shift_id, rowid"
+                    "SELECT {columns} FROM shift_rows NOT INDEXED ORDER BY {SORT_KEY}, rowid"
                 ))
             }
             Way::Merge(ranges) => {
@@ -512,8 +525,59 @@ mod tests {
         );
     }
 
+    /// Packed ids (16-byte BLOBs, as extract keeps canonical UUIDs) read the sort way and the
+    /// index way: (id, rowid) as read.
+    fn read_packed(ids: &[[u8; 16]]) -> [Vec<([u8; 16], i64)>; 2] {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch("CREATE TABLE shift_rows (shift_id BLOB NOT NULL, k INTEGER NOT NULL);")
+            .unwrap();
+        for (k, id) in ids.iter().enumerate() {
+            c.execute(
+                "INSERT INTO shift_rows VALUES (?1, ?2)",
+                rusqlite::params![&id[..], k as i64],
+            )
+            .unwrap();
+        }
+        c.execute_batch("CREATE INDEX shifts_by_id ON shift_rows(shift_id);")
+            .unwrap();
+        [Way::Sort, Way::Walk].map(|w| {
+            let mut st = ShiftsById::prepare_way(&c, "shift_id, rowid", 0, w).unwrap();
+            let mut rows = st.query().unwrap();
+            let mut out = Vec::new();
+            while let Some(r) = rows.next().unwrap() {
+                let id: Vec<u8> = r.get(0).unwrap();
+                out.push((id.try_into().unwrap(), r.get(1).unwrap()));
+            }
+            out
+        })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
+        /// Packed ids sharing long prefixes, with NUL and bytes above 0x7f, repeated: the sort
+        /// (on the ids cast to TEXT, [`SORT_KEY`]) and the index read them in the naive sort's
+        /// order, (bytes, rowid).
+        #[test]
+        fn packed_ids_are_read_in_byte_order_then_file_order(
+            picks in proptest::collection::vec(0usize..8, 0..60)
+        ) {
+            let mut pool = [[7u8; 16]; 8];
+            pool[1][15] = 0;
+            pool[2][9] = 0x80;
+            pool[3][8] = 0;
+            pool[4] = [0; 16];
+            pool[5] = [0xff; 16];
+            pool[6][0] = 0;
+            pool[7][12] = 0xc3;
+            let ids: Vec<[u8; 16]> = picks.iter().map(|&k| pool[k]).collect();
+            let mut want: Vec<([u8; 16], i64)> =
+                ids.iter().enumerate().map(|(k, id)| (*id, k as i64 + 1)).collect();
+            want.sort();
+            let [sorted, walked] = read_packed(&ids);
+            prop_assert_eq!(&sorted, &want);
+            prop_assert_eq!(&walked, &want);
+        }
+
         /// Ids drawn from a few short texts (many repeats, runs of every length, bytes above
         /// ASCII and NUL): every way reads them in the naive sort's order.
         #[test]
