@@ -94,7 +94,6 @@ impl std::fmt::Display for Txt<'_> {
 /// One shift row (pass 1 reads them by id, the task pass in file order, into reused buffers).
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Shift {
-    rowid: i64,
     file_id: i64,
     line: i64,
     id: String,
@@ -121,21 +120,38 @@ impl Shift {
                 (Some(v), None) => *dst = Some(v.to_string()),
             }
         }
-        self.rowid = r.get(0)?;
-        self.file_id = r.get(1)?;
-        self.line = r.get(2)?;
+        self.file_id = r.get(0)?;
+        self.line = r.get(1)?;
         self.id.clear();
-        crate::extract::stage::push_shift_id(r.get_ref(3)?, &mut self.id)?;
+        crate::extract::stage::push_shift_id(r.get_ref(SHIFT_ID_COLUMN)?, &mut self.id)?;
         self.agent.clear();
-        self.agent.push_str(opt_str(r, 4)?.unwrap_or_default());
-        self.start = r.get(5)?;
-        self.end = r.get(6)?;
-        self.fmt = r.get(7)?;
-        text(&mut self.start_text, opt_str(r, 8)?);
-        text(&mut self.end_text, opt_str(r, 9)?);
-        text(&mut self.tz, opt_str(r, 10)?);
-        self.published = r.get(11)?;
-        text(&mut self.parent, opt_str(r, 12)?);
+        self.agent.push_str(opt_str(r, 3)?.unwrap_or_default());
+        self.start = r.get(4)?;
+        self.end = r.get(5)?;
+        self.fmt = r.get(6)?;
+        self.published = r.get(7)?;
+        match opt_str(r, 8)? {
+            // The common case: none of the four.
+            None => {
+                self.start_text = None;
+                self.end_text = None;
+                self.tz = None;
+                self.parent = None;
+            }
+            Some(json) => {
+                let [a, b, c, d] = unpack_texts(json).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        8,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
+                })?;
+                text(&mut self.start_text, a.as_deref());
+                text(&mut self.end_text, b.as_deref());
+                text(&mut self.tz, c.as_deref());
+                text(&mut self.parent, d.as_deref());
+            }
+        }
         Ok(())
     }
 
@@ -376,9 +392,21 @@ pub fn check_shifts(
     Ok(repeated)
 }
 
-const SHIFT_COLUMNS: &str = "rowid, file_id, line, shift_id, agent_id, start, end, fmt, start_text, end_text, timezone, published, parent_id";
+/// Pass 1's columns: at most 9, so that SQLite sorts them (long ids: the sort way of
+/// `extract::by_id`) with its `memcmp` comparator (see [`crate::extract::by_id::SORT_KEY`]): the
+/// four texts most shifts leave NULL (`start_text`, `end_text`, `timezone`, `parent_id`) are one
+/// column, NULL when all four are, else a JSON array of the four ([`unpack_texts`]).
+const SHIFT_COLUMNS: &str = "file_id, line, shift_id, agent_id, start, end, fmt, published, \
+    CASE WHEN coalesce(start_text, end_text, timezone, parent_id) IS NULL THEN NULL \
+    ELSE json_array(start_text, end_text, timezone, parent_id) END";
 /// The index of `shift_id` in [`SHIFT_COLUMNS`].
-const SHIFT_ID_COLUMN: usize = 3;
+const SHIFT_ID_COLUMN: usize = 2;
+
+/// The four texts of [`SHIFT_COLUMNS`]' last column (a JSON array of four strings or nulls, as
+/// SQLite's `json_array` writes them), as written.
+fn unpack_texts(json: &str) -> serde_json::Result<[Option<String>; 4]> {
+    serde_json::from_str(json)
+}
 
 /// A repeated shift id: identical (duplicate, collapsed) or different (conflicting).
 fn duplicate(env: &mut Env<'_>, first: &Shift, s: &Shift) {
@@ -654,5 +682,128 @@ fn shift_rules(env: &mut Env<'_>, s: &Shift, agent_zone: Option<ZoneSel>) -> Res
         ev,
         start_raw: s.start_text.clone(),
         end_raw: s.end_text.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A `shift_rows` table as extract writes it (the columns pass 1 reads).
+    fn table() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(
+            "CREATE TABLE shift_rows (
+                file_id INTEGER NOT NULL, line INTEGER NOT NULL, shift_id BLOB NOT NULL,
+                agent_id TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+                fmt INTEGER NOT NULL, start_text TEXT, end_text TEXT, timezone TEXT,
+                published INTEGER, parent_id TEXT);",
+        )
+        .unwrap();
+        c
+    }
+
+    /// The oracle: a row read column by column as written (what pass 1 read before its texts
+    /// became one column).
+    fn naive(r: &Row<'_>) -> Shift {
+        Shift {
+            file_id: r.get(0).unwrap(),
+            line: r.get(1).unwrap(),
+            id: r.get(2).unwrap(),
+            agent: r.get(3).unwrap(),
+            start: r.get(4).unwrap(),
+            end: r.get(5).unwrap(),
+            fmt: r.get(6).unwrap(),
+            start_text: r.get(7).unwrap(),
+            end_text: r.get(8).unwrap(),
+            tz: r.get(9).unwrap(),
+            published: r.get(10).unwrap(),
+            parent: r.get(11).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_sorted_read_of_pass_one_takes_at_most_nine_columns() {
+        let c = table();
+        let st = c
+            .prepare(&format!("SELECT {SHIFT_COLUMNS} FROM shift_rows"))
+            .unwrap();
+        assert!(st.column_count() <= crate::extract::by_id::SORT_MAX_COLUMNS);
+        assert_eq!(st.column_name(SHIFT_ID_COLUMN).unwrap(), "shift_id");
+    }
+
+    /// A text drawn from what breaks naive packing: quotes, backslashes, control characters, NUL,
+    /// non-ASCII, the empty text, a JSON-looking text.
+    fn text() -> impl Strategy<Value = Option<String>> {
+        prop_oneof![
+            2 => Just(None),
+            1 => Just(Some(String::new())),
+            1 => Just(Some("[\"x\",null]".to_string())),
+            3 => proptest::collection::vec(
+                prop_oneof![
+                    Just('"'),
+                    Just('\\'),
+                    Just('\u{0}'),
+                    Just('\n'),
+                    Just('\u{1f}'),
+                    Just('\u{7f}'),
+                    Just('é'),
+                    Just('\u{2028}'),
+                    Just('😀'),
+                    Just('a'),
+                    Just('/'),
+                ],
+                0..6
+            )
+            .prop_map(|v| Some(v.into_iter().collect::<String>())),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        /// Every row reads back as its columns do one by one, whichever of the four texts are
+        /// NULL, whatever they hold; each row read into the buffers of the row before (reused).
+        #[test]
+        fn pass_one_reads_each_shift_as_its_columns(
+            rows in proptest::collection::vec(
+                (text(), text(), text(), text(), prop_oneof![Just(None), Just(Some(0i64)), Just(Some(1i64))]),
+                1..12
+            )
+        ) {
+            let c = table();
+            for (k, (a, b, tz, parent, published)) in rows.iter().enumerate() {
+                c.execute(
+                    "INSERT INTO shift_rows VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    rusqlite::params![
+                        k as i64 % 3, k as i64 + 2, format!("S{k}"), format!("A{}", k % 2),
+                        1_000 + k as i64, 2_000 + k as i64, 257 * (k as i64 % 4), a, b, tz,
+                        published, parent
+                    ],
+                )
+                .unwrap();
+            }
+            let mut naive_st = c.prepare(
+                "SELECT file_id, line, shift_id, agent_id, start, end, fmt, start_text, end_text, \
+                 timezone, published, parent_id FROM shift_rows ORDER BY rowid",
+            )
+            .unwrap();
+            let want: Vec<Shift> = naive_st
+                .query_map([], |r| Ok(naive(r)))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect();
+            let mut st = c
+                .prepare(&format!("SELECT {SHIFT_COLUMNS} FROM shift_rows ORDER BY rowid"))
+                .unwrap();
+            let mut q = st.query([]).unwrap();
+            let mut got = Vec::new();
+            let mut buf = Shift::default();
+            while let Some(r) = q.next().unwrap() {
+                buf.fill(r).unwrap();
+                got.push(buf.clone());
+            }
+            prop_assert_eq!(got, want);
+        }
     }
 }
