@@ -900,17 +900,18 @@ mod tests {
         xml.matches("<heap nr=").count()
     }
 
-    /// After `one_malloc_arena`, threads started later allocate from the arenas there are and
-    /// create none of their own (each of these threads would otherwise get an arena: glibc gives
-    /// up to eight per core).
-    #[test]
-    fn threads_started_after_one_malloc_arena_make_no_arena() {
-        super::one_malloc_arena();
+    /// Threads started together, each allocating while all of them are alive (so that none can
+    /// take an arena another one left): the arenas there are after, and before.
+    fn arenas_after_eight_threads() -> (usize, usize) {
         let before = arenas();
-        let threads: Vec<_> = (0..8)
+        let go = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let threads: Vec<_> = (0..8u8)
             .map(|i| {
+                let go = go.clone();
                 std::thread::spawn(move || {
-                    let v: Vec<Vec<u8>> = (0..64).map(|j| vec![i as u8; 1000 + j]).collect();
+                    go.wait();
+                    let v: Vec<Vec<u8>> = (0..64).map(|j| vec![i; 1000 + j]).collect();
+                    go.wait();
                     std::hint::black_box(v.len())
                 })
             })
@@ -918,6 +919,59 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
-        assert!(arenas() <= before, "{} arenas, {before} before", arenas());
+        (arenas(), before)
+    }
+
+    /// The child half of the tests below (`ZD2GC_ARENA_CHILD` says which), run in a process of its
+    /// own: the arenas of a test binary depend on every other test's threads, and `mallopt` would
+    /// change them for all.
+    #[test]
+    fn arena_child() {
+        match std::env::var("ZD2GC_ARENA_CHILD").as_deref() {
+            Ok("one") => {
+                super::one_malloc_arena();
+                let (after, before) = arenas_after_eight_threads();
+                assert!(after <= before, "{after} arenas, {before} before");
+            }
+            Ok("default") => {
+                let (after, before) = arenas_after_eight_threads();
+                assert!(after > before, "{after} arenas, {before} before");
+            }
+            _ => {}
+        }
+    }
+
+    /// Runs [`arena_child`] in a new process of this test binary, with glibc's own arena tunables
+    /// removed; panics with its output unless it passed.
+    fn in_child(mode: &str) {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "load::tests::arena_child", "--nocapture"])
+            .args(["--test-threads", "1"])
+            .env("ZD2GC_ARENA_CHILD", mode)
+            .env_remove("MALLOC_ARENA_MAX")
+            .env_remove("GLIBC_TUNABLES")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{mode}: {text}");
+        assert!(
+            text.contains("1 passed"),
+            "{mode}: the child ran no test: {text}"
+        );
+    }
+
+    /// After `one_malloc_arena`, threads started later allocate from the arenas there are and
+    /// create none of their own (each of these threads would otherwise get an arena: glibc gives
+    /// up to eight per core), as `zd2gc load`'s runtime threads do.
+    #[test]
+    fn threads_started_after_one_malloc_arena_make_no_arena() {
+        in_child("one");
+    }
+
+    /// The check above can fail: without `one_malloc_arena`, the same threads make arenas.
+    #[test]
+    fn threads_make_arenas_by_default() {
+        in_child("default");
     }
 }
