@@ -163,17 +163,20 @@ pub fn merge(
 ) -> WeekPlan {
     let mut plan = WeekPlan::default();
     let ours_wins = on_conflict == OnConflict::Ours;
-    // Genesys shifts by id, and by user.
-    let mut theirs_by_id: HashMap<&str, &Content> = HashMap::new();
-    let mut by_user: HashMap<&str, Vec<(&str, &Content)>> = HashMap::new();
+    // Genesys shifts by id, and by user (each agent schedule's own list of shifts, in its order).
+    // Every map of a week is sized once, from counts known before it is filled: a week of tens
+    // of thousands of shifts would otherwise hold a map and its next size at once when it grows.
+    let theirs = view.map_or(0, |v| v.agents.values().map(|a| a.shifts.len()).sum());
+    let mut theirs_by_id: HashMap<&str, &Content> = HashMap::with_capacity(theirs);
+    let mut by_user: HashMap<&str, &[(String, Content)]> =
+        HashMap::with_capacity(view.map_or(0, |v| v.agents.len()));
     if let Some(v) = view {
         for (user, a) in &v.agents {
             for (id, c) in &a.shifts {
                 theirs_by_id.insert(id.as_str(), c);
-                by_user
-                    .entry(user.as_str())
-                    .or_default()
-                    .push((id.as_str(), c));
+            }
+            if !a.shifts.is_empty() {
+                by_user.insert(user.as_str(), &a.shifts);
             }
         }
     }
@@ -184,7 +187,6 @@ pub fn merge(
         .flat_map(|a| a.time_off.iter().map(String::as_str))
         .collect();
     let link_of: HashMap<&str, &Link> = links.iter().map(|l| (l.legacy.as_str(), l)).collect();
-    let mut owned: HashSet<&str> = links.iter().map(|l| l.gid.as_str()).collect();
     let desired_ids: HashSet<&str> = desired.iter().map(|d| d.legacy.as_str()).collect();
 
     // Adoption first: an unowned Genesys shift identical to a desired shift becomes ours.
@@ -195,7 +197,6 @@ pub fn merge(
     // way the week holds ours, and adding it again would duplicate it (and, with `--on-conflict
     // ours`, add one more copy every round). The order keeps identical desired shifts stable from
     // one round to the next.
-    let mut adopted: HashMap<&str, &str> = HashMap::new();
     let unlinked = desired
         .iter()
         .filter(|d| !link_of.contains_key(d.legacy.as_str()));
@@ -204,22 +205,33 @@ pub fn merge(
             .get(d.legacy.as_str())
             .is_some_and(|l| view.is_some() && !theirs_by_id.contains_key(l.gid.as_str()))
     });
+    // At most this many adopt; each link changes at most once besides (a base refreshed or a link
+    // forgotten).
+    let adoptable = unlinked.clone().chain(relinked.clone()).count();
+    let mut owned: HashSet<&str> = HashSet::with_capacity(links.len() + adoptable);
+    owned.extend(links.iter().map(|l| l.gid.as_str()));
+    let mut adopted: HashMap<&str, &str> = HashMap::with_capacity(adoptable);
+    plan.links.reserve_exact(adoptable + links.len());
     for d in unlinked.chain(relinked) {
-        let candidates = by_user.get(&*d.content.user);
+        let candidates = by_user.get(&*d.content.user).copied();
         // An identical shift first, else one that differs only in activity descriptions.
         let free = |exact: bool| {
-            candidates.into_iter().flatten().find(|(gid, c)| {
-                !owned.contains(gid)
-                    && !time_off.contains(gid)
-                    && if exact {
-                        **c == d.content
-                    } else {
-                        c.same_shape(&d.content)
-                    }
-            })
+            candidates
+                .into_iter()
+                .flatten()
+                .map(|(gid, c)| (gid.as_str(), c))
+                .find(|(gid, c)| {
+                    !owned.contains(gid)
+                        && !time_off.contains(gid)
+                        && if exact {
+                            *c == &d.content
+                        } else {
+                            c.same_shape(&d.content)
+                        }
+                })
         };
         if let Some((gid, c)) = free(true).or_else(|| free(false)) {
-            if **c != d.content {
+            if *c != d.content {
                 plan.counts.relabelled += 1;
                 plan.relabelled.push(d.legacy.clone());
             }
@@ -239,8 +251,10 @@ pub fn merge(
     let overlaps_unowned = |c: &Content, except: Option<&str>| -> Option<Content> {
         by_user.get(&*c.user).and_then(|v| {
             v.iter()
-                .find(|(gid, t)| !owned.contains(gid) && Some(*gid) != except && t.overlaps(c))
-                .map(|(_, t)| (*t).clone())
+                .find(|(gid, t)| {
+                    !owned.contains(gid.as_str()) && Some(gid.as_str()) != except && t.overlaps(c)
+                })
+                .map(|(_, t)| t.clone())
         })
     };
 
