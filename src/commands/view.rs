@@ -293,7 +293,7 @@ pub fn conflict(c: &ConflictRow, names: &Names) -> String {
                         None => t.format("%H:%M").to_string(),
                     })
                     .unwrap_or_default();
-                format!("{} {at}+{}m", names.act(a), a.len)
+                format!("{} {at}+{}m", names.act(a), a.minutes())
             })
             .collect()
     };

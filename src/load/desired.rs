@@ -656,7 +656,7 @@ mod tests {
         assert_eq!(
             s1.acts
                 .iter()
-                .map(|a| (a.start - s1.start, a.len, &**a.code(), &**a.desc()))
+                .map(|a| (a.start - s1.start, a.minutes(), &**a.code(), &**a.desc()))
                 .collect::<Vec<_>>(),
             [
                 (0, 60, "ac-l", "Lunch"),

@@ -5,7 +5,7 @@
 use crate::genesys::model as m;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Deserializer, Serialize};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 /// A text that many shifts repeat (an activity code id, a description, a user id): one shared
 /// copy, given by [`label`].
@@ -42,72 +42,176 @@ pub struct Kind {
     pub desc: Label,
 }
 
-/// The one [`Kind`] of `(code, desc)`, interned for the life of the process like [`label`]. Two
-/// equal kinds are therefore one pointer, which [`Act`]'s hash relies on.
-fn kind(code: &str, desc: &str) -> Arc<Kind> {
-    type Kinds = FxHashMap<Label, FxHashMap<Label, Arc<Kind>>>;
-    static KINDS: LazyLock<Mutex<Kinds>> = LazyLock::new(Mutex::default);
-    let mut kinds = KINDS.lock().expect("kinds");
-    if let Some(k) = kinds.get(code).and_then(|d| d.get(desc)) {
-        return k.clone();
-    }
-    let k = Arc::new(Kind {
-        code: label(code),
-        desc: label(desc),
-    });
-    kinds
-        .entry(k.code.clone())
-        .or_default()
-        .insert(k.desc.clone(), k.clone());
-    k
+/// One entry of the process-wide kinds table: a kind, and the length of the activities that name
+/// it when that length does not fit an [`Act`]'s 32 bits (`None` for every other activity).
+struct KindEntry {
+    kind: Kind,
+    long_len: Option<i64>,
 }
 
+/// The kinds table's entries are in chunks of this many, allocated as needed and never moved, so
+/// an entry is read without a lock.
+const KIND_CHUNK: usize = 1024;
+
+/// The kinds table: entry `i` is in chunk `i / KIND_CHUNK`; written once each, under `KINDS`.
+static KIND_TABLE: [OnceLock<Box<[OnceLock<KindEntry>]>>; 4096] = [const { OnceLock::new() }; 4096];
+
+/// The index of the one entry of `(code, desc, long_len)` in the kinds table, made on first use
+/// (interned for the life of the process like [`label`]). Two equal entries are therefore one
+/// index, which [`Act`]'s equality and hash rely on.
+fn kind(code: &str, desc: &str, long_len: Option<i64>) -> u32 {
+    /// Entries by code and description (activities whose length fits 32 bits), and by code,
+    /// description and length (the others); `n` entries in all.
+    #[derive(Default)]
+    struct Kinds {
+        short: FxHashMap<Label, FxHashMap<Label, u32>>,
+        long: FxHashMap<(Label, Label, i64), u32>,
+        n: usize,
+    }
+    static KINDS: LazyLock<Mutex<Kinds>> = LazyLock::new(Mutex::default);
+    let mut kinds = KINDS.lock().expect("kinds");
+    let found = match long_len {
+        None => kinds.short.get(code).and_then(|d| d.get(desc)).copied(),
+        Some(l) => kinds.long.get(&(label(code), label(desc), l)).copied(),
+    };
+    if let Some(i) = found {
+        return i;
+    }
+    let i = kinds.n;
+    let chunk = KIND_TABLE
+        .get(i / KIND_CHUNK)
+        .expect("fewer than 4 M distinct activity codes and descriptions");
+    let entries = chunk.get_or_init(|| (0..KIND_CHUNK).map(|_| OnceLock::new()).collect());
+    let (code, desc) = (label(code), label(desc));
+    let entry = KindEntry {
+        kind: Kind {
+            code: code.clone(),
+            desc: desc.clone(),
+        },
+        long_len,
+    };
+    if entries[i % KIND_CHUNK].set(entry).is_err() {
+        unreachable!("kind {i} set twice");
+    }
+    match long_len {
+        None => {
+            kinds.short.entry(code).or_default().insert(desc, i as u32);
+        }
+        Some(l) => {
+            kinds.long.insert((code, desc, l), i as u32);
+        }
+    }
+    kinds.n += 1;
+    i as u32
+}
+
+/// Entry `i` of the kinds table (given by [`kind`], so written before).
+fn kind_entry(i: u32) -> &'static KindEntry {
+    let i = i as usize;
+    KIND_TABLE[i / KIND_CHUNK]
+        .get()
+        .and_then(|c| c[i % KIND_CHUNK].get())
+        .expect("an index the kinds table gave")
+}
+
+/// The 32-bit form of an activity's length, and `LONG_LEN` when the length is in the kinds table.
+const LONG_LEN: i32 = i32::MIN;
+
 /// One activity of a shift: its start (UTC seconds), its length in minutes, and its interned code
-/// and description (24 bytes). Ordered by start, length, code, description; written as
-/// `{"start","len","code","desc"}` (the journal's form, which [`super::desired::week_digest`]
-/// hashes).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+/// and description (16 bytes: the start, the length in 32 bits, and the index of its code and
+/// description in the process-wide kinds table, which also holds a length that does not fit 32
+/// bits). Ordered by start, length, code, description; written as `{"start","len","code","desc"}`
+/// (the journal's form, which [`super::desired::week_digest`] hashes).
+#[derive(Clone, PartialEq, Eq, Hash, Deserialize)]
 #[serde(from = "ActJson")]
 pub struct Act {
     pub start: i64,
-    pub len: i64,
-    kind: Arc<Kind>,
+    len: i32,
+    kind: u32,
 }
 
 impl Act {
     pub fn new(start: i64, len: i64, code: &str, desc: &str) -> Act {
-        Act {
-            start,
-            len,
-            kind: kind(code, desc),
+        match i32::try_from(len) {
+            Ok(l) if l != LONG_LEN => Act {
+                start,
+                len: l,
+                kind: kind(code, desc, None),
+            },
+            _ => Act {
+                start,
+                len: LONG_LEN,
+                kind: kind(code, desc, Some(len)),
+            },
         }
     }
 
+    /// The length in minutes.
+    pub fn minutes(&self) -> i64 {
+        if self.len == LONG_LEN {
+            kind_entry(self.kind).long_len.unwrap_or_default()
+        } else {
+            i64::from(self.len)
+        }
+    }
+
+    fn kind(&self) -> &'static Kind {
+        &kind_entry(self.kind).kind
+    }
+
     pub fn code(&self) -> &Label {
-        &self.kind.code
+        &self.kind().code
     }
 
     pub fn desc(&self) -> &Label {
-        &self.kind.desc
+        &self.kind().desc
     }
 
     /// The same activity with another description.
     pub fn with_desc(&self, desc: &str) -> Act {
-        Act::new(self.start, self.len, self.code(), desc)
+        Act::new(self.start, self.minutes(), self.code(), desc)
     }
 
     /// The same activity with another code.
     pub fn with_code(&self, code: &str) -> Act {
-        Act::new(self.start, self.len, code, self.desc())
+        Act::new(self.start, self.minutes(), code, self.desc())
     }
 }
 
-impl std::hash::Hash for Act {
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        self.start.hash(h);
-        self.len.hash(h);
-        // Kinds are interned: equal kinds are one pointer.
-        std::ptr::hash(Arc::as_ptr(&self.kind), h);
+impl Ord for Act {
+    fn cmp(&self, o: &Act) -> std::cmp::Ordering {
+        self.start
+            .cmp(&o.start)
+            .then_with(|| {
+                if self.len != LONG_LEN && o.len != LONG_LEN {
+                    self.len.cmp(&o.len)
+                } else {
+                    self.minutes().cmp(&o.minutes())
+                }
+            })
+            .then_with(|| {
+                if self.kind == o.kind {
+                    std::cmp::Ordering::Equal
+                } else {
+                    self.kind().cmp(o.kind())
+                }
+            })
+    }
+}
+
+impl PartialOrd for Act {
+    fn partial_cmp(&self, o: &Act) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl std::fmt::Debug for Act {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Act")
+            .field("start", &self.start)
+            .field("len", &self.minutes())
+            .field("kind", self.kind())
+            .finish()
     }
 }
 
@@ -116,9 +220,9 @@ impl Serialize for Act {
         use serde::ser::SerializeStruct;
         let mut st = s.serialize_struct("Act", 4)?;
         st.serialize_field("start", &self.start)?;
-        st.serialize_field("len", &self.len)?;
-        st.serialize_field("code", &*self.kind.code)?;
-        st.serialize_field("desc", &*self.kind.desc)?;
+        st.serialize_field("len", &self.minutes())?;
+        st.serialize_field("code", &**self.code())?;
+        st.serialize_field("desc", &**self.desc())?;
         st.end()
     }
 }
@@ -241,11 +345,9 @@ impl Content {
             && self.start == o.start
             && self.len == o.len
             && self.acts.len() == o.acts.len()
-            && self
-                .acts
-                .iter()
-                .zip(o.acts.iter())
-                .all(|(a, b)| a.start == b.start && a.len == b.len && a.code() == b.code())
+            && self.acts.iter().zip(o.acts.iter()).all(|(a, b)| {
+                a.start == b.start && a.minutes() == b.minutes() && a.code() == b.code()
+            })
     }
 
     pub fn end(&self) -> i64 {
@@ -286,7 +388,7 @@ impl Content {
             .iter()
             .map(|a| m::BuAgentScheduleActivity {
                 start_date: Content::instant(a.start),
-                length_minutes: a.len,
+                length_minutes: a.minutes(),
                 description: a.desc().to_string(),
                 activity_code_id: a.code().to_string(),
                 paid: None,
@@ -432,6 +534,81 @@ mod tests {
         let n = LISTS.lock().unwrap().set.len();
         // Other tests intern a few lists of their own meanwhile.
         assert!(n <= 2 * MIN_PURGE, "{n} lists interned");
+    }
+
+    /// An activity is 16 bytes (a week of the whole export holds hundreds of thousands).
+    #[test]
+    fn an_activity_is_16_bytes() {
+        assert_eq!(std::mem::size_of::<Act>(), 16);
+    }
+
+    /// The oracle: an activity as the plain tuple it stands for.
+    fn tuple(a: &Act) -> (i64, i64, String, String) {
+        (
+            a.start,
+            a.minutes(),
+            a.code().to_string(),
+            a.desc().to_string(),
+        )
+    }
+
+    fn any_act() -> impl Strategy<Value = (i64, i64, String, String)> {
+        // Few starts, lengths and texts, so that ties reach the later fields; lengths at and past
+        // the 32-bit edges; texts made in any order (the kinds table's order is not theirs).
+        let len = prop_oneof![
+            -2i64..3,
+            Just(i64::from(i32::MIN)),
+            Just(i64::from(i32::MIN) + 1),
+            Just(i64::from(i32::MAX)),
+            Just(i64::from(i32::MAX) + 1),
+            Just(i64::MIN),
+            Just(i64::MAX),
+        ];
+        let text = prop::sample::select(vec!["", "a", "b", "zz", "Lunch \"x\" é"]);
+        (0i64..3, len, text.clone(), text)
+            .prop_map(|(s, l, c, d)| (s, l, format!("order-{c}"), d.to_string()))
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Activities sort, compare, hash and serialise exactly as the tuples
+        /// (start, len, code, desc) they hold, lengths beyond 32 bits included.
+        #[test]
+        fn activities_behave_as_their_tuples(v in prop::collection::vec(any_act(), 0..24)) {
+            let mut acts: Vec<Act> = v.iter().map(|(s, l, c, d)| Act::new(*s, *l, c, d)).collect();
+            for (a, t) in acts.iter().zip(&v) {
+                prop_assert_eq!(&tuple(a), t);
+                let text = |s: &str| serde_json::to_string(s).unwrap();
+                let json = format!(
+                    r#"{{"start":{},"len":{},"code":{},"desc":{}}}"#,
+                    t.0,
+                    t.1,
+                    text(&t.2),
+                    text(&t.3)
+                );
+                prop_assert_eq!(serde_json::to_string(a).unwrap(), json.clone());
+                let back: Act = serde_json::from_str(&json).unwrap();
+                prop_assert_eq!(&back, a);
+            }
+            for (a, x) in acts.iter().zip(&v) {
+                for (b, y) in acts.iter().zip(&v) {
+                    prop_assert_eq!(a.cmp(b), x.cmp(y), "{:?} {:?}", x, y);
+                    prop_assert_eq!(a == b, x == y);
+                    if a == b {
+                        let h = |a: &Act| {
+                            use std::hash::{BuildHasher, BuildHasherDefault};
+                            BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(a)
+                        };
+                        prop_assert_eq!(h(a), h(b));
+                    }
+                }
+            }
+            let mut sorted = v.clone();
+            sorted.sort();
+            acts.sort();
+            prop_assert_eq!(acts.iter().map(tuple).collect::<Vec<_>>(), sorted);
+        }
     }
 
     #[test]

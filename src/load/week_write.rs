@@ -250,7 +250,7 @@ impl serde::Serialize for Acts<'_> {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 let mut st = s.serialize_struct("BuAgentScheduleActivity", 4)?;
                 st.serialize_field("startDate", &ApiInstant(self.0.start))?;
-                st.serialize_field("lengthMinutes", &self.0.len)?;
+                st.serialize_field("lengthMinutes", &self.0.minutes())?;
                 st.serialize_field("description", &**self.0.desc())?;
                 st.serialize_field("activityCodeId", &**self.0.code())?;
                 st.end()
