@@ -283,8 +283,10 @@ impl Prepared {
 /// reads, merges and plans are made on whichever runtime thread runs each step; with an arena per
 /// thread, what one thread frees stays reserved for that thread, and the resident memory of a load
 /// grows toward the sum of every arena's largest week instead of the largest week (issue #17: the
-/// whole export's load peaked at 119 MB for 55 MB of heap). The load waits on the network, not on
-/// malloc, so one arena costs it nothing measurable. A no-op where the allocator is not glibc's.
+/// whole export's load peaked at 119 MB for 55 MB of heap; with one arena, 109 -> 70 MB). It is not
+/// free: threads then contend for that arena's lock, about 15 % more CPU on a tenth of the
+/// benchmark export against the emulator (README, "Latest run"); against a real org the rate limit
+/// and the server's processing set the load's pace. A no-op where the allocator is not glibc's.
 pub fn one_malloc_arena() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
