@@ -8,6 +8,7 @@
 
 use super::tables::Tables;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// An agent as the export knows it (from agents, shifts or trades).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,8 +18,9 @@ pub struct ExportAgent {
     pub email: Option<String>,
     pub timezone: Option<String>,
     pub location: Option<String>,
-    /// Where the agent's row is in the export (none when only shifts or trades name it).
-    pub file: Option<String>,
+    /// Where the agent's row is in the export (none when only shifts or trades name it): the
+    /// file's name, one text for every agent of the file.
+    pub file: Option<std::sync::Arc<str>>,
     pub line: Option<u64>,
     /// Owns shifts or appears in trades (only those get findings).
     pub owns: bool,
@@ -54,10 +56,12 @@ impl AgentIssue {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AgentRes {
     pub user_id: Option<String>,
-    pub management_unit_id: Option<String>,
-    pub business_unit_id: Option<String>,
+    /// The units, one shared text per unit (many agents share one; a copy each was 2 × 48
+    /// bytes of heap an agent with UUIDs).
+    pub management_unit_id: Option<Arc<str>>,
+    pub business_unit_id: Option<Arc<str>>,
     /// How the user was found: `table:agent_id`, `table:email`, `online:email`, or `none`.
-    pub resolved_by: String,
+    pub resolved_by: &'static str,
     /// The lines of the rows of `mappings/agents.csv` that match the agent (by id or e-mail).
     pub rows: Vec<u64>,
     pub issue: Option<AgentIssue>,
@@ -80,6 +84,14 @@ pub fn resolve_offline(agents: &[ExportAgent], t: &Tables) -> Vec<AgentRes> {
         .iter()
         .filter_map(|l| Some((l.location.as_str(), l.business_unit_id.as_deref()?)))
         .collect();
+    // Each unit's id once, shared by its agents.
+    let mut units: HashMap<String, Arc<str>> = HashMap::new();
+    let mut unit = |u: String| -> Arc<str> {
+        units
+            .entry(u)
+            .or_insert_with_key(|u| Arc::from(u.as_str()))
+            .clone()
+    };
     agents
         .iter()
         .map(|a| {
@@ -111,7 +123,7 @@ pub fn resolve_offline(agents: &[ExportAgent], t: &Tables) -> Vec<AgentRes> {
                 .and_then(|l| loc_bu.get(l))
                 .map(|s| s.to_string());
             let mut res = AgentRes {
-                resolved_by: how.to_string(),
+                resolved_by: how,
                 rows: rows.iter().map(|&i| t.agents[i].line).collect(),
                 ..Default::default()
             };
@@ -151,10 +163,10 @@ pub fn resolve_offline(agents: &[ExportAgent], t: &Tables) -> Vec<AgentRes> {
                 });
                 return res;
             }
-            res.management_unit_id = mus.into_iter().next();
+            res.management_unit_id = mus.into_iter().next().map(&mut unit);
             res.business_unit_id = match bus.len() {
-                0 => loc,
-                1 => bus.into_iter().next(),
+                0 => loc.map(&mut unit),
+                1 => bus.into_iter().next().map(&mut unit),
                 _ => {
                     res.issue = Some(AgentIssue::Ambiguous {
                         message: format!(
@@ -167,7 +179,7 @@ pub fn resolve_offline(agents: &[ExportAgent], t: &Tables) -> Vec<AgentRes> {
                 }
             };
             if res.user_id.is_none() {
-                res.resolved_by = "none".into();
+                res.resolved_by = "none";
                 if let Some((line, ..)) = t.bad_agents.iter().find(|(_, id, email)| {
                     id.as_deref() == Some(a.agent_id.as_str())
                         || (email.is_some() && *email == a.email)

@@ -177,9 +177,11 @@ struct BuInfo {
 /// An agent, resolved, ready for its shifts.
 struct AgentCtx {
     res: AgentRes,
-    /// The agent's fallback zone name (agent, else location), before the default.
-    tz: Option<String>,
-    location_tz: Option<String>,
+    /// The agent's fallback zone name (agent, else location), before the default: one shared
+    /// text per distinct name (agents mostly share a few zones; a copy each was 2 × 32 bytes of
+    /// heap an agent).
+    tz: Option<std::sync::Arc<str>>,
+    location_tz: Option<std::sync::Arc<str>>,
 }
 
 /// Map the staged export of a migration directory. The library entry point of `zd2gc map` (and of

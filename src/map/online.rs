@@ -176,7 +176,7 @@ impl<'a> Online<'a> {
                     0 => {}
                     1 => {
                         r.user_id = ids.into_iter().next();
-                        r.resolved_by = "online:email".into();
+                        r.resolved_by = "online:email";
                     }
                     _ => {
                         r.issue = Some(AgentIssue::Ambiguous {
@@ -198,17 +198,17 @@ impl<'a> Online<'a> {
                 r.business_unit_id = self
                     .management_unit(&mu)?
                     .and_then(|m| m.business_unit)
-                    .map(|b| b.id);
+                    .map(|b| b.id.into());
             }
             if let Some(user) = r.user_id.clone()
                 && (r.management_unit_id.is_none() || r.business_unit_id.is_none())
                 && let Some((mu, bu)) = self.agent_units(&user)?
             {
                 if r.management_unit_id.is_none() {
-                    r.management_unit_id = Some(mu);
+                    r.management_unit_id = Some(mu.into());
                 }
                 if r.business_unit_id.is_none() {
-                    r.business_unit_id = bu;
+                    r.business_unit_id = bu.map(Into::into);
                 }
             }
         }

@@ -10,6 +10,7 @@ use chrono_tz::Tz;
 use rusqlite::{Connection, OptionalExtension};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The export's agents (the first row of an id wins, then the owners the agents file lacks) and
 /// the records that make an agent an owner.
@@ -24,7 +25,14 @@ pub(super) struct Export {
 
 /// Read the export's agents, marking those that own shifts, trades or time off.
 pub(super) fn read_export(snap: &Connection, files: &HashMap<i64, String>) -> Result<Export> {
-    let file_name = |id: i64| files.get(&id).cloned();
+    // Each file's name once, shared by its agents.
+    let mut names: HashMap<i64, Option<Arc<str>>> = HashMap::new();
+    let mut file_name = |id: i64| -> Option<Arc<str>> {
+        names
+            .entry(id)
+            .or_insert_with(|| files.get(&id).map(|f| Arc::from(f.as_str())))
+            .clone()
+    };
     let mut export_agents: Vec<ExportAgent> = Vec::new();
     let mut agent_idx: FxHashMap<String, usize> = FxHashMap::default();
     {
@@ -100,7 +108,7 @@ pub(super) fn business_units(
     let used_bus: std::collections::BTreeSet<String> = res
         .iter()
         .filter(|r| r.issue.is_none())
-        .filter_map(|r| r.business_unit_id.clone())
+        .filter_map(|r| r.business_unit_id.as_deref().map(str::to_string))
         .collect();
     for bu in &used_bus {
         let (tz, start_day) = match tables.business_unit(bu) {
@@ -184,17 +192,23 @@ pub(super) fn agent_contexts(
     export_agents: &[ExportAgent],
     res: Vec<AgentRes>,
 ) -> Vec<AgentCtx> {
-    let loc_tz: HashMap<&str, String> = tables
+    let loc_tz: HashMap<&str, Arc<str>> = tables
         .locations
         .iter()
-        .filter_map(|l| Some((l.location.as_str(), l.time_zone?.name().to_string())))
+        .filter_map(|l| Some((l.location.as_str(), Arc::from(l.time_zone?.name()))))
         .collect();
+    // The agents' own zone names, one text each.
+    let mut zones: HashMap<&str, Arc<str>> = HashMap::new();
     export_agents
         .iter()
         .zip(res)
         .map(|(a, r)| AgentCtx {
             res: r,
-            tz: a.timezone.clone().filter(|s| !s.trim().is_empty()),
+            tz: a
+                .timezone
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| zones.entry(s).or_insert_with(|| Arc::from(s)).clone()),
             location_tz: a.location.as_deref().and_then(|l| loc_tz.get(l)).cloned(),
         })
         .collect()

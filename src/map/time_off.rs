@@ -321,8 +321,9 @@ pub(super) fn map_all(
             id: r.id.clone(),
             agent_id: r.agent_id.clone(),
             user_id: res.and_then(|r| r.user_id.clone()),
-            management_unit_id: res.and_then(|r| r.management_unit_id.clone()),
-            business_unit_id: res.and_then(|r| r.business_unit_id.clone()),
+            management_unit_id: res
+                .and_then(|r| r.management_unit_id.as_deref().map(str::to_string)),
+            business_unit_id: res.and_then(|r| r.business_unit_id.as_deref().map(str::to_string)),
             status: r.status.clone(),
             action: "load",
         };
@@ -611,8 +612,9 @@ pub(super) fn map_all(
             agent_id: r.agent_id.clone(),
             user_id: rr.and_then(|r| r.user_id.clone()).unwrap_or_default(),
             management_unit_id: rr
-                .and_then(|r| r.management_unit_id.clone())
-                .unwrap_or_default(),
+                .and_then(|r| r.management_unit_id.as_deref())
+                .unwrap_or_default()
+                .to_string(),
             business_unit_id: bu.unwrap_or_default().to_string(),
             activity_code_id: code.cloned().unwrap_or_default(),
             status: if r.status == "approved" {

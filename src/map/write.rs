@@ -158,10 +158,13 @@ pub(super) fn agent_findings(
                         Some("mappings/agents.csv".to_string()),
                         Some(l),
                         "management_unit_id",
-                        c.res.management_unit_id.clone(),
+                        c.res.management_unit_id.as_deref().map(str::to_string),
                     ),
                     None => (
-                        a.file.clone().or_else(|| agents_file.clone()),
+                        a.file
+                            .as_deref()
+                            .map(str::to_string)
+                            .or_else(|| agents_file.clone()),
                         a.line,
                         if a.email.is_some() {
                             "email"
@@ -204,11 +207,11 @@ pub(super) fn xw_agents(
         let r = &c.res;
         let (how, cands) = match &r.issue {
             Some(AgentIssue::Ambiguous { candidates, .. }) => (
-                "ambiguous".to_string(),
+                "ambiguous",
                 Some(serde_json::to_string(candidates).expect("strings serialize")),
             ),
-            Some(AgentIssue::Unmapped(_)) if r.user_id.is_none() => ("unmapped".into(), None),
-            _ => (r.resolved_by.clone(), None),
+            Some(AgentIssue::Unmapped(_)) if r.user_id.is_none() => ("unmapped", None),
+            _ => (r.resolved_by, None),
         };
         let user = match &r.issue {
             Some(AgentIssue::Ambiguous { .. }) => None,
@@ -220,7 +223,7 @@ pub(super) fn xw_agents(
             user_id: user.as_deref(),
             management_unit_id: r.management_unit_id.as_deref(),
             business_unit_id: r.business_unit_id.as_deref(),
-            resolved_by: &how,
+            resolved_by: how,
             candidates: cands.as_deref(),
             run_id,
         })?;
