@@ -590,49 +590,61 @@ impl<'a> ShiftRow<'a> {
     }
 }
 
-/// The dictionary `desired_names` as a writer sees it: every name's number, and the statement
-/// that adds a new one (append-only: a name keeps its number for good, so the rows that use it
-/// never change).
+/// The dictionary `desired_names` as a writer sees it: the names it used (held in memory: the
+/// names most rows carry, weeks and files) or looks up in the table (an owner's names, once per
+/// owner: see [`ShiftWriter::upsert_with`]), and the statement that adds a new one (append-only: a
+/// name keeps its number for good, so the rows that use it never change). Every name of the
+/// table was held before: 2 MB at 10,000 agents (agent and user ids), a part of map's memory
+/// that grew with the export.
 struct Names<'c> {
     ids: FxHashMap<String, i64>,
     next: i64,
+    find: Statement<'c>,
     insert: Statement<'c>,
 }
 
 impl<'c> Names<'c> {
     fn load(tx: &'c Connection) -> Result<Names<'c>> {
-        let mut ids = FxHashMap::default();
-        let mut next = 1;
-        {
-            let mut st = tx.prepare("SELECT id, name FROM desired_names")?;
-            let mut rows = st.query([])?;
-            while let Some(r) = rows.next()? {
-                let id: i64 = r.get(0)?;
-                next = i64::max(next, id + 1);
-                ids.insert(r.get(1)?, id);
-            }
-        }
+        let next: i64 = tx.query_row(
+            "SELECT coalesce(max(id), 0) + 1 FROM desired_names",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(Names {
-            ids,
+            ids: FxHashMap::default(),
             next,
+            find: tx.prepare("SELECT id FROM desired_names WHERE name = ?1")?,
             insert: tx.prepare("INSERT INTO desired_names(id, name) VALUES (?1, ?2)")?,
         })
     }
 
-    /// The number of `name`, given (and stored) on first use.
+    /// The number of `name`, given (and stored) on first use; kept in memory.
     fn id(&mut self, name: &str) -> Result<i64> {
         if let Some(&id) = self.ids.get(name) {
+            return Ok(id);
+        }
+        let id = self.stored(name)?;
+        self.ids.insert(name.to_string(), id);
+        Ok(id)
+    }
+
+    /// [`Names::id`], not kept in memory (looked up in the table each time).
+    fn stored(&mut self, name: &str) -> Result<i64> {
+        if let Some(id) = self.find.query_row([name], |r| r.get(0)).optional()? {
             return Ok(id);
         }
         let id = self.next;
         self.insert.execute(params![id, name])?;
         self.next += 1;
-        self.ids.insert(name.to_string(), id);
         Ok(id)
     }
 
     fn opt(&mut self, name: Option<&str>) -> Result<Option<i64>> {
         name.map(|n| self.id(n)).transpose()
+    }
+
+    fn opt_stored(&mut self, name: Option<&str>) -> Result<Option<i64>> {
+        name.map(|n| self.stored(n)).transpose()
     }
 }
 
@@ -797,7 +809,7 @@ impl<'c> ShiftWriter<'c> {
     /// Insert or replace a shift (written with the next [`SHIFTS_PER_INSERT`] - 1, or at the end
     /// of [`ShiftWriter::write`]).
     pub fn upsert(&mut self, r: &ShiftRow<'_>) -> Result<()> {
-        self.upsert_with(r, &mut None)
+        self.upsert_memo(r, None)
     }
 
     /// [`ShiftWriter::upsert`], the numbers of the row's owner, user and units taken from `memo`
@@ -805,9 +817,22 @@ impl<'c> ShiftWriter<'c> {
     /// rows all name the same (agent_id, user_id, business_unit_id, management_unit_id), and
     /// saves four look-ups of a row (map, where they are cache misses on shifts in random agent
     /// order). The names are numbered in the same order as by `upsert`: a memo is filled by the
-    /// owner's first row, and its later rows number no new owner, user or unit.
+    /// owner's first row, and its later rows number no new owner, user or unit. Those four names
+    /// are looked up in `desired_names` when the memo is filled, not kept by the writer (with a
+    /// memo per owner, once an owner).
     pub fn upsert_with(&mut self, r: &ShiftRow<'_>, memo: &mut Option<OwnerRefs>) -> Result<()> {
+        self.upsert_memo(r, Some(memo))
+    }
+
+    fn upsert_memo(
+        &mut self,
+        r: &ShiftRow<'_>,
+        memo: Option<&mut Option<OwnerRefs>>,
+    ) -> Result<()> {
         let n = &mut self.names;
+        let keep = memo.is_none();
+        let mut none = None;
+        let memo = memo.unwrap_or(&mut none);
         // The names are numbered now, in this order, as when each row had its own INSERT.
         let exported = |n: &mut Names<'_>| -> Result<Option<i64>> {
             if r.exported_agent_id == r.agent_id {
@@ -818,25 +843,41 @@ impl<'c> ShiftWriter<'c> {
         };
         let (agent, exported, [user, bu, mu]) = match *memo {
             Some((agent, units)) => {
-                debug_assert_eq!(
-                    [Some(agent), units[0], units[1], units[2]],
-                    [
-                        n.ids.get(r.agent_id).copied(),
-                        r.user_id.and_then(|x| n.ids.get(x).copied()),
-                        r.business_unit_id.and_then(|x| n.ids.get(x).copied()),
-                        r.management_unit_id.and_then(|x| n.ids.get(x).copied()),
-                    ],
-                    "a memo of other names"
-                );
+                #[cfg(debug_assertions)]
+                {
+                    let mut find = |x: Option<&str>| -> Option<i64> {
+                        n.find.query_row([x?], |r| r.get(0)).ok()
+                    };
+                    assert_eq!(
+                        [Some(agent), units[0], units[1], units[2]],
+                        [
+                            find(Some(r.agent_id)),
+                            find(r.user_id),
+                            find(r.business_unit_id),
+                            find(r.management_unit_id),
+                        ],
+                        "a memo of other names"
+                    );
+                }
                 (agent, exported(n)?, units)
             }
-            None => {
+            None if keep => {
                 let agent = n.id(r.agent_id)?;
                 let exported = exported(n)?;
                 let units = [
                     n.opt(r.user_id)?,
                     n.opt(r.business_unit_id)?,
                     n.opt(r.management_unit_id)?,
+                ];
+                (agent, exported, units)
+            }
+            None => {
+                let agent = n.stored(r.agent_id)?;
+                let exported = exported(n)?;
+                let units = [
+                    n.opt_stored(r.user_id)?,
+                    n.opt_stored(r.business_unit_id)?,
+                    n.opt_stored(r.management_unit_id)?,
                 ];
                 *memo = Some((agent, units));
                 (agent, exported, units)
@@ -1653,6 +1694,85 @@ mod tests {
             .unwrap();
         assert_eq!(got, want);
         assert_eq!(memos.len(), 4);
+    }
+
+    /// The writer looks an owner's names up in `desired_names` instead of holding every name:
+    /// a second writer (a re-run) numbers the names already stored as they are and new ones
+    /// after them, and a name used both as an owner's (looked up) and as another row's exported
+    /// agent (held) is one name, whichever way it comes first.
+    #[test]
+    fn names_stored_before_or_by_the_other_path_keep_their_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::open_state(dir.path()).unwrap();
+        let tx = conn.transaction().unwrap();
+        // (shift, owner, exported agent, user, week) per writer session.
+        type Row<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str);
+        let sessions: [&[Row<'_>]; 2] = [
+            &[
+                ("S1", "A1", "A2", "u1", "w1"),
+                ("S2", "A2", "A2", "u2", "w1"),
+                ("S3", "A1", "A1", "u1", "w2"),
+            ],
+            &[
+                ("S4", "A3", "A3", "u3", "w2"),
+                ("S5", "A1", "A3", "u1", "w3"),
+                ("S6", "A4", "A1", "A2", "w1"),
+                ("S7", "A2", "A2", "u2", "w3"),
+            ],
+        ];
+        let mut model: HashMap<String, i64> = HashMap::new();
+        let mut want: Vec<[i64; 4]> = Vec::new();
+        for rows in sessions {
+            let mut memos: HashMap<&str, Option<OwnerRefs>> = HashMap::new();
+            ShiftWriter::write(&tx, |w| {
+                for &(id, owner, exported, user, week) in rows {
+                    w.upsert_with(
+                        &ShiftRow {
+                            legacy_shift_id: id,
+                            agent_id: owner,
+                            exported_agent_id: exported,
+                            user_id: Some(user),
+                            business_unit_id: None,
+                            management_unit_id: None,
+                            week_id: Some(week),
+                            file: "f.csv",
+                            ..ShiftRow::sample("")
+                        },
+                        memos.entry(owner).or_default(),
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
+            for &(_, owner, exported, user, week) in rows {
+                let mut num = |n: &str| {
+                    let next = model.len() as i64 + 1;
+                    *model.entry(n.to_string()).or_insert(next)
+                };
+                let (o, e, u, w) = (num(owner), num(exported), num(user), num(week));
+                num("f.csv");
+                want.push([o, if exported == owner { 0 } else { e }, u, w]);
+            }
+        }
+        let stored: HashMap<String, i64> = tx
+            .prepare("SELECT name, id FROM desired_names")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(stored, model);
+        let got: Vec<[i64; 4]> = tx
+            .prepare(
+                "SELECT agent_ref, coalesce(exported_agent_ref, 0), user_ref, week_ref
+                 FROM desired_shift_rows ORDER BY legacy_shift_id",
+            )
+            .unwrap()
+            .query_map([], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(got, want);
     }
 
     /// Into a table empty at the start, rows in strictly ascending id order are written `INSERT
