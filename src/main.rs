@@ -17,7 +17,8 @@ fn main() -> zd2gc::exit::Exit {
         Ok(cli) => cli,
         Err(e) => return zd2gc::commands::usage_error(e),
     };
-    if matches!(cli.command, zd2gc::commands::Command::Load(_)) {
+    // Before any stage starts its threads. Not for extract (see the function).
+    if !matches!(cli.command, zd2gc::commands::Command::Extract(_)) {
         allocator::return_freed_pages_at_once();
     }
     let color = cli.global.color;
@@ -35,12 +36,13 @@ fn main() -> zd2gc::exit::Exit {
 mod allocator {
     use std::ffi::{CStr, CString, c_void};
 
-    /// For `zd2gc load`, before its threads start: jemalloc gives the pages freed back to the
-    /// system at once instead of after its default 10 s decay, in the arenas there are and in
-    /// those made later. A load frees each week after its upload; with the decay, the freed
-    /// weeks of the last 10 s stay resident (README, "Latest run": load's peak RSS with and
-    /// without). Not for the other stages: extract frees and allocates large buffers all the
-    /// time, and returning them at once cost it ~30 % more CPU on the whole export.
+    /// jemalloc gives the pages freed back to the system at once instead of after its default
+    /// 10 s decay, in the arenas there are and in those made later (called before a stage starts
+    /// its threads). With the decay, what a stage freed in the last 10 s stays resident: a load's
+    /// uploaded weeks, map's and validate's finished phases (long-id whole export: map re-run 50
+    /// -> 68 MB, validate 35 -> 42 MB with the decay; README, "Allocator"). Not for extract: it
+    /// frees and allocates large buffers all the time and returning them at once cost it ~30 %
+    /// more CPU (page faults), for ~4 MB of peak RSS.
     pub fn return_freed_pages_at_once() {
         for name in [c"arenas.dirty_decay_ms", c"arenas.muzzy_decay_ms"] {
             write(name, 0isize);
@@ -127,7 +129,7 @@ mod allocator {
         /// a thread started later both have no decay; before it, jemalloc's default (10 s) is in
         /// place, so the check can fail.
         #[test]
-        fn load_returns_freed_pages_at_once_in_every_arena() {
+        fn freed_pages_are_returned_at_once_in_every_arena() {
             let decay = |arena: u32, kind: &str| -> Option<isize> {
                 read(&CString::new(format!("arena.{arena}.{kind}_decay_ms")).unwrap())
             };
