@@ -89,8 +89,6 @@ pub fn run(a: &LoadArgs, ctx: &Context) -> Result<Exit> {
         ..Default::default()
     };
     a.conn.apply(&mut o);
-    // Before the load starts its threads (see `one_malloc_arena`).
-    crate::load::one_malloc_arena();
     let client = client_for(&ctx.dir)?;
     let r = load_dir(&ctx.dir, client, &o, &ctx.ui, &ctx.argv.join(" "))?;
     print_load_summary(&ctx.ui, &r, &ctx.dir);
