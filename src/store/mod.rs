@@ -69,7 +69,10 @@ pub fn sqlite_init() {
 /// and threads allocate from arenas of their own: what one phase freed on the main thread stays
 /// resident while the next phase's threads (map's reader and mapper) fill theirs, and what they
 /// freed stays resident under SQLite's sorter that builds the indexes after them, so the phases'
-/// peaks add up instead of overlapping.
+/// peaks add up instead of overlapping. In the `zd2gc` binary Rust's own allocations go to
+/// jemalloc (src/main.rs), which returns freed pages by itself (at once in every stage but
+/// extract); there this trims what is left on glibc's heap: SQLite's page caches and sorter
+/// memory. The library used elsewhere (its tests) keeps the system allocator, all of it glibc's.
 pub fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
