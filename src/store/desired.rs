@@ -1673,14 +1673,7 @@ mod tests {
             }
             want.push(refs);
         }
-        let stored: HashMap<String, i64> = tx
-            .prepare("SELECT name, id FROM desired_names")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        assert_eq!(stored, model);
+        assert_eq!(stored_names(&tx), model);
         let got: Vec<Vec<Option<i64>>> = tx
             .prepare(
                 "SELECT agent_ref, exported_agent_ref, user_ref, business_unit_ref,
@@ -1694,6 +1687,16 @@ mod tests {
             .unwrap();
         assert_eq!(got, want);
         assert_eq!(memos.len(), 4);
+    }
+
+    /// Every name of `desired_names` with its number.
+    fn stored_names(tx: &Connection) -> HashMap<String, i64> {
+        tx.prepare("SELECT name, id FROM desired_names")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
     }
 
     /// The writer looks an owner's names up in `desired_names` instead of holding every name:
@@ -1754,14 +1757,7 @@ mod tests {
                 want.push([o, if exported == owner { 0 } else { e }, u, w]);
             }
         }
-        let stored: HashMap<String, i64> = tx
-            .prepare("SELECT name, id FROM desired_names")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        assert_eq!(stored, model);
+        assert_eq!(stored_names(&tx), model);
         let got: Vec<[i64; 4]> = tx
             .prepare(
                 "SELECT agent_ref, coalesce(exported_agent_ref, 0), user_ref, week_ref
