@@ -642,10 +642,6 @@ impl<'c> Names<'c> {
     fn opt(&mut self, name: Option<&str>) -> Result<Option<i64>> {
         name.map(|n| self.id(n)).transpose()
     }
-
-    fn opt_stored(&mut self, name: Option<&str>) -> Result<Option<i64>> {
-        name.map(|n| self.stored(n)).transpose()
-    }
 }
 
 /// A file name's number in `desired_names`, as [`Stored`] carries it (from [`ShiftWriter::file_ref`]).
@@ -861,23 +857,16 @@ impl<'c> ShiftWriter<'c> {
                 }
                 (agent, exported(n)?, units)
             }
-            None if keep => {
-                let agent = n.id(r.agent_id)?;
-                let exported = exported(n)?;
-                let units = [
-                    n.opt(r.user_id)?,
-                    n.opt(r.business_unit_id)?,
-                    n.opt(r.management_unit_id)?,
-                ];
-                (agent, exported, units)
-            }
             None => {
-                let agent = n.stored(r.agent_id)?;
+                // Held in memory by `upsert`; looked up once an owner with a memo.
+                let num = |n: &mut Names<'_>, x: &str| if keep { n.id(x) } else { n.stored(x) };
+                let agent = num(n, r.agent_id)?;
                 let exported = exported(n)?;
+                let mut opt = |x: Option<&str>| x.map(|x| num(n, x)).transpose();
                 let units = [
-                    n.opt_stored(r.user_id)?,
-                    n.opt_stored(r.business_unit_id)?,
-                    n.opt_stored(r.management_unit_id)?,
+                    opt(r.user_id)?,
+                    opt(r.business_unit_id)?,
+                    opt(r.management_unit_id)?,
                 ];
                 *memo = Some((agent, units));
                 (agent, exported, units)
