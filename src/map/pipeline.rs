@@ -158,9 +158,11 @@ pub(super) fn stream_shifts(
         // reader and mapper are done) each kept its own 4 MB run in memory, and the build was
         // map's peak at 1.3 M shifts, 5-6 MB over the stream (short ids, whole: 55.3 / 54.1 ->
         // 49.4 / 49.7 MB). One thread does less work in all (callgrind, tenth, first run: long
-        // ids 5,862 -> 5,670 M instructions, short 4,760 -> 4,684 M, measured together
-        // with the 2-batch bound of the writer's queue) at the cost of the second core's help (the week index of the
-        // benchmark export: 0.90 s with two threads, 1.19 s with one, sqlite3 shell, idle).
+        // ids 5,862 -> 5,670 M instructions, short 4,760 -> 4,684 M, measured together with the
+        // 2-batch bound of the writer's queue) at the cost of the second core's help (the week
+        // index of the benchmark export: 0.90 s with two threads, 1.19 s with one, sqlite3
+        // shell, idle; the first run's wall +0.1-0.5 s at the whole in 4 of 6 alternated pairs,
+        // README "Latest run"). `PRAGMA threads = 1` measured level with 0 (noise either way).
         tx.pragma_update(None, "threads", 0)?;
         // The reader's and mapper's buffers back to the system before the sorter takes its own
         // (the index build at 1.3 M shifts peaked 12 MB over the stream, now 5-6 MB).
