@@ -26,11 +26,17 @@ pub struct TradeIn {
 
 impl TradeIn {
     pub fn is_pending(&self) -> bool {
-        matches!(
-            self.status.to_ascii_lowercase().as_str(),
-            "requested" | "offered" | "accepted"
-        )
+        is_pending(&self.status)
     }
+}
+
+/// Whether a trade of this status is still pending (`requested`, `offered`, `accepted`, in any
+/// case).
+pub fn is_pending(status: &str) -> bool {
+    matches!(
+        status.to_ascii_lowercase().as_str(),
+        "requested" | "offered" | "accepted"
+    )
 }
 
 /// The decision for one trade.
@@ -39,6 +45,20 @@ pub struct TradeAction {
     /// `history`, `reported`, `applied` or `dropped`.
     pub action: &'static str,
     pub note: Option<String>,
+}
+
+/// A trade's action before `apply` chooses what it applies: what `report` and `drop` decide, from
+/// the status alone (`is_pending`), with no note.
+pub fn first_action(pending: bool, policy: PendingTradePolicy) -> &'static str {
+    if pending {
+        match policy {
+            PendingTradePolicy::Report => "reported",
+            PendingTradePolicy::Drop => "dropped",
+            PendingTradePolicy::Apply => "reported",
+        }
+    } else {
+        "history"
+    }
 }
 
 /// Decide every trade (same order as given; the first occurrence of a repeated trade id decides,
@@ -51,15 +71,7 @@ pub fn decide(
     let mut out: Vec<TradeAction> = trades
         .iter()
         .map(|t| TradeAction {
-            action: if t.is_pending() {
-                match policy {
-                    PendingTradePolicy::Report => "reported",
-                    PendingTradePolicy::Drop => "dropped",
-                    PendingTradePolicy::Apply => "reported",
-                }
-            } else {
-                "history"
-            },
+            action: first_action(t.is_pending(), policy),
             note: None,
         })
         .collect();
