@@ -1066,6 +1066,77 @@ fn pending_trade_policies() {
     assert_eq!(owners(d.path())[1].1, "2");
 }
 
+/// The trades' crosswalk against a model of the trades file: the first row of a repeated trade
+/// id is its row (in file order, whatever the later rows say); a trade gone from a newer export
+/// stays, marked `not-in-export`, and only that row changes; an unchanged re-run changes none.
+#[test]
+fn trades_crosswalk_keeps_first_rows_and_marks_gone_trades() {
+    let trades = "trade_id,swap_request_id,status,requester_agent_id,requester_shift_id,recipient_agent_id,recipient_shift_id
+T5,R5,Requested,1,S1,2,S2
+T2,R2,denied,2,S2,3,
+T5,R6,approved,3,S3,1,
+T7,R7,offered,3,S3,1,S1
+T2,R2,accepted,2,S2,3,S3
+";
+    // The model: each trade id's first row in file order, in that order.
+    let model = |csv: &str| -> Vec<(String, String, String, String)> {
+        let mut seen = std::collections::HashSet::new();
+        csv.lines()
+            .skip(1)
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .filter(|c| seen.insert(c[0].to_string()))
+            .map(|c| {
+                let status = c[2].to_ascii_lowercase();
+                let action = match status.as_str() {
+                    "requested" | "offered" | "accepted" => "reported",
+                    _ => "history",
+                };
+                (c[0].into(), status, c[3].into(), action.into())
+            })
+            .collect()
+    };
+    let xw = |dir: &Path| -> Vec<(String, String, String, String)> {
+        let c = Connection::open(dir.join("zd2gc.db")).unwrap();
+        let mut st = c
+            .prepare("SELECT trade_id, legacy_status, requester_agent_id, action FROM xw_trades ORDER BY rowid")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    let cfg = template();
+    let export = tempfile::tempdir().unwrap();
+    trade_export(export.path(), "accepted", "S2");
+    write_files(export.path(), &[("shift_trades.csv", trades.as_bytes())]);
+    let d = prepared(export.path(), &cfg, &as_refs(&trade_tables()));
+    let o = offline(d.path(), &cfg);
+    let want = model(trades);
+    assert_eq!(xw(d.path()), want);
+    assert_eq!(o.trades_changed, 3, "{o:?}");
+    assert_eq!(
+        o.trades_by_action.get("reported").copied(),
+        Some(2),
+        "{o:?}"
+    );
+    assert_eq!(o.trades_by_action.get("history").copied(), Some(1), "{o:?}");
+    // T2 gone from the export (both rows).
+    let newer: String = trades
+        .lines()
+        .filter(|l| !l.starts_with("T2,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    write_files(export.path(), &[("shift_trades.csv", newer.as_bytes())]);
+    zd2gc::extract::extract(d.path(), export.path(), &cfg, |_| {}).unwrap();
+    let o = offline(d.path(), &cfg);
+    assert_eq!(o.trades_changed, 1, "{o:?}");
+    let got = xw(d.path());
+    let mut want: Vec<_> = want;
+    want[1].3 = "not-in-export".into();
+    assert_eq!(got, want);
+    assert_eq!(offline(d.path(), &cfg).trades_changed, 0);
+}
+
 #[test]
 fn crosswalk_lookup_finds_a_swap_request_from_either_side() {
     let cfg = template();

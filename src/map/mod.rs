@@ -319,7 +319,7 @@ fn map_inner(
     };
 
     // ---- agents, online, business units -------------------------------------------------------
-    let mut export = prepare::read_export(&snap, files)?;
+    let export = prepare::read_export(&snap, files)?;
     let (export_agents, agent_idx) = (&export.agents, &export.idx);
     let mut res = agents::resolve_offline(export_agents, &tables);
     let client = match &opts.online {
@@ -355,7 +355,7 @@ fn map_inner(
     // Everything the shifts need of the tables is in the agents' contexts and the units now (the
     // rows of agents.csv: 3.2 MB at 10,000 agents, held through the stream until now).
     drop(tables);
-    let (actions, overrides) = prepare::decide_trades(&snap, cfg, &export.trades)?;
+    let (applied, overrides) = prepare::decide_trades(&snap, cfg)?;
 
     // ---- the write transaction ----------------------------------------------------------------
     let first_load = write::begin_first_load(state)?;
@@ -373,18 +373,22 @@ fn map_inner(
     let tx = state.transaction()?;
     let mut sink = write::FindingSink::new(&tx, run_id, cfg)?;
     write::agent_findings(export_agents, &agent_ctx, agents_file, &mut sink, &mut out)?;
-    // The trades' crosswalk before the shifts (it needs neither), so that the trades and their
-    // decisions are not held through the stream and the index build (~7 MB at 26,000 trades).
+    // The trades' crosswalk before the shifts (it needs neither), so that `apply`'s decisions
+    // are not held through the stream and the index build. Its pages go through a cache of 4 MB,
+    // as the first run's (a re-run's 64 MB cache kept every page of xw_trades it read: 7.5 MB at
+    // 26,000 trades with long ids, the re-run's peak).
+    let cache: i64 = tx.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+    tx.execute_batch("PRAGMA cache_size = -4096;")?;
     write::xw_trades(
         &tx,
-        &export.trades,
-        &actions,
+        &snap,
+        (cfg.pending_trades, applied.as_deref()),
         (&agent_ctx, agent_idx),
         run_id,
         &mut out,
     )?;
-    drop(actions);
-    drop(std::mem::take(&mut export.trades));
+    drop(applied);
+    tx.pragma_update(None, "cache_size", cache)?;
     // The crosswalk's pages it read stay in the state's 64 MB cache otherwise, unused by the
     // stream (an unchanged re-run at 26,000 trades: 4.8 MB held to the end; only clean pages go).
     tx.execute_batch("PRAGMA shrink_memory;")?;

@@ -2,8 +2,8 @@
 //! agents and trades, the time-off pass, and the switch to a bulk load on a first run.
 
 use super::agents::{self, AgentIssue, ExportAgent};
-use super::{AgentCtx, Finding, MapOutcome, time_off, trades};
-use crate::config::{Config, Severity};
+use super::{AgentCtx, Finding, MapOutcome, prepare, time_off, trades};
+use crate::config::{Config, PendingTradePolicy, Severity};
 use crate::error::Result;
 use crate::store::desired;
 use crate::store::time_off as store_time_off;
@@ -231,12 +231,14 @@ pub(super) fn xw_agents(
     Ok(())
 }
 
-/// The crosswalk of trades (`xw_trades`): each trade's users and the policy's action; trades no
-/// longer in the export stay, marked `not-in-export`.
+/// The crosswalk of trades (`xw_trades`): each trade's users and the policy's action (`apply`'s
+/// decisions in `applied`, by trade in file order; the other policies' from the status); trades no
+/// longer in the export stay, marked `not-in-export`. The trades are read from the snapshot one
+/// at a time.
 pub(super) fn xw_trades(
     tx: &Connection,
-    trade_rows: &[(trades::TradeIn, i64)],
-    actions: &[trades::TradeAction],
+    snap: &Connection,
+    (policy, applied): (PendingTradePolicy, Option<&[trades::TradeAction]>),
     (agent_ctx, agent_idx): (&[AgentCtx], &FxHashMap<String, usize>),
     run_id: i64,
     out: &mut MapOutcome,
@@ -250,14 +252,18 @@ pub(super) fn xw_trades(
         }
     };
     let mut st = crate::store::crosswalk::TradeWriter::new(tx)?;
-    let mut seen: HashSet<&str> = HashSet::new();
-    for ((t, _line), a) in trade_rows.iter().zip(actions.iter()) {
-        if !seen.insert(t.trade_id.as_str()) {
-            continue;
+    let mut i = 0;
+    prepare::each_trade(snap, &mut |t, first| {
+        i += 1;
+        // A repeated trade id: its first row is the crosswalk's.
+        if !first {
+            return Ok(());
         }
-        *out.trades_by_action
-            .entry(a.action.to_string())
-            .or_default() += 1;
+        let (action, note) = match applied {
+            Some(a) => (a[i - 1].action, a[i - 1].note.as_deref()),
+            None => (trades::first_action(t.is_pending(), policy), None),
+        };
+        *out.trades_by_action.entry(action.to_string()).or_default() += 1;
         let (requester_user, recipient_user) = (
             user_of(&t.requester_agent_id),
             user_of(&t.recipient_agent_id),
@@ -272,15 +278,20 @@ pub(super) fn xw_trades(
             recipient_agent_id: &t.recipient_agent_id,
             recipient_user_id: recipient_user.as_deref(),
             recipient_shift_id: t.recipient_shift_id.as_deref(),
-            action: a.action,
-            note: a.note.as_deref(),
+            action,
+            note,
             run_id,
         })?;
-    }
-    // Trades no longer in the export stay in the crosswalk, marked.
-    let ids: Vec<&str> = seen.into_iter().collect();
+        Ok(())
+    })?;
     drop(st);
-    out.trades_changed += crate::store::crosswalk::mark_trades_not_in_export(tx, &ids, run_id)?;
+    // Trades no longer in the export stay in the crosswalk, marked.
+    let mut in_export = snap.prepare("SELECT 1 FROM trades WHERE trade_id = ?1 LIMIT 1")?;
+    out.trades_changed += crate::store::crosswalk::mark_trades_not_in_export(
+        tx,
+        &mut |id| Ok(in_export.exists([id])?),
+        run_id,
+    )?;
     Ok(())
 }
 

@@ -117,24 +117,34 @@ impl<'c> TradeWriter<'c> {
     }
 }
 
-/// Trades no longer in the export stay in the crosswalk, marked `not-in-export`; the rows changed.
-pub fn mark_trades_not_in_export(tx: &Connection, in_export: &[&str], run_id: i64) -> Result<u64> {
-    tx.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS current_trades(id TEXT PRIMARY KEY)",
-        [],
-    )?;
-    tx.execute("DELETE FROM current_trades", [])?;
+/// Trades no longer in the export (`in_export` says which are) stay in the crosswalk, marked
+/// `not-in-export`; the rows changed.
+pub fn mark_trades_not_in_export(
+    tx: &Connection,
+    in_export: &mut dyn FnMut(&str) -> Result<bool>,
+    run_id: i64,
+) -> Result<u64> {
+    let mut gone = Vec::new();
     {
-        let mut ins = tx.prepare("INSERT OR IGNORE INTO current_trades VALUES (?1)")?;
-        for id in in_export {
-            ins.execute([id])?;
+        let mut st =
+            tx.prepare("SELECT trade_id FROM xw_trades WHERE action != 'not-in-export'")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            if !in_export(&id)? {
+                gone.push(id);
+            }
         }
     }
-    Ok(tx.execute(
+    let mut st = tx.prepare(
         "UPDATE xw_trades SET action = 'not-in-export', run_id = ?1
-         WHERE action != 'not-in-export' AND trade_id NOT IN (SELECT id FROM current_trades)",
-        [run_id],
-    )? as u64)
+         WHERE trade_id = ?2 AND action != 'not-in-export'",
+    )?;
+    let mut n = 0;
+    for id in gone {
+        n += st.execute(params![run_id, id])? as u64;
+    }
+    Ok(n)
 }
 
 /// The trades `map --online` links to Genesys trades: (trade id, requester user, recipient user,
