@@ -401,11 +401,10 @@ fn map_inner(
                 .and_then(|b| bus.get(b))
         })
         .collect();
-    let agent_lookup = shift::AgentIdx::new(agent_idx);
     let shared = shift::Shared {
         cfg,
         files,
-        agent_idx: &agent_lookup,
+        agent_idx,
         agents: &agent_ctx,
         bus: &bus,
         agent_bus: &agent_bus,
@@ -434,7 +433,7 @@ fn map_inner(
         let in_file = |a: &str| {
             agent_idx
                 .get(a)
-                .is_some_and(|&i| export_agents[i].line.is_some())
+                .is_some_and(|i| export_agents[i].line.is_some())
         };
         let ctx = time_off::Ctx {
             cfg,

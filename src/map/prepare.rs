@@ -3,6 +3,7 @@
 //! context for its shifts, and the pending-trade decisions.
 
 use super::agents::{AgentRes, ExportAgent};
+use super::shift::AgentIdx;
 use super::{AgentCtx, BuInfo, online, tables, time_off, trades};
 use crate::config::{Config, PendingTradePolicy};
 use crate::error::Result;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 pub(super) struct Export {
     pub agents: Vec<ExportAgent>,
     /// Agent id → index in `agents`.
-    pub idx: FxHashMap<String, usize>,
+    pub idx: AgentIdx,
     pub time_off: Vec<time_off::Row>,
 }
 
@@ -32,7 +33,7 @@ pub(super) fn read_export(snap: &Connection, files: &HashMap<i64, String>) -> Re
             .clone()
     };
     let mut export_agents: Vec<ExportAgent> = Vec::new();
-    let mut agent_idx: FxHashMap<String, usize> = FxHashMap::default();
+    let mut agent_idx = AgentIdx::default();
     {
         let mut st = snap.prepare(
             "SELECT agent_id, email, timezone, location, line, file_id FROM agents ORDER BY file_id, line",
@@ -40,11 +41,11 @@ pub(super) fn read_export(snap: &Connection, files: &HashMap<i64, String>) -> Re
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
             let id: String = r.get(0)?;
-            if agent_idx.contains_key(&id) {
+            if agent_idx.get(&id).is_some() {
                 continue;
             }
             let email: Option<String> = r.get(1)?;
-            agent_idx.insert(id.clone(), export_agents.len());
+            agent_idx.insert(&id, export_agents.len());
             export_agents.push(ExportAgent {
                 agent_id: id,
                 email: email.as_deref().and_then(tables::norm_email),
@@ -69,20 +70,24 @@ pub(super) fn read_export(snap: &Connection, files: &HashMap<i64, String>) -> Re
         Ok(())
     })?;
     for id in owner_ids {
-        let i = *agent_idx.entry(id.clone()).or_insert_with(|| {
-            export_agents.push(ExportAgent {
-                agent_id: id,
-                ..Default::default()
-            });
-            export_agents.len() - 1
-        });
+        let i = match agent_idx.get(&id) {
+            Some(i) => i,
+            None => {
+                agent_idx.insert(&id, export_agents.len());
+                export_agents.push(ExportAgent {
+                    agent_id: id,
+                    ..Default::default()
+                });
+                export_agents.len() - 1
+            }
+        };
         export_agents[i].owns = true;
     }
     // An agent of the agents file with time off needs a user too (an unknown one is reported
     // at the request, `time-off-unknown-agent`).
     let time_off_rows = time_off::read(snap)?;
     for r in &time_off_rows {
-        if let Some(&i) = agent_idx.get(&r.agent_id) {
+        if let Some(i) = agent_idx.get(&r.agent_id) {
             export_agents[i].owns = true;
         }
     }

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 pub(super) struct Shared<'a> {
     pub(super) cfg: &'a Config,
     pub(super) files: &'a HashMap<i64, String>,
-    pub(super) agent_idx: &'a AgentIdx<'a>,
+    pub(super) agent_idx: &'a AgentIdx,
     pub(super) agents: &'a [AgentCtx],
     pub(super) bus: &'a FxHashMap<String, BuInfo>,
     /// Each agent's business unit in `bus` (by agent index; `None`: no unit, an agent issue, or
@@ -30,29 +30,43 @@ pub(super) struct Shared<'a> {
     pub(super) progress: &'a crate::ui::Counter,
 }
 
-/// Agent ids to their index, for the look-up of every shift's owner: ids of up to 16 bytes are
-/// kept inline in the table, so a look-up reads one place in memory (with the ids' own strings
-/// the key comparison was a cache miss on shifts in random agent order: 0.6 s of the mapper's
-/// CPU on the long-id whole export); longer ids are looked up in the map itself.
-pub(super) struct AgentIdx<'a> {
-    short: FxHashMap<(u128, u8), usize>,
-    long: &'a FxHashMap<String, usize>,
+/// Agent ids to their index in the export's agents (the one index of them: built by
+/// `read_export`, asked for every shift's owner). Ids of up to 16 bytes are kept inline in the
+/// table, so a look-up reads one place in memory (with the ids' own strings the key comparison
+/// was a cache miss on shifts in random agent order: 0.6 s of the mapper's CPU on the long-id
+/// whole export), as 24 bytes and the index as 4; longer ids are kept as texts.
+#[derive(Default)]
+pub(super) struct AgentIdx {
+    short: FxHashMap<(u64, u64, u8), u32>,
+    long: FxHashMap<Box<str>, u32>,
 }
 
-impl<'a> AgentIdx<'a> {
-    pub(super) fn new(idx: &'a FxHashMap<String, usize>) -> AgentIdx<'a> {
-        let short = idx
-            .iter()
-            .filter_map(|(k, &i)| Some((crate::store::inline_key(k)?, i)))
-            .collect();
-        AgentIdx { short, long: idx }
+impl AgentIdx {
+    fn key(id: &str) -> Option<(u64, u64, u8)> {
+        crate::store::inline_key(id).map(|(k, n)| (k as u64, (k >> 64) as u64, n))
     }
 
-    /// The index of agent `id` (what `idx.get(id)` gives).
+    /// The index of agent `id`.
     pub(super) fn get(&self, id: &str) -> Option<usize> {
-        match crate::store::inline_key(id) {
-            Some(k) => self.short.get(&k).copied(),
-            None => self.long.get(id).copied(),
+        match Self::key(id) {
+            Some(k) => self.short.get(&k),
+            None => self.long.get(id),
+        }
+        .map(|&i| i as usize)
+    }
+
+    /// Agent `id` is at index `i` (an id already held keeps its index).
+    pub(super) fn insert(&mut self, id: &str, i: usize) {
+        let i = u32::try_from(i).expect("fewer than 4 billion agents");
+        match Self::key(id) {
+            Some(k) => {
+                self.short.entry(k).or_insert(i);
+            }
+            None => {
+                if !self.long.contains_key(id) {
+                    self.long.insert(id.into(), i);
+                }
+            }
         }
     }
 }
@@ -483,8 +497,9 @@ pub(super) fn issue_reason(e: TimeIssue) -> &'static str {
 mod tests {
     use super::*;
 
-    /// The inline look-up gives what the map gives, for ids that differ only past their
-    /// bytes (trailing NULs), at 16 and 17 bytes, multi-byte text, and ids it does not hold.
+    /// The index gives what a map of the ids gives, for ids that differ only past their bytes
+    /// (trailing NULs), at 16 and 17 bytes, multi-byte text, ids inserted twice and ids it does
+    /// not hold.
     #[test]
     fn agent_idx_gives_what_the_map_gives() {
         let held = [
@@ -500,12 +515,13 @@ mod tests {
             "e\u{301}te\u{301}",
             "A1 ",
         ];
-        let idx: FxHashMap<String, usize> = held
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (k.to_string(), i))
-            .collect();
-        let look = AgentIdx::new(&idx);
+        let mut idx: FxHashMap<String, usize> = FxHashMap::default();
+        let mut look = AgentIdx::default();
+        // Each id twice: the first index stays.
+        for (i, k) in held.iter().chain(held.iter()).enumerate() {
+            idx.entry(k.to_string()).or_insert(i);
+            look.insert(k, i);
+        }
         let asked = held.iter().copied().chain([
             "a\0\0",
             "A1",

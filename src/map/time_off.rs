@@ -173,7 +173,7 @@ pub struct Xw {
 pub(super) struct Ctx<'a> {
     pub(super) cfg: &'a Config,
     pub(super) files: &'a HashMap<i64, String>,
-    pub(super) agent_idx: &'a FxHashMap<String, usize>,
+    pub(super) agent_idx: &'a super::shift::AgentIdx,
     pub(super) agents: &'a [AgentCtx],
     /// Whether the agents file has the agent (else `time-off-unknown-agent`).
     pub(super) in_agents_file: &'a dyn Fn(&str) -> bool,
@@ -312,7 +312,7 @@ pub(super) fn map_all(
             held = Some("conflicting-time-off-id");
         }
 
-        let agent = ctx.agent_idx.get(&r.agent_id).map(|&k| &ctx.agents[k]);
+        let agent = ctx.agent_idx.get(&r.agent_id).map(|k| &ctx.agents[k]);
         let known_agent = (ctx.in_agents_file)(&r.agent_id);
         let res = agent.map(|a| &a.res).filter(|_| known_agent);
         let loads_by_status = matches!(r.status.as_str(), "approved" | "requested")

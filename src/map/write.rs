@@ -9,7 +9,6 @@ use crate::store::desired;
 use crate::store::time_off as store_time_off;
 use crate::timeval::dst;
 use rusqlite::Connection;
-use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Whether this run is a first load (no desired state yet), switched to a bulk load when it can be.
@@ -239,12 +238,12 @@ pub(super) fn xw_trades(
     tx: &Connection,
     snap: &Connection,
     (policy, applied): (PendingTradePolicy, Option<&[trades::TradeAction]>),
-    (agent_ctx, agent_idx): (&[AgentCtx], &FxHashMap<String, usize>),
+    (agent_ctx, agent_idx): (&[AgentCtx], &super::shift::AgentIdx),
     run_id: i64,
     out: &mut MapOutcome,
 ) -> Result<()> {
     let user_of = |agent: &str| -> Option<String> {
-        let c = &agent_ctx[*agent_idx.get(agent)?];
+        let c = &agent_ctx[agent_idx.get(agent)?];
         match &c.res.issue {
             // The user is known; only loading the agent's schedule needs the unit.
             None | Some(AgentIssue::NoManagementUnit { .. }) => c.res.user_id.clone(),
