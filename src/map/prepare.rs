@@ -91,6 +91,9 @@ pub(super) fn read_export(snap: &Connection, files: &HashMap<i64, String>) -> Re
             export_agents[i].owns = true;
         }
     }
+    // Held to the end: without the room its growth left (up to 0.9 MB at 10,000 agents, none
+    // at 1,000).
+    export_agents.shrink_to_fit();
     Ok(Export {
         agents: export_agents,
         idx: agent_idx,
