@@ -13,13 +13,22 @@
 //!
 //! Run: `cargo bench --bench stages` (options: `-- --agents N --weeks N` for the whole export, default
 //! 10,000 × 26; `--ids short|uuid`, the ids' style (`testdata::IdStyle`; default `short`, `uuid` is
-//! the long ids of a real export); `--no-load`, `--no-reference`, `--only-whole`; `--rpm N`, default
-//! 600,000). The exports are generated once under `target/bench-data/` (shared with
+//! the long ids of a real export); `--no-load`, `--no-reference`, `--only-whole`; `--cold-export`;
+//! `--rpm N`, default 600,000). The exports are generated once under `target/bench-data/` (shared with
 //! `benches/pipeline.rs`; `export-{agents}x{weeks}` for short ids, `export-{agents}x{weeks}-uuid` for
 //! UUIDs) and the migration directories are `target/bench-stages/{tenth,whole}/` (`tenth-uuid`,
 //! `whole-uuid` for UUIDs), kept after the run for a look.
 //! Each timed stage starts after `sync`, so that no stage is charged for the write-back of the one
 //! before. A stage that fails stops the benchmark with its stderr.
+//!
+//! The page cache: before extract (and before the reference) the export is read through once,
+//! outside the timing, so both start with it in the page cache, as right after the export was
+//! unzipped or copied; the output says how much of it was there before. `--cold-export` drops it
+//! from the page cache instead (`posix_fadvise(DONTNEED)`), so that extract pays for reading it
+//! from the disk; that is a real cost for a user whose export is not cached, and the output says
+//! which of the two was measured. Before, the bench took whatever the machine had left: on a machine
+//! shared with builds, part of the export was evicted between runs, and extract's CPU rose by up to
+//! ~1 s (kernel time of the reads) in some runs and not in others.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -125,6 +134,92 @@ fn measure(label: &str, cmd: &mut Command, log_dir: &Path, ok_codes: &[i32]) -> 
 /// Let the disk settle before a timed stage (the previous stage's files are still being written back).
 fn settle() {
     let _ = Command::new("sync").status();
+}
+
+/// The files of the export directory `dir` (not its subdirectories).
+fn export_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("read the export directory")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files
+}
+
+/// Bytes of the export's files in the page cache, and their size (`mincore` over a mapping of each).
+fn resident(dir: &Path) -> (u64, u64) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+    let (mut res, mut total) = (0u64, 0u64);
+    for p in export_files(dir) {
+        let f = std::fs::File::open(&p).expect("open an export file");
+        let len = f.metadata().expect("export file metadata").len() as usize;
+        total += len as u64;
+        if len == 0 {
+            continue;
+        }
+        // SAFETY: a read-only shared mapping of a file we hold open, unmapped below; mincore
+        // writes one byte per page of it into `v`, which has that many.
+        unsafe {
+            let addr = libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                f.as_raw_fd(),
+                0,
+            );
+            assert_ne!(addr, libc::MAP_FAILED, "mmap {}", p.display());
+            let mut v = vec![0u8; len.div_ceil(page)];
+            let r = libc::mincore(addr, len, v.as_mut_ptr());
+            libc::munmap(addr, len);
+            assert_eq!(r, 0, "mincore: {}", std::io::Error::last_os_error());
+            let pages = v.iter().filter(|b| **b & 1 == 1).count() as u64;
+            res += (pages * page as u64).min(len as u64);
+        }
+    }
+    (res, total)
+}
+
+/// Put the export in the page cache state the timed stages start from (outside any timing):
+/// read every file through once (warm, as right after the export was unzipped or copied), or with
+/// `cold` drop its pages (`posix_fadvise(DONTNEED)`), so that extract reads it from the disk. Returns
+/// what was in the page cache before and after. Without this, the state is whatever the machine
+/// left: on a shared machine the export is partly evicted between runs, and extract (the first
+/// stage to read it) then pays for reading it from the disk in some runs and not in others.
+fn prepare_export(dir: &Path, cold: bool) -> ((u64, u64), (u64, u64)) {
+    use std::os::fd::AsRawFd;
+    let before = resident(dir);
+    for p in export_files(dir) {
+        let mut f = std::fs::File::open(&p).expect("open an export file");
+        if cold {
+            // SAFETY: advice on a file we hold open; it changes no data.
+            let r = unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+            assert_eq!(r, 0, "posix_fadvise {}", p.display());
+        } else {
+            std::io::copy(&mut f, &mut std::io::sink()).expect("read an export file");
+        }
+    }
+    (before, resident(dir))
+}
+
+/// A line saying what [`prepare_export`] found and left.
+fn cache_line(((b, total), (a, _)): ((u64, u64), (u64, u64)), cold: bool) -> String {
+    let mb = |x: u64| x as f64 / 1e6;
+    format!(
+        "{:.0} of {:.0} MB of the export were in the page cache; {}: {:.0} MB",
+        mb(b),
+        mb(total),
+        if cold {
+            "dropped from it (--cold-export)"
+        } else {
+            "read once to warm it, outside the timing"
+        },
+        mb(a)
+    )
 }
 
 fn root() -> PathBuf {
@@ -296,6 +391,8 @@ struct SizeResult {
     load: Option<(Usage, Usage, String)>,
     state_after_validate: (u64, u64),
     state_after_load: Option<(u64, u64)>,
+    /// What [`prepare_export`] found and left before extract.
+    export_cache: String,
     /// The reference's usage, the rules it checks and its findings per rule.
     reference: Option<(Usage, Vec<String>, BTreeMap<String, u64>)>,
     /// `zd2gc validate`'s findings per rule.
@@ -356,6 +453,7 @@ fn run_size(
     rpm: u64,
     with_load: bool,
     with_reference: bool,
+    cold: bool,
 ) -> SizeResult {
     let (export, generated) = data(agents, weeks, ids);
     let base = root().join("target/bench-stages");
@@ -392,6 +490,8 @@ fn run_size(
             .args(["--quiet", "--no-progress", "--json", name]);
         c
     };
+    let export_cache = cache_line(prepare_export(&export, cold), cold);
+    eprintln!("[{label}] before extract: {export_cache}");
     let (extract, _) = measure("extract", stage("extract").arg(&export), &logs, &[0]);
     eprintln!("[{label}] extract  {}", extract.row());
     let (map, _) = measure("map", &mut stage("map"), &logs, &[0]);
@@ -437,6 +537,9 @@ fn run_size(
     let state_after_load = with_load.then(|| state_bytes(&work));
 
     let reference = with_reference.then(|| {
+        // The reference reads the export from the same page cache state as extract did.
+        let cache = cache_line(prepare_export(&export, cold), cold);
+        eprintln!("[{label}] before the reference: {cache}");
         let (u, out) = measure(
             "reference",
             Command::new("python3")
@@ -469,6 +572,7 @@ fn run_size(
         load,
         state_after_validate,
         state_after_load,
+        export_cache,
         reference,
         validate_by_rule,
     }
@@ -483,6 +587,7 @@ fn main() {
         .unwrap_or_default();
     let with_load = !flag("--no-load");
     let with_reference = !flag("--no-reference");
+    let cold = flag("--cold-export");
     // Cargo builds the binary of the package for its benchmarks, in the same profile.
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_zd2gc"));
     let mut sizes = vec![];
@@ -492,7 +597,19 @@ fn main() {
     sizes.push(("whole", agents));
     let results: Vec<SizeResult> = sizes
         .into_iter()
-        .map(|(label, a)| run_size(label, &bin, a, weeks, ids, rpm, with_load, with_reference))
+        .map(|(label, a)| {
+            run_size(
+                label,
+                &bin,
+                a,
+                weeks,
+                ids,
+                rpm,
+                with_load,
+                with_reference,
+                cold,
+            )
+        })
         .collect();
 
     let mb = |b: u64| b as f64 / 1e6;
@@ -519,6 +636,7 @@ fn main() {
             g.records(),
             mb(g.bytes)
         );
+        println!("before extract: {}", r.export_cache);
         println!("| stage | wall | CPU (user+sys) | peak RSS |");
         println!("|---|---|---|---|");
         let line = |name: &str, u: &Usage| {
