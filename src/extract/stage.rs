@@ -478,34 +478,43 @@ impl RunTasks {
         let Some(at) = self.at else {
             return Ok(None);
         };
-        let item_end = self.text[at..]
-            .find(';')
-            .map_or(self.text.len(), |i| at + i);
-        self.at = (item_end < self.text.len()).then_some(item_end + 1);
-        let t = self.decode(at, item_end).ok_or_else(|| self.malformed())?;
+        // The item's fields, split at `,` up to the next `;` (or the text's end), in one scan of
+        // its bytes (items are a few bytes long: `str::find` and `split` cost more to set up than
+        // to search; map and validate decode every task of the export).
+        let b = self.text.as_bytes();
+        let mut bounds = [(0usize, 0usize); 6];
+        let (mut n, mut from, mut i) = (0, at, at);
+        let item_end = loop {
+            let c = b.get(i).copied();
+            if matches!(c, None | Some(b',' | b';')) {
+                if let Some(f) = bounds.get_mut(n) {
+                    *f = (from, i);
+                }
+                n += 1;
+                from = i + 1;
+                if c != Some(b',') {
+                    break i;
+                }
+            }
+            i += 1;
+        };
+        self.at = (item_end < b.len()).then_some(item_end + 1);
+        let t = self.decode(&bounds, n).ok_or_else(|| self.malformed())?;
         self.k += 1;
         self.prev = t;
         Ok(Some(t))
     }
 
-    fn decode(&self, at: usize, end: usize) -> Option<RunTask> {
-        let item = &self.text[at..end];
-        let mut fields = [""; 6];
-        let mut offs = [0usize; 6];
-        let mut n = 0;
-        let mut pos = 0;
-        for f in item.split(',') {
-            if n == 6 {
-                return None;
-            }
-            fields[n] = f;
-            offs[n] = at + pos;
-            pos += f.len() + 1;
-            n += 1;
-        }
-        if n < 2 {
+    /// A task from its item's `n` fields (their byte ranges in the text; the first 6 of them).
+    fn decode(&self, bounds: &[(usize, usize); 6], n: usize) -> Option<RunTask> {
+        if !(2..=6).contains(&n) {
             return None;
         }
+        let mut fields = [""; 6];
+        for (f, &(a, z)) in fields.iter_mut().zip(&bounds[..n]) {
+            *f = &self.text[a..z];
+        }
+        let offs = bounds.map(|(a, _)| a);
         let p = &self.prev;
         let len = parse_secs(fields[1])?;
         let start = p.end.checked_add(parse_secs(fields[2])?)?;
@@ -1517,4 +1526,151 @@ pub fn attach_tasks(conn: &Connection, dir: &Path, schema: &str) -> Result<()> {
         params![path.display().to_string(), schema],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The oracle: the decoder as it was before the byte scan (`str::find` for the item's end,
+    /// `split` for its fields), on the same state.
+    fn oracle_next(r: &mut RunTasks) -> Option<std::result::Result<RunTask, ()>> {
+        let at = r.at?;
+        let item_end = r.text[at..].find(';').map_or(r.text.len(), |i| at + i);
+        r.at = (item_end < r.text.len()).then_some(item_end + 1);
+        let decoded = (|| {
+            let item = &r.text[at..item_end];
+            let mut fields = [""; 6];
+            let mut offs = [0usize; 6];
+            let mut n = 0;
+            let mut pos = 0;
+            for f in item.split(',') {
+                if n == 6 {
+                    return None;
+                }
+                fields[n] = f;
+                offs[n] = at + pos;
+                pos += f.len() + 1;
+                n += 1;
+            }
+            if n < 2 {
+                return None;
+            }
+            let p = &r.prev;
+            let len = parse_secs(fields[1])?;
+            let start = p.end.checked_add(parse_secs(fields[2])?)?;
+            let id = fields[3];
+            let num = match id.strip_prefix('#') {
+                Some(d) => p.num.checked_add(1)?.checked_add(d.parse().ok()?)?,
+                None if id.is_empty() || id == "!" || id == "*" || id.starts_with('=') => {
+                    p.num.checked_add(1)?
+                }
+                None => return None,
+            };
+            let packed = p.packed + u32::from(r.k > 0 && r.id_of(p) == "*");
+            let skip: i64 = if fields[4].is_empty() {
+                0
+            } else {
+                fields[4].parse().ok()?
+            };
+            Some(RunTask {
+                row: p.row + 1,
+                line: p.line.checked_add(1)?.checked_add(skip)?,
+                name_id: fields[0].parse().ok()?,
+                start,
+                end: start.checked_add(len)?,
+                fmt: if fields[5].is_empty() {
+                    r.fmt
+                } else {
+                    fields[5].parse().ok()?
+                },
+                num,
+                id_at: (offs[3] as u32, (offs[3] + id.len()) as u32),
+                packed,
+            })
+        })();
+        match decoded {
+            Some(t) => {
+                r.k += 1;
+                r.prev = t;
+                Some(Ok(t))
+            }
+            None => Some(Err(())),
+        }
+    }
+
+    fn run_of(text: &str) -> RunTasks {
+        RunTasks {
+            first: 7,
+            fmt: 3,
+            text: text.to_string(),
+            at: Some(0),
+            prev: RunTask {
+                row: 6,
+                line: 10,
+                end: 1_000,
+                num: 40,
+                ..RunTask::default()
+            },
+            ..RunTasks::default()
+        }
+    }
+
+    /// Every task the decoder gives, then `Err` at a malformed item (and nothing after it).
+    fn all(
+        r: &mut RunTasks,
+        mut next: impl FnMut(&mut RunTasks) -> Option<std::result::Result<RunTask, ()>>,
+    ) -> Vec<std::result::Result<RunTask, ()>> {
+        let mut out = Vec::new();
+        while let Some(t) = next(r) {
+            let stop = t.is_err();
+            out.push(t);
+            if stop {
+                break;
+            }
+        }
+        out
+    }
+
+    proptest! {
+        /// Runs of well-formed and malformed items (too few or too many fields, empty items,
+        /// non-numbers, `s` seconds, every kind of id, non-ASCII text): the same tasks, the same
+        /// place of the error, as the oracle.
+        #[test]
+        fn tasks_are_decoded_as_the_split_decoder_did(
+            items in proptest::collection::vec(
+                proptest::collection::vec("|[0-9]{1,3}|s[0-9]{1,2}|#[0-9]|!|\\*|=[a-z%é]{0,3}|-[0-9]|x", 0..8),
+                0..6),
+            trailing in any::<bool>(),
+        ) {
+            let mut text = items.iter().map(|f| f.join(",")).collect::<Vec<_>>().join(";");
+            if trailing {
+                text.push(';');
+            }
+            let want = all(&mut run_of(&text), oracle_next);
+            let got = all(&mut run_of(&text), |r| r.next_task().transpose().map(|t| t.map_err(|_| ())));
+            prop_assert_eq!(got, want, "{:?}", text);
+        }
+    }
+
+    #[test]
+    fn a_well_formed_run_decodes_every_task() {
+        let mut r = run_of("2,30;3,s90,15,*;1,45,,#2,1,9");
+        let got = all(&mut r, |r| {
+            r.next_task().transpose().map(|t| t.map_err(|_| ()))
+        });
+        assert_eq!(got.len(), 3);
+        assert!(got.iter().all(Result::is_ok), "{got:?}");
+        let t: Vec<RunTask> = got.into_iter().map(Result::unwrap).collect();
+        assert_eq!(
+            (t[0].name_id, t[0].start, t[0].end, t[0].fmt),
+            (2, 1_000, 2_800, 3)
+        );
+        assert_eq!((t[1].name_id, t[1].start, t[1].end), (3, 3_700, 3_790));
+        assert_eq!(
+            (t[2].name_id, t[2].num, t[2].line, t[2].fmt, t[2].packed),
+            (1, 45, 14, 9, 1)
+        );
+    }
 }
