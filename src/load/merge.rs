@@ -161,7 +161,35 @@ pub fn merge(
     view: Option<&WeekView>,
     on_conflict: OnConflict,
 ) -> WeekPlan {
+    let desired: Vec<&Desired> = desired.iter().collect();
+    let links: Vec<&Link> = links.iter().collect();
+    merge_parts(&desired, &links, held, view, on_conflict).0
+}
+
+/// Where each item of a plan's `conflicts`, `links` and `relabelled` came from in [`merge_parts`]'s
+/// inputs: `(phase, index)`, the index into `desired` or `links`. Sorting items from several
+/// merges by (phase, index in the week) puts them back in the order one merge of the week makes.
+/// Phases: conflicts 0 = a desired shift, 1 = a link no longer desired; links 0 = adopted by an
+/// unlinked desired shift, 1 = adopted by a linked one, 2 = a base refreshed, 3 = forgotten;
+/// relabelled 0 and 1 as links.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tags {
+    pub conflicts: Vec<(u8, u32)>,
+    pub links: Vec<(u8, u32)>,
+    pub relabelled: Vec<(u8, u32)>,
+}
+
+/// [`merge`] over references, saying where each conflict, link change and relabelled id came
+/// from ([`Tags`]).
+pub fn merge_parts(
+    desired: &[&Desired],
+    links: &[&Link],
+    held: &HashSet<String>,
+    view: Option<&WeekView>,
+    on_conflict: OnConflict,
+) -> (WeekPlan, Tags) {
     let mut plan = WeekPlan::default();
+    let mut tags = Tags::default();
     let ours_wins = on_conflict == OnConflict::Ours;
     // Genesys shifts by id, and by user (each agent schedule's own list of shifts, in its order).
     // Every map of a week is sized once, from counts known before it is filled: a week of tens
@@ -186,7 +214,7 @@ pub fn merge(
         .flat_map(|v| v.agents.values())
         .flat_map(|a| a.time_off.iter().map(String::as_str))
         .collect();
-    let link_of: HashMap<&str, &Link> = links.iter().map(|l| (l.legacy.as_str(), l)).collect();
+    let link_of: HashMap<&str, &Link> = links.iter().map(|l| (l.legacy.as_str(), *l)).collect();
     let desired_ids: HashSet<&str> = desired.iter().map(|d| d.legacy.as_str()).collect();
 
     // Adoption first: an unowned Genesys shift identical to a desired shift becomes ours.
@@ -199,12 +227,18 @@ pub fn merge(
     // one round to the next.
     let unlinked = desired
         .iter()
-        .filter(|d| !link_of.contains_key(d.legacy.as_str()));
-    let relinked = desired.iter().filter(|d| {
-        link_of
-            .get(d.legacy.as_str())
-            .is_some_and(|l| view.is_some() && !theirs_by_id.contains_key(l.gid.as_str()))
-    });
+        .enumerate()
+        .filter(|(_, d)| !link_of.contains_key(d.legacy.as_str()))
+        .map(|(i, d)| (0u8, i as u32, *d));
+    let relinked = desired
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| {
+            link_of
+                .get(d.legacy.as_str())
+                .is_some_and(|l| view.is_some() && !theirs_by_id.contains_key(l.gid.as_str()))
+        })
+        .map(|(i, d)| (1u8, i as u32, *d));
     // At most this many adopt; each link changes at most once besides (a base refreshed or a link
     // forgotten).
     let adoptable = unlinked.clone().chain(relinked.clone()).count();
@@ -212,7 +246,7 @@ pub fn merge(
     owned.extend(links.iter().map(|l| l.gid.as_str()));
     let mut adopted: HashMap<&str, &str> = HashMap::with_capacity(adoptable);
     plan.links.reserve_exact(adoptable + links.len());
-    for d in unlinked.chain(relinked) {
+    for (phase, i, d) in unlinked.chain(relinked) {
         let candidates = by_user.get(&*d.content.user).copied();
         // An identical shift first, else one that differs only in activity descriptions.
         let free = |exact: bool| {
@@ -234,9 +268,11 @@ pub fn merge(
             if *c != d.content {
                 plan.counts.relabelled += 1;
                 plan.relabelled.push(d.legacy.clone());
+                tags.relabelled.push((phase, i));
             }
             owned.insert(gid);
             adopted.insert(d.legacy.as_str(), gid);
+            tags.links.push((phase, i));
             plan.links.push(LinkChange::Set {
                 legacy: d.legacy.clone(),
                 gid: gid.to_string(),
@@ -261,7 +297,8 @@ pub fn merge(
     // The writes, by user, in the order they are planned (no week-sized vector: a week of tens of
     // thousands of shifts would grow one by doubling).
     let mut writes: BTreeMap<Label, Vec<Op>> = BTreeMap::new();
-    for d in desired {
+    for (i, d) in desired.iter().enumerate() {
+        let i = i as u32;
         if adopted.contains_key(d.legacy.as_str()) {
             continue;
         }
@@ -278,6 +315,7 @@ pub fn merge(
                     }
                     // The base is what Genesys holds (its descriptions included).
                     if base != Some(t) {
+                        tags.links.push((2, i));
                         plan.links.push(LinkChange::Set {
                             legacy: d.legacy.clone(),
                             gid: l.gid.clone(),
@@ -294,6 +332,7 @@ pub fn merge(
                 }
                 let mut overwrite = same(base, t);
                 if !overwrite {
+                    tags.conflicts.push((0, i));
                     plan.conflicts.push(Conflict {
                         kind: ConflictKind::BothChanged,
                         user: ours.user.to_string(),
@@ -311,6 +350,7 @@ pub fn merge(
                     continue;
                 }
                 if let Some(x) = overlaps_unowned(ours, Some(&l.gid)) {
+                    tags.conflicts.push((0, i));
                     plan.conflicts.push(Conflict {
                         kind: ConflictKind::OverlapsUnowned,
                         user: ours.user.to_string(),
@@ -355,6 +395,7 @@ pub fn merge(
                     plan.counts.kept_theirs += 1;
                     continue;
                 }
+                tags.conflicts.push((0, i));
                 plan.conflicts.push(Conflict {
                     kind: ConflictKind::DeletedByThem,
                     user: ours.user.to_string(),
@@ -380,6 +421,7 @@ pub fn merge(
                     plan.counts.kept_theirs += 1;
                     continue;
                 }
+                tags.conflicts.push((0, i));
                 plan.conflicts.push(Conflict {
                     kind: ConflictKind::DeletedByThem,
                     user: ours.user.to_string(),
@@ -401,6 +443,7 @@ pub fn merge(
             }
             (None, _) => {
                 if let Some(x) = overlaps_unowned(ours, None) {
+                    tags.conflicts.push((0, i));
                     plan.conflicts.push(Conflict {
                         kind: ConflictKind::OverlapsUnowned,
                         user: ours.user.to_string(),
@@ -426,24 +469,30 @@ pub fn merge(
     }
 
     // Links whose legacy shift left the export (and is not merely held back).
-    for l in links {
+    for (j, l) in links.iter().enumerate() {
+        let j = j as u32;
         if desired_ids.contains(l.legacy.as_str()) || held.contains(&l.legacy) {
             continue;
         }
         if view.is_none() {
+            tags.links.push((3, j));
             plan.links.push(LinkChange::Forget {
                 legacy: l.legacy.clone(),
             });
             continue;
         }
         match theirs_by_id.get(l.gid.as_str()) {
-            None => plan.links.push(LinkChange::Forget {
-                legacy: l.legacy.clone(),
-            }),
+            None => {
+                tags.links.push((3, j));
+                plan.links.push(LinkChange::Forget {
+                    legacy: l.legacy.clone(),
+                })
+            }
             // A shift that carries time off is never deleted.
             Some(_) if time_off.contains(l.gid.as_str()) => plan.counts.kept_theirs += 1,
             Some(t) if same(l.base.as_ref(), t) || ours_wins => {
                 if !same(l.base.as_ref(), t) {
+                    tags.conflicts.push((1, j));
                     plan.conflicts.push(Conflict {
                         kind: ConflictKind::RemovedByUs,
                         user: t.user.to_string(),
@@ -463,6 +512,7 @@ pub fn merge(
                     .push(Op::Delete { gid: l.gid.clone() });
             }
             Some(t) => {
+                tags.conflicts.push((1, j));
                 plan.conflicts.push(Conflict {
                     kind: ConflictKind::RemovedByUs,
                     user: t.user.to_string(),
@@ -509,7 +559,7 @@ pub fn merge(
             }
         }
     }
-    plan
+    (plan, tags)
 }
 
 #[cfg(test)]
