@@ -42,6 +42,22 @@ pub async fn read_week(
     reads: &mut u64,
     polls: &mut u64,
 ) -> Result<Option<WeekView>, ApiError> {
+    let Some(mut view) = read_header(sh, bu, week, known, reads).await? else {
+        return Ok(None);
+    };
+    view.agents = read_agents(sh, bu, &view, mus, reads, polls).await?;
+    Ok(Some(view))
+}
+
+/// A week's schedule (ours by marker, else a planner's) without its agent schedules: the week's
+/// list (one request, counted in `reads`), or nothing when `known` is the schedule.
+pub(super) async fn read_header(
+    sh: &Shared,
+    bu: &str,
+    week: &str,
+    known: Option<m::BuScheduleMetadata>,
+    reads: &mut u64,
+) -> Result<Option<WeekView>, ApiError> {
     let mark = marker(&sh.migration, bu, week);
     let mut ours_in_week = None;
     let meta = match known {
@@ -62,13 +78,33 @@ pub async fn read_week(
     let Some(meta) = meta else { return Ok(None) };
     let ours = meta.description.contains(&mark);
     let ours_in_week = ours_in_week.unwrap_or(usize::from(ours));
+    Ok(Some(WeekView {
+        schedule_id: meta.id,
+        week_date: meta.week_date,
+        version: meta.metadata.version,
+        ours,
+        ours_in_week,
+        agents: BTreeMap::new(),
+    }))
+}
+
+/// The agent schedules of management units `mus` (in this order) of the schedule `header`, by
+/// user (a user answered by two units keeps the later answer).
+pub(super) async fn read_agents<'a>(
+    sh: &Shared,
+    bu: &str,
+    header: &WeekView,
+    mus: impl IntoIterator<Item = &'a String>,
+    reads: &mut u64,
+    polls: &mut u64,
+) -> Result<BTreeMap<String, AgentView>, ApiError> {
     let mut agents = BTreeMap::new();
     for mu in mus {
         *reads += 1;
         let path = format!(
             "{}/{}/agentschedules/query",
-            week_path(bu, &meta.week_date),
-            enc(&meta.id)
+            week_path(bu, &header.week_date),
+            enc(&header.schedule_id)
         );
         let result = query_agent_schedules(sh, &path, mu, reads, polls).await?;
         for a in result.agent_schedules {
@@ -95,14 +131,7 @@ pub async fn read_week(
             );
         }
     }
-    Ok(Some(WeekView {
-        schedule_id: meta.id,
-        week_date: meta.week_date,
-        version: meta.metadata.version,
-        ours,
-        ours_in_week,
-        agents,
-    }))
+    Ok(agents)
 }
 
 /// Most pauses before an agent-schedule query that keeps answering `Processing` is given up.
