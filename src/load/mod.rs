@@ -22,6 +22,7 @@ pub mod journal;
 pub mod merge;
 pub mod model;
 pub mod pacer;
+pub mod partition;
 mod signals;
 pub mod status;
 #[doc(hidden)]
@@ -128,6 +129,8 @@ pub struct Shared {
     pub migration: String,
     pub opts: LoadOptions,
     pub held: HashSet<String>,
+    /// The crosswalk's management unit of each user (a week's components: [`partition`]).
+    pub user_mu: HashMap<String, String>,
     pub progress: Progress,
     pub stop: AtomicBool,
     read_only: bool,
@@ -313,10 +316,10 @@ fn prepare(
     notes.extend(gate_notes);
     let reader = reader.with_error_ids(error_ids);
     let index = reader.with(|c| desired::index(c, reader.error_ids()))?;
+    let user_mu = reader.with(crate::store::crosswalk::user_management_units)?;
     if command != "verify" {
         // Agents with no management unit: refused before any request (nothing written).
         let mut without = index.without_unit.clone();
-        let user_mu = reader.with(crate::store::crosswalk::user_management_units)?;
         for t in reader.with(timeoff::read_desired)? {
             if t.held_back.is_none() && t.mu.is_empty() && !user_mu.contains_key(&t.user) {
                 without.entry(t.agent.unwrap_or_default()).or_insert(t.user);
@@ -341,6 +344,7 @@ fn prepare(
         migration,
         opts: opts.clone(),
         held: index.held.clone(),
+        user_mu,
         progress: Progress::default(),
         stop: AtomicBool::new(false),
         read_only,

@@ -283,6 +283,101 @@ fn gzip_json(v: &impl serde::Serialize) -> Vec<u8> {
     e.finish().expect("gzip to memory")
 }
 
+/// An update's body written component by component ([`super::partition`]): the same JSON as
+/// [`UpdateBody`] of one plan holding every component's patches (its agent schedules in the order
+/// they are pushed), gzip-compressed as it is written, and what it sends in words.
+pub(super) struct BodyWriter {
+    out: std::io::BufWriter<flate2::write::GzEncoder<Vec<u8>>>,
+    schedule: String,
+    version: i64,
+    agents: usize,
+    ops: [u64; 3],
+}
+
+impl BodyWriter {
+    pub(super) fn new(view: &WeekView) -> BodyWriter {
+        use std::io::Write;
+        let e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, e);
+        out.write_all(b"{\"metadata\":").expect("gzip to memory");
+        serde_json::to_writer(
+            &mut out,
+            &m::WfmVersionedEntityMetadata::version(view.version),
+        )
+        .expect("upload serializes");
+        if view.ours {
+            out.write_all(b",\"published\":true")
+                .expect("gzip to memory");
+        }
+        out.write_all(b",\"agentSchedules\":[")
+            .expect("gzip to memory");
+        BodyWriter {
+            out,
+            schedule: view.schedule_id.clone(),
+            version: view.version,
+            agents: 0,
+            ops: [0; 3],
+        }
+    }
+
+    /// Append a plan's patches.
+    pub(super) fn push(&mut self, plan: &WeekPlan) {
+        use std::io::Write;
+        for (user, p) in &plan.update {
+            if self.agents > 0 {
+                self.out.write_all(b",").expect("gzip to memory");
+            }
+            serde_json::to_writer(&mut self.out, &AgentSchedule(user, p))
+                .expect("upload serializes");
+            self.agents += 1;
+            for op in &p.ops {
+                self.ops[match op {
+                    Op::Add { .. } => 0,
+                    Op::Replace { .. } => 1,
+                    Op::Delete { .. } => 2,
+                }] += 1;
+            }
+        }
+    }
+
+    /// What the body sends, as [`describe`] says it.
+    pub(super) fn describe(&self) -> String {
+        let [add, rep, del] = self.ops;
+        format!(
+            "an update of schedule {} at version {}: {} agent schedule(s), {add} shift(s) added, {rep} replaced, {del} deleted",
+            self.schedule, self.version, self.agents
+        )
+    }
+
+    /// The gzip body.
+    pub(super) fn finish(mut self) -> Vec<u8> {
+        use std::io::Write;
+        self.out.write_all(b"]}").expect("gzip to memory");
+        self.out
+            .into_inner()
+            .map_err(|_| ())
+            .expect("gzip to memory")
+            .finish()
+            .expect("gzip to memory")
+    }
+}
+
+/// The upload of an update body already written ([`BodyWriter`]).
+pub(super) fn upload_body(bu: &str, view: &WeekView, body: Vec<u8>) -> Upload {
+    let base = format!(
+        "{}/{}",
+        week_path(bu, &view.week_date),
+        enc(&view.schedule_id)
+    );
+    (
+        body,
+        format!("{base}/update/uploadurl"),
+        format!("{base}/update"),
+        Some(view.version),
+        "update",
+    )
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn write(
     sh: &Shared,
@@ -689,6 +784,53 @@ mod tests {
             }
             let v = view(version, ours);
             prop_assert_eq!(gunzip(&upload_of("bu", Some(&v), &plan).0), typed_body(&v, &plan));
+        }
+
+        /// A body written plan by plan ([`BodyWriter`], the components of a round) is the typed
+        /// body of one plan holding every patch in the order pushed, and says what it sends as
+        /// [`describe`] says it of that plan.
+        #[test]
+        fn bodies_written_in_parts_equal_the_typed_body_of_the_whole(
+            patches in prop::collection::btree_map(
+                "[a-z0-9-]{1,10}",
+                (proptest::option::of(0i64..1000), prop::collection::vec(any_op(), 1..4), 0..3usize),
+                0..6,
+            ),
+            version in 0i64..1_000_000,
+            ours in any::<bool>(),
+        ) {
+            let mut parts = vec![WeekPlan::default(); 3];
+            let mut whole = WeekPlan::default();
+            for (user, (version, ops, part)) in patches {
+                let p = AgentPatch { version, ops };
+                parts[part].update.insert(user.clone(), p.clone());
+                whole.update.insert(user, p);
+            }
+            let v = view(version, ours);
+            let mut w = BodyWriter::new(&v);
+            for p in &parts {
+                w.push(p);
+            }
+            let said = w.describe();
+            let body = gunzip(&w.finish());
+            // The order pushed: part by part, each part's users in order.
+            let mut expected = String::from_utf8(typed_body(&v, &WeekPlan::default())).unwrap();
+            expected.truncate(expected.len() - 2);
+            let mut first = true;
+            for p in &parts {
+                let t = String::from_utf8(typed_body(&v, p)).unwrap();
+                let inner = &t[t.find("\"agentSchedules\":[").unwrap() + 18..t.len() - 2];
+                if !inner.is_empty() {
+                    if !first {
+                        expected.push(',');
+                    }
+                    expected.push_str(inner);
+                    first = false;
+                }
+            }
+            expected.push_str("]}");
+            prop_assert_eq!(String::from_utf8(body).unwrap(), expected);
+            prop_assert_eq!(said, describe(Some(&v), &whole));
         }
     }
 }

@@ -12,11 +12,14 @@
 
 use super::desired::WeekInput;
 use super::journal::{self, State, WeekRow};
+use super::merge::WeekPlan;
 use super::merge::{self, Conflict};
 use super::model::WeekView;
-use super::week_read::{marker, now_ms};
+use super::partition::{Gathered, Partition};
+use super::week_read::{marker, now_ms, read_agents, read_header};
 use super::week_write::{
-    create, describe, follow, plan_adds, settle_create, settle_import, upload_of, write,
+    BodyWriter, create, describe, follow, plan_adds, settle_create, settle_import, upload_body,
+    upload_of, write,
 };
 use super::{Counters, Shared};
 use crate::client::ApiError;
@@ -164,58 +167,44 @@ async fn run_week_inner(
         } else {
             &mut counters.confirm_reads
         };
-        let view = match next_view.take() {
-            Some(v) => Some(v),
-            None => {
-                read_week(
-                    sh,
-                    bu,
-                    week,
-                    &input.mus,
-                    known.take(),
-                    reads,
-                    &mut counters.polls,
-                )
-                .await?
-            }
+        let (header, fresh) = match next_view.take() {
+            Some(v) => (Some(v), true),
+            None => (read_header(sh, bu, week, known.take(), reads).await?, false),
         };
-        let plan = merge::merge(
-            &input.desired,
+        let round = plan_round(
+            sh,
+            bu,
+            input,
             &links,
-            &sh.held,
-            view.as_ref(),
-            sh.opts.on_conflict,
-        );
+            header,
+            fresh,
+            reads,
+            &mut counters.polls,
+        )
+        .await?;
         // A refusal says the week changed since it was read. When reading it again shows the
         // same versions, it did not: the write is refused for another reason, and sending it
         // again would be refused again. The week fails now, with that reason (never counted as
         // "the week keeps changing").
         if let Some(r) = refused.take()
-            && plan.writes()
-            && r.versions == versions(view.as_ref())
+            && round.writes
+            && r.versions == round.versions
         {
             return Err(Failed::Week(r.unchanged(&input.mus), None));
         }
         // What a refusal of this round's write is compared with: the versions the write is built
         // on, and the users it carries without a version (none was read for them).
-        let (built_on, unread): (Versions, Vec<String>) = if plan.writes() {
-            let unread = plan
-                .update
-                .iter()
-                .filter(|(u, p)| {
-                    p.version.is_none() && !view.as_ref().is_some_and(|v| v.agents.contains_key(*u))
-                })
-                .map(|(u, _)| u.clone())
-                .collect();
-            (versions(view.as_ref()), unread)
+        let (built_on, unread): (Versions, Vec<String>) = if round.writes {
+            (round.versions, round.unread)
         } else {
             (None, Vec::new())
         };
-        // What the merge read is not needed any more: the links, and the agent schedules of the
-        // view (the plan and `built_on` carry their versions); the write needs only the
-        // schedule's header.
+        let view = round.view;
+        let writes = round.writes;
+        let plan = round.plan;
+        // What the merge read is not needed any more: the links (the round kept only the
+        // schedule's header).
         drop(links);
-        let view = view.map(WeekView::header);
         let sid = view.as_ref().map(|v| v.schedule_id.clone());
         sh.with_db(|c| {
             journal::apply_links(
@@ -230,7 +219,7 @@ async fn run_week_inner(
         })?;
         sh.with_db(|c| journal::record_relabelled(c, sh.run_id, bu, week, &plan.relabelled))?;
         overwritten.extend(plan.conflicts.iter().filter(|c| c.overwritten).cloned());
-        if !plan.writes() {
+        if !writes {
             let mut conflicts: Vec<Conflict> = plan.conflicts.clone();
             for c in &overwritten {
                 if !conflicts
@@ -303,12 +292,16 @@ async fn run_week_inner(
         let lock_key = sid.clone().unwrap_or_else(|| format!("{bu}/{week}"));
         let guard = sh.schedule_lock(&lock_key);
         let _held = guard.lock().await;
-        for (legacy, _) in plan_adds(&plan) {
-            written.insert(legacy);
-        }
-        let sent = describe(view.as_ref(), &plan);
+        written.extend(round.adds);
+        let sent = round.sent;
         // The body is all the write needs of the plan: the plan goes before the requests.
-        let upload = upload_of(bu, view.as_ref(), &plan);
+        let upload = upload_body(
+            bu,
+            view.as_ref().expect("a schedule"),
+            round
+                .body
+                .expect("a round that writes to a schedule has its body"),
+        );
         drop(plan);
         let step = write(
             sh,
@@ -385,6 +378,152 @@ async fn run_week_inner(
     ))
 }
 
+/// What a round's merge gives the worker: the plan without its writes (link changes, conflicts,
+/// counts, relabelled ids), whether it writes, the write's body and what it sends, and what a
+/// refusal of it is compared with.
+struct Round {
+    /// The week's schedule (its header: no agent schedule), if it has one.
+    view: Option<WeekView>,
+    writes: bool,
+    /// `update` and `import` are empty: the writes are in `body`.
+    plan: WeekPlan,
+    versions: Versions,
+    /// Users whose agent schedules the write carries without a version (none was read).
+    unread: Vec<String>,
+    /// Legacy ids the write adds or replaces.
+    adds: Vec<String>,
+    /// What the write sends, in words.
+    sent: String,
+    /// The update's gzip body (a round that writes to an existing schedule).
+    body: Option<Vec<u8>>,
+}
+
+/// Read and merge a round, component by component ([`super::partition`]): each component's agent
+/// schedules are read, checked, merged and serialized into the one update body before the next
+/// is read, so the round holds one component's agent schedules and writes at a time. When an
+/// answer crosses components, the round falls back to reading every management unit again and
+/// merging the whole week (nothing was sent or recorded before). `header` is the week's schedule
+/// without agent schedules; `fresh` when it was just created blank (nothing to read in it).
+#[allow(clippy::too_many_arguments)]
+async fn plan_round(
+    sh: &Shared,
+    bu: &str,
+    input: &WeekInput,
+    links: &[super::model::Link],
+    header: Option<WeekView>,
+    fresh: bool,
+    reads: &mut u64,
+    polls: &mut u64,
+) -> Result<Round, Failed> {
+    let mut part = Partition::new(&input.desired, links, &input.mus, &sh.user_mu);
+    let mut gathered = Gathered::default();
+    let mut body = header.as_ref().map(BodyWriter::new);
+    let mut versions: std::collections::BTreeMap<String, i64> = Default::default();
+    let (mut unread, mut adds) = (Vec::new(), Vec::new());
+    let mut writes = false;
+    let mut crossed = false;
+    for c in 0..part.len() {
+        let view = match &header {
+            None => None,
+            Some(h) => {
+                let mut v = h.clone();
+                if !fresh {
+                    v.agents = read_agents(sh, bu, h, part.mus(c), reads, polls).await?;
+                }
+                Some(v)
+            }
+        };
+        if let Some(v) = &view
+            && !part.admit(c, &v.agents)
+        {
+            crossed = true;
+            break;
+        }
+        let (mut plan, tags) = part.merge(c, &sh.held, view.as_ref(), sh.opts.on_conflict);
+        writes |= plan.writes();
+        if let Some(v) = &view {
+            versions.extend(v.agents.iter().map(|(u, a)| (u.clone(), a.version)));
+            unread.extend(
+                plan.update
+                    .iter()
+                    .filter(|(u, p)| p.version.is_none() && !v.agents.contains_key(*u))
+                    .map(|(u, _)| u.clone()),
+            );
+        }
+        adds.extend(plan_adds(&plan).into_iter().map(|(l, ())| l));
+        if let Some(b) = &mut body {
+            b.push(&plan);
+        }
+        gathered.add(&mut plan, tags);
+    }
+    if crossed {
+        tracing::debug!(bu, "an answer crossed components: the whole week is merged");
+        drop((body, gathered, versions, unread, adds));
+        let mut v = header.expect("answers come from a schedule");
+        v.agents = read_agents(sh, bu, &v, &input.mus, reads, polls).await?;
+        let mut plan = merge::merge(
+            &input.desired,
+            links,
+            &sh.held,
+            Some(&v),
+            sh.opts.on_conflict,
+        );
+        let writes = plan.writes();
+        let unread = plan
+            .update
+            .iter()
+            .filter(|(u, p)| p.version.is_none() && !v.agents.contains_key(*u))
+            .map(|(u, _)| u.clone())
+            .collect();
+        let round = Round {
+            writes,
+            versions: versions_of(Some(&v)),
+            unread,
+            adds: plan_adds(&plan).into_iter().map(|(l, ())| l).collect(),
+            sent: describe(Some(&v), &plan),
+            body: writes.then(|| upload_of(bu, Some(&v), &plan).0),
+            plan: WeekPlan::default(),
+            view: None,
+        };
+        plan.update.clear();
+        plan.import = None;
+        return Ok(Round {
+            plan,
+            view: Some(v.header()),
+            ..round
+        });
+    }
+    unread.sort();
+    let (counts, conflicts, link_changes, relabelled) = gathered.finish();
+    let sent = body.as_ref().map(BodyWriter::describe).unwrap_or_default();
+    Ok(Round {
+        versions: header.as_ref().map(|h| {
+            (
+                h.schedule_id.clone(),
+                h.version,
+                versions.into_iter().collect(),
+            )
+        }),
+        view: header,
+        writes,
+        plan: WeekPlan {
+            links: link_changes,
+            conflicts,
+            counts,
+            relabelled,
+            ..WeekPlan::default()
+        },
+        unread,
+        adds,
+        sent,
+        body: if writes {
+            body.map(BodyWriter::finish)
+        } else {
+            None
+        },
+    })
+}
+
 /// What the writes of a week's rounds came to, counted for a week that reaches the round cap.
 #[derive(Debug, Default)]
 struct Rounds {
@@ -428,7 +567,7 @@ impl Rounds {
 /// The versions a write is built on: the schedule's and each agent schedule's read.
 type Versions = Option<(String, i64, Vec<(String, i64)>)>;
 
-fn versions(view: Option<&WeekView>) -> Versions {
+fn versions_of(view: Option<&WeekView>) -> Versions {
     view.map(|v| {
         (
             v.schedule_id.clone(),
