@@ -332,3 +332,97 @@ fn a_write_refused_for_a_wrong_management_unit_fails_its_week_with_why_not_as_ke
     assert_eq!(refused.len() as u64, failed, "{refused:?}");
     assert!(refused.iter().all(|r| r.2 <= 2), "{refused:?}");
 }
+
+/// A shift moved by the export from an agent of one management unit to an agent of another of the
+/// same business unit (a trade across units): loaded for the first agent, then, after the export
+/// moved it, loaded again. The week is merged unit by unit, and the move joins the two units: the
+/// shift is deleted under the first agent and added under the second, never left under both and
+/// never added twice (issue #17).
+#[test]
+fn a_shift_moved_to_an_agent_of_another_unit_is_in_genesys_once_under_the_new_agent() {
+    // 381447001 is in unit fe17…, 381447026 in unit a8d9…, both Paris.
+    let from = "381447001";
+    let to = "381447026";
+    let table = agents_table(|_, c| c);
+    let unit = |a: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(&format!("{a},")))
+            .unwrap()
+            .split(',')
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let (a, b) = (unit(from), unit(to));
+    assert_eq!((a[3].as_str(), b[3].as_str()), (FE17, A8D9));
+    assert_eq!(a[4], b[4], "one business unit");
+    let (user_a, user_b) = (a[2].clone(), b[2].clone());
+    let d = mapped(&table);
+    let ds = d.path().to_str().unwrap();
+    validate(d.path());
+    let emu = sample_emulator();
+    let (_, json, stderr) = load(d.path(), &emu, &["--allow-errors"]);
+    assert_eq!(json["weeks_failed"], 0, "{json}\n{stderr}");
+    // S-10106: 381447001's shift of 2026-10-21 13:00-21:00 (381447026 has none that day).
+    let at = |m: &BTreeMap<String, Vec<(String, String, i64)>>, u: &str| {
+        m.get(u)
+            .into_iter()
+            .flatten()
+            .filter(|(_, start, _)| start.starts_with("2026-10-21"))
+            .count()
+    };
+    let before = shifts_by_user(&emu);
+    assert_eq!((at(&before, &user_a), at(&before, &user_b)), (1, 0));
+
+    // The export moves it; extract, map, validate, load again.
+    let export = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(root().join("samples/paris-cutover"))
+        .unwrap()
+        .flatten()
+    {
+        std::fs::copy(e.path(), export.path().join(e.file_name())).unwrap();
+    }
+    let shifts = export.path().join("shifts.csv");
+    let text = std::fs::read_to_string(&shifts).unwrap();
+    let old = format!("S-10106,{from},2026-10-21 13:00,");
+    assert!(text.contains(&old));
+    std::fs::write(
+        &shifts,
+        text.replace(&old, &format!("S-10106,{to},2026-10-21 13:00,")),
+    )
+    .unwrap();
+    zd2gc()
+        .args(["--dir", ds, "--quiet", "extract"])
+        .arg(export.path())
+        .assert()
+        .success();
+    let out = zd2gc()
+        .args(["--dir", ds, "--quiet", "map"])
+        .output()
+        .unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)));
+    validate(d.path());
+    let (_, json, stderr) = load(d.path(), &emu, &["--allow-errors"]);
+    assert_eq!(json["weeks_failed"], 0, "{json}\n{stderr}");
+    let after = shifts_by_user(&emu);
+    assert_eq!(
+        (at(&after, &user_a), at(&after, &user_b)),
+        (0, 1),
+        "exactly one copy, under the new agent"
+    );
+    // Nothing else changed.
+    let mut rest = after.clone();
+    let mut was = before.clone();
+    for m in [&mut rest, &mut was] {
+        for u in [&user_a, &user_b] {
+            if let Some(v) = m.get_mut(u.as_str()) {
+                v.retain(|(_, s, _)| !s.starts_with("2026-10-21"));
+            }
+        }
+    }
+    assert_eq!(rest, was);
+    // A third load finds nothing to write.
+    let (_, json, _) = load(d.path(), &emu, &["--allow-errors"]);
+    assert_eq!(json["requests"]["by_kind"]["update"], Value::Null, "{json}");
+    assert_eq!(shifts_by_user(&emu), after);
+}
