@@ -417,7 +417,8 @@ async fn plan_round(
 ) -> Result<Round, Failed> {
     let mut part = Partition::new(&input.desired, links, &input.mus, &sh.user_mu);
     let mut gathered = Gathered::default();
-    let mut body = header.as_ref().map(BodyWriter::new);
+    // Begun by the first component that writes (a round that only reads makes no encoder).
+    let mut body: Option<BodyWriter> = None;
     let mut versions: std::collections::BTreeMap<String, i64> = Default::default();
     let (mut unread, mut adds) = (Vec::new(), Vec::new());
     let mut writes = false;
@@ -451,8 +452,10 @@ async fn plan_round(
             );
         }
         adds.extend(plan_adds(&plan).into_iter().map(|(l, ())| l));
-        if let Some(b) = &mut body {
-            b.push(&plan);
+        if let Some(h) = &header
+            && !plan.update.is_empty()
+        {
+            body.get_or_insert_with(|| BodyWriter::new(h)).push(&plan);
         }
         gathered.add(&mut plan, tags);
     }
