@@ -280,9 +280,21 @@ pub struct Gathered {
     conflicts: Vec<((u8, u32), Conflict)>,
     links: Vec<((u8, u32), LinkChange)>,
     relabelled: Vec<((u8, u32), String)>,
+    /// At most this many link changes (one per desired shift and one per link): the link changes
+    /// are sized once, when the first come, instead of growing by doubling (a week's adoption
+    /// round holds tens of thousands).
+    most_links: usize,
 }
 
 impl Gathered {
+    /// Gathered merges of a week of `desired` shifts and `links` links.
+    pub fn new(desired: usize, links: usize) -> Gathered {
+        Gathered {
+            most_links: desired + links,
+            ..Gathered::default()
+        }
+    }
+
     /// Keep a component's conflicts, link changes, relabelled ids and counts (its writes are the
     /// caller's).
     pub fn add(&mut self, plan: &mut WeekPlan, tags: Tags) {
@@ -298,6 +310,10 @@ impl Gathered {
         c.relabelled += k.relabelled;
         self.conflicts
             .extend(tags.conflicts.into_iter().zip(plan.conflicts.drain(..)));
+        if self.links.capacity() == 0 && !plan.links.is_empty() {
+            self.links
+                .reserve_exact(self.most_links.max(plan.links.len()));
+        }
         self.links
             .extend(tags.links.into_iter().zip(plan.links.drain(..)));
         self.relabelled
@@ -580,7 +596,7 @@ mod tests {
         let mus: BTreeSet<String> = UNITS.iter().map(|m| m.to_string()).collect();
         let user_mu = crosswalk();
         let mut part = Partition::new(&i.desired, &i.links, &mus, &user_mu);
-        let mut gathered = Gathered::default();
+        let mut gathered = Gathered::new(i.desired.len(), i.links.len());
         let mut update: BTreeMap<String, merge::AgentPatch> = BTreeMap::new();
         let mut import: BTreeMap<String, Vec<(String, Content)>> = BTreeMap::new();
         for c in 0..part.len() {

@@ -416,7 +416,7 @@ async fn plan_round(
     polls: &mut u64,
 ) -> Result<Round, Failed> {
     let mut part = Partition::new(&input.desired, links, &input.mus, &sh.user_mu);
-    let mut gathered = Gathered::default();
+    let mut gathered = Gathered::new(input.desired.len(), links.len());
     // Begun by the first component that writes (a round that only reads makes no encoder).
     let mut body: Option<BodyWriter> = None;
     let mut versions: std::collections::BTreeMap<String, i64> = Default::default();
@@ -450,6 +450,10 @@ async fn plan_round(
                     .filter(|(u, p)| p.version.is_none() && !v.agents.contains_key(*u))
                     .map(|(u, _)| u.clone()),
             );
+        }
+        if adds.capacity() == 0 && !plan.update.is_empty() {
+            // Each desired shift is added or replaced at most once: sized once.
+            adds.reserve_exact(input.desired.len());
         }
         adds.extend(plan_adds(&plan).into_iter().map(|(l, ())| l));
         if let Some(h) = &header
