@@ -507,15 +507,35 @@ impl Reader {
 /// (`load_weeks.desired_hash`): a done week whose digest is unchanged needs no request. Its
 /// input is frozen: a change here makes every journaled week look changed to a resumed load.
 pub fn week_digest(bu: &str, week: &str, desired: &[Desired]) -> i64 {
-    let mut h = sha2::Sha256::new();
-    h.update(bu.as_bytes());
-    h.update(week.as_bytes());
+    let mut h = WeekDigest::new(bu, week);
     for d in desired {
-        h.update(d.legacy.as_bytes());
-        h.update(d.content.to_json().as_bytes());
+        h.push(&d.legacy, &d.content);
     }
-    let digest = h.finalize();
-    i64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
+    h.finish()
+}
+
+/// [`week_digest`] taken one shift at a time (in legacy-id order), so a week's digest needs no
+/// week of shifts in memory.
+pub struct WeekDigest(sha2::Sha256);
+
+impl WeekDigest {
+    pub fn new(bu: &str, week: &str) -> WeekDigest {
+        let mut h = sha2::Sha256::new();
+        h.update(bu.as_bytes());
+        h.update(week.as_bytes());
+        WeekDigest(h)
+    }
+
+    /// The next shift of the week.
+    pub fn push(&mut self, legacy: &str, content: &Content) {
+        self.0.update(legacy.as_bytes());
+        self.0.update(content.to_json().as_bytes());
+    }
+
+    pub fn finish(self) -> i64 {
+        let digest = self.0.finalize();
+        i64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
+    }
 }
 
 #[cfg(test)]
