@@ -114,6 +114,15 @@ fn kind_entry(i: u32) -> &'static KindEntry {
         .expect("an index the kinds table gave")
 }
 
+/// The kinds table's entry of an activity code and description, for [`Act::of_kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindId(u32);
+
+/// The kinds table's entry of `(code, desc)` (made on first use, like [`Act::new`]).
+pub fn kind_id(code: &str, desc: &str) -> KindId {
+    KindId(kind(code, desc, None))
+}
+
 /// The 32-bit form of an activity's length, and `LONG_LEN` when the length is in the kinds table.
 const LONG_LEN: i32 = i32::MIN;
 
@@ -143,6 +152,19 @@ impl Act {
                 len: LONG_LEN,
                 kind: kind(code, desc, Some(len)),
             },
+        }
+    }
+
+    /// [`Act::new`] of an activity whose code and description are kind `k` ([`kind_id`]): equal
+    /// to it, without looking the pair up.
+    pub fn of_kind(start: i64, len: i64, k: KindId, code: &str, desc: &str) -> Act {
+        match i32::try_from(len) {
+            Ok(l) if l != LONG_LEN => Act {
+                start,
+                len: l,
+                kind: k.0,
+            },
+            _ => Act::new(start, len, code, desc),
         }
     }
 
@@ -326,6 +348,18 @@ impl Content {
             start,
             len,
             acts: self::acts(acts),
+        }
+    }
+
+    /// A shift of `user`, its activities sorted but not shared (a content only serialized, then
+    /// dropped: it does not go through the interner). Equal to [`Content::new`]'s.
+    pub fn unshared(user: Label, start: i64, len: i64, mut acts: Vec<Act>) -> Content {
+        acts.sort();
+        Content {
+            user,
+            start,
+            len,
+            acts: Arc::from(acts),
         }
     }
 

@@ -413,6 +413,47 @@ pub fn parse_stored_activities(
     Ok(acts)
 }
 
+/// The activities of the stored form of [`activities_compact`] as (kind, offset in seconds,
+/// length in minutes), in stored order, without their task ids: what [`parse_stored_activities`]
+/// reads of them, for `load`, which reads a shift's activities again (by component, per round)
+/// after reading its row whole once. A text that form does not read is an error (its task ids
+/// are not checked: the first read did).
+pub fn stored_activity_times(
+    text: &str,
+    mut f: impl FnMut(i64, i64, i64),
+) -> std::result::Result<(), String> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    let mut next = Some(0);
+    for (i, item) in text.split(';').enumerate() {
+        let bad = |what: &str| format!("activity {} (`{item}`) {what}", i + 1);
+        let (head, tail) = item.split_once(',').ok_or_else(|| bad("has no length"))?;
+        let len = match tail.split_once(',') {
+            Some((l, _)) => l,
+            None => tail
+                .strip_suffix('+')
+                .or_else(|| tail.strip_suffix('#'))
+                .unwrap_or(tail),
+        };
+        let int = |s: &str, what: &str| {
+            s.parse::<i64>()
+                .map_err(|_| bad(&format!("has no integer {what}")))
+        };
+        let (kind, offset) = match head.split_once('@') {
+            Some((k, o)) => (int(k, "kind")?, int(o, "offset")?),
+            None => (
+                int(head, "kind")?,
+                next.ok_or_else(|| bad("leaves out an offset that cannot be implied"))?,
+            ),
+        };
+        let len = int(len, "length")?;
+        next = implied_next(offset, len);
+        f(kind, offset, len);
+    }
+    Ok(())
+}
+
 fn unescape_task(t: &str) -> Option<String> {
     if !t.contains('%') {
         return Some(t.to_string());
@@ -1284,6 +1325,35 @@ pub fn shift_count_of_agent(conn: &Connection, agent_id: &str) -> Result<i64> {
         [agent_id],
         |r| r.get(0),
     )?)
+}
+
+/// The start, length and stored activities text ([`activities_compact`]'s stored form, read by
+/// [`stored_activity_times`]) of shifts by legacy id (the table's key), in the order given: `f`
+/// gets `None` for an id with no row, or a row with no start or length.
+pub fn for_each_stored_by_id<'i>(
+    conn: &Connection,
+    ids: impl Iterator<Item = &'i str>,
+    mut f: impl FnMut(&'i str, Option<(i64, i64, &str)>) -> Result<()>,
+) -> Result<()> {
+    let mut st = conn.prepare_cached(
+        "SELECT start_utc, length_minutes, activities FROM desired_shift_rows
+         WHERE legacy_shift_id = ?1",
+    )?;
+    for id in ids {
+        let mut rows = st.query([id])?;
+        let Some(r) = rows.next()? else {
+            f(id, None)?;
+            continue;
+        };
+        match (r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?) {
+            (Some(start), Some(len)) => {
+                let text = r.get_ref(2)?.as_str().map_err(rusqlite::Error::from)?;
+                f(id, Some((start, len, text)))?;
+            }
+            _ => f(id, None)?,
+        }
+    }
+    Ok(())
 }
 
 /// The business unit (if mapped) and owner of a shift.
@@ -2199,6 +2269,48 @@ mod tests {
         );
     }
 
+    /// (kind, offset, length) of each activity, as `load` reads them again.
+    fn times(text: &str) -> std::result::Result<Vec<(i64, i64, i64)>, String> {
+        let mut v = Vec::new();
+        stored_activity_times(text, |k, o, l| v.push((k, o, l))).map(|()| v)
+    }
+
+    /// The same, as the whole read ([`parse_stored_activities`]) gives them.
+    fn times_of_parse(
+        text: &str,
+        task_uuids: &[u8],
+    ) -> std::result::Result<Vec<(i64, i64, i64)>, String> {
+        parse_stored_activities(text, task_uuids)
+            .map(|v| v.into_iter().map(|(k, o, l, _)| (k, o, l)).collect())
+    }
+
+    /// The activity times `load` reads again are those of the whole read, on stored texts that
+    /// imply offsets, write them, carry tasks (`+`, `#`, escaped), and on texts the form does
+    /// not read (the same error).
+    #[test]
+    fn activity_times_read_again_are_those_of_the_whole_read() {
+        for text in [
+            "",
+            "1,90;2,30,T1;1,90;3,45+;1,75;4,45+;1,105",
+            "1@3600,60,T2;2@0,60",
+            "1,30;2,30;1,60,T%3Bx",
+            "1@-7200,0;2,100000000;3,5",
+            "7,60#;7,60#",
+            "1,60;x,5",
+            "1;2,5",
+            "1@,5",
+            "1,5;;2,5",
+            "1,-5;2,5",
+        ] {
+            let uuids: &[u8] = if text.contains('#') { &[7; 32] } else { &[] };
+            assert_eq!(times(text), times_of_parse(text, uuids), "{text:?}");
+        }
+        assert_eq!(
+            times("1,60;x,5").unwrap_err(),
+            "activity 2 (`x,5`) has no integer kind"
+        );
+    }
+
     proptest! {
         /// Random task ids (separators, escapes, digits alone, zeros in front, 17 to 21 digits,
         /// non-ASCII digits, NUL), each one half the time made to follow the task before by
@@ -2243,6 +2355,7 @@ mod tests {
             prop_assert_eq!(&t.json, &serde_form(&acts, 0, &mut new_kinds()));
             prop_assert_eq!((t.stored.clone(), t.task_uuids.clone()), stored_by_hand(&acts, 0, &mut new_kinds()));
             prop_assert_eq!(decode_activities(&t.stored, &t.task_uuids, 0, &kind_table(&k)).unwrap(), decoded(&acts));
+            prop_assert_eq!(times(&t.stored), times_of_parse(&t.stored, &t.task_uuids));
         }
 
         #[test]
@@ -2266,6 +2379,7 @@ mod tests {
             prop_assert_eq!((t.stored.clone(), t.task_uuids.clone()), stored_by_hand(&acts, 7, &mut new_kinds()));
             prop_assert!(!t.stored.contains('\0'));
             prop_assert_eq!(decode_activities(&t.stored, &t.task_uuids, 7, &kind_table(&k)).unwrap(), decoded(&acts));
+            prop_assert_eq!(times(&t.stored), times_of_parse(&t.stored, &t.task_uuids));
         }
     }
 }
