@@ -7,7 +7,7 @@
 //! Also the validation gate: `load` refuses while the snapshot changed since the last validation,
 //! or the last validation of the current snapshot has errors (unless `--allow-errors`).
 
-use super::model::{Act, Content, Desired, label};
+use super::model::{Act, Content, Desired, KindId, Label, kind_id, label};
 use crate::error::{Error, Result};
 use crate::store::desired::StoredShift;
 use rusqlite::Connection;
@@ -396,6 +396,8 @@ pub struct Reader {
     error_ids: HashSet<String>,
     user_mu: HashMap<String, String>,
     kinds: HashMap<i64, (String, String)>,
+    /// Each kind's entry in the process's kinds table ([`Act::of_kind`]).
+    kind_ids: HashMap<i64, KindId>,
     generation: Generation,
 }
 
@@ -407,11 +409,16 @@ impl Reader {
         let user_mu = user_mus(&conn)?;
         let kinds = crate::store::desired::activity_kinds(&conn)?;
         let generation = generation(&conn)?;
+        let kind_ids = kinds
+            .iter()
+            .map(|(&k, (code, desc))| (k, kind_id(code, desc)))
+            .collect();
         Ok(Reader {
             conn: std::sync::Mutex::new(conn),
             error_ids,
             user_mu,
             kinds,
+            kind_ids,
             generation,
         })
     }
@@ -441,11 +448,9 @@ impl Reader {
         &self.error_ids
     }
 
-    /// One business-unit week of the desired state, as the index listed it: its loadable shifts
-    /// in legacy-id order, the management units of its users (and of the users `index` found
-    /// linked in it), and its digest.
-    pub fn week(&self, index: &DesiredIndex, bu: &str, week: &str) -> Result<WeekInput> {
-        let conn = self.conn.lock().expect("desired-state reader");
+    /// The read transaction of one week (or part of one), refused when `map` ran since the
+    /// reader was opened: a load never mixes two maps.
+    fn fresh<'c>(&self, conn: &'c Connection) -> Result<rusqlite::Transaction<'c>> {
         let tx = conn.unchecked_transaction()?;
         let now = generation(&tx)?;
         if now != self.generation {
@@ -458,11 +463,21 @@ impl Reader {
                 Some("the weeks written so far are in the journal: run `zd2gc validate`, then `zd2gc load` again (it resumes)".into()),
             ));
         }
-        let mut w = WeekInput::default();
-        // The index counted the week's shifts: one allocation of the right size.
-        let n = index.weeks.get(&(bu.to_string(), week.to_string()));
-        w.desired.reserve_exact(n.copied().unwrap_or(0) as usize);
-        crate::store::desired::for_each_shift_of_week(&tx, &self.kinds, bu, week, |s| {
+        Ok(tx)
+    }
+
+    /// Each loadable shift of one business-unit week in legacy-id order, as (legacy id, user,
+    /// management unit, start, length, activities unsorted), and the week's management units.
+    fn each_loadable(
+        &self,
+        tx: &Connection,
+        index: &DesiredIndex,
+        bu: &str,
+        week: &str,
+        mut f: impl FnMut(String, Label, Label, i64, i64, Vec<Act>),
+    ) -> Result<BTreeSet<String>> {
+        let mut mus = BTreeSet::new();
+        crate::store::desired::for_each_shift_of_week(tx, &self.kinds, bu, week, |s| {
             if week_of(&s, &self.error_ids).is_err() {
                 return Ok(());
             }
@@ -470,36 +485,187 @@ impl Reader {
             else {
                 return Ok(());
             };
-            let content = Content::new(
-                label(&user),
-                start,
-                len,
-                s.activities
-                    .iter()
-                    .map(|a| Act::new(a.start, a.length_minutes, &a.code, &a.description))
-                    .collect(),
-            );
+            let acts = s
+                .activities
+                .iter()
+                .map(|a| Act::new(a.start, a.length_minutes, &a.code, &a.description))
+                .collect();
             let mu = label(
                 s.management_unit_id
                     .as_deref()
                     .or_else(|| self.user_mu.get(&user).map(String::as_str))
                     .unwrap_or_default(),
             );
-            if !mu.is_empty() && !w.mus.contains(&*mu) {
-                w.mus.insert(mu.to_string());
+            if !mu.is_empty() && !mus.contains(&*mu) {
+                mus.insert(mu.to_string());
             }
-            w.desired.push(Desired {
-                legacy: s.legacy_shift_id,
-                mu,
-                content,
+            f(s.legacy_shift_id, label(&user), mu, start, len, acts);
+            Ok(())
+        })?;
+        if let Some(linked) = index.linked_mus.get(&(bu.to_string(), week.to_string())) {
+            mus.extend(linked.iter().cloned());
+        }
+        Ok(mus)
+    }
+
+    /// One business-unit week of the desired state, as the index listed it: its loadable shifts
+    /// in legacy-id order, the management units of its users (and of the users `index` found
+    /// linked in it), and its digest.
+    pub fn week(&self, index: &DesiredIndex, bu: &str, week: &str) -> Result<WeekInput> {
+        let conn = self.conn.lock().expect("desired-state reader");
+        let tx = self.fresh(&conn)?;
+        let mut w = WeekInput::default();
+        // The index counted the week's shifts: one allocation of the right size.
+        let n = index.weeks.get(&(bu.to_string(), week.to_string()));
+        w.desired.reserve_exact(n.copied().unwrap_or(0) as usize);
+        w.mus = self.each_loadable(
+            &tx,
+            index,
+            bu,
+            week,
+            |legacy, user, mu, start, len, acts| {
+                w.desired.push(Desired {
+                    legacy,
+                    mu,
+                    content: Content::new(user, start, len, acts),
+                });
+            },
+        )?;
+        w.hash = week_digest(bu, week, &w.desired);
+        Ok(w)
+    }
+
+    /// One business-unit week of the desired state for `load`: what [`Reader::week`] reads,
+    /// but of each shift only its legacy id, user and management unit (the week's digest is
+    /// taken as the shifts go by). A round reads the contents of a component's shifts when it
+    /// merges it ([`WeekOutline::read`]), so no week of activity lists is held (issue #17).
+    pub fn outline(
+        self: &std::sync::Arc<Self>,
+        index: &DesiredIndex,
+        bu: &str,
+        week: &str,
+    ) -> Result<WeekOutline> {
+        let conn = self.conn.lock().expect("desired-state reader");
+        let tx = self.fresh(&conn)?;
+        let n = index.weeks.get(&(bu.to_string(), week.to_string()));
+        let mut slots = Vec::with_capacity(n.copied().unwrap_or(0) as usize);
+        let mut digest = WeekDigest::new(bu, week);
+        let mus = self.each_loadable(
+            &tx,
+            index,
+            bu,
+            week,
+            |legacy, user, mu, start, len, acts| {
+                // Only its JSON is needed: its activities sorted, not shared.
+                digest.push(&legacy, &Content::unshared(user.clone(), start, len, acts));
+                slots.push(Slot { legacy, user, mu });
+            },
+        )?;
+        drop(tx);
+        drop(conn);
+        Ok(WeekOutline {
+            slots,
+            mus,
+            hash: digest.finish(),
+            bu: bu.to_string(),
+            week: week.to_string(),
+            source: self.clone(),
+        })
+    }
+
+    /// The contents of `slots` of week (`bu`, `week`), as [`Reader::week`] reads them (each
+    /// row's activities read again by [`crate::store::desired::stored_activity_times`]: the
+    /// outline read the same rows whole, in a transaction of the same `map`).
+    fn contents(&self, bu: &str, week: &str, slots: &[&Slot]) -> Result<Vec<Desired>> {
+        let conn = self.conn.lock().expect("desired-state reader");
+        let tx = self.fresh(&conn)?;
+        let mut out = Vec::with_capacity(slots.len());
+        let mut times: Vec<(i64, i64, i64)> = Vec::new();
+        let ids = slots.iter().map(|s| s.legacy.as_str());
+        crate::store::desired::for_each_stored_by_id(&tx, ids, |legacy, row| {
+            let slot = slots[out.len()];
+            let Some((start, len, text)) = row else {
+                return Err(Error::failure(
+                    format!(
+                        "shift `{legacy}` of week {bu} {week} left the desired state during the load"
+                    ),
+                    Some("run `zd2gc validate`, then `zd2gc load` again (it resumes)".into()),
+                ));
+            };
+            let unreadable = |e: String| {
+                Error::failure(
+                    format!("the desired state of shift `{legacy}` cannot be read: {e}"),
+                    Some("run `zd2gc map` again to rebuild the desired state".into()),
+                )
+            };
+            times.clear();
+            crate::store::desired::stored_activity_times(text, |k, o, l| times.push((k, o, l)))
+                .map_err(|e| {
+                    unreadable(format!("activities are not in the expected form ({e})"))
+                })?;
+            let mut acts = Vec::with_capacity(times.len());
+            for &(k, offset, minutes) in &times {
+                let Some((id, (code, desc))) = self.kind_ids.get(&k).zip(self.kinds.get(&k)) else {
+                    return Err(unreadable(format!(
+                        "activity kind {k} is not in activity_kinds"
+                    )));
+                };
+                acts.push(Act::of_kind(start + offset, minutes, *id, code, desc));
+            }
+            out.push(Desired {
+                legacy: slot.legacy.clone(),
+                mu: slot.mu.clone(),
+                content: Content::new(slot.user.clone(), start, len, acts),
             });
             Ok(())
         })?;
-        if let Some(mus) = index.linked_mus.get(&(bu.to_string(), week.to_string())) {
-            w.mus.extend(mus.iter().cloned());
-        }
-        w.hash = week_digest(bu, week, &w.desired);
-        Ok(w)
+        Ok(out)
+    }
+}
+
+/// One desired shift of a week as a round's partition needs it: its legacy id, user and
+/// management unit (its contents are read when its component is merged).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    pub legacy: String,
+    pub user: Label,
+    pub mu: Label,
+}
+
+/// One business-unit week of the desired state for `load` ([`Reader::outline`]): its loadable
+/// shifts in legacy-id order without their contents, its management units and its digest.
+pub struct WeekOutline {
+    pub slots: Vec<Slot>,
+    /// Management units whose agent schedules tell the week's state (of desired and linked users).
+    pub mus: BTreeSet<String>,
+    /// The week's digest ([`week_digest`]).
+    pub hash: i64,
+    bu: String,
+    week: String,
+    source: std::sync::Arc<Reader>,
+}
+
+impl WeekOutline {
+    /// How many desired shifts.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The desired shifts of these slots (indices into `slots`), in the order given, with their
+    /// contents read now: each equal to the shift [`Reader::week`] reads.
+    pub fn read(&self, which: &[u32]) -> Result<Vec<Desired>> {
+        let slots: Vec<&Slot> = which.iter().map(|&i| &self.slots[i as usize]).collect();
+        self.source.contents(&self.bu, &self.week, &slots)
+    }
+
+    /// Every desired shift of the week, as [`Reader::week`] reads them.
+    pub fn read_all(&self) -> Result<Vec<Desired>> {
+        let slots: Vec<&Slot> = self.slots.iter().collect();
+        self.source.contents(&self.bu, &self.week, &slots)
     }
 }
 
@@ -750,6 +916,154 @@ mod tests {
             err.contains("`S3` cannot be read") && err.contains("bytes of task ids"),
             "{err}"
         );
+    }
+
+    /// A week's outline and the contents its rounds read by component are the week as
+    /// [`Reader::week`] reads it (the oracle: the whole week read at once): the same loadable
+    /// shifts in the same order (held-back, unmapped and erroneous ones left out), the same
+    /// contents and shared activity lists for any slots read in any order, the same management
+    /// units and digest. Reading after `map` ran again is refused.
+    #[test]
+    fn an_outline_and_its_components_read_the_week() {
+        use crate::store::desired::ShiftRow;
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::store::open_state(dir.path()).unwrap();
+        let inputs = |run_id| crate::map::current::MapInputs {
+            run_id,
+            snapshot_id: "s1".into(),
+            config_sha256: None,
+            mappings_dir: String::new(),
+            tables: Default::default(),
+            online: false,
+            cache_generation: 0,
+        };
+        crate::map::current::record(&conn, &inputs(1)).unwrap();
+        let tx = conn.transaction().unwrap();
+        crate::store::desired::set_mapped_snapshot(&tx, "s1").unwrap();
+        crate::store::desired::ShiftWriter::write(&tx, |w| {
+            w.add_kind(1, "ac-q", "On Queue Work")?;
+            w.add_kind(2, "ac-l", "Lunch")?;
+            let rows = [
+                // Activities stored out of order: sorted when read.
+                (
+                    "S1",
+                    "u1",
+                    Some("mu1"),
+                    1_792_393_200,
+                    "1@3600,60,T2;2@0,60",
+                    None,
+                    None,
+                ),
+                (
+                    "S2",
+                    "u2",
+                    Some("mu2"),
+                    1_792_400_000,
+                    "1,30;2,30;1,60,T3",
+                    None,
+                    None,
+                ),
+                (
+                    "S3",
+                    "u1",
+                    Some("mu1"),
+                    1_792_410_000,
+                    "1,60",
+                    Some("overlap"),
+                    None,
+                ),
+                ("S4", "u3", None, 1_792_420_000, "2,45;1,60", None, None),
+                (
+                    "S5",
+                    "u1",
+                    Some("mu1"),
+                    1_792_990_000,
+                    "1,60",
+                    None,
+                    Some("2026-10-26"),
+                ),
+                ("S6", "", Some("mu1"), 1_792_430_000, "1,60", None, None),
+                (
+                    "S7",
+                    "u2",
+                    Some("mu2"),
+                    1_792_440_000,
+                    "1,60,T9",
+                    None,
+                    None,
+                ),
+                (
+                    "S8",
+                    "u2",
+                    Some("mu3"),
+                    1_792_450_000,
+                    "2@600,3000000000;1@0,10",
+                    None,
+                    None,
+                ),
+            ];
+            for (id, user, mu, start, acts, held, week) in rows {
+                w.upsert(&ShiftRow {
+                    user_id: (!user.is_empty()).then_some(user),
+                    management_unit_id: mu,
+                    start_utc: Some(start),
+                    activities: acts,
+                    held_back_reason: held,
+                    week_id: Some(week.unwrap_or("2026-10-19")),
+                    ..ShiftRow::sample(id)
+                })?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        tx.commit().unwrap();
+        let errors: HashSet<String> = ["T9".to_string()].into();
+        let read = Connection::open(crate::store::state_path(dir.path())).unwrap();
+        let reader = Reader::open(read, HashSet::new())
+            .unwrap()
+            .with_error_ids(errors);
+        let index = reader.with(|c| index(c, reader.error_ids())).unwrap();
+        reader.release().unwrap();
+        let reader = std::sync::Arc::new(reader);
+        let week = reader.week(&index, "bu", "2026-10-19").unwrap();
+        let legacy: Vec<&str> = week.desired.iter().map(|d| d.legacy.as_str()).collect();
+        assert_eq!(legacy, ["S1", "S2", "S4", "S8"]);
+        let outline = reader.outline(&index, "bu", "2026-10-19").unwrap();
+        assert_eq!(outline.len(), 4);
+        assert_eq!(outline.hash, week.hash);
+        assert_eq!(outline.mus, week.mus);
+        let slots: Vec<Slot> = week
+            .desired
+            .iter()
+            .map(|d| Slot {
+                legacy: d.legacy.clone(),
+                user: d.content.user.clone(),
+                mu: d.mu.clone(),
+            })
+            .collect();
+        assert_eq!(outline.slots, slots);
+        assert_eq!(outline.read_all().unwrap(), week.desired);
+        let some = outline.read(&[3, 0, 2]).unwrap();
+        assert_eq!(
+            some,
+            [3, 0, 2].map(|k: usize| week.desired[k].clone()).to_vec()
+        );
+        for (a, b) in some.iter().zip([3, 0, 2]) {
+            assert!(std::sync::Arc::ptr_eq(
+                &a.content.acts,
+                &week.desired[b].content.acts
+            ));
+        }
+        assert!(outline.read(&[]).unwrap().is_empty());
+        let next = reader.outline(&index, "bu", "2026-10-26").unwrap();
+        assert_eq!(
+            next.hash,
+            reader.week(&index, "bu", "2026-10-26").unwrap().hash
+        );
+        assert_eq!(next.read_all().unwrap().len(), 1);
+        crate::map::current::record(&conn, &inputs(2)).unwrap();
+        let err = outline.read(&[0]).unwrap_err();
+        assert!(err.to_string().contains("map ran again (run 2)"), "{err}");
     }
 
     /// A week read after another map recorded its run is refused: a load never mixes two maps.

@@ -244,19 +244,26 @@ struct Prepared {
     shared: Arc<Shared>,
     /// The weeks and what is held back; each week's shifts are read from `reader` when it starts.
     index: desired::DesiredIndex,
-    reader: desired::Reader,
+    reader: Arc<desired::Reader>,
     notes: Vec<String>,
 }
 
 /// Desired shifts in memory at once, over the weeks in flight: a week is read and started only
 /// when both a week slot (`--concurrency`) and its shifts fit, so a load's memory is bounded by
 /// this (or by its largest business-unit week, which runs alone), whatever the export's size.
+/// (`load` holds a week's outline, [`desired::WeekOutline`], and reads its shifts' contents by
+/// component, one component at a time; `plan` and `verify` hold the week's shifts.)
 const SHIFTS_IN_FLIGHT: u32 = 50_000;
 
 impl Prepared {
     /// One week's shifts, read from the desired state now.
     fn week(&self, bu: &str, week: &str) -> Result<desired::WeekInput> {
         self.reader.week(&self.index, bu, week)
+    }
+
+    /// One week's outline for `load` (its shifts' contents are read by each round's components).
+    fn outline(&self, bu: &str, week: &str) -> Result<desired::WeekOutline> {
+        self.reader.outline(&self.index, bu, week)
     }
 
     /// Wait for a week slot and room for the week's shifts (see [`SHIFTS_IN_FLIGHT`]); both are
@@ -354,7 +361,7 @@ fn prepare(
     Ok(Prepared {
         shared,
         index,
-        reader,
+        reader: Arc::new(reader),
         notes,
     })
 }
@@ -437,9 +444,10 @@ pub fn load_dir(
                 not_started += 1;
                 continue;
             }
-            // The week's shifts are read once it is admitted: at most `concurrency` weeks and
-            // about SHIFTS_IN_FLIGHT shifts are in memory.
-            let input = match p.week(bu, week) {
+            // The week's outline is read once it is admitted: at most `concurrency` weeks and
+            // about SHIFTS_IN_FLIGHT shifts are in memory (their contents one component at a
+            // time, per round).
+            let input = match p.outline(bu, week) {
                 Ok(i) => i,
                 Err(e) => {
                     fatal = Some(e);
@@ -467,7 +475,7 @@ pub fn load_dir(
                     sh2.progress.weeks_skipped.fetch_add(1, Ordering::Relaxed);
                     sh2.progress
                         .shifts_done
-                        .fetch_add(input.desired.len() as u64, Ordering::Relaxed);
+                        .fetch_add(input.len() as u64, Ordering::Relaxed);
                 } else if carried {
                     sh2.progress.weeks_carried.fetch_add(1, Ordering::Relaxed);
                 }

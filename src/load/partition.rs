@@ -1,7 +1,9 @@
 //! A week's merge, management unit by management unit: the week's management units are grouped
 //! into components that no shift, link or user of the week crosses, and each component is read and
 //! merged on its own ([`merge::merge_parts`]), so a round holds one component's agent schedules,
-//! merge maps and writes at a time instead of the week's (issue #17).
+//! desired shifts (read when it is merged: [`super::desired::WeekOutline::read`]), merge maps and
+//! writes at a time instead of the week's (issue #17). The partition itself needs only each
+//! desired shift's legacy id, user and unit ([`Slot`]).
 //!
 //! Why it is the week's merge. [`merge::merge`] looks across agents in exactly these places: a
 //! link's Genesys shift is found by id under any agent (`theirs_by_id`: a trade moves a shift to
@@ -29,6 +31,7 @@
 //! ids are checked by a 64-bit hash: two ids with one hash can only make a check fail (a fallback),
 //! never pass.
 
+use super::desired::Slot;
 use super::merge::{self, Conflict, LinkChange, OnConflict, PlanCounts, Tags, WeekPlan};
 use super::model::{AgentView, Desired, Link, WeekView};
 use rustc_hash::FxHashMap;
@@ -54,7 +57,6 @@ struct Part {
 
 /// A week's components, and what the answers are checked against.
 pub struct Partition<'a> {
-    desired: &'a [Desired],
     links: &'a [Link],
     parts: Vec<Part>,
     /// (U): each desired user's component.
@@ -89,7 +91,7 @@ impl<'a> Partition<'a> {
     /// The components of a week: `mus` are the units read (the week's), `user_mu` the crosswalk's
     /// unit of a user (for the base user of a link whose user has no desired shift this week).
     pub fn new(
-        desired: &'a [Desired],
+        desired: &'a [Slot],
         links: &'a [Link],
         mus: &BTreeSet<String>,
         user_mu: &HashMap<String, String>,
@@ -106,16 +108,16 @@ impl<'a> Partition<'a> {
         let mut user_node: HashMap<&str, u32> = HashMap::new();
         for d in desired {
             let n = node_of_mu(&d.mu);
-            match user_node.get(&*d.content.user) {
+            match user_node.get(&*d.user) {
                 Some(&first) => union(&mut parent, first, n),
                 None => {
-                    user_node.insert(&d.content.user, n);
+                    user_node.insert(&d.user, n);
                 }
             }
         }
         let desired_user: HashMap<&str, &str> = desired
             .iter()
-            .map(|d| (d.legacy.as_str(), &*d.content.user))
+            .map(|d| (d.legacy.as_str(), &*d.user))
             .collect();
         let node_of_user = |u: &str| -> Option<u32> {
             user_node
@@ -149,7 +151,7 @@ impl<'a> Partition<'a> {
             }
         }
         for (i, d) in desired.iter().enumerate() {
-            let c = comp_of_node[user_node[&*d.content.user] as usize];
+            let c = comp_of_node[user_node[&*d.user] as usize];
             parts[c as usize].desired.push(i as u32);
         }
         let mut link_comp: FxHashMap<u64, Comp> = FxHashMap::default();
@@ -167,7 +169,6 @@ impl<'a> Partition<'a> {
             .map(|(u, n)| (u, comp_of_node[n as usize]))
             .collect();
         Partition {
-            desired,
             links,
             parts,
             user_comp,
@@ -233,21 +234,29 @@ impl<'a> Partition<'a> {
         true
     }
 
+    /// The desired shifts of component `c` (indices into the week's, in order).
+    pub fn desired(&self, c: usize) -> &[u32] {
+        &self.parts[c].desired
+    }
+
     /// The merge of component `c` over its answers (`view`: the week's schedule with only `c`'s
-    /// agent schedules), with its items' tags in the week's indices.
+    /// agent schedules), with its items' tags in the week's indices. `desired` are its desired
+    /// shifts with their contents, those of [`Partition::desired`] in that order.
     pub fn merge(
         &self,
         c: usize,
+        desired: &[Desired],
         held: &HashSet<String>,
         view: Option<&WeekView>,
         on_conflict: OnConflict,
     ) -> (WeekPlan, Tags) {
         let p = &self.parts[c];
-        let desired: Vec<&Desired> = p
-            .desired
-            .iter()
-            .map(|&i| &self.desired[i as usize])
-            .collect();
+        assert_eq!(
+            desired.len(),
+            p.desired.len(),
+            "a component's desired shifts"
+        );
+        let desired: Vec<&Desired> = desired.iter().collect();
         let links: Vec<&Link> = p.links.iter().map(|&j| &self.links[j as usize]).collect();
         let (plan, mut tags) = merge::merge_parts(&desired, &links, held, view, on_conflict);
         // Local indices to the week's: phase 1 of conflicts and 3 of links count links.
@@ -591,11 +600,24 @@ mod tests {
             .collect()
     }
 
+    /// What a round's partition knows of each desired shift before reading its contents.
+    fn slots(desired: &[Desired]) -> Vec<Slot> {
+        desired
+            .iter()
+            .map(|d| Slot {
+                legacy: d.legacy.clone(),
+                user: d.content.user.clone(),
+                mu: d.mu.clone(),
+            })
+            .collect()
+    }
+
     /// The round's plan component by component, or `None` when an answer crossed components.
     fn partitioned(i: &Inputs, schedule: bool) -> Option<WeekPlan> {
         let mus: BTreeSet<String> = UNITS.iter().map(|m| m.to_string()).collect();
         let user_mu = crosswalk();
-        let mut part = Partition::new(&i.desired, &i.links, &mus, &user_mu);
+        let slots = slots(&i.desired);
+        let mut part = Partition::new(&slots, &i.links, &mus, &user_mu);
         let mut gathered = Gathered::new(i.desired.len(), i.links.len());
         let mut update: BTreeMap<String, merge::AgentPatch> = BTreeMap::new();
         let mut import: BTreeMap<String, Vec<(String, Content)>> = BTreeMap::new();
@@ -613,7 +635,13 @@ mod tests {
             {
                 return None;
             }
-            let (mut plan, tags) = part.merge(c, &i.held, view.as_ref(), i.mode);
+            // The component's shifts, as a round reads them (by their week indices).
+            let desired: Vec<Desired> = part
+                .desired(c)
+                .iter()
+                .map(|&k| i.desired[k as usize].clone())
+                .collect();
+            let (mut plan, tags) = part.merge(c, &desired, &i.held, view.as_ref(), i.mode);
             for (u, p) in std::mem::take(&mut plan.update) {
                 assert!(
                     update.insert(u.clone(), p).is_none(),
@@ -698,7 +726,8 @@ mod tests {
         };
         let i = inputs(&c);
         let mus: BTreeSet<String> = UNITS.iter().map(|m| m.to_string()).collect();
-        let part = Partition::new(&i.desired, &i.links, &mus, &crosswalk());
+        let slots = slots(&i.desired);
+        let part = Partition::new(&slots, &i.links, &mus, &crosswalk());
         // {m0, m1} joined by the trade, {m2}, and the shifts without a unit.
         assert_eq!(part.len(), 3);
         assert_eq!(part.mus(0), ["m0", "m1"]);

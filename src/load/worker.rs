@@ -10,7 +10,7 @@
 //! versions it carried, which make a second attempt harmless). Every state change is journalled
 //! before the step it announces.
 
-use super::desired::WeekInput;
+use super::desired::WeekOutline;
 use super::journal::{self, State, WeekRow};
 use super::merge::WeekPlan;
 use super::merge::{self, Conflict};
@@ -73,7 +73,7 @@ impl From<Error> for Failed {
 
 /// Run one week to its end. `Err` when the state database could not be read or written: the
 /// load must stop (the journal keeps what was done; a re-run resumes).
-pub async fn run_week(sh: &Shared, bu: &str, week: &str, input: &WeekInput) -> Result<Outcome> {
+pub async fn run_week(sh: &Shared, bu: &str, week: &str, input: &WeekOutline) -> Result<Outcome> {
     let mut counters = Counters::default();
     let out = run_week_inner(sh, bu, week, input, &mut counters).await;
     sh.add(&counters);
@@ -95,7 +95,7 @@ async fn run_week_inner(
     sh: &Shared,
     bu: &str,
     week: &str,
-    input: &WeekInput,
+    input: &WeekOutline,
     counters: &mut Counters,
 ) -> Result<Outcome, Failed> {
     let mut row = sh.row(bu, week)?;
@@ -140,7 +140,7 @@ async fn run_week_inner(
         _ => {}
     }
     row.desired_hash = Some(input.hash);
-    row.shifts_desired = input.desired.len() as i64;
+    row.shifts_desired = input.len() as i64;
     let mut written: HashSet<String> = HashSet::new();
     let mut overwritten: Vec<Conflict> = Vec::new();
     let mut refusals = 0u32;
@@ -243,8 +243,7 @@ async fn run_week_inner(
             row.upload_key = None;
             row.operation_id = None;
             row.conflicts = conflicts.len() as i64;
-            row.shifts_done =
-                (input.desired.len() as u64).saturating_sub(plan.counts.conflicts) as i64;
+            row.shifts_done = (input.len() as u64).saturating_sub(plan.counts.conflicts) as i64;
             row.reason = None;
             row.context_id = None;
             sh.save(&row, row.state.as_str(), &format!("{:?}", plan.counts))?;
@@ -399,24 +398,25 @@ struct Round {
 }
 
 /// Read and merge a round, component by component ([`super::partition`]): each component's agent
-/// schedules are read, checked, merged and serialized into the one update body before the next
-/// is read, so the round holds one component's agent schedules and writes at a time. When an
-/// answer crosses components, the round falls back to reading every management unit again and
-/// merging the whole week (nothing was sent or recorded before). `header` is the week's schedule
+/// schedules are read and checked, its desired shifts read from the desired state, and both
+/// merged and serialized into the one update body before the next is read, so the round holds
+/// one component's agent schedules, desired shifts and writes at a time. When an answer crosses
+/// components, the round falls back to reading every management unit and desired shift of the
+/// week again and merging the whole week (nothing was sent or recorded before). `header` is the week's schedule
 /// without agent schedules; `fresh` when it was just created blank (nothing to read in it).
 #[allow(clippy::too_many_arguments)]
 async fn plan_round(
     sh: &Shared,
     bu: &str,
-    input: &WeekInput,
+    input: &WeekOutline,
     links: &[super::model::Link],
     header: Option<WeekView>,
     fresh: bool,
     reads: &mut u64,
     polls: &mut u64,
 ) -> Result<Round, Failed> {
-    let mut part = Partition::new(&input.desired, links, &input.mus, &sh.user_mu);
-    let mut gathered = Gathered::new(input.desired.len(), links.len());
+    let mut part = Partition::new(&input.slots, links, &input.mus, &sh.user_mu);
+    let mut gathered = Gathered::new(input.len(), links.len());
     // Begun by the first component that writes (a round that only reads makes no encoder).
     let mut body: Option<BodyWriter> = None;
     let mut versions: std::collections::BTreeMap<String, i64> = Default::default();
@@ -440,7 +440,11 @@ async fn plan_round(
             crossed = true;
             break;
         }
-        let (mut plan, tags) = part.merge(c, &sh.held, view.as_ref(), sh.opts.on_conflict);
+        // The component's desired shifts are read now, and dropped with its merge.
+        let desired = input.read(part.desired(c))?;
+        let (mut plan, tags) =
+            part.merge(c, &desired, &sh.held, view.as_ref(), sh.opts.on_conflict);
+        drop(desired);
         writes |= plan.writes();
         if let Some(v) = &view {
             versions.extend(v.agents.iter().map(|(u, a)| (u.clone(), a.version)));
@@ -453,7 +457,7 @@ async fn plan_round(
         }
         if adds.capacity() == 0 && !plan.update.is_empty() {
             // Each desired shift is added or replaced at most once: sized once.
-            adds.reserve_exact(input.desired.len());
+            adds.reserve_exact(input.len());
         }
         adds.extend(plan_adds(&plan).into_iter().map(|(l, ())| l));
         if let Some(h) = &header
@@ -468,13 +472,9 @@ async fn plan_round(
         drop((body, gathered, versions, unread, adds));
         let mut v = header.expect("answers come from a schedule");
         v.agents = read_agents(sh, bu, &v, &input.mus, reads, polls).await?;
-        let mut plan = merge::merge(
-            &input.desired,
-            links,
-            &sh.held,
-            Some(&v),
-            sh.opts.on_conflict,
-        );
+        let desired = input.read_all()?;
+        let mut plan = merge::merge(&desired, links, &sh.held, Some(&v), sh.opts.on_conflict);
+        drop(desired);
         let writes = plan.writes();
         let unread = plan
             .update
