@@ -287,7 +287,10 @@ impl<'a> Partition<'a> {
 pub struct Gathered {
     pub counts: PlanCounts,
     conflicts: Vec<((u8, u32), Conflict)>,
-    links: Vec<((u8, u32), LinkChange)>,
+    /// The link changes as they come, and their tags (apart: a week's adoption round holds
+    /// tens of thousands, put in order in place by [`Gathered::finish`]).
+    links: Vec<LinkChange>,
+    link_tags: Vec<(u8, u32)>,
     relabelled: Vec<((u8, u32), String)>,
     /// At most this many link changes (one per desired shift and one per link): the link changes
     /// are sized once, when the first come, instead of growing by doubling (a week's adoption
@@ -320,11 +323,13 @@ impl Gathered {
         self.conflicts
             .extend(tags.conflicts.into_iter().zip(plan.conflicts.drain(..)));
         if self.links.capacity() == 0 && !plan.links.is_empty() {
-            self.links
-                .reserve_exact(self.most_links.max(plan.links.len()));
+            let most = self.most_links.max(plan.links.len());
+            self.links.reserve_exact(most);
+            self.link_tags.reserve_exact(most);
         }
-        self.links
-            .extend(tags.links.into_iter().zip(plan.links.drain(..)));
+        assert_eq!(tags.links.len(), plan.links.len(), "a tag per link change");
+        self.links.append(&mut plan.links);
+        self.link_tags.extend(tags.links);
         self.relabelled
             .extend(tags.relabelled.into_iter().zip(plan.relabelled.drain(..)));
     }
@@ -333,14 +338,39 @@ impl Gathered {
     pub fn finish(mut self) -> (PlanCounts, Vec<Conflict>, Vec<LinkChange>, Vec<String>) {
         // Stable: a shift's two conflicts keep their order.
         self.conflicts.sort_by_key(|(t, _)| *t);
-        self.links.sort_by_key(|(t, _)| *t);
+        let mut order: Vec<u32> = (0..self.links.len() as u32).collect();
+        // Stable, as the sort of (tag, change) pairs by tag.
+        order.sort_by_key(|&i| self.link_tags[i as usize]);
+        gather(&mut self.links, &mut order);
         self.relabelled.sort_by_key(|(t, _)| *t);
         (
             self.counts,
             self.conflicts.into_iter().map(|(_, c)| c).collect(),
-            self.links.into_iter().map(|(_, c)| c).collect(),
+            self.links,
             self.relabelled.into_iter().map(|(_, c)| c).collect(),
         )
+    }
+}
+
+/// Put `v` in the order `order` gives, in place: afterwards `v[k]` is what `v[order[k]]` was
+/// (`order` a permutation of `0..v.len()`; it is used up).
+fn gather<T>(v: &mut [T], order: &mut [u32]) {
+    const DONE: u32 = u32::MAX;
+    for i in 0..v.len() {
+        if order[i] == DONE {
+            continue;
+        }
+        // Follow the cycle through i: each place takes what its order names.
+        let mut k = i;
+        loop {
+            let j = order[k] as usize;
+            order[k] = DONE;
+            if j == i {
+                break;
+            }
+            v.swap(k, j);
+            k = j;
+        }
     }
 }
 
@@ -665,6 +695,23 @@ mod tests {
             counts,
             relabelled,
         })
+    }
+
+    proptest! {
+        /// Changes put in order in place are those of the stable sort of (tag, change) pairs by
+        /// tag (the oracle: the sort itself), whatever the tags, repeated ones included.
+        #[test]
+        fn changes_gathered_in_place_are_the_stable_sort_by_tag(
+                tags in proptest::collection::vec((0u8..3, 0u32..6), 0..40)) {
+            let pairs: Vec<((u8, u32), usize)> = tags.iter().copied().zip(0..).collect();
+            let mut sorted = pairs.clone();
+            sorted.sort_by_key(|(t, _)| *t);
+            let mut v: Vec<usize> = (0..tags.len()).collect();
+            let mut order: Vec<u32> = (0..tags.len() as u32).collect();
+            order.sort_by_key(|&i| tags[i as usize]);
+            gather(&mut v, &mut order);
+            prop_assert_eq!(v, sorted.into_iter().map(|(_, c)| c).collect::<Vec<_>>());
+        }
     }
 
     proptest! {
