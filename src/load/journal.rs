@@ -185,12 +185,13 @@ pub fn save(conn: &Connection, run_id: i64, w: &WeekRow, event: &str, detail: &s
     Ok(())
 }
 
+/// The links of a business unit's week (`?1`, `?2`), read through `xw_shifts_by_week` (schema 14).
+const LINKS: &str = "SELECT legacy_shift_id, genesys_shift_id, base FROM xw_shifts
+     WHERE business_unit_id = ?1 AND week_id = ?2 AND genesys_shift_id IS NOT NULL";
+
 /// The crosswalk links of a week: every legacy shift linked to a Genesys shift there.
 pub fn links(conn: &Connection, bu: &str, week: &str) -> Result<Vec<Link>> {
-    let mut st = conn.prepare_cached(
-        "SELECT legacy_shift_id, genesys_shift_id, base FROM xw_shifts
-         WHERE business_unit_id = ?1 AND week_id = ?2 AND genesys_shift_id IS NOT NULL",
-    )?;
+    let mut st = conn.prepare_cached(LINKS)?;
     let v = st
         .query_map([bu, week], |r| {
             Ok(Link {
@@ -382,4 +383,28 @@ pub fn conflicts(conn: &Connection) -> Result<Vec<ConflictRow>> {
         })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    /// A week's links are read through the index by business unit and week, not by a scan of
+    /// every link of the migration.
+    #[test]
+    fn links_of_a_week_are_read_through_the_index_by_week() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = crate::store::open_state(dir.path()).unwrap();
+        let plan: Vec<String> = c
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", super::LINKS))
+            .unwrap()
+            .query_map(["bu-1", "2026-09-07"], |r| r.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.len() == 1
+                && plan[0]
+                    .contains("USING INDEX xw_shifts_by_week (business_unit_id=? AND week_id=?)"),
+            "{plan:?}"
+        );
+    }
 }

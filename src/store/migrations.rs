@@ -598,6 +598,14 @@ const MIGRATIONS: &[&str] = &[
         LEFT JOIN desired_names w ON w.id = s.week_ref
         LEFT JOIN desired_names f ON f.id = s.file_ref;
     "#,
+    // 14: load's crosswalk links read by week (issue 17). `load::journal::links` reads the links
+    // of one business unit's week on every round of every week; with no index but the key and
+    // `xw_shifts_by_genesys` each read scanned the whole table (1.26 M rows once the whole
+    // export is loaded: 25-31 % of a tenth load's CPU). The index by business unit and week
+    // holds the key too (`xw_shifts` is WITHOUT ROWID), so a read visits its week's rows only.
+    r#"
+    CREATE INDEX IF NOT EXISTS xw_shifts_by_week ON xw_shifts(business_unit_id, week_id);
+    "#,
 ];
 
 /// Apply every migration above the database's `user_version`, each in its own transaction.
@@ -1471,6 +1479,69 @@ mod tests {
             assert_eq!(a, b);
         }
         assert_eq!(after, before);
+    }
+
+    /// Migration 14 on a version-13 database whose load linked shifts: every `xw_shifts` row
+    /// stays as it was, and load's links of a week (a business unit's week only, linked shifts
+    /// only) are read through the new index, not by a scan of the table.
+    #[test]
+    fn migration_14_reads_a_weeks_links_through_the_index_by_week() {
+        let c = Connection::open_in_memory().unwrap();
+        register_row_hash(&c).unwrap();
+        register_task_escape(&c).unwrap();
+        register_activities_v11(&c).unwrap();
+        for sql in &MIGRATIONS[..13] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.execute_batch(
+            r#"INSERT INTO xw_shifts (legacy_shift_id, user_id, business_unit_id, week_id,
+                                      schedule_id, genesys_shift_id, run_id, base, adopted) VALUES
+                 ('s1', 'u-1', 'bu-1', '2026-09-07', 'sch-1', 'g-1', 3, '{"user":"u-1"}', 0),
+                 ('s2', 'u-2', 'bu-1', '2026-09-07', 'sch-1', 'g-2', 3, NULL, 1),
+                 ('s3', 'u-1', 'bu-1', '2026-09-07', 'sch-1', NULL, 3, NULL, 0),
+                 ('s4', 'u-1', 'bu-1', '2026-09-14', 'sch-2', 'g-4', 4, NULL, 2),
+                 ('s5', 'u-3', 'bu-2', '2026-09-07', 'sch-3', 'g-5', 4, NULL, 0),
+                 ('s0', 'u-3', 'bu-1', '2026-09-07', 'sch-1', 'g-0', 4, NULL, 0);
+               PRAGMA user_version = 13;"#,
+        )
+        .unwrap();
+        let rows = "SELECT * FROM xw_shifts ORDER BY legacy_shift_id";
+        let xw = "SELECT * FROM crosswalk_shifts ORDER BY legacy_shift_id";
+        let before = (all(&c, rows), all(&c, xw));
+        migrate(&c).unwrap();
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 14);
+        assert_eq!((all(&c, rows), all(&c, xw)), before);
+        let plan: Vec<String> = c
+            .prepare(
+                "EXPLAIN QUERY PLAN SELECT legacy_shift_id, genesys_shift_id, base FROM xw_shifts
+                 WHERE business_unit_id = ?1 AND week_id = ?2 AND genesys_shift_id IS NOT NULL",
+            )
+            .unwrap()
+            .query_map(["bu-1", "2026-09-07"], |r| r.get(3))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert!(
+            plan.iter()
+                .any(|p| p
+                    .contains("USING INDEX xw_shifts_by_week (business_unit_id=? AND week_id=?)")),
+            "{plan:?}"
+        );
+        let mut links: Vec<(String, String)> =
+            crate::load::journal::links(&c, "bu-1", "2026-09-07")
+                .unwrap()
+                .into_iter()
+                .map(|l| (l.legacy, l.gid))
+                .collect();
+        links.sort();
+        let own = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            links,
+            vec![own("s0", "g-0"), own("s1", "g-1"), own("s2", "g-2")]
+        );
     }
 
     /// Migration 9 on a version-8 database with rows: `desired_shifts` (now a view), the views
