@@ -388,18 +388,7 @@ pub fn parse_stored_activities(
             if task.is_some() {
                 prev_task.clone_from(&task);
             }
-            let int = |s: &str, what: &str| {
-                s.parse::<i64>()
-                    .map_err(|_| bad(&format!("has no integer {what}")))
-            };
-            let (kind, offset) = match head.split_once('@') {
-                Some((k, o)) => (int(k, "kind")?, int(o, "offset")?),
-                None => (
-                    int(head, "kind")?,
-                    next.ok_or_else(|| bad("leaves out an offset that cannot be implied"))?,
-                ),
-            };
-            let len = int(len, "length")?;
+            let (kind, offset, len) = item_times(head, len, next, &bad)?;
             next = implied_next(offset, len);
             Ok((kind, offset, len, task))
         })
@@ -411,6 +400,28 @@ pub fn parse_stored_activities(
         ));
     }
     Ok(acts)
+}
+
+/// An item's kind, offset and length in the stored form: `kind@offset` or `kind` (the offset
+/// implied by the item before, `next`) and the length's digits. `bad` words an error about the item.
+fn item_times(
+    head: &str,
+    len: &str,
+    next: Option<i64>,
+    bad: &dyn Fn(&str) -> String,
+) -> std::result::Result<(i64, i64, i64), String> {
+    let int = |s: &str, what: &str| {
+        s.parse::<i64>()
+            .map_err(|_| bad(&format!("has no integer {what}")))
+    };
+    let (kind, offset) = match head.split_once('@') {
+        Some((k, o)) => (int(k, "kind")?, int(o, "offset")?),
+        None => (
+            int(head, "kind")?,
+            next.ok_or_else(|| bad("leaves out an offset that cannot be implied"))?,
+        ),
+    };
+    Ok((kind, offset, int(len, "length")?))
 }
 
 /// The activities of the stored form of [`activities_compact`] as (kind, offset in seconds,
@@ -436,18 +447,7 @@ pub fn stored_activity_times(
                 .or_else(|| tail.strip_suffix('#'))
                 .unwrap_or(tail),
         };
-        let int = |s: &str, what: &str| {
-            s.parse::<i64>()
-                .map_err(|_| bad(&format!("has no integer {what}")))
-        };
-        let (kind, offset) = match head.split_once('@') {
-            Some((k, o)) => (int(k, "kind")?, int(o, "offset")?),
-            None => (
-                int(head, "kind")?,
-                next.ok_or_else(|| bad("leaves out an offset that cannot be implied"))?,
-            ),
-        };
-        let len = int(len, "length")?;
+        let (kind, offset, len) = item_times(head, len, next, &bad)?;
         next = implied_next(offset, len);
         f(kind, offset, len);
     }
