@@ -1310,6 +1310,18 @@ mod tests {
         assert_eq!(indexes.len(), 1, "{indexes:?}");
     }
 
+    /// A state in memory with the first `n` migrations applied and the functions they call.
+    fn state_after_migrations(n: usize) -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        register_row_hash(&c).unwrap();
+        register_task_escape(&c).unwrap();
+        register_activities_v11(&c).unwrap();
+        for sql in &MIGRATIONS[..n] {
+            c.execute_batch(sql).unwrap();
+        }
+        c
+    }
+
     /// Migration 13 on a version-12 database whose rows spell every task id out (what zd2gc
     /// wrote before), for 500 pseudo-random shifts whose task ids are canonical UUIDs (some
     /// following the one before, some equal to it, the smallest and largest), UUIDs in upper
@@ -1327,13 +1339,7 @@ mod tests {
         assert!(MIGRATIONS[12].contains(&crate::store::uuid16::sql_text(
             "substr(s.task_uuids, 16 * k + 1, 16)"
         )));
-        let c = Connection::open_in_memory().unwrap();
-        register_row_hash(&c).unwrap();
-        register_task_escape(&c).unwrap();
-        register_activities_v11(&c).unwrap();
-        for sql in &MIGRATIONS[..12] {
-            c.execute_batch(sql).unwrap();
-        }
+        let c = state_after_migrations(12);
         c.execute_batch(
             "INSERT INTO desired_names VALUES (1, 'A1'), (2, 'shifts.csv'), (3, 'bu-1'), (4, 'w');
              INSERT INTO xw_shifts (legacy_shift_id, user_id, business_unit_id, week_id,
@@ -1486,13 +1492,7 @@ mod tests {
     /// only) are read through the new index, not by a scan of the table.
     #[test]
     fn migration_14_reads_a_weeks_links_through_the_index_by_week() {
-        let c = Connection::open_in_memory().unwrap();
-        register_row_hash(&c).unwrap();
-        register_task_escape(&c).unwrap();
-        register_activities_v11(&c).unwrap();
-        for sql in &MIGRATIONS[..13] {
-            c.execute_batch(sql).unwrap();
-        }
+        let c = state_after_migrations(13);
         c.execute_batch(
             r#"INSERT INTO xw_shifts (legacy_shift_id, user_id, business_unit_id, week_id,
                                       schedule_id, genesys_shift_id, run_id, base, adopted) VALUES
