@@ -186,21 +186,32 @@ pub fn save(conn: &Connection, run_id: i64, w: &WeekRow, event: &str, detail: &s
 }
 
 /// The links of a business unit's week (`?1`, `?2`), read through `xw_shifts_by_week` (schema 14).
-const LINKS: &str = "SELECT legacy_shift_id, genesys_shift_id, base FROM xw_shifts
+const LINKS: &str = "SELECT legacy_shift_id, genesys_shift_id, base, user_id FROM xw_shifts
      WHERE business_unit_id = ?1 AND week_id = ?2 AND genesys_shift_id IS NOT NULL";
+
+/// A link's base as stored in `xw_shifts.base` of a row whose `user_id` is `row_user`: the
+/// compact BLOB of schema 15 ([`Content::from_stored`]), or JSON text as schemas 4 to 14 wrote it
+/// (migration 15 rewrites every base it can read; one it could not stays text and reads as
+/// before, `None`). `None` for NULL or unreadable bytes.
+pub fn stored_base(v: rusqlite::types::ValueRef<'_>, row_user: Option<&str>) -> Option<Content> {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Blob(b) => Content::from_stored(b, row_user),
+        ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(Content::from_json),
+        _ => None,
+    }
+}
 
 /// The crosswalk links of a week: every legacy shift linked to a Genesys shift there.
 pub fn links(conn: &Connection, bu: &str, week: &str) -> Result<Vec<Link>> {
     let mut st = conn.prepare_cached(LINKS)?;
     let v = st
         .query_map([bu, week], |r| {
+            let user = r.get_ref(3)?.as_str_or_null()?;
             Ok(Link {
                 legacy: r.get(0)?,
                 gid: r.get(1)?,
-                base: r
-                    .get::<_, Option<String>>(2)?
-                    .as_deref()
-                    .and_then(Content::from_json),
+                base: stored_base(r.get_ref(2)?, user),
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -247,7 +258,7 @@ pub fn apply_links(
                         schedule_id,
                         gid,
                         run_id,
-                        base.to_json(),
+                        base.to_stored(Some(&base.user)),
                         (*adopted && !written.contains(legacy)) as i64
                     ],
                 )?;

@@ -606,6 +606,16 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX IF NOT EXISTS xw_shifts_by_week ON xw_shifts(business_unit_id, week_id);
     "#,
+    // 15: the crosswalk's base in a compact exact form (issue 17). `xw_shifts.base` held the
+    // content zd2gc last wrote or adopted as JSON text (~857 bytes a link, 83 % of a loaded
+    // zd2gc.db); it is now a BLOB (`load::model::Content::to_stored`: varints, packed UUIDs, a
+    // row's activity codes and descriptions once each, the user left out when it is the row's
+    // `user_id`). Every base JSON text that schema 14 could read is rewritten; any other value
+    // (NULL, a text it read as no base) is kept, and reads as before.
+    r#"
+    UPDATE xw_shifts SET base = COALESCE(zd2gc_base_v15(base, user_id), base)
+        WHERE typeof(base) = 'text';
+    "#,
 ];
 
 /// Apply every migration above the database's `user_version`, each in its own transaction.
@@ -628,6 +638,7 @@ pub fn migrate(conn: &Connection) -> Result<()> {
         register_row_hash(conn)?;
         register_task_escape(conn)?;
         register_activities_v11(conn)?;
+        register_base_v15(conn)?;
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.unchecked_transaction()?;
@@ -658,6 +669,28 @@ fn register_activities_v11(conn: &Connection) -> Result<()> {
         1,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| Ok(frozen::activities_v11(&ctx.get::<String>(0)?)),
+    )?;
+    Ok(())
+}
+
+/// `zd2gc_base_v15(base, user_id)`, for migration 15: [`frozen_base_v15::base_v15`] of a base
+/// JSON text, NULL when schema 14 read it as no base (the migration then keeps it as it is).
+fn register_base_v15(conn: &Connection) -> Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    use rusqlite::types::ValueRef;
+    conn.create_scalar_function(
+        "zd2gc_base_v15",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let user = ctx.get_raw(1).as_str().ok();
+            Ok(match ctx.get_raw(0) {
+                ValueRef::Text(t) => std::str::from_utf8(t)
+                    .ok()
+                    .and_then(|t| frozen_base_v15::base_v15(t, user)),
+                _ => None,
+            })
+        },
     )?;
     Ok(())
 }
@@ -833,6 +866,130 @@ mod frozen {
             h ^= h >> 33;
             h as i64
         }
+    }
+}
+
+/// Migration 15's encoder, as released with it (`load::model::Content::to_stored` of schema 15):
+/// the base JSON text of schemas 4 to 14 (`{"user","start","len","acts":[{"start","len","code",
+/// "desc"}]}`, read as `load::model::Content::from_json` read it) in the compact form, `None`
+/// when it is not such a text. Activities sorted by start, length, code, description; the layout
+/// is described at `load::model::stored`.
+mod frozen_base_v15 {
+    #[derive(serde::Deserialize)]
+    struct Content {
+        user: String,
+        start: i64,
+        len: i64,
+        acts: Vec<Act>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Act {
+        start: i64,
+        len: i64,
+        code: String,
+        desc: String,
+    }
+
+    fn varint(out: &mut Vec<u8>, mut v: u128) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+
+    fn zigzag(v: i128) -> u128 {
+        ((v << 1) ^ (v >> 127)) as u128
+    }
+
+    /// The 16 bytes of a canonical lowercase UUID (36 characters, hyphens at 8, 13, 18, 23,
+    /// every other character `0-9a-f`).
+    fn pack(s: &str) -> Option<[u8; 16]> {
+        let b = s.as_bytes();
+        if b.len() != 36 {
+            return None;
+        }
+        let mut digits = Vec::with_capacity(32);
+        for (i, &c) in b.iter().enumerate() {
+            match (i, c) {
+                (8 | 13 | 18 | 23, b'-') => {}
+                (8 | 13 | 18 | 23, _) => return None,
+                (_, b'0'..=b'9') => digits.push(c - b'0'),
+                (_, b'a'..=b'f') => digits.push(c - b'a' + 10),
+                _ => return None,
+            }
+        }
+        let mut out = [0u8; 16];
+        for (k, o) in out.iter_mut().enumerate() {
+            *o = (digits[2 * k] << 4) | digits[2 * k + 1];
+        }
+        Some(out)
+    }
+
+    fn id(out: &mut Vec<u8>, s: &str) {
+        match pack(s) {
+            Some(b) => {
+                out.push(0);
+                out.extend_from_slice(&b);
+            }
+            None => {
+                varint(out, s.len() as u128 + 1);
+                out.extend_from_slice(s.as_bytes());
+            }
+        }
+    }
+
+    fn time(out: &mut Vec<u8>, t: i64, from: i128) {
+        let d = i128::from(t) - from;
+        if d % 60 == 0 {
+            varint(out, zigzag(d / 60) << 1);
+        } else {
+            varint(out, (zigzag(d) << 1) | 1);
+        }
+    }
+
+    pub(super) fn base_v15(json: &str, row_user: Option<&str>) -> Option<Vec<u8>> {
+        let mut c: Content = serde_json::from_str(json).ok()?;
+        c.acts.sort_by(|a, b| {
+            (a.start, a.len, &a.code, &a.desc).cmp(&(b.start, b.len, &b.code, &b.desc))
+        });
+        let mut out = Vec::new();
+        if row_user == Some(c.user.as_str()) {
+            out.push(1);
+        } else {
+            out.push(2);
+            id(&mut out, &c.user);
+        }
+        time(&mut out, c.start, 0);
+        varint(&mut out, zigzag(i128::from(c.len)));
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        let mut idx = Vec::new();
+        for a in &c.acts {
+            let p = (a.code.as_str(), a.desc.as_str());
+            idx.push(match pairs.iter().position(|q| *q == p) {
+                Some(i) => i,
+                None => {
+                    pairs.push(p);
+                    pairs.len() - 1
+                }
+            });
+        }
+        varint(&mut out, pairs.len() as u128);
+        for (code, desc) in &pairs {
+            id(&mut out, code);
+            varint(&mut out, desc.len() as u128);
+            out.extend_from_slice(desc.as_bytes());
+        }
+        varint(&mut out, c.acts.len() as u128);
+        let mut prev = i128::from(c.start);
+        for (a, i) in c.acts.iter().zip(idx) {
+            time(&mut out, a.start, prev);
+            prev = i128::from(a.start) + 60 * i128::from(a.len);
+            varint(&mut out, zigzag(i128::from(a.len)));
+            varint(&mut out, i as u128);
+        }
+        Some(out)
     }
 }
 
@@ -1316,10 +1473,98 @@ mod tests {
         register_row_hash(&c).unwrap();
         register_task_escape(&c).unwrap();
         register_activities_v11(&c).unwrap();
+        register_base_v15(&c).unwrap();
         for sql in &MIGRATIONS[..n] {
             c.execute_batch(sql).unwrap();
         }
         c
+    }
+
+    /// Migration 15 on a version-14 database whose load linked 300 pseudo-random shifts (odd
+    /// texts, UUID and other codes, extreme times), their base JSON as schema 14 wrote it, in rows
+    /// of the shift's own user, of another user and of none, next to bases schema 14 read as no
+    /// base (NULL, not JSON, JSON of no content):
+    /// - every readable base becomes a BLOB equal to what load now writes for that content in
+    ///   that row (`Content::to_stored`: two encoders written apart), and `load::journal::links`
+    ///   reads back exactly the contents schema 14's reader (`Content::from_json`) read;
+    /// - every other column, every other base, and `crosswalk_shifts` are unchanged.
+    #[test]
+    fn migration_15_stores_bases_compactly_and_links_read_the_same() {
+        use crate::load::model::Content;
+        use proptest::strategy::{Strategy, ValueTree};
+        use proptest::test_runner::TestRunner;
+        let c = state_after_migrations(14);
+        let mut runner = TestRunner::deterministic();
+        let contents = crate::load::model::tests::any_content();
+        let mut oracle = std::collections::BTreeMap::new();
+        let mut written = std::collections::BTreeMap::new();
+        let insert = |legacy: &str, user: Option<&str>, base: Option<&str>| {
+            c.execute(
+                "INSERT INTO xw_shifts (legacy_shift_id, user_id, business_unit_id, week_id,
+                     schedule_id, genesys_shift_id, run_id, base, adopted)
+                 VALUES (?1, ?2, 'bu-1', '2026-09-07', 'sch-1', 'g-' || ?1, 3, ?3, 1)",
+                rusqlite::params![legacy, user, base],
+            )
+            .unwrap();
+        };
+        for i in 0..300 {
+            let content = contents.new_tree(&mut runner).unwrap().current();
+            let legacy = format!("s{i:03}");
+            let user = match i % 3 {
+                0 => Some(content.user.to_string()),
+                1 => Some(format!("other-{i}")),
+                _ => None,
+            };
+            let json = content.to_json();
+            insert(&legacy, user.as_deref(), Some(&json));
+            oracle.insert(legacy.clone(), Content::from_json(&json));
+            written.insert(legacy, content.to_stored(user.as_deref()));
+        }
+        // Activities out of order and an unknown field: schema 14 read them.
+        let unsorted = "{\"user\":\"u-9\",\"start\":600,\"len\":5,\"x\":1,\"acts\":[{\"start\":660,\"len\":1,\"code\":\"b\",\"desc\":\"\"},{\"start\":600,\"len\":1,\"code\":\"a\",\"desc\":\"d\"}]}";
+        insert("t-unsorted", Some("u-9"), Some(unsorted));
+        oracle.insert("t-unsorted".into(), Content::from_json(unsorted));
+        written.insert(
+            "t-unsorted".into(),
+            Content::from_json(unsorted).unwrap().to_stored(Some("u-9")),
+        );
+        for (legacy, base) in [
+            ("t-null", None),
+            ("t-short", Some("{\"user\":\"u-1\"}")),
+            ("t-text", Some("not json")),
+            ("t-empty", Some("")),
+            (
+                "t-float",
+                Some("{\"user\":\"u\",\"start\":1.5,\"len\":1,\"acts\":[]}"),
+            ),
+        ] {
+            insert(legacy, Some("u-1"), base);
+            oracle.insert(legacy.into(), None);
+        }
+        c.execute_batch("PRAGMA user_version = 14;").unwrap();
+        let others = "SELECT legacy_shift_id, user_id, business_unit_id, week_id, schedule_id,
+                             genesys_shift_id, run_id, adopted FROM xw_shifts ORDER BY 1";
+        let kept = "SELECT legacy_shift_id, base FROM xw_shifts
+                    WHERE legacy_shift_id LIKE 't-%' AND legacy_shift_id != 't-unsorted' ORDER BY 1";
+        let xw = "SELECT * FROM crosswalk_shifts ORDER BY legacy_shift_id";
+        let before = (all(&c, others), all(&c, kept), all(&c, xw));
+        migrate(&c).unwrap();
+        assert_eq!((all(&c, others), all(&c, kept), all(&c, xw)), before);
+        let blobs: std::collections::BTreeMap<String, Vec<u8>> = c
+            .prepare("SELECT legacy_shift_id, base FROM xw_shifts WHERE typeof(base) = 'blob'")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(blobs, written);
+        let read: std::collections::BTreeMap<String, Option<Content>> =
+            crate::load::journal::links(&c, "bu-1", "2026-09-07")
+                .unwrap()
+                .into_iter()
+                .map(|l| (l.legacy, l.base))
+                .collect();
+        assert_eq!(read, oracle);
     }
 
     /// Migration 13 on a version-12 database whose rows spell every task id out (what zd2gc
@@ -1512,7 +1757,8 @@ mod tests {
         let v: i64 = c
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 14);
+        assert_eq!(v as usize, schema_version());
+        // Migration 15 rewrites no base here: none is a content's JSON.
         assert_eq!((all(&c, rows), all(&c, xw)), before);
         let plan: Vec<String> = c
             .prepare(
