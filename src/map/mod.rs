@@ -21,6 +21,7 @@
 //! has the state open, secondary indexes built after.
 
 pub mod agents;
+mod contexts;
 pub mod core;
 pub mod current;
 pub mod online;
@@ -38,9 +39,9 @@ use crate::config::{Config, Severity};
 use crate::error::{Error, Result};
 use crate::store::desired;
 use crate::timeval::zone::Zones;
-use agents::AgentRes;
 use chrono::Weekday;
 use chrono_tz::Tz;
+use contexts::AgentContexts;
 use rusqlite::{Connection, OptionalExtension};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -172,16 +173,6 @@ struct BuInfo {
     /// Time-off reason → TimeOff activity code (rows of time_off.csv for the unit over rows for
     /// all units over, online, the unit's active TimeOff codes by name).
     time_off_codes: FxHashMap<String, String>,
-}
-
-/// An agent, resolved, ready for its shifts.
-struct AgentCtx {
-    res: AgentRes,
-    /// The agent's fallback zone name (agent, else location), before the default: one shared
-    /// text per distinct name (agents mostly share a few zones; a copy each was 2 × 32 bytes of
-    /// heap an agent).
-    tz: Option<std::sync::Arc<str>>,
-    location_tz: Option<std::sync::Arc<str>>,
 }
 
 /// Map the staged export of a migration directory. The library entry point of `zd2gc map` (and of
@@ -319,9 +310,13 @@ fn map_inner(
     };
 
     // ---- agents, online, business units -------------------------------------------------------
-    let export = prepare::read_export(&snap, files)?;
-    let (export_agents, agent_idx) = (&export.agents, &export.idx);
-    let mut res = agents::resolve_offline(export_agents, &tables);
+    let prepare::Export {
+        agents: export_agents,
+        idx: agent_idx,
+        time_off: time_off_rows,
+    } = prepare::read_export(&snap, files)?;
+    let agent_idx = &agent_idx;
+    let mut res = agents::resolve_offline(&export_agents, &tables);
     let client = match &opts.online {
         OnlineMode::Off => None,
         OnlineMode::FromConfig => Some(std::sync::Arc::new(crate::client::Client::from_config(
@@ -335,11 +330,11 @@ fn map_inner(
         None => None,
     };
     if let Some(on) = online.as_mut() {
-        on.fill_agents(export_agents, &mut res)?;
+        on.fill_agents(&export_agents, &mut res)?;
     }
     let bus = prepare::business_units(cfg, &tables, &res, online.as_mut())?;
     agents::finish(
-        export_agents,
+        &export_agents,
         &mut res,
         &|b| bus.contains_key(b),
         out.online,
@@ -351,8 +346,8 @@ fn map_inner(
     drop(online);
     let mut zones = Zones::default();
     let default_tz = cfg.default_timezone.clone();
-    let agent_ctx = prepare::agent_contexts(&tables, export_agents, res);
-    // Everything the shifts need of the tables is in the agents' contexts and the units now (the
+    let loc_tz = prepare::location_zones(&tables);
+    // Everything the shifts need of the tables is in the resolutions and the units now (the
     // rows of agents.csv: 3.2 MB at 10,000 agents, held through the stream until now).
     drop(tables);
     let (applied, overrides) = prepare::decide_trades(&snap, cfg)?;
@@ -372,13 +367,19 @@ fn map_inner(
         |what: &str| crate::ui::timing(&format!("map {what}: {:.2}s", t0.elapsed().as_secs_f64()));
     let tx = state.transaction()?;
     let mut sink = write::FindingSink::new(&tx, run_id, cfg)?;
-    write::agent_findings(export_agents, &agent_ctx, agents_file, &mut sink, &mut out)?;
-    // The trades' crosswalk before the shifts (it needs neither), so that `apply`'s decisions
-    // are not held through the stream and the index build. Its pages go through a cache of 4 MB,
-    // as the first run's (a re-run's 64 MB cache kept every page of xw_trades it read: 7.5 MB at
-    // 26,000 trades with long ids, the re-run's peak).
+    write::agent_findings(&export_agents, &res, agents_file, &mut sink, &mut out)?;
+    // The crosswalks of agents and trades before the shifts (they need neither), so that the
+    // export's agents, their resolutions and `apply`'s decisions are not held through the stream
+    // and the index build: only each agent's context for its shifts is (the agents' rows and
+    // resolutions: ~3.5 MB at 10,000 agents with long user ids). Their pages go through a cache
+    // of 4 MB, as the first run's (a re-run's 64 MB cache kept every page of xw_trades it read:
+    // 7.5 MB at 26,000 trades with long ids, the re-run's peak).
     let cache: i64 = tx.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
     tx.execute_batch("PRAGMA cache_size = -4096;")?;
+    write::xw_agents(&tx, &export_agents, &res, run_id, &mut out)?;
+    let agent_ctx = AgentContexts::new(&loc_tz, &export_agents, res);
+    drop(loc_tz);
+    drop(export_agents);
     write::xw_trades(
         &tx,
         &snap,
@@ -392,12 +393,11 @@ fn map_inner(
     // The crosswalk's pages it read stay in the state's 64 MB cache otherwise, unused by the
     // stream (an unchanged re-run at 26,000 trades: 4.8 MB held to the end; only clean pages go).
     tx.execute_batch("PRAGMA shrink_memory;")?;
-    let agent_bus: Vec<Option<&BuInfo>> = agent_ctx
-        .iter()
-        .map(|a| {
-            Some(&a.res)
-                .filter(|r| r.issue.is_none())
-                .and_then(|r| r.business_unit_id.as_deref())
+    let agent_bus: Vec<Option<&BuInfo>> = (0..agent_ctx.len())
+        .map(|i| {
+            Some(agent_ctx.get(i))
+                .filter(|a| a.issue.is_none())
+                .and_then(|a| a.business_unit_id)
                 .and_then(|b| bus.get(b))
         })
         .collect();
@@ -426,15 +426,10 @@ fn map_inner(
         &mut out,
         &lap,
     )?;
-    write::xw_agents(&tx, export_agents, &agent_ctx, run_id, &mut out)?;
     // ---- time off ---------------------------------------------------------------------------------
     {
         let migration = crate::store::migration_id(&tx)?;
-        let in_file = |a: &str| {
-            agent_idx
-                .get(a)
-                .is_some_and(|i| export_agents[i].line.is_some())
-        };
+        let in_file = |a: &str| agent_idx.get(a).is_some_and(|i| agent_ctx.get(i).in_file);
         let ctx = time_off::Ctx {
             cfg,
             files,
@@ -447,11 +442,8 @@ fn map_inner(
         };
         // The shifts of every agent with a request, read in one pass in agent order (map_all
         // asks for them in that order).
-        let mut with_time_off: Vec<&str> = export
-            .time_off
-            .iter()
-            .map(|r| r.agent_id.as_str())
-            .collect();
+        let mut with_time_off: Vec<&str> =
+            time_off_rows.iter().map(|r| r.agent_id.as_str()).collect();
         with_time_off.sort_unstable();
         with_time_off.dedup();
         // Its sort keeps runs of up to cache_size bytes in memory, one per sorter thread (a
@@ -467,7 +459,7 @@ fn map_inner(
         let mut shifts_st = desired::AgentShifts::prepare(&tx)?;
         let mut cursor = shifts_st.of_agents(&with_time_off)?;
         let mut shifts_of = |a: &str| cursor.of(a);
-        let mut m = time_off::map_all(&ctx, &export.time_off, &mut zones, &mut shifts_of)?;
+        let mut m = time_off::map_all(&ctx, &time_off_rows, &mut zones, &mut shifts_of)?;
         drop(cursor);
         drop(shifts_st);
         if small {

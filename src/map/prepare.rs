@@ -4,7 +4,7 @@
 
 use super::agents::{AgentRes, ExportAgent};
 use super::shift::AgentIdx;
-use super::{AgentCtx, BuInfo, online, tables, time_off, trades};
+use super::{BuInfo, online, tables, time_off, trades};
 use crate::config::{Config, PendingTradePolicy};
 use crate::error::Result;
 use chrono_tz::Tz;
@@ -199,33 +199,12 @@ pub(super) fn business_units(
     Ok(bus)
 }
 
-/// Each agent's context for its shifts: its resolution (moved in, not copied: a copy of every
-/// agent's strings for the whole run, 3.6 MB at 10,000 agents) and its fallback zone names (the
-/// agent's, its location's).
-pub(super) fn agent_contexts(
-    tables: &tables::Tables,
-    export_agents: &[ExportAgent],
-    res: Vec<AgentRes>,
-) -> Vec<AgentCtx> {
-    let loc_tz: HashMap<&str, Arc<str>> = tables
+/// Each location's zone name (locations.csv), one shared text each.
+pub(super) fn location_zones(tables: &tables::Tables) -> HashMap<String, Arc<str>> {
+    tables
         .locations
         .iter()
-        .filter_map(|l| Some((l.location.as_str(), Arc::from(l.time_zone?.name()))))
-        .collect();
-    // The agents' own zone names, one text each.
-    let mut zones: HashMap<&str, Arc<str>> = HashMap::new();
-    export_agents
-        .iter()
-        .zip(res)
-        .map(|(a, r)| AgentCtx {
-            res: r,
-            tz: a
-                .timezone
-                .as_deref()
-                .filter(|s| !s.trim().is_empty())
-                .map(|s| zones.entry(s).or_insert_with(|| Arc::from(s)).clone()),
-            location_tz: a.location.as_deref().and_then(|l| loc_tz.get(l)).cloned(),
-        })
+        .filter_map(|l| Some((l.location.clone(), Arc::from(l.time_zone?.name()))))
         .collect()
 }
 

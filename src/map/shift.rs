@@ -3,7 +3,7 @@
 //! length and activities, or the reason it is held back.
 
 use super::pipeline::{ShiftRow, TaskRow};
-use super::{AgentCtx, BuInfo, Finding, core};
+use super::{AgentContexts, BuInfo, Finding, core};
 use crate::config::{Config, DstPolicy, Severity};
 use crate::store::desired::{Kinds, activities_compact_into};
 use crate::timeval::dst::{self, TimeIssue};
@@ -19,7 +19,7 @@ pub(super) struct Shared<'a> {
     pub(super) cfg: &'a Config,
     pub(super) files: &'a HashMap<i64, String>,
     pub(super) agent_idx: &'a AgentIdx,
-    pub(super) agents: &'a [AgentCtx],
+    pub(super) agents: &'a AgentContexts,
     pub(super) bus: &'a FxHashMap<String, BuInfo>,
     /// Each agent's business unit in `bus` (by agent index; `None`: no unit, an agent issue, or
     /// a unit `bus` lacks), looked up once instead of once a shift.
@@ -157,7 +157,7 @@ pub(super) fn map_shift<'a>(
     let owner_override = sh.overrides.get(&s.shift_id).map(String::as_str);
     let owner = owner_override.unwrap_or(&s.agent_id);
     let owner_i = sh.agent_idx.get(owner);
-    let agent = owner_i.map(|i| &sh.agents[i]);
+    let agent = owner_i.map(|i| sh.agents.get(i));
     let mut held: Option<&'static str> = None;
     let mut hold = |r: &'static str| {
         if held.is_none() {
@@ -167,17 +167,16 @@ pub(super) fn map_shift<'a>(
     if group.len() > 1 && group.iter().any(|g| !g.same_content(s)) {
         hold("conflicting-shift-id");
     }
-    let res = agent.map(|a| &a.res);
-    match res.and_then(|r| r.issue.as_ref()) {
+    match agent.and_then(|a| a.issue) {
         Some(i) => hold(i.rule()),
-        None if res.is_none() => hold("unmapped-agent"),
+        None if agent.is_none() => hold("unmapped-agent"),
         None => {}
     }
     // Zone chain: row → agent → location → default.
     let zone = zone_name(
         s.timezone.as_deref(),
-        agent.and_then(|a| a.tz.as_deref()),
-        agent.and_then(|a| a.location_tz.as_deref()),
+        agent.and_then(|a| a.tz),
+        agent.and_then(|a| a.location_tz),
         sh.default_tz,
     );
     let tz = zones.tz_named(zone.map(|z| z.0));
@@ -269,9 +268,8 @@ pub(super) fn map_shift<'a>(
     json.clear();
     json.push_str("[]");
     let mut n_activities = 0;
-    let bu = res
-        .filter(|r| r.issue.is_none())
-        .and_then(|r| r.business_unit_id.as_deref());
+    let usable = agent.filter(|a| a.issue.is_none());
+    let bu = usable.and_then(|a| a.business_unit_id);
     let bu_info = owner_i.and_then(|i| sh.agent_bus[i]);
     debug_assert_eq!(
         bu_info.map(|b| b as *const BuInfo),
@@ -328,12 +326,8 @@ pub(super) fn map_shift<'a>(
             }
         }
     }
-    let user_id = res
-        .filter(|r| r.issue.is_none())
-        .and_then(|r| r.user_id.as_deref());
-    let mu = res
-        .filter(|r| r.issue.is_none())
-        .and_then(|r| r.management_unit_id.as_deref());
+    let user_id = usable.and_then(|a| a.user_id);
+    let mu = usable.and_then(|a| a.management_unit_id);
     let mut d = Desired {
         owner_override,
         owner: owner_i,

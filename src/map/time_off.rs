@@ -9,7 +9,7 @@
 //! request longer than a day has one start per local day, each resolved the same way.
 
 use super::core;
-use super::{AgentCtx, BuInfo, Finding, resolve_field};
+use super::{AgentContexts, BuInfo, Finding, resolve_field};
 use crate::config::Config;
 use crate::timeval::dst::TimeIssue;
 use crate::timeval::zone::{Zones, zone_name};
@@ -174,7 +174,7 @@ pub(super) struct Ctx<'a> {
     pub(super) cfg: &'a Config,
     pub(super) files: &'a HashMap<i64, String>,
     pub(super) agent_idx: &'a super::shift::AgentIdx,
-    pub(super) agents: &'a [AgentCtx],
+    pub(super) agents: &'a AgentContexts,
     /// Whether the agents file has the agent (else `time-off-unknown-agent`).
     pub(super) in_agents_file: &'a dyn Fn(&str) -> bool,
     pub(super) bus: &'a FxHashMap<String, BuInfo>,
@@ -312,18 +312,17 @@ pub(super) fn map_all(
             held = Some("conflicting-time-off-id");
         }
 
-        let agent = ctx.agent_idx.get(&r.agent_id).map(|k| &ctx.agents[k]);
+        let agent = ctx.agent_idx.get(&r.agent_id).map(|k| ctx.agents.get(k));
         let known_agent = (ctx.in_agents_file)(&r.agent_id);
-        let res = agent.map(|a| &a.res).filter(|_| known_agent);
+        let res = agent.filter(|_| known_agent);
         let loads_by_status = matches!(r.status.as_str(), "approved" | "requested")
             && ctx.cfg.time_off_status_loads(&r.status);
         let mut xw = Xw {
             id: r.id.clone(),
             agent_id: r.agent_id.clone(),
-            user_id: res.and_then(|r| r.user_id.clone()),
-            management_unit_id: res
-                .and_then(|r| r.management_unit_id.as_deref().map(str::to_string)),
-            business_unit_id: res.and_then(|r| r.business_unit_id.as_deref().map(str::to_string)),
+            user_id: res.and_then(|r| r.user_id).map(str::to_string),
+            management_unit_id: res.and_then(|r| r.management_unit_id).map(str::to_string),
+            business_unit_id: res.and_then(|r| r.business_unit_id).map(str::to_string),
             status: r.status.clone(),
             action: "load",
         };
@@ -331,8 +330,8 @@ pub(super) fn map_all(
         // The zone of local values (and of the dates of absolute full-day times).
         let zone = zone_name(
             r.timezone.as_deref(),
-            agent.and_then(|a| a.tz.as_deref()),
-            agent.and_then(|a| a.location_tz.as_deref()),
+            agent.and_then(|a| a.tz),
+            agent.and_then(|a| a.location_tz),
             ctx.default_tz,
         );
         let tz = zones.tz_named(zone.map(|z| z.0));
@@ -378,7 +377,7 @@ pub(super) fn map_all(
             continue;
         }
 
-        match (known_agent, res.and_then(|r| r.issue.as_ref())) {
+        match (known_agent, res.and_then(|r| r.issue)) {
             (false, _) => {
                 errs.push(finding(
                     ctx,
@@ -538,7 +537,7 @@ pub(super) fn map_all(
         // The TimeOff activity code of the reason, in the agent's business unit.
         let bu = res
             .filter(|r| r.issue.is_none())
-            .and_then(|r| r.business_unit_id.as_deref());
+            .and_then(|r| r.business_unit_id);
         let bu_info = bu.and_then(|b| ctx.bus.get(b));
         let reason = r.reason.as_deref().map(str::trim).unwrap_or("");
         let code = bu_info.and_then(|b| b.time_off_codes.get(reason));
@@ -610,9 +609,12 @@ pub(super) fn map_all(
             file: file.cloned(),
             line: r.line,
             agent_id: r.agent_id.clone(),
-            user_id: rr.and_then(|r| r.user_id.clone()).unwrap_or_default(),
+            user_id: rr
+                .and_then(|r| r.user_id)
+                .map(str::to_string)
+                .unwrap_or_default(),
             management_unit_id: rr
-                .and_then(|r| r.management_unit_id.as_deref())
+                .and_then(|r| r.management_unit_id)
                 .unwrap_or_default()
                 .to_string(),
             business_unit_id: bu.unwrap_or_default().to_string(),

@@ -2,7 +2,7 @@
 //! agents and trades, the time-off pass, and the switch to a bulk load on a first run.
 
 use super::agents::{self, AgentIssue, ExportAgent};
-use super::{AgentCtx, Finding, MapOutcome, prepare, time_off, trades};
+use super::{AgentContexts, Finding, MapOutcome, prepare, time_off, trades};
 use crate::config::{Config, PendingTradePolicy, Severity};
 use crate::error::Result;
 use crate::store::desired;
@@ -114,13 +114,13 @@ impl<'c, 'a> FindingSink<'c, 'a> {
 /// and ambiguous.
 pub(super) fn agent_findings(
     export_agents: &[ExportAgent],
-    agent_ctx: &[AgentCtx],
+    res: &[agents::AgentRes],
     agents_file: Option<String>,
     sink: &mut FindingSink<'_, '_>,
     out: &mut MapOutcome,
 ) -> Result<()> {
-    for (a, c) in export_agents.iter().zip(agent_ctx.iter()) {
-        match &c.res.issue {
+    for (a, r) in export_agents.iter().zip(res.iter()) {
+        match &r.issue {
             None => {
                 if a.owns {
                     out.agents_mapped += 1
@@ -148,7 +148,7 @@ pub(super) fn agent_findings(
                 };
                 // A missing management unit is a problem of the mapping table: at its (first)
                 // row of the agent, when the table has one.
-                let at_row = match (issue, c.res.rows.first()) {
+                let at_row = match (issue, r.rows.first()) {
                     (AgentIssue::NoManagementUnit { .. }, Some(&l)) => Some(l),
                     _ => None,
                 };
@@ -157,7 +157,7 @@ pub(super) fn agent_findings(
                         Some("mappings/agents.csv".to_string()),
                         Some(l),
                         "management_unit_id",
-                        c.res.management_unit_id.as_deref().map(str::to_string),
+                        r.management_unit_id.as_deref().map(str::to_string),
                     ),
                     None => (
                         a.file
@@ -197,13 +197,12 @@ pub(super) fn agent_findings(
 pub(super) fn xw_agents(
     tx: &Connection,
     export_agents: &[ExportAgent],
-    agent_ctx: &[AgentCtx],
+    res: &[agents::AgentRes],
     run_id: i64,
     out: &mut MapOutcome,
 ) -> Result<()> {
     let mut st = crate::store::crosswalk::AgentWriter::new(tx)?;
-    for (a, c) in export_agents.iter().zip(agent_ctx.iter()) {
-        let r = &c.res;
+    for (a, r) in export_agents.iter().zip(res.iter()) {
         let (how, cands) = match &r.issue {
             Some(AgentIssue::Ambiguous { candidates, .. }) => (
                 "ambiguous",
@@ -238,15 +237,15 @@ pub(super) fn xw_trades(
     tx: &Connection,
     snap: &Connection,
     (policy, applied): (PendingTradePolicy, Option<&[trades::TradeAction]>),
-    (agent_ctx, agent_idx): (&[AgentCtx], &super::shift::AgentIdx),
+    (agent_ctx, agent_idx): (&AgentContexts, &super::shift::AgentIdx),
     run_id: i64,
     out: &mut MapOutcome,
 ) -> Result<()> {
-    let user_of = |agent: &str| -> Option<String> {
-        let c = &agent_ctx[agent_idx.get(agent)?];
-        match &c.res.issue {
+    let user_of = |agent: &str| -> Option<&str> {
+        let c = agent_ctx.get(agent_idx.get(agent)?);
+        match c.issue {
             // The user is known; only loading the agent's schedule needs the unit.
-            None | Some(AgentIssue::NoManagementUnit { .. }) => c.res.user_id.clone(),
+            None | Some(AgentIssue::NoManagementUnit { .. }) => c.user_id,
             Some(_) => None,
         }
     };
@@ -272,10 +271,10 @@ pub(super) fn xw_trades(
             swap_request_id: &t.swap_request_id,
             legacy_status: &t.status,
             requester_agent_id: &t.requester_agent_id,
-            requester_user_id: requester_user.as_deref(),
+            requester_user_id: requester_user,
             requester_shift_id: &t.requester_shift_id,
             recipient_agent_id: &t.recipient_agent_id,
-            recipient_user_id: recipient_user.as_deref(),
+            recipient_user_id: recipient_user,
             recipient_shift_id: t.recipient_shift_id.as_deref(),
             action,
             note,
