@@ -127,8 +127,16 @@ pub(super) fn stream_shifts(
                     map_groups(shared, zones, kinds, (rrx, recycle_tx), (btx, done_rx))
                 })
                 .map_err(spawn_failed)?;
-            let written =
-                write_batches((brx, done_tx), &mut olds, writer, sink, out, files, run_id);
+            let memos = OwnerMemos::new(shared.agents.len());
+            let written = write_batches(
+                (brx, done_tx),
+                &mut olds,
+                (writer, memos),
+                sink,
+                out,
+                files,
+                run_id,
+            );
             let mapped = mapper.join().expect("map thread panicked");
             let read = reader.join().expect("map reading thread panicked");
             // The first error in stream order: reading, then mapping.
@@ -185,7 +193,7 @@ fn write_batches<'a>(
         std::sync::mpsc::SyncSender<Vec<Mapped<'a>>>,
     ),
     olds: &mut OldRows<'_>,
-    writer: &mut desired::ShiftWriter<'_>,
+    (writer, mut owner_refs): (&mut desired::ShiftWriter<'_>, OwnerMemos),
     sink: &mut FindingSink<'_, '_>,
     out: &mut MapOutcome,
     files: &HashMap<i64, String>,
@@ -196,8 +204,6 @@ fn write_batches<'a>(
     let mut file_refs: HashMap<i64, desired::FileRef> = HashMap::new();
     // The last row's file: (snapshot file id, name, number), most rows share it.
     let mut last_file: Option<(i64, &String, desired::FileRef)> = None;
-    // The numbers of each owner's names (by agent index), given by its first row.
-    let mut owner_refs: Vec<Option<desired::OwnerRefs>> = Vec::new();
     for (new_kinds, mut batch) in brx {
         for (kind, code, desc) in new_kinds {
             writer.add_kind(kind, &code, &desc)?;
@@ -276,16 +282,7 @@ fn write_batches<'a>(
                         out.shifts.note("inserted", id);
                     }
                     let mut week = [0u8; 10];
-                    let mut no_memo = None;
-                    let memo = match d.owner {
-                        Some(i) => {
-                            if owner_refs.len() <= i {
-                                owner_refs.resize(i + 1, None);
-                            }
-                            &mut owner_refs[i]
-                        }
-                        None => &mut no_memo,
-                    };
+                    let mut memo = d.owner.and_then(|i| owner_refs.get(i));
                     writer.upsert_with(
                         &desired::ShiftRow {
                             legacy_shift_id: id,
@@ -305,8 +302,11 @@ fn write_batches<'a>(
                             content_hash: d.hash,
                             held_back_reason: d.held_back,
                         },
-                        memo,
+                        &mut memo,
                     )?;
+                    if let Some(i) = d.owner {
+                        owner_refs.put(i, memo);
+                    }
                 }
             }
         }
@@ -314,6 +314,54 @@ fn write_batches<'a>(
         let _ = done.try_send(batch);
     }
     Ok(())
+}
+
+/// The numbers in `desired_names` of each owner's names (by agent index), given by the first row
+/// of the owner written: 16 bytes an agent, made when the first row is written (as
+/// `Option<OwnerRefs>` grown by `resize`, 64 bytes an agent and the room of the `Vec`'s growth:
+/// up to 1 MB at 10,000 agents on a first run, where every owner's rows are written). A number
+/// is held as a `u32`, 0 for none; an owner with a number outside 1..=u32::MAX has no memo (its
+/// names are looked up again at each of its rows, as the writer does for its first).
+#[derive(Debug, Default)]
+struct OwnerMemos {
+    agents: usize,
+    memos: Vec<[u32; 4]>,
+}
+
+impl OwnerMemos {
+    fn new(agents: usize) -> OwnerMemos {
+        OwnerMemos {
+            agents,
+            memos: Vec::new(),
+        }
+    }
+
+    /// Agent `i`'s memo, if it has one.
+    fn get(&self, i: usize) -> Option<desired::OwnerRefs> {
+        let m = self.memos.get(i)?;
+        let n = |k: u32| (k != 0).then_some(k as i64);
+        Some((n(m[0])?, [n(m[1]), n(m[2]), n(m[3])]))
+    }
+
+    /// Agent `i`'s memo is `refs` (none: unchanged).
+    fn put(&mut self, i: usize, refs: Option<desired::OwnerRefs>) {
+        let Some((agent, units)) = refs else { return };
+        let n = |k: Option<i64>| -> Option<u32> {
+            match k {
+                None => Some(0),
+                Some(k) => u32::try_from(k).ok().filter(|&k| k != 0),
+            }
+        };
+        let (Some(a), Some(u0), Some(u1), Some(u2)) =
+            (n(Some(agent)), n(units[0]), n(units[1]), n(units[2]))
+        else {
+            return;
+        };
+        if self.memos.len() <= i {
+            self.memos.resize(self.agents.max(i + 1), [0; 4]);
+        }
+        self.memos[i] = [a, u0, u1, u2];
+    }
 }
 
 /// One shift id as the mapping thread hands it to the writer (and the writer back, to reuse
@@ -662,6 +710,47 @@ fn map_groups<'a>(
 
 #[cfg(test)]
 mod tests {
+
+    proptest! {
+        /// The memos give back what was put, as a map of `Option<OwnerRefs>` by agent would,
+        /// except a memo with a number outside 1..=u32::MAX, which is not kept.
+        #[test]
+        fn owner_memos_give_what_was_put(
+            agents in 0usize..20,
+            ops in prop::collection::vec(
+                (0usize..30, any::<bool>(), prop::array::uniform4(
+                    prop_oneof![
+                        Just(None),
+                        (1i64..5).prop_map(Some),
+                        (1i64..=u32::MAX as i64).prop_map(Some),
+                        prop_oneof![Just(0i64), Just(-1), Just(u32::MAX as i64 + 1), Just(i64::MAX)].prop_map(Some),
+                    ]
+                )),
+                0..60,
+            )
+        ) {
+            let mut m = super::OwnerMemos::new(agents);
+            let mut model: std::collections::HashMap<usize, crate::store::desired::OwnerRefs> =
+                Default::default();
+            for (i, put, v) in ops {
+                if put {
+                    let refs = v[0].map(|a| (a, [v[1], v[2], v[3]]));
+                    m.put(i, refs);
+                    if let Some((a, u)) = refs {
+                        let fits = |k: i64| (1..=u32::MAX as i64).contains(&k);
+                        if fits(a) && u.iter().flatten().all(|&k| fits(k)) {
+                            model.insert(i, (a, u));
+                        }
+                    }
+                }
+                prop_assert_eq!(m.get(i), model.get(&i).copied(), "agent {}", i);
+            }
+            if !m.memos.is_empty() {
+                prop_assert!(m.memos.len() >= agents);
+            }
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
     use rusqlite::types::ValueRef;
