@@ -218,23 +218,25 @@ pub fn links(conn: &Connection, bu: &str, week: &str) -> Result<Vec<Link>> {
     Ok(v)
 }
 
-/// Apply a plan's local crosswalk changes (adoptions, bases, forgotten links). `written` says which
-/// legacy ids zd2gc itself wrote in this run (so they are not marked adopted).
+/// Apply a plan's local crosswalk changes (adoptions, bases, forgotten links), in one transaction
+/// (none when there is no change). `written` says which legacy ids zd2gc itself wrote in this run
+/// (so they are not marked adopted).
 pub fn apply_links(
     conn: &Connection,
     run_id: i64,
     bu: &str,
     week: &str,
     schedule_id: Option<&str>,
-    changes: &[LinkChange],
-    written: &std::collections::HashSet<String>,
+    changes: impl IntoIterator<Item = LinkChange>,
+    written: &super::changes::Written<'_>,
 ) -> Result<()> {
-    if changes.is_empty() {
+    let mut changes = changes.into_iter().peekable();
+    if changes.peek().is_none() {
         return Ok(());
     }
     let tx = conn.unchecked_transaction()?;
     for c in changes {
-        match c {
+        match &c {
             LinkChange::Set {
                 legacy,
                 gid,

@@ -16,6 +16,7 @@
 //! difference, so re-running a finished load sends no write. Every external write is announced in
 //! the journal before it is sent. A shift zd2gc does not own is never changed.
 
+pub mod changes;
 pub mod desired;
 pub mod guard;
 pub mod journal;

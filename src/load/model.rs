@@ -168,6 +168,17 @@ impl Act {
         }
     }
 
+    /// Its three fields as stored (start, the 32-bit length or `LONG_LEN`, the kinds table's
+    /// index), for [`super::changes`]' compact form; [`Act::from_raw`] gives it back.
+    pub(super) fn raw(&self) -> (i64, i32, u32) {
+        (self.start, self.len, self.kind)
+    }
+
+    /// The activity whose [`Act::raw`] this is (fields of an activity made in this process).
+    pub(super) fn from_raw(start: i64, len: i32, kind: u32) -> Act {
+        Act { start, len, kind }
+    }
+
     /// The length in minutes.
     pub fn minutes(&self) -> i64 {
         if self.len == LONG_LEN {

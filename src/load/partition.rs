@@ -31,8 +31,9 @@
 //! ids are checked by a 64-bit hash: two ids with one hash can only make a check fail (a fallback),
 //! never pass.
 
+use super::changes::LinkChanges;
 use super::desired::Slot;
-use super::merge::{self, Conflict, LinkChange, OnConflict, PlanCounts, Tags, WeekPlan};
+use super::merge::{self, Conflict, OnConflict, PlanCounts, Tags, WeekPlan};
 use super::model::{AgentView, Desired, Link, WeekView};
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -287,9 +288,9 @@ impl<'a> Partition<'a> {
 pub struct Gathered {
     pub counts: PlanCounts,
     conflicts: Vec<((u8, u32), Conflict)>,
-    /// The link changes as they come, and their tags (apart: a week's adoption round holds
-    /// tens of thousands, put in order in place by [`Gathered::finish`]).
-    links: Vec<LinkChange>,
+    /// The link changes as they come, in compact form, and their tags (apart: a week's adoption
+    /// round holds tens of thousands, put in order in place by [`Gathered::finish`]).
+    links: LinkChanges,
     link_tags: Vec<(u8, u32)>,
     relabelled: Vec<((u8, u32), String)>,
     /// At most this many link changes (one per desired shift and one per link): the link changes
@@ -308,8 +309,8 @@ impl Gathered {
     }
 
     /// Keep a component's conflicts, link changes, relabelled ids and counts (its writes are the
-    /// caller's).
-    pub fn add(&mut self, plan: &mut WeekPlan, tags: Tags) {
+    /// caller's). `slots` are the week's desired shifts, which the tags index.
+    pub fn add(&mut self, plan: &mut WeekPlan, tags: Tags, slots: &[Slot]) {
         let c = &mut self.counts;
         let k = plan.counts;
         c.create += k.create;
@@ -322,26 +323,29 @@ impl Gathered {
         c.relabelled += k.relabelled;
         self.conflicts
             .extend(tags.conflicts.into_iter().zip(plan.conflicts.drain(..)));
-        if self.links.capacity() == 0 && !plan.links.is_empty() {
+        if self.link_tags.capacity() == 0 && !plan.links.is_empty() {
             let most = self.most_links.max(plan.links.len());
             self.links.reserve_exact(most);
             self.link_tags.reserve_exact(most);
         }
         assert_eq!(tags.links.len(), plan.links.len(), "a tag per link change");
-        self.links.append(&mut plan.links);
+        for (c, &(phase, i)) in plan.links.drain(..).zip(&tags.links) {
+            // Phases 0-2 are about desired shift i (3: link i, no slot).
+            self.links.push(&c, (phase < 3).then_some(i), slots);
+        }
         self.link_tags.extend(tags.links);
         self.relabelled
             .extend(tags.relabelled.into_iter().zip(plan.relabelled.drain(..)));
     }
 
     /// Conflicts, link changes and relabelled ids in the week's merge order.
-    pub fn finish(mut self) -> (PlanCounts, Vec<Conflict>, Vec<LinkChange>, Vec<String>) {
+    pub fn finish(mut self) -> (PlanCounts, Vec<Conflict>, LinkChanges, Vec<String>) {
         // Stable: a shift's two conflicts keep their order.
         self.conflicts.sort_by_key(|(t, _)| *t);
         let mut order: Vec<u32> = (0..self.links.len() as u32).collect();
         // Stable, as the sort of (tag, change) pairs by tag.
         order.sort_by_key(|&i| self.link_tags[i as usize]);
-        gather(&mut self.links, &mut order);
+        self.links.reorder(&mut order);
         self.relabelled.sort_by_key(|(t, _)| *t);
         (
             self.counts,
@@ -354,7 +358,7 @@ impl Gathered {
 
 /// Put `v` in the order `order` gives, in place: afterwards `v[k]` is what `v[order[k]]` was
 /// (`order` a permutation of `0..v.len()`; it is used up).
-fn gather<T>(v: &mut [T], order: &mut [u32]) {
+pub(super) fn gather<T>(v: &mut [T], order: &mut [u32]) {
     const DONE: u32 = u32::MAX;
     for i in 0..v.len() {
         if order[i] == DONE {
@@ -684,13 +688,13 @@ mod tests {
                     "{u} in two components"
                 );
             }
-            gathered.add(&mut plan, tags);
+            gathered.add(&mut plan, tags, &slots);
         }
         let (counts, conflicts, links, relabelled) = gathered.finish();
         Some(WeekPlan {
             import: (!import.is_empty()).then_some(import),
             update,
-            links,
+            links: links.iter(&slots).collect(),
             conflicts,
             counts,
             relabelled,

@@ -10,6 +10,7 @@
 //! versions it carried, which make a second attempt harmless). Every state change is journalled
 //! before the step it announces.
 
+use super::changes::{LinkChanges, SlotIndex, Written};
 use super::desired::WeekOutline;
 use super::journal::{self, State, WeekRow};
 use super::merge::WeekPlan;
@@ -25,7 +26,6 @@ use super::{Counters, Shared};
 use crate::client::ApiError;
 use crate::error::{Error, Result};
 use crate::genesys::model as m;
-use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 
 pub use super::week_read::read_week;
@@ -141,7 +141,9 @@ async fn run_week_inner(
     }
     row.desired_hash = Some(input.hash);
     row.shifts_desired = input.len() as i64;
-    let mut written: HashSet<String> = HashSet::new();
+    // The week's desired shifts by legacy id, for the sets of ids written (a bit a shift).
+    let index = SlotIndex::new(&input.slots);
+    let mut written = Written::new(&index);
     let mut overwritten: Vec<Conflict> = Vec::new();
     let mut refusals = 0u32;
     let mut lock_waits = 0u32;
@@ -175,6 +177,7 @@ async fn run_week_inner(
             sh,
             bu,
             input,
+            &index,
             &links,
             header,
             fresh,
@@ -202,6 +205,7 @@ async fn run_week_inner(
         let view = round.view;
         let writes = round.writes;
         let plan = round.plan;
+        let link_changes = round.links;
         // What the merge read is not needed any more: the links (the round kept only the
         // schedule's header).
         drop(links);
@@ -213,10 +217,11 @@ async fn run_week_inner(
                 bu,
                 week,
                 sid.as_deref(),
-                &plan.links,
+                link_changes.iter(index.slots()),
                 &written,
             )
         })?;
+        drop(link_changes);
         sh.with_db(|c| journal::record_relabelled(c, sh.run_id, bu, week, &plan.relabelled))?;
         overwritten.extend(plan.conflicts.iter().filter(|c| c.overwritten).cloned());
         if !writes {
@@ -291,7 +296,7 @@ async fn run_week_inner(
         let lock_key = sid.clone().unwrap_or_else(|| format!("{bu}/{week}"));
         let guard = sh.schedule_lock(&lock_key);
         let _held = guard.lock().await;
-        written.extend(round.adds);
+        written.union(&round.adds);
         let sent = round.sent;
         // The body is all the write needs of the plan: the plan goes before the requests.
         let upload = upload_body(
@@ -377,20 +382,23 @@ async fn run_week_inner(
     ))
 }
 
-/// What a round's merge gives the worker: the plan without its writes (link changes, conflicts,
-/// counts, relabelled ids), whether it writes, the write's body and what it sends, and what a
-/// refusal of it is compared with.
-struct Round {
+/// What a round's merge gives the worker: the plan without its writes (conflicts, counts,
+/// relabelled ids) and its link changes, whether it writes, the write's body and what it sends,
+/// and what a refusal of it is compared with.
+struct Round<'a> {
     /// The week's schedule (its header: no agent schedule), if it has one.
     view: Option<WeekView>,
     writes: bool,
-    /// `update` and `import` are empty: the writes are in `body`.
+    /// `update`, `import` and `links` are empty: the writes are in `body`, the link changes in
+    /// `links`.
     plan: WeekPlan,
+    /// The plan's link changes, in its order (compact: [`LinkChanges`]).
+    links: LinkChanges,
     versions: Versions,
     /// Users whose agent schedules the write carries without a version (none was read).
     unread: Vec<String>,
     /// Legacy ids the write adds or replaces.
-    adds: Vec<String>,
+    adds: Written<'a>,
     /// What the write sends, in words.
     sent: String,
     /// The update's gzip body (a round that writes to an existing schedule).
@@ -405,22 +413,23 @@ struct Round {
 /// week again and merging the whole week (nothing was sent or recorded before). `header` is the week's schedule
 /// without agent schedules; `fresh` when it was just created blank (nothing to read in it).
 #[allow(clippy::too_many_arguments)]
-async fn plan_round(
+async fn plan_round<'a>(
     sh: &Shared,
     bu: &str,
     input: &WeekOutline,
+    index: &'a SlotIndex<'a>,
     links: &[super::model::Link],
     header: Option<WeekView>,
     fresh: bool,
     reads: &mut u64,
     polls: &mut u64,
-) -> Result<Round, Failed> {
+) -> Result<Round<'a>, Failed> {
     let mut part = Partition::new(&input.slots, links, &input.mus, &sh.user_mu);
     let mut gathered = Gathered::new(input.len(), links.len());
     // Begun by the first component that writes (a round that only reads makes no encoder).
     let mut body: Option<BodyWriter> = None;
     let mut versions: std::collections::BTreeMap<String, i64> = Default::default();
-    let (mut unread, mut adds) = (Vec::new(), Vec::new());
+    let (mut unread, mut adds) = (Vec::new(), Written::new(index));
     let mut writes = false;
     let mut crossed = false;
     for c in 0..part.len() {
@@ -455,17 +464,15 @@ async fn plan_round(
                     .map(|(u, _)| u.clone()),
             );
         }
-        if adds.capacity() == 0 && !plan.update.is_empty() {
-            // Each desired shift is added or replaced at most once: sized once.
-            adds.reserve_exact(input.len());
+        for (l, ()) in plan_adds(&plan) {
+            adds.insert(&l);
         }
-        adds.extend(plan_adds(&plan).into_iter().map(|(l, ())| l));
         if let Some(h) = &header
             && !plan.update.is_empty()
         {
             body.get_or_insert_with(|| BodyWriter::new(h)).push(&plan);
         }
-        gathered.add(&mut plan, tags);
+        gathered.add(&mut plan, tags, &input.slots);
     }
     if crossed {
         tracing::debug!(bu, "an answer crossed components: the whole week is merged");
@@ -476,6 +483,20 @@ async fn plan_round(
         let mut plan = merge::merge(&desired, links, &sh.held, Some(&v), sh.opts.on_conflict);
         drop(desired);
         let writes = plan.writes();
+        let mut link_changes = LinkChanges::default();
+        link_changes.reserve_exact(plan.links.len());
+        for c in std::mem::take(&mut plan.links) {
+            let legacy = match &c {
+                merge::LinkChange::Set { legacy, .. } | merge::LinkChange::Forget { legacy } => {
+                    legacy
+                }
+            };
+            link_changes.push(&c, index.find(legacy), &input.slots);
+        }
+        let mut fallback_adds = Written::new(index);
+        for (l, ()) in plan_adds(&plan) {
+            fallback_adds.insert(&l);
+        }
         let unread = plan
             .update
             .iter()
@@ -486,7 +507,8 @@ async fn plan_round(
             writes,
             versions: versions_of(Some(&v)),
             unread,
-            adds: plan_adds(&plan).into_iter().map(|(l, ())| l).collect(),
+            adds: fallback_adds,
+            links: link_changes,
             sent: describe(Some(&v), &plan),
             body: writes.then(|| upload_of(bu, Some(&v), &plan).0),
             plan: WeekPlan::default(),
@@ -513,8 +535,8 @@ async fn plan_round(
         }),
         view: header,
         writes,
+        links: link_changes,
         plan: WeekPlan {
-            links: link_changes,
             conflicts,
             counts,
             relabelled,

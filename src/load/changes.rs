@@ -1,0 +1,516 @@
+//! A round's week-wide link bookkeeping in compact form (issue #17): the link changes a round
+//! gathers from its components ([`LinkChanges`]) and the legacy ids zd2gc wrote in the week
+//! ([`Written`]).
+//!
+//! A week's adoption round (the read-back after its shifts were written) links every desired shift:
+//! 45,000 [`LinkChange::Set`] at a week of the whole benchmark export, kept until the round's plan
+//! is complete (a fallback to the week's merge may replace them). As values, each held two
+//! strings and a base [`Content`] whose activity list stayed alive after the answer it came from
+//! was dropped: about 15 MB at that week, the largest week-sized item of a load. Here each change
+//! is a few bytes in one buffer: the legacy id as its index among the week's desired shifts
+//! ([`Slot`]), a canonical UUID as 16 bytes, the user as an index into a table, instants and
+//! activities as variable-length integers (an activity as its start from the previous one, its
+//! length, and its index in the process's kinds table). [`LinkChanges::iter`] gives back each
+//! change, equal to the one pushed. Anything that does not fit these forms (a legacy id that is
+//! not the slot's, another kind of id) is kept as its bytes: the form is exact for every change.
+
+use super::desired::Slot;
+use super::merge::LinkChange;
+use super::model::{Act, Content, Label};
+use crate::store::uuid16;
+use rustc_hash::FxHashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+const SET: u8 = 1;
+const ADOPTED: u8 = 2;
+/// The legacy id is the slot's whose index follows (else its bytes follow).
+const BY_SLOT: u8 = 4;
+/// The Genesys id is a canonical UUID: 16 bytes follow (else its bytes).
+const GID16: u8 = 8;
+
+fn put(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_i(out: &mut Vec<u8>, v: i64) {
+    put(out, ((v << 1) ^ (v >> 63)) as u64);
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    put(out, b.len() as u64);
+    out.extend_from_slice(b);
+}
+
+/// A reader over bytes [`put`] and friends wrote (in this process: never malformed).
+struct Cursor<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn byte(&mut self) -> u8 {
+        let x = self.b[self.at];
+        self.at += 1;
+        x
+    }
+
+    fn get(&mut self) -> u64 {
+        let (mut v, mut shift) = (0u64, 0);
+        loop {
+            let x = self.byte();
+            v |= u64::from(x & 0x7f) << shift;
+            if x < 0x80 {
+                return v;
+            }
+            shift += 7;
+        }
+    }
+
+    fn get_i(&mut self) -> i64 {
+        let v = self.get();
+        ((v >> 1) as i64) ^ -((v & 1) as i64)
+    }
+
+    fn bytes(&mut self, n: usize) -> &'a [u8] {
+        let s = &self.b[self.at..self.at + n];
+        self.at += n;
+        s
+    }
+
+    fn string(&mut self) -> String {
+        let n = self.get() as usize;
+        String::from_utf8(self.bytes(n).to_vec()).expect("text written from a String")
+    }
+}
+
+/// Legacy ids of a week's desired shifts ([`Slot`]s) looked up by text: a binary search when the
+/// slots are in the byte order of their ids (as the outline reads them), else a map.
+pub struct SlotIndex<'a> {
+    slots: &'a [Slot],
+    map: Option<HashMap<&'a str, u32>>,
+}
+
+impl<'a> SlotIndex<'a> {
+    pub fn new(slots: &'a [Slot]) -> SlotIndex<'a> {
+        let sorted = slots.windows(2).all(|w| w[0].legacy < w[1].legacy);
+        let map = (!sorted).then(|| {
+            let mut m = HashMap::with_capacity(slots.len());
+            for (i, s) in slots.iter().enumerate() {
+                // The first of a repeated id, as a search would find one of them.
+                m.entry(s.legacy.as_str()).or_insert(i as u32);
+            }
+            m
+        });
+        SlotIndex { slots, map }
+    }
+
+    /// The index of the slot whose legacy id is `legacy`, if any.
+    pub fn find(&self, legacy: &str) -> Option<u32> {
+        match &self.map {
+            Some(m) => m.get(legacy).copied(),
+            None => self
+                .slots
+                .binary_search_by(|s| s.legacy.as_str().cmp(legacy))
+                .ok()
+                .map(|i| i as u32),
+        }
+    }
+
+    pub fn slots(&self) -> &'a [Slot] {
+        self.slots
+    }
+}
+
+/// A set of legacy ids (the ones zd2gc wrote in a week): a bit per slot of the week, and the
+/// text of any id that is no slot's.
+pub struct Written<'a> {
+    index: &'a SlotIndex<'a>,
+    bits: Vec<u64>,
+    other: HashSet<String>,
+}
+
+impl<'a> Written<'a> {
+    pub fn new(index: &'a SlotIndex<'a>) -> Written<'a> {
+        Written {
+            index,
+            bits: Vec::new(),
+            other: HashSet::new(),
+        }
+    }
+
+    pub fn insert(&mut self, legacy: &str) {
+        match self.index.find(legacy) {
+            Some(i) => {
+                let (w, b) = ((i / 64) as usize, i % 64);
+                if self.bits.len() <= w {
+                    self.bits
+                        .resize(self.index.slots.len().div_ceil(64).max(w + 1), 0);
+                }
+                self.bits[w] |= 1 << b;
+            }
+            None => {
+                self.other.insert(legacy.to_string());
+            }
+        }
+    }
+
+    pub fn contains(&self, legacy: &str) -> bool {
+        match self.index.find(legacy) {
+            Some(i) => self
+                .bits
+                .get((i / 64) as usize)
+                .is_some_and(|w| w & (1 << (i % 64)) != 0),
+            None => self.other.contains(legacy),
+        }
+    }
+
+    /// Add every id of `o` (a set over the same slots).
+    pub fn union(&mut self, o: &Written<'_>) {
+        if self.bits.len() < o.bits.len() {
+            self.bits.resize(o.bits.len(), 0);
+        }
+        for (a, b) in self.bits.iter_mut().zip(&o.bits) {
+            *a |= b;
+        }
+        self.other.extend(o.other.iter().cloned());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bits.iter().all(|&w| w == 0) && self.other.is_empty()
+    }
+}
+
+/// A chunk of [`LinkChanges`]' bytes: changes are written into chunks of this size, never across
+/// two (one longer has a chunk of its own), so the buffer grows by a chunk, not by doubling. (The
+/// tests use small chunks, so that their changes cross chunks and fill some alone.)
+#[cfg(not(test))]
+const CHUNK: usize = 1 << 16;
+#[cfg(test)]
+const CHUNK: usize = 1 << 6;
+
+/// Link changes in chunks of bytes, in order (see the module's comment).
+#[derive(Debug, Default)]
+pub struct LinkChanges {
+    chunks: Vec<Vec<u8>>,
+    /// Where each change starts, in the changes' order: its chunk's index times [`CHUNK`] plus
+    /// its offset in the chunk.
+    at: Vec<u32>,
+    /// A change being encoded, before it is copied into a chunk.
+    scratch: Vec<u8>,
+    /// The base users named, and each one's index (by the label's address: labels are shared).
+    users: Vec<Label>,
+    user_of: FxHashMap<usize, u32>,
+}
+
+impl LinkChanges {
+    pub fn len(&self) -> usize {
+        self.at.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.at.is_empty()
+    }
+
+    /// Room for `n` more changes.
+    pub fn reserve_exact(&mut self, n: usize) {
+        self.at.reserve_exact(n);
+    }
+
+    /// Add `c` at the end. `slot` is the index among `slots` of the desired shift it is about, if
+    /// known: its legacy id is then kept as that index when it is that slot's.
+    pub fn push(&mut self, c: &LinkChange, slot: Option<u32>, slots: &[Slot]) {
+        let mut out = std::mem::take(&mut self.scratch);
+        out.clear();
+        self.encode(c, slot, slots, &mut out);
+        let fits = self
+            .chunks
+            .last()
+            .is_some_and(|k| k.len() + out.len() <= CHUNK);
+        if !fits {
+            self.chunks.push(Vec::with_capacity(CHUNK.max(out.len())));
+        }
+        let k = self.chunks.len() - 1;
+        let chunk = &mut self.chunks[k];
+        let at = k
+            .checked_mul(CHUNK)
+            .and_then(|x| x.checked_add(chunk.len()))
+            .and_then(|x| u32::try_from(x).ok())
+            .expect("a round's link changes under 4 GiB");
+        chunk.extend_from_slice(&out);
+        self.at.push(at);
+        self.scratch = out;
+    }
+
+    fn encode(&mut self, c: &LinkChange, slot: Option<u32>, slots: &[Slot], out: &mut Vec<u8>) {
+        let legacy = match c {
+            LinkChange::Set { legacy, .. } | LinkChange::Forget { legacy } => legacy,
+        };
+        let by_slot = slot.filter(|&i| slots.get(i as usize).is_some_and(|s| s.legacy == *legacy));
+        let mut flags = if by_slot.is_some() { BY_SLOT } else { 0 };
+        let gid16 = match c {
+            LinkChange::Set { gid, adopted, .. } => {
+                flags |= SET | if *adopted { ADOPTED } else { 0 };
+                let g = uuid16::pack(gid);
+                if g.is_some() {
+                    flags |= GID16;
+                }
+                g
+            }
+            LinkChange::Forget { .. } => None,
+        };
+        out.push(flags);
+        match by_slot {
+            Some(i) => put(out, u64::from(i)),
+            None => put_bytes(out, legacy.as_bytes()),
+        }
+        let LinkChange::Set { gid, base, .. } = c else {
+            return;
+        };
+        match gid16 {
+            Some(g) => out.extend_from_slice(&g),
+            None => put_bytes(out, gid.as_bytes()),
+        }
+        let key = Arc::as_ptr(&base.user) as *const u8 as usize;
+        let u = match self.user_of.get(&key) {
+            Some(&u) => u,
+            None => {
+                let u = self.users.len() as u32;
+                self.users.push(base.user.clone());
+                self.user_of.insert(key, u);
+                u
+            }
+        };
+        put(out, u64::from(u));
+        put_i(out, base.start);
+        put_i(out, base.len);
+        put(out, base.acts.len() as u64);
+        let mut prev = base.start;
+        for a in base.acts.iter() {
+            let (start, len, kind) = a.raw();
+            put_i(out, start.wrapping_sub(prev));
+            put_i(out, i64::from(len));
+            put(out, u64::from(kind));
+            prev = start;
+        }
+    }
+
+    /// The change at `k`, as pushed (`slots` those given to [`LinkChanges::push`]).
+    fn get(&self, k: usize, slots: &[Slot]) -> LinkChange {
+        let at = self.at[k] as usize;
+        let mut c = Cursor {
+            b: &self.chunks[at / CHUNK],
+            at: at % CHUNK,
+        };
+        let flags = c.byte();
+        let legacy = if flags & BY_SLOT != 0 {
+            slots[c.get() as usize].legacy.clone()
+        } else {
+            c.string()
+        };
+        if flags & SET == 0 {
+            return LinkChange::Forget { legacy };
+        }
+        let gid = if flags & GID16 != 0 {
+            uuid16::unpack(c.bytes(16).try_into().expect("16 bytes"))
+        } else {
+            c.string()
+        };
+        let user = self.users[c.get() as usize].clone();
+        let start = c.get_i();
+        let len = c.get_i();
+        let n = c.get() as usize;
+        let mut acts = Vec::with_capacity(n);
+        let mut prev = start;
+        for _ in 0..n {
+            let s = prev.wrapping_add(c.get_i());
+            let l = c.get_i() as i32;
+            let kind = c.get() as u32;
+            acts.push(Act::from_raw(s, l, kind));
+            prev = s;
+        }
+        LinkChange::Set {
+            legacy,
+            gid,
+            // Its activities in the order pushed: sorted, as every content's.
+            base: Content {
+                user,
+                start,
+                len,
+                acts: Arc::from(acts),
+            },
+            adopted: flags & ADOPTED != 0,
+        }
+    }
+
+    /// Each change, in order, as pushed.
+    pub fn iter<'a>(&'a self, slots: &'a [Slot]) -> impl Iterator<Item = LinkChange> + 'a {
+        (0..self.len()).map(move |k| self.get(k, slots))
+    }
+
+    /// Put the changes in the order `order` gives (a permutation of `0..len`; used up):
+    /// afterwards change `k` is what change `order[k]` was.
+    pub fn reorder(&mut self, order: &mut [u32]) {
+        super::partition::gather(&mut self.at, order);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::model::label;
+    use proptest::prelude::*;
+
+    fn slots(ids: &[String]) -> Vec<Slot> {
+        ids.iter()
+            .map(|l| Slot {
+                legacy: l.clone(),
+                user: label("u"),
+                mu: label("m"),
+            })
+            .collect()
+    }
+
+    fn any_id() -> impl Strategy<Value = String> {
+        prop_oneof![
+            // Short ids, some repeated.
+            (0..12u32).prop_map(|i| format!("s{i}")),
+            // Canonical UUIDs, and near misses that must stay text.
+            any::<[u8; 16]>().prop_map(|b| uuid16::unpack(&b)),
+            any::<[u8; 16]>().prop_map(|b| uuid16::unpack(&b).to_uppercase()),
+            any::<[u8; 16]>().prop_map(|b| uuid16::unpack(&b).replacen('-', "_", 1)),
+            ".{0,40}",
+        ]
+    }
+
+    fn any_act() -> impl Strategy<Value = Act> {
+        let len = prop_oneof![
+            -3i64..200,
+            Just(i64::from(i32::MIN)),
+            Just(i64::from(i32::MAX) + 1),
+            Just(i64::MIN),
+            Just(i64::MAX),
+        ];
+        let start = prop_oneof![any::<i64>(), 1_790_000_000i64..1_790_100_000];
+        let text = prop::sample::select(vec!["", "c1", "c2", "Lunch \"x\" é"]);
+        (start, len, text.clone(), text).prop_map(|(s, l, c, d)| Act::new(s, l, c, d))
+    }
+
+    fn any_change() -> impl Strategy<Value = (LinkChange, Option<u32>)> {
+        let user = prop::sample::select(vec!["u0", "u1", "", "ü"]);
+        let set = (
+            any_id(),
+            any_id(),
+            user,
+            any::<i64>(),
+            any::<i64>(),
+            prop::collection::vec(any_act(), 0..8),
+            any::<bool>(),
+        )
+            .prop_map(
+                |(legacy, gid, u, start, len, acts, adopted)| LinkChange::Set {
+                    legacy,
+                    gid,
+                    base: Content::new(label(u), start, len, acts),
+                    adopted,
+                },
+            );
+        let forget = any_id().prop_map(|legacy| LinkChange::Forget { legacy });
+        (
+            prop_oneof![3 => set, 1 => forget],
+            proptest::option::of(0..14u32),
+        )
+    }
+
+    proptest! {
+        /// Changes pushed come back equal, in order, and in any order a permutation gives (the
+        /// oracle: the changes themselves in a vector), whatever their ids, instants and
+        /// activities, and whether the slot hint names their legacy id, another or none.
+        #[test]
+        fn link_changes_come_back_as_pushed(
+                ids in prop::collection::vec(any_id(), 0..14),
+                changes in prop::collection::vec(any_change(), 0..30),
+                keys in prop::collection::vec(any::<u16>(), 30)) {
+            let slots = slots(&ids);
+            let mut compact = LinkChanges::default();
+            for (c, hint) in &changes {
+                // A hint that names the change's own slot when there is one, or any other.
+                let own = match c {
+                    LinkChange::Set { legacy, .. } | LinkChange::Forget { legacy } => {
+                        ids.iter().position(|l| l == legacy).map(|i| i as u32)
+                    }
+                };
+                compact.push(c, hint.and(own).or(*hint), &slots);
+            }
+            let plain: Vec<LinkChange> = changes.iter().map(|(c, _)| c.clone()).collect();
+            prop_assert_eq!(compact.iter(&slots).collect::<Vec<_>>(), plain.clone());
+            let mut order: Vec<u32> = (0..plain.len() as u32).collect();
+            order.sort_by_key(|&i| keys[i as usize]);
+            let want: Vec<LinkChange> =
+                order.iter().map(|&i| plain[i as usize].clone()).collect();
+            compact.reorder(&mut order);
+            prop_assert_eq!(compact.iter(&slots).collect::<Vec<_>>(), want);
+        }
+
+        /// The written set answers as a set of strings (the oracle: a `HashSet<String>`), with
+        /// slots in id order (searched) or not (mapped), repeated ids, and ids of no slot.
+        #[test]
+        fn written_is_a_set_of_legacy_ids(
+                ids in prop::collection::vec(any_id(), 0..20),
+                sort in any::<bool>(),
+                a in prop::collection::vec(any_id(), 0..20),
+                b in prop::collection::vec(any_id(), 0..20),
+                probe in prop::collection::vec(any_id(), 0..20)) {
+            let mut ids = ids;
+            if sort {
+                ids.sort();
+                ids.dedup();
+            }
+            let slots = slots(&ids);
+            let index = SlotIndex::new(&slots);
+            let (mut w, mut x) = (Written::new(&index), Written::new(&index));
+            let mut naive: HashSet<String> = HashSet::new();
+            // Some of the slots' own ids too, so that bits are set.
+            for l in a.iter().chain(ids.iter().step_by(2)) {
+                w.insert(l);
+                naive.insert(l.clone());
+            }
+            for l in &b {
+                x.insert(l);
+            }
+            prop_assert_eq!(w.is_empty(), naive.is_empty());
+            w.union(&x);
+            naive.extend(b.iter().cloned());
+            for l in probe.iter().chain(&ids).chain(&a).chain(&b) {
+                prop_assert_eq!(w.contains(l), naive.contains(l), "{:?}", l);
+            }
+        }
+    }
+
+    /// A slot index finds each id of its slots, sorted or not, and no other.
+    #[test]
+    fn a_slot_index_finds_the_slots_ids() {
+        for ids in [
+            vec!["a", "b", "c"],
+            vec!["c", "a", "b"],
+            vec!["a", "a", "b"],
+            vec![],
+        ] {
+            let ids: Vec<String> = ids.into_iter().map(String::from).collect();
+            let slots = slots(&ids);
+            let ix = SlotIndex::new(&slots);
+            for (i, l) in ids.iter().enumerate() {
+                let found = ix.find(l).expect("found");
+                assert_eq!(slots[found as usize].legacy, *l);
+                if ids.iter().filter(|x| *x == l).count() == 1 {
+                    assert_eq!(found, i as u32);
+                }
+            }
+            assert_eq!(ix.find("z"), None);
+        }
+    }
+}
