@@ -14,7 +14,7 @@
 //! change, equal to the one pushed. Anything that does not fit these forms (a legacy id that is
 //! not the slot's, another kind of id) is kept as its bytes: the form is exact for every change.
 
-use super::desired::Slot;
+use super::desired::Slots;
 use super::merge::LinkChange;
 use super::model::{Act, Content, Label};
 use crate::store::uuid16;
@@ -88,40 +88,43 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Legacy ids of a week's desired shifts ([`Slot`]s) looked up by text: a binary search when the
-/// slots are in the byte order of their ids (as the outline reads them), else a map.
+/// Legacy ids of a week's desired shifts ([`Slots`]) looked up by text: a binary search when the
+/// slots are in the strict byte order of their ids (as the outline reads them), else a map (which
+/// gives the last slot of a repeated id, as a map collected from the slots would).
 pub struct SlotIndex<'a> {
-    slots: &'a [Slot],
+    slots: &'a Slots,
     map: Option<HashMap<&'a str, u32>>,
 }
 
 impl<'a> SlotIndex<'a> {
-    pub fn new(slots: &'a [Slot]) -> SlotIndex<'a> {
-        let sorted = slots.windows(2).all(|w| w[0].legacy < w[1].legacy);
+    pub fn new(slots: &'a Slots) -> SlotIndex<'a> {
+        let sorted = (1..slots.len()).all(|i| slots.legacy(i - 1) < slots.legacy(i));
         let map = (!sorted).then(|| {
-            let mut m = HashMap::with_capacity(slots.len());
-            for (i, s) in slots.iter().enumerate() {
-                // The first of a repeated id, as a search would find one of them.
-                m.entry(s.legacy.as_str()).or_insert(i as u32);
-            }
-            m
+            (0..slots.len())
+                .map(|i| (slots.legacy(i), i as u32))
+                .collect()
         });
         SlotIndex { slots, map }
     }
 
     /// The index of the slot whose legacy id is `legacy`, if any.
     pub fn find(&self, legacy: &str) -> Option<u32> {
-        match &self.map {
-            Some(m) => m.get(legacy).copied(),
-            None => self
-                .slots
-                .binary_search_by(|s| s.legacy.as_str().cmp(legacy))
-                .ok()
-                .map(|i| i as u32),
+        if let Some(m) = &self.map {
+            return m.get(legacy).copied();
         }
+        let (mut lo, mut hi) = (0, self.slots.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.slots.legacy(mid).cmp(legacy) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid as u32),
+            }
+        }
+        None
     }
 
-    pub fn slots(&self) -> &'a [Slot] {
+    pub fn slots(&self) -> &'a Slots {
         self.slots
     }
 }
@@ -223,7 +226,7 @@ impl LinkChanges {
 
     /// Add `c` at the end. `slot` is the index among `slots` of the desired shift it is about, if
     /// known: its legacy id is then kept as that index when it is that slot's.
-    pub fn push(&mut self, c: &LinkChange, slot: Option<u32>, slots: &[Slot]) {
+    pub fn push(&mut self, c: &LinkChange, slot: Option<u32>, slots: &Slots) {
         let mut out = std::mem::take(&mut self.scratch);
         out.clear();
         self.encode(c, slot, slots, &mut out);
@@ -246,11 +249,12 @@ impl LinkChanges {
         self.scratch = out;
     }
 
-    fn encode(&mut self, c: &LinkChange, slot: Option<u32>, slots: &[Slot], out: &mut Vec<u8>) {
+    fn encode(&mut self, c: &LinkChange, slot: Option<u32>, slots: &Slots, out: &mut Vec<u8>) {
         let legacy = match c {
             LinkChange::Set { legacy, .. } | LinkChange::Forget { legacy } => legacy,
         };
-        let by_slot = slot.filter(|&i| slots.get(i as usize).is_some_and(|s| s.legacy == *legacy));
+        let by_slot =
+            slot.filter(|&i| (i as usize) < slots.len() && slots.legacy(i as usize) == legacy);
         let mut flags = if by_slot.is_some() { BY_SLOT } else { 0 };
         let gid16 = match c {
             LinkChange::Set { gid, adopted, .. } => {
@@ -300,7 +304,7 @@ impl LinkChanges {
     }
 
     /// The change at `k`, as pushed (`slots` those given to [`LinkChanges::push`]).
-    fn get(&self, k: usize, slots: &[Slot]) -> LinkChange {
+    fn get(&self, k: usize, slots: &Slots) -> LinkChange {
         let at = self.at[k] as usize;
         let mut c = Cursor {
             b: &self.chunks[at / CHUNK],
@@ -308,7 +312,7 @@ impl LinkChanges {
         };
         let flags = c.byte();
         let legacy = if flags & BY_SLOT != 0 {
-            slots[c.get() as usize].legacy.clone()
+            slots.legacy(c.get() as usize).to_string()
         } else {
             c.string()
         };
@@ -348,7 +352,7 @@ impl LinkChanges {
     }
 
     /// Each change, in order, as pushed.
-    pub fn iter<'a>(&'a self, slots: &'a [Slot]) -> impl Iterator<Item = LinkChange> + 'a {
+    pub fn iter<'a>(&'a self, slots: &'a Slots) -> impl Iterator<Item = LinkChange> + 'a {
         (0..self.len()).map(move |k| self.get(k, slots))
     }
 
@@ -362,17 +366,16 @@ impl LinkChanges {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::load::desired::Slot;
     use crate::load::model::label;
     use proptest::prelude::*;
 
-    fn slots(ids: &[String]) -> Vec<Slot> {
-        ids.iter()
-            .map(|l| Slot {
-                legacy: l.clone(),
-                user: label("u"),
-                mu: label("m"),
-            })
-            .collect()
+    fn slots(ids: &[String]) -> Slots {
+        let mut s = Slots::default();
+        for l in ids {
+            s.push(l, label("u"), label("m"));
+        }
+        s
     }
 
     fn any_id() -> impl Strategy<Value = String> {
@@ -491,6 +494,33 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// Compact slots give back each slot pushed (the oracle: the `Slot`s in a vector), its
+        /// user and unit the very labels pushed (equal texts in two allocations stay two).
+        #[test]
+        fn slots_are_the_slots_pushed(
+                v in prop::collection::vec((any_id(), 0..4usize, 0..4usize), 0..30)) {
+            let users: Vec<Label> = ["u0", "u1", "u0", ""].iter().map(|&u| Arc::from(u)).collect();
+            let mus: Vec<Label> = ["m0", "", "m1", "m0"].iter().map(|&m| label(m)).collect();
+            let naive: Vec<Slot> = v
+                .iter()
+                .map(|(l, u, m)| Slot { legacy: l.clone(), user: users[*u].clone(), mu: mus[*m].clone() })
+                .collect();
+            let mut slots = Slots::with_capacity(naive.len());
+            for s in &naive {
+                slots.push(&s.legacy, s.user.clone(), s.mu.clone());
+            }
+            slots.shrink_to_fit();
+            prop_assert_eq!(slots.len(), naive.len());
+            prop_assert_eq!(slots.to_vec(), naive.clone());
+            for (i, s) in naive.iter().enumerate() {
+                prop_assert_eq!(slots.legacy(i), s.legacy.as_str());
+                prop_assert!(Arc::ptr_eq(slots.user(i), &s.user));
+                prop_assert!(Arc::ptr_eq(slots.mu(i), &s.mu));
+            }
+        }
+    }
+
     /// A slot index finds each id of its slots, sorted or not, and no other.
     #[test]
     fn a_slot_index_finds_the_slots_ids() {
@@ -505,10 +535,10 @@ mod tests {
             let ix = SlotIndex::new(&slots);
             for (i, l) in ids.iter().enumerate() {
                 let found = ix.find(l).expect("found");
-                assert_eq!(slots[found as usize].legacy, *l);
-                if ids.iter().filter(|x| *x == l).count() == 1 {
-                    assert_eq!(found, i as u32);
-                }
+                assert_eq!(slots.legacy(found as usize), *l);
+                // The last of a repeated id (a map collected from the slots keeps it).
+                let last = ids.iter().rposition(|x| x == l).unwrap();
+                assert_eq!(found, last as u32, "{ids:?} {i}");
             }
             assert_eq!(ix.find("z"), None);
         }

@@ -548,7 +548,7 @@ impl Reader {
         let conn = self.conn.lock().expect("desired-state reader");
         let tx = self.fresh(&conn)?;
         let n = index.weeks.get(&(bu.to_string(), week.to_string()));
-        let mut slots = Vec::with_capacity(n.copied().unwrap_or(0) as usize);
+        let mut slots = Slots::with_capacity(n.copied().unwrap_or(0) as usize);
         let mut digest = WeekDigest::new(bu, week);
         let mus = self.each_loadable(
             &tx,
@@ -558,9 +558,10 @@ impl Reader {
             |legacy, user, mu, start, len, acts| {
                 // Only its JSON is needed: its activities sorted, not shared.
                 digest.push(&legacy, &Content::unshared(user.clone(), start, len, acts));
-                slots.push(Slot { legacy, user, mu });
+                slots.push(&legacy, user, mu);
             },
         )?;
+        slots.shrink_to_fit();
         drop(tx);
         drop(conn);
         Ok(WeekOutline {
@@ -576,14 +577,14 @@ impl Reader {
     /// The contents of `slots` of week (`bu`, `week`), as [`Reader::week`] reads them (each
     /// row's activities read again by [`crate::store::desired::stored_activity_times`]: the
     /// outline read the same rows whole, in a transaction of the same `map`).
-    fn contents(&self, bu: &str, week: &str, slots: &[&Slot]) -> Result<Vec<Desired>> {
+    fn contents(&self, bu: &str, week: &str, slots: &Slots, which: &[u32]) -> Result<Vec<Desired>> {
         let conn = self.conn.lock().expect("desired-state reader");
         let tx = self.fresh(&conn)?;
-        let mut out = Vec::with_capacity(slots.len());
+        let mut out = Vec::with_capacity(which.len());
         let mut times: Vec<(i64, i64, i64)> = Vec::new();
-        let ids = slots.iter().map(|s| s.legacy.as_str());
+        let ids = which.iter().map(|&i| slots.legacy(i as usize));
         crate::store::desired::for_each_stored_by_id(&tx, ids, |legacy, row| {
-            let slot = slots[out.len()];
+            let slot = which[out.len()] as usize;
             let Some((start, len, text)) = row else {
                 return Err(Error::failure(
                     format!(
@@ -613,9 +614,9 @@ impl Reader {
                 acts.push(Act::of_kind(start + offset, minutes, *id, code, desc));
             }
             out.push(Desired {
-                legacy: slot.legacy.clone(),
-                mu: slot.mu.clone(),
-                content: Content::new(slot.user.clone(), start, len, acts),
+                legacy: slots.legacy(slot).to_string(),
+                mu: slots.mu(slot).clone(),
+                content: Content::new(slots.user(slot).clone(), start, len, acts),
             });
             Ok(())
         })?;
@@ -632,10 +633,107 @@ pub struct Slot {
     pub mu: Label,
 }
 
+/// A week's [`Slot`]s, compact (issue #17: a week of the whole export holds 45,000): the legacy
+/// ids end to end in one text, and each slot's user and unit as an index into a table of the
+/// labels pushed (by address: each comes back as the very label pushed). About 12 bytes a slot
+/// besides its id's, where a `Slot` takes 56 and its id's allocation.
+#[derive(Debug, Default)]
+pub struct Slots {
+    ids: String,
+    /// Where each slot's id ends in `ids`.
+    ends: Vec<u32>,
+    user: Vec<u32>,
+    mu: Vec<u32>,
+    labels: Vec<Label>,
+    label_of: rustc_hash::FxHashMap<usize, u32>,
+}
+
+impl Slots {
+    /// Room for `n` slots.
+    pub fn with_capacity(n: usize) -> Slots {
+        Slots {
+            ends: Vec::with_capacity(n),
+            user: Vec::with_capacity(n),
+            mu: Vec::with_capacity(n),
+            ..Slots::default()
+        }
+    }
+
+    fn label_index(&mut self, l: Label) -> u32 {
+        let key = std::sync::Arc::as_ptr(&l) as *const u8 as usize;
+        *self.label_of.entry(key).or_insert_with(|| {
+            self.labels.push(l);
+            (self.labels.len() - 1) as u32
+        })
+    }
+
+    pub fn push(&mut self, legacy: &str, user: Label, mu: Label) {
+        self.ids.push_str(legacy);
+        let end = u32::try_from(self.ids.len()).expect("a week's legacy ids under 4 GiB");
+        self.ends.push(end);
+        let u = self.label_index(user);
+        self.user.push(u);
+        let m = self.label_index(mu);
+        self.mu.push(m);
+    }
+
+    /// The ids' text at its length (once every slot is pushed).
+    pub fn shrink_to_fit(&mut self) {
+        self.ids.shrink_to_fit();
+        self.label_of = Default::default();
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Slot `i`'s legacy id.
+    pub fn legacy(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.ids[start..self.ends[i] as usize]
+    }
+
+    pub fn user(&self, i: usize) -> &Label {
+        &self.labels[self.user[i] as usize]
+    }
+
+    pub fn mu(&self, i: usize) -> &Label {
+        &self.labels[self.mu[i] as usize]
+    }
+
+    /// Slot `i`.
+    pub fn get(&self, i: usize) -> Slot {
+        Slot {
+            legacy: self.legacy(i).to_string(),
+            user: self.user(i).clone(),
+            mu: self.mu(i).clone(),
+        }
+    }
+
+    /// Every slot, in order.
+    pub fn to_vec(&self) -> Vec<Slot> {
+        (0..self.len()).map(|i| self.get(i)).collect()
+    }
+}
+
+impl<'a> FromIterator<&'a Slot> for Slots {
+    fn from_iter<I: IntoIterator<Item = &'a Slot>>(it: I) -> Slots {
+        let mut v = Slots::default();
+        for s in it {
+            v.push(&s.legacy, s.user.clone(), s.mu.clone());
+        }
+        v
+    }
+}
+
 /// One business-unit week of the desired state for `load` ([`Reader::outline`]): its loadable
 /// shifts in legacy-id order without their contents, its management units and its digest.
 pub struct WeekOutline {
-    pub slots: Vec<Slot>,
+    pub slots: Slots,
     /// Management units whose agent schedules tell the week's state (of desired and linked users).
     pub mus: BTreeSet<String>,
     /// The week's digest ([`week_digest`]).
@@ -658,14 +756,15 @@ impl WeekOutline {
     /// The desired shifts of these slots (indices into `slots`), in the order given, with their
     /// contents read now: each equal to the shift [`Reader::week`] reads.
     pub fn read(&self, which: &[u32]) -> Result<Vec<Desired>> {
-        let slots: Vec<&Slot> = which.iter().map(|&i| &self.slots[i as usize]).collect();
-        self.source.contents(&self.bu, &self.week, &slots)
+        self.source
+            .contents(&self.bu, &self.week, &self.slots, which)
     }
 
     /// Every desired shift of the week, as [`Reader::week`] reads them.
     pub fn read_all(&self) -> Result<Vec<Desired>> {
-        let slots: Vec<&Slot> = self.slots.iter().collect();
-        self.source.contents(&self.bu, &self.week, &slots)
+        let all: Vec<u32> = (0..self.slots.len() as u32).collect();
+        self.source
+            .contents(&self.bu, &self.week, &self.slots, &all)
     }
 }
 
@@ -1041,7 +1140,7 @@ mod tests {
                 mu: d.mu.clone(),
             })
             .collect();
-        assert_eq!(outline.slots, slots);
+        assert_eq!(outline.slots.to_vec(), slots);
         assert_eq!(outline.read_all().unwrap(), week.desired);
         let some = outline.read(&[3, 0, 2]).unwrap();
         assert_eq!(

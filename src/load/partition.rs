@@ -31,8 +31,8 @@
 //! ids are checked by a 64-bit hash: two ids with one hash can only make a check fail (a fallback),
 //! never pass.
 
-use super::changes::LinkChanges;
-use super::desired::Slot;
+use super::changes::{LinkChanges, SlotIndex};
+use super::desired::Slots;
 use super::merge::{self, Conflict, OnConflict, PlanCounts, Tags, WeekPlan};
 use super::model::{AgentView, Desired, Link, WeekView};
 use rustc_hash::FxHashMap;
@@ -92,7 +92,7 @@ impl<'a> Partition<'a> {
     /// The components of a week: `mus` are the units read (the week's), `user_mu` the crosswalk's
     /// unit of a user (for the base user of a link whose user has no desired shift this week).
     pub fn new(
-        desired: &'a [Slot],
+        desired: &'a Slots,
         links: &'a [Link],
         mus: &BTreeSet<String>,
         user_mu: &HashMap<String, String>,
@@ -107,19 +107,20 @@ impl<'a> Partition<'a> {
         };
         let mut parent: Vec<u32> = (0..=none).collect();
         let mut user_node: HashMap<&str, u32> = HashMap::new();
-        for d in desired {
-            let n = node_of_mu(&d.mu);
-            match user_node.get(&*d.user) {
+        for i in 0..desired.len() {
+            let n = node_of_mu(desired.mu(i));
+            match user_node.get(&**desired.user(i)) {
                 Some(&first) => union(&mut parent, first, n),
                 None => {
-                    user_node.insert(&d.user, n);
+                    user_node.insert(desired.user(i), n);
                 }
             }
         }
-        let desired_user: HashMap<&str, &str> = desired
-            .iter()
-            .map(|d| (d.legacy.as_str(), &*d.user))
-            .collect();
+        // A link's desired user, by its legacy id (the last slot of an id, as a map collected
+        // from the slots would keep).
+        let by_legacy = SlotIndex::new(desired);
+        let desired_user =
+            |legacy: &str| by_legacy.find(legacy).map(|i| &**desired.user(i as usize));
         let node_of_user = |u: &str| -> Option<u32> {
             user_node
                 .get(u)
@@ -128,14 +129,13 @@ impl<'a> Partition<'a> {
         };
         let mut link_node = Vec::with_capacity(links.len());
         for l in links {
-            let ours = desired_user.get(l.legacy.as_str()).map(|u| user_node[u]);
+            let ours = desired_user(l.legacy.as_str()).map(|u| user_node[u]);
             let base = l.base.as_ref().and_then(|b| node_of_user(&b.user));
             if let (Some(a), Some(b)) = (ours, base) {
                 union(&mut parent, a, b);
             }
             link_node.push(ours.or(base).unwrap_or(none));
         }
-        drop(desired_user);
         // Components in the order of their first unit.
         let mut comp_of_root: HashMap<u32, Comp> = HashMap::new();
         let mut parts: Vec<Part> = Vec::new();
@@ -151,8 +151,8 @@ impl<'a> Partition<'a> {
                 parts[c as usize].mus.push(mu_list[n as usize].clone());
             }
         }
-        for (i, d) in desired.iter().enumerate() {
-            let c = comp_of_node[user_node[&*d.user] as usize];
+        for i in 0..desired.len() {
+            let c = comp_of_node[user_node[&**desired.user(i)] as usize];
             parts[c as usize].desired.push(i as u32);
         }
         let mut link_comp: FxHashMap<u64, Comp> = FxHashMap::default();
@@ -310,7 +310,7 @@ impl Gathered {
 
     /// Keep a component's conflicts, link changes, relabelled ids and counts (its writes are the
     /// caller's). `slots` are the week's desired shifts, which the tags index.
-    pub fn add(&mut self, plan: &mut WeekPlan, tags: Tags, slots: &[Slot]) {
+    pub fn add(&mut self, plan: &mut WeekPlan, tags: Tags, slots: &Slots) {
         let c = &mut self.counts;
         let k = plan.counts;
         c.create += k.create;
@@ -635,15 +635,12 @@ mod tests {
     }
 
     /// What a round's partition knows of each desired shift before reading its contents.
-    fn slots(desired: &[Desired]) -> Vec<Slot> {
-        desired
-            .iter()
-            .map(|d| Slot {
-                legacy: d.legacy.clone(),
-                user: d.content.user.clone(),
-                mu: d.mu.clone(),
-            })
-            .collect()
+    fn slots(desired: &[Desired]) -> Slots {
+        let mut s = Slots::default();
+        for d in desired {
+            s.push(&d.legacy, d.content.user.clone(), d.mu.clone());
+        }
+        s
     }
 
     /// The round's plan component by component, or `None` when an answer crossed components.
