@@ -64,10 +64,20 @@ pub struct Partition<'a> {
     user_comp: HashMap<&'a str, Comp>,
     /// (D): each linked Genesys shift id's component (by hash; `MANY` when two disagree).
     link_comp: FxHashMap<u64, Comp>,
-    /// (A): the component that answered each user so far.
-    answered_user: HashMap<String, Comp>,
-    /// (G): the component that answered each Genesys shift id so far (by hash).
-    answered_gid: FxHashMap<u64, Comp>,
+    /// (A): the users the components admitted so far answered (by hash, sorted).
+    answered_user: Vec<u64>,
+    /// (G): the Genesys shift ids the components admitted so far answered (by hash, sorted).
+    answered_gid: Vec<u64>,
+}
+
+/// Add the sorted hashes `new` (of one component's answers, in any order) to the sorted `seen`.
+fn add_sorted(seen: &mut Vec<u64>, mut new: Vec<u64>) {
+    new.sort_unstable();
+    new.dedup();
+    // Two sorted runs: the stable sort merges them in one pass.
+    seen.extend(new);
+    seen.sort();
+    seen.dedup();
 }
 
 fn find(p: &mut [u32], mut x: u32) -> u32 {
@@ -174,8 +184,8 @@ impl<'a> Partition<'a> {
             parts,
             user_comp,
             link_comp,
-            answered_user: HashMap::new(),
-            answered_gid: FxHashMap::default(),
+            answered_user: Vec::new(),
+            answered_gid: Vec::new(),
         }
     }
 
@@ -209,29 +219,34 @@ impl<'a> Partition<'a> {
     ///   its desired user's component;
     /// - writes go to C's desired users and to the agents holding C's linked shifts (in C by D),
     ///   each user's in the week's relative order; a patch's version is its agent's (U, A).
+    ///
+    /// Each component is admitted once, in order: (A) and (G) look the answers up among those of
+    /// the components admitted before (users by hash too: a shared hash can only fail a check).
     pub fn admit(&mut self, c: usize, agents: &BTreeMap<String, AgentView>) -> bool {
         let c = c as Comp;
+        let (mut users, mut gids) = (Vec::with_capacity(agents.len()), Vec::new());
         for (user, a) in agents {
             if self.user_comp.get(user.as_str()).is_some_and(|&x| x != c) {
                 return false;
             }
-            match self.answered_user.get(user) {
-                Some(&x) if x != c => return false,
-                Some(_) => {}
-                None => {
-                    self.answered_user.insert(user.clone(), c);
-                }
+            let h = id_hash(user);
+            if self.answered_user.binary_search(&h).is_ok() {
+                return false;
             }
+            users.push(h);
             for (gid, _) in &a.shifts {
                 let h = id_hash(gid);
                 if self.link_comp.get(&h).is_some_and(|&x| x != c) {
                     return false;
                 }
-                if *self.answered_gid.entry(h).or_insert(c) != c {
+                if self.answered_gid.binary_search(&h).is_ok() {
                     return false;
                 }
+                gids.push(h);
             }
         }
+        add_sorted(&mut self.answered_user, users);
+        add_sorted(&mut self.answered_gid, gids);
         true
     }
 
@@ -712,6 +727,44 @@ mod tests {
             order.sort_by_key(|&i| tags[i as usize]);
             gather(&mut v, &mut order);
             prop_assert_eq!(v, sorted.into_iter().map(|(_, c)| c).collect::<Vec<_>>());
+        }
+    }
+
+    proptest! {
+        /// Admitting components in order answers as the checks (A) and (G) kept as maps of the
+        /// component that first answered each user and shift id (the oracle, as admit was before
+        /// it kept sorted hashes), up to the first refusal, after which a round falls back.
+        #[test]
+        fn admit_refuses_what_an_earlier_component_answered(
+                comps in proptest::collection::vec(
+                    proptest::collection::vec((0..8usize, proptest::collection::vec(0..12u8, 0..4)), 0..4),
+                    1..6)) {
+            let slots = Slots::default();
+            let mus: BTreeSet<String> = BTreeSet::new();
+            let mut part = Partition::new(&slots, &[], &mus, &HashMap::new());
+            let (mut users, mut gids): (HashMap<String, usize>, HashMap<String, usize>) = Default::default();
+            for (c, answers) in comps.iter().enumerate() {
+                let mut agents: BTreeMap<String, AgentView> = BTreeMap::new();
+                for (u, g) in answers {
+                    let a = agents.entry(user(*u)).or_default();
+                    a.shifts.extend(g.iter().map(|g| (format!("g{g}"), content(*u, 0, 240, 0, 0))));
+                }
+                let mut naive = true;
+                for (u, a) in &agents {
+                    if *users.entry(u.clone()).or_insert(c) != c {
+                        naive = false;
+                    }
+                    for (g, _) in &a.shifts {
+                        if *gids.entry(g.clone()).or_insert(c) != c {
+                            naive = false;
+                        }
+                    }
+                }
+                prop_assert_eq!(part.admit(c, &agents), naive, "component {}", c);
+                if !naive {
+                    break;
+                }
+            }
         }
     }
 
