@@ -292,7 +292,7 @@ pub fn index(conn: &Connection, error_ids: &HashSet<String>) -> Result<DesiredIn
         out.weeks.entry(key.clone()).or_default();
         let mus = out.linked_mus.entry(key).or_default();
         if let Some(mu) = user.as_ref().and_then(|u| user_mu.get(u)) {
-            mus.insert(mu.clone());
+            mus.insert(mu.to_string());
         }
     }
     Ok(out)
@@ -371,8 +371,73 @@ pub fn refuse_without_unit(
     .into())
 }
 
-fn user_mus(conn: &Connection) -> Result<HashMap<String, String>> {
-    crate::store::crosswalk::user_management_units(conn)
+fn user_mus(conn: &Connection) -> Result<UserUnits> {
+    Ok(UserUnits::from(
+        crate::store::crosswalk::user_management_units(conn)?,
+    ))
+}
+
+/// Each user's management unit (the crosswalk's, `xw_agents`), compact (issue #17: 10,000 agents
+/// made the map of `String`s 1.7 MB, held twice through a load): the user ids sorted, end to end
+/// in one text, and each one's unit as an index into the units.
+#[derive(Debug, Default)]
+pub struct UserUnits {
+    ids: String,
+    /// Where each user's id ends in `ids`.
+    ends: Vec<u32>,
+    mu: Vec<u32>,
+    mus: Vec<String>,
+}
+
+impl From<HashMap<String, String>> for UserUnits {
+    fn from(map: HashMap<String, String>) -> UserUnits {
+        let mut pairs: Vec<(String, String)> = map.into_iter().collect();
+        pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut out = UserUnits {
+            ids: String::with_capacity(pairs.iter().map(|(u, _)| u.len()).sum()),
+            ends: Vec::with_capacity(pairs.len()),
+            mu: Vec::with_capacity(pairs.len()),
+            mus: Vec::new(),
+        };
+        let mut mu_of: HashMap<String, u32> = HashMap::new();
+        for (user, mu) in pairs {
+            out.ids.push_str(&user);
+            out.ends
+                .push(u32::try_from(out.ids.len()).expect("user ids under 4 GiB"));
+            let n = out.mus.len() as u32;
+            let m = *mu_of.entry(mu).or_insert_with_key(|mu| {
+                out.mus.push(mu.clone());
+                n
+            });
+            out.mu.push(m);
+        }
+        out
+    }
+}
+
+impl UserUnits {
+    fn id(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.ids[start..self.ends[i] as usize]
+    }
+
+    /// The unit of `user`, if the crosswalk has one.
+    pub fn get(&self, user: &str) -> Option<&str> {
+        let (mut lo, mut hi) = (0, self.ends.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.id(mid).cmp(user) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(&self.mus[self.mu[mid] as usize]),
+            }
+        }
+        None
+    }
+
+    pub fn contains_key(&self, user: &str) -> bool {
+        self.get(user).is_some()
+    }
 }
 
 /// Which `map` wrote the desired state: the run it recorded and the snapshot it mapped. Every map
@@ -394,7 +459,7 @@ fn generation(conn: &Connection) -> Result<Generation> {
 pub struct Reader {
     conn: std::sync::Mutex<Connection>,
     error_ids: HashSet<String>,
-    user_mu: HashMap<String, String>,
+    user_mu: UserUnits,
     kinds: HashMap<i64, (String, String)>,
     /// Each kind's entry in the process's kinds table ([`Act::of_kind`]).
     kind_ids: HashMap<i64, KindId>,
@@ -493,7 +558,7 @@ impl Reader {
             let mu = label(
                 s.management_unit_id
                     .as_deref()
-                    .or_else(|| self.user_mu.get(&user).map(String::as_str))
+                    .or_else(|| self.user_mu.get(&user))
                     .unwrap_or_default(),
             );
             if !mu.is_empty() && !mus.contains(&*mu) {
@@ -806,6 +871,21 @@ impl WeekDigest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The compact units answer as the crosswalk's map (the oracle: the `HashMap` itself),
+        /// for its users and for others (prefixes, empty, extensions of its ids).
+        #[test]
+        fn user_units_answer_as_the_map(
+                map in proptest::collection::hash_map("[a-c]{0,4}", "[m-n]{0,2}", 0..20),
+                probe in proptest::collection::vec("[a-d]{0,5}", 0..20)) {
+            let units = UserUnits::from(map.clone());
+            for u in map.keys().chain(&probe) {
+                proptest::prop_assert_eq!(units.get(u), map.get(u).map(String::as_str), "{:?}", u);
+                proptest::prop_assert_eq!(units.contains_key(u), map.contains_key(u));
+            }
+        }
+    }
 
     /// A loadable shift whose agent has no management unit (on the shift or in the crosswalk) is
     /// found by the index, and refused with a diagnostic at the agent's row of agents.csv.

@@ -32,7 +32,7 @@
 //! never pass.
 
 use super::changes::{LinkChanges, SlotIndex};
-use super::desired::Slots;
+use super::desired::{Slots, UserUnits};
 use super::merge::{self, Conflict, OnConflict, PlanCounts, Tags, WeekPlan};
 use super::model::{AgentView, Desired, Link, WeekView};
 use rustc_hash::FxHashMap;
@@ -105,7 +105,7 @@ impl<'a> Partition<'a> {
         desired: &'a Slots,
         links: &'a [Link],
         mus: &BTreeSet<String>,
-        user_mu: &HashMap<String, String>,
+        user_mu: &UserUnits,
     ) -> Partition<'a> {
         let mu_list: Vec<&String> = mus.iter().collect();
         // Node `none` stands for the shifts of users with no unit read (nothing is read for it).
@@ -135,7 +135,7 @@ impl<'a> Partition<'a> {
             user_node
                 .get(u)
                 .copied()
-                .or_else(|| user_mu.get(u).map(|m| node_of_mu(m)))
+                .or_else(|| user_mu.get(u).map(&node_of_mu))
         };
         let mut link_node = Vec::with_capacity(links.len());
         for l in links {
@@ -643,10 +643,11 @@ mod tests {
         v
     }
 
-    fn crosswalk() -> HashMap<String, String> {
+    fn crosswalk() -> UserUnits {
         (0..USERS)
             .map(|u| (user(u), unit_of(u).to_string()))
-            .collect()
+            .collect::<HashMap<_, _>>()
+            .into()
     }
 
     /// What a round's partition knows of each desired shift before reading its contents.
@@ -741,7 +742,7 @@ mod tests {
                     1..6)) {
             let slots = Slots::default();
             let mus: BTreeSet<String> = BTreeSet::new();
-            let mut part = Partition::new(&slots, &[], &mus, &HashMap::new());
+            let mut part = Partition::new(&slots, &[], &mus, &UserUnits::default());
             let (mut users, mut gids): (HashMap<String, usize>, HashMap<String, usize>) = Default::default();
             for (c, answers) in comps.iter().enumerate() {
                 let mut agents: BTreeMap<String, AgentView> = BTreeMap::new();
