@@ -1097,6 +1097,19 @@ mod tests {
         );
     }
 
+    /// The inputs `map::current::record` keeps for a map run `run_id` of snapshot `s1`.
+    fn map_inputs(run_id: i64) -> crate::map::current::MapInputs {
+        crate::map::current::MapInputs {
+            run_id,
+            snapshot_id: "s1".into(),
+            config_sha256: None,
+            mappings_dir: String::new(),
+            tables: Default::default(),
+            online: false,
+            cache_generation: 0,
+        }
+    }
+
     /// A week's outline and the contents its rounds read by component are the week as
     /// [`Reader::week`] reads it (the oracle: the whole week read at once): the same loadable
     /// shifts in the same order (held-back, unmapped and erroneous ones left out), the same
@@ -1107,16 +1120,7 @@ mod tests {
         use crate::store::desired::ShiftRow;
         let dir = tempfile::tempdir().unwrap();
         let mut conn = crate::store::open_state(dir.path()).unwrap();
-        let inputs = |run_id| crate::map::current::MapInputs {
-            run_id,
-            snapshot_id: "s1".into(),
-            config_sha256: None,
-            mappings_dir: String::new(),
-            tables: Default::default(),
-            online: false,
-            cache_generation: 0,
-        };
-        crate::map::current::record(&conn, &inputs(1)).unwrap();
+        crate::map::current::record(&conn, &map_inputs(1)).unwrap();
         let tx = conn.transaction().unwrap();
         crate::store::desired::set_mapped_snapshot(&tx, "s1").unwrap();
         crate::store::desired::ShiftWriter::write(&tx, |w| {
@@ -1240,7 +1244,7 @@ mod tests {
             reader.week(&index, "bu", "2026-10-26").unwrap().hash
         );
         assert_eq!(next.read_all().unwrap().len(), 1);
-        crate::map::current::record(&conn, &inputs(2)).unwrap();
+        crate::map::current::record(&conn, &map_inputs(2)).unwrap();
         let err = outline.read(&[0]).unwrap_err();
         assert!(err.to_string().contains("map ran again (run 2)"), "{err}");
     }
@@ -1250,23 +1254,14 @@ mod tests {
     fn a_week_read_after_map_ran_again_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let conn = crate::store::open_state(dir.path()).unwrap();
-        let inputs = |run_id| crate::map::current::MapInputs {
-            run_id,
-            snapshot_id: "s1".into(),
-            config_sha256: None,
-            mappings_dir: String::new(),
-            tables: Default::default(),
-            online: false,
-            cache_generation: 0,
-        };
-        crate::map::current::record(&conn, &inputs(1)).unwrap();
+        crate::map::current::record(&conn, &map_inputs(1)).unwrap();
         let read = Connection::open(crate::store::state_path(dir.path())).unwrap();
         let reader = Reader::open(read, HashSet::new()).unwrap();
         let index = reader.with(|c| index(c, &HashSet::new())).unwrap();
         reader.release().unwrap();
         let week = reader.week(&index, "bu", "2026-10-19").unwrap();
         assert!(week.desired.is_empty());
-        crate::map::current::record(&conn, &inputs(2)).unwrap();
+        crate::map::current::record(&conn, &map_inputs(2)).unwrap();
         let err = reader.week(&index, "bu", "2026-10-19").unwrap_err();
         assert!(err.to_string().contains("map ran again (run 2)"), "{err}");
     }

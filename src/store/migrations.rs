@@ -1146,6 +1146,17 @@ mod tests {
         );
     }
 
+    /// The query plan's details of `sql` run for business unit `bu-1`'s week `2026-09-07`
+    /// (`?1`, `?2`).
+    fn week_query_plan(c: &Connection, sql: &str) -> Vec<String> {
+        c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map(["bu-1", "2026-09-07"], |r| r.get(3))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+
     /// Every row of a query, as SQLite values.
     fn all(c: &Connection, sql: &str) -> Vec<Vec<rusqlite::types::Value>> {
         let mut st = c.prepare(sql).unwrap();
@@ -1760,16 +1771,11 @@ mod tests {
         assert_eq!(v as usize, schema_version());
         // Migration 15 rewrites no base here: none is a content's JSON.
         assert_eq!((all(&c, rows), all(&c, xw)), before);
-        let plan: Vec<String> = c
-            .prepare(
-                "EXPLAIN QUERY PLAN SELECT legacy_shift_id, genesys_shift_id, base FROM xw_shifts
-                 WHERE business_unit_id = ?1 AND week_id = ?2 AND genesys_shift_id IS NOT NULL",
-            )
-            .unwrap()
-            .query_map(["bu-1", "2026-09-07"], |r| r.get(3))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect();
+        let plan = week_query_plan(
+            &c,
+            "SELECT legacy_shift_id, genesys_shift_id, base FROM xw_shifts
+             WHERE business_unit_id = ?1 AND week_id = ?2 AND genesys_shift_id IS NOT NULL",
+        );
         assert!(
             plan.iter()
                 .any(|p| p
@@ -1880,18 +1886,13 @@ mod tests {
 
         // The readers: a week (through the integer index, in id order, no sort) is what the
         // version-8 table held.
-        let plan: Vec<String> = c
-            .prepare(
-                "EXPLAIN QUERY PLAN SELECT s.legacy_shift_id FROM desired_shift_rows s
-                 WHERE s.business_unit_ref = (SELECT id FROM desired_names WHERE name = ?1)
-                   AND s.week_ref = (SELECT id FROM desired_names WHERE name = ?2)
-                 ORDER BY s.legacy_shift_id",
-            )
-            .unwrap()
-            .query_map(["bu-1", "2026-09-07"], |r| r.get(3))
-            .unwrap()
-            .map(|r| r.unwrap())
-            .collect();
+        let plan = week_query_plan(
+            &c,
+            "SELECT s.legacy_shift_id FROM desired_shift_rows s
+             WHERE s.business_unit_ref = (SELECT id FROM desired_names WHERE name = ?1)
+               AND s.week_ref = (SELECT id FROM desired_names WHERE name = ?2)
+             ORDER BY s.legacy_shift_id",
+        );
         assert!(
             plan.iter()
                 .any(|p| p.contains("desired_shift_rows_by_week"))
