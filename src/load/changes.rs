@@ -29,7 +29,7 @@ const BY_SLOT: u8 = 4;
 /// The Genesys id is a canonical UUID: 16 bytes follow (else its bytes).
 const GID16: u8 = 8;
 
-fn put(out: &mut Vec<u8>, mut v: u64) {
+pub(super) fn put(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -37,7 +37,7 @@ fn put(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn put_i(out: &mut Vec<u8>, v: i64) {
+pub(super) fn put_i(out: &mut Vec<u8>, v: i64) {
     put(out, ((v << 1) ^ (v >> 63)) as u64);
 }
 
@@ -47,19 +47,19 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
 }
 
 /// A reader over bytes [`put`] and friends wrote (in this process: never malformed).
-struct Cursor<'a> {
-    b: &'a [u8],
-    at: usize,
+pub(super) struct Cursor<'a> {
+    pub(super) b: &'a [u8],
+    pub(super) at: usize,
 }
 
 impl<'a> Cursor<'a> {
-    fn byte(&mut self) -> u8 {
+    pub(super) fn byte(&mut self) -> u8 {
         let x = self.b[self.at];
         self.at += 1;
         x
     }
 
-    fn get(&mut self) -> u64 {
+    pub(super) fn get(&mut self) -> u64 {
         let (mut v, mut shift) = (0u64, 0);
         loop {
             let x = self.byte();
@@ -71,12 +71,12 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn get_i(&mut self) -> i64 {
+    pub(super) fn get_i(&mut self) -> i64 {
         let v = self.get();
         ((v >> 1) as i64) ^ -((v & 1) as i64)
     }
 
-    fn bytes(&mut self, n: usize) -> &'a [u8] {
+    pub(super) fn bytes(&mut self, n: usize) -> &'a [u8] {
         let s = &self.b[self.at..self.at + n];
         self.at += n;
         s

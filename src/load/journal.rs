@@ -218,6 +218,39 @@ pub fn links(conn: &Connection, bu: &str, week: &str) -> Result<Vec<Link>> {
     Ok(v)
 }
 
+/// The crosswalk links of a week, as [`links`] reads them, handed one row at a time to `f`: its
+/// legacy id, Genesys id, `base` column and `user_id` column (for a compact store,
+/// [`super::links::LinkStore`], that decodes the base on demand).
+pub fn links_each(
+    conn: &Connection,
+    bu: &str,
+    week: &str,
+    mut f: impl FnMut(&str, &str, rusqlite::types::ValueRef<'_>, Option<&str>),
+) -> Result<()> {
+    let mut st = conn.prepare_cached(LINKS)?;
+    let mut rows = st.query([bu, week])?;
+    while let Some(r) = rows.next()? {
+        let row = || -> rusqlite::Result<_> {
+            Ok((
+                r.get_ref(0)?.as_str()?,
+                r.get_ref(1)?.as_str()?,
+                r.get_ref(2)?,
+                r.get_ref(3)?.as_str_or_null()?,
+            ))
+        };
+        let (legacy, gid, base, user) = row()?;
+        f(legacy, gid, base, user);
+    }
+    Ok(())
+}
+
+/// The crosswalk links of a week in compact form ([`links`]' links, in its order).
+pub fn link_store(conn: &Connection, bu: &str, week: &str) -> Result<super::links::LinkStore> {
+    let mut s = super::links::LinkStore::new();
+    links_each(conn, bu, week, |l, g, b, u| s.push(l, g, b, u))?;
+    Ok(s)
+}
+
 /// Apply a plan's local crosswalk changes (adoptions, bases, forgotten links), in one transaction
 /// (none when there is no change). `written` says which legacy ids zd2gc itself wrote in this run
 /// (so they are not marked adopted).

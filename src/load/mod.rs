@@ -20,6 +20,7 @@ pub mod changes;
 pub mod desired;
 pub mod guard;
 pub mod journal;
+pub mod links;
 pub mod merge;
 pub mod model;
 pub mod pacer;

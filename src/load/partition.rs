@@ -33,6 +33,7 @@
 
 use super::changes::{LinkChanges, SlotIndex};
 use super::desired::{Slots, UserUnits};
+use super::links::LinkStore;
 use super::merge::{self, Conflict, OnConflict, PlanCounts, Tags, WeekPlan};
 use super::model::{AgentView, Desired, Link, WeekView};
 use rustc_hash::FxHashMap;
@@ -58,7 +59,7 @@ struct Part {
 
 /// A week's components, and what the answers are checked against.
 pub struct Partition<'a> {
-    links: &'a [Link],
+    links: &'a LinkStore,
     parts: Vec<Part>,
     /// (U): each desired user's component.
     user_comp: HashMap<&'a str, Comp>,
@@ -103,7 +104,7 @@ impl<'a> Partition<'a> {
     /// unit of a user (for the base user of a link whose user has no desired shift this week).
     pub fn new(
         desired: &'a Slots,
-        links: &'a [Link],
+        links: &'a LinkStore,
         mus: &BTreeSet<String>,
         user_mu: &UserUnits,
     ) -> Partition<'a> {
@@ -138,9 +139,9 @@ impl<'a> Partition<'a> {
                 .or_else(|| user_mu.get(u).map(&node_of_mu))
         };
         let mut link_node = Vec::with_capacity(links.len());
-        for l in links {
-            let ours = desired_user(l.legacy.as_str()).map(|u| user_node[u]);
-            let base = l.base.as_ref().and_then(|b| node_of_user(&b.user));
+        for j in 0..links.len() {
+            let ours = desired_user(links.legacy(j).as_str()).map(|u| user_node[u]);
+            let base = links.base_user(j).and_then(|u| node_of_user(&u));
             if let (Some(a), Some(b)) = (ours, base) {
                 union(&mut parent, a, b);
             }
@@ -167,10 +168,10 @@ impl<'a> Partition<'a> {
         }
         let mut link_comp: FxHashMap<u64, Comp> = FxHashMap::default();
         link_comp.reserve(links.len());
-        for (j, (l, n)) in links.iter().zip(link_node).enumerate() {
+        for (j, n) in link_node.into_iter().enumerate() {
             let c = comp_of_node[n as usize];
             parts[c as usize].links.push(j as u32);
-            let e = link_comp.entry(id_hash(&l.gid)).or_insert(c);
+            let e = link_comp.entry(id_hash(&links.gid(j))).or_insert(c);
             if *e != c {
                 *e = MANY;
             }
@@ -273,7 +274,13 @@ impl<'a> Partition<'a> {
             "a component's desired shifts"
         );
         let desired: Vec<&Desired> = desired.iter().collect();
-        let links: Vec<&Link> = p.links.iter().map(|&j| &self.links[j as usize]).collect();
+        // The component's links are decoded now, and dropped with its merge.
+        let links: Vec<Link> = p
+            .links
+            .iter()
+            .map(|&j| self.links.get(j as usize))
+            .collect();
+        let links: Vec<&Link> = links.iter().collect();
         let (plan, mut tags) = merge::merge_parts(&desired, &links, held, view, on_conflict);
         // Local indices to the week's: phase 1 of conflicts and 3 of links count links.
         let week = |i: u32, by_link: bool| {
@@ -664,7 +671,8 @@ mod tests {
         let mus: BTreeSet<String> = UNITS.iter().map(|m| m.to_string()).collect();
         let user_mu = crosswalk();
         let slots = slots(&i.desired);
-        let mut part = Partition::new(&slots, &i.links, &mus, &user_mu);
+        let store = LinkStore::of(&i.links);
+        let mut part = Partition::new(&slots, &store, &mus, &user_mu);
         let mut gathered = Gathered::new(i.desired.len(), i.links.len());
         let mut update: BTreeMap<String, merge::AgentPatch> = BTreeMap::new();
         let mut import: BTreeMap<String, Vec<(String, Content)>> = BTreeMap::new();
@@ -742,7 +750,8 @@ mod tests {
                     1..6)) {
             let slots = Slots::default();
             let mus: BTreeSet<String> = BTreeSet::new();
-            let mut part = Partition::new(&slots, &[], &mus, &UserUnits::default());
+            let store = LinkStore::new();
+            let mut part = Partition::new(&slots, &store, &mus, &UserUnits::default());
             let (mut users, mut gids): (HashMap<String, usize>, HashMap<String, usize>) = Default::default();
             for (c, answers) in comps.iter().enumerate() {
                 let mut agents: BTreeMap<String, AgentView> = BTreeMap::new();
@@ -829,7 +838,8 @@ mod tests {
         let i = inputs(&c);
         let mus: BTreeSet<String> = UNITS.iter().map(|m| m.to_string()).collect();
         let slots = slots(&i.desired);
-        let part = Partition::new(&slots, &i.links, &mus, &crosswalk());
+        let store = LinkStore::of(&i.links);
+        let part = Partition::new(&slots, &store, &mus, &crosswalk());
         // {m0, m1} joined by the trade, {m2}, and the shifts without a unit.
         assert_eq!(part.len(), 3);
         assert_eq!(part.mus(0), ["m0", "m1"]);

@@ -163,7 +163,7 @@ async fn run_week_inner(
     let max_rounds = 4 + 2 * (sh.opts.max_refusals + sh.opts.max_failed_writes);
     for round in 0..max_rounds {
         row.state = State::Reading;
-        let links = sh.with_db(|c| journal::links(c, bu, week))?;
+        let links = sh.with_db(|c| journal::link_store(c, bu, week))?;
         let reads = if round == 0 {
             &mut counters.state_reads
         } else {
@@ -418,7 +418,7 @@ async fn plan_round<'a>(
     bu: &str,
     input: &WeekOutline,
     index: &'a SlotIndex<'a>,
-    links: &[super::model::Link],
+    links: &super::links::LinkStore,
     header: Option<WeekView>,
     fresh: bool,
     reads: &mut u64,
@@ -480,7 +480,8 @@ async fn plan_round<'a>(
         let mut v = header.expect("answers come from a schedule");
         v.agents = read_agents(sh, bu, &v, &input.mus, reads, polls).await?;
         let desired = input.read_all()?;
-        let mut plan = merge::merge(&desired, links, &sh.held, Some(&v), sh.opts.on_conflict);
+        let links = links.to_vec();
+        let mut plan = merge::merge(&desired, &links, &sh.held, Some(&v), sh.opts.on_conflict);
         drop(desired);
         let writes = plan.writes();
         let mut link_changes = LinkChanges::default();

@@ -1,0 +1,322 @@
+//! A week's crosswalk links in compact form (issue #17): what [`super::journal::links`] reads,
+//! kept as bytes and decoded a link at a time.
+//!
+//! A round of `load --recheck` reads every link of a week (45,000 at a week of the whole
+//! benchmark export) before it merges: as [`Link`] values with their bases decoded, about 13 MB,
+//! the largest item of a recheck. Here each link is a few bytes in chunks: its legacy id and
+//! Genesys id as 16 bytes when they are canonical UUIDs (else their text), and its base, decoded
+//! once as it is read, in the form of [`super::changes::LinkChanges`]: the user as an index into a
+//! table, instants and activities as variable-length integers (an activity as its start from the
+//! previous one, its length, and its index in the process's kinds table). A component's merge
+//! decodes its links only ([`LinkStore::get`]); each comes back equal to the one
+//! [`super::journal::links`] reads.
+
+use super::changes::{Cursor, put, put_i};
+use super::journal::stored_base;
+use super::model::{Act, Content, Label, Link};
+use crate::store::uuid16;
+use rusqlite::types::ValueRef;
+use rustc_hash::FxHashMap;
+use std::sync::Arc;
+
+/// The Genesys id is 16 bytes (else its text).
+const GID16: u8 = 1;
+/// The legacy id is 16 bytes (else its text).
+const LEG16: u8 = 2;
+/// A base follows (else the link has none: NULL or unreadable).
+const BASE: u8 = 4;
+
+/// The chunk size: a link is written into one chunk, never across two (a longer one has a chunk
+/// of its own), so the store grows a chunk at a time, not by doubling.
+#[cfg(not(test))]
+const CHUNK: usize = 1 << 16;
+#[cfg(test)]
+const CHUNK: usize = 1 << 6;
+
+/// A week's links, in the order read (see the module's comment).
+#[derive(Debug, Default)]
+pub struct LinkStore {
+    chunks: Vec<Vec<u8>>,
+    /// Each link's chunk and offset in it.
+    at: Vec<(u32, u32)>,
+    /// A link being encoded, before it is copied into a chunk.
+    scratch: Vec<u8>,
+    /// The base users named, and each one's index (by the label's address: labels are shared).
+    users: Vec<Label>,
+    user_of: FxHashMap<usize, u32>,
+}
+
+fn put_id(out: &mut Vec<u8>, flags: &mut u8, flag: u8, s: &str) {
+    match uuid16::pack(s) {
+        Some(b) if uuid16::unpack(&b) == s => {
+            *flags |= flag;
+            out.extend_from_slice(&b);
+        }
+        _ => {
+            put(out, s.len() as u64);
+            out.extend_from_slice(s.as_bytes());
+        }
+    }
+}
+
+fn id(c: &mut Cursor<'_>, packed: bool) -> String {
+    if packed {
+        uuid16::unpack(c.bytes(16).try_into().expect("16 bytes"))
+    } else {
+        let n = c.get() as usize;
+        String::from_utf8(c.bytes(n).to_vec()).expect("text written from a str")
+    }
+}
+
+impl LinkStore {
+    pub fn new() -> LinkStore {
+        LinkStore::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.at.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.at.is_empty()
+    }
+
+    /// Add a link as [`super::journal::links`] reads a row: its legacy id, Genesys id, `base`
+    /// column and `user_id` column.
+    pub fn push(&mut self, legacy: &str, gid: &str, base: ValueRef<'_>, row_user: Option<&str>) {
+        let base = stored_base(base, row_user);
+        self.push_link(legacy, gid, base.as_ref());
+    }
+
+    /// Add a link of these fields.
+    pub fn push_link(&mut self, legacy: &str, gid: &str, base: Option<&Content>) {
+        let mut out = std::mem::take(&mut self.scratch);
+        out.clear();
+        out.push(0);
+        let mut flags = 0;
+        put_id(&mut out, &mut flags, LEG16, legacy);
+        put_id(&mut out, &mut flags, GID16, gid);
+        if let Some(b) = base {
+            flags |= BASE;
+            let key = Arc::as_ptr(&b.user) as *const u8 as usize;
+            let u = match self.user_of.get(&key) {
+                Some(&u) => u,
+                None => {
+                    let u = self.users.len() as u32;
+                    self.users.push(b.user.clone());
+                    self.user_of.insert(key, u);
+                    u
+                }
+            };
+            put(&mut out, u64::from(u));
+            put_i(&mut out, b.start);
+            put_i(&mut out, b.len);
+            put(&mut out, b.acts.len() as u64);
+            let mut prev = b.start;
+            for a in b.acts.iter() {
+                let (start, len, kind) = a.raw();
+                put_i(&mut out, start.wrapping_sub(prev));
+                put_i(&mut out, i64::from(len));
+                put(&mut out, u64::from(kind));
+                prev = start;
+            }
+        }
+        out[0] = flags;
+        let fits = self
+            .chunks
+            .last()
+            .is_some_and(|c| c.len() + out.len() <= CHUNK);
+        if !fits {
+            self.chunks.push(Vec::with_capacity(CHUNK.max(out.len())));
+        }
+        let n = self.chunks.len() - 1;
+        let chunk = &mut self.chunks[n];
+        let off = u32::try_from(chunk.len()).expect("a chunk under 4 GiB");
+        self.at.push((n as u32, off));
+        chunk.extend_from_slice(&out);
+        self.scratch = out;
+    }
+
+    /// Link `j`'s ids, and a cursor at its base's user if it has a base.
+    fn ids(&self, j: usize) -> (String, String, Option<Cursor<'_>>) {
+        let (k, o) = self.at[j];
+        let mut c = Cursor {
+            b: &self.chunks[k as usize],
+            at: o as usize,
+        };
+        let flags = c.byte();
+        let legacy = id(&mut c, flags & LEG16 != 0);
+        let gid = id(&mut c, flags & GID16 != 0);
+        (legacy, gid, (flags & BASE != 0).then_some(c))
+    }
+
+    /// Link `j`'s legacy id.
+    pub fn legacy(&self, j: usize) -> String {
+        self.ids(j).0
+    }
+
+    /// Link `j`'s Genesys id.
+    pub fn gid(&self, j: usize) -> String {
+        self.ids(j).1
+    }
+
+    /// The user of link `j`'s base, if it has one.
+    pub fn base_user(&self, j: usize) -> Option<Label> {
+        let mut c = self.ids(j).2?;
+        Some(self.users[c.get() as usize].clone())
+    }
+
+    /// Link `j`, as pushed.
+    pub fn get(&self, j: usize) -> Link {
+        let (legacy, gid, c) = self.ids(j);
+        let base = c.map(|mut c| {
+            let user = self.users[c.get() as usize].clone();
+            let start = c.get_i();
+            let len = c.get_i();
+            let n = c.get() as usize;
+            let mut acts = Vec::with_capacity(n);
+            let mut prev = start;
+            for _ in 0..n {
+                let s = prev.wrapping_add(c.get_i());
+                let l = c.get_i() as i32;
+                let kind = c.get() as u32;
+                acts.push(Act::from_raw(s, l, kind));
+                prev = s;
+            }
+            // Shared through the interner, as the base read from the journal is.
+            Content {
+                user,
+                start,
+                len,
+                acts: super::model::acts(acts),
+            }
+        });
+        Link { legacy, gid, base }
+    }
+
+    /// Every link, decoded (a fallback's merge of the whole week).
+    pub fn to_vec(&self) -> Vec<Link> {
+        (0..self.len()).map(|j| self.get(j)).collect()
+    }
+}
+
+#[cfg(test)]
+impl LinkStore {
+    /// A store of these links.
+    pub fn of(links: &[Link]) -> LinkStore {
+        let mut s = LinkStore::new();
+        for l in links {
+            s.push_link(&l.legacy, &l.gid, l.base.as_ref());
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::journal;
+    use crate::load::model::tests::{any_content, any_id};
+    use proptest::prelude::*;
+    use rusqlite::{Connection, params};
+
+    /// What a row's `base` column holds.
+    #[derive(Debug, Clone)]
+    enum Base {
+        Null,
+        /// The stored BLOB of a content (its user set to the row's when the flag says so).
+        Blob(crate::load::model::Content, bool),
+        Json(crate::load::model::Content),
+        Bytes(Vec<u8>),
+        Text(String),
+        Int(i64),
+    }
+
+    fn any_base() -> impl Strategy<Value = Base> {
+        prop_oneof![
+            Just(Base::Null),
+            (any_content(), any::<bool>()).prop_map(|(c, r)| Base::Blob(c, r)),
+            (any_content(), any::<bool>()).prop_map(|(c, r)| Base::Blob(c, r)),
+            any_content().prop_map(Base::Json),
+            prop::collection::vec(any::<u8>(), 0..40).prop_map(Base::Bytes),
+            any::<String>().prop_map(Base::Text),
+            any::<i64>().prop_map(Base::Int),
+        ]
+    }
+
+    fn any_row() -> impl Strategy<Value = (String, String, Option<String>, Base, bool)> {
+        (
+            any_id(),
+            any_id(),
+            prop::option::of(any_id()),
+            any_base(),
+            prop::bool::weighted(0.9),
+        )
+    }
+
+    fn db(rows: &[(String, String, Option<String>, Base, bool)]) -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(
+            "CREATE TABLE xw_shifts (legacy_shift_id TEXT, user_id TEXT, business_unit_id TEXT,
+                 week_id TEXT, genesys_shift_id TEXT, base)",
+        )
+        .unwrap();
+        for (legacy, gid, user, base, here) in rows {
+            let week = if *here { "w" } else { "other" };
+            let v: rusqlite::types::Value = match base {
+                Base::Null => rusqlite::types::Value::Null,
+                Base::Blob(content, row) => {
+                    let mut content = content.clone();
+                    if *row && let Some(u) = user {
+                        content.user = crate::load::model::label(u);
+                    }
+                    rusqlite::types::Value::Blob(content.to_stored(user.as_deref()))
+                }
+                Base::Json(content) => rusqlite::types::Value::Text(content.to_json()),
+                Base::Bytes(b) => rusqlite::types::Value::Blob(b.clone()),
+                Base::Text(t) => rusqlite::types::Value::Text(t.clone()),
+                Base::Int(i) => rusqlite::types::Value::Integer(*i),
+            };
+            c.execute(
+                "INSERT INTO xw_shifts VALUES (?1, ?2, 'b', ?3, ?4, ?5)",
+                params![legacy, user, week, gid, v],
+            )
+            .unwrap();
+        }
+        c
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+        /// The store gives back, link by link, what `journal::links` reads (the oracle), and its
+        /// accessors the fields of those links.
+        #[test]
+        fn a_store_reads_as_the_links(rows in prop::collection::vec(any_row(), 0..12)) {
+            let c = db(&rows);
+            let want = journal::links(&c, "b", "w").unwrap();
+            let got = journal::link_store(&c, "b", "w").unwrap();
+            prop_assert_eq!(got.len(), want.len());
+            prop_assert_eq!(got.is_empty(), want.is_empty());
+            for (j, l) in want.iter().enumerate() {
+                prop_assert_eq!(&got.legacy(j), &l.legacy);
+                prop_assert_eq!(&got.gid(j), &l.gid);
+                let user = got.base_user(j);
+                prop_assert_eq!(user.as_deref(), l.base.as_ref().map(|b| &*b.user));
+                prop_assert_eq!(&got.get(j), l);
+            }
+            prop_assert_eq!(got.to_vec(), want);
+        }
+
+        /// `of` (the partition tests' store) holds the links given.
+        #[test]
+        fn a_store_of_links_holds_them(
+            links in prop::collection::vec(
+                (any_id(), any_id(), prop::option::of(any_content())), 0..12)) {
+            let links: Vec<Link> = links
+                .into_iter()
+                .map(|(legacy, gid, base)| Link { legacy, gid, base })
+                .collect();
+            prop_assert_eq!(LinkStore::of(&links).to_vec(), links);
+        }
+    }
+}
