@@ -47,8 +47,9 @@ pub struct LinkStore {
 }
 
 fn put_id(out: &mut Vec<u8>, flags: &mut u8, flag: u8, s: &str) {
+    // Packed only when canonical: `unpack` gives back `s`.
     match uuid16::pack(s) {
-        Some(b) if uuid16::unpack(&b) == s => {
+        Some(b) => {
             *flags |= flag;
             out.extend_from_slice(&b);
         }
@@ -65,6 +66,18 @@ fn id(c: &mut Cursor<'_>, packed: bool) -> String {
     } else {
         let n = c.get() as usize;
         String::from_utf8(c.bytes(n).to_vec()).expect("text written from a str")
+    }
+}
+
+/// An id's text: in the chunk, or spelled into `buf` when packed.
+fn id_in<'a>(c: &mut Cursor<'a>, packed: bool, buf: &'a mut String) -> &'a str {
+    if packed {
+        buf.clear();
+        uuid16::push_unpacked(c.bytes(16).try_into().expect("16 bytes"), buf);
+        buf
+    } else {
+        let n = c.get() as usize;
+        std::str::from_utf8(c.bytes(n)).expect("text written from a str")
     }
 }
 
@@ -150,20 +163,21 @@ impl LinkStore {
         (legacy, gid, (flags & BASE != 0).then_some(c))
     }
 
-    /// Link `j`'s legacy id.
-    pub fn legacy(&self, j: usize) -> String {
-        self.ids(j).0
-    }
-
-    /// Link `j`'s Genesys id.
-    pub fn gid(&self, j: usize) -> String {
-        self.ids(j).1
-    }
-
-    /// The user of link `j`'s base, if it has one.
-    pub fn base_user(&self, j: usize) -> Option<Label> {
-        let mut c = self.ids(j).2?;
-        Some(self.users[c.get() as usize].clone())
+    /// Each link's index, legacy id, Genesys id and base user, in order, without decoding the
+    /// bases or allocating a link's ids (what a partition needs of the links).
+    pub fn each_key(&self, mut f: impl FnMut(usize, &str, &str, Option<&Label>)) {
+        let (mut lb, mut gb) = (String::new(), String::new());
+        for (j, &(k, o)) in self.at.iter().enumerate() {
+            let mut c = Cursor {
+                b: &self.chunks[k as usize],
+                at: o as usize,
+            };
+            let flags = c.byte();
+            let legacy = id_in(&mut c, flags & LEG16 != 0, &mut lb);
+            let gid = id_in(&mut c, flags & GID16 != 0, &mut gb);
+            let user = (flags & BASE != 0).then(|| &self.users[c.get() as usize]);
+            f(j, legacy, gid, user);
+        }
     }
 
     /// Link `j`, as pushed.
@@ -174,21 +188,23 @@ impl LinkStore {
             let start = c.get_i();
             let len = c.get_i();
             let n = c.get() as usize;
-            let mut acts = Vec::with_capacity(n);
             let mut prev = start;
-            for _ in 0..n {
-                let s = prev.wrapping_add(c.get_i());
-                let l = c.get_i() as i32;
-                let kind = c.get() as u32;
-                acts.push(Act::from_raw(s, l, kind));
-                prev = s;
-            }
-            // Shared through the interner, as the base read from the journal is.
+            // Its activities in the order pushed: sorted, as every content's. Not interned again
+            // (a global lock and a hash a link): equality does not depend on sharing.
+            let acts = (0..n)
+                .map(|_| {
+                    let s = prev.wrapping_add(c.get_i());
+                    let l = c.get_i() as i32;
+                    let kind = c.get() as u32;
+                    prev = s;
+                    Act::from_raw(s, l, kind)
+                })
+                .collect();
             Content {
                 user,
                 start,
                 len,
-                acts: super::model::acts(acts),
+                acts,
             }
         });
         Link { legacy, gid, base }
@@ -298,12 +314,18 @@ mod tests {
             prop_assert_eq!(got.len(), want.len());
             prop_assert_eq!(got.is_empty(), want.is_empty());
             for (j, l) in want.iter().enumerate() {
-                prop_assert_eq!(&got.legacy(j), &l.legacy);
-                prop_assert_eq!(&got.gid(j), &l.gid);
-                let user = got.base_user(j);
-                prop_assert_eq!(user.as_deref(), l.base.as_ref().map(|b| &*b.user));
                 prop_assert_eq!(&got.get(j), l);
             }
+            let mut keys = Vec::new();
+            got.each_key(|j, legacy, gid, user| {
+                keys.push((j, legacy.to_string(), gid.to_string(), user.cloned()));
+            });
+            let want_keys: Vec<_> = want
+                .iter()
+                .enumerate()
+                .map(|(j, l)| (j, l.legacy.clone(), l.gid.clone(), l.base.as_ref().map(|b| b.user.clone())))
+                .collect();
+            prop_assert_eq!(keys, want_keys);
             prop_assert_eq!(got.to_vec(), want);
         }
 

@@ -62,7 +62,7 @@ pub struct Partition<'a> {
     links: &'a LinkStore,
     parts: Vec<Part>,
     /// (U): each desired user's component.
-    user_comp: HashMap<&'a str, Comp>,
+    user_comp: FxHashMap<&'a str, Comp>,
     /// (D): each linked Genesys shift id's component (by hash; `MANY` when two disagree).
     link_comp: FxHashMap<u64, Comp>,
     /// (A): the users the components admitted so far answered (by hash, sorted).
@@ -117,7 +117,7 @@ impl<'a> Partition<'a> {
                 .map_or(none, |i| i as u32)
         };
         let mut parent: Vec<u32> = (0..=none).collect();
-        let mut user_node: HashMap<&str, u32> = HashMap::new();
+        let mut user_node: FxHashMap<&str, u32> = FxHashMap::default();
         for i in 0..desired.len() {
             let n = node_of_mu(desired.mu(i));
             match user_node.get(&**desired.user(i)) {
@@ -139,14 +139,14 @@ impl<'a> Partition<'a> {
                 .or_else(|| user_mu.get(u).map(&node_of_mu))
         };
         let mut link_node = Vec::with_capacity(links.len());
-        for j in 0..links.len() {
-            let ours = desired_user(links.legacy(j).as_str()).map(|u| user_node[u]);
-            let base = links.base_user(j).and_then(|u| node_of_user(&u));
+        links.each_key(|_, legacy, _, base_user| {
+            let ours = desired_user(legacy).map(|u| user_node[u]);
+            let base = base_user.and_then(|u| node_of_user(u));
             if let (Some(a), Some(b)) = (ours, base) {
                 union(&mut parent, a, b);
             }
             link_node.push(ours.or(base).unwrap_or(none));
-        }
+        });
         // Components in the order of their first unit.
         let mut comp_of_root: HashMap<u32, Comp> = HashMap::new();
         let mut parts: Vec<Part> = Vec::new();
@@ -168,14 +168,15 @@ impl<'a> Partition<'a> {
         }
         let mut link_comp: FxHashMap<u64, Comp> = FxHashMap::default();
         link_comp.reserve(links.len());
-        for (j, n) in link_node.into_iter().enumerate() {
-            let c = comp_of_node[n as usize];
+        links.each_key(|j, _, gid, _| {
+            let c = comp_of_node[link_node[j] as usize];
             parts[c as usize].links.push(j as u32);
-            let e = link_comp.entry(id_hash(&links.gid(j))).or_insert(c);
+            let e = link_comp.entry(id_hash(gid)).or_insert(c);
             if *e != c {
                 *e = MANY;
             }
-        }
+        });
+        drop(link_node);
         let user_comp = user_node
             .into_iter()
             .map(|(u, n)| (u, comp_of_node[n as usize]))
