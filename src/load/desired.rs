@@ -461,8 +461,9 @@ pub struct Reader {
     error_ids: HashSet<String>,
     user_mu: UserUnits,
     kinds: HashMap<i64, (String, String)>,
-    /// Each kind's entry in the process's kinds table ([`Act::of_kind`]).
-    kind_ids: HashMap<i64, KindId>,
+    /// Each activity kind's entry in the process's kinds table ([`Act::of_kind`]), code and
+    /// description: one lookup an activity read.
+    kind_ids: rustc_hash::FxHashMap<i64, (KindId, String, String)>,
     generation: Generation,
 }
 
@@ -476,7 +477,7 @@ impl Reader {
         let generation = generation(&conn)?;
         let kind_ids = kinds
             .iter()
-            .map(|(&k, (code, desc))| (k, kind_id(code, desc)))
+            .map(|(&k, (code, desc))| (k, (kind_id(code, desc), code.clone(), desc.clone())))
             .collect();
         Ok(Reader {
             conn: std::sync::Mutex::new(conn),
@@ -671,7 +672,7 @@ impl Reader {
                 })?;
             let mut acts = Vec::with_capacity(times.len());
             for &(k, offset, minutes) in &times {
-                let Some((id, (code, desc))) = self.kind_ids.get(&k).zip(self.kinds.get(&k)) else {
+                let Some((id, code, desc)) = self.kind_ids.get(&k) else {
                     return Err(unreadable(format!(
                         "activity kind {k} is not in activity_kinds"
                     )));

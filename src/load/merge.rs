@@ -19,8 +19,9 @@
 //! - held-back shifts are left exactly as they are.
 
 use super::model::{Content, Desired, Label, Link, WeekView};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 /// What to do when both sides changed a shift.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -195,9 +196,11 @@ pub fn merge_parts(
     // Every map of a week is sized once, from counts known before it is filled: a week of tens
     // of thousands of shifts would otherwise hold a map and its next size at once when it grows.
     let theirs = view.map_or(0, |v| v.agents.values().map(|a| a.shifts.len()).sum());
-    let mut theirs_by_id: HashMap<&str, &Content> = HashMap::with_capacity(theirs);
-    let mut by_user: HashMap<&str, &[(String, Content)]> =
-        HashMap::with_capacity(view.map_or(0, |v| v.agents.len()));
+    // Fx maps (the ids are not adversarial; none of these is iterated).
+    let mut theirs_by_id: FxHashMap<&str, &Content> =
+        FxHashMap::with_capacity_and_hasher(theirs, Default::default());
+    let mut by_user: FxHashMap<&str, &[(String, Content)]> =
+        FxHashMap::with_capacity_and_hasher(view.map_or(0, |v| v.agents.len()), Default::default());
     if let Some(v) = view {
         for (user, a) in &v.agents {
             for (id, c) in &a.shifts {
@@ -209,13 +212,13 @@ pub fn merge_parts(
         }
     }
     // Shifts carrying time off (docs/genesys-contract.md, "Time off"): Genesys', never ours.
-    let time_off: HashSet<&str> = view
+    let time_off: FxHashSet<&str> = view
         .iter()
         .flat_map(|v| v.agents.values())
         .flat_map(|a| a.time_off.iter().map(String::as_str))
         .collect();
-    let link_of: HashMap<&str, &Link> = links.iter().map(|l| (l.legacy.as_str(), *l)).collect();
-    let desired_ids: HashSet<&str> = desired.iter().map(|d| d.legacy.as_str()).collect();
+    let link_of: FxHashMap<&str, &Link> = links.iter().map(|l| (l.legacy.as_str(), *l)).collect();
+    let desired_ids: FxHashSet<&str> = desired.iter().map(|d| d.legacy.as_str()).collect();
 
     // Adoption first: an unowned Genesys shift identical to a desired shift becomes ours.
     // Unlinked desired shifts adopt first, then linked ones whose Genesys shift is gone: a linked
@@ -242,9 +245,11 @@ pub fn merge_parts(
     // At most this many adopt; each link changes at most once besides (a base refreshed or a link
     // forgotten).
     let adoptable = unlinked.clone().chain(relinked.clone()).count();
-    let mut owned: HashSet<&str> = HashSet::with_capacity(links.len() + adoptable);
+    let mut owned: FxHashSet<&str> =
+        FxHashSet::with_capacity_and_hasher(links.len() + adoptable, Default::default());
     owned.extend(links.iter().map(|l| l.gid.as_str()));
-    let mut adopted: HashMap<&str, &str> = HashMap::with_capacity(adoptable);
+    let mut adopted: FxHashMap<&str, &str> =
+        FxHashMap::with_capacity_and_hasher(adoptable, Default::default());
     plan.links.reserve_exact(adoptable + links.len());
     for (phase, i, d) in unlinked.chain(relinked) {
         let candidates = by_user.get(&*d.content.user).copied();
