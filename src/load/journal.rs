@@ -194,42 +194,115 @@ const LINKS: &str = "SELECT legacy_shift_id, genesys_shift_id, base, user_id FRO
 /// (migration 15 rewrites every base it can read; one it could not stays text and reads as
 /// before, `None`). `None` for NULL or unreadable bytes.
 pub fn stored_base(v: rusqlite::types::ValueRef<'_>, row_user: Option<&str>) -> Option<Content> {
+    stored_base_pairs(v, row_user, &mut |_| None)
+}
+
+/// [`stored_base`] of a db whose pair dictionary (`xw_shift_pairs`, schema 16) `pair` reads.
+pub fn stored_base_pairs(
+    v: rusqlite::types::ValueRef<'_>,
+    row_user: Option<&str>,
+    pair: &mut dyn FnMut(u64) -> Option<(String, String)>,
+) -> Option<Content> {
     use rusqlite::types::ValueRef;
     match v {
-        ValueRef::Blob(b) => Content::from_stored(b, row_user),
+        ValueRef::Blob(b) => Content::from_stored_pairs(b, row_user, pair),
         ValueRef::Text(t) => std::str::from_utf8(t).ok().and_then(Content::from_json),
         _ => None,
     }
 }
 
+/// The (code, description) of pair `id` in `xw_shift_pairs` (schema 16), read once per `cache`.
+fn pair_of(
+    conn: &Connection,
+    cache: &mut Vec<(u64, String, String)>,
+    id: u64,
+) -> rusqlite::Result<Option<(String, String)>> {
+    if let Some((_, c, d)) = cache.iter().find(|p| p.0 == id) {
+        return Ok(Some((c.clone(), d.clone())));
+    }
+    let Ok(key) = i64::try_from(id) else {
+        return Ok(None);
+    };
+    let mut st =
+        conn.prepare_cached("SELECT code, description FROM xw_shift_pairs WHERE id = ?1")?;
+    let p: Option<(String, String)> = st
+        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    if let Some((c, d)) = &p {
+        cache.push((id, c.clone(), d.clone()));
+    }
+    Ok(p)
+}
+
+/// The id of `(code, desc)` in `xw_shift_pairs` (schema 16), added when new; `cache` holds the
+/// pairs already looked up by this caller.
+fn pair_id(
+    conn: &Connection,
+    cache: &mut Vec<(String, String, u64)>,
+    code: &str,
+    desc: &str,
+) -> rusqlite::Result<u64> {
+    if let Some((_, _, k)) = cache.iter().find(|p| p.0 == code && p.1 == desc) {
+        return Ok(*k);
+    }
+    let mut st =
+        conn.prepare_cached("SELECT id FROM xw_shift_pairs WHERE code = ?1 AND description = ?2")?;
+    let id: i64 = match st.query_row([code, desc], |r| r.get(0)).optional()? {
+        Some(id) => id,
+        None => {
+            conn.execute(
+                "INSERT INTO xw_shift_pairs (code, description) VALUES (?1, ?2)",
+                [code, desc],
+            )?;
+            conn.last_insert_rowid()
+        }
+    };
+    let id = id as u64;
+    cache.push((code.to_owned(), desc.to_owned(), id));
+    Ok(id)
+}
+
 /// The crosswalk links of a week: every legacy shift linked to a Genesys shift there.
 pub fn links(conn: &Connection, bu: &str, week: &str) -> Result<Vec<Link>> {
     let mut st = conn.prepare_cached(LINKS)?;
+    let mut cache = Vec::new();
+    let mut failed = None;
     let v = st
         .query_map([bu, week], |r| {
             let user = r.get_ref(3)?.as_str_or_null()?;
+            let base = stored_base_pairs(r.get_ref(2)?, user, &mut |id| {
+                pair_of(conn, &mut cache, id).unwrap_or_else(|e| {
+                    failed.get_or_insert(e);
+                    None
+                })
+            });
             Ok(Link {
                 legacy: r.get(0)?,
                 gid: r.get(1)?,
-                base: stored_base(r.get_ref(2)?, user),
+                base,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
     Ok(v)
 }
 
-/// The crosswalk links of a week, as [`links`] reads them, handed one row at a time to `f`: its
-/// legacy id, Genesys id, `base` column and `user_id` column (for a compact store,
-/// [`super::links::LinkStore`], that decodes the base on demand).
+/// The crosswalk links of a week, as [`links`] reads them (a schema-16 base's pairs looked up in
+/// `xw_shift_pairs`), handed one at a time to `f`: its legacy id, Genesys id and base (for a
+/// compact store, [`super::links::LinkStore`]).
 pub fn links_each(
     conn: &Connection,
     bu: &str,
     week: &str,
-    mut f: impl FnMut(&str, &str, rusqlite::types::ValueRef<'_>, Option<&str>),
+    mut f: impl FnMut(&str, &str, Option<Content>),
 ) -> Result<()> {
     let mut st = conn.prepare_cached(LINKS)?;
     let mut rows = st.query([bu, week])?;
+    let mut cache = Vec::new();
     while let Some(r) = rows.next()? {
+        let mut failed = None;
         let row = || -> rusqlite::Result<_> {
             Ok((
                 r.get_ref(0)?.as_str()?,
@@ -238,8 +311,17 @@ pub fn links_each(
                 r.get_ref(3)?.as_str_or_null()?,
             ))
         };
-        let (legacy, gid, base, user) = row()?;
-        f(legacy, gid, base, user);
+        let (legacy, gid, stored, user) = row()?;
+        let base = stored_base_pairs(stored, user, &mut |id| {
+            pair_of(conn, &mut cache, id).unwrap_or_else(|e| {
+                failed.get_or_insert(e);
+                None
+            })
+        });
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        f(legacy, gid, base);
     }
     Ok(())
 }
@@ -247,7 +329,7 @@ pub fn links_each(
 /// The crosswalk links of a week in compact form ([`links`]' links, in its order).
 pub fn link_store(conn: &Connection, bu: &str, week: &str) -> Result<super::links::LinkStore> {
     let mut s = super::links::LinkStore::new();
-    links_each(conn, bu, week, |l, g, b, u| s.push(l, g, b, u))?;
+    links_each(conn, bu, week, |l, g, b| s.push_link(l, g, b.as_ref()))?;
     Ok(s)
 }
 
@@ -268,6 +350,7 @@ pub fn apply_links(
         return Ok(());
     }
     let tx = conn.unchecked_transaction()?;
+    let mut pairs = Vec::new();
     for c in changes {
         match &c {
             LinkChange::Set {
@@ -293,7 +376,9 @@ pub fn apply_links(
                         schedule_id,
                         gid,
                         run_id,
-                        base.to_stored(Some(&base.user)),
+                        base.to_stored_pairs(Some(&base.user), &mut |c, d| {
+                            pair_id(&tx, &mut pairs, c, d)
+                        })?,
                         (*adopted && !written.contains(legacy)) as i64
                     ],
                 )?;

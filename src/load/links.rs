@@ -12,10 +12,8 @@
 //! [`super::journal::links`] reads.
 
 use super::changes::{Cursor, put, put_i};
-use super::journal::stored_base;
 use super::model::{Act, Content, Label, Link};
 use crate::store::uuid16;
-use rusqlite::types::ValueRef;
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
@@ -92,13 +90,6 @@ impl LinkStore {
 
     pub fn is_empty(&self) -> bool {
         self.at.is_empty()
-    }
-
-    /// Add a link as [`super::journal::links`] reads a row: its legacy id, Genesys id, `base`
-    /// column and `user_id` column.
-    pub fn push(&mut self, legacy: &str, gid: &str, base: ValueRef<'_>, row_user: Option<&str>) {
-        let base = stored_base(base, row_user);
-        self.push_link(legacy, gid, base.as_ref());
     }
 
     /// Add a link of these fields.
@@ -242,6 +233,8 @@ mod tests {
         Null,
         /// The stored BLOB of a content (its user set to the row's when the flag says so).
         Blob(crate::load::model::Content, bool),
+        /// The same in schema 16's form: its pairs named by id in `xw_shift_pairs`.
+        Pairs(crate::load::model::Content, bool),
         Json(crate::load::model::Content),
         Bytes(Vec<u8>),
         Text(String),
@@ -253,6 +246,8 @@ mod tests {
             Just(Base::Null),
             (any_content(), any::<bool>()).prop_map(|(c, r)| Base::Blob(c, r)),
             (any_content(), any::<bool>()).prop_map(|(c, r)| Base::Blob(c, r)),
+            (any_content(), any::<bool>()).prop_map(|(c, r)| Base::Pairs(c, r)),
+            (any_content(), any::<bool>()).prop_map(|(c, r)| Base::Pairs(c, r)),
             any_content().prop_map(Base::Json),
             prop::collection::vec(any::<u8>(), 0..40).prop_map(Base::Bytes),
             any::<String>().prop_map(Base::Text),
@@ -274,9 +269,23 @@ mod tests {
         let c = Connection::open_in_memory().unwrap();
         c.execute_batch(
             "CREATE TABLE xw_shifts (legacy_shift_id TEXT, user_id TEXT, business_unit_id TEXT,
-                 week_id TEXT, genesys_shift_id TEXT, base)",
+                 week_id TEXT, genesys_shift_id TEXT, base);
+             CREATE TABLE xw_shift_pairs (id INTEGER PRIMARY KEY, code TEXT NOT NULL,
+                 description TEXT NOT NULL, UNIQUE (code, description))",
         )
         .unwrap();
+        let pair_id = |code: &str, desc: &str| -> rusqlite::Result<u64> {
+            c.execute(
+                "INSERT OR IGNORE INTO xw_shift_pairs (code, description) VALUES (?1, ?2)",
+                [code, desc],
+            )?;
+            c.query_row(
+                "SELECT id FROM xw_shift_pairs WHERE code = ?1 AND description = ?2",
+                [code, desc],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|k| k as u64)
+        };
         for (legacy, gid, user, base, here) in rows {
             let week = if *here { "w" } else { "other" };
             let v: rusqlite::types::Value = match base {
@@ -287,6 +296,17 @@ mod tests {
                         content.user = crate::load::model::label(u);
                     }
                     rusqlite::types::Value::Blob(content.to_stored(user.as_deref()))
+                }
+                Base::Pairs(content, row) => {
+                    let mut content = content.clone();
+                    if *row && let Some(u) = user {
+                        content.user = crate::load::model::label(u);
+                    }
+                    rusqlite::types::Value::Blob(
+                        content
+                            .to_stored_pairs(user.as_deref(), &mut |code, desc| pair_id(code, desc))
+                            .unwrap(),
+                    )
                 }
                 Base::Json(content) => rusqlite::types::Value::Text(content.to_json()),
                 Base::Bytes(b) => rusqlite::types::Value::Blob(b.clone()),

@@ -484,7 +484,29 @@ impl Content {
     /// The content of a stored base written by [`Content::to_stored`] in a row whose `user_id` is
     /// `row_user`; `None` when the bytes are not such a base.
     pub fn from_stored(b: &[u8], row_user: Option<&str>) -> Option<Content> {
-        stored::decode(b, row_user)
+        stored::decode(b, row_user, &mut |_| None)
+    }
+
+    /// The crosswalk's stored base of schema 16: [`Content::to_stored`]'s form with each
+    /// activity's (code, description) pair replaced by its id in the db-wide dictionary
+    /// `xw_shift_pairs`; `pair_id` gives (interning as needed) the id of a pair.
+    pub fn to_stored_pairs<E>(
+        &self,
+        row_user: Option<&str>,
+        pair_id: &mut dyn FnMut(&str, &str) -> Result<u64, E>,
+    ) -> Result<Vec<u8>, E> {
+        stored::encode_pairs(self, row_user, pair_id)
+    }
+
+    /// The content of a stored base of schema 15 ([`Content::to_stored`]) or 16
+    /// ([`Content::to_stored_pairs`]); `pair` gives the (code, description) of a dictionary id,
+    /// `None` when there is none (the base then reads as `None`).
+    pub fn from_stored_pairs(
+        b: &[u8],
+        row_user: Option<&str>,
+        pair: &mut dyn FnMut(u64) -> Option<(String, String)>,
+    ) -> Option<Content> {
+        stored::decode(b, row_user, pair)
     }
 }
 
@@ -501,6 +523,13 @@ impl Content {
 ///   start), so back-to-back activities take one byte; its minutes (signed); the index of its
 ///   pair.
 ///
+///
+/// Schema 16 ([`Content::to_stored_pairs`]): tag 3 (the user is the row's) or 4 (an id follows),
+/// the user as above, the start and length as above, then no pairs: the number of activities and
+/// each as above but with, in place of the pair's index, the varint id of its (code, description)
+/// in the db-wide dictionary `xw_shift_pairs`. Readers take both forms (migration 16 rewrites
+/// every schema-15 blob it can read; one it cannot stays and reads as before).
+///
 /// A *time* t from p: d = t - p (in 128 bits, as p is, so nothing overflows); varint of
 /// zigzag(d / 60) * 2 when d is a whole number of minutes, else zigzag(d) * 2 + 1.
 /// Reading fails (`None`) on a short, long or out-of-range blob, never panics.
@@ -510,6 +539,9 @@ mod stored {
 
     pub(super) const USER_IS_ROW: u8 = 1;
     pub(super) const USER_FOLLOWS: u8 = 2;
+    /// Schema 16: as 1 and 2, each activity naming its pair by its id in `xw_shift_pairs`.
+    pub(super) const USER_IS_ROW_PAIRS: u8 = 3;
+    pub(super) const USER_FOLLOWS_PAIRS: u8 = 4;
 
     fn varint(out: &mut Vec<u8>, mut v: u128) {
         while v >= 0x80 {
@@ -593,6 +625,39 @@ mod stored {
         out
     }
 
+    pub(super) fn encode_pairs<E>(
+        c: &Content,
+        row_user: Option<&str>,
+        pair_id: &mut dyn FnMut(&str, &str) -> Result<u64, E>,
+    ) -> Result<Vec<u8>, E> {
+        let mut out = Vec::with_capacity(16 + 4 * c.acts.len());
+        if row_user == Some(&*c.user) {
+            out.push(USER_IS_ROW_PAIRS);
+        } else {
+            out.push(USER_FOLLOWS_PAIRS);
+            id(&mut out, &c.user);
+        }
+        time(&mut out, c.start, 0);
+        varint(&mut out, zigzag(i128::from(c.len)));
+        varint(&mut out, c.acts.len() as u128);
+        let mut prev = i128::from(c.start);
+        // The last pair looked up: consecutive activities often share one.
+        let mut last: Option<(&str, &str, u64)> = None;
+        for a in c.acts.iter() {
+            time(&mut out, a.start, prev);
+            prev = i128::from(a.start) + 60 * i128::from(a.minutes());
+            varint(&mut out, zigzag(i128::from(a.minutes())));
+            let (code, desc) = (&**a.code(), &**a.desc());
+            let k = match last {
+                Some((c0, d0, k)) if c0 == code && d0 == desc => k,
+                _ => pair_id(code, desc)?,
+            };
+            last = Some((code, desc, k));
+            varint(&mut out, u128::from(k));
+        }
+        Ok(out)
+    }
+
     struct Reader<'a> {
         b: &'a [u8],
     }
@@ -664,13 +729,21 @@ mod stored {
         }
     }
 
-    pub(super) fn decode(b: &[u8], row_user: Option<&str>) -> Option<Content> {
+    pub(super) fn decode(
+        b: &[u8],
+        row_user: Option<&str>,
+        pair: &mut dyn FnMut(u64) -> Option<(String, String)>,
+    ) -> Option<Content> {
         let mut r = Reader { b };
-        let user = match r.byte()? {
-            USER_IS_ROW => label(row_user?),
-            USER_FOLLOWS => label(&id_text(r.id()?)),
+        let tag = r.byte()?;
+        let user = match tag {
+            USER_IS_ROW | USER_IS_ROW_PAIRS => label(row_user?),
+            USER_FOLLOWS | USER_FOLLOWS_PAIRS => label(&id_text(r.id()?)),
             _ => return None,
         };
+        if tag == USER_IS_ROW_PAIRS || tag == USER_FOLLOWS_PAIRS {
+            return decode_pairs(r, user, pair);
+        }
         let start = r.time(0)?;
         let len = r.signed()?;
         let n = r.usize()?;
@@ -690,6 +763,39 @@ mod stored {
             prev = i128::from(at) + 60 * i128::from(minutes);
             let (k, code, desc) = pairs.get(r.usize()?)?;
             acts.push(Act::of_kind(at, minutes, *k, code, desc));
+        }
+        if !r.b.is_empty() {
+            return None;
+        }
+        Some(Content::new(user, start, len, acts))
+    }
+
+    fn decode_pairs(
+        mut r: Reader<'_>,
+        user: super::Label,
+        pair: &mut dyn FnMut(u64) -> Option<(String, String)>,
+    ) -> Option<Content> {
+        let start = r.time(0)?;
+        let len = r.signed()?;
+        let n = r.usize()?;
+        let mut seen: Vec<(u64, KindId, String, String)> = Vec::new();
+        let mut acts = Vec::with_capacity(n.min(r.b.len()));
+        let mut prev = i128::from(start);
+        for _ in 0..n {
+            let at = r.time(prev)?;
+            let minutes = r.signed()?;
+            prev = i128::from(at) + 60 * i128::from(minutes);
+            let k = u64::try_from(r.varint()?).ok()?;
+            let i = match seen.iter().position(|s| s.0 == k) {
+                Some(i) => i,
+                None => {
+                    let (code, desc) = pair(k)?;
+                    seen.push((k, kind_id(&code, &desc), code, desc));
+                    seen.len() - 1
+                }
+            };
+            let (_, kind, code, desc) = &seen[i];
+            acts.push(Act::of_kind(at, minutes, *kind, code, desc));
         }
         if !r.b.is_empty() {
             return None;
@@ -980,10 +1086,61 @@ pub(crate) mod tests {
             }
         }
 
+        /// Schema 16's base (pairs by their id in a dictionary) reads back as the content its
+        /// schema-15 base (the oracle) reads back as, in a row of the shift's own user, of another
+        /// user and of none; the user is left out exactly when it is the row's; a missing pair,
+        /// a byte missing or one extra reads as no base; the pairs section is gone.
+        #[test]
+        fn pairs_base_reads_back_as_its_schema_15_form(c in any_content(), other in any_id()) {
+            let mut dict: Vec<(String, String)> = Vec::new();
+            for row in [Some(&*c.user), Some(other.as_str()), None] {
+                let oracle = Content::from_stored(&c.to_stored(row), row);
+                let b = c
+                    .to_stored_pairs(row, &mut |code, desc| {
+                        let p = (code.to_string(), desc.to_string());
+                        Ok::<_, ()>(match dict.iter().position(|q| *q == p) {
+                            Some(i) => i as u64 + 1,
+                            None => {
+                                dict.push(p);
+                                dict.len() as u64
+                            }
+                        })
+                    })
+                    .unwrap();
+                prop_assert_eq!(b[0] == stored::USER_IS_ROW_PAIRS, row == Some(&*c.user));
+                prop_assert!(b[0] == stored::USER_IS_ROW_PAIRS || b[0] == stored::USER_FOLLOWS_PAIRS);
+                let mut look = |k: u64| dict.get(usize::try_from(k).ok()?.checked_sub(1)?).cloned();
+                let back = Content::from_stored_pairs(&b, row, &mut look);
+                prop_assert_eq!(back.as_ref(), oracle.as_ref(), "{:?}", b);
+                prop_assert!(back.is_some() || row.is_none());
+                prop_assert_eq!(Content::from_stored_pairs(&b[..b.len() - 1], row, &mut look), None);
+                let mut longer = b.clone();
+                longer.push(0);
+                prop_assert_eq!(Content::from_stored_pairs(&longer, row, &mut look), None);
+                if !c.acts.is_empty() && row.is_some() {
+                    prop_assert_eq!(Content::from_stored_pairs(&b, row, &mut |_| None), None);
+                }
+                // Without its pairs, a base is its activities' times and one id byte each.
+                prop_assert!(b.len() <= c.to_stored(row).len() + c.acts.len());
+            }
+        }
+
         /// Any bytes read as a content or as nothing, never a panic; what they read as is stored
         /// back as something that reads the same.
         #[test]
         fn any_bytes_read_without_panic(b in prop::collection::vec(any::<u8>(), 0..64)) {
+            let mut look = |k: u64| (k < 3).then(|| (format!("c{k}"), "d\u{e9}".to_string()));
+            if let Some(c) = Content::from_stored_pairs(&b, Some("row-user"), &mut look) {
+                let again = c
+                    .to_stored_pairs(Some("row-user"), &mut |code, _| {
+                        Ok::<_, ()>(code[1..].parse().unwrap())
+                    })
+                    .unwrap();
+                prop_assert_eq!(
+                    Content::from_stored_pairs(&again, Some("row-user"), &mut look),
+                    Some(c)
+                );
+            }
             if let Some(c) = Content::from_stored(&b, Some("row-user")) {
                 let again = c.to_stored(Some("row-user"));
                 prop_assert_eq!(Content::from_stored(&again, Some("row-user")), Some(c));

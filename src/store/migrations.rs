@@ -616,6 +616,20 @@ const MIGRATIONS: &[&str] = &[
     UPDATE xw_shifts SET base = COALESCE(zd2gc_base_v15(base, user_id), base)
         WHERE typeof(base) = 'text';
     "#,
+    // 16: a db-wide dictionary of the bases' (activity code, description) pairs (issue 17). A
+    // schema-15 base repeats its row's pairs (99 of its ~135 bytes) though a whole db holds a
+    // handful; a base now names each activity's pair by its id here (`load::model::stored`,
+    // tags 3 and 4). Pairs are only added. After this table is made, `migrate` rewrites every
+    // schema-15 BLOB it can read ([`frozen_pairs_v16::rewrite`]: a scalar function cannot
+    // insert); any other value is kept and reads as before.
+    r#"
+    CREATE TABLE IF NOT EXISTS xw_shift_pairs (
+        id INTEGER PRIMARY KEY,
+        code TEXT NOT NULL,
+        description TEXT NOT NULL,
+        UNIQUE (code, description)
+    );
+    "#,
 ];
 
 /// Apply every migration above the database's `user_version`, each in its own transaction.
@@ -643,6 +657,9 @@ pub fn migrate(conn: &Connection) -> Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.unchecked_transaction()?;
         tx.execute_batch(sql)?;
+        if i + 1 == 16 {
+            frozen_pairs_v16::rewrite(&tx)?;
+        }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }
@@ -990,6 +1007,220 @@ mod frozen_base_v15 {
             varint(&mut out, i as u128);
         }
         Some(out)
+    }
+}
+
+/// Migration 16's rewrite, as released with it: each schema-15 base BLOB (`load::model::stored`,
+/// tags 1 and 2) transcoded byte for byte to schema 16's form (tags 3 and 4): the same user,
+/// start, length and activity times, the row's pair list dropped and each activity's pair index
+/// replaced by the pair's id in `xw_shift_pairs` (added in order of first use, by legacy id). A
+/// blob schema 15 could not read (short, long, out of range, not UTF-8) is kept as it was.
+mod frozen_pairs_v16 {
+    use rusqlite::{Connection, OptionalExtension};
+    use std::collections::HashMap;
+
+    struct Reader<'a> {
+        b: &'a [u8],
+    }
+
+    impl<'a> Reader<'a> {
+        fn byte(&mut self) -> Option<u8> {
+            let (&x, rest) = self.b.split_first()?;
+            self.b = rest;
+            Some(x)
+        }
+
+        fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
+            if n > self.b.len() {
+                return None;
+            }
+            let (x, rest) = self.b.split_at(n);
+            self.b = rest;
+            Some(x)
+        }
+
+        /// A varint, as its value and its bytes.
+        fn varint(&mut self) -> Option<(u128, &'a [u8])> {
+            let all = self.b;
+            let mut v: u128 = 0;
+            for (k, shift) in (0..128).step_by(7).enumerate() {
+                let x = self.byte()?;
+                let part = u128::from(x & 0x7f);
+                if shift > 0 && part >> (128 - shift) != 0 {
+                    return None;
+                }
+                v |= part << shift;
+                if x & 0x80 == 0 {
+                    return Some((v, &all[..=k]));
+                }
+            }
+            None
+        }
+
+        fn usize(&mut self) -> Option<usize> {
+            usize::try_from(self.varint()?.0).ok()
+        }
+
+        /// An id as its text.
+        fn id(&mut self) -> Option<String> {
+            match self.usize()? {
+                0 => {
+                    let b = self.bytes(16)?;
+                    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+                    Some(format!(
+                        "{}-{}-{}-{}-{}",
+                        &hex[..8],
+                        &hex[8..12],
+                        &hex[12..16],
+                        &hex[16..20],
+                        &hex[20..]
+                    ))
+                }
+                n => Some(std::str::from_utf8(self.bytes(n - 1)?).ok()?.to_owned()),
+            }
+        }
+    }
+
+    fn varint(out: &mut Vec<u8>, mut v: u128) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+
+    fn unzigzag(v: u128) -> i128 {
+        ((v >> 1) as i128) ^ -((v & 1) as i128)
+    }
+
+    /// A time's varint read as schema 15 reads it (from `from`); `None` out of range.
+    fn time(v: u128, from: i128) -> Option<i128> {
+        let d = unzigzag(v >> 1);
+        let d = if v & 1 == 0 { d.checked_mul(60)? } else { d };
+        let t = from.checked_add(d)?;
+        i64::try_from(t).ok()?;
+        Some(t)
+    }
+
+    fn signed(v: u128) -> Option<i64> {
+        i64::try_from(unzigzag(v)).ok()
+    }
+
+    /// The schema-16 form of a schema-15 base, `None` when it is not one schema 15 reads (a
+    /// row user of NULL with tag 1 is kept to schema 16's tag 3, which reads as None too).
+    pub(super) fn transcode(
+        b: &[u8],
+        pair_id: &mut dyn FnMut(&str, &str) -> rusqlite::Result<u64>,
+    ) -> Option<rusqlite::Result<Vec<u8>>> {
+        let mut r = Reader { b };
+        let mut out = Vec::with_capacity(b.len());
+        match r.byte()? {
+            1 => out.push(3),
+            2 => {
+                out.push(4);
+                let before = r.b;
+                r.id()?;
+                out.extend_from_slice(&before[..before.len() - r.b.len()]);
+            }
+            _ => return None,
+        }
+        let (v, raw) = r.varint()?;
+        let start = time(v, 0)?;
+        out.extend_from_slice(raw);
+        let (v, raw) = r.varint()?;
+        signed(v)?;
+        out.extend_from_slice(raw);
+        let n = r.usize()?;
+        let mut pairs = Vec::with_capacity(n.min(r.b.len()));
+        for _ in 0..n {
+            let code = r.id()?;
+            let m = r.usize()?;
+            let desc = std::str::from_utf8(r.bytes(m)?).ok()?;
+            pairs.push((code, desc, None));
+        }
+        let (n, raw) = r.varint()?;
+        out.extend_from_slice(raw);
+        let mut prev = start;
+        for _ in 0..usize::try_from(n).ok()? {
+            let (v, raw) = r.varint()?;
+            let at = time(v, prev)?;
+            out.extend_from_slice(raw);
+            let (v, raw) = r.varint()?;
+            let minutes = signed(v)?;
+            out.extend_from_slice(raw);
+            prev = at + 60 * i128::from(minutes);
+            let p: &mut (String, &str, Option<u64>) = pairs.get_mut(r.usize()?)?;
+            let k = match p.2 {
+                Some(k) => k,
+                None => match pair_id(&p.0, p.1) {
+                    Ok(k) => *p.2.insert(k),
+                    Err(e) => return Some(Err(e)),
+                },
+            };
+            varint(&mut out, u128::from(k));
+        }
+        if !r.b.is_empty() {
+            return None;
+        }
+        Some(Ok(out))
+    }
+
+    /// Rewrite every schema-15 base of `xw_shifts`, a few thousand rows at a time (by legacy id).
+    pub(super) fn rewrite(tx: &Connection) -> rusqlite::Result<()> {
+        let mut ids: HashMap<(String, String), u64> = HashMap::new();
+        let mut intern = |code: &str, desc: &str| -> rusqlite::Result<u64> {
+            if let Some(&k) = ids.get(&(code.to_owned(), desc.to_owned())) {
+                return Ok(k);
+            }
+            let have: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM xw_shift_pairs WHERE code = ?1 AND description = ?2",
+                    [code, desc],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let k = match have {
+                Some(k) => k,
+                None => {
+                    tx.execute(
+                        "INSERT INTO xw_shift_pairs (code, description) VALUES (?1, ?2)",
+                        [code, desc],
+                    )?;
+                    tx.last_insert_rowid()
+                }
+            } as u64;
+            ids.insert((code.to_owned(), desc.to_owned()), k);
+            Ok(k)
+        };
+        let mut after: Option<String> = None;
+        loop {
+            let chunk: Vec<(String, Vec<u8>)> = {
+                // By the key (`xw_shifts` is WITHOUT ROWID): each chunk starts where the last ended.
+                let mut st = tx.prepare_cached(if after.is_some() {
+                    "SELECT legacy_shift_id, base FROM xw_shifts
+                     WHERE legacy_shift_id > ?1 AND typeof(base) = 'blob'
+                     ORDER BY legacy_shift_id LIMIT 4096"
+                } else {
+                    "SELECT legacy_shift_id, base FROM xw_shifts
+                     WHERE legacy_shift_id >= ?1 AND typeof(base) = 'blob'
+                     ORDER BY legacy_shift_id LIMIT 4096"
+                })?;
+                let from = after.clone().unwrap_or_default();
+                st.query_map([from], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            let Some(last) = chunk.last() else {
+                return Ok(());
+            };
+            after = Some(last.0.clone());
+            let mut up =
+                tx.prepare_cached("UPDATE xw_shifts SET base = ?2 WHERE legacy_shift_id = ?1")?;
+            for (legacy, base) in &chunk {
+                if let Some(new) = transcode(base, &mut intern) {
+                    up.execute(rusqlite::params![legacy, new?])?;
+                }
+            }
+        }
     }
 }
 
@@ -1500,7 +1731,7 @@ mod tests {
     ///   reads back exactly the contents schema 14's reader (`Content::from_json`) read;
     /// - every other column, every other base, and `crosswalk_shifts` are unchanged.
     #[test]
-    fn migration_15_stores_bases_compactly_and_links_read_the_same() {
+    fn migrations_15_and_16_store_bases_compactly_and_links_read_the_same() {
         use crate::load::model::Content;
         use proptest::strategy::{Strategy, ValueTree};
         use proptest::test_runner::TestRunner;
@@ -1559,23 +1790,98 @@ mod tests {
                     WHERE legacy_shift_id LIKE 't-%' AND legacy_shift_id != 't-unsorted' ORDER BY 1";
         let xw = "SELECT * FROM crosswalk_shifts ORDER BY legacy_shift_id";
         let before = (all(&c, others), all(&c, kept), all(&c, xw));
-        migrate(&c).unwrap();
+        // Migration 15 alone (16 is tested on its result below).
+        c.execute_batch(MIGRATIONS[14]).unwrap();
         assert_eq!((all(&c, others), all(&c, kept), all(&c, xw)), before);
-        let blobs: std::collections::BTreeMap<String, Vec<u8>> = c
-            .prepare("SELECT legacy_shift_id, base FROM xw_shifts WHERE typeof(base) = 'blob'")
+        let blobs_of = |c: &Connection| -> std::collections::BTreeMap<String, Vec<u8>> {
+            c.prepare("SELECT legacy_shift_id, base FROM xw_shifts WHERE typeof(base) = 'blob'")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect()
+        };
+        let blobs = blobs_of(&c);
+        assert_eq!(blobs, written);
+        let links = |c: &Connection| -> std::collections::BTreeMap<String, Option<Content>> {
+            crate::load::journal::links(c, "bu-1", "2026-09-07")
+                .unwrap()
+                .into_iter()
+                .map(|l| (l.legacy, l.base))
+                .collect()
+        };
+        assert_eq!(links(&c), oracle);
+
+        // Migration 16 on that schema-15 state, plus schema-15 blobs it cannot read (kept as
+        // they are, and read as before: no base): every readable blob becomes what load now
+        // writes (`Content::to_stored_pairs` with the migrated dictionary: two encoders written
+        // apart), links read the same contents, and every other value is unchanged.
+        let mut bad = std::collections::BTreeMap::new();
+        for (legacy, b) in [
+            ("t-b-tag", vec![9u8, 0, 0, 0]),
+            (
+                "t-b-short",
+                blobs["s000"][..blobs["s000"].len() - 1].to_vec(),
+            ),
+            ("t-b-long", [blobs["s001"].clone(), vec![0]].concat()),
+            ("t-b-pair", vec![1u8, 0, 0, 1, 2, b'a', 0, 1, 0, 0, 1]),
+            ("t-b-utf8", vec![1u8, 0, 0, 1, 2, b'a', 1, 0xff, 0]),
+        ] {
+            c.execute(
+                "INSERT INTO xw_shifts (legacy_shift_id, user_id, business_unit_id, week_id,
+                     schedule_id, genesys_shift_id, run_id, base, adopted)
+                 VALUES (?1, 'u-1', 'bu-1', '2026-09-07', 'sch-1', 'g-' || ?1, 3, ?2, 1)",
+                rusqlite::params![legacy, b],
+            )
+            .unwrap();
+            assert_eq!(Content::from_stored(&b, Some("u-1")), None, "{legacy}");
+            bad.insert(legacy.to_string(), b);
+            oracle.insert(legacy.into(), None);
+        }
+        c.execute_batch("PRAGMA user_version = 15;").unwrap();
+        let before = (all(&c, others), all(&c, kept), all(&c, xw));
+        migrate(&c).unwrap();
+        assert_eq!(schema_version(), 16);
+        assert_eq!((all(&c, others), all(&c, kept), all(&c, xw)), before);
+        let users: std::collections::BTreeMap<String, Option<String>> = c
+            .prepare("SELECT legacy_shift_id, user_id FROM xw_shifts")
             .unwrap()
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap()
             .map(|r| r.unwrap())
             .collect();
-        assert_eq!(blobs, written);
-        let read: std::collections::BTreeMap<String, Option<Content>> =
-            crate::load::journal::links(&c, "bu-1", "2026-09-07")
-                .unwrap()
-                .into_iter()
-                .map(|l| (l.legacy, l.base))
-                .collect();
-        assert_eq!(read, oracle);
+        let dict: std::collections::BTreeMap<(String, String), u64> = c
+            .prepare("SELECT code, description, id FROM xw_shift_pairs")
+            .unwrap()
+            .query_map([], |r| {
+                Ok(((r.get(0)?, r.get(1)?), r.get::<_, i64>(2)? as u64))
+            })
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        let after = blobs_of(&c);
+        for (legacy, b) in &after {
+            if let Some(old) = bad.get(legacy) {
+                assert_eq!(b, old, "{legacy}");
+                continue;
+            }
+            let content = oracle[legacy].as_ref().unwrap();
+            let live = content
+                .to_stored_pairs(users[legacy].as_deref(), &mut |code, desc| {
+                    Ok::<_, ()>(dict[&(code.to_string(), desc.to_string())])
+                })
+                .unwrap();
+            assert_eq!(b, &live, "{legacy}");
+        }
+        assert_eq!(after.len(), blobs.len() + bad.len());
+        assert_eq!(links(&c), oracle);
+        let saved: usize = blobs.values().map(Vec::len).sum::<usize>()
+            - after
+                .iter()
+                .filter(|(l, _)| !bad.contains_key(*l))
+                .map(|(_, b)| b.len())
+                .sum::<usize>();
+        assert!(saved > 0, "{saved}");
     }
 
     /// Migration 13 on a version-12 database whose rows spell every task id out (what zd2gc
