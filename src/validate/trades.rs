@@ -57,14 +57,62 @@ fn nz(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
+/// The owner of a shift id: the agent of its first row in file order among its published rows
+/// (or rows with no `published`, first of all), else among its drafts. What
+/// `SELECT agent_id FROM shift_rows WHERE shift_id IN (text, packed) ORDER BY published = 0 LIMIT 1`
+/// gives (SQLite sorts with the rows' scan order, rowid order, as the last key: a stable sort),
+/// without that statement's two temporary b-trees (the `IN` list's and the sort's), about 60,000
+/// instructions a look-up: the rows of the id in the form the table keeps ids in (all packed or
+/// all text, see `extract::stage::shift_id_str`), compared here.
+struct Owners<'c> {
+    st: rusqlite::Statement<'c>,
+    /// The table keeps ids as 16-byte BLOBs.
+    packed: bool,
+}
+
+/// The owner look-up as one statement (the oracle of [`Owners`]' test).
+#[cfg(test)]
+const OWNER_SQL: &str =
+    "SELECT agent_id FROM shift_rows WHERE shift_id IN (?1, ?2) ORDER BY published = 0 LIMIT 1";
+
+impl<'c> Owners<'c> {
+    fn prepare(snap: &'c Connection) -> Result<Owners<'c>> {
+        let packed = snap
+            .query_row(
+                "SELECT typeof(shift_id) = 'blob' FROM shift_rows LIMIT 1",
+                [],
+                |r| r.get::<_, bool>(0),
+            )
+            .optional()?
+            .unwrap_or(false);
+        let st =
+            snap.prepare("SELECT agent_id, published = 0 FROM shift_rows WHERE shift_id = ?1")?;
+        Ok(Owners { st, packed })
+    }
+
+    /// The owner of shift `id` (`None`: no row, or its agent id is not a text).
+    fn of(&mut self, id: &str) -> Option<String> {
+        let (text, as_kept) = crate::extract::stage::shift_key(id);
+        let key = if self.packed { as_kept } else { text };
+        let mut rows = self.st.query([key]).ok()?;
+        // The sort key `published = 0`: NULL sorts first, then 0 (published), then 1 (a draft).
+        let rank = |v: Option<i64>| v.map_or(0, |d| 1 + i64::from(d != 0));
+        let mut best: Option<(i64, rusqlite::Result<String>)> = None;
+        while let Some(r) = rows.next().ok()? {
+            let k = rank(r.get::<_, Option<i64>>(1).ok()?);
+            if best.as_ref().is_none_or(|(b, _)| k < *b) {
+                best = Some((k, r.get::<_, String>(0)));
+            }
+        }
+        best.and_then(|(_, agent)| agent.ok())
+    }
+}
+
 /// Every trade rule.
 pub fn check_trades(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
     let sql = format!("SELECT {} FROM trades ORDER BY trade_id", COLS.join(", "));
     let mut st = snap.prepare(&sql)?;
-    let mut owner_st = snap.prepare(&format!(
-        "SELECT agent_id FROM shift_rows WHERE {} ORDER BY published = 0 LIMIT 1",
-        crate::extract::stage::SHIFT_ID_MATCHES
-    ))?;
+    let mut owners = Owners::prepare(snap)?;
     let mut rows = st.query([])?;
     let mut first: Option<Trade> = None;
     loop {
@@ -90,15 +138,7 @@ pub fn check_trades(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
             continue;
         }
         if let Some(f) = first.take() {
-            trade_rules(env, &f, &mut |s| {
-                owner_st
-                    .query_row(<[_; 2]>::from(crate::extract::stage::shift_key(s)), |r| {
-                        r.get::<_, String>(0)
-                    })
-                    .optional()
-                    .ok()
-                    .flatten()
-            });
+            trade_rules(env, &f, &mut |s| owners.of(s));
         }
         let Some(t) = t else { break };
         env.records += 1;
@@ -408,4 +448,66 @@ fn multiple_approved(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod owner_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// [`Owners::of`] gives what the one statement [`OWNER_SQL`] gives, for snapshots whose
+        /// ids are all packed or all text, repeated ids with every mix of `published` (NULL, 0,
+        /// 1, 2), and ids asked for that are absent or in another case.
+        #[test]
+        fn owners_are_what_the_statement_gives(
+            packed in any::<bool>(),
+            rows in proptest::collection::vec(
+                (0usize..5, 0usize..4, proptest::option::of(0i64..3)), 0..30),
+            asks in proptest::collection::vec(0usize..7, 1..10),
+        ) {
+            let ids = [
+                "0e1f2a3b-0000-4000-8000-000000000001",
+                "0e1f2a3b-0000-4000-8000-000000000002",
+                "0e1f2a3b-0000-4000-8000-000000000003",
+                "0e1f2a3b-0000-4000-8000-000000000004",
+                "0e1f2a3b-0000-4000-8000-000000000005",
+            ];
+            let text_ids = ["S1", "S2", "S3", "S10", "s1"];
+            let c = Connection::open_in_memory().unwrap();
+            c.execute_batch(&crate::extract::stage::SCHEMA).unwrap();
+            c.execute_batch(crate::extract::stage::SHIFT_INDEXES).unwrap();
+            for (line, (id, agent, published)) in rows.iter().enumerate() {
+                let v: rusqlite::types::Value = if packed {
+                    crate::store::uuid16::pack(ids[*id]).unwrap().to_vec().into()
+                } else {
+                    text_ids[*id].to_string().into()
+                };
+                c.execute(
+                    "INSERT INTO shift_rows (file_id, line, shift_id, agent_id, start, end, fmt, published)
+                     VALUES (1, ?1, ?2, ?3, 0, 0, 0, ?4)",
+                    rusqlite::params![line as i64, v, format!("A{agent}"), published],
+                ).unwrap();
+            }
+            let mut owners = Owners::prepare(&c).unwrap();
+            let mut oracle = c.prepare(OWNER_SQL).unwrap();
+            for a in asks {
+                let probe = if packed {
+                    ["0e1f2a3b-0000-4000-8000-000000000001", "0E1F2A3B-0000-4000-8000-000000000001",
+                     "0e1f2a3b-0000-4000-8000-000000000002", "0e1f2a3b-0000-4000-8000-000000000003",
+                     "0e1f2a3b-0000-4000-8000-000000000004", "0e1f2a3b-0000-4000-8000-000000000005",
+                     "0e1f2a3b-0000-4000-8000-000000000009"][a]
+                } else {
+                    ["S1", "S2", "S3", "S10", "s1", "S4", "0e1f2a3b-0000-4000-8000-000000000001"][a]
+                };
+                let want = oracle
+                    .query_row(<[_; 2]>::from(crate::extract::stage::shift_key(probe)), |r| {
+                        r.get::<_, String>(0)
+                    })
+                    .optional()
+                    .unwrap();
+                prop_assert_eq!(owners.of(probe), want, "{}", probe);
+            }
+        }
+    }
 }
