@@ -1165,6 +1165,36 @@ mod frozen_pairs_v16 {
         Some(Ok(out))
     }
 
+    /// A legacy id as SQLite holds it: text is kept as its bytes (bound back as the same text).
+    #[derive(Clone, Debug)]
+    pub(super) enum Key {
+        Text(Vec<u8>),
+        Other(rusqlite::types::Value),
+    }
+
+    impl Key {
+        fn of(v: rusqlite::types::ValueRef<'_>) -> Key {
+            use rusqlite::types::{Value, ValueRef};
+            match v {
+                ValueRef::Text(t) => Key::Text(t.to_vec()),
+                ValueRef::Null => Key::Other(Value::Null),
+                ValueRef::Integer(i) => Key::Other(Value::Integer(i)),
+                ValueRef::Real(f) => Key::Other(Value::Real(f)),
+                ValueRef::Blob(b) => Key::Other(Value::Blob(b.to_vec())),
+            }
+        }
+    }
+
+    impl rusqlite::ToSql for Key {
+        fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+            use rusqlite::types::{ToSqlOutput, ValueRef};
+            Ok(match self {
+                Key::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t)),
+                Key::Other(v) => ToSqlOutput::Borrowed(v.into()),
+            })
+        }
+    }
+
     /// Rewrite every schema-15 base of `xw_shifts`, a few thousand rows at a time (by legacy id).
     pub(super) fn rewrite(tx: &Connection) -> rusqlite::Result<()> {
         let mut ids: HashMap<(String, String), u64> = HashMap::new();
@@ -1192,9 +1222,10 @@ mod frozen_pairs_v16 {
             ids.insert((code.to_owned(), desc.to_owned()), k);
             Ok(k)
         };
-        let mut after: Option<String> = None;
+        // A key is carried as the raw value SQLite holds (text of any bytes, even not UTF-8).
+        let mut after: Option<Key> = None;
         loop {
-            let chunk: Vec<(String, Vec<u8>)> = {
+            let chunk: Vec<(Key, Vec<u8>)> = {
                 // By the key (`xw_shifts` is WITHOUT ROWID): each chunk starts where the last ended.
                 let mut st = tx.prepare_cached(if after.is_some() {
                     "SELECT legacy_shift_id, base FROM xw_shifts
@@ -1202,11 +1233,10 @@ mod frozen_pairs_v16 {
                      ORDER BY legacy_shift_id LIMIT 4096"
                 } else {
                     "SELECT legacy_shift_id, base FROM xw_shifts
-                     WHERE legacy_shift_id >= ?1 AND typeof(base) = 'blob'
+                     WHERE ?1 IS NULL AND typeof(base) = 'blob'
                      ORDER BY legacy_shift_id LIMIT 4096"
                 })?;
-                let from = after.clone().unwrap_or_default();
-                st.query_map([from], |r| Ok((r.get(0)?, r.get(1)?)))?
+                st.query_map([&after], |r| Ok((Key::of(r.get_ref(0)?), r.get(1)?)))?
                     .collect::<rusqlite::Result<_>>()?
             };
             let Some(last) = chunk.last() else {
@@ -1882,6 +1912,48 @@ mod tests {
                 .map(|(_, b)| b.len())
                 .sum::<usize>();
         assert!(saved > 0, "{saved}");
+    }
+
+    /// Migration 16 on a schema-15 database whose legacy ids are not all UTF-8 (zd2gc never
+    /// writes one; a hand edit can): it upgrades, every base is transcoded, every key kept.
+    #[test]
+    fn migration_16_keeps_legacy_ids_that_are_not_utf8() {
+        use proptest::strategy::{Strategy, ValueTree};
+        let c = state_after_migrations(15);
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let mut content = crate::load::model::tests::any_content()
+            .new_tree(&mut runner)
+            .unwrap()
+            .current();
+        content.user = crate::load::model::label("u-1");
+        let blob = content.to_stored(Some("u-1"));
+        for key in ["x'41'", "x'5aff'", "x'ff'", "x'c3'", "x'61ff62'"] {
+            c.execute(
+                &format!(
+                    "INSERT INTO xw_shifts (legacy_shift_id, user_id, business_unit_id, week_id,
+                         schedule_id, genesys_shift_id, run_id, base, adopted)
+                     VALUES (CAST({key} AS TEXT), 'u-1', 'bu-1', '2026-09-07', 'sch-1', 'g', 3, ?1, 0)"
+                ),
+                [&blob],
+            )
+            .unwrap();
+        }
+        c.execute_batch("PRAGMA user_version = 15;").unwrap();
+        migrate(&c).unwrap();
+        let rows: Vec<(String, String, Vec<u8>)> = c
+            .prepare("SELECT hex(legacy_shift_id), typeof(legacy_shift_id), base FROM xw_shifts ORDER BY 1")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        let keys: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        assert_eq!(keys, ["41", "5AFF", "61FF62", "C3", "FF"]);
+        for (key, kind, base) in &rows {
+            assert_eq!(kind, "text", "{key}");
+            assert_eq!(base[0], 3, "{key}: transcoded (tag 3)");
+            assert!(base.len() < blob.len(), "{key}");
+        }
     }
 
     /// Migration 13 on a version-12 database whose rows spell every task id out (what zd2gc
