@@ -282,13 +282,16 @@ pub fn index(conn: &Connection, error_ids: &HashSet<String>) -> Result<DesiredIn
     })?;
     // Weeks where only links remain (every shift left the export): they may need deletes.
     let mut st = conn.prepare(
-        "SELECT DISTINCT x.business_unit_id, x.week_id, x.user_id FROM xw_shifts x
+        "SELECT DISTINCT x.business_unit_id, x.week_id, x.user_id FROM xw_shift_rows x
          WHERE x.genesys_shift_id IS NOT NULL AND x.business_unit_id IS NOT NULL AND x.week_id IS NOT NULL",
     )?;
+    // The table, not the view `xw_shifts`: its ids packed (schema 17) and spelled out here.
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
-        let key: (String, String) = (r.get(0)?, r.get(1)?);
-        let user: Option<String> = r.get(2)?;
+        use super::journal::id_text;
+        let bu = id_text(r, 0)?.unwrap_or_default().into_owned();
+        let key: (String, String) = (bu, r.get(1)?);
+        let user = id_text(r, 2)?;
         out.weeks.entry(key.clone()).or_default();
         let mus = out.linked_mus.entry(key).or_default();
         if let Some(mu) = user.as_ref().and_then(|u| user_mu.get(u)) {

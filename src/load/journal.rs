@@ -1,7 +1,8 @@
 //! The load journal in the state database: one row per business-unit week (`load_weeks`) with its
 //! state and the step in flight (operation, upload key, version sent, when), an append-only event
 //! log (`load_events`), the parked conflicts with both sides (`load_conflicts`), and the crosswalk
-//! links of each shift (`xw_shifts`, with the base the merge needs).
+//! links of each shift (`xw_shifts`, with the base the merge needs; load reads and writes its
+//! table `xw_shift_rows`, schema 17, whose Genesys ids are packed: [`PackedId`], [`id_text`]).
 //!
 //! Invariant: every state change is one transaction, committed with `synchronous=FULL` before the
 //! external step it announces is taken ("process-sent" is on disk before the process call goes
@@ -10,7 +11,41 @@
 use super::merge::{Conflict, LinkChange};
 use super::model::{Content, Link};
 use crate::error::Result;
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::store::uuid16;
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use rusqlite::{Connection, OptionalExtension, ToSql, params};
+use std::borrow::Cow;
+
+/// A Genesys id as `xw_shift_rows` keeps it (schema 17): its 16 bytes when it is a canonical
+/// lowercase UUID ([`uuid16::pack`]), else its text. Packing is one-to-one, so comparing packed
+/// ids compares their texts.
+pub struct PackedId<'a>(pub &'a str);
+
+impl ToSql for PackedId<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match uuid16::pack(self.0) {
+            Some(b) => ToSqlOutput::Owned(Value::Blob(b.to_vec())),
+            None => ToSqlOutput::Borrowed(ValueRef::Text(self.0.as_bytes())),
+        })
+    }
+}
+
+/// The text of id column `i` of an `xw_shift_rows` row (what the view `xw_shifts` shows): a
+/// 16-byte BLOB is a packed UUID, a text is itself; NULL is `None`. Any other value is an error,
+/// as reading it as text was before schema 17.
+pub fn id_text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<Cow<'r, str>>> {
+    let v = r.get_ref(i)?;
+    match v {
+        ValueRef::Null => Ok(None),
+        ValueRef::Blob(b) if b.len() == 16 => {
+            Ok(uuid16::at(b, 0).map(|b| uuid16::unpack(b).into()))
+        }
+        _ => v
+            .as_str()
+            .map(|s| Some(s.into()))
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, v.data_type(), Box::new(e))),
+    }
+}
 
 /// The states of a week.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,8 +220,9 @@ pub fn save(conn: &Connection, run_id: i64, w: &WeekRow, event: &str, detail: &s
     Ok(())
 }
 
-/// The links of a business unit's week (`?1`, `?2`), read through `xw_shifts_by_week` (schema 14).
-const LINKS: &str = "SELECT legacy_shift_id, genesys_shift_id, base, user_id FROM xw_shifts
+/// The links of a business unit's week (`?1` packed, [`PackedId`]; `?2`), read through
+/// `xw_shifts_by_week` (schema 14; on `xw_shift_rows` since schema 17).
+const LINKS: &str = "SELECT legacy_shift_id, genesys_shift_id, base, user_id FROM xw_shift_rows
      WHERE business_unit_id = ?1 AND week_id = ?2 AND genesys_shift_id IS NOT NULL";
 
 /// A link's base as stored in `xw_shifts.base` of a row whose `user_id` is `row_user`: the
@@ -268,9 +304,9 @@ pub fn links(conn: &Connection, bu: &str, week: &str) -> Result<Vec<Link>> {
     let mut cache = Vec::new();
     let mut failed = None;
     let v = st
-        .query_map([bu, week], |r| {
-            let user = r.get_ref(3)?.as_str_or_null()?;
-            let base = stored_base_pairs(r.get_ref(2)?, user, &mut |id| {
+        .query_map(params![PackedId(bu), week], |r| {
+            let user = id_text(r, 3)?;
+            let base = stored_base_pairs(r.get_ref(2)?, user.as_deref(), &mut |id| {
                 pair_of(conn, &mut cache, id).unwrap_or_else(|e| {
                     failed.get_or_insert(e);
                     None
@@ -278,7 +314,7 @@ pub fn links(conn: &Connection, bu: &str, week: &str) -> Result<Vec<Link>> {
             });
             Ok(Link {
                 legacy: r.get(0)?,
-                gid: r.get(1)?,
+                gid: id_text(r, 1)?.map(Cow::into_owned).unwrap_or_default(),
                 base,
             })
         })?
@@ -299,20 +335,20 @@ pub fn links_each(
     mut f: impl FnMut(&str, &str, Option<Content>),
 ) -> Result<()> {
     let mut st = conn.prepare_cached(LINKS)?;
-    let mut rows = st.query([bu, week])?;
+    let mut rows = st.query(params![PackedId(bu), week])?;
     let mut cache = Vec::new();
     while let Some(r) = rows.next()? {
         let mut failed = None;
         let row = || -> rusqlite::Result<_> {
             Ok((
                 r.get_ref(0)?.as_str()?,
-                r.get_ref(1)?.as_str()?,
+                id_text(r, 1)?.unwrap_or_default(),
                 r.get_ref(2)?,
-                r.get_ref(3)?.as_str_or_null()?,
+                id_text(r, 3)?,
             ))
         };
         let (legacy, gid, stored, user) = row()?;
-        let base = stored_base_pairs(stored, user, &mut |id| {
+        let base = stored_base_pairs(stored, user.as_deref(), &mut |id| {
             pair_of(conn, &mut cache, id).unwrap_or_else(|e| {
                 failed.get_or_insert(e);
                 None
@@ -321,7 +357,7 @@ pub fn links_each(
         if let Some(e) = failed {
             return Err(e.into());
         }
-        f(legacy, gid, base);
+        f(legacy, &gid, base);
     }
     Ok(())
 }
@@ -360,21 +396,21 @@ pub fn apply_links(
                 adopted,
             } => {
                 tx.execute(
-                    "INSERT INTO xw_shifts (legacy_shift_id, user_id, business_unit_id, week_id, schedule_id, genesys_shift_id, run_id, base, adopted)
+                    "INSERT INTO xw_shift_rows (legacy_shift_id, user_id, business_unit_id, week_id, schedule_id, genesys_shift_id, run_id, base, adopted)
                      VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)
                      ON CONFLICT(legacy_shift_id) DO UPDATE SET user_id = excluded.user_id,
                        business_unit_id = excluded.business_unit_id, week_id = excluded.week_id,
                        schedule_id = excluded.schedule_id, genesys_shift_id = excluded.genesys_shift_id,
                        run_id = excluded.run_id, base = excluded.base,
-                       adopted = CASE WHEN xw_shifts.genesys_shift_id = excluded.genesys_shift_id
-                                      THEN xw_shifts.adopted ELSE excluded.adopted END",
+                       adopted = CASE WHEN xw_shift_rows.genesys_shift_id = excluded.genesys_shift_id
+                                      THEN xw_shift_rows.adopted ELSE excluded.adopted END",
                     params![
                         legacy,
-                        base.user,
-                        bu,
+                        PackedId(&base.user),
+                        PackedId(bu),
                         week,
-                        schedule_id,
-                        gid,
+                        schedule_id.map(PackedId),
+                        PackedId(gid),
                         run_id,
                         base.to_stored_pairs(Some(&base.user), &mut |c, d| {
                             pair_id(&tx, &mut pairs, c, d)
@@ -384,7 +420,10 @@ pub fn apply_links(
                 )?;
             }
             LinkChange::Forget { legacy } => {
-                tx.execute("DELETE FROM xw_shifts WHERE legacy_shift_id = ?1", [legacy])?;
+                tx.execute(
+                    "DELETE FROM xw_shift_rows WHERE legacy_shift_id = ?1",
+                    [legacy],
+                )?;
             }
         }
     }
@@ -408,7 +447,7 @@ pub fn record_relabelled(
     let tx = conn.unchecked_transaction()?;
     for l in legacy {
         tx.execute(
-            "UPDATE xw_shifts SET adopted = 2 WHERE legacy_shift_id = ?1 AND adopted = 1",
+            "UPDATE xw_shift_rows SET adopted = 2 WHERE legacy_shift_id = ?1 AND adopted = 1",
             [l],
         )?;
     }
@@ -518,6 +557,161 @@ pub fn conflicts(conn: &Connection) -> Result<Vec<ConflictRow>> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Ids as Genesys or a hand-made org may spell them: canonical UUIDs, and ids that are
+    /// almost UUIDs (upper case, braces, 35 characters, a `g`, a hyphen moved, no hyphens), and
+    /// any text.
+    fn odd_id() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            "[0-9A-F]{8}-[0-9a-fA-F]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            "\\{[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\\}",
+            "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{11}",
+            "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-g]{12}",
+            "[0-9a-f]{12}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-",
+            "[0-9a-f]{32}",
+            ".{0,40}",
+        ]
+    }
+
+    /// A canonical lowercase UUID, checked a character at a time (apart from `uuid16::pack`).
+    fn canonical(s: &str) -> bool {
+        s.len() == 36
+            && s.chars().enumerate().all(|(i, c)| {
+                if [8, 13, 18, 23].contains(&i) {
+                    c == '-'
+                } else {
+                    c.is_ascii_digit() || ('a'..='f').contains(&c)
+                }
+            })
+    }
+
+    type ViewRow = (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        i64,
+    );
+
+    /// The rows of the view `xw_shifts`, by legacy id.
+    fn view(c: &Connection) -> Vec<ViewRow> {
+        c.prepare(
+            "SELECT legacy_shift_id, user_id, business_unit_id, week_id, schedule_id,
+                    genesys_shift_id, adopted FROM xw_shifts ORDER BY 1",
+        )
+        .unwrap()
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Links written with odd ids (schema 17 packs the canonical UUIDs among them) read back
+        /// as written: the view `xw_shifts` shows the very texts, `links` gives the Genesys ids
+        /// and bases' users, a near spelling of the business unit finds no link, an id is a
+        /// BLOB exactly when it is a canonical UUID, a link set again to the same Genesys id
+        /// keeps its adoption (the ids compare packed), to another one takes the new one, and a
+        /// forgotten link is gone.
+        #[test]
+        fn links_with_odd_ids_read_back_as_written(
+            bu in odd_id(),
+            schedule in prop::option::of(odd_id()),
+            rows in prop::collection::vec(
+                (odd_id(), odd_id(), crate::load::model::tests::any_content()), 1..6),
+        ) {
+            let c = Connection::open_in_memory().unwrap();
+            crate::store::migrations::migrate(&c).unwrap();
+            let slots = super::super::desired::Slots::default();
+            let index = super::super::changes::SlotIndex::new(&slots);
+            let written = super::super::changes::Written::new(&index);
+            let week = "2026-09-07";
+            let mut want = Vec::new();
+            for (i, (user, gid, content)) in rows.iter().enumerate() {
+                let mut base = content.clone();
+                base.user = crate::load::model::label(user);
+                want.push(Link { legacy: format!("s{i}"), gid: gid.clone(), base: Some(base) });
+            }
+            let set = |links: &[Link], adopted: bool| {
+                let changes = links.iter().map(|l| LinkChange::Set {
+                    legacy: l.legacy.clone(),
+                    gid: l.gid.clone(),
+                    base: l.base.clone().unwrap(),
+                    adopted,
+                });
+                apply_links(&c, 7, &bu, week, schedule.as_deref(), changes, &written).unwrap();
+            };
+            set(&want, true);
+            let rows_of = |links: &[Link], adopted: &dyn Fn(usize) -> i64| -> Vec<ViewRow> {
+                let mut v: Vec<ViewRow> = links.iter().enumerate().map(|(i, l)| (
+                    l.legacy.clone(),
+                    Some(l.base.as_ref().unwrap().user.to_string()),
+                    Some(bu.clone()),
+                    Some(week.to_string()),
+                    schedule.clone(),
+                    Some(l.gid.clone()),
+                    adopted(i),
+                )).collect();
+                v.sort();
+                v
+            };
+            prop_assert_eq!(view(&c), rows_of(&want, &|_| 1));
+            let mut got = links(&c, &bu, week).unwrap();
+            got.sort_by(|a, b| a.legacy.cmp(&b.legacy));
+            prop_assert_eq!(&got, &want);
+            let near = bu.to_uppercase();
+            if near != bu {
+                prop_assert_eq!(links(&c, &near, week).unwrap(), vec![]);
+            }
+            let types: Vec<(String, String, String, String, String)> = c
+                .prepare("SELECT legacy_shift_id, typeof(user_id), typeof(business_unit_id),
+                              typeof(schedule_id), typeof(genesys_shift_id) FROM xw_shift_rows ORDER BY 1")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+                .unwrap().map(|r| r.unwrap()).collect();
+            let kind = |s: Option<&str>| match s {
+                None => "null",
+                Some(s) if canonical(s) => "blob",
+                Some(_) => "text",
+            };
+            for (l, (legacy, u, b, sch, g)) in want.iter().zip(&types) {
+                prop_assert_eq!(&l.legacy, legacy);
+                prop_assert_eq!(kind(Some(&l.base.as_ref().unwrap().user)), u);
+                prop_assert_eq!(kind(Some(&bu)), b);
+                prop_assert_eq!(kind(schedule.as_deref()), sch);
+                prop_assert_eq!(kind(Some(&l.gid)), g);
+            }
+            // Again, not adopted: an even link keeps its Genesys id (and its adoption), an odd
+            // one gets another id.
+            let again: Vec<Link> = want.iter().enumerate().map(|(i, l)| Link {
+                gid: if i % 2 == 0 { l.gid.clone() } else { format!("{}x", l.gid) },
+                ..l.clone()
+            }).collect();
+            set(&again, false);
+            prop_assert_eq!(view(&c), rows_of(&again, &|i| i64::from(i % 2 == 0)));
+            apply_links(&c, 8, &bu, week, schedule.as_deref(),
+                [LinkChange::Forget { legacy: "s0".into() }], &written).unwrap();
+            prop_assert_eq!(view(&c), rows_of(&again[1..], &|i| i64::from(i % 2 == 1)));
+        }
+    }
+
     /// A week's links are read through the index by business unit and week, not by a scan of
     /// every link of the migration.
     #[test]

@@ -222,7 +222,7 @@ impl LinkStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::journal;
+    use crate::load::journal::{self, PackedId};
     use crate::load::model::tests::{any_content, any_id};
     use proptest::prelude::*;
     use rusqlite::{Connection, params};
@@ -268,8 +268,8 @@ mod tests {
     fn db(rows: &[(String, String, Option<String>, Base, bool)]) -> Connection {
         let c = Connection::open_in_memory().unwrap();
         c.execute_batch(
-            "CREATE TABLE xw_shifts (legacy_shift_id TEXT, user_id TEXT, business_unit_id TEXT,
-                 week_id TEXT, genesys_shift_id TEXT, base);
+            "CREATE TABLE xw_shift_rows (legacy_shift_id TEXT, user_id, business_unit_id,
+                 week_id TEXT, genesys_shift_id, base);
              CREATE TABLE xw_shift_pairs (id INTEGER PRIMARY KEY, code TEXT NOT NULL,
                  description TEXT NOT NULL, UNIQUE (code, description))",
         )
@@ -314,8 +314,14 @@ mod tests {
                 Base::Int(i) => rusqlite::types::Value::Integer(*i),
             };
             c.execute(
-                "INSERT INTO xw_shifts VALUES (?1, ?2, 'b', ?3, ?4, ?5)",
-                params![legacy, user, week, gid, v],
+                "INSERT INTO xw_shift_rows VALUES (?1, ?2, 'b', ?3, ?4, ?5)",
+                params![
+                    legacy,
+                    user.as_deref().map(PackedId),
+                    week,
+                    PackedId(gid),
+                    v
+                ],
             )
             .unwrap();
         }

@@ -630,7 +630,61 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (code, description)
     );
     "#,
+    // 17: the crosswalk's Genesys ids packed (issue 17). `xw_shifts` spelled four Genesys ids
+    // out (user, business unit, schedule, shift: 144 bytes a link when they are UUIDs, and 36
+    // more in each index). Its rows move to `xw_shift_rows`, where an id that is a canonical
+    // lowercase UUID (`store::uuid16::pack`) is its 16 bytes and any other id its text as
+    // before; the legacy id, week, run, base and adoption are kept as they were. The view
+    // `xw_shifts` spells the ids out again (`store::uuid16::sql_text`), so `crosswalk_shifts`,
+    // the trades' crosswalk and anyone querying the view see the same rows. The index by week
+    // keeps its name; load reads and writes the table (`load::journal`), packing its parameters.
+    // `xw_shifts_by_genesys` is not made again: no zd2gc query looks a link up by its Genesys id
+    // (`crosswalk lookup` scans `crosswalk_shifts` at every schema), and through the view no
+    // query could use it (42 of the 480 MB of a loaded short whole).
+    // The work is [`XW_ROWS_V17`], which `migrate` runs only while `xw_shifts` is a table.
+    "",
 ];
+
+/// Migration 17's statements (see its comment in [`MIGRATIONS`]), run by [`migrate`] when
+/// `xw_shifts` is still a table.
+const XW_ROWS_V17: &str = r#"
+    CREATE TABLE xw_shift_rows (
+        legacy_shift_id TEXT PRIMARY KEY,
+        user_id,
+        business_unit_id,
+        week_id TEXT,
+        schedule_id,
+        genesys_shift_id,
+        run_id INTEGER NOT NULL,
+        base TEXT,
+        adopted INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    INSERT INTO xw_shift_rows
+        SELECT legacy_shift_id, COALESCE(zd2gc_id_v17(user_id), user_id),
+               COALESCE(zd2gc_id_v17(business_unit_id), business_unit_id), week_id,
+               COALESCE(zd2gc_id_v17(schedule_id), schedule_id),
+               COALESCE(zd2gc_id_v17(genesys_shift_id), genesys_shift_id), run_id, base, adopted
+        FROM xw_shifts ORDER BY legacy_shift_id;
+    DROP TABLE xw_shifts;
+    CREATE INDEX xw_shifts_by_week ON xw_shift_rows(business_unit_id, week_id);
+    CREATE VIEW xw_shifts AS
+        SELECT legacy_shift_id,
+               CASE WHEN typeof(user_id) = 'blob' AND length(user_id) = 16
+                    THEN lower(substr(hex(user_id), 1, 8) || '-' || substr(hex(user_id), 9, 4) || '-' || substr(hex(user_id), 13, 4) || '-' || substr(hex(user_id), 17, 4) || '-' || substr(hex(user_id), 21, 12))
+                    ELSE user_id END AS user_id,
+               CASE WHEN typeof(business_unit_id) = 'blob' AND length(business_unit_id) = 16
+                    THEN lower(substr(hex(business_unit_id), 1, 8) || '-' || substr(hex(business_unit_id), 9, 4) || '-' || substr(hex(business_unit_id), 13, 4) || '-' || substr(hex(business_unit_id), 17, 4) || '-' || substr(hex(business_unit_id), 21, 12))
+                    ELSE business_unit_id END AS business_unit_id,
+               week_id,
+               CASE WHEN typeof(schedule_id) = 'blob' AND length(schedule_id) = 16
+                    THEN lower(substr(hex(schedule_id), 1, 8) || '-' || substr(hex(schedule_id), 9, 4) || '-' || substr(hex(schedule_id), 13, 4) || '-' || substr(hex(schedule_id), 17, 4) || '-' || substr(hex(schedule_id), 21, 12))
+                    ELSE schedule_id END AS schedule_id,
+               CASE WHEN typeof(genesys_shift_id) = 'blob' AND length(genesys_shift_id) = 16
+                    THEN lower(substr(hex(genesys_shift_id), 1, 8) || '-' || substr(hex(genesys_shift_id), 9, 4) || '-' || substr(hex(genesys_shift_id), 13, 4) || '-' || substr(hex(genesys_shift_id), 17, 4) || '-' || substr(hex(genesys_shift_id), 21, 12))
+                    ELSE genesys_shift_id END AS genesys_shift_id,
+               run_id, base, adopted
+        FROM xw_shift_rows;
+"#;
 
 /// Apply every migration above the database's `user_version`, each in its own transaction.
 pub fn migrate(conn: &Connection) -> Result<()> {
@@ -653,12 +707,28 @@ pub fn migrate(conn: &Connection) -> Result<()> {
         register_task_escape(conn)?;
         register_activities_v11(conn)?;
         register_base_v15(conn)?;
+        register_id_v17(conn)?;
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.unchecked_transaction()?;
-        tx.execute_batch(sql)?;
-        if i + 1 == 16 {
+        // `xw_shifts` is a view since schema 17. A database whose `user_version` was set back
+        // by hand (the tests' fixtures do) may already have it: the migrations of the table
+        // (14, 15, the steps of 16 and 17) have nothing to do there.
+        let xw_table = || -> rusqlite::Result<bool> {
+            tx.query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'xw_shifts' AND type = 'table'",
+                [],
+                |r| r.get(0),
+            )
+        };
+        if !matches!(i + 1, 14 | 15) || xw_table()? {
+            tx.execute_batch(sql)?;
+        }
+        if i + 1 == 16 && xw_table()? {
             frozen_pairs_v16::rewrite(&tx)?;
+        }
+        if i + 1 == 17 && xw_table()? {
+            tx.execute_batch(XW_ROWS_V17)?;
         }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
@@ -710,6 +780,56 @@ fn register_base_v15(conn: &Connection) -> Result<()> {
         },
     )?;
     Ok(())
+}
+
+/// `zd2gc_id_v17(id)`, for migration 17: the 16 bytes of a text that is a canonical lowercase
+/// UUID ([`frozen_id_v17::id_v17`]), else NULL (the migration then keeps the value as it is).
+fn register_id_v17(conn: &Connection) -> Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    use rusqlite::types::ValueRef;
+    conn.create_scalar_function(
+        "zd2gc_id_v17",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            Ok(match ctx.get_raw(0) {
+                ValueRef::Text(t) => frozen_id_v17::id_v17(t).map(|b| b.to_vec()),
+                _ => None,
+            })
+        },
+    )?;
+    Ok(())
+}
+
+/// Migration 17's id packing, as released with it (never edit it): written apart from
+/// `store::uuid16::pack`, a character at a time.
+mod frozen_id_v17 {
+    /// The 16 bytes of `t` when it is a canonical lowercase UUID (36 bytes, `-` at 8, 13, 18 and
+    /// 23, every other byte `0-9` or `a-f`), else `None`.
+    pub(super) fn id_v17(t: &[u8]) -> Option<[u8; 16]> {
+        if t.len() != 36 {
+            return None;
+        }
+        let mut digits = Vec::with_capacity(32);
+        for (i, &c) in t.iter().enumerate() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                if c != b'-' {
+                    return None;
+                }
+                continue;
+            }
+            digits.push(match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                _ => return None,
+            });
+        }
+        let mut out = [0u8; 16];
+        for (k, pair) in digits.chunks(2).enumerate() {
+            out[k] = pair[0] * 16 + pair[1];
+        }
+        Some(out)
+    }
 }
 
 /// `zd2gc_row_hash(agent_id, exported_agent_id, user_id, business_unit_id, management_unit_id,
@@ -1746,8 +1866,12 @@ mod tests {
         register_task_escape(&c).unwrap();
         register_activities_v11(&c).unwrap();
         register_base_v15(&c).unwrap();
+        register_id_v17(&c).unwrap();
         for sql in &MIGRATIONS[..n] {
             c.execute_batch(sql).unwrap();
+        }
+        if n >= 17 {
+            c.execute_batch(XW_ROWS_V17).unwrap();
         }
         c
     }
@@ -1833,6 +1957,38 @@ mod tests {
         };
         let blobs = blobs_of(&c);
         assert_eq!(blobs, written);
+        // The links as load read them at schemas 15 and 16 (before `xw_shift_rows`, schema 17).
+        let links_16 = |c: &Connection| -> std::collections::BTreeMap<String, Option<Content>> {
+            let mut st = c
+                .prepare(
+                    "SELECT legacy_shift_id, base, user_id FROM xw_shifts
+                     WHERE business_unit_id = 'bu-1' AND week_id = '2026-09-07'
+                       AND genesys_shift_id IS NOT NULL",
+                )
+                .unwrap();
+            st.query_map([], |r| {
+                let pair = |id: u64| -> Option<(String, String)> {
+                    c.query_row(
+                        "SELECT code, description FROM xw_shift_pairs WHERE id = ?1",
+                        [id as i64],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .ok()
+                };
+                let user: Option<String> = r.get(2)?;
+                Ok((
+                    r.get(0)?,
+                    crate::load::journal::stored_base_pairs(
+                        r.get_ref(1)?,
+                        user.as_deref(),
+                        &mut |id| pair(id),
+                    ),
+                ))
+            })
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+        };
         let links = |c: &Connection| -> std::collections::BTreeMap<String, Option<Content>> {
             crate::load::journal::links(c, "bu-1", "2026-09-07")
                 .unwrap()
@@ -1840,7 +1996,7 @@ mod tests {
                 .map(|l| (l.legacy, l.base))
                 .collect()
         };
-        assert_eq!(links(&c), oracle);
+        assert_eq!(links_16(&c), oracle);
 
         // Migration 16 on that schema-15 state, plus schema-15 blobs it cannot read (kept as
         // they are, and read as before: no base): every readable blob becomes what load now
@@ -1871,7 +2027,7 @@ mod tests {
         c.execute_batch("PRAGMA user_version = 15;").unwrap();
         let before = (all(&c, others), all(&c, kept), all(&c, xw));
         migrate(&c).unwrap();
-        assert_eq!(schema_version(), 16);
+        assert_eq!(schema_version(), 17);
         assert_eq!((all(&c, others), all(&c, kept), all(&c, xw)), before);
         let users: std::collections::BTreeMap<String, Option<String>> = c
             .prepare("SELECT legacy_shift_id, user_id FROM xw_shifts")
@@ -1953,6 +2109,219 @@ mod tests {
             assert_eq!(kind, "text", "{key}");
             assert_eq!(base[0], 3, "{key}: transcoded (tag 3)");
             assert!(base.len() < blob.len(), "{key}");
+        }
+    }
+
+    /// Migration 17 on a version-16 database with links whose ids are canonical UUIDs, almost
+    /// UUIDs (upper case, braces, 35 characters, a `g`, no hyphens) or other texts, and NULL:
+    /// - the view `xw_shifts` and `crosswalk_shifts` give exactly the rows schema 16's table gave;
+    /// - in `xw_shift_rows` an id is a 16-byte BLOB exactly when it is a canonical UUID (checked a
+    ///   character at a time here), its bytes the UUID's;
+    /// - `load::journal::links` reads each week's links as schema 16's table held them, through
+    ///   the index by week.
+    #[test]
+    fn migration_17_packs_the_crosswalks_ids_and_every_reader_sees_the_same() {
+        let c = state_after_migrations(16);
+        let ids = [
+            "0f8fad5b-d9cb-469f-a165-70867728950e",
+            "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+            "00000000-0000-0000-0000-000000000000",
+            "ffffffff-ffff-ffff-ffff-ffffffffffff",
+            "0F8FAD5B-D9CB-469F-A165-70867728950E",
+            "{0f8fad5b-d9cb-469f-a165-70867728950e}",
+            "0f8fad5b-d9cb-469f-a165-70867728950",
+            "0f8fad5b-d9cb-469f-a165-70867728950g",
+            "0f8fad5bd9cb469fa16570867728950e",
+            "0f8fad5b-d9cb-469f-a165-70867728950e ",
+            "0f8fad5b_d9cb-469f-a165-70867728950e",
+            "u-1",
+            "",
+            "é-ü",
+        ];
+        let canonical = |s: &str| {
+            s.len() == 36
+                && s.bytes().enumerate().all(|(i, b)| {
+                    if [8, 13, 18, 23].contains(&i) {
+                        b == b'-'
+                    } else {
+                        b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
+                    }
+                })
+        };
+        let pick = |i: usize, k: usize| -> Option<&str> {
+            let j = (i * 7 + k * 3) % (ids.len() + 1);
+            ids.get(j).copied()
+        };
+        let content = crate::load::model::tests::any_content();
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let mut pairs = Vec::new();
+        for i in 0..120 {
+            use proptest::strategy::{Strategy, ValueTree};
+            let legacy = format!("s{i:03}");
+            let user = pick(i, 1);
+            let bu = if i % 2 == 0 { Some(ids[0]) } else { pick(i, 2) };
+            let week = if i % 3 == 0 {
+                "2026-09-14"
+            } else {
+                "2026-09-07"
+            };
+            let base = match i % 3 {
+                0 => None,
+                _ => {
+                    let mut b = content.new_tree(&mut runner).unwrap().current();
+                    if let Some(u) = user {
+                        b.user = crate::load::model::label(u);
+                    }
+                    Some(
+                        b.to_stored_pairs(user, &mut |code, desc| {
+                            let k = pairs
+                                .iter()
+                                .position(|p| p == &(code.to_string(), desc.to_string()));
+                            Ok::<_, ()>(match k {
+                                Some(k) => k as u64 + 1,
+                                None => {
+                                    pairs.push((code.to_string(), desc.to_string()));
+                                    pairs.len() as u64
+                                }
+                            })
+                        })
+                        .unwrap(),
+                    )
+                }
+            };
+            c.execute(
+                "INSERT INTO xw_shifts (legacy_shift_id, user_id, business_unit_id, week_id,
+                     schedule_id, genesys_shift_id, run_id, base, adopted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                rusqlite::params![
+                    legacy,
+                    user,
+                    bu,
+                    week,
+                    pick(i, 3),
+                    pick(i, 4),
+                    i as i64 % 5,
+                    base,
+                    i as i64 % 3
+                ],
+            )
+            .unwrap();
+        }
+        for (k, (code, desc)) in pairs.iter().enumerate() {
+            c.execute(
+                "INSERT INTO xw_shift_pairs (id, code, description) VALUES (?1, ?2, ?3)",
+                rusqlite::params![k as i64 + 1, code, desc],
+            )
+            .unwrap();
+        }
+        c.execute_batch("PRAGMA user_version = 16;").unwrap();
+        let rows = "SELECT * FROM xw_shifts ORDER BY legacy_shift_id";
+        let xw = "SELECT * FROM crosswalk_shifts ORDER BY legacy_shift_id";
+        let before = (all(&c, rows), all(&c, xw));
+        // Schema 16's links of each week, as its table held them (bases read with the pairs).
+        let links_16 =
+            |bu: &str, week: &str| -> Vec<(String, String, Option<crate::load::model::Content>)> {
+                c.prepare(
+                    "SELECT legacy_shift_id, genesys_shift_id, base, user_id FROM xw_shifts
+                 WHERE business_unit_id = ?1 AND week_id = ?2 AND genesys_shift_id IS NOT NULL
+                 ORDER BY 1",
+                )
+                .unwrap()
+                .query_map([bu, week], |r| {
+                    let user: Option<String> = r.get(3)?;
+                    let base = crate::load::journal::stored_base_pairs(
+                        r.get_ref(2)?,
+                        user.as_deref(),
+                        &mut |k| pairs.get(k as usize - 1).cloned(),
+                    );
+                    Ok((r.get(0)?, r.get(1)?, base))
+                })
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect()
+            };
+        let weeks: Vec<(String, String)> = c
+            .prepare("SELECT DISTINCT business_unit_id, week_id FROM xw_shifts WHERE business_unit_id IS NOT NULL")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert!(weeks.len() > 10, "{weeks:?}");
+        let want: Vec<_> = weeks.iter().map(|(b, w)| links_16(b, w)).collect();
+        let bases_16 = all(&c, "SELECT legacy_shift_id, base FROM xw_shifts ORDER BY 1");
+        migrate(&c).unwrap();
+        assert_eq!(schema_version(), 17);
+        assert_eq!((all(&c, rows), all(&c, xw)), before);
+        // Only the index by week is made again (no query looks links up by Genesys id).
+        let indexes: Vec<String> = c
+            .prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'xw_shift_rows'
+                 AND sql IS NOT NULL ORDER BY 1",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(indexes, ["xw_shifts_by_week"]);
+        for (legacy, col, v) in c
+            .prepare(
+                "SELECT legacy_shift_id, 'user', user_id FROM xw_shift_rows
+                 UNION ALL SELECT legacy_shift_id, 'bu', business_unit_id FROM xw_shift_rows
+                 UNION ALL SELECT legacy_shift_id, 'schedule', schedule_id FROM xw_shift_rows
+                 UNION ALL SELECT legacy_shift_id, 'gid', genesys_shift_id FROM xw_shift_rows",
+            )
+            .unwrap()
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, rusqlite::types::Value>(2)?,
+                ))
+            })
+            .unwrap()
+            .map(|r| r.unwrap())
+        {
+            use rusqlite::types::Value;
+            match v {
+                Value::Blob(b) => {
+                    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+                    assert_eq!(b.len(), 16, "{legacy} {col}");
+                    assert!(
+                        ids.iter()
+                            .any(|i| canonical(i) && i.replace('-', "") == hex),
+                        "{legacy} {col}"
+                    );
+                }
+                Value::Text(t) => assert!(!canonical(&t), "{legacy} {col} {t}"),
+                Value::Null => {}
+                v => panic!("{legacy} {col} {v:?}"),
+            }
+        }
+        let n_blobs: i64 = c
+            .query_row(
+                "SELECT COUNT(*) FROM xw_shift_rows WHERE typeof(genesys_shift_id) = 'blob'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(n_blobs > 20, "{n_blobs}");
+        assert_eq!(
+            all(
+                &c,
+                "SELECT legacy_shift_id, base FROM xw_shift_rows ORDER BY 1"
+            ),
+            bases_16
+        );
+        for ((bu, week), want) in weeks.iter().zip(&want) {
+            let mut got: Vec<_> = crate::load::journal::links(&c, bu, week)
+                .unwrap()
+                .into_iter()
+                .map(|l| (l.legacy, l.gid, l.base))
+                .collect();
+            got.sort_by(|a, b| a.0.cmp(&b.0));
+            assert_eq!(&got, want, "{bu} {week}");
         }
     }
 
@@ -2149,9 +2518,10 @@ mod tests {
         assert_eq!(v as usize, schema_version());
         // Migration 15 rewrites no base here: none is a content's JSON.
         assert_eq!((all(&c, rows), all(&c, xw)), before);
+        // Since schema 17 load reads the table under the view `xw_shifts`.
         let plan = week_query_plan(
             &c,
-            "SELECT legacy_shift_id, genesys_shift_id, base FROM xw_shifts
+            "SELECT legacy_shift_id, genesys_shift_id, base FROM xw_shift_rows
              WHERE business_unit_id = ?1 AND week_id = ?2 AND genesys_shift_id IS NOT NULL",
         );
         assert!(
