@@ -75,3 +75,80 @@ async fn the_gate_observes_every_request_sent_also_one_that_never_reached_its_ho
         ]
     );
 }
+
+/// A loopback upload host that answers the first `PUT` `429` (`Retry-After: 0`) and the next
+/// `200`, and keeps the body of each.
+fn upload_server_refusing_once() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>) {
+    use std::io::{Read, Write};
+    let host = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/upload/k", host.local_addr().unwrap());
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = bodies.clone();
+    std::thread::spawn(move || {
+        for conn in host.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut req = Vec::new();
+            let mut buf = [0u8; 65536];
+            // Headers, then Content-Length bytes of body.
+            let (head_end, len) = loop {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+                if let Some(i) = req.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&req[..i]).to_ascii_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse().unwrap());
+                    break (i + 4, len);
+                }
+            };
+            while req.len() < head_end + len {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            let mut b = seen.lock().unwrap();
+            b.push(req[head_end..head_end + len].to_vec());
+            let status = if b.len() == 1 {
+                "429 Too Many Requests\r\nRetry-After: 0"
+            } else {
+                "200 OK"
+            };
+            let _ = write!(
+                conn,
+                "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    (url, bodies)
+}
+
+#[tokio::test]
+async fn an_upload_sent_again_sends_the_same_body() {
+    let (login, api) = token_server_and_a_closed_port();
+    let client = Client::new(
+        Endpoints { api, login },
+        Credentials {
+            client_id: "id".into(),
+            secret: Secret::new("s"),
+        },
+    )
+    .unwrap();
+    let (url, bodies) = upload_server_refusing_once();
+    // Larger than one read, with every byte value.
+    let body: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    client
+        .put_upload(&url, &Default::default(), body.clone())
+        .await
+        .unwrap();
+    assert_eq!(client.calls(), 2);
+    let bodies = bodies.lock().unwrap();
+    assert_eq!(bodies.len(), 2);
+    assert!(
+        bodies.iter().all(|b| *b == body),
+        "a body differs from the one sent"
+    );
+}
