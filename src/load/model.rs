@@ -586,16 +586,22 @@ mod stored {
         }
     }
 
+    /// A base's head, the same in both forms: the tag (`tags[0]` when the user is the row's, which
+    /// is then left out; else `tags[1]` and the user), the start and the length.
+    fn head(out: &mut Vec<u8>, c: &Content, row_user: Option<&str>, tags: [u8; 2]) {
+        if row_user == Some(&*c.user) {
+            out.push(tags[0]);
+        } else {
+            out.push(tags[1]);
+            id(out, &c.user);
+        }
+        time(out, c.start, 0);
+        varint(out, zigzag(i128::from(c.len)));
+    }
+
     pub(super) fn encode(c: &Content, row_user: Option<&str>) -> Vec<u8> {
         let mut out = Vec::with_capacity(32 + 8 * c.acts.len());
-        if row_user == Some(&*c.user) {
-            out.push(USER_IS_ROW);
-        } else {
-            out.push(USER_FOLLOWS);
-            id(&mut out, &c.user);
-        }
-        time(&mut out, c.start, 0);
-        varint(&mut out, zigzag(i128::from(c.len)));
+        head(&mut out, c, row_user, [USER_IS_ROW, USER_FOLLOWS]);
         // The distinct pairs in order of first use (a shift has a handful).
         let mut pairs: Vec<(&str, &str)> = Vec::new();
         let mut idx = Vec::with_capacity(c.acts.len());
@@ -631,14 +637,12 @@ mod stored {
         pair_id: &mut dyn FnMut(&str, &str) -> Result<u64, E>,
     ) -> Result<Vec<u8>, E> {
         let mut out = Vec::with_capacity(16 + 4 * c.acts.len());
-        if row_user == Some(&*c.user) {
-            out.push(USER_IS_ROW_PAIRS);
-        } else {
-            out.push(USER_FOLLOWS_PAIRS);
-            id(&mut out, &c.user);
-        }
-        time(&mut out, c.start, 0);
-        varint(&mut out, zigzag(i128::from(c.len)));
+        head(
+            &mut out,
+            c,
+            row_user,
+            [USER_IS_ROW_PAIRS, USER_FOLLOWS_PAIRS],
+        );
         varint(&mut out, c.acts.len() as u128);
         let mut prev = i128::from(c.start);
         // The last pair looked up: consecutive activities often share one.
