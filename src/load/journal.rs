@@ -17,8 +17,9 @@ use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use std::borrow::Cow;
 
 /// A Genesys id as `xw_shift_rows` keeps it (schema 17): its 16 bytes when it is a canonical
-/// lowercase UUID ([`uuid16::pack`]), else its text. Packing is one-to-one, so comparing packed
-/// ids compares their texts.
+/// lowercase UUID ([`uuid16::pack`]), else its text. Packing is one-to-one, so two packed ids are
+/// equal exactly when their texts are; their order is not the texts' (SQLite sorts any text before
+/// any blob), so nothing may order by a packed column and expect the texts' order.
 pub struct PackedId<'a>(pub &'a str);
 
 impl ToSql for PackedId<'_> {
