@@ -205,9 +205,74 @@ pub struct LinkChanges {
     at: Vec<u32>,
     /// A change being encoded, before it is copied into a chunk.
     scratch: Vec<u8>,
-    /// The base users named, and each one's index (by the label's address: labels are shared).
+    bases: Bases,
+}
+
+/// A base [`Content`] as bytes, the form [`LinkChanges`] and [`super::links::LinkStore`] share:
+/// the user as an index into this table of the users named (by the label's address: labels are
+/// shared), start, length, the number of activities, then each activity as its start from the
+/// previous one's, its length and its kind's index.
+#[derive(Debug, Default)]
+pub(super) struct Bases {
     users: Vec<Label>,
     user_of: FxHashMap<usize, u32>,
+}
+
+impl Bases {
+    pub(super) fn put(&mut self, out: &mut Vec<u8>, base: &Content) {
+        let key = Arc::as_ptr(&base.user) as *const u8 as usize;
+        let u = match self.user_of.get(&key) {
+            Some(&u) => u,
+            None => {
+                let u = self.users.len() as u32;
+                self.users.push(base.user.clone());
+                self.user_of.insert(key, u);
+                u
+            }
+        };
+        put(out, u64::from(u));
+        put_i(out, base.start);
+        put_i(out, base.len);
+        put(out, base.acts.len() as u64);
+        let mut prev = base.start;
+        for a in base.acts.iter() {
+            let (start, len, kind) = a.raw();
+            put_i(out, start.wrapping_sub(prev));
+            put_i(out, i64::from(len));
+            put(out, u64::from(kind));
+            prev = start;
+        }
+    }
+
+    /// The user of the base at `c` (the cursor moves past it only).
+    pub(super) fn user(&self, c: &mut Cursor<'_>) -> &Label {
+        &self.users[c.get() as usize]
+    }
+
+    /// The base at `c`, as put. Its activities in the order put: sorted, as every content's. Not
+    /// interned again (a global lock and a hash a base): equality does not depend on sharing.
+    pub(super) fn get(&self, c: &mut Cursor<'_>) -> Content {
+        let user = self.user(c).clone();
+        let start = c.get_i();
+        let len = c.get_i();
+        let n = c.get() as usize;
+        let mut prev = start;
+        let acts = (0..n)
+            .map(|_| {
+                let s = prev.wrapping_add(c.get_i());
+                let l = c.get_i() as i32;
+                let kind = c.get() as u32;
+                prev = s;
+                Act::from_raw(s, l, kind)
+            })
+            .collect();
+        Content {
+            user,
+            start,
+            len,
+            acts,
+        }
+    }
 }
 
 impl LinkChanges {
@@ -279,28 +344,7 @@ impl LinkChanges {
             Some(g) => out.extend_from_slice(&g),
             None => put_bytes(out, gid.as_bytes()),
         }
-        let key = Arc::as_ptr(&base.user) as *const u8 as usize;
-        let u = match self.user_of.get(&key) {
-            Some(&u) => u,
-            None => {
-                let u = self.users.len() as u32;
-                self.users.push(base.user.clone());
-                self.user_of.insert(key, u);
-                u
-            }
-        };
-        put(out, u64::from(u));
-        put_i(out, base.start);
-        put_i(out, base.len);
-        put(out, base.acts.len() as u64);
-        let mut prev = base.start;
-        for a in base.acts.iter() {
-            let (start, len, kind) = a.raw();
-            put_i(out, start.wrapping_sub(prev));
-            put_i(out, i64::from(len));
-            put(out, u64::from(kind));
-            prev = start;
-        }
+        self.bases.put(out, base);
     }
 
     /// The change at `k`, as pushed (`slots` those given to [`LinkChanges::push`]).
@@ -324,29 +368,10 @@ impl LinkChanges {
         } else {
             c.string()
         };
-        let user = self.users[c.get() as usize].clone();
-        let start = c.get_i();
-        let len = c.get_i();
-        let n = c.get() as usize;
-        let mut acts = Vec::with_capacity(n);
-        let mut prev = start;
-        for _ in 0..n {
-            let s = prev.wrapping_add(c.get_i());
-            let l = c.get_i() as i32;
-            let kind = c.get() as u32;
-            acts.push(Act::from_raw(s, l, kind));
-            prev = s;
-        }
         LinkChange::Set {
             legacy,
             gid,
-            // Its activities in the order pushed: sorted, as every content's.
-            base: Content {
-                user,
-                start,
-                len,
-                acts: Arc::from(acts),
-            },
+            base: self.bases.get(&mut c),
             adopted: flags & ADOPTED != 0,
         }
     }

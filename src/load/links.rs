@@ -11,11 +11,9 @@
 //! decodes its links only ([`LinkStore::get`]); each comes back equal to the one
 //! [`super::journal::links`] reads.
 
-use super::changes::{Cursor, put, put_i};
-use super::model::{Act, Content, Label, Link};
+use super::changes::{Bases, Cursor, put};
+use super::model::{Content, Label, Link};
 use crate::store::uuid16;
-use rustc_hash::FxHashMap;
-use std::sync::Arc;
 
 /// The Genesys id is 16 bytes (else its text).
 const GID16: u8 = 1;
@@ -39,9 +37,7 @@ pub struct LinkStore {
     at: Vec<(u32, u32)>,
     /// A link being encoded, before it is copied into a chunk.
     scratch: Vec<u8>,
-    /// The base users named, and each one's index (by the label's address: labels are shared).
-    users: Vec<Label>,
-    user_of: FxHashMap<usize, u32>,
+    bases: Bases,
 }
 
 fn put_id(out: &mut Vec<u8>, flags: &mut u8, flag: u8, s: &str) {
@@ -102,28 +98,7 @@ impl LinkStore {
         put_id(&mut out, &mut flags, GID16, gid);
         if let Some(b) = base {
             flags |= BASE;
-            let key = Arc::as_ptr(&b.user) as *const u8 as usize;
-            let u = match self.user_of.get(&key) {
-                Some(&u) => u,
-                None => {
-                    let u = self.users.len() as u32;
-                    self.users.push(b.user.clone());
-                    self.user_of.insert(key, u);
-                    u
-                }
-            };
-            put(&mut out, u64::from(u));
-            put_i(&mut out, b.start);
-            put_i(&mut out, b.len);
-            put(&mut out, b.acts.len() as u64);
-            let mut prev = b.start;
-            for a in b.acts.iter() {
-                let (start, len, kind) = a.raw();
-                put_i(&mut out, start.wrapping_sub(prev));
-                put_i(&mut out, i64::from(len));
-                put(&mut out, u64::from(kind));
-                prev = start;
-            }
+            self.bases.put(&mut out, b);
         }
         out[0] = flags;
         let fits = self
@@ -166,7 +141,7 @@ impl LinkStore {
             let flags = c.byte();
             let legacy = id_in(&mut c, flags & LEG16 != 0, &mut lb);
             let gid = id_in(&mut c, flags & GID16 != 0, &mut gb);
-            let user = (flags & BASE != 0).then(|| &self.users[c.get() as usize]);
+            let user = (flags & BASE != 0).then(|| self.bases.user(&mut c));
             f(j, legacy, gid, user);
         }
     }
@@ -174,30 +149,7 @@ impl LinkStore {
     /// Link `j`, as pushed.
     pub fn get(&self, j: usize) -> Link {
         let (legacy, gid, c) = self.ids(j);
-        let base = c.map(|mut c| {
-            let user = self.users[c.get() as usize].clone();
-            let start = c.get_i();
-            let len = c.get_i();
-            let n = c.get() as usize;
-            let mut prev = start;
-            // Its activities in the order pushed: sorted, as every content's. Not interned again
-            // (a global lock and a hash a link): equality does not depend on sharing.
-            let acts = (0..n)
-                .map(|_| {
-                    let s = prev.wrapping_add(c.get_i());
-                    let l = c.get_i() as i32;
-                    let kind = c.get() as u32;
-                    prev = s;
-                    Act::from_raw(s, l, kind)
-                })
-                .collect();
-            Content {
-                user,
-                start,
-                len,
-                acts,
-            }
-        });
+        let base = c.map(|mut c| self.bases.get(&mut c));
         Link { legacy, gid, base }
     }
 
