@@ -22,5 +22,6 @@ mod recording;
 mod report;
 mod security;
 mod status;
+mod upgrade;
 mod validate;
 mod verify;

@@ -192,18 +192,10 @@ fn run_audited(cli: Cli, ui: Ui) -> Result<Exit> {
         return dispatch(cli.command, &ctx);
     };
     let dir = ctx.dir.clone();
-    if let Some(v) = crate::store::state_version(&dir)
-        && v > 0
-        && v < crate::store::schema_version()
-    {
-        // The first open migrates; on a large desired state that takes a while (a minute for
-        // 1.3 million shifts), so say what is happening.
-        ctx.ui.info(format!(
-            "upgrading the state database {} from schema {v} to {} (once)",
-            crate::store::state_path(&dir).display(),
-            crate::store::schema_version()
-        ));
-    }
+    // An older state database is upgraded first, under the directory's lock, saying so (on a
+    // large state it takes a while: half a minute for 1.3 million links) and what disk it needs.
+    crate::store::upgrade(&dir, &mut |m| ctx.ui.info(m))
+        .map_err(|e| crate::store::explain(e, &dir))?;
     let args = ctx.argv.join(" ");
     let started = crate::store::now_rfc3339();
     let id =

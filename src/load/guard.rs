@@ -6,74 +6,43 @@
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::store::lock::Acquired;
 use crate::ui::Ui;
 use rusqlite::Connection;
-use std::fs::File;
-use std::io::{Read, Seek, Write};
 use std::path::Path;
 
-pub const LOCK_FILE: &str = "zd2gc.lock";
+pub use crate::store::lock::LOCK_FILE;
 pub const ORG_KEY: &str = "genesys_org";
 
 /// The held lock of a migration directory; released on drop (or by the kernel on any exit).
 #[derive(Debug)]
 pub struct DirLock {
-    file: File,
+    _held: crate::store::lock::DirLock,
 }
 
 impl DirLock {
-    /// Take the lock, or refuse naming the holder's pid and start time.
+    /// Take the lock, or refuse naming the holder's pid and start time. A load that holds it may
+    /// upgrade the state database itself (`store::open_state` sees the lock is this process's).
     pub fn acquire(dir: &Path, ui: &Ui) -> Result<DirLock> {
-        let path = dir.join(LOCK_FILE);
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
-        let mut previous = String::new();
-        let _ = file.read_to_string(&mut previous);
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let who = previous.trim();
-                return Err(Error::usage(
-                    format!(
-                        "another load is running on {} ({})",
-                        dir.display(),
-                        if who.is_empty() { "holder unknown".to_string() } else { who.to_string() }
-                    ),
-                    Some("wait for it to finish, or stop it (Ctrl-C checkpoints it) and run `zd2gc load` again".to_string()),
-                ));
+        match crate::store::lock::DirLock::try_acquire(dir, "")? {
+            Acquired::Busy(who) => Err(Error::usage(
+                format!(
+                    "another load is running on {} ({})",
+                    dir.display(),
+                    if who.is_empty() { "holder unknown".to_string() } else { who }
+                ),
+                Some("wait for it to finish, or stop it (Ctrl-C checkpoints it) and run `zd2gc load` again".to_string()),
+            )),
+            Acquired::Taken(held, previous) => {
+                if !previous.is_empty() {
+                    // The file names a holder, but the kernel says nobody holds it: that load died.
+                    ui.info(format!(
+                        "taking over the lock of a load that is gone ({previous})"
+                    ));
+                }
+                Ok(DirLock { _held: held })
             }
-            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
         }
-        if !previous.trim().is_empty() {
-            // The file names a holder, but the kernel says nobody holds it: that load died.
-            ui.info(format!(
-                "taking over the lock of a load that is gone ({})",
-                previous.trim()
-            ));
-        }
-        let me = format!(
-            "pid {} started {}",
-            std::process::id(),
-            crate::store::now_rfc3339()
-        );
-        file.set_len(0).map_err(|e| Error::io(&path, e))?;
-        file.rewind().map_err(|e| Error::io(&path, e))?;
-        file.write_all(me.as_bytes())
-            .map_err(|e| Error::io(&path, e))?;
-        file.sync_all().map_err(|e| Error::io(&path, e))?;
-        Ok(DirLock { file })
-    }
-}
-
-impl Drop for DirLock {
-    fn drop(&mut self) {
-        let _ = self.file.set_len(0);
-        let _ = self.file.unlock();
     }
 }
 

@@ -688,6 +688,18 @@ const XW_ROWS_V17: &str = r#"
 
 /// Apply every migration above the database's `user_version`, each in its own transaction.
 pub fn migrate(conn: &Connection) -> Result<()> {
+    migrate_to(conn, MIGRATIONS.len(), &mut |_| Ok(()))
+}
+
+/// Apply the migrations above the database's `user_version` up to schema `upto`, each in its
+/// own transaction, calling `at(step)` at the start of each step's transaction and just before
+/// its commit (tests build older schemas with it).
+#[doc(hidden)]
+pub fn migrate_to(
+    conn: &Connection,
+    upto: usize,
+    at: &mut dyn FnMut(usize) -> rusqlite::Result<()>,
+) -> Result<()> {
     let current: usize =
         conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
     if current > MIGRATIONS.len() {
@@ -709,8 +721,9 @@ pub fn migrate(conn: &Connection) -> Result<()> {
         register_base_v15(conn)?;
         register_id_v17(conn)?;
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+    for (i, sql) in MIGRATIONS.iter().enumerate().take(upto).skip(current) {
         let tx = conn.unchecked_transaction()?;
+        at(i + 1)?;
         // `xw_shifts` is a view since schema 17. A database whose `user_version` was set back
         // by hand (the tests' fixtures do) may already have it: the migrations of the table
         // (14, 15, the steps of 16 and 17) have nothing to do there.
@@ -730,6 +743,7 @@ pub fn migrate(conn: &Connection) -> Result<()> {
         if i + 1 == 17 && xw_table()? {
             tx.execute_batch(XW_ROWS_V17)?;
         }
+        at(i + 1)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }

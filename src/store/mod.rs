@@ -10,9 +10,11 @@ pub mod crosswalk;
 pub mod desired;
 pub mod findings;
 pub mod genesys_cache;
+pub mod lock;
 pub mod migrations;
 pub mod runs;
 pub mod time_off;
+pub mod upgrade;
 pub mod uuid16;
 pub mod validations;
 
@@ -21,6 +23,7 @@ pub use runs::{
     InputsHash, Outcome, RunRecord, RunRow, SnapshotId, audit_begin, audit_end, inputs_hash,
     run_end, run_start, runs,
 };
+pub use upgrade::upgrade;
 
 use crate::error::{Error, Result};
 use rusqlite::Connection;
@@ -107,7 +110,7 @@ pub fn snapshot_path(dir: &Path) -> PathBuf {
 }
 
 /// Open (creating if needed) the state database of a migration directory and bring its schema up to
-/// date. The file is created readable by its owner only.
+/// date (under the directory's lock, [`upgrade`]). The file is created readable by its owner only.
 pub fn open_state(dir: &Path) -> Result<Connection> {
     sqlite_init();
     if !dir.is_dir() {
@@ -133,6 +136,14 @@ pub fn open_state(dir: &Path) -> Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // An upgrade takes the directory's lock (refused while a load holds it); an up-to-date
+    // database is opened without it.
+    let version = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    let _lock = if version > 0 && version < schema_version() {
+        upgrade::lock_for_upgrade(dir, version)?
+    } else {
+        None
+    };
     migrate(&conn)?;
     Ok(conn)
 }
@@ -140,7 +151,7 @@ pub fn open_state(dir: &Path) -> Result<Connection> {
 /// TEST-ONLY hooks that simulate operator mistakes the test user (root) cannot cause with chmod:
 /// `ZD2GC_TEST_MAX_PAGE_COUNT=N` caps the state database at N pages (a full disk) and
 /// `ZD2GC_TEST_READ_ONLY=1` opens it read-only (a read-only mount). Never set them for real use.
-fn test_hook(name: &str) -> Option<String> {
+pub(crate) fn test_hook(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 

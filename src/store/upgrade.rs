@@ -1,0 +1,115 @@
+//! Upgrading the schema of a state database safely, for the engineer who swaps in a newer zd2gc:
+//! - an upgrade takes the migration directory's lock (`zd2gc.lock`, [`super::lock`]) and is
+//!   refused while a load, of any zd2gc version, holds it: a load's writes would otherwise fail
+//!   against the new schema after Genesys was written (review of schema 17, finding 2). Commands on
+//!   an up-to-date database never take the lock (`status` works during a load).
+
+use super::lock::{Acquired, DirLock};
+use super::{schema_version, state_path};
+use crate::error::{Error, Result};
+use std::path::Path;
+
+/// What the lock file says of an upgrade holding it (an upgrade refused by another tells them
+/// apart from a load by it).
+const UPGRADING: &str = "upgrading the state database";
+
+/// Take the lock of `dir` for an upgrade of its state database from schema `from`: `None` when
+/// this process holds it already (a load whose first open upgrades); refused, naming the holder,
+/// when another holds it.
+pub(crate) fn lock_for_upgrade(dir: &Path, from: usize) -> Result<Option<DirLock>> {
+    if super::lock::held_here(dir) {
+        return Ok(None);
+    }
+    let to = schema_version();
+    match DirLock::try_acquire(dir, &format!(" ({UPGRADING} from schema {from} to {to})"))? {
+        Acquired::Taken(lock, _) => Ok(Some(lock)),
+        Acquired::Busy(who) if who.contains(UPGRADING) => Err(Error::usage(
+            format!(
+                "another zd2gc is upgrading the state database of {} ({who})",
+                dir.display()
+            ),
+            Some("wait for it to finish, then run this command again".to_string()),
+        )),
+        Acquired::Busy(who) => Err(Error::usage(
+            format!(
+                "a load is running on {} ({}): its state database cannot be upgraded from schema {from} to {to} under it",
+                dir.display(),
+                if who.is_empty() {
+                    "holder unknown"
+                } else {
+                    &who
+                }
+            ),
+            Some(format!(
+                "upgrade after it ends: let that load finish (or stop it with Ctrl-C, which checkpoints it), then run this command again; meanwhile the zd2gc that runs the load still reads the directory (`status`). Nothing was changed: {} is still at schema {from}",
+                state_path(dir).display()
+            )),
+        )),
+    }
+}
+
+/// Bring the state database of `dir` up to this zd2gc's schema when it is older, saying so
+/// through `say` (the CLI runs it before a command's first open), under the directory's lock. A
+/// database at this schema (or newer, or none) is left
+/// alone and the lock is not taken.
+pub fn upgrade(dir: &Path, say: &mut dyn FnMut(String)) -> Result<()> {
+    let Some(from) = super::state_version(dir) else {
+        return Ok(());
+    };
+    let to = schema_version();
+    if from == 0 || from >= to {
+        return Ok(());
+    }
+    let _lock = lock_for_upgrade(dir, from)?;
+    say(format!(
+        "upgrading the state database {} from schema {from} to {to} (once)",
+        state_path(dir).display()
+    ));
+    super::open_state(dir)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+
+    /// A state database at schema 16 (its `user_version` set back: the steps of the crosswalk
+    /// find it done, the others run again harmlessly).
+    fn at_16(dir: &Path) {
+        let c = super::super::open_state(dir).unwrap();
+        c.execute_batch("PRAGMA user_version = 16;").unwrap();
+    }
+
+    fn version(dir: &Path) -> usize {
+        let c = Connection::open(state_path(dir)).unwrap();
+        c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+            .unwrap() as usize
+    }
+
+    /// A load holds the lock and then opens the state: when that open upgrades, it does not
+    /// refuse itself (the lock is this process's); another holder's lock refuses it.
+    #[test]
+    fn a_load_that_holds_the_lock_upgrades_its_own_state() {
+        let d = tempfile::tempdir().unwrap();
+        at_16(d.path());
+        let Acquired::Taken(load, _) = DirLock::try_acquire(d.path(), "").unwrap() else {
+            panic!("free")
+        };
+        super::super::open_state(d.path()).unwrap();
+        assert_eq!(version(d.path()), schema_version());
+        drop(load);
+        at_16(d.path());
+        // Another holder (another process: here another open file of the lock, with this
+        // process's list of held locks left empty) refuses the upgrade.
+        let other = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(d.path().join(super::super::lock::LOCK_FILE))
+            .unwrap();
+        other.try_lock().unwrap();
+        let e = super::super::open_state(d.path()).unwrap_err();
+        assert!(e.to_string().contains("a load is running on"), "{e}");
+        assert_eq!(version(d.path()), 16);
+    }
+}

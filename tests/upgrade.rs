@@ -1,0 +1,147 @@
+//! Upgrading an older state database with the `zd2gc` binary: refused while a load holds the
+//! directory's lock (as any zd2gc's load holds it).
+
+use crate::common::zd2gc;
+use rusqlite::Connection;
+use std::io::Write;
+use std::path::Path;
+
+/// A migration directory whose state database is at schema `version` (the real migrations up to
+/// it) with `links` crosswalk links loaded at schema 14 (their bases as schema 14 wrote them, JSON;
+/// the later migrations rewrite them): canonical and other ids, 7 × 3 activity pairs.
+fn old_state(dir: &Path, version: usize, links: usize) {
+    let c = Connection::open(dir.join("zd2gc.db")).unwrap();
+    c.pragma_update(None, "journal_mode", "WAL").unwrap();
+    zd2gc::store::migrations::migrate_to(&c, 14, &mut |_| Ok(())).unwrap();
+    c.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?1)
+         INSERT INTO xw_shifts (legacy_shift_id, user_id, business_unit_id, week_id, schedule_id,
+                                genesys_shift_id, run_id, base, adopted)
+         SELECT printf('S-%05d', i), printf('%08x-0000-4000-8000-%012x', i % 97, i % 97),
+                CASE WHEN i % 2 THEN '00000000-0000-4000-8000-0000000000b1' ELSE 'BU-2' END,
+                printf('2026-%02d-07', 1 + i % 12),
+                printf('%08x-0000-4000-8000-000000000001', i % 5),
+                CASE WHEN i % 10 THEN printf('%08x-1111-4000-8000-%012x', i, i)
+                     ELSE printf('G-%d', i) END,
+                1,
+                json_object('user', printf('%08x-0000-4000-8000-%012x', i % 97, i % 97),
+                            'start', 1700000000 + i * 60, 'len', 480,
+                            'acts', json_array(json_object('start', 1700000000 + i * 60,
+                                'len', 60, 'code', printf('c%d', i % 7), 'desc', printf('d%d', i % 3)))),
+                i % 2
+         FROM n",
+        [links as i64],
+    )
+    .unwrap();
+    zd2gc::store::migrations::migrate_to(&c, version, &mut |_| Ok(())).unwrap();
+    if version >= 15 {
+        // The fixture exercises the rewrites: every base became a schema-15 BLOB.
+        let blobs: i64 = c
+            .query_row(
+                "SELECT count(*) FROM xw_shifts WHERE typeof(base) = 'blob'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(blobs as usize, links);
+    }
+    assert_eq!(user_version(dir), version);
+}
+
+fn user_version(dir: &Path) -> usize {
+    let c = Connection::open(dir.join("zd2gc.db")).unwrap();
+    c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+        .unwrap() as usize
+}
+
+/// Everything an upgrade writes, as text: the schema, every row of the crosswalk's tables and
+/// view (typed) that the schema has, the version and SQLite's integrity check.
+fn dump(dir: &Path) -> String {
+    let c = Connection::open(dir.join("zd2gc.db")).unwrap();
+    let mut out = String::new();
+    for sql in [
+        "PRAGMA user_version",
+        "PRAGMA integrity_check",
+        "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY name",
+        "SELECT * FROM xw_shift_rows ORDER BY legacy_shift_id",
+        "SELECT * FROM xw_shift_pairs ORDER BY id",
+        "SELECT * FROM xw_shifts ORDER BY legacy_shift_id",
+        "SELECT * FROM crosswalk_shifts ORDER BY legacy_shift_id",
+    ] {
+        // A table of a later schema is left out at an earlier one.
+        let Ok(mut st) = c.prepare(sql) else {
+            out.push_str(&format!("no {sql}\n"));
+            continue;
+        };
+        let n = st.column_count();
+        let mut rows = st.query([]).unwrap();
+        while let Some(r) = rows.next().unwrap() {
+            for i in 0..n {
+                let v: rusqlite::types::Value = r.get(i).unwrap();
+                out.push_str(&format!("{v:?}|"));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn status(dir: &Path, env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = zd2gc();
+    cmd.args(["--dir", dir.to_str().unwrap(), "status"]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// Hold `dir`'s lock as a running load does (any zd2gc version: `flock` on `zd2gc.lock`, the
+/// holder's pid and start in it).
+fn hold_lock_as_a_load(dir: &Path) -> std::fs::File {
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(dir.join("zd2gc.lock"))
+        .unwrap();
+    f.try_lock().unwrap();
+    f.write_all(b"pid 4242 started 2026-12-07T16:00:00Z")
+        .unwrap();
+    f
+}
+
+/// While a load holds the directory's lock, a newer zd2gc's command on its older state database
+/// is refused before it changes anything, naming the load's pid and start; once the load is
+/// gone, the same command upgrades. On an up-to-date database the lock is not taken: `status`
+/// runs during a load.
+#[test]
+fn an_upgrade_waits_for_a_running_load_and_status_runs_during_one() {
+    let d = tempfile::tempdir().unwrap();
+    old_state(d.path(), 16, 50);
+    let before = dump(d.path());
+    let lock = hold_lock_as_a_load(d.path());
+    let out = status(d.path(), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("a load is running on")
+            && stderr.contains("pid 4242 started 2026-12-07T16:00:00Z")
+            && stderr.contains("cannot be upgraded from schema 16 to")
+            && stderr.contains("upgrade after it ends")
+            && stderr.contains("zd2gc::usage"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("upgrading the state database"), "{stderr}");
+    assert_eq!(dump(d.path()), before, "nothing changed");
+    drop(lock);
+    let out = status(d.path(), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("from schema 16 to"), "{stderr}");
+    assert_eq!(user_version(d.path()), zd2gc::store::schema_version());
+    // Up to date: a load's lock does not stop status.
+    let _lock = hold_lock_as_a_load(d.path());
+    let out = status(d.path(), &[]);
+    assert!(out.status.success(), "{out:?}");
+}
