@@ -1,5 +1,6 @@
 //! Upgrading an older state database with the `zd2gc` binary: refused while a load holds the
-//! directory's lock (as any zd2gc's load holds it).
+//! directory's lock (as any zd2gc's load holds it), refused before starting on a disk too full
+//! for it.
 
 use crate::common::zd2gc;
 use rusqlite::Connection;
@@ -144,4 +145,35 @@ fn an_upgrade_waits_for_a_running_load_and_status_runs_during_one() {
     let _lock = hold_lock_as_a_load(d.path());
     let out = status(d.path(), &[]);
     assert!(out.status.success(), "{out:?}");
+}
+
+/// An upgrade that rewrites the crosswalk says how much free disk it needs (twice the tables it
+/// rewrites), refuses before starting when the disk has less, and after it names the space a
+/// VACUUM gives back.
+#[test]
+fn an_upgrade_says_the_disk_it_needs_and_refuses_before_starting_without_it() {
+    let d = tempfile::tempdir().unwrap();
+    old_state(d.path(), 15, 10_000);
+    let before = dump(d.path());
+    let out = status(d.path(), &[("ZD2GC_TEST_FREE_SPACE", "1000000")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("it rewrites xw_shifts (")
+            && stderr.contains("needs up to")
+            && stderr.contains("not enough free disk to upgrade")
+            && stderr.contains("has 1.0 MB free")
+            && stderr.contains("still at schema 15"),
+        "{stderr}"
+    );
+    assert_eq!(dump(d.path()), before, "nothing changed");
+    let out = status(d.path(), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("are free pages now, which a VACUUM gives back")
+            && stderr.contains("VACUUM`"),
+        "{stderr}"
+    );
+    assert_eq!(user_version(d.path()), zd2gc::store::schema_version());
 }

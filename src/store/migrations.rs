@@ -1388,6 +1388,30 @@ mod frozen_pairs_v16 {
     }
 }
 
+/// The tables whose rows the migrations above a schema rewrite or copy (step, table), for the
+/// upgrade's free-disk estimate (`store::upgrade`): every other step adds tables, columns or
+/// indexes, or changes a few rows.
+const REWRITES: &[(usize, &str)] = &[
+    (5, "desired_shifts"),
+    (9, "desired_shifts"),
+    (10, "desired_shift_rows"),
+    (11, "desired_shift_rows"),
+    (15, "xw_shifts"),
+    (16, "xw_shifts"),
+    (17, "xw_shifts"),
+];
+
+/// The tables the migrations above schema `from` rewrite, each once.
+pub(crate) fn rewritten_tables(from: usize) -> Vec<&'static str> {
+    let mut out: Vec<&str> = Vec::new();
+    for &(step, t) in REWRITES {
+        if step > from && !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    out
+}
+
 pub fn schema_version() -> usize {
     MIGRATIONS.len()
 }

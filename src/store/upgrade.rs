@@ -2,11 +2,16 @@
 //! - an upgrade takes the migration directory's lock (`zd2gc.lock`, [`super::lock`]) and is
 //!   refused while a load, of any zd2gc version, holds it: a load's writes would otherwise fail
 //!   against the new schema after Genesys was written (review of schema 17, finding 2). Commands on
-//!   an up-to-date database never take the lock (`status` works during a load).
+//!   an up-to-date database never take the lock (`status` works during a load);
+//! - before a migration that rewrites a table, the CLI says how much free disk it needs (the copy
+//!   and the write-ahead log: up to twice the tables it rewrites) and refuses before starting when
+//!   the disk has less; after it, the log is truncated and the space a `VACUUM` would give back is
+//!   named, with the command.
 
 use super::lock::{Acquired, DirLock};
 use super::{schema_version, state_path};
 use crate::error::{Error, Result};
+use rusqlite::Connection;
 use std::path::Path;
 
 /// What the lock file says of an upgrade holding it (an upgrade refused by another tells them
@@ -49,8 +54,9 @@ pub(crate) fn lock_for_upgrade(dir: &Path, from: usize) -> Result<Option<DirLock
 }
 
 /// Bring the state database of `dir` up to this zd2gc's schema when it is older, saying so
-/// through `say` (the CLI runs it before a command's first open), under the directory's lock. A
-/// database at this schema (or newer, or none) is left
+/// through `say` (the CLI runs it before a command's first open): under the directory's lock,
+/// after checking the free disk the rewrite needs, then the write-ahead log truncated and the
+/// space a `VACUUM` would give back named. A database at this schema (or newer, or none) is left
 /// alone and the lock is not taken.
 pub fn upgrade(dir: &Path, say: &mut dyn FnMut(String)) -> Result<()> {
     let Some(from) = super::state_version(dir) else {
@@ -61,18 +67,106 @@ pub fn upgrade(dir: &Path, say: &mut dyn FnMut(String)) -> Result<()> {
         return Ok(());
     }
     let _lock = lock_for_upgrade(dir, from)?;
-    say(format!(
-        "upgrading the state database {} from schema {from} to {to} (once)",
-        state_path(dir).display()
-    ));
-    super::open_state(dir)?;
+    let path = state_path(dir);
+    let (tables, rewritten) = {
+        let c = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let tables = super::migrations::rewritten_tables(from);
+        let size = table_bytes(&c, &tables)?;
+        (tables, size)
+    };
+    // The copy (or the rewritten pages) goes to the write-ahead log first, then into the file,
+    // which grows by the copy while the old table's pages become free: up to twice the tables.
+    let need = 2 * rewritten;
+    if need == 0 {
+        say(format!(
+            "upgrading the state database {} from schema {from} to {to} (once)",
+            path.display()
+        ));
+    } else {
+        say(format!(
+            "upgrading the state database {} from schema {from} to {to} (once): it rewrites {} ({}) and needs up to {} free on the disk of {} until it is done",
+            path.display(),
+            tables.join(", "),
+            mb(rewritten),
+            mb(need),
+            dir.display()
+        ));
+        if let Some(free) = free_space(dir)
+            && free < need
+        {
+            return Err(Error::failure(
+                format!(
+                    "not enough free disk to upgrade {}: the upgrade needs up to {}, the disk of {} has {} free",
+                    path.display(),
+                    mb(need),
+                    dir.display(),
+                    mb(free)
+                ),
+                Some(format!(
+                    "free {} on that disk (or move the migration directory to a larger one), then run the command again. Nothing was changed: the database is still at schema {from}, and the zd2gc that wrote it still reads it",
+                    mb(need - free)
+                )),
+            ));
+        }
+    }
+    let conn = super::open_state(dir)?;
+    // The log held the whole rewrite; give its space back now rather than at the last close.
+    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    let free_pages: i64 = conn.query_row(
+        "SELECT freelist_count * page_size FROM pragma_freelist_count, pragma_page_size",
+        [],
+        |r| r.get(0),
+    )?;
+    if free_pages >= 1 << 20 {
+        say(format!(
+            "upgraded; {} of {} are free pages now, which a VACUUM gives back: run `sqlite3 {} VACUUM` while no zd2gc works on {} (it needs about the database's size free while it runs)",
+            mb(free_pages as u64),
+            path.display(),
+            path.display(),
+            dir.display()
+        ));
+    }
     Ok(())
+}
+
+/// The bytes of the pages of `tables` and their indexes (SQLite's `dbstat`).
+fn table_bytes(c: &Connection, tables: &[&str]) -> Result<u64> {
+    let mut total = 0u64;
+    let mut st = c.prepare(
+        "SELECT coalesce(sum(pgsize), 0) FROM dbstat('main', 1)
+         WHERE name IN (SELECT name FROM sqlite_schema WHERE tbl_name = ?1)",
+    )?;
+    for t in tables {
+        total += st.query_row([t], |r| r.get::<_, i64>(0))? as u64;
+    }
+    Ok(total)
+}
+
+/// The bytes an unprivileged user may still write on the file system of `dir` (`statvfs`), if
+/// known. `ZD2GC_TEST_FREE_SPACE=N` (tests only) says N.
+fn free_space(dir: &Path) -> Option<u64> {
+    if let Some(n) = super::test_hook("ZD2GC_TEST_FREE_SPACE").and_then(|v| v.parse().ok()) {
+        return Some(n);
+    }
+    #[cfg(unix)]
+    {
+        let s = rustix::fs::statvfs(dir).ok()?;
+        Some(s.f_bavail.saturating_mul(s.f_frsize))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rusqlite::Connection;
 
     /// A state database at schema 16 (its `user_version` set back: the steps of the crosswalk
     /// find it done, the others run again harmlessly).
