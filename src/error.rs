@@ -31,11 +31,9 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A SQLite error; its help fits its kind ([`db_help`]).
     #[error("state database error: {0}")]
-    #[diagnostic(
-        code(zd2gc::database),
-        help("check that the disk is not full and the migration directory is writable")
-    )]
+    #[diagnostic(code(zd2gc::database), help("{}", db_help(.0)))]
     Db(#[from] rusqlite::Error),
 
     /// Interrupted by the operator; state is checkpointed. Exit 130.
@@ -51,6 +49,54 @@ pub enum Error {
         #[help]
         help: Option<String>,
     },
+}
+
+/// Whether a SQLite error is about the storage (disk full, read-only, I/O, permissions, another
+/// process's lock), not about what the database holds.
+pub fn is_storage_error(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    matches!(
+        e.sqlite_error_code(),
+        Some(
+            DiskFull
+                | ReadOnly
+                | SystemIoFailure
+                | CannotOpen
+                | PermissionDenied
+                | DatabaseBusy
+                | DatabaseLocked
+                | FileLockingProtocolFailed
+                | OutOfMemory
+        )
+    )
+}
+
+/// The help of a SQLite error: the disk and the directory's permissions only for a storage
+/// error; a damaged file, or a value zd2gc never writes, said as such.
+pub fn db_help(e: &rusqlite::Error) -> &'static str {
+    use rusqlite::Error as E;
+    if is_storage_error(e) {
+        return "check that the disk is not full and the migration directory is writable";
+    }
+    match e {
+        E::SqliteFailure(f, _)
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase
+            ) =>
+        {
+            "the state database file is damaged: restore the migration directory from a backup (`sqlite3 zd2gc.db 'PRAGMA integrity_check'` shows what is wrong)"
+        }
+        E::FromSqlConversionFailure(..)
+        | E::InvalidColumnType(..)
+        | E::IntegralValueOutOfRange(..)
+        | E::Utf8Error(..) => {
+            "a row of the state database holds a value of a type zd2gc never writes (edited by hand, or damaged): restore the migration directory from a backup, or report the command and this message"
+        }
+        _ => {
+            "unexpected: keep the migration directory as it is and report the command and this message"
+        }
+    }
 }
 
 impl Error {

@@ -722,32 +722,68 @@ pub fn migrate_to(
         register_id_v17(conn)?;
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().take(upto).skip(current) {
-        let tx = conn.unchecked_transaction()?;
-        at(i + 1)?;
-        // `xw_shifts` is a view since schema 17. A database whose `user_version` was set back
-        // by hand (the tests' fixtures do) may already have it: the migrations of the table
-        // (14, 15, the steps of 16 and 17) have nothing to do there.
-        let xw_table = || -> rusqlite::Result<bool> {
-            tx.query_row(
-                "SELECT count(*) FROM sqlite_schema WHERE name = 'xw_shifts' AND type = 'table'",
-                [],
-                |r| r.get(0),
-            )
-        };
-        if !matches!(i + 1, 14 | 15) || xw_table()? {
-            tx.execute_batch(sql)?;
-        }
-        if i + 1 == 16 && xw_table()? {
-            frozen_pairs_v16::rewrite(&tx)?;
-        }
-        if i + 1 == 17 && xw_table()? {
-            tx.execute_batch(XW_ROWS_V17)?;
-        }
-        at(i + 1)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
+        step(conn, i + 1, sql, at).map_err(|e| step_error(conn, i + 1, e))?;
     }
     Ok(())
+}
+
+/// Migration `n` (its statements `sql`) in one transaction with its `user_version`.
+fn step(
+    conn: &Connection,
+    n: usize,
+    sql: &str,
+    at: &mut dyn FnMut(usize) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    at(n)?;
+    // `xw_shifts` is a view since schema 17. A database whose `user_version` was set back
+    // by hand (the tests' fixtures do) may already have it: the migrations of the table
+    // (14, 15, the steps of 16 and 17) have nothing to do there.
+    let xw_table = || -> rusqlite::Result<bool> {
+        tx.query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name = 'xw_shifts' AND type = 'table'",
+            [],
+            |r| r.get(0),
+        )
+    };
+    if !matches!(n, 14 | 15) || xw_table()? {
+        tx.execute_batch(sql)?;
+    }
+    if n == 16 && xw_table()? {
+        frozen_pairs_v16::rewrite(&tx)?;
+    }
+    if n == 17 && xw_table()? {
+        tx.execute_batch(XW_ROWS_V17)?;
+    }
+    at(n)?;
+    tx.pragma_update(None, "user_version", n as i64)?;
+    tx.commit()
+}
+
+/// An error of migration `n` as the operator needs it: a storage error (disk full, read-only,
+/// busy: `store::explain` says what to do) as it is; any other means the database holds what
+/// the migration does not expect (a value of a type zd2gc never wrote there, a converter
+/// refusing a row): said as such, with the table the step rewrites.
+fn step_error(conn: &Connection, n: usize, e: rusqlite::Error) -> Error {
+    if crate::error::is_storage_error(&e) {
+        return Error::Db(e);
+    }
+    let tables: Vec<&str> = REWRITES.iter().filter(|r| r.0 == n).map(|r| r.1).collect();
+    let path = conn.path().unwrap_or("zd2gc.db");
+    Error::failure(
+        format!(
+            "the state database {path} holds a row that the upgrade to schema {n} cannot convert{}: {e}",
+            if tables.is_empty() {
+                String::new()
+            } else {
+                format!(" (table {})", tables.join(", "))
+            }
+        ),
+        Some(format!(
+            "nothing of this step was written: the database is still at schema {}, which the zd2gc that wrote it still reads. zd2gc never writes such a row (edited by hand, or damaged): restore the migration directory from a backup, or keep it as it is and report this message",
+            n - 1
+        )),
+    )
 }
 
 /// `zd2gc_task_v10(task_id)`, for migration 10: [`frozen::task_v10`].
@@ -1895,6 +1931,58 @@ mod tests {
         );
         // Migration 12 then dropped the index by agent.
         assert_eq!(indexes.len(), 1, "{indexes:?}");
+    }
+
+    /// A row a migration's converter cannot read (migration 11 rewrites `activities`; zd2gc
+    /// never wrote a text that is not UTF-8 there) fails the upgrade as a damaged row of that
+    /// table, not as a full disk: the database stays at schema 10, and the help says what to do
+    /// without the disk help. A storage error keeps the disk help; a type error does not.
+    #[test]
+    fn a_row_a_migration_cannot_convert_is_said_as_such_without_the_disk_help() {
+        use miette::Diagnostic;
+        let c = state_after_migrations(10);
+        c.execute_batch(
+            "PRAGMA user_version = 10;
+             INSERT INTO desired_shift_rows (legacy_shift_id, agent_ref, activities, file_ref,
+                 line, run_id, content_hash)
+             VALUES ('S-1', 1, CAST(x'31ff' AS TEXT), 1, 2, 1, 0);",
+        )
+        .unwrap();
+        let e = migrate(&c).unwrap_err();
+        let (message, help) = (e.to_string(), e.help().unwrap().to_string());
+        assert!(matches!(e, Error::Failure { .. }), "{e:?}");
+        assert!(
+            message.contains("holds a row that the upgrade to schema 11 cannot convert (table desired_shift_rows)"),
+            "{message}"
+        );
+        assert!(
+            help.contains("still at schema 10") && !help.contains("disk"),
+            "{help}"
+        );
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 10);
+        let full = Error::Db(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            None,
+        ));
+        assert!(
+            full.help()
+                .unwrap()
+                .to_string()
+                .contains("disk is not full")
+        );
+        let conversion = Error::Db(rusqlite::Error::InvalidColumnType(
+            0,
+            "base".into(),
+            rusqlite::types::Type::Blob,
+        ));
+        let help = conversion.help().unwrap().to_string();
+        assert!(
+            !help.contains("disk") && help.contains("a type zd2gc never writes"),
+            "{help}"
+        );
     }
 
     /// A state in memory with the first `n` migrations applied and the functions they call.
