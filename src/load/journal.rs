@@ -249,26 +249,36 @@ pub fn stored_base_pairs(
 }
 
 /// The (code, description) of pair `id` in `xw_shift_pairs` (schema 16), read once per `cache`.
+/// Pairs are only ever added, so an id a base names that the table lacks means the state database
+/// was damaged (a row deleted by hand): an error, not "no base" (which would park a conflict for
+/// every link naming it and say nothing of the damage).
 fn pair_of(
     conn: &Connection,
     cache: &mut Vec<(u64, String, String)>,
     id: u64,
-) -> rusqlite::Result<Option<(String, String)>> {
+) -> Result<Option<(String, String)>> {
     if let Some((_, c, d)) = cache.iter().find(|p| p.0 == id) {
         return Ok(Some((c.clone(), d.clone())));
     }
-    let Ok(key) = i64::try_from(id) else {
-        return Ok(None);
-    };
     let mut st =
         conn.prepare_cached("SELECT code, description FROM xw_shift_pairs WHERE id = ?1")?;
-    let p: Option<(String, String)> = st
-        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    if let Some((c, d)) = &p {
-        cache.push((id, c.clone(), d.clone()));
-    }
-    Ok(p)
+    let p: Option<(String, String)> = match i64::try_from(id) {
+        Ok(key) => st
+            .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?,
+        Err(_) => None,
+    };
+    let Some((c, d)) = p else {
+        return Err(crate::error::Error::failure(
+            format!(
+                "state database damaged: pair id {id} missing from xw_shift_pairs (a crosswalk base of {} names it)",
+                conn.path().filter(|p| !p.is_empty()).unwrap_or("zd2gc.db")
+            ),
+            Some("zd2gc only ever adds to xw_shift_pairs, so a row was deleted or the file damaged: restore the migration directory from a backup (its bases cannot be read without it), or keep it as it is and report this message".to_string()),
+        ));
+    };
+    cache.push((id, c.clone(), d.clone()));
+    Ok(Some((c, d)))
 }
 
 /// The id of `(code, desc)` in `xw_shift_pairs` (schema 16), added when new; `cache` holds the
@@ -321,7 +331,7 @@ pub fn links(conn: &Connection, bu: &str, week: &str) -> Result<Vec<Link>> {
         })?
         .collect::<rusqlite::Result<_>>()?;
     if let Some(e) = failed {
-        return Err(e.into());
+        return Err(e);
     }
     Ok(v)
 }
@@ -356,7 +366,7 @@ pub fn links_each(
             })
         });
         if let Some(e) = failed {
-            return Err(e.into());
+            return Err(e);
         }
         f(legacy, &gid, base);
     }
@@ -711,6 +721,44 @@ mod tests {
                 [LinkChange::Forget { legacy: "s0".into() }], &written).unwrap();
             prop_assert_eq!(view(&c), rows_of(&again[1..], &|i| i64::from(i % 2 == 1)));
         }
+    }
+
+    /// A pair id a base names that `xw_shift_pairs` lacks (a row deleted by hand: zd2gc only
+    /// adds pairs) fails the week's read as a damaged state, naming the id, in both readers;
+    /// with the row there the base reads back whole.
+    #[test]
+    fn a_base_naming_a_missing_pair_is_a_damaged_state_not_no_base() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = crate::store::open_state(dir.path()).unwrap();
+        let json = "{\"user\":\"u-1\",\"start\":600,\"len\":5,\"acts\":[{\"start\":600,\"len\":1,\"code\":\"a\",\"desc\":\"d\"},{\"start\":660,\"len\":1,\"code\":\"b\",\"desc\":\"\"}]}";
+        let content = Content::from_json(json).unwrap();
+        let base = content
+            .to_stored_pairs(Some("u-1"), &mut |code, desc| {
+                pair_id(&c, &mut Vec::new(), code, desc)
+            })
+            .unwrap();
+        c.execute(
+            "INSERT INTO xw_shift_rows (legacy_shift_id, user_id, business_unit_id, week_id,
+                 schedule_id, genesys_shift_id, run_id, base, adopted)
+             VALUES ('S-1', 'u-1', 'bu-1', 'w-1', 'sch-1', 'g-1', 1, ?1, 0)",
+            [&base],
+        )
+        .unwrap();
+        let read = links(&c, "bu-1", "w-1").unwrap();
+        assert_eq!(read.len(), 1);
+        assert_eq!(read[0].base.as_ref(), Some(&content));
+        let b: i64 = c
+            .query_row("SELECT id FROM xw_shift_pairs WHERE code = 'b'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        c.execute("DELETE FROM xw_shift_pairs WHERE id = ?1", [b])
+            .unwrap();
+        let want = format!("state database damaged: pair id {b} missing from xw_shift_pairs");
+        let e = links(&c, "bu-1", "w-1").unwrap_err();
+        assert!(e.to_string().contains(&want), "{e}");
+        let e = link_store(&c, "bu-1", "w-1").unwrap_err();
+        assert!(e.to_string().contains(&want), "{e}");
     }
 
     /// A week's links are read through the index by business unit and week, not by a scan of

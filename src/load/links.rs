@@ -283,12 +283,20 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(500))]
         /// The store gives back, link by link, what `journal::links` reads (the oracle), and its
-        /// accessors the fields of those links.
+        /// accessors the fields of those links. Random bytes that read as a schema-16 base
+        /// naming a pair the dictionary lacks are a damaged state: both fail alike.
         #[test]
         fn a_store_reads_as_the_links(rows in prop::collection::vec(any_row(), 0..12)) {
             let c = db(&rows);
-            let want = journal::links(&c, "b", "w").unwrap();
-            let got = journal::link_store(&c, "b", "w").unwrap();
+            let (want, got) = match (journal::links(&c, "b", "w"), journal::link_store(&c, "b", "w")) {
+                (Ok(want), Ok(got)) => (want, got),
+                (Err(a), Err(b)) => {
+                    prop_assert_eq!(a.to_string(), b.to_string());
+                    prop_assert!(a.to_string().contains("missing from xw_shift_pairs"));
+                    return Ok(());
+                }
+                (a, b) => panic!("the readers disagree: {a:?} / {:?}", b.map(|s| s.len())),
+            };
             prop_assert_eq!(got.len(), want.len());
             prop_assert_eq!(got.is_empty(), want.is_empty());
             for (j, l) in want.iter().enumerate() {
