@@ -1,6 +1,7 @@
 //! Upgrading an older state database with the `zd2gc` binary: refused while a load holds the
 //! directory's lock (as any zd2gc's load holds it), refused before starting on a disk too full
-//! for it.
+//! for it, and, killed at any point, finished by the next command exactly as an uninterrupted
+//! upgrade.
 
 use crate::common::zd2gc;
 use rusqlite::Connection;
@@ -94,6 +95,58 @@ fn status(dir: &Path, env: &[(&str, &str)]) -> std::process::Output {
         cmd.env(k, v);
     }
     cmd.output().unwrap()
+}
+
+fn copy_state(from: &Path, to: &Path) {
+    for f in ["zd2gc.db", "zd2gc.db-wal"] {
+        if from.join(f).exists() {
+            std::fs::copy(from.join(f), to.join(f)).unwrap();
+        }
+    }
+}
+
+/// An upgrade from schema 14 killed (the process aborted: no rollback, no close) at every point
+/// of migrations 15, 16 (after each of its 3 chunks) and 17 leaves the database at the last
+/// committed schema, and the next command finishes it: the schema, every crosswalk row and the
+/// pair dictionary equal an uninterrupted upgrade's, and the integrity check is ok.
+#[test]
+fn an_upgrade_killed_anywhere_is_finished_by_the_next_command_as_if_never_killed() {
+    let base = tempfile::tempdir().unwrap();
+    let fixture = base.path().join("fixture");
+    std::fs::create_dir(&fixture).unwrap();
+    old_state(&fixture, 14, 10_000);
+    let whole = base.path().join("whole");
+    std::fs::create_dir(&whole).unwrap();
+    copy_state(&fixture, &whole);
+    let out = status(&whole, &[]);
+    assert!(out.status.success(), "{out:?}");
+    let expected = dump(&whole);
+    assert!(expected.contains("Text(\"ok\")"), "integrity");
+    assert!(expected.contains("S-09999"), "every link");
+    for (point, left_at) in [
+        ("15:0", 14),
+        ("15:1", 14),
+        ("16:0", 15),
+        ("16:1", 15),
+        ("16:2", 15),
+        ("16:3", 15),
+        ("16:4", 15),
+        ("17:0", 16),
+        ("17:1", 16),
+    ] {
+        let d = base.path().join(point.replace(':', "-"));
+        std::fs::create_dir(&d).unwrap();
+        copy_state(&fixture, &d);
+        let out = status(&d, &[("ZD2GC_TEST_ABORT_MIGRATION", point)]);
+        assert_eq!(out.status.code(), None, "{point}: killed, {out:?}");
+        assert_eq!(user_version(&d), left_at, "{point}");
+        let out = status(&d, &[]);
+        assert!(out.status.success(), "{point}: {out:?}");
+        assert!(
+            dump(&d) == expected,
+            "{point}: differs from the uninterrupted upgrade"
+        );
+    }
 }
 
 /// Hold `dir`'s lock as a running load does (any zd2gc version: `flock` on `zd2gc.lock`, the

@@ -688,12 +688,35 @@ const XW_ROWS_V17: &str = r#"
 
 /// Apply every migration above the database's `user_version`, each in its own transaction.
 pub fn migrate(conn: &Connection) -> Result<()> {
-    migrate_to(conn, MIGRATIONS.len(), &mut |_| Ok(()))
+    let mut abort = abort_hook();
+    migrate_to(conn, MIGRATIONS.len(), &mut abort)
+}
+
+/// TEST-ONLY: `ZD2GC_TEST_ABORT_MIGRATION=STEP:K` aborts the process (as a kill would: no
+/// rollback, no close) at the K-th point (from 0) of migration STEP's transaction: its start,
+/// after each chunk of a chunked rewrite (16), and just before its commit. Never set it for real
+/// use.
+fn abort_hook() -> impl FnMut(usize) -> rusqlite::Result<()> {
+    let at = super::test_hook("ZD2GC_TEST_ABORT_MIGRATION").and_then(|v| {
+        let (s, k) = v.split_once(':')?;
+        Some((s.parse::<usize>().ok()?, k.parse::<usize>().ok()?))
+    });
+    let mut seen = (0, 0);
+    move |step| {
+        if seen.0 != step {
+            seen = (step, 0);
+        }
+        if at == Some(seen) {
+            std::process::abort();
+        }
+        seen.1 += 1;
+        Ok(())
+    }
 }
 
 /// Apply the migrations above the database's `user_version` up to schema `upto`, each in its
-/// own transaction, calling `at(step)` at the start of each step's transaction and just before
-/// its commit (tests build older schemas with it).
+/// own transaction, calling `at(step)` at the points [`abort_hook`] names (tests build older
+/// schemas with it, and interrupt an upgrade).
 #[doc(hidden)]
 pub fn migrate_to(
     conn: &Connection,
@@ -750,7 +773,7 @@ fn step(
         tx.execute_batch(sql)?;
     }
     if n == 16 && xw_table()? {
-        frozen_pairs_v16::rewrite(&tx)?;
+        frozen_pairs_v16::rewrite(&tx, &mut || at(16))?;
     }
     if n == 17 && xw_table()? {
         tx.execute_batch(XW_ROWS_V17)?;
@@ -1366,7 +1389,11 @@ mod frozen_pairs_v16 {
     }
 
     /// Rewrite every schema-15 base of `xw_shifts`, a few thousand rows at a time (by legacy id).
-    pub(super) fn rewrite(tx: &Connection) -> rusqlite::Result<()> {
+    /// `chunk_done` is called after each chunk's rows are written (a test's interruption point).
+    pub(super) fn rewrite(
+        tx: &Connection,
+        chunk_done: &mut dyn FnMut() -> rusqlite::Result<()>,
+    ) -> rusqlite::Result<()> {
         let mut ids: HashMap<(String, String), u64> = HashMap::new();
         let mut intern = |code: &str, desc: &str| -> rusqlite::Result<u64> {
             if let Some(&k) = ids.get(&(code.to_owned(), desc.to_owned())) {
@@ -1420,6 +1447,7 @@ mod frozen_pairs_v16 {
                     up.execute(rusqlite::params![legacy, new?])?;
                 }
             }
+            chunk_done()?;
         }
     }
 }

@@ -151,7 +151,8 @@ pub fn open_state(dir: &Path) -> Result<Connection> {
 /// TEST-ONLY hooks that simulate operator mistakes the test user (root) cannot cause with chmod:
 /// `ZD2GC_TEST_MAX_PAGE_COUNT=N` caps the state database at N pages (a full disk) and
 /// `ZD2GC_TEST_READ_ONLY=1` opens it read-only (a read-only mount); `ZD2GC_TEST_FREE_SPACE=N`
-/// says the disk has N bytes free ([`upgrade`]). Never set them for real use.
+/// says the disk has N bytes free ([`upgrade`]) and `ZD2GC_TEST_ABORT_MIGRATION` kills an upgrade
+/// ([`migrations`]). Never set them for real use.
 pub(crate) fn test_hook(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
