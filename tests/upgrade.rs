@@ -230,3 +230,29 @@ fn an_upgrade_says_the_disk_it_needs_and_refuses_before_starting_without_it() {
     );
     assert_eq!(user_version(d.path()), zd2gc::store::schema_version());
 }
+
+/// While another zd2gc upgrades the directory (its lock says so), a second upgrade is refused as
+/// such, not as a load, and changes nothing.
+#[test]
+fn a_second_upgrade_at_once_is_refused_naming_the_first() {
+    let d = tempfile::tempdir().unwrap();
+    old_state(d.path(), 16, 50);
+    let before = dump(d.path());
+    let mut f = hold_lock_as_a_load(d.path());
+    f.set_len(0).unwrap();
+    std::io::Seek::rewind(&mut f).unwrap();
+    f.write_all(
+        b"pid 4243 started 2026-12-07T16:00:00Z (upgrading the state database from schema 16 to 17)",
+    )
+    .unwrap();
+    let out = status(d.path(), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("another zd2gc is upgrading the state database of")
+            && stderr.contains("pid 4243")
+            && !stderr.contains("a load is running"),
+        "{stderr}"
+    );
+    assert_eq!(dump(d.path()), before, "nothing changed");
+}
