@@ -196,9 +196,31 @@ const CHUNK: usize = 1 << 16;
 #[cfg(test)]
 const CHUNK: usize = 1 << 6;
 
-/// Link changes in chunks of bytes, in order (see the module's comment).
+/// Chunks kept in memory before the next ones go to a temporary file (when one was given:
+/// [`LinkChanges::spill_to`]). A week of a tenth of the benchmark export needs about 5 of
+/// 64 KiB in its adoption round, a week of the whole 50: beyond these the round's memory does not
+/// grow with its week.
+#[cfg(not(test))]
+const IN_MEMORY: usize = 4;
+#[cfg(test)]
+const IN_MEMORY: usize = 2;
+
+/// Bytes read from the spill file at a time: the changes are read back mostly in the order
+/// written, so one read gives the next few.
+#[cfg(not(test))]
+const WINDOW: usize = 4096;
+#[cfg(test)]
+const WINDOW: usize = 16;
+
+/// Link changes in chunks of bytes, in order (see the module's comment). Each change is its
+/// length then its bytes. Chunks past the first [`IN_MEMORY`] are written to an unlinked,
+/// owner-only temporary file in the migration directory once full, and read back from it: the
+/// round's link changes are a few chunks in memory whatever the week's size. The file holds
+/// nothing the journal depends on (it is gone with the process), so when the changes are written
+/// to the state database, and what is written, do not change.
 #[derive(Debug, Default)]
 pub struct LinkChanges {
+    /// The chunks; a chunk in the spill file is empty here.
     chunks: Vec<Vec<u8>>,
     /// Where each change starts, in the changes' order: its chunk's index times [`CHUNK`] plus
     /// its offset in the chunk.
@@ -206,6 +228,89 @@ pub struct LinkChanges {
     /// A change being encoded, before it is copied into a chunk.
     scratch: Vec<u8>,
     bases: Bases,
+    spill: Spill,
+}
+
+/// The temporary file of a [`LinkChanges`]' spilled chunks.
+#[derive(Debug, Default)]
+struct Spill {
+    /// Where to make the file (none: every chunk stays in memory).
+    dir: Option<std::path::PathBuf>,
+    file: Option<std::fs::File>,
+    /// Could not be made or written: the chunks stay in memory.
+    off: bool,
+    /// Each spilled chunk's offset in the file and length, by chunk index.
+    place: FxHashMap<usize, (u64, usize)>,
+    end: u64,
+    /// The last bytes read: their chunk, their offset in it, the bytes.
+    window: std::cell::RefCell<(usize, usize, Vec<u8>)>,
+}
+
+impl Spill {
+    /// Write chunk `k` to the file; false (and no more spilling) when it cannot be.
+    fn write(&mut self, k: usize, chunk: &[u8]) -> bool {
+        use std::io::{Seek, SeekFrom, Write};
+        if self.off {
+            return false;
+        }
+        let Some(dir) = &self.dir else {
+            return false;
+        };
+        if self.file.is_none() {
+            match tempfile::tempfile_in(dir) {
+                Ok(f) => self.file = Some(f),
+                Err(e) => {
+                    tracing::debug!(error = %e, "link changes stay in memory: no spill file");
+                    self.off = true;
+                    return false;
+                }
+            }
+        }
+        let mut f = self.file.as_ref().expect("made above");
+        if let Err(e) = f
+            .seek(SeekFrom::Start(self.end))
+            .and_then(|_| f.write_all(chunk))
+        {
+            tracing::debug!(error = %e, "link changes stay in memory: the spill file refused a write");
+            self.off = true;
+            return false;
+        }
+        self.place.insert(k, (self.end, chunk.len()));
+        self.end += chunk.len() as u64;
+        true
+    }
+
+    /// The bytes of spilled chunk `k` from offset `from`, at least `need` of them (fewer only at
+    /// the chunk's end), through the read window.
+    fn read(
+        &self,
+        k: usize,
+        from: usize,
+        need: usize,
+    ) -> std::io::Result<std::cell::Ref<'_, [u8]>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let (at, len) = self.place[&k];
+        {
+            let mut w = self.window.borrow_mut();
+            let (wk, wfrom, buf) = &mut *w;
+            let have =
+                *wk == k && *wfrom <= from && from + need.min(len - from) <= *wfrom + buf.len();
+            if !have {
+                let n = need.max(WINDOW).min(len - from);
+                buf.clear();
+                buf.resize(n, 0);
+                let mut f = self.file.as_ref().expect("a chunk was spilled");
+                f.seek(SeekFrom::Start(at + from as u64))?;
+                f.read_exact(buf)?;
+                *wk = k;
+                *wfrom = from;
+            }
+        }
+        let w = self.window.borrow();
+        Ok(std::cell::Ref::map(w, |(_, wfrom, buf)| {
+            &buf[from - *wfrom..]
+        }))
+    }
 }
 
 /// A base [`Content`] as bytes, the form [`LinkChanges`] and [`super::links::LinkStore`] share:
@@ -289,18 +394,57 @@ impl LinkChanges {
         self.at.reserve_exact(n);
     }
 
+    /// Chunks past the first few go to an unlinked temporary file made in `dir` (when it cannot
+    /// be made or written, they stay in memory).
+    pub fn spill_to(&mut self, dir: &std::path::Path) {
+        self.spill.dir = Some(dir.to_path_buf());
+    }
+
+    /// Bytes of changes held in memory (the spilled chunks are not).
+    pub fn in_memory(&self) -> usize {
+        self.chunks.iter().map(Vec::capacity).sum()
+    }
+
     /// Add `c` at the end. `slot` is the index among `slots` of the desired shift it is about, if
     /// known: its legacy id is then kept as that index when it is that slot's.
     pub fn push(&mut self, c: &LinkChange, slot: Option<u32>, slots: &Slots) {
         let mut out = std::mem::take(&mut self.scratch);
         out.clear();
+        // Its length first (filled in below), so that a change can be read back alone.
+        out.extend_from_slice(&[0; 5]);
         self.encode(c, slot, slots, &mut out);
+        let n = u32::try_from(out.len() - 5).expect("a link change under 4 GiB");
+        let mut head = [0u8; 5];
+        let mut h = 0;
+        let mut v = n;
+        while v >= 0x80 {
+            head[h] = (v as u8) | 0x80;
+            v >>= 7;
+            h += 1;
+        }
+        head[h] = v as u8;
+        let skip = 5 - (h + 1);
+        out[skip..5].copy_from_slice(&head[..=h]);
+        let out_b = &out[skip..];
         let fits = self
             .chunks
             .last()
-            .is_some_and(|k| k.len() + out.len() <= CHUNK);
+            .is_some_and(|k| k.len() + out_b.len() <= CHUNK);
         if !fits {
-            self.chunks.push(Vec::with_capacity(CHUNK.max(out.len())));
+            // The chunk just filled goes to the spill file, past the first few.
+            let full = self.chunks.len().checked_sub(1);
+            let mut next = None;
+            if let Some(f) = full
+                && f >= IN_MEMORY
+                && self.spill.write(f, &self.chunks[f])
+            {
+                let mut buf = std::mem::take(&mut self.chunks[f]);
+                buf.clear();
+                next = Some(buf);
+            }
+            let mut next = next.unwrap_or_default();
+            next.reserve_exact(CHUNK.max(out_b.len()));
+            self.chunks.push(next);
         }
         let k = self.chunks.len() - 1;
         let chunk = &mut self.chunks[k];
@@ -309,7 +453,7 @@ impl LinkChanges {
             .and_then(|x| x.checked_add(chunk.len()))
             .and_then(|x| u32::try_from(x).ok())
             .expect("a round's link changes under 4 GiB");
-        chunk.extend_from_slice(&out);
+        chunk.extend_from_slice(out_b);
         self.at.push(at);
         self.scratch = out;
     }
@@ -347,13 +491,28 @@ impl LinkChanges {
         self.bases.put(out, base);
     }
 
-    /// The change at `k`, as pushed (`slots` those given to [`LinkChanges::push`]).
-    fn get(&self, k: usize, slots: &Slots) -> LinkChange {
+    /// The change at `k`, as pushed (`slots` those given to [`LinkChanges::push`]); an error when
+    /// its chunk could not be read back from the spill file.
+    fn get(&self, k: usize, slots: &Slots) -> std::io::Result<LinkChange> {
         let at = self.at[k] as usize;
-        let mut c = Cursor {
-            b: &self.chunks[at / CHUNK],
-            at: at % CHUNK,
-        };
+        let (ck, off) = (at / CHUNK, at % CHUNK);
+        if self.spill.place.contains_key(&ck) {
+            // Its length, then (most often through the same read) its bytes.
+            let n = {
+                let b = self.spill.read(ck, off, 5)?;
+                let mut c = Cursor { b: &b, at: 0 };
+                c.get() as usize + c.at
+            };
+            let b = self.spill.read(ck, off, n)?;
+            return Ok(self.decode(&b[..n], slots));
+        }
+        Ok(self.decode(&self.chunks[ck][off..], slots))
+    }
+
+    /// A change from its bytes (its length first).
+    fn decode(&self, b: &[u8], slots: &Slots) -> LinkChange {
+        let mut c = Cursor { b, at: 0 };
+        c.get();
         let flags = c.byte();
         let legacy = if flags & BY_SLOT != 0 {
             slots.legacy(c.get() as usize).to_string()
@@ -376,8 +535,11 @@ impl LinkChanges {
         }
     }
 
-    /// Each change, in order, as pushed.
-    pub fn iter<'a>(&'a self, slots: &'a Slots) -> impl Iterator<Item = LinkChange> + 'a {
+    /// Each change, in order, as pushed (an error for a change that could not be read back).
+    pub fn iter<'a>(
+        &'a self,
+        slots: &'a Slots,
+    ) -> impl Iterator<Item = std::io::Result<LinkChange>> + 'a {
         (0..self.len()).map(move |k| self.get(k, slots))
     }
 
@@ -457,14 +619,20 @@ mod tests {
     proptest! {
         /// Changes pushed come back equal, in order, and in any order a permutation gives (the
         /// oracle: the changes themselves in a vector), whatever their ids, instants and
-        /// activities, and whether the slot hint names their legacy id, another or none.
+        /// activities, and whether the slot hint names their legacy id, another or none; held
+        /// in memory or, past a few chunks, in a spill file.
         #[test]
         fn link_changes_come_back_as_pushed(
                 ids in prop::collection::vec(any_id(), 0..14),
                 changes in prop::collection::vec(any_change(), 0..30),
-                keys in prop::collection::vec(any::<u16>(), 30)) {
+                keys in prop::collection::vec(any::<u16>(), 30),
+                spill in any::<bool>()) {
             let slots = slots(&ids);
+            let dir = tempfile::tempdir().unwrap();
             let mut compact = LinkChanges::default();
+            if spill {
+                compact.spill_to(dir.path());
+            }
             for (c, hint) in &changes {
                 // A hint that names the change's own slot when there is one, or any other.
                 let own = match c {
@@ -475,13 +643,13 @@ mod tests {
                 compact.push(c, hint.and(own).or(*hint), &slots);
             }
             let plain: Vec<LinkChange> = changes.iter().map(|(c, _)| c.clone()).collect();
-            prop_assert_eq!(compact.iter(&slots).collect::<Vec<_>>(), plain.clone());
+            prop_assert_eq!(compact.iter(&slots).map(|c| c.unwrap()).collect::<Vec<_>>(), plain.clone());
             let mut order: Vec<u32> = (0..plain.len() as u32).collect();
             order.sort_by_key(|&i| keys[i as usize]);
             let want: Vec<LinkChange> =
                 order.iter().map(|&i| plain[i as usize].clone()).collect();
             compact.reorder(&mut order);
-            prop_assert_eq!(compact.iter(&slots).collect::<Vec<_>>(), want);
+            prop_assert_eq!(compact.iter(&slots).map(|c| c.unwrap()).collect::<Vec<_>>(), want);
         }
 
         /// The written set answers as a set of strings (the oracle: a `HashSet<String>`), with
@@ -544,6 +712,70 @@ mod tests {
                 prop_assert!(Arc::ptr_eq(slots.mu(i), &s.mu));
             }
         }
+    }
+
+    /// Forgotten links by slot: a few bytes each, so many to a chunk.
+    fn forgets(n: usize) -> (Slots, Vec<LinkChange>) {
+        let ids: Vec<String> = (0..n).map(|i| format!("s{i:05}")).collect();
+        let changes = ids
+            .iter()
+            .map(|l| LinkChange::Forget { legacy: l.clone() })
+            .collect();
+        (slots(&ids), changes)
+    }
+
+    /// With a spill directory, a round's changes hold a few chunks in memory however many they
+    /// are; without, all of them. Both give back what was pushed, and the spill file leaves
+    /// nothing in the directory.
+    #[test]
+    fn spilled_link_changes_hold_a_few_chunks_in_memory() {
+        let (slots, changes) = forgets(2_000);
+        let dir = tempfile::tempdir().unwrap();
+        let (mut kept, mut spilled) = (LinkChanges::default(), LinkChanges::default());
+        spilled.spill_to(dir.path());
+        for (i, c) in changes.iter().enumerate() {
+            kept.push(c, Some(i as u32), &slots);
+            spilled.push(c, Some(i as u32), &slots);
+        }
+        // 2,000 changes of 4 bytes in chunks of 64: 125 chunks.
+        assert!(kept.in_memory() >= 100 * CHUNK, "{}", kept.in_memory());
+        assert!(
+            spilled.in_memory() <= (IN_MEMORY + 1) * CHUNK,
+            "{} bytes in memory",
+            spilled.in_memory()
+        );
+        let back =
+            |l: &LinkChanges| -> Vec<LinkChange> { l.iter(&slots).map(|c| c.unwrap()).collect() };
+        assert_eq!(back(&kept), changes);
+        assert_eq!(back(&spilled), changes);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    /// A change whose spilled bytes cannot be read back is an error, not a panic nor a wrong
+    /// change; the changes still in memory read as pushed.
+    #[test]
+    fn a_spilled_change_not_read_back_is_an_error() {
+        let (slots, changes) = forgets(200);
+        let dir = tempfile::tempdir().unwrap();
+        let mut spilled = LinkChanges::default();
+        spilled.spill_to(dir.path());
+        for (i, c) in changes.iter().enumerate() {
+            spilled.push(c, Some(i as u32), &slots);
+        }
+        spilled.spill.file.as_ref().unwrap().set_len(0).unwrap();
+        let got: Vec<std::io::Result<LinkChange>> = spilled.iter(&slots).collect();
+        assert_eq!(got.len(), changes.len());
+        // The first chunks (changes of 3 or 4 bytes, at most 16 to a chunk of 64) and the last
+        // stay in memory; the ones between were spilled.
+        let in_memory = IN_MEMORY * 16;
+        for (i, (g, c)) in got.iter().zip(&changes).enumerate() {
+            match g {
+                Ok(g) => assert_eq!(g, c, "{i}"),
+                Err(_) => assert!(i >= in_memory, "{i}"),
+            }
+        }
+        let errors = got.iter().filter(|g| g.is_err()).count();
+        assert!(errors > 100, "{errors}");
     }
 
     /// A slot index finds each id of its slots, sorted or not, and no other.

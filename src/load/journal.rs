@@ -382,14 +382,15 @@ pub fn link_store(conn: &Connection, bu: &str, week: &str) -> Result<super::link
 
 /// Apply a plan's local crosswalk changes (adoptions, bases, forgotten links), in one transaction
 /// (none when there is no change). `written` says which legacy ids zd2gc itself wrote in this run
-/// (so they are not marked adopted).
+/// (so they are not marked adopted). A change that cannot be had (`Err`: read back from a spill
+/// file) rolls the transaction back: none of the changes is applied.
 pub fn apply_links(
     conn: &Connection,
     run_id: i64,
     bu: &str,
     week: &str,
     schedule_id: Option<&str>,
-    changes: impl IntoIterator<Item = LinkChange>,
+    changes: impl IntoIterator<Item = Result<LinkChange>>,
     written: &super::changes::Written<'_>,
 ) -> Result<()> {
     let mut changes = changes.into_iter().peekable();
@@ -399,6 +400,7 @@ pub fn apply_links(
     let tx = conn.unchecked_transaction()?;
     let mut pairs = Vec::new();
     for c in changes {
+        let c = c?;
         match &c {
             LinkChange::Set {
                 legacy,
@@ -666,7 +668,7 @@ mod tests {
                     gid: l.gid.clone(),
                     base: l.base.clone().unwrap(),
                     adopted,
-                });
+                }).map(Ok);
                 apply_links(&c, 7, &bu, week, schedule.as_deref(), changes, &written).unwrap();
             };
             set(&want, true);
@@ -718,7 +720,7 @@ mod tests {
             set(&again, false);
             prop_assert_eq!(view(&c), rows_of(&again, &|i| i64::from(i % 2 == 0)));
             apply_links(&c, 8, &bu, week, schedule.as_deref(),
-                [LinkChange::Forget { legacy: "s0".into() }], &written).unwrap();
+                [Ok(LinkChange::Forget { legacy: "s0".into() })], &written).unwrap();
             prop_assert_eq!(view(&c), rows_of(&again[1..], &|i| i64::from(i % 2 == 1)));
         }
     }
@@ -759,6 +761,53 @@ mod tests {
         assert!(e.to_string().contains(&want), "{e}");
         let e = link_store(&c, "bu-1", "w-1").unwrap_err();
         assert!(e.to_string().contains(&want), "{e}");
+    }
+
+    /// A change that cannot be had (a spill file that could not be read back) fails the whole
+    /// application: the changes before it are rolled back, the ones after never applied.
+    #[test]
+    fn a_change_not_had_applies_none() {
+        let c = Connection::open_in_memory().unwrap();
+        crate::store::migrations::migrate(&c).unwrap();
+        let slots = super::super::desired::Slots::default();
+        let index = super::super::changes::SlotIndex::new(&slots);
+        let written = super::super::changes::Written::new(&index);
+        let set = |l: &str| {
+            Ok(LinkChange::Set {
+                legacy: l.into(),
+                gid: format!("g-{l}"),
+                base: Content::new(crate::load::model::label("u1"), 0, 30, vec![]),
+                adopted: true,
+            })
+        };
+        let lost = || {
+            Err(crate::error::Error::io(
+                "spill",
+                std::io::ErrorKind::UnexpectedEof.into(),
+            ))
+        };
+        let r = apply_links(
+            &c,
+            7,
+            "bu",
+            "2026-09-07",
+            None,
+            [set("a"), lost(), set("b")],
+            &written,
+        );
+        assert!(r.is_err());
+        assert_eq!(view(&c), vec![]);
+        apply_links(
+            &c,
+            7,
+            "bu",
+            "2026-09-07",
+            None,
+            [set("a"), set("b")],
+            &written,
+        )
+        .unwrap();
+        assert_eq!(view(&c).len(), 2);
     }
 
     /// A week's links are read through the index by business unit and week, not by a scan of

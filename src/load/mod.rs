@@ -129,6 +129,8 @@ pub struct Shared {
     db: Mutex<Connection>,
     pub run_id: i64,
     pub migration: String,
+    /// The migration directory (a round's link changes past a few chunks are spilled there).
+    pub dir: std::path::PathBuf,
     pub opts: LoadOptions,
     pub held: HashSet<String>,
     /// The crosswalk's management unit of each user (a week's components: [`partition`]).
@@ -352,6 +354,7 @@ fn prepare(
         db: Mutex::new(conn),
         run_id: run.id,
         migration,
+        dir: dir.to_path_buf(),
         opts: opts.clone(),
         held: index.held.clone(),
         user_mu,

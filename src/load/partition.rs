@@ -331,6 +331,11 @@ impl Gathered {
         }
     }
 
+    /// The link changes past a few chunks go to a temporary file in `dir` ([`LinkChanges`]).
+    pub fn spill_to(&mut self, dir: &std::path::Path) {
+        self.links.spill_to(dir);
+    }
+
     /// Keep a component's conflicts, link changes, relabelled ids and counts (its writes are the
     /// caller's). `slots` are the week's desired shifts, which the tags index.
     pub fn add(&mut self, plan: &mut WeekPlan, tags: Tags, slots: &Slots) {
@@ -716,7 +721,7 @@ mod tests {
         Some(WeekPlan {
             import: (!import.is_empty()).then_some(import),
             update,
-            links: links.iter(&slots).collect(),
+            links: links.iter(&slots).map(|c| c.unwrap()).collect(),
             conflicts,
             counts,
             relabelled,

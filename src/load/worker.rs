@@ -217,7 +217,9 @@ async fn run_week_inner(
                 bu,
                 week,
                 sid.as_deref(),
-                link_changes.iter(index.slots()),
+                link_changes
+                    .iter(index.slots())
+                    .map(|c| c.map_err(|e| Error::io(&sh.dir, e))),
                 &written,
             )
         })?;
@@ -426,6 +428,7 @@ async fn plan_round<'a>(
 ) -> Result<Round<'a>, Failed> {
     let mut part = Partition::new(&input.slots, links, &input.mus, &sh.user_mu);
     let mut gathered = Gathered::new(input.len(), links.len());
+    gathered.spill_to(&sh.dir);
     // Begun by the first component that writes (a round that only reads makes no encoder).
     let mut body: Option<BodyWriter> = None;
     let mut versions: std::collections::BTreeMap<String, i64> = Default::default();
@@ -485,6 +488,7 @@ async fn plan_round<'a>(
         drop(desired);
         let writes = plan.writes();
         let mut link_changes = LinkChanges::default();
+        link_changes.spill_to(&sh.dir);
         link_changes.reserve_exact(plan.links.len());
         for c in std::mem::take(&mut plan.links) {
             let legacy = match &c {
