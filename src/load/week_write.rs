@@ -9,7 +9,7 @@ use super::week_read::{now_ms, week_path};
 use super::worker::{Failed, Step};
 use super::{Counters, Shared};
 use crate::client::retry::CallKind;
-use crate::client::{ApiError, Refusal, enc};
+use crate::client::{ApiError, Refusal, UploadBody, enc};
 use crate::error::Result;
 use crate::genesys::model as m;
 use std::collections::BTreeMap;
@@ -123,11 +123,11 @@ pub(super) fn plan_adds(plan: &WeekPlan) -> Vec<(String, ())> {
 
 /// An upload: the gzip JSON body, the upload-URL path, the process path, the version for
 /// `If-Match`, and what it is (`update`).
-pub(super) type Upload = (Vec<u8>, String, String, Option<i64>, &'static str);
+pub(super) type Upload<B = UploadBody> = (B, String, String, Option<i64>, &'static str);
 
 /// The upload of a plan: its gzip JSON body (see [`UpdateBody`]), the upload-URL path, the
 /// process path, the version for `If-Match`.
-pub(super) fn upload_of(bu: &str, view: Option<&WeekView>, plan: &WeekPlan) -> Upload {
+pub(super) fn upload_of(bu: &str, view: Option<&WeekView>, plan: &WeekPlan) -> Upload<Vec<u8>> {
     match view {
         Some(v) => {
             let base = format!("{}/{}", week_path(bu, &v.week_date), enc(&v.schedule_id));
@@ -287,17 +287,79 @@ fn gzip_json(v: &impl serde::Serialize) -> Vec<u8> {
 /// [`UpdateBody`] of one plan holding every component's patches (its agent schedules in the order
 /// they are pushed), gzip-compressed as it is written, and what it sends in words.
 pub(super) struct BodyWriter {
-    out: std::io::BufWriter<flate2::write::GzEncoder<Vec<u8>>>,
+    out: std::io::BufWriter<flate2::write::GzEncoder<Sink>>,
     schedule: String,
     version: i64,
     agents: usize,
     ops: [u64; 3],
 }
 
+/// Where a [`BodyWriter`] puts the compressed body: an unlinked, owner-only temporary file in the
+/// migration directory (a week's body is megabytes at 45,000 shifts, issue #17: it is sent from
+/// the file, [`UploadBody::File`]), or memory when no directory is given or the file cannot be
+/// made. A write the file refuses moves what it holds into memory, and the body goes on there.
+enum Sink {
+    Mem(Vec<u8>),
+    File(std::fs::File, u64),
+}
+
+impl Sink {
+    fn new(dir: Option<&std::path::Path>) -> Sink {
+        match dir.map(tempfile::tempfile_in) {
+            Some(Ok(f)) => Sink::File(f, 0),
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, "the upload body is kept in memory: no spill file");
+                Sink::Mem(Vec::new())
+            }
+            None => Sink::Mem(Vec::new()),
+        }
+    }
+
+    /// The body: the file's bytes written, or the bytes in memory.
+    fn body(self) -> UploadBody {
+        match self {
+            Sink::Mem(v) => v.into(),
+            Sink::File(f, len) => UploadBody::File(std::sync::Arc::new(f), len),
+        }
+    }
+}
+
+impl std::io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use std::io::{Read, Seek, SeekFrom};
+        let (f, len) = match self {
+            Sink::Mem(v) => return v.write(buf),
+            Sink::File(f, len) => (f, len),
+        };
+        match f.write(buf) {
+            Ok(n) => {
+                *len += n as u64;
+                Ok(n)
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "the upload body goes on in memory: the spill file refused a write");
+                let mut v = vec![0; *len as usize];
+                f.seek(SeekFrom::Start(0))?;
+                f.read_exact(&mut v)?;
+                *self = Sink::Mem(v);
+                self.write(buf)
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Mem(_) => Ok(()),
+            Sink::File(f, _) => f.flush(),
+        }
+    }
+}
+
 impl BodyWriter {
-    pub(super) fn new(view: &WeekView) -> BodyWriter {
+    /// A body for `view`'s schedule, in a spill file in `spill` if given (else in memory).
+    pub(super) fn new(view: &WeekView, spill: Option<&std::path::Path>) -> BodyWriter {
         use std::io::Write;
-        let e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let e = flate2::write::GzEncoder::new(Sink::new(spill), flate2::Compression::fast());
         let mut out = std::io::BufWriter::with_capacity(64 * 1024, e);
         out.write_all(b"{\"metadata\":").expect("gzip to memory");
         serde_json::to_writer(
@@ -349,21 +411,21 @@ impl BodyWriter {
         )
     }
 
-    /// The gzip body.
-    pub(super) fn finish(mut self) -> Vec<u8> {
+    /// The gzip body; an error when neither its spill file nor memory could take it.
+    pub(super) fn finish(mut self) -> std::io::Result<UploadBody> {
         use std::io::Write;
-        self.out.write_all(b"]}").expect("gzip to memory");
-        self.out
+        self.out.write_all(b"]}")?;
+        Ok(self
+            .out
             .into_inner()
-            .map_err(|_| ())
-            .expect("gzip to memory")
-            .finish()
-            .expect("gzip to memory")
+            .map_err(|e| e.into_error())?
+            .finish()?
+            .body())
     }
 }
 
 /// The upload of an update body already written ([`BodyWriter`]).
-pub(super) fn upload_body(bu: &str, view: &WeekView, body: Vec<u8>) -> Upload {
+pub(super) fn upload_body(bu: &str, view: &WeekView, body: UploadBody) -> Upload {
     let base = format!(
         "{}/{}",
         week_path(bu, &view.week_date),
@@ -407,7 +469,7 @@ pub(super) async fn write(
                 reqwest::Method::POST,
                 &url_path,
                 Some(&m::UploadUrlRequestBody {
-                    content_length_bytes: body.len() as u64,
+                    content_length_bytes: body.len(),
                 }),
                 CallKind::Read,
                 &if_match,
@@ -798,6 +860,7 @@ mod tests {
             ),
             version in 0i64..1_000_000,
             ours in any::<bool>(),
+            spill in any::<bool>(),
         ) {
             let mut parts = vec![WeekPlan::default(); 3];
             let mut whole = WeekPlan::default();
@@ -807,12 +870,30 @@ mod tests {
                 whole.update.insert(user, p);
             }
             let v = view(version, ours);
-            let mut w = BodyWriter::new(&v);
+            let dir = tempfile::tempdir().unwrap();
+            let mut w = BodyWriter::new(&v, spill.then_some(dir.path()));
             for p in &parts {
                 w.push(p);
             }
             let said = w.describe();
-            let body = gunzip(&w.finish());
+            let body = match w.finish().unwrap() {
+                UploadBody::Bytes(b) => {
+                    prop_assert!(!spill);
+                    gunzip(&b)
+                }
+                UploadBody::File(f, len) => {
+                    use std::io::{Read, Seek};
+                    prop_assert!(spill);
+                    let mut f: &std::fs::File = &f;
+                    let mut b = Vec::new();
+                    f.rewind().unwrap();
+                    f.read_to_end(&mut b).unwrap();
+                    prop_assert_eq!(b.len() as u64, len);
+                    gunzip(&b)
+                }
+            };
+            // Nothing left in the directory.
+            prop_assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
             // The order pushed: part by part, each part's users in order.
             let mut expected = String::from_utf8(typed_body(&v, &WeekPlan::default())).unwrap();
             expected.truncate(expected.len() - 2);
@@ -831,6 +912,24 @@ mod tests {
             expected.push_str("]}");
             prop_assert_eq!(String::from_utf8(body).unwrap(), expected);
             prop_assert_eq!(said, describe(Some(&v), &whole));
+        }
+    }
+
+    /// A spill file that refuses a write hands what it held to memory, and the body goes on
+    /// there: nothing written is lost or repeated.
+    #[test]
+    fn a_spill_file_that_refuses_a_write_goes_on_in_memory() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("body");
+        std::fs::write(&p, b"abc").unwrap();
+        // Read-only: every write is refused.
+        let mut s = Sink::File(std::fs::File::open(&p).unwrap(), 3);
+        s.write_all(b"def").unwrap();
+        s.write_all(b"gh").unwrap();
+        match s.body() {
+            UploadBody::Bytes(b) => assert_eq!(&b[..], b"abcdefgh"),
+            UploadBody::File(..) => panic!("still a file"),
         }
     }
 }

@@ -404,7 +404,7 @@ struct Round<'a> {
     /// What the write sends, in words.
     sent: String,
     /// The update's gzip body (a round that writes to an existing schedule).
-    body: Option<Vec<u8>>,
+    body: Option<crate::client::UploadBody>,
 }
 
 /// Read and merge a round, component by component ([`super::partition`]): each component's agent
@@ -473,7 +473,8 @@ async fn plan_round<'a>(
         if let Some(h) = &header
             && !plan.update.is_empty()
         {
-            body.get_or_insert_with(|| BodyWriter::new(h)).push(&plan);
+            body.get_or_insert_with(|| BodyWriter::new(h, Some(&sh.dir)))
+                .push(&plan);
         }
         gathered.add(&mut plan, tags, &input.slots);
     }
@@ -515,7 +516,7 @@ async fn plan_round<'a>(
             adds: fallback_adds,
             links: link_changes,
             sent: describe(Some(&v), &plan),
-            body: writes.then(|| upload_of(bu, Some(&v), &plan).0),
+            body: writes.then(|| upload_of(bu, Some(&v), &plan).0.into()),
             plan: WeekPlan::default(),
             view: None,
         };
@@ -550,10 +551,9 @@ async fn plan_round<'a>(
         unread,
         adds,
         sent,
-        body: if writes {
-            body.map(BodyWriter::finish)
-        } else {
-            None
+        body: match body {
+            Some(b) if writes => Some(b.finish().map_err(|e| Error::io(&sh.dir, e))?),
+            _ => None,
         },
     })
 }

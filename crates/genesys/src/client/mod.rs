@@ -332,17 +332,29 @@ impl Client {
         &self,
         url: &str,
         headers: &std::collections::BTreeMap<String, String>,
-        body: Vec<u8>,
+        body: impl Into<UploadBody>,
     ) -> std::result::Result<(), ApiError> {
         let fail = |status, message| ApiError::bare("PUT", "<upload url>", status, message);
-        // Each attempt sends the same buffer (a week's gzip body is megabytes at 45,000 shifts:
-        // a copy per attempt was the largest item of a load's peak, issue #17).
-        let body = &bytes::Bytes::from(body);
+        // Each attempt sends the same buffer, or reads the same file from its start (a week's
+        // gzip body is megabytes at 45,000 shifts: a copy per attempt was the largest item of a
+        // load's peak, issue #17).
+        let body = &body.into();
         let (res, h) = self
             .exchange(
                 Exchange::signed_url("PUT", "<upload>"),
                 move |_| async move {
-                    let mut req = self.http.put(url).body(body.clone());
+                    let mut req = match body {
+                        UploadBody::Bytes(b) => self.http.put(url).body(b.clone()),
+                        UploadBody::File(f, len) => self
+                            .http
+                            .put(url)
+                            .header(reqwest::header::CONTENT_LENGTH, *len)
+                            .body(reqwest::Body::wrap(FileBody {
+                                file: f.clone(),
+                                at: 0,
+                                len: *len,
+                            })),
+                    };
                     for (k, v) in headers {
                         req = req.header(k.as_str(), v.as_str());
                     }
@@ -728,6 +740,83 @@ fn method_name(method: &reqwest::Method) -> &'static str {
         reqwest::Method::DELETE => "DELETE",
         reqwest::Method::PATCH => "PATCH",
         _ => "REQUEST",
+    }
+}
+
+/// An upload's body ([`Client::put_upload`]): bytes in memory, or the first `len` bytes of a file,
+/// read from its start by each attempt, a chunk at a time, so that a body of megabytes is not held
+/// in memory while it is sent.
+#[derive(Debug, Clone)]
+pub enum UploadBody {
+    Bytes(bytes::Bytes),
+    File(std::sync::Arc<std::fs::File>, u64),
+}
+
+impl From<Vec<u8>> for UploadBody {
+    fn from(v: Vec<u8>) -> Self {
+        UploadBody::Bytes(v.into())
+    }
+}
+
+impl UploadBody {
+    /// Its length in bytes.
+    pub fn len(&self) -> u64 {
+        match self {
+            UploadBody::Bytes(b) => b.len() as u64,
+            UploadBody::File(_, len) => *len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// An attempt's view of an [`UploadBody::File`]: the file's bytes from `at` to `len`, read as
+/// they are sent (a file the caller just wrote: its pages are in memory, so a read does not
+/// wait on the disk).
+struct FileBody {
+    file: std::sync::Arc<std::fs::File>,
+    at: u64,
+    len: u64,
+}
+
+impl FileBody {
+    const CHUNK: u64 = 64 * 1024;
+
+    fn next(&mut self) -> std::io::Result<bytes::Bytes> {
+        use std::io::{Read, Seek, SeekFrom};
+        let n = (self.len - self.at).min(Self::CHUNK) as usize;
+        let mut buf = vec![0u8; n];
+        let mut f: &std::fs::File = &self.file;
+        f.seek(SeekFrom::Start(self.at))?;
+        f.read_exact(&mut buf)?;
+        self.at += n as u64;
+        Ok(buf.into())
+    }
+}
+
+impl http_body::Body for FileBody {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<std::result::Result<http_body::Frame<bytes::Bytes>, std::io::Error>>>
+    {
+        if self.at >= self.len {
+            return std::task::Poll::Ready(None);
+        }
+        std::task::Poll::Ready(Some(self.next().map(http_body::Frame::data)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.at >= self.len
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.len - self.at)
     }
 }
 

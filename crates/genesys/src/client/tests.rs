@@ -152,3 +152,39 @@ async fn an_upload_sent_again_sends_the_same_body() {
         "a body differs from the one sent"
     );
 }
+
+/// A body in a file is sent whole (its length announced), by each attempt from its start; the
+/// file's bytes past the length given are not sent.
+#[tokio::test]
+async fn an_upload_from_a_file_sent_again_sends_the_same_body() {
+    use std::io::Write;
+    let (login, api) = token_server_and_a_closed_port();
+    let client = Client::new(
+        Endpoints { api, login },
+        Credentials {
+            client_id: "id".into(),
+            secret: Secret::new("s"),
+        },
+    )
+    .unwrap();
+    let (url, bodies) = upload_server_refusing_once();
+    // Several reads' worth, with every byte value, and a tail that is not the body.
+    let body: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let mut f = tempfile::tempfile().unwrap();
+    f.write_all(&body).unwrap();
+    f.write_all(b"not the body").unwrap();
+    let up = UploadBody::File(std::sync::Arc::new(f), body.len() as u64);
+    assert_eq!(up.len(), 200_000);
+    client
+        .put_upload(&url, &Default::default(), up)
+        .await
+        .unwrap();
+    assert_eq!(client.calls(), 2);
+    let bodies = bodies.lock().unwrap();
+    assert_eq!(bodies.len(), 2);
+    assert!(
+        bodies.iter().all(|b| *b == body),
+        "a body differs from the one sent: {:?}",
+        bodies.iter().map(Vec::len).collect::<Vec<_>>()
+    );
+}
