@@ -205,12 +205,13 @@ const IN_MEMORY: usize = 4;
 #[cfg(test)]
 const IN_MEMORY: usize = 2;
 
-/// Bytes read from the spill file at a time: the changes are read back mostly in the order
-/// written, so one read gives the next few.
+/// Spilled changes read back at a time ([`LinkChanges::iter`]): the changes are read in an order
+/// that visits the chunks at random (the round's merge order, not the order the components gave
+/// them), so the next this many are gathered from one read of each chunk they are in.
 #[cfg(not(test))]
-const WINDOW: usize = 4096;
+const BATCH: usize = 4096;
 #[cfg(test)]
-const WINDOW: usize = 16;
+const BATCH: usize = 5;
 
 /// Link changes in chunks of bytes, in order (see the module's comment). Each change is its
 /// length then its bytes. Chunks past the first [`IN_MEMORY`] are written to an unlinked,
@@ -231,6 +232,19 @@ pub struct LinkChanges {
     spill: Spill,
 }
 
+/// Spilled changes read back ([`LinkChanges::fill`]): those among `start..end`, each at its
+/// place in `bytes` (by its index from `start`).
+#[derive(Default)]
+struct Batch {
+    start: usize,
+    end: usize,
+    bytes: Vec<u8>,
+    pos: Vec<(usize, usize)>,
+    /// The spilled changes wanted, by place in the file (chunk and offset), and their index.
+    want: Vec<(u32, u32)>,
+    chunk: Vec<u8>,
+}
+
 /// The temporary file of a [`LinkChanges`]' spilled chunks.
 #[derive(Debug, Default)]
 struct Spill {
@@ -242,8 +256,6 @@ struct Spill {
     /// Each spilled chunk's offset in the file and length, by chunk index.
     place: FxHashMap<usize, (u64, usize)>,
     end: u64,
-    /// The last bytes read: their chunk, their offset in it, the bytes.
-    window: std::cell::RefCell<(usize, usize, Vec<u8>)>,
 }
 
 impl Spill {
@@ -280,36 +292,15 @@ impl Spill {
         true
     }
 
-    /// The bytes of spilled chunk `k` from offset `from`, at least `need` of them (fewer only at
-    /// the chunk's end), through the read window.
-    fn read(
-        &self,
-        k: usize,
-        from: usize,
-        need: usize,
-    ) -> std::io::Result<std::cell::Ref<'_, [u8]>> {
+    /// Spilled chunk `k`, whole, into `buf`.
+    fn read_chunk(&self, k: usize, buf: &mut Vec<u8>) -> std::io::Result<()> {
         use std::io::{Read, Seek, SeekFrom};
         let (at, len) = self.place[&k];
-        {
-            let mut w = self.window.borrow_mut();
-            let (wk, wfrom, buf) = &mut *w;
-            let have =
-                *wk == k && *wfrom <= from && from + need.min(len - from) <= *wfrom + buf.len();
-            if !have {
-                let n = need.max(WINDOW).min(len - from);
-                buf.clear();
-                buf.resize(n, 0);
-                let mut f = self.file.as_ref().expect("a chunk was spilled");
-                f.seek(SeekFrom::Start(at + from as u64))?;
-                f.read_exact(buf)?;
-                *wk = k;
-                *wfrom = from;
-            }
-        }
-        let w = self.window.borrow();
-        Ok(std::cell::Ref::map(w, |(_, wfrom, buf)| {
-            &buf[from - *wfrom..]
-        }))
+        buf.clear();
+        buf.resize(len, 0);
+        let mut f = self.file.as_ref().expect("a chunk was spilled");
+        f.seek(SeekFrom::Start(at))?;
+        f.read_exact(buf)
     }
 }
 
@@ -491,22 +482,40 @@ impl LinkChanges {
         self.bases.put(out, base);
     }
 
-    /// The change at `k`, as pushed (`slots` those given to [`LinkChanges::push`]); an error when
-    /// its chunk could not be read back from the spill file.
-    fn get(&self, k: usize, slots: &Slots) -> std::io::Result<LinkChange> {
-        let at = self.at[k] as usize;
-        let (ck, off) = (at / CHUNK, at % CHUNK);
-        if self.spill.place.contains_key(&ck) {
-            // Its length, then (most often through the same read) its bytes.
-            let n = {
-                let b = self.spill.read(ck, off, 5)?;
-                let mut c = Cursor { b: &b, at: 0 };
-                c.get() as usize + c.at
-            };
-            let b = self.spill.read(ck, off, n)?;
-            return Ok(self.decode(&b[..n], slots));
+    /// Read the spilled changes among `k0..k0 + BATCH` into `b`, each chunk they are in read
+    /// once.
+    fn fill(&self, b: &mut Batch, k0: usize) -> std::io::Result<()> {
+        let k1 = (k0 + BATCH).min(self.len());
+        (b.start, b.end) = (k0, k0);
+        b.bytes.clear();
+        b.pos.clear();
+        b.pos.resize(k1 - k0, (0, 0));
+        b.want.clear();
+        for j in k0..k1 {
+            let at = self.at[j];
+            if self.spill.place.contains_key(&(at as usize / CHUNK)) {
+                b.want.push((at, (j - k0) as u32));
+            }
         }
-        Ok(self.decode(&self.chunks[ck][off..], slots))
+        b.want.sort_unstable();
+        let mut loaded = usize::MAX;
+        for &(at, j) in &b.want {
+            let (ck, off) = (at as usize / CHUNK, at as usize % CHUNK);
+            if ck != loaded {
+                self.spill.read_chunk(ck, &mut b.chunk)?;
+                loaded = ck;
+            }
+            let mut c = Cursor {
+                b: &b.chunk[off..],
+                at: 0,
+            };
+            let n = c.get() as usize + c.at;
+            let s = b.bytes.len();
+            b.bytes.extend_from_slice(&b.chunk[off..off + n]);
+            b.pos[j as usize] = (s, n);
+        }
+        b.end = k1;
+        Ok(())
     }
 
     /// A change from its bytes (its length first).
@@ -540,7 +549,19 @@ impl LinkChanges {
         &'a self,
         slots: &'a Slots,
     ) -> impl Iterator<Item = std::io::Result<LinkChange>> + 'a {
-        (0..self.len()).map(move |k| self.get(k, slots))
+        let mut batch = Batch::default();
+        (0..self.len()).map(move |k| {
+            let at = self.at[k] as usize;
+            let ck = at / CHUNK;
+            if !self.spill.place.contains_key(&ck) {
+                return Ok(self.decode(&self.chunks[ck][at % CHUNK..], slots));
+            }
+            if !(batch.start..batch.end).contains(&k) {
+                self.fill(&mut batch, k)?;
+            }
+            let (s, n) = batch.pos[k - batch.start];
+            Ok(self.decode(&batch.bytes[s..s + n], slots))
+        })
     }
 
     /// Put the changes in the order `order` gives (a permutation of `0..len`; used up):
