@@ -184,10 +184,10 @@ pub fn export(conn: &Connection, format: Format, table: Table, w: &mut dyn Write
             let mut cw = csv::Writer::from_writer(w);
             cw.write_record(&names).map_err(csv_err)?;
             let mut rec: Vec<String> = Vec::with_capacity(names.len());
-            st.for_each(|r| {
+            st.for_each(|vals| {
                 rec.clear();
-                for i in 0..names.len() {
-                    rec.push(match r.get_ref(i)? {
+                for v in vals {
+                    rec.push(match *v {
                         rusqlite::types::ValueRef::Null => String::new(),
                         rusqlite::types::ValueRef::Integer(x) => x.to_string(),
                         rusqlite::types::ValueRef::Real(x) => x.to_string(),
@@ -213,12 +213,12 @@ pub fn export(conn: &Connection, format: Format, table: Table, w: &mut dyn Write
                 let mut st = xw::ExportRows::prepare(conn, *t)?;
                 let names = st.names();
                 let mut first = true;
-                st.for_each(|r| {
+                st.for_each(|vals| {
                     let mut m = Map::new();
-                    for (i, c) in names.iter().enumerate() {
+                    for (c, v) in names.iter().zip(vals) {
                         m.insert(
                             c.clone(),
-                            match r.get_ref(i)? {
+                            match *v {
                                 rusqlite::types::ValueRef::Integer(x) => Value::from(x),
                                 rusqlite::types::ValueRef::Text(t) => {
                                     Value::from(String::from_utf8_lossy(t))

@@ -64,10 +64,18 @@ fn digits8(x: u64) -> (u32, u64) {
     (t as u32, not_hex)
 }
 
-/// Appends the canonical text of 16 packed bytes to `out`: spelled in a 36-byte buffer and
-/// appended at once, not a character at a time (map unpacks every packed task id: ~460
-/// instructions a call that way, 455,000 calls at a tenth of the long-id benchmark export).
+/// Appends the canonical text of 16 packed bytes to `out`: spelled in a 36-byte buffer
+/// ([`spell`]) and appended at once, not a character at a time (map unpacks every packed task
+/// id: ~460 instructions a call that way, 455,000 calls at a tenth of the long-id benchmark
+/// export).
 pub fn push_unpacked(bytes: &[u8; 16], out: &mut String) {
+    // Hex digits and hyphens only: ASCII.
+    out.push_str(std::str::from_utf8(&spell(bytes)).unwrap_or_default());
+}
+
+/// The canonical text of 16 packed bytes as 36 ASCII bytes, without allocating (the crosswalk's
+/// readers spell up to four ids a row this way).
+pub fn spell(bytes: &[u8; 16]) -> [u8; 36] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     /// Where each byte's two hex digits go (the hyphens are at 8, 13, 18 and 23).
     const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
@@ -76,8 +84,7 @@ pub fn push_unpacked(bytes: &[u8; 16], out: &mut String) {
         buf[i] = HEX[usize::from(x >> 4)];
         buf[i + 1] = HEX[usize::from(x & 15)];
     }
-    // Hex digits and hyphens only: ASCII.
-    out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+    buf
 }
 
 /// The canonical text of 16 packed bytes.
