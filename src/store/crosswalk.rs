@@ -264,18 +264,39 @@ const AGENTS: Query = Query {
 };
 
 /// `crosswalk_shifts` (migrations.rs, schema 1) with `xw_shift_rows` for `xw_shifts`, and the
-/// desired user and business unit as columns 10 and 11 for the `COALESCE`s.
-const SHIFTS_ARMS: &str = "SELECT d.legacy_shift_id AS legacy_shift_id, d.agent_id AS agent_id,
-        d.exported_agent_id AS exported_agent_id, x.user_id AS user_id,
-        x.business_unit_id AS business_unit_id, COALESCE(x.week_id, d.week_id) AS week_id,
-        x.schedule_id AS schedule_id, x.genesys_shift_id AS genesys_shift_id,
-        d.held_back_reason AS held_back_reason, MAX(d.run_id, COALESCE(x.run_id, 0)) AS run_id,
-        d.user_id AS desired_user_id, d.business_unit_id AS desired_business_unit_id
-    FROM desired_shifts d LEFT JOIN xw_shift_rows x USING (legacy_shift_id)
-    UNION ALL
-    SELECT x.legacy_shift_id, NULL, NULL, x.user_id, x.business_unit_id, x.week_id,
-        x.schedule_id, x.genesys_shift_id, 'removed-from-export', x.run_id, NULL, NULL
-    FROM xw_shift_rows x WHERE x.legacy_shift_id NOT IN (SELECT legacy_shift_id FROM desired_shifts)";
+/// desired user and business unit as columns 10 and 11 for the `COALESCE`s; `$removed` is the
+/// condition of the second arm (a link whose shift is no longer desired).
+macro_rules! shifts_arms {
+    ($removed:literal) => {
+        concat!(
+            "SELECT d.legacy_shift_id AS legacy_shift_id, d.agent_id AS agent_id,
+                d.exported_agent_id AS exported_agent_id, x.user_id AS user_id,
+                x.business_unit_id AS business_unit_id, COALESCE(x.week_id, d.week_id) AS week_id,
+                x.schedule_id AS schedule_id, x.genesys_shift_id AS genesys_shift_id,
+                d.held_back_reason AS held_back_reason, MAX(d.run_id, COALESCE(x.run_id, 0)) AS run_id,
+                d.user_id AS desired_user_id, d.business_unit_id AS desired_business_unit_id
+            FROM desired_shifts d LEFT JOIN xw_shift_rows x USING (legacy_shift_id)
+            UNION ALL
+            SELECT x.legacy_shift_id, NULL, NULL, x.user_id, x.business_unit_id, x.week_id,
+                x.schedule_id, x.genesys_shift_id, 'removed-from-export', x.run_id, NULL, NULL
+            FROM xw_shift_rows x WHERE ",
+            $removed
+        )
+    };
+}
+
+/// The shifts as the view gives them (the look-ups, whose `LIMIT` takes rows in the view's
+/// order).
+const SHIFTS_ARMS: &str =
+    shifts_arms!("x.legacy_shift_id NOT IN (SELECT legacy_shift_id FROM desired_shifts)");
+
+/// The shifts for the export (sorted after): a removed link found with a look-up of its key
+/// in `desired_shift_rows` instead of a temporary index of every desired key. The same rows:
+/// both keys are the primary keys of WITHOUT ROWID tables, so neither is NULL, and the
+/// `LEFT JOIN`s of `desired_shifts` keep every row of `desired_shift_rows`.
+const SHIFTS_EXPORT: &str = shifts_arms!(
+    "NOT EXISTS (SELECT 1 FROM desired_shift_rows s WHERE s.legacy_shift_id = x.legacy_shift_id)"
+);
 
 const SHIFT_COLS: &[Col] = &[
     Col::Plain(0),
@@ -533,7 +554,7 @@ impl<'c> ExportRows<'c> {
             XwTable::Agents => (AGENTS.sql, AGENTS.cols),
             // The arms are each read in legacy id order (the tables' keys) and merged, where the
             // view was sorted in a temporary b-tree.
-            XwTable::Shifts => (SHIFTS_ARMS, SHIFT_COLS),
+            XwTable::Shifts => (SHIFTS_EXPORT, SHIFT_COLS),
             XwTable::Trades => (TRADES.sql, TRADES.cols),
             XwTable::TimeOff => (TIME_OFF.sql, TIME_OFF.cols),
         };
@@ -720,8 +741,9 @@ mod tests {
                     "INSERT INTO desired_shift_rows (legacy_shift_id, agent_ref, user_ref,
                         business_unit_ref, week_ref, activities, file_ref, line, run_id,
                         content_hash, held_back_reason)
-                     VALUES (?1, 1, ?2, ?3, NULL, '', 2, ?4, ?5, 0, ?6)",
-                    params![legacy, u, b, i as i64, run, held],
+                     VALUES (?1, 1, ?2, ?3, NULL, '', ?7, ?4, ?5, 0, ?6)",
+                    // File 3 has no name (a damaged dictionary).
+                    params![legacy, u, b, i as i64, run, held, 2 + (i as i64 % 2)],
                 );
             }
             for (legacy, ids, week, run) in &linked {
