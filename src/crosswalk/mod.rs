@@ -185,18 +185,7 @@ pub fn export(conn: &Connection, format: Format, table: Table, w: &mut dyn Write
             cw.write_record(&names).map_err(csv_err)?;
             let mut rec: Vec<String> = Vec::with_capacity(names.len());
             st.for_each(|vals| {
-                rec.clear();
-                for v in vals {
-                    rec.push(match *v {
-                        rusqlite::types::ValueRef::Null => String::new(),
-                        rusqlite::types::ValueRef::Integer(x) => x.to_string(),
-                        rusqlite::types::ValueRef::Real(x) => x.to_string(),
-                        rusqlite::types::ValueRef::Text(t) => {
-                            String::from_utf8_lossy(t).into_owned()
-                        }
-                        rusqlite::types::ValueRef::Blob(_) => String::new(),
-                    });
-                }
+                csv_fields(vals, &mut rec);
                 cw.write_record(&rec).map_err(csv_err)?;
                 Ok(())
             })?;
@@ -229,6 +218,27 @@ pub fn export(conn: &Connection, format: Format, table: Table, w: &mut dyn Write
         }
     }
     Ok(())
+}
+
+/// The CSV fields of a row into `rec`, its Strings reused from row to row (issue #17: a String a
+/// field of 1.3 M rows): text as lossy UTF-8, numbers as Rust writes them, NULL and BLOBs empty.
+fn csv_fields(vals: &[rusqlite::types::ValueRef<'_>], rec: &mut Vec<String>) {
+    use rusqlite::types::ValueRef;
+    use std::fmt::Write as _;
+    rec.resize_with(vals.len(), String::new);
+    for (f, v) in rec.iter_mut().zip(vals) {
+        f.clear();
+        // Writing to a String cannot fail.
+        let _ = match *v {
+            ValueRef::Null | ValueRef::Blob(_) => Ok(()),
+            ValueRef::Integer(x) => write!(f, "{x}"),
+            ValueRef::Real(x) => write!(f, "{x}"),
+            ValueRef::Text(t) => {
+                f.push_str(&String::from_utf8_lossy(t));
+                Ok(())
+            }
+        };
+    }
 }
 
 /// How `crosswalk export` writes a row as a JSON object: what `serde_json` writes for a
@@ -353,6 +363,39 @@ mod tests {
             JsonKeys::new(&names).write_row(&vals, &mut got).unwrap();
             prop_assert_eq!(String::from_utf8_lossy(&got[1..]), String::from_utf8_lossy(&want));
             prop_assert_eq!(&got[1..], &want[..]);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// The CSV fields of rows written one after another into the same `rec` are what the
+        /// export's former code made for each row (a new String a field).
+        #[test]
+        fn csv_fields_are_as_before(rows in prop::collection::vec(prop::collection::vec(any_v(), 0..6), 1..4)) {
+            let mut rec = Vec::new();
+            for row in &rows {
+                let vals: Vec<ValueRef<'_>> = row
+                    .iter()
+                    .map(|v| match v {
+                        V::Null => ValueRef::Null,
+                        V::Int(x) => ValueRef::Integer(*x),
+                        V::Real(x) => ValueRef::Real(*x),
+                        V::Text(t) => ValueRef::Text(t),
+                        V::Blob(b) => ValueRef::Blob(b),
+                    })
+                    .collect();
+                let want: Vec<String> = row
+                    .iter()
+                    .map(|v| match v {
+                        V::Null | V::Blob(_) => String::new(),
+                        V::Int(x) => x.to_string(),
+                        V::Real(x) => x.to_string(),
+                        V::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                    })
+                    .collect();
+                csv_fields(&vals, &mut rec);
+                prop_assert_eq!(&rec, &want);
+            }
         }
     }
 }
