@@ -285,16 +285,13 @@ macro_rules! shifts_arms {
     };
 }
 
-/// The shifts as the view gives them (the look-ups, whose `LIMIT` takes rows in the view's
-/// order).
-const SHIFTS_ARMS: &str =
-    shifts_arms!("x.legacy_shift_id NOT IN (SELECT legacy_shift_id FROM desired_shifts)");
-
-/// The shifts for the export (sorted after): a removed link found with a look-up of its key
-/// in `desired_shift_rows` instead of a temporary index of every desired key. The same rows:
-/// both keys are the primary keys of WITHOUT ROWID tables, so neither is NULL, and the
-/// `LEFT JOIN`s of `desired_shifts` keep every row of `desired_shift_rows`.
-const SHIFTS_EXPORT: &str = shifts_arms!(
+/// The shifts (the look-ups, whose `LIMIT` takes rows in the view's order, and the export,
+/// sorted after). A link removed from the export is found with a look-up of its key in
+/// `desired_shift_rows`, where the view builds a temporary index of every desired key (`NOT IN`):
+/// the same rows, since both keys are primary keys of WITHOUT ROWID tables, so neither is NULL,
+/// and the `LEFT JOIN`s of `desired_shifts` keep every row of `desired_shift_rows`. The arm still
+/// reads `xw_shift_rows` in key order, as the view's does (no index holds its columns).
+const SHIFTS_ARMS: &str = shifts_arms!(
     "NOT EXISTS (SELECT 1 FROM desired_shift_rows s WHERE s.legacy_shift_id = x.legacy_shift_id)"
 );
 
@@ -554,7 +551,7 @@ impl<'c> ExportRows<'c> {
             XwTable::Agents => (AGENTS.sql, AGENTS.cols),
             // The arms are each read in legacy id order (the tables' keys) and merged, where the
             // view was sorted in a temporary b-tree.
-            XwTable::Shifts => (SHIFTS_EXPORT, SHIFT_COLS),
+            XwTable::Shifts => (SHIFTS_ARMS, SHIFT_COLS),
             XwTable::Trades => (TRADES.sql, TRADES.cols),
             XwTable::TimeOff => (TIME_OFF.sql, TIME_OFF.cols),
         };
