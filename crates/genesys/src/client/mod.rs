@@ -368,6 +368,15 @@ impl Client {
         if (200..300).contains(&status) {
             return Ok(());
         }
+        // reqwest follows a 307/308 only with a body it can send again, which a file's is not:
+        // that upload is sent once more from memory, which it follows. Presigned upload URLs
+        // answer the PUT themselves, so this is rare, and the body is held only for it.
+        if let (307 | 308, UploadBody::File(f, len)) = (status, body) {
+            drop(r);
+            let bytes = read_whole(f, *len)
+                .map_err(|e| fail(None, format!("cannot read the upload body back: {e}")))?;
+            return Box::pin(self.put_upload(url, headers, UploadBody::Bytes(bytes))).await;
+        }
         let bytes = read_body(r, self.limits.small).await.unwrap_or_default();
         let err = error_body(&bytes);
         Err(ApiError {
@@ -794,6 +803,16 @@ impl FileBody {
         self.at += n as u64;
         Ok(buf.into())
     }
+}
+
+/// The first `len` bytes of `file`, in memory.
+fn read_whole(file: &std::fs::File, len: u64) -> std::io::Result<bytes::Bytes> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut buf = vec![0u8; len as usize];
+    let mut f = file;
+    f.seek(SeekFrom::Start(0))?;
+    f.read_exact(&mut buf)?;
+    Ok(buf.into())
 }
 
 impl http_body::Body for FileBody {

@@ -188,3 +188,97 @@ async fn an_upload_from_a_file_sent_again_sends_the_same_body() {
         bodies.iter().map(Vec::len).collect::<Vec<_>>()
     );
 }
+
+/// The path and body of each request an upload host saw.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// An upload host that redirects (307) the PUT of `/upload/k` to `/upload/k2`, which takes it;
+/// the path and body of every request it saw.
+fn upload_server_redirecting() -> (String, Seen) {
+    use std::io::{Read, Write};
+    let host = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", host.local_addr().unwrap());
+    let url = format!("{base}/upload/k");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for conn in host.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut req = Vec::new();
+            let mut buf = [0u8; 65536];
+            let (head_end, len, path) = loop {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+                if let Some(i) = req.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&req[..i]).to_ascii_lowercase();
+                    let path = head.split(' ').nth(1).unwrap_or("").to_string();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse().unwrap());
+                    break (i + 4, len, path);
+                }
+            };
+            while req.len() < head_end + len {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            let status = if path == "/upload/k" {
+                format!("307 Temporary Redirect\r\nLocation: {base}/upload/k2")
+            } else {
+                "200 OK".to_string()
+            };
+            record
+                .lock()
+                .unwrap()
+                .push((path, req[head_end..head_end + len].to_vec()));
+            let _ = write!(
+                conn,
+                "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    (url, seen)
+}
+
+/// A body in a file still reaches an upload host that redirects (307), as a body in memory does:
+/// reqwest follows a redirect only with a body it can send again, so the file's is sent once more
+/// from memory.
+#[tokio::test]
+async fn an_upload_from_a_file_follows_a_redirect() {
+    use std::io::Write;
+    let (login, api) = token_server_and_a_closed_port();
+    let client = Client::new(
+        Endpoints { api, login },
+        Credentials {
+            client_id: "id".into(),
+            secret: Secret::new("s"),
+        },
+    )
+    .unwrap();
+    let (url, seen) = upload_server_redirecting();
+    let body: Vec<u8> = (0..150_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    let mut f = tempfile::tempfile().unwrap();
+    f.write_all(&body).unwrap();
+    let up = UploadBody::File(std::sync::Arc::new(f), body.len() as u64);
+    client
+        .put_upload(&url, &Default::default(), up)
+        .await
+        .unwrap();
+    let seen = seen.lock().unwrap();
+    let paths: Vec<&str> = seen.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        paths.last(),
+        Some(&"/upload/k2"),
+        "the redirect was not followed: {paths:?}"
+    );
+    assert!(
+        seen.iter().all(|(_, b)| *b == body),
+        "a body differs from the one sent: {:?}",
+        seen.iter().map(|(_, b)| b.len()).collect::<Vec<_>>()
+    );
+}
