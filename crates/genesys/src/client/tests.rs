@@ -76,32 +76,38 @@ async fn the_gate_observes_every_request_sent_also_one_that_never_reached_its_ho
     );
 }
 
-/// A loopback upload host that answers the first `PUT` `429` (`Retry-After: 0`) and the next
-/// `200`, and keeps the body of each.
-fn upload_server_refusing_once() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>) {
+/// The path and body of each request an upload host saw.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// A loopback upload host at `http://127.0.0.1:PORT`: it reads each request's headers and its
+/// Content-Length bytes of body, keeps its path and body, and answers `answer(requests seen so far,
+/// path, base URL)` (a status line and any headers) with no body.
+fn upload_host(answer: impl Fn(usize, &str, &str) -> String + Send + 'static) -> (String, Seen) {
     use std::io::{Read, Write};
     let host = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/upload/k", host.local_addr().unwrap());
-    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let seen = bodies.clone();
+    let base = format!("http://{}", host.local_addr().unwrap());
+    let seen: Seen = Default::default();
+    let record = seen.clone();
+    let at = base.clone();
     std::thread::spawn(move || {
         for conn in host.incoming() {
             let Ok(mut conn) = conn else { return };
             let mut req = Vec::new();
             let mut buf = [0u8; 65536];
             // Headers, then Content-Length bytes of body.
-            let (head_end, len) = loop {
+            let (head_end, len, path) = loop {
                 match conn.read(&mut buf) {
                     Ok(0) | Err(_) => return,
                     Ok(n) => req.extend_from_slice(&buf[..n]),
                 }
                 if let Some(i) = req.windows(4).position(|w| w == b"\r\n\r\n") {
                     let head = String::from_utf8_lossy(&req[..i]).to_ascii_lowercase();
+                    let path = head.split(' ').nth(1).unwrap_or("").to_string();
                     let len: usize = head
                         .lines()
                         .find_map(|l| l.strip_prefix("content-length:"))
                         .map_or(0, |v| v.trim().parse().unwrap());
-                    break (i + 4, len);
+                    break (i + 4, len, path);
                 }
             };
             while req.len() < head_end + len {
@@ -110,12 +116,10 @@ fn upload_server_refusing_once() -> (String, std::sync::Arc<std::sync::Mutex<Vec
                     Ok(n) => req.extend_from_slice(&buf[..n]),
                 }
             }
-            let mut b = seen.lock().unwrap();
-            b.push(req[head_end..head_end + len].to_vec());
-            let status = if b.len() == 1 {
-                "429 Too Many Requests\r\nRetry-After: 0"
-            } else {
-                "200 OK"
+            let status = {
+                let mut seen = record.lock().unwrap();
+                seen.push((path.clone(), req[head_end..head_end + len].to_vec()));
+                answer(seen.len(), &path, &at)
             };
             let _ = write!(
                 conn,
@@ -123,7 +127,33 @@ fn upload_server_refusing_once() -> (String, std::sync::Arc<std::sync::Mutex<Vec
             );
         }
     });
-    (url, bodies)
+    (base, seen)
+}
+
+/// A loopback upload host that answers the first `PUT` `429` (`Retry-After: 0`) and the next
+/// `200`; its upload URL and what it saw.
+fn upload_server_refusing_once() -> (String, Seen) {
+    let (base, seen) = upload_host(|n, _, _| {
+        if n == 1 {
+            "429 Too Many Requests\r\nRetry-After: 0".to_string()
+        } else {
+            "200 OK".to_string()
+        }
+    });
+    (format!("{base}/upload/k"), seen)
+}
+
+/// An upload host that redirects (307) the PUT of `/upload/k` to `/upload/k2`, which takes it;
+/// its upload URL and what it saw.
+fn upload_server_redirecting() -> (String, Seen) {
+    let (base, seen) = upload_host(|_, path, base| {
+        if path == "/upload/k" {
+            format!("307 Temporary Redirect\r\nLocation: {base}/upload/k2")
+        } else {
+            "200 OK".to_string()
+        }
+    });
+    (format!("{base}/upload/k"), seen)
 }
 
 #[tokio::test]
@@ -148,7 +178,7 @@ async fn an_upload_sent_again_sends_the_same_body() {
     let bodies = bodies.lock().unwrap();
     assert_eq!(bodies.len(), 2);
     assert!(
-        bodies.iter().all(|b| *b == body),
+        bodies.iter().all(|(_, b)| *b == body),
         "a body differs from the one sent"
     );
 }
@@ -183,66 +213,10 @@ async fn an_upload_from_a_file_sent_again_sends_the_same_body() {
     let bodies = bodies.lock().unwrap();
     assert_eq!(bodies.len(), 2);
     assert!(
-        bodies.iter().all(|b| *b == body),
+        bodies.iter().all(|(_, b)| *b == body),
         "a body differs from the one sent: {:?}",
-        bodies.iter().map(Vec::len).collect::<Vec<_>>()
+        bodies.iter().map(|(_, b)| b.len()).collect::<Vec<_>>()
     );
-}
-
-/// The path and body of each request an upload host saw.
-type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
-
-/// An upload host that redirects (307) the PUT of `/upload/k` to `/upload/k2`, which takes it;
-/// the path and body of every request it saw.
-fn upload_server_redirecting() -> (String, Seen) {
-    use std::io::{Read, Write};
-    let host = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", host.local_addr().unwrap());
-    let url = format!("{base}/upload/k");
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let record = seen.clone();
-    std::thread::spawn(move || {
-        for conn in host.incoming() {
-            let Ok(mut conn) = conn else { return };
-            let mut req = Vec::new();
-            let mut buf = [0u8; 65536];
-            let (head_end, len, path) = loop {
-                match conn.read(&mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => req.extend_from_slice(&buf[..n]),
-                }
-                if let Some(i) = req.windows(4).position(|w| w == b"\r\n\r\n") {
-                    let head = String::from_utf8_lossy(&req[..i]).to_ascii_lowercase();
-                    let path = head.split(' ').nth(1).unwrap_or("").to_string();
-                    let len: usize = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .map_or(0, |v| v.trim().parse().unwrap());
-                    break (i + 4, len, path);
-                }
-            };
-            while req.len() < head_end + len {
-                match conn.read(&mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => req.extend_from_slice(&buf[..n]),
-                }
-            }
-            let status = if path == "/upload/k" {
-                format!("307 Temporary Redirect\r\nLocation: {base}/upload/k2")
-            } else {
-                "200 OK".to_string()
-            };
-            record
-                .lock()
-                .unwrap()
-                .push((path, req[head_end..head_end + len].to_vec()));
-            let _ = write!(
-                conn,
-                "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            );
-        }
-    });
-    (url, seen)
 }
 
 /// A body in a file still reaches an upload host that redirects (307), as a body in memory does:
