@@ -314,6 +314,19 @@ mod tests {
         Blob(Vec<u8>),
     }
 
+    impl V {
+        /// The value as SQLite hands it to the writers.
+        fn as_ref(&self) -> ValueRef<'_> {
+            match self {
+                V::Null => ValueRef::Null,
+                V::Int(x) => ValueRef::Integer(*x),
+                V::Real(x) => ValueRef::Real(*x),
+                V::Text(t) => ValueRef::Text(t),
+                V::Blob(b) => ValueRef::Blob(b),
+            }
+        }
+    }
+
     fn any_v() -> impl Strategy<Value = V> {
         prop_oneof![
             Just(V::Null),
@@ -339,16 +352,7 @@ mod tests {
                 (prop_oneof!["[a-c_]{0,3}", ".{0,4}"], any_v()), 0..8),
         ) {
             let names: Vec<String> = cols.iter().map(|(n, _)| n.clone()).collect();
-            let vals: Vec<ValueRef<'_>> = cols
-                .iter()
-                .map(|(_, v)| match v {
-                    V::Null => ValueRef::Null,
-                    V::Int(x) => ValueRef::Integer(*x),
-                    V::Real(x) => ValueRef::Real(*x),
-                    V::Text(t) => ValueRef::Text(t),
-                    V::Blob(b) => ValueRef::Blob(b),
-                })
-                .collect();
+            let vals: Vec<ValueRef<'_>> = cols.iter().map(|(_, v)| v.as_ref()).collect();
             let mut m = Map::new();
             for (n, v) in &cols {
                 m.insert(n.clone(), match v {
@@ -374,16 +378,7 @@ mod tests {
         fn csv_fields_are_as_before(rows in prop::collection::vec(prop::collection::vec(any_v(), 0..6), 1..4)) {
             let mut rec = Vec::new();
             for row in &rows {
-                let vals: Vec<ValueRef<'_>> = row
-                    .iter()
-                    .map(|v| match v {
-                        V::Null => ValueRef::Null,
-                        V::Int(x) => ValueRef::Integer(*x),
-                        V::Real(x) => ValueRef::Real(*x),
-                        V::Text(t) => ValueRef::Text(t),
-                        V::Blob(b) => ValueRef::Blob(b),
-                    })
-                    .collect();
+                let vals: Vec<ValueRef<'_>> = row.iter().map(V::as_ref).collect();
                 let want: Vec<String> = row
                     .iter()
                     .map(|v| match v {
