@@ -50,15 +50,7 @@ impl Gate for Counting {
 
 #[tokio::test]
 async fn the_gate_observes_every_request_sent_also_one_that_never_reached_its_host() {
-    let (login, api) = token_server_and_a_closed_port();
-    let client = Client::new(
-        Endpoints { api, login },
-        Credentials {
-            client_id: "id".into(),
-            secret: Secret::new("s"),
-        },
-    )
-    .unwrap();
+    let client = client_of_a_token_server();
     let gate = std::sync::Arc::new(Counting::default());
     client.set_gate(gate.clone());
     let e = client.identify().await.unwrap_err();
@@ -74,6 +66,20 @@ async fn the_gate_observes_every_request_sent_also_one_that_never_reached_its_ho
             ),
         ]
     );
+}
+
+/// A client whose login is a loopback token server and whose API is a closed port (upload and
+/// gate tests need no API).
+fn client_of_a_token_server() -> Client {
+    let (login, api) = token_server_and_a_closed_port();
+    Client::new(
+        Endpoints { api, login },
+        Credentials {
+            client_id: "id".into(),
+            secret: Secret::new("s"),
+        },
+    )
+    .unwrap()
 }
 
 /// The path and body of each request an upload host saw.
@@ -158,15 +164,7 @@ fn upload_server_redirecting() -> (String, Seen) {
 
 #[tokio::test]
 async fn an_upload_sent_again_sends_the_same_body() {
-    let (login, api) = token_server_and_a_closed_port();
-    let client = Client::new(
-        Endpoints { api, login },
-        Credentials {
-            client_id: "id".into(),
-            secret: Secret::new("s"),
-        },
-    )
-    .unwrap();
+    let client = client_of_a_token_server();
     let (url, bodies) = upload_server_refusing_once();
     // Larger than one read, with every byte value.
     let body: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
@@ -188,15 +186,7 @@ async fn an_upload_sent_again_sends_the_same_body() {
 #[tokio::test]
 async fn an_upload_from_a_file_sent_again_sends_the_same_body() {
     use std::io::Write;
-    let (login, api) = token_server_and_a_closed_port();
-    let client = Client::new(
-        Endpoints { api, login },
-        Credentials {
-            client_id: "id".into(),
-            secret: Secret::new("s"),
-        },
-    )
-    .unwrap();
+    let client = client_of_a_token_server();
     let (url, bodies) = upload_server_refusing_once();
     // Several reads' worth, with every byte value, and a tail that is not the body.
     let body: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
@@ -225,15 +215,7 @@ async fn an_upload_from_a_file_sent_again_sends_the_same_body() {
 #[tokio::test]
 async fn an_upload_from_a_file_follows_a_redirect() {
     use std::io::Write;
-    let (login, api) = token_server_and_a_closed_port();
-    let client = Client::new(
-        Endpoints { api, login },
-        Credentials {
-            client_id: "id".into(),
-            secret: Secret::new("s"),
-        },
-    )
-    .unwrap();
+    let client = client_of_a_token_server();
     let (url, seen) = upload_server_redirecting();
     let body: Vec<u8> = (0..150_000u32).map(|i| (i * 13 % 251) as u8).collect();
     let mut f = tempfile::tempfile().unwrap();
