@@ -82,6 +82,15 @@ fn client_of_a_token_server() -> Client {
     .unwrap()
 }
 
+/// `body` as an upload body in a temporary file, with `tail` written after it (not part of it).
+fn body_in_a_file(body: &[u8], tail: &[u8]) -> UploadBody {
+    use std::io::Write;
+    let mut f = tempfile::tempfile().unwrap();
+    f.write_all(body).unwrap();
+    f.write_all(tail).unwrap();
+    UploadBody::File(std::sync::Arc::new(f), body.len() as u64)
+}
+
 /// The path and body of each request an upload host saw.
 type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
 
@@ -185,15 +194,11 @@ async fn an_upload_sent_again_sends_the_same_body() {
 /// file's bytes past the length given are not sent.
 #[tokio::test]
 async fn an_upload_from_a_file_sent_again_sends_the_same_body() {
-    use std::io::Write;
     let client = client_of_a_token_server();
     let (url, bodies) = upload_server_refusing_once();
     // Several reads' worth, with every byte value, and a tail that is not the body.
     let body: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
-    let mut f = tempfile::tempfile().unwrap();
-    f.write_all(&body).unwrap();
-    f.write_all(b"not the body").unwrap();
-    let up = UploadBody::File(std::sync::Arc::new(f), body.len() as u64);
+    let up = body_in_a_file(&body, b"not the body");
     assert_eq!(up.len(), 200_000);
     client
         .put_upload(&url, &Default::default(), up)
@@ -214,13 +219,10 @@ async fn an_upload_from_a_file_sent_again_sends_the_same_body() {
 /// from memory.
 #[tokio::test]
 async fn an_upload_from_a_file_follows_a_redirect() {
-    use std::io::Write;
     let client = client_of_a_token_server();
     let (url, seen) = upload_server_redirecting();
     let body: Vec<u8> = (0..150_000u32).map(|i| (i * 13 % 251) as u8).collect();
-    let mut f = tempfile::tempfile().unwrap();
-    f.write_all(&body).unwrap();
-    let up = UploadBody::File(std::sync::Arc::new(f), body.len() as u64);
+    let up = body_in_a_file(&body, b"");
     client
         .put_upload(&url, &Default::default(), up)
         .await
