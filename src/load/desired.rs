@@ -282,10 +282,12 @@ pub fn index(conn: &Connection, error_ids: &HashSet<String>) -> Result<DesiredIn
     })?;
     // Weeks where only links remain (every shift left the export): they may need deletes.
     let mut st = conn.prepare(
-        "SELECT DISTINCT x.business_unit_id, x.week_id, x.user_id FROM xw_shift_rows x
-         WHERE x.genesys_shift_id IS NOT NULL AND x.business_unit_id IS NOT NULL AND x.week_id IS NOT NULL",
+        "SELECT DISTINCT w.business_unit_id, w.week_id, x.user_id
+         FROM xw_shift_rows x JOIN xw_shift_weeks w ON w.id = x.week_ref
+         WHERE x.genesys_shift_id IS NOT NULL AND w.business_unit_id IS NOT NULL AND w.week_id IS NOT NULL",
     )?;
-    // The table, not the view `xw_shifts`: its ids packed (schema 17) and spelled out here.
+    // The table, not the view `xw_shifts`: its ids packed (schema 17) and spelled out here; its
+    // business unit and week in `xw_shift_weeks` (schema 18).
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
         use super::journal::id_text;

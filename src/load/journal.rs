@@ -2,7 +2,9 @@
 //! state and the step in flight (operation, upload key, version sent, when), an append-only event
 //! log (`load_events`), the parked conflicts with both sides (`load_conflicts`), and the crosswalk
 //! links of each shift (`xw_shifts`, with the base the merge needs; load reads and writes its
-//! table `xw_shift_rows`, schema 17, whose Genesys ids are packed: [`PackedId`], [`id_text`]).
+//! table `xw_shift_rows`, schema 17, whose Genesys ids are packed: [`PackedId`], [`id_text`];
+//! since schema 18 a link names its business unit, week and schedule by their id in
+//! `xw_shift_weeks`).
 //!
 //! Invariant: every state change is one transaction, committed with `synchronous=FULL` before the
 //! external step it announces is taken ("process-sent" is on disk before the process call goes
@@ -222,9 +224,85 @@ pub fn save(conn: &Connection, run_id: i64, w: &WeekRow, event: &str, detail: &s
 }
 
 /// The links of a business unit's week (`?1` packed, [`PackedId`]; `?2`), read through
-/// `xw_shifts_by_week` (schema 14; on `xw_shift_rows` since schema 17).
-const LINKS: &str = "SELECT legacy_shift_id, genesys_shift_id, base, user_id FROM xw_shift_rows
-     WHERE business_unit_id = ?1 AND week_id = ?2 AND genesys_shift_id IS NOT NULL";
+/// `xw_shifts_by_week` (schema 14; on `xw_shift_rows` since schema 17; by the week's triples of
+/// `xw_shift_weeks` since schema 18, one for each schedule the links were written with), in
+/// legacy id order as the index by business unit and week gave them before 18 (sorted: the
+/// index gives each triple's links in that order, not the week's).
+pub(crate) const LINKS: &str =
+    "SELECT legacy_shift_id, genesys_shift_id, base, user_id FROM xw_shift_rows
+     WHERE week_ref IN (SELECT id FROM xw_shift_weeks WHERE business_unit_id = ?1 AND week_id = ?2)
+       AND genesys_shift_id IS NOT NULL
+     ORDER BY legacy_shift_id";
+
+/// [`LINKS`] of a week whose links all have the triple `?1` (as nearly every week's have: its
+/// schedule is the same for all): the index gives them in legacy id order, with no sort.
+const LINKS_OF_TRIPLE: &str = "SELECT legacy_shift_id, genesys_shift_id, base, user_id
+     FROM xw_shift_rows WHERE week_ref = ?1 AND genesys_shift_id IS NOT NULL
+     ORDER BY legacy_shift_id";
+
+/// The triples of a business unit's week in `xw_shift_weeks` (two at most: one is all
+/// [`links_statement`] needs to know).
+const TRIPLES: &str =
+    "SELECT id FROM xw_shift_weeks WHERE business_unit_id = ?1 AND week_id = ?2 LIMIT 2";
+
+/// The statement reading the links of a business unit's week and its parameters: [`LINKS`], or
+/// [`LINKS_OF_TRIPLE`] when the week has one triple.
+fn links_statement<'c>(
+    conn: &'c Connection,
+    bu: &str,
+    week: &str,
+) -> rusqlite::Result<(rusqlite::CachedStatement<'c>, Vec<Value>)> {
+    let triples: Vec<i64> = conn
+        .prepare_cached(TRIPLES)?
+        .query_map(params![PackedId(bu), week], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(match triples[..] {
+        [one] => (
+            conn.prepare_cached(LINKS_OF_TRIPLE)?,
+            vec![Value::Integer(one)],
+        ),
+        _ => (
+            conn.prepare_cached(LINKS)?,
+            vec![
+                match uuid16::pack(bu) {
+                    Some(b) => Value::Blob(b.to_vec()),
+                    None => Value::Text(bu.to_owned()),
+                },
+                Value::Text(week.to_owned()),
+            ],
+        ),
+    })
+}
+
+/// The id in `xw_shift_weeks` (schema 18) of a link's business unit (packed), week and schedule
+/// (packed, or NULL), added when new. The dictionary is only added to, and a triple's NULLs are
+/// kept as they are, so it is looked up with `IS`.
+fn week_ref(
+    conn: &Connection,
+    bu: &str,
+    week: &str,
+    schedule_id: Option<&str>,
+) -> rusqlite::Result<i64> {
+    let (bu, schedule) = (PackedId(bu), schedule_id.map(PackedId));
+    let have: Option<i64> = conn
+        .prepare_cached(
+            "SELECT id FROM xw_shift_weeks
+             WHERE business_unit_id = ?1 AND week_id = ?2 AND schedule_id IS ?3",
+        )?
+        .query_row(params![bu, week, schedule], |r| r.get(0))
+        .optional()?;
+    match have {
+        Some(id) => Ok(id),
+        None => {
+            conn.execute(
+                "INSERT INTO xw_shift_weeks (business_unit_id, week_id, schedule_id)
+                 VALUES (?1, ?2, ?3)",
+                params![bu, week, schedule],
+            )?;
+            Ok(conn.last_insert_rowid())
+        }
+    }
+}
 
 /// A link's base as stored in `xw_shifts.base` of a row whose `user_id` is `row_user`: the
 /// compact BLOB of schema 15 ([`Content::from_stored`]), or JSON text as schemas 4 to 14 wrote it
@@ -311,11 +389,11 @@ fn pair_id(
 
 /// The crosswalk links of a week: every legacy shift linked to a Genesys shift there.
 pub fn links(conn: &Connection, bu: &str, week: &str) -> Result<Vec<Link>> {
-    let mut st = conn.prepare_cached(LINKS)?;
+    let (mut st, p) = links_statement(conn, bu, week)?;
     let mut cache = Vec::new();
     let mut failed = None;
     let v = st
-        .query_map(params![PackedId(bu), week], |r| {
+        .query_map(rusqlite::params_from_iter(p), |r| {
             let user = id_text(r, 3)?;
             let base = stored_base_pairs(r.get_ref(2)?, user.as_deref(), &mut |id| {
                 pair_of(conn, &mut cache, id).unwrap_or_else(|e| {
@@ -345,8 +423,8 @@ pub fn links_each(
     week: &str,
     mut f: impl FnMut(&str, &str, Option<Content>),
 ) -> Result<()> {
-    let mut st = conn.prepare_cached(LINKS)?;
-    let mut rows = st.query(params![PackedId(bu), week])?;
+    let (mut st, p) = links_statement(conn, bu, week)?;
+    let mut rows = st.query(rusqlite::params_from_iter(p))?;
     let mut cache = Vec::new();
     while let Some(r) = rows.next()? {
         let mut failed = None;
@@ -399,6 +477,7 @@ pub fn apply_links(
     }
     let tx = conn.unchecked_transaction()?;
     let mut pairs = Vec::new();
+    let mut week_id = None;
     for c in changes {
         let c = c?;
         match &c {
@@ -408,21 +487,22 @@ pub fn apply_links(
                 base,
                 adopted,
             } => {
+                let wref = match week_id {
+                    Some(id) => id,
+                    None => *week_id.insert(week_ref(&tx, bu, week, schedule_id)?),
+                };
                 tx.execute(
-                    "INSERT INTO xw_shift_rows (legacy_shift_id, user_id, business_unit_id, week_id, schedule_id, genesys_shift_id, run_id, base, adopted)
-                     VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)
+                    "INSERT INTO xw_shift_rows (legacy_shift_id, user_id, week_ref, genesys_shift_id, run_id, base, adopted)
+                     VALUES (?1,?2,?3,?4,?5,?6,?7)
                      ON CONFLICT(legacy_shift_id) DO UPDATE SET user_id = excluded.user_id,
-                       business_unit_id = excluded.business_unit_id, week_id = excluded.week_id,
-                       schedule_id = excluded.schedule_id, genesys_shift_id = excluded.genesys_shift_id,
+                       week_ref = excluded.week_ref, genesys_shift_id = excluded.genesys_shift_id,
                        run_id = excluded.run_id, base = excluded.base,
                        adopted = CASE WHEN xw_shift_rows.genesys_shift_id = excluded.genesys_shift_id
                                       THEN xw_shift_rows.adopted ELSE excluded.adopted END",
                     params![
                         legacy,
                         PackedId(&base.user),
-                        PackedId(bu),
-                        week,
-                        schedule_id.map(PackedId),
+                        wref,
                         PackedId(gid),
                         run_id,
                         base.to_stored_pairs(Some(&base.user), &mut |c, d| {
@@ -694,8 +774,9 @@ mod tests {
                 prop_assert_eq!(links(&c, &near, week).unwrap(), vec![]);
             }
             let types: Vec<(String, String, String, String, String)> = c
-                .prepare("SELECT legacy_shift_id, typeof(user_id), typeof(business_unit_id),
-                              typeof(schedule_id), typeof(genesys_shift_id) FROM xw_shift_rows ORDER BY 1")
+                .prepare("SELECT r.legacy_shift_id, typeof(r.user_id), typeof(w.business_unit_id),
+                              typeof(w.schedule_id), typeof(r.genesys_shift_id)
+                          FROM xw_shift_rows r JOIN xw_shift_weeks w ON w.id = r.week_ref ORDER BY 1")
                 .unwrap()
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
                 .unwrap().map(|r| r.unwrap()).collect();
@@ -739,10 +820,15 @@ mod tests {
                 pair_id(&c, &mut Vec::new(), code, desc)
             })
             .unwrap();
+        c.execute_batch(
+            "INSERT INTO xw_shift_weeks (id, business_unit_id, week_id, schedule_id)
+             VALUES (5, 'bu-1', 'w-1', 'sch-1')",
+        )
+        .unwrap();
         c.execute(
-            "INSERT INTO xw_shift_rows (legacy_shift_id, user_id, business_unit_id, week_id,
-                 schedule_id, genesys_shift_id, run_id, base, adopted)
-             VALUES ('S-1', 'u-1', 'bu-1', 'w-1', 'sch-1', 'g-1', 1, ?1, 0)",
+            "INSERT INTO xw_shift_rows (legacy_shift_id, user_id, week_ref, genesys_shift_id,
+                 run_id, base, adopted)
+             VALUES ('S-1', 'u-1', 5, 'g-1', 1, ?1, 0)",
             [&base],
         )
         .unwrap();
@@ -761,6 +847,85 @@ mod tests {
         assert!(e.to_string().contains(&want), "{e}");
         let e = link_store(&c, "bu-1", "w-1").unwrap_err();
         assert!(e.to_string().contains(&want), "{e}");
+    }
+
+    /// A week whose links were written with different schedules (schema 18: one triple of
+    /// `xw_shift_weeks` each) reads them all, in legacy id order as the index by business unit
+    /// and week gave them before; each link shows its own schedule, a link written again with
+    /// another schedule moves to its triple, and each triple is in the dictionary once.
+    #[test]
+    fn a_week_of_several_schedules_reads_its_links_in_legacy_order() {
+        let c = Connection::open_in_memory().unwrap();
+        crate::store::migrations::migrate(&c).unwrap();
+        let slots = super::super::desired::Slots::default();
+        let index = super::super::changes::SlotIndex::new(&slots);
+        let written = super::super::changes::Written::new(&index);
+        let set = |schedule: Option<&str>, legacy: &[&str]| {
+            let changes = legacy.iter().map(|l| {
+                Ok(LinkChange::Set {
+                    legacy: l.to_string(),
+                    gid: format!("g-{l}"),
+                    base: Content::new(crate::load::model::label("u1"), 0, 30, vec![]),
+                    adopted: false,
+                })
+            });
+            apply_links(&c, 7, "bu", "2026-09-07", schedule, changes, &written).unwrap();
+        };
+        set(Some("sch-a"), &["s3", "s1"]);
+        set(Some("sch-b"), &["s2", "s0"]);
+        set(None, &["s4"]);
+        set(Some("sch-a"), &["s5"]);
+        apply_links(
+            &c,
+            7,
+            "bu",
+            "2026-09-14",
+            Some("sch-a"),
+            [Ok(LinkChange::Set {
+                legacy: "t0".into(),
+                gid: "g-t0".into(),
+                base: Content::new(crate::load::model::label("u1"), 0, 30, vec![]),
+                adopted: false,
+            })],
+            &written,
+        )
+        .unwrap();
+        let order = |c: &Connection| -> Vec<String> {
+            links(c, "bu", "2026-09-07")
+                .unwrap()
+                .into_iter()
+                .map(|l| l.legacy)
+                .collect()
+        };
+        let want = ["s0", "s1", "s2", "s3", "s4", "s5"];
+        assert_eq!(order(&c), want);
+        let store = link_store(&c, "bu", "2026-09-07").unwrap();
+        let got: Vec<String> = (0..store.len()).map(|j| store.get(j).legacy).collect();
+        assert_eq!(got, want);
+        let schedules: Vec<(String, Option<String>)> =
+            view(&c).into_iter().map(|r| (r.0, r.4)).collect();
+        let own = |l: &str, s: Option<&str>| (l.to_string(), s.map(str::to_string));
+        assert_eq!(
+            schedules,
+            [
+                own("s0", Some("sch-b")),
+                own("s1", Some("sch-a")),
+                own("s2", Some("sch-b")),
+                own("s3", Some("sch-a")),
+                own("s4", None),
+                own("s5", Some("sch-a")),
+                own("t0", Some("sch-a")),
+            ]
+        );
+        set(Some("sch-b"), &["s1"]);
+        assert_eq!(view(&c)[1].4.as_deref(), Some("sch-b"));
+        assert_eq!(order(&c), want);
+        let triples: i64 = c
+            .query_row("SELECT count(*) FROM xw_shift_weeks", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(triples, 4);
+        // A week of one triple reads its links as the one-triple statement does.
+        assert_eq!(links(&c, "bu", "2026-09-14").unwrap().len(), 1);
     }
 
     /// A change that cannot be had (a spill file that could not be read back) fails the whole
@@ -810,24 +975,41 @@ mod tests {
         assert_eq!(view(&c).len(), 2);
     }
 
-    /// A week's links are read through the index by business unit and week, not by a scan of
-    /// every link of the migration.
+    /// A week's links are read through the index by week (on its triples of `xw_shift_weeks`
+    /// since schema 18), not by a scan of every link of the migration; a week of one triple
+    /// (nearly all) with no sort, its links in the index's order.
     #[test]
     fn links_of_a_week_are_read_through_the_index_by_week() {
         let dir = tempfile::tempdir().unwrap();
         let c = crate::store::open_state(dir.path()).unwrap();
-        let plan: Vec<String> = c
-            .prepare(&format!("EXPLAIN QUERY PLAN {}", super::LINKS))
-            .unwrap()
-            .query_map(["bu-1", "2026-09-07"], |r| r.get(3))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
+        let plan = |sql: &str, p: &[&dyn ToSql]| -> Vec<String> {
+            c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map(p, |r| r.get(3))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        let one = plan(super::LINKS_OF_TRIPLE, &[&1]);
+        assert_eq!(
+            one,
+            ["SEARCH xw_shift_rows USING INDEX xw_shifts_by_week (week_ref=?)"],
+            "{one:?}"
+        );
+        let many = plan(super::LINKS, &[&"bu-1", &"2026-09-07"]);
         assert!(
-            plan.len() == 1
-                && plan[0]
-                    .contains("USING INDEX xw_shifts_by_week (business_unit_id=? AND week_id=?)"),
-            "{plan:?}"
+            many[0] == "SEARCH xw_shift_rows USING INDEX xw_shifts_by_week (week_ref=?)"
+                && many.iter().any(|s| s.contains(
+                    "SEARCH xw_shift_weeks USING COVERING INDEX sqlite_autoindex_xw_shift_weeks_1 (business_unit_id=? AND week_id=?)"
+                ))
+                && !many.iter().any(|s| s.starts_with("SCAN")),
+            "{many:?}"
+        );
+        let triples = plan(super::TRIPLES, &[&"bu-1", &"2026-09-07"]);
+        assert!(
+            triples.len() == 1
+                && triples[0].starts_with("SEARCH xw_shift_weeks USING COVERING INDEX"),
+            "{triples:?}"
         );
     }
 }

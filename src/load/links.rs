@@ -220,8 +220,11 @@ mod tests {
     fn db(rows: &[(String, String, Option<String>, Base, bool)]) -> Connection {
         let c = Connection::open_in_memory().unwrap();
         c.execute_batch(
-            "CREATE TABLE xw_shift_rows (legacy_shift_id TEXT, user_id, business_unit_id,
-                 week_id TEXT, genesys_shift_id, base);
+            "CREATE TABLE xw_shift_rows (legacy_shift_id TEXT, user_id, week_ref INTEGER,
+                 genesys_shift_id, base);
+             CREATE TABLE xw_shift_weeks (id INTEGER PRIMARY KEY, business_unit_id,
+                 week_id TEXT, schedule_id);
+             INSERT INTO xw_shift_weeks VALUES (1, 'b', 'w', NULL), (2, 'b', 'other', NULL);
              CREATE TABLE xw_shift_pairs (id INTEGER PRIMARY KEY, code TEXT NOT NULL,
                  description TEXT NOT NULL, UNIQUE (code, description))",
         )
@@ -239,7 +242,7 @@ mod tests {
             .map(|k| k as u64)
         };
         for (legacy, gid, user, base, here) in rows {
-            let week = if *here { "w" } else { "other" };
+            let week = if *here { 1 } else { 2 };
             let v: rusqlite::types::Value = match base {
                 Base::Null => rusqlite::types::Value::Null,
                 Base::Blob(content, row) => {
@@ -266,7 +269,7 @@ mod tests {
                 Base::Int(i) => rusqlite::types::Value::Integer(*i),
             };
             c.execute(
-                "INSERT INTO xw_shift_rows VALUES (?1, ?2, 'b', ?3, ?4, ?5)",
+                "INSERT INTO xw_shift_rows VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
                     legacy,
                     user.as_deref().map(PackedId),

@@ -263,7 +263,9 @@ const AGENTS: Query = Query {
     cols: &plain::<8>(),
 };
 
-/// `crosswalk_shifts` (migrations.rs, schema 1) with `xw_shift_rows` for `xw_shifts`, and the
+/// `crosswalk_shifts` (migrations.rs, schema 1) with `xw_shift_rows` and its business-unit weeks
+/// `xw_shift_weeks` (schema 18) for `xw_shifts` (joined as the view joins them: `+` keeps the
+/// links read in key order, not through the index by week), and the
 /// desired user and business unit as columns 10 and 11 for the `COALESCE`s; `$removed` is the
 /// condition of the second arm (a link whose shift is no longer desired).
 macro_rules! shifts_arms {
@@ -271,15 +273,16 @@ macro_rules! shifts_arms {
         concat!(
             "SELECT d.legacy_shift_id AS legacy_shift_id, d.agent_id AS agent_id,
                 d.exported_agent_id AS exported_agent_id, x.user_id AS user_id,
-                x.business_unit_id AS business_unit_id, COALESCE(x.week_id, d.week_id) AS week_id,
-                x.schedule_id AS schedule_id, x.genesys_shift_id AS genesys_shift_id,
+                w.business_unit_id AS business_unit_id, COALESCE(w.week_id, d.week_id) AS week_id,
+                w.schedule_id AS schedule_id, x.genesys_shift_id AS genesys_shift_id,
                 d.held_back_reason AS held_back_reason, MAX(d.run_id, COALESCE(x.run_id, 0)) AS run_id,
                 d.user_id AS desired_user_id, d.business_unit_id AS desired_business_unit_id
             FROM desired_shifts d LEFT JOIN xw_shift_rows x USING (legacy_shift_id)
+                LEFT JOIN xw_shift_weeks w ON w.id = +x.week_ref
             UNION ALL
-            SELECT x.legacy_shift_id, NULL, NULL, x.user_id, x.business_unit_id, x.week_id,
-                x.schedule_id, x.genesys_shift_id, 'removed-from-export', x.run_id, NULL, NULL
-            FROM xw_shift_rows x WHERE ",
+            SELECT x.legacy_shift_id, NULL, NULL, x.user_id, w.business_unit_id, w.week_id,
+                w.schedule_id, x.genesys_shift_id, 'removed-from-export', x.run_id, NULL, NULL
+            FROM xw_shift_rows x LEFT JOIN xw_shift_weeks w ON w.id = +x.week_ref WHERE ",
             $removed
         )
     };
@@ -744,14 +747,32 @@ mod tests {
                 );
             }
             for (legacy, ids, week, run) in &linked {
+                // The link's business unit, week and schedule in the dictionary (schema 18).
                 let _ = c.execute(
                     &format!(
-                        "INSERT INTO xw_shift_rows (legacy_shift_id, user_id, business_unit_id,
-                            week_id, schedule_id, genesys_shift_id, run_id, base, adopted)
-                         VALUES ({}, {}, {}, ?6, {}, {}, ?7, NULL, 0)",
-                        p(1, legacy), p(2, &ids[0]), p(3, &ids[1]), p(4, &ids[2]), p(5, &ids[3])
+                        "INSERT OR IGNORE INTO xw_shift_weeks (business_unit_id, week_id, schedule_id)
+                         VALUES ({}, ?2, {})",
+                        p(1, &ids[1]), p(3, &ids[2])
                     ),
-                    params![legacy.0, ids[0].0, ids[1].0, ids[2].0, ids[3].0, week, run],
+                    params![ids[1].0, week, ids[2].0],
+                );
+                let wref: i64 = c.query_row(
+                    &format!(
+                        "SELECT id FROM xw_shift_weeks WHERE business_unit_id IS {}
+                            AND week_id IS ?2 AND schedule_id IS {} ORDER BY id DESC",
+                        p(1, &ids[1]), p(3, &ids[2])
+                    ),
+                    params![ids[1].0, week, ids[2].0],
+                    |r| r.get(0),
+                ).unwrap();
+                let _ = c.execute(
+                    &format!(
+                        "INSERT INTO xw_shift_rows (legacy_shift_id, user_id, week_ref,
+                            genesys_shift_id, run_id, base, adopted)
+                         VALUES ({}, {}, ?3, {}, ?5, NULL, 0)",
+                        p(1, legacy), p(2, &ids[0]), p(4, &ids[3])
+                    ),
+                    params![legacy.0, ids[0].0, wref, ids[3].0, run],
                 );
             }
             for (i, (req, rec)) in trades.iter().enumerate() {

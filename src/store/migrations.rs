@@ -643,7 +643,117 @@ const MIGRATIONS: &[&str] = &[
     // query could use it (42 of the 480 MB of a loaded short whole).
     // The work is [`XW_ROWS_V17`], which `migrate` runs only while `xw_shifts` is a table.
     "",
+    // 18: the crosswalk's business-unit weeks once each (issue 17). Every link of a business
+    // unit's week repeated its business unit, week and schedule (45 of a link's ~152 bytes, and
+    // the index by week repeated the first two). They move to the add-only dictionary
+    // `xw_shift_weeks` (the values as schema 17 kept them: packed, text or NULL); a link names
+    // its triple by `week_ref`, and `xw_shifts_by_week` indexes that. The view `xw_shifts` joins
+    // them back, so it shows the same rows and columns. Triples are only added. After this, `migrate`
+    // moves the links a chunk at a time ([`xw_weeks_v18`]) while `xw_shift_rows` is in schema
+    // 17's form.
+    r#"
+    CREATE TABLE IF NOT EXISTS xw_shift_weeks (
+        id INTEGER PRIMARY KEY,
+        business_unit_id,
+        week_id TEXT,
+        schedule_id,
+        UNIQUE (business_unit_id, week_id, schedule_id)
+    );
+    "#,
 ];
+
+/// How many links migration 18 moves in one chunk.
+const XW_WEEKS_CHUNK: i64 = 4096;
+
+/// Migration 18's move of the links (see its comment in [`MIGRATIONS`]), run by [`migrate`] while
+/// `xw_shift_rows` has schema 17's columns: every (business unit, week, schedule) of a link into
+/// `xw_shift_weeks`, then the links into the new table a chunk at a time (by legacy id, which is
+/// never NULL: each chunk starts after the last one moved), then the new table takes the old
+/// one's name, its index and the view. `chunk_done` is called after each chunk (a test's
+/// interruption point).
+fn xw_weeks_v18(
+    tx: &Connection,
+    chunk_done: &mut dyn FnMut() -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "INSERT INTO xw_shift_weeks (business_unit_id, week_id, schedule_id)
+             SELECT DISTINCT business_unit_id, week_id, schedule_id FROM xw_shift_rows;
+         CREATE TABLE xw_shift_rows_v18 (
+             legacy_shift_id TEXT PRIMARY KEY,
+             user_id,
+             week_ref INTEGER NOT NULL,
+             genesys_shift_id,
+             run_id INTEGER NOT NULL,
+             base TEXT,
+             adopted INTEGER NOT NULL DEFAULT 0
+         ) WITHOUT ROWID;",
+    )?;
+    // The last key moved is read by SQL, not carried in Rust: a legacy id may be any value
+    // (even text that is not UTF-8), and SQLite orders and compares every value alike.
+    let mut first = true;
+    loop {
+        let n = tx.execute(
+            &format!(
+                "{XW_MOVE_V18} {} ORDER BY r.legacy_shift_id LIMIT {XW_WEEKS_CHUNK}",
+                if first {
+                    ""
+                } else {
+                    "WHERE r.legacy_shift_id > (SELECT max(legacy_shift_id) FROM xw_shift_rows_v18)"
+                }
+            ),
+            [],
+        )?;
+        if n == 0 {
+            break;
+        }
+        first = false;
+        chunk_done()?;
+    }
+    // `legacy_alter_table`: the rename changes the new table's name only, not the views' text
+    // (`xw_shifts` is made again below; `crosswalk_shifts` names the view, not the table).
+    tx.execute_batch(
+        "DROP VIEW xw_shifts;
+         DROP TABLE xw_shift_rows;
+         PRAGMA legacy_alter_table = ON;
+         ALTER TABLE xw_shift_rows_v18 RENAME TO xw_shift_rows;
+         PRAGMA legacy_alter_table = OFF;",
+    )?;
+    tx.execute_batch(XW_VIEW_V18)
+}
+
+/// Migration 18's move of links into the new table (a chunk's condition and order follow). The
+/// join is LEFT so that the links are read in key order; every triple is in the dictionary
+/// (filled from the same rows first), so `w.id` is never NULL.
+const XW_MOVE_V18: &str = "INSERT INTO xw_shift_rows_v18
+    SELECT r.legacy_shift_id, r.user_id, w.id, r.genesys_shift_id, r.run_id, r.base, r.adopted
+    FROM xw_shift_rows r LEFT JOIN xw_shift_weeks w
+        ON w.business_unit_id IS r.business_unit_id AND w.week_id IS r.week_id
+           AND w.schedule_id IS r.schedule_id";
+
+/// Migration 18's index and view over the new `xw_shift_rows` (see its comment in
+/// [`MIGRATIONS`]): the same columns, names and declared types as schema 17's view. It reads
+/// `xw_shift_rows` in key order as schema 17's did: the join is LEFT (the links first), and `+`
+/// keeps SQLite from scanning them through the index by week to look their triples up in order.
+const XW_VIEW_V18: &str = r#"
+    CREATE INDEX xw_shifts_by_week ON xw_shift_rows(week_ref);
+    CREATE VIEW xw_shifts AS
+        SELECT r.legacy_shift_id AS legacy_shift_id,
+               CASE WHEN typeof(r.user_id) = 'blob' AND length(r.user_id) = 16
+                    THEN lower(substr(hex(r.user_id), 1, 8) || '-' || substr(hex(r.user_id), 9, 4) || '-' || substr(hex(r.user_id), 13, 4) || '-' || substr(hex(r.user_id), 17, 4) || '-' || substr(hex(r.user_id), 21, 12))
+                    ELSE r.user_id END AS user_id,
+               CASE WHEN typeof(w.business_unit_id) = 'blob' AND length(w.business_unit_id) = 16
+                    THEN lower(substr(hex(w.business_unit_id), 1, 8) || '-' || substr(hex(w.business_unit_id), 9, 4) || '-' || substr(hex(w.business_unit_id), 13, 4) || '-' || substr(hex(w.business_unit_id), 17, 4) || '-' || substr(hex(w.business_unit_id), 21, 12))
+                    ELSE w.business_unit_id END AS business_unit_id,
+               w.week_id AS week_id,
+               CASE WHEN typeof(w.schedule_id) = 'blob' AND length(w.schedule_id) = 16
+                    THEN lower(substr(hex(w.schedule_id), 1, 8) || '-' || substr(hex(w.schedule_id), 9, 4) || '-' || substr(hex(w.schedule_id), 13, 4) || '-' || substr(hex(w.schedule_id), 17, 4) || '-' || substr(hex(w.schedule_id), 21, 12))
+                    ELSE w.schedule_id END AS schedule_id,
+               CASE WHEN typeof(r.genesys_shift_id) = 'blob' AND length(r.genesys_shift_id) = 16
+                    THEN lower(substr(hex(r.genesys_shift_id), 1, 8) || '-' || substr(hex(r.genesys_shift_id), 9, 4) || '-' || substr(hex(r.genesys_shift_id), 13, 4) || '-' || substr(hex(r.genesys_shift_id), 17, 4) || '-' || substr(hex(r.genesys_shift_id), 21, 12))
+                    ELSE r.genesys_shift_id END AS genesys_shift_id,
+               r.run_id AS run_id, r.base AS base, r.adopted AS adopted
+        FROM xw_shift_rows r LEFT JOIN xw_shift_weeks w ON w.id = +r.week_ref;
+"#;
 
 /// Migration 17's statements (see its comment in [`MIGRATIONS`]), run by [`migrate`] when
 /// `xw_shifts` is still a table.
@@ -694,7 +804,7 @@ pub fn migrate(conn: &Connection) -> Result<()> {
 
 /// TEST-ONLY: `ZD2GC_TEST_ABORT_MIGRATION=STEP:K` aborts the process (as a kill would: no
 /// rollback, no close) at the K-th point (from 0) of migration STEP's transaction: its start,
-/// after each chunk of a chunked rewrite (16), and just before its commit. Never set it for real
+/// after each chunk of a chunked rewrite (16, 18), and just before its commit. Never set it for real
 /// use.
 fn abort_hook() -> impl FnMut(usize) -> rusqlite::Result<()> {
     let at = super::test_hook("ZD2GC_TEST_ABORT_MIGRATION").and_then(|v| {
@@ -777,6 +887,17 @@ fn step(
     }
     if n == 17 && xw_table()? {
         tx.execute_batch(XW_ROWS_V17)?;
+    }
+    // Schema 17's `xw_shift_rows` still has the week's columns (not so on a fixture set back).
+    if n == 18 {
+        let v17: bool = tx.query_row(
+            "SELECT count(*) FROM pragma_table_info('xw_shift_rows') WHERE name = 'schedule_id'",
+            [],
+            |r| r.get(0),
+        )?;
+        if v17 {
+            xw_weeks_v18(&tx, &mut || at(18))?;
+        }
     }
     at(n)?;
     tx.pragma_update(None, "user_version", n as i64)?;
@@ -1463,13 +1584,18 @@ const REWRITES: &[(usize, &str)] = &[
     (15, "xw_shifts"),
     (16, "xw_shifts"),
     (17, "xw_shifts"),
+    // The table that 17 makes of `xw_shifts`: counted when it is already there (from 17).
+    (18, "xw_shift_rows"),
 ];
 
 /// The tables the migrations above schema `from` rewrite, each once.
 pub(crate) fn rewritten_tables(from: usize) -> Vec<&'static str> {
     let mut out: Vec<&str> = Vec::new();
     for &(step, t) in REWRITES {
-        if step > from && !out.contains(&t) {
+        // From below 17 the links are `xw_shifts` (counted once: 17 and 18 rewrite it in turn,
+        // each in its own transaction, reusing the pages the one before freed).
+        let moved = t == "xw_shift_rows" && out.contains(&"xw_shifts");
+        if step > from && !out.contains(&t) && !moved {
             out.push(t);
         }
     }
@@ -2181,7 +2307,7 @@ mod tests {
         c.execute_batch("PRAGMA user_version = 15;").unwrap();
         let before = (all(&c, others), all(&c, kept), all(&c, xw));
         migrate(&c).unwrap();
-        assert_eq!(schema_version(), 17);
+        assert_eq!(schema_version(), 18);
         assert_eq!((all(&c, others), all(&c, kept), all(&c, xw)), before);
         let users: std::collections::BTreeMap<String, Option<String>> = c
             .prepare("SELECT legacy_shift_id, user_id FROM xw_shifts")
@@ -2405,7 +2531,7 @@ mod tests {
         let want: Vec<_> = weeks.iter().map(|(b, w)| links_16(b, w)).collect();
         let bases_16 = all(&c, "SELECT legacy_shift_id, base FROM xw_shifts ORDER BY 1");
         migrate(&c).unwrap();
-        assert_eq!(schema_version(), 17);
+        assert_eq!(schema_version(), 18);
         assert_eq!((all(&c, rows), all(&c, xw)), before);
         // Only the index by week is made again (no query looks links up by Genesys id).
         let indexes: Vec<String> = c
@@ -2421,9 +2547,12 @@ mod tests {
         assert_eq!(indexes, ["xw_shifts_by_week"]);
         for (legacy, col, v) in c
             .prepare(
+                // Since schema 18 a link's business unit and schedule are in `xw_shift_weeks`.
                 "SELECT legacy_shift_id, 'user', user_id FROM xw_shift_rows
-                 UNION ALL SELECT legacy_shift_id, 'bu', business_unit_id FROM xw_shift_rows
-                 UNION ALL SELECT legacy_shift_id, 'schedule', schedule_id FROM xw_shift_rows
+                 UNION ALL SELECT legacy_shift_id, 'bu', w.business_unit_id
+                     FROM xw_shift_rows JOIN xw_shift_weeks w ON w.id = week_ref
+                 UNION ALL SELECT legacy_shift_id, 'schedule', w.schedule_id
+                     FROM xw_shift_rows JOIN xw_shift_weeks w ON w.id = week_ref
                  UNION ALL SELECT legacy_shift_id, 'gid', genesys_shift_id FROM xw_shift_rows",
             )
             .unwrap()
@@ -2477,6 +2606,149 @@ mod tests {
             got.sort_by(|a, b| a.0.cmp(&b.0));
             assert_eq!(&got, want, "{bu} {week}");
         }
+    }
+
+    /// Migration 18 on a version-17 database of 9,000 links (three chunks) whose business
+    /// units, weeks and schedules are packed UUIDs, texts, NULLs and other values, some legacy
+    /// ids text that is not UTF-8:
+    /// - the view `xw_shifts` (in its own order and by key) and `crosswalk_shifts` give exactly
+    ///   the rows and types schema 17 gave;
+    /// - `xw_shift_weeks` holds each distinct triple once (NULLs as they were), and the links
+    ///   name theirs; `xw_shift_rows` has no column of the triple left;
+    /// - the abort hook is called at the start, after each chunk and before the commit.
+    #[test]
+    fn migration_18_names_each_links_week_once_and_every_reader_sees_the_same() {
+        let c = Connection::open_in_memory().unwrap();
+        migrate_to(&c, 17, &mut |_| Ok(())).unwrap();
+        c.execute_batch(
+            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 8999)
+             INSERT INTO xw_shift_rows
+             SELECT CASE WHEN i % 1000 = 7 THEN CAST(x'ff' || CAST(i AS BLOB) AS TEXT)
+                         ELSE printf('S-%05d', i) END,
+                    CASE i % 4 WHEN 0 THEN NULL WHEN 1 THEN printf('u-%d', i % 13)
+                         ELSE zeroblob(15) || CAST(char(i % 13) AS BLOB) END,
+                    CASE i % 5 WHEN 0 THEN NULL WHEN 1 THEN 'BU-1' WHEN 2 THEN 42
+                         ELSE x'0f8fad5bd9cb469fa16570867728950e' END,
+                    CASE WHEN i % 11 = 0 THEN NULL ELSE printf('2026-%02d-07', 1 + i % 12) END,
+                    CASE i % 3 WHEN 0 THEN NULL WHEN 1 THEN printf('sch-%d', i % 12)
+                         ELSE x'7c9e6679742540de944be07fc1f90ae7' END,
+                    CASE WHEN i % 10 = 0 THEN NULL ELSE printf('g-%d', i) END,
+                    i % 4, CASE WHEN i % 2 THEN x'0102' END, i % 3
+             FROM n;",
+        )
+        .unwrap();
+        // Every value as SQLite holds it (a text that is not UTF-8 as its bytes).
+        let all = |c: &Connection, sql: &str| -> Vec<Vec<String>> {
+            let mut st = c.prepare(sql).unwrap();
+            let n = st.column_count();
+            let names = st.column_names().map(|s| s.to_string()).collect();
+            let mut out = vec![names];
+            let rows = st
+                .query_map([], |r| {
+                    (0..n).map(|i| Ok(format!("{:?}", r.get_ref(i)?))).collect()
+                })
+                .unwrap();
+            out.extend(rows.map(|r| r.unwrap()));
+            out
+        };
+        let view = "SELECT * FROM xw_shifts";
+        let by_key = "SELECT * FROM xw_shifts ORDER BY legacy_shift_id";
+        let xw = "SELECT * FROM crosswalk_shifts ORDER BY legacy_shift_id";
+        let types = "SELECT legacy_shift_id, typeof(user_id), typeof(business_unit_id),
+                         typeof(week_id), typeof(schedule_id) FROM xw_shifts ORDER BY 1";
+        let triples = "SELECT DISTINCT business_unit_id, week_id, schedule_id FROM xw_shift_rows";
+        let n_triples = all(&c, triples).len();
+        let before = (all(&c, view), all(&c, by_key), all(&c, xw), all(&c, types));
+        assert_eq!(before.0.len(), 1 + 9000);
+        let before_declared = all(&c, "SELECT name, type FROM pragma_table_info('xw_shifts')");
+        let mut points = 0;
+        migrate_to(&c, 18, &mut |step| {
+            points += usize::from(step == 18);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(points, 2 + 3, "start, 3 chunks, before commit");
+        let after = (all(&c, view), all(&c, by_key), all(&c, xw), all(&c, types));
+        for (k, (a, b)) in [
+            (&after.0, &before.0),
+            (&after.1, &before.1),
+            (&after.2, &before.2),
+            (&after.3, &before.3),
+        ]
+        .iter()
+        .enumerate()
+        {
+            let d = a.iter().zip(b.iter()).position(|(x, y)| x != y);
+            assert!(
+                d.is_none() && a.len() == b.len(),
+                "the views read as at schema 17: {k} {d:?} {:?}",
+                d.map(|i| (&a[i], &b[i]))
+            );
+        }
+        let declared = "SELECT name, type FROM pragma_table_info('xw_shifts')";
+        assert_eq!(all(&c, declared), before_declared);
+        let dict: i64 = c
+            .query_row("SELECT count(*) FROM xw_shift_weeks", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(dict as usize + 1, n_triples);
+        let cols: Vec<String> = c
+            .prepare("SELECT name FROM pragma_table_info('xw_shift_rows')")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(
+            cols,
+            [
+                "legacy_shift_id",
+                "user_id",
+                "week_ref",
+                "genesys_shift_id",
+                "run_id",
+                "base",
+                "adopted"
+            ]
+        );
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 18);
+    }
+
+    /// Migration 18's move reads a chunk of links from the last key moved and finds each link's
+    /// triple through the dictionary's unique index (no scan of either table per chunk).
+    #[test]
+    fn migration_18_moves_a_chunk_without_a_scan() {
+        let c = Connection::open_in_memory().unwrap();
+        migrate_to(&c, 17, &mut |_| Ok(())).unwrap();
+        c.execute_batch(MIGRATIONS[17]).unwrap();
+        c.execute_batch(
+            "CREATE TABLE xw_shift_rows_v18 (legacy_shift_id TEXT PRIMARY KEY, user_id,
+                 week_ref INTEGER NOT NULL, genesys_shift_id, run_id INTEGER NOT NULL, base TEXT,
+                 adopted INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
+        )
+        .unwrap();
+        let plan: Vec<String> = c
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN {} WHERE r.legacy_shift_id > (SELECT max(legacy_shift_id)
+                 FROM xw_shift_rows_v18) ORDER BY r.legacy_shift_id LIMIT {XW_WEEKS_CHUNK}",
+                XW_MOVE_V18
+            ))
+            .unwrap()
+            .query_map([], |r| r.get(3))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert!(
+            plan.iter()
+                .any(|p| p == "SEARCH r USING PRIMARY KEY (legacy_shift_id>?)")
+                && plan.iter().any(|p| p.starts_with(
+                    "SEARCH w USING COVERING INDEX sqlite_autoindex_xw_shift_weeks_1 (business_unit_id=? AND week_id=? AND schedule_id=?)"
+                ))
+                && !plan.iter().any(|p| p.starts_with("SCAN") || p.contains("TEMP B-TREE")),
+            "{plan:?}"
+        );
     }
 
     /// Migration 13 on a version-12 database whose rows spell every task id out (what zd2gc
@@ -2672,16 +2944,13 @@ mod tests {
         assert_eq!(v as usize, schema_version());
         // Migration 15 rewrites no base here: none is a content's JSON.
         assert_eq!((all(&c, rows), all(&c, xw)), before);
-        // Since schema 17 load reads the table under the view `xw_shifts`.
-        let plan = week_query_plan(
-            &c,
-            "SELECT legacy_shift_id, genesys_shift_id, base FROM xw_shift_rows
-             WHERE business_unit_id = ?1 AND week_id = ?2 AND genesys_shift_id IS NOT NULL",
-        );
+        // Since schema 17 load reads the table under the view `xw_shifts`; since 18 by the
+        // week's triples.
+        let plan = week_query_plan(&c, crate::load::journal::LINKS);
         assert!(
             plan.iter()
-                .any(|p| p
-                    .contains("USING INDEX xw_shifts_by_week (business_unit_id=? AND week_id=?)")),
+                .any(|p| p == "SEARCH xw_shift_rows USING INDEX xw_shifts_by_week (week_ref=?)")
+                && !plan.iter().any(|p| p.starts_with("SCAN")),
             "{plan:?}"
         );
         let mut links: Vec<(String, String)> =
