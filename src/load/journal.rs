@@ -840,6 +840,13 @@ mod tests {
                 r.get(0)
             })
             .unwrap();
+        // Damage by hand: zd2gc's own triggers refuse the removal (schema 18) until dropped.
+        assert!(
+            c.execute("DELETE FROM xw_shift_pairs WHERE id = ?1", [b])
+                .is_err()
+        );
+        c.execute_batch("DROP TRIGGER xw_shift_pairs_no_delete")
+            .unwrap();
         c.execute("DELETE FROM xw_shift_pairs WHERE id = ?1", [b])
             .unwrap();
         let want = format!("state database damaged: pair id {b} missing from xw_shift_pairs");

@@ -748,9 +748,10 @@ mod tests {
             }
             for (legacy, ids, week, run) in &linked {
                 // The link's business unit, week and schedule in the dictionary (schema 18).
+                // A triple already there is refused (the dictionary is add-only), then found.
                 let _ = c.execute(
                     &format!(
-                        "INSERT OR IGNORE INTO xw_shift_weeks (business_unit_id, week_id, schedule_id)
+                        "INSERT INTO xw_shift_weeks (business_unit_id, week_id, schedule_id)
                          VALUES ({}, ?2, {})",
                         p(1, &ids[1]), p(3, &ids[2])
                     ),

@@ -648,7 +648,10 @@ const MIGRATIONS: &[&str] = &[
     // the index by week repeated the first two). They move to the add-only dictionary
     // `xw_shift_weeks` (the values as schema 17 kept them: packed, text or NULL); a link names
     // its triple by `week_ref`, and `xw_shifts_by_week` indexes that. The view `xw_shifts` joins
-    // them back, so it shows the same rows and columns. Triples are only added. After this, `migrate`
+    // them back, so it shows the same rows and columns. Pairs and triples are only added:
+    // triggers refuse any change or removal of either dictionary's rows, and an insert that
+    // would replace one (`INSERT OR REPLACE` deletes without firing delete triggers) or add a
+    // triple twice (NULLs are distinct to UNIQUE). After this, `migrate`
     // moves the links a chunk at a time ([`xw_weeks_v18`]) while `xw_shift_rows` is in schema
     // 17's form.
     r#"
@@ -659,6 +662,23 @@ const MIGRATIONS: &[&str] = &[
         schedule_id,
         UNIQUE (business_unit_id, week_id, schedule_id)
     );
+    CREATE TRIGGER IF NOT EXISTS xw_shift_pairs_no_update BEFORE UPDATE ON xw_shift_pairs
+        BEGIN SELECT RAISE(ABORT, 'xw_shift_pairs is add-only: a pair is never changed'); END;
+    CREATE TRIGGER IF NOT EXISTS xw_shift_pairs_no_delete BEFORE DELETE ON xw_shift_pairs
+        BEGIN SELECT RAISE(ABORT, 'xw_shift_pairs is add-only: a pair is never removed'); END;
+    CREATE TRIGGER IF NOT EXISTS xw_shift_weeks_no_update BEFORE UPDATE ON xw_shift_weeks
+        BEGIN SELECT RAISE(ABORT, 'xw_shift_weeks is add-only: a week is never changed'); END;
+    CREATE TRIGGER IF NOT EXISTS xw_shift_weeks_no_delete BEFORE DELETE ON xw_shift_weeks
+        BEGIN SELECT RAISE(ABORT, 'xw_shift_weeks is add-only: a week is never removed'); END;
+    CREATE TRIGGER IF NOT EXISTS xw_shift_pairs_no_replace BEFORE INSERT ON xw_shift_pairs
+        WHEN EXISTS (SELECT 1 FROM xw_shift_pairs WHERE id = NEW.id
+                         OR (code = NEW.code AND description = NEW.description))
+        BEGIN SELECT RAISE(ABORT, 'xw_shift_pairs is add-only: a pair is never replaced'); END;
+    CREATE TRIGGER IF NOT EXISTS xw_shift_weeks_no_replace BEFORE INSERT ON xw_shift_weeks
+        WHEN EXISTS (SELECT 1 FROM xw_shift_weeks WHERE id = NEW.id
+                         OR (business_unit_id IS NEW.business_unit_id AND week_id IS NEW.week_id
+                             AND schedule_id IS NEW.schedule_id))
+        BEGIN SELECT RAISE(ABORT, 'xw_shift_weeks is add-only: a week is never replaced'); END;
     "#,
 ];
 
@@ -2714,6 +2734,50 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v, 18);
+    }
+
+    /// The dictionaries the crosswalk's links name rows of (`xw_shift_pairs`, `xw_shift_weeks`)
+    /// are add-only since schema 18: an update, a delete or a replacing insert of any row is
+    /// refused (the row kept), as is a triple added twice (NULLs included); a new row is not.
+    #[test]
+    fn the_crosswalk_dictionaries_refuse_a_change_or_a_removal() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = crate::store::open_state(dir.path()).unwrap();
+        c.execute_batch(
+            "INSERT INTO xw_shift_pairs (id, code, description) VALUES (1, 'c', 'd');
+             INSERT INTO xw_shift_weeks (id, business_unit_id, week_id, schedule_id)
+                 VALUES (1, 'bu', '2026-09-07', NULL);",
+        )
+        .unwrap();
+        let rows = |c: &Connection| {
+            (
+                all(c, "SELECT * FROM xw_shift_pairs ORDER BY id"),
+                all(c, "SELECT * FROM xw_shift_weeks ORDER BY id"),
+            )
+        };
+        let before = rows(&c);
+        for sql in [
+            "UPDATE xw_shift_pairs SET description = 'e' WHERE id = 1",
+            "UPDATE xw_shift_pairs SET id = 2",
+            "DELETE FROM xw_shift_pairs WHERE id = 1",
+            "DELETE FROM xw_shift_pairs",
+            "INSERT OR REPLACE INTO xw_shift_pairs (id, code, description) VALUES (1, 'x', 'y')",
+            "UPDATE xw_shift_weeks SET schedule_id = 'sch' WHERE id = 1",
+            "DELETE FROM xw_shift_weeks WHERE id = 1",
+            "INSERT OR REPLACE INTO xw_shift_weeks (id, business_unit_id, week_id) VALUES (1, 'b', 'w')",
+            "INSERT OR REPLACE INTO xw_shift_weeks (business_unit_id, week_id) VALUES ('bu', '2026-09-07')",
+            "INSERT OR IGNORE INTO xw_shift_weeks (business_unit_id, week_id) VALUES ('bu', '2026-09-07')",
+        ] {
+            let e = c.execute(sql, []).map(|_| ()).unwrap_err().to_string();
+            assert!(e.contains("is add-only"), "{sql}: {e}");
+            assert_eq!(rows(&c), before, "{sql}");
+        }
+        c.execute_batch(
+            "INSERT INTO xw_shift_pairs (code, description) VALUES ('c', 'e');
+             INSERT INTO xw_shift_weeks (business_unit_id, week_id) VALUES ('bu', '2026-09-14');",
+        )
+        .unwrap();
+        assert_eq!(rows(&c).0.len() + rows(&c).1.len(), 4);
     }
 
     /// Migration 18's move reads a chunk of links from the last key moved and finds each link's
