@@ -67,6 +67,7 @@ fn dump(dir: &Path) -> String {
         "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY name",
         "SELECT * FROM xw_shift_rows ORDER BY legacy_shift_id",
         "SELECT * FROM xw_shift_pairs ORDER BY id",
+        "SELECT * FROM xw_shift_weeks ORDER BY id",
         "SELECT * FROM xw_shifts ORDER BY legacy_shift_id",
         "SELECT * FROM crosswalk_shifts ORDER BY legacy_shift_id",
     ] {
@@ -106,9 +107,10 @@ fn copy_state(from: &Path, to: &Path) {
 }
 
 /// An upgrade from schema 14 killed (the process aborted: no rollback, no close) at every point
-/// of migrations 15, 16 (after each of its 3 chunks) and 17 leaves the database at the last
-/// committed schema, and the next command finishes it: the schema, every crosswalk row and the
-/// pair dictionary equal an uninterrupted upgrade's, and the integrity check is ok.
+/// of migrations 15, 16 (after each of its 3 chunks), 17 and 18 (after each of its 3 chunks)
+/// leaves the database at the last committed schema, and the next command finishes it: the
+/// schema, every crosswalk row, the pair and week dictionaries equal an uninterrupted upgrade's,
+/// and the integrity check is ok.
 #[test]
 fn an_upgrade_killed_anywhere_is_finished_by_the_next_command_as_if_never_killed() {
     let base = tempfile::tempdir().unwrap();
@@ -133,6 +135,11 @@ fn an_upgrade_killed_anywhere_is_finished_by_the_next_command_as_if_never_killed
         ("16:4", 15),
         ("17:0", 16),
         ("17:1", 16),
+        ("18:0", 17),
+        ("18:1", 17),
+        ("18:2", 17),
+        ("18:3", 17),
+        ("18:4", 17),
     ] {
         let d = base.path().join(point.replace(':', "-"));
         std::fs::create_dir(&d).unwrap();
@@ -229,6 +236,20 @@ fn an_upgrade_says_the_disk_it_needs_and_refuses_before_starting_without_it() {
         "{stderr}"
     );
     assert_eq!(user_version(d.path()), zd2gc::store::schema_version());
+    // From schema 17, migration 18 rewrites the links' table (`xw_shift_rows`) and counts it.
+    let d = tempfile::tempdir().unwrap();
+    old_state(d.path(), 17, 10_000);
+    let before = dump(d.path());
+    let out = status(d.path(), &[("ZD2GC_TEST_FREE_SPACE", "1000000")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("from schema 17 to 18 (once): it rewrites xw_shift_rows (")
+            && stderr.contains("not enough free disk to upgrade")
+            && stderr.contains("still at schema 17"),
+        "{stderr}"
+    );
+    assert_eq!(dump(d.path()), before, "nothing changed");
 }
 
 /// While another zd2gc upgrades the directory (its lock says so), a second upgrade is refused as
