@@ -401,3 +401,18 @@ pub fn desired_back_to_schema_8(c: &rusqlite::Connection) {
     )
     .unwrap();
 }
+
+/// Hold `dir`'s lock as a running load does (any zd2gc version: `flock` on `zd2gc.lock`, the
+/// holder's pid and start in it).
+pub fn hold_lock_as_a_load(dir: &Path) -> std::fs::File {
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(dir.join("zd2gc.lock"))
+        .unwrap();
+    f.try_lock().unwrap();
+    std::io::Write::write_all(&mut f, b"pid 4242 started 2026-12-07T16:00:00Z").unwrap();
+    f
+}

@@ -3,6 +3,7 @@
 mod architecture;
 mod cli;
 mod common;
+mod compact;
 mod emulator;
 mod extract;
 mod fixture_cases;

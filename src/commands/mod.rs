@@ -6,6 +6,7 @@
 //! decides what the terminal shows; the stages below it take typed options and a
 //! [`Context`], and return typed results that the command prints (or serialises for `--json`).
 
+mod compact;
 mod crosswalk;
 pub mod emulate;
 mod extract;
@@ -105,6 +106,9 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Re-read Genesys Cloud and compare with the desired state.
     Verify(verify::VerifyArgs),
+    /// Give the free pages of the state database (zd2gc.db) back to the disk, e.g. after an upgrade
+    /// (a SQLite VACUUM under the directory's lock: refused while a load runs).
+    Compact(compact::CompactArgs),
     /// Look up and export the legacy ↔ Genesys crosswalk.
     Crosswalk(crosswalk::CrosswalkArgs),
     /// Run the Genesys Cloud WFM emulator on a loopback port.
@@ -239,6 +243,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Load(_) => "load",
         Command::Status(_) => "status",
         Command::Verify(_) => "verify",
+        Command::Compact(_) => "compact",
         Command::Crosswalk(_) => "crosswalk",
         Command::Emulate(_) => "emulate",
         Command::Rehearse(_) => "rehearse",
@@ -293,6 +298,7 @@ fn dispatch(command: Command, ctx: &Context) -> Result<Exit> {
         Command::Load(a) => load::run(&a, ctx),
         Command::Status(a) => status::run(&a, ctx),
         Command::Verify(a) => verify::run(&a, ctx),
+        Command::Compact(a) => compact::run(&a, ctx),
         Command::Crosswalk(a) => crosswalk::run(&a, ctx),
         Command::Report(a) => report::run(&a, ctx),
     }

@@ -6,6 +6,7 @@
 //! The staged export lives apart, in `snapshot.db` (see `extract::stage`), so that re-extracting
 //! replaces it atomically by a rename while the state survives.
 
+pub mod compact;
 pub mod crosswalk;
 pub mod desired;
 pub mod findings;
@@ -151,8 +152,9 @@ pub fn open_state(dir: &Path) -> Result<Connection> {
 /// TEST-ONLY hooks that simulate operator mistakes the test user (root) cannot cause with chmod:
 /// `ZD2GC_TEST_MAX_PAGE_COUNT=N` caps the state database at N pages (a full disk) and
 /// `ZD2GC_TEST_READ_ONLY=1` opens it read-only (a read-only mount); `ZD2GC_TEST_FREE_SPACE=N`
-/// says the disk has N bytes free ([`upgrade`]) and `ZD2GC_TEST_ABORT_MIGRATION` kills an upgrade
-/// ([`migrations`]). Never set them for real use.
+/// says the disk has N bytes free ([`upgrade`], [`compact`]), `ZD2GC_TEST_ABORT_MIGRATION` kills an
+/// upgrade ([`migrations`]) and `ZD2GC_TEST_ABORT_COMPACT` a compaction ([`compact`]). Never set
+/// them for real use.
 pub(crate) fn test_hook(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }

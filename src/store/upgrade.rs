@@ -119,9 +119,8 @@ pub fn upgrade(dir: &Path, say: &mut dyn FnMut(String)) -> Result<()> {
     )?;
     if free_pages >= 1 << 20 {
         say(format!(
-            "upgraded; {} of {} are free pages now, which a VACUUM gives back: run `sqlite3 {} VACUUM` while no zd2gc works on {} (it needs about the database's size free while it runs)",
+            "upgraded; {} of {} are free pages now, which a VACUUM gives back: run `zd2gc --dir {} compact` (it needs about the database's size free while it runs, and is refused while a load runs)",
             mb(free_pages as u64),
-            path.display(),
             path.display(),
             dir.display()
         ));
@@ -144,7 +143,7 @@ fn table_bytes(c: &Connection, tables: &[&str]) -> Result<u64> {
 
 /// The bytes an unprivileged user may still write on the file system of `dir` (`statvfs`), if
 /// known. `ZD2GC_TEST_FREE_SPACE=N` (tests only) says N.
-fn free_space(dir: &Path) -> Option<u64> {
+pub(super) fn free_space(dir: &Path) -> Option<u64> {
     if let Some(n) = super::test_hook("ZD2GC_TEST_FREE_SPACE").and_then(|v| v.parse().ok()) {
         return Some(n);
     }
