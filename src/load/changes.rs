@@ -230,6 +230,9 @@ pub struct LinkChanges {
     scratch: Vec<u8>,
     bases: Bases,
     spill: Spill,
+    /// How full a chunk is filled before the next begins: [`CHUNK`] unless the TEST-ONLY hook
+    /// `ZD2GC_TEST_LINK_SPILL` lowers it ([`LinkChanges::spill_to`]); 0 is [`CHUNK`].
+    fill_to: usize,
 }
 
 /// Spilled changes read back ([`LinkChanges::fill`]): those among `start..end`, each at its
@@ -289,18 +292,40 @@ impl Spill {
         }
         self.place.insert(k, (self.end, chunk.len()));
         self.end += chunk.len() as u64;
+        abort_hook(false);
         true
     }
 
     /// Spilled chunk `k`, whole, into `buf`.
     fn read_chunk(&self, k: usize, buf: &mut Vec<u8>) -> std::io::Result<()> {
         use std::io::{Read, Seek, SeekFrom};
+        abort_hook(true);
         let (at, len) = self.place[&k];
         buf.clear();
         buf.resize(len, 0);
         let mut f = self.file.as_ref().expect("a chunk was spilled");
         f.seek(SeekFrom::Start(at))?;
         f.read_exact(buf)
+    }
+}
+
+/// TEST-ONLY: `ZD2GC_TEST_ABORT_LINK_SPILL=write:K` aborts the process (as a kill would: no
+/// unwinding, no close) just after the K-th (from 0) chunk this process wrote to a spill file,
+/// `read:K` just before the K-th it reads back. Never set it for real use.
+fn abort_hook(read: bool) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static AT: std::sync::OnceLock<Option<(bool, usize)>> = std::sync::OnceLock::new();
+    static SEEN: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+    let at = AT.get_or_init(|| {
+        let v = crate::store::test_hook("ZD2GC_TEST_ABORT_LINK_SPILL")?;
+        let (what, k) = v.split_once(':')?;
+        Some((what == "read", k.parse().ok()?))
+    });
+    if let Some((r, k)) = *at
+        && r == read
+        && SEEN[usize::from(read)].fetch_add(1, Ordering::SeqCst) == k
+    {
+        std::process::abort();
     }
 }
 
@@ -387,8 +412,18 @@ impl LinkChanges {
 
     /// Chunks past the first few go to an unlinked temporary file made in `dir` (when it cannot
     /// be made or written, they stay in memory).
+    ///
+    /// TEST-ONLY: `ZD2GC_TEST_LINK_SPILL=N` fills each chunk to N bytes (at most [`CHUNK`]) instead
+    /// of [`CHUNK`], so that a round spills past its first [`IN_MEMORY`] chunks of N bytes: the
+    /// kill tests reach the spill with small weeks. The changes' places stay
+    /// `chunk × CHUNK + offset`. Never set it for real use.
     pub fn spill_to(&mut self, dir: &std::path::Path) {
         self.spill.dir = Some(dir.to_path_buf());
+        if let Some(n) =
+            crate::store::test_hook("ZD2GC_TEST_LINK_SPILL").and_then(|v| v.parse::<usize>().ok())
+        {
+            self.fill_to = n.clamp(1, CHUNK);
+        }
     }
 
     /// Bytes of changes held in memory (the spilled chunks are not).
@@ -417,10 +452,15 @@ impl LinkChanges {
         let skip = 5 - (h + 1);
         out[skip..5].copy_from_slice(&head[..=h]);
         let out_b = &out[skip..];
+        let fill_to = if self.fill_to == 0 {
+            CHUNK
+        } else {
+            self.fill_to
+        };
         let fits = self
             .chunks
             .last()
-            .is_some_and(|k| k.len() + out_b.len() <= CHUNK);
+            .is_some_and(|k| k.len() + out_b.len() <= fill_to);
         if !fits {
             // The chunk just filled goes to the spill file, past the first few.
             let full = self.chunks.len().checked_sub(1);

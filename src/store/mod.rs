@@ -153,8 +153,9 @@ pub fn open_state(dir: &Path) -> Result<Connection> {
 /// `ZD2GC_TEST_MAX_PAGE_COUNT=N` caps the state database at N pages (a full disk) and
 /// `ZD2GC_TEST_READ_ONLY=1` opens it read-only (a read-only mount); `ZD2GC_TEST_FREE_SPACE=N`
 /// says the disk has N bytes free ([`upgrade`], [`compact`]), `ZD2GC_TEST_ABORT_MIGRATION` kills an
-/// upgrade ([`migrations`]) and `ZD2GC_TEST_ABORT_COMPACT` a compaction ([`compact`]). Never set
-/// them for real use.
+/// upgrade ([`migrations`]) and `ZD2GC_TEST_ABORT_COMPACT` a compaction ([`compact`]);
+/// `ZD2GC_TEST_LINK_SPILL` and `ZD2GC_TEST_ABORT_LINK_SPILL` lower and kill a load's link spill
+/// (`load::changes`). Never set them for real use.
 pub(crate) fn test_hook(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
