@@ -137,6 +137,8 @@ fn json_walk_of_every_subcommand() {
             out.to_str().unwrap(),
         ],
     );
+    walk("compact");
+    assert_eq!(assert_ok(d, &emu, &["compact"])["schema"], "compact/v1");
     walk("report");
     assert_eq!(
         assert_ok(d, &emu, &["report"])["schema"],
@@ -205,6 +207,7 @@ fn json_walk_of_every_subcommand() {
             "shifts",
         ],
     );
+    assert_error(e, &emu, &["compact"]);
     assert_error(e, &emu, &["report"]);
     assert_error(e, &emu, &["rehearse", "/nonexistent-export"]);
     assert_error(e, &emu, &["emulate", "--org", "/nonexistent-org.json"]);
