@@ -1196,21 +1196,32 @@ fn the_audit_records_each_runs_outcome_not_its_command() {
 
 /// A loader child with `env` set, to the end: (exit code, stderr).
 fn load_child_with(dir: &Path, emu: &RunningEmulator, env: &[(&str, &str)]) -> (i32, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zd2gc"))
-        .args(["--dir", dir.to_str().unwrap(), "--no-progress", "load"])
-        .args(["--max-rpm", "20000", "--concurrency", "3"])
-        .env("ZD2GC_API_URL", emu.base_url())
-        .env("ZD2GC_LOGIN_URL", emu.base_url())
-        .env("GENESYSCLOUD_OAUTHCLIENT_ID", emu.client_id())
-        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", emu.client_secret())
-        .env("NO_COLOR", "1")
-        .envs(env.iter().copied())
+    let out = load_command(dir, emu, &["--max-rpm", "20000", "--concurrency", "3"], env)
         .output()
         .unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// `zd2gc load ARGS` against `emu`, with `env` (test hooks) and no colour.
+fn load_command(
+    dir: &Path,
+    emu: &RunningEmulator,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_zd2gc"));
+    c.args(["--dir", dir.to_str().unwrap(), "--no-progress", "load"])
+        .args(args)
+        .env("ZD2GC_API_URL", emu.base_url())
+        .env("ZD2GC_LOGIN_URL", emu.base_url())
+        .env("GENESYSCLOUD_OAUTHCLIENT_ID", emu.client_id())
+        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", emu.client_secret())
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied());
+    c
 }
 
 /// The disk fills while weeks are being written and journalled (shift weeks first, then time off):
@@ -1269,28 +1280,16 @@ fn load_child_env(
     emu: &RunningEmulator,
     env: &[(&str, &str)],
 ) -> std::process::ExitStatus {
-    std::process::Command::new(env!("CARGO_BIN_EXE_zd2gc"))
-        .args([
-            "--dir",
-            dir.to_str().unwrap(),
-            "-q",
-            "--no-progress",
-            "load",
-        ])
-        .args([
-            "--max-rpm",
-            "20000",
-            "--settle-timeout",
-            "10",
-            "--concurrency",
-            "1",
-        ])
-        .env("ZD2GC_API_URL", emu.base_url())
-        .env("ZD2GC_LOGIN_URL", emu.base_url())
-        .env("GENESYSCLOUD_OAUTHCLIENT_ID", emu.client_id())
-        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", emu.client_secret())
-        .env("NO_COLOR", "1")
-        .envs(env.iter().copied())
+    let args = [
+        "-q",
+        "--max-rpm",
+        "20000",
+        "--settle-timeout",
+        "10",
+        "--concurrency",
+        "1",
+    ];
+    load_command(dir, emu, &args, env)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status()
