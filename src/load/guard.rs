@@ -29,7 +29,7 @@ impl DirLock {
                 format!(
                     "another load is running on {} ({})",
                     dir.display(),
-                    if who.is_empty() { "holder unknown".to_string() } else { who }
+                    crate::store::lock::holder(&who)
                 ),
                 Some("wait for it to finish, or stop it (Ctrl-C checkpoints it) and run `zd2gc load` again".to_string()),
             )),

@@ -142,11 +142,7 @@ fn lock_for_compact(dir: &Path) -> Result<DirLock> {
             format!(
                 "a load is running on {} ({}): its state database cannot be compacted under it",
                 dir.display(),
-                if who.is_empty() {
-                    "holder unknown"
-                } else {
-                    &who
-                }
+                super::lock::holder(&who)
             ),
             Some(format!(
                 "compact after it ends: let that load finish (or stop it with Ctrl-C, which checkpoints it), then run `zd2gc compact` again. Nothing was changed in {}",

@@ -25,6 +25,16 @@ fn key(dir: &Path) -> PathBuf {
     dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
 }
 
+/// What a refusal says of the lock's holder: the lock file's text (its pid, start and, for a
+/// command that rewrites the state, what it does), or "holder unknown" when the file is empty.
+pub fn holder(who: &str) -> &str {
+    if who.is_empty() {
+        "holder unknown"
+    } else {
+        who
+    }
+}
+
 /// Whether this process holds the lock of `dir`.
 pub fn held_here(dir: &Path) -> bool {
     let k = key(dir);

@@ -39,11 +39,7 @@ pub(crate) fn lock_for_upgrade(dir: &Path, from: usize) -> Result<Option<DirLock
             format!(
                 "a load is running on {} ({}): its state database cannot be upgraded from schema {from} to {to} under it",
                 dir.display(),
-                if who.is_empty() {
-                    "holder unknown"
-                } else {
-                    &who
-                }
+                super::lock::holder(&who)
             ),
             Some(format!(
                 "upgrade after it ends: let that load finish (or stop it with Ctrl-C, which checkpoints it), then run this command again; meanwhile the zd2gc that runs the load still reads the directory (`status`). Nothing was changed: {} is still at schema {from}",
