@@ -261,3 +261,67 @@ fn a_second_upgrade_at_once_is_refused_naming_the_first() {
     );
     assert_eq!(dump(d.path()), before, "nothing changed");
 }
+
+/// A command that rewrites the state holds the lock (here a compact): an upgrade it would need, and
+/// a load, are refused naming it as such, not as "a load is running" (which sent the user looking
+/// for a load that did not exist), and nothing changes.
+#[test]
+fn an_upgrade_or_a_load_under_a_compact_is_refused_naming_it() {
+    let compacting = b"pid 4244 started 2026-12-07T16:00:00Z (compacting the state database)";
+    let hold = |dir: &Path| {
+        let mut f = hold_lock_as_a_load(dir);
+        f.set_len(0).unwrap();
+        std::io::Seek::rewind(&mut f).unwrap();
+        f.write_all(compacting).unwrap();
+        f
+    };
+    // An upgrade (status on a schema-16 state).
+    let d = tempfile::tempdir().unwrap();
+    old_state(d.path(), 16, 50);
+    let before = dump(d.path());
+    let f = hold(d.path());
+    let out = status(d.path(), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("another zd2gc is working on the state database of")
+            && stderr.contains("pid 4244")
+            && !stderr.contains("a load is running"),
+        "{stderr}"
+    );
+    assert_eq!(dump(d.path()), before, "nothing changed");
+    drop(f);
+    // A load on an up-to-date state.
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("m");
+    assert!(
+        zd2gc()
+            .arg("init")
+            .arg(&dir)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let f = hold(&dir);
+    let out = zd2gc()
+        .arg("--dir")
+        .arg(&dir)
+        .args(["--no-progress", "load"])
+        .env("ZD2GC_API_URL", "http://127.0.0.1:9")
+        .env("ZD2GC_LOGIN_URL", "http://127.0.0.1:9")
+        .env("GENESYSCLOUD_OAUTHCLIENT_ID", "x")
+        .env("GENESYSCLOUD_OAUTHCLIENT_SECRET", "y")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("another zd2gc is working on the state database of")
+            && stderr.contains("pid 4244")
+            && !stderr.contains("another load is running"),
+        "{stderr}"
+    );
+    drop(f);
+}

@@ -25,6 +25,13 @@ impl DirLock {
     /// upgrade the state database itself (`store::open_state` sees the lock is this process's).
     pub fn acquire(dir: &Path, ui: &Ui) -> Result<DirLock> {
         match crate::store::lock::DirLock::try_acquire(dir, "")? {
+            Acquired::Busy(who) if crate::store::lock::rewriting(&who) => Err(Error::usage(
+                format!(
+                    "another zd2gc is working on the state database of {} ({who}): a load waits until it is done",
+                    dir.display()
+                ),
+                Some("wait for it to finish, then run `zd2gc load` again; nothing was loaded".to_string()),
+            )),
             Acquired::Busy(who) => Err(Error::usage(
                 format!(
                     "another load is running on {} ({})",

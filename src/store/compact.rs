@@ -131,7 +131,7 @@ pub fn compact(dir: &Path, say: &mut dyn FnMut(String)) -> Result<Compacted> {
 fn lock_for_compact(dir: &Path) -> Result<DirLock> {
     match DirLock::try_acquire(dir, &format!(" ({COMPACTING})"))? {
         Acquired::Taken(lock, _) => Ok(lock),
-        Acquired::Busy(who) if who.ends_with(')') => Err(Error::usage(
+        Acquired::Busy(who) if super::lock::rewriting(&who) => Err(Error::usage(
             format!(
                 "another zd2gc is working on the state database of {} ({who})",
                 dir.display()

@@ -35,6 +35,13 @@ pub fn holder(who: &str) -> &str {
     }
 }
 
+/// Whether the lock's holder is a command that rewrites the state database (an upgrade, a
+/// compact: their lock text ends with what they do, in parentheses) rather than a load (whose
+/// text, in every zd2gc version, is only its pid and start).
+pub fn rewriting(who: &str) -> bool {
+    who.ends_with(')')
+}
+
 /// Whether this process holds the lock of `dir`.
 pub fn held_here(dir: &Path) -> bool {
     let k = key(dir);

@@ -35,6 +35,13 @@ pub(crate) fn lock_for_upgrade(dir: &Path, from: usize) -> Result<Option<DirLock
             ),
             Some("wait for it to finish, then run this command again".to_string()),
         )),
+        Acquired::Busy(who) if super::lock::rewriting(&who) => Err(Error::usage(
+            format!(
+                "another zd2gc is working on the state database of {} ({who})",
+                dir.display()
+            ),
+            Some("wait for it to finish, then run this command again".to_string()),
+        )),
         Acquired::Busy(who) => Err(Error::usage(
             format!(
                 "a load is running on {} ({}): its state database cannot be upgraded from schema {from} to {to} under it",
