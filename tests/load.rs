@@ -1384,20 +1384,10 @@ fn a_load_killed_in_its_link_spill_resumes_to_the_uninterrupted_state() {
                 load_child_env(d.path(), &emu, &[spill]).success(),
                 "{point} {flow}"
             );
-            // A shift the killed run wrote and the resumed run links is marked adopted (by
-            // another run than the one linking it), spill or not: not compared in this flow.
-            let unmark = |v: &[String]| -> Vec<String> {
-                v.iter()
-                    .map(|l| match flow {
-                        "written" => l.replacen(" adopted=1 ", " adopted=0 ", 1),
-                        _ => l.clone(),
-                    })
-                    .collect()
-            };
-            let got = unmark(&links_by_content(d.path(), &emu.dump()));
+            let got = links_by_content(d.path(), &emu.dump());
             let diff: Vec<_> = got.iter().filter(|l| !want.contains(l)).collect();
             assert!(
-                got == unmark(want),
+                &got == want,
                 "{point} {flow}: the crosswalk differs ({} links, {} expected): {diff:#?}",
                 got.len(),
                 want.len()

@@ -162,6 +162,16 @@ impl<'a> Written<'a> {
         }
     }
 
+    /// Add every slot of the week (not the ids that are no slot's).
+    pub fn insert_all(&mut self) {
+        let n = self.index.slots.len();
+        self.bits = vec![u64::MAX; n.div_ceil(64)];
+        if !n.is_multiple_of(64) {
+            let last = self.bits.len() - 1;
+            self.bits[last] = (1u64 << (n % 64)) - 1;
+        }
+    }
+
     pub fn contains(&self, legacy: &str) -> bool {
         match self.index.find(legacy) {
             Some(i) => self

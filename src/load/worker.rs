@@ -104,6 +104,13 @@ async fn run_week_inner(
         return Ok(Outcome::Skipped);
     }
     let mark = marker(&sh.migration, bu, week);
+    // A week an earlier run of this migration left with its write sent and not yet confirmed:
+    // the shifts the first round finds identical and unlinked are that write landing, not shifts
+    // that were in Genesys before, so they are linked as written (`adopted = 0`), not adopted.
+    let resumed_write = matches!(
+        row.state,
+        State::Uploading | State::Processing | State::Verifying
+    );
     // A step in doubt from an earlier run. A blank create (killed mid-send, or its answer lost) is
     // settled by finding its marker, never by creating again blindly; an update needs nothing: it
     // carried its versions, so sending it again refuses itself if the first one landed. An import
@@ -162,6 +169,7 @@ async fn run_week_inner(
     // the round cap.
     let max_rounds = 4 + 2 * (sh.opts.max_refusals + sh.opts.max_failed_writes);
     for round in 0..max_rounds {
+        let first = round == 0;
         row.state = State::Reading;
         let links = sh.with_db(|c| journal::link_store(c, bu, week))?;
         let reads = if round == 0 {
@@ -210,6 +218,9 @@ async fn run_week_inner(
         // schedule's header).
         drop(links);
         let sid = view.as_ref().map(|v| v.schedule_id.clone());
+        if first && resumed_write {
+            written.insert_all();
+        }
         sh.with_db(|c| {
             journal::apply_links(
                 c,
