@@ -39,13 +39,18 @@ impl Cli {
 
     /// Run `zd2gc --dir DIR ARGS`, with credentials unless `creds` is false; (exit, stdout, stderr).
     pub fn run_with(&self, args: &[&str], creds: bool) -> (i32, String, String) {
+        self.run_in(&self.dir(), args, creds)
+    }
+
+    /// [`Cli::run_with`] on the migration directory `dir`.
+    pub fn run_in(&self, dir: &Path, args: &[&str], creds: bool) -> (i32, String, String) {
         let mut c = zd2gc();
         c.current_dir(self.tmp.path())
             .env("ZD2GC_API_URL", self.emu.base_url())
             .env("ZD2GC_LOGIN_URL", self.emu.base_url())
             .env_remove("GENESYSCLOUD_OAUTHCLIENT_ID")
             .arg("--dir")
-            .arg(self.dir())
+            .arg(dir)
             .args(args);
         if creds {
             c.env("GENESYSCLOUD_OAUTHCLIENT_ID", CLIENT_ID)
@@ -617,4 +622,97 @@ fn a_refreshed_answer_that_changed_makes_validate_map_again_online() {
     );
     let after = weeks();
     assert!(after.iter().all(|w| weekday(w) == "Monday"), "{after:?}");
+}
+
+/// `cp -r SRC DST` of a migration directory (files and subdirectories).
+fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), &to).unwrap();
+        }
+    }
+}
+
+/// A migration directory moved (here: copied, the original then removed, as a rehearsal
+/// directory is carried to the cutover machine) keeps its own mapping tables: validate and load
+/// agree that the desired state is current, and load loads. Before, map recorded the tables'
+/// absolute path: validate checked the moved tables (ready to load) while load checked the old
+/// path ("out of date: mappings/agents.csv was removed; … run `zd2gc validate`"), a loop only a
+/// new `map` broke. A record that names another directory (an older zd2gc's absolute record, or
+/// `map --mappings` elsewhere) is re-pointed by a validate that found the tables it was given
+/// identical, so load then checks what that validation checked.
+#[test]
+fn a_moved_migration_directory_is_current_for_validate_and_load_alike() {
+    let cli = Cli::new(clean_org());
+    let dir = cli.dir();
+    cli.ok(&["init", dir.to_str().unwrap()], &[0]);
+    for (name, header) in TABLES {
+        blank(&dir, name, header);
+    }
+    let export = clean_export(cli.tmp.path());
+    cli.ok(&["extract", export.to_str().unwrap()], &[0]);
+    cli.ok(&["map", "--online"], &[0]);
+    cli.ok(&["validate"], &[0]);
+    let recorded = |cli: &Cli| -> String {
+        let v: String = cli
+            .db()
+            .query_row("SELECT value FROM meta WHERE key = 'map_inputs'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        serde_json::from_str::<serde_json::Value>(&v).unwrap()["mappings_dir"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+
+    // Validated, then moved, then loaded: the cutover machine's first command is load.
+    let moved = cli.tmp.path().join("cutover");
+    copy_dir(&dir, &moved);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let (code, _, err) = cli.run_in(&moved, &["load", "--max-rpm", "3000"], true);
+    assert!(!err.contains("out of date"), "{err}");
+    assert_eq!(code, 0, "{err}");
+    let shifts = || -> usize {
+        cli.emu
+            .dump()
+            .org
+            .schedules
+            .iter()
+            .flat_map(|s| s.agent_schedules.iter())
+            .map(|a| a.shifts.len())
+            .sum()
+    };
+    let loaded = shifts();
+    assert!(loaded >= 100, "{loaded} shifts in Genesys");
+    // Back where the helpers look for it.
+    copy_dir(&moved, &dir);
+    std::fs::remove_dir_all(&moved).unwrap();
+    assert_eq!(recorded(&cli), "mappings");
+
+    // A record naming tables elsewhere (as every record of an older zd2gc did), gone since.
+    let elsewhere = cli.tmp.path().join("tables");
+    copy_dir(&dir.join("mappings"), &elsewhere);
+    cli.ok(
+        &["map", "--online", "--mappings", elsewhere.to_str().unwrap()],
+        &[0],
+    );
+    assert!(
+        Path::new(&recorded(&cli)).is_absolute(),
+        "{}",
+        recorded(&cli)
+    );
+    std::fs::remove_dir_all(&elsewhere).unwrap();
+    let err = cli.ok(&["validate"], &[0]);
+    assert!(!err.contains("map:"), "validate mapped again:\n{err}");
+    let (code, _, err) = cli.run_with(&["load", "--max-rpm", "3000"], true);
+    assert!(!err.contains("out of date"), "{err}");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(shifts(), loaded, "nothing written twice");
+    assert_eq!(recorded(&cli), "mappings");
 }

@@ -316,8 +316,7 @@ pub fn refuse_without_unit(
         return Ok(());
     }
     let mappings = crate::map::current::recorded(conn)?
-        .map(|r| std::path::PathBuf::from(r.mappings_dir))
-        .filter(|p| !p.as_os_str().is_empty())
+        .map(|r| r.tables_dir(dir))
         .unwrap_or_else(|| dir.join("mappings"));
     let rows = crate::map::tables::agent_rows(&mappings);
     let lines: Vec<u64> = rows

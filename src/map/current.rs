@@ -34,7 +34,9 @@ pub struct MapInputs {
     pub snapshot_id: String,
     /// SHA-256 of zd2gc.toml (`None`: no file).
     pub config_sha256: Option<String>,
-    /// The mapping tables' directory as map read it.
+    /// The mapping tables' directory as map read it: relative to the migration directory when it
+    /// is inside it (so a copied or moved migration directory keeps naming its own tables), else
+    /// absolute. Read it through [`MapInputs::tables_dir`].
     pub mappings_dir: String,
     /// File name → SHA-256 of every `*.csv` of the mapping tables' directory.
     pub tables: BTreeMap<String, String>,
@@ -42,6 +44,40 @@ pub struct MapInputs {
     pub online: bool,
     /// [`CACHE_GENERATION`] when map ran.
     pub cache_generation: i64,
+}
+
+impl MapInputs {
+    /// The mapping tables' directory this record names, for the migration directory `dir`: a
+    /// relative record is under `dir`; an absolute one (every record of a zd2gc before this rule,
+    /// and tables outside `dir`) is where it says; an empty one is `dir/mappings`.
+    pub fn tables_dir(&self, dir: &Path) -> PathBuf {
+        if self.mappings_dir.is_empty() {
+            dir.join("mappings")
+        } else {
+            dir.join(&self.mappings_dir)
+        }
+    }
+}
+
+/// How a record names the mapping tables' directory `mappings` of the migration directory `dir`
+/// (see [`MapInputs::mappings_dir`]): relative when it is inside `dir`, both canonicalized.
+pub fn recorded_dir(dir: &Path, mappings: &Path) -> String {
+    let abs = std::fs::canonicalize(mappings).unwrap_or_else(|_| mappings.to_path_buf());
+    match std::fs::canonicalize(dir)
+        .ok()
+        .and_then(|d| abs.strip_prefix(d).ok().map(Path::to_path_buf))
+    {
+        Some(rel) if !rel.as_os_str().is_empty() => rel.display().to_string(),
+        _ => abs.display().to_string(),
+    }
+}
+
+/// Whether two paths name the same directory (both canonicalized when they exist).
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 /// The inputs as they are now (files only).
@@ -158,7 +194,7 @@ pub fn check(conn: &Connection, dir: &Path, mappings: Option<&Path>) -> Result<C
     };
     let mappings: PathBuf = mappings
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(&rec.mappings_dir));
+        .unwrap_or_else(|| rec.tables_dir(dir));
     let now = files_now(dir, &mappings);
     let mut changes = Vec::new();
     if rec.snapshot_id != snapshot {
@@ -248,7 +284,22 @@ pub fn ensure_current(
     let (changes, was_online) = {
         let state = crate::store::open_state(dir)?;
         match check(&state, dir, Some(mappings))? {
-            Currency::Current(_) => return Ok(None),
+            Currency::Current(rec) => {
+                // The tables validate was given are the ones map used, byte for byte: when the
+                // record names another directory (a migration directory copied or moved since an
+                // older zd2gc recorded it absolute, or `map --mappings` elsewhere), it names these
+                // from now on, so that load checks the tables this validation checked.
+                if !same_dir(&rec.tables_dir(dir), mappings) {
+                    record(
+                        &state,
+                        &MapInputs {
+                            mappings_dir: recorded_dir(dir, mappings),
+                            ..rec
+                        },
+                    )?;
+                }
+                return Ok(None);
+            }
             Currency::Stale(rec, changes) => (changes, rec.online),
             Currency::Missing(why) => (vec![why], false),
         }

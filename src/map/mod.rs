@@ -480,10 +480,7 @@ fn map_inner(
             run_id,
             snapshot_id: snapshot_id.to_string(),
             config_sha256: inputs.config_sha256.clone(),
-            mappings_dir: std::fs::canonicalize(mappings)
-                .unwrap_or_else(|_| mappings.to_path_buf())
-                .display()
-                .to_string(),
+            mappings_dir: current::recorded_dir(dir, mappings),
             tables: inputs.tables.clone(),
             online: out.online,
             cache_generation: current::cache_generation(&tx)?,
