@@ -235,6 +235,27 @@ impl LoadReport {
     }
 }
 
+/// What a week's task of [`load_dir`] returned, joined: its outcome into `outs`, or the first
+/// error of a task into `fatal`. A journal that cannot be written (full disk, read-only) is a tool
+/// failure with what to do (classified by its SQLite error code); the first one is reported.
+fn take_week(
+    r: std::result::Result<(String, String, Result<worker::Outcome>), tokio::task::JoinError>,
+    outs: &mut Vec<(String, String, worker::Outcome)>,
+    fatal: &mut Option<Error>,
+    dir: &Path,
+) {
+    match r {
+        Ok((bu, week, Ok(o))) => outs.push((bu, week, o)),
+        Ok((_, _, Err(e))) => {
+            if fatal.is_none() {
+                *fatal = Some(crate::store::explain(e, dir));
+            }
+        }
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => {}
+    }
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -443,9 +464,20 @@ pub fn load_dir(
         let mut set = tokio::task::JoinSet::new();
         let mut not_started = 0u64;
         let mut fatal = None;
+        let mut outs = Vec::new();
+        // The first error a week's task returned (a journal that cannot be written); the task
+        // also set `stop`, so no new week starts.
+        let mut task_fatal = None;
         for key in weeks {
             let (bu, week) = key;
             let permit = p.admit(&sem, &room, key).await;
+            // The weeks finished meanwhile are taken now, not after the last week started: a
+            // finished task keeps its whole cell (the size of a week's future, ~7 KB) until it is
+            // joined, which made a load's memory grow with the number of weeks (1,040 weeks:
+            // +7 MB).
+            while let Some(r) = set.try_join_next() {
+                take_week(r, &mut outs, &mut task_fatal, dir);
+            }
             if sh.stop.load(Ordering::SeqCst) || fatal.is_some() {
                 not_started += 1;
                 continue;
@@ -493,17 +525,10 @@ pub fn load_dir(
                 (bu, week, o)
             });
         }
-        let mut outs = Vec::new();
         while let Some(r) = set.join_next().await {
-            match r {
-                Ok((bu, week, Ok(o))) => outs.push((bu, week, o)),
-                // A journal that cannot be written (full disk, read-only) is a tool failure with
-                // what to do (classified by its SQLite error code); the first one is reported.
-                Ok((_, _, Err(e))) => fatal = fatal.or(Some(crate::store::explain(e, dir))),
-                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                Err(_) => {}
-            }
+            take_week(r, &mut outs, &mut task_fatal, dir);
         }
+        let fatal = fatal.or(task_fatal);
         ticker.abort();
         let _ = ticker.await;
         (outs, not_started, fatal)
@@ -610,9 +635,27 @@ fn survey(
         let sem = Arc::new(tokio::sync::Semaphore::new(conc));
         let room = Arc::new(tokio::sync::Semaphore::new(SHIFTS_IN_FLIGHT as usize));
         let mut set = tokio::task::JoinSet::new();
+        let mut v = Vec::new();
+        let mut skipped = 0;
+        let mut take = |r: std::result::Result<(usize, WeekFinding), tokio::task::JoinError>| {
+            if let Ok(x) = r {
+                // A week the journal says is done and unchanged takes no request: not in the pace.
+                if x.1.action == "done" {
+                    skipped += 1;
+                    bar.set_done_at_start(skipped);
+                }
+                v.push(x);
+                bar.set(v.len() as u64);
+            }
+        };
         for (i, key) in weeks.into_iter().enumerate() {
             let (bu, week) = key;
             let permit = p.admit(&sem, &room, key).await;
+            // Finished weeks are taken as they finish (as in `load_dir`: a finished task keeps
+            // its cell until joined).
+            while let Some(r) = set.try_join_next() {
+                take(r);
+            }
             // Read once admitted: at most `concurrency` weeks and about SHIFTS_IN_FLIGHT shifts
             // in memory.
             let input = match p.week(bu, week) {
@@ -631,18 +674,8 @@ fn survey(
                 (i, f)
             });
         }
-        let mut v = Vec::new();
-        let mut skipped = 0;
         while let Some(r) = set.join_next().await {
-            if let Ok(x) = r {
-                // A week the journal says is done and unchanged takes no request: not in the pace.
-                if x.1.action == "done" {
-                    skipped += 1;
-                    bar.set_done_at_start(skipped);
-                }
-                v.push(x);
-                bar.set(v.len() as u64);
-            }
+            take(r);
         }
         bar.finish();
         v.sort_by_key(|(i, _)| *i);
