@@ -716,13 +716,15 @@ fn tasks_keep_their_line_shift_id_and_name_as_written_in_compact_form() {
     let mut st = c.prepare(zd2gc::extract::stage::TASKS_BY_SHIFT_ID).unwrap();
     let mut rows = st.query([]).unwrap();
     let mut by_id = Vec::new();
-    let mut run = zd2gc::extract::stage::RunTasks::default();
+    let mut sid = String::new();
     while let Some(r) = rows.next().unwrap() {
-        run.read(r, 0).unwrap();
+        sid.clear();
+        zd2gc::extract::stage::push_shift_id(r.get_ref(0).unwrap(), &mut sid).unwrap();
+        let mut run = zd2gc::extract::stage::RunTasks::read(r, 0, &sid).unwrap();
         while let Some(t) = run.next_task().unwrap() {
             let mut id = String::new();
             let has = run.write_id(&ids, &t, &mut id).unwrap();
-            by_id.push((run.shift_id.clone(), t.line, has.then_some(id)));
+            by_id.push((run.shift_id.to_string(), t.line, has.then_some(id)));
         }
     }
     assert_eq!(by_id, want);
@@ -982,10 +984,12 @@ fn packed_runs_give_back_every_task_as_written() {
     let mut rows = st
         .query(<[_; 2]>::from(zd2gc::extract::stage::shift_key("S1")))
         .unwrap();
-    let mut run = zd2gc::extract::stage::RunTasks::default();
+    let mut sid = String::new();
     let mut decoded = Vec::new();
     while let Some(r) = rows.next().unwrap() {
-        run.read(r, 0).unwrap();
+        sid.clear();
+        zd2gc::extract::stage::push_shift_id(r.get_ref(0).unwrap(), &mut sid).unwrap();
+        let mut run = zd2gc::extract::stage::RunTasks::read(r, 0, &sid).unwrap();
         let file: String = c
             .query_row(
                 "SELECT name FROM files WHERE file_id = ?1",
@@ -1156,14 +1160,16 @@ fn uuid_task_ids_are_packed_and_given_back_as_written() {
     let ids = zd2gc::extract::stage::TaskIds::load(&c).unwrap();
     let mut st = c.prepare(zd2gc::extract::stage::TASKS_BY_SHIFT_ID).unwrap();
     let mut rows = st.query([]).unwrap();
-    let mut run = zd2gc::extract::stage::RunTasks::default();
+    let mut sid = String::new();
     let mut by_id: Vec<(String, Option<String>, i64)> = Vec::new();
     while let Some(r) = rows.next().unwrap() {
-        run.read(r, 0).unwrap();
+        sid.clear();
+        zd2gc::extract::stage::push_shift_id(r.get_ref(0).unwrap(), &mut sid).unwrap();
+        let mut run = zd2gc::extract::stage::RunTasks::read(r, 0, &sid).unwrap();
         while let Some(t) = run.next_task().unwrap() {
             let mut id = String::new();
             let has = run.write_id(&ids, &t, &mut id).unwrap();
-            by_id.push((run.shift_id.clone(), has.then_some(id), t.start));
+            by_id.push((run.shift_id.to_string(), has.then_some(id), t.start));
         }
     }
     let mut want_rust: Vec<_> = want
@@ -1378,12 +1384,14 @@ fn uuid_shift_ids_are_packed_all_or_nothing_and_read_in_text_order() {
         // The tasks' runs: ids as text, in byte order.
         let mut st = c.prepare(zd2gc::extract::stage::TASKS_BY_SHIFT_ID).unwrap();
         let mut rows = st.query([]).unwrap();
-        let mut run = zd2gc::extract::stage::RunTasks::default();
+        let mut sid = String::new();
         let mut got = Vec::new();
         while let Some(r) = rows.next().unwrap() {
-            run.read(r, 0).unwrap();
+            sid.clear();
+            zd2gc::extract::stage::push_shift_id(r.get_ref(0).unwrap(), &mut sid).unwrap();
+            let mut run = zd2gc::extract::stage::RunTasks::read(r, 0, &sid).unwrap();
             while run.next_task().unwrap().is_some() {
-                got.push(run.shift_id.clone());
+                got.push(run.shift_id.to_string());
             }
         }
         let mut want = task_shifts.clone();
@@ -1415,8 +1423,10 @@ fn uuid_shift_ids_are_packed_all_or_nothing_and_read_in_text_order() {
             let mut rows = runs.query(<[_; 2]>::from(shift_key(id))).unwrap();
             let mut n = 0;
             while let Some(r) = rows.next().unwrap() {
-                run.read(r, 0).unwrap();
-                assert_eq!(&run.shift_id, id);
+                sid.clear();
+                zd2gc::extract::stage::push_shift_id(r.get_ref(0).unwrap(), &mut sid).unwrap();
+                let mut run = zd2gc::extract::stage::RunTasks::read(r, 0, &sid).unwrap();
+                assert_eq!(run.shift_id, id);
                 while run.next_task().unwrap().is_some() {
                     n += 1;
                 }

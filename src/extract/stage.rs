@@ -336,12 +336,41 @@ fn push_secs(out: &mut String, v: i64) {
     }
 }
 
-fn parse_secs(f: &str) -> Option<i64> {
-    match f.strip_prefix('s') {
-        Some(s) => s.parse().ok(),
-        None if f.is_empty() => Some(0),
-        None => f.parse::<i64>().ok()?.checked_mul(60),
+/// A length or gap as [`push_secs`] writes it, in seconds (empty: 0).
+fn parse_secs_bytes(f: &[u8]) -> Option<i64> {
+    match f {
+        [b's', s @ ..] => parse_i64(s),
+        [] => Some(0),
+        f => parse_i64(f)?.checked_mul(60),
     }
+}
+
+/// A decimal `i64` from bytes, accepting exactly what `str::parse::<i64>` accepts (an optional
+/// `+` or `-`, then one or more ASCII digits, no overflow), without its UTF-8 slice and error
+/// value (a run's decoding parses about six numbers a task).
+fn parse_i64(b: &[u8]) -> Option<i64> {
+    let (neg, digits) = match b {
+        [b'-', d @ ..] => (true, d),
+        [b'+', d @ ..] => (false, d),
+        d => (false, d),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &c in digits {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v.checked_mul(10)?;
+        v = if neg {
+            v.checked_sub(i64::from(d))?
+        } else {
+            v.checked_add(i64::from(d))?
+        };
+    }
+    Some(v)
 }
 
 /// A text task id as a run's text stores it (see [`TASKS_SCHEMA`]).
@@ -394,72 +423,73 @@ pub struct RunTask {
     packed: u32,
 }
 
-/// The tasks of one `task_runs` row, decoded in order (see [`TASKS_SCHEMA`]).
-#[derive(Default)]
-pub struct RunTasks {
-    pub shift_id: String,
+/// The tasks of one `task_runs` row, decoded in order (see [`TASKS_SCHEMA`]). It borrows the
+/// row's text and packed ids where SQLite keeps them (valid until the next row is stepped to) and
+/// the caller's text of the shift id: map and validate read every run of the export, and a copy
+/// of each cost more than its decoding.
+pub struct RunTasks<'a> {
+    pub shift_id: &'a str,
     pub first: i64,
     pub file_id: i64,
     fmt: i64,
-    text: String,
+    text: &'a str,
     /// The run's packed ids, 16 bytes each (see [`TASKS_SCHEMA`]).
-    packed: Vec<u8>,
+    packed: &'a [u8],
     /// Where the next task's item starts in `text` (`None`: done).
     at: Option<usize>,
     prev: RunTask,
     k: i64,
 }
 
-impl RunTasks {
-    /// Read a run from a row whose columns from `col` on are [`RUN_COLUMNS`] (buffers reused).
-    pub fn read(&mut self, r: &rusqlite::Row<'_>, col: usize) -> Result<()> {
-        self.shift_id.clear();
-        push_shift_id(r.get_ref(col)?, &mut self.shift_id)?;
-        self.read_rest(r, col)
+/// An integer column of a run: read as the value SQLite holds when it is an integer (the common
+/// case, without [`rusqlite::Row::get`]'s conversion), else through `get` for its error.
+fn int_column(r: &rusqlite::Row<'_>, col: usize) -> rusqlite::Result<i64> {
+    match r.get_ref(col)? {
+        rusqlite::types::ValueRef::Integer(v) => Ok(v),
+        _ => r.get(col),
     }
+}
 
-    /// [`RunTasks::read`] of a run whose shift id the caller already has as text (`shift_id`,
-    /// the text of the row's id): copied instead of unpacked again.
-    pub fn read_as(&mut self, r: &rusqlite::Row<'_>, col: usize, shift_id: &str) -> Result<()> {
-        self.shift_id.clear();
-        self.shift_id.push_str(shift_id);
-        self.read_rest(r, col)
-    }
-
-    /// [`RunTasks::read`] after the shift id.
-    fn read_rest(&mut self, r: &rusqlite::Row<'_>, col: usize) -> Result<()> {
-        self.first = r.get(col + 1)?;
-        self.file_id = r.get(col + 2)?;
-        let line_offset: i64 = r.get(col + 3)?;
-        let id_offset: i64 = r.get(col + 4)?;
-        let start: i64 = r.get(col + 5)?;
-        self.fmt = r.get(col + 6)?;
-        self.text.clear();
-        self.packed.clear();
+impl<'a> RunTasks<'a> {
+    /// The run of a row whose columns from `col` on are [`RUN_COLUMNS`], whose shift id's text
+    /// the caller has (`shift_id`: [`push_shift_id`] of the row's id).
+    pub fn read(r: &'a rusqlite::Row<'_>, col: usize, shift_id: &'a str) -> Result<RunTasks<'a>> {
+        let first = int_column(r, col + 1)?;
+        let file_id = int_column(r, col + 2)?;
+        let line_offset = int_column(r, col + 3)?;
+        let id_offset = int_column(r, col + 4)?;
+        let start = int_column(r, col + 5)?;
+        let fmt = int_column(r, col + 6)?;
+        let mut run = RunTasks {
+            shift_id,
+            first,
+            file_id,
+            fmt,
+            text: "",
+            packed: &[],
+            at: Some(0),
+            prev: RunTask {
+                row: first - 1,
+                line: first + line_offset - 1,
+                end: start,
+                num: first + id_offset - 1,
+                ..RunTask::default()
+            },
+            k: 0,
+        };
         match r.get_ref(col + 7)? {
             rusqlite::types::ValueRef::Blob(b) => {
                 let nul = b.iter().position(|&c| c == 0);
                 let text = nul.and_then(|i| std::str::from_utf8(&b[..i]).ok());
                 let (Some(i), Some(text)) = (nul, text) else {
-                    return Err(self.malformed());
+                    return Err(run.malformed());
                 };
-                self.text.push_str(text);
-                self.packed.extend_from_slice(&b[i + 1..]);
+                run.text = text;
+                run.packed = &b[i + 1..];
             }
-            v => self
-                .text
-                .push_str(v.as_str().map_err(rusqlite::Error::from)?),
+            v => run.text = v.as_str().map_err(rusqlite::Error::from)?,
         }
-        self.at = Some(0);
-        self.k = 0;
-        self.prev = RunTask {
-            row: self.first - 1,
-            line: self.first + line_offset - 1,
-            end: start,
-            num: self.first + id_offset - 1,
-            ..RunTask::default()
-        };
-        Ok(())
+        Ok(run)
     }
 
     fn malformed(&self) -> Error {
@@ -505,47 +535,42 @@ impl RunTasks {
         Ok(Some(t))
     }
 
-    /// A task from its item's `n` fields (their byte ranges in the text; the first 6 of them).
+    /// A task from its item's `n` fields (their byte ranges in the text; the first 6 of them, a
+    /// missing one empty at 0). The numbers are parsed from the bytes as `str::parse::<i64>`
+    /// parses them ([`parse_i64`]).
     fn decode(&self, bounds: &[(usize, usize); 6], n: usize) -> Option<RunTask> {
         if !(2..=6).contains(&n) {
             return None;
         }
-        let mut fields = [""; 6];
-        for (f, &(a, z)) in fields.iter_mut().zip(&bounds[..n]) {
-            *f = &self.text[a..z];
-        }
-        let offs = bounds.map(|(a, _)| a);
+        let b = self.text.as_bytes();
+        let field = |k: usize| b.get(bounds[k].0..bounds[k].1).unwrap_or_default();
         let p = &self.prev;
-        let len = parse_secs(fields[1])?;
-        let start = p.end.checked_add(parse_secs(fields[2])?)?;
-        let id = fields[3];
-        let num = match id.strip_prefix('#') {
-            Some(d) => p.num.checked_add(1)?.checked_add(d.parse().ok()?)?,
-            None if id.is_empty() || id == "!" || id == "*" || id.starts_with('=') => {
-                p.num.checked_add(1)?
-            }
-            None => return None,
+        let len = parse_secs_bytes(field(1))?;
+        let start = p.end.checked_add(parse_secs_bytes(field(2))?)?;
+        let id = field(3);
+        let num = match id {
+            [b'#', d @ ..] => p.num.checked_add(1)?.checked_add(parse_i64(d)?)?,
+            [] | [b'!'] | [b'*'] | [b'=', ..] => p.num.checked_add(1)?,
+            _ => return None,
         };
         // The previous task's packed id, if it had one, is before this task's.
         let packed = p.packed + u32::from(self.k > 0 && self.id_of(p) == "*");
-        let skip: i64 = if fields[4].is_empty() {
-            0
-        } else {
-            fields[4].parse().ok()?
+        let skip = match field(4) {
+            [] => 0,
+            f => parse_i64(f)?,
         };
         Some(RunTask {
             row: p.row + 1,
             line: p.line.checked_add(1)?.checked_add(skip)?,
-            name_id: fields[0].parse().ok()?,
+            name_id: parse_i64(field(0))?,
             start,
             end: start.checked_add(len)?,
-            fmt: if fields[5].is_empty() {
-                self.fmt
-            } else {
-                fields[5].parse().ok()?
+            fmt: match field(5) {
+                [] => self.fmt,
+                f => parse_i64(f)?,
             },
             num,
-            id_at: (offs[3] as u32, (offs[3] + id.len()) as u32),
+            id_at: (bounds[3].0 as u32, bounds[3].1 as u32),
             packed,
         })
     }
@@ -563,7 +588,7 @@ impl RunTasks {
             return Ok(false);
         }
         if id == "*" {
-            let p = crate::store::uuid16::at(&self.packed, 16 * t.packed as usize)
+            let p = crate::store::uuid16::at(self.packed, 16 * t.packed as usize)
                 .ok_or_else(|| self.malformed())?;
             crate::store::uuid16::push_unpacked(p, out);
             return Ok(true);
@@ -1533,9 +1558,19 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The oracle's lengths and gaps: through `str::parse`, as the decoder parsed them before
+    /// [`parse_i64`].
+    fn parse_secs(f: &str) -> Option<i64> {
+        match f.strip_prefix('s') {
+            Some(s) => s.parse().ok(),
+            None if f.is_empty() => Some(0),
+            None => f.parse::<i64>().ok()?.checked_mul(60),
+        }
+    }
+
     /// The oracle: the decoder as it was before the byte scan (`str::find` for the item's end,
     /// `split` for its fields), on the same state.
-    fn oracle_next(r: &mut RunTasks) -> Option<std::result::Result<RunTask, ()>> {
+    fn oracle_next(r: &mut RunTasks<'_>) -> Option<std::result::Result<RunTask, ()>> {
         let at = r.at?;
         let item_end = r.text[at..].find(';').map_or(r.text.len(), |i| at + i);
         r.at = (item_end < r.text.len()).then_some(item_end + 1);
@@ -1600,11 +1635,14 @@ mod tests {
         }
     }
 
-    fn run_of(text: &str) -> RunTasks {
+    fn run_of(text: &str) -> RunTasks<'_> {
         RunTasks {
+            shift_id: "s1",
             first: 7,
+            file_id: 0,
             fmt: 3,
-            text: text.to_string(),
+            text,
+            packed: &[],
             at: Some(0),
             prev: RunTask {
                 row: 6,
@@ -1613,14 +1651,14 @@ mod tests {
                 num: 40,
                 ..RunTask::default()
             },
-            ..RunTasks::default()
+            k: 0,
         }
     }
 
     /// Every task the decoder gives, then `Err` at a malformed item (and nothing after it).
     fn all(
-        r: &mut RunTasks,
-        mut next: impl FnMut(&mut RunTasks) -> Option<std::result::Result<RunTask, ()>>,
+        r: &mut RunTasks<'_>,
+        mut next: impl FnMut(&mut RunTasks<'_>) -> Option<std::result::Result<RunTask, ()>>,
     ) -> Vec<std::result::Result<RunTask, ()>> {
         let mut out = Vec::new();
         while let Some(t) = next(r) {
@@ -1648,6 +1686,34 @@ mod tests {
             if trailing {
                 text.push(';');
             }
+            let want = all(&mut run_of(&text), oracle_next);
+            let got = all(&mut run_of(&text), |r| r.next_task().transpose().map(|t| t.map_err(|_| ())));
+            prop_assert_eq!(got, want, "{:?}", text);
+        }
+    }
+
+    proptest! {
+        /// [`parse_i64`] accepts what `str::parse::<i64>` accepts, with the same value: signs
+        /// (one, several, alone), digits up to past the `i64` range, and a stray byte.
+        #[test]
+        fn numbers_are_parsed_as_str_parse_does(
+            s in "[+-]{0,2}[0-9]{0,21}[x ]?|[+-]?92233720368547758[0-9]{2}",
+        ) {
+            prop_assert_eq!(parse_i64(s.as_bytes()), s.parse::<i64>().ok(), "{:?}", s);
+        }
+
+        /// Runs whose numbers have signs, or are at or past the `i64` range (lengths, gaps, id
+        /// steps, skips, formats): the same tasks and errors as the oracle (which parses with
+        /// `str::parse`).
+        #[test]
+        fn signed_and_huge_numbers_are_decoded_as_the_split_decoder_did(
+            items in proptest::collection::vec(
+                proptest::collection::vec(
+                    "|[+-]?[0-9]{1,2}|[+-]{1,2}|s[+-]?[0-9]?|#[+-]?[0-9]?|\\*|[+-]?922337203685477580[6-9]|-922337203685477580[7-9]|15372286728091293[0-9]",
+                    0..8),
+                0..6),
+        ) {
+            let text = items.iter().map(|f| f.join(",")).collect::<Vec<_>>().join(";");
             let want = all(&mut run_of(&text), oracle_next);
             let got = all(&mut run_of(&text), |r| r.next_task().transpose().map(|t| t.map_err(|_| ())));
             prop_assert_eq!(got, want, "{:?}", text);

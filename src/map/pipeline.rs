@@ -553,7 +553,6 @@ fn read_groups(
     let mut tasks_st = snap.prepare(crate::extract::stage::TASKS_BY_SHIFT_ID)?;
     let names = task_names(&snap)?;
     let ids = crate::extract::stage::TaskIds::load(&snap)?;
-    let mut run = crate::extract::stage::RunTasks::default();
     let mut shifts = shifts_st.query()?;
     let mut tasks = tasks_st.query([])?;
     let (mut shifts_read, mut tasks_read) = (0u64, 0u64);
@@ -585,7 +584,7 @@ fn read_groups(
                 break;
             }
             if order.is_eq() {
-                run.read_as(r, 0, id.text())?;
+                let mut run = crate::extract::stage::RunTasks::read(r, 0, id.text())?;
                 while let Some(rt) = run.next_task()? {
                     tasks_read += 1;
                     let t = batch.next_task();

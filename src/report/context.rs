@@ -365,13 +365,15 @@ fn task_shifts(
     let ids = TaskIds::load(snap)?;
     let mut st = snap.prepare(TASKS_BY_SHIFT_ID)?;
     let mut rows = st.query([])?;
-    let mut run = RunTasks::default();
+    let mut sid = String::new();
     let mut id = String::new();
     while let Some(r) = rows.next()? {
-        run.read(r, 0)?;
+        sid.clear();
+        crate::extract::stage::push_shift_id(r.get_ref(0)?, &mut sid)?;
+        let mut run = RunTasks::read(r, 0, &sid)?;
         while let Some(t) = run.next_task()? {
             if run.write_id(&ids, &t, &mut id)? && wanted.contains(id.as_str()) {
-                out.insert(id.clone(), run.shift_id.clone());
+                out.insert(id.clone(), sid.clone());
             }
         }
     }

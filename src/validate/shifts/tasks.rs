@@ -93,16 +93,18 @@ pub fn check_tasks(
         next: None,
     };
     let mut rows = tst.query([])?;
-    let mut run = RunTasks::default();
+    let mut sid = String::new();
     let mut task = TaskBuf::default();
     let mut out = TaskFindings::default();
     let mut current: Option<TaskShift> = None;
     let mut current_id = String::new();
     while let Some(r) = rows.next()? {
-        run.read(r, 0)?;
-        if current.is_none() || current_id != run.shift_id {
+        sid.clear();
+        crate::extract::stage::push_shift_id(r.get_ref(0)?, &mut sid)?;
+        let mut run = RunTasks::read(r, 0, &sid)?;
+        if current.is_none() || current_id != sid {
             current_id.clear();
-            current_id.push_str(&run.shift_id);
+            current_id.push_str(&sid);
             current = Some(cursor.find(env, &current_id));
         }
         let shift = current.as_ref().expect("set above");
@@ -142,7 +144,7 @@ pub fn check_tasks(
 /// Task `t` of `run`, whole.
 fn fill_task(
     task: &mut TaskBuf,
-    run: &crate::extract::stage::RunTasks,
+    run: &crate::extract::stage::RunTasks<'_>,
     ids: &crate::extract::stage::TaskIds,
     t: &crate::extract::stage::RunTask,
 ) -> Result<()> {
@@ -150,7 +152,7 @@ fn fill_task(
     task.line = t.line;
     run.write_id(ids, t, &mut task.task_id)?;
     task.shift_id.clear();
-    task.shift_id.push_str(&run.shift_id);
+    task.shift_id.push_str(run.shift_id);
     task.start = t.start;
     task.end = t.end;
     task.fmt = t.fmt;
@@ -213,13 +215,15 @@ pub fn recheck_repeated(
     }
     let ids = crate::extract::stage::TaskIds::load(snap)?;
     let mut st = snap.prepare(crate::extract::stage::RUNS_OF_SHIFT)?;
-    let mut run = crate::extract::stage::RunTasks::default();
+    let mut sid = String::new();
     let mut task = TaskBuf::default();
     for (id, res) in repeated {
         let Some(res) = res else { continue };
         let mut rows = st.query(<[_; 2]>::from(crate::extract::stage::shift_key(id)))?;
         while let Some(r) = rows.next()? {
-            run.read(r, 0)?;
+            sid.clear();
+            crate::extract::stage::push_shift_id(r.get_ref(0)?, &mut sid)?;
+            let mut run = crate::extract::stage::RunTasks::read(r, 0, &sid)?;
             while let Some(t) = run.next_task()? {
                 fill_task(&mut task, &run, &ids, &t)?;
                 task_rules(env, &task, id, res);
