@@ -246,6 +246,7 @@ fn task_ids_to_uuids(db: &Path) -> usize {
                 length_minutes: a.length_minutes,
                 description: &a.description,
                 task_id: Some(t),
+                task_uuid: None,
             })
             .collect();
         let t = activities_compact(&acts, *start, &mut kinds);

@@ -579,6 +579,15 @@ impl<'a> RunTasks<'a> {
         &self.text[t.id_at.0 as usize..t.id_at.1 as usize]
     }
 
+    /// The 16 bytes of task `t`'s id (of this run, the last one decoded) when the run keeps it
+    /// packed: [`RunTasks::write_id`] writes their canonical text then.
+    pub fn packed_id(&self, t: &RunTask) -> Option<&'a [u8; 16]> {
+        if self.id_of(t) != "*" {
+            return None;
+        }
+        crate::store::uuid16::at(self.packed, 16 * t.packed as usize)
+    }
+
     /// Write the id of task `t` (of this run, the last one decoded) into `out`; false when the task
     /// has none.
     pub fn write_id(&self, ids: &TaskIds, t: &RunTask, out: &mut String) -> Result<bool> {

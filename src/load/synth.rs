@@ -61,6 +61,7 @@ pub fn write_desired(
                             length_minutes: len,
                             description: desc,
                             task_id: Some(task),
+                            task_uuid: None,
                         };
                         let acts = [
                             act(&work, 0, 240, "On Queue Work", &tasks[0]),

@@ -38,6 +38,8 @@ pub fn week_id_with(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskIn<'a> {
     pub task_id: Option<&'a str>,
+    /// `task_id`'s 16 bytes when known ([`Activity::task_uuid`]).
+    pub task_uuid: Option<&'a [u8; 16]>,
     pub name: &'a str,
     pub start: i64,
     pub end: i64,
@@ -89,6 +91,7 @@ pub fn build_activities<'a>(
                     length_minutes: (to - from) / 60,
                     description: name,
                     task_id: None,
+                    task_uuid: None,
                 }),
                 None => issues.push(ActivityIssue::Uncovered {
                     start: from,
@@ -106,6 +109,7 @@ pub fn build_activities<'a>(
             length_minutes: (t.end - t.start) / 60,
             description: t.name,
             task_id: t.task_id,
+            task_uuid: t.task_uuid,
         });
         covered = covered.max(t.end);
     }
@@ -301,6 +305,7 @@ mod tests {
     fn task<'a>(name: &'a str, s: i64, e: i64, code: Option<&'a str>) -> TaskIn<'a> {
         TaskIn {
             task_id: Some(name),
+            task_uuid: None,
             name,
             start: s,
             end: e,
@@ -391,7 +396,7 @@ mod tests {
             let offset_change = (timeval::to_local(tz, e.utc) - e.utc) - (timeval::to_local(tz, s.utc) - s.utc);
             prop_assert_eq!(length * 60 + offset_change, len * 60);
             let cut = s.utc + (cut % length) * 60;
-            let tasks = [TaskIn { task_id: None, name: "t", start: s.utc, end: cut.max(s.utc + 60), code: Some("c") }];
+            let tasks = [TaskIn { task_id: None, task_uuid: None, name: "t", start: s.utc, end: cut.max(s.utc + 60), code: Some("c") }];
             let acts = build_activities(s.utc, e.utc, &tasks, Some(("d", "D"))).unwrap();
             prop_assert_eq!(acts.iter().map(|a| a.length_minutes).sum::<i64>(), length);
             prop_assert_eq!(acts[0].start, s.utc);

@@ -44,6 +44,8 @@ pub(super) struct TaskRow {
     pub(super) line: i64,
     pub(super) has_task_id: bool,
     pub(super) task_id: String,
+    /// `task_id`'s 16 bytes when the snapshot kept it packed (it is their spelling then).
+    pub(super) packed_id: Option<[u8; 16]>,
     pub(super) name: String,
     pub(super) start: i64,
     pub(super) end: i64,
@@ -53,6 +55,10 @@ pub(super) struct TaskRow {
 impl TaskRow {
     pub(super) fn task_id(&self) -> Option<&str> {
         self.has_task_id.then_some(self.task_id.as_str())
+    }
+
+    pub(super) fn task_uuid(&self) -> Option<&[u8; 16]> {
+        self.packed_id.as_ref().filter(|_| self.has_task_id)
     }
 }
 
@@ -591,6 +597,7 @@ fn read_groups(
                     t.file_id = run.file_id;
                     t.line = rt.line;
                     t.has_task_id = run.write_id(&ids, &rt, &mut t.task_id)?;
+                    t.packed_id = run.packed_id(&rt).copied();
                     let name = usize::try_from(rt.name_id)
                         .ok()
                         .and_then(|i| names.get(i))

@@ -300,6 +300,7 @@ pub(super) fn map_shift<'a>(
                 let (ts, te) = tt.expect("checked above");
                 TaskIn {
                     task_id: t.task_id(),
+                    task_uuid: t.task_uuid(),
                     name: &t.name,
                     start: ts,
                     end: te,

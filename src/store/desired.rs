@@ -22,6 +22,10 @@ pub struct Activity<'a> {
     pub length_minutes: i64,
     pub description: &'a str,
     pub task_id: Option<&'a str>,
+    /// The 16 bytes of `task_id` when the caller has them (its text is their canonical spelling,
+    /// [`uuid16::push_unpacked`]: map's task ids kept packed in the snapshot), so that
+    /// [`activities_compact`] need not pack the text again; `None`: packed there if canonical.
+    pub task_uuid: Option<&'a [u8; 16]>,
 }
 
 /// The (activity code, description) pairs that compact activities refer to: the table
@@ -208,7 +212,8 @@ pub fn activities_compact_into(
                 let canonical = if prev_task.is_some_and(|p| task_follows(p, t)) {
                     stored.push('+');
                     false
-                } else if let Some(p) = uuid16::pack(t) {
+                } else if let Some(p) = a.task_uuid.copied().or_else(|| uuid16::pack(t)) {
+                    debug_assert_eq!(uuid16::pack(t), Some(p), "a task's bytes are its id");
                     stored.push('#');
                     task_uuids.extend_from_slice(&p);
                     true
@@ -1983,6 +1988,7 @@ mod tests {
             length_minutes: len,
             description: desc,
             task_id: task,
+            task_uuid: None,
         }
     }
 

@@ -1861,6 +1861,7 @@ mod tests {
                         length_minutes: len,
                         description: ["Work", "Bréak"][next(2)],
                         task_id: [None, Some(tasks[next(tasks.len())])][next(2)],
+                        task_uuid: None,
                     };
                     at = at
                         .saturating_add(len.saturating_mul(60))
@@ -2038,6 +2039,7 @@ mod tests {
                         length_minutes: len,
                         description: "Work",
                         task_id: None,
+                        task_uuid: None,
                     };
                     at = a.start + 60 * len;
                     a
@@ -2902,6 +2904,7 @@ mod tests {
                     length_minutes: 30,
                     description: "Work",
                     task_id: t.as_deref(),
+                    task_uuid: None,
                 })
                 .collect();
             let t = activities_compact(&acts, start, &mut kinds);
