@@ -75,6 +75,29 @@ impl Cli {
         Connection::open(self.dir().join("zd2gc.db")).unwrap()
     }
 
+    /// What the last map recorded (`meta.map_inputs`, see `map::current`).
+    pub fn map_inputs(&self) -> serde_json::Value {
+        let v: String = self
+            .db()
+            .query_row("SELECT value FROM meta WHERE key = 'map_inputs'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        serde_json::from_str(&v).unwrap()
+    }
+
+    /// The shifts in the emulated org's schedules.
+    pub fn shifts_in_genesys(&self) -> usize {
+        self.emu
+            .dump()
+            .org
+            .schedules
+            .iter()
+            .flat_map(|s| s.agent_schedules.iter())
+            .map(|a| a.shifts.len())
+            .sum()
+    }
+
     /// The map findings of a rule.
     pub fn findings(&self, rule: &str) -> i64 {
         self.db()
@@ -300,17 +323,7 @@ fn blank_clean() -> Cli {
 /// After `map --online`: validate is ready, a second validate maps nothing again, load and verify
 /// succeed, and no command after map ran map again (the state's map record is map's own).
 fn validate_load_verify(cli: &Cli) {
-    let map_run = || -> i64 {
-        let v: String = cli
-            .db()
-            .query_row("SELECT value FROM meta WHERE key = 'map_inputs'", [], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        serde_json::from_str::<serde_json::Value>(&v).unwrap()["run_id"]
-            .as_i64()
-            .unwrap()
-    };
+    let map_run = || -> i64 { cli.map_inputs()["run_id"].as_i64().unwrap() };
     let mapped_by = map_run();
     let err = cli.ok(&["validate"], &[0]);
     assert!(
@@ -353,15 +366,7 @@ fn validate_load_verify(cli: &Cli) {
         .unwrap();
     assert_eq!(remapped.len(), 2, "{remapped:?}");
     assert!(remapped.iter().all(|(_, m)| m.is_none()), "{remapped:?}");
-    let shifts: usize = cli
-        .emu
-        .dump()
-        .org
-        .schedules
-        .iter()
-        .flat_map(|s| s.agent_schedules.iter())
-        .map(|a| a.shifts.len())
-        .sum();
+    let shifts = cli.shifts_in_genesys();
     assert!(shifts >= 100, "{shifts} shifts in Genesys");
 }
 
@@ -659,13 +664,7 @@ fn a_moved_migration_directory_is_current_for_validate_and_load_alike() {
     cli.ok(&["map", "--online"], &[0]);
     cli.ok(&["validate"], &[0]);
     let recorded = |cli: &Cli| -> String {
-        let v: String = cli
-            .db()
-            .query_row("SELECT value FROM meta WHERE key = 'map_inputs'", [], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        serde_json::from_str::<serde_json::Value>(&v).unwrap()["mappings_dir"]
+        cli.map_inputs()["mappings_dir"]
             .as_str()
             .unwrap()
             .to_string()
@@ -678,17 +677,7 @@ fn a_moved_migration_directory_is_current_for_validate_and_load_alike() {
     let (code, _, err) = cli.run_in(&moved, &["load", "--max-rpm", "3000"], true);
     assert!(!err.contains("out of date"), "{err}");
     assert_eq!(code, 0, "{err}");
-    let shifts = || -> usize {
-        cli.emu
-            .dump()
-            .org
-            .schedules
-            .iter()
-            .flat_map(|s| s.agent_schedules.iter())
-            .map(|a| a.shifts.len())
-            .sum()
-    };
-    let loaded = shifts();
+    let loaded = cli.shifts_in_genesys();
     assert!(loaded >= 100, "{loaded} shifts in Genesys");
     // Back where the helpers look for it.
     copy_dir(&moved, &dir);
@@ -713,6 +702,6 @@ fn a_moved_migration_directory_is_current_for_validate_and_load_alike() {
     let (code, _, err) = cli.run_with(&["load", "--max-rpm", "3000"], true);
     assert!(!err.contains("out of date"), "{err}");
     assert_eq!(code, 0, "{err}");
-    assert_eq!(shifts(), loaded, "nothing written twice");
+    assert_eq!(cli.shifts_in_genesys(), loaded, "nothing written twice");
     assert_eq!(recorded(&cli), "mappings");
 }
