@@ -45,6 +45,14 @@ fn state(faults: Faults) -> State {
     st
 }
 
+/// What a client `PUT`s: the body gzipped (an upload is kept as it came).
+fn gzip(json: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(json).unwrap();
+    enc.finish().unwrap()
+}
+
 /// An update body, uploaded for the schedule (the upload URL's own checks are http.rs's tests).
 fn upload(st: &mut State, body: Value) -> String {
     let key = format!("key-{}", st.uploads.len());
@@ -58,7 +66,7 @@ fn upload(st: &mut State, body: Value) -> String {
             },
             content_length: 0,
             headers: Default::default(),
-            body: Some(serde_json::to_vec(&body).unwrap()),
+            body: Some(gzip(&serde_json::to_vec(&body).unwrap())),
         },
     );
     key

@@ -79,12 +79,15 @@ impl State {
                 declared.map_or("absent".to_string(), |d| d.to_string())
             )));
         }
-        let mut json = Vec::new();
-        use std::io::Read;
-        flate2::read::GzDecoder::new(body)
-            .read_to_end(&mut json)
-            .map_err(|e| ApiError::bad_request(format!("the body is not gzip: {e}")))?;
-        up.body = Some(json);
+        // Checked here, as the body arrives, but kept as it came: compressed, as the object store
+        // keeps it. Schedule JSON is many times its gzip, and every upload stays processable (keys
+        // are reusable), so keeping the JSON held the whole cutover's bodies in memory.
+        std::io::copy(
+            &mut flate2::read::GzDecoder::new(body),
+            &mut std::io::sink(),
+        )
+        .map_err(|e| ApiError::bad_request(format!("the body is not gzip: {e}")))?;
+        up.body = Some(body.to_vec());
         Ok(())
     }
 
@@ -99,9 +102,10 @@ impl State {
                 format!("upload key {key} was handed out for another schedule or week"),
             ));
         }
-        up.body.clone().ok_or_else(|| {
+        let gz = up.body.as_deref().ok_or_else(|| {
             ApiError::invalid("uploadKey", format!("nothing was uploaded for key {key}"))
-        })
+        })?;
+        gunzip(gz)
     }
 
     pub(crate) fn import_upload_url(
@@ -154,6 +158,16 @@ pub(super) fn check_length(len: u64) -> Result<(), ApiError> {
         ));
     }
     Ok(())
+}
+
+/// The JSON of a stored upload (its gzip was checked when it was put).
+pub(super) fn gunzip(gz: &[u8]) -> Result<Vec<u8>, ApiError> {
+    use std::io::Read;
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(gz)
+        .read_to_end(&mut json)
+        .map_err(|e| ApiError::bad_request(format!("the body is not gzip: {e}")))?;
+    Ok(json)
 }
 
 pub(super) fn parse_upload<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

@@ -2,7 +2,7 @@
 //! semantics: shifts replaced, deleted or added by id; agent schedules by version) and deletes,
 //! each checked against the versions before it is accepted.
 
-use super::uploads::parse_upload;
+use super::uploads::{gunzip, parse_upload};
 use super::{
     Accepted, Activity, AgentPatch, ApiError, BusinessUnit, Payload, Schedule, Shift, ShiftPatch,
     State, UploadTarget, instant_error,
@@ -142,19 +142,20 @@ impl State {
         now: Instant,
     ) -> Result<Accepted, ApiError> {
         self.schedule_of(bu, week_id, id)?;
-        let body_for_edit = self
-            .uploads
-            .get(key)
-            .and_then(|u| u.body.as_deref())
-            .and_then(|b| serde_json::from_slice::<m::UpdateScheduleUploadSchema>(b).ok())
-            .map(|u| {
-                u.agent_schedules
-                    .into_iter()
-                    .map(|a| a.user_id)
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default();
         if self.fault_rng.chance(self.faults.concurrent_edit_rate) {
+            let body_for_edit = self
+                .uploads
+                .get(key)
+                .and_then(|u| u.body.as_deref())
+                .and_then(|gz| gunzip(gz).ok())
+                .and_then(|b| serde_json::from_slice::<m::UpdateScheduleUploadSchema>(&b).ok())
+                .map(|u| {
+                    u.agent_schedules
+                        .into_iter()
+                        .map(|a| a.user_id)
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default();
             // A planner or an agent got there first: their edit lands between the loader's read and
             // this write, preferably on an agent schedule the upload touches.
             let _ = self.concurrent_edit(id, None, &body_for_edit, None, "rate");
