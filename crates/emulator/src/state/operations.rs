@@ -131,26 +131,24 @@ impl State {
                 self.schedules.insert(id.clone(), s);
                 Ok(Some(id))
             }
-            Payload::Update {
-                base_version,
-                description,
-                published,
-                agents,
-            } => {
+            patch @ Payload::Update { .. } => {
                 let id = self.operations[idx]
                     .record
                     .schedule_id
                     .clone()
                     .expect("update has a schedule");
-                let patch = Payload::Update {
-                    base_version,
-                    description: description.clone(),
-                    published,
-                    agents: agents.clone(),
-                };
                 match self.check_versions(&id, &patch) {
                     Err(e) => Err(e.message),
                     Ok(()) => {
+                        let Payload::Update {
+                            description,
+                            published,
+                            agents,
+                            ..
+                        } = patch
+                        else {
+                            unreachable!("matched as an update")
+                        };
                         let s = self.schedules.get_mut(&id).expect("checked");
                         for a in agents {
                             if a.delete {

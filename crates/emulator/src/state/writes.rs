@@ -338,11 +338,12 @@ impl State {
         id: &str,
         up: &m::UpdateScheduleUploadSchema,
     ) -> Result<Payload, ApiError> {
+        // Borrowed, not cloned: a week's schedule holds every agent of the business unit, and a load
+        // updates it many times.
         let s = self
             .schedules
             .get(id)
-            .ok_or_else(|| ApiError::not_found("schedule", id))?
-            .clone();
+            .ok_or_else(|| ApiError::not_found("schedule", id))?;
         let b = self.bu(&s.bu)?.clone();
         let bounds = b.week_bounds(s.week, s.week_count);
         let mut seen = std::collections::HashSet::new();
