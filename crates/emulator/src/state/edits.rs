@@ -137,8 +137,8 @@ impl State {
                         vec![Activity {
                             start,
                             length: 240,
-                            description: c.name.clone(),
-                            code: c.id.clone(),
+                            description: c.name.as_str().into(),
+                            code: c.id.as_str().into(),
                             paid: None,
                             time_off: None,
                         }]

@@ -24,6 +24,7 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use genesys::model::{self as m, InstantError, format_instant};
 pub(crate) use genesys::model::{day_name as weekday_name, parse_day_name as parse_weekday};
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Instant;
 
 mod auth;
@@ -110,16 +111,32 @@ fn instant_error(field: String, e: InstantError) -> ApiError {
     }
 }
 
-/// An activity inside a shift.
+/// An activity inside a shift. Its strings are shared (`Strings`): a cutover's millions of activities
+/// name a few dozen codes and descriptions.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Activity {
     pub start: DateTime<Utc>,
     pub length: i64,
-    pub description: String,
-    pub code: String,
+    pub description: Arc<str>,
+    pub code: Arc<str>,
     pub paid: Option<bool>,
     /// The time-off request an approved request's activity belongs to (from a fixture).
-    pub time_off: Option<String>,
+    pub time_off: Option<Arc<str>>,
+}
+
+/// One copy of each activity code, description and time-off id the schedules hold.
+#[derive(Debug, Default)]
+pub(crate) struct Strings(std::collections::HashSet<Arc<str>>);
+
+impl Strings {
+    pub(crate) fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(x) = self.0.get(s) {
+            return x.clone();
+        }
+        let x: Arc<str> = Arc::from(s);
+        self.0.insert(x.clone());
+        x
+    }
 }
 
 /// A shift of an agent schedule.
@@ -143,10 +160,10 @@ impl Shift {
                 .map(|a| m::BuAgentScheduleActivity {
                     start_date: format_instant(a.start),
                     length_minutes: a.length,
-                    description: a.description.clone(),
-                    activity_code_id: a.code.clone(),
+                    description: a.description.to_string(),
+                    activity_code_id: a.code.to_string(),
                     paid: a.paid,
-                    time_off_request_id: a.time_off.clone(),
+                    time_off_request_id: a.time_off.as_deref().map(str::to_string),
                 })
                 .collect(),
             manually_edited: None,
@@ -321,6 +338,8 @@ pub(crate) struct State {
     mus: HashMap<String, MuRec>,
     user_mu: HashMap<String, String>,
     schedules: HashMap<String, Schedule>,
+    /// The strings the schedules' activities share.
+    strings: Strings,
     trades: Vec<FixtureTrade>,
     uploads: HashMap<String, Upload>,
     operations: Vec<Operation>,
@@ -369,6 +388,7 @@ impl State {
             mus: HashMap::new(),
             user_mu: HashMap::new(),
             schedules: HashMap::new(),
+            strings: Strings::default(),
             trades: vec![],
             uploads: HashMap::new(),
             operations: vec![],

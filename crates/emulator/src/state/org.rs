@@ -127,7 +127,7 @@ impl State {
                 let mut shifts = Vec::with_capacity(a.shifts.len());
                 for (i, sh) in a.shifts.iter().enumerate() {
                     let path = format!("schedule {} user {} shift {i}", s.id, a.user_id);
-                    match convert_shift(&path, sh, bu) {
+                    match convert_shift(&path, sh, bu, &mut self.strings) {
                         Ok(mut x) => {
                             x.id = sh
                                 .id

@@ -5,7 +5,7 @@
 use super::uploads::{gunzip, parse_upload};
 use super::{
     Accepted, Activity, AgentPatch, ApiError, BusinessUnit, Payload, Schedule, Shift, ShiftPatch,
-    State, UploadTarget, instant_error,
+    State, Strings, UploadTarget, instant_error,
 };
 use crate::fixture::OperationRecord;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -315,7 +315,7 @@ impl State {
             let mut shifts = Vec::with_capacity(a.shifts.len());
             for (j, sh) in a.shifts.iter().enumerate() {
                 let path = format!("agentSchedules[{i}].shifts[{j}]");
-                let mut x = convert_shift(&path, sh, &b)?;
+                let mut x = convert_shift(&path, sh, &b, &mut self.strings)?;
                 check_in_week(&path, &x, bounds)?;
                 x.id = match &sh.id {
                     Some(id) => id.clone(),
@@ -389,7 +389,7 @@ impl State {
                     activities: sh.activities.clone().unwrap_or_default(),
                     manually_edited: None,
                 };
-                let mut x = convert_shift(&path, &full, &b)?;
+                let mut x = convert_shift(&path, &full, &b, &mut self.strings)?;
                 check_in_week(&path, &x, bounds)?;
                 match &sh.id {
                     Some(sid) => {
@@ -429,6 +429,7 @@ pub(super) fn convert_shift(
     path: &str,
     sh: &m::BuAgentScheduleShift,
     bu: &BusinessUnit,
+    strings: &mut Strings,
 ) -> Result<Shift, ApiError> {
     let start =
         parse_instant(&sh.start_date).map_err(|e| instant_error(format!("{path}.startDate"), e))?;
@@ -471,10 +472,10 @@ pub(super) fn convert_shift(
         activities.push(Activity {
             start: astart,
             length: a.length_minutes,
-            description: a.description.clone(),
-            code: a.activity_code_id.clone(),
+            description: strings.get(&a.description),
+            code: strings.get(&a.activity_code_id),
             paid: a.paid,
-            time_off: a.time_off_request_id.clone(),
+            time_off: a.time_off_request_id.as_deref().map(|t| strings.get(t)),
         });
     }
     Ok(Shift {
