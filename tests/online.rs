@@ -705,3 +705,51 @@ fn a_moved_migration_directory_is_current_for_validate_and_load_alike() {
     assert_eq!(cli.shifts_in_genesys(), loaded, "nothing written twice");
     assert_eq!(recorded(&cli), "mappings");
 }
+
+/// Before any load `status` said "shifts 0 of 0 loaded" beside every mapped shift: it now says what
+/// map left to load, and after the load how many the load put in. The oracles are map's own counts
+/// (its audit record) and the shifts in the emulated org.
+#[test]
+fn status_counts_the_desired_shifts_before_and_after_a_load() {
+    let cli = Cli::new(clean_org());
+    init_blank_extract(&cli);
+    cli.ok(&["map", "--online"], &[0]);
+    cli.ok(&["validate"], &[0]);
+    let counts: String = cli
+        .db()
+        .query_row(
+            "SELECT counts FROM runs WHERE command = 'map' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let counts: serde_json::Value = serde_json::from_str(&counts).unwrap();
+    let mapped = counts["shifts_mapped"].as_u64().unwrap();
+    let held = counts["shifts_held_back"].as_u64().unwrap();
+    assert!(mapped >= 100, "{counts}");
+    let shifts_line = || {
+        let (code, out, err) = cli.run_with(&["status"], false);
+        assert_eq!(code, 0, "{err}");
+        out.lines()
+            .find(|l| l.starts_with("shifts "))
+            .unwrap_or_else(|| panic!("no shifts line:\n{out}"))
+            .to_string()
+    };
+    let before_load = match held {
+        0 => format!("none loaded yet ({mapped} mapped)"),
+        _ => format!("none loaded yet ({mapped} mapped, {held} held back)"),
+    };
+    let line = shifts_line();
+    assert!(
+        line.ends_with(&before_load),
+        "{line:?}, want {before_load:?}"
+    );
+
+    let before = cli.shifts_in_genesys();
+    cli.ok(&["load", "--max-rpm", "3000"], &[0]);
+    let loaded = (cli.shifts_in_genesys() - before) as u64;
+    assert_eq!(loaded, mapped, "the load put every mapped shift in Genesys");
+    let line = shifts_line();
+    let after = format!("{loaded} of {mapped} loaded");
+    assert!(line.ends_with(&after), "{line:?}, want {after:?}");
+}

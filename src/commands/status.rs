@@ -31,8 +31,14 @@ pub fn run(a: &StatusArgs, ctx: &Context) -> Result<Exit> {
     let conn = crate::store::open_state(&ctx.dir)?;
     let names = view::Names::load(&ctx.dir, &conn);
     let time_off = desired_time_off_counts(&conn);
+    // Counted only before any load (a scan of the desired shifts; the journal counts after).
+    let shifts = r
+        .weeks
+        .is_empty()
+        .then(|| crate::store::desired::shift_counts(&conn).ok())
+        .flatten();
     ctx.ui
-        .data(view::status(&r, &names, time_off, &ctx.dir).trim_end());
+        .data(view::status(&r, &names, shifts, time_off, &ctx.dir).trim_end());
     if !r.time_off_by_state.is_empty() {
         let states: Vec<String> = r
             .time_off_by_state

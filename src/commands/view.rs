@@ -122,7 +122,15 @@ pub fn table(rows: &[Vec<String>]) -> String {
 pub const CONFLICTS_SHOWN: usize = 10;
 
 /// `status` for a person: a summary table, then each parked conflict as a diff, then what to do.
-pub fn status(r: &StatusReport, names: &Names, time_off: Option<(u64, u64)>, dir: &Path) -> String {
+/// `shifts` is the desired state's shifts and how many of them map held back, shown before any
+/// load (the journal knows only the weeks a load has started).
+pub fn status(
+    r: &StatusReport,
+    names: &Names,
+    shifts: Option<(u64, u64)>,
+    time_off: Option<(u64, u64)>,
+    dir: &Path,
+) -> String {
     let mut o = String::new();
     let num = |v: &serde_json::Value, k: &str| v[k].as_u64().unwrap_or(0);
     let (wanted, done): (u64, u64) = r.weeks.iter().fold((0, 0), |a, w| {
@@ -139,7 +147,18 @@ pub fn status(r: &StatusReport, names: &Names, time_off: Option<(u64, u64)>, dir
             states.join(", ")
         },
     ]);
-    rows.push(vec!["shifts".into(), format!("{done} of {wanted} loaded")]);
+    rows.push(vec![
+        "shifts".into(),
+        match shifts {
+            // Before any load the journal has no week to count: say what map left to load. (A
+            // validation error holds back more at load time; the load and `plan` count those.)
+            Some((n, held)) if r.weeks.is_empty() && held > 0 => {
+                format!("none loaded yet ({} mapped, {held} held back)", n - held)
+            }
+            Some((n, _)) if r.weeks.is_empty() => format!("none loaded yet ({n} mapped)"),
+            _ => format!("{done} of {wanted} loaded"),
+        },
+    ]);
     rows.push(vec![
         "time off".into(),
         match time_off {
@@ -443,6 +462,32 @@ mod tests {
             extra_schedules: 0,
             error: None,
         }
+    }
+
+    /// Before any load the shifts line says what map left to load, held-back shifts apart; once a
+    /// load has started a week, it counts the journal's weeks.
+    #[test]
+    fn status_before_a_load_counts_the_mapped_shifts() {
+        let dir = Path::new("m");
+        let names = Names::default();
+        let shifts_line = |r: &StatusReport, shifts| {
+            status(r, &names, shifts, None, dir)
+                .lines()
+                .find(|l| l.starts_with("shifts "))
+                .unwrap()
+                .to_string()
+        };
+        let mut r = StatusReport::default();
+        assert!(
+            shifts_line(&r, Some((466, 11)))
+                .ends_with("none loaded yet (455 mapped, 11 held back)")
+        );
+        assert!(shifts_line(&r, Some((455, 0))).ends_with("none loaded yet (455 mapped)"));
+        assert!(shifts_line(&r, None).ends_with("0 of 0 loaded"));
+        r.weeks
+            .push(serde_json::json!({"shifts_desired": 200, "shifts_done": 150}));
+        r.by_state.insert("done".into(), 1);
+        assert!(shifts_line(&r, Some((466, 11))).ends_with("150 of 200 loaded"));
     }
 
     #[test]

@@ -1312,6 +1312,15 @@ fn stored_shifts(
     Ok(())
 }
 
+/// The desired shifts, and how many of them are held back.
+pub fn shift_counts(conn: &Connection) -> Result<(u64, u64)> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*), COUNT(held_back_reason) FROM desired_shift_rows",
+        [],
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+    )?)
+}
+
 /// Held-back shifts by reason.
 pub fn held_back_counts(conn: &Connection) -> Result<std::collections::BTreeMap<String, i64>> {
     let mut st = conn.prepare(
