@@ -1,6 +1,6 @@
 //! `verify` after the command orders of a rehearsal: what load held back stays held back (never
 //! "missing" on the server) whatever ran since — an unchanged `map`, a re-extract, an edit of one
-//! shift, `validate` again.
+//! shift, `validate` again — and a desired state older than the export is said to be.
 
 use crate::common::root;
 use std::path::Path;
@@ -25,6 +25,23 @@ fn verify(d: &Path, emu: &RunningEmulator, codes: &[i32]) -> (u64, u64, u64, u64
         n("unexpected"),
         n("held_back"),
     )
+}
+
+/// verify's notes, each also printed as a warning on stderr.
+fn notes(d: &Path, emu: &RunningEmulator, want: i32) -> Vec<String> {
+    let (code, out, err) = crate::common::run_at(d, emu, &["--json", "verify"]);
+    assert_eq!(code, want, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let notes: Vec<String> = v["notes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no notes: {v}"))
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect();
+    for n in &notes {
+        assert!(err.contains(n.as_str()), "not on stderr: {n}\n{err}");
+    }
+    notes
 }
 
 /// The sample loaded with `--allow-errors`: shift S-10389 has only a validation finding (it
@@ -76,6 +93,11 @@ fn a_shift_held_back_for_a_validation_error_is_never_missing_after_map_runs_agai
     // The same export extracted again, then mapped.
     run(&d, &emu, &["extract", ex], &[0, 1]);
     assert_eq!(verify(&d, &emu, &[0]), (loaded, 0, 0, 0, held), "extract");
+    assert_eq!(
+        notes(&d, &emu, 0),
+        Vec::<String>::new(),
+        "the same snapshot"
+    );
     run(&d, &emu, &["map"], &[0, 1]);
     assert_eq!(
         verify(&d, &emu, &[0]),
@@ -95,7 +117,16 @@ fn a_shift_held_back_for_a_validation_error_is_never_missing_after_map_runs_agai
     )
     .unwrap();
     run(&d, &emu, &["extract", ex], &[0, 1]);
+    // Before map, verify compares Genesys with the desired state of the earlier export (which
+    // still matches) and says so, as a warning and in its JSON.
+    assert_eq!(verify(&d, &emu, &[0]), (loaded, 0, 0, 0, held), "an edit");
+    let said = notes(&d, &emu, 0);
+    assert!(
+        said.len() == 1 && said[0].contains("extracted again") && said[0].contains("zd2gc map"),
+        "{said:?}"
+    );
     run(&d, &emu, &["map"], &[0, 1]);
+    assert_eq!(notes(&d, &emu, 1), Vec::<String>::new(), "an edit, map");
     let edited = (loaded - 1, 0, 1, 0, held);
     assert_eq!(verify(&d, &emu, &[1]), edited, "an edit, map");
     run(&d, &emu, &["validate"], &[0, 1]);

@@ -157,6 +157,35 @@ fn map_error_ids(conn: &Connection) -> Result<HashSet<String>> {
     Ok(ids)
 }
 
+/// What makes the desired state older than the export or the tables, as notes: verify compares
+/// Genesys with the desired state whatever it is (it refuses nothing), but says when that is not
+/// what a `map` would make now (the checks of [`gate`], which refuses them).
+pub fn staleness_notes(conn: &Connection, dir: &Path) -> Result<Vec<String>> {
+    let mut notes = Vec::new();
+    let Some(mapped) = crate::map::current::mapped_snapshot(conn)? else {
+        return Ok(notes);
+    };
+    if let Some(cur) = crate::map::current::current_snapshot(dir)
+        && cur != mapped
+    {
+        notes.push(format!(
+            "the export was extracted again (snapshot {}) since `map` ran (snapshot {}): this compares Genesys with the desired state of the earlier export; run `zd2gc map` (or `zd2gc validate`) to compare with the new one",
+            short(&cur),
+            short(&mapped)
+        ));
+        return Ok(notes);
+    }
+    if let crate::map::current::Currency::Stale(_, changes) =
+        crate::map::current::check(conn, dir, None)?
+    {
+        notes.push(format!(
+            "the desired state is out of date ({}): this compares Genesys with what the last `map` made; run `zd2gc validate` to map again",
+            changes.join("; ")
+        ));
+    }
+    Ok(notes)
+}
+
 /// The record ids `verify` holds back: those of the last validation's error findings and of
 /// map's. Unlike [`gate`] nothing is refused: the last validation decides even when `map` ran
 /// again since it (unchanged, or after an edit), or the export was extracted again. That

@@ -339,8 +339,12 @@ fn prepare(
     let reader = desired::Reader::open(read_conn, HashSet::new())?;
     let (gate_notes, error_ids) = reader.with(|c| {
         if command == "verify" {
-            // verify holds back what load held back, and refuses nothing.
-            Ok((vec![], desired::verify_error_ids(c, dir)?))
+            // verify holds back what load held back, and refuses nothing; it says what load
+            // would refuse.
+            Ok((
+                desired::staleness_notes(c, dir)?,
+                desired::verify_error_ids(c, dir)?,
+            ))
         } else {
             desired::gate(c, dir, opts.allow_errors)
         }
@@ -822,6 +826,9 @@ pub struct VerifyReport {
     pub weeks_differing: Vec<WeekFinding>,
     /// Time-off requests per agent: missing, unexpected, duplicated, different.
     pub time_off: timeoff::TimeOffVerify,
+    /// What the operator should know about the comparison (a desired state older than the export
+    /// or the tables); each was printed as a warning.
+    pub notes: Vec<String>,
 }
 
 impl VerifyReport {
@@ -856,6 +863,9 @@ pub fn verify_dir_ui(
 ) -> Result<VerifyReport> {
     let rt = runtime()?;
     let p = prepare(dir, client, opts, "verify", argv, true, &rt)?;
+    for n in &p.notes {
+        ui.warn(n);
+    }
     let found = survey(&p, false, &rt, ui, "verify")?;
     let time_off_rows = p.shared.with_db(timeoff::read_desired)?;
     let time_off = rt.block_on(timeoff::verify(
@@ -867,6 +877,7 @@ pub fn verify_dir_ui(
         weeks: found.len() as u64,
         held_back: p.index.held.len() as u64,
         time_off,
+        notes: p.notes.clone(),
         ..Default::default()
     };
     for f in found {
