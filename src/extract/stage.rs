@@ -336,13 +336,74 @@ fn push_secs(out: &mut String, v: i64) {
     }
 }
 
-/// A length or gap as [`push_secs`] writes it, in seconds (empty: 0).
-fn parse_secs_bytes(f: &[u8]) -> Option<i64> {
-    match f {
-        [b's', s @ ..] => parse_i64(s),
-        [] => Some(0),
-        f => parse_i64(f)?.checked_mul(60),
+/// The field of a run's item that starts at `*i`: its bytes up to the next `,` or `;` (or the
+/// text's end), and that separator (0 at the end); `*i` moves past the separator.
+fn field<'t>(b: &'t [u8], i: &mut usize) -> (&'t [u8], u8) {
+    let from = *i;
+    let mut j = from;
+    while let Some(&c) = b.get(j) {
+        if c == b',' || c == b';' {
+            *i = j + 1;
+            return (&b[from..j], c);
+        }
+        j += 1;
     }
+    *i = j;
+    (&b[from..], 0)
+}
+
+/// The number field that starts at `*i`, parsed while it is scanned (one pass over its bytes,
+/// not a scan for its end and then [`parse_i64`]): exactly what `parse_i64` (so
+/// `str::parse::<i64>`) accepts, or `empty` when the field is empty (`None`: an empty field is
+/// malformed); and its separator, as [`field`]. `None` when the field is not such a number.
+fn num_field(b: &[u8], i: &mut usize, empty: Option<i64>) -> Option<(i64, u8)> {
+    let mut j = *i;
+    let (neg, signed) = match b.get(j) {
+        Some(b'-') => (true, true),
+        Some(b'+') => (false, true),
+        _ => (false, false),
+    };
+    j += usize::from(signed);
+    let digits = j;
+    let mut v: i64 = 0;
+    let sep = loop {
+        let Some(&c) = b.get(j) else { break 0 };
+        let d = c.wrapping_sub(b'0');
+        if d <= 9 {
+            v = v.checked_mul(10)?;
+            v = if neg {
+                v.checked_sub(i64::from(d))?
+            } else {
+                v.checked_add(i64::from(d))?
+            };
+            j += 1;
+        } else if c == b',' || c == b';' {
+            break c;
+        } else {
+            return None;
+        }
+    };
+    *i = j + usize::from(sep != 0);
+    if j == digits {
+        // No digit: a lone sign is malformed, an empty field is `empty`.
+        return if signed {
+            None
+        } else {
+            empty.map(|e| (e, sep))
+        };
+    }
+    Some((v, sep))
+}
+
+/// A length or gap field as [`push_secs`] writes it, in seconds (empty: 0), and its separator,
+/// as [`num_field`].
+fn secs_field(b: &[u8], i: &mut usize) -> Option<(i64, u8)> {
+    if b.get(*i) == Some(&b's') {
+        *i += 1;
+        return num_field(b, i, None);
+    }
+    let (v, sep) = num_field(b, i, Some(0))?;
+    Some((v.checked_mul(60)?, sep))
 }
 
 /// A decimal `i64` from bytes, accepting exactly what `str::parse::<i64>` accepts (an optional
@@ -508,46 +569,56 @@ impl<'a> RunTasks<'a> {
         let Some(at) = self.at else {
             return Ok(None);
         };
-        // The item's fields, split at `,` up to the next `;` (or the text's end), in one scan of
-        // its bytes (items are a few bytes long: `str::find` and `split` cost more to set up than
-        // to search; map and validate decode every task of the export).
-        let b = self.text.as_bytes();
-        let mut bounds = [(0usize, 0usize); 6];
-        let (mut n, mut from, mut i) = (0, at, at);
-        let item_end = loop {
-            let c = b.get(i).copied();
-            if matches!(c, None | Some(b',' | b';')) {
-                if let Some(f) = bounds.get_mut(n) {
-                    *f = (from, i);
-                }
-                n += 1;
-                from = i + 1;
-                if c != Some(b',') {
-                    break i;
-                }
+        match self.decode(at) {
+            Some((t, next)) => {
+                self.at = next;
+                self.k += 1;
+                self.prev = t;
+                Ok(Some(t))
             }
-            i += 1;
-        };
-        self.at = (item_end < b.len()).then_some(item_end + 1);
-        let t = self.decode(&bounds, n).ok_or_else(|| self.malformed())?;
-        self.k += 1;
-        self.prev = t;
-        Ok(Some(t))
+            None => {
+                // Past the malformed item, as when its end was found first.
+                let b = self.text.as_bytes();
+                self.at = b[at..].iter().position(|&c| c == b';').map(|k| at + k + 1);
+                Err(self.malformed())
+            }
+        }
     }
 
-    /// A task from its item's `n` fields (their byte ranges in the text; the first 6 of them, a
-    /// missing one empty at 0). The numbers are parsed from the bytes as `str::parse::<i64>`
-    /// parses them ([`parse_i64`]).
-    fn decode(&self, bounds: &[(usize, usize); 6], n: usize) -> Option<RunTask> {
-        if !(2..=6).contains(&n) {
+    /// The task whose item starts at `at`, and where the next item starts (`None`: this was the
+    /// last). The item's fields (`NAME,LENGTH[,GAP[,ID[,SKIP[,FMT]]]]`, 2 to 6 of them, a missing
+    /// one as an empty one) are scanned and their numbers parsed in one pass ([`num_field`],
+    /// [`secs_field`]: map and validate decode every task of the export), as `str::parse::<i64>`
+    /// parses them.
+    fn decode(&self, at: usize) -> Option<(RunTask, Option<usize>)> {
+        let b = self.text.as_bytes();
+        let p = &self.prev;
+        let mut i = at;
+        let (name_id, mut sep) = num_field(b, &mut i, None)?;
+        if sep != b',' {
             return None;
         }
-        let b = self.text.as_bytes();
-        let field = |k: usize| b.get(bounds[k].0..bounds[k].1).unwrap_or_default();
-        let p = &self.prev;
-        let len = parse_secs_bytes(field(1))?;
-        let start = p.end.checked_add(parse_secs_bytes(field(2))?)?;
-        let id = field(3);
+        let len;
+        (len, sep) = secs_field(b, &mut i)?;
+        let (mut gap, mut id, mut id_at, mut skip, mut fmt) = (0, &b[..0], (0, 0), 0, self.fmt);
+        if sep == b',' {
+            (gap, sep) = secs_field(b, &mut i)?;
+            if sep == b',' {
+                let from = i;
+                (id, sep) = field(b, &mut i);
+                id_at = (from as u32, (from + id.len()) as u32);
+                if sep == b',' {
+                    (skip, sep) = num_field(b, &mut i, Some(0))?;
+                    if sep == b',' {
+                        (fmt, sep) = num_field(b, &mut i, Some(self.fmt))?;
+                        if sep == b',' {
+                            return None;
+                        }
+                    }
+                }
+            }
+        }
+        let start = p.end.checked_add(gap)?;
         let num = match id {
             [b'#', d @ ..] => p.num.checked_add(1)?.checked_add(parse_i64(d)?)?,
             [] | [b'!'] | [b'*'] | [b'=', ..] => p.num.checked_add(1)?,
@@ -555,24 +626,18 @@ impl<'a> RunTasks<'a> {
         };
         // The previous task's packed id, if it had one, is before this task's.
         let packed = p.packed + u32::from(self.k > 0 && self.id_of(p) == "*");
-        let skip = match field(4) {
-            [] => 0,
-            f => parse_i64(f)?,
-        };
-        Some(RunTask {
+        let t = RunTask {
             row: p.row + 1,
             line: p.line.checked_add(1)?.checked_add(skip)?,
-            name_id: parse_i64(field(0))?,
+            name_id,
             start,
             end: start.checked_add(len)?,
-            fmt: match field(5) {
-                [] => self.fmt,
-                f => parse_i64(f)?,
-            },
+            fmt,
             num,
-            id_at: (bounds[3].0 as u32, bounds[3].1 as u32),
+            id_at,
             packed,
-        })
+        };
+        Some((t, (sep == b';').then_some(i)))
     }
 
     fn id_of(&self, t: &RunTask) -> &str {
@@ -1711,6 +1776,41 @@ mod tests {
             prop_assert_eq!(parse_i64(s.as_bytes()), s.parse::<i64>().ok(), "{:?}", s);
         }
 
+        /// [`num_field`] and [`secs_field`] read a field as `str::parse::<i64>` parses the text
+        /// up to its `,` or `;` (the oracle: the field found with `str::find`, then parsed; an
+        /// empty field is the default given, `s` seconds, minutes × 60), and stop past that
+        /// separator: signs, digits past the `i64` range, stray bytes, non-ASCII text, and what
+        /// follows the field.
+        #[test]
+        fn number_fields_are_read_as_str_parse_does(
+            f in "[+s-]{0,2}[0-9]{0,20}[xé ]?|[+-]?s?92233720368547758[0-9]{2}|s?153722867280912930[0-9]",
+            rest in "|[,;][0-9,;]{0,3}",
+            empty in proptest::option::of(-3i64..3),
+        ) {
+            let text = format!("{f}{rest}");
+            let end = text.find([',', ';']).unwrap_or(text.len());
+            let (field, sep) = (&text[..end], text.as_bytes().get(end).copied().unwrap_or(0));
+            let next = end + usize::from(sep != 0);
+            let parsed = |t: &str| if t.is_empty() { empty } else { t.parse::<i64>().ok() };
+            let mut i = 0;
+            let got = num_field(text.as_bytes(), &mut i, empty);
+            prop_assert_eq!(got, parsed(field).map(|v| (v, sep)), "{:?}", text);
+            if got.is_some() {
+                prop_assert_eq!(i, next, "{:?}", text);
+            }
+            let secs = match field.strip_prefix('s') {
+                Some(d) => d.parse::<i64>().ok(),
+                None if field.is_empty() => Some(0),
+                None => field.parse::<i64>().ok().and_then(|m| m.checked_mul(60)),
+            };
+            let mut i = 0;
+            let got = secs_field(text.as_bytes(), &mut i);
+            prop_assert_eq!(got, secs.map(|v| (v, sep)), "{:?}", text);
+            if got.is_some() {
+                prop_assert_eq!(i, next, "{:?}", text);
+            }
+        }
+
         /// Runs whose numbers have signs, or are at or past the `i64` range (lengths, gaps, id
         /// steps, skips, formats): the same tasks and errors as the oracle (which parses with
         /// `str::parse`).
@@ -1723,6 +1823,44 @@ mod tests {
                 0..6),
         ) {
             let text = items.iter().map(|f| f.join(",")).collect::<Vec<_>>().join(";");
+            let want = all(&mut run_of(&text), oracle_next);
+            let got = all(&mut run_of(&text), |r| r.next_task().transpose().map(|t| t.map_err(|_| ())));
+            prop_assert_eq!(got, want, "{:?}", text);
+        }
+    }
+
+    proptest! {
+        /// Items whose fields are all well formed, 2 to 8 of them (random fields seldom make a
+        /// valid item of 6 or more): every field count decoded as the oracle decodes it (7 or 8
+        /// fields are malformed).
+        #[test]
+        fn well_formed_fields_of_any_count_are_decoded_as_the_split_decoder_did(
+            items in proptest::collection::vec(
+                (
+                    "[0-9]{1,2}",
+                    "[0-9]{1,2}|s[0-9]{1,2}|",
+                    "[0-9]{1,2}|s[0-9]|",
+                    "|!|\\*|#[0-9]|=[a-z]{1,2}",
+                    "|[0-9]",
+                    "|[0-9]",
+                    proptest::collection::vec("|[0-9]", 0..3),
+                    0usize..7,
+                ),
+                1..5,
+            ),
+        ) {
+            let text = items
+                .iter()
+                .map(|(a, b, c, d, e, f, extra, keep)| {
+                    let mut v = vec![a.clone(), b.clone(), c.clone(), d.clone(), e.clone(), f.clone()];
+                    v.truncate(2 + keep % 5);
+                    if v.len() == 6 {
+                        v.extend(extra.iter().cloned());
+                    }
+                    v.join(",")
+                })
+                .collect::<Vec<_>>()
+                .join(";");
             let want = all(&mut run_of(&text), oracle_next);
             let got = all(&mut run_of(&text), |r| r.next_task().transpose().map(|t| t.map_err(|_| ())));
             prop_assert_eq!(got, want, "{:?}", text);
