@@ -502,11 +502,22 @@ pub struct RunTasks<'a> {
     k: i64,
 }
 
-/// An integer column of a run: read as the value SQLite holds when it is an integer (the common
-/// case, without [`rusqlite::Row::get`]'s conversion), else through `get` for its error.
-fn int_column(r: &rusqlite::Row<'_>, col: usize) -> rusqlite::Result<i64> {
+/// An integer column (of a run, or of a shift row as map and validate read them): read as the
+/// value SQLite holds when it is an integer (the common case, without [`rusqlite::Row::get`]'s
+/// conversion), else through `get`, so with the same value or error as `get::<_, i64>`.
+pub fn int_column(r: &rusqlite::Row<'_>, col: usize) -> rusqlite::Result<i64> {
     match r.get_ref(col)? {
         rusqlite::types::ValueRef::Integer(v) => Ok(v),
+        _ => r.get(col),
+    }
+}
+
+/// A nullable integer column, as [`int_column`]: `None` for NULL, the integer SQLite holds, else
+/// through `get::<_, Option<i64>>` for the same value or error.
+pub fn opt_int_column(r: &rusqlite::Row<'_>, col: usize) -> rusqlite::Result<Option<i64>> {
+    match r.get_ref(col)? {
+        rusqlite::types::ValueRef::Integer(v) => Ok(Some(v)),
+        rusqlite::types::ValueRef::Null => Ok(None),
         _ => r.get(col),
     }
 }
@@ -1864,6 +1875,35 @@ mod tests {
             let want = all(&mut run_of(&text), oracle_next);
             let got = all(&mut run_of(&text), |r| r.next_task().transpose().map(|t| t.map_err(|_| ())));
             prop_assert_eq!(got, want, "{:?}", text);
+        }
+    }
+
+    proptest! {
+        /// [`int_column`] and [`opt_int_column`] give what `Row::get` gives (the oracle) for
+        /// `i64` and `Option<i64>`, whatever SQLite holds: integers (the `i64` range's ends too),
+        /// NULL, reals, texts (numeric ones too) and blobs; the same value or an error both.
+        #[test]
+        fn int_columns_are_read_as_row_get_reads_them(
+            v in prop_oneof![
+                any::<i64>().prop_map(rusqlite::types::Value::Integer),
+                prop_oneof![Just(i64::MIN), Just(i64::MAX), Just(0)].prop_map(rusqlite::types::Value::Integer),
+                Just(rusqlite::types::Value::Null),
+                (-1e3f64..1e3).prop_map(rusqlite::types::Value::Real),
+                "[0-9a-z.-]{0,4}".prop_map(rusqlite::types::Value::Text),
+                proptest::collection::vec(any::<u8>(), 0..9).prop_map(rusqlite::types::Value::Blob),
+            ],
+        ) {
+            let c = Connection::open_in_memory().unwrap();
+            c.query_row("SELECT ?1", [&v], |r| {
+                let want: rusqlite::Result<i64> = r.get(0);
+                let got = int_column(r, 0);
+                assert_eq!(format!("{got:?}"), format!("{want:?}"), "{v:?}");
+                let want: rusqlite::Result<Option<i64>> = r.get(0);
+                let got = opt_int_column(r, 0);
+                assert_eq!(format!("{got:?}"), format!("{want:?}"), "{v:?}");
+                Ok(())
+            })
+            .unwrap();
         }
     }
 

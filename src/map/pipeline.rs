@@ -444,19 +444,20 @@ impl RawBatch {
 /// Fill `s` from a row of [`read_groups`]' shifts query, whose shift id's text is `id` (known
 /// already: not unpacked again).
 fn fill_shift(r: &rusqlite::Row<'_>, s: &mut ShiftRow, id: &str) -> rusqlite::Result<()> {
-    s.file_id = r.get(0)?;
-    s.line = r.get(1)?;
+    use crate::extract::stage::{int_column, opt_int_column};
+    s.file_id = int_column(r, 0)?;
+    s.line = int_column(r, 1)?;
     s.shift_id.clear();
     s.shift_id.push_str(id);
     text_into(r.get_ref(3)?, &mut s.agent_id)?;
-    s.start = r.get(4)?;
-    s.end = r.get(5)?;
-    s.fmt = r.get(6)?;
+    s.start = int_column(r, 4)?;
+    s.end = int_column(r, 5)?;
+    s.fmt = int_column(r, 6)?;
     let mut tz = s.timezone.take().unwrap_or_default();
     if text_into(r.get_ref(7)?, &mut tz)? {
         s.timezone = Some(tz);
     }
-    s.published = r.get(8)?;
+    s.published = opt_int_column(r, 8)?;
     Ok(())
 }
 

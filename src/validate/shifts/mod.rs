@@ -120,16 +120,17 @@ impl Shift {
                 (Some(v), None) => *dst = Some(v.to_string()),
             }
         }
-        self.file_id = r.get(0)?;
-        self.line = r.get(1)?;
+        use crate::extract::stage::{int_column, opt_int_column};
+        self.file_id = int_column(r, 0)?;
+        self.line = int_column(r, 1)?;
         self.id.clear();
         crate::extract::stage::push_shift_id(r.get_ref(SHIFT_ID_COLUMN)?, &mut self.id)?;
         self.agent.clear();
         self.agent.push_str(opt_str(r, 3)?.unwrap_or_default());
-        self.start = r.get(4)?;
-        self.end = r.get(5)?;
-        self.fmt = r.get(6)?;
-        self.published = r.get(7)?;
+        self.start = int_column(r, 4)?;
+        self.end = int_column(r, 5)?;
+        self.fmt = int_column(r, 6)?;
+        self.published = opt_int_column(r, 7)?;
         match opt_str(r, 8)? {
             // The common case: none of the four.
             None => {

@@ -76,6 +76,7 @@ const BY_AGENT: &str =
 /// shifts come in file order and [`agent_done`] sorts them by their instants, file and line, which
 /// tell every two shifts apart).
 pub fn check_overlaps(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
+    use crate::extract::stage::{int_column, opt_int_column};
     let mut st = snap.prepare(BY_AGENT)?;
     let mut rows = st.query([])?;
     let mut agent = String::new();
@@ -106,17 +107,17 @@ pub fn check_overlaps(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
             agent.push_str(this_agent);
             agent_zone = env.agents.get(&agent).map(|a| a.zone);
         }
-        let published: Option<i64> = r.get(8)?;
+        let published = opt_int_column(r, 8)?;
         if !included(env.cfg, published) {
             continue;
         }
-        let (fa, fb) = crate::timeval::split_fmt(r.get(6)?);
+        let (fa, fb) = crate::timeval::split_fmt(int_column(r, 6)?);
         let sv = TimeVal {
-            secs: r.get(4)?,
+            secs: int_column(r, 4)?,
             fmt: fa,
         };
         let ev = TimeVal {
-            secs: r.get(5)?,
+            secs: int_column(r, 5)?,
             fmt: fb,
         };
         let own = env.zones.sel(opt_str(r, 7)?);
@@ -133,8 +134,8 @@ pub fn check_overlaps(env: &mut Env<'_>, snap: &Connection) -> Result<()> {
         items.push(Item {
             start: a,
             end: b,
-            file_id: r.get(0)?,
-            line: r.get(1)?,
+            file_id: int_column(r, 0)?,
+            line: int_column(r, 1)?,
             id: ShiftId::read(r.get_ref(2)?)?,
             parent: r.get(9)?,
             draft: published == Some(0),
