@@ -492,7 +492,8 @@ fn generation(conn: &Connection) -> Result<Generation> {
 pub struct Reader {
     conn: std::sync::Mutex<Connection>,
     error_ids: HashSet<String>,
-    user_mu: UserUnits,
+    /// Shared with the load ([`Reader::user_units`]): one copy a process (issue #17).
+    user_mu: std::sync::Arc<UserUnits>,
     kinds: HashMap<i64, (String, String)>,
     /// Each activity kind's entry in the process's kinds table ([`Act::of_kind`]), code and
     /// description: one lookup an activity read.
@@ -505,7 +506,7 @@ impl Reader {
     /// through another one) for the gate and the index, until [`Reader::release`].
     pub fn open(conn: Connection, error_ids: HashSet<String>) -> Result<Reader> {
         conn.execute_batch("BEGIN")?;
-        let user_mu = user_mus(&conn)?;
+        let user_mu = std::sync::Arc::new(user_mus(&conn)?);
         let kinds = crate::store::desired::activity_kinds(&conn)?;
         let generation = generation(&conn)?;
         let kind_ids = kinds
@@ -540,6 +541,12 @@ impl Reader {
     /// Run `f` on the connection, inside the read transaction.
     pub fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         f(&self.conn.lock().expect("desired-state reader"))
+    }
+
+    /// Each user's management unit, as the crosswalk had it when the reader was opened (read in
+    /// its transaction).
+    pub fn user_units(&self) -> std::sync::Arc<UserUnits> {
+        self.user_mu.clone()
     }
 
     /// The record ids held back for a validation error.

@@ -134,7 +134,7 @@ pub struct Shared {
     pub opts: LoadOptions,
     pub held: HashSet<String>,
     /// The crosswalk's management unit of each user (a week's components: [`partition`]).
-    pub user_mu: desired::UserUnits,
+    pub user_mu: Arc<desired::UserUnits>,
     pub progress: Progress,
     pub stop: AtomicBool,
     read_only: bool,
@@ -352,8 +352,8 @@ fn prepare(
     notes.extend(gate_notes);
     let reader = reader.with_error_ids(error_ids);
     let index = reader.with(|c| desired::index(c, reader.error_ids()))?;
-    let user_mu =
-        desired::UserUnits::from(reader.with(crate::store::crosswalk::user_management_units)?);
+    // The reader's (read in the same transaction), not a second copy of 10,000 ids (issue #17).
+    let user_mu = reader.user_units();
     if command != "verify" {
         // Agents with no management unit: refused before any request (nothing written).
         let mut without = index.without_unit.clone();
