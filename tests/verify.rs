@@ -84,6 +84,15 @@ fn a_shift_held_back_for_a_validation_error_is_never_missing_after_map_runs_agai
     let held = load["shifts_held_back"].as_u64().unwrap();
     let loaded = load["shifts_desired"].as_u64().unwrap();
     assert_eq!(verify(&d, &emu, &[0]), (loaded, 0, 0, 0, held));
+    // verify says why, as load did.
+    let v: serde_json::Value =
+        serde_json::from_str(&run(&d, &emu, &["--json", "verify"], &[0])).unwrap();
+    assert_eq!(v["held_back_by_reason"], load["held_back_by_reason"], "{v}");
+    let (_, _, err) = crate::common::run_at(&d, &emu, &["verify"]);
+    assert!(
+        err.contains("held back: ") && err.contains("validation-error 1"),
+        "{err}"
+    );
 
     // map again, nothing changed: the validation is now older than the desired state.
     run(&d, &emu, &["map"], &[0, 1]);

@@ -41,6 +41,14 @@ pub fn print_verify(ui: &Ui, r: &VerifyReport, names: &view::Names) {
         "verify: {} week(s): {} shift(s) match; missing {}, different {}, unexpected {}, duplicated {}, second schedules of ours {}; {} conflict(s) reported, {} planner edit(s) kept, {} held back",
         r.weeks, r.matching_shifts, r.missing, r.different, r.unexpected, r.duplicates, r.extra_schedules, r.conflicts, r.kept_planner_edits, r.held_back
     ));
+    if !r.held_back_by_reason.is_empty() {
+        let reasons: Vec<String> = r
+            .held_back_by_reason
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        ui.info(format!("  held back: {}", reasons.join(", ")));
+    }
     let t = &r.time_off;
     if t.desired > 0 || !t.unexpected.is_empty() {
         ui.step(format!(

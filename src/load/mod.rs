@@ -822,6 +822,8 @@ pub struct VerifyReport {
     pub conflicts: u64,
     pub kept_planner_edits: u64,
     pub held_back: u64,
+    /// Why they are held back (the reasons `load` gave), by reason.
+    pub held_back_by_reason: BTreeMap<String, u64>,
     pub errors: u64,
     pub weeks_differing: Vec<WeekFinding>,
     /// Time-off requests per agent: missing, unexpected, duplicated, different.
@@ -876,6 +878,7 @@ pub fn verify_dir_ui(
     let mut r = VerifyReport {
         weeks: found.len() as u64,
         held_back: p.index.held.len() as u64,
+        held_back_by_reason: p.index.held_by_reason.clone(),
         time_off,
         notes: p.notes.clone(),
         ..Default::default()
