@@ -66,30 +66,27 @@ pub fn gate(
             Some("run `zd2gc extract` and `zd2gc map` first".to_string()),
         )
     })?;
-    if let Some(cur) = crate::map::current::current_snapshot(dir)
-        && cur != mapped
-    {
-        return Err(Error::usage(
-            format!(
-                "the export was extracted again (snapshot {}) since `map` ran (snapshot {})",
-                short(&cur),
-                short(&mapped)
-            ),
-            Some("run `zd2gc map` and `zd2gc validate` again, then load".to_string()),
-        ));
-    }
     // Is the desired state current (docs/mappings.md, "Is map current?")? The same answer
     // validate acts on: load does not map again itself (what it would load must be validated
     // first), it says what changed.
-    let rec = match crate::map::current::check(conn, dir, None)? {
-        crate::map::current::Currency::Stale(_, changes) => {
+    let rec = match standing(conn, dir, &mapped)? {
+        Standing::Reextracted(cur) => {
+            return Err(Error::usage(
+                format!(
+                    "the export was extracted again (snapshot {}) since `map` ran (snapshot {})",
+                    short(&cur),
+                    short(&mapped)
+                ),
+                Some("run `zd2gc map` and `zd2gc validate` again, then load".to_string()),
+            ));
+        }
+        Standing::Stale(changes) => {
             return Err(Error::usage(
                 format!("the desired state is out of date: {}", changes.join("; ")),
                 Some("run `zd2gc validate`: it maps again the way the last map ran (online stays online), then load".to_string()),
             ));
         }
-        crate::map::current::Currency::Current(rec) => Some(rec),
-        crate::map::current::Currency::Missing(_) => None,
+        Standing::Current(rec) => rec,
     };
     let last = crate::store::validations::last(conn)?;
     if let (Some(rec), Some(v)) = (&rec, &last)
@@ -161,29 +158,45 @@ fn map_error_ids(conn: &Connection) -> Result<HashSet<String>> {
 /// Genesys with the desired state whatever it is (it refuses nothing), but says when that is not
 /// what a `map` would make now (the checks of [`gate`], which refuses them).
 pub fn staleness_notes(conn: &Connection, dir: &Path) -> Result<Vec<String>> {
-    let mut notes = Vec::new();
     let Some(mapped) = crate::map::current::mapped_snapshot(conn)? else {
-        return Ok(notes);
+        return Ok(vec![]);
     };
-    if let Some(cur) = crate::map::current::current_snapshot(dir)
-        && cur != mapped
-    {
-        notes.push(format!(
+    Ok(match standing(conn, dir, &mapped)? {
+        Standing::Reextracted(cur) => vec![format!(
             "the export was extracted again (snapshot {}) since `map` ran (snapshot {}): this compares Genesys with the desired state of the earlier export; run `zd2gc map` (or `zd2gc validate`) to compare with the new one",
             short(&cur),
             short(&mapped)
-        ));
-        return Ok(notes);
-    }
-    if let crate::map::current::Currency::Stale(_, changes) =
-        crate::map::current::check(conn, dir, None)?
-    {
-        notes.push(format!(
+        )],
+        Standing::Stale(changes) => vec![format!(
             "the desired state is out of date ({}): this compares Genesys with what the last `map` made; run `zd2gc validate` to map again",
             changes.join("; ")
-        ));
+        )],
+        Standing::Current(_) => vec![],
+    })
+}
+
+/// The desired state (of snapshot `mapped`) against the export and the tables now.
+enum Standing {
+    /// The export was extracted again since map: the current snapshot.
+    Reextracted(String),
+    /// Inputs of map changed since it ran: which.
+    Stale(Vec<String>),
+    /// Current; map's record when there is one (an older zd2gc recorded none).
+    Current(Option<crate::map::current::MapInputs>),
+}
+
+/// Where [`gate`] (which refuses) and [`staleness_notes`] (which tells) get their answer.
+fn standing(conn: &Connection, dir: &Path, mapped: &str) -> Result<Standing> {
+    if let Some(cur) = crate::map::current::current_snapshot(dir)
+        && cur != mapped
+    {
+        return Ok(Standing::Reextracted(cur));
     }
-    Ok(notes)
+    Ok(match crate::map::current::check(conn, dir, None)? {
+        crate::map::current::Currency::Stale(_, changes) => Standing::Stale(changes),
+        crate::map::current::Currency::Current(rec) => Standing::Current(Some(rec)),
+        crate::map::current::Currency::Missing(_) => Standing::Current(None),
+    })
 }
 
 /// The record ids `verify` holds back: those of the last validation's error findings and of
